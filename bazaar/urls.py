@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+import bazaar.ids  # noqa: F401  registers the <ulid:…> path converter
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="market:home", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("market/", include("market.urls")),
+    path("", include("stalls.urls")),
+]
+
+if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:
+    from django.views.static import serve
+
+    urlpatterns += [
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
+    ]

@@ -1,0 +1,96 @@
+"""Reads for the market grid: its layout, a section's neighbours, the minimap."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count
+from django.utils import timezone
+
+from .models import AnalyticsEvent, Section
+
+LAYOUT_CACHE_KEY = "market:layout"
+LAYOUT_CACHE_SECONDS = 300
+MINIMAP_CACHE_KEY = "market:minimap"
+
+# Unit steps for the four neighbours: x grows to the right, y grows downward.
+DIRECTIONS = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which sections exist, by coordinates, with their database ids."""
+
+    ids: dict[tuple[int, int], int]
+
+    def contains(self, x: int, y: int) -> bool:
+        return (x, y) in self.ids
+
+    @property
+    def bounds(self) -> tuple[int, int, int, int]:
+        xs = [x for x, _ in self.ids] or [0]
+        ys = [y for _, y in self.ids] or [0]
+        return min(xs), min(ys), max(xs), max(ys)
+
+
+def market_layout() -> Layout:
+    """All sections in one small cached read; section services clear it."""
+    layout = cache.get(LAYOUT_CACHE_KEY)
+    if layout is None:
+        layout = Layout({(x, y): pk for pk, x, y in Section.objects.values_list("pk", "x", "y")})
+        cache.set(LAYOUT_CACHE_KEY, layout, LAYOUT_CACHE_SECONDS)
+    return layout
+
+
+def section_at(*, x: int, y: int) -> Section | None:
+    return Section.objects.filter(x=x, y=y).first()
+
+
+def neighbours(*, layout: Layout, x: int, y: int) -> dict[str, tuple[int, int] | None]:
+    """The four neighbouring coordinates, or None past the market's edge."""
+    found = {}
+    for name, (dx, dy) in DIRECTIONS.items():
+        target = (x + dx, y + dy)
+        found[name] = target if layout.contains(*target) else None
+    return found
+
+
+def _recent_visitors_by_section() -> dict[tuple[int, int], int]:
+    """Distinct visitors per section over the last 30 s, for the whole market.
+
+    One indexed range query over the event table, cached for 5 s and shared by
+    every page, so the cost does not grow with the number of viewers.
+    """
+    counts = cache.get(MINIMAP_CACHE_KEY)
+    if counts is None:
+        since = timezone.now() - timedelta(seconds=settings.MINIMAP_WINDOW_SECONDS)
+        rows = (
+            AnalyticsEvent.objects.filter(
+                kind=AnalyticsEvent.Kind.GRID_VIEWED, occurred_at__gte=since
+            )
+            .values("x", "y")
+            .annotate(visitors=Count("visitor", distinct=True))
+        )
+        counts = {(row["x"], row["y"]): row["visitors"] for row in rows}
+        cache.set(MINIMAP_CACHE_KEY, counts, settings.MINIMAP_CACHE_SECONDS)
+    return counts
+
+
+def minimap(*, layout: Layout, x: int, y: int) -> dict:
+    """The 7x7 squares around (x, y): which exist and how many visitors each had."""
+    radius = settings.MINIMAP_RADIUS
+    counts = _recent_visitors_by_section()
+    squares = []
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            sx, sy = x + dx, y + dy
+            squares.append(
+                {
+                    "x": sx,
+                    "y": sy,
+                    "exists": layout.contains(sx, sy),
+                    "visitors": counts.get((sx, sy), 0),
+                }
+            )
+    return {"x": x, "y": y, "radius": radius, "squares": squares}

@@ -1,0 +1,61 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django_htmx.http import push_url
+
+from stalls.selectors import search_stalls_and_items, stall_cards_for_section
+from stalls.presence import live_stall_ids
+
+from .selectors import market_layout, minimap, neighbours
+from .services import grid_viewed_record
+
+ORIGIN = (0, 0)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("market:section", *ORIGIN)
+
+
+def _coordinates(raw_x: str, raw_y: str) -> tuple[int, int] | None:
+    try:
+        return int(raw_x), int(raw_y)
+    except ValueError:
+        return None
+
+
+def section(request: HttpRequest, x: str, y: str) -> HttpResponse:
+    """One section of the grid; HTMX moves get just the section and push its URL."""
+    layout = market_layout()
+    coordinates = _coordinates(x, y)
+    if coordinates is None or not layout.contains(*coordinates):
+        if coordinates == ORIGIN or not layout.contains(*ORIGIN):
+            return render(request, "market/empty.html", status=404)
+        return redirect("market:section", *ORIGIN)
+    x, y = coordinates
+    section_id = layout.ids[coordinates]
+    cards = stall_cards_for_section(section_id=section_id)
+    live = live_stall_ids(public_ids=[card["public_id"] for card in cards if card])
+    grid_viewed_record(x=x, y=y, user=request.user, visitor_id=request.visitor_id)
+    context = {
+        "x": x,
+        "y": y,
+        "cards": [card and {**card, "live": card["public_id"] in live} for card in cards],
+        "neighbours": neighbours(layout=layout, x=x, y=y),
+        "minimap": minimap(layout=layout, x=x, y=y),
+    }
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(
+        request, "market/_section.html" if partial else "market/section.html", context
+    )
+    patch_vary_headers(response, ["HX-Request"])
+    if partial:
+        push_url(response, reverse("market:section", args=[x, y]))
+    return response
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    results = search_stalls_and_items(query=query)
+    template = "market/_search_results.html" if request.htmx else "market/search.html"
+    return render(request, template, {"search_query": query, **results})

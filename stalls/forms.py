@@ -1,0 +1,75 @@
+"""Dashboard forms: they parse and validate input; services apply the rules."""
+
+from django import forms
+from django.conf import settings
+
+from bazaar.money import AmountError, format_money, parse_amount
+
+from .models import SLOTS_PER_SECTION
+
+COUNTRIES = [
+    ("US", "United States"), ("GB", "United Kingdom"), ("CA", "Canada"), ("AU", "Australia"),
+    ("DE", "Germany"), ("FR", "France"), ("ES", "Spain"), ("IT", "Italy"), ("NL", "Netherlands"),
+    ("IE", "Ireland"), ("SE", "Sweden"), ("JP", "Japan"), ("NZ", "New Zealand"),
+]
+
+
+class BecomeSellerForm(forms.Form):
+    legal_name = forms.CharField(max_length=120, help_text="As on your ID; never shown to buyers.")
+    country = forms.ChoiceField(choices=COUNTRIES)
+
+
+class StallForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        max_length=5000,
+        help_text="Markdown: **bold**, *italic*, lists and links.",
+    )
+    section_x = forms.IntegerField(label="Section x")
+    section_y = forms.IntegerField(label="Section y")
+    slot = forms.TypedChoiceField(
+        coerce=int,
+        choices=[(slot, f"Slot {slot + 1}") for slot in range(SLOTS_PER_SECTION)],
+        help_text="Slots run left to right, top to bottom.",
+    )
+
+
+class MoneyInput(forms.CharField):
+    """A price typed as 12.50 (or 12,50), cleaned to integer minor units."""
+
+    def __init__(self, *args, currency: str | None = None, **kwargs):
+        self.currency = currency or settings.MARKET_CURRENCY
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(*args, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, int):
+            return format_money(value, self.currency).lstrip("$€£¥").replace(",", "")
+        return value
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            cents = parse_amount(value, self.currency)
+        except AmountError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if cents <= 0:
+            raise forms.ValidationError("The price must be more than zero.")
+        return cents
+
+
+class ItemForm(forms.Form):
+    title = forms.CharField(max_length=120)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
+    price = MoneyInput(label="Price")
+    inventory = forms.IntegerField(min_value=0, max_value=100000, initial=1)
+
+
+class PhotoForm(forms.Form):
+    image = forms.FileField(
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"})
+    )

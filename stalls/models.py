@@ -1,0 +1,175 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from bazaar.ids import PublicIdField
+
+SLOTS_PER_SECTION = 9
+
+
+class SellerProfile(models.Model):
+    """Makes a user a seller. KYC is a stub until payouts arrive with checkout."""
+
+    class Kyc(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    public_id = PublicIdField()
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="seller_profile"
+    )
+    legal_name = models.CharField(max_length=120)
+    country = models.CharField(max_length=2)
+    kyc_status = models.CharField(max_length=16, choices=Kyc.choices, default=Kyc.PENDING)
+    kyc_decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_kyc_status_display()})"
+
+
+class Stall(models.Model):
+    """One stall per seller, in one of a section's nine slots (0-8, row-major)."""
+
+    public_id = PublicIdField()
+    seller = models.OneToOneField(SellerProfile, on_delete=models.PROTECT, related_name="stall")
+    section = models.ForeignKey("market.Section", on_delete=models.PROTECT, related_name="stalls")
+    slot = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(0), MaxValueValidator(SLOTS_PER_SECTION - 1)]
+    )
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True, max_length=5000)
+    description_html = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["section", "slot"], name="stall_section_slot_unique"),
+            models.CheckConstraint(
+                condition=Q(slot__gte=0, slot__lt=SLOTS_PER_SECTION), name="stall_slot_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Item(models.Model):
+    """Something for sale. Archived, never deleted, once anything refers to it."""
+
+    public_id = PublicIdField()
+    stall = models.ForeignKey(Stall, on_delete=models.CASCADE, related_name="items")
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=5000)
+    price_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    inventory = models.PositiveIntegerField(default=1)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["stall", "archived_at"], name="item_stall_live")]
+        constraints = [models.CheckConstraint(condition=Q(price_cents__gt=0), name="item_price_positive")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Photo(models.Model):
+    """A checked, re-encoded image of a stall (item is null) or of one of its items."""
+
+    public_id = PublicIdField()
+    stall = models.ForeignKey(Stall, on_delete=models.CASCADE, related_name="photos")
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, null=True, blank=True, related_name="photos"
+    )
+    image = models.ImageField(upload_to="photos/", width_field="width", height_field="height")
+    thumbnail = models.ImageField(upload_to="thumbs/")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+
+class PhotoUpload(models.Model):
+    """A browser upload to the S3 holding prefix, waiting for the checking task."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting"
+        PUBLISHED = "published"
+        REFUSED = "refused"
+
+    public_id = PublicIdField()
+    stall = models.ForeignKey(Stall, on_delete=models.CASCADE, related_name="uploads")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, null=True, blank=True)
+    key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    error = models.CharField(max_length=200, blank=True)
+    photo = models.OneToOneField(Photo, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class Reservation(models.Model):
+    """A claim on units of an item: accepted offer, checkout in progress, live auction.
+
+    Available quantity = inventory - quantity of active (unreleased, unexpired)
+    reservations. Taken and released only through `stalls.services`.
+    """
+
+    class Reason(models.TextChoices):
+        OFFER = "offer"
+        CHECKOUT = "checkout"
+        AUCTION = "auction"
+
+    public_id = PublicIdField()
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="reservations")
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reservations"
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    reference = models.CharField(max_length=64, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    expires_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["item", "expires_at"],
+                condition=Q(released_at__isnull=True),
+                name="reservation_active",
+            )
+        ]
+
+
+class StockEvent(models.Model):
+    """Audit trail of every stock change: who, what, how many, why."""
+
+    class Kind(models.TextChoices):
+        INVENTORY_SET = "inventory_set"
+        RESERVED = "reserved"
+        RELEASED = "released"
+        CONSUMED = "consumed"
+        ARCHIVED = "archived"
+
+    # An item with no reservations (never traded) may be deleted with its events;
+    # one with reservations is protected by them and archived instead.
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="stock_events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reservation = models.ForeignKey(Reservation, on_delete=models.PROTECT, null=True)
+    quantity = models.IntegerField(default=0)
+    note = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)

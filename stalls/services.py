@@ -1,0 +1,385 @@
+"""Writes for sellers, stalls, items, photos and the stock reservation ledger.
+
+Every service takes the acting user and checks it here, so views stay thin and
+the authorization rule lives in one place. Stock moves only through the
+reservation functions at the bottom, under a row lock on the item.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.db.models.deletion import ProtectedError
+from django.utils import timezone
+
+from bazaar.broadcast import broadcast_on_commit
+from bazaar.errors import Conflict, Invalid, NotAllowed
+from governance.selectors import user_is_steward
+from governance.services import roles_changed
+from market.consumers import MARKET_GROUP
+from market.selectors import section_at
+
+from .markdown import render_markdown
+from .models import SLOTS_PER_SECTION, Item, Photo, Reservation, SellerProfile, Stall, StockEvent
+from .selectors import active_reservations, free_slots, section_cards_cache_key
+
+
+def _section_changed(*sections) -> None:
+    """After commit: drop the cached cards of sections whose stalls changed and
+    tell open market pages to refresh them."""
+    unique = {section.pk: section for section in sections}.values()
+    keys = [section_cards_cache_key(section.pk) for section in unique]
+    transaction.on_commit(lambda: cache.delete_many(keys))
+    for section in unique:
+        broadcast_on_commit(
+            MARKET_GROUP,
+            {"type": "market.event", "payload": {"type": "section_changed", "x": section.x, "y": section.y}},
+        )
+
+
+def require_stall_editor(*, actor, stall: Stall) -> None:
+    """The stall's seller or a steward; anyone else may look but not touch (403)."""
+    if stall.seller.user_id == actor.pk:
+        return
+    if actor.is_authenticated and user_is_steward(user=actor):
+        return
+    raise NotAllowed("Only this stall's seller or a steward can change it.")
+
+
+# Sellers
+
+
+@transaction.atomic
+def seller_register(*, user, legal_name: str, country: str) -> SellerProfile:
+    """A buyer becomes a seller; payouts wait until KYC is approved."""
+    if SellerProfile.objects.filter(user=user).exists():
+        raise Conflict("You are already a seller.")
+    legal_name = legal_name.strip()
+    if not legal_name:
+        raise Invalid("Enter your legal name.")
+    seller = SellerProfile.objects.create(
+        user=user, legal_name=legal_name, country=country.upper()
+    )
+    roles_changed(user_id=user.pk)
+    return seller
+
+
+@transaction.atomic
+def seller_kyc_decide(*, seller: SellerProfile, approved: bool) -> SellerProfile:
+    seller = SellerProfile.objects.select_for_update().get(pk=seller.pk)
+    seller.kyc_status = SellerProfile.Kyc.APPROVED if approved else SellerProfile.Kyc.REJECTED
+    seller.kyc_decided_at = timezone.now()
+    seller.save(update_fields=["kyc_status", "kyc_decided_at"])
+    return seller
+
+
+# Stalls
+
+
+def _place(*, section_x: int, section_y: int, slot: int, stall: Stall | None = None):
+    section = section_at(x=section_x, y=section_y)
+    if section is None:
+        raise Invalid(f"There is no section {section_x}/{section_y} in the market.")
+    if not 0 <= slot < SLOTS_PER_SECTION:
+        raise Invalid(f"Choose a slot from 1 to {SLOTS_PER_SECTION}.")
+    if slot not in free_slots(section_id=section.pk, keep_stall=stall):
+        raise Conflict(f"Slot {slot + 1} of section {section_x}/{section_y} is taken.")
+    return section
+
+
+def _save_placed(stall: Stall) -> None:
+    """Save a stall whose slot may have been taken by a racing seller meanwhile."""
+    try:
+        with transaction.atomic():
+            stall.save()
+    except IntegrityError as exc:
+        raise Conflict("That slot was just taken; choose another.") from exc
+
+
+@transaction.atomic
+def stall_create(
+    *, user, name: str, description: str, section_x: int, section_y: int, slot: int
+) -> Stall:
+    seller = SellerProfile.objects.filter(user=user).first()
+    if seller is None:
+        raise NotAllowed("Become a seller before opening a stall.")
+    if Stall.objects.filter(seller=seller).exists():
+        raise Conflict("You already have a stall; a seller runs one stall.")
+    section = _place(section_x=section_x, section_y=section_y, slot=slot)
+    stall = Stall(
+        seller=seller,
+        section=section,
+        slot=slot,
+        name=name.strip(),
+        description=description,
+        description_html=render_markdown(description),
+    )
+    stall.full_clean(exclude=["seller", "section"])
+    _save_placed(stall)
+    _section_changed(section)
+    return stall
+
+
+@transaction.atomic
+def stall_update(
+    *,
+    actor,
+    stall: Stall,
+    name: str,
+    description: str,
+    section_x: int,
+    section_y: int,
+    slot: int,
+) -> Stall:
+    require_stall_editor(actor=actor, stall=stall)
+    old_section = stall.section
+    section = _place(section_x=section_x, section_y=section_y, slot=slot, stall=stall)
+    stall.name = name.strip()
+    stall.description = description
+    stall.description_html = render_markdown(description)
+    stall.section = section
+    stall.slot = slot
+    stall.updated_at = timezone.now()
+    stall.full_clean(exclude=["seller", "section"])
+    _save_placed(stall)
+    _section_changed(old_section, section)
+    return stall
+
+
+# Items
+
+
+def _validate_item(*, title: str, price_cents: int, currency: str, inventory: int) -> None:
+    if not title.strip():
+        raise Invalid("Give the item a title.")
+    if price_cents <= 0:
+        raise Invalid("The price must be more than zero.")
+    if inventory < 0:
+        raise Invalid("Inventory cannot be negative.")
+    if len(currency) != 3 or not currency.isalpha():
+        raise Invalid("Currency is a three-letter code such as USD.")
+
+
+@transaction.atomic
+def item_create(
+    *,
+    actor,
+    stall: Stall,
+    title: str,
+    description: str,
+    price_cents: int,
+    currency: str,
+    inventory: int,
+) -> Item:
+    require_stall_editor(actor=actor, stall=stall)
+    _validate_item(title=title, price_cents=price_cents, currency=currency, inventory=inventory)
+    item = Item.objects.create(
+        stall=stall,
+        title=title.strip(),
+        description=description,
+        price_cents=price_cents,
+        currency=currency.upper(),
+        inventory=inventory,
+    )
+    StockEvent.objects.create(
+        item=item, kind=StockEvent.Kind.INVENTORY_SET, actor=actor, quantity=inventory
+    )
+    _section_changed(stall.section)
+    return item
+
+
+@transaction.atomic
+def item_update(
+    *,
+    actor,
+    item: Item,
+    title: str,
+    description: str,
+    price_cents: int,
+    currency: str,
+    inventory: int,
+) -> Item:
+    require_stall_editor(actor=actor, stall=item.stall)
+    _validate_item(title=title, price_cents=price_cents, currency=currency, inventory=inventory)
+    item = Item.objects.select_for_update().select_related("stall").get(pk=item.pk)
+    reserved = item.inventory - _available_locked(item)
+    if inventory < reserved:
+        raise Conflict(
+            f"{reserved} unit(s) are reserved by buyers; inventory cannot go below that."
+        )
+    if inventory != item.inventory:
+        StockEvent.objects.create(
+            item=item, kind=StockEvent.Kind.INVENTORY_SET, actor=actor, quantity=inventory
+        )
+    item.title = title.strip()
+    item.description = description
+    item.price_cents = price_cents
+    item.currency = currency.upper()
+    item.inventory = inventory
+    item.updated_at = timezone.now()
+    item.save()
+    _section_changed(item.stall.section)
+    return item
+
+
+@transaction.atomic
+def item_delete(*, actor, item: Item) -> str:
+    """Delete an item nobody has referred to; archive one with history.
+
+    Anything that must outlive the item (reservations now; offers, orders and
+    auctions later) points at it with PROTECT, so deletion refusing is the test.
+    Returns "deleted" or "archived".
+    """
+    require_stall_editor(actor=actor, stall=item.stall)
+    _section_changed(item.stall.section)
+    try:
+        with transaction.atomic():
+            item.delete()
+        return "deleted"
+    except ProtectedError:
+        pass
+    item = Item.objects.select_for_update().get(pk=item.pk)
+    if _available_locked(item) < item.inventory:
+        raise Conflict("Buyers hold reservations on this item; it can be archived once they end.")
+    item.archived_at = timezone.now()
+    item.save(update_fields=["archived_at"])
+    StockEvent.objects.create(item=item, kind=StockEvent.Kind.ARCHIVED, actor=actor)
+    return "archived"
+
+
+# Photos
+
+
+@transaction.atomic
+def photo_add(*, actor, stall: Stall, item: Item | None, processed) -> Photo:
+    """Attach an image that `stalls.images` has already checked and re-encoded."""
+    require_stall_editor(actor=actor, stall=stall)
+    if item is not None and item.stall_id != stall.pk:
+        raise NotAllowed("That item belongs to another stall.")
+    existing = Photo.objects.filter(stall=stall, item=item).count()
+    limit = settings.PHOTOS_PER_ITEM if item else settings.PHOTOS_PER_STALL
+    if existing >= limit:
+        raise Conflict(f"At most {limit} photos; delete one first.")
+    photo = Photo(stall=stall, item=item, position=existing)
+    photo.image.save(processed.name, processed.image, save=False)
+    photo.thumbnail.save(processed.name, processed.thumbnail, save=False)
+    photo.save()
+    _section_changed(stall.section)
+    return photo
+
+
+@transaction.atomic
+def photo_delete(*, actor, photo: Photo) -> None:
+    require_stall_editor(actor=actor, stall=photo.stall)
+    files = [photo.image, photo.thumbnail]
+    photo.delete()
+    transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files if f.name])
+    _section_changed(photo.stall.section)
+
+
+# The stock reservation ledger
+
+
+def _available_locked(item: Item) -> int:
+    """Available units of an item whose row the caller has locked."""
+    reserved = (
+        item.reservations.filter(active_reservations()).aggregate(total=Sum("quantity"))["total"]
+        or 0
+    )
+    return item.inventory - reserved
+
+
+@transaction.atomic
+def reservation_take(
+    *,
+    item: Item,
+    holder,
+    reason: Reservation.Reason,
+    quantity: int = 1,
+    ttl: timedelta,
+    reference: str = "",
+) -> Reservation:
+    """Hold `quantity` units for `holder`; refuses when fewer are available.
+
+    The item row is locked first, so two buyers racing for the last unit are
+    serialized and exactly one gets it.
+    """
+    if quantity < 1:
+        raise Invalid("Reserve at least one unit.")
+    item = Item.objects.select_for_update().get(pk=item.pk)
+    if item.archived_at is not None:
+        raise Conflict("This item is no longer for sale.")
+    if _available_locked(item) < quantity:
+        raise Conflict("Sorry, that item just sold out.", code="out_of_stock")
+    reservation = Reservation.objects.create(
+        item=item,
+        holder=holder,
+        reason=reason,
+        quantity=quantity,
+        reference=reference,
+        expires_at=timezone.now() + ttl,
+    )
+    StockEvent.objects.create(
+        item=item,
+        kind=StockEvent.Kind.RESERVED,
+        actor=holder,
+        reservation=reservation,
+        quantity=quantity,
+        note=reason,
+    )
+    return reservation
+
+
+@transaction.atomic
+def reservation_release(*, reservation: Reservation, note: str = "") -> bool:
+    """Give the units back. Safe to call twice: returns False if already ended."""
+    Item.objects.select_for_update().filter(pk=reservation.item_id).first()
+    reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if reservation.released_at or reservation.consumed_at:
+        return False
+    reservation.released_at = timezone.now()
+    reservation.save(update_fields=["released_at"])
+    StockEvent.objects.create(
+        item_id=reservation.item_id,
+        kind=StockEvent.Kind.RELEASED,
+        reservation=reservation,
+        quantity=reservation.quantity,
+        note=note,
+    )
+    return True
+
+
+@transaction.atomic
+def reservation_consume(*, reservation: Reservation) -> Item:
+    """A sale completed: the reserved units leave the inventory for good."""
+    item = Item.objects.select_for_update().get(pk=reservation.item_id)
+    reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if reservation.released_at or reservation.consumed_at:
+        raise Conflict("This reservation has already ended.")
+    reservation.consumed_at = timezone.now()
+    reservation.save(update_fields=["consumed_at"])
+    item.inventory -= reservation.quantity
+    item.save(update_fields=["inventory"])
+    StockEvent.objects.create(
+        item=item,
+        kind=StockEvent.Kind.CONSUMED,
+        reservation=reservation,
+        quantity=reservation.quantity,
+    )
+    _section_changed(item.stall.section)
+    return item
+
+
+def reservations_release_expired(*, now=None) -> int:
+    """Record the release of reservations whose time ran out (they already stopped
+    counting at expiry; this writes the audit row). Returns how many."""
+    now = now or timezone.now()
+    due = Reservation.objects.filter(
+        released_at__isnull=True, consumed_at__isnull=True, expires_at__lte=now
+    ).values_list("pk", flat=True)[:500]
+    released = 0
+    for reservation in Reservation.objects.filter(pk__in=list(due)):
+        released += reservation_release(reservation=reservation, note="expired")
+    return released

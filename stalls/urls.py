@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "stalls"
+
+urlpatterns = [
+    path("stalls/<ulid:public_id>/", views.stall_detail, name="detail"),
+    path("sell/", views.become_seller, name="become_seller"),
+    path("dashboard/stall/", views.dashboard, name="dashboard"),
+    path("dashboard/stall/slots/", views.slot_options, name="slot_options"),
+    path("dashboard/stall/items/", views.item_create, name="item_create"),
+    path("dashboard/stall/items/<ulid:public_id>/", views.item_edit, name="item_edit"),
+    path("dashboard/stall/items/<ulid:public_id>/delete/", views.item_delete, name="item_delete"),
+    path("dashboard/stall/photos/", views.photo_upload, name="photo_upload"),
+    path("dashboard/stall/photos/<ulid:public_id>/delete/", views.photo_delete, name="photo_delete"),
+]

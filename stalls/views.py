@@ -1,0 +1,247 @@
+"""Stall pages and the seller's dashboard. Thin: parse, call a service, render."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from bazaar.errors import DomainError, NotFound
+from market.selectors import section_at
+
+from . import services
+from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
+from .images import ImageRefused, process_upload
+from .models import Photo
+from .selectors import (
+    free_slots,
+    item_get,
+    items_with_availability,
+    seller_profile_for_user,
+    stall_for_user,
+    stall_get,
+)
+
+
+@require_GET
+def stall_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    stall = stall_get(public_id=public_id)
+    items = list(items_with_availability(stall=stall))
+    for item in items:
+        item.available = max(item.inventory - item.reserved, 0)
+    photos = [photo for photo in stall.photos.all() if photo.item_id is None]
+    share_image = (photos or [photo for item in items for photo in item.photos.all()] or [None])[0]
+    return render(
+        request,
+        "stalls/detail.html",
+        {
+            "stall": stall,
+            "items": items,
+            "photos": photos,
+            "share_image_url": request.build_absolute_uri(share_image.image.url) if share_image else "",
+            "can_edit": stall.seller.user_id == request.user.pk,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def become_seller(request: HttpRequest) -> HttpResponse:
+    if seller_profile_for_user(user=request.user) is not None:
+        return redirect("stalls:dashboard")
+    form = BecomeSellerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.seller_register(user=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "You are a seller now. Open your stall below.")
+            return redirect("stalls:dashboard")
+    return render(request, "stalls/become_seller.html", {"form": form})
+
+
+def _seller_or_redirect(request):
+    seller = seller_profile_for_user(user=request.user)
+    if seller is None:
+        messages.info(request, "Tell us who you are first; then you can open a stall.")
+    return seller
+
+
+def _stall_form_initial(stall):
+    if stall is None:
+        return {"section_x": 0, "section_y": 0}
+    return {
+        "name": stall.name,
+        "description": stall.description,
+        "section_x": stall.section.x,
+        "section_y": stall.section.y,
+        "slot": stall.slot,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Create or edit the seller's stall; list its items and photos."""
+    if _seller_or_redirect(request) is None:
+        return redirect("stalls:become_seller")
+    stall = stall_for_user(user=request.user)
+    form = StallForm(request.POST or None, initial=_stall_form_initial(stall))
+    if request.method == "POST" and form.is_valid():
+        try:
+            if stall is None:
+                services.stall_create(user=request.user, **form.cleaned_data)
+                messages.success(request, "Your stall is open.")
+            else:
+                services.stall_update(actor=request.user, stall=stall, **form.cleaned_data)
+                messages.success(request, "Stall saved.")
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("stalls:dashboard")
+    context = {"stall": stall, "form": form, "item_form": ItemForm(), "photo_form": PhotoForm()}
+    if stall is not None:
+        items = list(items_with_availability(stall=stall))
+        for item in items:
+            item.available = max(item.inventory - item.reserved, 0)
+        context["items"] = items
+        context["stall_photos"] = [p for p in stall.photos.all() if p.item_id is None]
+    return render(request, "dashboard/stall.html", context)
+
+
+@login_required
+@require_GET
+def slot_options(request: HttpRequest) -> HttpResponse:
+    """HTMX: the free slots of the section typed in the stall form."""
+    try:
+        section = section_at(x=int(request.GET["section_x"]), y=int(request.GET["section_y"]))
+    except (KeyError, ValueError):
+        section = None
+    stall = stall_for_user(user=request.user)
+    slots = free_slots(section_id=section.pk, keep_stall=stall) if section else []
+    current = stall.slot if stall and section and stall.section_id == section.pk else None
+    return render(
+        request,
+        "dashboard/_slot_options.html",
+        {"section": section, "slots": [(s, f"Slot {s + 1}") for s in slots], "current": current},
+    )
+
+
+@login_required
+@require_POST
+def item_create(request: HttpRequest) -> HttpResponse:
+    stall = stall_for_user(user=request.user)
+    if stall is None:
+        raise NotFound("Open your stall before adding items.")
+    form = ItemForm(request.POST)
+    if form.is_valid():
+        try:
+            item = services.item_create(
+                actor=request.user,
+                stall=stall,
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                price_cents=form.cleaned_data["price"],
+                currency=settings.MARKET_CURRENCY,
+                inventory=form.cleaned_data["inventory"],
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"“{item.title}” is on sale. Add photos below.")
+            return redirect("stalls:item_edit", item.public_id)
+    return render(request, "dashboard/item_new.html", {"stall": stall, "item_form": form}, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    item = item_get(public_id=public_id)
+    initial = {
+        "title": item.title,
+        "description": item.description,
+        "price": item.price_cents,
+        "inventory": item.inventory,
+    }
+    form = ItemForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.item_update(
+                actor=request.user,
+                item=item,
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                price_cents=form.cleaned_data["price"],
+                currency=item.currency,
+                inventory=form.cleaned_data["inventory"],
+            )
+        except DomainError as error:
+            if error.status == 403:
+                raise
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Item saved.")
+            return redirect("stalls:dashboard")
+    elif request.method == "GET" and item.stall.seller.user_id != request.user.pk:
+        services.require_stall_editor(actor=request.user, stall=item.stall)
+    return render(
+        request,
+        "dashboard/item_edit.html",
+        {"item": item, "form": form, "photo_form": PhotoForm(), "photos": item.photos.all()},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def item_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    item = item_get(public_id=public_id)
+    outcome = services.item_delete(actor=request.user, item=item)
+    messages.success(
+        request,
+        f"“{item.title}” was deleted."
+        if outcome == "deleted"
+        else f"“{item.title}” has history, so it was archived instead of deleted.",
+    )
+    return redirect("stalls:dashboard")
+
+
+@login_required
+@require_POST
+def photo_upload(request: HttpRequest) -> HttpResponse:
+    """A photo of the stall, or of an item when `item` names one."""
+    item = item_get(public_id=request.POST["item"]) if request.POST.get("item") else None
+    stall = item.stall if item else stall_for_user(user=request.user)
+    if stall is None:
+        raise NotFound("Open your stall before adding photos.")
+    services.require_stall_editor(actor=request.user, stall=stall)
+    form = PhotoForm(request.POST, request.FILES)
+    back = redirect("stalls:item_edit", item.public_id) if item else redirect("stalls:dashboard")
+    if not form.is_valid():
+        messages.error(request, "Choose an image file to upload.")
+        return back
+    try:
+        processed = process_upload(form.cleaned_data["image"])
+        services.photo_add(actor=request.user, stall=stall, item=item, processed=processed)
+    except (ImageRefused, DomainError) as error:
+        messages.error(request, error.message)
+        return back if not request.htmx else HttpResponse(error.message, status=400)
+    messages.success(request, "Photo added.")
+    return back
+
+
+@login_required
+@require_POST
+def photo_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    photo = Photo.objects.select_related("stall__seller", "stall__section", "item").filter(
+        public_id=public_id
+    ).first()
+    if photo is None:
+        raise NotFound("That photo is already gone.")
+    services.photo_delete(actor=request.user, photo=photo)
+    messages.success(request, "Photo removed.")
+    if photo.item is not None:
+        return redirect("stalls:item_edit", photo.item.public_id)
+    return redirect("stalls:dashboard")
