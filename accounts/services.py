@@ -1,9 +1,33 @@
-"""Writes to accounts: creating users, verifying email, staff access."""
+"""Writes to accounts: signing up, verifying email, staff access."""
 
-from django.db import transaction
+from functools import partial
+
+from django.contrib.auth import password_validation
+from django.core import signing
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
+from bazaar.errors import Invalid
+
+from . import tokens
 from .models import User
+
+VERIFICATION_RESEND_SECONDS = 60
+
+
+class SignupRefused(Invalid):
+    """Sign-up input broke a rule; `errors` maps each form field to its messages."""
+
+    code = "signup_refused"
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(next(iter(errors.values()))[0])
+        self.errors = errors
 
 
 @transaction.atomic
@@ -26,3 +50,106 @@ def user_set_staff(*, user: User, is_staff: bool) -> None:
     if user.is_staff != is_staff:
         user.is_staff = is_staff
         user.save(update_fields=["is_staff"])
+
+
+def user_identity_conflicts(
+    *, handle: str = "", email: str = "", exclude: User | None = None
+) -> dict[str, list[str]]:
+    """Which of handle and email another account holds, ignoring case.
+
+    One place for the rule so sign-up and the admin say the same thing.
+    """
+    others = User.objects.all()
+    if exclude is not None and exclude.pk is not None:
+        others = others.exclude(pk=exclude.pk)
+    conflicts = {}
+    if handle and others.filter(handle__iexact=handle).exists():
+        conflicts["handle"] = ["That handle is taken."]
+    if email and others.filter(email__iexact=email).exists():
+        conflicts["email"] = ["An account already uses that email. Log in, or reset your password."]
+    return conflicts
+
+
+def user_signup(*, handle: str, email: str, password: str, base_url: str) -> User:
+    """Open an unverified account and mail a verification link once it is committed.
+
+    Every rule is checked before anything is written, so one refusal lists all the
+    problems; a sign-up that loses a race for the same handle or email is refused the
+    same way rather than failing.
+    """
+    errors = user_identity_conflicts(handle=handle, email=email)
+    try:
+        password_validation.validate_password(password, User(handle=handle, email=email))
+    except ValidationError as error:
+        errors["password"] = error.messages
+    if errors:
+        raise SignupRefused(errors)
+    try:
+        user = user_create(handle=handle, email=email, password=password)
+    except ValidationError as error:
+        conflicts = user_identity_conflicts(handle=handle, email=email)
+        raise SignupRefused(conflicts or error.message_dict) from error
+    except IntegrityError as error:
+        conflicts = user_identity_conflicts(handle=handle, email=email)
+        if not conflicts:
+            raise
+        raise SignupRefused(conflicts) from error
+    # robust: a mail server being down must not undo a sign-up; the user can resend.
+    transaction.on_commit(
+        partial(email_verification_send, user=user, base_url=base_url), robust=True
+    )
+    return user
+
+
+def _verification_sent_key(user: User) -> str:
+    return f"accounts:verification-sent:{user.public_id}"
+
+
+def email_verification_send(*, user: User, base_url: str) -> None:
+    """Mail a link that proves the address is theirs; at most one a minute per user,
+    so the resend button cannot be used to flood someone's inbox."""
+    if user.email_verified:
+        raise Invalid("Your email address is already verified.", code="already_verified")
+    if not cache.add(_verification_sent_key(user), True, VERIFICATION_RESEND_SECONDS):
+        raise Invalid(
+            "We sent you a link less than a minute ago. Check your inbox (and spam folder), "
+            "or try again in a minute.",
+            code="too_soon",
+        )
+    token = tokens.email_token_make(user=user)
+    context = {
+        "user": user,
+        "link": base_url + reverse("accounts:verify", args=[token]),
+        "days": tokens.MAX_AGE.days,
+    }
+    subject = render_to_string("accounts/emails/verify_subject.txt", context)
+    send_mail(
+        subject=" ".join(subject.split()),
+        message=render_to_string("accounts/emails/verify_body.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+def email_verify(*, token: str) -> User:
+    """Mark the user's address verified if the link is ours, recent, and for that address.
+
+    Clicking a link twice is harmless: the first verification time is kept.
+    """
+    try:
+        user = tokens.email_token_user(token=token)
+    except signing.SignatureExpired as error:
+        raise Invalid(
+            f"This verification link has expired: links work for {tokens.MAX_AGE.days} days.",
+            code="expired",
+        ) from error
+    except signing.BadSignature as error:
+        raise Invalid(
+            "This verification link is not valid. It may have been cut short, or your email "
+            "address changed after it was sent.",
+            code="bad_link",
+        ) from error
+    if not user.email_verified:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user

@@ -25,9 +25,7 @@ class RoleGrant(models.Model):
     granted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "role"], name="role_grant_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="role_grant_unique")]
 
     def __str__(self) -> str:
         return f"{self.user} is {self.get_role_display()}"

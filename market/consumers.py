@@ -16,7 +16,9 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(MARKET_GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
-        await self.send_json({"type": "error", "code": "read_only", "message": "This socket only broadcasts."})
+        await self.send_json(
+            {"type": "error", "code": "read_only", "message": "This socket only broadcasts."}
+        )
 
     async def market_event(self, event):
         await self.send_json(event["payload"])

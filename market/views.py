@@ -4,8 +4,8 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import push_url
 
-from stalls.selectors import search_stalls_and_items, stall_cards_for_section
 from stalls.presence import live_stall_ids
+from stalls.selectors import search_stalls_and_items, stall_cards_for_section
 
 from .selectors import market_layout, minimap, neighbours
 from .services import grid_viewed_record

@@ -8,9 +8,19 @@ from bazaar.money import AmountError, format_money, parse_amount
 from .models import SLOTS_PER_SECTION
 
 COUNTRIES = [
-    ("US", "United States"), ("GB", "United Kingdom"), ("CA", "Canada"), ("AU", "Australia"),
-    ("DE", "Germany"), ("FR", "France"), ("ES", "Spain"), ("IT", "Italy"), ("NL", "Netherlands"),
-    ("IE", "Ireland"), ("SE", "Sweden"), ("JP", "Japan"), ("NZ", "New Zealand"),
+    ("US", "United States"),
+    ("GB", "United Kingdom"),
+    ("CA", "Canada"),
+    ("AU", "Australia"),
+    ("DE", "Germany"),
+    ("FR", "France"),
+    ("ES", "Spain"),
+    ("IT", "Italy"),
+    ("NL", "Netherlands"),
+    ("IE", "Ireland"),
+    ("SE", "Sweden"),
+    ("JP", "Japan"),
+    ("NZ", "New Zealand"),
 ]
 
 
@@ -64,7 +74,9 @@ class MoneyInput(forms.CharField):
 
 class ItemForm(forms.Form):
     title = forms.CharField(max_length=120)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
+    )
     price = MoneyInput(label="Price")
     inventory = forms.IntegerField(min_value=0, max_value=100000, initial=1)
 

@@ -74,7 +74,9 @@ class Item(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["stall", "archived_at"], name="item_stall_live")]
-        constraints = [models.CheckConstraint(condition=Q(price_cents__gt=0), name="item_price_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(price_cents__gt=0), name="item_price_positive")
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -88,7 +90,7 @@ class Photo(models.Model):
     item = models.ForeignKey(
         Item, on_delete=models.CASCADE, null=True, blank=True, related_name="photos"
     )
-    image = models.ImageField(upload_to="photos/", width_field="width", height_field="height")
+    image = models.ImageField(upload_to="photos/")
     thumbnail = models.ImageField(upload_to="thumbs/")
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)

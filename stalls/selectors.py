@@ -26,9 +26,7 @@ def stall_for_user(*, user) -> Stall | None:
 
 def stall_get(*, public_id: str) -> Stall:
     stall = (
-        Stall.objects.select_related("section", "seller__user")
-        .filter(public_id=public_id)
-        .first()
+        Stall.objects.select_related("section", "seller__user").filter(public_id=public_id).first()
     )
     if stall is None:
         raise NotFound("No stall has that address.")
@@ -37,7 +35,9 @@ def stall_get(*, public_id: str) -> Stall:
 
 def active_reservations(*, at=None) -> Q:
     """Reservations that still hold stock: not released, not consumed, not expired."""
-    return Q(released_at__isnull=True, consumed_at__isnull=True, expires_at__gt=at or timezone.now())
+    return Q(
+        released_at__isnull=True, consumed_at__isnull=True, expires_at__gt=at or timezone.now()
+    )
 
 
 def _reserved_subquery(now) -> Coalesce:
@@ -68,9 +68,11 @@ def item_available_quantity(*, item: Item) -> int:
 
 
 def item_get(*, public_id: str) -> Item:
-    item = Item.objects.select_related("stall__section", "stall__seller").filter(
-        public_id=public_id, archived_at__isnull=True
-    ).first()
+    item = (
+        Item.objects.select_related("stall__section", "stall__seller")
+        .filter(public_id=public_id, archived_at__isnull=True)
+        .first()
+    )
     if item is None:
         raise NotFound("No item has that address.")
     return item
@@ -105,7 +107,11 @@ def stall_cards_for_section(*, section_id: int) -> list[dict | None]:
         Stall.objects.filter(section_id=section_id)
         .select_related("seller__user")
         .annotate(item_count=Count("items", filter=Q(items__archived_at__isnull=True)))
-        .prefetch_related(Prefetch("photos", queryset=Photo.objects.only("id", "stall_id", "thumbnail", "position")))
+        .prefetch_related(
+            Prefetch(
+                "photos", queryset=Photo.objects.only("id", "stall_id", "thumbnail", "position")
+            )
+        )
     )
     cards = [None] * SLOTS_PER_SECTION
     for stall in stalls:

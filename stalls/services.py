@@ -35,7 +35,10 @@ def _section_changed(*sections) -> None:
     for section in unique:
         broadcast_on_commit(
             MARKET_GROUP,
-            {"type": "market.event", "payload": {"type": "section_changed", "x": section.x, "y": section.y}},
+            {
+                "type": "market.event",
+                "payload": {"type": "section_changed", "x": section.x, "y": section.y},
+            },
         )
 
 
@@ -59,9 +62,7 @@ def seller_register(*, user, legal_name: str, country: str) -> SellerProfile:
     legal_name = legal_name.strip()
     if not legal_name:
         raise Invalid("Enter your legal name.")
-    seller = SellerProfile.objects.create(
-        user=user, legal_name=legal_name, country=country.upper()
-    )
+    seller = SellerProfile.objects.create(user=user, legal_name=legal_name, country=country.upper())
     roles_changed(user_id=user.pk)
     return seller
 
@@ -262,7 +263,13 @@ def photo_add(*, actor, stall: Stall, item: Item | None, processed) -> Photo:
     limit = settings.PHOTOS_PER_ITEM if item else settings.PHOTOS_PER_STALL
     if existing >= limit:
         raise Conflict(f"At most {limit} photos; delete one first.")
-    photo = Photo(stall=stall, item=item, position=existing)
+    photo = Photo(
+        stall=stall,
+        item=item,
+        position=existing,
+        width=processed.width,
+        height=processed.height,
+    )
     photo.image.save(processed.name, processed.image, save=False)
     photo.thumbnail.save(processed.name, processed.thumbnail, save=False)
     photo.save()

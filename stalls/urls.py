@@ -13,5 +13,7 @@ urlpatterns = [
     path("dashboard/stall/items/<ulid:public_id>/", views.item_edit, name="item_edit"),
     path("dashboard/stall/items/<ulid:public_id>/delete/", views.item_delete, name="item_delete"),
     path("dashboard/stall/photos/", views.photo_upload, name="photo_upload"),
-    path("dashboard/stall/photos/<ulid:public_id>/delete/", views.photo_delete, name="photo_delete"),
+    path(
+        "dashboard/stall/photos/<ulid:public_id>/delete/", views.photo_delete, name="photo_delete"
+    ),
 ]

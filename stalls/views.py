@@ -39,7 +39,9 @@ def stall_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "stall": stall,
             "items": items,
             "photos": photos,
-            "share_image_url": request.build_absolute_uri(share_image.image.url) if share_image else "",
+            "share_image_url": request.build_absolute_uri(share_image.image.url)
+            if share_image
+            else "",
             "can_edit": stall.seller.user_id == request.user.pk,
         },
     )
@@ -152,7 +154,9 @@ def item_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"“{item.title}” is on sale. Add photos below.")
             return redirect("stalls:item_edit", item.public_id)
-    return render(request, "dashboard/item_new.html", {"stall": stall, "item_form": form}, status=400)
+    return render(
+        request, "dashboard/item_new.html", {"stall": stall, "item_form": form}, status=400
+    )
 
 
 @login_required
@@ -235,9 +239,11 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def photo_delete(request: HttpRequest, public_id: str) -> HttpResponse:
-    photo = Photo.objects.select_related("stall__seller", "stall__section", "item").filter(
-        public_id=public_id
-    ).first()
+    photo = (
+        Photo.objects.select_related("stall__seller", "stall__section", "item")
+        .filter(public_id=public_id)
+        .first()
+    )
     if photo is None:
         raise NotFound("That photo is already gone.")
     services.photo_delete(actor=request.user, photo=photo)

@@ -193,3 +193,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+CELERY_BEAT_SCHEDULE = {
+    "release-expired-reservations": {
+        "task": "stalls.tasks.release_expired_reservations",
+        "schedule": 60.0,
+    },
+}

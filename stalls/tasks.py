@@ -1,0 +1,34 @@
+"""Background work for stalls. Each task takes ids and calls one service."""
+
+from botocore.exceptions import BotoCoreError, ClientError
+from celery import shared_task
+
+from bazaar.errors import NotFound
+
+from .services import reservations_release_expired
+from .uploads import upload_process
+
+# S3 unreachable, throttled or briefly failing: try again later, with backoff.
+NETWORK_ERRORS = (BotoCoreError, ClientError, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    autoretry_for=NETWORK_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def photo_upload_process(upload_id: int) -> str | None:
+    """Check a browser upload in the holding prefix and publish or refuse it."""
+    try:
+        upload = upload_process(upload_id=upload_id)
+    except NotFound:
+        return None  # the stall or item was deleted meanwhile, taking the upload with it
+    return upload.status
+
+
+@shared_task
+def release_expired_reservations() -> int:
+    """Beat, every minute: write the release of reservations whose time ran out."""
+    return reservations_release_expired()

@@ -1,0 +1,143 @@
+"""Shared fixtures: people, a small market, and the rule for tests that need services.
+
+Tests that need PostgreSQL, Redis or a browser skip with a reason when those are
+absent, and fail instead when BAZAAR_REQUIRE_SERVICES=1 (as CI sets).
+"""
+
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+from accounts.services import user_create
+from market.services import sections_ensure
+from stalls.services import item_create, seller_register, stall_create
+
+REQUIRE_SERVICES = os.environ.get("BAZAAR_REQUIRE_SERVICES") == "1"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip (or, in CI, fail) a test whose service is missing."""
+    if condition:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"BAZAAR_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def require_postgres():
+    need(
+        settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql",
+        "needs PostgreSQL: set DATABASE_URL=postgres://…",
+    )
+
+
+@pytest.fixture
+def require_redis():
+    need(bool(settings.REDIS_URL), "needs Redis: set REDIS_URL=redis://…")
+
+
+@pytest.fixture
+def chromium_path():
+    path = os.environ.get("BAZAAR_CHROMIUM", "/usr/bin/chromium")
+    need(shutil.which(path) is not None, f"needs Debian's chromium at {path}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Each test starts with empty caches (layout, section cards, roles)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_user(db):
+    counter = iter(range(1, 10_000))
+
+    def make(handle: str | None = None, **kwargs):
+        number = next(counter)
+        handle = handle or f"user{number}"
+        return user_create(
+            handle=handle,
+            email=kwargs.pop("email", f"{handle.lower()}@example.com"),
+            password=kwargs.pop("password", "correct-horse-battery"),
+            verified=kwargs.pop("verified", True),
+        )
+
+    return make
+
+
+@pytest.fixture
+def market(db):
+    """A 3x3 market, sections 0..2 x 0..2."""
+    sections_ensure(coordinates=[(x, y) for x in range(3) for y in range(3)])
+
+
+@pytest.fixture
+def make_stall(make_user, market):
+    def make(handle: str | None = None, *, x: int = 0, y: int = 0, slot: int = 0, name=None):
+        user = make_user(handle)
+        seller_register(user=user, legal_name=f"{user.handle} Legal", country="US")
+        return stall_create(
+            user=user,
+            name=name or f"{user.handle}'s stall",
+            description="Fine **things**.",
+            section_x=x,
+            section_y=y,
+            slot=slot,
+        )
+
+    return make
+
+
+@pytest.fixture
+def stall(make_stall):
+    return make_stall("seller")
+
+
+@pytest.fixture
+def make_item():
+    def make(stall, *, title="Brass lamp", price_cents=2500, inventory=1, description=""):
+        return item_create(
+            actor=stall.seller.user,
+            stall=stall,
+            title=title,
+            description=description,
+            price_cents=price_cents,
+            currency=settings.MARKET_CURRENCY,
+            inventory=inventory,
+        )
+
+    return make
+
+
+def jpeg_bytes(size=(64, 48), colour=(200, 120, 40)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def make_photo():
+    """A real, processed photo attached through the service, as an upload would be."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from stalls.images import process_upload
+    from stalls.services import photo_add
+
+    def make(stall, item=None):
+        upload = SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")
+        return photo_add(
+            actor=stall.seller.user, stall=stall, item=item, processed=process_upload(upload)
+        )
+
+    return make

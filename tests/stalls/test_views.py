@@ -1,0 +1,220 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from governance.models import Role
+from governance.services import role_grant
+from stalls.models import Item, Photo, SellerProfile, Stall
+from tests.conftest import jpeg_bytes
+
+
+def item_post(**overrides):
+    return {"title": "Teapot", "description": "Blue", "price": "12.50", "inventory": "2", **overrides}
+
+
+@pytest.mark.django_db
+def test_stall_page_shows_photos_items_and_share_tags(client, stall, make_item, make_photo):
+    item = make_item(stall, title="Copper kettle", price_cents=5200, inventory=2)
+    make_photo(stall, item)
+    make_photo(stall)
+    html = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    assert "Copper kettle" in html and "$52.00" in html and "2 available" in html
+    assert '<meta property="og:title" content="seller&#x27;s stall">' in html
+    assert 'property="og:image" content="http://testserver/media/photos/' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+    assert "<strong>things</strong>" in html
+
+
+@pytest.mark.django_db
+def test_unknown_stall_is_a_clear_404(client, market):
+    response = client.get("/stalls/01ARZ3NDEKTSV4RRFFQ69G5FAV/")
+    assert response.status_code == 404
+    assert b"No stall has that address." in response.content
+
+
+@pytest.mark.django_db
+def test_a_buyer_becomes_a_seller_then_opens_a_stall(client, make_user, market):
+    user = make_user("newseller")
+    client.force_login(user)
+    assert client.get(reverse("stalls:dashboard")).url == reverse("stalls:become_seller")
+    response = client.post(
+        reverse("stalls:become_seller"), {"legal_name": "New Seller", "country": "FR"}
+    )
+    assert response.url == reverse("stalls:dashboard")
+    assert SellerProfile.objects.get(user=user).kyc_status == "pending"
+
+    response = client.post(
+        reverse("stalls:dashboard"),
+        {"name": "Nouveau", "description": "*hi*", "section_x": 1, "section_y": 2, "slot": 3},
+    )
+    assert response.status_code == 302
+    stall = Stall.objects.get(seller__user=user)
+    assert (stall.section.x, stall.section.y, stall.slot) == (1, 2, 3)
+
+
+@pytest.mark.django_db
+def test_taken_slot_is_refused_with_a_message(client, make_stall, make_user):
+    make_stall("occupant", x=1, y=1, slot=0)
+    user = make_user("latecomer")
+    client.force_login(user)
+    client.post(reverse("stalls:become_seller"), {"legal_name": "L", "country": "US"})
+    response = client.post(
+        reverse("stalls:dashboard"),
+        {"name": "Clash", "description": "", "section_x": 1, "section_y": 1, "slot": 0},
+    )
+    assert response.status_code == 200
+    assert "Slot 1 of section 1/1 is taken." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_slot_options_list_only_free_slots(client, make_stall):
+    mine = make_stall("mine", x=1, y=0, slot=2)
+    make_stall("neighbour", x=1, y=0, slot=3)
+    client.force_login(mine.seller.user)
+    html = client.get(reverse("stalls:slot_options"), {"section_x": 1, "section_y": 0}).content
+    html = html.decode()
+    assert 'value="2" selected' in html  # my own slot stays selectable
+    assert 'value="3"' not in html
+    missing = client.get(reverse("stalls:slot_options"), {"section_x": 9, "section_y": 9})
+    assert b"No such section" in missing.content
+
+
+@pytest.mark.django_db
+def test_seller_adds_edits_and_deletes_an_item(client, stall):
+    client.force_login(stall.seller.user)
+    response = client.post(reverse("stalls:item_create"), item_post(price="12,50"))
+    item = Item.objects.get(stall=stall)
+    assert response.url == reverse("stalls:item_edit", args=[item.public_id])
+    assert (item.price_cents, item.currency, item.inventory) == (1250, "USD", 2)
+
+    client.post(reverse("stalls:item_edit", args=[item.public_id]), item_post(price="$15"))
+    item.refresh_from_db()
+    assert item.price_cents == 1500
+
+    client.post(reverse("stalls:item_delete", args=[item.public_id]))
+    assert not Item.objects.filter(pk=item.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("price", "message"),
+    [("abc", "Enter an amount"), ("0", "more than zero"), ("1,000", "Use a dot"),
+     ("1.234", "decimal places"), ("", "This field is required")],
+)
+def test_bad_prices_are_refused_with_a_message(client, stall, price, message):
+    client.force_login(stall.seller.user)
+    response = client.post(reverse("stalls:item_create"), item_post(price=price))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_photo_upload_is_checked_reencoded_and_shown(client, stall, make_item):
+    item = make_item(stall)
+    client.force_login(stall.seller.user)
+    upload = SimpleUploadedFile("cat.jpg", jpeg_bytes((800, 600)), content_type="image/jpeg")
+    response = client.post(
+        reverse("stalls:photo_upload"), {"image": upload, "item": item.public_id}
+    )
+    assert response.url == reverse("stalls:item_edit", args=[item.public_id])
+    photo = Photo.objects.get(item=item)
+    assert (photo.width, photo.height) == (800, 600)
+    assert photo.thumbnail.name.startswith("thumbs/")
+
+
+@pytest.mark.django_db
+def test_a_file_that_is_not_an_image_is_refused_with_a_message(client, stall):
+    client.force_login(stall.seller.user)
+    fake = SimpleUploadedFile("photo.jpg", b"<?php echo 1; ?>", content_type="image/jpeg")
+    response = client.post(reverse("stalls:photo_upload"), {"image": fake}, follow=True)
+    assert "not a readable JPEG, PNG or WebP" in response.content.decode()
+    assert not Photo.objects.exists()
+
+
+@pytest.mark.django_db
+def test_dashboard_requires_login(client):
+    response = client.get(reverse("stalls:dashboard"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))
+
+
+# The authorization matrix: every write endpoint, for each kind of person.
+# Stalls and items are public, so a stranger gets 403; login is required first.
+
+
+@pytest.fixture
+def world(stall, make_item, make_photo, make_user):
+    item = make_item(stall, title="Guarded")
+    photo = make_photo(stall, item)
+    stranger = make_user("stranger")
+    SellerProfile.objects.create(user=stranger, legal_name="S", country="US")
+    steward = make_user("steward")
+    role_grant(user=steward, role=Role.STEWARD)
+    return {
+        "owner": stall.seller.user, "stranger": stranger, "steward": steward,
+        "item": item, "photo": photo,
+    }
+
+
+def _write_requests(world):
+    item, photo = world["item"], world["photo"]
+    return {
+        "item_edit": (reverse("stalls:item_edit", args=[item.public_id]), item_post()),
+        "item_delete": (reverse("stalls:item_delete", args=[item.public_id]), {}),
+        "photo_upload": (
+            reverse("stalls:photo_upload"),
+            {"item": item.public_id,
+             "image": SimpleUploadedFile("a.jpg", jpeg_bytes(), content_type="image/jpeg")},
+        ),
+        "photo_delete": (reverse("stalls:photo_delete", args=[photo.public_id]), {}),
+    }
+
+
+EXPECTED = {
+    # who: status for each endpoint (302 = done and redirected back)
+    "anonymous": {"item_edit": 302, "item_delete": 302, "photo_upload": 302, "photo_delete": 302},
+    "stranger": {"item_edit": 403, "item_delete": 403, "photo_upload": 403, "photo_delete": 403},
+    "owner": {"item_edit": 302, "item_delete": 302, "photo_upload": 302, "photo_delete": 302},
+    "steward": {"item_edit": 302, "item_delete": 302, "photo_upload": 302, "photo_delete": 302},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", list(EXPECTED))
+@pytest.mark.parametrize("endpoint", ["item_edit", "item_delete", "photo_upload", "photo_delete"])
+def test_authorization_matrix_for_stall_writes(client, world, who, endpoint):
+    url, data = _write_requests(world)[endpoint]
+    if who != "anonymous":
+        client.force_login(world[who])
+    before = (Item.objects.filter(archived_at__isnull=True).count(), Photo.objects.count())
+    response = client.post(url, data)
+    assert response.status_code == EXPECTED[who][endpoint]
+    after = (Item.objects.filter(archived_at__isnull=True).count(), Photo.objects.count())
+    if who == "anonymous":
+        assert response.url.startswith(reverse("accounts:login"))
+    if who in ("anonymous", "stranger"):
+        assert after == before
+        world["item"].refresh_from_db()
+        assert world["item"].title == "Guarded"
+    if who == "stranger":
+        assert "Only this stall" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_stranger_cannot_even_open_the_edit_form_of_anothers_item(client, world):
+    client.force_login(world["stranger"])
+    response = client.get(reverse("stalls:item_edit", args=[world["item"].public_id]))
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_dashboard_only_ever_edits_the_sellers_own_stall(client, world, stall):
+    client.force_login(world["stranger"])
+    client.post(
+        reverse("stalls:dashboard"),
+        {"name": "Hijack", "description": "", "section_x": 0, "section_y": 0, "slot": 8},
+    )
+    stall.refresh_from_db()
+    assert stall.name != "Hijack"
+    assert Stall.objects.get(seller__user=world["stranger"]).name == "Hijack"
