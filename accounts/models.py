@@ -28,9 +28,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     handle = models.CharField(
         max_length=30,
         unique=True,
-        validators=[
-            RegexValidator(HANDLE_PATTERN, "3 to 30 letters, digits or underscores.")
-        ],
+        validators=[RegexValidator(HANDLE_PATTERN, "3 to 30 letters, digits or underscores.")],
     )
     email = models.EmailField(unique=True)
     email_verified_at = models.DateTimeField(null=True, blank=True)

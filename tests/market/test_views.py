@@ -141,12 +141,16 @@ def test_minimap_forgets_visitors_older_than_thirty_seconds(client, market):
     from django.utils import timezone
 
     AnalyticsEvent.objects.create(
-        kind="grid_viewed", x=1, y=1, visitor="old",
+        kind="grid_viewed",
+        x=1,
+        y=1,
+        visitor="old",
         occurred_at=timezone.now() - timedelta(seconds=31),
     )
     AnalyticsEvent.objects.create(kind="grid_viewed", x=1, y=1, visitor="recent")
     response = client.get(section_url(0, 0))
-    square = next(sq for sq in response.context["minimap"]["squares"] if (sq["x"], sq["y"]) == (1, 1))
+    squares = response.context["minimap"]["squares"]
+    square = next(sq for sq in squares if (sq["x"], sq["y"]) == (1, 1))
     assert square["visitors"] == 1
 
 
@@ -192,8 +196,13 @@ def test_section_cards_are_cached_and_refreshed_when_a_stall_changes(
         from stalls.services import stall_update
 
         stall_update(
-            actor=stall.seller.user, stall=stall, name="New Name", description="",
-            section_x=0, section_y=0, slot=0,
+            actor=stall.seller.user,
+            stall=stall,
+            name="New Name",
+            description="",
+            section_x=0,
+            section_y=0,
+            slot=0,
         )
     assert b"New Name" in client.get(section_url(0, 0)).content
 
@@ -211,7 +220,9 @@ def test_search_finds_stalls_and_items_by_name_and_description(client, make_stal
     assert "section 2/1" in html
     assert "Lamp Emporium" not in [s.name for s in response.context["stalls"]]
 
-    response = client.get(reverse("market:search"), {"q": "emporium"}, headers={"HX-Request": "true"})
+    response = client.get(
+        reverse("market:search"), {"q": "emporium"}, headers={"HX-Request": "true"}
+    )
     assert [s.name for s in response.context["stalls"]] == ["Lamp Emporium"]
     assert b"<html" not in response.content
 

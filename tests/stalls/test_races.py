@@ -26,7 +26,9 @@ def test_buyers_racing_for_the_last_units_never_oversell(
         try:
             start.wait()
             reservation_take(
-                item=item, holder=buyer, reason=Reservation.Reason.CHECKOUT,
+                item=item,
+                holder=buyer,
+                reason=Reservation.Reason.CHECKOUT,
                 ttl=timedelta(minutes=30),
             )
             outcomes.append("won")

@@ -154,8 +154,12 @@ def test_one_stall_per_seller_and_one_stall_per_slot(make_stall, make_user):
     first = make_stall("first", slot=0)
     with pytest.raises(Conflict, match="one stall"):
         stall_create(
-            user=first.seller.user, name="Second", description="",
-            section_x=1, section_y=1, slot=0,
+            user=first.seller.user,
+            name="Second",
+            description="",
+            section_x=1,
+            section_y=1,
+            slot=0,
         )
     late = make_user("late")
     seller_register(user=late, legal_name="Late Comer", country="US")
@@ -176,13 +180,23 @@ def test_stall_must_be_placed_in_an_existing_section_and_slot(make_user, market)
 @pytest.mark.django_db
 def test_moving_a_stall_keeps_its_own_slot_free_for_itself(stall):
     moved = stall_update(
-        actor=stall.seller.user, stall=stall, name=stall.name, description="",
-        section_x=0, section_y=0, slot=stall.slot,
+        actor=stall.seller.user,
+        stall=stall,
+        name=stall.name,
+        description="",
+        section_x=0,
+        section_y=0,
+        slot=stall.slot,
     )
     assert moved.slot == stall.slot
     moved = stall_update(
-        actor=stall.seller.user, stall=stall, name=stall.name, description="",
-        section_x=2, section_y=1, slot=5,
+        actor=stall.seller.user,
+        stall=stall,
+        name=stall.name,
+        description="",
+        section_x=2,
+        section_y=1,
+        slot=5,
     )
     assert (moved.section.x, moved.section.y, moved.slot) == (2, 1, 5)
 
@@ -190,9 +204,15 @@ def test_moving_a_stall_keeps_its_own_slot_free_for_itself(stall):
 @pytest.mark.django_db
 def test_description_markdown_is_rendered_and_sanitized(stall):
     updated = stall_update(
-        actor=stall.seller.user, stall=stall, name=stall.name,
-        description="**Bold** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=y>",
-        section_x=0, section_y=0, slot=stall.slot,
+        actor=stall.seller.user,
+        stall=stall,
+        name=stall.name,
+        description=(
+            "**Bold** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=y>"
+        ),
+        section_x=0,
+        section_y=0,
+        slot=stall.slot,
     )
     assert "<strong>Bold</strong>" in updated.description_html
     assert "<script" not in updated.description_html

@@ -9,7 +9,8 @@ from tests.conftest import jpeg_bytes
 
 
 def item_post(**overrides):
-    return {"title": "Teapot", "description": "Blue", "price": "12.50", "inventory": "2", **overrides}
+    fields = {"title": "Teapot", "description": "Blue", "price": "12.50", "inventory": "2"}
+    return {**fields, **overrides}
 
 
 @pytest.mark.django_db
@@ -98,8 +99,13 @@ def test_seller_adds_edits_and_deletes_an_item(client, stall):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("price", "message"),
-    [("abc", "Enter an amount"), ("0", "more than zero"), ("1,000", "Use a dot"),
-     ("1.234", "decimal places"), ("", "This field is required")],
+    [
+        ("abc", "Enter an amount"),
+        ("0", "more than zero"),
+        ("1,000", "Use a dot"),
+        ("1.234", "decimal places"),
+        ("", "This field is required"),
+    ],
 )
 def test_bad_prices_are_refused_with_a_message(client, stall, price, message):
     client.force_login(stall.seller.user)
@@ -152,8 +158,11 @@ def world(stall, make_item, make_photo, make_user):
     steward = make_user("steward")
     role_grant(user=steward, role=Role.STEWARD)
     return {
-        "owner": stall.seller.user, "stranger": stranger, "steward": steward,
-        "item": item, "photo": photo,
+        "owner": stall.seller.user,
+        "stranger": stranger,
+        "steward": steward,
+        "item": item,
+        "photo": photo,
     }
 
 
@@ -164,8 +173,10 @@ def _write_requests(world):
         "item_delete": (reverse("stalls:item_delete", args=[item.public_id]), {}),
         "photo_upload": (
             reverse("stalls:photo_upload"),
-            {"item": item.public_id,
-             "image": SimpleUploadedFile("a.jpg", jpeg_bytes(), content_type="image/jpeg")},
+            {
+                "item": item.public_id,
+                "image": SimpleUploadedFile("a.jpg", jpeg_bytes(), content_type="image/jpeg"),
+            },
         ),
         "photo_delete": (reverse("stalls:photo_delete", args=[photo.public_id]), {}),
     }
