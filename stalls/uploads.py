@@ -164,19 +164,6 @@ class _AlreadyFinished(Exception):
     pass
 
 
-def _named(processed):
-    """Give the re-encoded files a name so the Photo's ImageField can read their size.
-
-    Workaround: `stalls.images` returns nameless ContentFiles, which Django treats
-    as "no file" when it updates width/height, so `photo_add` would save NULLs
-    (IntegrityError). Harmless once `stalls.images` names them itself.
-    """
-    for content in (processed.image, processed.thumbnail):
-        if not content.name:
-            content.name = processed.name
-    return processed
-
-
 def _discard_files(photo: Photo) -> None:
     for field in (photo.image, photo.thumbnail):
         if field.name:
@@ -223,7 +210,7 @@ def upload_process(*, upload_id: int) -> PhotoUpload:
                 actor=upload.stall.seller.user,
                 stall=upload.stall,
                 item=upload.item,
-                processed=_named(processed),
+                processed=processed,
             )
             if not _finish(upload=upload, status=PhotoUpload.Status.PUBLISHED, photo=photo):
                 raise _AlreadyFinished

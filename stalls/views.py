@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bazaar.errors import DomainError, NotFound
@@ -64,6 +65,11 @@ def become_seller(request: HttpRequest) -> HttpResponse:
     return render(request, "stalls/become_seller.html", {"form": form})
 
 
+def _presign_url() -> str:
+    """With S3 configured, photo forms upload straight to the bucket (see uploads.py)."""
+    return reverse("stalls:photo_presign") if settings.AWS_STORAGE_BUCKET_NAME else ""
+
+
 def _seller_or_redirect(request):
     seller = seller_profile_for_user(user=request.user)
     if seller is None:
@@ -103,7 +109,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error.message)
         else:
             return redirect("stalls:dashboard")
-    context = {"stall": stall, "form": form, "item_form": ItemForm(), "photo_form": PhotoForm()}
+    context = {
+        "stall": stall,
+        "form": form,
+        "item_form": ItemForm(),
+        "photo_form": PhotoForm(),
+        "presign_url": _presign_url(),
+    }
     if stall is not None:
         items = list(items_with_availability(stall=stall))
         for item in items:
@@ -193,7 +205,13 @@ def item_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(
         request,
         "dashboard/item_edit.html",
-        {"item": item, "form": form, "photo_form": PhotoForm(), "photos": item.photos.all()},
+        {
+            "item": item,
+            "form": form,
+            "photo_form": PhotoForm(),
+            "photos": item.photos.all(),
+            "presign_url": _presign_url(),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -114,7 +114,11 @@
     socket.onclose = () => setTimeout(listen, 3000);
   }
 
-  function refresh() { drawMinimap(); startRotators(); }
+  function refresh() {
+    if (section()) document.title = section().dataset.title;
+    drawMinimap();
+    startRotators();
+  }
   document.addEventListener("htmx:afterSettle", refresh);
   refresh();
   listen();

@@ -1,0 +1,253 @@
+"""Market grid benchmark: section pages cold and warm, against the trivial /healthz/ view.
+
+    .venv/bin/python bench/grid.py                      # SQLite in a temp dir
+    .venv/bin/python bench/grid.py --postgres postgres://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/grid.py --url http://127.0.0.1:8000   # a server already running
+
+Each round starts daphne on a freshly seeded 10x10 market with empty caches, walks 50
+contiguous sections (a snake: row 0 left to right, row 1 right to left, ...) as full
+pages (cold), then walks them again at once, within the 5 s the section and minimap
+caches hold: full page, HTMX fragment and /healthz/ for each section (warm). With
+REDIS_URL set the server caches in Redis, so Django's cache keys there are deleted
+before each round (and after the last). The target is warm pages within 3x of the
+trivial view and p95 under 50 ms (the playbook asks p95 < 1 s cold); times are
+reported, never asserted. The last line of output is JSON with every figure.
+"""
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._servers import (  # noqa: E402
+    Client,
+    clear_redis_cache,
+    daphne,
+    postgres_database,
+    seed,
+    server_env,
+)
+
+SECTIONS = 10
+STALLS = 7
+WALK_LENGTH = 50
+# SECTION_CACHE_SECONDS and MINIMAP_CACHE_SECONDS in bazaar/settings/base.py.
+CACHE_SECONDS = 5
+HTMX = {"HX-Request": "true"}
+
+
+def snake_path(size: int, length: int) -> list[tuple[int, int]]:
+    """Sections in keyboard order: every step moves to a neighbour, as a visitor would."""
+    path = []
+    for y in range(size):
+        xs = range(size) if y % 2 == 0 else range(size - 1, -1, -1)
+        path.extend((x, y) for x in xs)
+    return path[:length]
+
+
+PATH = snake_path(SECTIONS, WALK_LENGTH)
+
+
+@dataclass
+class Samples:
+    """Seconds per request, by kind, over all rounds."""
+
+    first: list[float] = field(default_factory=list)
+    page: list[float] = field(default_factory=list)
+    fragment: list[float] = field(default_factory=list)
+    trivial: list[float] = field(default_factory=list)
+    warm_lag: float = 0.0
+
+
+def get_section(client: Client, x: int, y: int, *, fragment: bool) -> float:
+    """Time one section, checking it is the full page or the fragment that was asked for."""
+    response = client.get(f"/market/{x}/{y}/", HTMX if fragment else None)
+    if (b"<html" in response.body) == fragment:
+        raise RuntimeError(f"/market/{x}/{y}/ (fragment={fragment}) returned the wrong template")
+    return response.seconds
+
+
+def measure_round(base_url: str, samples: Samples) -> None:
+    """The first walk fills the caches; the second, straight after, reads them."""
+    with Client(base_url) as client:
+        first_visit = []
+        for x, y in PATH:
+            first_visit.append(time.perf_counter())
+            samples.first.append(get_section(client, x, y, fragment=False))
+        for (x, y), visited_at in zip(PATH, first_visit, strict=True):
+            samples.warm_lag = max(samples.warm_lag, time.perf_counter() - visited_at)
+            samples.page.append(get_section(client, x, y, fragment=False))
+            samples.fragment.append(get_section(client, x, y, fragment=True))
+            samples.trivial.append(client.get("/healthz/").seconds)
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    p95 = statistics.quantiles(seconds, n=20, method="inclusive")[-1]
+    return {
+        "n": len(seconds),
+        "p50": round(statistics.median(seconds) * 1000, 2),
+        "p95": round(p95 * 1000, 2),
+        "max": round(max(seconds) * 1000, 2),
+    }
+
+
+def ratio(part: dict[str, float], whole: dict[str, float]) -> dict[str, float]:
+    return {key: round(part[key] / whole[key], 2) for key in ("p50", "p95")}
+
+
+def figures(samples: Samples, *, first_label: str, rounds: int, started: float) -> dict:
+    warm_page, fragment = percentiles(samples.page), percentiles(samples.fragment)
+    trivial = percentiles(samples.trivial)
+    return {
+        f"{first_label}_page_ms": percentiles(samples.first),
+        "warm_page_ms": warm_page,
+        "warm_fragment_ms": fragment,
+        "trivial_ms": trivial,
+        "ratio_warm_to_trivial": ratio(warm_page, trivial),
+        "ratio_fragment_to_trivial": ratio(fragment, trivial),
+        "rounds": rounds,
+        "warm_lag_max_s": round(samples.warm_lag, 2),
+        "elapsed_s": round(time.monotonic() - started, 1),
+    }
+
+
+def print_table(title: str, result: dict, first_label: str) -> None:
+    rows = [
+        (f"{first_label.replace('_', ' ')} page", result[f"{first_label}_page_ms"]),
+        ("warm page", result["warm_page_ms"]),
+        ("warm HTMX fragment", result["warm_fragment_ms"]),
+        ("trivial /healthz/", result["trivial_ms"]),
+    ]
+    print(f"\n{title}")
+    print(f"  {'kind':<22}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+    for label, stats in rows:
+        print(
+            f"  {label:<22}{stats['n']:>5}{stats['p50']:>10.2f}{stats['p95']:>10.2f}"
+            f"{stats['max']:>10.2f}"
+        )
+    for label, key in (
+        ("warm page", "ratio_warm_to_trivial"),
+        ("fragment", "ratio_fragment_to_trivial"),
+    ):
+        ratios = result[key]
+        print(f"  {label + ' / trivial':<27}{ratios['p50']:>9.2f}x{ratios['p95']:>9.2f}x")
+    print(
+        f"  targets: warm within 3x of trivial, p95 < 50 ms (playbook: cold p95 < 1 s); "
+        f"took {result['elapsed_s']} s"
+    )
+    if result["warm_lag_max_s"] > CACHE_SECONDS:
+        print(
+            f"  warning: a warm request came {result['warm_lag_max_s']} s after the first "
+            f"visit, past the {CACHE_SECONDS} s cache: warm figures include cache misses"
+        )
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_database(name: str, database_url: str, workdir: Path, rounds: int) -> dict:
+    """Seed once, then one fresh server (and emptied Redis cache) per cold round."""
+    started = time.monotonic()
+    workdir.mkdir()
+    env = server_env(database_url=database_url, media_root=workdir / "media")
+    redis_url = env.get("REDIS_URL", "")
+    progress(f"{name}: migrating and seeding {SECTIONS}x{SECTIONS} sections, {STALLS} stalls")
+    seed(env=env, sections=SECTIONS, stalls=STALLS)
+    samples = Samples()
+    try:
+        for number in range(1, rounds + 1):
+            progress(f"{name}: round {number} of {rounds}")
+            if redis_url:
+                clear_redis_cache(redis_url)
+            with daphne(env=env, log_path=workdir / "daphne.log") as base_url:
+                measure_round(base_url, samples)
+    finally:
+        if redis_url:
+            # The layout is cached for 5 minutes: a developer's server sharing this
+            # Redis must not keep the benchmark database's section ids.
+            clear_redis_cache(redis_url)
+    result = figures(samples, first_label="cold", rounds=rounds, started=started)
+    cache = "Redis cache" if redis_url else "locmem cache"
+    debug = env["DJANGO_DEBUG"]
+    print_table(
+        f"{name}: {rounds} rounds x {WALK_LENGTH} sections of a {SECTIONS}x{SECTIONS} market "
+        f"({STALLS} stalls each), {cache}, DJANGO_DEBUG={debug}",
+        result,
+        "cold",
+    )
+    return result
+
+
+def run_url(base_url: str) -> dict:
+    """A server someone else started: its cache state is unknown, so no cold figures."""
+    started = time.monotonic()
+    samples = Samples()
+    progress(f"measuring {base_url}")
+    measure_round(base_url, samples)
+    result = figures(samples, first_label="first_walk", rounds=1, started=started)
+    print_table(f"{base_url}: {WALK_LENGTH} sections, one walk then warm", result, "first_walk")
+    return result
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        metavar="URL",
+        help="also run on PostgreSQL (a fresh database on this server, dropped at the end); "
+        "default $BENCH_DATABASE_URL",
+    )
+    target.add_argument(
+        "--url", help="measure a running server seeded with a 10x10 market instead of starting one"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="cold rounds per database")
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so servers are stopped and databases dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    started = time.monotonic()
+    results = {}
+    try:
+        if args.url:
+            results["url"] = run_url(args.url.rstrip("/"))
+        else:
+            with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as tmp:
+                workdir = Path(tmp)
+                sqlite_url = f"sqlite:///{workdir / 'sqlite' / 'bench.sqlite3'}"
+                results["sqlite"] = run_database(
+                    "sqlite", sqlite_url, workdir / "sqlite", args.rounds
+                )
+                if args.postgres:
+                    name = f"bazaar_bench_{os.getpid()}"
+                    with postgres_database(args.postgres, name) as postgres_url:
+                        results["postgres"] = run_database(
+                            "postgres", postgres_url, workdir / "postgres", args.rounds
+                        )
+    except KeyboardInterrupt:
+        progress("interrupted")
+        return 130
+    print(f"\ntotal {time.monotonic() - started:.1f} s")
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

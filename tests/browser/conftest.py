@@ -1,0 +1,85 @@
+"""Browser-test harness: Playwright driving Debian's chromium against Channels' live
+daphne server. Playwright's sync API runs an event loop in this thread, so Django's
+async-safety check must be relaxed here, and only here."""
+
+import os
+from pathlib import Path
+
+import pytest
+from daphne.testing import DaphneProcess
+from django.db import connections
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def browser(request):
+    from tests.conftest import need
+
+    chromium = os.environ.get("BAZAAR_CHROMIUM", "/usr/bin/chromium")
+    need(os.path.exists(chromium), f"needs Debian's chromium at {chromium}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Keep what a person sees, to be looked at (var/screenshots is not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def off_the_event_loop(function, *args, **kwargs):
+    """Run Django code that publishes (async_to_sync) in a plain thread: Playwright's
+    sync API keeps an event loop running in the test's own thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def run():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+class DaphneWithoutInheritedConnections(DaphneProcess):
+    """The live server is a fork of the test process: a database connection open at
+    fork time would be shared by both processes, which SQLite answers with "disk I/O
+    error". Close them first; each process then opens its own."""
+
+    def start(self):
+        connections.close_all()
+        super().start()
+
+
+def shared_cache_settings() -> dict:
+    """The live server is another process: with the default per-process memory cache
+    the tests could not clear what it cached between tests. A file cache (or Redis,
+    when REDIS_URL is set) is shared by both."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        return {}
+    location = SCREENSHOTS.parent / f"test-cache-{os.getpid()}"
+    return {
+        "CACHES": {
+            "default": {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(location),
+            }
+        }
+    }

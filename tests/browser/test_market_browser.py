@@ -1,0 +1,205 @@
+"""What only a browser shows: keyboard walking, history, the minimap, the pages."""
+
+import re
+
+import pytest
+from channels.testing import ChannelsLiveServerTestCase
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+
+from accounts.services import user_create
+from market.services import sections_ensure
+from stalls.images import process_upload
+from stalls.services import item_create, photo_add, seller_register, stall_create
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    DaphneWithoutInheritedConnections,
+    off_the_event_loop,
+    screenshot,
+    shared_cache_settings,
+)
+from tests.conftest import jpeg_bytes
+
+pytestmark = pytest.mark.browser
+
+
+def _seed():
+    sections_ensure(coordinates=[(x, y) for x in range(4) for y in range(4)])
+    stalls = []
+    for number, (x, y, slot) in enumerate([(0, 0, 0), (0, 0, 4), (1, 1, 2), (1, 1, 6)]):
+        user = user_create(
+            handle=f"seller{number}",
+            email=f"s{number}@example.com",
+            password="pw-12345678",
+            verified=True,
+        )
+        seller_register(user=user, legal_name=f"Seller {number}", country="US")
+        stall = stall_create(
+            user=user,
+            name=f"Stall number {number}",
+            description="Old **treasures**.",
+            section_x=x,
+            section_y=y,
+            slot=slot,
+        )
+        for colour in [(200, 90, 40), (40, 120, 200)]:
+            item = item_create(
+                actor=user,
+                stall=stall,
+                title=f"Thing {colour[0]}",
+                description="",
+                price_cents=1999,
+                currency=settings.MARKET_CURRENCY,
+                inventory=2,
+            )
+            upload = SimpleUploadedFile("p.jpg", jpeg_bytes((400, 300), colour))
+            photo_add(actor=user, stall=stall, item=item, processed=process_upload(upload))
+        stalls.append(stall)
+    return stalls
+
+
+@override_settings(**shared_cache_settings())
+class MarketInTheBrowser(ChannelsLiveServerTestCase):
+    host = "127.0.0.1"
+    ProtocolServerProcess = DaphneWithoutInheritedConnections
+
+    @pytest.fixture(autouse=True)
+    def _browser(self, browser):
+        self.browser = browser
+
+    def setUp(self):
+        self.stalls = off_the_event_loop(_seed)
+        self.context = self.browser.new_context(viewport=DESKTOP)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(10_000)
+
+    def tearDown(self):
+        self.context.close()
+
+    def open(self, path):
+        self.page.goto(f"{self.live_server_url}{path}")
+
+    def coords(self):
+        return self.page.locator("[data-testid=coords]").inner_text()
+
+    def test_keys_walk_the_grid_and_the_minimap_is_drawn(self):
+        self.open("/market/0/0/")
+        assert self.coords() == "0/0"
+        self.page.keyboard.press("d")
+        self.page.wait_for_url(re.compile(r"/market/1/0/$"))
+        self.page.wait_for_timeout(200)
+        self.page.keyboard.press("s")
+        self.page.wait_for_url(re.compile(r"/market/1/1/$"))
+        assert self.coords() == "1/1"
+        assert "Stall number 2" in self.page.locator(".stall-grid").inner_text()
+        assert self.page.title().startswith("Section 1/1")
+        canvas = self.page.locator("#minimap")
+        assert canvas.get_attribute("data-drawn") == "true"
+        colours = self.page.evaluate(
+            """() => {
+                const c = document.getElementById('minimap');
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                const seen = new Set();
+                for (let i = 0; i < d.length; i += 4 * 97) seen.add(d.slice(i, i + 3).join());
+                return seen.size;
+            }"""
+        )
+        assert colours > 3
+        screenshot(self.page, "grid-desktop")
+
+    def test_arrow_keys_repeat_guard_edges_and_history(self):
+        self.open("/market/0/0/")
+        self.page.keyboard.press("ArrowLeft")  # the west edge: nothing happens
+        self.page.keyboard.press("w")  # the north edge
+        self.page.wait_for_timeout(300)
+        assert self.page.url.endswith("/market/0/0/")
+        self.page.keyboard.press("ArrowRight")
+        self.page.keyboard.press("ArrowRight")  # within 150 ms: ignored
+        self.page.wait_for_url(re.compile(r"/market/1/0/$"))
+        self.page.wait_for_timeout(400)
+        assert self.coords() == "1/0"
+        self.page.keyboard.press("ArrowDown")
+        self.page.wait_for_url(re.compile(r"/market/1/1/$"))
+        self.page.go_back()
+        self.page.wait_for_url(re.compile(r"/market/1/0/$"))
+        self.page.wait_for_function(
+            "document.querySelector('[data-testid=coords]').innerText === '1/0'"
+        )
+        self.page.reload()
+        assert self.coords() == "1/0"
+
+    def test_keys_do_nothing_while_typing_in_a_field(self):
+        self.open("/market/0/0/")
+        self.page.locator("input[type=search]").fill("")
+        self.page.locator("input[type=search]").type("dad")
+        self.page.wait_for_timeout(400)
+        assert self.page.url.endswith("/market/0/0/")
+        assert self.coords() == "0/0"
+
+    def test_clicking_the_minimap_goes_to_that_section(self):
+        self.open("/market/0/0/")
+        box = self.page.locator("#minimap").bounding_box()
+        cell = box["width"] / 7
+        # Two squares right and one down of the centre: section 2/1.
+        self.page.mouse.click(box["x"] + cell * 5.5, box["y"] + cell * 4.5)
+        self.page.wait_for_url(re.compile(r"/market/2/1/$"))
+        assert self.coords() == "2/1"
+
+    def test_search_box_finds_a_stall_live(self):
+        self.open("/market/0/0/")
+        self.page.locator("input[type=search]").type("number 3")
+        result = self.page.locator("#search-results a", has_text="Stall number 3")
+        result.wait_for()
+        assert "section 1/1" in self.page.locator("#search-results").inner_text()
+
+    def test_photos_rotate_on_a_card_and_pause_on_hover(self):
+        self.open("/market/0/0/")
+        card = self.page.locator(".stall-card[data-stall]").first
+        visible = "el => [...el.querySelectorAll('img')].findIndex(i => !i.hidden)"
+        first = card.evaluate(visible)
+        self.page.wait_for_function(
+            f"() => ({visible})(document.querySelector('.stall-card[data-stall]')) !== {first}",
+            timeout=6000,
+        )
+        card.hover()
+        paused_at = card.evaluate(visible)
+        self.page.wait_for_timeout(4000)
+        assert card.evaluate(visible) == paused_at
+
+    def sign_in(self, user):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        self.context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": session.session_key,
+                    "url": self.live_server_url,
+                }
+            ]
+        )
+
+    def test_screenshots_of_pages_at_desktop_and_phone_width(self):
+        stall = self.stalls[1]
+        self.sign_in(stall.seller.user)
+        for label, viewport in [("desktop", DESKTOP), ("phone", PHONE)]:
+            self.page.set_viewport_size(viewport)
+            self.open("/market/0/0/")
+            screenshot(self.page, f"grid-{label}")
+            self.open(f"/stalls/{stall.public_id}/")
+            assert self.page.locator("h1").inner_text() == stall.name
+            screenshot(self.page, f"stall-{label}")
+            self.open("/dashboard/stall/")
+            assert "Your stall" in self.page.locator("h1").inner_text()
+            screenshot(self.page, f"dashboard-{label}")
+        overflow = self.page.evaluate(
+            "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+        )
+        assert not overflow, "the dashboard scrolls sideways on a phone"
