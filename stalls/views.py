@@ -31,8 +31,10 @@ def stall_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     items = list(items_with_availability(stall=stall))
     for item in items:
         item.available = max(item.inventory - item.reserved, 0)
-    photos = [photo for photo in stall.photos.all() if photo.item_id is None]
-    share_image = (photos or [photo for item in items for photo in item.photos.all()] or [None])[0]
+    # The stall's own photos first, then its items': the gallery is never empty
+    # while anything in the stall has a picture.
+    photos = sorted(stall.photos.all(), key=lambda photo: photo.item_id is not None)[:7]
+    share_image = photos[0] if photos else None
     return render(
         request,
         "stalls/detail.html",

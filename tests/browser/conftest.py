@@ -2,6 +2,7 @@
 daphne server. Playwright's sync API runs an event loop in this thread, so Django's
 async-safety check must be relaxed here, and only here."""
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -17,7 +18,7 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(request):
     from tests.conftest import need
 
@@ -29,6 +30,9 @@ def browser(request):
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+    # Playwright leaves its closed event loop as the thread's current loop; the
+    # async tests that run later need a fresh one.
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def screenshot(page, name: str) -> Path:
