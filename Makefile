@@ -26,7 +26,6 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	mkdir -p var/broker var/broker-control
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py seed_market --if-empty
 	$(BIN)/python manage.py collectstatic --noinput -v0

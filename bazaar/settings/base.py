@@ -14,6 +14,10 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 
+# Everything the embedded market writes (SQLite, media, the file broker) lives in
+# var/, which a fresh clone does not have yet.
+VAR_DIR.mkdir(exist_ok=True)
+
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
@@ -156,15 +160,15 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mesh Bazaar <market@loca
 # Celery: a Redis broker when REDIS_URL is set; otherwise kombu's filesystem
 # transport, which needs no server and is shared by daphne and the worker.
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {}
-    if REDIS_URL
-    else {
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if not REDIS_URL:
+    for folder in ("broker", "broker-control"):
+        (VAR_DIR / folder).mkdir(exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
         "control_folder": str(VAR_DIR / "broker-control"),
     }
-)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
