@@ -131,15 +131,16 @@ def search_stalls_and_items(*, query: str, limit: int = 12) -> dict:
     """Stalls and live items whose name or description contains every word typed."""
     words = query.split()[:6]
     if not words:
-        return {"stalls": [], "items": []}
+        return {"stalls": [], "stall_total": 0, "items": [], "item_total": 0}
     stall_filter, item_filter = Q(), Q(archived_at__isnull=True)
     for word in words:
         stall_filter &= Q(name__icontains=word) | Q(description__icontains=word)
         item_filter &= Q(title__icontains=word) | Q(description__icontains=word)
-    stalls = Stall.objects.filter(stall_filter).select_related("section").order_by("name")[:limit]
-    items = (
-        Item.objects.filter(item_filter)
-        .select_related("stall__section")
-        .order_by("title", "id")[:limit]
-    )
-    return {"stalls": list(stalls), "items": list(items)}
+    stalls = Stall.objects.filter(stall_filter)
+    items = Item.objects.filter(item_filter)
+    return {
+        "stalls": list(stalls.select_related("section").order_by("name", "id")[:limit]),
+        "stall_total": stalls.count(),
+        "items": list(items.select_related("stall__section").order_by("title", "id")[:limit]),
+        "item_total": items.count(),
+    }

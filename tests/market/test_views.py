@@ -237,3 +237,12 @@ def test_search_with_nothing_matching_says_so(client, market):
 def test_search_escapes_what_was_typed(client, market):
     response = client.get(reverse("market:search"), {"q": "<script>alert(1)</script>"})
     assert b"<script>alert(1)</script>" not in response.content
+
+
+@pytest.mark.django_db
+def test_search_says_how_many_matched_beyond_the_first_page(client, stall, make_item):
+    for number in range(14):
+        make_item(stall, title=f"Spoon {number}")
+    response = client.get(reverse("market:search"), {"q": "spoon"})
+    assert len(response.context["items"]) == 12
+    assert "first 12 of 14" in response.content.decode()

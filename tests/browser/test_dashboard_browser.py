@@ -1,0 +1,113 @@
+"""The seller's dashboard in a real browser: photos are shrunk before they leave it."""
+
+import io
+import os
+import re
+
+import pytest
+from channels.testing import ChannelsLiveServerTestCase
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import override_settings
+from PIL import Image
+
+from accounts.services import user_create
+from market.services import sections_ensure
+from stalls.models import Photo
+from stalls.services import item_create, seller_register, stall_create
+from tests.browser.conftest import (
+    DESKTOP,
+    DaphneWithoutInheritedConnections,
+    off_the_event_loop,
+    screenshot,
+    shared_cache_settings,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def _seller_with_item():
+    sections_ensure(coordinates=[(0, 0)])
+    user = user_create(
+        handle="photographer", email="p@example.com", password="pw-1234567", verified=True
+    )
+    seller_register(user=user, legal_name="Photo Grapher", country="US")
+    stall = stall_create(
+        user=user, name="Lens Stall", description="", section_x=0, section_y=0, slot=0
+    )
+    item = item_create(
+        actor=user,
+        stall=stall,
+        title="Old camera",
+        description="",
+        price_cents=4500,
+        currency=settings.MARKET_CURRENCY,
+        inventory=1,
+    )
+    return user, item
+
+
+def _noisy_png(path, size=(3000, 2200)) -> int:
+    """Random pixels do not compress: about 20 MB, four times the server's limit."""
+    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(path, format="PNG")
+    return path.stat().st_size
+
+
+@override_settings(**shared_cache_settings())
+class DashboardInTheBrowser(ChannelsLiveServerTestCase):
+    host = "127.0.0.1"
+    ProtocolServerProcess = DaphneWithoutInheritedConnections
+
+    @pytest.fixture(autouse=True)
+    def _browser(self, browser, tmp_path):
+        self.browser = browser
+        self.tmp_path = tmp_path
+
+    def sign_in(self, context, user):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": session.session_key,
+                    "url": self.live_server_url,
+                }
+            ]
+        )
+
+    def test_a_huge_photo_is_shrunk_under_500_kb_in_the_browser_and_accepted(self):
+        user, item = off_the_event_loop(_seller_with_item)
+        picture = self.tmp_path / "huge.png"
+        original_size = _noisy_png(picture)
+        assert original_size > settings.PHOTO_MAX_UPLOAD_BYTES
+        context = self.browser.new_context(viewport=DESKTOP)
+        self.sign_in(context, user)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        uploads = []
+        page.on(
+            "request",
+            lambda request: (
+                uploads.append(len(request.post_data_buffer or b""))
+                if request.method == "POST" and request.url.endswith("/dashboard/stall/photos/")
+                else None
+            ),
+        )
+        page.goto(f"{self.live_server_url}/dashboard/stall/items/{item.public_id}/")
+        page.locator("form[data-photo-upload] input[type=file]").set_input_files(str(picture))
+        page.locator("form[data-photo-upload] button[type=submit]").click()
+        page.wait_for_url(re.compile(rf"/dashboard/stall/items/{item.public_id}/$"))
+        page.locator(".photo-strip img").first.wait_for()
+        assert len(uploads) == 1
+        assert uploads[0] <= 500 * 1024 + 2048  # the photo plus the form's other fields
+        photo = Photo.objects.get(item=item)
+        assert max(photo.width, photo.height) <= settings.PHOTO_SIZE
+        with Image.open(io.BytesIO(photo.image.read())) as stored:
+            assert stored.format == "JPEG"
+        screenshot(page, "item-edit-desktop")
+        context.close()
