@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
 from .models import AnalyticsEvent, Section
@@ -47,12 +48,16 @@ def section_at(*, x: int, y: int) -> Section | None:
     return Section.objects.filter(x=x, y=y).first()
 
 
-def neighbours(*, layout: Layout, x: int, y: int) -> dict[str, tuple[int, int] | None]:
-    """The four neighbouring coordinates, or None past the market's edge."""
+def neighbours(*, layout: Layout, x: int, y: int) -> dict[str, dict | None]:
+    """The four neighbours (coordinates and URL), or None past the market's edge."""
     found = {}
     for name, (dx, dy) in DIRECTIONS.items():
-        target = (x + dx, y + dy)
-        found[name] = target if layout.contains(*target) else None
+        nx, ny = x + dx, y + dy
+        found[name] = (
+            {"x": nx, "y": ny, "url": reverse("market:section", args=[nx, ny])}
+            if layout.contains(nx, ny)
+            else None
+        )
     return found
 
 

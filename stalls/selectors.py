@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from bazaar.errors import NotFound
@@ -117,6 +118,7 @@ def stall_cards_for_section(*, section_id: int) -> list[dict | None]:
     for stall in stalls:
         cards[stall.slot] = {
             "public_id": stall.public_id,
+            "url": reverse("stalls:detail", args=[stall.public_id]),
             "name": stall.name,
             "slot": stall.slot,
             "item_count": stall.item_count,

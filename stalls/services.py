@@ -59,6 +59,8 @@ def seller_register(*, user, legal_name: str, country: str) -> SellerProfile:
     """A buyer becomes a seller; payouts wait until KYC is approved."""
     if SellerProfile.objects.filter(user=user).exists():
         raise Conflict("You are already a seller.")
+    if not user.email_verified:
+        raise NotAllowed("Verify your email address before you open a stall.")
     legal_name = legal_name.strip()
     if not legal_name:
         raise Invalid("Enter your legal name.")
@@ -159,8 +161,8 @@ def _validate_item(*, title: str, price_cents: int, currency: str, inventory: in
         raise Invalid("The price must be more than zero.")
     if inventory < 0:
         raise Invalid("Inventory cannot be negative.")
-    if len(currency) != 3 or not currency.isalpha():
-        raise Invalid("Currency is a three-letter code such as USD.")
+    if currency.upper() != settings.MARKET_CURRENCY:
+        raise Invalid(f"This market trades in {settings.MARKET_CURRENCY} only.")
 
 
 @transaction.atomic

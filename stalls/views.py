@@ -157,11 +157,8 @@ def item_create(request: HttpRequest) -> HttpResponse:
             item = services.item_create(
                 actor=request.user,
                 stall=stall,
-                title=form.cleaned_data["title"],
-                description=form.cleaned_data["description"],
-                price_cents=form.cleaned_data["price"],
                 currency=settings.MARKET_CURRENCY,
-                inventory=form.cleaned_data["inventory"],
+                **form.item_fields(),
             )
         except DomainError as error:
             form.add_error(None, error.message)
@@ -187,13 +184,7 @@ def item_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.item_update(
-                actor=request.user,
-                item=item,
-                title=form.cleaned_data["title"],
-                description=form.cleaned_data["description"],
-                price_cents=form.cleaned_data["price"],
-                currency=item.currency,
-                inventory=form.cleaned_data["inventory"],
+                actor=request.user, item=item, currency=item.currency, **form.item_fields()
             )
         except DomainError as error:
             if error.status == 403:

@@ -244,3 +244,26 @@ def test_reservation_expiry_uses_the_server_clock(stall, make_item, make_user):
     item = make_item(stall)
     reservation = take(item, make_user("timed"), ttl=timedelta(minutes=10))
     assert timezone.now() < reservation.expires_at <= timezone.now() + timedelta(minutes=10)
+
+
+@pytest.mark.django_db
+def test_an_unverified_email_cannot_open_a_stall_yet(make_user):
+    user = make_user("unverified", verified=False)
+    with pytest.raises(NotAllowed, match="Verify your email"):
+        seller_register(user=user, legal_name="Not Yet", country="US")
+
+
+@pytest.mark.django_db
+def test_items_are_priced_in_the_market_currency(stall):
+    from stalls.services import item_create
+
+    with pytest.raises(Invalid, match="USD only"):
+        item_create(
+            actor=stall.seller.user,
+            stall=stall,
+            title="Euro thing",
+            description="",
+            price_cents=100,
+            currency="EUR",
+            inventory=1,
+        )

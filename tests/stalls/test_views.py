@@ -229,3 +229,13 @@ def test_dashboard_only_ever_edits_the_sellers_own_stall(client, world, stall):
     stall.refresh_from_db()
     assert stall.name != "Hijack"
     assert Stall.objects.get(seller__user=world["stranger"]).name == "Hijack"
+
+
+@pytest.mark.django_db
+def test_unverified_user_is_told_to_verify_before_selling(client, make_user):
+    client.force_login(make_user("newcomer", verified=False))
+    response = client.post(reverse("stalls:become_seller"), {"legal_name": "N", "country": "US"})
+    html = response.content.decode()
+    assert "Verify your email address before you open a stall." in html
+    assert "Send the link again" in html
+    assert not SellerProfile.objects.exists()
