@@ -23,3 +23,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Channels' live server refuses an in-memory database: tests use a file, one per
     # test run so that two runs on one machine never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+# Tests serve static files from the apps' folders; nothing is collected.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
