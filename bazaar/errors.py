@@ -41,6 +41,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class RateLimited(DomainError):
+    """Too many requests of one kind in a short time; nothing was done."""
+
+    status = 429
+    code = "rate_limited"
+
+
 class DomainErrorMiddleware:
     """Turns an uncaught DomainError into a page (or an HTMX fragment) with its message."""
 

@@ -2,8 +2,11 @@
 
 from django.urls import path
 
+import bazaar.ids  # noqa: F401  registers the <ulid:…> path converter
 from market.consumers import MarketConsumer
+from stalls.consumers import StallRoomConsumer
 
 websocket_urlpatterns = [
     path("ws/market/", MarketConsumer.as_asgi()),
+    path("ws/stalls/<ulid:public_id>/", StallRoomConsumer.as_asgi()),
 ]

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -29,3 +31,95 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.get_role_display()}"
+
+
+class BannedWord(models.Model):
+    """A word chat holds back. Stored as a steward typed it; matched in any case, with
+    or without accents, spelled out or in leetspeak (see `governance.moderation`)."""
+
+    word = models.CharField(max_length=40)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["word"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("word"),
+                name="banned_word_ci_unique",
+                violation_error_message="That word is already banned.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class ChatSanction(models.Model):
+    """A steward's mute or ban of one user, in one stall or (stall null) the whole market.
+
+    Active while not lifted, started, and not ended (ends_at null: until lifted).
+    Rows are never deleted: they are the record of who sanctioned whom, and why.
+    """
+
+    class Kind(models.TextChoices):
+        MUTE = "mute", "Mute (cannot chat)"
+        BAN = "ban", "Ban (cannot chat or enter the stall room)"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_sanctions"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    stall = models.ForeignKey(
+        "stalls.Stall",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="chat_sanctions",
+        help_text="Leave empty for the whole market.",
+    )
+    reason = models.CharField(max_length=200, help_text="Shown to the user.")
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until lifted.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        indexes = [
+            # chat_restriction: this user's unlifted sanctions, one index probe.
+            models.Index(
+                fields=["user", "stall"],
+                condition=Q(lifted_at__isnull=True),
+                name="sanction_unlifted",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="sanction_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        where = f"in {self.stall}" if self.stall_id else "market-wide"
+        return f"{self.get_kind_display().split(' ')[0]} of {self.user} {where}"

@@ -1,10 +1,15 @@
-"""Who may do what. Roles are checked on the server, from here."""
+"""Who may do what. Roles are checked on the server, from here; so are chat sanctions."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.core.cache import cache
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.utils import timezone
 
 from stalls.selectors import seller_profile_for_user
 
-from .models import Role, RoleGrant
+from .models import BannedWord, ChatSanction, Role, RoleGrant
 
 BUYER = "buyer"
 SELLER = "seller"
@@ -39,3 +44,104 @@ def user_is_steward(*, user) -> bool:
 
 def user_is_ops(*, user) -> bool:
     return Role.OPS in user_roles(user=user)
+
+
+# Banned words
+
+
+def banned_word_list() -> list[str]:
+    """Every banned word as stored (the canonical forms), oldest first."""
+    return list(BannedWord.objects.order_by("pk").values_list("word", flat=True))
+
+
+# Chat sanctions
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """What stops one user chatting in one stall: the strongest active sanction."""
+
+    kind: ChatSanction.Kind
+    reason: str
+    ends_at: datetime | None
+    market_wide: bool
+
+    @property
+    def refuses_chat(self) -> bool:
+        return True
+
+    @property
+    def refuses_entry(self) -> bool:
+        """A ban also keeps the user out of the stall room; a mute lets them watch."""
+        return self.kind == ChatSanction.Kind.BAN
+
+    @property
+    def message(self) -> str:
+        """What the chat shows the user, e.g.
+        "You are muted in this stall until 14:05 UTC: spamming." """
+        where = "the market" if self.market_wide else "this stall"
+        if self.kind == ChatSanction.Kind.BAN:
+            text = f"You are banned from chatting in {where}"
+        else:
+            text = f"You are muted in {where}"
+        if self.ends_at is not None:
+            text += f" until {_when(self.ends_at)}"
+        reason = self.reason.strip().rstrip(".")
+        return f"{text}: {reason}." if reason else f"{text}."
+
+
+def _when(moment: datetime) -> str:
+    """14:05 UTC today; 3 Dec 14:05 UTC later this year; 3 Dec 2027 14:05 UTC after."""
+    moment = moment.astimezone(UTC)
+    today = timezone.now().astimezone(UTC).date()
+    if moment.date() == today:
+        return f"{moment:%H:%M} UTC"
+    if moment.year == today.year:
+        return f"{moment.day} {moment:%b %H:%M} UTC"
+    return f"{moment.day} {moment:%b %Y %H:%M} UTC"
+
+
+def sanction_active_q(*, now: datetime) -> Q:
+    """Not lifted, started, not ended."""
+    return Q(lifted_at__isnull=True, starts_at__lte=now) & (
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+    )
+
+
+def chat_restriction(*, user, stall) -> Restriction | None:
+    """The strongest active sanction on `user` in `stall` (or market-wide; pass
+    stall=None to ask about the market only), or None if they may chat.
+
+    Strongest: a ban over a mute, then the one that lasts longest, then market-wide
+    over this stall. One query on the `sanction_unlifted` index.
+    """
+    if not user.is_authenticated:
+        return None
+    where = Q(stall__isnull=True)
+    if stall is not None:
+        where |= Q(stall=stall)
+    row = (
+        ChatSanction.objects.filter(sanction_active_q(now=timezone.now()), where, user=user)
+        .annotate(
+            strength=Case(
+                When(kind=ChatSanction.Kind.BAN, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by(
+            "strength",
+            F("ends_at").desc(nulls_first=True),
+            F("stall_id").asc(nulls_first=True),
+        )
+        .values("kind", "reason", "ends_at", "stall_id")
+        .first()
+    )
+    if row is None:
+        return None
+    return Restriction(
+        kind=ChatSanction.Kind(row["kind"]),
+        reason=row["reason"],
+        ends_at=row["ends_at"],
+        market_wide=row["stall_id"] is None,
+    )

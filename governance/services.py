@@ -1,12 +1,17 @@
-"""Granting and revoking steward and ops powers."""
+"""Granting and revoking steward and ops powers; banned words; chat sanctions."""
+
+from datetime import timedelta
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.services import user_set_staff
+from bazaar.errors import Conflict, Invalid, NotAllowed
 
-from .models import Role, RoleGrant
-from .selectors import role_cache_key
+from .models import BannedWord, ChatSanction, Role, RoleGrant
+from .moderation import WORD_MIN_LETTERS, matcher_refresh, word_is_valid, word_key
+from .selectors import role_cache_key, user_is_ops, user_is_steward
 
 
 def roles_changed(*, user_id: int) -> None:
@@ -31,3 +36,134 @@ def role_revoke(*, user, role: Role) -> None:
     if not RoleGrant.objects.filter(user=user).exists() and not user.is_superuser:
         user_set_staff(user=user, is_staff=False)
     roles_changed(user_id=user.pk)
+
+
+# Banned words
+
+
+def _require_steward(actor, doing: str) -> None:
+    if actor is None or not actor.is_authenticated or not user_is_steward(user=actor):
+        raise NotAllowed(f"Only stewards {doing}.")
+
+
+def banned_words_changed() -> None:
+    """Once the change has committed, every process matches against the new list."""
+    transaction.on_commit(matcher_refresh)
+
+
+def banned_word_check(*, word: str, banned_word: BannedWord | None = None) -> str:
+    """The word as it will be stored (trimmed), or Invalid / Conflict. `banned_word`
+    is the one being renamed, if any."""
+    word = word.strip()
+    key = word_key(word)
+    if not word_is_valid(key):
+        raise Invalid(
+            f"Enter one word of at least {WORD_MIN_LETTERS} letters, without digits or "
+            "symbols: leetspeak and spelled-out forms are caught automatically."
+        )
+    others = BannedWord.objects.all()
+    if banned_word is not None:
+        others = others.exclude(pk=banned_word.pk)
+    for existing in others.values_list("word", flat=True):
+        if word_key(existing) == key:
+            raise Conflict(f"“{existing}” is already banned.")
+    return word
+
+
+@transaction.atomic
+def banned_word_add(*, word: str, added_by) -> BannedWord:
+    """Ban a word in chat. `added_by` is a steward, or None for ops scripts."""
+    if added_by is not None:
+        _require_steward(added_by, "ban words")
+    word = banned_word_check(word=word)
+    try:
+        with transaction.atomic():
+            banned = BannedWord.objects.create(word=word, created_by=added_by)
+    except IntegrityError as error:
+        raise Conflict(f"“{word}” is already banned.") from error
+    banned_words_changed()
+    return banned
+
+
+@transaction.atomic
+def banned_word_rename(*, banned_word: BannedWord, word: str, renamed_by) -> BannedWord:
+    if renamed_by is not None:
+        _require_steward(renamed_by, "change banned words")
+    banned_word = BannedWord.objects.select_for_update().get(pk=banned_word.pk)
+    banned_word.word = banned_word_check(word=word, banned_word=banned_word)
+    try:
+        with transaction.atomic():
+            banned_word.save(update_fields=["word"])
+    except IntegrityError as error:
+        raise Conflict(f"“{word}” is already banned.") from error
+    banned_words_changed()
+    return banned_word
+
+
+@transaction.atomic
+def banned_word_remove(*, banned_word: BannedWord, removed_by) -> None:
+    if removed_by is not None:
+        _require_steward(removed_by, "remove banned words")
+    BannedWord.objects.filter(pk=banned_word.pk).delete()
+    banned_words_changed()
+
+
+# Chat sanctions
+
+
+def sanction_impose_check(*, user, imposed_by) -> None:
+    """Stewards and ops sanction; a steward cannot sanction ops; nobody themselves."""
+    _require_steward(imposed_by, "can mute or ban")
+    if user.pk == imposed_by.pk:
+        raise NotAllowed("You cannot sanction yourself.")
+    if user_is_ops(user=user) and not user_is_ops(user=imposed_by):
+        raise NotAllowed("Stewards cannot sanction ops.")
+
+
+@transaction.atomic
+def sanction_impose(
+    *,
+    user,
+    kind: ChatSanction.Kind,
+    reason: str,
+    stall=None,
+    duration: timedelta | None,
+    imposed_by,
+) -> ChatSanction:
+    """Mute or ban `user` in `stall` (None: the whole market) from now, for `duration`
+    (None: until lifted). `reason` is shown to the user."""
+    sanction_impose_check(user=user, imposed_by=imposed_by)
+    if kind not in ChatSanction.Kind.values:
+        raise Invalid("Choose mute or ban.")
+    reason = " ".join(reason.split())
+    if not reason:
+        raise Invalid("Give a reason: the user sees it.")
+    max_reason = ChatSanction._meta.get_field("reason").max_length
+    if len(reason) > max_reason:
+        raise Invalid(f"Keep the reason under {max_reason} characters.")
+    if duration is not None and duration <= timedelta(0):
+        raise Invalid("A sanction lasts a positive time, or until lifted.")
+    now = timezone.now()
+    return ChatSanction.objects.create(
+        user=user,
+        kind=ChatSanction.Kind(kind),
+        stall=stall,
+        reason=reason,
+        starts_at=now,
+        ends_at=None if duration is None else now + duration,
+        created_by=imposed_by,
+    )
+
+
+@transaction.atomic
+def sanction_lift(*, sanction: ChatSanction, lifted_by) -> ChatSanction:
+    """End a sanction now. Lifting one already lifted changes nothing."""
+    _require_steward(lifted_by, "can lift sanctions")
+    if sanction.user_id == lifted_by.pk:
+        raise NotAllowed("You cannot lift your own sanction.")
+    sanction = ChatSanction.objects.select_for_update().get(pk=sanction.pk)
+    if sanction.lifted_at is None:
+        sanction.lifted_at = timezone.now()
+        sanction.lifted_by = lifted_by
+        sanction.save(update_fields=["lifted_at", "lifted_by"])
+    return sanction

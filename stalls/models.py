@@ -175,3 +175,69 @@ class StockEvent(models.Model):
     quantity = models.IntegerField(default=0)
     note = models.CharField(max_length=200, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
+
+
+class ChatMessage(models.Model):
+    """One accepted chat message. The public id is a ULID: ordering by it is time order."""
+
+    class Status(models.TextChoices):
+        VISIBLE = "visible", "Visible"
+        HELD = "held", "Held for review"
+        DELETED = "deleted", "Deleted"
+
+    public_id = PublicIdField()
+    stall = models.ForeignKey(Stall, on_delete=models.CASCADE, related_name="chat_messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_messages"
+    )
+    text = models.CharField(max_length=500)
+    mentions = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.VISIBLE)
+    flags = models.JSONField(default=list, blank=True)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    moderated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["stall", "public_id"], name="chat_stall_order"),
+            models.Index(fields=["author", "created_at"], name="chat_author_recent"),
+            models.Index(
+                fields=["status", "created_at"],
+                condition=Q(status="held"),
+                name="chat_held_queue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.author} in {self.stall}: {self.text[:40]}"
+
+
+class StallDocument(models.Model):
+    """The stall's shared CRDT document: its epoch changes when the log is compacted."""
+
+    stall = models.OneToOneField(Stall, on_delete=models.CASCADE, related_name="document")
+    epoch = models.PositiveIntegerField(default=1)
+    compacted_at = models.DateTimeField(null=True, blank=True)
+
+
+class StallDocumentUpdate(models.Model):
+    """The document's binary updates, in the order they were committed.
+
+    A replica (another process, or after a restart) is rebuilt by replaying
+    them; nothing is re-derived from chat rows, which would duplicate entries.
+    """
+
+    document = models.ForeignKey(StallDocument, on_delete=models.CASCADE, related_name="updates")
+    epoch = models.PositiveIntegerField()
+    update = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["document", "epoch", "id"], name="doc_update_replay")]

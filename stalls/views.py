@@ -1,28 +1,34 @@
 """Stall pages and the seller's dashboard. Thin: parse, call a service, render."""
 
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bazaar.errors import DomainError, NotFound
+from bazaar.ids import ULID_PATTERN
 from market.selectors import section_at
 
-from . import services
+from . import selectors, services
 from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
 from .images import ImageRefused, process_upload
 from .models import Photo
 from .selectors import (
     free_slots,
+    item_available_quantity,
     item_get,
     items_with_availability,
     seller_profile_for_user,
     stall_for_user,
     stall_get,
 )
+
+ULID_RE = re.compile(ULID_PATTERN)
 
 
 @require_GET
@@ -262,3 +268,36 @@ def photo_delete(request: HttpRequest, public_id: str) -> HttpResponse:
     if photo.item is not None:
         return redirect("stalls:item_edit", photo.item.public_id)
     return redirect("stalls:dashboard")
+
+
+@require_GET
+def chat_history(request: HttpRequest, public_id: str) -> JsonResponse:
+    """Scroll-back for the stall chat: older messages as JSON (rendered with textContent)."""
+    stall = stall_get(public_id=public_id)
+    before = request.GET.get("before") or None
+    if before is not None and not ULID_RE.fullmatch(before):
+        return JsonResponse({"error": "before must be a message id."}, status=400)
+    page = selectors.chat_history(stall=stall, viewer=request.user, before=before)
+    return JsonResponse(
+        {
+            "messages": [services.chat_entry(message) for message in page["messages"]],
+            "more": page["more"],
+        }
+    )
+
+
+@require_GET
+def item_drawer(request: HttpRequest, public_id: str, item_id: str) -> HttpResponse:
+    """HTMX: an item's details in the stall page's drawer."""
+    item = item_get(public_id=item_id)
+    if item.stall.public_id != public_id:
+        raise NotFound("That item is not in this stall.")
+    return render(
+        request,
+        "stalls/_item_drawer.html",
+        {
+            "item": item,
+            "available": item_available_quantity(item=item),
+            "photos": item.photos.all(),
+        },
+    )

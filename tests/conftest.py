@@ -49,10 +49,16 @@ def chromium_path():
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Each test starts with empty caches (layout, section cards, roles)."""
+    """Each test starts with empty caches (layout, section cards, roles) and no
+    in-memory document replicas: a rolled-back test database reuses row ids, which
+    a live database never does."""
+    from stalls import document
+
     cache.clear()
+    document._replicas.clear()
     yield
     cache.clear()
+    document._replicas.clear()
 
 
 @pytest.fixture

@@ -1,0 +1,245 @@
+"""`/ws/stalls/<ulid>/`: the stall room. Thin: it parses frames and calls services.
+
+Text frames are JSON (`docs/protocol.md`); binary frames are the standard Yjs
+sync protocol, of which a client may only send step 1 (the document is written
+by the server alone).
+"""
+
+import base64
+import hashlib
+import json
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
+
+from bazaar.errors import DomainError
+from governance.selectors import chat_restriction
+
+from . import room, services
+from .cursors import cursor_hub
+from .document import document_state, stall_group
+from .models import Stall
+
+CLOSE_UNKNOWN_STALL = 4404
+CLOSE_BANNED = 4403
+CURSOR_MIN_INTERVAL = 1 / 30
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@database_sync_to_async
+def _load(public_id: str, user):
+    stall = Stall.objects.select_related("seller").filter(public_id=public_id).first()
+    if stall is None:
+        return None, None
+    restriction = chat_restriction(user=user, stall=stall) if user.is_authenticated else None
+    return stall, restriction
+
+
+class StallRoomConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        public_id = self.scope["url_route"]["kwargs"]["public_id"]
+        user = self.scope["user"]
+        self.stall, restriction = await _load(public_id, user)
+        self.joined = False
+        await self.accept()
+        if self.stall is None:
+            await self._error("unknown_stall", "There is no stall at this address.")
+            await self.close(code=CLOSE_UNKNOWN_STALL)
+            return
+        if restriction is not None and restriction.kind == "ban":
+            await self._error("banned", restriction.message)
+            await self.close(code=CLOSE_BANNED)
+            return
+        self.user = user
+        self.visitor = room.Visitor(
+            user_id=user.public_id if user.is_authenticated else "",
+            handle=user.handle if user.is_authenticated else "",
+            is_seller=user.is_authenticated and self.stall.seller.user_id == user.pk,
+        )
+        self.cursor_id = hashlib.sha256(self.channel_name.encode()).hexdigest()[:10]
+        self.last_cursor = 0.0
+        self.group = stall_group(self.stall.public_id)
+        # Subscribe before reading any state: nothing committed in between is missed.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        if user.is_authenticated:
+            await self.channel_layer.group_add(
+                services.user_group(user.public_id), self.channel_name
+            )
+        await database_sync_to_async(room.room_join)(
+            stall=self.stall, conn=self.channel_name, visitor=self.visitor
+        )
+        self.joined = True
+        state = await database_sync_to_async(document_state)(stall_id=self.stall.pk)
+        await self._send_json(
+            {
+                "type": "welcome",
+                "stall": self.stall.public_id,
+                "you": self._you(restriction),
+                "epoch": state.epoch,
+                "seq": state.seq,
+                "server_time": time.time(),
+                "heartbeat_seconds": room.HEARTBEAT_SECONDS,
+            }
+        )
+        await self._send_count()
+
+    def _you(self, restriction) -> dict | None:
+        if not self.user.is_authenticated:
+            return None
+        session_key = self.scope["session"].session_key or self.channel_name
+        hue = int(hashlib.sha256(session_key.encode()).hexdigest()[:4], 16) % 360
+        return {
+            "id": self.user.public_id,
+            "handle": self.user.handle,
+            "seller": self.visitor.is_seller,
+            "color": f"hsl({hue}, 70%, 45%)",
+            "cursor": self.cursor_id,
+            "restriction": restriction.message if restriction else None,
+        }
+
+    async def disconnect(self, code):
+        if not getattr(self, "joined", False):
+            return
+        cursor_hub(self.channel_layer, self.group).gone(self.cursor_id)
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.user.is_authenticated:
+            await self.channel_layer.group_discard(
+                services.user_group(self.user.public_id), self.channel_name
+            )
+        await database_sync_to_async(room.room_leave)(stall=self.stall, conn=self.channel_name)
+        await self._send_count()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if not self.joined:
+            return
+        if bytes_data is not None:
+            await self._receive_sync(bytes_data)
+            return
+        try:
+            frame = json.loads(text_data)
+            kind = frame["type"]
+        except (ValueError, TypeError, KeyError):
+            await self._error("bad_frame", "Frames are JSON objects with a type.")
+            return
+        handler = {"chat": self._chat, "cursor": self._cursor, "ping": self._ping}.get(kind)
+        if handler is None:
+            await self._error("unknown_type", f"Unknown frame type {kind!r}.")
+            return
+        await handler(frame)
+
+    async def _receive_sync(self, data: bytes) -> None:
+        """Yjs sync step 1 from a client: answer with step 2, what it is missing."""
+        if len(data) < 2 or data[0] != YMessageType.SYNC:
+            await self._error("bad_sync", "Binary frames carry the Yjs sync protocol.")
+            return
+        if data[1] != YSyncMessageType.SYNC_STEP1:
+            await self._error("read_only_document", "The stall document is written by the server.")
+            return
+        try:
+            state_vector = read_message(data[2:])
+        except (RuntimeError, IndexError):
+            await self._error("bad_sync", "That sync message could not be read.")
+            return
+        state = await database_sync_to_async(document_state)(
+            stall_id=self.stall.pk, state_vector=state_vector or None
+        )
+        await self.send(
+            bytes_data=bytes([YMessageType.SYNC, YSyncMessageType.SYNC_STEP2])
+            + write_message(state.update)
+        )
+        await self._send_json({"type": "synced", "epoch": state.epoch, "seq": state.seq})
+
+    async def _chat(self, frame: dict) -> None:
+        client_id = str(frame.get("client_id", ""))[:64]
+        text = frame.get("text")
+        if not isinstance(text, str):
+            await self._error("invalid", "A chat frame needs text.", client_id=client_id)
+            return
+        try:
+            message = await database_sync_to_async(services.chat_post)(
+                user=self.user, stall=self.stall, text=text
+            )
+        except DomainError as error:
+            await self._error(error.code, error.message, client_id=client_id)
+            return
+        entry = await database_sync_to_async(services.chat_entry)(message)
+        await self._send_json({"type": "chat_ack", "client_id": client_id, "message": entry})
+
+    async def _cursor(self, frame: dict) -> None:
+        """Pointer moves: signed-in, at most 30 a second, never stored."""
+        if not self.user.is_authenticated:
+            return
+        now = time.monotonic()
+        if now - self.last_cursor < CURSOR_MIN_INTERVAL:
+            return
+        x, y = frame.get("x"), frame.get("y")
+        if not all(isinstance(v, int | float) and 0 <= v <= 1 for v in (x, y)):
+            await self._error("bad_cursor", "Cursor x and y are numbers from 0 to 1.")
+            return
+        self.last_cursor = now
+        you = self._you(None)
+        cursor_hub(self.channel_layer, self.group).moved(
+            self.cursor_id,
+            {
+                "id": self.cursor_id,
+                "handle": you["handle"],
+                "color": you["color"],
+                "x": round(x, 4),
+                "y": round(y, 4),
+            },
+        )
+
+    async def _ping(self, frame: dict) -> None:
+        await database_sync_to_async(room.room_beat)(
+            stall=self.stall, conn=self.channel_name, visitor=self.visitor
+        )
+        state = await database_sync_to_async(document_state)(
+            stall_id=self.stall.pk, state_vector=b"\x00"
+        )
+        await self._send_json(
+            {"type": "pong", "epoch": state.epoch, "seq": state.seq, "server_time": time.time()}
+        )
+
+    async def _send_count(self) -> None:
+        count = await database_sync_to_async(room.room_count)(stall_public_id=self.stall.public_id)
+        await self.channel_layer.group_send(
+            self.group,
+            {"type": "room.count", "count": count.sockets, "guests": count.guests},
+        )
+
+    async def _send_json(self, frame: dict) -> None:
+        await self.send(text_data=json.dumps(frame))
+
+    async def _error(self, code: str, message: str, **extra) -> None:
+        await self._send_json({"type": "error", "code": code, "message": message, **extra})
+
+    # Broadcasts from the channel layer
+
+    async def doc_update(self, event):
+        await self._send_json(
+            {
+                "type": "doc",
+                "epoch": event["epoch"],
+                "seq": event["seq"],
+                "update": _b64(event["update"]),
+            }
+        )
+
+    async def doc_epoch(self, event):
+        await self._send_json({"type": "doc_epoch", "epoch": event["epoch"]})
+
+    async def chat_private(self, event):
+        await self._send_json({"type": event["event"], "message": event["message"]})
+
+    async def cursor_batch(self, event):
+        await self._send_json({"type": "cursors", "moved": event["moved"], "gone": event["gone"]})
+
+    async def room_count(self, event):
+        await self._send_json(
+            {"type": "presence", "count": event["count"], "guests": event["guests"]}
+        )

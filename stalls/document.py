@@ -1,0 +1,231 @@
+"""Each stall's shared document: one server-authoritative CRDT (pycrdt) per stall.
+
+Browsers hold read-only Y.js replicas. The server writes the document only inside
+the database transaction that commits the change it describes (a chat message,
+an offer, someone arriving), under the document's row lock, and stores the
+binary update in order. Any replica (another process, this one after a restart)
+is rebuilt by replaying the stored updates of the current epoch, never by
+re-deriving entries from the chat rows. Compaction replaces the log with one
+update holding the current content and starts a new epoch; browsers holding an
+older epoch drop their copy and sync afresh.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from pycrdt import Array, Doc, Map
+
+from bazaar.broadcast import broadcast_on_commit
+
+from .models import StallDocument, StallDocumentUpdate
+
+CHAT_KEEP = 200
+COMPACT_AFTER = 2000
+REPLICAS_KEPT = 512
+
+
+def stall_group(stall_public_id: str) -> str:
+    """The channel-layer group of everyone connected to one stall."""
+    return f"stall.{stall_public_id}"
+
+
+def new_doc() -> Doc:
+    """The document's shape: `chat` and `offers` arrays, a `presence` map."""
+    doc = Doc()
+    doc["chat"] = Array()
+    doc["offers"] = Array()
+    doc["presence"] = Map()
+    return doc
+
+
+@dataclass
+class Replica:
+    """This process's copy of one stall's document, as of update `seq` of `epoch`."""
+
+    doc: Doc
+    epoch: int
+    seq: int = 0
+    updates_in_epoch: int = 0
+    # False between a write and its commit: a rolled-back write would leave the
+    # copy ahead of the database, so an invalid copy is rebuilt before use.
+    valid: bool = True
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_replicas: OrderedDict[int, Replica] = OrderedDict()
+_registry_lock = threading.Lock()
+
+
+def _catch_up(replica: Replica, document: StallDocument) -> None:
+    """Apply the stored updates this copy has not seen yet, in commit order."""
+    rows = (
+        StallDocumentUpdate.objects.filter(
+            document=document, epoch=replica.epoch, id__gt=replica.seq
+        )
+        .order_by("id")
+        .values_list("id", "update")
+    )
+    for row_id, update in rows.iterator():
+        replica.doc.apply_update(bytes(update))
+        replica.seq = row_id
+        replica.updates_in_epoch += 1
+
+
+def _replica_for(document: StallDocument) -> Replica:
+    """The up-to-date copy for a document, rebuilt when stale, invalid or of an old epoch."""
+    with _registry_lock:
+        replica = _replicas.get(document.pk)
+        if replica is None or not replica.valid or replica.epoch != document.epoch:
+            replica = Replica(doc=new_doc(), epoch=document.epoch)
+            _replicas[document.pk] = replica
+        _replicas.move_to_end(document.pk)
+        while len(_replicas) > REPLICAS_KEPT:
+            _replicas.popitem(last=False)
+    _catch_up(replica, document)
+    return replica
+
+
+def document_for_stall(*, stall_id: int) -> StallDocument:
+    document, _ = StallDocument.objects.get_or_create(stall_id=stall_id)
+    return document
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    """What a joining client needs: the epoch, the last update applied, and a diff."""
+
+    epoch: int
+    seq: int
+    update: bytes
+
+
+def document_state(*, stall_id: int, state_vector: bytes | None = None) -> DocumentState:
+    """The committed document as an update relative to a client's state vector."""
+    document = document_for_stall(stall_id=stall_id)
+    replica = _replica_for(document)
+    with replica.lock:
+        update = replica.doc.get_update(state_vector) if state_vector else replica.doc.get_update()
+        return DocumentState(epoch=replica.epoch, seq=replica.seq, update=update)
+
+
+def document_snapshot(*, stall_id: int) -> dict:
+    """The committed document as plain data (tests, compaction, the admin)."""
+    document = document_for_stall(stall_id=stall_id)
+    replica = _replica_for(document)
+    with replica.lock:
+        return {name: replica.doc[name].to_py() for name in ("chat", "offers", "presence")}
+
+
+def document_presence(*, stall_id: int) -> list[dict]:
+    """The signed-in visitors the document lists as present."""
+    document = document_for_stall(stall_id=stall_id)
+    replica = _replica_for(document)
+    with replica.lock:
+        return list(replica.doc["presence"].to_py().values())
+
+
+def document_change(*, stall_id: int, stall_public_id: str, change: Callable[[Doc], None]) -> int:
+    """Apply `change` to the document inside the caller's transaction.
+
+    Takes the document's row lock (writers to one stall are serialized across
+    processes), catches the copy up, applies the change, stores the update and
+    publishes it after commit. Returns the update's sequence number.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("document_change must run inside the transaction it describes")
+    document = document_for_stall(stall_id=stall_id)
+    document = StallDocument.objects.select_for_update().get(pk=document.pk)
+    replica = _replica_for(document)
+    with replica.lock:
+        before = replica.doc.get_state()
+        replica.valid = False
+        with replica.doc.transaction():
+            change(replica.doc)
+        update = replica.doc.get_update(before)
+        row = StallDocumentUpdate.objects.create(
+            document=document, epoch=document.epoch, update=update
+        )
+        replica.seq = row.id
+        replica.updates_in_epoch += 1
+        needs_compaction = replica.updates_in_epoch >= COMPACT_AFTER
+
+    def committed() -> None:
+        replica.valid = True
+
+    transaction.on_commit(committed)
+    broadcast_on_commit(
+        stall_group(stall_public_id),
+        {"type": "doc.update", "epoch": document.epoch, "seq": row.id, "update": update},
+    )
+    if needs_compaction:
+        from .tasks import compact_stall_document
+
+        transaction.on_commit(lambda: compact_stall_document.delay(stall_id))
+    return row.id
+
+
+@transaction.atomic
+def document_compact(*, stall_id: int, stall_public_id: str) -> int:
+    """Replace the update log with the current content and start a new epoch.
+
+    The new epoch's first update is built in a fresh document, so deleted chat
+    entries and their tombstones are gone. Returns the new epoch.
+    """
+    document = document_for_stall(stall_id=stall_id)
+    document = StallDocument.objects.select_for_update().get(pk=document.pk)
+    content = document_snapshot(stall_id=stall_id)
+    fresh = new_doc()
+    with fresh.transaction():
+        for entry in content["chat"]:
+            fresh["chat"].append(Map(entry))
+        for entry in content["offers"]:
+            fresh["offers"].append(Map(entry))
+        for key, value in content["presence"].items():
+            fresh["presence"][key] = value
+    document.updates.all().delete()
+    document.epoch += 1
+    document.compacted_at = timezone.now()
+    document.save(update_fields=["epoch", "compacted_at"])
+    StallDocumentUpdate.objects.create(
+        document=document, epoch=document.epoch, update=fresh.get_update()
+    )
+    broadcast_on_commit(
+        stall_group(stall_public_id), {"type": "doc.epoch", "epoch": document.epoch}
+    )
+    return document.epoch
+
+
+# Changes the stall room makes. Each runs inside `document_change`.
+
+
+def chat_entry_insert(doc: Doc, entry: dict) -> None:
+    """Insert a chat entry in message-id order and keep only the recent ones."""
+    chat = doc["chat"]
+    index = len(chat)
+    while index > 0 and chat[index - 1]["id"] > entry["id"]:
+        index -= 1
+    chat.insert(index, Map(entry))
+    if len(chat) > CHAT_KEEP:
+        del chat[0 : len(chat) - CHAT_KEEP]
+
+
+def chat_entry_remove(doc: Doc, message_id: str) -> None:
+    chat = doc["chat"]
+    for index in range(len(chat) - 1, -1, -1):
+        if chat[index]["id"] == message_id:
+            del chat[index]
+            return
+
+
+def presence_set(doc: Doc, user_public_id: str, info: dict | None) -> None:
+    """Add (info) or remove (None) one signed-in visitor."""
+    presence = doc["presence"]
+    if info is None:
+        if user_public_id in presence:
+            del presence[user_public_id]
+    else:
+        presence[user_public_id] = info

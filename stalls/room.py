@@ -1,0 +1,255 @@
+"""Who is in a stall right now, across every server process.
+
+Each open socket is an entry with an expiry that its heartbeats push forward;
+an entry whose process crashed simply expires, so nobody lingers as a ghost.
+Entries live in Redis when REDIS_URL is set (shared by all processes), else in
+this process (the embedded single-server market). Signed-in visitors are also
+listed in the stall document's `presence` map, written when a user's first
+socket arrives and when their last one leaves or expires.
+"""
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from bazaar.broadcast import broadcast_on_commit
+from market.consumers import MARKET_GROUP
+
+from .document import document_change, document_presence, presence_set
+from .models import Stall
+from .presence import live_stall_ids, seller_presence_beat, seller_presence_end
+
+ENTRY_TTL = 30.0
+HEARTBEAT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """One socket's person: a signed-in user (public id, handle) or a guest."""
+
+    user_id: str
+    handle: str
+    is_seller: bool = False
+
+    @property
+    def signed_in(self) -> bool:
+        return bool(self.user_id)
+
+
+class LocalRegistry:
+    """Entries in this process only: the embedded market runs one server process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[str, dict[str, tuple[float, Visitor]]] = {}
+
+    def add(self, stall: str, conn: str, visitor: Visitor) -> int:
+        with self._lock:
+            entries = self._entries.setdefault(stall, {})
+            entries[conn] = (time.monotonic() + ENTRY_TTL, visitor)
+            return self._sockets_of(entries, visitor.user_id)
+
+    def touch(self, stall: str, conn: str) -> bool:
+        with self._lock:
+            entry = self._entries.get(stall, {}).get(conn)
+            if entry is None:
+                return False
+            self._entries[stall][conn] = (time.monotonic() + ENTRY_TTL, entry[1])
+            return True
+
+    def remove(self, stall: str, conn: str) -> tuple[Visitor | None, int]:
+        with self._lock:
+            entries = self._entries.get(stall, {})
+            entry = entries.pop(conn, None)
+            if entry is None:
+                return None, 0
+            return entry[1], self._sockets_of(entries, entry[1].user_id)
+
+    def expire(self, stall: str) -> list[tuple[Visitor, int]]:
+        now = time.monotonic()
+        with self._lock:
+            entries = self._entries.get(stall, {})
+            gone = [conn for conn, (expires, _) in entries.items() if expires <= now]
+            removed = [entries.pop(conn)[1] for conn in gone]
+            return [(v, self._sockets_of(entries, v.user_id)) for v in removed]
+
+    def counts(self, stall: str) -> tuple[int, set[str]]:
+        """(sockets, distinct signed-in user ids) that have not expired."""
+        now = time.monotonic()
+        with self._lock:
+            live = [v for expires, v in self._entries.get(stall, {}).values() if expires > now]
+        return len(live), {v.user_id for v in live if v.signed_in}
+
+    @staticmethod
+    def _sockets_of(entries, user_id: str) -> int:
+        return sum(1 for _, v in entries.values() if user_id and v.user_id == user_id)
+
+
+class RedisRegistry:
+    """Entries in Redis, shared by every process: a sorted set of sockets by expiry,
+    a hash of who each socket is, and a per-user socket count."""
+
+    def __init__(self, url: str):
+        import redis
+
+        self._redis = redis.Redis.from_url(url)
+
+    @staticmethod
+    def _keys(stall: str) -> tuple[str, str, str]:
+        base = f"bazaar:room:{stall}"
+        return f"{base}:expiry", f"{base}:who", f"{base}:users"
+
+    def add(self, stall: str, conn: str, visitor: Visitor) -> int:
+        expiry, who, users = self._keys(stall)
+        pipe = self._redis.pipeline()
+        pipe.zadd(expiry, {conn: time.time() + ENTRY_TTL})
+        pipe.hset(who, conn, json.dumps(visitor.__dict__))
+        if visitor.signed_in:
+            pipe.hincrby(users, visitor.user_id, 1)
+        result = pipe.execute()
+        return int(result[2]) if visitor.signed_in else 0
+
+    def touch(self, stall: str, conn: str) -> bool:
+        expiry, _, _ = self._keys(stall)
+        return self._redis.zadd(expiry, {conn: time.time() + ENTRY_TTL}, xx=True, ch=True) > 0
+
+    def _drop(self, stall: str, conns: list[bytes | str]) -> list[tuple[Visitor, int]]:
+        expiry, who, users = self._keys(stall)
+        removed = []
+        for conn in conns:
+            # ZREM decides which process removes a socket: only one gets 1 back.
+            if not self._redis.zrem(expiry, conn):
+                continue
+            raw = self._redis.hget(who, conn)
+            self._redis.hdel(who, conn)
+            if raw is None:
+                continue
+            visitor = Visitor(**json.loads(raw))
+            remaining = self._redis.hincrby(users, visitor.user_id, -1) if visitor.signed_in else 0
+            if visitor.signed_in and remaining <= 0:
+                self._redis.hdel(users, visitor.user_id)
+            removed.append((visitor, max(int(remaining), 0)))
+        return removed
+
+    def remove(self, stall: str, conn: str) -> tuple[Visitor | None, int]:
+        removed = self._drop(stall, [conn])
+        return removed[0] if removed else (None, 0)
+
+    def expire(self, stall: str) -> list[tuple[Visitor, int]]:
+        expiry, _, _ = self._keys(stall)
+        return self._drop(stall, self._redis.zrangebyscore(expiry, "-inf", time.time()))
+
+    def counts(self, stall: str) -> tuple[int, set[str]]:
+        expiry, _, users = self._keys(stall)
+        pipe = self._redis.pipeline()
+        pipe.zcount(expiry, time.time(), "+inf")
+        pipe.hkeys(users)
+        sockets, user_ids = pipe.execute()
+        return int(sockets), {uid.decode() for uid in user_ids}
+
+
+_registry = None
+_registry_lock = threading.Lock()
+
+
+def registry():
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            _registry = RedisRegistry(settings.REDIS_URL) if settings.REDIS_URL else LocalRegistry()
+        return _registry
+
+
+@dataclass(frozen=True)
+class RoomCount:
+    sockets: int
+    users: int
+
+    @property
+    def guests(self) -> int:
+        return max(self.sockets - self.users, 0)
+
+
+def _presence_info(visitor: Visitor) -> dict:
+    return {"id": visitor.user_id, "handle": visitor.handle, "seller": visitor.is_seller}
+
+
+def _announce_live(stall: Stall, live: bool) -> None:
+    broadcast_on_commit(
+        MARKET_GROUP,
+        {
+            "type": "market.event",
+            "payload": {"type": "stall_live", "stall": stall.public_id, "live": live},
+        },
+    )
+
+
+def _seller_present(stall: Stall) -> None:
+    was_live = bool(live_stall_ids(public_ids=[stall.public_id]))
+    seller_presence_beat(stall_public_id=stall.public_id)
+    if not was_live:
+        _announce_live(stall, True)
+
+
+@transaction.atomic
+def room_join(*, stall: Stall, conn: str, visitor: Visitor) -> None:
+    """A socket arrived. A user's first socket lists them in the document, which
+    also drops anyone listed whose sockets have all gone (a crashed process)."""
+    sockets_of_user = registry().add(stall.public_id, conn, visitor)
+    if visitor.is_seller:
+        _seller_present(stall)
+    _, present_ids = registry().counts(stall.public_id)
+    listed = {info["id"] for info in document_presence(stall_id=stall.pk)}
+    ghosts = listed - present_ids
+    if (visitor.signed_in and sockets_of_user == 1) or ghosts:
+
+        def change(doc):
+            for ghost in ghosts:
+                presence_set(doc, ghost, None)
+            if visitor.signed_in:
+                presence_set(doc, visitor.user_id, _presence_info(visitor))
+
+        document_change(stall_id=stall.pk, stall_public_id=stall.public_id, change=change)
+
+
+@transaction.atomic
+def room_leave(*, stall: Stall, conn: str) -> None:
+    """A socket closed; the user's last socket takes them off the list."""
+    visitor, remaining = registry().remove(stall.public_id, conn)
+    if visitor is not None:
+        _gone(stall, [(visitor, remaining)])
+
+
+def room_beat(*, stall: Stall, conn: str, visitor: Visitor) -> None:
+    """A heartbeat: keep this socket's entry alive and expire the silent ones."""
+    if not registry().touch(stall.public_id, conn):
+        room_join(stall=stall, conn=conn, visitor=visitor)
+    elif visitor.is_seller:
+        seller_presence_beat(stall_public_id=stall.public_id)
+    expired = registry().expire(stall.public_id)
+    if expired:
+        with transaction.atomic():
+            _gone(stall, expired)
+
+
+def _gone(stall: Stall, departures: list[tuple[Visitor, int]]) -> None:
+    users_gone = {v.user_id for v, remaining in departures if v.signed_in and remaining == 0}
+    if any(v.is_seller for v, remaining in departures if remaining == 0):
+        seller_presence_end(stall_public_id=stall.public_id)
+        _announce_live(stall, False)
+    if users_gone:
+
+        def change(doc):
+            for user_id in users_gone:
+                presence_set(doc, user_id, None)
+
+        document_change(stall_id=stall.pk, stall_public_id=stall.public_id, change=change)
+
+
+def room_count(*, stall_public_id: str) -> RoomCount:
+    sockets, users = registry().counts(stall_public_id)
+    return RoomCount(sockets=sockets, users=len(users))
