@@ -1,9 +1,10 @@
 from django.contrib import admin, messages
 
+from bazaar.errors import DomainError
 from governance.admin_access import StewardReadOnlyAdmin
 
-from .models import Item, Reservation, SellerProfile, Stall, StockEvent
-from .services import seller_kyc_decide
+from .models import ChatMessage, Item, Reservation, SellerProfile, Stall, StockEvent
+from .services import chat_message_delete, chat_message_release, seller_kyc_decide
 
 
 @admin.register(SellerProfile)
@@ -68,3 +69,44 @@ class ReservationAdmin(StewardReadOnlyAdmin):
 class StockEventAdmin(StewardReadOnlyAdmin):
     list_display = ["item", "kind", "quantity", "actor", "occurred_at"]
     list_filter = ["kind"]
+
+
+@admin.register(ChatMessage)
+class ChatMessageAdmin(StewardReadOnlyAdmin):
+    """The moderation queue: filter by "Held for review", then release or delete.
+
+    Both actions go through the chat services, which update the stall document
+    and tell the author."""
+
+    list_display = ["created_at", "stall", "author", "text", "status", "flags"]
+    list_filter = ["status"]
+    search_fields = ["text", "author__handle", "stall__name"]
+    list_select_related = ["stall", "author"]
+    actions = ["release", "delete_messages"]
+    date_hierarchy = "created_at"
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_module_permission(request)  # for the moderation actions only
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def _moderate(self, request, queryset, service, verb: str):
+        done = 0
+        for message in queryset:
+            try:
+                service(message=message, actor=request.user)
+                done += 1
+            except DomainError as error:
+                self.message_user(
+                    request, f"{message.public_id}: {error.message}", messages.WARNING
+                )
+        self.message_user(request, f"{verb} {done} message(s).", messages.SUCCESS)
+
+    @admin.action(description="Release selected held messages")
+    def release(self, request, queryset):
+        self._moderate(request, queryset, chat_message_release, "Released")
+
+    @admin.action(description="Delete selected messages")
+    def delete_messages(self, request, queryset):
+        self._moderate(request, queryset, chat_message_delete, "Deleted")

@@ -5,6 +5,8 @@ from celery import shared_task
 
 from bazaar.errors import NotFound
 
+from .document import document_compact
+from .models import Stall
 from .services import reservations_release_expired
 from .uploads import upload_process
 
@@ -32,3 +34,12 @@ def photo_upload_process(upload_id: int) -> str | None:
 def release_expired_reservations() -> int:
     """Beat, every minute: write the release of reservations whose time ran out."""
     return reservations_release_expired()
+
+
+@shared_task
+def compact_stall_document(stall_id: int) -> int | None:
+    """Queued when a stall's document log grows long: compact it into a new epoch."""
+    stall = Stall.objects.filter(pk=stall_id).only("pk", "public_id").first()
+    if stall is None:
+        return None
+    return document_compact(stall_id=stall.pk, stall_public_id=stall.public_id)

@@ -110,6 +110,13 @@
           Number(here.dataset.x) === event.x && Number(here.dataset.y) === event.y) {
         go(sectionUrl(event.x, event.y));
       }
+      if (event.type === "stall_live") {
+        document.querySelectorAll(`[data-stall="${event.stall}"] .live-dot`).forEach((dot) => {
+          dot.classList.toggle("is-live", event.live);
+          dot.setAttribute("aria-label", event.live ? "live" : "away");
+          dot.title = event.live ? "Seller is in the stall" : "Seller is away";
+        });
+      }
     };
     socket.onclose = () => setTimeout(listen, 3000);
   }

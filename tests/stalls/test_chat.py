@@ -162,3 +162,41 @@ def test_scroll_back_pages_through_older_messages_with_own_held_ones(client, sta
     mine = client.get(url).json()["messages"]
     assert mine[0]["id"] == held and mine[0]["status"] == "held"
     assert client.get(url, {"before": "nonsense"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_stewards_work_the_moderation_queue_in_the_admin(client, stall, make_user):
+    from governance.services import banned_word_add
+
+    steward = make_user("steward")
+    role_grant(user=steward, role=Role.STEWARD)
+    banned_word_add(word="scoundrel", added_by=steward)
+    held = chat_post(user=make_user("rude"), stall=stall, text="scoundrel!")
+    client.force_login(steward)
+    queue = client.get(reverse("admin:stalls_chatmessage_changelist"), {"status__exact": "held"})
+    assert queue.status_code == 200 and "scoundrel!" in queue.content.decode()
+    client.post(
+        reverse("admin:stalls_chatmessage_changelist"),
+        {"action": "release", "_selected_action": [held.pk]},
+    )
+    assert chat_ids(stall) == [held.public_id]
+    client.post(
+        reverse("admin:stalls_chatmessage_changelist"),
+        {"action": "delete_messages", "_selected_action": [held.pk]},
+    )
+    assert chat_ids(stall) == []
+
+
+@pytest.mark.django_db
+def test_a_long_document_log_is_compacted_by_the_task(
+    stall, make_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    from stalls import document
+    from stalls.models import StallDocument
+
+    monkeypatch.setattr(document, "COMPACT_AFTER", 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        for number in range(3):
+            chat_post(user=make_user(f"poster{number}"), stall=stall, text=f"n{number}")
+    assert StallDocument.objects.get(stall=stall).epoch == 2
+    assert [e["text"] for e in document_snapshot(stall_id=stall.pk)["chat"]] == ["n0", "n1", "n2"]

@@ -220,3 +220,25 @@ async def test_ping_answers_with_the_document_position(stall, make_user):
     assert pong["epoch"] == client.welcome["epoch"]
     assert pong["seq"] > client.welcome["seq"]
     await client.leave()
+
+
+async def test_the_sellers_arrival_lights_the_live_dot_on_the_market(stall):
+    from market.consumers import MarketConsumer
+
+    market = WebsocketCommunicator(MarketConsumer.as_asgi(), "/ws/market/")
+    await market.connect()
+    seller = await sync_to_async(lambda: stall.seller.user)()
+    room = await Client(stall.public_id, seller).join()
+    assert room.welcome["you"]["seller"] is True
+    assert await market.receive_json_from(timeout=3) == {
+        "type": "stall_live",
+        "stall": stall.public_id,
+        "live": True,
+    }
+    await room.leave()
+    assert await market.receive_json_from(timeout=3) == {
+        "type": "stall_live",
+        "stall": stall.public_id,
+        "live": False,
+    }
+    await market.disconnect()

@@ -1,0 +1,70 @@
+"""Every frame type a consumer sends or accepts, and every error code a socket can
+answer with, is documented in docs/protocol.md."""
+
+import inspect
+import re
+from pathlib import Path
+
+from bazaar.errors import DomainError, RateLimited
+from governance.models import ChatSanction
+from stalls.services import chat_post
+
+ROOT = Path(__file__).resolve().parents[2]
+PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
+DOCUMENTED = set(re.findall(r"`([a-z_]+)`", PROTOCOL))
+CONSUMERS = [ROOT / "stalls" / "consumers.py", ROOT / "market" / "consumers.py"]
+
+
+def _source(path: Path) -> str:
+    return path.read_text()
+
+
+def sent_frame_types() -> set[str]:
+    """`"type": "…"` literals without a dot (dotted ones are channel-layer events),
+    and the market broadcasts' payloads, which the market socket forwards as they are."""
+    found = set()
+    for path in CONSUMERS:
+        found |= set(re.findall(r'"type":\s*"([a-z_]+)"', _source(path)))
+    for path in [ROOT / "stalls" / "services.py", ROOT / "stalls" / "room.py"]:
+        found |= set(re.findall(r'"payload":\s*\{\s*"type":\s*"([a-z_]+)"', _source(path)))
+    return found
+
+
+def accepted_frame_types() -> set[str]:
+    source = _source(ROOT / "stalls" / "consumers.py")
+    handlers = re.search(r"handler = \{(.*?)\}\.get", source, re.S).group(1)
+    return set(re.findall(r'"([a-z_]+)":', handlers))
+
+
+def socket_error_codes() -> set[str]:
+    codes = set()
+    for path in CONSUMERS:
+        codes |= set(re.findall(r'_error\(\s*"([a-z_]+)"', _source(path)))
+        codes |= set(re.findall(r'"code":\s*"([a-z_]+)"', _source(path)))
+    codes |= set(re.findall(r'code="([a-z_]+)"', inspect.getsource(chat_post)))
+    codes |= {RateLimited.code} | {kind.value for kind in ChatSanction.Kind}
+    return codes
+
+
+def test_the_scan_finds_what_it_should():
+    assert {"welcome", "doc", "chat_ack", "cursors", "section_changed", "stall_live"} <= (
+        sent_frame_types()
+    )
+    assert accepted_frame_types() == {"chat", "cursor", "ping"}
+    assert {"auth_required", "rate_limited", "read_only_document"} <= socket_error_codes()
+
+
+def test_every_sent_frame_type_is_documented():
+    assert sent_frame_types() - DOCUMENTED == set()
+
+
+def test_every_accepted_frame_type_is_documented():
+    assert accepted_frame_types() - DOCUMENTED == set()
+
+
+def test_every_error_code_is_documented():
+    assert socket_error_codes() - DOCUMENTED == set()
+
+
+def test_domain_errors_have_codes():
+    assert DomainError("x").code == "invalid"
