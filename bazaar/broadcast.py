@@ -12,3 +12,8 @@ def broadcast_on_commit(group: str, event: dict) -> None:
         async_to_sync(get_channel_layer().group_send)(group, event)
 
     transaction.on_commit(send)
+
+
+def user_group(user_public_id: str) -> str:
+    """Every socket of one user, for what only they may see (held messages, sanctions)."""
+    return f"user.{user_public_id}"

@@ -7,11 +7,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import user_set_staff
+from bazaar.broadcast import broadcast_on_commit, user_group
 from bazaar.errors import Conflict, Invalid, NotAllowed
 
 from .models import BannedWord, ChatSanction, Role, RoleGrant
 from .moderation import WORD_MIN_LETTERS, matcher_refresh, word_is_valid, word_key
-from .selectors import role_cache_key, user_is_ops, user_is_steward
+from .selectors import chat_restriction, role_cache_key, user_is_ops, user_is_steward
 
 
 def roles_changed(*, user_id: int) -> None:
@@ -144,7 +145,7 @@ def sanction_impose(
     if duration is not None and duration <= timedelta(0):
         raise Invalid("A sanction lasts a positive time, or until lifted.")
     now = timezone.now()
-    return ChatSanction.objects.create(
+    sanction = ChatSanction.objects.create(
         user=user,
         kind=ChatSanction.Kind(kind),
         stall=stall,
@@ -153,6 +154,17 @@ def sanction_impose(
         ends_at=None if duration is None else now + duration,
         created_by=imposed_by,
     )
+    restriction = chat_restriction(user=user, stall=stall)
+    broadcast_on_commit(
+        user_group(user.public_id),
+        {
+            "type": "chat.sanction",
+            "kind": sanction.kind,
+            "stall": stall.public_id if stall else "",
+            "message": restriction.message if restriction else reason,
+        },
+    )
+    return sanction
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
 
+from bazaar.broadcast import user_group
 from bazaar.errors import DomainError
 from governance.selectors import chat_restriction
 
@@ -67,9 +68,7 @@ class StallRoomConsumer(AsyncWebsocketConsumer):
         # Subscribe before reading any state: nothing committed in between is missed.
         await self.channel_layer.group_add(self.group, self.channel_name)
         if user.is_authenticated:
-            await self.channel_layer.group_add(
-                services.user_group(user.public_id), self.channel_name
-            )
+            await self.channel_layer.group_add(user_group(user.public_id), self.channel_name)
         await database_sync_to_async(room.room_join)(
             stall=self.stall, conn=self.channel_name, visitor=self.visitor
         )
@@ -109,7 +108,7 @@ class StallRoomConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.user.is_authenticated:
             await self.channel_layer.group_discard(
-                services.user_group(self.user.public_id), self.channel_name
+                user_group(self.user.public_id), self.channel_name
             )
         await database_sync_to_async(room.room_leave)(stall=self.stall, conn=self.channel_name)
         await self._send_count()
@@ -235,6 +234,16 @@ class StallRoomConsumer(AsyncWebsocketConsumer):
 
     async def chat_private(self, event):
         await self._send_json({"type": event["event"], "message": event["message"]})
+
+    async def chat_sanction(self, event):
+        """A steward muted or banned this user: a ban here ends the visit at once."""
+        if event["stall"] not in ("", self.stall.public_id):
+            return
+        if event["kind"] == "ban":
+            await self._error("banned", event["message"])
+            await self.close(code=CLOSE_BANNED)
+        else:
+            await self._send_json({"type": "restricted", "message": event["message"]})
 
     async def cursor_batch(self, event):
         await self._send_json({"type": "cursors", "moved": event["moved"], "gone": event["gone"]})

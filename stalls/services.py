@@ -15,11 +15,11 @@ from django.db.models import Q, Sum
 from django.db.models.deletion import ProtectedError
 from django.db.models.functions import Lower
 from django.utils import timezone
-from governance.moderation import text_flags
 
 from accounts.models import User
-from bazaar.broadcast import broadcast_on_commit
+from bazaar.broadcast import broadcast_on_commit, user_group
 from bazaar.errors import Conflict, Invalid, NotAllowed, RateLimited
+from governance.moderation import text_flags
 from governance.selectors import chat_restriction, user_is_steward
 from governance.services import roles_changed
 from market.consumers import MARKET_GROUP
@@ -415,11 +415,6 @@ CHAT_MAX_LENGTH = 500
 CHAT_RATE_MESSAGES = 5
 CHAT_RATE_SECONDS = 10
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})\b")
-
-
-def user_group(user_public_id: str) -> str:
-    """Every socket of one user, for what only they may see (held messages)."""
-    return f"user.{user_public_id}"
 
 
 def chat_entry(message: ChatMessage) -> dict:

@@ -242,3 +242,26 @@ async def test_the_sellers_arrival_lights_the_live_dot_on_the_market(stall):
         "live": False,
     }
     await market.disconnect()
+
+
+async def test_a_ban_imposed_during_the_visit_ends_it_and_a_mute_disables_chat(stall, make_user):
+    from governance.models import Role
+    from governance.services import role_grant, sanction_impose
+
+    steward = await sync_to_async(make_user)("keeper")
+    await sync_to_async(role_grant)(user=steward, role=Role.STEWARD)
+    noisy = await sync_to_async(make_user)("noisy")
+    client = await Client(stall.public_id, noisy).join()
+
+    def impose(kind):
+        sanction_impose(
+            user=noisy, kind=kind, reason="flooding", stall=stall, duration=None, imposed_by=steward
+        )
+
+    await sync_to_async(impose)("mute")
+    restricted = await client.next("restricted")
+    assert "flooding" in restricted["message"]
+    await sync_to_async(impose)("ban")
+    banned = await client.next("error")
+    assert banned["code"] == "banned"
+    assert (await client.socket.receive_output(timeout=3))["code"] == 4403
