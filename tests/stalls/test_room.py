@@ -1,0 +1,84 @@
+"""Presence: entries expire without heartbeats, so a crashed process leaves no ghosts."""
+
+import pytest
+
+from stalls import room
+from stalls.document import document_presence
+from stalls.presence import live_stall_ids
+from stalls.room import Visitor, room_beat, room_count, room_join, room_leave
+
+
+@pytest.fixture(params=["local", "redis"])
+def registry(request, monkeypatch, settings):
+    """Both registries: in-process (embedded market) and Redis (several processes)."""
+    if request.param == "redis":
+        request.getfixturevalue("require_redis")
+        registry = room.RedisRegistry(settings.REDIS_URL)
+        registry._redis.flushdb()
+    else:
+        registry = room.LocalRegistry()
+    monkeypatch.setattr(room, "_registry", registry)
+    return registry
+
+
+def handles(stall):
+    return sorted(info["handle"] for info in document_presence(stall_id=stall.pk))
+
+
+@pytest.mark.django_db
+def test_a_user_with_two_tabs_is_listed_once_until_both_close(stall, registry, make_user):
+    user = make_user("twotabs")
+    visitor = Visitor(user_id=user.public_id, handle=user.handle)
+    room_join(stall=stall, conn="tab-1", visitor=visitor)
+    room_join(stall=stall, conn="tab-2", visitor=visitor)
+    room_join(stall=stall, conn="guest", visitor=Visitor(user_id="", handle=""))
+    assert handles(stall) == ["twotabs"]
+    assert room_count(stall_public_id=stall.public_id) == room.RoomCount(sockets=3, users=1)
+    room_leave(stall=stall, conn="tab-1")
+    assert handles(stall) == ["twotabs"]
+    room_leave(stall=stall, conn="tab-2")
+    assert handles(stall) == []
+    assert room_count(stall_public_id=stall.public_id).guests == 1
+
+
+@pytest.mark.django_db
+def test_silent_sockets_expire_and_leave_the_list(stall, registry, make_user, monkeypatch):
+    crashed = make_user("crashed")
+    alive = make_user("alive")
+    monkeypatch.setattr(room, "ENTRY_TTL", -1.0)  # its heartbeats stopped long ago
+    room_join(stall=stall, conn="c1", visitor=Visitor(user_id=crashed.public_id, handle="crashed"))
+    monkeypatch.setattr(room, "ENTRY_TTL", 30.0)
+    alive_visitor = Visitor(user_id=alive.public_id, handle="alive")
+    room_join(stall=stall, conn="a1", visitor=alive_visitor)
+    room_beat(stall=stall, conn="a1", visitor=alive_visitor)
+    assert handles(stall) == ["alive"]
+    assert room_count(stall_public_id=stall.public_id).sockets == 1
+
+
+@pytest.mark.django_db
+def test_ghosts_left_in_the_document_by_a_restart_are_dropped_on_the_next_join(
+    stall, registry, make_user, monkeypatch
+):
+    ghost = make_user("ghost")
+    room_join(stall=stall, conn="g1", visitor=Visitor(user_id=ghost.public_id, handle="ghost"))
+    # A restart loses the entries (the embedded market's registry lives in the
+    # process), not the document.
+    if isinstance(registry, room.LocalRegistry):
+        monkeypatch.setattr(room, "_registry", room.LocalRegistry())
+    else:
+        registry._redis.flushdb()
+    newcomer = make_user("newcomer")
+    room_join(
+        stall=stall, conn="n1", visitor=Visitor(user_id=newcomer.public_id, handle="newcomer")
+    )
+    assert handles(stall) == ["newcomer"]
+
+
+@pytest.mark.django_db
+def test_the_seller_present_makes_the_stall_live(stall, registry):
+    seller = stall.seller.user
+    visitor = Visitor(user_id=seller.public_id, handle=seller.handle, is_seller=True)
+    room_join(stall=stall, conn="s1", visitor=visitor)
+    assert live_stall_ids(public_ids=[stall.public_id]) == {stall.public_id}
+    room_leave(stall=stall, conn="s1")
+    assert live_stall_ids(public_ids=[stall.public_id]) == set()
