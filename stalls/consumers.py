@@ -5,6 +5,7 @@ sync protocol, of which a client may only send step 1 (the document is written
 by the server alone).
 """
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -20,16 +21,27 @@ from governance.selectors import chat_restriction
 
 from . import room, services
 from .cursors import cursor_hub
-from .document import document_state, stall_group
+from .document import document_position, document_state, stall_group
 from .models import Stall
 
 CLOSE_UNKNOWN_STALL = 4404
 CLOSE_BANNED = 4403
 CURSOR_MIN_INTERVAL = 1 / 30
+COUNT_INTERVAL = 1.0
+_count_pending: dict[tuple[int, str], asyncio.Task] = {}
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+async def _flush_count(channel_layer, group: str, stall_public_id: str, key) -> None:
+    await asyncio.sleep(COUNT_INTERVAL)
+    del _count_pending[key]
+    count = await database_sync_to_async(room.room_count)(stall_public_id=stall_public_id)
+    await channel_layer.group_send(
+        group, {"type": "room.count", "count": count.sockets, "guests": count.guests}
+    )
 
 
 @database_sync_to_async
@@ -85,7 +97,7 @@ class StallRoomConsumer(AsyncWebsocketConsumer):
                 "heartbeat_seconds": room.HEARTBEAT_SECONDS,
             }
         )
-        await self._send_count()
+        self._send_count()
 
     def _you(self, restriction) -> dict | None:
         if not self.user.is_authenticated:
@@ -111,7 +123,7 @@ class StallRoomConsumer(AsyncWebsocketConsumer):
                 user_group(self.user.public_id), self.channel_name
             )
         await database_sync_to_async(room.room_leave)(stall=self.stall, conn=self.channel_name)
-        await self._send_count()
+        self._send_count()
 
     async def receive(self, text_data=None, bytes_data=None):
         if not self.joined:
@@ -197,19 +209,19 @@ class StallRoomConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(room.room_beat)(
             stall=self.stall, conn=self.channel_name, visitor=self.visitor
         )
-        state = await database_sync_to_async(document_state)(
-            stall_id=self.stall.pk, state_vector=b"\x00"
-        )
+        epoch, seq = await database_sync_to_async(document_position)(stall_id=self.stall.pk)
         await self._send_json(
-            {"type": "pong", "epoch": state.epoch, "seq": state.seq, "server_time": time.time()}
+            {"type": "pong", "epoch": epoch, "seq": seq, "server_time": time.time()}
         )
 
-    async def _send_count(self) -> None:
-        count = await database_sync_to_async(room.room_count)(stall_public_id=self.stall.public_id)
-        await self.channel_layer.group_send(
-            self.group,
-            {"type": "room.count", "count": count.sockets, "guests": count.guests},
-        )
+    def _send_count(self) -> None:
+        """Tell the room how many are here: at most once a second per process and
+        stall, so a crowd arriving does not send a count per arrival to everyone."""
+        key = (id(asyncio.get_running_loop()), self.group)
+        if key not in _count_pending:
+            _count_pending[key] = asyncio.get_running_loop().create_task(
+                _flush_count(self.channel_layer, self.group, self.stall.public_id, key)
+            )
 
     async def _send_json(self, frame: dict) -> None:
         await self.send(text_data=json.dumps(frame))

@@ -112,6 +112,12 @@ def document_state(*, stall_id: int, state_vector: bytes | None = None) -> Docum
         return DocumentState(epoch=replica.epoch, seq=replica.seq, update=update)
 
 
+def document_position(*, stall_id: int) -> tuple[int, int]:
+    """(epoch, seq) of the committed document: what a heartbeat compares against."""
+    replica = _replica_for(document_for_stall(stall_id=stall_id))
+    return replica.epoch, replica.seq
+
+
 def document_snapshot(*, stall_id: int) -> dict:
     """The committed document as plain data (tests, compaction, the admin)."""
     document = document_for_stall(stall_id=stall_id)
