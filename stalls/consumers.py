@@ -6,7 +6,6 @@ by the server alone).
 """
 
 import asyncio
-import base64
 import hashlib
 import json
 import time
@@ -29,10 +28,6 @@ CLOSE_BANNED = 4403
 CURSOR_MIN_INTERVAL = 1 / 30
 COUNT_INTERVAL = 1.0
 _count_pending: dict[tuple[int, str], asyncio.Task] = {}
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 async def _flush_count(channel_layer, group: str, stall_public_id: str, key) -> None:
@@ -232,14 +227,7 @@ class StallRoomConsumer(AsyncWebsocketConsumer):
     # Broadcasts from the channel layer
 
     async def doc_update(self, event):
-        await self._send_json(
-            {
-                "type": "doc",
-                "epoch": event["epoch"],
-                "seq": event["seq"],
-                "update": _b64(event["update"]),
-            }
-        )
+        await self.send(text_data=event["frame"])
 
     async def doc_epoch(self, event):
         await self._send_json({"type": "doc_epoch", "epoch": event["epoch"]})
@@ -258,7 +246,7 @@ class StallRoomConsumer(AsyncWebsocketConsumer):
             await self._send_json({"type": "restricted", "message": event["message"]})
 
     async def cursor_batch(self, event):
-        await self._send_json({"type": "cursors", "moved": event["moved"], "gone": event["gone"]})
+        await self.send(text_data=event["frame"])
 
     async def room_count(self, event):
         await self._send_json(

@@ -7,6 +7,7 @@ ones (capped) and the departed ones in one group message. Nothing is stored.
 """
 
 import asyncio
+import json
 
 BATCH_INTERVAL = 1 / 15
 MAX_CURSORS_PER_BATCH = 50
@@ -42,8 +43,9 @@ class CursorHub:
             gone = sorted(self.gone_cursors)
             self.moved_cursors.clear()
             self.gone_cursors.clear()
+            frame = json.dumps({"type": "cursors", "moved": moved, "gone": gone})
             await self.channel_layer.group_send(
-                self.group, {"type": "cursor.batch", "moved": moved, "gone": gone}
+                self.group, {"type": "cursor.batch", "frame": frame}
             )
 
 

@@ -10,6 +10,8 @@ update holding the current content and starts a new epoch; browsers holding an
 older epoch drop their copy and sync afresh.
 """
 
+import base64
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -163,9 +165,16 @@ def document_change(*, stall_id: int, stall_public_id: str, change: Callable[[Do
         replica.valid = True
 
     transaction.on_commit(committed)
+    # The frame is encoded once here, not once per socket: a stall of a thousand
+    # visitors would otherwise base64 and JSON-encode the same update a thousand times.
+    frame = {
+        "type": "doc",
+        "epoch": document.epoch,
+        "seq": row.id,
+        "update": base64.b64encode(update).decode("ascii"),
+    }
     broadcast_on_commit(
-        stall_group(stall_public_id),
-        {"type": "doc.update", "epoch": document.epoch, "seq": row.id, "update": update},
+        stall_group(stall_public_id), {"type": "doc.update", "frame": json.dumps(frame)}
     )
     if needs_compaction:
         from .tasks import compact_stall_document

@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
 DOCUMENTED = set(re.findall(r"`([a-z_]+)`", PROTOCOL))
 CONSUMERS = [ROOT / "stalls" / "consumers.py", ROOT / "market" / "consumers.py"]
+# Frames encoded once for a whole group, outside the consumers.
+PREBUILT_FRAMES = [ROOT / "stalls" / "document.py", ROOT / "stalls" / "cursors.py"]
 
 
 def _source(path: Path) -> str:
@@ -23,7 +25,7 @@ def sent_frame_types() -> set[str]:
     """`"type": "…"` literals without a dot (dotted ones are channel-layer events),
     and the market broadcasts' payloads, which the market socket forwards as they are."""
     found = set()
-    for path in CONSUMERS:
+    for path in CONSUMERS + PREBUILT_FRAMES:
         found |= set(re.findall(r'"type":\s*"([a-z_]+)"', _source(path)))
     for path in [ROOT / "stalls" / "services.py", ROOT / "stalls" / "room.py"]:
         found |= set(re.findall(r'"payload":\s*\{\s*"type":\s*"([a-z_]+)"', _source(path)))
