@@ -71,7 +71,10 @@ def _catch_up(replica: Replica, document: StallDocument) -> None:
         .order_by("id")
         .values_list("id", "update")
     )
-    for row_id, update in rows.iterator():
+    # A plain fetch, not a server-side cursor: an epoch's log is bounded by
+    # compaction, and a named cursor held across pooled connections crashed
+    # psycopg in a thread (seen in CI).
+    for row_id, update in rows:
         replica.doc.apply_update(bytes(update))
         replica.seq = row_id
         replica.updates_in_epoch += 1
