@@ -19,10 +19,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# One test database per test run, so that two runs on one machine never share it
+# (and Channels' live server refuses an in-memory SQLite database: a file it is).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Channels' live server refuses an in-memory database: tests use a file, one per
-    # test run so that two runs on one machine never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_bazaar_{os.getpid()}"}
 # Tests serve static files from the apps' folders; nothing is collected.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
