@@ -63,10 +63,15 @@ def off_the_event_loop(function, *args, **kwargs):
 class DaphneWithoutInheritedConnections(DaphneProcess):
     """The live server is a fork of the test process: a database connection open at
     fork time would be shared by both processes, which SQLite answers with "disk I/O
-    error". Close them first; each process then opens its own."""
+    error" and PostgreSQL with hangs. Close them first; each process then opens its own."""
 
     def start(self):
         connections.close_all()
+        # psycopg's pool keeps its own open connections: a fork would share those
+        # sockets too (seen as hangs and crashes on PostgreSQL), so close the pool.
+        for connection in connections.all():
+            if getattr(connection, "pool", None) is not None:
+                connection.close_pool()
         super().start()
 
 
