@@ -131,6 +131,15 @@ def daphne(*, env: dict[str, str], log_path: Path) -> Iterator[str]:
     The server gets its own session, so a Ctrl-C reaches only the benchmark, whose
     exit stops the server here. Its output goes to `log_path`, quoted on failure.
     """
+    with daphne_process(env=env, log_path=log_path) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def daphne_process(
+    *, env: dict[str, str], log_path: Path
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`daphne`, yielding the process too (for its pid: CPU time, see `cpu_seconds`)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), ASGI_APP]
@@ -144,7 +153,7 @@ def daphne(*, env: dict[str, str], log_path: Path) -> Iterator[str]:
         except RuntimeError as error:
             tail = log_path.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{error}; its log ends:\n{tail}") from None
-        yield base_url
+        yield base_url, process
     finally:
         stop(process)
 
@@ -189,3 +198,126 @@ class Client:
             name, _, value = cookie.split(";", 1)[0].partition("=")
             self.cookies[name.strip()] = value
         return Response(body=body, seconds=seconds)
+
+
+# Stall-room benchmarks: signed-in visitors, stalls, a baseline server, CPU time.
+
+_SIGN_IN_SCRIPT = """
+import json, sys
+import django
+django.setup()
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from accounts.seeding import users_create_many
+prefix, count = sys.argv[1], int(sys.argv[2])
+users = users_create_many(handles=[f"{prefix}{n}" for n in range(count)], password=sys.argv[3])
+store = import_module(settings.SESSION_ENGINE).SessionStore
+keys = []
+for handle in sorted(users, key=lambda h: int(h[len(prefix):])):
+    user = users[handle]
+    session = store()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    keys.append(session.session_key)
+print(json.dumps({"cookie": settings.SESSION_COOKIE_NAME, "sessions": keys}))
+"""
+
+_STALLS_SCRIPT = """
+import json
+import django
+django.setup()
+from stalls.models import Stall
+print(json.dumps(list(Stall.objects.order_by("id").values_list("public_id", flat=True))))
+"""
+
+
+def django_script(code: str, *args: str, env: dict[str, str]) -> str:
+    """Run `code` with Django set up as the benchmark server is; returns its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise RuntimeError(f"a Django script failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def signed_in_sessions(*, env: dict[str, str], prefix: str, count: int) -> tuple[str, list[str]]:
+    """`count` verified users named prefix0, prefix1, … each with a session, as a login
+    would leave it: (session cookie name, session keys in user order)."""
+    import json
+
+    out = django_script(_SIGN_IN_SCRIPT, prefix, str(count), "bench-only-password", env=env)
+    answer = json.loads(out.strip().splitlines()[-1])
+    return answer["cookie"], answer["sessions"]
+
+
+def stall_public_ids(*, env: dict[str, str]) -> list[str]:
+    import json
+
+    return json.loads(django_script(_STALLS_SCRIPT, env=env).strip().splitlines()[-1])
+
+
+def clear_room_keys(redis_url: str, stall_ids: list[str]) -> int:
+    """Delete the stall-room registry keys (stalls/room.py) of these stalls only."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = [
+            key
+            for stall in stall_ids
+            for key in client.scan_iter(match=f"bazaar:room:{stall}:*", count=1000)
+        ]
+        return client.delete(*keys) if keys else 0
+    finally:
+        client.close()
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on port {port} within {timeout:.0f} s")
+
+
+@contextmanager
+def ws_baseline(*, log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """bench/_ws_baseline.py on a free port until the block exits: (ws:// URL, process)."""
+    port = free_port()
+    command = [sys.executable, str(ROOT / "bench" / "_ws_baseline.py"), "--port", str(port)]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_for_port(port, process)
+        yield f"ws://127.0.0.1:{port}", process
+    finally:
+        stop(process)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raise_open_files(wanted: int) -> int:
+    """Lift the soft RLIMIT_NOFILE towards `wanted` (capped by the hard limit); children
+    started afterwards inherit it. Returns the new soft limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = max(soft, wanted if hard == resource.RLIM_INFINITY else min(wanted, hard))
+    if target != soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target

@@ -10,11 +10,14 @@ channels_redis.core.RedisChannelLayer (a sorted set per process in Redis, popped
 BZPOPMIN) and channels_redis.pubsub.RedisPubSubChannelLayer (one Redis PUBLISH, fanned
 out in the process), alternating per round, with the median and the ratio.
 
-Then a connect storm: `members` simultaneous joins (new channel, group_add, and the
-group_send of the presence count that every joining socket makes), first with the
-hosts given as a bare URL (redis-py's async pool: 100 connections, then
+Then a connect storm: `members` simultaneous joins (new channel, group_add), first with
+the hosts given as a bare URL (redis-py's async pool: 100 connections, then
 MaxConnectionsError) and then with `max_connections` in a hosts dict; the failures
 are counted.
+
+Then an idle receive: a channel that gets nothing for 8 s, as a quiet stall's sockets
+do (channels_redis.core blocks in BZPOPMIN for 5 s; redis-py 8 gives every socket a 5 s
+timeout by default), with the hosts as a bare URL and with socket_timeout None.
 
 Last, `--reconnect` (on by default) shows what the pub/sub layer does when its Redis
 connection drops: the subscriber connection is killed (CLIENT KILL by this run's
@@ -30,6 +33,7 @@ are reported, never asserted. The last line of output is JSON with every figure.
 import argparse
 import asyncio
 import json
+import logging
 import os
 import statistics
 import sys
@@ -145,14 +149,13 @@ async def fan_out(redis_url: str, members: int, rounds: int, warmup: int) -> dic
 
 
 async def connect_storm(backend: str, hosts: list, prefix: str, count: int) -> dict:
-    """`count` joins at once, each as StallRoomConsumer.connect does: group_add, then a
-    group_send of the new presence count. Returns how many failed and why."""
+    """`count` joins at once, each subscribing as StallRoomConsumer.connect does (a new
+    channel, group_add). Returns how many failed and why."""
     layer = make_layer(backend, hosts, prefix)
 
     async def join() -> None:
         channel = await layer.new_channel()
         await layer.group_add(GROUP, channel)
-        await layer.group_send(GROUP, {"type": "room.count", "count": 1, "guests": 1})
 
     started = time.perf_counter()
     outcomes = await asyncio.gather(*(join() for _ in range(count)), return_exceptions=True)
@@ -200,6 +203,11 @@ async def pubsub_reconnect(redis_url: str) -> dict:
 
     receiver = asyncio.create_task(receive())
     admin = aioredis.Redis.from_url(redis_url)
+    # The layer logs each failed read with a traceback; count them instead.
+    logged = _Count()
+    pubsub_logger = logging.getLogger("channels_redis.pubsub")
+    pubsub_logger.addHandler(logged)
+    pubsub_logger.propagate = False
     try:
         await layer.group_send(GROUP, {"type": "bench.message", "n": -1})
         await asyncio.sleep(0.3)
@@ -233,12 +241,56 @@ async def pubsub_reconnect(redis_url: str) -> dict:
             if lost
             else 0.0,
             "first_delivery_after_kill_s": round(first_after, 3) if first_after else None,
+            "receive_task_errors_logged": logged.count,
         }
     finally:
+        pubsub_logger.removeHandler(logged)
+        pubsub_logger.propagate = True
         receiver.cancel()
         await asyncio.gather(receiver, return_exceptions=True)
         await layer.flush()
         await admin.aclose()
+
+
+async def idle_receive(backend: str, hosts: list, seconds: float = 8.0) -> dict:
+    """A channel that gets nothing for `seconds`, as a quiet stall's sockets do: does
+    receive() keep waiting, or fail? (channels_redis.core blocks in BZPOPMIN for up to
+    5 s, and redis-py 8's default socket_timeout is 5 s as well.)"""
+    layer = make_layer(backend, hosts, f"benchidle{os.getpid()}")
+    channel = await layer.new_channel()
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(layer.receive(channel), seconds)
+        outcome = "received?"
+    except TimeoutError:  # our deadline: it kept waiting, as it should
+        outcome = "waited"
+    except Exception as error:
+        outcome = f"{type(error).__module__}.{type(error).__name__}: {error}"[:100]
+    waited = time.perf_counter() - started
+    await layer.flush()
+    return {"outcome": outcome, "after_s": round(waited, 2)}
+
+
+async def idle_receives(redis_url: str) -> dict:
+    result = {}
+    for label, backend in (("core", CORE), ("pubsub", PUBSUB)):
+        for config, hosts in (
+            ("bare_url", [redis_url]),
+            ("socket_timeout_none", [{"address": redis_url, "socket_timeout": None}]),
+        ):
+            if label == "pubsub" and config != "bare_url":
+                continue
+            result[f"{label}_{config}"] = await idle_receive(backend, hosts)
+    return result
+
+
+class _Count(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
 
 
 def print_fan_out(result: dict) -> None:
@@ -257,7 +309,7 @@ def print_fan_out(result: dict) -> None:
 
 
 def print_storms(result: dict) -> None:
-    print("\nconnect storm: simultaneous joins (group_add + presence group_send)")
+    print("\nconnect storm: simultaneous joins (new channel + group_add)")
     for key, value in result.items():
         if not isinstance(value, dict):
             continue
@@ -282,6 +334,11 @@ async def run(args: argparse.Namespace) -> dict:
     progress(f"connect storm: {args.members} simultaneous joins")
     results["storm"] = await storms(args.redis, args.members)
     print_storms(results["storm"])
+    progress("idle receive: 8 s without a message")
+    results["idle_receive"] = await idle_receives(args.redis)
+    print("\nreceive() on a channel that stays quiet for 8 s")
+    for key, value in results["idle_receive"].items():
+        print(f"  {key:<30}{value['outcome']} after {value['after_s']} s")
     if args.reconnect:
         progress("pub/sub reconnect")
         results["pubsub_reconnect"] = await pubsub_reconnect(args.redis)

@@ -74,6 +74,17 @@ class DaphneWithoutInheritedConnections(DaphneProcess):
                 connection.close_pool()
         super().start()
 
+    def run(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from asgiref.sync import SyncToAsync
+
+        # The fork copied the test process's one-thread executor for database calls,
+        # but not its thread: after an async test had used it, every database call in
+        # the server would wait for ever.
+        SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+        super().run()
+
 
 def shared_cache_settings() -> dict:
     """The live server is another process: with the default per-process memory cache
