@@ -103,3 +103,47 @@ def shared_cache_settings() -> dict:
             }
         }
     }
+
+
+def session_key_for(user) -> str:
+    """A signed-in session stored in the database, as logging in would leave it; its
+    key goes into a browser's cookie jar or a raw socket's Cookie header."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key
+
+
+def sign_in(context, user, url: str) -> None:
+    """Sign a Playwright browser context in as `user` on the live server at `url`."""
+    from django.conf import settings
+
+    context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session_key_for(user), "url": url}]
+    )
+
+
+def stall_and_talker(stall_name: str) -> tuple[str, str]:
+    """A one-section market with one stall, and a signed-in visitor's session key."""
+    from accounts.services import user_create
+    from market.services import sections_ensure
+    from stalls.services import seller_register, stall_create
+
+    sections_ensure(coordinates=[(0, 0)])
+    seller = user_create(
+        handle="seller", email="s@example.com", password="pw-1234567", verified=True
+    )
+    seller_register(user=seller, legal_name="Seller", country="US")
+    stall = stall_create(
+        user=seller, name=stall_name, description="", section_x=0, section_y=0, slot=0
+    )
+    talker = user_create(
+        handle="talker", email="t@example.com", password="pw-1234567", verified=True
+    )
+    return stall.public_id, session_key_for(talker)

@@ -7,8 +7,6 @@ import re
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.test import override_settings
 from PIL import Image
 
@@ -22,6 +20,7 @@ from tests.browser.conftest import (
     off_the_event_loop,
     screenshot,
     shared_cache_settings,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -64,29 +63,13 @@ class DashboardInTheBrowser(ChannelsLiveServerTestCase):
         self.browser = browser
         self.tmp_path = tmp_path
 
-    def sign_in(self, context, user):
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.save()
-        context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": session.session_key,
-                    "url": self.live_server_url,
-                }
-            ]
-        )
-
     def test_a_huge_photo_is_shrunk_under_500_kb_in_the_browser_and_accepted(self):
         user, item = off_the_event_loop(_seller_with_item)
         picture = self.tmp_path / "huge.png"
         original_size = _noisy_png(picture)
         assert original_size > settings.PHOTO_MAX_UPLOAD_BYTES
         context = self.browser.new_context(viewport=DESKTOP)
-        self.sign_in(context, user)
+        sign_in(context, user, self.live_server_url)
         page = context.new_page()
         page.set_default_timeout(30_000)
         uploads = []

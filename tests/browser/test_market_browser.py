@@ -5,8 +5,6 @@ import re
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
@@ -21,6 +19,7 @@ from tests.browser.conftest import (
     off_the_event_loop,
     screenshot,
     shared_cache_settings,
+    sign_in,
 )
 from tests.conftest import jpeg_bytes
 
@@ -175,25 +174,9 @@ class MarketInTheBrowser(ChannelsLiveServerTestCase):
         self.page.wait_for_timeout(4000)
         assert card.evaluate(visible) == paused_at
 
-    def sign_in(self, user):
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.save()
-        self.context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": session.session_key,
-                    "url": self.live_server_url,
-                }
-            ]
-        )
-
     def test_screenshots_of_pages_at_desktop_and_phone_width(self):
         stall = self.stalls[1]
-        self.sign_in(stall.seller.user)
+        sign_in(self.context, stall.seller.user, self.live_server_url)
         for label, viewport in [("desktop", DESKTOP), ("phone", PHONE)]:
             self.page.set_viewport_size(viewport)
             self.open("/market/0/0/")

@@ -9,8 +9,6 @@ from datetime import timedelta
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from playwright.sync_api import expect
@@ -37,6 +35,7 @@ from tests.browser.conftest import (
     DaphneWithoutInheritedConnections,
     off_the_event_loop,
     screenshot,
+    session_key_for,
     shared_cache_settings,
 )
 from tests.conftest import jpeg_bytes
@@ -101,15 +100,6 @@ def _seed_room():
         upload = SimpleUploadedFile("p.jpg", jpeg_bytes((400, 300), colour))
         photo_add(actor=keeper, stall=stall, item=item, processed=process_upload(upload))
     return stall, _user("alice"), _user("bob")
-
-
-def _session_key(user) -> str:
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return session.session_key
 
 
 def _chat_history(stall, count: int) -> None:
@@ -189,7 +179,7 @@ class StallRoomInTheBrowser(ChannelsLiveServerTestCase):
             context.add_init_script(WATCH_SOCKETS)
         self.contexts.append(context)
         if user is not None:
-            key = off_the_event_loop(_session_key, user)
+            key = off_the_event_loop(session_key_for, user)
             context.add_cookies(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": key, "url": self.live_server_url}]
             )

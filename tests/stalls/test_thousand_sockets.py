@@ -17,13 +17,8 @@ import pytest
 import websockets
 from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
-from accounts.services import user_create
-from market.services import sections_ensure
-from stalls.services import seller_register, stall_create
-from tests.browser.conftest import DaphneWithoutInheritedConnections
+from tests.browser.conftest import DaphneWithoutInheritedConnections, stall_and_talker
 
 pytestmark = pytest.mark.redis
 
@@ -45,27 +40,6 @@ def _raise_open_files() -> int:
     if wanted > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     return max(soft, wanted)
-
-
-def _world() -> tuple[str, str]:
-    """A stall, and a signed-in visitor's session key."""
-    sections_ensure(coordinates=[(0, 0)])
-    seller = user_create(
-        handle="seller", email="s@example.com", password="pw-1234567", verified=True
-    )
-    seller_register(user=seller, legal_name="Seller", country="US")
-    stall = stall_create(
-        user=seller, name="Crowd", description="", section_x=0, section_y=0, slot=0
-    )
-    talker = user_create(
-        handle="talker", email="t@example.com", password="pw-1234567", verified=True
-    )
-    session = SessionStore()
-    session[SESSION_KEY] = str(talker.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    session[HASH_SESSION_KEY] = talker.get_session_auth_hash()
-    session.save()
-    return stall.public_id, session.session_key
 
 
 class Listener:
@@ -156,7 +130,7 @@ class AThousandSockets(ChannelsLiveServerTestCase):
 
     def test_a_thousand_simultaneous_sockets_all_join_and_all_get_one_message(self):
         assert self.open_files >= 2 * SOCKETS + 512, f"RLIMIT_NOFILE is {self.open_files}"
-        stall_id, session_key = _world()
+        stall_id, session_key = stall_and_talker("Crowd")
         url = f"{self.live_server_ws_url}/ws/stalls/{stall_id}/"
         marker = f"hello to all {SOCKETS}".encode()
 

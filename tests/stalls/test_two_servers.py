@@ -11,35 +11,12 @@ import websockets
 from channels.testing import ChannelsLiveServerTestCase
 from channels.testing.live import make_application, set_database_connection
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
 
-from accounts.services import user_create
-from market.services import sections_ensure
 from stalls.document import new_doc
-from stalls.services import seller_register, stall_create
-from tests.browser.conftest import DaphneWithoutInheritedConnections
+from tests.browser.conftest import DaphneWithoutInheritedConnections, stall_and_talker
 
 pytestmark = pytest.mark.redis
-
-
-def _world():
-    sections_ensure(coordinates=[(0, 0)])
-    seller = user_create(
-        handle="seller", email="s@example.com", password="pw-1234567", verified=True
-    )
-    seller_register(user=seller, legal_name="Seller", country="US")
-    stall = stall_create(user=seller, name="Twin", description="", section_x=0, section_y=0, slot=0)
-    talker = user_create(
-        handle="talker", email="t@example.com", password="pw-1234567", verified=True
-    )
-    session = SessionStore()
-    session[SESSION_KEY] = str(talker.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    session[HASH_SESSION_KEY] = talker.get_session_auth_hash()
-    session.save()
-    return stall.public_id, session.session_key
 
 
 async def _frames_until(socket, kind, timeout=5.0):
@@ -78,7 +55,7 @@ class TwoServers(ChannelsLiveServerTestCase):
         super().tearDownClass()
 
     def test_a_message_sent_to_one_server_reaches_a_client_of_the_other(self):
-        stall_id, session_key = _world()
+        stall_id, session_key = stall_and_talker("Twin")
         origin = f"http://{self.host}:{self._port}"
         first = f"ws://{self.host}:{self._port}/ws/stalls/{stall_id}/"
         second = f"ws://{self.host}:{self._second_port}/ws/stalls/{stall_id}/"
