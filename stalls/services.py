@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.db.models.deletion import ProtectedError
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -37,7 +37,7 @@ from .models import (
     Stall,
     StockEvent,
 )
-from .selectors import active_reservations, free_slots, section_cards_cache_key
+from .selectors import free_slots, item_available_quantity, section_cards_cache_key
 
 
 def _section_changed(*sections) -> None:
@@ -221,7 +221,7 @@ def item_update(
     require_stall_editor(actor=actor, stall=item.stall)
     _validate_item(title=title, price_cents=price_cents, currency=currency, inventory=inventory)
     item = Item.objects.select_for_update().select_related("stall").get(pk=item.pk)
-    reserved = item.inventory - _available_locked(item)
+    reserved = item.inventory - item_available_quantity(item=item)
     if inventory < reserved:
         raise Conflict(
             f"{reserved} unit(s) are reserved by buyers; inventory cannot go below that."
@@ -258,7 +258,7 @@ def item_delete(*, actor, item: Item) -> str:
     except ProtectedError:
         pass
     item = Item.objects.select_for_update().get(pk=item.pk)
-    if _available_locked(item) < item.inventory:
+    if item_available_quantity(item=item) < item.inventory:
         raise Conflict("Buyers hold reservations on this item; it can be archived once they end.")
     item.archived_at = timezone.now()
     item.save(update_fields=["archived_at"])
@@ -305,15 +305,6 @@ def photo_delete(*, actor, photo: Photo) -> None:
 # The stock reservation ledger
 
 
-def _available_locked(item: Item) -> int:
-    """Available units of an item whose row the caller has locked."""
-    reserved = (
-        item.reservations.filter(active_reservations()).aggregate(total=Sum("quantity"))["total"]
-        or 0
-    )
-    return item.inventory - reserved
-
-
 @transaction.atomic
 def reservation_take(
     *,
@@ -334,7 +325,7 @@ def reservation_take(
     item = Item.objects.select_for_update().get(pk=item.pk)
     if item.archived_at is not None:
         raise Conflict("This item is no longer for sale.")
-    if _available_locked(item) < quantity:
+    if item_available_quantity(item=item) < quantity:
         raise Conflict("Sorry, that item just sold out.", code="out_of_stock")
     reservation = Reservation.objects.create(
         item=item,
