@@ -13,6 +13,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("market/", include("market.urls")),
     path("", include("stalls.urls")),
+    path("", include("offers.urls")),
+    path("", include("orders.urls")),
+    path("", include("auctions.urls")),
 ]
 
 if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:

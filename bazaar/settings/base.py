@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "governance",
     "market",
     "stalls",
+    "offers",
+    "orders",
+    "auctions",
 ]
 
 MIDDLEWARE = [
