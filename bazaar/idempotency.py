@@ -1,0 +1,31 @@
+"""Idempotency keys for money actions (offers, checkout, bids).
+
+Every form that moves money carries a key minted when the form is rendered, so a
+double click or a retried request sends the same key twice. The service stores the
+key on the object it creates under a unique constraint (per actor) and, when the key
+comes back, returns the object created the first time instead of acting again.
+"""
+
+import re
+
+from bazaar.errors import Invalid
+from bazaar.ids import new_ulid
+
+HEADER = "Idempotency-Key"
+FIELD = "idempotency_key"
+_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def new_key() -> str:
+    return new_ulid()
+
+
+def key_from_request(request) -> str:
+    """The request's key, from the `Idempotency-Key` header or the form field."""
+    key = request.headers.get(HEADER) or request.POST.get(FIELD, "")
+    if not _KEY.match(key):
+        raise Invalid(
+            "This request has no valid idempotency key; reload the page and try again.",
+            code="idempotency_key",
+        )
+    return key
