@@ -74,7 +74,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "bazaar.context_processors.market",
             ],
-            "libraries": {"money": "bazaar.templatetags.money"},
+            "libraries": {
+                "money": "bazaar.templatetags.money",
+                "idempotency": "bazaar.templatetags.idempotency",
+            },
         },
     },
 ]
