@@ -10,12 +10,25 @@ import shutil
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from accounts.services import user_create
 from market.services import sections_ensure
 from stalls.services import item_create, seller_register, stall_create
 
 REQUIRE_SERVICES = os.environ.get("BAZAAR_REQUIRE_SERVICES") == "1"
+
+# Property-based tests: a capped profile keeps the suite's time predictable; set
+# HYPOTHESIS_PROFILE=thorough to search harder on a quiet machine.
+hypothesis_settings.register_profile(
+    "default",
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+hypothesis_settings.register_profile("thorough", max_examples=1000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def need(condition: bool, reason: str) -> None:
