@@ -1,5 +1,6 @@
 """HTTP and WebSockets on one ASGI app: sockets get session auth and an origin check."""
 
+import asyncio
 import os
 
 from django.core.asgi import get_asgi_application
@@ -11,9 +12,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from bazaar.broadcast import serve_broadcasts_from  # noqa: E402
 from bazaar.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
@@ -21,3 +23,9 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+
+async def application(scope, receive, send):
+    """The router, after telling `bazaar.broadcast` which loop serves this process."""
+    serve_broadcasts_from(asyncio.get_running_loop())
+    return await router(scope, receive, send)

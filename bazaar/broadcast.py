@@ -1,17 +1,48 @@
 """Publishing to sockets happens after commit: a rolled-back change is never announced."""
 
+import asyncio
+import logging
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+log = logging.getLogger(__name__)
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def serve_broadcasts_from(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by the ASGI app: the event loop that owns this process's sockets."""
+    global _server_loop
+    _server_loop = loop
+
 
 def broadcast_on_commit(group: str, event: dict) -> None:
-    """Send `event` to every socket in `group` once the current transaction commits."""
+    """Send `event` to every socket in `group` once the current transaction commits.
 
-    def send() -> None:
+    Inside the server (a view or consumer's database thread) the send is handed to
+    the server's event loop without waiting: the database thread is the scarce one,
+    and blocking it on the channel layer cost a third of its time under a stall's
+    chat. The change is already committed and in the stall document; a client that
+    misses a frame resyncs from there. Elsewhere (Celery, commands, shells) the send
+    completes before returning.
+    """
+    transaction.on_commit(lambda: _send(group, event))
+
+
+def _send(group: str, event: dict) -> None:
+    loop = _server_loop
+    if loop is None or not loop.is_running():
         async_to_sync(get_channel_layer().group_send)(group, event)
+        return
+    future = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, event), loop)
+    future.add_done_callback(_log_failure)
 
-    transaction.on_commit(send)
+
+def _log_failure(future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("broadcast failed", exc_info=future.exception())
 
 
 def user_group(user_public_id: str) -> str:

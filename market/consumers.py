@@ -2,10 +2,12 @@
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from bazaar.consumers import DirectDispatchMixin
+
 MARKET_GROUP = "market"
 
 
-class MarketConsumer(AsyncJsonWebsocketConsumer):
+class MarketConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
     """Read-only: anyone may listen; anything a client sends is refused."""
 
     async def connect(self):

@@ -15,6 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
 
 from bazaar.broadcast import user_group
+from bazaar.consumers import DirectDispatchMixin
 from bazaar.errors import DomainError
 from governance.selectors import chat_restriction
 
@@ -48,7 +49,7 @@ def _load(public_id: str, user):
     return stall, restriction
 
 
-class StallRoomConsumer(AsyncWebsocketConsumer):
+class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     async def connect(self):
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
         user = self.scope["user"]
