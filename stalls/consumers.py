@@ -17,6 +17,7 @@ from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
 from bazaar.broadcast import user_group
 from bazaar.consumers import DirectDispatchMixin
 from bazaar.errors import DomainError
+from bazaar.fanout import group_fanout
 from governance.selectors import chat_restriction
 
 from . import room, services
@@ -74,7 +75,7 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         self.last_cursor = 0.0
         self.group = stall_group(self.stall.public_id)
         # Subscribe before reading any state: nothing committed in between is missed.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await group_fanout(self.channel_layer, self.group).join(self)
         if user.is_authenticated:
             await self.channel_layer.group_add(user_group(user.public_id), self.channel_name)
         await database_sync_to_async(room.room_join)(
@@ -113,7 +114,7 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         if not getattr(self, "joined", False):
             return
         cursor_hub(self.channel_layer, self.group).gone(self.cursor_id)
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await group_fanout(self.channel_layer, self.group).leave(self)
         if self.user.is_authenticated:
             await self.channel_layer.group_discard(
                 user_group(self.user.public_id), self.channel_name
@@ -225,7 +226,8 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     async def _error(self, code: str, message: str, **extra) -> None:
         await self._send_json({"type": "error", "code": code, "message": message, **extra})
 
-    # Broadcasts from the channel layer
+    # Broadcasts: to the whole room through the process's fan-out, to one user on the
+    # consumer's own channel
 
     async def doc_update(self, event):
         await self.send(text_data=event["frame"])
@@ -235,6 +237,10 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
 
     async def chat_private(self, event):
         await self._send_json({"type": event["event"], "message": event["message"]})
+
+    async def offer_private(self, event):
+        """An offer of this user's changed (offers.ladder): the frame is prebuilt."""
+        await self.send(text_data=event["frame"])
 
     async def chat_sanction(self, event):
         """A steward muted or banned this user: a ban here ends the visit at once."""
