@@ -178,4 +178,14 @@ def sanction_lift(*, sanction: ChatSanction, lifted_by) -> ChatSanction:
         sanction.lifted_at = timezone.now()
         sanction.lifted_by = lifted_by
         sanction.save(update_fields=["lifted_at", "lifted_by"])
+        # Open stall rooms re-check what still applies (another sanction may).
+        broadcast_on_commit(
+            user_group(sanction.user.public_id),
+            {
+                "type": "chat.sanction",
+                "kind": "lifted",
+                "stall": sanction.stall.public_id if sanction.stall_id else "",
+                "message": "",
+            },
+        )
     return sanction

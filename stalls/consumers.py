@@ -243,12 +243,20 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         await self.send(text_data=event["frame"])
 
     async def chat_sanction(self, event):
-        """A steward muted or banned this user: a ban here ends the visit at once."""
+        """A steward muted, banned or lifted a sanction: a ban here ends the visit at once."""
         if event["stall"] not in ("", self.stall.public_id):
             return
         if event["kind"] == "ban":
             await self._error("banned", event["message"])
             await self.close(code=CLOSE_BANNED)
+        elif event["kind"] == "lifted":
+            restriction = await database_sync_to_async(chat_restriction)(
+                user=self.user, stall=self.stall
+            )
+            if restriction is None:
+                await self._send_json({"type": "unrestricted"})
+            else:
+                await self._send_json({"type": "restricted", "message": restriction.message})
         else:
             await self._send_json({"type": "restricted", "message": event["message"]})
 

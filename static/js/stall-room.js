@@ -405,6 +405,11 @@
     },
   };
 
+    unrestricted() {
+      // A steward lifted the last sanction: the composer opens again.
+      if (state.you) state.you.restriction = null;
+      composerOpen();
+    },
   function onFrame(text) {
     let frame;
     try {

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from accounts.services import user_create
 from governance.models import ChatSanction, Role
-from governance.services import banned_word_add, role_grant, sanction_impose
+from governance.services import banned_word_add, role_grant, sanction_impose, sanction_lift
 from market.services import sections_ensure
 from stalls.document import (
     chat_entry_insert,
@@ -394,7 +394,7 @@ class StallRoomInTheBrowser(ChannelsLiveServerTestCase):
         def mute():
             steward = _user("steward")
             role_grant(user=steward, role=Role.STEWARD)
-            sanction_impose(
+            return steward, sanction_impose(
                 user=self.bob,
                 kind=ChatSanction.Kind.MUTE,
                 reason="shouting",
@@ -403,8 +403,8 @@ class StallRoomInTheBrowser(ChannelsLiveServerTestCase):
                 imposed_by=steward,
             )
 
-        off_the_event_loop(mute)
-        bob = self.visit(self.bob)
+        steward, sanction = off_the_event_loop(mute)
+        bob = self.visit(self.bob, watch=True)
         restriction = bob.locator("[data-composer-restriction]")
         restriction.wait_for()
         assert re.match(
@@ -413,6 +413,12 @@ class StallRoomInTheBrowser(ChannelsLiveServerTestCase):
         assert bob.locator("[data-composer-text]").is_disabled()
         assert bob.locator("[data-composer-send]").is_disabled()
         screenshot(bob, "stall-room-muted")
+        # Lifted while Bob is here (the consumer's frame, tested in test_room_consumer, is
+        # delivered here as the server would): the composer opens without a reload.
+        off_the_event_loop(lambda: sanction_lift(sanction=sanction, lifted_by=steward))
+        bob.evaluate("() => window.__deliver({type: 'unrestricted'})")
+        restriction.wait_for(state="hidden")
+        assert bob.locator("[data-composer-text]").is_enabled()
 
     def test_a_banned_user_is_told_and_not_reconnected(self):
         def ban():

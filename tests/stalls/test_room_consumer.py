@@ -265,3 +265,34 @@ async def test_a_ban_imposed_during_the_visit_ends_it_and_a_mute_disables_chat(s
     banned = await client.next("error")
     assert banned["code"] == "banned"
     assert (await client.socket.receive_output(timeout=3))["code"] == 4403
+
+
+async def test_lifting_a_mute_during_the_visit_opens_chat_unless_another_still_applies(
+    stall, make_user
+):
+    from governance.models import Role
+    from governance.services import role_grant, sanction_impose, sanction_lift
+
+    steward = await sync_to_async(make_user)("keeper")
+    await sync_to_async(role_grant)(user=steward, role=Role.STEWARD)
+    noisy = await sync_to_async(make_user)("noisy")
+
+    def mute(where, reason):
+        return sanction_impose(
+            user=noisy, kind="mute", reason=reason, stall=where, duration=None, imposed_by=steward
+        )
+
+    here = await sync_to_async(mute)(stall, "flooding")
+    everywhere = await sync_to_async(mute)(None, "spam across the market")
+    client = await Client(stall.public_id, noisy).join()
+    assert client.welcome["you"]["restriction"]
+
+    await sync_to_async(sanction_lift)(sanction=here, lifted_by=steward)
+    still = await client.next("restricted")
+    assert "spam across the market" in still["message"]
+
+    await sync_to_async(sanction_lift)(sanction=everywhere, lifted_by=steward)
+    await client.next("unrestricted")
+    await client.send(type="chat", text="Sorry, all.", client_id="c1")
+    assert (await client.next("chat_ack"))["message"]["text"] == "Sorry, all."
+    await client.leave()
