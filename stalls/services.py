@@ -305,6 +305,19 @@ def photo_delete(*, actor, photo: Photo) -> None:
 # The stock reservation ledger
 
 
+def item_lock(*, item_id: int) -> Item:
+    """The lock every stock change takes first, so actions on one item queue in one order.
+
+    Call it inside a transaction, before locking anything that hangs off the item. The
+    item comes with its stall and seller, which callers' permission rules read.
+    """
+    return (
+        Item.objects.select_for_update(of=("self",))
+        .select_related("stall__seller__user")
+        .get(pk=item_id)
+    )
+
+
 @transaction.atomic
 def reservation_take(
     *,

@@ -6,14 +6,17 @@ absent, and fail instead when BAZAAR_REQUIRE_SERVICES=1 (as CI sets).
 
 import os
 import shutil
+import threading
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from accounts.services import user_create
+from bazaar.ids import new_ulid
 from market.services import sections_ensure
 from stalls.services import item_create, seller_register, stall_create
 
@@ -160,3 +163,32 @@ def make_photo():
         )
 
     return make
+
+
+@pytest.fixture
+def key():
+    """A fresh idempotency key per call, as each rendered form carries."""
+    return new_ulid
+
+
+def race(*calls) -> list:
+    """Start the calls at the same moment, each in its own thread and database
+    connection (PostgreSQL race tests); returns what each returned or raised, in order."""
+    start = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            start.wait()
+            outcomes[index] = call()
+        except Exception as error:
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes

@@ -4,11 +4,14 @@ async-safety check must be relaxed here, and only here."""
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
+from channels.testing import ChannelsLiveServerTestCase
 from daphne.testing import DaphneProcess
 from django.db import connections
+from django.test import override_settings
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -147,3 +150,125 @@ def stall_and_talker(stall_name: str) -> tuple[str, str]:
         handle="talker", email="t@example.com", password="pw-1234567", verified=True
     )
     return stall.public_id, session_key_for(talker)
+
+
+# Shared set-up for the browser tests: people, stalls, items with photos, and a live
+# server test case whose browser contexts are signed in and closed for you.
+
+
+def verified_user(handle: str):
+    """A verified account `<handle>@example.com` with a known password."""
+    from accounts.services import user_create
+
+    return user_create(
+        handle=handle, email=f"{handle}@example.com", password="pw-12345678", verified=True
+    )
+
+
+def seller_stall(
+    *, handle: str, legal_name: str, name: str, description: str = "", x=0, y=0, slot=0
+):
+    """A new registered seller's stall at section `x`/`y` (which must exist)."""
+    from stalls.services import seller_register, stall_create
+
+    seller = verified_user(handle)
+    seller_register(user=seller, legal_name=legal_name, country="US")
+    return stall_create(
+        user=seller, name=name, description=description, section_x=x, section_y=y, slot=slot
+    )
+
+
+def item_with_photo(
+    *, stall, title: str, description: str, price_cents: int, inventory: int, colour
+):
+    """An item for sale in `stall` with one plain-coloured photo."""
+    from django.conf import settings
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from stalls.images import process_upload
+    from stalls.services import item_create, photo_add
+    from tests.conftest import jpeg_bytes
+
+    seller = stall.seller.user
+    item = item_create(
+        actor=seller,
+        stall=stall,
+        title=title,
+        description=description,
+        price_cents=price_cents,
+        currency=settings.MARKET_CURRENCY,
+        inventory=inventory,
+    )
+    upload = SimpleUploadedFile("p.jpg", jpeg_bytes((400, 300), colour))
+    photo_add(actor=seller, stall=stall, item=item, processed=process_upload(upload))
+    return item
+
+
+def until_the_room_is_empty(stall_id: int) -> None:
+    """After the browsers closed: the server writes each departure into the stall
+    document; let it finish (5 s at most) before the test database is flushed under it."""
+    from stalls.document import document_presence
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and off_the_event_loop(document_presence, stall_id=stall_id):
+        time.sleep(0.05)
+
+
+def lamp_stall(*, description: str):
+    """Kim Keeper's "Brass & Lamps" alone in section 0/0, with one brass lamp and one
+    green shade at $25, each with a photo. Returns the stall and its two items."""
+    from market.services import sections_ensure
+
+    sections_ensure(coordinates=[(0, 0)])
+    stall = seller_stall(
+        handle="keeper", legal_name="Kim Keeper", name="Brass & Lamps", description=description
+    )
+    items = [
+        item_with_photo(
+            stall=stall,
+            title=title,
+            description=f"A {title.lower()} in working order.",
+            price_cents=2500,
+            inventory=1,
+            colour=colour,
+        )
+        for title, colour in [("Brass lamp", (190, 140, 50)), ("Green shade", (60, 130, 80))]
+    ]
+    return stall, items
+
+
+@override_settings(**shared_cache_settings())
+class BrowserTestCase(ChannelsLiveServerTestCase):
+    """A live daphne server and the module's browser. Pages from `new_page` each get a
+    browser context of their own, closed when the test ends."""
+
+    host = "127.0.0.1"
+    ProtocolServerProcess = DaphneWithoutInheritedConnections
+
+    @pytest.fixture(autouse=True)
+    def _browser(self, browser):
+        self.browser = browser
+
+    def setUp(self):
+        super().setUp()
+        self.contexts = []
+
+    def tearDown(self):
+        for context in self.contexts:
+            context.close()
+        super().tearDown()
+
+    def new_page(self, user=None, viewport=DESKTOP, **context_options):
+        """A page in a fresh context, signed in as `user` (None: a guest)."""
+        from django.conf import settings
+
+        context = self.browser.new_context(viewport=viewport, **context_options)
+        self.contexts.append(context)
+        if user is not None:
+            key = off_the_event_loop(session_key_for, user)
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": key, "url": self.live_server_url}]
+            )
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page

@@ -5,38 +5,22 @@ import os
 import re
 
 import pytest
-from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
-from django.test import override_settings
 from PIL import Image
 
-from accounts.services import user_create
 from market.services import sections_ensure
 from stalls.models import Photo
-from stalls.services import item_create, seller_register, stall_create
-from tests.browser.conftest import (
-    DESKTOP,
-    DaphneWithoutInheritedConnections,
-    off_the_event_loop,
-    screenshot,
-    shared_cache_settings,
-    sign_in,
-)
+from stalls.services import item_create
+from tests.browser.conftest import BrowserTestCase, off_the_event_loop, screenshot, seller_stall
 
 pytestmark = pytest.mark.browser
 
 
 def _seller_with_item():
     sections_ensure(coordinates=[(0, 0)])
-    user = user_create(
-        handle="photographer", email="p@example.com", password="pw-1234567", verified=True
-    )
-    seller_register(user=user, legal_name="Photo Grapher", country="US")
-    stall = stall_create(
-        user=user, name="Lens Stall", description="", section_x=0, section_y=0, slot=0
-    )
+    stall = seller_stall(handle="photographer", legal_name="Photo Grapher", name="Lens Stall")
     item = item_create(
-        actor=user,
+        actor=stall.seller.user,
         stall=stall,
         title="Old camera",
         description="",
@@ -44,7 +28,7 @@ def _seller_with_item():
         currency=settings.MARKET_CURRENCY,
         inventory=1,
     )
-    return user, item
+    return stall.seller.user, item
 
 
 def _noisy_png(path, size=(3000, 2200)) -> int:
@@ -53,14 +37,9 @@ def _noisy_png(path, size=(3000, 2200)) -> int:
     return path.stat().st_size
 
 
-@override_settings(**shared_cache_settings())
-class DashboardInTheBrowser(ChannelsLiveServerTestCase):
-    host = "127.0.0.1"
-    ProtocolServerProcess = DaphneWithoutInheritedConnections
-
+class DashboardInTheBrowser(BrowserTestCase):
     @pytest.fixture(autouse=True)
-    def _browser(self, browser, tmp_path):
-        self.browser = browser
+    def _tmp_path(self, tmp_path):
         self.tmp_path = tmp_path
 
     def test_a_huge_photo_is_shrunk_under_500_kb_in_the_browser_and_accepted(self):
@@ -68,9 +47,7 @@ class DashboardInTheBrowser(ChannelsLiveServerTestCase):
         picture = self.tmp_path / "huge.png"
         original_size = _noisy_png(picture)
         assert original_size > settings.PHOTO_MAX_UPLOAD_BYTES
-        context = self.browser.new_context(viewport=DESKTOP)
-        sign_in(context, user, self.live_server_url)
-        page = context.new_page()
+        page = self.new_page(user)
         page.set_default_timeout(30_000)
         uploads = []
         page.on(
@@ -93,4 +70,3 @@ class DashboardInTheBrowser(ChannelsLiveServerTestCase):
         with Image.open(io.BytesIO(photo.image.read())) as stored:
             assert stored.format == "JPEG"
         screenshot(page, "item-edit-desktop")
-        context.close()

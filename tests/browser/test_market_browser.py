@@ -3,25 +3,18 @@
 import re
 
 import pytest
-from channels.testing import ChannelsLiveServerTestCase
-from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
 
-from accounts.services import user_create
 from market.services import sections_ensure
-from stalls.images import process_upload
-from stalls.services import item_create, photo_add, seller_register, stall_create
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
-    DaphneWithoutInheritedConnections,
+    BrowserTestCase,
+    item_with_photo,
     off_the_event_loop,
     screenshot,
-    shared_cache_settings,
+    seller_stall,
     sign_in,
 )
-from tests.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -30,54 +23,34 @@ def _seed():
     sections_ensure(coordinates=[(x, y) for x in range(4) for y in range(4)])
     stalls = []
     for number, (x, y, slot) in enumerate([(0, 0, 0), (0, 0, 4), (1, 1, 2), (1, 1, 6)]):
-        user = user_create(
+        stall = seller_stall(
             handle=f"seller{number}",
-            email=f"s{number}@example.com",
-            password="pw-12345678",
-            verified=True,
-        )
-        seller_register(user=user, legal_name=f"Seller {number}", country="US")
-        stall = stall_create(
-            user=user,
+            legal_name=f"Seller {number}",
             name=f"Stall number {number}",
             description="Old **treasures**.",
-            section_x=x,
-            section_y=y,
+            x=x,
+            y=y,
             slot=slot,
         )
         for colour in [(200, 90, 40), (40, 120, 200)]:
-            item = item_create(
-                actor=user,
+            item_with_photo(
                 stall=stall,
                 title=f"Thing {colour[0]}",
                 description="",
                 price_cents=1999,
-                currency=settings.MARKET_CURRENCY,
                 inventory=2,
+                colour=colour,
             )
-            upload = SimpleUploadedFile("p.jpg", jpeg_bytes((400, 300), colour))
-            photo_add(actor=user, stall=stall, item=item, processed=process_upload(upload))
         stalls.append(stall)
     return stalls
 
 
-@override_settings(**shared_cache_settings())
-class MarketInTheBrowser(ChannelsLiveServerTestCase):
-    host = "127.0.0.1"
-    ProtocolServerProcess = DaphneWithoutInheritedConnections
-
-    @pytest.fixture(autouse=True)
-    def _browser(self, browser):
-        self.browser = browser
-
+class MarketInTheBrowser(BrowserTestCase):
     def setUp(self):
+        super().setUp()
         self.stalls = off_the_event_loop(_seed)
-        self.context = self.browser.new_context(viewport=DESKTOP)
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(10_000)
-
-    def tearDown(self):
-        self.context.close()
+        self.page = self.new_page(viewport=DESKTOP)
+        self.context = self.page.context
 
     def open(self, path):
         self.page.goto(f"{self.live_server_url}{path}")

@@ -3,42 +3,33 @@ held messages, scroll-back, the item drawer, and Y.js agreeing with pycrdt."""
 
 import base64
 import re
-import time
 from datetime import timedelta
 
 import pytest
-from channels.testing import ChannelsLiveServerTestCase
-from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
 from playwright.sync_api import expect
 
-from accounts.services import user_create
 from governance.models import ChatSanction, Role
 from governance.services import banned_word_add, role_grant, sanction_impose, sanction_lift
-from market.services import sections_ensure
 from stalls.document import (
     chat_entry_insert,
     chat_entry_remove,
     document_compact,
-    document_presence,
     new_doc,
     presence_set,
 )
-from stalls.images import process_upload
 from stalls.models import ChatMessage
-from stalls.services import chat_post, item_create, photo_add, seller_register, stall_create
+from stalls.services import chat_post
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
     SCREENSHOTS,
-    DaphneWithoutInheritedConnections,
+    BrowserTestCase,
+    lamp_stall,
     off_the_event_loop,
     screenshot,
-    session_key_for,
-    shared_cache_settings,
+    until_the_room_is_empty,
+    verified_user,
 )
-from tests.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -69,42 +60,14 @@ WATCH_SOCKETS = """
 """
 
 
-def _user(handle: str):
-    return user_create(
-        handle=handle, email=f"{handle}@example.com", password="pw-12345678", verified=True
-    )
-
-
 def _seed_room():
-    sections_ensure(coordinates=[(0, 0)])
-    keeper = _user("keeper")
-    seller_register(user=keeper, legal_name="Kim Keeper", country="US")
-    stall = stall_create(
-        user=keeper,
-        name="Brass & Lamps",
-        description="Old **lamps**, polished by hand. Ask in the chat!",
-        section_x=0,
-        section_y=0,
-        slot=0,
-    )
-    for title, colour in [("Brass lamp", (190, 140, 50)), ("Green shade", (60, 130, 80))]:
-        item = item_create(
-            actor=keeper,
-            stall=stall,
-            title=title,
-            description=f"A {title.lower()} in working order.",
-            price_cents=2500,
-            currency=settings.MARKET_CURRENCY,
-            inventory=1,
-        )
-        upload = SimpleUploadedFile("p.jpg", jpeg_bytes((400, 300), colour))
-        photo_add(actor=keeper, stall=stall, item=item, processed=process_upload(upload))
-    return stall, _user("alice"), _user("bob")
+    stall, _ = lamp_stall(description="Old **lamps**, polished by hand. Ask in the chat!")
+    return stall, verified_user("alice"), verified_user("bob")
 
 
 def _chat_history(stall, count: int) -> None:
     """`count` messages, five per author (chat_post allows five every ten seconds)."""
-    authors = [_user(f"talker{n:02d}") for n in range((count + 4) // 5)]
+    authors = [verified_user(f"talker{n:02d}") for n in range((count + 4) // 5)]
     for number in range(1, count + 1):
         chat_post(user=authors[(number - 1) // 5], stall=stall, text=f"message {number}")
 
@@ -146,45 +109,22 @@ def _pycrdt_updates() -> tuple[list[bytes], dict]:
     return updates, content
 
 
-@override_settings(**shared_cache_settings())
-class StallRoomInTheBrowser(ChannelsLiveServerTestCase):
-    host = "127.0.0.1"
-    ProtocolServerProcess = DaphneWithoutInheritedConnections
-
-    @pytest.fixture(autouse=True)
-    def _browser(self, browser):
-        self.browser = browser
-
+class StallRoomInTheBrowser(BrowserTestCase):
     def setUp(self):
+        super().setUp()
         self.stall, self.alice, self.bob = off_the_event_loop(_seed_room)
         self.path = f"/stalls/{self.stall.public_id}/"
-        self.contexts = []
         self.dialogs = []
 
     def tearDown(self):
-        for context in self.contexts:
-            context.close()
-        # The server writes each departure into the stall document: let it finish
-        # before the test database is flushed under it.
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and off_the_event_loop(
-            document_presence, stall_id=self.stall.pk
-        ):
-            time.sleep(0.05)
+        super().tearDown()
+        until_the_room_is_empty(self.stall.pk)
 
     def visit(self, user=None, viewport=DESKTOP, synced=True, watch=False, **context_options):
         """A browser of its own (signed in as `user`, or a guest) on the stall page, synced."""
-        context = self.browser.new_context(viewport=viewport, **context_options)
+        page = self.new_page(user, viewport=viewport, **context_options)
         if watch:
-            context.add_init_script(WATCH_SOCKETS)
-        self.contexts.append(context)
-        if user is not None:
-            key = off_the_event_loop(session_key_for, user)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": key, "url": self.live_server_url}]
-            )
-        page = context.new_page()
-        page.set_default_timeout(10_000)
+            page.add_init_script(WATCH_SOCKETS)
         page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(f"{self.live_server_url}{self.path}")
         if synced:
@@ -392,7 +332,7 @@ class StallRoomInTheBrowser(ChannelsLiveServerTestCase):
         assert alice.locator("[data-composer-send]").is_disabled()
 
         def mute():
-            steward = _user("steward")
+            steward = verified_user("steward")
             role_grant(user=steward, role=Role.STEWARD)
             return steward, sanction_impose(
                 user=self.bob,
@@ -422,7 +362,7 @@ class StallRoomInTheBrowser(ChannelsLiveServerTestCase):
 
     def test_a_banned_user_is_told_and_not_reconnected(self):
         def ban():
-            steward = _user("steward")
+            steward = verified_user("steward")
             role_grant(user=steward, role=Role.STEWARD)
             sanction_impose(
                 user=self.bob,
