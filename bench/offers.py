@@ -1,0 +1,407 @@
+"""Offers benchmark: K buyer/seller pairs bargaining at once on a real server, against a bare
+HTTP POST round trip on the same server in the same run.
+
+    .venv/bin/python bench/offers.py                      # K = 50 pairs, 3 rounds each
+    .venv/bin/python bench/offers.py --pairs 10 --rounds 5
+    .venv/bin/python bench/offers.py --postgres postgres://postgres@127.0.0.1:5432/postgres \\
+        --redis redis://127.0.0.1:6379/10
+
+The benchmark makes a fresh PostgreSQL database (dropped at the end), seeds K sellers
+(each with a stall and one item per round) and K buyers with signed-in sessions, and
+starts daphne with Redis as channel layer and cache. Each buyer and each seller holds
+the stall's socket (`/ws/stalls/<ulid>/`, where private `offer` frames arrive) and one
+keep-alive HTTP connection, all in this process's event loop.
+
+One round of a pair, timed from the buyer's first POST:
+  offer   buyer POSTs an offer (JSON, idempotency key)  -> the seller's socket gets `offer`/new
+  counter seller POSTs a counter                        -> the buyer's socket gets `offer`/countered
+  accept  buyer POSTs an acceptance                     -> the buyer's socket gets `offer`/accepted
+The round trip is the sum (offer POST to the last frame); each leg is reported too.
+All K pairs run their rounds at the same time, after a staggered start.
+
+Baseline: each of the 2K clients POSTs to /healthz/ (the trivial view, through the same
+middleware, CSRF included) on its own connection, --baseline-posts times, all at once.
+Ratios: round-trip p50 / bare POST p50, and per leg (one POST plus one socket delivery).
+The playbook asks a round trip under 300 ms; the issue aims at p95 under 50 ms with 50
+pairs. Times are reported, never asserted. The last line of output is JSON.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._servers import (  # noqa: E402
+    clear_redis_cache,
+    daphne_process,
+    django_script,
+    manage,
+    postgres_database,
+    server_env,
+    signed_in_sessions,
+)
+
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
+# A CSRF secret the benchmark chooses: the cookie and the header carry the same value.
+CSRF = "benchmarkcsrfsecret0123456789abc"
+OFFER_FRAME = '{"type": "offer"'
+LEGS = ("offer", "counter", "accept")
+
+_SEED_SCRIPT = """
+import json, math, sys
+import django
+django.setup()
+from django.conf import settings
+from accounts.models import User
+from market.services import sections_ensure
+from stalls.services import item_create, seller_register, stall_create
+pairs, rounds = int(sys.argv[1]), int(sys.argv[2])
+sections_ensure(coordinates=[(x, 0) for x in range(math.ceil(pairs / 9))])
+out = []
+for n in range(pairs):
+    seller = User.objects.get(handle=f"seller{n}")
+    seller_register(user=seller, legal_name=f"Seller {n}", country="US")
+    stall = stall_create(user=seller, name=f"Stall {n}", description="",
+                         section_x=n // 9, section_y=0, slot=n % 9)
+    items = [item_create(actor=seller, stall=stall, title=f"Lamp {r}", description="",
+                         price_cents=5000, currency=settings.MARKET_CURRENCY, inventory=1).public_id
+             for r in range(rounds)]
+    out.append({"stall": stall.public_id, "items": items})
+print(json.dumps(out))
+"""
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Http:
+    """One keep-alive HTTP/1.1 connection for one signed-in person (asyncio streams)."""
+
+    def __init__(self, base_url: str, cookie: str):
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.cookie = f"{cookie}; csrftoken={CSRF}"
+        self.reader = self.writer = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, path: str, data: dict) -> tuple[int, bytes]:
+        body = urlencode(data).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Cookie: {self.cookie}\r\nX-CSRFToken: {CSRF}\r\nAccept: application/json\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length, chunked = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "transfer-encoding" and "chunked" in value:
+                chunked = True
+        if not chunked:
+            return status, await self.reader.readexactly(length)
+        parts = []
+        while size := int((await self.reader.readline()).strip(), 16):
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readline()
+        await self.reader.readline()
+        return status, b"".join(parts)
+
+    async def post_json(self, path: str, data: dict) -> dict:
+        status, body = await self.post(path, data)
+        if status != 200:
+            raise RuntimeError(f"POST {path} answered {status}: {body[:200]!r}")
+        return json.loads(body)
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+
+
+class Socket:
+    """One stall socket; `offer` frames are handed to whoever waits for them."""
+
+    def __init__(self):
+        self.socket = None
+        self.waiting: dict[tuple[str, str], asyncio.Future] = {}
+        self.early: dict[tuple[str, str], float] = {}
+        self.task = None
+
+    async def open(self, ws_url: str, origin: str, cookie: str) -> None:
+        import websockets
+
+        self.socket = await websockets.connect(
+            ws_url,
+            origin=origin,
+            additional_headers={"Cookie": cookie},
+            compression=None,
+            proxy=None,
+            ping_interval=None,
+            max_queue=None,
+        )
+        while not (await self.socket.recv()).startswith('{"type": "welcome"'):
+            pass
+        self.task = asyncio.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for raw in self.socket:
+                if type(raw) is not str or not raw.startswith(OFFER_FRAME):
+                    continue
+                now = time.perf_counter()
+                frame = json.loads(raw)
+                key = (frame["event"], frame["offer"]["id"])
+                future = self.waiting.pop(key, None)
+                if future is None:
+                    self.early[key] = now  # arrived before the POST's answer did
+                elif not future.done():
+                    future.set_result(now)
+        except ConnectionClosed:
+            pass
+
+    async def seen(self, event: str, offer_id: str, timeout: float = 10) -> float:
+        """When the `event` frame for `offer_id` arrived (perf_counter)."""
+        key = (event, offer_id)
+        if key in self.early:
+            return self.early.pop(key)
+        future = asyncio.get_running_loop().create_future()
+        self.waiting[key] = future
+        return await asyncio.wait_for(future, timeout)
+
+    async def close(self) -> None:
+        if self.socket:
+            self.socket.transport.abort()
+        if self.task:
+            self.task.cancel()
+
+
+class Pair:
+    def __init__(self, spec: dict, base_url: str, cookie_name: str):
+        self.spec = spec
+        self.buyer_cookie = f"{cookie_name}={spec['buyer']}"
+        self.seller_cookie = f"{cookie_name}={spec['seller']}"
+        self.buyer_http = Http(base_url, self.buyer_cookie)
+        self.seller_http = Http(base_url, self.seller_cookie)
+        self.buyer_socket, self.seller_socket = Socket(), Socket()
+
+    async def open(self, base_url: str) -> None:
+        ws = base_url.replace("http://", "ws://") + f"/ws/stalls/{self.spec['stall']}/"
+        await self.buyer_http.open()
+        await self.seller_http.open()
+        await self.buyer_socket.open(ws, base_url, self.buyer_cookie)
+        await self.seller_socket.open(ws, base_url, self.seller_cookie)
+
+    async def round(self, number: int) -> dict:
+        item = self.spec["items"][number]
+        key = f"bench{number}{self.spec['stall']}"
+        started = time.perf_counter()
+        offer = await self.buyer_http.post_json(
+            f"/items/{item}/offers/new/", {"amount": "30", "idempotency_key": key + "o"}
+        )
+        offer_answered = time.perf_counter()
+        offered_at = await self.seller_socket.seen("new", offer["offer"]["id"])
+        counter = await self.seller_http.post_json(
+            f"/offers/{offer['offer']['id']}/counter/",
+            {"amount": "40", "idempotency_key": key + "c"},
+        )
+        counter_answered = time.perf_counter()
+        countered_at = await self.buyer_socket.seen("countered", counter["offer"]["id"])
+        await self.buyer_http.post_json(
+            f"/offers/{counter['offer']['id']}/accept/", {"idempotency_key": key + "a"}
+        )
+        accept_answered = time.perf_counter()
+        accepted_at = await self.buyer_socket.seen("accepted", counter["offer"]["id"])
+        await self.seller_socket.seen("accepted", counter["offer"]["id"])
+        return {
+            "round_trip": accepted_at - started,
+            "offer": offered_at - started,
+            "counter": countered_at - offered_at,
+            "accept": accepted_at - countered_at,
+            "post": [
+                offer_answered - started,
+                counter_answered - offered_at,
+                accept_answered - countered_at,
+            ],
+        }
+
+    async def bare_posts(self, count: int) -> list[float]:
+        times = []
+        for http in (self.buyer_http, self.seller_http):
+            for _ in range(count):
+                started = time.perf_counter()
+                status, _ = await http.post("/healthz/", {"ping": "1"})
+                if status != 200:
+                    raise RuntimeError(f"POST /healthz/ answered {status}")
+                times.append(time.perf_counter() - started)
+        return times
+
+    async def close(self) -> None:
+        for http in (self.buyer_http, self.seller_http):
+            http.close()
+        await self.buyer_socket.close()
+        await self.seller_socket.close()
+
+
+def quantiles(values: list[float]) -> dict:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "n": len(values),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(p95 * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+    }
+
+
+async def measure(base_url: str, setup: dict, rounds: int, baseline_posts: int) -> dict:
+    pairs = [Pair(spec, base_url, setup["cookie"]) for spec in setup["pairs"]]
+    progress(f"opening {len(pairs) * 2} sockets and connections")
+    for batch in range(0, len(pairs), 10):
+        await asyncio.gather(*(pair.open(base_url) for pair in pairs[batch : batch + 10]))
+
+    progress("baseline: bare POST /healthz/ from every client at once")
+    await asyncio.gather(*(pair.bare_posts(2) for pair in pairs))  # warm up
+    bare = [
+        t for ts in await asyncio.gather(*(p.bare_posts(baseline_posts) for p in pairs)) for t in ts
+    ]
+
+    async def bargain(index: int, pair: Pair) -> list[dict]:
+        await asyncio.sleep(index * 0.002)  # a staggered start, not one burst
+        return [await pair.round(number) for number in range(rounds)]
+
+    progress(f"bargaining: {len(pairs)} pairs x {rounds} rounds, all pairs at once")
+    started = time.perf_counter()
+    results = [
+        r for rs in await asyncio.gather(*(bargain(i, p) for i, p in enumerate(pairs))) for r in rs
+    ]
+    elapsed = time.perf_counter() - started
+    for pair in pairs:
+        await pair.close()
+
+    bare_q = quantiles(bare)
+    figures = {
+        "pairs": len(pairs),
+        "rounds": rounds,
+        "bargaining_seconds": round(elapsed, 2),
+        "round_trips_per_second": round(len(results) / elapsed, 1),
+        "bare_post": bare_q,
+        "round_trip": quantiles([r["round_trip"] for r in results]),
+    }
+    for leg in LEGS:
+        figures[leg] = quantiles([r[leg] for r in results])
+    figures["action_post"] = quantiles([t for r in results for t in r["post"]])
+    figures["ratio_round_trip_p50"] = round(figures["round_trip"]["p50_ms"] / bare_q["p50_ms"], 1)
+    figures["ratio_round_trip_p95"] = round(figures["round_trip"]["p95_ms"] / bare_q["p95_ms"], 1)
+    figures["ratio_leg_p50"] = {
+        leg: round(figures[leg]["p50_ms"] / bare_q["p50_ms"], 1) for leg in LEGS
+    }
+    return figures
+
+
+def print_figures(figures: dict) -> None:
+    print(
+        f"\n{figures['pairs']} pairs x {figures['rounds']} rounds in "
+        f"{figures['bargaining_seconds']} s ({figures['round_trips_per_second']} round trips/s); "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    print(f"  {'':28} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
+    rows = [("bare POST /healthz/", "bare_post"), ("round trip (offer→accepted)", "round_trip")]
+    rows += [(f"  {leg}: POST → socket", leg) for leg in LEGS]
+    rows += [("  any action's POST alone", "action_post")]
+    for label, key in rows:
+        q = figures[key]
+        print(f"  {label:28} {q['n']:>5} {q['p50_ms']:>9} {q['p95_ms']:>9} {q['max_ms']:>9}")
+    print(
+        f"  round trip / bare POST: p50 x{figures['ratio_round_trip_p50']}, "
+        f"p95 x{figures['ratio_round_trip_p95']}; per leg p50 {figures['ratio_leg_p50']}"
+    )
+    print("  targets: round trip under 300 ms (playbook), p95 under 50 ms with 50 pairs (issue)")
+
+
+def seed(env: dict[str, str], pairs: int, rounds: int) -> dict:
+    """`pairs` signed-in sellers, each with a stall of `rounds` one-off lamps, and as
+    many signed-in buyers: {"cookie": session cookie name, "pairs": [spec, …]}."""
+    cookie, sellers = signed_in_sessions(env=env, prefix="seller", count=pairs)
+    _, buyers = signed_in_sessions(env=env, prefix="buyer", count=pairs)
+    out = django_script(_SEED_SCRIPT, str(pairs), str(rounds), env=env)
+    stalls = json.loads(out.strip().splitlines()[-1])
+    specs = [
+        {**stall, "seller": seller, "buyer": buyer}
+        for stall, seller, buyer in zip(stalls, sellers, buyers, strict=True)
+    ]
+    return {"cookie": cookie, "pairs": specs}
+
+
+def run(args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bazaar-bench-offers-") as tmp:
+        workdir = Path(tmp)
+        name = f"bazaar_bench_offers_{os.getpid()}"
+        with postgres_database(args.postgres, name) as database_url:
+            env = server_env(database_url=database_url, media_root=workdir / "media")
+            env["REDIS_URL"] = args.redis
+            progress("migrating and seeding")
+            manage("migrate", "--noinput", "-v0", env=env)
+            setup = seed(env, args.pairs, args.rounds)
+            clear_redis_cache(args.redis)
+            try:
+                with daphne_process(env=env, log_path=workdir / "daphne.log") as (base_url, _):
+                    return asyncio.run(measure(base_url, setup, args.rounds, args.baseline_posts))
+            finally:
+                clear_redis_cache(args.redis)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--pairs", type=int, default=50, help="buyer/seller pairs (K)")
+    parser.add_argument("--rounds", type=int, default=3, help="bargaining rounds per pair")
+    parser.add_argument("--baseline-posts", type=int, default=5, help="bare POSTs per client")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES),
+        help="PostgreSQL server (a fresh database is made on it and dropped)",
+    )
+    parser.add_argument("--redis", default=DEFAULT_REDIS, help="Redis for the channel layer")
+    args = parser.parse_args(argv)
+    if args.pairs < 1 or args.rounds < 1:
+        parser.error("--pairs and --rounds must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    started = time.monotonic()
+    try:
+        figures = run(args)
+    except KeyboardInterrupt:
+        progress("interrupted")
+        return 130
+    print_figures(figures)
+    print(f"\ntotal {time.monotonic() - started:.1f} s")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

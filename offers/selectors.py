@@ -1,0 +1,152 @@
+"""Reads for offers, scoped to who is asking. Expiry is checked on read: an offer
+past its time shows (and counts) as expired even before the sweep has run."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from bazaar.errors import NotFound
+from stalls.models import Item
+
+from .ladder import offer_entry
+from .models import AutoPrices, Offer
+from .services import AMOUNTS_PER_ITEM
+
+LADDER_LENGTH = 20
+
+
+def _related(queryset: QuerySet[Offer]) -> QuerySet[Offer]:
+    return queryset.select_related("item__stall__seller__user", "buyer", "answers")
+
+
+def offer_status(offer: Offer, now=None) -> str:
+    """The status as of now: a live offer past its expiry is expired."""
+    if offer.status in Offer.LIVE and offer.expires_at <= (now or timezone.now()):
+        return Offer.Status.EXPIRED
+    return offer.status
+
+
+def offer_accepted_for_checkout(*, buyer, item: Item) -> Offer | None:
+    """The buyer's accepted, unexpired, not yet purchased offer on `item` (for orders)."""
+    if not buyer.is_authenticated:
+        return None
+    return (
+        _related(Offer.objects.filter(buyer=buyer, item=item, status=Offer.Status.ACCEPTED))
+        .select_related("reservation")
+        .filter(expires_at__gt=timezone.now())
+        .first()
+    )
+
+
+def offer_for_party(*, user, public_id: str) -> Offer:
+    """An offer its buyer or its item's seller may act on; anyone else gets 404."""
+    offer = _related(Offer.objects.filter(public_id=public_id)).first()
+    if offer is None or not user.is_authenticated:
+        raise NotFound("No offer of yours has that address.")
+    if user.pk not in (offer.buyer_id, offer.item.stall.seller.user_id):
+        raise NotFound("No offer of yours has that address.")
+    return offer
+
+
+def item_ladder(*, item: Item) -> list[dict]:
+    """The item's most recent offers as the stall document's entries, newest first,
+    with the status as of now: what everyone in the stall sees."""
+    offers = _related(item.offers.order_by("-public_id"))[:LADDER_LENGTH]
+    return [{**offer_entry(offer), "status": offer_status(offer)} for offer in offers]
+
+
+@dataclass(frozen=True)
+class Thread:
+    """One buyer's bargaining on one item: its offers oldest first, the latest last."""
+
+    offers: list[Offer]
+
+    @property
+    def latest(self) -> Offer:
+        return self.offers[-1]
+
+    @property
+    def status(self) -> str:
+        return offer_status(self.latest)
+
+    @property
+    def live(self) -> bool:
+        return self.status in Offer.LIVE
+
+    @property
+    def turn(self) -> str:
+        """The side whose move it is ("buyer" or "seller"), or "" once nobody's is."""
+        if self.status != Offer.Status.PENDING:
+            return ""
+        return Offer.Side.SELLER if self.latest.side == Offer.Side.BUYER else Offer.Side.BUYER
+
+
+def _threads(offers: QuerySet[Offer]) -> list[Thread]:
+    """Offers grouped by thread, threads newest first."""
+    grouped: dict[str, list[Offer]] = {}
+    for offer in _related(offers.order_by("public_id")):
+        grouped.setdefault(offer.thread, []).append(offer)
+    return sorted(
+        (Thread(offers=offers) for offers in grouped.values()),
+        key=lambda thread: thread.latest.public_id,
+        reverse=True,
+    )
+
+
+@dataclass(frozen=True)
+class BuyerView:
+    """What a buyer sees of their own bargaining on an item."""
+
+    thread: Thread | None
+    amounts_left: int
+    can_offer: bool
+
+
+def item_offers_for_buyer(*, buyer, item: Item, available: int) -> BuyerView:
+    """The buyer's latest thread on the item, and whether they may open a new one."""
+    mine = Offer.objects.filter(buyer=buyer, item=item)
+    threads = _threads(mine.filter(thread__in=mine.order_by("-public_id").values("thread")[:1]))
+    thread = threads[0] if threads else None
+    sent = mine.filter(side=Offer.Side.BUYER).count()
+    left = max(AMOUNTS_PER_ITEM - sent, 0)
+    open_thread = thread is not None and thread.live
+    return BuyerView(
+        thread=thread,
+        amounts_left=left,
+        can_offer=left > 0 and not open_thread and available > 0,
+    )
+
+
+def _live_threads(offers: QuerySet[Offer]) -> list[Thread]:
+    """The threads among `offers` still open (pending or accepted), newest first."""
+    live = offers.filter(status__in=Offer.LIVE, expires_at__gt=timezone.now())
+    return _threads(offers.filter(thread__in=live.values("thread")))
+
+
+def item_live_threads_for_seller(*, item: Item) -> list[Thread]:
+    return _live_threads(item.offers.all())
+
+
+def seller_offer_items(*, user) -> list[dict]:
+    """The seller's live items, each with its open threads and auto prices (dashboard),
+    in three queries however many items there are."""
+    items = list(
+        Item.objects.filter(stall__seller__user=user, archived_at__isnull=True).order_by(
+            "-created_at", "-id"
+        )
+    )
+    rules = {rule.item_id: rule for rule in AutoPrices.objects.filter(item__in=items)}
+    threads: dict[int, list[Thread]] = {}
+    for thread in _live_threads(Offer.objects.filter(item__in=items)):
+        threads.setdefault(thread.latest.item_id, []).append(thread)
+    return [
+        {"item": item, "threads": threads.get(item.pk, []), "auto": rules.get(item.pk)}
+        for item in items
+    ]
+
+
+def offers_for_buyer(*, user, limit: int = 50) -> list[Thread]:
+    """The buyer's threads on every item, newest first ("my offers")."""
+    recent = Offer.objects.filter(buyer=user).order_by("-public_id").values("thread")[: limit * 5]
+    return _threads(Offer.objects.filter(buyer=user, thread__in=recent))[:limit]

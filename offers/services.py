@@ -1,0 +1,511 @@
+"""Bargaining: offers, counter-offers, answers, expiry and a seller's auto prices.
+
+Every status change goes through `_transition`, which checks the move against
+TRANSITIONS and writes an `OfferEvent`. Every action locks the item row first
+(`stalls.services.item_lock`) and the offer row second (`offers.locks`), the order
+stalls' reservation functions and orders' checkout use, so no two of them can
+deadlock. Expiry is checked whenever an offer is acted on, so a late sweep never lets
+an expired offer be accepted; the expiry is committed even though the action is
+refused.
+
+Money actions carry an idempotency key. It is stored on the action's audit row,
+unique per actor: a retried request (a double click, a resent POST) returns the
+offer as the first request left it, and acts no further.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
+from bazaar.ids import new_ulid
+from bazaar.money import AmountError, format_money, parse_amount
+from stalls.models import Item, Reservation
+from stalls.selectors import item_available_quantity
+from stalls.services import (
+    item_lock,
+    require_stall_editor,
+    reservation_release,
+    reservation_take,
+)
+
+from .ladder import publish
+from .locks import offer_for_update
+from .models import AutoPrices, Offer, OfferEvent
+
+OFFER_TTL = timedelta(hours=48)
+ACCEPTED_TTL = timedelta(hours=24)
+AMOUNTS_PER_ITEM = 5
+MESSAGE_MAX_LENGTH = 280
+
+Status = Offer.Status
+Side = Offer.Side
+
+# The allowed moves. Everything not listed (countered, declined, expired, withdrawn,
+# purchased) is terminal.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.PENDING: {
+        Status.COUNTERED,
+        Status.ACCEPTED,
+        Status.DECLINED,
+        Status.EXPIRED,
+        Status.WITHDRAWN,
+    },
+    Status.ACCEPTED: {Status.PURCHASED, Status.EXPIRED, Status.WITHDRAWN},
+}
+
+
+# Checks shared by every action
+
+
+def offer_amount_parse(*, text: str, currency: str) -> int:
+    """What a person typed (`25`, `$25.50`, `25,50`) as cents, or a clear refusal."""
+    try:
+        return parse_amount(str(text), currency)
+    except AmountError as error:
+        raise Invalid(str(error), code="bad_amount") from error
+
+
+def _check_message(message: str) -> str:
+    message = message.replace("\r\n", "\n").strip()
+    if len(message) > MESSAGE_MAX_LENGTH:
+        raise Invalid(
+            f"A message with an offer is at most {MESSAGE_MAX_LENGTH} characters; "
+            f"this one has {len(message)}."
+        )
+    return message
+
+
+def _money(cents: int, offer_or_item) -> str:
+    return format_money(cents, offer_or_item.currency)
+
+
+def _is_seller(user, item: Item) -> bool:
+    return item.stall.seller.user_id == user.pk
+
+
+def _side_of(user, offer: Offer) -> str:
+    """Which side of the thread `user` is on; a stranger gets 404 (offers are private)."""
+    if offer.buyer_id == user.pk:
+        return Side.BUYER
+    if _is_seller(user, offer.item):
+        return Side.SELLER
+    raise NotFound("No offer of yours has that address.")
+
+
+def _require_turn(user, offer: Offer) -> str:
+    """The answering side acts on a pending offer; its maker waits. Returns the side."""
+    side = _side_of(user, offer)
+    if offer.status != Status.PENDING:
+        raise Conflict(f"This offer is already {offer.get_status_display().lower()}.")
+    if side == offer.side:
+        raise Conflict(
+            "Wait for the other side to answer this offer before you send another.",
+            code="not_your_turn",
+        )
+    return side
+
+
+def _due(offer: Offer, now=None) -> bool:
+    return offer.status in Offer.LIVE and offer.expires_at <= (now or timezone.now())
+
+
+def _replayed(actor, key: str) -> Offer | None:
+    """The offer a request with this key already acted on, as it is now. (One indexed
+    lookup; the offer is loaded only for a retry.)"""
+    if not key:
+        return None
+    offer_id = (
+        OfferEvent.objects.filter(actor=actor, idempotency_key=key)
+        .values_list("offer_id", flat=True)
+        .first()
+    )
+    if offer_id is None:
+        return None
+    return Offer.objects.select_related(
+        "item__stall__seller__user", "buyer", "answers", "reservation"
+    ).get(pk=offer_id)
+
+
+# The one transition function
+
+
+def _transition(offer: Offer, to: str, *, actor=None, note: str = "", key: str = "") -> OfferEvent:
+    """Move `offer` to status `to` if the table allows it, and record who did it."""
+    if to not in TRANSITIONS.get(offer.status, set()):
+        raise Conflict(
+            f"This offer is {offer.get_status_display().lower()}; it cannot become {to} now."
+        )
+    event = OfferEvent.objects.create(
+        offer=offer,
+        from_status=offer.status,
+        to_status=to,
+        actor=actor,
+        note=note,
+        idempotency_key=key,
+    )
+    offer.status = to
+    offer.updated_at = event.occurred_at
+    offer.save(update_fields=["status", "updated_at"])
+    return event
+
+
+def _record_creation(offer: Offer, *, actor, key: str) -> None:
+    OfferEvent.objects.create(
+        offer=offer, to_status=offer.status, actor=actor, note="made", idempotency_key=key
+    )
+
+
+def _expire(offer: Offer) -> None:
+    """Time ran out: the thread ends, and an accepted offer's unit goes back on sale."""
+    _transition(offer, Status.EXPIRED, note="expired")
+    if offer.reservation_id:
+        reservation_release(reservation=offer.reservation, note="offer expired")
+    publish(offer, event="expired", by="market")
+
+
+def _act(*, actor, key: str, item_id: int, offer_id: int | None, work: Callable) -> Offer:
+    """Run `work(item, offer)` under the locks, once per idempotency key.
+
+    An offer found past its expiry is expired (and that committed) instead, and the
+    action refused. A retry racing the first request meets a unique constraint:
+    the first request's result is returned.
+    """
+    try:
+        with transaction.atomic():
+            item = item_lock(item_id=item_id)
+            offer = offer_for_update(offer_id=offer_id) if offer_id else None
+            replay = _replayed(actor, key)
+            if replay is not None:
+                return replay
+            if offer is None or not _due(offer):
+                return work(item, offer)
+            _expire(offer)
+    except IntegrityError:
+        replay = _replayed(actor, key)
+        if replay is not None:
+            return replay
+        raise Conflict(
+            "You already have an open offer on this item: answer or withdraw it first.",
+            code="offer_open",
+        ) from None
+    raise Conflict("This offer has expired; make a new one.", code="expired")
+
+
+def _act_on(offer: Offer, *, actor, key: str, work: Callable) -> Offer:
+    """`_act` for an answer to an existing offer (locks its item, then the offer)."""
+    return _act(actor=actor, key=key, item_id=offer.item_id, offer_id=offer.pk, work=work)
+
+
+# Making and answering offers
+
+
+def _check_buyer_amounts(*, buyer, item: Item) -> None:
+    sent = Offer.objects.filter(buyer=buyer, item=item, side=Side.BUYER).count()
+    if sent >= AMOUNTS_PER_ITEM:
+        raise Conflict(
+            f"You have sent {AMOUNTS_PER_ITEM} offers on this item, the most allowed.",
+            code="offer_limit",
+        )
+
+
+def _auto_answer(offer: Offer) -> str | None:
+    """Apply the seller's auto prices to a buyer's amount: "accepted", "declined", or
+    None when the seller answers by hand."""
+    rule = AutoPrices.objects.filter(item_id=offer.item_id).first()
+    if rule is None:
+        return None
+    if rule.accept_cents is not None and offer.amount_cents >= rule.accept_cents:
+        try:
+            with transaction.atomic():
+                _accept(offer, actor=None, key="", note="auto-accepted")
+        except Conflict:
+            return None  # no unit left to hold: the seller answers by hand
+        return "accepted"
+    if rule.decline_cents is not None and offer.amount_cents < rule.decline_cents:
+        _transition(offer, Status.DECLINED, note="auto-declined")
+        return "declined"
+    return None
+
+
+def _send(
+    *,
+    item: Item,
+    answers: Offer | None,
+    side: str,
+    amount_cents: int,
+    message: str,
+    actor,
+    key: str,
+) -> Offer:
+    """Store a new amount on `item`, opening a thread unless it answers an offer. A
+    buyer's amount meets the seller's auto prices at once; both sides are told."""
+    public_id = new_ulid()
+    now = timezone.now()
+    offer = Offer.objects.create(
+        public_id=public_id,
+        thread=answers.thread if answers else public_id,
+        item=item,
+        buyer=answers.buyer if answers else actor,
+        side=side,
+        amount_cents=amount_cents,
+        currency=item.currency,
+        message=message,
+        answers=answers,
+        expires_at=now + OFFER_TTL,
+        created_at=now,
+        updated_at=now,
+    )
+    _record_creation(offer, actor=actor, key=key)
+    answer = _auto_answer(offer) if side == Side.BUYER else None
+    thread = (answers, offer) if answers else (offer,)
+    event = "countered" if answers else "new"
+    publish(*thread, event=answer or event, by="auto" if answer else side)
+    return offer
+
+
+def offer_make(
+    *, buyer, item: Item, amount_cents: int, message: str, idempotency_key: str
+) -> Offer:
+    """A buyer opens a thread: more than zero, at most the price, on an item in stock,
+    one open thread per item and at most five amounts per item in all."""
+    if not buyer.is_authenticated:
+        raise NotAllowed("Sign in to make an offer.", code="auth_required")
+    if _is_seller(buyer, item):
+        raise NotAllowed("You cannot make offers on your own items.")
+    if amount_cents <= 0:
+        raise Invalid("An offer must be more than zero.", code="bad_amount")
+    message = _check_message(message)
+
+    def work(item: Item, _) -> Offer:
+        if item.archived_at is not None:
+            raise Conflict("This item is no longer for sale.")
+        if amount_cents > item.price_cents:
+            raise Invalid(
+                f"Offer at most the price, {_money(item.price_cents, item)}.", code="bad_amount"
+            )
+        if item_available_quantity(item=item) < 1:
+            raise Conflict("This item is out of stock, so it takes no offers.", code="out_of_stock")
+        if Offer.objects.filter(buyer=buyer, item=item, status__in=Offer.LIVE).exists():
+            raise Conflict(
+                "You already have an open offer on this item: answer or withdraw it first.",
+                code="offer_open",
+            )
+        _check_buyer_amounts(buyer=buyer, item=item)
+        return _send(
+            item=item,
+            answers=None,
+            side=Side.BUYER,
+            amount_cents=amount_cents,
+            message=message,
+            actor=buyer,
+            key=idempotency_key,
+        )
+
+    return _act(actor=buyer, key=idempotency_key, item_id=item.pk, offer_id=None, work=work)
+
+
+def _check_counter(*, side: str, offer: Offer, amount_cents: int) -> None:
+    """Each counter moves toward the other side's last amount, past nobody's, and a
+    seller never counters above the list price."""
+    theirs = offer.amount_cents
+    if side == Side.SELLER:
+        ceiling = offer.answers.amount_cents - 1 if offer.answers_id else offer.item.price_cents
+        if amount_cents > offer.item.price_cents:
+            raise Invalid(
+                f"Counter at most the list price, {_money(offer.item.price_cents, offer)}.",
+                code="bad_amount",
+            )
+        if amount_cents > ceiling:
+            raise Invalid(
+                f"Come down from your last counter of {_money(ceiling + 1, offer)}.",
+                code="bad_amount",
+            )
+        if amount_cents <= theirs:
+            raise Invalid(
+                f"Counter above the buyer's {_money(theirs, offer)}, or accept it.",
+                code="bad_amount",
+            )
+    else:
+        mine = offer.answers.amount_cents
+        if amount_cents <= mine:
+            raise Invalid(
+                f"Go up from your last offer of {_money(mine, offer)}.", code="bad_amount"
+            )
+        if amount_cents >= theirs:
+            raise Invalid(
+                f"Counter below the seller's {_money(theirs, offer)}, or accept it.",
+                code="bad_amount",
+            )
+
+
+def offer_counter(
+    *, actor, offer: Offer, amount_cents: int, message: str, idempotency_key: str
+) -> Offer:
+    """Answer a pending offer with another amount: it becomes `countered`, the new
+    one starts a fresh 48 hours. Returns the new offer."""
+    message = _check_message(message)
+
+    def work(_, offer: Offer) -> Offer:
+        side = _require_turn(actor, offer)
+        _check_counter(side=side, offer=offer, amount_cents=amount_cents)
+        if side == Side.BUYER:
+            _check_buyer_amounts(buyer=actor, item=offer.item)
+        _transition(offer, Status.COUNTERED, actor=actor, note="countered")
+        return _send(
+            item=offer.item,
+            answers=offer,
+            side=side,
+            amount_cents=amount_cents,
+            message=message,
+            actor=actor,
+            key=idempotency_key,
+        )
+
+    return _act_on(offer, actor=actor, key=idempotency_key, work=work)
+
+
+def _accept(offer: Offer, *, actor, key: str, note: str = "accepted") -> None:
+    """Hold one unit for the buyer at this price for 24 hours, then mark it accepted."""
+    try:
+        reservation = reservation_take(
+            item=offer.item,
+            holder=offer.buyer,
+            reason=Reservation.Reason.OFFER,
+            ttl=ACCEPTED_TTL,
+            reference=offer.public_id,
+        )
+    except Conflict as error:
+        raise Conflict(
+            "No unit is left to hold for this offer: the item sold out or every unit is "
+            "held for another buyer.",
+            code="out_of_stock",
+        ) from error
+    offer.reservation = reservation
+    offer.expires_at = reservation.expires_at
+    offer.save(update_fields=["reservation", "expires_at"])
+    _transition(offer, Status.ACCEPTED, actor=actor, note=note, key=key)
+
+
+def offer_accept(*, actor, offer: Offer, idempotency_key: str) -> Offer:
+    """The answering side takes the amount: one unit is held for the buyer for 24 hours
+    at this price, for checkout. Racing for the last unit, exactly one wins."""
+
+    def work(_, offer: Offer) -> Offer:
+        side = _require_turn(actor, offer)
+        _accept(offer, actor=actor, key=idempotency_key)
+        publish(offer, event="accepted", by=side)
+        return offer
+
+    return _act_on(offer, actor=actor, key=idempotency_key, work=work)
+
+
+def offer_decline(*, actor, offer: Offer, idempotency_key: str) -> Offer:
+    """The seller says no to a buyer's amount; the thread ends."""
+
+    def work(_, offer: Offer) -> Offer:
+        side = _require_turn(actor, offer)
+        if side != Side.SELLER:
+            raise Conflict("To say no to the seller's counter, withdraw your offer.")
+        _transition(offer, Status.DECLINED, actor=actor, note="declined", key=idempotency_key)
+        publish(offer, event="declined", by=side)
+        return offer
+
+    return _act_on(offer, actor=actor, key=idempotency_key, work=work)
+
+
+def offer_withdraw(*, actor, offer: Offer, idempotency_key: str) -> Offer:
+    """The buyer ends the thread: a pending amount (theirs or the seller's counter), or
+    an accepted one they will not buy, whose held unit goes back on sale."""
+
+    def work(_, offer: Offer) -> Offer:
+        if _side_of(actor, offer) != Side.BUYER:
+            raise NotAllowed("Only the buyer can withdraw an offer; a seller declines it.")
+        reservation = offer.reservation if offer.status == Status.ACCEPTED else None
+        _transition(offer, Status.WITHDRAWN, actor=actor, note="withdrawn", key=idempotency_key)
+        if reservation is not None:
+            reservation_release(reservation=reservation, note="offer withdrawn")
+        publish(offer, event="withdrawn", by=Side.BUYER)
+        return offer
+
+    return _act_on(offer, actor=actor, key=idempotency_key, work=work)
+
+
+def offer_mark_purchased(*, offer: Offer, reference: str) -> Offer:
+    """Orders, inside its payment transaction: the accepted offer was bought.
+
+    Idempotent for the same reference. The reservation is not touched here: orders
+    consumes it. An accepted offer may be marked even past its expiry (the payment
+    started in time); one the sweep already expired may not.
+    """
+    with transaction.atomic():
+        item_lock(item_id=offer.item_id)
+        offer = offer_for_update(offer_id=offer.pk)
+        if offer.status == Status.PURCHASED:
+            if offer.purchase_reference == reference:
+                return offer
+            raise Conflict("This offer was already bought with another order.")
+        if offer.status != Status.ACCEPTED:
+            raise Conflict(
+                f"This offer is {offer.get_status_display().lower()}, not accepted; "
+                "it cannot be bought at its price.",
+                code="offer_not_accepted",
+            )
+        offer.purchase_reference = reference
+        offer.save(update_fields=["purchase_reference"])
+        _transition(offer, Status.PURCHASED, note=f"order {reference}"[:200])
+        publish(offer, event="purchased", by="buyer")
+    return offer
+
+
+def offers_expire_due(*, now=None) -> int:
+    """The beat sweep: expire live offers whose time ran out. Returns how many."""
+    now = now or timezone.now()
+    due = list(
+        Offer.objects.filter(status__in=Offer.LIVE, expires_at__lte=now)
+        .order_by("expires_at")
+        .values_list("pk", "item_id")[:500]
+    )
+    expired = 0
+    for offer_id, item_id in due:
+        with transaction.atomic():
+            item_lock(item_id=item_id)
+            offer = offer_for_update(offer_id=offer_id)
+            if _due(offer, now):
+                _expire(offer)
+                expired += 1
+    return expired
+
+
+# Auto prices
+
+
+@transaction.atomic
+def auto_prices_set(
+    *, actor, item: Item, accept_cents: int | None, decline_cents: int | None
+) -> AutoPrices:
+    """The seller's standing answers for an item; None clears one. Both stay below the
+    list price, auto-decline below auto-accept. They apply to amounts sent from now on."""
+    require_stall_editor(actor=actor, stall=item.stall)
+    for label, cents in (("auto-accept", accept_cents), ("auto-decline", decline_cents)):
+        if cents is None:
+            continue
+        if cents <= 0:
+            raise Invalid(f"The {label} price must be more than zero.")
+        if cents >= item.price_cents:
+            raise Invalid(
+                f"The {label} price must be below the list price, {_money(item.price_cents, item)}."
+            )
+    if accept_cents is not None and decline_cents is not None and decline_cents >= accept_cents:
+        raise Invalid("The auto-decline price must be below the auto-accept price.")
+    rule, _ = AutoPrices.objects.update_or_create(
+        item=item,
+        defaults={
+            "accept_cents": accept_cents,
+            "decline_cents": decline_cents,
+            "updated_at": timezone.now(),
+        },
+    )
+    return rule

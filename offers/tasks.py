@@ -1,0 +1,12 @@
+"""Background work for offers. Each task calls one service."""
+
+from celery import shared_task
+
+from .services import offers_expire_due
+
+
+@shared_task
+def expire_offers() -> int:
+    """Beat, every minute: expire offers and counters whose 48 hours (or an accepted
+    offer's 24) ran out, releasing the units accepted ones held."""
+    return offers_expire_due()

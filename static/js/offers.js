@@ -1,0 +1,356 @@
+// Offers in the stall page (docs/protocol.md, the `offers` array and the `offer` frame):
+// the live ladder of each item drawn from the stall document, toasts with a distinct
+// Web Audio chime for the buyer and the seller, the `/offer 25` chat command, and
+// offer panels that show the server's refusals in place. stall-room.js calls
+// window.BazaarOffers; user text only ever goes into the page with textContent.
+(() => {
+  "use strict";
+
+  const LIVE = new Set(["pending", "accepted"]);
+  const LADDER_LENGTH = 20;
+  const TOAST_MS = 8000;
+  const REFRESH_GRACE_MS = 3000;
+  const TOASTS_KEPT = 3;
+  // [frequency in Hz, start in s] per event: rising for a new offer, a turn for a
+  // counter, a major arpeggio for an acceptance, falling for a refusal.
+  const CHIMES = {
+    new: { wave: "sine", notes: [[660, 0], [880, 0.12]] },
+    countered: { wave: "square", notes: [[740, 0], [587, 0.11], [740, 0.22]] },
+    accepted: { wave: "sine", notes: [[523, 0], [659, 0.09], [784, 0.18], [1047, 0.27]] },
+    declined: { wave: "triangle", notes: [[440, 0], [330, 0.16]] },
+  };
+  // Same rule as bazaar.money.parse_amount: a comma is a decimal separator only
+  // when exactly two digits follow it.
+  const AMOUNT = /^\s*[$€£¥]?\s*(\d{1,9})(?:([.,])(\d+))?\s*$/;
+
+  const state = { entries: null, now: () => Date.now(), prefill: null, audio: null, played: [] };
+
+  /* -------------------------------------------------------------- ladder */
+
+  function statusNow(entry) {
+    if (LIVE.has(entry.status) && Date.parse(entry.expires_at) <= state.now()) return "expired";
+    return entry.status;
+  }
+
+  function rung(entry) {
+    const row = document.createElement("li");
+    const status = statusNow(entry);
+    row.className = `rung side-${entry.side} status-${status}`;
+    row.dataset.offer = entry.id;
+    const who = document.createElement("span");
+    who.className = "rung-who";
+    const counter = entry.answers ? "↳ " : "";
+    who.textContent = entry.side === "seller" ? "↳ seller" : `${counter}${entry.buyer}`;
+    const amount = document.createElement("span");
+    amount.className = "rung-amount";
+    amount.textContent = entry.amount;
+    const label = document.createElement("span");
+    label.className = "rung-status";
+    label.textContent = status;
+    row.append(who, " ", amount, " ", label);
+    return row;
+  }
+
+  function ladderFill(list) {
+    if (state.entries === null) return; // not synced yet: the server's rendering stays
+    const entries = state.entries
+      .filter((entry) => entry.item === list.dataset.offerLadder)
+      .sort((a, b) => (a.id < b.id ? 1 : -1))
+      .slice(0, LADDER_LENGTH);
+    if (!entries.length) {
+      const none = document.createElement("li");
+      none.className = "hint rung-none";
+      none.textContent = "No offers yet.";
+      list.replaceChildren(none);
+      return;
+    }
+    list.replaceChildren(...entries.map(rung));
+  }
+
+  /** The item cards' "2 open offers" badges: one live amount per open thread. */
+  function badges() {
+    const open = new Map();
+    for (const entry of state.entries) {
+      if (LIVE.has(statusNow(entry))) open.set(entry.item, (open.get(entry.item) || 0) + 1);
+    }
+    for (const card of document.querySelectorAll(".item-card[id^='item-']")) {
+      const count = open.get(card.id.slice(5)) || 0;
+      let badge = card.querySelector("[data-offer-badge]");
+      if (!count) {
+        if (badge) badge.remove();
+        continue;
+      }
+      if (!badge) {
+        badge = document.createElement("span");
+        badge.className = "offer-badge";
+        badge.dataset.offerBadge = "";
+        (card.querySelector(".body") || card).append(badge);
+      }
+      badge.textContent = `${count} open offer${count === 1 ? "" : "s"}`;
+    }
+  }
+
+  /** The stall document's `offers` changed (or synced): redraw every ladder shown. */
+  function ladder(entries, now) {
+    state.entries = entries;
+    if (now) state.now = now;
+    for (const list of document.querySelectorAll("[data-offer-ladder]")) ladderFill(list);
+    badges();
+  }
+
+  /* ------------------------------------------------------ toasts, chimes */
+
+  function audio() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return null;
+    if (!state.audio) state.audio = new Context();
+    return state.audio;
+  }
+
+  // Browsers start audio only after a gesture: the first click or key wakes it.
+  for (const type of ["pointerdown", "keydown"]) {
+    document.addEventListener(type, () => {
+      const context = audio();
+      if (context && context.state === "suspended") context.resume();
+    }, { once: true, capture: true });
+  }
+
+  function chime(kind) {
+    const sound = CHIMES[kind];
+    if (!sound) return;
+    state.played.push(kind);
+    const context = audio();
+    if (!context) return;
+    const start = context.currentTime + 0.02;
+    for (const [frequency, at] of sound.notes) {
+      const oscillator = context.createOscillator();
+      const gain = context.createGain();
+      oscillator.type = sound.wave;
+      oscillator.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, start + at);
+      gain.gain.exponentialRampToValueAtTime(0.15, start + at + 0.015);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + at + 0.22);
+      oscillator.connect(gain).connect(context.destination);
+      oscillator.start(start + at);
+      oscillator.stop(start + at + 0.25);
+    }
+  }
+
+  function toastText(frame) {
+    const offer = frame.offer;
+    const mine = frame.by === frame.role;
+    const buyer = `@${offer.buyer_handle}`;
+    const item = `“${offer.item_title}”`;
+    const amount = offer.amount;
+    const seller = frame.role === "seller";
+    switch (frame.event) {
+      case "new":
+        return seller ? `${buyer} offers ${amount} for ${item}.` : `Your offer of ${amount} for ${item} is with the seller.`;
+      case "countered":
+        if (mine) return `Counter of ${amount} sent.`;
+        return seller ? `${buyer} countered with ${amount} for ${item}.` : `The seller countered with ${amount} for ${item}.`;
+      case "accepted":
+        if (frame.by === "auto") {
+          return seller ? `${buyer}'s ${amount} for ${item} was accepted by your auto price.`
+            : `Accepted! ${amount} for ${item}: one is held for you for 24 hours.`;
+        }
+        if (mine) return `Accepted ${amount} for ${item}.`;
+        return seller ? `${buyer} accepted your ${amount} for ${item}.`
+          : `Accepted! ${amount} for ${item}: one is held for you for 24 hours.`;
+      case "declined":
+        return seller ? `Declined ${buyer}'s ${amount} for ${item}.` : `The seller declined ${amount} for ${item}.`;
+      case "withdrawn":
+        return seller ? `${buyer} withdrew their offer on ${item}.` : "Offer withdrawn.";
+      case "expired":
+        return `The offer of ${amount} on ${item} expired.`;
+      case "purchased":
+        return seller ? `${buyer} bought ${item} at ${amount}.` : `You bought ${item} at ${amount}.`;
+      default:
+        return `Offer on ${item}: ${frame.event}.`;
+    }
+  }
+
+  function toastShelf() {
+    let shelf = document.querySelector("[data-offer-toasts]");
+    if (!shelf) {
+      shelf = document.createElement("div");
+      shelf.className = "offer-toasts";
+      shelf.dataset.offerToasts = "";
+      shelf.setAttribute("role", "status");
+      shelf.setAttribute("aria-live", "polite");
+      document.body.append(shelf);
+    }
+    return shelf;
+  }
+
+  function toast(frame) {
+    const box = document.createElement("div");
+    box.className = `offer-toast event-${frame.event}`;
+    box.dataset.event = frame.event;
+    box.dataset.offer = frame.offer.id;
+    const text = document.createElement("p");
+    text.className = "offer-toast-text";
+    text.textContent = toastText(frame);
+    box.append(text);
+    // The other side's note, with their new amount (never my own words back to me).
+    const theirs = frame.offer.side !== frame.role && (frame.event === "new" || frame.event === "countered");
+    if (frame.offer.message && theirs) {
+      const note = document.createElement("q");
+      note.className = "offer-message";
+      note.textContent = frame.offer.message;
+      box.append(note);
+    }
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "offer-toast-close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "✕";
+    close.addEventListener("click", () => box.remove());
+    box.append(close);
+    const card = document.getElementById(`item-${frame.offer.item}`);
+    const link = card && card.querySelector("a[data-item-drawer]");
+    if (link) {
+      box.classList.add("opens");
+      box.addEventListener("click", (event) => {
+        if (event.target !== close) link.click();
+      });
+    }
+    const shelf = toastShelf();
+    shelf.append(box);
+    while (shelf.children.length > TOASTS_KEPT) shelf.firstElementChild.remove();
+    setTimeout(() => box.remove(), TOAST_MS);
+  }
+
+  /** A private `offer` frame: toast, chime (unless I caused it), refresh my panel. */
+  function notify(frame) {
+    if (!frame || !frame.offer) return;
+    toast(frame);
+    if (frame.by !== frame.role) chime(frame.event);
+    const panel = document.querySelector(`[data-offers-panel="${frame.offer.item}"]`);
+    if (!panel || !window.htmx) return;
+    // My own action answered in this panel a moment ago: it is already up to date
+    // (and shows what happened); another tab's or the other side's needs a refresh.
+    const fresh = Date.now() - Number(panel.dataset.renderedAt || 0) < REFRESH_GRACE_MS;
+    if (frame.by !== frame.role || !fresh) htmx.trigger(panel, "offers-refresh");
+  }
+
+  /* ------------------------------------------------------- /offer command */
+
+  function parseAmount(text) {
+    const match = AMOUNT.exec(text);
+    if (!match) return { error: "Enter an amount such as /offer 25 or /offer 25.50." };
+    const [, whole, separator, fraction] = match;
+    if (separator === "," && fraction.length !== 2) {
+      return { error: "Use a dot for decimals, for example /offer 25.50." };
+    }
+    if (fraction !== undefined && fraction.length > 2) return { error: "At most 2 decimal places." };
+    return { value: fraction === undefined ? whole : `${whole}.${fraction}` };
+  }
+
+  function drawerItem() {
+    const body = document.querySelector("#item-drawer.open [data-item]");
+    return body ? body.dataset.item : null;
+  }
+
+  function itemLink(item) {
+    const card = document.getElementById(`item-${item}`);
+    return card && card.querySelector("a[data-item-drawer]");
+  }
+
+  /** Put the amount in the item's offer form once its panel is there. */
+  function prefillApply() {
+    const wanted = state.prefill;
+    if (!wanted) return;
+    const panel = document.querySelector(`[data-offers-panel="${wanted.item}"]`);
+    const input = panel && panel.querySelector("[data-offer-amount]");
+    if (!input) return;
+    state.prefill = null;
+    input.value = wanted.value;
+    input.focus();
+    input.select();
+  }
+
+  function offerOn(item, value) {
+    chooserClose();
+    state.prefill = { item, value };
+    if (drawerItem() === item) {
+      prefillApply();
+      return;
+    }
+    const link = itemLink(item);
+    if (link) link.click();
+  }
+
+  function chooserClose() {
+    const open = document.querySelector("[data-offer-chooser]");
+    if (open) open.remove();
+  }
+
+  /** No item in the drawer: ask which one, above the composer. */
+  function chooser(value, anchor) {
+    chooserClose();
+    const box = document.createElement("div");
+    box.className = "offer-chooser";
+    box.dataset.offerChooser = "";
+    box.setAttribute("role", "group");
+    const question = document.createElement("p");
+    question.textContent = `Offer ${value} on which item?`;
+    box.setAttribute("aria-label", question.textContent);
+    box.append(question);
+    const list = document.createElement("div");
+    list.className = "offer-chooser-items";
+    for (const card of document.querySelectorAll(".item-card[id^='item-']")) {
+      const title = card.querySelector("strong");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = title ? title.textContent : card.id;
+      button.addEventListener("click", () => offerOn(card.id.slice(5), value));
+      list.append(button);
+    }
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "link";
+    cancel.textContent = "Cancel";
+    cancel.addEventListener("click", chooserClose);
+    box.append(list, cancel);
+    anchor.before(box);
+    const first = list.querySelector("button");
+    if (first) first.focus();
+  }
+
+  /** `/offer 25`: opens the offer form for the drawer's item (or asks which). Returns
+   * an error message for the composer, or "" when it was handled. */
+  function command(text, anchor) {
+    const parsed = parseAmount(text.replace(/^\/offer\b/i, ""));
+    if (parsed.error) return parsed.error;
+    if (!document.querySelector(".item-card[id^='item-']")) return "This stall has no items to offer on.";
+    const item = drawerItem();
+    if (item) offerOn(item, parsed.value);
+    else chooser(parsed.value, anchor);
+    return "";
+  }
+
+  /* ------------------------------------------------------------ panels */
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const panel = event.detail.target.closest && event.detail.target.closest("[data-offers-panel]");
+    if (!panel) return;
+    panel.dataset.renderedAt = String(Date.now());
+    const list = panel.querySelector("[data-offer-ladder]");
+    if (list) ladderFill(list);
+    prefillApply();
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.querySelector("[data-offer-chooser]")) {
+      chooserClose();
+      event.preventDefault();
+    }
+  });
+
+  setInterval(() => {
+    if (state.entries) ladder(state.entries); // offers expire as time passes
+  }, 30_000);
+
+  window.BazaarOffers = { ladder, notify, command, played: state.played };
+})();
