@@ -3,3 +3,20 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        user_logged_in.connect(merge_guest_cart, dispatch_uid="orders.merge_guest_cart")
+
+
+def merge_guest_cart(sender, request, user, **kwargs) -> None:
+    """At login, the cart a guest filled in this session joins the buyer's cart."""
+    if request is None or not hasattr(request, "session"):
+        return
+    from .selectors import SESSION_CART
+    from .services import cart_merge
+
+    session_cart = request.session.pop(SESSION_CART, None)
+    if session_cart:
+        cart_merge(buyer=user, session_cart=session_cart)

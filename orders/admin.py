@@ -1,0 +1,203 @@
+"""The steward console for orders: look at everything, change only through actions
+that call services (settling disputes); ops see payments, webhooks, money movements
+and chargebacks."""
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+
+from bazaar.errors import DomainError
+from bazaar.money import format_money
+from governance.admin_access import OpsReadOnlyAdmin, StewardReadOnlyAdmin
+from governance.selectors import user_is_steward
+
+from .forms import SettleForm
+from .models import (
+    Chargeback,
+    MoneyMove,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    PayoutAccount,
+    WebhookEvent,
+)
+from .services import money_move_send, order_dispute_settle
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class LineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ["title", "unit_price_cents", "quantity", "offer_public_id"]
+    readonly_fields = fields
+
+
+class EventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ["created_at", "kind", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+
+
+class MoveInline(ReadOnlyInline):
+    model = MoneyMove
+    fields = ["kind", "status", "amount_cents", "fee_cents", "gateway_id", "attempts", "last_error"]
+    readonly_fields = fields
+
+
+class ChargebackFilter(admin.SimpleListFilter):
+    title = "chargeback"
+    parameter_name = "chargeback"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "With a chargeback")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(payment__chargebacks__isnull=False).distinct()
+        return queryset
+
+
+@admin.register(Order)
+class OrderAdmin(StewardReadOnlyAdmin):
+    list_display = ["public_id", "buyer", "stall", "status", "total", "created_at", "chargeback"]
+    list_filter = ["status", ChargebackFilter]
+    list_select_related = ["buyer", "stall"]
+    search_fields = ["public_id", "buyer__handle", "stall__name", "tracking_number"]
+    readonly_fields = [
+        "public_id",
+        "payment",
+        "buyer",
+        "stall",
+        "status",
+        "total",
+        "refunded",
+        "ship_to",
+        "carrier",
+        "tracking_number",
+        "dispute_reason",
+        "created_at",
+        "paid_at",
+        "shipped_at",
+        "disputed_at",
+        "released_at",
+        "closed_at",
+    ]
+    fields = readonly_fields
+    inlines = [LineInline, MoveInline, EventInline]
+    actions = ["settle_refund_full", "settle_release", "settle_refund_part"]
+
+    def has_settle_permission(self, request):
+        return user_is_steward(user=request.user)
+
+    @admin.display(description="total")
+    def total(self, order: Order) -> str:
+        return format_money(order.total_cents, order.currency)
+
+    @admin.display(description="refunded")
+    def refunded(self, order: Order) -> str:
+        return format_money(order.refunded_cents, order.currency)
+
+    @admin.display(description="chargeback", boolean=True)
+    def chargeback(self, order: Order) -> bool:
+        return order.payment.chargebacks.exists()
+
+    def _settle(self, request, orders, refund_for) -> None:
+        settled = 0
+        for order in orders:
+            try:
+                order_dispute_settle(
+                    actor=request.user, order=order, refund_cents=refund_for(order)
+                )
+            except DomainError as error:
+                self.message_user(request, f"{order}: {error.message}", messages.ERROR)
+            else:
+                settled += 1
+        if settled:
+            self.message_user(request, f"Settled {settled} dispute(s).", messages.SUCCESS)
+
+    @admin.action(description="Settle dispute: refund the buyer in full", permissions=["settle"])
+    def settle_refund_full(self, request, queryset):
+        self._settle(request, queryset, lambda order: order.total_cents - order.refunded_cents)
+
+    @admin.action(description="Settle dispute: release to the seller", permissions=["settle"])
+    def settle_release(self, request, queryset):
+        self._settle(request, queryset, lambda order: 0)
+
+    @admin.action(description="Settle dispute: refund part…", permissions=["settle"])
+    def settle_refund_part(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one order for a partial refund.", messages.ERROR)
+            return None
+        order = queryset.get()
+        form = SettleForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._settle(request, [order], lambda order: form.cleaned_data["refund"])
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Partial refund for {order}",
+            "order": order,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/orders/settle_part.html", context)
+
+
+@admin.register(Payment)
+class PaymentAdmin(OpsReadOnlyAdmin):
+    list_display = ["public_id", "buyer", "kind", "status", "amount_cents", "gateway", "created_at"]
+    list_filter = ["status", "kind", "gateway"]
+    search_fields = ["public_id", "buyer__handle", "session_id", "payment_intent_id", "charge_id"]
+
+
+@admin.register(MoneyMove)
+class MoneyMoveAdmin(OpsReadOnlyAdmin):
+    list_display = [
+        "public_id",
+        "order",
+        "kind",
+        "status",
+        "amount_cents",
+        "attempts",
+        "last_error",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["public_id", "order__public_id", "gateway_id"]
+    actions = ["send_again"]
+
+    def has_send_permission(self, request):
+        return self.has_module_permission(request)
+
+    @admin.action(description="Send again now", permissions=["send"])
+    def send_again(self, request, queryset):
+        for move in queryset.exclude(status=MoneyMove.Status.DONE):
+            sent = money_move_send(move_id=move.pk)
+            outcome = sent.get_status_display() if sent else "taken by another runner"
+            self.message_user(request, f"{move.public_id}: {outcome}.")
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(OpsReadOnlyAdmin):
+    list_display = ["event_id", "type", "gateway", "outcome", "note", "received_at"]
+    list_filter = ["outcome", "gateway", "type"]
+    search_fields = ["event_id", "note"]
+
+
+@admin.register(Chargeback)
+class ChargebackAdmin(OpsReadOnlyAdmin):
+    list_display = ["dispute_id", "payment", "amount_cents", "currency", "reason", "status"]
+    list_filter = ["status"]
+
+
+@admin.register(PayoutAccount)
+class PayoutAccountAdmin(OpsReadOnlyAdmin):
+    list_display = ["seller", "gateway", "account_id", "details_submitted", "payouts_enabled"]

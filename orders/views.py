@@ -1,0 +1,406 @@
+"""Cart, checkout, orders, payouts and the test gateway's pages. Thin: parse, call a
+service, render."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from bazaar.errors import DomainError, Invalid
+from bazaar.idempotency import key_from_request
+from stalls.selectors import item_get, stall_for_user
+
+from . import selectors, services
+from .forms import DisputeForm, ShipForm, ShippingAddressForm, ShippingCostForm
+from .gateway import CARD_DECLINES_OFF_SESSION, TEST_CARDS, GatewayError, TestGateway
+from .selectors import SESSION_CART, cart_for_request
+from .webhooks import event_handle, stripe_event_verify
+
+
+def _base_url(request: HttpRequest) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def _quantity(request: HttpRequest, default: int | None = None) -> int:
+    try:
+        return int(request.POST.get("quantity", default))
+    except (TypeError, ValueError) as error:
+        raise Invalid("Choose a quantity.") from error
+
+
+def _test_mode() -> bool:
+    return TestGateway.name == settings.PAYMENT_GATEWAY
+
+
+# Cart
+
+
+@require_GET
+def cart(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "orders/cart.html", {"plan": cart_for_request(request), "test_mode": _test_mode()}
+    )
+
+
+def _cart_change(request: HttpRequest, *, item, quantity: int, add: bool) -> None:
+    if request.user.is_authenticated:
+        if add:
+            services.cart_add(buyer=request.user, item=item, quantity=quantity)
+        else:
+            services.cart_set_quantity(buyer=request.user, item=item, quantity=quantity)
+        return
+    request.session[SESSION_CART] = services.session_cart_set(
+        session_cart=request.session.get(SESSION_CART, {}), item=item, quantity=quantity, add=add
+    )
+
+
+@require_POST
+def cart_add(request: HttpRequest) -> HttpResponse:
+    item = item_get(public_id=request.POST.get("item", ""))
+    try:
+        _cart_change(request, item=item, quantity=_quantity(request, 1), add=True)
+    except DomainError as error:
+        if request.htmx:
+            raise
+        messages.error(request, error.message)
+        return redirect("stalls:detail", item.stall.public_id)
+    if request.htmx:
+        return render(request, "orders/_cart_added.html", {"item": item})
+    messages.success(request, f"“{item.title}” is in your cart.")
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_update(request: HttpRequest, item_id: str) -> HttpResponse:
+    item = item_get(public_id=item_id)
+    quantity = 0 if "remove" in request.POST else _quantity(request)
+    try:
+        _cart_change(request, item=item, quantity=quantity, add=False)
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("orders:cart")
+
+
+# Checkout
+
+
+@login_required
+@require_GET
+def checkout(request: HttpRequest) -> HttpResponse:
+    plan = cart_for_request(request)
+    if not plan.groups:
+        messages.info(request, "Your cart is empty.")
+        return redirect("orders:cart")
+    address = selectors.shipping_address_for(buyer=request.user)
+    return render(
+        request,
+        "orders/checkout.html",
+        {
+            "plan": plan,
+            "address": address,
+            "address_form": ShippingAddressForm(initial=_address_initial(address)),
+            "test_mode": _test_mode(),
+            "escrow_days": settings.ESCROW_RELEASE_DAYS,
+        },
+    )
+
+
+def _address_initial(address) -> dict:
+    if address is None:
+        return {}
+    fields = ["name", "line1", "line2", "city", "postal_code", "country"]
+    return {field: getattr(address, field) for field in fields}
+
+
+@login_required
+@require_POST
+def address_save(request: HttpRequest) -> HttpResponse:
+    """Save the shipping address, from checkout or from the payments page."""
+    form = ShippingAddressForm(request.POST)
+    back = "orders:checkout" if request.POST.get("next") == "checkout" else "orders:account"
+    if not form.is_valid():
+        messages.error(request, "Fill in every line of the address marked as required.")
+        return redirect(back)
+    services.shipping_address_save(buyer=request.user, **form.cleaned_data)
+    messages.success(request, "Shipping address saved.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def checkout_pay(request: HttpRequest) -> HttpResponse:
+    try:
+        expected = int(request.POST.get("total_cents", ""))
+    except ValueError as error:
+        raise Invalid("Reload the checkout page and try again.") from error
+    try:
+        payment = services.checkout_start(
+            buyer=request.user,
+            idempotency_key=key_from_request(request),
+            expected_total_cents=expected,
+            urls=services.CheckoutUrls(base_url=_base_url(request)),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("orders:checkout")
+    if payment.status != payment.Status.OPEN:
+        return redirect("orders:payment", payment.public_id)
+    return redirect(payment.session_url)
+
+
+@login_required
+@require_GET
+def payment(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Where the gateway sends the buyer back: the payment and its orders."""
+    found = selectors.payment_for_buyer(buyer=request.user, public_id=public_id)
+    orders = found.orders.select_related("stall").prefetch_related("lines")
+    return render(request, "orders/payment.html", {"payment": found, "orders": orders})
+
+
+# Orders
+
+
+@login_required
+@require_GET
+def orders_bought(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "orders/order_list.html",
+        {"orders": selectors.orders_for_buyer(buyer=request.user), "selling": False},
+    )
+
+
+@login_required
+@require_GET
+def orders_sold(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "orders/order_list.html",
+        {"orders": selectors.orders_for_seller(user=request.user), "selling": True},
+    )
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    order = selectors.order_for_party(user=request.user, public_id=public_id)
+    return render(request, "orders/order_detail.html", _order_context(request, order))
+
+
+def _order_context(request: HttpRequest, order, **forms) -> dict:
+    return {
+        "view": selectors.order_view(user=request.user, order=order),
+        "events": order.events.select_related("actor"),
+        "lines": order.lines.all(),
+        "ship_form": forms.get("ship_form") or ShipForm(),
+        "dispute_form": forms.get("dispute_form") or DisputeForm(),
+    }
+
+
+def _order_action(form_class, action, done: str):
+    """A view that runs one order action from its form (None: the action takes no
+    fields); a refused one shows the order with the reason."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, public_id: str) -> HttpResponse:
+        order = selectors.order_for_party(user=request.user, public_id=public_id)
+        form = form_class(request.POST) if form_class else None
+        if form is not None and not form.is_valid():
+            context = _order_context(request, order, **{_form_name(form_class): form})
+            return render(request, "orders/order_detail.html", context, status=400)
+        try:
+            action(
+                actor=request.user,
+                order=order,
+                idempotency_key=key_from_request(request),
+                **(form.cleaned_data if form else {}),
+            )
+        except DomainError as error:
+            if error.status in (403, 404):
+                raise
+            messages.error(request, error.message)
+        else:
+            messages.success(request, done)
+        return redirect("orders:detail", order.public_id)
+
+    return view
+
+
+def _form_name(form_class) -> str:
+    return {ShipForm: "ship_form", DisputeForm: "dispute_form"}[form_class]
+
+
+order_ship = _order_action(ShipForm, services.order_ship, "Marked as shipped; the buyer is told.")
+order_received = _order_action(
+    None, services.order_confirm_received, "Thank you! The seller is being paid."
+)
+order_dispute = _order_action(
+    DisputeForm,
+    services.order_dispute_open,
+    "Dispute opened; a steward will look at it. The seller's payout is paused.",
+)
+order_cancel = _order_action(None, services.order_cancel, "Order cancelled; the buyer is refunded.")
+
+
+# The buyer's payment settings: address and saved card
+
+
+@login_required
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    address = selectors.shipping_address_for(buyer=request.user)
+    return render(
+        request,
+        "orders/account.html",
+        {
+            "address": address,
+            "address_form": ShippingAddressForm(initial=_address_initial(address)),
+            "card": selectors.saved_card_for(buyer=request.user),
+            "test_mode": _test_mode(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def card_setup(request: HttpRequest) -> HttpResponse:
+    try:
+        url = services.card_setup_start(
+            buyer=request.user,
+            idempotency_key=key_from_request(request),
+            base_url=_base_url(request),
+        )
+    except GatewayError as error:
+        messages.error(request, f"The payment service did not answer: {error.message}")
+        return redirect("orders:account")
+    return redirect(url)
+
+
+@login_required
+@require_POST
+def card_forget(request: HttpRequest) -> HttpResponse:
+    services.card_forget(buyer=request.user)
+    messages.success(request, "Saved card removed.")
+    return redirect("orders:account")
+
+
+# The seller's payouts panel (loaded into the stall dashboard)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def payouts_panel(request: HttpRequest) -> HttpResponse:
+    stall = stall_for_user(user=request.user)
+    if stall is None:
+        return HttpResponse("")
+    form = ShippingCostForm(request.POST or None)
+    saved = False
+    if request.method == "POST" and form.is_valid():
+        services.stall_shipping_set(
+            actor=request.user, stall=stall, cost_cents=form.cleaned_data["shipping"]
+        )
+        saved = True
+        if not request.htmx:
+            messages.success(request, "Shipping cost saved.")
+            return redirect("stalls:dashboard")
+    overview = selectors.payout_overview(user=request.user)
+    if not form.is_bound or saved:
+        form = ShippingCostForm(initial={"shipping": overview.shipping_cents})
+    return render(
+        request,
+        "orders/_payouts_panel.html",
+        {"overview": overview, "form": form, "test_mode": _test_mode(), "saved": saved},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def payouts_connect(request: HttpRequest) -> HttpResponse:
+    """Off to Connect Express onboarding (GET too: Stripe sends sellers back here when
+    a link has expired, for a fresh one)."""
+    try:
+        url = services.payout_onboarding_link(user=request.user, base_url=_base_url(request))
+    except GatewayError as error:
+        messages.error(request, f"The payment service did not answer: {error.message}")
+        return redirect("stalls:dashboard")
+    return redirect(url)
+
+
+@login_required
+@require_GET
+def payouts_return(request: HttpRequest) -> HttpResponse:
+    try:
+        account = services.payout_account_refresh(user=request.user)
+    except GatewayError as error:
+        messages.error(request, f"Could not check your payouts account: {error.message}")
+        return redirect("stalls:dashboard")
+    if account is not None and account.payouts_enabled:
+        messages.success(request, "Payouts are connected: released orders are paid out to you.")
+    else:
+        messages.info(request, "Payouts are not enabled yet: finish the onboarding to be paid.")
+    return redirect("stalls:dashboard")
+
+
+# Stripe's webhooks
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    try:
+        event = stripe_event_verify(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except Invalid as error:
+        return HttpResponseBadRequest(error.message, content_type="text/plain")
+    record = event_handle(event=event, gateway_name="stripe")
+    return HttpResponse(record.outcome, content_type="text/plain")
+
+
+# The test gateway's pages (test mode only: they act on the test gateway's objects)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def test_gateway_session(request: HttpRequest, session_id: str) -> HttpResponse:
+    """Stripe Checkout's stand-in: pay (or save a card) with a test card number."""
+    session = selectors.test_session_for_user(user=request.user, session_id=session_id)
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            event = TestGateway().session_complete(
+                session_id=session_id, card_number=request.POST.get("card_number", "")
+            )
+        except GatewayError as declined:
+            error, status = declined.message, 402
+        else:
+            event_handle(event=event, gateway_name=TestGateway.name)
+            return redirect(session["success_url"])
+    return render(
+        request,
+        "orders/test_gateway_session.html",
+        {
+            "session": session,
+            "cards": TEST_CARDS,
+            "declines_later": CARD_DECLINES_OFF_SESSION,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def test_gateway_onboarding(request: HttpRequest, account_id: str) -> HttpResponse:
+    """Connect Express onboarding's stand-in: one button makes the account payable."""
+    account = selectors.test_account_for_user(user=request.user, account_id=account_id)
+    if request.method == "POST":
+        event = TestGateway().onboarding_complete(account_id=account_id)
+        event_handle(event=event, gateway_name=TestGateway.name)
+        return redirect("orders:payouts_return")
+    return render(request, "orders/test_gateway_onboarding.html", {"account": account})

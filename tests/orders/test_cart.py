@@ -1,0 +1,89 @@
+"""The cart: kept on the server for buyers, in the session for guests, merged at login."""
+
+import pytest
+from django.urls import reverse
+
+from bazaar.errors import Conflict, Invalid
+from orders.models import CartLine
+from orders.selectors import cart_entries_for_buyer, cart_plan
+from orders.services import cart_add, cart_set_quantity, session_cart_set, stall_shipping_set
+from stalls.services import item_delete
+
+pytestmark = pytest.mark.django_db
+
+
+def test_adding_up_to_what_is_available(buyer, vase):
+    cart_add(buyer=buyer, item=vase, quantity=2)
+    cart_add(buyer=buyer, item=vase)
+    assert CartLine.objects.get().quantity == 3
+    with pytest.raises(Conflict, match="Only 3 of “Green vase” available"):
+        cart_add(buyer=buyer, item=vase)
+    with pytest.raises(Invalid, match="from 1 to 99"):
+        cart_set_quantity(buyer=buyer, item=vase, quantity=100)
+    cart_set_quantity(buyer=buyer, item=vase, quantity=1)
+    assert CartLine.objects.get().quantity == 1
+    cart_set_quantity(buyer=buyer, item=vase, quantity=0)
+    assert not CartLine.objects.exists()
+
+
+def test_no_buying_from_your_own_stall_or_archived_items(stall, lamp, buyer):
+    with pytest.raises(Invalid, match="your own stall"):
+        cart_add(buyer=stall.seller.user, item=lamp)
+    lamp.archived_at = lamp.created_at
+    lamp.save()
+    with pytest.raises(Conflict, match="no longer for sale"):
+        cart_add(buyer=buyer, item=lamp)
+
+
+def test_the_plan_groups_by_stall_with_shipping_and_flags_problems(buyer, lamp, vase, stall):
+    stall_shipping_set(actor=stall.seller.user, stall=stall, cost_cents=700)
+    cart_add(buyer=buyer, item=lamp)
+    cart_add(buyer=buyer, item=vase, quantity=2)
+    plan = cart_plan(buyer=buyer, entries=cart_entries_for_buyer(buyer=buyer))
+    assert [group.stall for group in plan.groups] == [lamp.stall, vase.stall]
+    assert [group.total_cents for group in plan.groups] == [3200, 3600]
+    assert plan.total_cents == 6800 and plan.count == 3 and plan.problems == []
+    vase.inventory = 1
+    vase.save()
+    plan = cart_plan(buyer=buyer, entries=cart_entries_for_buyer(buyer=buyer))
+    assert plan.problems == ["Only 1 of “Green vase” left; lower the quantity to check out."]
+
+
+def test_a_deleted_item_leaves_the_cart(buyer, lamp, stall):
+    cart_add(buyer=buyer, item=lamp)
+    item_delete(actor=stall.seller.user, item=lamp)
+    assert not CartLine.objects.exists()
+
+
+def test_a_guest_cart_follows_the_same_rules(lamp, vase):
+    cart = session_cart_set(session_cart={}, item=vase, quantity=2, add=True)
+    assert cart == {vase.public_id: 2}
+    with pytest.raises(Conflict):
+        session_cart_set(session_cart=cart, item=vase, quantity=2, add=True)
+    assert session_cart_set(session_cart=cart, item=vase, quantity=0, add=False) == {}
+
+
+def test_a_guest_cart_is_merged_at_login(client, make_user, lamp, vase, stall):
+    client.post(reverse("orders:cart_add"), {"item": lamp.public_id})
+    client.post(reverse("orders:cart_add"), {"item": vase.public_id, "quantity": "2"})
+    page = client.get(reverse("orders:cart")).content.decode()
+    assert "Brass lamp" in page and "Green vase" in page and "Log in to check out" in page
+    shopper = make_user("shopper")
+    cart_add(buyer=shopper, item=vase)
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": "shopper", "password": "correct-horse-battery"},
+    )
+    assert response.status_code == 302
+    lines = dict(CartLine.objects.filter(buyer=shopper).values_list("item__title", "quantity"))
+    assert lines == {"Brass lamp": 1, "Green vase": 3}
+    assert "cart" not in client.session
+
+
+def test_the_seller_logging_in_drops_their_own_items_from_the_guest_cart(client, lamp, stall):
+    client.post(reverse("orders:cart_add"), {"item": lamp.public_id})
+    client.post(
+        reverse("accounts:login"),
+        {"username": stall.seller.user.handle, "password": "correct-horse-battery"},
+    )
+    assert not CartLine.objects.exists()
