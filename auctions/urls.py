@@ -1,5 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "auctions"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("auctions/<ulid:public_id>/", views.auction_detail, name="detail"),
+    path("auctions/<ulid:public_id>/bids", views.bid_create, name="bids"),
+    path("auctions/<ulid:public_id>/buy-now", views.buy_now, name="buy_now"),
+    path(
+        "auctions/<ulid:public_id>/second-chance/accept",
+        views.second_chance,
+        {"answer": "accept"},
+        name="second_chance_accept",
+    ),
+    path(
+        "auctions/<ulid:public_id>/second-chance/decline",
+        views.second_chance,
+        {"answer": "decline"},
+        name="second_chance_decline",
+    ),
+    path("auctions/<ulid:public_id>/cancel", views.cancel, name="cancel"),
+    path("dashboard/stall/auctions/", views.dashboard_panel, name="dashboard"),
+]

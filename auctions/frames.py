@@ -1,0 +1,109 @@
+"""What `/ws/auctions/<ulid>/` carries (docs/protocol.md): an auction's public state
+and its new bids, encoded once per change for the whole group, sent after commit."""
+
+import json
+import time
+
+from django.utils import timezone
+
+from bazaar.broadcast import broadcast_on_commit
+from bazaar.money import format_money
+
+from .models import Auction, Bid
+from .rules import Ladder, increment, minimum_bid
+
+
+def auction_group(public_id: str) -> str:
+    return f"auction.{public_id}"
+
+
+def ladder_of(auction: Auction) -> Ladder:
+    return Ladder(
+        currency=auction.currency,
+        start_cents=auction.start_cents,
+        reserve_cents=auction.reserve_cents,
+        price_cents=auction.price_cents,
+        leader=auction.leader_id,
+        leader_max_cents=auction.leader_max_cents,
+    )
+
+
+def _unix(moment) -> float | None:
+    return moment.timestamp() if moment else None
+
+
+def _money(cents: int | None, currency: str) -> str | None:
+    return format_money(cents, currency) if cents is not None else None
+
+
+def buy_now_open(auction: Auction) -> bool:
+    """Buy-it-now is offered until the first bid, while bidding is open."""
+    return (
+        auction.buy_now_cents is not None
+        and auction.bid_count == 0
+        and auction.status in (Auction.Status.SCHEDULED, Auction.Status.LIVE)
+    )
+
+
+def auction_state(auction: Auction) -> dict:
+    """Everything anyone may see of the auction now (never the reserve or a maximum).
+    Times are Unix seconds; `version` rises with every change."""
+    minimum = minimum_bid(ladder_of(auction))
+    currency = auction.currency
+    return {
+        "auction": auction.public_id,
+        "version": auction.version,
+        "status": auction.status,
+        "currency": currency,
+        "price_cents": auction.price_cents,
+        "price": _money(auction.price_cents, currency),
+        "leader": auction.leader.handle if auction.leader_id else None,
+        "leader_id": auction.leader.public_id if auction.leader_id else None,
+        "bid_count": auction.bid_count,
+        "minimum_cents": minimum,
+        "minimum": format_money(minimum, currency),
+        "increment_cents": increment(auction.price_cents or auction.start_cents, currency),
+        "reserve_met": None
+        if auction.reserve_cents is None
+        else (auction.price_cents or 0) >= auction.reserve_cents,
+        "buy_now_cents": auction.buy_now_cents if buy_now_open(auction) else None,
+        "buy_now": _money(auction.buy_now_cents, currency) if buy_now_open(auction) else None,
+        "starts_at": _unix(auction.starts_at),
+        "ends_at": _unix(auction.ends_at),
+        "hard_ends_at": _unix(auction.hard_ends_at),
+        "winner": auction.winner.handle if auction.winner_id else None,
+        "winner_id": auction.winner.public_id if auction.winner_id else None,
+        "final_price": _money(auction.final_price_cents, currency),
+        "charging": bool(auction.charge_reference),
+        "second_chance_until": _unix(auction.second_chance_until),
+    }
+
+
+def bid_entry(bid: Bid, currency: str) -> dict:
+    """A bid as the page lists it: who, how much, when, whether it took the lead."""
+    return {
+        "id": bid.public_id,
+        "bidder": bid.bidder.handle,
+        "bidder_id": bid.bidder.public_id,
+        "kind": bid.kind,
+        "amount_cents": bid.amount_cents,
+        "amount": format_money(bid.amount_cents, currency),
+        "leading": bid.leading,
+        "at": timezone.localtime(bid.received_at).isoformat(),
+    }
+
+
+def publish(auction: Auction, event: str, bids: list[Bid] = ()) -> None:
+    """After commit, every socket on the auction gets its new state and new public bids."""
+    frame = json.dumps(
+        {
+            "type": "update",
+            "event": event,
+            "state": auction_state(auction),
+            "bids": [bid_entry(bid, auction.currency) for bid in bids if bid.public],
+            "server_time": time.time(),
+        }
+    )
+    broadcast_on_commit(
+        auction_group(auction.public_id), {"type": "auction.update", "frame": frame}
+    )

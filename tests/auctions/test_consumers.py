@@ -1,0 +1,99 @@
+"""`/ws/auctions/<ulid>/`, driven with Channels' WebsocketCommunicator."""
+
+import json
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from bazaar.asgi import application as asgi_application
+from bazaar.errors import Conflict
+from bazaar.ids import new_ulid
+from bazaar.routing import websocket_urlpatterns
+
+application = URLRouter(websocket_urlpatterns)
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+async def watch(public_id: str, user=None) -> tuple[WebsocketCommunicator, dict]:
+    socket = WebsocketCommunicator(application, f"/ws/auctions/{public_id}/")
+    socket.scope["user"] = user or AnonymousUser()
+    connected, _ = await socket.connect()
+    assert connected
+    return socket, await socket.receive_json_from(timeout=3)
+
+
+async def test_welcome_carries_the_state_and_the_server_time(auction, make_bidder):
+    alice = await sync_to_async(make_bidder)("alice")
+    socket, welcome = await watch(auction.public_id, alice)
+    assert welcome["type"] == "welcome" and welcome["you"] == alice.public_id
+    assert abs(welcome["server_time"] - time.time()) < 2
+    state = welcome["state"]
+    assert state["status"] == "live" and state["minimum"] == "$10.00"
+    assert state["ends_at"] == auction.ends_at.timestamp()
+    await socket.disconnect()
+
+
+async def test_every_committed_bid_is_broadcast_with_the_server_time(auction, make_bidder, bid):
+    alice, bob = await sync_to_async(make_bidder)("alice"), await sync_to_async(make_bidder)("bob")
+    socket, _ = await watch(auction.public_id)
+    await sync_to_async(bid)(alice, 1000, maximum=2500)
+    first = await socket.receive_json_from(timeout=3)
+    assert first["type"] == "update" and first["event"] == "bid"
+    assert first["state"]["price"] == "$10.00" and first["state"]["leader"] == "alice"
+    assert [b["amount"] for b in first["bids"]] == ["$10.00"]
+    await sync_to_async(bid)(bob, 1500)
+    second = await socket.receive_json_from(timeout=3)
+    assert second["state"]["version"] > first["state"]["version"]
+    assert (second["state"]["price"], second["state"]["leader"]) == ("$16.00", "alice")
+    assert [(b["bidder"], b["kind"], b["leading"]) for b in second["bids"]] == [
+        ("bob", "bid", False),
+        ("alice", "proxy", True),
+    ]
+    assert abs(second["server_time"] - time.time()) < 2
+    # Nobody's maximum (nor a reserve) is ever on the wire.
+    assert "2500" not in json.dumps(second) and "max" not in json.dumps(second["bids"])
+    await socket.disconnect()
+
+
+async def test_a_refused_bid_announces_nothing(auction, make_bidder, bid):
+    alice = await sync_to_async(make_bidder)("alice")
+    socket, _ = await watch(auction.public_id)
+    with pytest.raises(Conflict):
+        await sync_to_async(bid)(alice, 500)
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
+
+
+async def test_an_unknown_auction_is_refused_with_a_code():
+    socket = WebsocketCommunicator(application, f"/ws/auctions/{new_ulid()}/")
+    socket.scope["user"] = AnonymousUser()
+    await socket.connect()
+    error = await socket.receive_json_from(timeout=3)
+    assert (error["type"], error["code"]) == ("error", "unknown_auction")
+    assert (await socket.receive_output(timeout=3))["code"] == 4404
+
+
+async def test_ping_answers_with_the_server_time_and_the_socket_is_read_only(auction):
+    socket, _ = await watch(auction.public_id)
+    await socket.send_json_to({"type": "ping"})
+    pong = await socket.receive_json_from(timeout=3)
+    assert pong["type"] == "pong" and abs(pong["server_time"] - time.time()) < 2
+    await socket.send_json_to({"type": "bid", "amount": 1000})
+    assert (await socket.receive_json_from(timeout=3))["code"] == "read_only"
+    await socket.send_to(text_data="not json")
+    assert (await socket.receive_json_from(timeout=3))["code"] == "bad_frame"
+    await socket.disconnect()
+
+
+async def test_sockets_from_a_foreign_origin_are_refused(auction):
+    socket = WebsocketCommunicator(
+        asgi_application,
+        f"/ws/auctions/{auction.public_id}/",
+        headers=[(b"origin", b"https://evil.example")],
+    )
+    connected, _ = await socket.connect()
+    assert not connected

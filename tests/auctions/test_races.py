@@ -1,0 +1,146 @@
+"""Real threads on PostgreSQL: the auction row lock serializes bids and closing."""
+
+import random
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from auctions.models import Auction, AuctionEvent, Bid
+from auctions.services import auction_close, auctions_sweep, bid_place
+from bazaar.errors import Conflict
+from bazaar.idempotency import new_key
+from tests.auctions.test_services import after_end
+
+BIDDERS = 20
+TRIES = 6
+
+
+def run_threads(target, arguments) -> None:
+    threads = [threading.Thread(target=target, args=(argument,)) for argument in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_bidders_racing_lose_no_bid_and_one_winner_is_charged_once(
+    require_postgres, make_auction, make_bidder, cards
+):
+    auction = make_auction(start=1000, reserve=2000, seconds=600)
+    bidders = [make_bidder(f"racer{n:02d}") for n in range(BIDDERS)]
+    start = threading.Barrier(BIDDERS)
+    acknowledged: list[tuple[str, str, int]] = []  # (bid id, bidder, amount)
+    refused: list[str] = []
+    lock = threading.Lock()
+
+    def race(bidder):
+        chance = random.Random(bidder.pk)
+        try:
+            start.wait()
+            for _ in range(TRIES):
+                seen = Auction.objects.get(pk=auction.pk)
+                price = seen.price_cents or seen.start_cents
+                amount = price + chance.choice([0, 100, 200, 300])
+                maximum = amount + chance.choice([0, 0, 500]) or None
+                try:
+                    outcome = bid_place(
+                        bidder=bidder,
+                        auction=auction,
+                        amount_cents=amount,
+                        max_cents=maximum,
+                        idempotency_key=new_key(),
+                    )
+                except Conflict as error:
+                    with lock:
+                        refused.append(error.code)
+                    continue
+                with lock:
+                    acknowledged.append((outcome.bid.public_id, bidder.handle, amount))
+        finally:
+            connection.close()
+
+    run_threads(race, bidders)
+
+    # Every acknowledged bid is stored, as acknowledged.
+    assert acknowledged, "no bid got through"
+    stored = dict(Bid.objects.values_list("public_id", "bidder__handle"))
+    assert all(stored.get(bid_id) == handle for bid_id, handle, _ in acknowledged)
+    assert set(refused) <= {"bid_too_low", "already_leading"}
+    assert len(acknowledged) + len(refused) == BIDDERS * TRIES
+    # The high bids only rise, and the auction shows the last of them.
+    ladder = list(
+        Bid.objects.filter(leading=True).order_by("id").values_list("amount_cents", flat=True)
+    )
+    assert ladder == sorted(set(ladder))
+    final = Auction.objects.select_related("leader").get(pk=auction.pk)
+    assert final.price_cents == ladder[-1]
+    assert final.bid_count == Bid.objects.exclude(kind=Bid.Kind.MAX, leading=False).count()
+
+    # Two sweeps race to close it: exactly one closes, one winner, charged once.
+    now = after_end(final)
+    sweeps = threading.Barrier(2)
+    results = []
+
+    def sweep(_):
+        try:
+            sweeps.wait()
+            results.append(auctions_sweep(now=now))
+        finally:
+            connection.close()
+
+    run_threads(sweep, range(2))
+    closed = Auction.objects.select_related("winner").get(pk=auction.pk)
+    assert sum(result["closed"] for result in results) == 1
+    assert sum(result["charged"] for result in results) == 1
+    assert closed.status == Auction.Status.SETTLED and closed.winner == final.leader
+    assert AuctionEvent.objects.filter(auction=auction, to_status=Auction.Status.ENDED).count() == 1
+    assert cards.charges == [(f"auction:{auction.public_id}:1", final.leader.handle, ladder[-1])]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_waiting_for_the_lock_rereads_the_end_a_bid_moved(
+    require_postgres, make_auction, make_bidder
+):
+    """A bid holding the lock at the end moves it (soft close); the sweep that waited
+    for the lock then finds the auction still running."""
+    auction = make_auction(seconds=60)
+    alice = make_bidder("alice")
+    planned_close = after_end(auction)
+    holding, release = threading.Event(), threading.Event()
+    closed = []
+
+    def late_bid(_):
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                Auction.objects.select_for_update().get(pk=auction.pk)
+                holding.set()
+                release.wait(timeout=10)
+                bid_place(
+                    bidder=alice,
+                    auction=auction,
+                    amount_cents=1000,
+                    idempotency_key=new_key(),
+                    arrived_at=auction.ends_at - timedelta(seconds=1),
+                )
+        finally:
+            connection.close()
+
+    def sweeper(_):
+        try:
+            holding.wait(timeout=10)
+            threading.Timer(0.3, release.set).start()
+            closed.append(auction_close(auction_id=auction.pk, now=planned_close))
+        finally:
+            connection.close()
+
+    run_threads(lambda job: job(None), [late_bid, sweeper])
+    assert closed == [None]
+    assert Auction.objects.get(pk=auction.pk).status == Auction.Status.LIVE

@@ -1,0 +1,218 @@
+"""Auctions in a real browser: two bidders, the stepper, the live high bid, the
+outbid toast, the countdown on the server's clock, closing; the seller's panel."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from channels.testing import ChannelsLiveServerTestCase
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+
+from accounts.services import user_create
+from auctions.services import auction_start, auctions_sweep
+from bazaar.idempotency import new_key
+from market.services import sections_ensure
+from stalls.images import process_upload
+from stalls.services import item_create, photo_add, seller_register, stall_create
+from tests.auctions.conftest import end_passes, save_card
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    DaphneWithoutInheritedConnections,
+    off_the_event_loop,
+    screenshot,
+    session_key_for,
+    shared_cache_settings,
+)
+from tests.conftest import jpeg_bytes
+
+pytestmark = pytest.mark.browser
+
+
+def _user(handle: str):
+    return user_create(
+        handle=handle, email=f"{handle}@example.com", password="pw-12345678", verified=True
+    )
+
+
+def _seed():
+    sections_ensure(coordinates=[(0, 0)])
+    keeper = _user("keeper")
+    seller_register(user=keeper, legal_name="Kim Keeper", country="US")
+    stall = stall_create(
+        user=keeper, name="Brass & Lamps", description="", section_x=0, section_y=0, slot=0
+    )
+    item = item_create(
+        actor=keeper,
+        stall=stall,
+        title="Brass lamp",
+        description="A brass desk lamp from the 1950s, rewired, in working order.",
+        price_cents=4500,
+        currency=settings.MARKET_CURRENCY,
+        inventory=2,
+    )
+    upload = SimpleUploadedFile("p.jpg", jpeg_bytes((640, 480), (190, 140, 50)))
+    photo_add(actor=keeper, stall=stall, item=item, processed=process_upload(upload))
+    alice, bob = _user("alice"), _user("bob")
+    save_card(alice)
+    save_card(bob)
+    auction = auction_start(
+        actor=keeper,
+        item=item,
+        start_cents=1000,
+        reserve_cents=2000,
+        buy_now_cents=None,
+        duration=timedelta(minutes=5),
+        idempotency_key=new_key(),
+    )
+    return keeper, alice, bob, auction
+
+
+def _close(auction_id: int):
+    """The end passes and the beat's sweep runs."""
+    end_passes(auction_id)
+    return auctions_sweep()
+
+
+@override_settings(**shared_cache_settings())
+class AuctionsInTheBrowser(ChannelsLiveServerTestCase):
+    host = "127.0.0.1"
+    ProtocolServerProcess = DaphneWithoutInheritedConnections
+
+    @pytest.fixture(autouse=True)
+    def _browser(self, browser):
+        self.browser = browser
+
+    def setUp(self):
+        self.keeper, self.alice, self.bob, self.auction = off_the_event_loop(_seed)
+        self.path = f"/auctions/{self.auction.public_id}/"
+        self.contexts = []
+        self.dialogs = []
+
+    def tearDown(self):
+        for context in self.contexts:
+            context.close()
+
+    def visit(self, user, path=None, viewport=DESKTOP, connected=True):
+        context = self.browser.new_context(viewport=viewport)
+        self.contexts.append(context)
+        key = off_the_event_loop(session_key_for, user)
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": key, "url": self.live_server_url}]
+        )
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.accept()))
+        page.goto(f"{self.live_server_url}{path or self.path}")
+        if connected:
+            page.wait_for_selector("#auction[data-connected=true]", state="attached")
+        return page
+
+    def bid(self, page, amount=None, maximum=None):
+        if amount is not None:
+            page.locator("[data-amount]").fill(amount)
+        if maximum is not None:
+            page.locator(".max-bid summary").click()
+            page.locator("[data-max]").fill(maximum)
+        page.locator("[data-bid-submit]").click()
+        page.wait_for_function(
+            "!['', 'Sending…'].includes(document.querySelector('[data-bid-result]').textContent)"
+        )
+        return page.locator("[data-bid-result]").inner_text()
+
+    def price(self, page, expected):
+        page.wait_for_function(
+            "(text) => document.querySelector('[data-price]').textContent === text", arg=expected
+        )
+
+    def test_two_bidders_outbid_each_other_live(self):
+        alice, bob = self.visit(self.alice), self.visit(self.bob)
+
+        # The countdown runs on the server's clock.
+        shown = alice.locator("[data-countdown]").inner_text()
+        minutes, seconds = (int(part) for part in shown.split(":"))
+        left = self.auction.ends_at.timestamp() - time.time()
+        assert abs(minutes * 60 + seconds - left) < 3, (shown, left)
+        assert alice.locator("[data-reserve]").inner_text() == "Reserve not met"
+
+        # The stepper starts at the minimum, steps by the increment, never below it.
+        amount = alice.locator("[data-amount]")
+        assert amount.input_value() == "10.00"
+        alice.locator("[data-step='1']").click()
+        assert amount.input_value() == "11.00"
+        alice.locator("[data-step='-1']").click()
+        alice.locator("[data-step='-1']").click()
+        assert amount.input_value() == "10.00"
+
+        assert self.bid(alice) == "You are the high bidder at $10.00."
+        self.price(bob, "$10.00")
+        assert bob.locator("[data-leader]").inner_text() == "@alice"
+        assert bob.locator("[data-amount]").input_value() == "11.00"
+        assert bob.locator("[data-bid-list] li .who").all_inner_texts() == ["@alice"]
+        assert "you-lead" in alice.locator("#auction").get_attribute("class")
+
+        # Bob sets a maximum above the reserve: the price goes straight to it.
+        result = self.bid(bob, "11", maximum="30")
+        assert result == "You are the high bidder at $20.00. The system bids for you up to $30.00."
+        self.price(alice, "$20.00")
+        toast = alice.locator("[data-toast]")
+        toast.wait_for()
+        assert toast.inner_text() == "You've been outbid: @bob leads at $20.00."
+        assert alice.locator("[data-reserve]").inner_text() == "Reserve met"
+        assert alice.locator("[data-bid-result]").inner_text() == ""  # no stale "you lead"
+        alice.wait_for_timeout(800)  # the price's and the toast's animations
+        screenshot(alice, "auction-outbid-desktop")
+
+        # Too low: refused with the minimum; then Bob's maximum answers Alice's bid.
+        assert self.bid(alice, "15") == "The next minimum bid is $21.00; bid at least that."
+        assert "refused" in alice.locator("[data-bid-result]").get_attribute("class")
+        result = self.bid(alice, "25")
+        assert result.startswith("Your bid of $25.00 was outbid at once by an earlier maximum")
+        self.price(bob, "$26.00")
+        self.price(alice, "$26.00")
+        assert bob.locator("[data-leader]").inner_text() == "@bob"
+        bob.locator("[data-bid-list] li").nth(3).wait_for()
+        rows = bob.locator("[data-bid-list] li")
+        assert rows.locator(".who").all_inner_texts() == ["@bob", "@alice", "@bob", "@alice"]
+        assert rows.first.locator(".kind").inner_text() == "automatic"
+        assert bob.locator("[data-bid-count]").inner_text() == "4 bids"
+        assert self.dialogs == []
+
+        bob.wait_for_timeout(800)
+        for label, viewport in [("desktop", DESKTOP), ("phone", PHONE)]:
+            bob.set_viewport_size(viewport)
+            screenshot(bob, f"auction-live-{label}")
+        assert not bob.evaluate(
+            "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+        ), "the auction page scrolls sideways on a phone"
+
+        # The end passes: the sweep closes it and charges Bob; the page says so.
+        done = off_the_event_loop(_close, self.auction.pk)
+        assert (done["closed"], done["charged"]) == (1, 1)
+        bob.reload()
+        bob.wait_for_selector("#auction[data-connected=true]", state="attached")
+        assert bob.locator("[data-outcome]").inner_text() == "Sold to @bob for $26.00."
+        assert bob.locator("[data-price-label]").inner_text() == "Winning bid"
+        assert bob.locator("[data-bid-form]").is_hidden()
+        bob.set_viewport_size(DESKTOP)
+        screenshot(bob, "auction-sold-desktop")
+
+    def test_the_seller_starts_an_auction_from_the_dashboard(self):
+        page = self.visit(self.keeper, path="/dashboard/stall/", connected=False)
+        panel = page.locator("#auctions-panel")
+        panel.wait_for()
+        assert panel.locator("table.items tbody tr").count() == 1  # the running one
+        form = panel.locator("form[data-auction-start]")
+        form.locator("[name=start]").fill("5")
+        form.locator("[name=buy_now]").fill("40")
+        form.locator("[name=duration]").fill("30")
+        form.locator("[name=unit]").select_option("s")
+        form.locator("button[type=submit]").click()
+        page.locator("#auctions-panel", has_text="Your auction of “Brass lamp” is up.").wait_for()
+        assert page.locator("#auctions-panel table.items tbody tr").count() == 2
+        screenshot(page, "auction-dashboard-panel")
+        page.locator("#auctions-panel button.danger").first.click()  # confirm accepted
+        page.locator("#auctions-panel", has_text="was cancelled").wait_for()
+        assert self.dialogs and self.dialogs[0].startswith("Cancel the auction")
