@@ -210,6 +210,23 @@ PHOTO_THUMB_SIZE = 360
 PHOTOS_PER_ITEM = 6
 PHOTOS_PER_STALL = 6
 
+# Payments. The local test gateway by default (clearly marked test mode); setting
+# STRIPE_SECRET_KEY switches to Stripe. The API version is pinned to the one the
+# pinned stripe-python was generated for.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# Connect events (account.updated) come to the same URL from a second endpoint.
+STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
+STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-10-28.endive")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="stripe" if STRIPE_SECRET_KEY else "test")
+PLATFORM_FEE_PERCENT = env("PLATFORM_FEE_PERCENT", default="5")
+# Links in emails sent from background work, where there is no request to ask.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+CHECKOUT_MINUTES = 30
+SHIP_WITHIN_DAYS = 5
+ESCROW_RELEASE_DAYS = 10
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -223,5 +240,17 @@ CELERY_BEAT_SCHEDULE = {
     "release-expired-reservations": {
         "task": "stalls.tasks.release_expired_reservations",
         "schedule": 60.0,
+    },
+    "expire-offers": {"task": "offers.tasks.expire_offers", "schedule": 60.0},
+    "orders-expire-checkouts": {"task": "orders.tasks.expire_checkouts", "schedule": 60.0},
+    "orders-release-escrow": {"task": "orders.tasks.release_escrow", "schedule": 3600.0},
+    "orders-send-money": {"task": "orders.tasks.send_money", "schedule": 300.0},
+    # Closes auctions whose end passed; a sweep not started within a second is dropped
+    # (the next one does its work), so a busy worker never builds a backlog of them.
+    # (`expire_seconds` is django-celery-beat's name for the task's `expires`.)
+    "auctions-sweep": {
+        "task": "auctions.tasks.sweep_auctions",
+        "schedule": 1.0,
+        "options": {"expire_seconds": 1},
     },
 }

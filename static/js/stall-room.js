@@ -1,5 +1,5 @@
 // The stall room (docs/protocol.md, /ws/stalls/<ulid>/): a read-only Y.js replica of
-// the stall's document (chat, presence) kept in sync over the socket, the chat
+// the stall's document (chat, presence, offers) kept in sync over the socket, the chat
 // composer, everyone's cursors over the stall, and the item drawer.
 // User text is only ever put in the page with textContent.
 (() => {
@@ -267,6 +267,14 @@
     doc.getMap("presence").observeDeep(() => {
       if (doc === state.doc && state.docReady) visitorsRender();
     });
+    doc.getArray("offers").observeDeep(() => {
+      if (doc === state.doc && state.docReady) offersRender();
+    });
+  }
+
+  /** The offers ladders (static/js/offers.js) follow the document's `offers` array. */
+  function offersRender() {
+    if (window.BazaarOffers) BazaarOffers.ladder(state.doc.getArray("offers").toJSON(), serverNow);
   }
 
   function syncSend() {
@@ -325,6 +333,7 @@
       room.dataset.synced = "true";
       visitorsRender();
       render();
+      offersRender();
       syncIfIncomplete();
       // My held messages are not in the document: the newest history page has them.
       if (state.you && !chat.latestLoaded) {
@@ -386,11 +395,20 @@
       chat.deleted.add(id);
       render();
     },
+    offer(frame) {
+      // To the buyer and the seller only: toast, chime, their panel refreshed.
+      if (window.BazaarOffers) BazaarOffers.notify(frame);
+    },
     restricted(frame) {
       // Muted during the visit (a ban arrives as error/banned, then close 4403).
       if (state.you) state.you.restriction = frame.message;
       composerRestrict(frame.message);
       mentionsClose();
+    },
+    unrestricted() {
+      // A steward lifted the last sanction: the composer opens again.
+      if (state.you) state.you.restriction = null;
+      composerOpen();
     },
     error(frame) {
       if (frame.client_id) {
@@ -405,11 +423,6 @@
     },
   };
 
-    unrestricted() {
-      // A steward lifted the last sanction: the composer opens again.
-      if (state.you) state.you.restriction = null;
-      composerOpen();
-    },
   function onFrame(text) {
     let frame;
     try {
@@ -856,6 +869,16 @@
   function composerSend() {
     const text = ui.text.value.replace(/\r\n/g, "\n").trim();
     if (!text || ui.text.disabled) return;
+    if (/^\/offer(\s|$)/i.test(text) && window.BazaarOffers) {
+      // `/offer 25` is not chat: it opens the offer form (static/js/offers.js).
+      const problem = BazaarOffers.command(text, ui.composer);
+      composerError(problem);
+      if (!problem) {
+        ui.text.value = "";
+        composerInput();
+      }
+      return;
+    }
     const length = codePoints(text);
     if (length > MAX_LENGTH) {
       composerError(`Messages are at most ${MAX_LENGTH} characters; this one has ${length}.`);

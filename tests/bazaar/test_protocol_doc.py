@@ -12,9 +12,18 @@ from stalls.services import chat_post
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
 DOCUMENTED = set(re.findall(r"`([a-z_]+)`", PROTOCOL))
-CONSUMERS = [ROOT / "stalls" / "consumers.py", ROOT / "market" / "consumers.py"]
+CONSUMERS = [
+    ROOT / "stalls" / "consumers.py",
+    ROOT / "market" / "consumers.py",
+    ROOT / "auctions" / "consumers.py",
+]
 # Frames encoded once for a whole group, outside the consumers.
-PREBUILT_FRAMES = [ROOT / "stalls" / "document.py", ROOT / "stalls" / "cursors.py"]
+PREBUILT_FRAMES = [
+    ROOT / "stalls" / "document.py",
+    ROOT / "stalls" / "cursors.py",
+    ROOT / "offers" / "ladder.py",
+    ROOT / "auctions" / "frames.py",
+]
 
 
 def _source(path: Path) -> str:
