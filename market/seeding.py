@@ -2,13 +2,17 @@
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 
 from accounts.seeding import users_create_many
+from auctions.services import auction_start
 from governance.models import Role
 from governance.services import role_grant
+from orders.services import shipping_address_save
 from stalls.seeding import DemoStall, demo_stalls_create
+from stalls.selectors import items_with_availability, stall_for_user
 
 from .models import Section
 from .services import sections_ensure
@@ -51,6 +55,33 @@ def seed_market(*, sections: int, stalls: int) -> SeedReport:
             placements.append(DemoStall(handle=f"seller_{x}_{y}_{slot}", x=x, y=y, slot=slot))
     sellers = users_create_many(handles=[p.handle for p in placements], password=DEMO_PASSWORD)
     made = demo_stalls_create(users=sellers, placements=placements, section_ids=section_ids)
+    _demo_trading_ensure(buyer=users["demo_buyer"], seller=sellers["demo_seller"])
     return SeedReport(
         sections_created=created_sections, stalls_created=made, sections_total=len(section_ids)
     )
+
+
+def _demo_trading_ensure(*, buyer, seller) -> None:
+    """What lets a visitor try the trading loop at once: demo_buyer has a shipping
+    address, and the demo seller's dearest item is up for a day-long auction."""
+    shipping_address_save(
+        buyer=buyer,
+        name="Demo Buyer",
+        line1="1 Market Square",
+        line2="",
+        city="Springfield",
+        postal_code="12345",
+        country="US",
+    )
+    stall = stall_for_user(user=seller)
+    item = items_with_availability(stall=stall).order_by("-price_cents").first() if stall else None
+    if item is not None:
+        auction_start(
+            actor=seller,
+            item=item,
+            start_cents=max(100, item.price_cents // 2 // 100 * 100),
+            reserve_cents=None,
+            buy_now_cents=None,
+            duration=timedelta(hours=24),
+            idempotency_key="demo-market-auction",
+        )

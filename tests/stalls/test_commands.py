@@ -65,3 +65,15 @@ def test_kyc_approve_command(stall):
     assert stall.seller.kyc_status == "rejected"
     with pytest.raises(CommandError, match="No seller"):
         call_command("kyc_approve", "ghost")
+
+
+def test_the_demo_market_is_ready_to_trade_and_seeding_again_adds_nothing():
+    from auctions.models import Auction
+    from orders.models import ShippingAddress
+
+    call_command("seed_market", "--sections", "1", "--stalls", "1")
+    call_command("seed_market", "--sections", "1", "--stalls", "1")
+    auction = Auction.objects.get()
+    assert auction.status == "live" and auction.seller.handle == "demo_seller"
+    assert auction.reservation.released_at is None
+    assert ShippingAddress.objects.get().buyer.handle == "demo_buyer"
