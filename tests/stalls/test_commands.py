@@ -67,6 +67,7 @@ def test_kyc_approve_command(stall):
         call_command("kyc_approve", "ghost")
 
 
+@pytest.mark.django_db
 def test_the_demo_market_is_ready_to_trade_and_seeding_again_adds_nothing():
     from auctions.models import Auction
     from orders.models import ShippingAddress
