@@ -19,7 +19,7 @@ from django.utils import timezone
 from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import format_money
-from orders.selectors import buyer_has_payment_method
+from orders.selectors import buyer_has_payment_method, shipping_address_for
 from orders.services import PaymentFailed, order_create_for_auction
 from stalls.models import Item, Reservation
 from stalls.services import reservation_release, reservation_take
@@ -237,6 +237,11 @@ def _require_bidder(*, user, auction: Auction) -> None:
         raise Conflict(
             "Add a payment method before you bid: the winner is charged when the auction ends.",
             code="payment_method_required",
+        )
+    if shipping_address_for(buyer=user) is None:
+        raise Conflict(
+            "Add a shipping address before you bid: the winner's order ships there.",
+            code="address_required",
         )
 
 

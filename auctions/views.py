@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bazaar.errors import DomainError, Invalid, NotFound
 from bazaar.idempotency import key_from_request
 from bazaar.money import AmountError, parse_amount
-from orders.selectors import buyer_has_payment_method
+from orders.selectors import buyer_has_payment_method, shipping_address_for
 from stalls.selectors import stall_for_user
 
 from . import selectors, services
@@ -87,6 +87,9 @@ def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "has_payment_method": user.is_authenticated
             and not is_seller
             and buyer_has_payment_method(user=user),
+            "has_address": user.is_authenticated
+            and not is_seller
+            and shipping_address_for(buyer=user) is not None,
             "offered_to_me": user.is_authenticated
             and auction.status == Auction.Status.ENDED
             and auction.charge_kind == Auction.ChargeKind.SECOND_CHANCE

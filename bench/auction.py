@@ -98,7 +98,7 @@ from bazaar.idempotency import new_key
 from market.services import sections_ensure
 from orders.gateway import CARD_OK, TestGateway
 from orders.models import SavedCard
-from orders.services import card_setup_start
+from orders.services import card_setup_start, shipping_address_save
 from orders.webhooks import event_handle
 from stalls.models import Stall
 from stalls.services import item_create, seller_register, stall_create
@@ -130,6 +130,8 @@ for handle in handles:
         event = gateway.session_complete(session_id=url.rstrip("/").rsplit("/", 1)[-1],
                                          card_number=CARD_OK)
         event_handle(event=event, gateway_name="test")
+        shipping_address_save(buyer=user, name=handle, line1="1 Bench Row", line2="",
+                              city="Springfield", postal_code="12345", country="US")
     session = store()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]

@@ -10,12 +10,22 @@ from auctions.services import auction_start
 from bazaar.idempotency import new_key
 from orders.gateway import CARD_DECLINES_OFF_SESSION, CARD_OK, TestGateway
 from orders.models import Order, Payment, TestGatewayObject
-from orders.services import card_setup_start
+from orders.services import card_setup_start, shipping_address_save
 from orders.webhooks import event_handle
 
 
 def save_card(user, number: str = CARD_OK) -> None:
-    """The user saves a card on the test gateway's page, as a browser would."""
+    """The user saves a card on the test gateway's page, as a browser would, and a
+    shipping address (bidding needs both)."""
+    shipping_address_save(
+        buyer=user,
+        name=f"{user.handle} Bidder",
+        line1="1 Auction Row",
+        line2="",
+        city="Springfield",
+        postal_code="12345",
+        country="US",
+    )
     url = card_setup_start(buyer=user, idempotency_key=new_key(), base_url="http://testserver")
     session_id = url.rstrip("/").rsplit("/", 1)[-1]
     event = TestGateway().session_complete(session_id=session_id, card_number=number)

@@ -19,7 +19,7 @@ from auctions.services import (
     second_chance_decline,
 )
 from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
-from orders.models import Order
+from orders.models import Order, ShippingAddress
 from stalls.models import Reservation
 from stalls.selectors import item_available_quantity
 
@@ -185,6 +185,11 @@ def test_who_may_bid(auction, bid, make_user, make_bidder):
     with pytest.raises(Conflict, match="Add a payment method") as refused:
         bid(make_user("cardless"), 1000)
     assert refused.value.code == "payment_method_required"
+    homeless = make_bidder("homeless")
+    ShippingAddress.objects.filter(buyer=homeless).delete()
+    with pytest.raises(Conflict, match="Add a shipping address") as refused:
+        bid(homeless, 1000)
+    assert refused.value.code == "address_required"
     with pytest.raises(NotAllowed, match="Sign in to bid"):
         bid(AnonymousUser(), 1000)
     assert Bid.objects.count() == 0

@@ -140,6 +140,8 @@ def test_guests_and_cardless_people_are_told_why(client, auction, make_user):
     client.force_login(make_user("cardless"))
     response = post_bid(client, auction, "10", **JSON)
     assert response.status_code == 409 and response.json()["code"] == "payment_method_required"
+    page = client.get(reverse("auctions:detail", args=[auction.public_id])).content.decode()
+    assert "Add a payment method and a shipping address</a> to bid" in page
 
 
 @pytest.mark.django_db
