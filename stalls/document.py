@@ -99,6 +99,16 @@ def document_for_stall(*, stall_id: int) -> StallDocument:
     return document
 
 
+def _document_locked(*, stall_id: int) -> StallDocument:
+    """The document row under its lock: one query once the row exists (every write
+    after the stall's first)."""
+    document = StallDocument.objects.select_for_update().filter(stall_id=stall_id).first()
+    if document is None:
+        document_for_stall(stall_id=stall_id)
+        document = StallDocument.objects.select_for_update().get(stall_id=stall_id)
+    return document
+
+
 @dataclass(frozen=True)
 class DocumentState:
     """What a joining client needs: the epoch, the last update applied, and a diff."""
@@ -148,8 +158,7 @@ def document_change(*, stall_id: int, stall_public_id: str, change: Callable[[Do
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("document_change must run inside the transaction it describes")
-    document = document_for_stall(stall_id=stall_id)
-    document = StallDocument.objects.select_for_update().get(pk=document.pk)
+    document = _document_locked(stall_id=stall_id)
     replica = _replica_for(document)
     with replica.lock:
         before = replica.doc.get_state()
@@ -193,8 +202,7 @@ def document_compact(*, stall_id: int, stall_public_id: str) -> int:
     The new epoch's first update is built in a fresh document, so deleted chat
     entries and their tombstones are gone. Returns the new epoch.
     """
-    document = document_for_stall(stall_id=stall_id)
-    document = StallDocument.objects.select_for_update().get(pk=document.pk)
+    document = _document_locked(stall_id=stall_id)
     content = document_snapshot(stall_id=stall_id)
     fresh = new_doc()
     with fresh.transaction():
