@@ -137,12 +137,19 @@ def daphne(*, env: dict[str, str], log_path: Path) -> Iterator[str]:
 
 @contextmanager
 def daphne_process(
-    *, env: dict[str, str], log_path: Path
+    *, env: dict[str, str], log_path: Path, processes: int = 1
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`daphne`, yielding the process too (for its pid: CPU time, see `cpu_seconds`)."""
+    """`daphne`, yielding the process too (for its pid: CPU time, see `cpu_seconds`).
+
+    With `processes` > 1 the project's launcher (`bazaar.serve`) runs that many daphne
+    processes on one socket, as a machine with that many cores would (needs REDIS_URL).
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), ASGI_APP]
+    if processes > 1:
+        command = [sys.executable, "-m", "bazaar.serve", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--workers", str(processes)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -306,9 +313,12 @@ def ws_baseline(*, log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far (Linux /proc)."""
+    """User plus system CPU time a process and its children have used so far (Linux
+    /proc; children count while they run, so a launcher's daphne processes do)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def raise_open_files(wanted: int) -> int:

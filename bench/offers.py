@@ -3,6 +3,7 @@ HTTP POST round trip on the same server in the same run.
 
     .venv/bin/python bench/offers.py                      # K = 50 pairs, 3 rounds each
     .venv/bin/python bench/offers.py --pairs 10 --rounds 5
+    .venv/bin/python bench/offers.py --server-processes 2   # daphne per core, one socket
     .venv/bin/python bench/offers.py --postgres postgres://postgres@127.0.0.1:5432/postgres \\
         --redis redis://127.0.0.1:6379/10
 
@@ -365,7 +366,9 @@ def run(args: argparse.Namespace) -> dict:
             setup = seed(env, args.pairs, args.rounds)
             clear_redis_cache(args.redis)
             try:
-                with daphne_process(env=env, log_path=workdir / "daphne.log") as (base_url, _):
+                with daphne_process(
+                    env=env, log_path=workdir / "daphne.log", processes=args.server_processes
+                ) as (base_url, _):
                     return asyncio.run(measure(base_url, setup, args.rounds, args.baseline_posts))
             finally:
                 clear_redis_cache(args.redis)
@@ -375,6 +378,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--pairs", type=int, default=50, help="buyer/seller pairs (K)")
     parser.add_argument("--rounds", type=int, default=3, help="bargaining rounds per pair")
+    parser.add_argument(
+        "--server-processes", type=int, default=1, help="daphne processes (bazaar.serve)"
+    )
     parser.add_argument("--baseline-posts", type=int, default=5, help="bare POSTs per client")
     parser.add_argument(
         "--postgres",

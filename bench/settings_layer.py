@@ -33,15 +33,3 @@ if _LAYER:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": _BACKENDS[_LAYER], "CONFIG": {"hosts": _HOSTS, "prefix": _PREFIX}}
     }
-
-if os.environ.get("BENCH_NO_DISPATCH_HOP"):
-    # What a consumer gets by overriding dispatch(): Channels 4.2+ runs
-    # close_old_connections in the sync thread before every handler, a thread hop per
-    # frame sent; consumers whose database calls all go through database_sync_to_async
-    # (which closes stale connections itself) can skip it.
-    import channels.consumer
-
-    async def _no_hop() -> None:
-        return None
-
-    channels.consumer.aclose_old_connections = _no_hop

@@ -3,7 +3,8 @@ minimal `websockets` broadcast server measured in the same run.
 
     .venv/bin/python bench/stall_room.py                  # N = 100, 500 (1000 if time allows)
     .venv/bin/python bench/stall_room.py --full           # N = 100, 500, 1000
-    .venv/bin/python bench/stall_room.py --configs baseline,core-pool,pubsub,pubsub+nohop
+    .venv/bin/python bench/stall_room.py --configs baseline,core-pool,pubsub
+    .venv/bin/python bench/stall_room.py --server-processes 2   # daphne per core, one socket
     .venv/bin/python bench/stall_room.py --url http://127.0.0.1:8000 --stall <ulid> \\
         --session-keys keys.txt                           # a server already running
 
@@ -11,8 +12,8 @@ For each N, each configuration gets a fresh server: `baseline` is bench/_ws_base
 `project` is daphne with the project's own settings (bazaar.settings.local with REDIS_URL
 set, so its CHANNEL_LAYERS); `core` (a bare URL: redis-py's 100-connection pool),
 `core-pool` and `pubsub` are daphne with bench/settings_layer.py choosing that channel
-layer. A `+nohop` suffix adds what a consumer gets by not closing stale database
-connections before every frame (see bench/settings_layer.py). Every daphne serves one
+layer; --server-processes N runs each as N daphne processes on one socket
+(`bazaar.serve`). Every daphne serves one
 freshly seeded SQLite database (or --postgres) and Redis DB 10 (--redis); the stalls'
 room-registry keys and Django's cache keys are deleted there afterwards.
 
@@ -646,16 +647,19 @@ async def _measure(
 
 
 @contextmanager
-def channels_server(config: str, env: dict[str, str], workdir: Path, stall: str, port_log: str):
-    layer, _, variant = config.partition("+")
+def channels_server(
+    config: str, env: dict[str, str], workdir: Path, stall: str, port_log: str, processes: int
+):
     server_env_ = dict(env)
     server_env_.update(
         DJANGO_SETTINGS_MODULE="bench.settings_layer",
-        BENCH_CHANNEL_LAYER="" if layer == "project" else layer,
+        BENCH_CHANNEL_LAYER="" if config == "project" else config,
         BENCH_CHANNEL_PREFIX=f"bench{os.getpid()}",
-        BENCH_NO_DISPATCH_HOP="1" if variant == "nohop" else "",
     )
-    with daphne_process(env=server_env_, log_path=workdir / port_log) as (base_url, process):
+    with daphne_process(env=server_env_, log_path=workdir / port_log, processes=processes) as (
+        base_url,
+        process,
+    ):
         socket_url = base_url.replace("http://", "ws://", 1) + f"/ws/stalls/{stall}/"
         yield socket_url, base_url, process
 
@@ -818,7 +822,12 @@ def run_local(args: argparse.Namespace, started: float) -> dict:
                         keys = sessions[:per_run]
                         sessions = sessions[per_run:]
                         with channels_server(
-                            config, env, workdir, stall, f"daphne-{config}-{n}.log"
+                            config,
+                            env,
+                            workdir,
+                            stall,
+                            f"daphne-{config}-{n}.log",
+                            args.server_processes,
                         ) as (socket_url, base_url, process):
                             target = Target(
                                 label=config,
@@ -894,6 +903,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drain-limit", type=float, default=3.0)
     parser.add_argument("--publishers", type=int, default=50, help="sustained publishers")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument(
+        "--server-processes", type=int, default=1, help="daphne processes per server (bazaar.serve)"
+    )
     parser.add_argument("--concurrency", type=int, default=25, help="joins in flight")
     parser.add_argument("--retries", type=int, default=2, help="tries again per refused join")
     parser.add_argument("--connect-timeout", type=float, default=60.0)
@@ -907,13 +919,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         return args
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.configs = [c for c in args.configs.split(",") if c]
-    unknown = {
-        c
-        for c in args.configs
-        if c.partition("+")[0] not in CONFIGS
-        or c.partition("+")[2] not in ("", "nohop")
-        or c == "baseline+nohop"
-    }
+    unknown = {c for c in args.configs if c not in CONFIGS}
     if unknown:
         parser.error(f"unknown configs: {', '.join(sorted(unknown))}")
     if args.url and not args.stall:
