@@ -229,18 +229,19 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     # Broadcasts: to the whole room through the process's fan-out, to one user on the
     # consumer's own channel
 
-    async def doc_update(self, event):
+    async def forward_frame(self, event):
+        """A frame encoded once for every socket it goes to: document updates, cursor
+        batches and stock counts to the room; an offer's private frame (offers.ladder)
+        to its buyer and seller."""
         await self.send(text_data=event["frame"])
+
+    doc_update = cursor_batch = stock_changed = offer_private = forward_frame
 
     async def doc_epoch(self, event):
         await self._send_json({"type": "doc_epoch", "epoch": event["epoch"]})
 
     async def chat_private(self, event):
         await self._send_json({"type": event["event"], "message": event["message"]})
-
-    async def offer_private(self, event):
-        """An offer of this user's changed (offers.ladder): the frame is prebuilt."""
-        await self.send(text_data=event["frame"])
 
     async def chat_sanction(self, event):
         """A steward muted, banned or lifted a sanction: a ban here ends the visit at once."""
@@ -259,9 +260,6 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
                 await self._send_json({"type": "restricted", "message": restriction.message})
         else:
             await self._send_json({"type": "restricted", "message": event["message"]})
-
-    async def cursor_batch(self, event):
-        await self.send(text_data=event["frame"])
 
     async def room_count(self, event):
         await self._send_json(

@@ -61,11 +61,16 @@ def items_with_availability(*, stall: Stall) -> QuerySet[Item]:
     )
 
 
-def item_available_quantity(*, item: Item) -> int:
+def item_stock(*, item: Item) -> tuple[int, int]:
+    """(available, on hold): units for sale now, and units held by reservations."""
     reserved = item.reservations.filter(active_reservations()).aggregate(
         total=Coalesce(Sum("quantity"), 0)
     )["total"]
-    return max(item.inventory - reserved, 0)
+    return max(item.inventory - reserved, 0), reserved
+
+
+def item_available_quantity(*, item: Item) -> int:
+    return item_stock(item=item)[0]
 
 
 def item_get(*, public_id: str) -> Item:

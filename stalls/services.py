@@ -5,6 +5,7 @@ the authorization rule lives in one place. Stock moves only through the
 reservation functions at the bottom, under a row lock on the item.
 """
 
+import json
 import re
 from datetime import timedelta
 
@@ -25,7 +26,13 @@ from governance.services import roles_changed
 from market.consumers import MARKET_GROUP
 from market.selectors import section_at
 
-from .document import chat_entry_insert, chat_entry_remove, document_change, document_presence
+from .document import (
+    chat_entry_insert,
+    chat_entry_remove,
+    document_change,
+    document_presence,
+    stall_group,
+)
 from .markdown import render_markdown
 from .models import (
     SLOTS_PER_SECTION,
@@ -37,7 +44,7 @@ from .models import (
     Stall,
     StockEvent,
 )
-from .selectors import free_slots, item_available_quantity, section_cards_cache_key
+from .selectors import free_slots, item_available_quantity, item_stock, section_cards_cache_key
 
 
 def _section_changed(*sections) -> None:
@@ -54,6 +61,15 @@ def _section_changed(*sections) -> None:
                 "payload": {"type": "section_changed", "x": section.x, "y": section.y},
             },
         )
+
+
+def _stock_changed(item: Item) -> None:
+    """After commit: tell the stall's open pages how many units are left and held."""
+    available, on_hold = item_stock(item=item)
+    frame = {"type": "stock", "item": item.public_id, "available": available, "on_hold": on_hold}
+    broadcast_on_commit(
+        stall_group(item.stall.public_id), {"type": "stock.changed", "frame": json.dumps(frame)}
+    )
 
 
 def require_stall_editor(*, actor, stall: Stall) -> None:
@@ -238,6 +254,7 @@ def item_update(
     item.updated_at = timezone.now()
     item.save()
     _section_changed(item.stall.section)
+    _stock_changed(item)
     return item
 
 
@@ -356,6 +373,7 @@ def reservation_take(
         quantity=quantity,
         note=reason,
     )
+    _stock_changed(item)
     return reservation
 
 
@@ -375,6 +393,7 @@ def reservation_release(*, reservation: Reservation, note: str = "") -> bool:
         quantity=reservation.quantity,
         note=note,
     )
+    _stock_changed(reservation.item)
     return True
 
 
@@ -396,6 +415,7 @@ def reservation_consume(*, reservation: Reservation) -> Item:
         quantity=reservation.quantity,
     )
     _section_changed(item.stall.section)
+    _stock_changed(item)
     return item
 
 

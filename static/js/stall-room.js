@@ -405,6 +405,15 @@
       composerRestrict(frame.message);
       mentionsClose();
     },
+    stock(frame) {
+      // Units taken, released or sold while the page is open: the counts follow.
+      document.querySelectorAll("[data-stock-for]").forEach((node) => {
+        if (node.dataset.stockFor !== frame.item) return;
+        const held = "stockHolds" in node.dataset && frame.on_hold ? ` · ${frame.on_hold} on hold` : "";
+        node.textContent = (frame.available ? `${frame.available} available` : "Sold out") + held;
+        node.classList.toggle("out", !frame.available);
+      });
+    },
     unrestricted() {
       // A steward lifted the last sanction: the composer opens again.
       if (state.you) state.you.restriction = null;

@@ -142,6 +142,11 @@ class OffersInTheBrowser(BrowserTestCase):
             lambda: list(Offer.objects.order_by("id").values_list("amount_cents", "status"))
         )
         assert offers == [(2050, "countered"), (2300, "accepted")]
+        # The held unit leaves the counts on both pages without a reload.
+        for page in (buyer, seller):
+            stock = f"#item-{self.item.public_id} [data-stock-for]"
+            expect(page.locator(stock)).to_have_text("Sold out · 1 on hold")
+            expect(page.locator("#item-drawer [data-stock-for]")).to_have_text("Sold out")
         buyer.wait_for_timeout(300)  # the drawer's slide-in and the toast's entrance
         buyer.screenshot(path=str(SCREENSHOTS / "offers-buyer-accepted-desktop.png"))
         seller.screenshot(path=str(SCREENSHOTS / "offers-seller-accepted-desktop.png"))

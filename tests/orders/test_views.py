@@ -43,6 +43,14 @@ def test_the_item_drawer_offers_add_to_cart_only_in_stock(client, lamp):
     assert b"Add to cart" not in client.get(url).content
 
 
+def test_a_seller_is_not_offered_their_own_item(client, lamp):
+    client.force_login(lamp.stall.seller.user)
+    url = reverse("stalls:item_drawer", args=[lamp.stall.public_id, lamp.public_id])
+    assert b"Add to cart" not in client.get(url).content
+    page = client.get(reverse("stalls:detail", args=[lamp.stall.public_id])).content
+    assert b"Add to cart" not in page
+
+
 def test_cart_quantity_update_and_remove(client, buyer, vase):
     client.force_login(buyer)
     client.post(reverse("orders:cart_add"), {"item": vase.public_id})

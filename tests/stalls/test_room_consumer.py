@@ -296,3 +296,50 @@ async def test_lifting_a_mute_during_the_visit_opens_chat_unless_another_still_a
     await client.send(type="chat", text="Sorry, all.", client_id="c1")
     assert (await client.next("chat_ack"))["message"]["text"] == "Sorry, all."
     await client.leave()
+
+
+async def test_stock_counts_follow_reservations_taken_released_and_sold(stall, make_user):
+    from datetime import timedelta
+
+    from stalls.models import Reservation
+    from stalls.services import (
+        item_create,
+        reservation_consume,
+        reservation_release,
+        reservation_take,
+    )
+
+    buyer = await sync_to_async(make_user)("holder")
+    item = await sync_to_async(
+        lambda: item_create(
+            actor=stall.seller.user,
+            stall=stall,
+            title="Brass lamp",
+            description="",
+            price_cents=2500,
+            currency="USD",
+            inventory=2,
+        )
+    )()
+    watcher = await Client(stall.public_id).join()
+
+    def take():
+        return reservation_take(
+            item=item, holder=buyer, reason=Reservation.Reason.CHECKOUT, ttl=timedelta(minutes=5)
+        )
+
+    first = await sync_to_async(take)()
+    second = await sync_to_async(take)()
+    assert await watcher.next("stock") == {
+        "type": "stock",
+        "item": item.public_id,
+        "available": 1,
+        "on_hold": 1,
+    }
+    assert (await watcher.next("stock"))["available"] == 0
+    await sync_to_async(reservation_release)(reservation=first)
+    assert (await watcher.next("stock"))["available"] == 1
+    await sync_to_async(reservation_consume)(reservation=second)
+    sold = await watcher.next("stock")
+    assert (sold["available"], sold["on_hold"]) == (1, 0)
+    await watcher.leave()
