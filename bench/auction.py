@@ -35,6 +35,9 @@ leaves less room: the servers' pools and other users hold some), each looping BE
 SELECT … FOR UPDATE the auction row; UPDATE it; INSERT a bid; COMMIT on the same kind
 of rows for --baseline-seconds. The ratio accepted bids/s ÷ baseline transactions/s
 says how close the bid path comes to what the database allows on one hot row.
+A second baseline: the same K signed-in connections POST the trivial /healthz/ view
+for --baseline-seconds, which says what the server does per request before any bid
+logic (processed bids/s ÷ bare POSTs/s).
 
 The machine's other work skews every figure (its load average is recorded). Times are
 reported, never asserted. The last line of output is JSON with every figure.
@@ -460,6 +463,27 @@ async def raw_baseline(database_url: str, case: dict, connections: int, seconds:
     return {"connections": connections, "transactions": done, "tx_per_s": round(done / elapsed, 1)}
 
 
+async def bare_post_baseline(servers: list[str], cookies: list[str], seconds: float) -> dict:
+    """Signed-in keep-alive connections POSTing the trivial view as fast as answered."""
+    https = [Http(servers[n % len(servers)], cookie) for n, cookie in enumerate(cookies)]
+    await asyncio.gather(*(http.open() for http in https))
+    done, end = [], time.time() + seconds
+
+    async def loop(http: Http) -> None:
+        while time.time() < end:
+            status, _ = await http.post("/healthz/", "ping=1", secrets.token_hex(12))
+            if status != 200:
+                raise RuntimeError(f"POST /healthz/ answered {status}")
+            done.append(1)
+
+    started = time.time()
+    await asyncio.gather(*(loop(http) for http in https))
+    elapsed = time.time() - started
+    for http in https:
+        http.close()
+    return {"connections": len(https), "posts_per_s": round(len(done) / elapsed, 1)}
+
+
 def run_case(k: int, seed: dict, servers: list[str], database_url: str, args, pids) -> dict:
     case = seed["auctions"][str(k)]
     progress(f"K={k}: {k} bidders connecting, then {args.seconds:g} s of bids")
@@ -467,6 +491,9 @@ def run_case(k: int, seed: dict, servers: list[str], database_url: str, args, pi
     connections = min(k, BASELINE_MAX_CONNECTIONS, free_connections(database_url))
     progress(f"K={k}: raw psycopg baseline, {connections} connections")
     baseline = asyncio.run(raw_baseline(database_url, case, connections, args.baseline_seconds))
+    progress(f"K={k}: bare POST baseline, {k} connections")
+    cookies = [f"{seed['cookie']}={session}" for session in seed["sessions"][:k]]
+    bare = asyncio.run(bare_post_baseline(servers, cookies, args.baseline_seconds))
     burst, raw = clients["burst"], baseline["tx_per_s"] or None
     return {
         "bidders": k,
@@ -474,6 +501,10 @@ def run_case(k: int, seed: dict, servers: list[str], database_url: str, args, pi
         "raw_psycopg": baseline,
         "ratio_accepted_to_raw": round(burst["accepted_per_s"] / raw, 3) if raw else None,
         "ratio_processed_to_raw": round(burst["processed_per_s"] / raw, 3) if raw else None,
+        "bare_post": bare,
+        "ratio_processed_to_bare_post": round(burst["processed_per_s"] / bare["posts_per_s"], 3)
+        if bare["posts_per_s"]
+        else None,
     }
 
 
@@ -502,6 +533,11 @@ def print_case(result: dict) -> None:
         f"  raw psycopg hot-row transaction: {raw['tx_per_s']} tx/s on {raw['connections']} "
         f"connections; accepted bids / raw = {result['ratio_accepted_to_raw']}, "
         f"processed / raw = {result['ratio_processed_to_raw']}"
+    )
+    bare = result["bare_post"]
+    print(
+        f"  bare POST /healthz/, signed in: {bare['posts_per_s']}/s on {bare['connections']} "
+        f"connections; processed bids / bare POSTs = {result['ratio_processed_to_bare_post']}"
     )
 
 
