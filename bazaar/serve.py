@@ -11,6 +11,7 @@ needs `REDIS_URL` (the in-memory channel layer cannot reach another process).
 """
 
 import argparse
+import ctypes
 import os
 import signal
 import socket
@@ -19,6 +20,8 @@ import sys
 import time
 
 ASGI_APP = "bazaar.asgi:application"
+STOP_GRACE_SECONDS = 10
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -63,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         ASGI_APP,
     ]
     children = [
-        subprocess.Popen(command, pass_fds=[sock.fileno()])  # noqa: S603 - our own argv
+        subprocess.Popen(  # noqa: S603 - our own argv
+            command, pass_fds=[sock.fileno()], preexec_fn=_die_with_parent
+        )
         for _ in range(args.workers)
     ]
     sock.close()
@@ -79,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     # The first child to exit ends the service: a half-sized server hides trouble.
     while all(child.poll() is None for child in children):
         time.sleep(0.2)
-    _terminate(children)
-    codes = [child.wait() for child in children]
+    codes = _stop_all(children)
     if not asked_to_stop:
         return next((code for code in codes if code), 1)
     # Stopping on request: a child still starting up dies of the signal itself.
@@ -91,6 +95,26 @@ def _terminate(children: list[subprocess.Popen]) -> None:
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
+
+
+def _stop_all(children: list[subprocess.Popen]) -> list[int]:
+    """SIGTERM, then SIGKILL what has not exited after the grace period: a daphne
+    whose shutdown waits on a stuck connection must not outlive the service."""
+    _terminate(children)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return [child.wait() for child in children]
+
+
+def _die_with_parent() -> None:
+    """In each child, before daphne starts: if the launcher is killed outright, the
+    kernel kills its children too (Linux), so none is left serving the socket."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 if __name__ == "__main__":

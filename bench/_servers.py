@@ -5,8 +5,10 @@ Everything runs in subprocesses with the environment built by `server_env`, so a
 benchmark never touches the developer's var/bazaar.sqlite3 or var/media.
 """
 
+import contextlib
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -114,7 +116,9 @@ def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 30.
 
 
 def stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL if the server has not exited within 10 s."""
+    """SIGTERM, then SIGKILL if the server has not exited within 10 s; then whatever
+    is left of its session (servers start in their own, so a launcher's workers go
+    too)."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -122,6 +126,8 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @contextmanager

@@ -83,3 +83,14 @@ def test_one_worker_dying_ends_the_service(launcher):
     os.kill(first, signal.SIGKILL)
     assert process.wait(timeout=20) != 0
     assert not _alive(second)
+
+
+def test_killing_the_launcher_outright_takes_its_workers_with_it(launcher):
+    process, _ = launcher
+    workers = _children(process.pid)
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
