@@ -55,13 +55,19 @@ class GroupFanout:
                     log.exception("fan-out to one socket of %s failed", self.group)
 
 
+def for_this_loop(registry: dict, group: str, make):
+    """This process's one object for a group, made on first use: per event loop, so
+    tests that each run a fresh loop never share one."""
+    key = (id(asyncio.get_running_loop()), group)
+    found = registry.get(key)
+    if found is None:
+        found = registry[key] = make()
+    return found
+
+
 _fanouts: dict[tuple[int, str], GroupFanout] = {}
 
 
 def group_fanout(channel_layer, group: str) -> GroupFanout:
-    """This process's fan-out for a group (per event loop, so tests with fresh loops work)."""
-    key = (id(asyncio.get_running_loop()), group)
-    fanout = _fanouts.get(key)
-    if fanout is None:
-        fanout = _fanouts[key] = GroupFanout(channel_layer, group)
-    return fanout
+    """This process's fan-out for a group."""
+    return for_this_loop(_fanouts, group, lambda: GroupFanout(channel_layer, group))

@@ -9,6 +9,8 @@ ones (capped) and the departed ones in one group message. Nothing is stored.
 import asyncio
 import json
 
+from bazaar.fanout import for_this_loop
+
 BATCH_INTERVAL = 1 / 15
 MAX_CURSORS_PER_BATCH = 50
 
@@ -53,9 +55,5 @@ _hubs: dict[tuple[int, str], CursorHub] = {}
 
 
 def cursor_hub(channel_layer, group: str) -> CursorHub:
-    """This process's hub for a stall (per event loop, so tests with fresh loops work)."""
-    key = (id(asyncio.get_running_loop()), group)
-    hub = _hubs.get(key)
-    if hub is None:
-        hub = _hubs[key] = CursorHub(channel_layer, group)
-    return hub
+    """This process's hub for a stall."""
+    return for_this_loop(_hubs, group, lambda: CursorHub(channel_layer, group))

@@ -236,8 +236,8 @@ def item_update(
 ) -> Item:
     require_stall_editor(actor=actor, stall=item.stall)
     _validate_item(title=title, price_cents=price_cents, currency=currency, inventory=inventory)
-    item = Item.objects.select_for_update().select_related("stall").get(pk=item.pk)
-    reserved = item.inventory - item_available_quantity(item=item)
+    item = item_lock(item_id=item.pk)
+    _, reserved = item_stock(item=item)
     if inventory < reserved:
         raise Conflict(
             f"{reserved} unit(s) are reserved by buyers; inventory cannot go below that."
@@ -274,7 +274,7 @@ def item_delete(*, actor, item: Item) -> str:
         return "deleted"
     except ProtectedError:
         pass
-    item = Item.objects.select_for_update().get(pk=item.pk)
+    item = item_lock(item_id=item.pk)
     if item_available_quantity(item=item) < item.inventory:
         raise Conflict("Buyers hold reservations on this item; it can be archived once they end.")
     item.archived_at = timezone.now()
@@ -352,7 +352,7 @@ def reservation_take(
     """
     if quantity < 1:
         raise Invalid("Reserve at least one unit.")
-    item = Item.objects.select_for_update().get(pk=item.pk)
+    item = item_lock(item_id=item.pk)
     if item.archived_at is not None:
         raise Conflict("This item is no longer for sale.")
     if item_available_quantity(item=item) < quantity:
@@ -380,27 +380,27 @@ def reservation_take(
 @transaction.atomic
 def reservation_release(*, reservation: Reservation, note: str = "") -> bool:
     """Give the units back. Safe to call twice: returns False if already ended."""
-    Item.objects.select_for_update().filter(pk=reservation.item_id).first()
+    item = item_lock(item_id=reservation.item_id)
     reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
     if reservation.released_at or reservation.consumed_at:
         return False
     reservation.released_at = timezone.now()
     reservation.save(update_fields=["released_at"])
     StockEvent.objects.create(
-        item_id=reservation.item_id,
+        item=item,
         kind=StockEvent.Kind.RELEASED,
         reservation=reservation,
         quantity=reservation.quantity,
         note=note,
     )
-    _stock_changed(reservation.item)
+    _stock_changed(item)
     return True
 
 
 @transaction.atomic
 def reservation_consume(*, reservation: Reservation) -> Item:
     """A sale completed: the reserved units leave the inventory for good."""
-    item = Item.objects.select_for_update().get(pk=reservation.item_id)
+    item = item_lock(item_id=reservation.item_id)
     reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
     if reservation.released_at or reservation.consumed_at:
         raise Conflict("This reservation has already ended.")
