@@ -11,14 +11,14 @@ from bazaar.consumers import DirectDispatchMixin
 from bazaar.fanout import group_fanout
 
 from .frames import auction_group, auction_state
-from .models import Auction
+from .selectors import auction_for_state
 
 CLOSE_UNKNOWN_AUCTION = 4404
 
 
 @database_sync_to_async
 def _state(public_id: str) -> dict | None:
-    auction = Auction.objects.select_related("leader", "winner").filter(public_id=public_id).first()
+    auction = auction_for_state(public_id=public_id)
     return auction_state(auction) if auction else None
 
 

@@ -1,42 +1,24 @@
 from datetime import timedelta
 
 from django import forms
-from django.conf import settings
 
-from bazaar.money import AmountError, parse_amount
+from stalls.forms import MoneyInput
 
 UNITS = {"s": ("seconds", 1), "m": ("minutes", 60), "h": ("hours", 3600)}
 
 
-class MoneyField(forms.CharField):
-    """An amount as people type it (`25`, `$25.50`), cleaned to minor units."""
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        if not text:
-            return None
-        try:
-            return parse_amount(text, settings.MARKET_CURRENCY)
-        except AmountError as error:
-            raise forms.ValidationError(str(error)) from error
-
-
 class AuctionStartForm(forms.Form):
     item = forms.ChoiceField(label="Item")
-    start = MoneyField(
-        label="Starting price", widget=forms.TextInput(attrs={"inputmode": "decimal"})
-    )
-    reserve = MoneyField(
+    start = MoneyInput(label="Starting price")
+    reserve = MoneyInput(
         label="Reserve (hidden, optional)",
         required=False,
         help_text="Below this the item is not sold. Bidders only see whether it is met.",
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
-    buy_now = MoneyField(
+    buy_now = MoneyInput(
         label="Buy-it-now price (optional)",
         required=False,
         help_text="Anyone may buy at this price until the first bid.",
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     duration = forms.IntegerField(label="Runs for", min_value=1, initial=5)
     unit = forms.ChoiceField(

@@ -50,6 +50,7 @@ def auction_state(auction: Auction) -> dict:
     Times are Unix seconds; `version` rises with every change."""
     minimum = minimum_bid(ladder_of(auction))
     currency = auction.currency
+    buy_now = auction.buy_now_cents if buy_now_open(auction) else None
     return {
         "auction": auction.public_id,
         "version": auction.version,
@@ -66,8 +67,8 @@ def auction_state(auction: Auction) -> dict:
         "reserve_met": None
         if auction.reserve_cents is None
         else (auction.price_cents or 0) >= auction.reserve_cents,
-        "buy_now_cents": auction.buy_now_cents if buy_now_open(auction) else None,
-        "buy_now": _money(auction.buy_now_cents, currency) if buy_now_open(auction) else None,
+        "buy_now_cents": buy_now,
+        "buy_now": _money(buy_now, currency),
         "starts_at": _unix(auction.starts_at),
         "ends_at": _unix(auction.ends_at),
         "hard_ends_at": _unix(auction.hard_ends_at),

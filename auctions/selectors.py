@@ -38,6 +38,11 @@ def auction_ref(*, public_id: str) -> Auction:
     return auction
 
 
+def auction_for_state(*, public_id: str) -> Auction | None:
+    """The auction with the people its public state names (`frames.auction_state`)."""
+    return Auction.objects.select_related("leader", "winner").filter(public_id=public_id).first()
+
+
 def bids_recent(*, auction: Auction, limit: int = BIDS_SHOWN) -> list[Bid]:
     """The newest public bids first (a leader's raised maximum is theirs alone)."""
     public = ~Q(kind=Bid.Kind.MAX) | Q(leading=True)

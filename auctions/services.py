@@ -98,7 +98,7 @@ def auction_start(
 ) -> Auction:
     """Put one unit of the seller's item up for auction; the unit is reserved until
     the auction is settled, unsold or cancelled. A repeated key returns the first."""
-    previous = Auction.objects.filter(seller=actor, idempotency_key=idempotency_key).first()
+    previous = _auction_for_key(seller=actor, key=idempotency_key)
     if previous is not None:
         return previous
     if item.stall.seller.user_id != actor.pk:
@@ -137,11 +137,16 @@ def auction_start(
             )
             AuctionEvent.objects.create(auction=auction, to_status=auction.status, actor=actor)
     except IntegrityError:
-        previous = Auction.objects.filter(seller=actor, idempotency_key=idempotency_key).first()
+        # The same key raced in on another request and won: answer as it was answered.
+        previous = _auction_for_key(seller=actor, key=idempotency_key)
         if previous is None:
             raise
         return previous
     return auction
+
+
+def _auction_for_key(*, seller, key: str) -> Auction | None:
+    return Auction.objects.filter(seller=seller, idempotency_key=key).first()
 
 
 def _validate_prices(start: int, reserve: int | None, buy_now: int | None, currency: str):

@@ -60,7 +60,7 @@ def _refuse(request: HttpRequest, public_id: str, error: DomainError) -> HttpRes
     if not _wants_json(request):
         raise error
     body = {"ok": False, "code": error.code, "message": error.message}
-    auction = Auction.objects.select_related("leader", "winner").filter(public_id=public_id).first()
+    auction = selectors.auction_for_state(public_id=public_id)
     if auction is not None:
         body["state"] = auction_state(auction)
     return JsonResponse(body, status=error.status)
@@ -129,7 +129,7 @@ def bid_create(request: HttpRequest, public_id: str) -> HttpResponse:
 def buy_now(request: HttpRequest, public_id: str) -> HttpResponse:
     arrived_at = timezone.now()
     try:
-        auction = selectors.auction_get(public_id=public_id)
+        auction = selectors.auction_ref(public_id=public_id)
         key_from_request(request)
         auction = services.auction_buy_now(
             buyer=request.user, auction=auction, arrived_at=arrived_at
@@ -150,7 +150,7 @@ def _purchase_message(auction: Auction) -> str:
 def second_chance(request: HttpRequest, public_id: str, answer: str) -> HttpResponse:
     """The runner-up accepts (and is charged) or declines the second-chance offer."""
     try:
-        auction = selectors.auction_get(public_id=public_id)
+        auction = selectors.auction_ref(public_id=public_id)
         key_from_request(request)
         if answer == "accept":
             auction = services.second_chance_accept(buyer=request.user, auction=auction)

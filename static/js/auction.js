@@ -33,8 +33,8 @@
   }
 
   function increment(cents) {
+    // The last band has no upper bound, so the loop always returns.
     for (const [upper, step] of bands) if (upper === null || cents < upper) return step;
-    return bands[bands.length - 1][1];
   }
 
   /* ------------------------------------------------------------------ clock */
@@ -275,7 +275,6 @@
   const connection = $("[data-connection]");
   let socket = null;
   let retry = 0;
-  let pinger = null;
 
   function status(kind, text) {
     connection.dataset.state = kind;
@@ -313,7 +312,7 @@
     });
   }
 
-  pinger = setInterval(() => {
+  const pinger = setInterval(() => {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
   }, 15000);
   window.addEventListener("pagehide", () => clearInterval(pinger));

@@ -5,59 +5,40 @@ import time
 from datetime import timedelta
 
 import pytest
-from channels.testing import ChannelsLiveServerTestCase
-from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
 
-from accounts.services import user_create
 from auctions.services import auction_start, auctions_sweep
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
-from stalls.images import process_upload
-from stalls.services import item_create, photo_add, seller_register, stall_create
 from tests.auctions.conftest import end_passes, save_card
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
-    DaphneWithoutInheritedConnections,
+    BrowserTestCase,
+    item_with_photo,
     off_the_event_loop,
     screenshot,
-    session_key_for,
-    shared_cache_settings,
+    seller_stall,
+    verified_user,
 )
-from tests.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.browser
 
 
-def _user(handle: str):
-    return user_create(
-        handle=handle, email=f"{handle}@example.com", password="pw-12345678", verified=True
-    )
-
-
 def _seed():
     sections_ensure(coordinates=[(0, 0)])
-    keeper = _user("keeper")
-    seller_register(user=keeper, legal_name="Kim Keeper", country="US")
-    stall = stall_create(
-        user=keeper, name="Brass & Lamps", description="", section_x=0, section_y=0, slot=0
-    )
-    item = item_create(
-        actor=keeper,
+    stall = seller_stall(handle="keeper", legal_name="Kim Keeper", name="Brass & Lamps")
+    item = item_with_photo(
         stall=stall,
         title="Brass lamp",
         description="A brass desk lamp from the 1950s, rewired, in working order.",
         price_cents=4500,
-        currency=settings.MARKET_CURRENCY,
         inventory=2,
+        colour=(190, 140, 50),
     )
-    upload = SimpleUploadedFile("p.jpg", jpeg_bytes((640, 480), (190, 140, 50)))
-    photo_add(actor=keeper, stall=stall, item=item, processed=process_upload(upload))
-    alice, bob = _user("alice"), _user("bob")
+    alice, bob = verified_user("alice"), verified_user("bob")
     save_card(alice)
     save_card(bob)
+    keeper = stall.seller.user
     auction = auction_start(
         actor=keeper,
         item=item,
@@ -76,34 +57,15 @@ def _close(auction_id: int):
     return auctions_sweep()
 
 
-@override_settings(**shared_cache_settings())
-class AuctionsInTheBrowser(ChannelsLiveServerTestCase):
-    host = "127.0.0.1"
-    ProtocolServerProcess = DaphneWithoutInheritedConnections
-
-    @pytest.fixture(autouse=True)
-    def _browser(self, browser):
-        self.browser = browser
-
+class AuctionsInTheBrowser(BrowserTestCase):
     def setUp(self):
+        super().setUp()
         self.keeper, self.alice, self.bob, self.auction = off_the_event_loop(_seed)
         self.path = f"/auctions/{self.auction.public_id}/"
-        self.contexts = []
         self.dialogs = []
 
-    def tearDown(self):
-        for context in self.contexts:
-            context.close()
-
     def visit(self, user, path=None, viewport=DESKTOP, connected=True):
-        context = self.browser.new_context(viewport=viewport)
-        self.contexts.append(context)
-        key = off_the_event_loop(session_key_for, user)
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": key, "url": self.live_server_url}]
-        )
-        page = context.new_page()
-        page.set_default_timeout(10_000)
+        page = self.new_page(user, viewport)
         page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.accept()))
         page.goto(f"{self.live_server_url}{path or self.path}")
         if connected:
