@@ -1,30 +1,20 @@
 """Forms for checkout and orders: they parse input; services apply the rules."""
 
 from django import forms
-from django.conf import settings
 
-from bazaar.money import AmountError, format_money, parse_amount
-from stalls.forms import COUNTRIES
+from bazaar.money import AmountError, parse_amount
+from stalls.forms import COUNTRIES, MoneyInput
 
 
-class AmountField(forms.CharField):
-    """An amount typed as 4.50 (zero allowed), cleaned to integer minor units."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
-        super().__init__(*args, **kwargs)
-
-    def prepare_value(self, value):
-        if isinstance(value, int):
-            return format_money(value, settings.MARKET_CURRENCY).lstrip("$€£¥").replace(",", "")
-        return value
+class AmountField(MoneyInput):
+    """An amount typed as 4.50 where zero is allowed (empty means zero)."""
 
     def to_python(self, value):
-        value = super().to_python(value)
+        value = forms.CharField.to_python(self, value)
         if value in self.empty_values:
             return 0
         try:
-            return parse_amount(value, settings.MARKET_CURRENCY)
+            return parse_amount(value, self.currency)
         except AmountError as exc:
             raise forms.ValidationError(str(exc)) from exc
 

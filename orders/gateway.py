@@ -161,11 +161,11 @@ def _account(account) -> Account:
     )
 
 
-def _id(value) -> str:
+def expandable_id(value) -> str:
     """An expandable field: an id, or the expanded object (localstripe expands some)."""
     if value is None:
         return ""
-    return value if isinstance(value, str) else value["id"]
+    return value if isinstance(value, str) else _plain(value).get("id", "")
 
 
 def _plain(obj) -> dict:
@@ -301,8 +301,8 @@ class StripeGateway:
         method = intent["payment_method"]
         card = method.get("card", {}) if isinstance(method, dict) else {}
         return Card(
-            customer_id=_id(intent["customer"]),
-            payment_method_id=_id(method),
+            customer_id=expandable_id(intent["customer"]),
+            payment_method_id=expandable_id(method),
             brand=card.get("brand", ""),
             last4=card.get("last4", ""),
         )
@@ -334,11 +334,11 @@ class StripeGateway:
         )
         if intent.status != "succeeded":
             raise CardDeclined("The saved card could not be charged without the buyer.")
-        return Charge(payment_intent_id=intent.id, charge_id=_id(intent.latest_charge))
+        return Charge(payment_intent_id=intent.id, charge_id=expandable_id(intent.latest_charge))
 
     def charge_of(self, *, payment_intent_id: str) -> str:
         intent = self._call(self.client.v1.payment_intents.retrieve, payment_intent_id)
-        return _id(intent.latest_charge)
+        return expandable_id(intent.latest_charge)
 
     def refund_create(self, *, payment_intent_id, amount_cents, metadata, idempotency_key) -> str:
         refund = self._call(

@@ -9,6 +9,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from .models import Order
+
 log = logging.getLogger(__name__)
 
 # Which status changes are mailed, to whom, under what subject.
@@ -34,8 +36,6 @@ def order_mail_on_commit(*, order, kind: str) -> None:
 
 
 def order_mail_send(*, order_id: int, kind: str) -> None:
-    from .models import Order
-
     order = (
         Order.objects.select_related("buyer", "stall__seller__user")
         .prefetch_related("lines")

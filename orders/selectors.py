@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bazaar.errors import NotFound
 from stalls.models import Item, Stall
-from stalls.selectors import item_available_quantity, stall_for_user
+from stalls.selectors import item_available_quantity
 
 from .models import (
     CartLine,
@@ -204,24 +205,23 @@ def order_for_party(*, user, public_id: str) -> Order:
     return order
 
 
-def orders_for_buyer(*, buyer) -> QuerySet[Order]:
+def _listed(**scope) -> QuerySet[Order]:
+    """Orders for a list page: newest first, unpaid checkouts left out."""
     return (
         _orders()
-        .filter(buyer_id=buyer.pk)
+        .filter(**scope)
         .exclude(status=Order.Status.PENDING_PAYMENT)
         .prefetch_related("lines")
         .order_by("-created_at", "-id")
     )
 
 
+def orders_for_buyer(*, buyer) -> QuerySet[Order]:
+    return _listed(buyer_id=buyer.pk)
+
+
 def orders_for_seller(*, user) -> QuerySet[Order]:
-    return (
-        _orders()
-        .filter(stall__seller__user_id=user.pk)
-        .exclude(status__in=[Order.Status.PENDING_PAYMENT])
-        .prefetch_related("lines")
-        .order_by("-created_at", "-id")
-    )
+    return _listed(stall__seller__user_id=user.pk)
 
 
 @dataclass(frozen=True)
@@ -292,22 +292,20 @@ class PayoutOverview:
     open_orders: int
 
 
-def payout_overview(*, user) -> PayoutOverview | None:
-    """The seller's payouts panel on the dashboard: account, fee, shipping, and how
-    much released money waits for a payouts account."""
-    stall = stall_for_user(user=user)
-    if stall is None:
-        return None
+def payout_overview(*, stall: Stall) -> PayoutOverview:
+    """The seller's payouts panel on the dashboard (`stall`: the viewer's own, from
+    `stall_for_user`): account, fee, shipping, and how much released money waits for
+    a payouts account."""
     waiting = MoneyMove.objects.filter(
         order__stall=stall,
         kind=MoneyMove.Kind.TRANSFER,
         status__in=[MoneyMove.Status.PENDING, MoneyMove.Status.FAILED],
-    ).values_list("amount_cents", flat=True)
+    ).aggregate(total=Coalesce(Sum("amount_cents"), 0))["total"]
     return PayoutOverview(
         account=PayoutAccount.objects.filter(seller_id=stall.seller_id).first(),
         shipping_cents=stall_shipping_cents(stall=stall),
         fee_percent=settings.PLATFORM_FEE_PERCENT,
-        waiting_cents=sum(waiting),
+        waiting_cents=waiting,
         open_orders=Order.objects.filter(
             stall=stall, status__in=[Order.Status.PAID_ESCROW, Order.Status.DISPUTED]
         ).count(),

@@ -56,6 +56,8 @@ from .selectors import (
     accepted_offer,
     cart_entries_for_buyer,
     cart_plan,
+    saved_card_for,
+    ship_deadline,
     shipping_address_for,
     stall_shipping_cents,
 )
@@ -92,10 +94,6 @@ def fee_basis_points() -> int:
 
 def fee_for(amount_cents: int, basis_points: int) -> int:
     return int((Decimal(amount_cents) * basis_points / 10_000).quantize(Decimal(1), ROUND_HALF_UP))
-
-
-def _money(cents: int, currency: str) -> str:
-    return format_money(cents, currency)
 
 
 # Addresses and shipping costs
@@ -278,7 +276,7 @@ def _checkout_create(*, buyer, idempotency_key: str, expected_total: int) -> Pay
     if plan.total_cents != expected_total:
         raise Conflict(
             "Prices, offers or shipping changed since you looked. Check the new total "
-            f"({_money(plan.total_cents, plan.currency)}) and pay again.",
+            f"({format_money(plan.total_cents, plan.currency)}) and pay again.",
             code="total_changed",
         )
     address = shipping_address_for(buyer=buyer)
@@ -547,7 +545,7 @@ def _order_stock_consume(order: Order) -> bool:
     try:
         with transaction.atomic():
             for line in order.lines.select_related("reservation", "item"):
-                reservation = Reservation.objects.get(pk=line.reservation_id)
+                reservation = line.reservation
                 if reservation.released_at or reservation.expires_at <= now:
                     reservation_release(reservation=reservation, note="ran out before payment")
                     reservation = reservation_take(
@@ -722,7 +720,7 @@ def _transfer_rest(order: Order) -> None:
             kind=MoneyMove.Kind.TRANSFER,
             amount_cents=kept - fee,
             fee_cents=fee,
-            note=f"Platform fee {_money(fee, order.currency)} kept.",
+            note=f"Platform fee {format_money(fee, order.currency)} kept.",
         )
 
 
@@ -752,8 +750,6 @@ def order_dispute_open(*, actor, order: Order, reason: str, idempotency_key: str
 def order_cancel(*, actor, order: Order, idempotency_key: str = "") -> Order:
     """Cancel before shipping, with a full refund: the seller at any time, the buyer
     only once the seller has let the shipping deadline pass."""
-    from .selectors import ship_deadline
-
     with transaction.atomic():
         order = _order_for_update(order)
         if _replayed(order, idempotency_key):
@@ -796,8 +792,8 @@ def order_dispute_settle(*, actor, order: Order, refund_cents: int) -> Order:
         refundable = order.total_cents - order.refunded_cents
         if not 0 <= refund_cents <= refundable:
             raise Invalid(
-                f"Refund between {_money(0, order.currency)} and "
-                f"{_money(refundable, order.currency)}."
+                f"Refund between {format_money(0, order.currency)} and "
+                f"{format_money(refundable, order.currency)}."
             )
         if refund_cents == 0:
             return _release(order, actor=actor, note="Dispute settled: released to the seller.")
@@ -807,7 +803,7 @@ def order_dispute_settle(*, actor, order: Order, refund_cents: int) -> Order:
             to=S.REFUNDED,
             actor=actor,
             note=f"Dispute settled: {'full' if full else 'partial'} refund of "
-            f"{_money(refund_cents, order.currency)}.",
+            f"{format_money(refund_cents, order.currency)}.",
         )
         order.refunded_cents += refund_cents
         order.save(update_fields=["refunded_cents"])
@@ -865,7 +861,7 @@ def _money_move(
     OrderEvent.objects.create(
         order=order,
         kind=f"{kind}_decided",
-        note=f"{label}: {_money(amount_cents, order.currency)}. {note}".strip()[:300],
+        note=f"{label}: {format_money(amount_cents, order.currency)}. {note}".strip()[:300],
     )
     from .tasks import send_money_move
 
@@ -949,7 +945,7 @@ def money_move_send(*, move_id: int) -> MoneyMove | None:
                 order=order,
                 kind=f"{move.kind}_sent",
                 note=f"{move.get_kind_display()} of "
-                f"{_money(move.amount_cents, move.currency)} sent ({gateway_id}).",
+                f"{format_money(move.amount_cents, move.currency)} sent ({gateway_id}).",
             )
     return move
 
@@ -1055,7 +1051,7 @@ def payout_account_update(
 def card_setup_start(*, buyer, idempotency_key: str, base_url: str) -> str:
     """Start saving a card for later (a setup-mode Checkout Session); returns where
     the buyer enters it. The card is recorded when the session's event arrives."""
-    card = SavedCard.objects.filter(buyer=buyer).first()
+    card = saved_card_for(buyer=buyer)
     if card is None:
         gateway = current_gateway()
         customer_id = gateway.customer_create(
@@ -1181,7 +1177,7 @@ def _auction_payment(
 ) -> Payment:
     """The payment and its pending order, before the charge (so a crash leaves a trace
     that the same reference picks up again)."""
-    address = ShippingAddress.objects.filter(buyer=buyer).first()
+    address = shipping_address_for(buyer=buyer)
     shipping = stall_shipping_cents(stall=item.stall)
     payment = Payment(
         buyer=buyer,

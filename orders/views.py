@@ -4,6 +4,7 @@ service, render."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import model_to_dict
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -109,10 +110,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
 
 def _address_initial(address) -> dict:
-    if address is None:
-        return {}
-    fields = ["name", "line1", "line2", "city", "postal_code", "country"]
-    return {field: getattr(address, field) for field in fields}
+    return model_to_dict(address, fields=list(ShippingAddressForm.base_fields)) if address else {}
 
 
 @login_required
@@ -307,7 +305,7 @@ def payouts_panel(request: HttpRequest) -> HttpResponse:
         if not request.htmx:
             messages.success(request, "Shipping cost saved.")
             return redirect("stalls:dashboard")
-    overview = selectors.payout_overview(user=request.user)
+    overview = selectors.payout_overview(stall=stall)
     if not form.is_bound or saved:
         form = ShippingCostForm(initial={"shipping": overview.shipping_cents})
     return render(

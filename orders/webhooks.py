@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from bazaar.errors import Invalid
 
-from .gateway import Card, gateway_named
+from .gateway import Card, expandable_id, gateway_named
 from .models import Chargeback, MoneyMove, Order, OrderEvent, Payment, WebhookEvent
 from .services import (
     card_saved,
@@ -69,18 +69,14 @@ def stripe_event_verify(*, payload: bytes, signature: str) -> dict:
     return event
 
 
-def _id(value) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else value.get("id", "")
-
-
 def _prepare(event: dict, gateway_name: str) -> Card | None:
     """What must be fetched from the gateway before the transaction (no network call
     while rows are locked): the card behind a completed setup session."""
     obj = event["data"]["object"]
     if event["type"] == "checkout.session.completed" and obj.get("mode") == "setup":
-        return gateway_named(gateway_name).setup_card(setup_intent_id=_id(obj.get("setup_intent")))
+        return gateway_named(gateway_name).setup_card(
+            setup_intent_id=expandable_id(obj.get("setup_intent"))
+        )
     return None
 
 
@@ -154,7 +150,7 @@ def _session_completed(session: dict, card: Card | None) -> tuple[str, str]:
             f"({payment.amount_cents} {payment.currency}).",
         )
     return Outcome.PROCESSED, payment_paid(
-        payment=payment, payment_intent_id=_id(session.get("payment_intent"))
+        payment=payment, payment_intent_id=expandable_id(session.get("payment_intent"))
     )
 
 
@@ -178,7 +174,7 @@ def _intent_succeeded(intent: dict, card: Card | None) -> tuple[str, str]:
     payment = _payment_of(intent)
     if payment is None:
         return Outcome.IGNORED, "No payment of ours has this payment intent."
-    charge = _id(intent.get("latest_charge"))
+    charge = expandable_id(intent.get("latest_charge"))
     if charge and not payment.charge_id:
         Payment.objects.filter(pk=payment.pk, charge_id="").update(charge_id=charge)
         return Outcome.PROCESSED, "charge recorded"
@@ -230,8 +226,8 @@ def _transfer_reversed(transfer: dict, card: Card | None) -> tuple[str, str]:
 def _chargeback(dispute: dict, card: Card | None) -> tuple[str, str]:
     """The buyer's bank disputes the charge. Orders still in escrow stop (disputed);
     released ones get the chargeback on their record, for ops."""
-    charge = _id(dispute.get("charge"))
-    intent = _id(dispute.get("payment_intent"))
+    charge = expandable_id(dispute.get("charge"))
+    intent = expandable_id(dispute.get("payment_intent"))
     payment = Payment.objects.filter(charge_id=charge).first() if charge else None
     if payment is None and intent:
         payment = Payment.objects.filter(payment_intent_id=intent).first()

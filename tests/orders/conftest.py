@@ -7,7 +7,13 @@ from bazaar.ids import new_ulid
 from orders.gateway import CARD_OK, TestGateway
 from orders.models import Payment
 from orders.selectors import cart_entries_for_buyer, cart_plan
-from orders.services import CheckoutUrls, cart_add, checkout_start, shipping_address_save
+from orders.services import (
+    CheckoutUrls,
+    cart_add,
+    checkout_start,
+    payout_onboarding_link,
+    shipping_address_save,
+)
 from orders.webhooks import event_handle
 
 URLS = CheckoutUrls(base_url="http://testserver")
@@ -80,8 +86,6 @@ def pay(payment: Payment, card: str = CARD_OK):
 
 def connect_payouts(seller_user):
     """The seller connects payouts with the test gateway (account.updated event)."""
-    from orders.services import payout_onboarding_link
-
     payout_onboarding_link(user=seller_user, base_url="http://testserver")
     account = seller_user.seller_profile.payout_account
     event = TestGateway().onboarding_complete(account_id=account.account_id)

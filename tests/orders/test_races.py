@@ -13,6 +13,7 @@ from orders.services import (
     cart_add,
     checkout_start,
     money_move_send,
+    order_confirm_received,
     order_ship,
     orders_release_due,
 )
@@ -93,8 +94,6 @@ def test_one_money_move_sent_by_two_runners_pays_once(
     order_ship(actor=stall.seller.user, order=order, carrier="UPS", tracking_number="1")
     # The move is decided but its task is "lost" so that the two runners race for it.
     monkeypatch.setattr("orders.tasks.send_money_move.delay", lambda move_id: None)
-    from orders.services import order_confirm_received
-
     order_confirm_received(actor=buyer, order=order)
     move = MoneyMove.objects.get()
     results = race(
