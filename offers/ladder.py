@@ -16,13 +16,6 @@ from stalls.document import document_change
 from .models import Offer
 
 OFFERS_KEEP = 300
-TERMINAL = {
-    Offer.Status.COUNTERED,
-    Offer.Status.DECLINED,
-    Offer.Status.EXPIRED,
-    Offer.Status.WITHDRAWN,
-    Offer.Status.PURCHASED,
-}
 
 
 def mask_handle(handle: str) -> str:
@@ -78,7 +71,7 @@ def offer_entry_set(doc: Doc, entry: dict) -> None:
     excess = len(offers) - OFFERS_KEEP
     index = 0
     while excess > 0 and index < len(offers):
-        if offers[index]["status"] in TERMINAL:
+        if offers[index]["status"] not in Offer.LIVE:
             del offers[index]
             excess -= 1
         else:

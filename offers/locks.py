@@ -13,6 +13,6 @@ def offer_for_update(*, offer_id: int) -> Offer:
     """Lock one offer (after its item), with what its rules and entries read."""
     return (
         Offer.objects.select_for_update(of=("self",))
-        .select_related("item__stall__seller__user", "buyer", "answers", "reservation")
+        .select_related(*Offer.RELATED, "reservation")
         .get(pk=offer_id)
     )

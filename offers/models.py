@@ -55,6 +55,8 @@ class Offer(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     LIVE = (Status.PENDING, Status.ACCEPTED)
+    # What an offer's rules, entries and templates read, for select_related.
+    RELATED = ("item__stall__seller__user", "buyer", "answers")
 
     class Meta:
         indexes = [
@@ -81,6 +83,10 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} {self.amount_cents} {self.currency} on {self.item_id} ({self.status})"
+
+    def is_due(self, now=None) -> bool:
+        """Live but past its expiry: expired, even before the sweep has run."""
+        return self.status in self.LIVE and self.expires_at <= (now or timezone.now())
 
 
 class OfferEvent(models.Model):

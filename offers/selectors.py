@@ -17,14 +17,12 @@ LADDER_LENGTH = 20
 
 
 def _related(queryset: QuerySet[Offer]) -> QuerySet[Offer]:
-    return queryset.select_related("item__stall__seller__user", "buyer", "answers")
+    return queryset.select_related(*Offer.RELATED)
 
 
 def offer_status(offer: Offer, now=None) -> str:
     """The status as of now: a live offer past its expiry is expired."""
-    if offer.status in Offer.LIVE and offer.expires_at <= (now or timezone.now()):
-        return Offer.Status.EXPIRED
-    return offer.status
+    return Offer.Status.EXPIRED if offer.is_due(now) else offer.status
 
 
 def offer_accepted_for_checkout(*, buyer, item: Item) -> Offer | None:

@@ -108,8 +108,11 @@ def _require_turn(user, offer: Offer) -> str:
     return side
 
 
-def _due(offer: Offer, now=None) -> bool:
-    return offer.status in Offer.LIVE and offer.expires_at <= (now or timezone.now())
+def _offer_open() -> Conflict:
+    return Conflict(
+        "You already have an open offer on this item: answer or withdraw it first.",
+        code="offer_open",
+    )
 
 
 def _replayed(actor, key: str) -> Offer | None:
@@ -124,9 +127,7 @@ def _replayed(actor, key: str) -> Offer | None:
     )
     if offer_id is None:
         return None
-    return Offer.objects.select_related(
-        "item__stall__seller__user", "buyer", "answers", "reservation"
-    ).get(pk=offer_id)
+    return Offer.objects.select_related(*Offer.RELATED, "reservation").get(pk=offer_id)
 
 
 # The one transition function
@@ -180,17 +181,14 @@ def _act(*, actor, key: str, item_id: int, offer_id: int | None, work: Callable)
             replay = _replayed(actor, key)
             if replay is not None:
                 return replay
-            if offer is None or not _due(offer):
+            if offer is None or not offer.is_due():
                 return work(item, offer)
             _expire(offer)
     except IntegrityError:
         replay = _replayed(actor, key)
         if replay is not None:
             return replay
-        raise Conflict(
-            "You already have an open offer on this item: answer or withdraw it first.",
-            code="offer_open",
-        ) from None
+        raise _offer_open() from None
     raise Conflict("This offer has expired; make a new one.", code="expired")
 
 
@@ -289,10 +287,7 @@ def offer_make(
         if item_available_quantity(item=item) < 1:
             raise Conflict("This item is out of stock, so it takes no offers.", code="out_of_stock")
         if Offer.objects.filter(buyer=buyer, item=item, status__in=Offer.LIVE).exists():
-            raise Conflict(
-                "You already have an open offer on this item: answer or withdraw it first.",
-                code="offer_open",
-            )
+            raise _offer_open()
         _check_buyer_amounts(buyer=buyer, item=item)
         return _send(
             item=item,
@@ -473,7 +468,7 @@ def offers_expire_due(*, now=None) -> int:
         with transaction.atomic():
             item_lock(item_id=item_id)
             offer = offer_for_update(offer_id=offer_id)
-            if _due(offer, now):
+            if offer.is_due(now):
                 _expire(offer)
                 expired += 1
     return expired

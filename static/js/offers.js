@@ -207,8 +207,7 @@
     close.textContent = "✕";
     close.addEventListener("click", () => box.remove());
     box.append(close);
-    const card = document.getElementById(`item-${frame.offer.item}`);
-    const link = card && card.querySelector("a[data-item-drawer]");
+    const link = itemLink(frame.offer.item);
     if (link) {
       box.classList.add("opens");
       box.addEventListener("click", (event) => {

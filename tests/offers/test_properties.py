@@ -66,7 +66,7 @@ class Rollback(Exception):
 def _latest(buyer, item) -> Offer | None:
     return (
         Offer.objects.filter(buyer=buyer, item=item)
-        .select_related("item__stall__seller__user", "buyer", "answers")
+        .select_related(*Offer.RELATED)
         .order_by("-public_id")
         .first()
     )

@@ -89,7 +89,7 @@ def test_handles_are_masked_to_first_and_last_letters(handle, masked):
 @pytest.mark.parametrize(
     "cents,message", [(0, "more than zero"), (2501, "at most the price, $25.00")]
 )
-def test_an_offer_is_more_than_zero_and_at_most_the_price(make_offer, item, cents, message):
+def test_an_offer_is_more_than_zero_and_at_most_the_price(make_offer, cents, message):
     with pytest.raises(Invalid, match=re.escape(message)):
         make_offer(cents)
     assert not Offer.objects.exists()
@@ -311,7 +311,7 @@ def test_the_buyer_accepts_a_counter(make_offer, seller, buyer, key):
 
 
 def test_accepting_with_no_unit_left_fails_and_leaves_the_offer_open(
-    make_offer, seller, item, make_user, key
+    make_offer, seller, make_user, key
 ):
     first = make_offer(2000)
     second = make_offer(2100, who=make_user("other"))
@@ -430,7 +430,7 @@ def test_the_sweep_expires_pending_and_accepted_offers(make_offer, make_user, se
     assert offers_expire_due() == 0
 
 
-def test_a_late_sweep_never_lets_an_expired_offer_be_accepted(make_offer, seller, buyer, item, key):
+def test_a_late_sweep_never_lets_an_expired_offer_be_accepted(make_offer, seller, key):
     offer = make_offer(2000)
     _age(offer)
     assert offer_status(Offer.objects.get(pk=offer.pk)) == "expired"
