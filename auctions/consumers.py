@@ -69,7 +69,10 @@ class AuctionConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         await self._send_json({"type": "error", "code": code, "message": message})
 
     # Broadcasts: one subscription per process and auction (bazaar.fanout) hands each
-    # frame, encoded once for the whole group, to every local socket.
+    # frame, encoded once for the whole group, to every local socket; frames waiting
+    # together go as one `batch` frame.
 
     async def auction_update(self, event):
         await self.send(text_data=event["frame"])
+
+    frames_batch = auction_update

@@ -7,6 +7,14 @@ about a fifth of the server's time. Here each process subscribes once per group
 and a single task hands every message to its members' handlers in order. What is
 meant for one socket or one user (private frames, sanctions) still travels on the
 consumer's own channel.
+
+Under load, writing each frame to each socket is what costs (daphne's write path
+takes a few tens of microseconds per frame and socket, most of it registering and
+unregistering the socket with the event loop). So a group delivers at most
+DELIVERIES_PER_SECOND times a second: the first message after a quiet spell goes
+out at once, and what arrives while a delivery is due waits for the next one.
+Consecutive pre-encoded frames (messages with a `frame`) waiting together go to
+each socket as one `batch` frame, joined once for the whole group.
 """
 
 import asyncio
@@ -16,15 +24,48 @@ from channels.consumer import get_handler_name
 
 log = logging.getLogger(__name__)
 
+DELIVERIES_PER_SECOND = 20
+
+
+def batch_frame(frames: list[str]) -> str:
+    """Several JSON frames as one: `{"type": "batch", "frames": [...]}`, in order."""
+    return '{"type": "batch", "frames": [' + ", ".join(frames) + "]}"
+
+
+def _coalesced(messages: list[dict]) -> list[dict]:
+    """Runs of pre-encoded frames joined into one `frames.batch` message each."""
+    out: list[dict] = []
+    run: list[dict] = []
+
+    def close_run() -> None:
+        if len(run) > 1:
+            out.append({"type": "frames.batch", "frame": batch_frame([m["frame"] for m in run])})
+        else:
+            out.extend(run)
+        run.clear()
+
+    for message in messages:
+        if isinstance(message.get("frame"), str):
+            run.append(message)
+        else:
+            close_run()
+            out.append(message)
+    close_run()
+    return out
+
 
 class GroupFanout:
-    def __init__(self, channel_layer, group: str):
+    def __init__(self, channel_layer, group: str, interval: float = 1 / DELIVERIES_PER_SECOND):
         self.channel_layer = channel_layer
         self.group = group
+        self.interval = interval
         self.members: set = set()
         self.channel: str | None = None
-        self.pump: asyncio.Task | None = None
+        self.tasks: tuple[asyncio.Task, ...] = ()
         self.lock = asyncio.Lock()
+        self.waiting: list[dict] = []
+        self.arrived = asyncio.Event()
+        self.delivered_at = float("-inf")
 
     async def join(self, consumer) -> None:
         """Add a consumer; when this returns, the process is subscribed to the group."""
@@ -33,7 +74,11 @@ class GroupFanout:
             if self.channel is None:
                 self.channel = await self.channel_layer.new_channel()
                 await self.channel_layer.group_add(self.group, self.channel)
-                self.pump = asyncio.get_running_loop().create_task(self._pump(self.channel))
+                loop = asyncio.get_running_loop()
+                self.tasks = (
+                    loop.create_task(self._receive(self.channel)),
+                    loop.create_task(self._deliver()),
+                )
 
     async def leave(self, consumer) -> None:
         async with self.lock:
@@ -41,18 +86,37 @@ class GroupFanout:
             if self.members or self.channel is None:
                 return
             channel, self.channel = self.channel, None
-            self.pump.cancel()
+            for task in self.tasks:
+                task.cancel()
+            self.waiting.clear()
             await self.channel_layer.group_discard(self.group, channel)
 
-    async def _pump(self, channel: str) -> None:
+    async def _receive(self, channel: str) -> None:
         while True:
             message = await self.channel_layer.receive(channel)
-            handler_name = get_handler_name(message)
-            for member in list(self.members):
-                try:
-                    await getattr(member, handler_name)(message)
-                except Exception:
-                    log.exception("fan-out to one socket of %s failed", self.group)
+            self.waiting.append(message)  # the list as of now: delivery swaps it
+            self.arrived.set()
+
+    async def _deliver(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.arrived.wait()
+            due = self.delivered_at + self.interval - loop.time()
+            if due > 0:
+                await asyncio.sleep(due)
+            self.arrived.clear()
+            messages, self.waiting = self.waiting, []
+            self.delivered_at = loop.time()
+            for message in _coalesced(messages):
+                await self._hand_out(message)
+
+    async def _hand_out(self, message: dict) -> None:
+        handler_name = get_handler_name(message)
+        for member in list(self.members):
+            try:
+                await getattr(member, handler_name)(message)
+            except Exception:
+                log.exception("fan-out to one socket of %s failed", self.group)
 
 
 def for_this_loop(registry: dict, group: str, make):

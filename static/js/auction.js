@@ -281,27 +281,32 @@
     connection.textContent = text;
   }
 
+  function onFrame(frame) {
+    if (frame.server_time) syncClock(frame.server_time);
+    if (frame.type === "welcome") {
+      retry = 0;
+      status("live", "Connected");
+      apply(frame.state);
+      root.dataset.connected = "true";
+    } else if (frame.type === "update") {
+      const result = $("[data-bid-result]");
+      if (result && frame.state.version > state.version && frame.state.price_cents !== state.price_cents) {
+        result.textContent = ""; // what it said is out of date now
+      }
+      apply(frame.state);
+      addBids(frame.bids);
+    } else if (frame.type === "error") {
+      status("error", frame.message);
+    }
+  }
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/ws/auctions/${root.dataset.auction}/`);
     socket.addEventListener("message", (event) => {
       const frame = JSON.parse(event.data);
-      if (frame.server_time) syncClock(frame.server_time);
-      if (frame.type === "welcome") {
-        retry = 0;
-        status("live", "Connected");
-        apply(frame.state);
-        root.dataset.connected = "true";
-      } else if (frame.type === "update") {
-        const result = $("[data-bid-result]");
-        if (result && frame.state.version > state.version && frame.state.price_cents !== state.price_cents) {
-          result.textContent = ""; // what it said is out of date now
-        }
-        apply(frame.state);
-        addBids(frame.bids);
-      } else if (frame.type === "error") {
-        status("error", frame.message);
-      }
+      // Under load the server sends the frames that waited together as one batch.
+      for (const each of frame.type === "batch" ? frame.frames : [frame]) onFrame(each);
     });
     socket.addEventListener("close", (event) => {
       root.dataset.connected = "false";

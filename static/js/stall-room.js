@@ -439,8 +439,11 @@
     } catch {
       return;
     }
-    const handler = frame && Object.hasOwn(handlers, frame.type) && handlers[frame.type];
-    if (handler) handler(frame);
+    // Under load the server sends the frames that waited together as one batch.
+    for (const each of frame && frame.type === "batch" ? frame.frames : [frame]) {
+      const handler = each && Object.hasOwn(handlers, each.type) && handlers[each.type];
+      if (handler) handler(each);
+    }
   }
 
   /* -------------------------------------------------------------- the chat */

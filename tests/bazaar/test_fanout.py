@@ -1,6 +1,7 @@
 """One subscription per process and group, handed to every local member in order."""
 
 import asyncio
+import json
 
 import pytest
 from channels.layers import InMemoryChannelLayer
@@ -61,3 +62,73 @@ async def test_the_last_member_leaving_unsubscribes_and_a_new_one_subscribes_aga
     await _settle([again], 1)
     assert again.received == [1] and member.received == []
     await fanout.leave(again)
+
+
+class Socket:
+    """A member that records what one socket would be sent, with when."""
+
+    def __init__(self):
+        self.sent: list[tuple[float, object]] = []
+
+    async def forward(self, message):
+        self.sent.append((asyncio.get_running_loop().time(), json.loads(message["frame"])))
+
+    doc_update = frames_batch = forward
+
+    async def room_count(self, message):
+        self.sent.append((asyncio.get_running_loop().time(), {"count": message["count"]}))
+
+
+def doc(n: int) -> dict:
+    return {"type": "doc.update", "frame": json.dumps({"type": "doc", "seq": n})}
+
+
+@pytest.mark.asyncio
+async def test_a_message_after_a_quiet_spell_goes_out_at_once_and_a_burst_waits_as_one_batch():
+    layer = InMemoryChannelLayer()
+    fanout = GroupFanout(layer, "room", interval=0.2)
+    socket = Socket()
+    await fanout.join(socket)
+    started = asyncio.get_running_loop().time()
+
+    await layer.group_send("room", doc(1))
+    for _ in range(100):
+        if socket.sent:
+            break
+        await asyncio.sleep(0.005)
+    for n in (2, 3, 4):
+        await layer.group_send("room", doc(n))
+    for _ in range(200):
+        if len(socket.sent) == 2:
+            break
+        await asyncio.sleep(0.005)
+
+    (first_at, first), (batch_at, batch) = socket.sent
+    assert first == {"type": "doc", "seq": 1} and first_at - started < 0.1
+    assert batch == {"type": "batch", "frames": [{"type": "doc", "seq": n} for n in (2, 3, 4)]}
+    assert batch_at - first_at >= 0.19
+    await fanout.leave(socket)
+
+
+@pytest.mark.asyncio
+async def test_a_message_without_a_frame_keeps_its_place_between_batches():
+    layer = InMemoryChannelLayer()
+    fanout = GroupFanout(layer, "room", interval=0.2)
+    socket = Socket()
+    await fanout.join(socket)
+    await layer.group_send("room", doc(1))
+    await asyncio.sleep(0.02)
+    for message in (doc(2), doc(3), {"type": "room.count", "count": 7}, doc(4)):
+        await layer.group_send("room", message)
+    for _ in range(200):
+        if len(socket.sent) == 4:
+            break
+        await asyncio.sleep(0.005)
+
+    assert [frame for _, frame in socket.sent] == [
+        {"type": "doc", "seq": 1},
+        {"type": "batch", "frames": [{"type": "doc", "seq": 2}, {"type": "doc", "seq": 3}]},
+        {"count": 7},
+        {"type": "doc", "seq": 4},
+    ]
+    await fanout.leave(socket)

@@ -23,6 +23,7 @@ PREBUILT_FRAMES = [
     ROOT / "stalls" / "cursors.py",
     ROOT / "offers" / "ladder.py",
     ROOT / "auctions" / "frames.py",
+    ROOT / "bazaar" / "fanout.py",
 ]
 
 
@@ -58,7 +59,7 @@ def socket_error_codes() -> set[str]:
 
 
 def test_the_scan_finds_what_it_should():
-    assert {"welcome", "doc", "chat_ack", "cursors", "section_changed", "stall_live"} <= (
+    assert {"welcome", "doc", "chat_ack", "cursors", "section_changed", "stall_live", "batch"} <= (
         sent_frame_types()
     )
     assert accepted_frame_types() == {"chat", "cursor", "ping"}

@@ -40,6 +40,7 @@ WATCH_SOCKETS = """
     window.__sockets = [];
     window.__binaryIn = [];
     window.__binaryOut = 0;
+    window.__batches = 0;
     const Native = window.WebSocket;
     window.WebSocket = class extends Native {
         constructor(...args) {
@@ -47,6 +48,7 @@ WATCH_SOCKETS = """
             window.__sockets.push(this);
             this.addEventListener('message', (e) => {
                 if (typeof e.data !== 'string') window.__binaryIn.push(e.data.byteLength);
+                else if (e.data.startsWith('{"type": "batch"')) window.__batches += 1;
             });
         }
         send(data) {
@@ -246,6 +248,24 @@ class StallRoomInTheBrowser(BrowserTestCase):
         assert second_sync < first_sync / 4, (first_sync, second_sync)
         texts = alice.locator(f"{ROWS} .msg-text").all_text_contents()
         assert texts == [f"message {n}" for n in range(1, 41)] + ["Did I miss anything?"]
+
+    def test_a_burst_arrives_as_one_batch_and_every_message_shows(self):
+        alice = self.visit(self.alice, watch=True)
+        bob = self.visit(self.bob, watch=True)
+        # Four messages at once from Bob's socket: the first goes out alone, the rest
+        # commit while the room's next delivery is due and arrive as one `batch` frame.
+        bob.evaluate(
+            """() => { for (const n of [1, 2, 3, 4]) window.__sockets.at(-1).send(
+                JSON.stringify({type: 'chat', text: `burst ${n}`, client_id: `b${n}`})); }"""
+        )
+        syncs = alice.evaluate("window.__binaryOut")
+        # Well within a heartbeat: a page that dropped the batch would only recover by
+        # noticing the gap at its next ping and syncing again.
+        self.row(alice, "burst 4").wait_for(timeout=2000)
+        texts = alice.locator(f"{ROWS} .msg-text").all_text_contents()
+        assert texts[-4:] == ["burst 1", "burst 2", "burst 3", "burst 4"]
+        assert alice.evaluate("window.__batches") >= 1
+        assert alice.evaluate("window.__binaryOut") == syncs
 
     def test_compaction_and_a_missed_update_resync_without_losing_messages(self):
         off_the_event_loop(_chat_history, self.stall, 5)

@@ -1,8 +1,6 @@
 """Offers over the stall socket: everyone's ladder in the document, private frames to
 the buyer and the seller only."""
 
-import json
-
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -21,10 +19,7 @@ async def kinds_received(client, quiet: float = 0.3) -> set[str]:
     """Every frame type this client has received and not yet read, once nothing more
     arrives for `quiet` seconds."""
     while not await client.socket.receive_nothing(timeout=quiet):
-        raw = await client.socket.receive_from()
-        client.pending.append(
-            ("binary" if isinstance(raw, bytes) else json.loads(raw)["type"], raw)
-        )
+        client.pending.extend(await client.read())
     return {kind for kind, _ in client.pending}
 
 

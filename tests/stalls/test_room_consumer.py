@@ -45,37 +45,32 @@ class Client:
         self.doc.apply_update(read_message(reply[2:]))
         return await self.next("synced")
 
+    async def read(self, timeout: float = 3) -> list[tuple[str, object]]:
+        """The frames of the next socket message ("binary" for bytes; a `batch` is
+        unpacked), applying doc updates as they arrive, as a browser would."""
+        raw = await self.socket.receive_from(timeout=timeout)
+        if isinstance(raw, bytes):
+            return [("binary", raw)]
+        frame = json.loads(raw)
+        frames = frame["frames"] if frame["type"] == "batch" else [frame]
+        for each in frames:
+            if each["type"] == "doc":
+                self.doc.apply_update(base64.b64decode(each["update"]))
+        return [(each["type"], each) for each in frames]
+
     async def next(self, kind: str, timeout: float = 3):
-        """The next frame of this kind ("binary" for bytes), keeping the others for
-        later; doc updates are applied as they arrive, as a browser would."""
-        for index, (frame_kind, frame) in enumerate(self.pending):
-            if frame_kind == kind:
-                del self.pending[index]
-                return frame
+        """The next frame of this kind, keeping the others for later."""
         while True:
-            raw = await self.socket.receive_from(timeout=timeout)
-            if isinstance(raw, bytes):
-                frame_kind, frame = "binary", raw
-            else:
-                frame = json.loads(raw)
-                frame_kind = frame["type"]
-                if frame_kind == "doc":
-                    self.doc.apply_update(base64.b64decode(frame["update"]))
-            if frame_kind == kind:
-                return frame
-            self.pending.append((frame_kind, frame))
+            for index, (frame_kind, frame) in enumerate(self.pending):
+                if frame_kind == kind:
+                    del self.pending[index]
+                    return frame
+            self.pending.extend(await self.read(timeout))
 
     async def until(self, check, timeout: float = 3):
         """Read frames (applying doc updates) until the replica passes `check`."""
         while not check():
-            raw = await self.socket.receive_from(timeout=timeout)
-            if isinstance(raw, bytes):
-                self.pending.append(("binary", raw))
-                continue
-            frame = json.loads(raw)
-            if frame["type"] == "doc":
-                self.doc.apply_update(base64.b64decode(frame["update"]))
-            self.pending.append((frame["type"], frame))
+            self.pending.extend(await self.read(timeout))
 
     def texts(self):
         return [entry["text"] for entry in self.chat()]
