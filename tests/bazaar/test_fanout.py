@@ -6,7 +6,7 @@ import json
 import pytest
 from channels.layers import InMemoryChannelLayer
 
-from bazaar.fanout import GroupFanout
+from bazaar.fanout import LONGEST_WAIT, GroupFanout
 
 
 class Member:
@@ -83,37 +83,60 @@ def doc(n: int) -> dict:
     return {"type": "doc.update", "frame": json.dumps({"type": "doc", "seq": n})}
 
 
-@pytest.mark.asyncio
-async def test_a_message_after_a_quiet_spell_goes_out_at_once_and_a_burst_waits_as_one_batch():
-    layer = InMemoryChannelLayer()
-    fanout = GroupFanout(layer, "room", interval=0.2)
-    socket = Socket()
-    await fanout.join(socket)
-    started = asyncio.get_running_loop().time()
-
+async def _burst(fanout, layer, sockets):
+    """One message, then three more once the first has been delivered."""
     await layer.group_send("room", doc(1))
     for _ in range(100):
-        if socket.sent:
+        if sockets[0].sent:
             break
         await asyncio.sleep(0.005)
     for n in (2, 3, 4):
         await layer.group_send("room", doc(n))
     for _ in range(200):
-        if len(socket.sent) == 2:
+        if all(len(socket.sent) == 2 for socket in sockets):
             break
         await asyncio.sleep(0.005)
 
-    (first_at, first), (batch_at, batch) = socket.sent
-    assert first == {"type": "doc", "seq": 1} and first_at - started < 0.1
-    assert batch == {"type": "batch", "frames": [{"type": "doc", "seq": n} for n in (2, 3, 4)]}
-    assert batch_at - first_at >= 0.19
+
+@pytest.mark.asyncio
+async def test_a_message_after_a_quiet_spell_goes_out_at_once_and_a_burst_waits_as_one_batch():
+    layer = InMemoryChannelLayer()
+    # Two sockets at 40 ms each: deliveries at least 80 ms apart.
+    fanout = GroupFanout(layer, "room", seconds_per_socket=0.04)
+    sockets = [Socket(), Socket()]
+    for socket in sockets:
+        await fanout.join(socket)
+    started = asyncio.get_running_loop().time()
+
+    await _burst(fanout, layer, sockets)
+
+    for socket in sockets:
+        (first_at, first), (batch_at, batch) = socket.sent
+        assert first == {"type": "doc", "seq": 1} and first_at - started < 0.05
+        assert batch == {"type": "batch", "frames": [{"type": "doc", "seq": n} for n in (2, 3, 4)]}
+        assert batch_at - first_at >= 0.075
+    for socket in sockets:
+        await fanout.leave(socket)
+
+
+@pytest.mark.asyncio
+async def test_however_big_the_room_a_waiting_frame_goes_out_within_the_longest_wait():
+    layer = InMemoryChannelLayer()
+    fanout = GroupFanout(layer, "room", seconds_per_socket=10)
+    socket = Socket()
+    await fanout.join(socket)
+
+    await _burst(fanout, layer, [socket])
+
+    (first_at, _), (batch_at, _) = socket.sent
+    assert LONGEST_WAIT - 0.005 <= batch_at - first_at < LONGEST_WAIT + 0.1
     await fanout.leave(socket)
 
 
 @pytest.mark.asyncio
 async def test_a_message_without_a_frame_keeps_its_place_between_batches():
     layer = InMemoryChannelLayer()
-    fanout = GroupFanout(layer, "room", interval=0.2)
+    fanout = GroupFanout(layer, "room", seconds_per_socket=0.2)
     socket = Socket()
     await fanout.join(socket)
     await layer.group_send("room", doc(1))
