@@ -3,6 +3,7 @@ HTTP POST round trip on the same server in the same run.
 
     .venv/bin/python bench/offers.py                      # K = 50 pairs, 3 rounds each
     .venv/bin/python bench/offers.py --pairs 10 --rounds 5
+    .venv/bin/python bench/offers.py --think 2             # people who read before answering
     .venv/bin/python bench/offers.py --server-processes 2   # daphne per core, one socket
     .venv/bin/python bench/offers.py --postgres postgres://postgres@127.0.0.1:5432/postgres \\
         --redis redis://127.0.0.1:6379/10
@@ -17,8 +18,11 @@ One round of a pair, timed from the buyer's first POST:
   offer   buyer POSTs an offer (JSON, idempotency key)  -> the seller's socket gets `offer`/new
   counter seller POSTs a counter                        -> the buyer's socket gets `offer`/countered
   accept  buyer POSTs an acceptance                     -> the buyer's socket gets `offer`/accepted
-The round trip is the sum (offer POST to the last frame); each leg is reported too.
-All K pairs run their rounds at the same time, after a staggered start.
+The round trip is the sum of the three legs; each leg is reported too. All K pairs run
+their rounds at the same time, after a staggered start. By default each person acts the
+moment the other's frame arrives: a throughput test, where K pairs queue behind each
+other. --think T makes each person pause 0.5-1.5 x T seconds before acting, as people
+do; the pauses are outside the legs.
 
 Baseline: each of the 2K clients POSTs to /healthz/ (the trivial view, through the same
 middleware, CSRF included) on its own connection, --baseline-posts times, all at once.
@@ -31,6 +35,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import signal
 import statistics
 import sys
@@ -213,36 +218,52 @@ class Pair:
         await self.buyer_socket.open(ws, base_url, self.buyer_cookie)
         await self.seller_socket.open(ws, base_url, self.seller_cookie)
 
-    async def round(self, number: int) -> dict:
+    async def round(self, number: int, think: float) -> dict:
+        """One bargaining round. With `think`, each person pauses before answering
+        (uniformly 0.5-1.5 x think, as people read before they act); the pauses are not
+        part of any leg, so the round trip is the time the market kept them waiting."""
+
+        async def pause() -> None:
+            if think:
+                await asyncio.sleep(think * random.uniform(0.5, 1.5))
+
         item = self.spec["items"][number]
         key = f"bench{number}{self.spec['stall']}"
+        await pause()
         started = time.perf_counter()
         offer = await self.buyer_http.post_json(
             f"/items/{item}/offers/new/", {"amount": "30", "idempotency_key": key + "o"}
         )
         offer_answered = time.perf_counter()
         offered_at = await self.seller_socket.seen("new", offer["offer"]["id"])
+        await pause()
+        counter_started = time.perf_counter()
         counter = await self.seller_http.post_json(
             f"/offers/{offer['offer']['id']}/counter/",
             {"amount": "40", "idempotency_key": key + "c"},
         )
         counter_answered = time.perf_counter()
         countered_at = await self.buyer_socket.seen("countered", counter["offer"]["id"])
+        await pause()
+        accept_started = time.perf_counter()
         await self.buyer_http.post_json(
             f"/offers/{counter['offer']['id']}/accept/", {"idempotency_key": key + "a"}
         )
         accept_answered = time.perf_counter()
         accepted_at = await self.buyer_socket.seen("accepted", counter["offer"]["id"])
         await self.seller_socket.seen("accepted", counter["offer"]["id"])
-        return {
-            "round_trip": accepted_at - started,
+        legs = {
             "offer": offered_at - started,
-            "counter": countered_at - offered_at,
-            "accept": accepted_at - countered_at,
+            "counter": countered_at - counter_started,
+            "accept": accepted_at - accept_started,
+        }
+        return {
+            "round_trip": sum(legs.values()),
+            **legs,
             "post": [
                 offer_answered - started,
-                counter_answered - offered_at,
-                accept_answered - countered_at,
+                counter_answered - counter_started,
+                accept_answered - accept_started,
             ],
         }
 
@@ -275,7 +296,9 @@ def quantiles(values: list[float]) -> dict:
     }
 
 
-async def measure(base_url: str, setup: dict, rounds: int, baseline_posts: int) -> dict:
+async def measure(
+    base_url: str, setup: dict, rounds: int, baseline_posts: int, think: float
+) -> dict:
     pairs = [Pair(spec, base_url, setup["cookie"]) for spec in setup["pairs"]]
     progress(f"opening {len(pairs) * 2} sockets and connections")
     for batch in range(0, len(pairs), 10):
@@ -289,7 +312,7 @@ async def measure(base_url: str, setup: dict, rounds: int, baseline_posts: int) 
 
     async def bargain(index: int, pair: Pair) -> list[dict]:
         await asyncio.sleep(index * 0.002)  # a staggered start, not one burst
-        return [await pair.round(number) for number in range(rounds)]
+        return [await pair.round(number, think) for number in range(rounds)]
 
     progress(f"bargaining: {len(pairs)} pairs x {rounds} rounds, all pairs at once")
     started = time.perf_counter()
@@ -304,6 +327,7 @@ async def measure(base_url: str, setup: dict, rounds: int, baseline_posts: int) 
     figures = {
         "pairs": len(pairs),
         "rounds": rounds,
+        "think_seconds": think,
         "bargaining_seconds": round(elapsed, 2),
         "round_trips_per_second": round(len(results) / elapsed, 1),
         "bare_post": bare_q,
@@ -323,7 +347,8 @@ async def measure(base_url: str, setup: dict, rounds: int, baseline_posts: int) 
 def print_figures(figures: dict) -> None:
     print(
         f"\n{figures['pairs']} pairs x {figures['rounds']} rounds in "
-        f"{figures['bargaining_seconds']} s ({figures['round_trips_per_second']} round trips/s); "
+        f"{figures['bargaining_seconds']} s ({figures['round_trips_per_second']} round trips/s; "
+        f"think {figures['think_seconds']:g} s); "
         f"load average {os.getloadavg()[0]:.2f}"
     )
     print(f"  {'':28} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
@@ -369,7 +394,9 @@ def run(args: argparse.Namespace) -> dict:
                 with daphne_process(
                     env=env, log_path=workdir / "daphne.log", processes=args.server_processes
                 ) as (base_url, _):
-                    return asyncio.run(measure(base_url, setup, args.rounds, args.baseline_posts))
+                    return asyncio.run(
+                        measure(base_url, setup, args.rounds, args.baseline_posts, args.think)
+                    )
             finally:
                 clear_redis_cache(args.redis)
 
@@ -378,6 +405,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--pairs", type=int, default=50, help="buyer/seller pairs (K)")
     parser.add_argument("--rounds", type=int, default=3, help="bargaining rounds per pair")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds each person pauses before acting (0: back to back, a throughput test)",
+    )
     parser.add_argument(
         "--server-processes", type=int, default=1, help="daphne processes (bazaar.serve)"
     )
