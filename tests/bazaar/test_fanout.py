@@ -83,7 +83,17 @@ def doc(n: int) -> dict:
     return {"type": "doc.update", "frame": json.dumps({"type": "doc", "seq": n})}
 
 
-async def _burst(fanout, layer, sockets):
+async def _room(seconds_per_socket: float, sockets: int = 1):
+    """A fan-out on the in-memory layer with `sockets` recording members joined."""
+    layer = InMemoryChannelLayer()
+    fanout = GroupFanout(layer, "room", seconds_per_socket=seconds_per_socket)
+    members = [Socket() for _ in range(sockets)]
+    for member in members:
+        await fanout.join(member)
+    return layer, fanout, members
+
+
+async def _burst(layer, sockets):
     """One message, then three more once the first has been delivered."""
     await layer.group_send("room", doc(1))
     for _ in range(100):
@@ -100,15 +110,11 @@ async def _burst(fanout, layer, sockets):
 
 @pytest.mark.asyncio
 async def test_a_message_after_a_quiet_spell_goes_out_at_once_and_a_burst_waits_as_one_batch():
-    layer = InMemoryChannelLayer()
     # Two sockets at 40 ms each: deliveries at least 80 ms apart.
-    fanout = GroupFanout(layer, "room", seconds_per_socket=0.04)
-    sockets = [Socket(), Socket()]
-    for socket in sockets:
-        await fanout.join(socket)
+    layer, fanout, sockets = await _room(0.04, sockets=2)
     started = asyncio.get_running_loop().time()
 
-    await _burst(fanout, layer, sockets)
+    await _burst(layer, sockets)
 
     for socket in sockets:
         (first_at, first), (batch_at, batch) = socket.sent
@@ -121,12 +127,9 @@ async def test_a_message_after_a_quiet_spell_goes_out_at_once_and_a_burst_waits_
 
 @pytest.mark.asyncio
 async def test_however_big_the_room_a_waiting_frame_goes_out_within_the_longest_wait():
-    layer = InMemoryChannelLayer()
-    fanout = GroupFanout(layer, "room", seconds_per_socket=10)
-    socket = Socket()
-    await fanout.join(socket)
+    layer, fanout, (socket,) = await _room(10)
 
-    await _burst(fanout, layer, [socket])
+    await _burst(layer, [socket])
 
     (first_at, _), (batch_at, _) = socket.sent
     assert LONGEST_WAIT - 0.005 <= batch_at - first_at < LONGEST_WAIT + 0.1
@@ -135,10 +138,7 @@ async def test_however_big_the_room_a_waiting_frame_goes_out_within_the_longest_
 
 @pytest.mark.asyncio
 async def test_a_message_without_a_frame_keeps_its_place_between_batches():
-    layer = InMemoryChannelLayer()
-    fanout = GroupFanout(layer, "room", seconds_per_socket=0.2)
-    socket = Socket()
-    await fanout.join(socket)
+    layer, fanout, (socket,) = await _room(0.2)
     await layer.group_send("room", doc(1))
     await asyncio.sleep(0.02)
     for message in (doc(2), doc(3), {"type": "room.count", "count": 7}, doc(4)):

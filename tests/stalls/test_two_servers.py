@@ -19,12 +19,21 @@ from tests.browser.conftest import DaphneWithoutInheritedConnections, stall_and_
 pytestmark = pytest.mark.redis
 
 
+async def _next_frames(socket) -> list[dict]:
+    """The JSON frames of the next text message (a `batch` unpacked; binary skipped)."""
+    raw = await socket.recv()
+    while not isinstance(raw, str):
+        raw = await socket.recv()
+    frame = json.loads(raw)
+    return frame["frames"] if frame["type"] == "batch" else [frame]
+
+
 async def _frames_until(socket, kind, timeout=5.0):
     async with asyncio.timeout(timeout):
         while True:
-            raw = await socket.recv()
-            if isinstance(raw, str) and json.loads(raw)["type"] == kind:
-                return json.loads(raw)
+            for frame in await _next_frames(socket):
+                if frame["type"] == kind:
+                    return frame
 
 
 class TwoServers(ChannelsLiveServerTestCase):
@@ -83,9 +92,9 @@ class TwoServers(ChannelsLiveServerTestCase):
                 assert ack["message"]["text"] == "across"
                 async with asyncio.timeout(5):
                     while "across" not in [e["text"] for e in replica["chat"].to_py()]:
-                        frame = json.loads(await listener.recv())
-                        if frame["type"] == "doc":
-                            replica.apply_update(base64.b64decode(frame["update"]))
+                        for frame in await _next_frames(listener):
+                            if frame["type"] == "doc":
+                                replica.apply_update(base64.b64decode(frame["update"]))
                 await talker.send(json.dumps({"type": "ping"}))
                 await listener.send(json.dumps({"type": "ping"}))
                 pong = await _frames_until(listener, "pong")
