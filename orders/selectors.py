@@ -93,6 +93,16 @@ def accepted_offer(*, buyer, item: Item):
     return offer_accepted_for_checkout(buyer=buyer, item=item)
 
 
+def cart_button_context(*, user, item: Item, available: int) -> dict:
+    """What the item's cart button shows this viewer: "Buy at your offer" for a buyer
+    whose offer on it was accepted (its unit is held for them, so it counts as
+    unavailable), "Add to cart" (hidden while nothing is available), and nothing for
+    the item's own seller."""
+    own = user.is_authenticated and item.stall.seller.user_id == user.pk
+    offer = accepted_offer(buyer=user, item=item) if user.is_authenticated and not own else None
+    return {"item": item, "available": available, "offer": offer, "own": own}
+
+
 def stall_shipping_cents(*, stall: Stall) -> int:
     shipping = StallShipping.objects.filter(stall=stall).first()
     return shipping.cost_cents if shipping else 0

@@ -8,6 +8,7 @@ urlpatterns = [
     path("cart/", views.cart, name="cart"),
     path("cart/add/", views.cart_add, name="cart_add"),
     path("cart/items/<ulid:item_id>/", views.cart_update, name="cart_update"),
+    path("cart/items/<ulid:item_id>/button/", views.cart_button, name="cart_button"),
     path("checkout/", views.checkout, name="checkout"),
     path("checkout/pay/", views.checkout_pay, name="checkout_pay"),
     path("checkout/address/", views.address_save, name="address_save"),

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from bazaar.errors import DomainError, Invalid
 from bazaar.idempotency import key_from_request
-from stalls.selectors import item_get, stall_for_user
+from stalls.selectors import item_available_quantity, item_get, stall_for_user
 
 from . import selectors, services
 from .forms import DisputeForm, ShipForm, ShippingAddressForm, ShippingCostForm
@@ -72,6 +72,17 @@ def cart_add(request: HttpRequest) -> HttpResponse:
         return render(request, "orders/_cart_added.html", {"item": item})
     messages.success(request, f"“{item.title}” is in your cart.")
     return redirect("orders:cart")
+
+
+@require_GET
+def cart_button(request: HttpRequest, item_id: str) -> HttpResponse:
+    """The item's cart button as this viewer should see it now (the page asks after
+    an offer of theirs on the item changed)."""
+    item = item_get(public_id=item_id)
+    context = selectors.cart_button_context(
+        user=request.user, item=item, available=item_available_quantity(item=item)
+    )
+    return render(request, "orders/_add_to_cart.html", context)
 
 
 @require_POST

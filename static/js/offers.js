@@ -225,8 +225,16 @@
     if (!frame || !frame.offer) return;
     toast(frame);
     if (frame.by !== frame.role) chime(frame.event);
+    if (!window.htmx) return;
+    // A buyer's accepted offer turns "Add to cart" into "Buy at your offer" (and back
+    // when it is withdrawn, expires or is bought): ask for the button again.
+    if (frame.role === "buyer") {
+      document.querySelectorAll(`[data-cart-button="${frame.offer.item}"]`).forEach((button) => {
+        htmx.trigger(button, "cart-refresh");
+      });
+    }
     const panel = document.querySelector(`[data-offers-panel="${frame.offer.item}"]`);
-    if (!panel || !window.htmx) return;
+    if (!panel) return;
     // My own action answered in this panel a moment ago: it is already up to date
     // (and shows what happened); another tab's or the other side's needs a refresh.
     const fresh = Date.now() - Number(panel.dataset.renderedAt || 0) < REFRESH_GRACE_MS;

@@ -413,6 +413,9 @@
         node.textContent = (frame.available ? `${frame.available} available` : "Sold out") + held;
         node.classList.toggle("out", !frame.available);
       });
+      document.querySelectorAll(`[data-cart-button="${frame.item}"] [data-add-to-cart]`).forEach((form) => {
+        form.hidden = !frame.available;
+      });
     },
     unrestricted() {
       // A steward lifted the last sanction: the composer opens again.

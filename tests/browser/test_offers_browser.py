@@ -63,6 +63,9 @@ class OffersInTheBrowser(BrowserTestCase):
     def test_offer_counter_accept_between_two_browsers(self):
         buyer = self.visit(self.alice)
         seller = self.visit(self.keeper)
+        guest = self.visit(None)
+        guest_button = guest.locator(f"#item-{self.item.public_id} .add-to-cart")
+        expect(guest_button).to_be_visible()
         seller_panel = self.open_drawer(seller)
         expect(seller_panel).to_contain_text("No open offers on this item.")
 
@@ -142,11 +145,17 @@ class OffersInTheBrowser(BrowserTestCase):
             lambda: list(Offer.objects.order_by("id").values_list("amount_cents", "status"))
         )
         assert offers == [(2050, "countered"), (2300, "accepted")]
-        # The held unit leaves the counts on both pages without a reload.
+        # The held unit leaves the counts on both pages without a reload, and the
+        # buyer's button becomes the way to buy it at the accepted price.
         for page in (buyer, seller):
             stock = f"#item-{self.item.public_id} [data-stock-for]"
             expect(page.locator(stock)).to_have_text("Sold out · 1 on hold")
             expect(page.locator("#item-drawer [data-stock-for]")).to_have_text("Sold out")
+        expect(guest_button).to_be_hidden()  # the last unit is held: nothing to add
+        for place in ("#item-drawer", f"#item-{self.item.public_id}"):
+            expect(buyer.locator(f"{place} .add-to-cart button")).to_have_text(
+                "Buy at your offer, $23.00"
+            )
         buyer.wait_for_timeout(300)  # the drawer's slide-in and the toast's entrance
         buyer.screenshot(path=str(SCREENSHOTS / "offers-buyer-accepted-desktop.png"))
         seller.screenshot(path=str(SCREENSHOTS / "offers-seller-accepted-desktop.png"))

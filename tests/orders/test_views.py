@@ -6,8 +6,10 @@ import re
 import pytest
 from django.urls import reverse
 
+from bazaar.ids import new_ulid
 from governance.models import Role
 from governance.services import role_grant
+from offers.services import offer_accept, offer_make
 from orders.gateway import CARD_DECLINED
 from orders.models import MoneyMove, Order, Payment, StallShipping
 from orders.services import order_dispute_open
@@ -35,12 +37,28 @@ def test_add_to_cart_from_the_stall_page_with_htmx(client, lamp):
     assert b"Only 1 of" in plain.content
 
 
-def test_the_item_drawer_offers_add_to_cart_only_in_stock(client, lamp):
+def test_the_item_drawer_shows_add_to_cart_only_in_stock(client, lamp):
     url = reverse("stalls:item_drawer", args=[lamp.stall.public_id, lamp.public_id])
-    assert b"Add to cart" in client.get(url).content
+    assert re.search(r"<form[^>]*data-add-to-cart method", client.get(url).content.decode())
     lamp.inventory = 0
     lamp.save()
-    assert b"Add to cart" not in client.get(url).content
+    # Still there for the page to show when a held unit comes back, but hidden.
+    assert re.search(r"<form[^>]*data-add-to-cart hidden", client.get(url).content.decode())
+
+
+def test_the_cart_button_is_refreshed_for_a_buyer_whose_offer_was_accepted(
+    client, buyer, lamp, stall, key
+):
+    url = reverse("orders:cart_button", args=[lamp.public_id])
+    client.force_login(buyer)
+    assert "Add to cart" in client.get(url).content.decode()
+    offer = offer_make(buyer=buyer, item=lamp, amount_cents=2000, message="", idempotency_key=key())
+    offer_accept(actor=stall.seller.user, offer=offer, idempotency_key=key())
+    button = client.get(url).content.decode()
+    assert "Buy at your offer, $20.00" in button and "data-add-to-cart" not in button
+    client.force_login(stall.seller.user)
+    assert "<form" not in client.get(url).content.decode()
+    assert client.get(reverse("orders:cart_button", args=[new_ulid()])).status_code == 404
 
 
 def test_a_seller_is_not_offered_their_own_item(client, lamp):
