@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._servers import (  # noqa: E402
     clear_redis_cache,
+    cpu_seconds,
     daphne_process,
     django_script,
     manage,
@@ -297,7 +298,7 @@ def quantiles(values: list[float]) -> dict:
 
 
 async def measure(
-    base_url: str, setup: dict, rounds: int, baseline_posts: int, think: float
+    base_url: str, setup: dict, rounds: int, baseline_posts: int, think: float, server_pid: int
 ) -> dict:
     pairs = [Pair(spec, base_url, setup["cookie"]) for spec in setup["pairs"]]
     progress(f"opening {len(pairs) * 2} sockets and connections")
@@ -315,11 +316,11 @@ async def measure(
         return [await pair.round(number, think) for number in range(rounds)]
 
     progress(f"bargaining: {len(pairs)} pairs x {rounds} rounds, all pairs at once")
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu_seconds(server_pid)
     results = [
         r for rs in await asyncio.gather(*(bargain(i, p) for i, p in enumerate(pairs))) for r in rs
     ]
-    elapsed = time.perf_counter() - started
+    elapsed, server_cpu = time.perf_counter() - started, cpu_seconds(server_pid) - cpu_before
     for pair in pairs:
         await pair.close()
 
@@ -330,6 +331,8 @@ async def measure(
         "think_seconds": think,
         "bargaining_seconds": round(elapsed, 2),
         "round_trips_per_second": round(len(results) / elapsed, 1),
+        # What one action costs the server (its POST, the frames it sends, the sockets).
+        "server_cpu_ms_per_action": round(server_cpu * 1000 / (3 * len(results)), 1),
         "bare_post": bare_q,
         "round_trip": quantiles([r["round_trip"] for r in results]),
     }
@@ -349,6 +352,7 @@ def print_figures(figures: dict) -> None:
         f"\n{figures['pairs']} pairs x {figures['rounds']} rounds in "
         f"{figures['bargaining_seconds']} s ({figures['round_trips_per_second']} round trips/s; "
         f"think {figures['think_seconds']:g} s); "
+        f"server CPU {figures['server_cpu_ms_per_action']} ms per action; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
     print(f"  {'':28} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
@@ -393,9 +397,16 @@ def run(args: argparse.Namespace) -> dict:
             try:
                 with daphne_process(
                     env=env, log_path=workdir / "daphne.log", processes=args.server_processes
-                ) as (base_url, _):
+                ) as (base_url, server):
                     return asyncio.run(
-                        measure(base_url, setup, args.rounds, args.baseline_posts, args.think)
+                        measure(
+                            base_url,
+                            setup,
+                            args.rounds,
+                            args.baseline_posts,
+                            args.think,
+                            server.pid,
+                        )
                     )
             finally:
                 clear_redis_cache(args.redis)
