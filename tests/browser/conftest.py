@@ -20,6 +20,30 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
+# Records the page's sockets and lets a test hand it a frame as if the server sent it.
+WATCH_SOCKETS = """
+    window.__sockets = [];
+    window.__binaryIn = [];
+    window.__binaryOut = 0;
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+        constructor(...args) {
+            super(...args);
+            window.__sockets.push(this);
+            this.addEventListener('message', (e) => {
+                if (typeof e.data !== 'string') window.__binaryIn.push(e.data.byteLength);
+            });
+        }
+        send(data) {
+            if (typeof data !== 'string') window.__binaryOut += 1;
+            super.send(data);
+        }
+    };
+    // A frame as if the server had sent it on the page's current socket.
+    window.__deliver = (frame) => window.__sockets.at(-1).dispatchEvent(
+        new MessageEvent('message', {data: JSON.stringify(frame)}));
+"""
+
 
 @pytest.fixture(scope="module")
 def browser(request):

@@ -1,10 +1,12 @@
 """Auctions in a real browser: two bidders, the stepper, the live high bid, the
 outbid toast, the countdown on the server's clock, closing; the seller's panel."""
 
+import re
 import time
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from auctions.services import auction_start, auctions_sweep
 from bazaar.idempotency import new_key
@@ -13,6 +15,7 @@ from tests.auctions.conftest import end_passes, save_card
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
+    WATCH_SOCKETS,
     BrowserTestCase,
     item_with_photo,
     off_the_event_loop,
@@ -160,6 +163,24 @@ class AuctionsInTheBrowser(BrowserTestCase):
         assert bob.locator("[data-bid-form]").is_hidden()
         bob.set_viewport_size(DESKTOP)
         screenshot(bob, "auction-sold-desktop")
+
+    def test_a_batch_frame_is_handled_frame_by_frame(self):
+        """A busy auction's broadcasts arrive as `batch` frames (bazaar.fanout)."""
+        page = self.new_page(self.alice, DESKTOP)
+        page.add_init_script(WATCH_SOCKETS)
+        page.goto(f"{self.live_server_url}{self.path}")
+        page.wait_for_selector("#auction[data-connected=true]", state="attached")
+        countdown = page.locator("[data-countdown]")
+        assert countdown.inner_text().count(":") == 1  # under an hour left
+        # The server's clock an hour behind, then an error: both frames take effect.
+        page.evaluate(
+            """() => window.__deliver({type: 'batch', frames: [
+                {type: 'pong', server_time: Date.now() / 1000 - 3600},
+                {type: 'error', code: 'read_only', message: 'Second frame'},
+            ]})"""
+        )
+        expect(page.locator("[data-connection]")).to_have_text("Second frame")
+        expect(countdown).to_have_text(re.compile(r"^1:\d\d:\d\d$"))
 
     def test_the_seller_starts_an_auction_from_the_dashboard(self):
         page = self.visit(self.keeper, path="/dashboard/stall/", connected=False)

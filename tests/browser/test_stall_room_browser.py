@@ -23,6 +23,7 @@ from tests.browser.conftest import (
     DESKTOP,
     PHONE,
     SCREENSHOTS,
+    WATCH_SOCKETS,
     BrowserTestCase,
     lamp_stall,
     off_the_event_loop,
@@ -36,28 +37,6 @@ pytestmark = pytest.mark.browser
 SYNCED = "#stall-room[data-synced=true]"
 ROWS = "[data-chat-list] > li.msg"
 # Keeps the page's sockets reachable and notes the size of each binary frame received.
-WATCH_SOCKETS = """
-    window.__sockets = [];
-    window.__binaryIn = [];
-    window.__binaryOut = 0;
-    const Native = window.WebSocket;
-    window.WebSocket = class extends Native {
-        constructor(...args) {
-            super(...args);
-            window.__sockets.push(this);
-            this.addEventListener('message', (e) => {
-                if (typeof e.data !== 'string') window.__binaryIn.push(e.data.byteLength);
-            });
-        }
-        send(data) {
-            if (typeof data !== 'string') window.__binaryOut += 1;
-            super.send(data);
-        }
-    };
-    // A frame as if the server had sent it on the page's current socket.
-    window.__deliver = (frame) => window.__sockets.at(-1).dispatchEvent(
-        new MessageEvent('message', {data: JSON.stringify(frame)}));
-"""
 
 
 def _seed_room():
