@@ -6,7 +6,7 @@ import json
 import pytest
 from channels.layers import InMemoryChannelLayer
 
-from bazaar.fanout import LONGEST_WAIT, GroupFanout
+from bazaar.fanout import LONGEST_WAIT, SOCKETS_PER_TURN, GroupFanout
 
 
 class Member:
@@ -155,3 +155,38 @@ async def test_a_message_without_a_frame_keeps_its_place_between_batches():
         {"type": "doc", "seq": 4},
     ]
     await fanout.leave(socket)
+
+
+@pytest.mark.asyncio
+async def test_a_big_delivery_lets_the_loop_turn_and_skips_sockets_that_left_meanwhile():
+    layer, fanout, sockets = await _room(0, sockets=3 * SOCKETS_PER_TURN)
+    loop = asyncio.get_running_loop()
+
+    def everyone_else_leaves() -> None:
+        for socket in sockets:
+            if not socket.sent:
+                fanout.members.discard(socket)
+
+    class FirstServed(Socket):
+        """The first socket served makes the rest leave at the loop's next turn."""
+
+        async def forward(self, message):
+            if not any(socket.sent for socket in sockets):
+                loop.call_soon(everyone_else_leaves)
+            await super().forward(message)
+
+        doc_update = forward
+
+    for socket in sockets:
+        socket.__class__ = FirstServed
+    await layer.group_send("room", doc(1))
+    for _ in range(100):
+        await asyncio.sleep(0.005)
+        if any(socket.sent for socket in sockets):
+            break
+    await asyncio.sleep(0.05)
+
+    # Only the sockets served before the delivery first let the loop turn got it.
+    served = [socket for socket in sockets if socket.sent]
+    assert len(served) == SOCKETS_PER_TURN - 1
+    assert len(fanout.members) == SOCKETS_PER_TURN - 1
