@@ -66,6 +66,10 @@ class OffersInTheBrowser(BrowserTestCase):
         guest = self.visit(None)
         guest_button = guest.locator(f"#item-{self.item.public_id} .add-to-cart")
         expect(guest_button).to_be_visible()
+        # Inside its card, not clipped below it (the card hides what overflows).
+        card = guest.locator(f"#item-{self.item.public_id}").bounding_box()
+        button = guest_button.bounding_box()
+        assert button["y"] + button["height"] <= card["y"] + card["height"]
         seller_panel = self.open_drawer(seller)
         expect(seller_panel).to_contain_text("No open offers on this item.")
 
