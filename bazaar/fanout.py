@@ -122,7 +122,12 @@ class GroupFanout:
                 await self._hand_out(message)
 
     async def _hand_out(self, message: dict) -> None:
-        handler_name = get_handler_name(message)
+        try:
+            handler_name = get_handler_name(message)
+        except ValueError:
+            # One malformed message must not end the group's deliveries.
+            log.exception("a message to %s has no handler", self.group)
+            return
         for count, member in enumerate(list(self.members), start=1):
             if count % SOCKETS_PER_TURN == 0:
                 # Let the loop breathe: the channel layer's reader takes in one message per

@@ -190,3 +190,18 @@ async def test_a_big_delivery_lets_the_loop_turn_and_skips_sockets_that_left_mea
     served = [socket for socket in sockets if socket.sent]
     assert len(served) == SOCKETS_PER_TURN - 1
     assert len(fanout.members) == SOCKETS_PER_TURN - 1
+
+
+@pytest.mark.asyncio
+async def test_a_message_without_a_type_is_logged_and_the_next_ones_still_arrive(caplog):
+    layer, fanout, (socket,) = await _room(0)
+    await layer.group_send("room", {"kind": "not a channels message"})
+    await layer.group_send("room", doc(2))
+    for _ in range(100):
+        if socket.sent:
+            break
+        await asyncio.sleep(0.005)
+
+    assert [frame for _, frame in socket.sent] == [{"type": "doc", "seq": 2}]
+    assert "a message to room has no handler" in caplog.text
+    await fanout.leave(socket)
