@@ -9,8 +9,10 @@ reference makes a repeated charge nothing.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -291,6 +293,53 @@ def bid_place(
     _require_bidder(user=bidder, auction=auction)
     if amount_cents <= 0:
         raise Invalid("Enter an amount to bid.", code="amount")
+    place = partial(
+        _bid_locked,
+        bidder=bidder,
+        auction=auction,
+        amount_cents=amount_cents,
+        max_cents=max_cents,
+        idempotency_key=idempotency_key,
+        arrived_at=arrived_at,
+    )
+    try:
+        return place()
+    except Conflict as refusal:
+        wait = _late_bid_wait(refusal, auction_id=auction.pk, arrived_at=arrived_at)
+        if not wait:
+            raise
+    time.sleep(wait)
+    return place()
+
+
+def _late_bid_wait(refusal: Conflict, *, auction_id: int, arrived_at: datetime) -> float:
+    """Seconds to wait before asking once more whether a bid refused as late counts.
+
+    A bid that arrived before the end may still be waiting for the lock, and its soft
+    close would move the end past this one: had it taken the lock first, this bid
+    would have counted. Such bids hold the lock within CLOSE_GRACE of the end (the
+    bound the sweep waits for), so a bid that arrived in that span waits until it is
+    over. Zero when waiting cannot change the answer.
+    """
+    if refusal.code != "auction_ended":
+        return 0.0
+    ends_at, status = Auction.objects.values_list("ends_at", "status").get(pk=auction_id)
+    now = timezone.now()
+    if status != Status.LIVE or now < ends_at or arrived_at - ends_at >= CLOSE_GRACE:
+        return 0.0
+    return max(0.0, (ends_at + CLOSE_GRACE - now).total_seconds())
+
+
+def _bid_locked(
+    *,
+    bidder,
+    auction: Auction,
+    amount_cents: int,
+    max_cents: int | None,
+    idempotency_key: str,
+    arrived_at: datetime,
+) -> BidOutcome:
+    """`bid_place`'s work under the auction's lock."""
     try:
         with transaction.atomic():
             locked = auction_for_update(auction.pk)

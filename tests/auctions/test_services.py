@@ -494,3 +494,45 @@ def test_the_runner_up_is_mailed_the_offer(
     assert [mail.to for mail in offers] == [["bob@example.com"]]
     assert "You bid $10.00" in offers[0].body
     assert f"/auctions/{auction.public_id}/" in offers[0].body
+
+
+@pytest.mark.django_db
+def test_a_bid_just_after_the_end_counts_if_an_earlier_bid_still_in_flight_extends_it(
+    auction, make_bidder, bid, monkeypatch
+):
+    """The later bid took the lock first and found the end passed; the earlier one,
+    which arrived before the end, was still waiting. The later bid waits out the
+    grace and asks again: the earlier bid's soft close now covers it."""
+    now = timezone.now()
+    Auction.objects.filter(pk=auction.pk).update(ends_at=now - timedelta(milliseconds=500))
+    end = refresh(auction).ends_at
+    early, late = make_bidder("early"), make_bidder("late")
+    waits = []
+
+    def the_earlier_bid_takes_the_lock_meanwhile(seconds):
+        waits.append(seconds)
+        bid(early, 1000, at=end - timedelta(milliseconds=300))
+
+    monkeypatch.setattr("auctions.services.time.sleep", the_earlier_bid_takes_the_lock_meanwhile)
+    outcome = bid(late, 1100, at=now)
+
+    assert 0 < waits[0] <= CLOSE_GRACE.total_seconds()
+    assert outcome.bid.amount_cents == 1100 and outcome.auction.leader == late
+    assert refresh(auction).ends_at > now
+
+
+@pytest.mark.django_db
+def test_a_bid_just_after_the_end_with_nothing_in_flight_is_refused_after_the_grace(
+    auction, make_bidder, bid, monkeypatch
+):
+    now = timezone.now()
+    Auction.objects.filter(pk=auction.pk).update(ends_at=now - timedelta(milliseconds=500))
+    waits = []
+    monkeypatch.setattr("auctions.services.time.sleep", waits.append)
+    with pytest.raises(Conflict, match="arrived after the end"):
+        bid(make_bidder("late"), 1100, at=now)
+    assert len(waits) == 1 and 0 < waits[0] <= CLOSE_GRACE.total_seconds()
+    # Well after the end there is nothing to wait for.
+    with pytest.raises(Conflict, match="arrived after the end"):
+        bid(make_bidder("later"), 1100, at=now + CLOSE_GRACE)
+    assert len(waits) == 1
