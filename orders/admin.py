@@ -3,6 +3,7 @@ that call services (settling disputes); ops see payments, webhooks, money moveme
 and chargebacks."""
 
 from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
 
 from bazaar.errors import DomainError
@@ -62,7 +63,7 @@ class ChargebackFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(payment__chargebacks__isnull=False).distinct()
+            return queryset.filter(has_chargeback=True)
         return queryset
 
 
@@ -95,6 +96,11 @@ class OrderAdmin(StewardReadOnlyAdmin):
     inlines = [LineInline, MoveInline, EventInline]
     actions = ["settle_refund_full", "settle_release", "settle_refund_part"]
 
+    def get_queryset(self, request):
+        """The chargeback flag in the same query, not two more queries per listed row."""
+        chargebacks = Chargeback.objects.filter(payment_id=OuterRef("payment_id"))
+        return super().get_queryset(request).annotate(has_chargeback=Exists(chargebacks))
+
     def has_settle_permission(self, request):
         return user_is_steward(user=request.user)
 
@@ -108,7 +114,7 @@ class OrderAdmin(StewardReadOnlyAdmin):
 
     @admin.display(description="chargeback", boolean=True)
     def chargeback(self, order: Order) -> bool:
-        return order.payment.chargebacks.exists()
+        return order.has_chargeback
 
     def _settle(self, request, orders, refund_for) -> None:
         settled = 0

@@ -433,12 +433,9 @@ class TestGateway:
 
     def _create(self, kind: str, prefix: str, data: dict, idempotency_key: str = "") -> dict:
         """Store a new object, or return the one made with the same idempotency key."""
-        if idempotency_key:
-            existing = TestGatewayObject.objects.filter(
-                kind=kind, idempotency_key=idempotency_key
-            ).first()
-            if existing is not None:
-                return existing.data
+        existing = self._existing(kind, idempotency_key)
+        if existing is not None:
+            return existing.data
         object_id = f"{prefix}_test_{new_ulid()}"
         data = {"id": object_id, "object": kind, "livemode": False, **data}
         try:
@@ -449,6 +446,13 @@ class TestGateway:
         except IntegrityError:
             return TestGatewayObject.objects.get(kind=kind, idempotency_key=idempotency_key).data
         return data
+
+    @staticmethod
+    def _existing(kind: str, idempotency_key: str) -> TestGatewayObject | None:
+        """The object an earlier call with this key made (none without a key)."""
+        if not idempotency_key:
+            return None
+        return TestGatewayObject.objects.filter(kind=kind, idempotency_key=idempotency_key).first()
 
     def get(self, object_id: str, kind: str) -> dict:
         found = TestGatewayObject.objects.filter(object_id=object_id, kind=kind).first()
@@ -647,9 +651,7 @@ class TestGateway:
         return self.get(payment_intent_id, "payment_intent")["latest_charge"]
 
     def refund_create(self, *, payment_intent_id, amount_cents, metadata, idempotency_key) -> str:
-        existing = TestGatewayObject.objects.filter(
-            kind="refund", idempotency_key=idempotency_key
-        ).first()
+        existing = self._existing("refund", idempotency_key)
         if existing is not None:
             return existing.object_id
         intent = self.get(payment_intent_id, "payment_intent")

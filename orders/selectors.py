@@ -153,10 +153,6 @@ def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
     return CartPlan(groups=list(groups.values()), currency=settings.MARKET_CURRENCY)
 
 
-def _items() -> QuerySet[Item]:
-    return Item.objects.select_related("stall__seller", "stall__section").prefetch_related("photos")
-
-
 def cart_entries_for_buyer(*, buyer) -> list[tuple[Item, int]]:
     lines = CartLine.objects.filter(buyer=buyer).select_related(
         "item__stall__seller", "item__stall__section"
@@ -166,7 +162,10 @@ def cart_entries_for_buyer(*, buyer) -> list[tuple[Item, int]]:
 
 def cart_entries_for_session(*, session_cart: dict) -> list[tuple[Item, int]]:
     """A guest's cart: {item public id: quantity} in the session."""
-    items = {item.public_id: item for item in _items().filter(public_id__in=list(session_cart))}
+    found = Item.objects.select_related("stall__seller", "stall__section").filter(
+        public_id__in=list(session_cart)
+    )
+    items = {item.public_id: item for item in found}
     return [(items[key], quantity) for key, quantity in session_cart.items() if key in items]
 
 
@@ -201,6 +200,11 @@ def payment_for_buyer(*, buyer, public_id: str) -> Payment:
     if payment is None:
         raise NotFound("No payment of yours has that address.")
     return payment
+
+
+def orders_of_payment(*, payment: Payment) -> QuerySet[Order]:
+    """The payment page's list: each order's stall, status and total."""
+    return payment.orders.select_related("stall")
 
 
 def _orders() -> QuerySet[Order]:

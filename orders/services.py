@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -453,7 +453,7 @@ def payment_cancel(*, payment: Payment, note: str) -> bool:
         payment.save(update_fields=["status"])
         for order in _orders_for_update(payment):
             order_transition(order=order, to=S.CANCELLED, note=note)
-            for line in order.lines.select_related("reservation"):
+            for line in order.lines.all():
                 if not line.offer_public_id:
                     reservation_release(reservation=line.reservation, note="checkout ended")
     return True
@@ -487,8 +487,15 @@ def checkouts_expire_due(*, now=None) -> int:
 
 
 def _orders_for_update(payment: Payment) -> list[Order]:
-    """The payment's orders, locked in primary-key order (a fixed order: no deadlocks)."""
-    return list(Order.objects.select_for_update().filter(payment_id=payment.pk).order_by("pk"))
+    """The payment's orders, locked in primary-key order (a fixed order: no deadlocks),
+    with their lines read once for all of them."""
+    lines = OrderLine.objects.select_related("reservation", "item")
+    return list(
+        Order.objects.select_for_update()
+        .filter(payment_id=payment.pk)
+        .order_by("pk")
+        .prefetch_related(Prefetch("lines", queryset=lines))
+    )
 
 
 # Payment succeeded
@@ -544,7 +551,7 @@ def _order_stock_consume(order: Order) -> bool:
     now = timezone.now()
     try:
         with transaction.atomic():
-            for line in order.lines.select_related("reservation", "item"):
+            for line in order.lines.all():
                 reservation = line.reservation
                 if reservation.released_at or reservation.expires_at <= now:
                     reservation_release(reservation=reservation, note="ran out before payment")

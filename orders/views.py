@@ -165,7 +165,7 @@ def checkout_pay(request: HttpRequest) -> HttpResponse:
 def payment(request: HttpRequest, public_id: str) -> HttpResponse:
     """Where the gateway sends the buyer back: the payment and its orders."""
     found = selectors.payment_for_buyer(buyer=request.user, public_id=public_id)
-    orders = found.orders.select_related("stall").prefetch_related("lines")
+    orders = selectors.orders_of_payment(payment=found)
     return render(request, "orders/payment.html", {"payment": found, "orders": orders})
 
 

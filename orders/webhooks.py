@@ -22,6 +22,7 @@ from bazaar.errors import Invalid
 from .gateway import Card, expandable_id, gateway_named
 from .models import Chargeback, MoneyMove, Order, OrderEvent, Payment, WebhookEvent
 from .services import (
+    TRANSITIONS,
     card_saved,
     order_transition,
     payment_cancel,
@@ -246,11 +247,7 @@ def _chargeback(dispute: dict, card: Card | None) -> tuple[str, str]:
     )
     note = f"Card dispute {chargeback.dispute_id}: {chargeback.status} ({chargeback.reason})."
     for order in Order.objects.select_for_update().filter(payment=payment).order_by("pk"):
-        if created and order.status in (
-            Order.Status.PAID_ESCROW,
-            Order.Status.SHIPPED,
-            Order.Status.RECEIVED,
-        ):
+        if created and Order.Status.DISPUTED in TRANSITIONS.get(order.status, set()):
             order_transition(order=order, to=Order.Status.DISPUTED, note=note)
         else:
             OrderEvent.objects.create(order=order, kind="chargeback", note=note[:300])

@@ -272,6 +272,7 @@ def test_a_steward_settles_a_dispute_with_a_partial_refund_in_the_admin(
     client.force_login(steward)
     changelist = reverse("admin:orders_order_changelist")
     assert client.get(changelist).status_code == 200
+    assert client.get(changelist, {"chargeback": "yes"}).status_code == 200
     form = {"action": "settle_refund_part", "_selected_action": [order.pk]}
     page = client.post(changelist, form)
     assert page.status_code == 200 and b"Refund to the buyer" in page.content
