@@ -10,7 +10,7 @@ from bazaar.broadcast import broadcast_on_commit
 from bazaar.money import format_money
 
 from .models import Auction, Bid
-from .rules import Ladder, increment, minimum_bid
+from .rules import Ladder, increment, minimum_bid, reserve_met
 
 
 def auction_group(public_id: str) -> str:
@@ -66,7 +66,7 @@ def auction_state(auction: Auction) -> dict:
         "increment_cents": increment(auction.price_cents or auction.start_cents, currency),
         "reserve_met": None
         if auction.reserve_cents is None
-        else (auction.price_cents or 0) >= auction.reserve_cents,
+        else reserve_met(auction.price_cents, auction.reserve_cents),
         "buy_now_cents": buy_now,
         "buy_now": _money(buy_now, currency),
         "starts_at": _unix(auction.starts_at),

@@ -85,6 +85,11 @@ def minimum_bid(ladder: Ladder) -> int:
     return ladder.price_cents + increment(ladder.price_cents, ladder.currency)
 
 
+def reserve_met(cents: int | None, reserve_cents: int | None) -> bool:
+    """Whether a price (or a bid) of `cents` sells the item: no reserve, or at least it."""
+    return reserve_cents is None or (cents or 0) >= reserve_cents
+
+
 def _lift_to_reserve(price: int, maximum: int, reserve: int | None) -> int:
     """A maximum at or above the reserve takes the price straight to the reserve."""
     if reserve is not None and maximum >= reserve:

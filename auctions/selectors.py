@@ -1,7 +1,7 @@
 """Reads for auctions, scoped to who is asking: anyone sees an auction's public state
 and bids; a seller sees their own auctions."""
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from bazaar.errors import NotFound
 from stalls.models import Item
@@ -13,29 +13,25 @@ RUNNING = (Auction.Status.SCHEDULED, Auction.Status.LIVE)
 BIDS_SHOWN = 30
 
 
-def auction_get(*, public_id: str) -> Auction:
-    """The auction with what its page shows."""
-    auction = (
-        Auction.objects.select_related("item__stall__section", "seller", "leader", "winner")
-        .filter(public_id=public_id)
-        .first()
-    )
+def _one(auctions: QuerySet[Auction], public_id: str) -> Auction:
+    auction = auctions.filter(public_id=public_id).first()
     if auction is None:
         raise NotFound("No auction has that address.")
     return auction
+
+
+def auction_get(*, public_id: str) -> Auction:
+    """The auction with what its page shows."""
+    return _one(
+        Auction.objects.select_related("item__stall__section", "seller", "leader", "winner"),
+        public_id,
+    )
 
 
 def auction_ref(*, public_id: str) -> Auction:
     """Just enough of an auction to act on it (services lock and re-read the row):
     the bid path's first query stays small."""
-    auction = (
-        Auction.objects.only("id", "public_id", "seller_id", "currency")
-        .filter(public_id=public_id)
-        .first()
-    )
-    if auction is None:
-        raise NotFound("No auction has that address.")
-    return auction
+    return _one(Auction.objects.only("id", "public_id", "seller_id", "currency"), public_id)
 
 
 def auction_for_state(*, public_id: str) -> Auction | None:

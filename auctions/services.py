@@ -30,7 +30,7 @@ from .frames import ladder_of, publish
 from .locks import auction_and_item_for_update, auction_for_update
 from .models import Auction, AuctionEvent, Bid
 from .notify import second_chance_mail_on_commit
-from .rules import check_duration, hard_end, resolve_bid, soft_close
+from .rules import check_duration, hard_end, reserve_met, resolve_bid, soft_close
 
 log = logging.getLogger(__name__)
 Status = Auction.Status
@@ -469,10 +469,7 @@ def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | 
             return None
         _transition(auction, Status.ENDED, note="the end passed")
         auction.closed_at = now
-        reserve_met = (
-            auction.reserve_cents is None or (auction.price_cents or 0) >= auction.reserve_cents
-        )
-        if auction.leader_id and reserve_met:
+        if auction.leader_id and reserve_met(auction.price_cents, auction.reserve_cents):
             auction.winner = auction.leader
             auction.final_price_cents = auction.price_cents
             _charge_due(auction, ChargeKind.WIN)
@@ -596,8 +593,9 @@ def _runner_up(auction: Auction):
     ):
         if bid.public:
             last[bid.bidder_id] = bid
-    floor = auction.reserve_cents or 0
-    candidates = [bid for bid in last.values() if bid.amount_cents >= floor]
+    candidates = [
+        bid for bid in last.values() if reserve_met(bid.amount_cents, auction.reserve_cents)
+    ]
     if not candidates:
         return None
     best = min(candidates, key=lambda bid: (-bid.amount_cents, bid.pk))

@@ -71,6 +71,7 @@ def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     auction = selectors.auction_get(public_id=public_id)
     user = request.user
     is_seller = user.is_authenticated and auction.seller_id == user.pk
+    can_bid = user.is_authenticated and not is_seller
     return render(
         request,
         "auctions/detail.html",
@@ -83,13 +84,9 @@ def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "bands": increment_bands(auction.currency),
             "bids": selectors.bids_recent(auction=auction),
             "is_seller": is_seller,
-            "can_bid": user.is_authenticated and not is_seller,
-            "has_payment_method": user.is_authenticated
-            and not is_seller
-            and buyer_has_payment_method(user=user),
-            "has_address": user.is_authenticated
-            and not is_seller
-            and shipping_address_for(buyer=user) is not None,
+            "can_bid": can_bid,
+            "has_payment_method": can_bid and buyer_has_payment_method(user=user),
+            "has_address": can_bid and shipping_address_for(buyer=user) is not None,
             "offered_to_me": user.is_authenticated
             and auction.status == Auction.Status.ENDED
             and auction.charge_kind == Auction.ChargeKind.SECOND_CHANCE

@@ -1,5 +1,6 @@
 """The auction's arithmetic, property-based: increments, proxy bidding, soft close."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -199,10 +200,8 @@ def test_proxy_bidding_invariants(sequence, start, reserve):
 
 
 def _after(ladder: Ladder, result) -> Ladder:
-    return Ladder(
-        currency=ladder.currency,
-        start_cents=ladder.start_cents,
-        reserve_cents=ladder.reserve_cents,
+    return replace(
+        ladder,
         price_cents=result.price_cents,
         leader=result.leader,
         leader_max_cents=result.leader_max_cents,

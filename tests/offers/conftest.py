@@ -2,6 +2,21 @@ import itertools
 
 import pytest
 
+from bazaar.ids import new_ulid
+from offers.models import Offer
+from offers.services import offer_make
+
+
+def offered(buyer, item, cents: int = 2000, *, message: str = "", key: str = "") -> Offer:
+    """`buyer` offers on `item` (a fresh idempotency key unless one is given)."""
+    return offer_make(
+        buyer=buyer,
+        item=item,
+        amount_cents=cents,
+        message=message,
+        idempotency_key=key or new_ulid(),
+    )
+
 
 @pytest.fixture
 def buyer(make_user):

@@ -5,18 +5,13 @@ import pytest
 from bazaar.errors import Conflict
 from bazaar.ids import new_ulid
 from offers.models import Offer
-from offers.services import offer_accept, offer_make, offer_withdraw
+from offers.services import offer_accept, offer_withdraw
 from stalls.models import Reservation
 from stalls.selectors import item_available_quantity
 from tests.conftest import race
+from tests.offers.conftest import offered
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _offer(buyer, item, cents=2000, key=None):
-    return offer_make(
-        buyer=buyer, item=item, amount_cents=cents, message="", idempotency_key=key or new_ulid()
-    )
 
 
 @pytest.mark.parametrize("inventory,buyers", [(1, 2), (2, 8)])
@@ -25,7 +20,7 @@ def test_acceptances_racing_for_the_last_units_never_oversell(
 ):
     item = make_item(stall, inventory=inventory)
     seller = stall.seller.user
-    offers = [_offer(make_user(f"racer{n}"), item) for n in range(buyers)]
+    offers = [offered(make_user(f"racer{n}"), item) for n in range(buyers)]
 
     outcomes = race(
         *(
@@ -47,7 +42,7 @@ def test_acceptances_racing_for_the_last_units_never_oversell(
 def test_a_double_submit_racing_itself_makes_one_offer(require_postgres, stall, make_item, buyer):
     item = make_item(stall, inventory=1)
     key = new_ulid()
-    outcomes = race(*[lambda: _offer(buyer, item, key=key)] * 4)
+    outcomes = race(*[lambda: offered(buyer, item, key=key)] * 4)
     assert all(isinstance(o, Offer) for o in outcomes), outcomes
     assert len({o.pk for o in outcomes}) == 1
     assert Offer.objects.count() == 1
@@ -57,7 +52,7 @@ def test_two_different_offers_at_once_leave_one_open_thread(
     require_postgres, stall, make_item, buyer
 ):
     item = make_item(stall, inventory=1)
-    outcomes = race(*(lambda c=c: _offer(buyer, item, cents=c) for c in (2000, 2100)))
+    outcomes = race(*(lambda c=c: offered(buyer, item, cents=c) for c in (2000, 2100)))
     assert sum(isinstance(o, Offer) for o in outcomes) == 1
     assert [o.code for o in outcomes if isinstance(o, Conflict)] == ["offer_open"]
     assert Offer.objects.filter(status="pending").count() == 1
@@ -65,7 +60,7 @@ def test_two_different_offers_at_once_leave_one_open_thread(
 
 def test_withdraw_racing_accept_ends_consistently(require_postgres, stall, make_item, buyer):
     item = make_item(stall, inventory=1)
-    offer = _offer(buyer, item)
+    offer = offered(buyer, item)
     seller = stall.seller.user
     race(
         lambda: offer_accept(actor=seller, offer=offer, idempotency_key=new_ulid()),

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from bazaar.ids import new_ulid
 from offers.models import AutoPrices, Offer
-from offers.services import offer_accept, offer_counter, offer_make
+from offers.services import offer_accept, offer_counter
+from tests.offers.conftest import offered
 
 pytestmark = pytest.mark.django_db
 
@@ -48,12 +49,6 @@ def make(as_client, item, amount="20", key=None, headers=HTMX, **extra):
 def answer(as_client, offer, action, headers=HTMX, **data):
     data.setdefault("idempotency_key", new_ulid())
     return as_client.post(reverse(f"offers:{action}", args=[offer.public_id]), data, **headers)
-
-
-def offered(buyer, item, cents=2000, message=""):
-    return offer_make(
-        buyer=buyer, item=item, amount_cents=cents, message=message, idempotency_key=new_ulid()
-    )
 
 
 # The drawer's panel
