@@ -122,20 +122,22 @@ def stall(make_stall):
     return make_stall("seller")
 
 
+def new_item(stall, *, title="Brass lamp", price_cents=2500, inventory=1, description=""):
+    """An item for sale in `stall`, added by its seller in the market's currency."""
+    return item_create(
+        actor=stall.seller.user,
+        stall=stall,
+        title=title,
+        description=description,
+        price_cents=price_cents,
+        currency=settings.MARKET_CURRENCY,
+        inventory=inventory,
+    )
+
+
 @pytest.fixture
 def make_item():
-    def make(stall, *, title="Brass lamp", price_cents=2500, inventory=1, description=""):
-        return item_create(
-            actor=stall.seller.user,
-            stall=stall,
-            title=title,
-            description=description,
-            price_cents=price_cents,
-            currency=settings.MARKET_CURRENCY,
-            inventory=inventory,
-        )
-
-    return make
+    return new_item
 
 
 def jpeg_bytes(size=(64, 48), colour=(200, 120, 40)) -> bytes:
@@ -148,21 +150,22 @@ def jpeg_bytes(size=(64, 48), colour=(200, 120, 40)) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def make_photo():
+def new_photo(stall, item=None, *, jpeg: bytes | None = None):
     """A real, processed photo attached through the service, as an upload would be."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from stalls.images import process_upload
     from stalls.services import photo_add
 
-    def make(stall, item=None):
-        upload = SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")
-        return photo_add(
-            actor=stall.seller.user, stall=stall, item=item, processed=process_upload(upload)
-        )
+    upload = SimpleUploadedFile("p.jpg", jpeg or jpeg_bytes(), content_type="image/jpeg")
+    return photo_add(
+        actor=stall.seller.user, stall=stall, item=item, processed=process_upload(upload)
+    )
 
-    return make
+
+@pytest.fixture
+def make_photo():
+    return new_photo
 
 
 @pytest.fixture
@@ -192,3 +195,8 @@ def race(*calls) -> list:
     for thread in threads:
         thread.join(timeout=60)
     return outcomes
+
+
+def unbatched(frame: dict) -> list[dict]:
+    """A socket frame's frames: a `batch` (bazaar.fanout) unpacked, any other alone."""
+    return frame["frames"] if frame["type"] == "batch" else [frame]

@@ -206,25 +206,12 @@ def item_with_photo(
     *, stall, title: str, description: str, price_cents: int, inventory: int, colour
 ):
     """An item for sale in `stall` with one plain-coloured photo."""
-    from django.conf import settings
-    from django.core.files.uploadedfile import SimpleUploadedFile
+    from tests.conftest import jpeg_bytes, new_item, new_photo
 
-    from stalls.images import process_upload
-    from stalls.services import item_create, photo_add
-    from tests.conftest import jpeg_bytes
-
-    seller = stall.seller.user
-    item = item_create(
-        actor=seller,
-        stall=stall,
-        title=title,
-        description=description,
-        price_cents=price_cents,
-        currency=settings.MARKET_CURRENCY,
-        inventory=inventory,
+    item = new_item(
+        stall, title=title, description=description, price_cents=price_cents, inventory=inventory
     )
-    upload = SimpleUploadedFile("p.jpg", jpeg_bytes((400, 300), colour))
-    photo_add(actor=seller, stall=stall, item=item, processed=process_upload(upload))
+    new_photo(stall, item, jpeg=jpeg_bytes((400, 300), colour))
     return item
 
 

@@ -13,6 +13,7 @@ from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
 from bazaar.routing import websocket_urlpatterns
 from stalls.document import new_doc
 from stalls.models import ChatMessage
+from tests.conftest import unbatched
 
 application = URLRouter(websocket_urlpatterns)
 
@@ -51,8 +52,7 @@ class Client:
         raw = await self.socket.receive_from(timeout=timeout)
         if isinstance(raw, bytes):
             return [("binary", raw)]
-        frame = json.loads(raw)
-        frames = frame["frames"] if frame["type"] == "batch" else [frame]
+        frames = unbatched(json.loads(raw))
         for each in frames:
             if each["type"] == "doc":
                 self.doc.apply_update(base64.b64decode(each["update"]))
@@ -293,29 +293,16 @@ async def test_lifting_a_mute_during_the_visit_opens_chat_unless_another_still_a
     await client.leave()
 
 
-async def test_stock_counts_follow_reservations_taken_released_and_sold(stall, make_user):
+async def test_stock_counts_follow_reservations_taken_released_and_sold(
+    stall, make_user, make_item
+):
     from datetime import timedelta
 
     from stalls.models import Reservation
-    from stalls.services import (
-        item_create,
-        reservation_consume,
-        reservation_release,
-        reservation_take,
-    )
+    from stalls.services import reservation_consume, reservation_release, reservation_take
 
     buyer = await sync_to_async(make_user)("holder")
-    item = await sync_to_async(
-        lambda: item_create(
-            actor=stall.seller.user,
-            stall=stall,
-            title="Brass lamp",
-            description="",
-            price_cents=2500,
-            currency="USD",
-            inventory=2,
-        )
-    )()
+    item = await sync_to_async(make_item)(stall, inventory=2)
     watcher = await Client(stall.public_id).join()
 
     def take():

@@ -19,6 +19,7 @@ from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
 
 from tests.browser.conftest import DaphneWithoutInheritedConnections, stall_and_talker
+from tests.conftest import unbatched
 
 pytestmark = pytest.mark.redis
 
@@ -58,10 +59,9 @@ class Listener:
             if self.got_it.done() or not isinstance(raw, str):
                 continue
             # A busy room's frames may come as one `batch` frame (docs/protocol.md).
-            if raw.startswith(BATCH):
-                docs = [f for f in json.loads(raw)["frames"] if f["type"] == "doc"]
-            else:
-                docs = [json.loads(raw)] if raw.startswith(DOC) else []
+            if not raw.startswith((DOC, BATCH)):
+                continue
+            docs = [f for f in unbatched(json.loads(raw)) if f["type"] == "doc"]
             if any(self.marker in base64.b64decode(doc["update"]) for doc in docs):
                 self.got_it.set_result(time.monotonic())
 
@@ -90,8 +90,7 @@ async def _frame(listener: Listener, kind: str, timeout: float) -> dict:
             raw = await listener.socket.recv()
             if not isinstance(raw, str):
                 continue
-            frame = json.loads(raw)
-            for each in frame["frames"] if frame["type"] == "batch" else [frame]:
+            for each in unbatched(json.loads(raw)):
                 if each["type"] == kind:
                     return each
 

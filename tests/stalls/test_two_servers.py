@@ -15,6 +15,7 @@ from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
 
 from stalls.document import new_doc
 from tests.browser.conftest import DaphneWithoutInheritedConnections, stall_and_talker
+from tests.conftest import unbatched
 
 pytestmark = pytest.mark.redis
 
@@ -24,8 +25,7 @@ async def _next_frames(socket) -> list[dict]:
     raw = await socket.recv()
     while not isinstance(raw, str):
         raw = await socket.recv()
-    frame = json.loads(raw)
-    return frame["frames"] if frame["type"] == "batch" else [frame]
+    return unbatched(json.loads(raw))
 
 
 async def _frames_until(socket, kind, timeout=5.0):
