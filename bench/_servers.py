@@ -5,11 +5,15 @@ Everything runs in subprocesses with the environment built by `server_env`, so a
 benchmark never touches the developer's var/bazaar.sqlite3 or var/media.
 """
 
+import asyncio
 import contextlib
 import http.client
+import json
 import os
+import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -17,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 ASGI_APP = "bazaar.asgi:application"
@@ -171,6 +175,23 @@ def daphne_process(
         stop(process)
 
 
+def percentiles_ms(seconds: list[float], digits: int = 1) -> dict:
+    """n, p50, p95 (inclusive quantiles) and max of `seconds`, in milliseconds."""
+    if not seconds:
+        return {"n": 0, "p50": None, "p95": None, "max": None}
+    p95 = (
+        statistics.quantiles(seconds, n=20, method="inclusive")[-1]
+        if len(seconds) > 1
+        else seconds[0]
+    )
+    return {
+        "n": len(seconds),
+        "p50": round(statistics.median(seconds) * 1000, digits),
+        "p95": round(p95 * 1000, digits),
+        "max": round(max(seconds) * 1000, digits),
+    }
+
+
 @dataclass(frozen=True)
 class Response:
     body: bytes
@@ -211,6 +232,68 @@ class Client:
             name, _, value = cookie.split(";", 1)[0].partition("=")
             self.cookies[name.strip()] = value
         return Response(body=body, seconds=seconds)
+
+
+class AsyncHttp:
+    """One keep-alive HTTP/1.1 connection for one signed-in client's form POSTs, on
+    asyncio streams so thousands of clients share one event loop."""
+
+    def __init__(self, base_url: str, cookie: str):
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.csrf = secrets.token_hex(16)  # 32 characters: Django takes it as the secret
+        self.cookie = f"{cookie}; csrftoken={self.csrf}"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def post(
+        self, path: str, form: dict[str, str], headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """POST `form` asking for JSON; (status, body), the body whole even if chunked."""
+        body = urlencode(form).encode()
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Cookie: {self.cookie}\r\nX-CSRFToken: {self.csrf}\r\n"
+            f"Accept: application/json\r\n{extra}"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        length, chunked = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "transfer-encoding" and "chunked" in value:
+                chunked = True
+        status = int(status_line.split()[1])
+        if not chunked:
+            return status, await self.reader.readexactly(length)
+        parts = []
+        while size := int((await self.reader.readline()).strip(), 16):
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readline()
+        await self.reader.readline()
+        return status, b"".join(parts)
+
+    async def post_json(self, path: str, form: dict[str, str]) -> dict:
+        """`post`, raising unless 200; the decoded answer."""
+        status, body = await self.post(path, form)
+        if status != 200:
+            raise RuntimeError(f"POST {path} answered {status}: {body[:200]!r}")
+        return json.loads(body)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 # Stall-room benchmarks: signed-in visitors, stalls, a baseline server, CPU time.

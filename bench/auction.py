@@ -52,25 +52,26 @@ import os
 import random
 import secrets
 import signal
-import statistics
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._servers import (  # noqa: E402
+    AsyncHttp,
     cpu_seconds,
     daphne_process,
     django_script,
     manage,
+    percentiles_ms,
     postgres_database,
     raise_open_files,
     server_env,
+    signed_in_sessions,
 )
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
@@ -84,16 +85,15 @@ DRAIN_SECONDS = 1.0
 QUIET_LIMIT_SECONDS = 60.0
 VERSION = '"version": '
 
-# The seed: a stall with one item, an auction per K (and one for the baseline), and
-# bidders with sessions and a saved card on orders' test gateway.
+# The seed: a stall with one item, an auction per K (and one for the baseline), and a
+# saved card on orders' test gateway for the bidders (signed in by `signed_in_sessions`).
 _SEED_SCRIPT = """
 import json, sys
 import django
 django.setup()
 from datetime import timedelta
-from importlib import import_module
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from accounts.models import User
 from accounts.seeding import users_create_many
 from auctions.models import Auction
 from auctions.services import auction_start
@@ -121,11 +121,9 @@ if stall is None:
 item = item_create(actor=seller, stall=stall, title="Bench lamp", description="",
                    price_cents=100, currency=settings.MARKET_CURRENCY, inventory=2 * len(cases))
 handles = [f"{tag}_{n}" for n in range(bidders)]
-users = users_create_many(handles=handles, password=password)
+users = {user.handle: user for user in User.objects.filter(handle__in=handles)}
 have_card = set(SavedCard.objects.exclude(payment_method_id="").values_list("buyer_id", flat=True))
 gateway = TestGateway()
-store = import_module(settings.SESSION_ENGINE).SessionStore
-sessions = []
 for handle in handles:
     user = users[handle]
     if user.pk not in have_card:
@@ -135,12 +133,6 @@ for handle in handles:
         event_handle(event=event, gateway_name="test")
         shipping_address_save(buyer=user, name=handle, line1="1 Bench Row", line2="",
                               city="Springfield", postal_code="12345", country="US")
-    session = store()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    sessions.append(session.session_key)
 auctions = {}
 for k in cases:
     made = [auction_start(actor=seller, item=item, start_cents=100, reserve_cents=None,
@@ -148,8 +140,7 @@ for k in cases:
                           idempotency_key=new_key()) for _ in range(2)]
     auctions[k] = {"public_id": made[0].public_id, "baseline_id": made[1].pk,
                    "bidder_ids": [users[h].pk for h in handles[:k]]}
-print(json.dumps({"cookie": settings.SESSION_COOKIE_NAME, "sessions": sessions,
-                  "auctions": auctions}))
+print(json.dumps(auctions))
 """
 
 
@@ -157,57 +148,7 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def percentiles(seconds: list[float]) -> dict:
-    if not seconds:
-        return {"n": 0, "p50": None, "p95": None, "max": None}
-    p95 = statistics.quantiles(seconds, n=20, method="inclusive")[-1] if len(seconds) > 1 else 0
-    return {
-        "n": len(seconds),
-        "p50": round(statistics.median(seconds) * 1000, 1),
-        "p95": round((p95 or seconds[0]) * 1000, 1),
-        "max": round(max(seconds) * 1000, 1),
-    }
-
-
 # The client side: one process's share of the bidders.
-
-
-class Http:
-    """One keep-alive HTTP/1.1 connection for a bidder's POSTs (asyncio streams)."""
-
-    def __init__(self, base_url: str, cookie: str):
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname, parts.port
-        self.csrf = secrets.token_hex(16)  # 32 characters: Django takes it as the secret
-        self.cookie = f"{cookie}; csrftoken={self.csrf}"
-        self.reader = self.writer = None
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    async def post(self, path: str, body: str, key: str) -> tuple[int, bytes]:
-        data = body.encode()
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Cookie: {self.cookie}\r\nX-CSRFToken: {self.csrf}\r\n"
-            f"Accept: application/json\r\nIdempotency-Key: {key}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(data)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + data)
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("the server closed the connection")
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        return int(status_line.split()[1]), await self.reader.readexactly(length)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
 
 
 class Watcher:
@@ -247,13 +188,13 @@ async def client_main(config: dict, sessions: list[str], barrier, results) -> No
     path = f"/auctions/{public_id}/bids"
     gate = asyncio.Semaphore(50)
     watchers = [Watcher() for _ in sessions]
-    https: list[Http] = []
+    https: list[AsyncHttp] = []
     sockets = []
 
     async def join(index: int, session: str) -> None:
         base = servers[(config["offset"] + index) % len(servers)]
         async with gate:
-            http = Http(base, f"{config['cookie']}={session}")
+            http = AsyncHttp(base, f"{config['cookie']}={session}")
             await http.open()
             https.append(http)
             url = base.replace("http://", "ws://") + f"/ws/auctions/{public_id}/"
@@ -271,12 +212,12 @@ async def client_main(config: dict, sessions: list[str], barrier, results) -> No
     bids: list[tuple] = []  # (phase, sent, answered, status, version)
     errors: dict[str, int] = {}
 
-    async def one_bid(http: Http, phase: str) -> None:
+    async def one_bid(http: AsyncHttp, phase: str) -> None:
         amount = 100 + int((time.time() - epoch) * rate)
         sent = time.time()
         try:
             status, body = await http.post(
-                path, f"amount={amount / 100:.2f}", secrets.token_hex(12)
+                path, {"amount": f"{amount / 100:.2f}"}, {"Idempotency-Key": secrets.token_hex(12)}
             )
         except (OSError, asyncio.IncompleteReadError, ConnectionError) as error:
             errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
@@ -289,7 +230,7 @@ async def client_main(config: dict, sessions: list[str], barrier, results) -> No
             errors[code] = errors.get(code, 0) + 1
         bids.append((phase, sent, answered, status, version))
 
-    async def bidder(http: Http) -> None:
+    async def bidder(http: AsyncHttp) -> None:
         await asyncio.sleep(random.random() * 0.05)  # a spread start, not all at once
         while time.time() < burst_end:
             await one_bid(http, "burst")
@@ -397,8 +338,8 @@ def run_clients(k: int, case: dict, seed: dict, servers: list[str], args, pids) 
         return {
             "posted": len(mine),
             "accepted": len(accepted),
-            "answer_ms": percentiles([bid[2] - bid[1] for bid in accepted]),
-            "all_watchers_ms": percentiles([r for r in reach if r is not None]),
+            "answer_ms": percentiles_ms([bid[2] - bid[1] for bid in accepted]),
+            "all_watchers_ms": percentiles_ms([r for r in reach if r is not None]),
             "not_seen_by_all": sum(r is None for r in reach),
         }
 
@@ -465,13 +406,15 @@ async def raw_baseline(database_url: str, case: dict, connections: int, seconds:
 
 async def bare_post_baseline(servers: list[str], cookies: list[str], seconds: float) -> dict:
     """Signed-in keep-alive connections POSTing the trivial view as fast as answered."""
-    https = [Http(servers[n % len(servers)], cookie) for n, cookie in enumerate(cookies)]
+    https = [AsyncHttp(servers[n % len(servers)], cookie) for n, cookie in enumerate(cookies)]
     await asyncio.gather(*(http.open() for http in https))
     done, end = [], time.time() + seconds
 
-    async def loop(http: Http) -> None:
+    async def loop(http: AsyncHttp) -> None:
         while time.time() < end:
-            status, _ = await http.post("/healthz/", "ping=1", secrets.token_hex(12))
+            status, _ = await http.post(
+                "/healthz/", {"ping": "1"}, {"Idempotency-Key": secrets.token_hex(12)}
+            )
             if status != 200:
                 raise RuntimeError(f"POST /healthz/ answered {status}")
             done.append(1)
@@ -542,8 +485,12 @@ def print_case(result: dict) -> None:
 
 
 def seed_market(env: dict, bidders: int, cases: list[int], tag: str) -> dict:
+    """Signed-in bidders tag_0, tag_1, … with saved cards, and the auctions:
+    {"cookie": session cookie name, "sessions": keys in bidder order, "auctions": …}."""
+    cookie, sessions = signed_in_sessions(env=env, prefix=f"{tag}_", count=bidders)
     out = django_script(_SEED_SCRIPT, str(bidders), ",".join(map(str, cases)), tag, env=env)
-    return json.loads(out.strip().splitlines()[-1])
+    auctions = json.loads(out.strip().splitlines()[-1])
+    return {"cookie": cookie, "sessions": sessions, "auctions": auctions}
 
 
 def parse_args(argv):

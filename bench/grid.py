@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from bench._servers import (  # noqa: E402
     Client,
     clear_redis_cache,
     daphne,
+    percentiles_ms,
     postgres_database,
     seed,
     server_env,
@@ -96,25 +96,15 @@ def measure_round(base_url: str, samples: Samples) -> None:
                 samples.trivial.append(client.get("/healthz/").seconds)
 
 
-def percentiles(seconds: list[float]) -> dict[str, float]:
-    p95 = statistics.quantiles(seconds, n=20, method="inclusive")[-1]
-    return {
-        "n": len(seconds),
-        "p50": round(statistics.median(seconds) * 1000, 2),
-        "p95": round(p95 * 1000, 2),
-        "max": round(max(seconds) * 1000, 2),
-    }
-
-
 def ratio(part: dict[str, float], whole: dict[str, float]) -> dict[str, float]:
     return {key: round(part[key] / whole[key], 2) for key in ("p50", "p95")}
 
 
 def figures(samples: Samples, *, first_label: str, rounds: int, started: float) -> dict:
-    warm_page, fragment = percentiles(samples.page), percentiles(samples.fragment)
-    trivial = percentiles(samples.trivial)
+    warm_page, fragment = percentiles_ms(samples.page, 2), percentiles_ms(samples.fragment, 2)
+    trivial = percentiles_ms(samples.trivial, 2)
     return {
-        f"{first_label}_page_ms": percentiles(samples.first),
+        f"{first_label}_page_ms": percentiles_ms(samples.first, 2),
         "warm_page_ms": warm_page,
         "warm_fragment_ms": fragment,
         "trivial_ms": trivial,

@@ -42,12 +42,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._servers import (  # noqa: E402
+    AsyncHttp,
     clear_redis_cache,
     cpu_seconds,
     daphne_process,
@@ -60,8 +60,6 @@ from bench._servers import (  # noqa: E402
 
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
-# A CSRF secret the benchmark chooses: the cookie and the header carry the same value.
-CSRF = "benchmarkcsrfsecret0123456789abc"
 OFFER_FRAME = '{"type": "offer"'
 LEGS = ("offer", "counter", "accept")
 
@@ -91,57 +89,6 @@ print(json.dumps(out))
 
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-class Http:
-    """One keep-alive HTTP/1.1 connection for one signed-in person (asyncio streams)."""
-
-    def __init__(self, base_url: str, cookie: str):
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname, parts.port
-        self.cookie = f"{cookie}; csrftoken={CSRF}"
-        self.reader = self.writer = None
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    async def post(self, path: str, data: dict) -> tuple[int, bytes]:
-        body = urlencode(data).encode()
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Cookie: {self.cookie}\r\nX-CSRFToken: {CSRF}\r\nAccept: application/json\r\n"
-            f"Content-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
-        status = int(status_line.split()[1])
-        length, chunked = 0, False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            elif name.lower() == "transfer-encoding" and "chunked" in value:
-                chunked = True
-        if not chunked:
-            return status, await self.reader.readexactly(length)
-        parts = []
-        while size := int((await self.reader.readline()).strip(), 16):
-            parts.append(await self.reader.readexactly(size))
-            await self.reader.readline()
-        await self.reader.readline()
-        return status, b"".join(parts)
-
-    async def post_json(self, path: str, data: dict) -> dict:
-        status, body = await self.post(path, data)
-        if status != 200:
-            raise RuntimeError(f"POST {path} answered {status}: {body[:200]!r}")
-        return json.loads(body)
-
-    def close(self) -> None:
-        if self.writer:
-            self.writer.close()
 
 
 class Socket:
@@ -208,8 +155,8 @@ class Pair:
         self.spec = spec
         self.buyer_cookie = f"{cookie_name}={spec['buyer']}"
         self.seller_cookie = f"{cookie_name}={spec['seller']}"
-        self.buyer_http = Http(base_url, self.buyer_cookie)
-        self.seller_http = Http(base_url, self.seller_cookie)
+        self.buyer_http = AsyncHttp(base_url, self.buyer_cookie)
+        self.seller_http = AsyncHttp(base_url, self.seller_cookie)
         self.buyer_socket, self.seller_socket = Socket(), Socket()
 
     async def open(self, base_url: str) -> None:
