@@ -480,7 +480,8 @@ class TestGateway:
         return reverse("orders:test_gateway_session", args=[session_id])
 
     def customer_create(self, *, email, metadata, idempotency_key) -> str:
-        return self._create("customer", "cus", {"email": email, "metadata": metadata})["id"]
+        data = {"email": email, "metadata": metadata}
+        return self._create("customer", "cus", data, idempotency_key)["id"]
 
     def checkout_session_create(
         self,

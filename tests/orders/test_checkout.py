@@ -242,3 +242,11 @@ def test_the_shipping_address_is_checked(make_user):
         shipping_address_save(
             buyer=user, name="A", line1="1", line2="", city="X", postal_code="1", country="USA"
         )
+
+
+def test_the_test_gateway_makes_one_customer_per_idempotency_key():
+    gateway = TestGateway()
+    first = gateway.customer_create(email="a@example.com", metadata={}, idempotency_key="k1")
+    again = gateway.customer_create(email="a@example.com", metadata={}, idempotency_key="k1")
+    other = gateway.customer_create(email="a@example.com", metadata={}, idempotency_key="k2")
+    assert first == again != other
