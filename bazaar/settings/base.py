@@ -100,7 +100,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", default=20)}
+        "pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", default=20)},
+        "server_side_binding": True,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -112,6 +113,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "bazaar",
+            "OPTIONS": {"pool_class": "bazaar.cache.SharedConnectionPool"},
         }
     }
     # Sessions read from Redis, written through to the database: one query fewer on
