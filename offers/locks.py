@@ -6,13 +6,18 @@ releases stock waits in the same queue and can never hold the offer while waitin
 for the item the other way round.
 """
 
+from stalls.models import Item
+
 from .models import Offer
 
 
-def offer_for_update(*, offer_id: int) -> Offer:
-    """Lock one offer (after its item), with what its rules and entries read."""
-    return (
+def offer_for_update(*, offer_id: int, item: Item) -> Offer:
+    """Lock one offer after its item, `item` being the item as locked (with its stall
+    and seller): the offer gets it instead of reading it again."""
+    offer = (
         Offer.objects.select_for_update(of=("self",))
-        .select_related(*Offer.RELATED, "reservation")
+        .select_related("buyer", "answers")
         .get(pk=offer_id)
     )
+    offer.item = item
+    return offer

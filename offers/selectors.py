@@ -38,8 +38,10 @@ def offer_accepted_for_checkout(*, buyer, item: Item) -> Offer | None:
 
 
 def offer_for_party(*, user, public_id: str) -> Offer:
-    """An offer its buyer or its item's seller may act on; anyone else gets 404."""
-    offer = _related(Offer.objects.filter(public_id=public_id)).first()
+    """An offer its buyer or its item's seller may act on; anyone else gets 404. With
+    its item and stall (what the pages around an action read); the action itself
+    reads the rest under its locks."""
+    offer = Offer.objects.filter(public_id=public_id).select_related("item__stall__seller").first()
     if offer is None or not user.is_authenticated:
         raise NotFound("No offer of yours has that address.")
     if user.pk not in (offer.buyer_id, offer.item.stall.seller.user_id):

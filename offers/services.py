@@ -10,16 +10,20 @@ refused.
 
 Money actions carry an idempotency key. It is stored on the action's audit row,
 unique per actor: a retried request (a double click, a resent POST) returns the
-offer as the first request left it, and acts no further.
+offer as the first request left it, and acts no further. The key is looked up only
+when an action fails: a retry always does, either on the state the first request
+left (the offer is no longer pending, the thread is open) or on the key's unique
+index, so the common, first request pays no lookup.
 """
 
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
+from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import AmountError, format_money, parse_amount
 from stalls.models import Item, Reservation
@@ -116,8 +120,7 @@ def _offer_open() -> Conflict:
 
 
 def _replayed(actor, key: str) -> Offer | None:
-    """The offer a request with this key already acted on, as it is now. (One indexed
-    lookup; the offer is loaded only for a retry.)"""
+    """The offer a request with this key already acted on, as it is now."""
     if not key:
         return None
     offer_id = (
@@ -171,25 +174,24 @@ def _act(*, actor, key: str, item_id: int, offer_id: int | None, work: Callable)
     """Run `work(item, offer)` under the locks, once per idempotency key.
 
     An offer found past its expiry is expired (and that committed) instead, and the
-    action refused. A retry racing the first request meets a unique constraint:
-    the first request's result is returned.
+    action refused. A refused action whose key already acted, and a retry racing the
+    first request into the key's unique index, return the first request's result.
     """
     try:
         with transaction.atomic():
             item = item_lock(item_id=item_id)
-            offer = offer_for_update(offer_id=offer_id) if offer_id else None
-            replay = _replayed(actor, key)
-            if replay is not None:
-                return replay
+            offer = offer_for_update(offer_id=offer_id, item=item) if offer_id else None
             if offer is None or not offer.is_due():
                 return work(item, offer)
             _expire(offer)
-    except IntegrityError:
+        raise Conflict("This offer has expired; make a new one.", code="expired")
+    except (DomainError, IntegrityError) as failure:
         replay = _replayed(actor, key)
         if replay is not None:
             return replay
-        raise _offer_open() from None
-    raise Conflict("This offer has expired; make a new one.", code="expired")
+        if isinstance(failure, IntegrityError):
+            raise _offer_open() from None
+        raise
 
 
 def _act_on(offer: Offer, *, actor, key: str, work: Callable) -> Offer:
@@ -200,9 +202,16 @@ def _act_on(offer: Offer, *, actor, key: str, work: Callable) -> Offer:
 # Making and answering offers
 
 
-def _check_buyer_amounts(*, buyer, item: Item) -> None:
-    sent = Offer.objects.filter(buyer=buyer, item=item, side=Side.BUYER).count()
-    if sent >= AMOUNTS_PER_ITEM:
+def _check_buyer_may_send(*, buyer, item: Item, opening: bool) -> None:
+    """At most five amounts per item, and a new thread only when none is open (one
+    query for both)."""
+    mine = Offer.objects.filter(buyer=buyer, item=item).aggregate(
+        open=Count("pk", filter=Q(status__in=Offer.LIVE)),
+        sent=Count("pk", filter=Q(side=Side.BUYER)),
+    )
+    if opening and mine["open"]:
+        raise _offer_open()
+    if mine["sent"] >= AMOUNTS_PER_ITEM:
         raise Conflict(
             f"You have sent {AMOUNTS_PER_ITEM} offers on this item, the most allowed.",
             code="offer_limit",
@@ -260,7 +269,7 @@ def _send(
     answer = _auto_answer(offer) if side == Side.BUYER else None
     thread = (answers, offer) if answers else (offer,)
     event = "countered" if answers else "new"
-    publish(*thread, event=answer or event, by="auto" if answer else side)
+    publish(*thread, event=answer or event, by="auto" if answer else side, made=True)
     return offer
 
 
@@ -286,9 +295,7 @@ def offer_make(
             )
         if item_available_quantity(item=item) < 1:
             raise Conflict("This item is out of stock, so it takes no offers.", code="out_of_stock")
-        if Offer.objects.filter(buyer=buyer, item=item, status__in=Offer.LIVE).exists():
-            raise _offer_open()
-        _check_buyer_amounts(buyer=buyer, item=item)
+        _check_buyer_may_send(buyer=buyer, item=item, opening=True)
         return _send(
             item=item,
             answers=None,
@@ -347,7 +354,7 @@ def offer_counter(
         side = _require_turn(actor, offer)
         _check_counter(side=side, offer=offer, amount_cents=amount_cents)
         if side == Side.BUYER:
-            _check_buyer_amounts(buyer=actor, item=offer.item)
+            _check_buyer_may_send(buyer=actor, item=offer.item, opening=False)
         _transition(offer, Status.COUNTERED, actor=actor, note="countered")
         return _send(
             item=offer.item,
@@ -436,8 +443,7 @@ def offer_mark_purchased(*, offer: Offer, reference: str) -> Offer:
     started in time); one the sweep already expired may not.
     """
     with transaction.atomic():
-        item_lock(item_id=offer.item_id)
-        offer = offer_for_update(offer_id=offer.pk)
+        offer = offer_for_update(offer_id=offer.pk, item=item_lock(item_id=offer.item_id))
         if offer.status == Status.PURCHASED:
             if offer.purchase_reference == reference:
                 return offer
@@ -466,8 +472,7 @@ def offers_expire_due(*, now=None) -> int:
     expired = 0
     for offer_id, item_id in due:
         with transaction.atomic():
-            item_lock(item_id=item_id)
-            offer = offer_for_update(offer_id=offer_id)
+            offer = offer_for_update(offer_id=offer_id, item=item_lock(item_id=item_id))
             if offer.is_due(now):
                 _expire(offer)
                 expired += 1

@@ -63,9 +63,10 @@ def _section_changed(*sections) -> None:
         )
 
 
-def _stock_changed(item: Item) -> None:
-    """After commit: tell the stall's open pages how many units are left and held."""
-    available, on_hold = item_stock(item=item)
+def _stock_changed(item: Item, stock: tuple[int, int] | None = None) -> None:
+    """After commit: tell the stall's open pages how many units are left and held
+    (`stock`, as `item_stock` gives it, when the caller already knows)."""
+    available, on_hold = stock or item_stock(item=item)
     frame = {"type": "stock", "item": item.public_id, "available": available, "on_hold": on_hold}
     broadcast_on_commit(
         stall_group(item.stall.public_id), {"type": "stock.changed", "frame": json.dumps(frame)}
@@ -355,7 +356,8 @@ def reservation_take(
     item = item_lock(item_id=item.pk)
     if item.archived_at is not None:
         raise Conflict("This item is no longer for sale.")
-    if item_available_quantity(item=item) < quantity:
+    available, on_hold = item_stock(item=item)
+    if available < quantity:
         raise Conflict("Sorry, that item just sold out.", code="out_of_stock")
     reservation = Reservation.objects.create(
         item=item,
@@ -373,7 +375,7 @@ def reservation_take(
         quantity=quantity,
         note=reason,
     )
-    _stock_changed(item)
+    _stock_changed(item, (available - quantity, on_hold + quantity))
     return reservation
 
 

@@ -4,7 +4,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -402,6 +403,29 @@ def test_a_retried_answer_acts_once_and_returns_the_first_result(make_offer, sel
     # The accept's retry, arriving late, returns the offer as it is now; it does not act.
     assert offer_accept(actor=buyer, offer=reply, idempotency_key="A" * 26).status == "withdrawn"
     assert Reservation.objects.count() == 1
+
+
+def test_a_retried_offer_that_auto_prices_declined_is_not_made_again(buyer, seller, item):
+    """Nothing about the item refuses the retry (no thread is open, amounts are left):
+    the key's unique index does, and the first offer comes back."""
+    auto_prices_set(actor=seller, item=item, accept_cents=None, decline_cents=1500)
+    first = offer_make(
+        buyer=buyer, item=item, amount_cents=1000, message="", idempotency_key="D" * 26
+    )
+    again = offer_make(
+        buyer=buyer, item=item, amount_cents=1000, message="", idempotency_key="D" * 26
+    )
+    assert first.status == again.status == "declined" and again == first
+    assert Offer.objects.count() == 1
+
+
+def test_a_first_request_pays_no_key_lookup(make_offer, seller):
+    offer = make_offer(2000)
+    with CaptureQueriesContext(connection) as first_request:
+        offer_decline(actor=seller, offer=offer, idempotency_key="N" * 26)
+    reads = [query["sql"] for query in first_request if query["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if "idempotency_key" in sql]
+    assert offer_decline(actor=seller, offer=offer, idempotency_key="N" * 26).status == "declined"
 
 
 # Expiry
