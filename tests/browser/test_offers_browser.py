@@ -150,11 +150,13 @@ class OffersInTheBrowser(BrowserTestCase):
         )
         assert offers == [(2050, "countered"), (2300, "accepted")]
         # The held unit leaves the counts on both pages without a reload, and the
-        # buyer's button becomes the way to buy it at the accepted price.
-        for page in (buyer, seller):
-            stock = f"#item-{self.item.public_id} [data-stock-for]"
-            expect(page.locator(stock)).to_have_text("Sold out · 1 on hold")
-            expect(page.locator("#item-drawer [data-stock-for]")).to_have_text("Sold out")
+        # buyer's button becomes the way to buy it at the accepted price. The buyer
+        # reads that it is held for them, not that it sold out.
+        card_stock = f"#item-{self.item.public_id} [data-stock-for]"
+        expect(seller.locator(card_stock)).to_have_text("Sold out · 1 on hold")
+        expect(seller.locator("#item-drawer [data-stock-for]")).to_have_text("Sold out")
+        expect(buyer.locator(card_stock)).to_have_text("Held for you")
+        expect(buyer.locator("#item-drawer [data-stock-for]")).to_have_text("Held for you")
         expect(guest_button).to_be_hidden()  # the last unit is held: nothing to add
         for place in ("#item-drawer", f"#item-{self.item.public_id}"):
             expect(buyer.locator(f"{place} .add-to-cart button")).to_have_text(
@@ -169,6 +171,8 @@ class OffersInTheBrowser(BrowserTestCase):
             "document.documentElement.scrollWidth > document.documentElement.clientWidth"
         )
         assert not overflow, "the stall page scrolls sideways on a phone"
+        buyer.reload()  # and so it reads when the buyer comes back
+        expect(buyer.locator(card_stock)).to_have_text("Held for you")
 
     def test_a_watcher_sees_the_ladder_and_badges_live(self):
         watcher = self.visit(off_the_event_loop(verified_user, "watcher"))
