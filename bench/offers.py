@@ -24,11 +24,14 @@ moment the other's frame arrives: a throughput test, where K pairs queue behind 
 other. --think T makes each person pause 0.5-1.5 x T seconds before acting, as people
 do; the pauses are outside the legs.
 
-Baseline: each of the 2K clients POSTs to /healthz/ (the trivial view, through the same
-middleware, CSRF included) on its own connection, --baseline-posts times, all at once.
-Ratios: round-trip p50 / bare POST p50, and per leg (one POST plus one socket delivery).
-The playbook asks a round trip under 300 ms; the issue aims at p95 under 50 ms with 50
-pairs. Times are reported, never asserted. The last line of output is JSON.
+Baseline: a bare POST round trip on the idle server. Each of the 2K clients in turn
+POSTs to /healthz/ (the trivial view, through the same middleware, session and CSRF
+included) on its own connection, --baseline-posts times, one request at a time.
+Ratios: round trip p50 and p95 / bare POST p50, and per leg (one POST plus one socket
+delivery); the issue's 50 ms is also given in bare POSTs, the unit that carries from
+one machine to another. The playbook asks a round trip under 300 ms; the issue aims
+at p95 under 50 ms with 50 pairs. Times are reported, never asserted. The last line of
+output is JSON.
 """
 
 import argparse
@@ -62,6 +65,7 @@ DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
 OFFER_FRAME = '{"type": "offer"'
 LEGS = ("offer", "counter", "accept")
+AIM_P95_MS = 50
 
 _SEED_SCRIPT = """
 import json, math, sys
@@ -252,11 +256,9 @@ async def measure(
     for batch in range(0, len(pairs), 10):
         await asyncio.gather(*(pair.open(base_url) for pair in pairs[batch : batch + 10]))
 
-    progress("baseline: bare POST /healthz/ from every client at once")
+    progress("baseline: bare POST /healthz/, one request at a time")
     await asyncio.gather(*(pair.bare_posts(2) for pair in pairs))  # warm up
-    bare = [
-        t for ts in await asyncio.gather(*(p.bare_posts(baseline_posts) for p in pairs)) for t in ts
-    ]
+    bare = [t for pair in pairs for t in await pair.bare_posts(baseline_posts)]
 
     async def bargain(index: int, pair: Pair) -> list[dict]:
         await asyncio.sleep(index * 0.002)  # a staggered start, not one burst
@@ -287,7 +289,8 @@ async def measure(
         figures[leg] = quantiles([r[leg] for r in results])
     figures["action_post"] = quantiles([t for r in results for t in r["post"]])
     figures["ratio_round_trip_p50"] = round(figures["round_trip"]["p50_ms"] / bare_q["p50_ms"], 1)
-    figures["ratio_round_trip_p95"] = round(figures["round_trip"]["p95_ms"] / bare_q["p95_ms"], 1)
+    figures["ratio_round_trip_p95"] = round(figures["round_trip"]["p95_ms"] / bare_q["p50_ms"], 1)
+    figures["aim_in_bare_posts"] = round(AIM_P95_MS / bare_q["p50_ms"], 1)
     figures["ratio_leg_p50"] = {
         leg: round(figures[leg]["p50_ms"] / bare_q["p50_ms"], 1) for leg in LEGS
     }
@@ -310,10 +313,13 @@ def print_figures(figures: dict) -> None:
         q = figures[key]
         print(f"  {label:28} {q['n']:>5} {q['p50_ms']:>9} {q['p95_ms']:>9} {q['max_ms']:>9}")
     print(
-        f"  round trip / bare POST: p50 x{figures['ratio_round_trip_p50']}, "
+        f"  round trip in bare POSTs: p50 x{figures['ratio_round_trip_p50']}, "
         f"p95 x{figures['ratio_round_trip_p95']}; per leg p50 {figures['ratio_leg_p50']}"
     )
-    print("  targets: round trip under 300 ms (playbook), p95 under 50 ms with 50 pairs (issue)")
+    print(
+        f"  targets: round trip under 300 ms (playbook), p95 under {AIM_P95_MS} ms with 50 pairs "
+        f"(issue): {figures['aim_in_bare_posts']} bare POSTs on this server"
+    )
 
 
 def seed(env: dict[str, str], pairs: int, rounds: int) -> dict:
