@@ -39,7 +39,6 @@ async def application(scope, receive, send):
 # What is loaded by now (Django, the apps, Twisted, the routes) lives as long as the
 # process. Frozen, it is left out of the collector's full passes, which otherwise
 # walked all of it now and then: pauses of 60-80 ms in the middle of a request
-# (bench/offers.py, one pair: the slowest action POST went from 90-110 ms
-# to about 30 ms, the round trip's p95 from about 85 to 74 ms; 50 pairs on two
-# processes: a lower p95 in each of three paired runs).
+# (bench/offers.py, paired runs: the slowest action POST of one pair went from
+# 86-138 ms to 27-63 ms; 50 pairs on two processes had a lower p95 in each of three).
 gc.freeze()

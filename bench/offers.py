@@ -40,7 +40,6 @@ import json
 import os
 import random
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -56,6 +55,7 @@ from bench._servers import (  # noqa: E402
     daphne_process,
     django_script,
     manage,
+    percentiles_ms,
     postgres_database,
     server_env,
     signed_in_sessions,
@@ -237,17 +237,6 @@ class Pair:
         await self.seller_socket.close()
 
 
-def quantiles(values: list[float]) -> dict:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {
-        "n": len(values),
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(p95 * 1000, 2),
-        "max_ms": round(ordered[-1] * 1000, 2),
-    }
-
-
 async def measure(
     base_url: str, setup: dict, rounds: int, baseline_posts: int, think: float, server_pid: int
 ) -> dict:
@@ -273,7 +262,7 @@ async def measure(
     for pair in pairs:
         await pair.close()
 
-    bare_q = quantiles(bare)
+    bare_q = percentiles_ms(bare, 2)
     figures = {
         "pairs": len(pairs),
         "rounds": rounds,
@@ -283,17 +272,15 @@ async def measure(
         # What one action costs the server (its POST, the frames it sends, the sockets).
         "server_cpu_ms_per_action": round(server_cpu * 1000 / (3 * len(results)), 1),
         "bare_post": bare_q,
-        "round_trip": quantiles([r["round_trip"] for r in results]),
+        "round_trip": percentiles_ms([r["round_trip"] for r in results], 2),
     }
     for leg in LEGS:
-        figures[leg] = quantiles([r[leg] for r in results])
-    figures["action_post"] = quantiles([t for r in results for t in r["post"]])
-    figures["ratio_round_trip_p50"] = round(figures["round_trip"]["p50_ms"] / bare_q["p50_ms"], 1)
-    figures["ratio_round_trip_p95"] = round(figures["round_trip"]["p95_ms"] / bare_q["p50_ms"], 1)
-    figures["aim_in_bare_posts"] = round(AIM_P95_MS / bare_q["p50_ms"], 1)
-    figures["ratio_leg_p50"] = {
-        leg: round(figures[leg]["p50_ms"] / bare_q["p50_ms"], 1) for leg in LEGS
-    }
+        figures[leg] = percentiles_ms([r[leg] for r in results], 2)
+    figures["action_post"] = percentiles_ms([t for r in results for t in r["post"]], 2)
+    figures["ratio_round_trip_p50"] = round(figures["round_trip"]["p50"] / bare_q["p50"], 1)
+    figures["ratio_round_trip_p95"] = round(figures["round_trip"]["p95"] / bare_q["p50"], 1)
+    figures["aim_in_bare_posts"] = round(AIM_P95_MS / bare_q["p50"], 1)
+    figures["ratio_leg_p50"] = {leg: round(figures[leg]["p50"] / bare_q["p50"], 1) for leg in LEGS}
     return figures
 
 
@@ -311,7 +298,7 @@ def print_figures(figures: dict) -> None:
     rows += [("  any action's POST alone", "action_post")]
     for label, key in rows:
         q = figures[key]
-        print(f"  {label:28} {q['n']:>5} {q['p50_ms']:>9} {q['p95_ms']:>9} {q['max_ms']:>9}")
+        print(f"  {label:28} {q['n']:>5} {q['p50']:>9} {q['p95']:>9} {q['max']:>9}")
     print(
         f"  round trip in bare POSTs: p50 x{figures['ratio_round_trip_p50']}, "
         f"p95 x{figures['ratio_round_trip_p95']}; per leg p50 {figures['ratio_leg_p50']}"
