@@ -3,8 +3,9 @@ from django.contrib import admin, messages
 from bazaar.errors import DomainError
 from governance.admin_access import StewardReadOnlyAdmin
 
+from .chat import chat_message_delete, chat_message_release
 from .models import ChatMessage, Item, Reservation, SellerProfile, Stall, StockEvent
-from .services import chat_message_delete, chat_message_release, seller_kyc_decide
+from .services import seller_kyc_decide
 
 
 @admin.register(SellerProfile)
