@@ -47,8 +47,18 @@ class StallAdmin(StewardReadOnlyAdmin):
 
 @admin.register(Item)
 class ItemAdmin(StewardReadOnlyAdmin):
-    list_display = ["title", "stall", "price_cents", "currency", "inventory", "archived_at"]
-    search_fields = ["title", "stall__name"]
+    list_display = [
+        "title",
+        "stall",
+        "category",
+        "condition",
+        "price_cents",
+        "currency",
+        "inventory",
+        "archived_at",
+    ]
+    list_filter = ["category", "condition"]
+    search_fields = ["title", "brand", "stall__name"]
     list_select_related = ["stall"]
 
 

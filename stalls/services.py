@@ -25,6 +25,8 @@ from .document import stall_group
 from .markdown import render_markdown
 from .models import (
     SLOTS_PER_SECTION,
+    Category,
+    Condition,
     Item,
     Photo,
     Reservation,
@@ -173,7 +175,11 @@ def stall_update(
 # Items
 
 
-def _validate_item(*, title: str, price_cents: int, currency: str, inventory: int) -> None:
+def _validate_item(
+    *, title: str, price_cents: int, currency: str, inventory: int, catalog: dict
+) -> dict:
+    """Refuse what the item cannot be; return its catalog fields (category,
+    condition, brand, size) cleaned."""
     if not title.strip():
         raise Invalid("Give the item a title.")
     if price_cents <= 0:
@@ -182,6 +188,16 @@ def _validate_item(*, title: str, price_cents: int, currency: str, inventory: in
         raise Invalid("Inventory cannot be negative.")
     if currency.upper() != settings.MARKET_CURRENCY:
         raise Invalid(f"This market trades in {settings.MARKET_CURRENCY} only.")
+    if catalog["category"] not in Category.values:
+        raise Invalid("Choose a category from the list.")
+    if catalog["condition"] not in ("", *Condition.values):  # "": not stated
+        raise Invalid("Choose the item's condition from the list.")
+    cleaned = {**catalog, "brand": catalog["brand"].strip(), "size": catalog["size"].strip()}
+    for name in ("brand", "size"):
+        limit = Item._meta.get_field(name).max_length
+        if len(cleaned[name]) > limit:
+            raise Invalid(f"The {name} is at most {limit} characters.")
+    return cleaned
 
 
 @transaction.atomic
@@ -194,9 +210,19 @@ def item_create(
     price_cents: int,
     currency: str,
     inventory: int,
+    category: str = Category.OTHER,
+    condition: str = "",
+    brand: str = "",
+    size: str = "",
 ) -> Item:
     require_stall_editor(actor=actor, stall=stall)
-    _validate_item(title=title, price_cents=price_cents, currency=currency, inventory=inventory)
+    catalog = _validate_item(
+        title=title,
+        price_cents=price_cents,
+        currency=currency,
+        inventory=inventory,
+        catalog={"category": category, "condition": condition, "brand": brand, "size": size},
+    )
     item = Item.objects.create(
         stall=stall,
         title=title.strip(),
@@ -204,6 +230,7 @@ def item_create(
         price_cents=price_cents,
         currency=currency.upper(),
         inventory=inventory,
+        **catalog,
     )
     StockEvent.objects.create(
         item=item, kind=StockEvent.Kind.INVENTORY_SET, actor=actor, quantity=inventory
@@ -222,9 +249,23 @@ def item_update(
     price_cents: int,
     currency: str,
     inventory: int,
+    category: str | None = None,
+    condition: str | None = None,
+    brand: str | None = None,
+    size: str | None = None,
 ) -> Item:
+    """Replace the item's fields; a catalog field left at None keeps its value."""
     require_stall_editor(actor=actor, stall=item.stall)
-    _validate_item(title=title, price_cents=price_cents, currency=currency, inventory=inventory)
+    given = {"category": category, "condition": condition, "brand": brand, "size": size}
+    catalog = _validate_item(
+        title=title,
+        price_cents=price_cents,
+        currency=currency,
+        inventory=inventory,
+        catalog={
+            name: getattr(item, name) if value is None else value for name, value in given.items()
+        },
+    )
     item = item_lock(item_id=item.pk)
     _, reserved = item_stock(item=item)
     if inventory < reserved:
@@ -240,6 +281,8 @@ def item_update(
     item.price_cents = price_cents
     item.currency = currency.upper()
     item.inventory = inventory
+    for name, value in catalog.items():
+        setattr(item, name, value)
     item.updated_at = timezone.now()
     item.save()
     _section_changed(item.stall.section)

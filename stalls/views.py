@@ -185,6 +185,10 @@ def item_edit(request: HttpRequest, public_id: str) -> HttpResponse:
         "description": item.description,
         "price": item.price_cents,
         "inventory": item.inventory,
+        "category": item.category,
+        "condition": item.condition,
+        "brand": item.brand,
+        "size": item.size,
     }
     form = ItemForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
