@@ -47,7 +47,31 @@ def bids_recent(*, auction: Auction, limit: int = BIDS_SHOWN) -> list[Bid]:
 
 def auction_running_for_item(*, item: Item) -> Auction | None:
     """The scheduled or live auction of an item, for a link from the stall page."""
-    return item.auctions.filter(status__in=RUNNING).order_by("starts_at").first()
+    return auction_running_of(item).first()
+
+
+def auctions_running() -> QuerySet[Auction]:
+    """Scheduled and live auctions, the soonest to end first, with what a card shows."""
+    return (
+        Auction.objects.filter(status__in=RUNNING)
+        .select_related("item__stall__section")
+        .order_by("ends_at", "id")
+    )
+
+
+def auction_running_of(item_ref) -> QuerySet[Auction]:
+    """The running auction of `item_ref` (an item, or `OuterRef("pk")` in a subquery)."""
+    return Auction.objects.filter(item=item_ref, status__in=RUNNING).order_by("starts_at")
+
+
+def auctions_running_by_item(*, item_ids: list[int]) -> dict[int, Auction]:
+    """The running auction of each of these items, in one query (for a page of cards)."""
+    found = {}
+    for auction in Auction.objects.filter(item_id__in=item_ids, status__in=RUNNING).order_by(
+        "-starts_at"
+    ):
+        found[auction.item_id] = auction  # the earliest-starting one wins
+    return found
 
 
 def auctions_for_seller(*, user, limit: int = 20) -> list[Auction]:

@@ -1,13 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 import bazaar.ids  # noqa: F401  registers the <ulid:…> path converter
 from bazaar.views import healthz
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="market:home", permanent=False)),
+    path("", include("discovery.urls")),
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),

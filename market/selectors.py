@@ -1,5 +1,6 @@
 """Reads for the market grid: its layout, a section's neighbours, the minimap."""
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -99,3 +100,39 @@ def minimap(*, layout: Layout, x: int, y: int) -> dict:
                 }
             )
     return {"x": x, "y": y, "radius": radius, "squares": squares}
+
+
+OVERVIEW_SIZE = 12
+
+
+def market_overview(*, layout: Layout) -> dict:
+    """The whole market as the front page draws it: rows of squares (at most 12 x 12
+    from the top-left corner), each with its recent visitors, and the busiest section."""
+    counts = _recent_visitors_by_section()
+    left, top, right, bottom = layout.bounds
+    right, bottom = min(right, left + OVERVIEW_SIZE - 1), min(bottom, top + OVERVIEW_SIZE - 1)
+    busiest = max(
+        (coordinates for coordinates in counts if layout.contains(*coordinates)),
+        key=lambda coordinates: counts[coordinates],
+        default=None,
+    )
+    most = max(counts.values(), default=0) or 1
+    rows = [
+        [
+            {
+                "x": x,
+                "y": y,
+                "exists": layout.contains(x, y),
+                "visitors": counts.get((x, y), 0),
+                "heat": math.ceil(4 * counts.get((x, y), 0) / most),  # 0-4
+            }
+            for x in range(left, right + 1)
+        ]
+        for y in range(top, bottom + 1)
+    ]
+    return {
+        "rows": rows,
+        "columns": right - left + 1,
+        "sections": len(layout.ids),
+        "busiest": busiest and {"x": busiest[0], "y": busiest[1], "visitors": counts[busiest]},
+    }

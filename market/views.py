@@ -5,7 +5,7 @@ from django.utils.cache import patch_vary_headers
 from django_htmx.http import push_url
 
 from stalls.presence import live_stall_ids
-from stalls.selectors import search_stalls_and_items, stall_cards_for_section
+from stalls.selectors import stall_cards_for_section
 
 from .selectors import market_layout, minimap, neighbours
 from .services import grid_viewed_record
@@ -52,10 +52,3 @@ def section(request: HttpRequest, x: str, y: str) -> HttpResponse:
     if partial:
         push_url(response, reverse("market:section", args=[x, y]))
     return response
-
-
-def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
-    results = search_stalls_and_items(query=query)
-    template = "market/_search_results.html" if request.htmx else "market/search.html"
-    return render(request, template, {"search_query": query, **results})

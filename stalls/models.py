@@ -6,6 +6,8 @@ from django.utils import timezone
 
 from bazaar.ids import PublicIdField
 
+from .search import SearchDocumentField, item_document
+
 SLOTS_PER_SECTION = 9
 
 
@@ -99,6 +101,13 @@ CONDITION_HINTS = {
 }
 
 
+class ItemManager(models.Manager):
+    """Items without their search document, which only search reads (in SQL)."""
+
+    def get_queryset(self):
+        return super().get_queryset().defer("search_document")
+
+
 class Item(models.Model):
     """Something for sale. Archived, never deleted, once anything refers to it."""
 
@@ -116,15 +125,42 @@ class Item(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Written by the database (stalls/search.py); its GIN index is made by migration
+    # 0004 on PostgreSQL only, so it is not listed in Meta.indexes.
+    search_document = models.GeneratedField(
+        expression=item_document(Category.choices),
+        output_field=SearchDocumentField(),
+        db_persist=True,
+    )
+
+    objects = ItemManager()
 
     class Meta:
-        indexes = [models.Index(fields=["stall", "archived_at"], name="item_stall_live")]
+        indexes = [
+            models.Index(fields=["stall", "archived_at"], name="item_stall_live"),
+            models.Index(
+                fields=["category", "-created_at"],
+                condition=Q(archived_at__isnull=True),
+                name="item_category_newest",
+            ),
+            models.Index(
+                fields=["-created_at"], condition=Q(archived_at__isnull=True), name="item_newest"
+            ),
+            models.Index(
+                fields=["price_cents"], condition=Q(archived_at__isnull=True), name="item_price"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(price_cents__gt=0), name="item_price_positive")
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def condition_hint(self) -> str:
+        """What the item's condition word means ("" when none was given)."""
+        return CONDITION_HINTS.get(self.condition, "")
 
 
 class Photo(models.Model):

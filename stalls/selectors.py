@@ -1,15 +1,41 @@
 """Reads for stalls, items and stock, scoped to who is asking."""
 
+import operator
+import re
+from functools import reduce
+
 from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.cache import cache
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Expression,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 from django.urls import reverse
 from django.utils import timezone
 
 from bazaar.errors import NotFound
 
 from .models import SLOTS_PER_SECTION, Item, Photo, Reservation, SellerProfile, Stall
+from .presence import live_stall_ids
+from .search import SEARCH_CONFIG
 
 
 def seller_profile_for_user(*, user) -> SellerProfile | None:
@@ -51,14 +77,39 @@ def _reserved_subquery(now) -> Coalesce:
     return Coalesce(Subquery(reserved, output_field=IntegerField()), 0)
 
 
+def items_with_stock() -> QuerySet[Item]:
+    """Live (not archived) items, each with `reserved`: units active reservations hold."""
+    return Item.objects.filter(archived_at__isnull=True).annotate(
+        reserved=_reserved_subquery(timezone.now())
+    )
+
+
 def items_with_availability(*, stall: Stall) -> QuerySet[Item]:
     """A stall's live items, each with `reserved` units, in one query plus photos."""
     return (
-        stall.items.filter(archived_at__isnull=True)
-        .annotate(reserved=_reserved_subquery(timezone.now()))
+        items_with_stock()
+        .filter(stall=stall)
         .prefetch_related("photos")
         .order_by("-created_at", "-id")
     )
+
+
+def units_held_for(*, holder, item_ids: list[int]) -> dict[int, int]:
+    """Units of these items that the holder's accepted offers hold: what they read as
+    "Held for you" where everyone else reads "Sold out". Nobody else's holds."""
+    if not holder.is_authenticated or not item_ids:
+        return {}
+    rows = (
+        Reservation.objects.filter(
+            active_reservations(),
+            holder=holder,
+            reason=Reservation.Reason.OFFER,
+            item_id__in=item_ids,
+        )
+        .values("item_id")
+        .annotate(units=Sum("quantity"))
+    )
+    return {row["item_id"]: row["units"] for row in rows}
 
 
 def item_stock(*, item: Item) -> tuple[int, int]:
@@ -75,7 +126,7 @@ def item_available_quantity(*, item: Item) -> int:
 
 def item_get(*, public_id: str) -> Item:
     item = (
-        Item.objects.select_related("stall__section", "stall__seller")
+        Item.objects.select_related("stall__section", "stall__seller__user")
         .filter(public_id=public_id, archived_at__isnull=True)
         .first()
     )
@@ -134,25 +185,81 @@ def stall_cards_for_section(*, section_id: int) -> list[dict | None]:
     return cards
 
 
-def search_stalls_and_items(*, query: str, limit: int = 12) -> dict:
-    """Stalls and live items whose name or description contains every word typed."""
-    words = query.split()[:6]
-    if not words:
-        return {"stalls": [], "stall_total": 0, "items": [], "item_total": 0}
-    stall_filter, item_filter = Q(), Q(archived_at__isnull=True)
+SEARCH_WORDS = 6
+_WORD = re.compile(r"[^\W_]{1,40}")
+
+
+def search_words(query: str) -> list[str]:
+    """The words of what was typed (letters and digits; at most six), which
+    search matches as prefixes: "lam" finds lamps as you type."""
+    return _WORD.findall(query)[:SEARCH_WORDS]
+
+
+def items_matching(*, words: list[str]) -> tuple[Q, Expression]:
+    """A filter for items that match every word, in their search document
+    (stalls/search.py) or their stall's name, and how well each matches.
+
+    PostgreSQL: each word is a prefix `tsquery` matched against the stored
+    `tsvector` (GIN-indexed), a word that is only stop words ("the") is left out,
+    and the rank is `ts_rank` over all the words. The stalls whose names match are
+    looked up first (one query), so that each word's test is the index's `@@` or a
+    list of stall ids, which PostgreSQL combines from two indexes. SQLite:
+    `icontains`, ranked by how many words the title holds.
+    """
+    match = Q()
+    if connection.vendor == "postgresql":
+        queries = [
+            SearchQuery(f"{word}:*", search_type="raw", config=SEARCH_CONFIG) for word in words
+        ]
+        stalls = _stalls_named(queries)
+        for number, query in enumerate(queries):
+            stop_words = Exact(Func(query, function="numnode", output_field=IntegerField()), 0)
+            named = [pk for pk, matched in stalls if matched[number]]
+            match &= Q(search_document=query) | Q(stall_id__in=named) | Q(stop_words)
+        return match, SearchRank(F("search_document"), reduce(operator.or_, queries))
+    rank = Value(0.0)
     for word in words:
-        stall_filter &= Q(name__icontains=word) | Q(description__icontains=word)
-        item_filter &= (
-            Q(title__icontains=word) | Q(description__icontains=word) | Q(brand__icontains=word)
-        )
-    stalls = Stall.objects.filter(stall_filter)
-    items = Item.objects.filter(item_filter)
-    return {
-        "stalls": list(stalls.select_related("section").order_by("name", "id")[:limit]),
-        "stall_total": stalls.count(),
-        "items": list(items.select_related("stall__section").order_by("title", "id")[:limit]),
-        "item_total": items.count(),
+        match &= Q(search_document__icontains=word) | Q(stall__name__icontains=word)
+        rank += Case(When(title__icontains=word, then=Value(1.0)), default=Value(0.0))
+    return match, rank
+
+
+def _stalls_named(queries: list[SearchQuery]) -> list[tuple[int, tuple[bool, ...]]]:
+    """Stalls whose name matches any of the queries, with which ones it matches."""
+    if not queries:
+        return []
+    tests = {
+        f"word_{number}": ExpressionWrapper(Q(name_vector=query), output_field=BooleanField())
+        for number, query in enumerate(queries)
     }
+    rows = (
+        Stall.objects.annotate(name_vector=SearchVector("name", config=SEARCH_CONFIG))
+        .filter(name_vector=reduce(operator.or_, queries))
+        .annotate(**tests)
+        .values_list("pk", *tests)
+    )
+    return [(pk, tuple(matched)) for pk, *matched in rows]
+
+
+def stalls_matching(*, words: list[str], limit: int) -> list[Stall]:
+    """Stalls whose name or description holds every word, for the top of search results."""
+    match = Q()
+    for word in words:
+        match &= Q(name__icontains=word) | Q(description__icontains=word)
+    return list(Stall.objects.filter(match).select_related("section").order_by("name")[:limit])
+
+
+STALL_IDS_CACHE_KEY = "stalls:public-ids"
+
+
+def stalls_live_now() -> set[str]:
+    """The public ids of stalls whose seller is in the stall now, market-wide: the
+    stalls' ids (cached for a minute; `stall_create` clears them) and one cache read."""
+    public_ids = cache.get(STALL_IDS_CACHE_KEY)
+    if public_ids is None:
+        public_ids = list(Stall.objects.values_list("public_id", flat=True))
+        cache.set(STALL_IDS_CACHE_KEY, public_ids, 60)
+    return live_stall_ids(public_ids=public_ids)
 
 
 CHAT_PAGE = 50

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "offers",
     "orders",
     "auctions",
+    "discovery",
 ]
 
 MIDDLEWARE = [

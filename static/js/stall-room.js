@@ -51,11 +51,11 @@
       const link = event.target.closest("a[data-item-drawer]");
       if (link && window.htmx && event.button === 0 &&
           !(event.ctrlKey || event.metaKey || event.shiftKey || event.altKey)) {
-        // htmx fetches the drawer; the link's #item-… stays for no-JS (and new tabs),
-        // but here it would jump the page, so only the address is updated.
+        // htmx fetches the drawer; the link (the item's own page) stays for no-JS and
+        // new tabs. Here the address gets the card's #item-…, to come back to the drawer.
         event.preventDefault();
         drawerOpener = link;
-        history.replaceState(history.state, "", link.hash);
+        history.replaceState(history.state, "", `#${link.closest("[id^='item-']").id}`);
         return;
       }
       if (event.target.closest("[data-drawer-close]") && drawer.contains(event.target)) {

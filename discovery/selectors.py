@@ -1,0 +1,296 @@
+"""Reads for the shopper's ways in: item cards, search with filters and sorts, the
+front page's rows. Everything here is public; the one private fact a card shows,
+"Held for you", comes from the viewer's own reservations and nobody else's.
+
+Every list costs a fixed number of queries whatever its length: the items (with
+their stock and stall in one query), then one query each for their photos, their
+running auctions and the viewer's holds; "live" is one cache read.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextChoices,
+)
+
+from auctions.models import Auction
+from auctions.selectors import auction_running_of, auctions_running, auctions_running_by_item
+from bazaar.errors import NotFound
+from stalls.models import Category, Item, Photo, Stall
+from stalls.presence import live_stall_ids
+from stalls.selectors import (
+    items_matching,
+    items_with_stock,
+    stalls_live_now,
+    units_held_for,
+)
+
+PAGE_SIZE = 24
+ROW_LENGTH = 8
+
+
+class Sort(TextChoices):
+    RELEVANCE = "relevance", "Best match"
+    NEWEST = "newest", "Newly listed"
+    PRICE_LOW = "price", "Price: lowest first"
+    PRICE_HIGH = "-price", "Price: highest first"
+    ENDING = "ending", "Auctions ending soonest"
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What the shopper asked for, already checked (`discovery.forms.SearchForm`)."""
+
+    words: tuple[str, ...] = ()
+    category: str = ""
+    conditions: tuple[str, ...] = ()
+    min_cents: int | None = None
+    max_cents: int | None = None
+    in_auction: bool = False
+    live_now: bool = False
+    sold_out: bool = False  # include items nobody can buy now
+    sort: str = ""
+
+    @property
+    def order(self) -> str:
+        """The sort in force: best match for words typed, else the newest first."""
+        if self.sort == Sort.RELEVANCE and not self.words:
+            return Sort.NEWEST
+        return self.sort or (Sort.RELEVANCE if self.words else Sort.NEWEST)
+
+
+@dataclass
+class ItemCard:
+    """One item as a card shows it to one viewer."""
+
+    item: Item
+    photo: Photo | None
+    available: int
+    on_hold: int
+    held_for_you: int = 0
+    auction: Auction | None = None
+    live: bool = False
+
+    @property
+    def sold_out(self) -> bool:
+        return self.available == 0 and self.auction is None and not self.held_for_you
+
+    @property
+    def stock_text(self) -> str:
+        """As the stall page words it: a holder reads "Held for you", others "Sold out"."""
+        if self.available:
+            return f"{self.available} left"
+        if self.held_for_you:
+            return "Held for you"
+        if self.auction is not None:
+            return "Only in the auction"
+        others = self.on_hold - self.held_for_you
+        return f"Sold out · {others} on hold" if others else "Sold out"
+
+
+@dataclass
+class SearchResults:
+    page: Page
+    cards: list[ItemCard]
+    filters: SearchFilters
+    stalls: list[Stall] = field(default_factory=list)
+
+
+def item_cards(items: list[Item], *, viewer) -> list[ItemCard]:
+    """Cards for items read with `items_with_stock` and their stall: three queries
+    (photos, auctions, the viewer's holds) and one cache read, however many."""
+    ids = [item.pk for item in items]
+    photos = {}
+    for photo in Photo.objects.filter(item_id__in=ids).order_by("-position", "-id"):
+        photos[photo.item_id] = photo  # the first by position wins
+    auctions = auctions_running_by_item(item_ids=ids)
+    held = units_held_for(holder=viewer, item_ids=ids)
+    live = live_stall_ids(public_ids=list({item.stall.public_id for item in items}))
+    return [
+        ItemCard(
+            item=item,
+            photo=photos.get(item.pk),
+            available=max(item.inventory - item.reserved, 0),
+            on_hold=item.reserved,
+            held_for_you=held.get(item.pk, 0),
+            auction=auctions.get(item.pk),
+            live=item.stall.public_id in live,
+        )
+        for item in items
+    ]
+
+
+def item_card(*, public_id: str, viewer) -> ItemCard:
+    """One item for its own page, with its stall and seller."""
+    item = (
+        items_with_stock()
+        .select_related("stall__section", "stall__seller__user")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if item is None:
+        raise NotFound("No item has that address.")
+    (card,) = item_cards([item], viewer=viewer)
+    return card
+
+
+def _filtered(filters: SearchFilters) -> QuerySet[Item]:
+    items = items_with_stock().annotate(in_auction=Exists(auction_running_of(OuterRef("pk"))))
+    if filters.words:
+        match, rank = items_matching(words=list(filters.words))
+        items = items.filter(match).annotate(rank=rank)
+    if filters.category:
+        items = items.filter(category=filters.category)
+    if filters.conditions:
+        items = items.filter(condition__in=filters.conditions)
+    if filters.min_cents is not None:
+        items = items.filter(price_cents__gte=filters.min_cents)
+    if filters.max_cents is not None:
+        items = items.filter(price_cents__lte=filters.max_cents)
+    if filters.in_auction:
+        items = items.filter(in_auction=True)
+    if filters.live_now:
+        items = items.filter(stall__public_id__in=stalls_live_now())
+    if not filters.sold_out:
+        items = items.filter(Q(inventory__gt=F("reserved")) | Q(in_auction=True))
+    return items
+
+
+def _sorted(items: QuerySet[Item], order: str) -> QuerySet[Item]:
+    newest = (F("created_at").desc(), F("id").desc())
+    if order == Sort.RELEVANCE:
+        return items.order_by(F("rank").desc(), *newest)
+    if order == Sort.PRICE_LOW:
+        return items.order_by("price_cents", *newest)
+    if order == Sort.PRICE_HIGH:
+        return items.order_by("-price_cents", *newest)
+    if order == Sort.ENDING:
+        ends = Subquery(auction_running_of(OuterRef("pk")).values("ends_at")[:1])
+        return items.annotate(auction_ends=ends).order_by(
+            F("auction_ends").asc(nulls_last=True), *newest
+        )
+    return items.order_by(*newest)
+
+
+def item_search(*, filters: SearchFilters, viewer, page: int | str = 1) -> SearchResults:
+    """A page of the items that pass the filters, in the order asked for."""
+    items = _sorted(_filtered(filters), filters.order).select_related("stall__section")
+    found = Paginator(items, PAGE_SIZE).get_page(page)
+    return SearchResults(
+        page=found, cards=item_cards(list(found.object_list), viewer=viewer), filters=filters
+    )
+
+
+def just_listed(*, viewer, limit: int = ROW_LENGTH) -> list[ItemCard]:
+    """The newest items anyone can buy now."""
+    items = (
+        items_with_stock()
+        .filter(inventory__gt=F("reserved"))
+        .select_related("stall__section")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return item_cards(list(items), viewer=viewer)
+
+
+def more_from_stall(*, item: Item, viewer, limit: int = ROW_LENGTH) -> list[ItemCard]:
+    """Other items of the item's stall, those for sale first, then the newest."""
+    items = (
+        items_with_stock()
+        .filter(stall_id=item.stall_id)
+        .exclude(pk=item.pk)
+        .annotate(for_sale=ExpressionWrapper(Q(inventory__gt=F("reserved")), BooleanField()))
+        .select_related("stall__section")
+        .order_by(F("for_sale").desc(), "-created_at", "-id")[:limit]
+    )
+    return item_cards(list(items), viewer=viewer)
+
+
+CATEGORY_PHOTOS_SCANNED = 300
+
+
+def category_counts() -> list[dict]:
+    """Every category with how many items are listed in it (empty ones too) and, for
+    its tile, the photo of one of its newest items (from the newest few hundred)."""
+    counts = dict(
+        Item.objects.filter(archived_at__isnull=True)
+        .values_list("category")
+        .annotate(listed=Count("id"))
+        .order_by()
+    )
+    photos = {}
+    newest = (
+        Photo.objects.filter(item__archived_at__isnull=True)
+        .select_related("item")
+        .only("thumbnail", "item__category")
+        .order_by("-item__created_at", "position")[:CATEGORY_PHOTOS_SCANNED]
+    )
+    for photo in newest:
+        photos.setdefault(photo.item.category, photo)
+    return [
+        {"value": value, "label": label, "listed": counts.get(value, 0), "photo": photos.get(value)}
+        for value, label in Category.choices
+    ]
+
+
+@dataclass
+class StallCard:
+    stall: Stall
+    photo: Photo | None
+    item_count: int
+
+
+def live_stalls(*, limit: int = ROW_LENGTH) -> list[StallCard]:
+    """Stalls whose seller is in the stall now, the fullest tables first."""
+    live = stalls_live_now()
+    if not live:
+        return []
+    stalls = list(
+        Stall.objects.filter(public_id__in=live)
+        .select_related("section")
+        .annotate(item_count=Count("items", filter=Q(items__archived_at__isnull=True)))
+        .order_by("-item_count", "name")[:limit]
+    )
+    photos = {}
+    # The stall's own photos before its items': the card shows the stall itself.
+    for photo in Photo.objects.filter(stall__in=stalls).order_by(
+        F("item_id").desc(nulls_last=True), "-position", "-id"
+    ):
+        photos[photo.stall_id] = photo
+    return [StallCard(stall, photos.get(stall.pk), stall.item_count) for stall in stalls]
+
+
+@dataclass
+class AuctionCard:
+    auction: Auction
+    photo: Photo | None
+
+
+def auction_cards(auctions: list[Auction]) -> list[AuctionCard]:
+    photos = {}
+    for photo in Photo.objects.filter(item_id__in=[a.item_id for a in auctions]).order_by(
+        "-position", "-id"
+    ):
+        photos[photo.item_id] = photo
+    return [AuctionCard(auction, photos.get(auction.item_id)) for auction in auctions]
+
+
+def auctions_ending_soon(*, limit: int = ROW_LENGTH) -> list[AuctionCard]:
+    """Live auctions, the soonest to end first."""
+    auctions = auctions_running().filter(status=Auction.Status.LIVE)[:limit]
+    return auction_cards(list(auctions))
+
+
+def auction_list(*, page: int | str = 1) -> tuple[Page, list[AuctionCard]]:
+    """Every running auction, ending soonest first, a page at a time."""
+    found = Paginator(auctions_running(), PAGE_SIZE).get_page(page)
+    return found, auction_cards(list(found.object_list))

@@ -1,0 +1,164 @@
+"""The front page, search and category pages, item pages and the auction list. Thin:
+read the request, call the selectors, render. Everything here is public."""
+
+import time
+from decimal import Decimal
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from bazaar.errors import NotFound
+from bazaar.money import exponent
+from market.selectors import market_layout, market_overview
+from stalls.models import Category
+from stalls.selectors import stalls_matching
+
+from . import selectors
+from .forms import SearchForm
+
+LIVE_RESULTS = 5
+
+
+def _page_url(request: HttpRequest, number: int) -> str:
+    """This address with another page number: every filter stays in it."""
+    query = request.GET.copy()
+    query["page"] = number
+    return f"?{query.urlencode()}"
+
+
+def _paging(request: HttpRequest, page) -> dict:
+    """eBay-style page links (1 … 4 5 6 … 12), previous and next."""
+    links = [
+        {"ellipsis": True}
+        if number == page.paginator.ELLIPSIS
+        else {"number": number, "url": _page_url(request, number), "current": number == page.number}
+        for number in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+    ]
+    return {
+        "page_links": links,
+        "previous_url": _page_url(request, page.previous_page_number())
+        if page.has_previous()
+        else "",
+        "next_url": _page_url(request, page.next_page_number()) if page.has_next() else "",
+    }
+
+
+@require_GET
+def front_page(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "discovery/front_page.html",
+        {
+            "overview": market_overview(layout=market_layout()),
+            "live_stalls": selectors.live_stalls(),
+            "ending_soon": selectors.auctions_ending_soon(),
+            "categories": selectors.category_counts(),
+            "just_listed": selectors.just_listed(viewer=request.user),
+            "server_time": time.time(),
+        },
+    )
+
+
+def _results(request: HttpRequest, form: SearchForm, *, heading: str, template: str):
+    form.is_valid()
+    filters = form.filters()
+    results = selectors.item_search(
+        filters=filters, viewer=request.user, page=request.GET.get("page", 1)
+    )
+    page = results.page
+    context = {
+        "form": form,
+        "heading": heading,
+        "results": results,
+        "search_query": form.cleaned_data.get("q", ""),
+        "stalls": stalls_matching(words=list(filters.words), limit=4) if filters.words else [],
+        "server_time": time.time(),
+        **_paging(request, page),
+    }
+    return render(request, template, context)
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """The results page; the top bar's live search (HTMX) gets a short list instead."""
+    form = SearchForm(request.GET)
+    if request.htmx and request.htmx.target == "search-results":
+        return _live_results(request, form)
+    query = request.GET.get("q", "").strip()[:100]
+    category = request.GET.get("category", "")
+    where = Category(category).label if category in Category.values else ""
+    if query:
+        heading = f"Results for “{query}”" + (f" in {where}" if where else "")
+    else:
+        heading = where or "Everything for sale"
+    return _results(request, form, heading=heading, template="discovery/search.html")
+
+
+def _live_results(request: HttpRequest, form: SearchForm) -> HttpResponse:
+    form.is_valid()
+    filters = form.filters()
+    if not filters.words:
+        return HttpResponse("")
+    results = selectors.item_search(filters=filters, viewer=request.user)
+    return render(
+        request,
+        "discovery/_live_results.html",
+        {
+            "search_query": form.cleaned_data["q"],
+            "cards": results.cards[:LIVE_RESULTS],
+            "total": results.page.paginator.count,
+            "stalls": stalls_matching(words=list(filters.words), limit=3),
+        },
+    )
+
+
+@require_GET
+def category(request: HttpRequest, category: str) -> HttpResponse:
+    if category not in Category.values:
+        raise NotFound("There is no such category.")
+    data = request.GET.copy()
+    data["category"] = category
+    return _results(
+        request,
+        SearchForm(data),
+        heading=Category(category).label,
+        template="discovery/search.html",
+    )
+
+
+@require_GET
+def item_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    """An item's own page: shareable, with everything the stall's drawer offers."""
+    card = selectors.item_card(public_id=public_id, viewer=request.user)
+    item = card.item
+    photos = list(item.photos.all())
+    places = exponent(item.currency)
+    return render(
+        request,
+        "discovery/item.html",
+        {
+            "item": item,
+            "card": card,
+            "photos": photos,
+            "share_image_url": request.build_absolute_uri(photos[0].image.url) if photos else "",
+            "price_amount": f"{Decimal(item.price_cents).scaleb(-places):.{places}f}",
+            "more": selectors.more_from_stall(item=item, viewer=request.user),
+            "server_time": time.time(),
+        },
+    )
+
+
+@require_GET
+def auction_list(request: HttpRequest) -> HttpResponse:
+    page, cards = selectors.auction_list(page=request.GET.get("page", 1))
+    return render(
+        request,
+        "discovery/auctions.html",
+        {
+            "page": page,
+            "cards": cards,
+            "server_time": time.time(),
+            **_paging(request, page),
+        },
+    )

@@ -1,0 +1,263 @@
+"""The discovery pages as a browser gets them: what they show, to whom, in how many
+queries, and what a bad address or filter answers."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from stalls.presence import seller_presence_beat
+from tests.conftest import new_photo
+from tests.discovery.conftest import auctioned, held, listed
+
+pytestmark = pytest.mark.django_db
+
+LIVE = {"HX-Request": "true", "HX-Target": "search-results"}
+
+
+def page(client, url, data=None, **kwargs) -> str:
+    response = client.get(url, data, **kwargs)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def cards(html: str) -> list[str]:
+    """The item cards' titles, in order."""
+    return re.findall(r'<a class="card-link" href="/items/[0-9A-Z]{26}/">([^<]+)</a>', html)
+
+
+# The front page and the market's addresses
+
+
+def test_the_front_page_is_served_at_the_root_without_a_redirect(client, catalogue):
+    seller_presence_beat(stall_public_id=catalogue["records"].public_id)
+    auctioned(catalogue["shade"], seconds=240)
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'href="/market/0/0/"' in html  # into the grid
+    assert "Bo&#x27;s Crates" in html.split('data-row="live"')[1].split("</section>")[0]
+    ending = html.split('data-row="ending"')[1].split("</section>")[0]
+    assert "Green glass shade" in ending and "data-countdown-to=" in ending
+    assert 'href="/categories/lighting/"' in html and "Lamps &amp; Lighting" in html
+    assert cards(html.split('data-row="new"')[1])[0] == "Seven-inch single"
+
+
+def test_the_front_page_says_so_when_nothing_is_live_or_running(client, market):
+    html = page(client, "/")
+    assert "No seller is in their stall this minute." in html
+    assert "No auction is running right now." in html
+    assert "Nothing is on the tables yet." in html
+
+
+def test_market_still_redirects_to_the_origin_and_old_search_links_move(client, market):
+    assert client.get("/market/").url == "/market/0/0/"
+    moved = client.get("/market/search/", {"q": "brass lamp"})
+    assert (moved.status_code, moved.url) == (301, "/search/?q=brass+lamp")
+
+
+# Search and categories
+
+
+def test_search_results_are_cards_with_photo_price_stall_and_stock(client, catalogue):
+    new_photo(catalogue["lamps"], catalogue["brass"])
+    html = page(client, reverse("discovery:search"), {"q": "lamp"})
+    assert cards(html)[0] == "Brass desk lamp"
+    card = html.split('data-item-card="')[1].split("</li>\n")[0]
+    assert "/media/thumbs/" in card and "$45.00" in card and "1 left" in card
+    assert "Ada&#x27;s Attic" in card
+    assert "1–3 of 3 items" in html  # the teapot's description, the shade's category
+
+
+def test_search_marks_auctions_live_stalls_and_sold_out_items(client, catalogue, make_user):
+    auctioned(catalogue["shade"])
+    seller_presence_beat(stall_public_id=catalogue["lamps"].public_id)
+    held(catalogue["teapot"], make_user("buyer"))
+    html = page(client, reverse("discovery:search"), {"q": "ada", "sold": "on"})
+    shade = html.split("Green glass shade")[0].rsplit('<li class="shop-card', 1)[1]
+    assert "In auction" in shade and "Live" in shade
+    teapot = html.split("Enamel teapot")[0].rsplit('<li class="shop-card', 1)[1]
+    assert "Sold out" in teapot and "is-sold-out" in teapot
+    # Without the toggle, the sold-out teapot is left out.
+    assert "Enamel teapot" not in cards(page(client, reverse("discovery:search"), {"q": "ada"}))
+
+
+def test_stalls_whose_name_matches_are_listed_above_the_items(client, make_stall):
+    make_stall("lamps", x=2, y=1, slot=3, name="Lamp Emporium")
+    html = page(client, reverse("discovery:search"), {"q": "emporium"})
+    stalls = html.split('id="stall-matches-title"')[1].split("</section>")[0]
+    assert "Lamp Emporium" in stalls and "section 2/1" in stalls
+    live = page(client, reverse("discovery:search"), {"q": "emporium"}, headers=LIVE)
+    assert "Lamp Emporium" in live
+
+
+def test_filters_and_sort_come_from_the_address_and_paging_keeps_them(client, stall):
+    for number in range(30):
+        listed(stall, f"Spoon {number:02d}", price_cents=1000 + number, category="kitchen")
+    query = {"q": "spoon", "category": "kitchen", "sort": "-price", "min_price": "10"}
+    html = page(client, reverse("discovery:search"), query)
+    assert cards(html)[:2] == ["Spoon 29", "Spoon 28"]
+    assert "1–24 of 30 items" in html
+    next_link = re.search(r'<a class="page-step" href="([^"]+)" rel="next">', html).group(1)
+    next_link = next_link.replace("&amp;", "&")
+    for kept in ("q=spoon", "category=kitchen", "sort=-price", "min_price=10", "page=2"):
+        assert kept in next_link
+    second = page(client, reverse("discovery:search") + next_link)
+    assert cards(second) == [f"Spoon {number:02d}" for number in range(5, -1, -1)]
+    assert "25–30 of 30 items" in second
+    assert 'aria-current="page"' in second.split('aria-label="Page 2, this page"')[0][-80:]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"min_price": "abc"}, "Enter an amount such as 25 or 25.50."),
+        ({"min_price": "5", "max_price": "1"}, "The highest price must be at least the lowest."),
+        ({"category": "spaceships"}, "Select a valid choice."),
+        ({"sort": "cheapest"}, "Select a valid choice."),
+    ],
+)
+def test_a_filter_that_cannot_be_used_is_explained_and_the_rest_still_runs(
+    client, catalogue, query, message
+):
+    html = page(client, reverse("discovery:search"), {"q": "teapot", **query})
+    assert message in html
+    assert "Some filters could not be used" in html
+    assert cards(html) == ["Enamel teapot"]
+
+
+def test_nothing_found_says_so_and_what_was_typed_is_escaped(client, catalogue):
+    html = page(client, reverse("discovery:search"), {"q": "<script>alert(1)</script>"})
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Nothing for sale matches" in html
+
+
+def test_the_top_bars_live_search_is_a_short_list_with_a_way_to_all(client, stall):
+    for number in range(8):
+        listed(stall, f"Tin soldier {number}", category="toys")
+    html = page(client, reverse("discovery:search"), {"q": "soldier"}, headers=LIVE)
+    assert "<html" not in html
+    assert html.count('class="live-row"') == 5
+    assert 'href="/search/?q=soldier">See all 8 items for “soldier”' in html
+    nothing = page(client, reverse("discovery:search"), {"q": "unicorn"}, headers=LIVE)
+    assert "Nothing for sale matches “unicorn”." in nothing
+    assert page(client, reverse("discovery:search"), {"q": ""}, headers=LIVE) == ""
+
+
+def test_a_category_has_its_own_page_and_an_unknown_one_is_a_clear_404(client, catalogue):
+    html = page(client, reverse("discovery:category", args=["music"]))
+    assert "<title>Records &amp; Music · Mesh Bazaar</title>" in html
+    assert set(cards(html)) == {"Kind of Blue LP", "Seven-inch single"}
+    assert cards(page(client, "/categories/music/", {"max_price": "10"})) == ["Seven-inch single"]
+    missing = client.get("/categories/spaceships/")
+    assert missing.status_code == 404
+    assert "There is no such category." in missing.content.decode()
+
+
+def test_search_reads_a_page_in_a_fixed_number_of_queries(
+    client, stall, make_user, django_assert_max_num_queries
+):
+    buyer = make_user("counter")
+    for number in range(30):
+        item = listed(stall, f"Jar {number}", price_cents=500 + number)
+        new_photo(stall, item)
+    auctioned(item)
+    client.force_login(buyer)
+    page(client, reverse("discovery:search"))  # the viewer's roles are cached from here on
+    # Session and user; count, page, photos, auctions, the viewer's holds, stalls named.
+    with django_assert_max_num_queries(8):
+        html = page(client, reverse("discovery:search"), {"q": "jar", "sort": "ending"})
+    assert len(cards(html)) == 24
+
+
+# The item page
+
+
+def test_the_item_page_has_its_own_address_share_tags_and_everything_to_buy(client, catalogue):
+    brass = catalogue["brass"]
+    new_photo(catalogue["lamps"], brass)
+    html = page(client, reverse("discovery:item", args=[brass.public_id]))
+    assert "<title>Brass desk lamp · Ada&#x27;s Attic · Mesh Bazaar</title>" in html
+    assert '<meta name="description" content="$45.00 · Adjustable arm, rewired.">' in html
+    assert '<meta property="og:title" content="Brass desk lamp">' in html
+    assert '<meta property="og:image" content="http://testserver/media/photos/' in html
+    assert '<meta property="product:price:amount" content="45.00">' in html
+    assert "Good" in html and "Used, with light signs of wear" in html
+    assert "Anglepoise" in html and 'href="/categories/lighting/"' in html
+    assert 'data-lightbox="item"' in html
+    assert 'data-cart-button="' + brass.public_id in html  # orders' cart button
+    assert f'hx-get="/items/{brass.public_id}/offers/"' in html  # offers' panel
+    assert 'href="/stalls/' + catalogue["lamps"].public_id in html  # the seller's card
+    more = html.split('id="more-title"')[1]
+    assert set(cards(more)) == {"Green glass shade", "Enamel teapot"}
+    assert "Kind of Blue LP" not in more
+
+
+def test_the_item_page_shows_the_auction_when_one_runs(client, catalogue):
+    auctioned(catalogue["shade"], start_cents=1200)
+    html = page(client, reverse("discovery:item", args=[catalogue["shade"].public_id]))
+    panel = html.split('aria-labelledby="auction-title"')[1].split("</section>")[0]
+    assert "In a flash auction" in panel and "$12.00" in panel and "opening bid" in panel
+    assert "Bid in the live auction" in panel and "data-countdown-to=" in panel
+    assert "Only in the auction" in html
+
+
+def test_the_item_page_shows_the_seller_live_and_tells_a_holder_it_is_theirs(
+    client, catalogue, make_user
+):
+    buyer = make_user("holder")
+    held(catalogue["teapot"], buyer)
+    seller_presence_beat(stall_public_id=catalogue["lamps"].public_id)
+    url = reverse("discovery:item", args=[catalogue["teapot"].public_id])
+    assert "Sold out · 1 on hold" in page(client, url)
+    assert "is in the stall now" in page(client, url)
+    client.force_login(buyer)
+    html = page(client, url)
+    assert "Held for you" in html and "Sold out" not in html
+
+
+def test_an_unknown_or_archived_item_is_a_clear_404(client, catalogue):
+    from stalls.models import Item
+
+    Item.objects.filter(pk=catalogue["single"].pk).update(archived_at="2026-01-01T00:00Z")
+    for public_id in ("01ARZ3NDEKTSV4RRFFQ69G5FAV", catalogue["single"].public_id):
+        response = client.get(reverse("discovery:item", args=[public_id]))
+        assert response.status_code == 404
+        assert "No item has that address." in response.content.decode()
+
+
+def test_the_item_page_costs_the_same_queries_however_full_the_stall(
+    client, stall, django_assert_max_num_queries
+):
+    items = [listed(stall, f"Bowl {number}") for number in range(12)]
+    for item in items:
+        new_photo(stall, item)
+    with django_assert_max_num_queries(8):
+        page(client, reverse("discovery:item", args=[items[0].public_id]))
+
+
+def test_the_stall_page_cards_and_drawer_link_to_the_item_page(client, catalogue):
+    brass, lamps = catalogue["brass"], catalogue["lamps"]
+    stall_html = page(client, reverse("stalls:detail", args=[lamps.public_id]))
+    assert f'class="item-link" href="/items/{brass.public_id}/"' in stall_html
+    drawer = page(client, reverse("stalls:item_drawer", args=[lamps.public_id, brass.public_id]))
+    assert f'href="/items/{brass.public_id}/">The item\'s own page</a>' in drawer
+    assert "Anglepoise" in drawer and "Good" in drawer
+
+
+# The auction list
+
+
+def test_the_auction_list_shows_running_auctions_ending_soonest_first(client, catalogue):
+    auctioned(catalogue["shade"], seconds=900, start_cents=1500)
+    auctioned(catalogue["blue"], seconds=120)
+    html = page(client, reverse("discovery:auctions"))
+    titles = re.findall(r'<a class="card-link" href="/auctions/[0-9A-Z]{26}/">([^<]+)</a>', html)
+    assert titles == ["Kind of Blue LP", "Green glass shade"]
+    assert "$15.00" in html and "0 bids" in html and "data-countdown-to=" in html
+    assert "1–2 of 2 running" in html
+
+
+def test_the_auction_list_says_when_none_run(client, market):
+    assert "No auction is running right now." in page(client, reverse("discovery:auctions"))
