@@ -64,6 +64,11 @@ def auction_running_of(item_ref) -> QuerySet[Auction]:
     return Auction.objects.filter(item=item_ref, status__in=RUNNING).order_by("starts_at")
 
 
+def items_in_auction() -> QuerySet[Auction]:
+    """The ids of items with a running auction, as a subquery for listings."""
+    return Auction.objects.filter(status__in=RUNNING).values("item_id")
+
+
 def auctions_running_by_item(*, item_ids: list[int]) -> dict[int, Auction]:
     """The running auction of each of these items, in one query (for a page of cards)."""
     found = {}

@@ -32,7 +32,6 @@ class PriceBound(forms.CharField):
 
 
 class SearchForm(forms.Form):
-    label_suffix = ""
     q = forms.CharField(required=False, label="Search for")
     category = forms.ChoiceField(
         required=False, choices=[("", "All categories"), *Category.choices]

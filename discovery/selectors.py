@@ -2,9 +2,10 @@
 front page's rows. Everything here is public; the one private fact a card shows,
 "Held for you", comes from the viewer's own reservations and nobody else's.
 
-Every list costs a fixed number of queries whatever its length: the items (with
-their stock and stall in one query), then one query each for their photos, their
-running auctions and the viewer's holds; "live" is one cache read.
+Every list costs a fixed number of queries whatever its length: the items with their
+stall, then one query each for their stock, photos, running auctions and the viewer's
+holds; "live" is one cache read. Filters test stock and auctions with subqueries that
+run once per query (over the few active reservations and auctions), not once per item.
 """
 
 from dataclasses import dataclass, field
@@ -13,7 +14,6 @@ from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -24,15 +24,21 @@ from django.db.models import (
 )
 
 from auctions.models import Auction
-from auctions.selectors import auction_running_of, auctions_running, auctions_running_by_item
+from auctions.selectors import (
+    auction_running_of,
+    auctions_running,
+    auctions_running_by_item,
+    items_in_auction,
+)
 from bazaar.errors import NotFound
 from stalls.models import Category, Item, Photo, Stall
 from stalls.presence import live_stall_ids
 from stalls.selectors import (
     items_matching,
-    items_with_stock,
+    items_unavailable,
     stalls_live_now,
     units_held_for,
+    units_reserved,
 )
 
 PAGE_SIZE = 24
@@ -107,9 +113,12 @@ class SearchResults:
 
 
 def item_cards(items: list[Item], *, viewer) -> list[ItemCard]:
-    """Cards for items read with `items_with_stock` and their stall: three queries
-    (photos, auctions, the viewer's holds) and one cache read, however many."""
+    """Cards for items read with their stall: four queries (stock, photos, auctions, the
+    viewer's holds) and one cache read, however many items."""
+    if not items:
+        return []
     ids = [item.pk for item in items]
+    reserved = units_reserved(item_ids=ids)
     photos = {}
     for photo in Photo.objects.filter(item_id__in=ids).order_by("-position", "-id"):
         photos[photo.item_id] = photo  # the first by position wins
@@ -120,8 +129,8 @@ def item_cards(items: list[Item], *, viewer) -> list[ItemCard]:
         ItemCard(
             item=item,
             photo=photos.get(item.pk),
-            available=max(item.inventory - item.reserved, 0),
-            on_hold=item.reserved,
+            available=max(item.inventory - reserved.get(item.pk, 0), 0),
+            on_hold=reserved.get(item.pk, 0),
             held_for_you=held.get(item.pk, 0),
             auction=auctions.get(item.pk),
             live=item.stall.public_id in live,
@@ -130,10 +139,19 @@ def item_cards(items: list[Item], *, viewer) -> list[ItemCard]:
     ]
 
 
+def _listed() -> QuerySet[Item]:
+    return Item.objects.filter(archived_at__isnull=True)
+
+
+def _for_sale() -> Q:
+    """Items someone can buy or bid on now."""
+    return ~items_unavailable() | Q(pk__in=items_in_auction())
+
+
 def item_card(*, public_id: str, viewer) -> ItemCard:
     """One item for its own page, with its stall and seller."""
     item = (
-        items_with_stock()
+        _listed()
         .select_related("stall__section", "stall__seller__user")
         .filter(public_id=public_id)
         .first()
@@ -145,7 +163,7 @@ def item_card(*, public_id: str, viewer) -> ItemCard:
 
 
 def _filtered(filters: SearchFilters) -> QuerySet[Item]:
-    items = items_with_stock().annotate(in_auction=Exists(auction_running_of(OuterRef("pk"))))
+    items = _listed()
     if filters.words:
         match, rank = items_matching(words=list(filters.words))
         items = items.filter(match).annotate(rank=rank)
@@ -158,11 +176,11 @@ def _filtered(filters: SearchFilters) -> QuerySet[Item]:
     if filters.max_cents is not None:
         items = items.filter(price_cents__lte=filters.max_cents)
     if filters.in_auction:
-        items = items.filter(in_auction=True)
+        items = items.filter(pk__in=items_in_auction())
     if filters.live_now:
         items = items.filter(stall__public_id__in=stalls_live_now())
     if not filters.sold_out:
-        items = items.filter(Q(inventory__gt=F("reserved")) | Q(in_auction=True))
+        items = items.filter(_for_sale())
     return items
 
 
@@ -194,8 +212,8 @@ def item_search(*, filters: SearchFilters, viewer, page: int | str = 1) -> Searc
 def just_listed(*, viewer, limit: int = ROW_LENGTH) -> list[ItemCard]:
     """The newest items anyone can buy now."""
     items = (
-        items_with_stock()
-        .filter(inventory__gt=F("reserved"))
+        _listed()
+        .filter(_for_sale())
         .select_related("stall__section")
         .order_by("-created_at", "-id")[:limit]
     )
@@ -205,10 +223,10 @@ def just_listed(*, viewer, limit: int = ROW_LENGTH) -> list[ItemCard]:
 def more_from_stall(*, item: Item, viewer, limit: int = ROW_LENGTH) -> list[ItemCard]:
     """Other items of the item's stall, those for sale first, then the newest."""
     items = (
-        items_with_stock()
+        _listed()
         .filter(stall_id=item.stall_id)
         .exclude(pk=item.pk)
-        .annotate(for_sale=ExpressionWrapper(Q(inventory__gt=F("reserved")), BooleanField()))
+        .annotate(for_sale=ExpressionWrapper(_for_sale(), BooleanField()))
         .select_related("stall__section")
         .order_by(F("for_sale").desc(), "-created_at", "-id")[:limit]
     )

@@ -4,20 +4,23 @@ read the request, call the selectors, render. Everything here is public."""
 import time
 from decimal import Decimal
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from bazaar.errors import NotFound
-from bazaar.money import exponent
+from bazaar.money import exponent, format_money
 from market.selectors import market_layout, market_overview
-from stalls.models import Category
+from stalls.models import Category, Condition
 from stalls.selectors import stalls_matching
 
 from . import selectors
 from .forms import SearchForm
+from .selectors import Sort
 
 LIVE_RESULTS = 5
+FORM_IDS = "filter-%s"  # the filter form's field ids
 
 
 def _page_url(request: HttpRequest, number: int) -> str:
@@ -60,6 +63,70 @@ def front_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _without(request: HttpRequest, name: str, value: str | None = None) -> str:
+    """This address without one filter (or one of its values), back on the first page."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    if value is None:
+        query.pop(name, None)
+    else:
+        query.setlist(name, [kept for kept in query.getlist(name) if kept != value])
+    return f"?{query.urlencode()}"
+
+
+def _applied(request: HttpRequest, filters) -> list[tuple[str, str]]:
+    """The filters in force as (label, address without it): chips to take one off."""
+    currency = settings.MARKET_CURRENCY
+    chips = []
+    if filters.words:
+        chips.append((f"“{' '.join(filters.words)}”", _without(request, "q")))
+    if filters.category and "category" in request.GET:
+        chips.append((Category(filters.category).label, _without(request, "category")))
+    chips += [
+        (Condition(value).label, _without(request, "condition", value))
+        for value in filters.conditions
+    ]
+    if filters.min_cents is not None:
+        chips.append(
+            (f"From {format_money(filters.min_cents, currency)}", _without(request, "min_price"))
+        )
+    if filters.max_cents is not None:
+        chips.append(
+            (f"Up to {format_money(filters.max_cents, currency)}", _without(request, "max_price"))
+        )
+    for name, attribute, label in (
+        ("auction", "in_auction", "In an auction"),
+        ("live", "live_now", "Seller in the stall"),
+        ("sold", "sold_out", "With sold-out items"),
+    ):
+        if getattr(filters, attribute):
+            chips.append((label, _without(request, name)))
+    return chips
+
+
+def _filter_form(form: SearchForm, filters) -> dict:
+    """What the filters' form shows: the choices, what is in force, what was refused."""
+    return {
+        "sorts": Sort.choices,
+        "categories": Category.choices,
+        "conditions": Condition.choices,
+        "price_fields": [form["min_price"], form["max_price"]],
+        "toggles": [
+            (name, form.fields[name].label, getattr(filters, attribute))
+            for name, attribute in (
+                ("auction", "in_auction"),
+                ("live", "live_now"),
+                ("sold", "sold_out"),
+            )
+        ],
+        "filter_errors": [
+            (name, f"{form.fields[name].label}: {error}")
+            for name, errors in form.errors.items()
+            for error in errors
+        ],
+    }
+
+
 def _results(request: HttpRequest, form: SearchForm, *, heading: str, template: str):
     form.is_valid()
     filters = form.filters()
@@ -75,6 +142,8 @@ def _results(request: HttpRequest, form: SearchForm, *, heading: str, template: 
         "stalls": stalls_matching(words=list(filters.words), limit=4) if filters.words else [],
         "server_time": time.time(),
         **_paging(request, page),
+        **_filter_form(form, filters),
+        "applied": _applied(request, filters),
     }
     return render(request, template, context)
 
@@ -82,7 +151,7 @@ def _results(request: HttpRequest, form: SearchForm, *, heading: str, template: 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     """The results page; the top bar's live search (HTMX) gets a short list instead."""
-    form = SearchForm(request.GET)
+    form = SearchForm(request.GET, auto_id=FORM_IDS)
     if request.htmx and request.htmx.target == "search-results":
         return _live_results(request, form)
     query = request.GET.get("q", "").strip()[:100]
@@ -121,7 +190,7 @@ def category(request: HttpRequest, category: str) -> HttpResponse:
     data["category"] = category
     return _results(
         request,
-        SearchForm(data),
+        SearchForm(data, auto_id=FORM_IDS),
         heading=Category(category).label,
         template="discovery/search.html",
     )

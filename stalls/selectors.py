@@ -77,21 +77,40 @@ def _reserved_subquery(now) -> Coalesce:
     return Coalesce(Subquery(reserved, output_field=IntegerField()), 0)
 
 
-def items_with_stock() -> QuerySet[Item]:
-    """Live (not archived) items, each with `reserved`: units active reservations hold."""
-    return Item.objects.filter(archived_at__isnull=True).annotate(
-        reserved=_reserved_subquery(timezone.now())
-    )
-
-
 def items_with_availability(*, stall: Stall) -> QuerySet[Item]:
     """A stall's live items, each with `reserved` units, in one query plus photos."""
     return (
-        items_with_stock()
-        .filter(stall=stall)
+        stall.items.filter(archived_at__isnull=True)
+        .annotate(reserved=_reserved_subquery(timezone.now()))
         .prefetch_related("photos")
         .order_by("-created_at", "-id")
     )
+
+
+def units_reserved(*, item_ids: list[int]) -> dict[int, int]:
+    """Units that active reservations hold, per item (items with none are left out)."""
+    rows = (
+        Reservation.objects.filter(active_reservations(), item_id__in=item_ids)
+        .values("item_id")
+        .annotate(units=Sum("quantity"))
+    )
+    return {row["item_id"]: row["units"] for row in rows}
+
+
+def items_unavailable() -> Q:
+    """Items nobody can buy a unit of now: none left, or every unit held.
+
+    For listings of many items: one grouped pass over the active reservations (few),
+    instead of a sum per item; `units_reserved` then counts for the page alone.
+    """
+    fully_held = (
+        Reservation.objects.filter(active_reservations())
+        .values("item_id", "item__inventory")
+        .annotate(units=Sum("quantity"))
+        .filter(units__gte=F("item__inventory"))
+        .values("item_id")
+    )
+    return Q(inventory=0) | Q(pk__in=fully_held)
 
 
 def units_held_for(*, holder, item_ids: list[int]) -> dict[int, int]:

@@ -108,6 +108,23 @@ def test_filters_and_sort_come_from_the_address_and_paging_keeps_them(client, st
     assert 'aria-current="page"' in second.split('aria-label="Page 2, this page"')[0][-80:]
 
 
+def test_each_filter_in_force_is_a_chip_that_takes_it_off(client, catalogue):
+    query = "?q=lamp&category=lighting&condition=good&condition=fair&min_price=10&auction=on&page=2"
+    html = page(client, reverse("discovery:search") + query)
+    found = re.findall(r'<li><a href="([^"]+)" aria-label="Remove the filter ([^"]+)">', html)
+    chips = {label: url.replace("&amp;", "&") for url, label in found}
+    assert set(chips) == {
+        "“lamp”",
+        "Lamps &amp; Lighting",
+        "Good",
+        "Fair",
+        "From $10.00",
+        "In an auction",
+    }
+    assert chips["Good"] == ("?q=lamp&category=lighting&condition=fair&min_price=10&auction=on")
+    assert "auction" not in chips["In an auction"] and "page" not in chips["“lamp”"]
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
@@ -165,8 +182,8 @@ def test_search_reads_a_page_in_a_fixed_number_of_queries(
     auctioned(item)
     client.force_login(buyer)
     page(client, reverse("discovery:search"))  # the viewer's roles are cached from here on
-    # Session and user; count, page, photos, auctions, the viewer's holds, stalls named.
-    with django_assert_max_num_queries(8):
+    # Session and user; count, page, stock, photos, auctions, the viewer's holds, stalls named.
+    with django_assert_max_num_queries(9):
         html = page(client, reverse("discovery:search"), {"q": "jar", "sort": "ending"})
     assert len(cards(html)) == 24
 
@@ -233,7 +250,8 @@ def test_the_item_page_costs_the_same_queries_however_full_the_stall(
     items = [listed(stall, f"Bowl {number}") for number in range(12)]
     for item in items:
         new_photo(stall, item)
-    with django_assert_max_num_queries(8):
+    # The item (stock, first photo, auction), its photos, the others (the same four).
+    with django_assert_max_num_queries(9):
         page(client, reverse("discovery:item", args=[items[0].public_id]))
 
 
