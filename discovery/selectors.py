@@ -247,7 +247,7 @@ def category_counts() -> list[dict]:
     )
     photos = {}
     newest = (
-        Photo.objects.filter(item__archived_at__isnull=True)
+        Photo.objects.filter(item__isnull=False, item__archived_at__isnull=True)
         .select_related("item")
         .only("thumbnail", "item__category")
         .order_by("-item__created_at", "position")[:CATEGORY_PHOTOS_SCANNED]

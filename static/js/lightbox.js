@@ -48,6 +48,7 @@
       swiped = false;
     });
     dialog.addEventListener("close", () => {
+      document.documentElement.classList.remove("lightbox-open");
       image.removeAttribute("src");
       if (opener && opener.isConnected) opener.focus({ preventScroll: true });
       opener = null;
@@ -133,6 +134,7 @@
     opener = link;
     show(photos.findIndex((photo) => photo.href === link.href));
     dialog.showModal();
+    document.documentElement.classList.add("lightbox-open"); // the page stays still behind it
     (photos.length > 1 ? next : dialog.querySelector(".lightbox-close")).focus();
   });
 })();

@@ -30,6 +30,8 @@ def cards(html: str) -> list[str]:
 
 
 def test_the_front_page_is_served_at_the_root_without_a_redirect(client, catalogue):
+    new_photo(catalogue["lamps"])  # a stall's own photo: no item, no category
+    new_photo(catalogue["lamps"], catalogue["shade"])
     seller_presence_beat(stall_public_id=catalogue["records"].public_id)
     auctioned(catalogue["shade"], seconds=240)
     response = client.get("/")
@@ -39,7 +41,9 @@ def test_the_front_page_is_served_at_the_root_without_a_redirect(client, catalog
     assert "Bo&#x27;s Crates" in html.split('data-row="live"')[1].split("</section>")[0]
     ending = html.split('data-row="ending"')[1].split("</section>")[0]
     assert "Green glass shade" in ending and "data-countdown-to=" in ending
-    assert 'href="/categories/lighting/"' in html and "Lamps &amp; Lighting" in html
+    lighting = html.split('href="/categories/lighting/"')[0].rsplit("<li", 1)[1]
+    assert "/media/thumbs/" in lighting  # the tile shows one of its items
+    assert "Lamps &amp; Lighting" in html
     assert cards(html.split('data-row="new"')[1])[0] == "Seven-inch single"
 
 
