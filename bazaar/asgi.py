@@ -36,15 +36,14 @@ async def application(scope, receive, send):
     (and, in the embedded market, making sure this process runs the background work:
     a live-server test forks the process after this module was imported)."""
     serve_broadcasts_from(asyncio.get_running_loop())
-    if embedded_jobs:
+    if jobs.embedded():
         runner.ensure_started()
     return await router(scope, receive, send)
 
 
 # The embedded market (no Redis) runs its background work in this process from the
 # start, so sweeps run before the first visitor comes.
-embedded_jobs = jobs.embedded()
-if embedded_jobs:
+if jobs.embedded():
     runner.ensure_started()
 
 
