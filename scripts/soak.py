@@ -198,7 +198,7 @@ class Soak:
             elif kind == "stall":
                 path = f"/stalls/{random.choice(self.seed['stalls'])}/"
             else:
-                path = f"/market/search/?{urlencode({'q': random.choice(SEARCHES)})}"
+                path = f"/search/?{urlencode({'q': random.choice(SEARCHES)})}"
             try:
                 status, _, seconds = http.request("GET", path)
             except OSError as error:
