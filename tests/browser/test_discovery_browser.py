@@ -125,7 +125,7 @@ class DiscoveryInTheBrowser(BrowserTestCase):
         page.wait_for_url(re.compile(r"/items/[0-9A-Z]{26}/$"))
         expect(page).to_have_title("Brass desk lamp · Brass & Lamps · Mesh Bazaar")
         expect(page.locator(".item-facts")).to_contain_text("Anglepoise")
-        page.locator("[data-offers-panel] .offers-title").wait_for()
+        page.locator("[data-offers-panel] [data-offer-ladder]").wait_for()
         screenshot(page, "item-desktop")
 
         # The lightbox, by keyboard: opened from the main photo, arrows, focus kept in.
