@@ -5,6 +5,7 @@ Everything runs in subprocesses with the environment built by `server_env`, so a
 benchmark never touches the developer's var/bazaar.sqlite3 or var/media.
 """
 
+import argparse
 import asyncio
 import contextlib
 import http.client
@@ -16,8 +17,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +175,65 @@ def daphne_process(
         yield base_url, process
     finally:
         stop(process)
+
+
+def bench_arguments(
+    argv: list[str] | None, *, description: str, url_help: str, rounds: int, rounds_help: str
+) -> argparse.Namespace:
+    """A page benchmark's options: `--postgres URL` (also run there) or `--url` (a server
+    already running), and `--rounds`."""
+    parser = argparse.ArgumentParser(description=description)
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        metavar="URL",
+        help="also run on PostgreSQL (a fresh database on this server, dropped at the end); "
+        "default $BENCH_DATABASE_URL",
+    )
+    target.add_argument("--url", help=url_help)
+    parser.add_argument("--rounds", type=int, default=rounds, help=rounds_help)
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return args
+
+
+def run_bench(
+    *,
+    on_url: Callable[[str], dict],
+    on_database: Callable[[str, str, Path], dict],
+    url: str | None,
+    postgres: str | None,
+) -> int:
+    """A page benchmark's main: measure the running server at `url`, or else SQLite in a
+    temporary directory and then (with `postgres`) a fresh PostgreSQL database, dropped
+    at the end. `on_database(name, database_url, workdir)` returns that run's figures.
+    Prints the total time and, last, every figure as one line of JSON."""
+    # SIGTERM unwinds like Ctrl-C, so servers are stopped and databases dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    started = time.monotonic()
+    results = {}
+    try:
+        if url:
+            results["url"] = on_url(url.rstrip("/"))
+        else:
+            with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as tmp:
+                workdir = Path(tmp)
+                sqlite_url = f"sqlite:///{workdir / 'sqlite' / 'bench.sqlite3'}"
+                results["sqlite"] = on_database("sqlite", sqlite_url, workdir / "sqlite")
+                if postgres:
+                    name = f"bazaar_bench_{os.getpid()}"
+                    with postgres_database(postgres, name) as postgres_url:
+                        results["postgres"] = on_database(
+                            "postgres", postgres_url, workdir / "postgres"
+                        )
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr, flush=True)
+        return 130
+    print(f"\ntotal {time.monotonic() - started:.1f} s")
+    print(json.dumps(results))
+    return 0
 
 
 def percentiles_ms(seconds: list[float], digits: int = 1) -> dict:

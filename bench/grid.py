@@ -17,11 +17,7 @@ reported, never asserted. The last line of output is JSON with every figure.
 """
 
 import argparse
-import json
-import os
-import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench._servers import (  # noqa: E402
     Client,
+    bench_arguments,
     clear_redis_cache,
     daphne,
     percentiles_ms,
-    postgres_database,
+    run_bench,
     seed,
     server_env,
 )
@@ -196,53 +193,23 @@ def run_url(base_url: str) -> dict:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument(
-        "--postgres",
-        default=os.environ.get("BENCH_DATABASE_URL"),
-        metavar="URL",
-        help="also run on PostgreSQL (a fresh database on this server, dropped at the end); "
-        "default $BENCH_DATABASE_URL",
+    return bench_arguments(
+        argv,
+        description=__doc__.split("\n", 1)[0],
+        url_help="measure a running server seeded with a 10x10 market instead of starting one",
+        rounds=3,
+        rounds_help="cold rounds per database",
     )
-    target.add_argument(
-        "--url", help="measure a running server seeded with a 10x10 market instead of starting one"
-    )
-    parser.add_argument("--rounds", type=int, default=3, help="cold rounds per database")
-    args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
-    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so servers are stopped and databases dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    started = time.monotonic()
-    results = {}
-    try:
-        if args.url:
-            results["url"] = run_url(args.url.rstrip("/"))
-        else:
-            with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as tmp:
-                workdir = Path(tmp)
-                sqlite_url = f"sqlite:///{workdir / 'sqlite' / 'bench.sqlite3'}"
-                results["sqlite"] = run_database(
-                    "sqlite", sqlite_url, workdir / "sqlite", args.rounds
-                )
-                if args.postgres:
-                    name = f"bazaar_bench_{os.getpid()}"
-                    with postgres_database(args.postgres, name) as postgres_url:
-                        results["postgres"] = run_database(
-                            "postgres", postgres_url, workdir / "postgres", args.rounds
-                        )
-    except KeyboardInterrupt:
-        progress("interrupted")
-        return 130
-    print(f"\ntotal {time.monotonic() - started:.1f} s")
-    print(json.dumps(results))
-    return 0
+    return run_bench(
+        on_url=run_url,
+        on_database=lambda name, url, workdir: run_database(name, url, workdir, args.rounds),
+        url=args.url,
+        postgres=args.postgres,
+    )
 
 
 if __name__ == "__main__":

@@ -18,12 +18,9 @@ every figure.
 """
 
 import argparse
-import json
 import os
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -33,13 +30,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench._servers import (  # noqa: E402
     Client,
+    bench_arguments,
     clear_redis_cache,
     cpu_seconds,
     daphne_process,
     django_script,
     manage,
     percentiles_ms,
-    postgres_database,
+    run_bench,
     server_env,
 )
 
@@ -258,54 +256,31 @@ def run_database(name: str, database_url: str, workdir: Path, rounds: int) -> di
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument(
-        "--postgres",
-        default=os.environ.get("BENCH_DATABASE_URL"),
-        metavar="URL",
-        help="also run on PostgreSQL (a fresh database on this server, dropped at the end); "
-        "default $BENCH_DATABASE_URL",
+    return bench_arguments(
+        argv,
+        description=__doc__.split("\n", 1)[0],
+        url_help="measure a running server instead of starting one",
+        rounds=ROUNDS,
+        rounds_help="measured rounds",
     )
-    target.add_argument("--url", help="measure a running server instead of starting one")
-    parser.add_argument("--rounds", type=int, default=ROUNDS, help="measured rounds")
-    args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
-    return args
+
+
+def run_url(base_url: str, rounds: int) -> dict:
+    started = time.monotonic()
+    progress(f"measuring {base_url}")
+    result = figures(measure(base_url, rounds), started)
+    print_table(f"{base_url}: {rounds} rounds", result)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so servers are stopped and databases dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    started = time.monotonic()
-    results = {}
-    try:
-        if args.url:
-            base_url = args.url.rstrip("/")
-            progress(f"measuring {base_url}")
-            results["url"] = figures(measure(base_url, args.rounds), started)
-            print_table(f"{base_url}: {args.rounds} rounds", results["url"])
-        else:
-            with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as tmp:
-                workdir = Path(tmp)
-                sqlite_url = f"sqlite:///{workdir / 'sqlite' / 'bench.sqlite3'}"
-                results["sqlite"] = run_database(
-                    "sqlite", sqlite_url, workdir / "sqlite", args.rounds
-                )
-                if args.postgres:
-                    name = f"bazaar_bench_{os.getpid()}"
-                    with postgres_database(args.postgres, name) as postgres_url:
-                        results["postgres"] = run_database(
-                            "postgres", postgres_url, workdir / "postgres", args.rounds
-                        )
-    except KeyboardInterrupt:
-        progress("interrupted")
-        return 130
-    print(f"\ntotal {time.monotonic() - started:.1f} s")
-    print(json.dumps(results))
-    return 0
+    return run_bench(
+        on_url=lambda url: run_url(url, args.rounds),
+        on_database=lambda name, url, workdir: run_database(name, url, workdir, args.rounds),
+        url=args.url,
+        postgres=args.postgres,
+    )
 
 
 if __name__ == "__main__":

@@ -122,8 +122,11 @@ def stall(make_stall):
     return make_stall("seller")
 
 
-def new_item(stall, *, title="Brass lamp", price_cents=2500, inventory=1, description=""):
-    """An item for sale in `stall`, added by its seller in the market's currency."""
+def new_item(
+    stall, *, title="Brass lamp", price_cents=2500, inventory=1, description="", **catalog
+):
+    """An item for sale in `stall`, added by its seller in the market's currency, with
+    any catalog fields given (category, condition, brand, size)."""
     return item_create(
         actor=stall.seller.user,
         stall=stall,
@@ -132,6 +135,7 @@ def new_item(stall, *, title="Brass lamp", price_cents=2500, inventory=1, descri
         price_cents=price_cents,
         currency=settings.MARKET_CURRENCY,
         inventory=inventory,
+        **catalog,
     )
 
 

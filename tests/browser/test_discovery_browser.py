@@ -18,8 +18,8 @@ from tests.browser.conftest import (
     seller_stall,
     verified_user,
 )
-from tests.conftest import jpeg_bytes, new_photo
-from tests.discovery.conftest import auctioned, held, listed
+from tests.conftest import jpeg_bytes, new_item, new_photo
+from tests.discovery.conftest import auctioned, held
 
 pytestmark = pytest.mark.browser
 
@@ -32,9 +32,9 @@ def _seed():
     sections_ensure(coordinates=[(x, y) for x in range(3) for y in range(3)])
     lamps = seller_stall(handle="keeper", legal_name="Kim Keeper", name="Brass & Lamps", slot=0)
     books = seller_stall(handle="reader", legal_name="Rae Reader", name="Paper Trail", slot=1)
-    desk = listed(
+    desk = new_item(
         lamps,
-        "Brass desk lamp",
+        title="Brass desk lamp",
         price_cents=4500,
         category="lighting",
         condition="good",
@@ -44,17 +44,23 @@ def _seed():
     for size, colour in SHAPES:
         new_photo(lamps, desk, jpeg=jpeg_bytes(size, colour))
         new_photo(lamps, jpeg=jpeg_bytes(size, colour))  # the stall's own gallery
-    cheap = listed(lamps, "Tin oil lamp", price_cents=1200, category="lighting", condition="fair")
+    cheap = new_item(
+        lamps, title="Tin oil lamp", price_cents=1200, category="lighting", condition="fair"
+    )
     new_photo(lamps, cheap, jpeg=jpeg_bytes((400, 300), (120, 120, 120)))
-    dear = listed(
-        lamps, "Crystal table lamp", price_cents=9000, category="lighting", condition="good"
+    dear = new_item(
+        lamps, title="Crystal table lamp", price_cents=9000, category="lighting", condition="good"
     )
     new_photo(lamps, dear, jpeg=jpeg_bytes((400, 300), (200, 200, 230)))
-    gone = listed(lamps, "Paper lantern", price_cents=800, category="lighting", condition="good")
+    gone = new_item(
+        lamps, title="Paper lantern", price_cents=800, category="lighting", condition="good"
+    )
     held(gone, verified_user("early_bird"))
-    atlas = listed(books, "Old atlas", price_cents=3000, category="books", condition="fair")
+    atlas = new_item(books, title="Old atlas", price_cents=3000, category="books", condition="fair")
     new_photo(books, atlas, jpeg=jpeg_bytes((400, 300), (90, 60, 120)))
-    auctioned(listed(books, "First edition", price_cents=15000, category="books"), seconds=600)
+    auctioned(
+        new_item(books, title="First edition", price_cents=15000, category="books"), seconds=600
+    )
     seller_presence_beat(stall_public_id=books.public_id)
     return {"lamps": lamps, "books": books, "desk": desk, "cheap": cheap, "dear": dear}
 

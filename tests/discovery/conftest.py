@@ -3,26 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 
 from auctions.services import auction_start
 from bazaar.idempotency import new_key
 from stalls.models import Reservation
-from stalls.services import item_create, reservation_take
-
-
-def listed(stall, title, *, price_cents=2500, inventory=1, description="", **catalog):
-    """An item for sale with its catalog fields (category, condition, brand, size)."""
-    return item_create(
-        actor=stall.seller.user,
-        stall=stall,
-        title=title,
-        description=description,
-        price_cents=price_cents,
-        currency=settings.MARKET_CURRENCY,
-        inventory=inventory,
-        **catalog,
-    )
+from stalls.services import reservation_take
+from tests.conftest import new_item
 
 
 def auctioned(item, *, seconds=300, start_cents=1000):
@@ -52,36 +38,40 @@ def catalogue(make_stall):
     lamps = make_stall("ada_lamps", slot=0, name="Ada's Attic")
     records = make_stall("bo_records", slot=1, name="Bo's Crates")
     items = {
-        "brass": listed(
+        "brass": new_item(
             lamps,
-            "Brass desk lamp",
+            title="Brass desk lamp",
             price_cents=4500,
             category="lighting",
             condition="good",
             brand="Anglepoise",
             description="Adjustable arm, rewired.",
         ),
-        "shade": listed(
-            lamps, "Green glass shade", price_cents=1800, category="lighting", condition="fair"
-        ),
-        "teapot": listed(
+        "shade": new_item(
             lamps,
-            "Enamel teapot",
+            title="Green glass shade",
+            price_cents=1800,
+            category="lighting",
+            condition="fair",
+        ),
+        "teapot": new_item(
+            lamps,
+            title="Enamel teapot",
             price_cents=900,
             category="kitchen",
             condition="like_new",
             description="Goes well beside a desk lamp.",
         ),
-        "blue": listed(
+        "blue": new_item(
             records,
-            "Kind of Blue LP",
+            title="Kind of Blue LP",
             price_cents=12000,
             category="music",
             condition="good",
             brand="Columbia",
         ),
-        "single": listed(
-            records, "Seven-inch single", price_cents=500, category="music", condition="new"
+        "single": new_item(
+            records, title="Seven-inch single", price_cents=500, category="music", condition="new"
         ),
     }
     return {"lamps": lamps, "records": records, **items}

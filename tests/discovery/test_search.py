@@ -7,7 +7,8 @@ from django.contrib.auth.models import AnonymousUser
 from discovery.selectors import PAGE_SIZE, SearchFilters, Sort, item_search
 from stalls.presence import seller_presence_beat
 from stalls.selectors import search_words
-from tests.discovery.conftest import auctioned, held, listed
+from tests.conftest import new_item
+from tests.discovery.conftest import auctioned, held
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +139,7 @@ def test_held_for_you_is_shown_to_the_holder_alone(catalogue, make_user):
 
 def test_pages_of_twenty_four(stall):
     for number in range(PAGE_SIZE + 6):
-        listed(stall, f"Spoon {number:02d}", price_cents=100 + number)
+        new_item(stall, title=f"Spoon {number:02d}", price_cents=100 + number)
     filters = SearchFilters(words=("spoon",), sort=Sort.PRICE_LOW)
     first = item_search(filters=filters, viewer=GUEST)
     second = item_search(filters=filters, viewer=GUEST, page=2)

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from stalls.presence import seller_presence_beat
-from tests.conftest import new_photo
-from tests.discovery.conftest import auctioned, held, listed
+from tests.conftest import new_item, new_photo
+from tests.discovery.conftest import auctioned, held
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,7 @@ def test_stalls_whose_name_matches_are_listed_above_the_items(client, make_stall
 
 def test_filters_and_sort_come_from_the_address_and_paging_keeps_them(client, stall):
     for number in range(30):
-        listed(stall, f"Spoon {number:02d}", price_cents=1000 + number, category="kitchen")
+        new_item(stall, title=f"Spoon {number:02d}", price_cents=1000 + number, category="kitchen")
     query = {"q": "spoon", "category": "kitchen", "sort": "-price", "min_price": "10"}
     html = page(client, reverse("discovery:search"), query)
     assert cards(html)[:2] == ["Spoon 29", "Spoon 28"]
@@ -156,7 +156,7 @@ def test_nothing_found_says_so_and_what_was_typed_is_escaped(client, catalogue):
 
 def test_the_top_bars_live_search_is_a_short_list_with_a_way_to_all(client, stall):
     for number in range(8):
-        listed(stall, f"Tin soldier {number}", category="toys")
+        new_item(stall, title=f"Tin soldier {number}", category="toys")
     html = page(client, reverse("discovery:search"), {"q": "soldier"}, headers=LIVE)
     assert "<html" not in html
     assert html.count('class="live-row"') == 5
@@ -181,7 +181,7 @@ def test_search_reads_a_page_in_a_fixed_number_of_queries(
 ):
     buyer = make_user("counter")
     for number in range(30):
-        item = listed(stall, f"Jar {number}", price_cents=500 + number)
+        item = new_item(stall, title=f"Jar {number}", price_cents=500 + number)
         new_photo(stall, item)
     auctioned(item)
     client.force_login(buyer)
@@ -200,7 +200,10 @@ def test_the_item_page_has_its_own_address_share_tags_and_everything_to_buy(clie
     new_photo(catalogue["lamps"], brass)
     html = page(client, reverse("discovery:item", args=[brass.public_id]))
     assert "<title>Brass desk lamp · Ada&#x27;s Attic · Mesh Bazaar</title>" in html
-    assert '<meta name="description" content="$45.00 · Adjustable arm, rewired.">' in html
+    description = "$45.00 at Ada&#x27;s Attic · Adjustable arm, rewired."
+    assert f'<meta name="description" content="{description}">' in html
+    assert f'<meta property="og:description" content="{description}">' in html
+    assert '<meta property="og:type" content="product">' in html
     assert '<meta property="og:title" content="Brass desk lamp">' in html
     assert '<meta property="og:image" content="http://testserver/media/photos/' in html
     assert '<meta property="product:price:amount" content="45.00">' in html
@@ -251,7 +254,7 @@ def test_an_unknown_or_archived_item_is_a_clear_404(client, catalogue):
 def test_the_item_page_costs_the_same_queries_however_full_the_stall(
     client, stall, django_assert_max_num_queries
 ):
-    items = [listed(stall, f"Bowl {number}") for number in range(12)]
+    items = [new_item(stall, title=f"Bowl {number}") for number in range(12)]
     for item in items:
         new_photo(stall, item)
     # The item (stock, first photo, auction), its photos, the others (the same four).
