@@ -34,6 +34,7 @@ from bazaar.errors import NotFound
 from stalls.models import Category, Item, Photo, Stall
 from stalls.presence import live_stall_ids
 from stalls.selectors import (
+    items_held_for,
     items_matching,
     items_unavailable,
     stalls_live_now,
@@ -143,9 +144,9 @@ def _listed() -> QuerySet[Item]:
     return Item.objects.filter(archived_at__isnull=True)
 
 
-def _for_sale() -> Q:
-    """Items someone can buy or bid on now."""
-    return ~items_unavailable() | Q(pk__in=items_in_auction())
+def _for_sale(viewer) -> Q:
+    """Items someone can buy or bid on now, and those the viewer's offers hold."""
+    return ~items_unavailable() | Q(pk__in=items_in_auction()) | items_held_for(holder=viewer)
 
 
 def item_card(*, public_id: str, viewer) -> ItemCard:
@@ -162,7 +163,7 @@ def item_card(*, public_id: str, viewer) -> ItemCard:
     return card
 
 
-def _filtered(filters: SearchFilters) -> QuerySet[Item]:
+def _filtered(filters: SearchFilters, viewer) -> QuerySet[Item]:
     items = _listed()
     if filters.words:
         match, rank = items_matching(words=list(filters.words))
@@ -180,7 +181,7 @@ def _filtered(filters: SearchFilters) -> QuerySet[Item]:
     if filters.live_now:
         items = items.filter(stall__public_id__in=stalls_live_now())
     if not filters.sold_out:
-        items = items.filter(_for_sale())
+        items = items.filter(_for_sale(viewer))
     return items
 
 
@@ -202,7 +203,7 @@ def _sorted(items: QuerySet[Item], order: str) -> QuerySet[Item]:
 
 def item_search(*, filters: SearchFilters, viewer, page: int | str = 1) -> SearchResults:
     """A page of the items that pass the filters, in the order asked for."""
-    items = _sorted(_filtered(filters), filters.order).select_related("stall__section")
+    items = _sorted(_filtered(filters, viewer), filters.order).select_related("stall__section")
     found = Paginator(items, PAGE_SIZE).get_page(page)
     return SearchResults(
         page=found, cards=item_cards(list(found.object_list), viewer=viewer), filters=filters
@@ -213,7 +214,7 @@ def just_listed(*, viewer, limit: int = ROW_LENGTH) -> list[ItemCard]:
     """The newest items anyone can buy now."""
     items = (
         _listed()
-        .filter(_for_sale())
+        .filter(_for_sale(viewer))
         .select_related("stall__section")
         .order_by("-created_at", "-id")[:limit]
     )
@@ -226,7 +227,7 @@ def more_from_stall(*, item: Item, viewer, limit: int = ROW_LENGTH) -> list[Item
         _listed()
         .filter(stall_id=item.stall_id)
         .exclude(pk=item.pk)
-        .annotate(for_sale=ExpressionWrapper(_for_sale(), BooleanField()))
+        .annotate(for_sale=ExpressionWrapper(_for_sale(viewer), BooleanField()))
         .select_related("stall__section")
         .order_by(F("for_sale").desc(), "-created_at", "-id")[:limit]
     )

@@ -113,18 +113,27 @@ def items_unavailable() -> Q:
     return Q(inventory=0) | Q(pk__in=fully_held)
 
 
+def _offer_holds(holder) -> QuerySet[Reservation]:
+    return Reservation.objects.filter(
+        active_reservations(), holder=holder, reason=Reservation.Reason.OFFER
+    )
+
+
+def items_held_for(*, holder) -> Q:
+    """Items that the holder's accepted offers hold a unit of (theirs to buy)."""
+    if not holder.is_authenticated:
+        return Q(pk__in=[])
+    return Q(pk__in=_offer_holds(holder).values("item_id"))
+
+
 def units_held_for(*, holder, item_ids: list[int]) -> dict[int, int]:
     """Units of these items that the holder's accepted offers hold: what they read as
     "Held for you" where everyone else reads "Sold out". Nobody else's holds."""
     if not holder.is_authenticated or not item_ids:
         return {}
     rows = (
-        Reservation.objects.filter(
-            active_reservations(),
-            holder=holder,
-            reason=Reservation.Reason.OFFER,
-            item_id__in=item_ids,
-        )
+        _offer_holds(holder)
+        .filter(item_id__in=item_ids)
         .values("item_id")
         .annotate(units=Sum("quantity"))
     )

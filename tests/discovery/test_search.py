@@ -126,6 +126,9 @@ def test_held_for_you_is_shown_to_the_holder_alone(catalogue, make_user):
         (card,) = item_search(filters=filters, viewer=viewer).cards
         return card
 
+    # Left out of listings as sold out, except for the one it is held for.
+    assert "Enamel teapot" in titles(buyer)
+    assert "Enamel teapot" not in titles(stranger)
     assert teapot(buyer).stock_text == "Held for you"
     assert not teapot(buyer).sold_out
     assert teapot(stranger).stock_text == "Sold out · 1 on hold"

@@ -286,3 +286,60 @@ def test_the_auction_list_shows_running_auctions_ending_soonest_first(client, ca
 
 def test_the_auction_list_says_when_none_run(client, market):
     assert "No auction is running right now." in page(client, reverse("discovery:auctions"))
+
+
+# The authorization matrix: every discovery page is a public read, the same for
+# everyone but for the one fact that is the viewer's own (what their offer holds).
+
+
+@pytest.fixture
+def people(catalogue, make_user):
+    from governance.models import Role
+    from governance.services import role_grant
+
+    holder, stranger, steward = make_user("holder"), make_user("stranger"), make_user("warden")
+    role_grant(user=steward, role=Role.STEWARD)
+    held(catalogue["teapot"], holder)
+    auctioned(catalogue["shade"])
+    return {
+        "anonymous": None,
+        "stranger": stranger,
+        "holder": holder,
+        "seller": catalogue["lamps"].seller.user,
+        "steward": steward,
+    }
+
+
+def _pages(catalogue) -> dict[str, tuple[str, dict]]:
+    teapot = catalogue["teapot"].public_id
+    return {
+        "front": ("/", {}),
+        "search": (reverse("discovery:search"), {"q": "teapot", "sold": "on"}),
+        "live search": (reverse("discovery:search"), {"q": "teapot"}),
+        "category": (reverse("discovery:category", args=["kitchen"]), {"sold": "on"}),
+        "item": (reverse("discovery:item", args=[teapot]), {}),
+        "auctions": (reverse("discovery:auctions"), {}),
+    }
+
+
+@pytest.mark.parametrize("who", ["anonymous", "stranger", "holder", "seller", "steward"])
+@pytest.mark.parametrize(
+    "endpoint", ["front", "search", "live search", "category", "item", "auctions"]
+)
+def test_authorization_matrix_for_discovery(client, catalogue, people, who, endpoint):
+    if people[who] is not None:
+        client.force_login(people[who])
+    url, query = _pages(catalogue)[endpoint]
+    headers = LIVE if endpoint == "live search" else {}
+    response = client.get(url, query, headers=headers)
+    assert response.status_code == 200
+    html = response.content.decode()
+    if who != "holder":
+        assert "@holder" not in html  # whose offer holds the teapot is nobody else's business
+    if endpoint in ("search", "category", "item"):
+        assert ("Held for you" in html) == (who == "holder")
+        assert ("Sold out · 1 on hold" in html) == (who != "holder")
+    if endpoint == "live search":  # sold-out items are left out, but not the holder's own
+        assert ("Enamel teapot" in html) == ("Held for you" in html) == (who == "holder")
+    # Reads only: a form post is refused and changes nothing.
+    assert client.post(url, query).status_code == 405
