@@ -171,8 +171,7 @@ def _panel(
     notice: str = "",
     error: str = "",
 ) -> HttpResponse:
-    """The start form and the seller's recent auctions. htmx swaps only 2xx answers,
-    so it gets a refusal as a 200 with the reason shown."""
+    """The start form and the seller's recent auctions, with a refusal's reason."""
     stall = stall_for_user(user=request.user)
     if stall is None:
         raise NotFound("Open your stall before running auctions.")
@@ -187,7 +186,7 @@ def _panel(
             "notice": notice,
             "error": error,
         },
-        status=200 if request.htmx else status,
+        status=status,
     )
 
 
@@ -232,5 +231,5 @@ def cancel(request: HttpRequest, public_id: str) -> HttpResponse:
     except DomainError as error:
         if not request.htmx:
             raise
-        return _panel(request, error=error.message)
+        return _panel(request, error=error.message, status=error.status)
     return _seller_done(request, f"The auction of “{auction.item.title}” was cancelled.")
