@@ -5,6 +5,7 @@ from . import views
 app_name = "auctions"
 
 urlpatterns = [
+    path("bids/", views.my_bids, name="mine"),
     path("auctions/<ulid:public_id>/", views.auction_detail, name="detail"),
     path("auctions/<ulid:public_id>/bids", views.bid_create, name="bids"),
     path("auctions/<ulid:public_id>/buy-now", views.buy_now, name="buy_now"),

@@ -95,6 +95,18 @@ def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     )
 
 
+@login_required
+@require_GET
+def my_bids(request: HttpRequest) -> HttpResponse:
+    """Where each of the signed-in person's bids stands: live ones, then past ones."""
+    bids = selectors.bids_of_bidder(user=request.user)
+    return render(
+        request,
+        "auctions/mine.html",
+        {"live": [b for b in bids if b.live], "past": [b for b in bids if not b.live]},
+    )
+
+
 @require_POST
 def bid_create(request: HttpRequest, public_id: str) -> HttpResponse:
     arrived_at = timezone.now()  # before anything waits: this decides if the bid counted

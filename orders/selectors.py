@@ -177,6 +177,16 @@ def cart_for_request(request) -> CartPlan:
     return cart_plan(buyer=None, entries=cart_entries_for_session(session_cart=session_cart))
 
 
+def cart_count_for_request(request) -> int:
+    """How many units the cart holds, for the top bar: one small query for a buyer,
+    none for a guest (the session is read for the page anyway)."""
+    user = request.user
+    if user.is_authenticated:
+        lines = CartLine.objects.filter(buyer=user)
+        return lines.aggregate(units=Coalesce(Sum("quantity"), 0))["units"]
+    return sum(request.session.get(SESSION_CART, {}).values())
+
+
 def shipping_address_for(*, buyer) -> ShippingAddress | None:
     return ShippingAddress.objects.filter(buyer=buyer).first()
 

@@ -48,3 +48,45 @@ document.addEventListener("submit", (event) => {
     if (note) note.remove();
   });
 })();
+
+// The site menu: inline on wide screens, behind the Menu button on phones (a
+// disclosure: aria-expanded says whether it is open; opening moves focus to its
+// first entry; Escape, a click outside or tabbing out close it, and Escape brings
+// focus back to the button). Without this script the entries simply show.
+(() => {
+  const button = document.querySelector("[data-menu-button]");
+  const menu = button && document.getElementById(button.getAttribute("aria-controls"));
+  if (!menu) return;
+  const bar = button.closest("[data-topbar]");
+  bar.classList.add("has-menu");
+  button.hidden = false;
+  const isOpen = () => button.getAttribute("aria-expanded") === "true";
+
+  function setOpen(open) {
+    button.setAttribute("aria-expanded", String(open));
+    menu.classList.toggle("open", open);
+  }
+
+  button.addEventListener("click", () => {
+    setOpen(!isOpen());
+    const first = menu.querySelector("a, button");
+    if (isOpen() && first) first.focus();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !isOpen()) return;
+    event.preventDefault(); // this Escape is spent: a drawer behind stays open
+    setOpen(false);
+    button.focus();
+  });
+  document.addEventListener("click", (event) => {
+    if (isOpen() && !bar.contains(event.target)) setOpen(false);
+  });
+  menu.addEventListener("focusout", (event) => {
+    if (isOpen() && event.relatedTarget && !bar.contains(event.relatedTarget)) setOpen(false);
+  });
+
+  // The entry for the page being shown says so to screen readers.
+  for (const link of menu.querySelectorAll("a[href]")) {
+    if (link.pathname === location.pathname) link.setAttribute("aria-current", "page");
+  }
+})();
