@@ -20,6 +20,7 @@ from .models import (
     CartLine,
     MoneyMove,
     Order,
+    OrderEvent,
     Payment,
     PayoutAccount,
     SavedCard,
@@ -264,6 +265,7 @@ class OrderView:
     ship_by: datetime | None
     release_at: datetime | None
     moves: list[MoneyMove]
+    events: list[OrderEvent]
 
 
 def ship_deadline(order: Order) -> datetime | None:
@@ -300,8 +302,22 @@ def order_view(*, user, order: Order, now: datetime | None = None) -> OrderView:
         and now >= ship_by,
         ship_by=ship_by if status == S.PAID_ESCROW else None,
         release_at=release_at,
-        moves=list(order.money_moves.order_by("created_at", "id")),
+        moves=_moves_for(order, seller=is_seller),
+        events=_events_for(order, seller=is_seller),
     )
+
+
+def _moves_for(order: Order, *, seller: bool) -> list[MoneyMove]:
+    """The seller sees the payout and the fee kept; the buyer only their refunds
+    (stewards see everything in the admin)."""
+    moves = order.money_moves.order_by("created_at", "id")
+    return list(moves if seller else moves.filter(kind=MoneyMove.Kind.REFUND))
+
+
+def _events_for(order: Order, *, seller: bool) -> list[OrderEvent]:
+    """The timeline; the payout's steps (with the fee) are the seller's alone."""
+    events = order.events.select_related("actor")
+    return list(events if seller else events.exclude(kind__startswith="transfer_"))
 
 
 # Payouts

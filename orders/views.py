@@ -220,7 +220,6 @@ def order_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 def _order_context(request: HttpRequest, order, **forms) -> dict:
     return {
         "view": selectors.order_view(user=request.user, order=order),
-        "events": order.events.select_related("actor"),
         "lines": order.lines.all(),
         "ship_form": forms.get("ship_form") or ShipForm(),
         "dispute_form": forms.get("dispute_form") or DisputeForm(),
