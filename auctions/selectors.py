@@ -26,9 +26,27 @@ def _one(auctions: QuerySet[Auction], public_id: str) -> Auction:
 def auction_get(*, public_id: str) -> Auction:
     """The auction with what its page shows."""
     return _one(
-        Auction.objects.select_related("item__stall__section", "seller", "leader", "winner"),
+        Auction.objects.select_related(
+            "item__stall__section", "seller", "leader", "winner", "declined_bidder"
+        ),
         public_id,
     )
+
+
+def viewer_part(*, auction: Auction, user) -> dict[str, bool]:
+    """What the page tells one person about their own part once bidding has closed,
+    which nobody else sees: the runner-up offered a second chance (or paying for it),
+    the winner whose card was declined, the seller told who and what next, the buyer."""
+    if not user.is_authenticated:
+        return {}
+    ended = auction.status == Auction.Status.ENDED
+    second = ended and auction.charge_kind == Auction.ChargeKind.SECOND_CHANCE
+    return {
+        "offered": second and auction.winner_id == user.pk,
+        "declined": auction.declined_bidder_id == user.pk,
+        "seller": auction.seller_id == user.pk and auction.declined_bidder_id is not None,
+        "bought": auction.status == Auction.Status.SETTLED and auction.winner_id == user.pk,
+    }
 
 
 def auction_ref(*, public_id: str) -> Auction:
@@ -75,7 +93,7 @@ class MyBid:
 
     auction: Auction
     my_top_cents: int
-    state: str  # leading, outbid, won, paid, offered, lost, reserve_not_met
+    state: str  # leading, outbid, won, paid, offered, payment_failed, lost, reserve_not_met
 
     @property
     def live(self) -> bool:
@@ -86,6 +104,8 @@ def _my_bid_state(auction: Auction, user) -> str:
     status, mine = auction.status, auction.winner_id == user.pk
     if status in RUNNING:
         return "leading" if auction.leader_id == user.pk else "outbid"
+    if auction.declined_bidder_id == user.pk:
+        return "payment_failed"
     if status == Auction.Status.SETTLED:
         return "paid" if mine else "lost"
     if status == Auction.Status.ENDED and mine:

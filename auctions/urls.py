@@ -21,6 +21,7 @@ urlpatterns = [
         {"answer": "decline"},
         name="second_chance_decline",
     ),
+    path("auctions/<ulid:public_id>/you", views.your_part, name="your_part"),
     path("auctions/<ulid:public_id>/cancel", views.cancel, name="cancel"),
     path("dashboard/stall/auctions/", views.dashboard_panel, name="dashboard"),
 ]

@@ -87,12 +87,29 @@ def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "can_bid": can_bid,
             "has_payment_method": can_bid and buyer_has_payment_method(user=user),
             "has_address": can_bid and shipping_address_for(buyer=user) is not None,
-            "offered_to_me": user.is_authenticated
-            and auction.status == Auction.Status.ENDED
-            and auction.charge_kind == Auction.ChargeKind.SECOND_CHANCE
-            and auction.winner_id == user.pk,
+            "part": selectors.viewer_part(auction=auction, user=user),
         },
     )
+
+
+def _your_part(request: HttpRequest, public_id: str, *, notice="", error="", status=200):
+    """The page's private panel: what this person alone is told about the auction."""
+    auction = selectors.auction_get(public_id=public_id)
+    context = {
+        "auction": auction,
+        "item": auction.item,
+        "part": selectors.viewer_part(auction=auction, user=request.user),
+        "notice": notice,
+        "error": error,
+    }
+    return render(request, "auctions/_you.html", context, status=status)
+
+
+@login_required
+@require_GET
+def your_part(request: HttpRequest, public_id: str) -> HttpResponse:
+    """htmx: the private panel again, after a change the socket announced."""
+    return _your_part(request, public_id)
 
 
 @login_required
@@ -157,7 +174,8 @@ def _purchase_message(auction: Auction) -> str:
 @login_required
 @require_POST
 def second_chance(request: HttpRequest, public_id: str, answer: str) -> HttpResponse:
-    """The runner-up accepts (and is charged) or declines the second-chance offer."""
+    """The runner-up accepts (and is charged) or declines the second-chance offer;
+    with htmx, the outcome (or the refusal, a declined card say) shows in their panel."""
     try:
         auction = selectors.auction_ref(public_id=public_id)
         key_from_request(request)
@@ -168,7 +186,11 @@ def second_chance(request: HttpRequest, public_id: str, answer: str) -> HttpResp
             auction = services.second_chance_decline(buyer=request.user, auction=auction)
             message = "You declined the offer."
     except DomainError as error:
+        if request.htmx:
+            return _your_part(request, public_id, error=error.message, status=error.status)
         return _refuse(request, public_id, error)
+    if request.htmx:
+        return _your_part(request, public_id, notice=message)
     return _answer(request, auction, message)
 
 
