@@ -52,14 +52,13 @@ document.addEventListener("submit", (event) => {
 // The site menu: inline on wide screens, behind the Menu button on phones (a
 // disclosure: aria-expanded says whether it is open; opening moves focus to its
 // first entry; Escape, a click outside or tabbing out close it, and Escape brings
-// focus back to the button). Without this script the entries simply show.
+// focus back to the button). Without JavaScript (no "js" class on <html>, set in
+// base.html's head) the button is not shown and the entries simply show.
 (() => {
   const button = document.querySelector("[data-menu-button]");
   const menu = button && document.getElementById(button.getAttribute("aria-controls"));
   if (!menu) return;
   const bar = button.closest("[data-topbar]");
-  bar.classList.add("has-menu");
-  button.hidden = false;
   const isOpen = () => button.getAttribute("aria-expanded") === "true";
 
   function setOpen(open) {
