@@ -32,15 +32,6 @@ def declined(make_auction, make_bidder, bid, on_commit):
     return refresh(auction), bob, carol
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    def run(function, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return function(*args, **kwargs)
-
-    return run
-
-
 def public_state(auction) -> dict:
     return auction_state(auction_for_state(public_id=auction.public_id))
 
