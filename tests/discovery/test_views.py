@@ -186,8 +186,9 @@ def test_search_reads_a_page_in_a_fixed_number_of_queries(
     auctioned(item)
     client.force_login(buyer)
     page(client, reverse("discovery:search"))  # the viewer's roles are cached from here on
-    # Session and user; count, page, stock, photos, auctions, the viewer's holds, stalls named.
-    with django_assert_max_num_queries(9):
+    # Session, user and the top bar's cart count; count, page, stock, photos, auctions,
+    # the viewer's holds, stalls named.
+    with django_assert_max_num_queries(10):
         html = page(client, reverse("discovery:search"), {"q": "jar", "sort": "ending"})
     assert len(cards(html)) == 24
 
