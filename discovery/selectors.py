@@ -10,6 +10,7 @@ run once per query (over the few active reservations and auctions), not once per
 
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
@@ -235,18 +236,24 @@ def more_from_stall(*, item: Item, viewer, limit: int = ROW_LENGTH) -> list[Item
 
 
 CATEGORY_PHOTOS_SCANNED = 300
+CATEGORIES_CACHE_KEY = "discovery:categories"
+CATEGORIES_CACHE_SECONDS = 60
 
 
 def category_counts() -> list[dict]:
     """Every category with how many items are listed in it (empty ones too) and, for
-    its tile, the photo of one of its newest items (from the newest few hundred)."""
+    its tile, a thumbnail of one of its newest items (from the newest few hundred).
+    Cached for a minute: the front page shows it to everyone."""
+    tiles = cache.get(CATEGORIES_CACHE_KEY)
+    if tiles is not None:
+        return tiles
     counts = dict(
         Item.objects.filter(archived_at__isnull=True)
         .values_list("category")
         .annotate(listed=Count("id"))
         .order_by()
     )
-    photos = {}
+    thumbnails = {}
     newest = (
         Photo.objects.filter(item__isnull=False, item__archived_at__isnull=True)
         .select_related("item")
@@ -254,11 +261,18 @@ def category_counts() -> list[dict]:
         .order_by("-item__created_at", "position")[:CATEGORY_PHOTOS_SCANNED]
     )
     for photo in newest:
-        photos.setdefault(photo.item.category, photo)
-    return [
-        {"value": value, "label": label, "listed": counts.get(value, 0), "photo": photos.get(value)}
+        thumbnails.setdefault(photo.item.category, photo.thumbnail.url)
+    tiles = [
+        {
+            "value": value,
+            "label": label,
+            "listed": counts.get(value, 0),
+            "thumbnail": thumbnails.get(value, ""),
+        }
         for value, label in Category.choices
     ]
+    cache.set(CATEGORIES_CACHE_KEY, tiles, CATEGORIES_CACHE_SECONDS)
+    return tiles
 
 
 @dataclass

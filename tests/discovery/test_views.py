@@ -340,6 +340,8 @@ def test_authorization_matrix_for_discovery(client, catalogue, people, who, endp
     if endpoint in ("search", "category", "item"):
         assert ("Held for you" in html) == (who == "holder")
         assert ("Sold out · 1 on hold" in html) == (who != "holder")
+    if endpoint == "item":
+        assert ("Edit this item" in html) == (who == "seller")
     if endpoint == "live search":  # sold-out items are left out, but not the holder's own
         assert ("Enamel teapot" in html) == ("Held for you" in html) == (who == "holder")
     # Reads only: a form post is refused and changes nothing.
