@@ -67,6 +67,7 @@ import django
 django.setup()
 from datetime import timedelta
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from accounts.seeding import users_create_many
 from auctions.models import Auction
@@ -147,6 +148,9 @@ Auction.objects.bulk_create(
              hard_ends_at=now + timedelta(seconds=s + 300), status="live",
              idempotency_key=f"bench-{item.pk}")
      for item in auctioned for s in [rng.randrange(120, 7200)]])
+if connection.vendor == "postgresql":
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # a live database has statistics; a bulk load has none yet
 """
 
 

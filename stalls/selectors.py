@@ -103,11 +103,12 @@ def items_unavailable() -> Q:
     For listings of many items: one grouped pass over the active reservations (few),
     instead of a sum per item; `units_reserved` then counts for the page alone.
     """
+    inventory = Item.objects.filter(pk=OuterRef("item_id")).values("inventory")
     fully_held = (
         Reservation.objects.filter(active_reservations())
-        .values("item_id", "item__inventory")
+        .values("item_id")
         .annotate(units=Sum("quantity"))
-        .filter(units__gte=F("item__inventory"))
+        .filter(units__gte=Subquery(inventory))
         .values("item_id")
     )
     return Q(inventory=0) | Q(pk__in=fully_held)
