@@ -8,7 +8,7 @@ holds; "live" is one cache read. Filters test stock and auctions with subqueries
 run once per query (over the few active reservations and auctions), not once per item.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
@@ -102,8 +102,7 @@ class ItemCard:
             return "Held for you"
         if self.auction is not None:
             return "Only in the auction"
-        others = self.on_hold - self.held_for_you
-        return f"Sold out · {others} on hold" if others else "Sold out"
+        return f"Sold out · {self.on_hold} on hold" if self.on_hold else "Sold out"
 
 
 @dataclass
@@ -111,7 +110,14 @@ class SearchResults:
     page: Page
     cards: list[ItemCard]
     filters: SearchFilters
-    stalls: list[Stall] = field(default_factory=list)
+
+
+def _first_photos(item_ids: list[int]) -> dict[int, Photo]:
+    """Each item's first photo (by position), in one query."""
+    photos = {}
+    for photo in Photo.objects.filter(item_id__in=item_ids).order_by("-position", "-id"):
+        photos[photo.item_id] = photo  # the last one written is the first by position
+    return photos
 
 
 def item_cards(items: list[Item], *, viewer) -> list[ItemCard]:
@@ -121,9 +127,7 @@ def item_cards(items: list[Item], *, viewer) -> list[ItemCard]:
         return []
     ids = [item.pk for item in items]
     reserved = units_reserved(item_ids=ids)
-    photos = {}
-    for photo in Photo.objects.filter(item_id__in=ids).order_by("-position", "-id"):
-        photos[photo.item_id] = photo  # the first by position wins
+    photos = _first_photos(ids)
     auctions = auctions_running_by_item(item_ids=ids)
     held = units_held_for(holder=viewer, item_ids=ids)
     live = live_stall_ids(public_ids=list({item.stall.public_id for item in items}))
@@ -309,11 +313,7 @@ class AuctionCard:
 
 
 def auction_cards(auctions: list[Auction]) -> list[AuctionCard]:
-    photos = {}
-    for photo in Photo.objects.filter(item_id__in=[a.item_id for a in auctions]).order_by(
-        "-position", "-id"
-    ):
-        photos[photo.item_id] = photo
+    photos = _first_photos([auction.item_id for auction in auctions])
     return [AuctionCard(auction, photos.get(auction.item_id)) for auction in auctions]
 
 
