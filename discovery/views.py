@@ -127,25 +127,32 @@ def _filter_form(form: SearchForm, filters) -> dict:
     }
 
 
-def _results(request: HttpRequest, form: SearchForm, *, heading: str, template: str):
+def _heading(query: str, filters) -> str:
+    where = Category(filters.category).label if filters.category else ""
+    if query:
+        return f"Results for “{query}”" + (f" in {where}" if where else "")
+    return where or "Everything for sale"
+
+
+def _results(request: HttpRequest, form: SearchForm, *, heading: str = "") -> HttpResponse:
+    """The search page for the form's filters (a category page's heading is its name)."""
     form.is_valid()
     filters = form.filters()
+    query = form.cleaned_data.get("q", "").strip()
     results = selectors.item_search(
         filters=filters, viewer=request.user, page=request.GET.get("page", 1)
     )
-    page = results.page
     context = {
-        "form": form,
-        "heading": heading,
+        "heading": heading or _heading(query, filters),
         "results": results,
-        "search_query": form.cleaned_data.get("q", ""),
+        "search_query": query,
         "stalls": stalls_matching(words=list(filters.words), limit=4) if filters.words else [],
         "server_time": time.time(),
-        **_paging(request, page),
+        **_paging(request, results.page),
         **_filter_form(form, filters),
         "applied": _applied(request, filters),
     }
-    return render(request, template, context)
+    return render(request, "discovery/search.html", context)
 
 
 @require_GET
@@ -154,14 +161,7 @@ def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET, auto_id=FORM_IDS)
     if request.htmx and request.htmx.target == "search-results":
         return _live_results(request, form)
-    query = request.GET.get("q", "").strip()[:100]
-    category = request.GET.get("category", "")
-    where = Category(category).label if category in Category.values else ""
-    if query:
-        heading = f"Results for “{query}”" + (f" in {where}" if where else "")
-    else:
-        heading = where or "Everything for sale"
-    return _results(request, form, heading=heading, template="discovery/search.html")
+    return _results(request, form)
 
 
 def _live_results(request: HttpRequest, form: SearchForm) -> HttpResponse:
@@ -188,12 +188,7 @@ def category(request: HttpRequest, category: str) -> HttpResponse:
         raise NotFound("There is no such category.")
     data = request.GET.copy()
     data["category"] = category
-    return _results(
-        request,
-        SearchForm(data, auto_id=FORM_IDS),
-        heading=Category(category).label,
-        template="discovery/search.html",
-    )
+    return _results(request, SearchForm(data, auto_id=FORM_IDS), heading=Category(category).label)
 
 
 @require_GET
