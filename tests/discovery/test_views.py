@@ -70,6 +70,7 @@ def test_search_results_are_cards_with_photo_price_stall_and_stock(client, catal
     card = html.split('data-item-card="')[1].split("</li>\n")[0]
     assert "/media/thumbs/" in card and "$45.00" in card and "1 left" in card
     assert "Ada&#x27;s Attic" in card
+    assert '<p class="shop-card-facts">Good · Anglepoise</p>' in card
     assert "1–3 of 3 items" in html  # the teapot's description, the shade's category
 
 
