@@ -33,7 +33,7 @@ CENTRE_SLOT = 4
 # (0/0 to DEMO_AUCTION_REACH/DEMO_AUCTION_REACH), ending 3 to 20 minutes apart.
 DEMO_AUCTIONS = 4
 DEMO_AUCTION_REACH = 1
-DEMO_AUCTION_MINUTES = range(3, 21)
+DEMO_AUCTION_MINUTES = range(3, 20)
 
 
 @dataclass(frozen=True)

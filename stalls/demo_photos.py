@@ -12,6 +12,7 @@ import io
 import multiprocessing
 import os
 import random
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,14 +45,20 @@ RELATIVE_SIZE = {
     "harp": 1.35, "couch-and-lamp": 1.4, "globe": 1.1, "tent": 1.3, "skateboard": 1.2,
     "football": 0.65, "pool-ball": 0.5, "hourglass": 0.8, "candle": 0.8,
 }  # fmt: skip
+# Drawings shown in another colour than OpenMoji's (multiplied in): a gold ring.
+TINTS = {"ring": (236, 184, 64)}
 
 
-@functools.cache
 def art(slug: str) -> Image.Image:
     """A vendored drawing, trimmed to its outline (RGBA); records are drawn here."""
     if slug == "vinyl-record":
         return _vinyl_record()
     return Image.open(ART_DIR / f"{slug}.png").convert("RGBA")
+
+
+@functools.cache
+def _art_size(slug: str) -> tuple[int, int]:
+    return _full(slug)[0].size
 
 
 def art_slugs() -> set[str]:
@@ -78,26 +85,26 @@ def _vinyl_record() -> Image.Image:
     return image
 
 
-@functools.cache
-def _lit(slug: str) -> Image.Image:
-    """The drawing lit from the upper left: a flat sticker gains some volume."""
+# A worker keeps the full-size copies of a few drawings only (photos come in runs of
+# one drawing) and the small copies of all (every stall photo shows nine).
+@functools.lru_cache(maxsize=16)
+def _full(slug: str) -> tuple[Image.Image, Image.Image]:
+    """The drawing lit from the upper left (a flat sticker gains some volume), and its
+    outline blurred (its cast shadow before it is squashed)."""
     sprite = art(slug)
     down = Image.linear_gradient("L")
     ramp = ImageChops.add(down, down.transpose(Image.Transpose.ROTATE_90), scale=2)
     ramp = ramp.resize(sprite.size).point(lambda v: 255 - v * 22 // 100)
     *colours, alpha = sprite.split()
+    if slug in TINTS:
+        tint = zip(colours, TINTS[slug], strict=True)
+        colours = [band.point(lambda v, c=c: v * c // 255) for band, c in tint]
     lit = Image.merge("RGBA", [*(ImageChops.multiply(band, ramp) for band in colours), alpha])
+    # The outline is blurred at a quarter of its size: it looks the same, for a sixteenth.
+    outline = ImageOps.expand(alpha, border=24, fill=0)
+    blurred = outline.reduce(4).filter(ImageFilter.GaussianBlur(2.5))
     # Kept premultiplied: resizing an RGBA image converts it to this first, every time.
-    return lit.convert("RGBa")
-
-
-@functools.cache
-def _silhouette(slug: str) -> Image.Image:
-    """The object's outline, blurred: its cast shadow before it is squashed. Blurred
-    at a quarter of the size, which looks the same and costs a sixteenth."""
-    alpha = ImageOps.expand(art(slug).getchannel("A"), border=24, fill=0)
-    small = alpha.reduce(4).filter(ImageFilter.GaussianBlur(2.5))
-    return small.resize(alpha.size, Image.Resampling.BILINEAR)
+    return lit.convert("RGBa"), blurred.resize(outline.size, Image.Resampling.BILINEAR)
 
 
 @functools.cache
@@ -114,20 +121,22 @@ def _scaled(factor: float) -> list[int]:
     return [round(value * factor) for value in range(256)]
 
 
-@functools.cache
 def _mip(slug: str, level: int) -> tuple[Image.Image, Image.Image]:
     """The lit drawing and its blurred outline at 1/2**level of their size: a small
     photo of a thing is resized from a small copy, which costs far less."""
-    if level == 0:
-        return _lit(slug), _silhouette(slug)
-    sprite, silhouette = _mip(slug, level - 1)
-    return sprite.reduce(2), silhouette.reduce(2)
+    return _full(slug) if level == 0 else _reduced(slug, level)
+
+
+@functools.cache
+def _reduced(slug: str, level: int) -> tuple[Image.Image, Image.Image]:
+    sprite, outline = _mip(slug, level - 1)
+    return sprite.reduce(2), outline.reduce(2)
 
 
 def _sized(slug: str, height: int) -> tuple[Image.Image, Image.Image, Image.Image]:
     """The object at a height, its cast shadow and its contact shadow (masks), ready
     to paste."""
-    full_height = art(slug).height
+    full_height = _art_size(slug)[1]
     level = 0
     while level < 3 and full_height / 2 ** (level + 1) >= height:
         level += 1
@@ -180,7 +189,7 @@ def item_photo(*, slug: str, surface: str, seed: str, close_up: bool = False) ->
     if close_up:
         size, base = height * 0.88, height * rng.uniform(0.95, 1.02)
     else:
-        size, base = height * rng.choice((0.48, 0.54, 0.6)), height * rng.uniform(0.82, 0.9)
+        size, base = height * rng.choice((0.56, 0.62, 0.68)), height * rng.uniform(0.84, 0.92)
     _place(
         canvas,
         slug,
@@ -205,7 +214,7 @@ def _awning(draw: ImageDraw.ImageDraw, width: int, depth: int, colours) -> None:
 SHELF_Y = 222
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
 def _stall_base(awning: int, surface: str, variant: int) -> Image.Image:
     """The empty stall: market behind, back cloth, posts, covered table, awning."""
     width, height = PHOTO_SIZE
@@ -252,7 +261,7 @@ def stall_photo(*, slugs: list[str], surface: str, awning: int, seed: str, sign:
     for shown, base_y, size in rows:
         span = (width - 110) / max(1, len(shown))
         for index, slug in enumerate(shown):
-            sprite_width, sprite_height = art(slug).size
+            sprite_width, sprite_height = _art_size(slug)
             fits = min(span * 1.05, 150) * sprite_height / sprite_width
             _place(
                 image,
@@ -316,34 +325,37 @@ def _render_into(folder: str | None, job: PhotoJob) -> tuple[bytes, bytes] | Non
     return None
 
 
+def _batch(job: PhotoJob) -> tuple:
+    """Items by drawing, then stalls by their empty stall: what the caches hold."""
+    return (1, job.surface, job.awning) if job.sign else (0, job.slugs)
+
+
 def _cores() -> int:
     if hasattr(os, "sched_getaffinity"):  # Linux: the cores this process may use
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
 
 
-def render_many(jobs: list[PhotoJob], *, folder: str | None) -> list[tuple[bytes, bytes] | None]:
-    """Every job's photo, on all cores: a demo market has thousands. With a local
-    `folder` the workers write the files too (nothing is returned); without one
-    (remote storage) each job's JPEGs are returned, in order, for the caller to save.
+def render_many(
+    jobs: list[PhotoJob], *, folder: str | None
+) -> Iterator[tuple[PhotoJob, tuple[bytes, bytes] | None]]:
+    """Make every job's photo, on all cores (a demo market has thousands), yielding
+    each job as it is done. With a local `folder` the workers write the files; without
+    one (remote storage) each job comes with its JPEGs, for the caller to save.
 
-    Jobs are handed out in runs of the same drawing, so each worker mostly finds
-    the sizes it needs in its cache. Workers are fresh interpreters ("spawn"),
-    which import only Pillow and this module.
+    Jobs are handed out in runs of one drawing (or one empty stall), so a worker
+    mostly finds what it needs in its caches. Workers are fresh interpreters
+    ("spawn"), which import only Pillow and this module.
     """
     if folder is not None:
         for subfolder in ("photos", "thumbs"):
             (Path(folder) / subfolder).mkdir(parents=True, exist_ok=True)
-    order = sorted(range(len(jobs)), key=lambda index: jobs[index].slugs)
+    ordered = sorted(jobs, key=_batch)
     work = functools.partial(_render_into, folder)
     workers = min(MAX_WORKERS, _cores())
     if workers < 2 or len(jobs) < 200:
-        made = [work(jobs[index]) for index in order]
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            made = list(pool.map(work, [jobs[index] for index in order], chunksize=48))
-    results = [None] * len(jobs)
-    for index, photo in zip(order, made, strict=True):
-        results[index] = photo
-    return results
+        yield from ((job, work(job)) for job in ordered)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from zip(ordered, pool.map(work, ordered, chunksize=48), strict=True)

@@ -66,15 +66,19 @@ def _theme_for(placement: DemoStall) -> Theme:
 
 
 def _stall_text(rng: random.Random, theme: Theme, taken: set[str]) -> tuple[str, str]:
-    """A name not yet used in the section, and a Markdown pitch."""
-    names = catalogue().owners
+    """A name, and a Markdown pitch. Neither the name nor the first name in it (as in
+    "Marta's Records") is used twice in a section: `taken` holds both."""
+    owners = [owner for owner in catalogue().owners if owner not in taken]
     for _ in range(8):
-        name = rng.choice(theme.names).format(owner=rng.choice(names))
+        owner = rng.choice(owners)
+        name = rng.choice(theme.names).format(owner=owner)
         if name not in taken:
             break
+    if owner in name:
+        taken.add(owner)
+    taken.add(name)
     bullets = rng.sample(catalogue().bullets, 2)
-    description = f"{rng.choice(theme.pitches)}\n\n- {bullets[0]}\n- {bullets[1]}"
-    return name, description
+    return name, f"{rng.choice(theme.pitches)}\n\n- {bullets[0]}\n- {bullets[1]}"
 
 
 def price_for(rng: random.Random, good: Good) -> int:
@@ -120,11 +124,12 @@ def _media_folder() -> str | None:
 
 def _photos(stalls: list[Stall], items: list[tuple[Item, Good]], themes: dict) -> list[Photo]:
     """A photo of each stall from the aisle, one of each item, a close-up of some."""
-    owners, jobs = [], []
+    owners, jobs = {}, []
 
     def add(stall: Stall, item: Item | None, position: int, **job) -> None:
-        owners.append((stall, item, position))
-        jobs.append(PhotoJob(name=f"{new_ulid().lower()}.jpg", **job))
+        name = f"{new_ulid().lower()}.jpg"
+        owners[name] = (stall, item, position)
+        jobs.append(PhotoJob(name=name, **job))
 
     for stall in stalls:
         theme = themes[stall.pk]
@@ -148,15 +153,13 @@ def _photos(stalls: list[Stall], items: list[tuple[Item, Good]], themes: dict) -
         if index % CLOSE_UP_EVERY == 0 or item.stall.seller.user.handle == DEMO_SELLER:
             seed = f"{item.public_id}/2"
             add(item.stall, item, 1, slugs=(good.art,), surface=surface, seed=seed, close_up=True)
-    folder = _media_folder()
     photos = []
-    for (stall, item, position), job, made in zip(
-        owners, jobs, render_many(jobs, folder=folder), strict=True
-    ):
+    for job, made in render_many(jobs, folder=_media_folder()):
         image, thumbnail = f"photos/{job.name}", f"thumbs/{job.name}"
         if made is not None:
             image = default_storage.save(image, ContentFile(made[0]))
             thumbnail = default_storage.save(thumbnail, ContentFile(made[1]))
+        stall, item, position = owners[job.name]
         photos.append(
             Photo(
                 stall=stall,
@@ -168,7 +171,8 @@ def _photos(stalls: list[Stall], items: list[tuple[Item, Good]], themes: dict) -
                 position=position,
             )
         )
-    return photos
+    # Stall photos first: a card shows its stall's photos in the order they were added.
+    return sorted(photos, key=lambda photo: photo.item is not None)
 
 
 @transaction.atomic
@@ -218,7 +222,6 @@ def demo_stalls_create(
         section_id = section_ids[(p.x, p.y)]
         taken_names = names_in_section.setdefault(section_id, set())
         name, description = _stall_text(random.Random(f"{p.x}/{p.y}/{p.slot}"), theme, taken_names)
-        taken_names.add(name)
         stalls.append(
             Stall(
                 seller=sellers[p.handle],

@@ -73,11 +73,23 @@ def test_item_close_up_and_stall_photos_are_made(fields):
 
 def test_render_many_writes_files_for_local_storage_and_returns_them_otherwise(tmp_path):
     jobs = [job(name=f"{n}.jpg", seed=str(n)) for n in range(3)]
-    assert render_many(jobs, folder=str(tmp_path)) == [None, None, None]
+    assert [made for _, made in render_many(jobs, folder=str(tmp_path))] == [None] * 3
     assert sorted(path.name for path in (tmp_path / "photos").iterdir()) == [
         "0.jpg",
         "1.jpg",
         "2.jpg",
     ]
     assert (tmp_path / "thumbs" / "2.jpg").read_bytes() == render(jobs[2])[1]
-    assert render_many(jobs, folder=None) == [render(one) for one in jobs]
+    assert dict(render_many(jobs, folder=None)) == {one: render(one) for one in jobs}
+
+
+def test_a_thousand_photos_are_shared_out_to_worker_processes(tmp_path, monkeypatch):
+    """The path a full demo market takes, with its workers (spawned interpreters)."""
+    monkeypatch.setattr(demo_photos, "_cores", lambda: 2)
+    jobs = [
+        job(name=f"{n}.jpg", seed=str(n), slugs=(slug,))
+        for n, slug in enumerate(["teapot", "radio", "guitar", "camera"] * 60)
+    ]
+    done = [made for _, made in render_many(jobs, folder=str(tmp_path))]
+    assert done == [None] * len(jobs)
+    assert len(list((tmp_path / "thumbs").iterdir())) == len(jobs)
