@@ -41,7 +41,7 @@ CONDITIONS = (
     (Condition.GOOD, 48, "Light signs of use, works as it should."),
     (Condition.FAIR, 30, "Well used: a few scratches and scuffs."),
     (Condition.LIKE_NEW, 12, "Barely used, no marks."),
-    (Condition.NEW, 5, "Never used; still has its tags."),
+    (Condition.NEW, 5, "Never used."),
     (Condition.FOR_PARTS, 5, "Sold as seen, for repair or display."),
 )
 CLOSE_UP_EVERY = 8
