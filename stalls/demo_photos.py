@@ -133,23 +133,34 @@ def _reduced(slug: str, level: int) -> tuple[Image.Image, Image.Image]:
     return sprite.reduce(2), outline.reduce(2)
 
 
-def _sized(slug: str, height: int) -> tuple[Image.Image, Image.Image, Image.Image]:
-    """The object at a height, its cast shadow and its contact shadow (masks), ready
-    to paste."""
+def _sized(slug: str, height: int) -> tuple[Image.Image, Image.Image, tuple[int, int]]:
+    """The object at a height, and its shadow (a mask) with where that goes from the
+    object's left edge and base: a soft cast shadow on the table behind, a little to
+    the right, and a darker one right under it."""
     full_height = _art_size(slug)[1]
     level = 0
     while level < 3 and full_height / 2 ** (level + 1) >= height:
         level += 1
     sprite, silhouette = _mip(slug, level)
     scale = min(height / sprite.height, PHOTO_SIZE[0] * 0.78 / sprite.width)
-    size = (max(1, round(sprite.width * scale)), max(1, round(sprite.height * scale)))
-    thing = sprite.resize(size, Image.Resampling.BILINEAR).convert("RGBA")
+    width = max(1, round(sprite.width * scale))
+    thing = sprite.resize((width, max(1, round(sprite.height * scale))), Image.Resampling.BILINEAR)
     cast = silhouette.resize(
         (round(silhouette.width * scale), max(1, round(silhouette.height * scale * 0.28))),
         Image.Resampling.BILINEAR,
     ).point(_scaled(0.32))
-    contact = _contact_shadow().resize((round(size[0] * 1.25), max(8, round(size[0] * 0.28))))
-    return thing, cast, contact.point(_scaled(0.62))
+    contact = _contact_shadow().resize((round(width * 1.25), max(8, round(width * 0.28))))
+    cast_at = (round(width * 0.12), -round(cast.height * 0.85))
+    contact_at = (round(width / 2 - contact.width / 2), -round(contact.height / 2))
+    left, top = min(cast_at[0], contact_at[0]), min(cast_at[1], contact_at[1])
+    right = max(cast_at[0] + cast.width, contact_at[0] + contact.width)
+    bottom = max(cast_at[1] + cast.height, contact_at[1] + contact.height)
+    shadow = Image.new("L", (right - left, bottom - top), 0)
+    for mask, (x, y) in ((cast, cast_at), (contact.point(_scaled(0.62)), contact_at)):
+        layer = Image.new("L", shadow.size, 0)
+        layer.paste(mask, (x - left, y - top))
+        shadow = ImageChops.add(shadow, layer)
+    return thing.convert("RGBA"), shadow, (left, top)
 
 
 # Photos of one thing come in a few heights, and are made in order of their drawing,
@@ -166,15 +177,11 @@ def _place(
 ) -> None:
     """Stand an object on the table with its base at (centre_x, base_y)."""
     height = max(1, round(height / HEIGHT_STEP)) * HEIGHT_STEP
-    thing, cast, contact = (_sized_small if height < SMALL else _sized_large)(slug, height)
+    thing, shadow, (dx, dy) = (_sized_small if height < SMALL else _sized_large)(slug, height)
     if mirror and slug not in NOT_MIRRORED:
-        thing, cast = ImageOps.mirror(thing), ImageOps.mirror(cast)
+        thing = ImageOps.mirror(thing)
     left = round(centre_x - thing.width / 2)
-    # The cast shadow falls on the table behind the object, a little to the right.
-    cast_at = (left + round(thing.width * 0.12), round(base_y - cast.height * 0.85))
-    canvas.paste((20, 14, 10), cast_at, cast)
-    contact_at = (round(centre_x - contact.width / 2), round(base_y - contact.height / 2))
-    canvas.paste((16, 10, 6), contact_at, contact)
+    canvas.paste((18, 12, 8), (left + dx, round(base_y) + dy), shadow)
     canvas.paste(thing, (left, round(base_y - thing.height)), thing)
 
 

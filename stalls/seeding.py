@@ -4,8 +4,8 @@ Each stall gets a theme from `demo_catalogue` (a record stall, a lamp stall, a
 vintage clothes rail...), a name and pitch to match, items drawn from the theme's
 goods with plausible titles, prices, conditions, brands and sizes, and photos
 composed by `demo_photos`: one of the stall from the aisle, one of each item, and a
-close-up of some. Every choice comes from a seed made of the stall's place, so the
-same market comes out each time.
+close-up of the demo seller's. Every choice comes from a seed made of the stall's
+place, so the same market comes out each time.
 """
 
 import random
@@ -44,7 +44,6 @@ CONDITIONS = (
     (Condition.NEW, 5, "Never used."),
     (Condition.FOR_PARTS, 5, "Sold as seen, for repair or display."),
 )
-CLOSE_UP_EVERY = 8
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,8 @@ def _media_folder() -> str | None:
 
 
 def _photos(stalls: list[Stall], items: list[tuple[Item, Good]], themes: dict) -> list[Photo]:
-    """A photo of each stall from the aisle, one of each item, a close-up of some."""
+    """A photo of each stall from the aisle and one of each item; the demo seller's
+    items, which every newcomer sees first, have a close-up too."""
     owners, jobs = {}, []
 
     def add(stall: Stall, item: Item | None, position: int, **job) -> None:
@@ -146,11 +146,11 @@ def _photos(stalls: list[Stall], items: list[tuple[Item, Good]], themes: dict) -
             awning=rng.randrange(len(AWNINGS)),
             sign=stall.name,
         )
-    for index, (item, good) in enumerate(items):
+    for item, good in items:
         rng = random.Random(f"item-photo/{item.public_id}")
         surface = rng.choice(themes[item.stall_id].surfaces)
         add(item.stall, item, 0, slugs=(good.art,), surface=surface, seed=item.public_id)
-        if index % CLOSE_UP_EVERY == 0 or item.stall.seller.user.handle == DEMO_SELLER:
+        if item.stall.seller.user.handle == DEMO_SELLER:
             seed = f"{item.public_id}/2"
             add(item.stall, item, 1, slugs=(good.art,), surface=surface, seed=seed, close_up=True)
     photos = []
