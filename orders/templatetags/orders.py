@@ -1,6 +1,6 @@
 from django import template
 
-from orders.selectors import cart_button_context
+from orders.selectors import cart_button_context, cart_count_for_request
 
 register = template.Library()
 
@@ -13,3 +13,10 @@ def add_to_cart(context, item, available: int) -> dict:
         **cart_button_context(user=context["request"].user, item=item, available=available),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("orders/_cart_count.html", takes_context=True)
+def cart_count(context, oob: bool = False) -> dict:
+    """The top bar's count of units in the cart; `oob` when an htmx answer that
+    changed the cart brings it along (an out-of-band swap)."""
+    return {"count": cart_count_for_request(context["request"]), "oob": oob}
