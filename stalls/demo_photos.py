@@ -33,7 +33,8 @@ from .demo_surfaces import (
 )
 
 ART_DIR = Path(__file__).resolve().parent / "demo_art"
-MAX_WORKERS = 8
+# Each worker holds about 200 MB of surfaces and drawings; four make a market quickly.
+MAX_WORKERS = 4
 # Drawings with lettering, which a mirror image would show backwards.
 NOT_MIRRORED = {"blue-book", "green-book", "orange-book", "decorated-notebook", "newspaper"}
 # How big a thing looks beside the others on a stall's table (1 is a teapot).
