@@ -7,7 +7,7 @@ from functools import reduce
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, models
 from django.db.models import (
     BooleanField,
     Case,
@@ -192,7 +192,12 @@ def stall_cards_for_section(*, section_id: int) -> list[dict | None]:
     stalls = (
         Stall.objects.filter(section_id=section_id)
         .select_related("seller__user")
-        .annotate(item_count=Count("items", filter=Q(items__archived_at__isnull=True)))
+        .annotate(
+            item_count=Count("items", filter=Q(items__archived_at__isnull=True)),
+            cheapest_cents=models.Min(
+                "items__price_cents", filter=Q(items__archived_at__isnull=True)
+            ),
+        )
         .prefetch_related(
             Prefetch(
                 "photos", queryset=Photo.objects.only("id", "stall_id", "thumbnail", "position")
@@ -207,6 +212,7 @@ def stall_cards_for_section(*, section_id: int) -> list[dict | None]:
             "name": stall.name,
             "slot": stall.slot,
             "item_count": stall.item_count,
+            "cheapest_cents": stall.cheapest_cents,
             "seller_handle": stall.seller.user.handle,
             "thumbnails": [photo.thumbnail.url for photo in stall.photos.all()][:8],
         }
