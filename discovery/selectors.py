@@ -32,7 +32,7 @@ from auctions.selectors import (
     items_in_auction,
 )
 from bazaar.errors import NotFound
-from stalls.models import Category, Item, Photo, Stall
+from stalls.models import Category, Condition, Item, Photo, Stall
 from stalls.presence import live_stall_ids
 from stalls.selectors import (
     items_held_for,
@@ -45,6 +45,7 @@ from stalls.selectors import (
 
 PAGE_SIZE = 24
 ROW_LENGTH = 8
+CONDITION_LABELS = dict(Condition.choices)  # get_condition_display flattens choices per call
 
 
 class Sort(TextChoices):
@@ -88,6 +89,13 @@ class ItemCard:
     held_for_you: int = 0
     auction: Auction | None = None
     live: bool = False
+
+    @property
+    def facts(self) -> str:
+        """Condition, brand and size, those given ("Good · Levi's · M")."""
+        item = self.item
+        condition = CONDITION_LABELS.get(item.condition, "")
+        return " · ".join(fact for fact in (condition, item.brand, item.size) if fact)
 
     @property
     def sold_out(self) -> bool:
