@@ -238,8 +238,8 @@ def items_matching(*, words: list[str]) -> tuple[Q, Expression]:
     `tsvector` (GIN-indexed), a word that is only stop words ("the") is left out,
     and the rank is `ts_rank` over all the words. The stalls whose names match are
     looked up first (one query), so that each word's test is the index's `@@` or a
-    list of stall ids, which PostgreSQL combines from two indexes. SQLite:
-    `icontains`, ranked by how many words the title holds.
+    list of stall ids, which PostgreSQL combines from two indexes. SQLite: `icontains`
+    at a word's start, ranked by how many of the words the title holds.
     """
     match = Q()
     if connection.vendor == "postgresql":
@@ -254,9 +254,15 @@ def items_matching(*, words: list[str]) -> tuple[Q, Expression]:
         return match, SearchRank(F("search_document"), reduce(operator.or_, queries))
     rank = Value(0.0)
     for word in words:
-        match &= Q(search_document__icontains=word) | Q(stall__name__icontains=word)
-        rank += Case(When(title__icontains=word, then=Value(1.0)), default=Value(0.0))
+        match &= _starts_a_word("search_document", word) | _starts_a_word("stall__name", word)
+        rank += Case(When(_starts_a_word("title", word), then=Value(1.0)), default=Value(0.0))
     return match, rank
+
+
+def _starts_a_word(field: str, word: str) -> Q:
+    """SQLite: `word` at the start of the text or after a space, as PostgreSQL's prefix
+    match finds it ("lamp" finds lamps, not clamps)."""
+    return Q(**{f"{field}__istartswith": word}) | Q(**{f"{field}__icontains": f" {word}"})
 
 
 def _stalls_named(queries: list[SearchQuery]) -> list[tuple[int, tuple[bool, ...]]]:

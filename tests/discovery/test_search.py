@@ -167,3 +167,10 @@ def test_archived_items_are_never_found(catalogue):
         "archived"
     )
     assert "Seven-inch single" not in titles(sold_out=True)
+
+
+def test_a_word_is_matched_at_the_start_of_words_only(stall):
+    new_item(stall, title="Brass lamp")
+    new_item(stall, title="G-clamps, set of 3")
+    new_item(stall, title="Lampshade, pleated")
+    assert set(titles(words=words("lamp"))) == {"Brass lamp", "Lampshade, pleated"}
