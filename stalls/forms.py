@@ -80,6 +80,11 @@ class ItemForm(forms.Form):
     price = MoneyInput(label="Price")
     inventory = forms.IntegerField(min_value=0, max_value=100000, initial=1)
 
+    def __init__(self, *args, **kwargs):
+        # The dashboard shows this form beside the stall form: ids of their own.
+        kwargs.setdefault("auto_id", "item_%s")
+        super().__init__(*args, **kwargs)
+
     def item_fields(self) -> dict:
         """The cleaned form as the keyword arguments of item_create / item_update."""
         data = self.cleaned_data
@@ -93,5 +98,7 @@ class ItemForm(forms.Form):
 
 class PhotoForm(forms.Form):
     image = forms.FileField(
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"})
+        label="Add a photo",
+        help_text="JPEG, PNG or WebP, up to 5 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )

@@ -33,6 +33,25 @@
     return button;
   }
 
+  /** The open drawer covers the room beside it: Tab and Shift+Tab go round inside it. */
+  function drawerKeepFocus(event) {
+    const stops = [...drawer.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select, textarea, [tabindex='0']")]
+      .filter((element) => element.offsetParent !== null);
+    if (!stops.length) return;
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    if (!drawer.contains(document.activeElement)) {
+      event.preventDefault();
+      first.focus();
+    } else if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
   function drawerClose() {
     if (!drawer || !drawer.classList.contains("open")) return;
     drawer.classList.remove("open");
@@ -64,6 +83,7 @@
     });
     document.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && !event.defaultPrevented) drawerClose();
+      if (event.key === "Tab" && drawer.classList.contains("open")) drawerKeepFocus(event);
     });
     document.addEventListener("htmx:beforeRequest", (event) => {
       if (event.detail.target !== drawer) return;
@@ -161,6 +181,7 @@
     olderButton: $("[data-chat-older-button]"),
     olderStatus: $("[data-chat-older-status]"),
     newPill: $("[data-chat-new]"),
+    announcer: $("[data-chat-announcer]"),
     composer: $("[data-composer]"),
     text: $("[data-composer-text]"),
     counter: $("[data-composer-count]"),
@@ -573,6 +594,7 @@
         row = messageRow(entry);
         chat.rows.set(id, row);
         if (next === null) addedAtEnd += 1;
+        if (next === null && !chat.firstRender) announce(entry);
         ui.list.insertBefore(row, next);
         pendingArrived(entry);
       } else if (row !== next) {
@@ -601,6 +623,15 @@
       scrollToBottom();
     }
     olderFill();
+  }
+
+  /** A message someone else just sent, said once by screen readers (the log adds, never rereads). */
+  function announce(entry) {
+    if (!ui.announcer || (state.you && entry.author_id === state.you.id)) return;
+    const line = document.createElement("p");
+    line.textContent = `${entry.author}: ${entry.text}`;
+    ui.announcer.append(line);
+    while (ui.announcer.children.length > 10) ui.announcer.firstElementChild.remove();
   }
 
   function messageRow(entry) {
@@ -1199,7 +1230,7 @@
       cursor.seen = Date.now();
       cursor.label.textContent = moved.handle;
       cursor.element.dataset.handle = moved.handle;
-      cursor.element.style.setProperty("--cursor-color", String(moved.color || "#c2571a"));
+      cursor.element.style.setProperty("--cursor-color", String(moved.color || "#a3461a"));
       cursor.element.style.left = `${x * 100}%`;
       cursor.element.style.top = `${y * 100}%`;
       cursor.element.classList.toggle("flip", x > 0.8);

@@ -65,6 +65,7 @@ PAGES = [
     Page("payment settings", "/account/payments/", roles=SIGNED_IN),
     Page("become a seller", "/sell/", roles=(BUYER, STEWARD)),
     Page("seller dashboard", "/dashboard/stall/", roles=(SELLER,)),
+    Page("auctions dashboard", "/dashboard/stall/auctions/", roles=(SELLER,)),
     Page("edit an item", "/dashboard/stall/items/{item}/", roles=(SELLER,)),
     Page("admin", "/admin/", roles=(STEWARD,)),
 ]
@@ -125,22 +126,25 @@ def test_the_check_names_the_rule_the_impact_and_the_element(browser):
     page = context.new_page()
     page.set_content(
         "<!doctype html><html lang=en><title>t</title><main><h1>Planted</h1>"
-        "<input type=text id=nameless></main>"
+        "<input type=text id=nameless><p id=twice>a</p><p id=twice>b</p>"
+        "<label>Code <input aria-describedby=gone></label></main>"
     )
     with pytest.raises(AssertionError) as failed:
         assert_accessible(page, "planted page")
     page.set_content(
         "<!doctype html><html lang=en><title>t</title><main><h1>Fixed</h1>"
-        "<label for=named>Name</label><input type=text id=named></main>"
+        "<label for=named>Name</label><input type=text id=named aria-describedby=hint>"
+        "<p id=hint>A hint</p></main>"
     )
     assert_accessible(page, "fixed page")
     context.close()
-    assert "planted page: 1 accessibility violation(s)" in str(failed.value)
-    assert "[critical] label: Form elements must have labels" in str(failed.value)
-    assert "#nameless" in str(failed.value)
+    message = str(failed.value)
+    assert "planted page: 3 accessibility violation(s)" in message
+    assert "[critical] label: Form elements must have labels\n      #nameless" in message
+    assert "[serious] duplicate-id:" in message and "#twice" in message
+    assert 'aria-describedby="gone" on input' in message
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21's violations: fixed in the commits that follow")
 class EveryPageIsAccessible(BrowserTestCase):
     def test_every_page_for_every_role_at_both_widths(self):
         seeded = off_the_event_loop(market_for_the_crawl)
