@@ -1,0 +1,189 @@
+"""Lighthouse over the pages of the market: accessibility, best practices, SEO and
+performance at the mobile preset, signed out and signed in.
+
+    .venv/bin/python bench/pages.py                 # every page once
+    .venv/bin/python bench/pages.py --runs 3        # medians of three runs per page
+    .venv/bin/python bench/pages.py --only stall    # pages whose label contains "stall"
+
+Starts daphne on a fresh SQLite market (the one the accessibility walk uses:
+tests/browser/crawl.py) with DEBUG off and the static files collected, as production
+serves them. Each page is opened by the first role that can open it; signed-in pages
+get that role's session cookie as an extra header. Lighthouse 12 (pinned in
+bench/lighthouse/, the last line that runs on Node 20) is installed into
+var/lighthouse/ on first use and drives Debian's chromium. Not a test: performance
+moves with the machine's load, so quote medians of a few runs. Prints a table of the
+four scores per page, the worst page per score, the audits that cost points, and one
+line of JSON at the end. The aims: accessibility 100, best practices 100, SEO >= 95,
+performance >= 90 on every page.
+"""
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._servers import daphne, django_script, manage, server_env  # noqa: E402
+
+PINS = ROOT / "bench" / "lighthouse"
+INSTALL = ROOT / "var" / "lighthouse"
+LIGHTHOUSE = INSTALL / "node_modules" / "lighthouse" / "cli" / "index.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROME_FLAGS = "--headless --no-sandbox --disable-gpu --disable-background-networking"
+CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
+AIMS = {"performance": 90, "accessibility": 100, "best-practices": 100, "seo": 95}
+
+_SEED = """
+import json, django
+django.setup()
+from bazaar.celery import app
+app.conf.task_always_eager = True  # no worker here: emails and checks run in place
+from django.conf import settings
+from tests.browser.conftest import session_key_for
+from tests.browser.crawl import market_for_the_crawl
+seeded = market_for_the_crawl()
+print(json.dumps({
+    "ids": {name: str(value) for name, value in seeded["ids"].items()},
+    "cookie": settings.SESSION_COOKIE_NAME,
+    "sessions": {role: session_key_for(user) for role, user in seeded["users"].items()},
+}))
+"""
+
+
+def lighthouse_ready() -> Path:
+    """npm ci the pinned Lighthouse into var/lighthouse when the pins changed."""
+    lock = PINS / "package-lock.json"
+    installed = INSTALL / "package-lock.json"
+    current = installed.exists() and installed.read_bytes() == lock.read_bytes()
+    if not (LIGHTHOUSE.exists() and current):
+        INSTALL.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(PINS / name, INSTALL / name)
+        print("Installing Lighthouse into var/lighthouse ...", flush=True)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=INSTALL, check=True
+        )
+    return LIGHTHOUSE
+
+
+def lighthouse(url: str, *, cookie: str | None, out: Path) -> dict:
+    """One Lighthouse run at the mobile preset (its default); the report as a dict."""
+    command = [
+        "node",
+        str(LIGHTHOUSE),
+        url,
+        f"--only-categories={','.join(CATEGORIES)}",
+        f"--chrome-flags={CHROME_FLAGS}",
+        "--output=json",
+        f"--output-path={out}",
+        "--quiet",
+    ]
+    if cookie:
+        command.append(f"--extra-headers={json.dumps({'Cookie': cookie})}")
+    subprocess.run(command, check=True, env={"CHROME_PATH": CHROMIUM, "PATH": "/usr/bin:/bin"})
+    return json.loads(out.read_text())
+
+
+def scores_of(report: dict) -> dict[str, int]:
+    return {name: round(report["categories"][name]["score"] * 100) for name in CATEGORIES}
+
+
+def costs_of(report: dict) -> dict[str, set[str]]:
+    """Per category, the audits that did not pass in full (what holds the score down)."""
+    costs: dict[str, set[str]] = {}
+    for name in CATEGORIES:
+        for ref in report["categories"][name]["auditRefs"]:
+            audit = report["audits"][ref["id"]]
+            if ref["weight"] and audit["score"] is not None and audit["score"] < 1:
+                value = audit.get("displayValue") or ""
+                costs.setdefault(name, set()).add(f"{ref['id']} {value}".strip())
+    return costs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=1, help="runs per page (medians)")
+    parser.add_argument("--only", default="", help="only pages whose label contains this")
+    args = parser.parse_args()
+    from tests.browser.crawl import GUEST, PAGES
+
+    lighthouse_ready()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
+        tmp = Path(tmp)
+        env = server_env(database_url=f"sqlite:///{tmp / 'db.sqlite3'}", media_root=tmp / "media")
+        env["PAYMENT_GATEWAY"] = "test"
+        manage("migrate", "--noinput", "-v0", env=env)
+        manage("collectstatic", "--noinput", "-v0", env=env)
+        seeded = json.loads(django_script(_SEED, env=env).strip().splitlines()[-1])
+        rows = []
+        with daphne(env=env, log_path=tmp / "daphne.log") as base_url:
+            seen = set()
+            for page in PAGES:
+                path = page.path.format(**seeded["ids"])
+                role = page.roles[0]
+                if page.then or args.only not in page.label or (path, role) in seen:
+                    continue
+                seen.add((path, role))
+                session = seeded["sessions"].get(role)
+                cookie = f"{seeded['cookie']}={session}" if session and role != GUEST else None
+                runs = [
+                    lighthouse(f"{base_url}{path}", cookie=cookie, out=tmp / "report.json")
+                    for _ in range(args.runs)
+                ]
+                scores = {
+                    name: statistics.median(scores_of(run)[name] for run in runs)
+                    for name in CATEGORIES
+                }
+                costs = {}
+                for run in runs:
+                    for name, audits in costs_of(run).items():
+                        costs.setdefault(name, set()).update(audits)
+                row = {"page": page.label, "role": role, "path": path, **scores, "costs": costs}
+                rows.append(row)
+                print(f"  {page.label} as {role}: {scores}", flush=True)
+    report(rows, runs=args.runs, seconds=time.monotonic() - started)
+
+
+def report(rows: list[dict], *, runs: int, seconds: float) -> None:
+    width = max(len(f"{row['page']} ({row['role']})") for row in rows)
+    print(f"\nLighthouse 12.8.2, mobile preset, median of {runs} run(s) per page")
+    print(f"{'page':<{width}}  perf  a11y  best   seo")
+    for row in rows:
+        label = f"{row['page']} ({row['role']})"
+        print(
+            f"{label:<{width}}  {row['performance']:>4}  {row['accessibility']:>4}"
+            f"  {row['best-practices']:>4}  {row['seo']:>4}"
+        )
+    worst = {}
+    for name in CATEGORIES:
+        low = min(rows, key=lambda row: row[name])
+        worst[name] = {"page": low["page"], "role": low["role"], "score": low[name]}
+        mark = "ok" if low[name] >= AIMS[name] else f"below the aim of {AIMS[name]}"
+        print(f"worst {name}: {low[name]} on {low['page']} ({low['role']}), {mark}")
+    print("\nWhat costs points (pages below 100 in that category):")
+    for row in rows:
+        for name, audits in sorted(row["costs"].items()):
+            if row[name] < 100:
+                print(f"  {row['page']} ({row['role']}) {name}: {', '.join(sorted(audits))}")
+    summary = {
+        "bench": "pages",
+        "lighthouse": "12.8.2",
+        "preset": "mobile",
+        "runs": runs,
+        "seconds": round(seconds, 1),
+        "worst": worst,
+        "pages": [{k: v for k, v in row.items() if k != "costs"} for row in rows],
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
