@@ -87,8 +87,21 @@ def lighthouse(url: str, *, cookie: str | None, out: Path) -> dict:
     ]
     if cookie:
         command.append(f"--extra-headers={json.dumps({'Cookie': cookie})}")
-    subprocess.run(command, check=True, env={"CHROME_PATH": CHROMIUM, "PATH": "/usr/bin:/bin"})
+    out.unlink(missing_ok=True)
+    done = subprocess.run(
+        command,
+        env={"CHROME_PATH": CHROMIUM, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        # Lighthouse audits no error page (a 404 answers "unable to reliably load").
+        raise LighthouseRefused(done.stderr.strip().splitlines()[-1][:200])
     return json.loads(out.read_text())
+
+
+class LighthouseRefused(Exception):
+    pass
 
 
 def scores_of(report: dict) -> dict[str, int]:
@@ -134,10 +147,14 @@ def main() -> None:
                 seen.add((path, role))
                 session = seeded["sessions"].get(role)
                 cookie = f"{seeded['cookie']}={session}" if session and role != GUEST else None
-                runs = [
-                    lighthouse(f"{base_url}{path}", cookie=cookie, out=tmp / "report.json")
-                    for _ in range(args.runs)
-                ]
+                try:
+                    runs = [
+                        lighthouse(f"{base_url}{path}", cookie=cookie, out=tmp / "report.json")
+                        for _ in range(args.runs)
+                    ]
+                except LighthouseRefused as refused:
+                    print(f"  {page.label} as {role}: not audited: {refused}", flush=True)
+                    continue
                 scores = {
                     name: statistics.median(scores_of(run)[name] for run in runs)
                     for name in CATEGORIES

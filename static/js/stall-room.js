@@ -148,13 +148,20 @@
 
   const room = document.getElementById("stall-room");
   if (!room) return;
-  if (!window.BazaarY) {
-    const status = room.querySelector("[data-room-status]");
-    status.dataset.state = "error";
-    status.textContent = "The stall room could not start. Reload the page to try again.";
-    return;
+  // The Y.js bundle (99 KB) is fetched once the page has loaded and is idle, so it
+  // never competes with the stall's first paint; the room connects when it is in.
+  let Y = null;
+
+  function yjsLoad() {
+    return new Promise((resolve, reject) => {
+      if (window.BazaarY) return resolve();
+      const script = document.createElement("script");
+      script.src = room.dataset.yjsUrl;
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.append(script);
+    });
   }
-  const { Y } = window.BazaarY;
 
   const MAX_LENGTH = 500;
   const WINDOW = 50; // recent messages shown at first; scrolling up fetches older ones
@@ -245,7 +252,7 @@
   function connect() {
     clearTimeout(state.retryTimer);
     state.retryTimer = null;
-    if (state.socket || state.leaving) return;
+    if (state.socket || state.leaving || !Y) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/ws/stalls/${room.dataset.stall}/`);
     socket.binaryType = "arraybuffer";
@@ -1327,5 +1334,17 @@
 
   if (ui.composer) composerInput();
   visitorsRender();
-  connect();
+  const start = () => yjsLoad().then(
+    () => {
+      Y = window.BazaarY.Y;
+      connect();
+    },
+    () => {
+      ui.status.dataset.state = "error";
+      ui.status.textContent = "The stall room could not start. Reload the page to try again.";
+    },
+  );
+  const idle = window.requestIdleCallback || ((callback) => setTimeout(callback, 1));
+  if (document.readyState === "complete") idle(start);
+  else window.addEventListener("load", () => idle(start), { once: true });
 })();
