@@ -80,6 +80,7 @@ TEMPLATES = [
             "libraries": {
                 "money": "bazaar.templatetags.money",
                 "idempotency": "bazaar.templatetags.idempotency",
+                "stylesheets": "bazaar.templatetags.stylesheets",
             },
         },
     },

@@ -74,3 +74,10 @@ def test_collected_static_files_are_served_precompressed_and_hashed(tmp_path):
     assert "immutable" in response["Cache-Control"]
     body = gzip.decompress(b"".join(response.streaming_content))
     assert b"--accent" in body
+
+
+@pytest.mark.django_db
+def test_a_stall_page_blocks_its_first_paint_on_one_stylesheet(client, stall):
+    html = client.get(f"/stalls/{stall.public_id}/").content.decode()
+    assert html.count('rel="stylesheet"') == 1  # bazaar.css, cached across pages
+    assert ".chat-log" in html and ".offer-ladder" in html  # room.css, offers.css inline
