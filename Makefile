@@ -30,7 +30,7 @@ run: install
 	$(BIN)/python manage.py seed_market --if-empty
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@$(BIN)/python manage.py market_banner
-	$(BIN)/honcho start -f Procfile
+	$(BIN)/python -m bazaar.run
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -17,6 +17,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from bazaar import jobs, runner  # noqa: E402
 from bazaar.broadcast import serve_broadcasts_from  # noqa: E402
 from bazaar.routing import websocket_urlpatterns  # noqa: E402
 
@@ -31,9 +32,19 @@ router = ProtocolTypeRouter(
 
 
 async def application(scope, receive, send):
-    """The router, after telling `bazaar.broadcast` which loop serves this process."""
+    """The router, after telling `bazaar.broadcast` which loop serves this process
+    (and, in the embedded market, making sure this process runs the background work:
+    a live-server test forks the process after this module was imported)."""
     serve_broadcasts_from(asyncio.get_running_loop())
+    if jobs.embedded():
+        runner.ensure_started()
     return await router(scope, receive, send)
+
+
+# The embedded market (no Redis) runs its background work in this process from the
+# start, so sweeps run before the first visitor comes.
+if jobs.embedded():
+    runner.ensure_started()
 
 
 # What is loaded by now (Django, the apps, Twisted, the routes) lives as long as the

@@ -7,6 +7,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from bazaar import jobs, runner
+
 log = logging.getLogger(__name__)
 
 _server_loop: asyncio.AbstractEventLoop | None = None
@@ -26,14 +28,21 @@ def broadcast_on_commit(group: str, event: dict) -> None:
     and blocking it on the channel layer cost a third of its time under a stall's
     chat. The change is already committed and in the stall document; a client that
     misses a frame resyncs from there. Elsewhere (Celery, commands, shells) the send
-    completes before returning.
+    completes before returning, except in the embedded market (no Redis), where only
+    the web process reaches the open pages: a command's broadcast is handed to it as
+    a job (`bazaar.tasks.broadcast_relay`).
     """
-    transaction.on_commit(lambda: _send(group, event))
+    transaction.on_commit(lambda: broadcast_now(group, event))
 
 
-def _send(group: str, event: dict) -> None:
+def broadcast_now(group: str, event: dict) -> None:
+    """Send `event` to `group` now, from wherever this runs."""
     loop = _server_loop
     if loop is None or not loop.is_running():
+        if jobs.embedded() and not runner.running_here():
+            relay = {"group": group, "event": event}
+            jobs.job_enqueue(task="bazaar.tasks.broadcast_relay", kwargs=relay)
+            return
         async_to_sync(get_channel_layer().group_send)(group, event)
         return
     future = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, event), loop)

@@ -3,9 +3,27 @@
 import os
 
 from celery import Celery
+from celery import Task as CeleryTask
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bazaar.settings.local")
 
-app = Celery("bazaar")
+
+class Task(CeleryTask):
+    """Celery's task, except that without a broker (`JOBS_BACKEND = "embedded"`) a
+    `delay()` or `apply_async()` becomes a `bazaar.Job` row instead of a message that
+    nothing would ever read."""
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        from bazaar import jobs
+
+        if not jobs.embedded():
+            return super().apply_async(args, kwargs, **options)
+        if args:
+            raise TypeError(f"{self.name}: embedded jobs take keyword arguments only")
+        jobs.job_enqueue(task=self.name, kwargs=kwargs or {}, countdown=options.get("countdown"))
+        return None
+
+
+app = Celery("bazaar", task_cls=Task)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

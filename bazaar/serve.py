@@ -7,21 +7,19 @@ daphne's per-frame write path, not the database, set its limit), so a machine wi
 more cores runs one process per core. This launcher binds the socket once and hands
 it to each child (`daphne --fd`); the kernel spreads new connections across them.
 Processes share state only through the database and Redis, so more than one worker
-needs `REDIS_URL` (the in-memory channel layer cannot reach another process).
+needs `REDIS_URL` (the in-memory channel layer cannot reach another process). A worker
+that dies is started again on the same socket while the others serve
+(`bazaar.supervise`).
 """
 
 import argparse
-import ctypes
 import os
-import signal
 import socket
-import subprocess
 import sys
-import time
+
+from bazaar.supervise import Child, Supervisor, log_to_stderr
 
 ASGI_APP = "bazaar.asgi:application"
-STOP_GRACE_SECONDS = 10
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -53,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--websocket-connect-timeout", type=int, default=20)
     args = parser.parse_args(argv)
     check_workers(args.workers, os.environ.get("REDIS_URL", ""))
+    log_to_stderr()
 
+    # The socket stays open here, so a worker started again serves the same port.
     sock = listening_socket(args.host, args.port, args.backlog)
     command = [
         sys.executable,
@@ -66,55 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         ASGI_APP,
     ]
     children = [
-        subprocess.Popen(  # noqa: S603 - our own argv
-            command, pass_fds=[sock.fileno()], preexec_fn=_die_with_parent
-        )
-        for _ in range(args.workers)
+        Child(name=f"web worker {number}", argv=command, pass_fds=(sock.fileno(),))
+        for number in range(1, args.workers + 1)
     ]
-    sock.close()
-
-    asked_to_stop = []
-
-    def stop(signum, frame):
-        asked_to_stop.append(signum)
-        _terminate(children)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    # The first child to exit ends the service: a half-sized server hides trouble.
-    while all(child.poll() is None for child in children):
-        time.sleep(0.2)
-    codes = _stop_all(children)
-    if not asked_to_stop:
-        return next((code for code in codes if code), 1)
-    # Stopping on request: a child still starting up dies of the signal itself.
-    return next((code for code in codes if code not in (0, -signal.SIGTERM)), 0)
-
-
-def _terminate(children: list[subprocess.Popen]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-
-
-def _stop_all(children: list[subprocess.Popen]) -> list[int]:
-    """SIGTERM, then SIGKILL what has not exited after the grace period: a daphne
-    whose shutdown waits on a stuck connection must not outlive the service."""
-    _terminate(children)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for child in children:
-        try:
-            child.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-    return [child.wait() for child in children]
-
-
-def _die_with_parent() -> None:
-    """In each child, before daphne starts: if the launcher is killed outright, the
-    kernel kills its children too (Linux), so none is left serving the socket."""
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    return Supervisor(children).run()
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ from bench._servers import (  # noqa: E402
 DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
 CONFIGS = ("baseline", "project", "core", "core-pool", "pubsub")
 DEFAULT_CONFIGS = "baseline,project,pubsub"
-# stalls/services.py: CHAT_RATE_MESSAGES in CHAT_RATE_SECONDS per author.
+# stalls/chat.py: CHAT_RATE_MESSAGES in CHAT_RATE_SECONDS per author.
 RATE_MESSAGES, RATE_SECONDS = 5, 10.0
 PACE_SECONDS = RATE_SECONDS / RATE_MESSAGES + 0.05
 ROUNDS_PER_LATENCY_PUBLISHER = RATE_MESSAGES - 1

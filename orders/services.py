@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bazaar.errors import Conflict, Invalid, NotAllowed
+from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
 from governance.selectors import user_is_steward
 from stalls.models import Item, Reservation, Stall
@@ -435,10 +436,7 @@ def checkout_session_ensure(*, payment: Payment, urls: CheckoutUrls) -> Payment:
 
 def _queue_session_expire(payment: Payment) -> None:
     if payment.session_id:
-        from .tasks import expire_checkout_session
-
-        payment_id = payment.pk
-        transaction.on_commit(lambda: expire_checkout_session.delay(payment_id))
+        enqueue_on_commit("orders.tasks.expire_checkout_session", payment_id=payment.pk)
 
 
 def payment_cancel(*, payment: Payment, note: str) -> bool:
@@ -870,9 +868,7 @@ def _money_move(
         kind=f"{kind}_decided",
         note=f"{label}: {format_money(amount_cents, order.currency)}. {note}".strip()[:300],
     )
-    from .tasks import send_money_move
-
-    transaction.on_commit(lambda: send_money_move.delay(move.pk))
+    enqueue_on_commit("orders.tasks.send_money_move", move_id=move.pk)
     return move
 
 
@@ -1038,8 +1034,6 @@ def payout_account_update(
         account.updated_at = timezone.now()
         account.save(update_fields=["details_submitted", "payouts_enabled", "updated_at"])
         if newly_enabled:
-            from .tasks import send_money_move
-
             waiting = list(
                 MoneyMove.objects.filter(
                     order__stall__seller_id=account.seller_id,
@@ -1048,7 +1042,7 @@ def payout_account_update(
                 ).values_list("pk", flat=True)
             )
             for move_id in waiting:
-                transaction.on_commit(lambda move_id=move_id: send_money_move.delay(move_id))
+                enqueue_on_commit("orders.tasks.send_money_move", move_id=move_id)
     return account
 
 

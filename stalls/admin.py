@@ -3,8 +3,9 @@ from django.contrib import admin, messages
 from bazaar.errors import DomainError
 from governance.admin_access import StewardReadOnlyAdmin
 
+from .chat import chat_message_delete, chat_message_release
 from .models import ChatMessage, Item, Reservation, SellerProfile, Stall, StockEvent
-from .services import chat_message_delete, chat_message_release, seller_kyc_decide
+from .services import seller_kyc_decide
 
 
 @admin.register(SellerProfile)
@@ -46,8 +47,18 @@ class StallAdmin(StewardReadOnlyAdmin):
 
 @admin.register(Item)
 class ItemAdmin(StewardReadOnlyAdmin):
-    list_display = ["title", "stall", "price_cents", "currency", "inventory", "archived_at"]
-    search_fields = ["title", "stall__name"]
+    list_display = [
+        "title",
+        "stall",
+        "category",
+        "condition",
+        "price_cents",
+        "currency",
+        "inventory",
+        "archived_at",
+    ]
+    list_filter = ["category", "condition"]
+    search_fields = ["title", "brand", "stall__name"]
     list_select_related = ["stall"]
 
 

@@ -20,7 +20,7 @@ from bazaar.errors import DomainError
 from bazaar.fanout import group_fanout
 from governance.selectors import chat_restriction
 
-from . import room, services
+from . import chat, room
 from .cursors import cursor_hub
 from .document import document_position, document_state, stall_group
 from .models import Stall
@@ -169,13 +169,13 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             await self._error("invalid", "A chat frame needs text.", client_id=client_id)
             return
         try:
-            message = await database_sync_to_async(services.chat_post)(
+            message = await database_sync_to_async(chat.chat_post)(
                 user=self.user, stall=self.stall, text=text
             )
         except DomainError as error:
             await self._error(error.code, error.message, client_id=client_id)
             return
-        entry = await database_sync_to_async(services.chat_entry)(message)
+        entry = await database_sync_to_async(chat.chat_entry)(message)
         await self._send_json({"type": "chat_ack", "client_id": client_id, "message": entry})
 
     async def _cursor(self, frame: dict) -> None:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from pycrdt import Array, Doc, Map
 
 from bazaar.broadcast import broadcast_on_commit
+from bazaar.jobs import enqueue_on_commit
 
 from .models import StallDocument, StallDocumentUpdate
 
@@ -189,9 +190,7 @@ def document_change(*, stall_id: int, stall_public_id: str, change: Callable[[Do
         stall_group(stall_public_id), {"type": "doc.update", "frame": json.dumps(frame)}
     )
     if needs_compaction:
-        from .tasks import compact_stall_document
-
-        transaction.on_commit(lambda: compact_stall_document.delay(stall_id))
+        enqueue_on_commit("stalls.tasks.compact_stall_document", stall_id=stall_id)
     return row.id
 
 

@@ -5,7 +5,7 @@ from django.conf import settings
 
 from bazaar.money import AmountError, format_money, parse_amount
 
-from .models import SLOTS_PER_SECTION
+from .models import CONDITION_HINTS, SLOTS_PER_SECTION, Category, Condition
 
 COUNTRIES = [
     ("US", "United States"),
@@ -79,6 +79,27 @@ class ItemForm(forms.Form):
     )
     price = MoneyInput(label="Price")
     inventory = forms.IntegerField(min_value=0, max_value=100000, initial=1)
+    category = forms.ChoiceField(
+        choices=[("", "Choose a category"), *Category.choices],
+        error_messages={"required": "Choose a category."},
+    )
+    condition = forms.ChoiceField(
+        choices=Condition.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the item's condition."},
+    )
+    brand = forms.CharField(
+        max_length=60, required=False, help_text="If it has one: Pyrex, Levi's, Leica…"
+    )
+    size = forms.CharField(
+        max_length=30,
+        required=False,
+        help_text="For clothes and shoes, or its measurements: M, EU 42, 30 × 40 cm.",
+    )
+
+    def condition_choices(self) -> list[tuple]:
+        """The condition radios, each with what its word means."""
+        return [(radio, CONDITION_HINTS[radio.data["value"]]) for radio in self["condition"]]
 
     def __init__(self, *args, **kwargs):
         # The dashboard shows this form beside the stall form: ids of their own.
@@ -93,6 +114,10 @@ class ItemForm(forms.Form):
             "description": data["description"],
             "price_cents": data["price"],
             "inventory": data["inventory"],
+            "category": data["category"],
+            "condition": data["condition"],
+            "brand": data["brand"],
+            "size": data["size"],
         }
 
 

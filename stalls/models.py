@@ -58,6 +58,47 @@ class Stall(models.Model):
         return self.name
 
 
+class Category(models.TextChoices):
+    """The market's fixed taxonomy, as a flea market sorts its tables. The value is
+    the category page's address (`/categories/<value>/`), so it never changes."""
+
+    FURNITURE = "furniture", "Furniture"
+    LIGHTING = "lighting", "Lamps & Lighting"
+    KITCHEN = "kitchen", "Kitchen & Dining"
+    HOME = "home", "Home & Decor"
+    BOOKS = "books", "Books"
+    MUSIC = "music", "Records & Music"
+    CLOTHING = "clothing", "Clothing & Bags"
+    JEWELLERY = "jewellery", "Jewellery & Watches"
+    TOYS = "toys", "Toys & Games"
+    CAMERAS = "cameras", "Cameras & Electronics"
+    ART = "art", "Art & Prints"
+    COLLECTIBLES = "collectibles", "Collectibles"
+    TOOLS = "tools", "Tools & Garden"
+    SPORTS = "sports", "Sports & Outdoors"
+    OTHER = "other", "Other finds"
+
+
+class Condition(models.TextChoices):
+    """An item's condition, in the words eBay and Vinted use (`CONDITION_HINTS` says
+    what each means). Items listed before conditions existed have none ("")."""
+
+    NEW = "new", "New"
+    LIKE_NEW = "like_new", "Like new"
+    GOOD = "good", "Good"
+    FAIR = "fair", "Fair"
+    FOR_PARTS = "for_parts", "For parts or not working"
+
+
+CONDITION_HINTS = {
+    Condition.NEW: "Never used, in its original packaging or with its tags.",
+    Condition.LIKE_NEW: "Used once or twice; no marks or wear.",
+    Condition.GOOD: "Used, with light signs of wear; works as it should.",
+    Condition.FAIR: "Well used: visible wear, scratches or repairs; still works.",
+    Condition.FOR_PARTS: "Broken or incomplete: for repair, spares or display.",
+}
+
+
 class Item(models.Model):
     """Something for sale. Archived, never deleted, once anything refers to it."""
 
@@ -68,6 +109,10 @@ class Item(models.Model):
     price_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     inventory = models.PositiveIntegerField(default=1)
+    category = models.CharField(max_length=16, choices=Category.choices, default=Category.OTHER)
+    condition = models.CharField(max_length=16, choices=Condition.choices, blank=True)
+    brand = models.CharField(max_length=60, blank=True)
+    size = models.CharField(max_length=30, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

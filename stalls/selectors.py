@@ -142,7 +142,9 @@ def search_stalls_and_items(*, query: str, limit: int = 12) -> dict:
     stall_filter, item_filter = Q(), Q(archived_at__isnull=True)
     for word in words:
         stall_filter &= Q(name__icontains=word) | Q(description__icontains=word)
-        item_filter &= Q(title__icontains=word) | Q(description__icontains=word)
+        item_filter &= (
+            Q(title__icontains=word) | Q(description__icontains=word) | Q(brand__icontains=word)
+        )
     stalls = Stall.objects.filter(stall_filter)
     items = Item.objects.filter(item_filter)
     return {

@@ -6,37 +6,27 @@ reservation functions at the bottom, under a row lock on the item.
 """
 
 import json
-import re
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.db.models.deletion import ProtectedError
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.models import User
-from bazaar.broadcast import broadcast_on_commit, user_group
-from bazaar.errors import Conflict, Invalid, NotAllowed, RateLimited
-from governance.moderation import text_flags
-from governance.selectors import chat_restriction, user_is_steward
+from bazaar.broadcast import broadcast_on_commit
+from bazaar.errors import Conflict, Invalid, NotAllowed
+from governance.selectors import user_is_steward
 from governance.services import roles_changed
 from market.consumers import MARKET_GROUP
 from market.selectors import section_at
 
-from .document import (
-    chat_entry_insert,
-    chat_entry_remove,
-    document_change,
-    document_presence,
-    stall_group,
-)
+from .document import stall_group
 from .markdown import render_markdown
 from .models import (
     SLOTS_PER_SECTION,
-    ChatMessage,
+    Category,
+    Condition,
     Item,
     Photo,
     Reservation,
@@ -185,7 +175,11 @@ def stall_update(
 # Items
 
 
-def _validate_item(*, title: str, price_cents: int, currency: str, inventory: int) -> None:
+def _validate_item(
+    *, title: str, price_cents: int, currency: str, inventory: int, catalog: dict
+) -> dict:
+    """Refuse what the item cannot be; return its catalog fields (category,
+    condition, brand, size) cleaned."""
     if not title.strip():
         raise Invalid("Give the item a title.")
     if price_cents <= 0:
@@ -194,6 +188,16 @@ def _validate_item(*, title: str, price_cents: int, currency: str, inventory: in
         raise Invalid("Inventory cannot be negative.")
     if currency.upper() != settings.MARKET_CURRENCY:
         raise Invalid(f"This market trades in {settings.MARKET_CURRENCY} only.")
+    if catalog["category"] not in Category.values:
+        raise Invalid("Choose a category from the list.")
+    if catalog["condition"] not in ("", *Condition.values):  # "": not stated
+        raise Invalid("Choose the item's condition from the list.")
+    cleaned = {**catalog, "brand": catalog["brand"].strip(), "size": catalog["size"].strip()}
+    for name in ("brand", "size"):
+        limit = Item._meta.get_field(name).max_length
+        if len(cleaned[name]) > limit:
+            raise Invalid(f"The {name} is at most {limit} characters.")
+    return cleaned
 
 
 @transaction.atomic
@@ -206,9 +210,19 @@ def item_create(
     price_cents: int,
     currency: str,
     inventory: int,
+    category: str = Category.OTHER,
+    condition: str = "",
+    brand: str = "",
+    size: str = "",
 ) -> Item:
     require_stall_editor(actor=actor, stall=stall)
-    _validate_item(title=title, price_cents=price_cents, currency=currency, inventory=inventory)
+    catalog = _validate_item(
+        title=title,
+        price_cents=price_cents,
+        currency=currency,
+        inventory=inventory,
+        catalog={"category": category, "condition": condition, "brand": brand, "size": size},
+    )
     item = Item.objects.create(
         stall=stall,
         title=title.strip(),
@@ -216,6 +230,7 @@ def item_create(
         price_cents=price_cents,
         currency=currency.upper(),
         inventory=inventory,
+        **catalog,
     )
     StockEvent.objects.create(
         item=item, kind=StockEvent.Kind.INVENTORY_SET, actor=actor, quantity=inventory
@@ -234,9 +249,23 @@ def item_update(
     price_cents: int,
     currency: str,
     inventory: int,
+    category: str | None = None,
+    condition: str | None = None,
+    brand: str | None = None,
+    size: str | None = None,
 ) -> Item:
+    """Replace the item's fields; a catalog field left at None keeps its value."""
     require_stall_editor(actor=actor, stall=item.stall)
-    _validate_item(title=title, price_cents=price_cents, currency=currency, inventory=inventory)
+    given = {"category": category, "condition": condition, "brand": brand, "size": size}
+    catalog = _validate_item(
+        title=title,
+        price_cents=price_cents,
+        currency=currency,
+        inventory=inventory,
+        catalog={
+            name: getattr(item, name) if value is None else value for name, value in given.items()
+        },
+    )
     item = item_lock(item_id=item.pk)
     _, reserved = item_stock(item=item)
     if inventory < reserved:
@@ -252,6 +281,8 @@ def item_update(
     item.price_cents = price_cents
     item.currency = currency.upper()
     item.inventory = inventory
+    for name, value in catalog.items():
+        setattr(item, name, value)
     item.updated_at = timezone.now()
     item.save()
     _section_changed(item.stall.section)
@@ -432,162 +463,3 @@ def reservations_release_expired(*, now=None) -> int:
     for reservation in Reservation.objects.filter(pk__in=list(due)):
         released += reservation_release(reservation=reservation, note="expired")
     return released
-
-
-# Chat in the stall room
-
-
-CHAT_MAX_LENGTH = 500
-CHAT_RATE_MESSAGES = 5
-CHAT_RATE_SECONDS = 10
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})\b")
-
-
-def chat_entry(message: ChatMessage) -> dict:
-    """A message as the stall document (and the author's own socket) carry it."""
-    return {
-        "id": message.public_id,
-        "author": message.author.handle,
-        "author_id": message.author.public_id,
-        "text": message.text,
-        "at": message.created_at.isoformat(),
-        "mentions": message.mentions,
-        "status": message.status,
-    }
-
-
-def _mentions(*, stall: Stall, text: str) -> list[str]:
-    """`@handle`s in the text that name someone present in or known to the stall
-    (its seller, or anyone who has chatted there)."""
-    wanted = {handle.lower() for handle in _MENTION.findall(text)}
-    if not wanted:
-        return []
-    present = {info["handle"] for info in document_presence(stall_id=stall.pk)}
-    known = (
-        User.objects.annotate(lower_handle=Lower("handle"))
-        .filter(lower_handle__in=wanted)
-        .filter(Q(chat_messages__stall=stall) | Q(seller_profile__stall=stall))
-        .values_list("handle", flat=True)
-        .distinct()
-    )
-    return sorted({handle for handle in present | set(known) if handle.lower() in wanted})
-
-
-def _check_chat_rate(*, user) -> None:
-    """At most 5 messages in any 10 s, counted from the stored rows (held ones too)."""
-    since = timezone.now() - timedelta(seconds=CHAT_RATE_SECONDS)
-    recent = ChatMessage.objects.filter(author=user, created_at__gte=since).count()
-    if recent >= CHAT_RATE_MESSAGES:
-        raise RateLimited(
-            f"Slow down: at most {CHAT_RATE_MESSAGES} messages every {CHAT_RATE_SECONDS} seconds."
-        )
-
-
-def chat_post(*, user, stall: Stall, text: str) -> ChatMessage:
-    """Accept a chat message: checked, stored, written into the document, published.
-
-    A message with a banned word is stored but held: only its author sees it
-    (marked as held) until a steward releases or deletes it. The caller may
-    acknowledge the message once this returns: it has committed.
-    """
-    if not user.is_authenticated:
-        raise NotAllowed("Sign in to chat.", code="auth_required")
-    text = text.replace("\r\n", "\n").strip()
-    if not text:
-        raise Invalid("Write something first.", code="empty")
-    if len(text) > CHAT_MAX_LENGTH:
-        raise Invalid(
-            f"Messages are at most {CHAT_MAX_LENGTH} characters; this one has {len(text)}.",
-            code="too_long",
-        )
-    restriction = chat_restriction(user=user, stall=stall)
-    if restriction is not None:
-        raise NotAllowed(restriction.message, code=restriction.kind)
-    _check_chat_rate(user=user)
-    flags = text_flags(text)
-    mentions = _mentions(stall=stall, text=text)
-    with transaction.atomic():
-        message = ChatMessage.objects.create(
-            stall=stall,
-            author=user,
-            text=text,
-            mentions=mentions,
-            flags=flags,
-            status=ChatMessage.Status.HELD if flags else ChatMessage.Status.VISIBLE,
-        )
-        entry = chat_entry(message)
-        if flags:
-            broadcast_on_commit(
-                user_group(user.public_id),
-                {"type": "chat.private", "event": "chat_held", "message": entry},
-            )
-        else:
-            document_change(
-                stall_id=stall.pk,
-                stall_public_id=stall.public_id,
-                change=lambda doc: chat_entry_insert(doc, _public(entry)),
-            )
-    return message
-
-
-def _public(entry: dict) -> dict:
-    """What everyone sees of a message (the status is the author's business)."""
-    return {key: value for key, value in entry.items() if key != "status"}
-
-
-def _require_steward(actor) -> None:
-    if not user_is_steward(user=actor):
-        raise NotAllowed("Only stewards moderate chat.")
-
-
-@transaction.atomic
-def chat_message_release(*, message: ChatMessage, actor) -> ChatMessage:
-    """A steward lets a held message through: it joins the document in id order."""
-    _require_steward(actor)
-    message = (
-        ChatMessage.objects.select_for_update().select_related("author", "stall").get(pk=message.pk)
-    )
-    if message.status != ChatMessage.Status.HELD:
-        raise Conflict("That message is not held for review any more.")
-    message.status = ChatMessage.Status.VISIBLE
-    message.moderated_by = actor
-    message.moderated_at = timezone.now()
-    message.save(update_fields=["status", "moderated_by", "moderated_at"])
-    entry = chat_entry(message)
-    document_change(
-        stall_id=message.stall_id,
-        stall_public_id=message.stall.public_id,
-        change=lambda doc: chat_entry_insert(doc, _public(entry)),
-    )
-    broadcast_on_commit(
-        user_group(message.author.public_id),
-        {"type": "chat.private", "event": "chat_released", "message": entry},
-    )
-    return message
-
-
-@transaction.atomic
-def chat_message_delete(*, message: ChatMessage, actor) -> ChatMessage:
-    """A steward removes a message: out of the document if it was shown."""
-    _require_steward(actor)
-    message = (
-        ChatMessage.objects.select_for_update().select_related("author", "stall").get(pk=message.pk)
-    )
-    if message.status == ChatMessage.Status.DELETED:
-        return message
-    was_visible = message.status == ChatMessage.Status.VISIBLE
-    message.status = ChatMessage.Status.DELETED
-    message.moderated_by = actor
-    message.moderated_at = timezone.now()
-    message.save(update_fields=["status", "moderated_by", "moderated_at"])
-    if was_visible:
-        document_change(
-            stall_id=message.stall_id,
-            stall_public_id=message.stall.public_id,
-            change=lambda doc: chat_entry_remove(doc, message.public_id),
-        )
-    broadcast_on_commit(
-        user_group(message.author.public_id),
-        {"type": "chat.private", "event": "chat_deleted", "message": chat_entry(message)},
-    )
-    return message

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
+from bazaar.jobs import enqueue_on_commit
 
 from .images import ImageRefused, process_upload
 from .models import Item, Photo, PhotoUpload, Stall
@@ -122,12 +123,9 @@ def upload_confirm(*, actor, upload_public_id: str) -> PhotoUpload:
 
     Confirming again is harmless: processing is idempotent.
     """
-    from .tasks import photo_upload_process
-
     upload = upload_get(actor=actor, upload_public_id=upload_public_id)
     if upload.status == PhotoUpload.Status.WAITING:
-        upload_id = upload.pk
-        transaction.on_commit(lambda: photo_upload_process.delay(upload_id))
+        enqueue_on_commit("stalls.tasks.photo_upload_process", upload_id=upload.pk)
     return upload
 
 

@@ -14,7 +14,7 @@ from bazaar.errors import DomainError, NotFound
 from bazaar.ids import ULID_PATTERN
 from market.selectors import section_at
 
-from . import selectors, services
+from . import chat, selectors, services
 from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
 from .images import ImageRefused, process_upload
 from .models import Photo
@@ -185,6 +185,10 @@ def item_edit(request: HttpRequest, public_id: str) -> HttpResponse:
         "description": item.description,
         "price": item.price_cents,
         "inventory": item.inventory,
+        "category": item.category,
+        "condition": item.condition,
+        "brand": item.brand,
+        "size": item.size,
     }
     form = ItemForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -280,7 +284,7 @@ def chat_history(request: HttpRequest, public_id: str) -> JsonResponse:
     page = selectors.chat_history(stall=stall, viewer=request.user, before=before)
     return JsonResponse(
         {
-            "messages": [services.chat_entry(message) for message in page["messages"]],
+            "messages": [chat.chat_entry(message) for message in page["messages"]],
             "more": page["more"],
         }
     )

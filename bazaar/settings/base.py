@@ -15,7 +15,7 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 
-# Everything the embedded market writes (SQLite, media, the file broker) lives in
+# Everything the embedded market writes (SQLite, media, its secret key) lives in
 # var/, which a fresh clone does not have yet.
 VAR_DIR.mkdir(exist_ok=True)
 
@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "django_celery_beat",
+    "bazaar",
     "accounts",
     "governance",
     "market",
@@ -188,18 +189,12 @@ UPLOAD_HOLDING_PREFIX = "holding/"
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mesh Bazaar <market@localhost>")
 
-# Celery: a Redis broker when REDIS_URL is set; otherwise kombu's filesystem
-# transport, which needs no server and is shared by daphne and the worker.
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
-if not REDIS_URL:
-    for folder in ("broker", "broker-control"):
-        (VAR_DIR / folder).mkdir(exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(VAR_DIR / "broker"),
-        "data_folder_out": str(VAR_DIR / "broker"),
-        "control_folder": str(VAR_DIR / "broker-control"),
-    }
+# Background work. With REDIS_URL: Celery, its broker on Redis, a worker and beat
+# (`celery -A bazaar worker --beat`). Without: no broker at all; the web process runs
+# the jobs that services queue (rows of `bazaar.Job`) and the beat schedule below
+# itself (`bazaar.runner`), so what they publish reaches the pages it serves.
+JOBS_BACKEND = "celery" if REDIS_URL else "embedded"
+CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -231,8 +226,14 @@ STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-10-28.endive")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="stripe" if STRIPE_SECRET_KEY else "test")
 PLATFORM_FEE_PERCENT = env("PLATFORM_FEE_PERCENT", default="5")
-# Links in emails sent from background work, where there is no request to ask.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Links in emails sent from background work, where there is no request to ask. By
+# default where `make run` serves (HOST and PORT); a wildcard bind is reached locally.
+_served_host = env("HOST", default="127.0.0.1")
+if _served_host in ("0.0.0.0", "::", ""):  # noqa: S104 - a bind address, compared
+    _served_host = "127.0.0.1"
+elif ":" in _served_host:
+    _served_host = f"[{_served_host}]"
+SITE_URL = env("SITE_URL", default=f"http://{_served_host}:{env('PORT', default='8000')}")
 CHECKOUT_MINUTES = 30
 SHIP_WITHIN_DAYS = 5
 ESCROW_RELEASE_DAYS = 10

@@ -83,7 +83,7 @@ async def test_a_failed_send_is_logged(no_server_loop, monkeypatch, caplog):
 
     monkeypatch.setattr(broadcast, "get_channel_layer", BrokenLayer)
     broadcast.serve_broadcasts_from(asyncio.get_running_loop())
-    await sync_to_async(broadcast._send)("room", {"type": "doc.update"})
+    await sync_to_async(broadcast.broadcast_now)("room", {"type": "doc.update"})
     await asyncio.sleep(0.05)
     assert "broadcast failed" in caplog.text
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bazaar.errors import DomainError, RateLimited
 from governance.models import ChatSanction
-from stalls.services import chat_post
+from stalls.chat import chat_post
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()

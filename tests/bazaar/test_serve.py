@@ -77,12 +77,19 @@ def test_workers_share_one_port_and_stop_together(launcher):
     assert not any(_alive(pid) for pid in workers)
 
 
-def test_one_worker_dying_ends_the_service(launcher):
-    process, _ = launcher
+def test_a_worker_that_dies_is_started_again_while_the_other_serves(launcher):
+    process, port = launcher
     first, second = _children(process.pid)
     os.kill(first, signal.SIGKILL)
-    assert process.wait(timeout=20) != 0
-    assert not _alive(second)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/", timeout=5) as reply:
+        assert reply.read() == b"ok"
+    deadline = time.monotonic() + 20
+    workers = _children(process.pid)
+    while (first in workers or len(workers) < 2) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        workers = _children(process.pid)
+    assert second in workers and first not in workers and len(workers) == 2
+    assert process.poll() is None
 
 
 def test_killing_the_launcher_outright_takes_its_workers_with_it(launcher):

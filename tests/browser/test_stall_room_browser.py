@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from governance.models import ChatSanction, Role
 from governance.services import banned_word_add, role_grant, sanction_impose, sanction_lift
+from stalls.chat import chat_post
 from stalls.document import (
     chat_entry_insert,
     chat_entry_remove,
@@ -18,7 +19,6 @@ from stalls.document import (
     presence_set,
 )
 from stalls.models import ChatMessage
-from stalls.services import chat_post
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,

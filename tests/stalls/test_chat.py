@@ -6,9 +6,9 @@ from django.urls import reverse
 from bazaar.errors import Invalid, NotAllowed, RateLimited
 from governance.models import Role
 from governance.services import role_grant
+from stalls.chat import chat_message_delete, chat_message_release, chat_post
 from stalls.document import document_snapshot
 from stalls.models import ChatMessage
-from stalls.services import chat_message_delete, chat_message_release, chat_post
 
 
 def chat_ids(stall):

@@ -267,3 +267,41 @@ def test_items_are_priced_in_the_market_currency(stall):
             currency="EUR",
             inventory=1,
         )
+
+
+@pytest.mark.django_db
+def test_catalog_fields_are_checked_and_kept_through_updates(stall):
+    from stalls.services import item_create
+
+    seller = stall.seller.user
+    item = item_create(
+        actor=seller,
+        stall=stall,
+        title="Rangefinder",
+        description="",
+        price_cents=30000,
+        currency="USD",
+        inventory=1,
+        category="cameras",
+        condition="good",
+        brand="  Leica ",
+        size="",
+    )
+    assert (item.category, item.condition, item.brand) == ("cameras", "good", "Leica")
+    update(item, seller, price_cents=28000)  # catalog fields not given: kept
+    item.refresh_from_db()
+    assert (item.category, item.condition, item.brand, item.price_cents) == (
+        "cameras",
+        "good",
+        "Leica",
+        28000,
+    )
+    for bad, message in [
+        ({"category": "spaceships"}, "Choose a category"),
+        ({"condition": "mint"}, "Choose the item's condition"),
+        ({"size": "x" * 31}, "The size is at most 30 characters."),
+    ]:
+        with pytest.raises(Invalid, match=message):
+            update(item, seller, **bad)
+    item.refresh_from_db()
+    assert (item.category, item.condition, item.size) == ("cameras", "good", "")

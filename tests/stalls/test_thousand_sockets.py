@@ -31,7 +31,7 @@ JOIN_TIMEOUT = 45
 DELIVERY_TIMEOUT = 30
 DOC = '{"type": "doc", '
 BATCH = '{"type": "batch", '
-# What the Procfile's daphne is started with.
+# What `bazaar.serve` starts daphne with.
 BACKLOG = 2048
 HANDSHAKE_SECONDS = 20
 
@@ -95,8 +95,8 @@ async def _frame(listener: Listener, kind: str, timeout: float) -> dict:
                     return each
 
 
-class DaphneAsInTheProcfile(DaphneWithoutInheritedConnections):
-    """The live server started as the Procfile's daphne is: a listen backlog of 2,048
+class DaphneAsServed(DaphneWithoutInheritedConnections):
+    """The live server started as `bazaar.serve` starts daphne: a listen backlog of 2,048
     (Twisted's default of 50 overflows the kernel's accept queue when a thousand connect
     at once, and those connections get no HTTP answer) and 20 s to open a socket
     (daphne's 5 s is too short for a join queued behind a thousand others in the one
@@ -125,7 +125,7 @@ class DaphneAsInTheProcfile(DaphneWithoutInheritedConnections):
 class AThousandSockets(ChannelsLiveServerTestCase):
     host = "127.0.0.1"
     serve_static = False
-    ProtocolServerProcess = DaphneAsInTheProcfile
+    ProtocolServerProcess = DaphneAsServed
 
     @classmethod
     def setUpClass(cls):

@@ -9,7 +9,16 @@ from tests.conftest import jpeg_bytes
 
 
 def item_post(**overrides):
-    fields = {"title": "Teapot", "description": "Blue", "price": "12.50", "inventory": "2"}
+    fields = {
+        "title": "Teapot",
+        "description": "Blue",
+        "price": "12.50",
+        "inventory": "2",
+        "category": "kitchen",
+        "condition": "good",
+        "brand": "",
+        "size": "",
+    }
     return {**fields, **overrides}
 
 
@@ -94,6 +103,49 @@ def test_seller_adds_edits_and_deletes_an_item(client, stall):
 
     client.post(reverse("stalls:item_delete", args=[item.public_id]))
     assert not Item.objects.filter(pk=item.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_item_form_records_category_condition_brand_and_size(client, stall):
+    client.force_login(stall.seller.user)
+    fields = {"category": "cameras", "condition": "like_new", "brand": " Leica ", "size": "35 mm"}
+    client.post(reverse("stalls:item_create"), item_post(**fields))
+    item = Item.objects.get(stall=stall)
+    assert (item.category, item.condition, item.brand, item.size) == (
+        "cameras",
+        "like_new",
+        "Leica",
+        "35 mm",
+    )
+    form = client.get(reverse("stalls:item_edit", args=[item.public_id])).content.decode()
+    assert '<option value="cameras" selected>Cameras &amp; Electronics</option>' in form
+    assert 'value="like_new" required aria-describedby="item_condition_1-hint" checked' in form
+    assert "Used once or twice; no marks or wear." in form
+
+    client.post(
+        reverse("stalls:item_edit", args=[item.public_id]),
+        item_post(category="art", condition="fair", brand="", size=""),
+    )
+    item.refresh_from_db()
+    assert (item.category, item.condition, item.brand, item.size) == ("art", "fair", "", "")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"category": ""}, "Choose a category."),
+        ({"category": "spaceships"}, "Select a valid choice."),
+        ({"condition": ""}, "Choose the item&#x27;s condition."),
+        ({"brand": "b" * 61}, "at most 60 characters"),
+    ],
+)
+def test_a_missing_or_unknown_catalog_field_is_refused_in_place(client, stall, fields, message):
+    client.force_login(stall.seller.user)
+    response = client.post(reverse("stalls:item_create"), item_post(**fields))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Item.objects.exists()
 
 
 @pytest.mark.django_db
