@@ -104,8 +104,16 @@ class LighthouseRefused(Exception):
     pass
 
 
-def scores_of(report: dict) -> dict[str, int]:
-    return {name: round(report["categories"][name]["score"] * 100) for name in CATEGORIES}
+def scores_of(report: dict) -> dict[str, int | None]:
+    """0-100 per category; None where Lighthouse could not score it (a page that
+    reloads itself mid-run has no performance score)."""
+    scores = {name: report["categories"][name]["score"] for name in CATEGORIES}
+    return {name: None if score is None else round(score * 100) for name, score in scores.items()}
+
+
+def median_or_none(values: list[int | None]) -> float | None:
+    scored = [value for value in values if value is not None]
+    return statistics.median(scored) if scored else None
 
 
 def costs_of(report: dict) -> dict[str, set[str]]:
@@ -114,7 +122,7 @@ def costs_of(report: dict) -> dict[str, set[str]]:
     for name in CATEGORIES:
         for ref in report["categories"][name]["auditRefs"]:
             audit = report["audits"][ref["id"]]
-            if ref["weight"] and audit["score"] is not None and audit["score"] < 1:
+            if ref["weight"] and (audit["score"] is None or audit["score"] < 1):
                 value = audit.get("displayValue") or ""
                 costs.setdefault(name, set()).add(f"{ref['id']} {value}".strip())
     return costs
@@ -156,7 +164,7 @@ def main() -> None:
                     print(f"  {page.label} as {role}: not audited: {refused}", flush=True)
                     continue
                 scores = {
-                    name: statistics.median(scores_of(run)[name] for run in runs)
+                    name: median_or_none([scores_of(run)[name] for run in runs])
                     for name in CATEGORIES
                 }
                 costs = {}
@@ -175,20 +183,18 @@ def report(rows: list[dict], *, runs: int, seconds: float) -> None:
     print(f"{'page':<{width}}  perf  a11y  best   seo")
     for row in rows:
         label = f"{row['page']} ({row['role']})"
-        print(
-            f"{label:<{width}}  {row['performance']:>4}  {row['accessibility']:>4}"
-            f"  {row['best-practices']:>4}  {row['seo']:>4}"
-        )
+        cells = "  ".join(f"{'n/a' if row[name] is None else row[name]:>4}" for name in CATEGORIES)
+        print(f"{label:<{width}}  {cells}")
     worst = {}
     for name in CATEGORIES:
-        low = min(rows, key=lambda row: row[name])
+        low = min(rows, key=lambda row: -1 if row[name] is None else row[name])
         worst[name] = {"page": low["page"], "role": low["role"], "score": low[name]}
-        mark = "ok" if low[name] >= AIMS[name] else f"below the aim of {AIMS[name]}"
+        mark = "ok" if (low[name] or 0) >= AIMS[name] else f"below the aim of {AIMS[name]}"
         print(f"worst {name}: {low[name]} on {low['page']} ({low['role']}), {mark}")
     print("\nWhat costs points (pages below 100 in that category):")
     for row in rows:
         for name, audits in sorted(row["costs"].items()):
-            if row[name] < 100:
+            if row[name] is None or row[name] < 100:
                 print(f"  {row['page']} ({row['role']}) {name}: {', '.join(sorted(audits))}")
     summary = {
         "bench": "pages",
