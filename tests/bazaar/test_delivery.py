@@ -81,3 +81,12 @@ def test_a_stall_page_blocks_its_first_paint_on_one_stylesheet(client, stall):
     html = client.get(f"/stalls/{stall.public_id}/").content.decode()
     assert html.count('rel="stylesheet"') == 1  # bazaar.css, cached across pages
     assert ".chat-log" in html and ".offer-ladder" in html  # room.css, offers.css inline
+
+
+@pytest.mark.django_db
+def test_notices_are_inside_the_main_landmark(client, market, make_user):
+    """Screen readers skip what lies outside every landmark (axe's "region" rule)."""
+    client.force_login(make_user("fresh", verified=False))
+    html = client.get("/market/0/0/").content.decode()
+    main = html[html.index("<main>") : html.index("</main>")]
+    assert "Check your inbox to verify" in main
