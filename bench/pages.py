@@ -73,8 +73,20 @@ def lighthouse_ready() -> Path:
     return LIGHTHOUSE
 
 
-def lighthouse(url: str, *, cookie: str | None, out: Path) -> dict:
-    """One Lighthouse run at the mobile preset (its default); the report as a dict."""
+def lighthouse(url: str, *, cookie: str | None, out: Path, attempts: int = 3) -> dict:
+    """One Lighthouse run at the mobile preset (its default); the report as a dict.
+    On a loaded machine a trace sometimes comes back broken ("run Lighthouse again"):
+    it is, up to `attempts` times."""
+    for _ in range(attempts - 1):
+        try:
+            return _lighthouse_once(url, cookie=cookie, out=out)
+        except LighthouseRefused as refused:
+            if "again" not in str(refused):
+                raise
+    return _lighthouse_once(url, cookie=cookie, out=out)
+
+
+def _lighthouse_once(url: str, *, cookie: str | None, out: Path) -> dict:
     command = [
         "node",
         str(LIGHTHOUSE),
