@@ -59,6 +59,9 @@ PAGES = [
     Page("auctions dashboard", "/dashboard/stall/auctions/", roles=(SELLER,)),
     Page("edit an item", "/dashboard/stall/items/{item}/", roles=(SELLER,)),
     Page("admin", "/admin/", roles=(STEWARD,)),
+    Page("admin: orders", "/admin/orders/order/", roles=(STEWARD,)),
+    Page("admin: an order", "/admin/orders/order/{order_pk}/change/", roles=(STEWARD,)),
+    Page("admin: chat messages", "/admin/stalls/chatmessage/", roles=(STEWARD,)),
 ]
 
 
@@ -106,6 +109,7 @@ def market_for_the_crawl() -> dict:
             "auction": auction.public_id,
             "item": items[0].public_id,
             "order": paid.orders.get().public_id,
+            "order_pk": paid.orders.get().pk,
             "payment": payment.public_id,
             "session": payment.session_id,
         },
