@@ -45,12 +45,29 @@ def buy_now_open(auction: Auction) -> bool:
     )
 
 
+def winner_public(auction: Auction) -> bool:
+    """Who won is public while their payment is taken and once it is paid. A winner
+    whose card was declined, and the runner-up offered the item instead, are known
+    only to themselves and the seller (the page tells them, `selectors.viewer_part`)."""
+    if auction.status == Auction.Status.SETTLED:
+        return True
+    paying = auction.charge_kind in (Auction.ChargeKind.WIN, Auction.ChargeKind.BUY_NOW)
+    return auction.status == Auction.Status.ENDED and paying
+
+
 def auction_state(auction: Auction) -> dict:
     """Everything anyone may see of the auction now (never the reserve or a maximum).
-    Times are Unix seconds; `version` rises with every change."""
+    Once bidding has closed only the buyer is named: the high bidder's handle goes
+    with the high bid until then. Times are Unix seconds; `version` rises with
+    every change."""
     minimum = minimum_bid(ladder_of(auction))
     currency = auction.currency
     buy_now = auction.buy_now_cents if buy_now_open(auction) else None
+    winner = auction.winner if auction.winner_id and winner_public(auction) else None
+    running = auction.status in (Auction.Status.SCHEDULED, Auction.Status.LIVE)
+    leader = auction.leader if auction.leader_id else None
+    if not running and (winner is None or winner.pk != auction.leader_id):
+        leader = None
     return {
         "auction": auction.public_id,
         "version": auction.version,
@@ -58,8 +75,8 @@ def auction_state(auction: Auction) -> dict:
         "currency": currency,
         "price_cents": auction.price_cents,
         "price": _money(auction.price_cents, currency),
-        "leader": auction.leader.handle if auction.leader_id else None,
-        "leader_id": auction.leader.public_id if auction.leader_id else None,
+        "leader": leader.handle if leader else None,
+        "leader_id": leader.public_id if leader else None,
         "bid_count": auction.bid_count,
         "minimum_cents": minimum,
         "minimum": format_money(minimum, currency),
@@ -72,11 +89,10 @@ def auction_state(auction: Auction) -> dict:
         "starts_at": _unix(auction.starts_at),
         "ends_at": _unix(auction.ends_at),
         "hard_ends_at": _unix(auction.hard_ends_at),
-        "winner": auction.winner.handle if auction.winner_id else None,
-        "winner_id": auction.winner.public_id if auction.winner_id else None,
-        "final_price": _money(auction.final_price_cents, currency),
+        "winner": winner.handle if winner else None,
+        "winner_id": winner.public_id if winner else None,
+        "final_price": _money(auction.final_price_cents, currency) if winner else None,
         "charging": bool(auction.charge_reference),
-        "second_chance_until": _unix(auction.second_chance_until),
     }
 
 

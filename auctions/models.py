@@ -59,6 +59,11 @@ class Auction(models.Model):
     charge_started_at = models.DateTimeField(null=True, blank=True)
     charge_failure = models.CharField(max_length=200, blank=True)
     second_chance_until = models.DateTimeField(null=True, blank=True)
+    # The winner whose card was declined at the close: told privately, never shown to
+    # others (the item goes to the runner-up, or the auction ends unsold).
+    declined_bidder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
     order_reference = models.CharField(max_length=64, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=64)

@@ -36,3 +36,33 @@ def _second_chance_send(*, auction_id: int) -> None:
         from_email=None,
         recipient_list=[auction.winner.email],
     )
+
+
+def payment_declined_mail_on_commit(*, auction, reason: str) -> None:
+    """Tell the winner whose card was declined at the close: nobody else is told who
+    it was, and without this they would never know why the item is not coming."""
+    transaction.on_commit(
+        partial(_payment_declined_send, auction_id=auction.pk, reason=reason), robust=True
+    )
+
+
+def _payment_declined_send(*, auction_id: int, reason: str) -> None:
+    from .models import Auction
+
+    auction = Auction.objects.select_related("declined_bidder", "item").get(pk=auction_id)
+    site = settings.SITE_URL.rstrip("/")
+    send_mail(
+        subject=f"Your payment for “{auction.item.title}” did not go through",
+        message=render_to_string(
+            "auctions/emails/payment_declined.txt",
+            {
+                "auction": auction,
+                "reason": reason,
+                "offered": auction.status == auction.Status.ENDED,
+                "link": site + reverse("auctions:detail", args=[auction.public_id]),
+                "card_link": site + reverse("orders:account"),
+            },
+        ),
+        from_email=None,
+        recipient_list=[auction.declined_bidder.email],
+    )

@@ -1,13 +1,16 @@
 """Reads for auctions, scoped to who is asking: anyone sees an auction's public state
-and bids; a seller sees their own auctions."""
+and bids; a seller sees their own auctions; a bidder sees where their bids stand."""
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Max, Q, QuerySet
 
 from bazaar.errors import NotFound
 from stalls.models import Item
 from stalls.selectors import items_with_availability
 
 from .models import Auction, Bid
+from .rules import reserve_met
 
 RUNNING = (Auction.Status.SCHEDULED, Auction.Status.LIVE)
 BIDS_SHOWN = 30
@@ -23,9 +26,27 @@ def _one(auctions: QuerySet[Auction], public_id: str) -> Auction:
 def auction_get(*, public_id: str) -> Auction:
     """The auction with what its page shows."""
     return _one(
-        Auction.objects.select_related("item__stall__section", "seller", "leader", "winner"),
+        Auction.objects.select_related(
+            "item__stall__section", "seller", "leader", "winner", "declined_bidder"
+        ),
         public_id,
     )
+
+
+def viewer_part(*, auction: Auction, user) -> dict[str, bool]:
+    """What the page tells one person about their own part once bidding has closed,
+    which nobody else sees: the runner-up offered a second chance (or paying for it),
+    the winner whose card was declined, the seller told who and what next, the buyer."""
+    if not user.is_authenticated:
+        return {}
+    ended = auction.status == Auction.Status.ENDED
+    second = ended and auction.charge_kind == Auction.ChargeKind.SECOND_CHANCE
+    return {
+        "offered": second and auction.winner_id == user.pk,
+        "declined": auction.declined_bidder_id == user.pk,
+        "seller": auction.seller_id == user.pk and auction.declined_bidder_id is not None,
+        "bought": auction.status == Auction.Status.SETTLED and auction.winner_id == user.pk,
+    }
 
 
 def auction_ref(*, public_id: str) -> Auction:
@@ -61,3 +82,53 @@ def auctions_for_seller(*, user, limit: int = 20) -> list[Auction]:
 def items_to_auction(*, stall) -> list[Item]:
     """The stall's items with a unit free to put up for auction."""
     return [item for item in items_with_availability(stall=stall) if item.inventory > item.reserved]
+
+
+# A bidder's own bids ("My bids")
+
+
+@dataclass(frozen=True)
+class MyBid:
+    """One auction the user bid on: their highest bid and where it stands for them."""
+
+    auction: Auction
+    my_top_cents: int
+    state: str  # leading, outbid, won, paid, offered, payment_failed, lost, reserve_not_met
+
+    @property
+    def live(self) -> bool:
+        return self.auction.status in RUNNING
+
+
+def _my_bid_state(auction: Auction, user) -> str:
+    status, mine = auction.status, auction.winner_id == user.pk
+    if status in RUNNING:
+        return "leading" if auction.leader_id == user.pk else "outbid"
+    if auction.declined_bidder_id == user.pk:
+        return "payment_failed"
+    if status == Auction.Status.SETTLED:
+        return "paid" if mine else "lost"
+    if status == Auction.Status.ENDED and mine:
+        second = auction.charge_kind == Auction.ChargeKind.SECOND_CHANCE
+        return "offered" if second else "won"
+    reserve_missed = not reserve_met(auction.price_cents, auction.reserve_cents)
+    if status == Auction.Status.UNSOLD and auction.leader_id == user.pk and reserve_missed:
+        return "reserve_not_met"
+    return "lost"
+
+
+def bids_of_bidder(*, user, limit: int = 50) -> list[MyBid]:
+    """The auctions `user` bid on, live ones first (ending soonest), then the most
+    recently ended; at most `limit` of each."""
+    auctions = (
+        Auction.objects.filter(bids__bidder=user)
+        .annotate(my_top_cents=Max("bids__amount_cents"))
+        .select_related("item__stall")
+        .prefetch_related("item__photos")
+    )
+    live = auctions.filter(status__in=RUNNING).order_by("ends_at", "id")[:limit]
+    past = auctions.exclude(status__in=RUNNING).order_by("-ends_at", "-id")[:limit]
+    return [
+        MyBid(auction=a, my_top_cents=a.my_top_cents, state=_my_bid_state(a, user))
+        for a in [*live, *past]
+    ]

@@ -29,7 +29,7 @@ from stalls.services import reservation_release, reservation_take
 from .frames import ladder_of, publish
 from .locks import auction_and_item_for_update, auction_for_update
 from .models import Auction, AuctionEvent, Bid
-from .notify import second_chance_mail_on_commit
+from .notify import payment_declined_mail_on_commit, second_chance_mail_on_commit
 from .rules import check_duration, hard_end, reserve_met, resolve_bid, soft_close
 
 log = logging.getLogger(__name__)
@@ -554,11 +554,15 @@ def _charge_declined(*, auction_id: int, reference: str, reason: str) -> Auction
 
 def _offer_second_chance(auction: Auction) -> Auction:
     """Offer the item to the next bidder whose last bid meets the reserve, at that
-    bid, for 24 hours; with nobody, the auction is unsold."""
+    bid, for 24 hours; with nobody, the auction is unsold. The declined winner is
+    told by email (and on the page, as only they and the seller see it)."""
     runner_up = _runner_up(auction)
+    auction.declined_bidder = auction.winner
+    payment_declined_mail_on_commit(auction=auction, reason=auction.charge_failure)
     if runner_up is None:
         _transition(auction, Status.UNSOLD, note="the winner's card was declined")
         _release_stock(auction, "auction unsold: the winner's card was declined")
+        auction.winner, auction.final_price_cents = None, None
         return _save(auction, "unsold")
     bidder, amount = runner_up
     now = timezone.now()

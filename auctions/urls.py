@@ -5,6 +5,7 @@ from . import views
 app_name = "auctions"
 
 urlpatterns = [
+    path("bids/", views.my_bids, name="mine"),
     path("auctions/<ulid:public_id>/", views.auction_detail, name="detail"),
     path("auctions/<ulid:public_id>/bids", views.bid_create, name="bids"),
     path("auctions/<ulid:public_id>/buy-now", views.buy_now, name="buy_now"),
@@ -20,6 +21,7 @@ urlpatterns = [
         {"answer": "decline"},
         name="second_chance_decline",
     ),
+    path("auctions/<ulid:public_id>/you", views.your_part, name="your_part"),
     path("auctions/<ulid:public_id>/cancel", views.cancel, name="cancel"),
     path("dashboard/stall/auctions/", views.dashboard_panel, name="dashboard"),
 ]

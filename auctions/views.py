@@ -87,11 +87,40 @@ def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "can_bid": can_bid,
             "has_payment_method": can_bid and buyer_has_payment_method(user=user),
             "has_address": can_bid and shipping_address_for(buyer=user) is not None,
-            "offered_to_me": user.is_authenticated
-            and auction.status == Auction.Status.ENDED
-            and auction.charge_kind == Auction.ChargeKind.SECOND_CHANCE
-            and auction.winner_id == user.pk,
+            "part": selectors.viewer_part(auction=auction, user=user),
         },
+    )
+
+
+def _your_part(request: HttpRequest, public_id: str, *, notice="", error="", status=200):
+    """The page's private panel: what this person alone is told about the auction."""
+    auction = selectors.auction_get(public_id=public_id)
+    context = {
+        "auction": auction,
+        "item": auction.item,
+        "part": selectors.viewer_part(auction=auction, user=request.user),
+        "notice": notice,
+        "error": error,
+    }
+    return render(request, "auctions/_you.html", context, status=status)
+
+
+@login_required
+@require_GET
+def your_part(request: HttpRequest, public_id: str) -> HttpResponse:
+    """htmx: the private panel again, after a change the socket announced."""
+    return _your_part(request, public_id)
+
+
+@login_required
+@require_GET
+def my_bids(request: HttpRequest) -> HttpResponse:
+    """Where each of the signed-in person's bids stands: live ones, then past ones."""
+    bids = selectors.bids_of_bidder(user=request.user)
+    return render(
+        request,
+        "auctions/mine.html",
+        {"live": [b for b in bids if b.live], "past": [b for b in bids if not b.live]},
     )
 
 
@@ -145,7 +174,8 @@ def _purchase_message(auction: Auction) -> str:
 @login_required
 @require_POST
 def second_chance(request: HttpRequest, public_id: str, answer: str) -> HttpResponse:
-    """The runner-up accepts (and is charged) or declines the second-chance offer."""
+    """The runner-up accepts (and is charged) or declines the second-chance offer;
+    with htmx, the outcome (or the refusal, a declined card say) shows in their panel."""
     try:
         auction = selectors.auction_ref(public_id=public_id)
         key_from_request(request)
@@ -156,7 +186,11 @@ def second_chance(request: HttpRequest, public_id: str, answer: str) -> HttpResp
             auction = services.second_chance_decline(buyer=request.user, auction=auction)
             message = "You declined the offer."
     except DomainError as error:
+        if request.htmx:
+            return _your_part(request, public_id, error=error.message, status=error.status)
         return _refuse(request, public_id, error)
+    if request.htmx:
+        return _your_part(request, public_id, notice=message)
     return _answer(request, auction, message)
 
 
@@ -171,8 +205,7 @@ def _panel(
     notice: str = "",
     error: str = "",
 ) -> HttpResponse:
-    """The start form and the seller's recent auctions. htmx swaps only 2xx answers,
-    so it gets a refusal as a 200 with the reason shown."""
+    """The start form and the seller's recent auctions, with a refusal's reason."""
     stall = stall_for_user(user=request.user)
     if stall is None:
         raise NotFound("Open your stall before running auctions.")
@@ -187,7 +220,7 @@ def _panel(
             "notice": notice,
             "error": error,
         },
-        status=200 if request.htmx else status,
+        status=status,
     )
 
 
@@ -232,5 +265,5 @@ def cancel(request: HttpRequest, public_id: str) -> HttpResponse:
     except DomainError as error:
         if not request.htmx:
             raise
-        return _panel(request, error=error.message)
+        return _panel(request, error=error.message, status=error.status)
     return _seller_done(request, f"The auction of “{auction.item.title}” was cancelled.")

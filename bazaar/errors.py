@@ -1,6 +1,9 @@
 """Domain errors raised by services, mapped to HTTP in one place."""
 
-from django.shortcuts import render
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render, resolve_url
+from django_htmx.http import HttpResponseClientRedirect
 
 
 class DomainError(Exception):
@@ -49,16 +52,35 @@ class RateLimited(DomainError):
 
 
 class DomainErrorMiddleware:
-    """Turns an uncaught DomainError into a page (or an HTMX fragment) with its message."""
+    """Turns an uncaught DomainError into a page (or an HTMX fragment) with its message.
+
+    An HTMX request sent to the login page (signed out since the page loaded) would
+    have the login page swapped into a panel: the whole page goes there instead, and
+    comes back to where the person was."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if getattr(request, "htmx", False) and _is_login_redirect(response):
+            back = request.htmx.current_url_abs_path or "/"
+            return HttpResponseClientRedirect(redirect_to_login(back).url)
+        return response
 
     def process_exception(self, request, exception):
         if not isinstance(exception, DomainError):
             return None
-        template = "partials/error.html" if getattr(request, "htmx", False) else "error.html"
-        return render(request, template, {"error": exception}, status=exception.status)
+        return error_response(request, exception)
+
+
+def error_response(request, error: DomainError):
+    """The error's message as a page, or as a fragment for htmx to show in place."""
+    template = "partials/error.html" if getattr(request, "htmx", False) else "error.html"
+    return render(request, template, {"error": error}, status=error.status)
+
+
+def _is_login_redirect(response) -> bool:
+    return response.status_code == 302 and response.url.startswith(
+        resolve_url(settings.LOGIN_URL) + "?"
+    )

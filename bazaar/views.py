@@ -4,6 +4,8 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.static import serve
 
+from bazaar.errors import Conflict, error_response
+
 # Uploaded photos never change: each upload is stored under a new ULID name.
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -25,3 +27,10 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
     response["Cache-Control"] = IMMUTABLE
     return response
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent with an outdated token (signed in or out in another tab since the
+    page loaded): said in place for htmx, as a page otherwise."""
+    stale = Conflict("This page is out of date: reload it and try again.", code="csrf")
+    return error_response(request, stale)

@@ -152,6 +152,8 @@ class Order(models.Model):
         RELEASED = "released", "Released to the seller"
         DISPUTED = "disputed", "Disputed"
         REFUNDED = "refunded", "Refunded"
+        # A dispute settled with part of the money back; the rest went to the seller.
+        PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
         CANCELLED = "cancelled", "Cancelled"
 
     public_id = PublicIdField()

@@ -20,6 +20,7 @@ from .models import (
     CartLine,
     MoneyMove,
     Order,
+    OrderEvent,
     Payment,
     PayoutAccount,
     SavedCard,
@@ -177,6 +178,16 @@ def cart_for_request(request) -> CartPlan:
     return cart_plan(buyer=None, entries=cart_entries_for_session(session_cart=session_cart))
 
 
+def cart_count_for_request(request) -> int:
+    """How many units the cart holds, for the top bar: one small query for a buyer,
+    none for a guest (the session is read for the page anyway)."""
+    user = request.user
+    if user.is_authenticated:
+        lines = CartLine.objects.filter(buyer=user)
+        return lines.aggregate(units=Coalesce(Sum("quantity"), 0))["units"]
+    return sum(request.session.get(SESSION_CART, {}).values())
+
+
 def shipping_address_for(*, buyer) -> ShippingAddress | None:
     return ShippingAddress.objects.filter(buyer=buyer).first()
 
@@ -254,6 +265,7 @@ class OrderView:
     ship_by: datetime | None
     release_at: datetime | None
     moves: list[MoneyMove]
+    events: list[OrderEvent]
 
 
 def ship_deadline(order: Order) -> datetime | None:
@@ -290,8 +302,22 @@ def order_view(*, user, order: Order, now: datetime | None = None) -> OrderView:
         and now >= ship_by,
         ship_by=ship_by if status == S.PAID_ESCROW else None,
         release_at=release_at,
-        moves=list(order.money_moves.order_by("created_at", "id")),
+        moves=_moves_for(order, seller=is_seller),
+        events=_events_for(order, seller=is_seller),
     )
+
+
+def _moves_for(order: Order, *, seller: bool) -> list[MoneyMove]:
+    """The seller sees the payout and the fee kept; the buyer only their refunds
+    (stewards see everything in the admin)."""
+    moves = order.money_moves.order_by("created_at", "id")
+    return list(moves if seller else moves.filter(kind=MoneyMove.Kind.REFUND))
+
+
+def _events_for(order: Order, *, seller: bool) -> list[OrderEvent]:
+    """The timeline; the payout's steps (with the fee) are the seller's alone."""
+    events = order.events.select_related("actor")
+    return list(events if seller else events.exclude(kind__startswith="transfer_"))
 
 
 # Payouts

@@ -591,7 +591,7 @@ TRANSITIONS: dict[str, set[str]] = {
     S.PAID_ESCROW: {S.SHIPPED, S.DISPUTED, S.CANCELLED},
     S.SHIPPED: {S.RECEIVED, S.DISPUTED, S.RELEASED},
     S.RECEIVED: {S.RELEASED, S.DISPUTED},
-    S.DISPUTED: {S.REFUNDED, S.RELEASED},
+    S.DISPUTED: {S.REFUNDED, S.PARTLY_REFUNDED, S.RELEASED},
 }
 _STAMPS = {
     S.PAID_ESCROW: "paid_at",
@@ -600,6 +600,7 @@ _STAMPS = {
     S.DISPUTED: "disputed_at",
     S.RELEASED: "released_at",
     S.REFUNDED: "closed_at",
+    S.PARTLY_REFUNDED: "closed_at",
     S.CANCELLED: "closed_at",
 }
 _MAILED = {
@@ -805,7 +806,7 @@ def order_dispute_settle(*, actor, order: Order, refund_cents: int) -> Order:
         full = refund_cents == refundable
         order_transition(
             order=order,
-            to=S.REFUNDED,
+            to=S.REFUNDED if full else S.PARTLY_REFUNDED,
             actor=actor,
             note=f"Dispute settled: {'full' if full else 'partial'} refund of "
             f"{format_money(refund_cents, order.currency)}.",

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 
 from bazaar.errors import DomainError, Invalid
 from bazaar.idempotency import key_from_request
@@ -41,9 +42,13 @@ def _test_mode() -> bool:
 
 @require_GET
 def cart(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "orders/cart.html", {"plan": cart_for_request(request), "test_mode": _test_mode()}
-    )
+    return _cart_page(request)
+
+
+def _cart_page(request: HttpRequest, *, refusal: dict | None = None, status: int = 200):
+    """The cart; `refusal` (item, message, the quantity typed) shows beside its line."""
+    context = {"plan": cart_for_request(request), "test_mode": _test_mode(), "refusal": refusal}
+    return render(request, "orders/cart.html", context, status=status)
 
 
 def _cart_change(request: HttpRequest, *, item, quantity: int, add: bool) -> None:
@@ -65,7 +70,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
         _cart_change(request, item=item, quantity=_quantity(request, 1), add=True)
     except DomainError as error:
         if request.htmx:
-            raise
+            return _cart_button_refused(request, item, error)
         messages.error(request, error.message)
         return redirect("stalls:detail", item.stall.public_id)
     if request.htmx:
@@ -74,25 +79,38 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     return redirect("orders:cart")
 
 
+def _cart_button(request: HttpRequest, item, *, error: DomainError | None = None, status=200):
+    context = selectors.cart_button_context(
+        user=request.user, item=item, available=item_available_quantity(item=item)
+    )
+    return render(request, "orders/_add_to_cart.html", {**context, "error": error}, status=status)
+
+
+def _cart_button_refused(request: HttpRequest, item, error: DomainError) -> HttpResponse:
+    """htmx: the whole cart button again (it may be sold out now), with the reason."""
+    response = _cart_button(request, item, error=error, status=error.status)
+    return reswap(retarget(response, "closest [data-cart-button]"), "outerHTML")
+
+
 @require_GET
 def cart_button(request: HttpRequest, item_id: str) -> HttpResponse:
     """The item's cart button as this viewer should see it now (the page asks after
     an offer of theirs on the item changed)."""
-    item = item_get(public_id=item_id)
-    context = selectors.cart_button_context(
-        user=request.user, item=item, available=item_available_quantity(item=item)
-    )
-    return render(request, "orders/_add_to_cart.html", context)
+    return _cart_button(request, item_get(public_id=item_id))
 
 
 @require_POST
 def cart_update(request: HttpRequest, item_id: str) -> HttpResponse:
+    """A line's new quantity, or its removal; a refusal shows the cart with the reason
+    beside the line and the quantity as typed."""
     item = item_get(public_id=item_id)
-    quantity = 0 if "remove" in request.POST else _quantity(request)
     try:
+        quantity = 0 if "remove" in request.POST else _quantity(request)
         _cart_change(request, item=item, quantity=quantity, add=False)
     except DomainError as error:
-        messages.error(request, error.message)
+        typed = request.POST.get("quantity", "")
+        refusal = {"item": item.public_id, "message": error.message, "quantity": typed}
+        return _cart_page(request, refusal=refusal, status=error.status)
     return redirect("orders:cart")
 
 
@@ -202,7 +220,6 @@ def order_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 def _order_context(request: HttpRequest, order, **forms) -> dict:
     return {
         "view": selectors.order_view(user=request.user, order=order),
-        "events": order.events.select_related("actor"),
         "lines": order.lines.all(),
         "ship_form": forms.get("ship_form") or ShipForm(),
         "dispute_form": forms.get("dispute_form") or DisputeForm(),

@@ -75,7 +75,7 @@ for section in Section.objects.order_by("y", "x"):
         break
 items = [item_create(actor=seller, stall=stall, title=f"Soak lamp {n}", description="A lamp.",
                      price_cents=5000, currency=settings.MARKET_CURRENCY, inventory=1000)
-         for n in range(40)]
+         for n in range(120)]
 gateway = TestGateway()
 for handle, user in users_create_many(handles=buyers, password="soak-only-password").items():
     url = card_setup_start(buyer=user, idempotency_key=new_key(), base_url="http://soak")
@@ -251,8 +251,13 @@ class Soak:
             Http(self.port, self.cookies["seller"]),
         )
         json_answer = {"Accept": "application/json"}
+        # Twenty items for photos, twenty for auctions, the rest for offers, in turn: a
+        # buyer may send five offers on one item.
+        items = self.seed["items"][40:]
+        number = 0
         while self.going():
-            item = random.choice(self.seed["items"])
+            item = items[number % len(items)]
+            number += 1
             try:
                 status, body, _ = buyer.post(
                     f"/items/{item}/offers/new/",
@@ -275,7 +280,7 @@ class Soak:
 
     def auctioneer(self) -> None:
         seller = Http(self.port, self.cookies["seller"])
-        items = iter(self.seed["items"][20:])
+        items = iter(self.seed["items"][20:40])
         while self.going() and time.monotonic() < self.until - AUCTION_SECONDS - CLOSE_SEEN_WITHIN:
             item = next(items, None)
             if item is None:

@@ -123,7 +123,5 @@ class ItemForm(forms.Form):
 
 class PhotoForm(forms.Form):
     image = forms.FileField(
-        label="Add a photo",
-        help_text="JPEG, PNG or WebP, up to 5 MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"})
     )

@@ -121,7 +121,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "stall": stall,
         "form": form,
         "item_form": ItemForm(),
-        "photo_form": PhotoForm(),
         "presign_url": _presign_url(),
     }
     if stall is not None:
@@ -211,7 +210,6 @@ def item_edit(request: HttpRequest, public_id: str) -> HttpResponse:
         {
             "item": item,
             "form": form,
-            "photo_form": PhotoForm(),
             "photos": item.photos.all(),
             "presign_url": _presign_url(),
         },
@@ -233,6 +231,20 @@ def item_delete(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("stalls:dashboard")
 
 
+def _upload_answer(request: HttpRequest, item, *, refused: str = "", status: int = 400):
+    """photo-upload.js asks for JSON and says the outcome beside the form; a plain
+    form post goes back to its page with the outcome as a message."""
+    if "application/json" in request.headers.get("Accept", ""):
+        if refused:
+            return JsonResponse({"error": refused}, status=status)
+        return JsonResponse({"message": "Photo added."}, status=201)
+    if refused:
+        messages.error(request, refused)
+    else:
+        messages.success(request, "Photo added.")
+    return redirect("stalls:item_edit", item.public_id) if item else redirect("stalls:dashboard")
+
+
 @login_required
 @require_POST
 def photo_upload(request: HttpRequest) -> HttpResponse:
@@ -243,18 +255,16 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
         raise NotFound("Open your stall before adding photos.")
     services.require_stall_editor(actor=request.user, stall=stall)
     form = PhotoForm(request.POST, request.FILES)
-    back = redirect("stalls:item_edit", item.public_id) if item else redirect("stalls:dashboard")
     if not form.is_valid():
-        messages.error(request, "Choose an image file to upload.")
-        return back
+        return _upload_answer(request, item, refused="Choose an image file to upload.")
     try:
         processed = process_upload(form.cleaned_data["image"])
         services.photo_add(actor=request.user, stall=stall, item=item, processed=processed)
-    except (ImageRefused, DomainError) as error:
-        messages.error(request, error.message)
-        return back if not request.htmx else HttpResponse(error.message, status=400)
-    messages.success(request, "Photo added.")
-    return back
+    except ImageRefused as error:
+        return _upload_answer(request, item, refused=error.message)
+    except DomainError as error:
+        return _upload_answer(request, item, refused=error.message, status=error.status)
+    return _upload_answer(request, item)
 
 
 @login_required

@@ -169,6 +169,17 @@ def make_photo():
 
 
 @pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run on-commit callbacks (emails, money moves) as a real commit would."""
+
+    def run(function, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return function(*args, **kwargs)
+
+    return run
+
+
+@pytest.fixture
 def key():
     """A fresh idempotency key per call, as each rendered form carries."""
     return new_ulid

@@ -147,6 +147,7 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.HandleOrEmailBackend"]
 LOGIN_URL = "accounts:login"
+CSRF_FAILURE_VIEW = "bazaar.views.csrf_failure"
 LOGIN_REDIRECT_URL = "market:home"
 LOGOUT_REDIRECT_URL = "market:home"
 AUTH_PASSWORD_VALIDATORS = [

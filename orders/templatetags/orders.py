@@ -3,7 +3,7 @@ from django.conf import settings
 
 from orders.forms import ShippingCostForm
 from orders.gateway import TestGateway
-from orders.selectors import cart_button_context, payout_overview
+from orders.selectors import cart_button_context, cart_count_for_request, payout_overview
 from stalls.selectors import stall_for_user
 
 register = template.Library()
@@ -31,3 +31,10 @@ def seller_payouts_panel(context) -> dict:
         "test_mode": TestGateway.name == settings.PAYMENT_GATEWAY,
         "saved": False,
     }
+
+
+@register.inclusion_tag("orders/_cart_count.html", takes_context=True)
+def cart_count(context, oob: bool = False) -> dict:
+    """The top bar's count of units in the cart; `oob` when an htmx answer that
+    changed the cart brings it along (an out-of-band swap)."""
+    return {"count": cart_count_for_request(context["request"]), "oob": oob}

@@ -73,29 +73,39 @@
     settled: "Sold", unsold: "Not sold", cancelled: "Cancelled",
   };
 
+  // Once bidding has closed the state names only the buyer (docs/protocol.md): what
+  // became of anyone else is theirs to read, in the page's private panel.
+  const closed = (s) => !["live", "scheduled"].includes(s.status);
+
   function outcome(s) {
     if (s.status === "settled") return `Sold to @${s.winner} for ${s.final_price}.`;
     if (s.status === "unsold") return "This auction ended without a sale.";
     if (s.status === "cancelled") return "The seller cancelled this auction.";
-    if (s.status === "ended" && s.second_chance_until) {
-      return `The winner's payment failed; the runner-up @${s.winner} has been offered the item.`;
-    }
     if (s.status === "ended" && s.winner) return `Won by @${s.winner} for ${s.final_price}: taking payment…`;
+    if (s.status === "ended") return "Bidding has closed; the sale is being completed.";
     return "";
   }
 
   function priceLabel(s) {
-    if (s.winner && s.status !== "live") return "Winning bid";
+    if (s.status === "settled") return "Sold for";
+    if (closed(s) && s.winner) return "Winning bid";
+    if (closed(s) && s.price) return "Highest bid";
     return s.price ? "High bid" : "Opening bid";
+  }
+
+  function leaderText(s) {
+    if (closed(s) && s.winner) return `@${s.winner}`;
+    if (s.leader) return `@${s.leader}`;
+    return s.price ? "" : "No bids yet";
   }
 
   function render(previous) {
     root.dataset.status = state.status;
     $("[data-status-text]").textContent = STATUS_TEXT[state.status] || state.status;
     const price = $("[data-price]");
-    price.textContent = state.price || state.minimum;
+    price.textContent = (closed(state) && state.winner ? state.final_price : state.price) || state.minimum;
     $("[data-price-label]").textContent = priceLabel(state);
-    $("[data-leader]").textContent = state.leader ? `@${state.leader}` : "No bids yet";
+    $("[data-leader]").textContent = leaderText(state);
     root.classList.toggle("you-lead", Boolean(you) && state.leader_id === you);
     $("[data-bid-count]").textContent = `${state.bid_count} bid${state.bid_count === 1 ? "" : "s"}`;
     const reserve = $("[data-reserve]");
@@ -119,16 +129,6 @@
     }
     const buyNow = $("[data-buy-now]");
     if (buyNow) buyNow.hidden = !(open && state.buy_now);
-    const offer = $("[data-second-chance]");
-    if (offer) {
-      const mine = state.status === "ended" && state.second_chance_until && state.winner_id === you;
-      offer.hidden = !mine;
-      if (mine) {
-        $("[data-offer-price]").textContent = state.final_price;
-        $("[data-offer-until]").textContent =
-          new Date((state.second_chance_until - clockOffset) * 1000).toLocaleString();
-      }
-    }
     if (previous && previous.price_cents !== state.price_cents) {
       price.classList.remove("bumped");
       void price.offsetWidth; // restart the animation
@@ -298,6 +298,9 @@
       }
       apply(frame.state);
       addBids(frame.bids);
+      // Anything but a bid may change what this person alone is told: ask again.
+      const yours = $("[data-auction-you]");
+      if (yours && frame.event !== "bid" && window.htmx) htmx.trigger(yours, "auction-changed");
     } else if (frame.type === "error") {
       status("error", frame.message);
     }

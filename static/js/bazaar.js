@@ -3,3 +3,89 @@ document.addEventListener("submit", (event) => {
   const question = event.target.dataset && event.target.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// An htmx request that got no answer to show (a server failure or no connection)
+// says so where the person acted: inside the form they sent, or else in the
+// request's target. A refusal (4xx) needs nothing here: the server's fragment with
+// its message is swapped in (base.html's htmx-config). A part of the page with its
+// own way of showing failure handles `bazaar:request-failed` and prevents the default.
+(() => {
+  const FAILED = {
+    "htmx:responseError": "Something went wrong on our side, so nothing was changed. Please try again.",
+    "htmx:sendError": "The market could not be reached. Check your connection and try again.",
+  };
+
+  function show(place, message) {
+    let note = place.querySelector(":scope > [data-request-error]");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "error-message";
+      note.setAttribute("role", "alert");
+      note.setAttribute("data-request-error", "");
+      place.append(note);
+    }
+    note.textContent = message;
+  }
+
+  for (const [name, message] of Object.entries(FAILED)) {
+    document.addEventListener(name, (event) => {
+      const { elt, target } = event.detail;
+      const intoTarget = target && !target.matches("select, input, textarea");
+      const place = elt.matches("form") || !intoTarget ? elt : target;
+      const failed = new CustomEvent("bazaar:request-failed", {
+        bubbles: true,
+        cancelable: true,
+        detail: { message, elt },
+      });
+      if (place.dispatchEvent(failed)) show(place, message);
+    });
+  }
+
+  // A new attempt starts clean.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const elt = event.detail.elt;
+    const note = elt.matches("form") && elt.querySelector(":scope > [data-request-error]");
+    if (note) note.remove();
+  });
+})();
+
+// The site menu: inline on wide screens, behind the Menu button on phones (a
+// disclosure: aria-expanded says whether it is open; opening moves focus to its
+// first entry; Escape, a click outside or tabbing out close it, and Escape brings
+// focus back to the button). Without JavaScript (no "js" class on <html>, set in
+// base.html's head) the button is not shown and the entries simply show.
+(() => {
+  const button = document.querySelector("[data-menu-button]");
+  const menu = button && document.getElementById(button.getAttribute("aria-controls"));
+  if (!menu) return;
+  const bar = button.closest("[data-topbar]");
+  const isOpen = () => button.getAttribute("aria-expanded") === "true";
+
+  function setOpen(open) {
+    button.setAttribute("aria-expanded", String(open));
+    menu.classList.toggle("open", open);
+  }
+
+  button.addEventListener("click", () => {
+    setOpen(!isOpen());
+    const first = menu.querySelector("a, button");
+    if (isOpen() && first) first.focus();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !isOpen()) return;
+    event.preventDefault(); // this Escape is spent: a drawer behind stays open
+    setOpen(false);
+    button.focus();
+  });
+  document.addEventListener("click", (event) => {
+    if (isOpen() && !bar.contains(event.target)) setOpen(false);
+  });
+  menu.addEventListener("focusout", (event) => {
+    if (isOpen() && event.relatedTarget && !bar.contains(event.relatedTarget)) setOpen(false);
+  });
+
+  // The entry for the page being shown says so to screen readers.
+  for (const link of menu.querySelectorAll("a[href]")) {
+    if (link.pathname === location.pathname) link.setAttribute("aria-current", "page");
+  }
+})();

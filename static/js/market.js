@@ -21,18 +21,39 @@
       (target.isContentEditable || target.closest("input, textarea, select, [contenteditable]"));
   }
 
-  document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-    const direction = KEYS[event.key.toLowerCase()];
-    if (!direction || !section()) return;
-    event.preventDefault();
+  function step(direction) {
     const now = performance.now();
     if (now - lastMove < REPEAT_MS) return;
     const link = section().querySelector(`a.step[data-direction="${direction}"]`);
     if (!link) return; // the market's edge: nothing to do
     lastMove = now;
     go(link.getAttribute("href"));
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    const direction = KEYS[event.key.toLowerCase()];
+    if (!direction || !section()) return;
+    event.preventDefault();
+    step(direction);
   });
+
+  // On a touch screen, a sideways swipe over the stalls walks west or east (the
+  // compass arrows do all four); an up or down swipe scrolls the page as usual.
+  const SWIPE_PX = 60;
+  let swipeFrom = null;
+  document.addEventListener("touchstart", (event) => {
+    const grid = event.target instanceof Element && event.target.closest(".stall-grid");
+    swipeFrom = grid && event.touches.length === 1 ? event.touches[0] : null;
+  }, { passive: true });
+  document.addEventListener("touchend", (event) => {
+    if (!swipeFrom || !section()) return;
+    const end = event.changedTouches[0];
+    const dx = end.clientX - swipeFrom.clientX;
+    const dy = end.clientY - swipeFrom.clientY;
+    swipeFrom = null;
+    if (Math.abs(dx) >= SWIPE_PX && Math.abs(dx) > 2 * Math.abs(dy)) step(dx < 0 ? "right" : "left");
+  }, { passive: true });
 
   function drawMinimap() {
     const canvas = document.getElementById("minimap");

@@ -3,6 +3,9 @@
 // (at most 2000 px on its longest side and 500 KB, as JPEG), then either posts it
 // to the form's action, or, when the form has data-presign-url (S3 mode), sends it
 // straight to the bucket: presign → POST to S3 → confirm → poll until checked.
+// The outcome is said beside the form, without leaving the page: progress and
+// "Photo added." in its status line, a refusal in its alert; a new photo appears
+// in the list the form names (data-photo-strip), re-read from the server's page.
 (() => {
   "use strict";
 
@@ -16,24 +19,32 @@
 
   class UploadError extends Error {}
 
-  // Status text
+  // Saying what happened: progress and success in the status line (role=status),
+  // a refusal in the alert (role=alert), the file field marked invalid meanwhile.
 
-  function statusNode(form) {
-    let node = form.querySelector("[data-upload-status]");
-    if (!node) {
-      node = document.createElement("span");
-      node.setAttribute("data-upload-status", "");
-      form.append(node);
-    }
-    node.setAttribute("role", "status");
-    node.setAttribute("aria-live", "polite");
-    return node;
+  function say(form, text) {
+    form.querySelector("[data-upload-status]").textContent = text;
   }
 
-  function say(form, text, isError = false) {
-    const node = statusNode(form);
-    node.textContent = text;
-    node.classList.toggle("error", isError);
+  function refuse(form, text) {
+    say(form, "");
+    form.querySelector("[data-upload-error]").textContent = text;
+    form.querySelector("input[type=file]").setAttribute("aria-invalid", "true");
+  }
+
+  function sayClear(form) {
+    form.querySelector("[data-upload-error]").textContent = "";
+    form.querySelector("input[type=file]").removeAttribute("aria-invalid");
+  }
+
+  // The new photo in the form's list, as the server renders it on the page.
+  async function showNewPhoto(form) {
+    const strip = document.getElementById(form.dataset.photoStrip);
+    if (!strip) return;
+    const response = await fetch(location.href, { credentials: "same-origin" });
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.getElementById(strip.id);
+    if (fresh) strip.replaceWith(fresh);
   }
 
   // Decoding and shrinking
@@ -195,7 +206,7 @@
     for (let polls = 0; state.status === "waiting"; polls += 1) {
       if (polls >= POLL_LIMIT) {
         say(form, "The photo is still being checked; reload the page in a minute.");
-        return;
+        return false;
       }
       await sleep(POLL_MS);
       const response = await fetch(post.status_url, {
@@ -204,12 +215,8 @@
       });
       state = await readJson(response);
     }
-    if (state.status === "published") {
-      say(form, "Photo added.");
-      location.reload();
-    } else {
-      throw new UploadError(state.error || "That photo was refused.");
-    }
+    if (state.status !== "published") throw new UploadError(state.error || "That photo was refused.");
+    return true;
   }
 
   async function uploadToForm(form, file) {
@@ -218,28 +225,35 @@
     say(form, "Uploading…");
     let response;
     try {
-      response = await fetch(form.action, { method: "POST", body, credentials: "same-origin" });
+      response = await fetch(form.action, {
+        method: "POST",
+        body,
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
     } catch (_) {
       throw new UploadError("The upload was interrupted; check your connection and try again.");
     }
-    if (response.ok) {
-      location.assign(response.url); // the page the view redirected to, with its message
-      return;
-    }
     if (response.status === 413) throw new UploadError("That file is too large to upload.");
-    throw new UploadError(`The upload failed (HTTP ${response.status}); try again.`);
+    await readJson(response); // a refusal throws with the server's reason
+    return true;
   }
 
   async function upload(form, input, button) {
     const original = input.files[0];
     input.disabled = true;
     if (button) button.disabled = true;
+    sayClear(form);
     try {
       const file = await shrink(original, form);
-      if (form.dataset.presignUrl) await uploadDirect(form, file);
-      else await uploadToForm(form, file);
+      const send = form.dataset.presignUrl ? uploadDirect : uploadToForm;
+      if (await send(form, file)) {
+        await showNewPhoto(form);
+        say(form, "Photo added.");
+        input.value = "";
+      }
     } catch (error) {
-      say(form, error instanceof UploadError ? error.message : "Something went wrong; try again.", true);
+      refuse(form, error instanceof UploadError ? error.message : "Something went wrong; try again.");
       if (!(error instanceof UploadError)) console.error(error);
     } finally {
       input.disabled = false;

@@ -93,18 +93,20 @@
     document.addEventListener("htmx:afterSwap", (event) => {
       if (event.detail.target !== drawer) return;
       drawerOpen();
-      const close = drawer.querySelector("[data-drawer-close]");
-      if (close) close.focus({ preventScroll: true });
+      // A refusal (the item is gone) comes as a bare message: it still closes.
+      if (!drawer.querySelector("[data-drawer-close]")) drawer.prepend(closeButton());
+      drawer.querySelector("[data-drawer-close]").focus({ preventScroll: true });
     });
-    const drawerFailed = (event) => {
-      if (event.detail.target !== drawer) return;
+    // No answer (bazaar.js): the drawer says so in place of "Loading…".
+    drawer.addEventListener("bazaar:request-failed", (event) => {
+      if (event.target !== drawer) return;
+      event.preventDefault();
       const note = document.createElement("p");
       note.className = "error-message";
+      note.setAttribute("role", "alert");
       note.textContent = "This item could not be loaded. Try again in a moment.";
       drawer.replaceChildren(closeButton(), note);
-    };
-    document.addEventListener("htmx:responseError", drawerFailed);
-    document.addEventListener("htmx:sendError", drawerFailed);
+    });
     // An address with #item-… (shared, or typed): open that item's drawer.
     const drawerFromHash = () => {
       const card = /^#item-[0-9A-Za-z]+$/.test(location.hash) && document.querySelector(location.hash);

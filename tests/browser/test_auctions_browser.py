@@ -1,16 +1,19 @@
 """Auctions in a real browser: two bidders, the stepper, the live high bid, the
-outbid toast, the countdown on the server's clock, closing; the seller's panel."""
+outbid toast, the countdown on the server's clock, closing; the seller's panel; a
+winner whose card is declined and the second chance (issue 13, point 8)."""
 
 import re
 import time
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
-from auctions.services import auction_start, auctions_sweep
+from auctions.services import auction_start, auctions_sweep, bid_place
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
+from orders.gateway import CARD_DECLINES_OFF_SESSION
 from tests.auctions.conftest import end_passes, save_card
 from tests.browser.conftest import (
     DESKTOP,
@@ -58,6 +61,20 @@ def _close(auction_id: int):
     """The end passes and the beat's sweep runs."""
     end_passes(auction_id)
     return auctions_sweep()
+
+
+def _declined_winner(auction, bob):
+    """Bob bids $20.00; Carol's maximum takes the lead at $21.00 with a card that is
+    declined when charged. The end passes: Carol's charge fails, Bob is offered it."""
+    carol = verified_user("carol")
+    save_card(carol, CARD_DECLINES_OFF_SESSION)
+    bid_place(bidder=bob, auction=auction, amount_cents=2000, idempotency_key=new_key())
+    bid_place(
+        bidder=carol, auction=auction, amount_cents=2100, max_cents=3000, idempotency_key=new_key()
+    )
+    mail.outbox.clear()
+    _close(auction.pk)
+    return carol
 
 
 class AuctionsInTheBrowser(BrowserTestCase):
@@ -159,7 +176,7 @@ class AuctionsInTheBrowser(BrowserTestCase):
         bob.reload()
         bob.wait_for_selector("#auction[data-connected=true]", state="attached")
         assert bob.locator("[data-outcome]").inner_text() == "Sold to @bob for $26.00."
-        assert bob.locator("[data-price-label]").inner_text() == "Winning bid"
+        assert bob.locator("[data-price-label]").inner_text() == "Sold for"
         assert bob.locator("[data-bid-form]").is_hidden()
         bob.set_viewport_size(DESKTOP)
         screenshot(bob, "auction-sold-desktop")
@@ -199,3 +216,48 @@ class AuctionsInTheBrowser(BrowserTestCase):
         page.locator("#auctions-panel button.danger").first.click()  # confirm accepted
         page.locator("#auctions-panel", has_text="was cancelled").wait_for()
         assert self.dialogs and self.dialogs[0].startswith("Cancel the auction")
+
+    def test_only_those_concerned_learn_whose_payment_failed(self):
+        self.carol = off_the_event_loop(_declined_winner, self.auction, self.bob)
+        (carols_mail,) = [m for m in mail.outbox if m.to == ["carol@example.com"]]
+        assert "declined" in carols_mail.body and "/account/payments/" in carols_mail.body
+        assert [m.to for m in mail.outbox if "can still be yours" in m.subject] == [
+            ["bob@example.com"]
+        ]
+
+        # A visitor (Alice did not bid) reads a neutral state; nobody is named.
+        alice = self.visit(self.alice)
+        guest = self.visit(None)
+        for page in (alice, guest):
+            outcome = page.locator("[data-outcome]")
+            expect(outcome).to_have_text("Bidding has closed; the sale is being completed.")
+            for secret in ["carol", "could not pay", "payment failed", "declined"]:
+                expect(page.locator(".auction-live")).not_to_contain_text(secret)
+        screenshot(alice, "auction-second-chance-visitor")
+
+        # Carol is told on the page, with the way to fix her card.
+        carol = self.visit(self.carol)
+        you = carol.locator("#auction-you")
+        expect(you).to_contain_text("Your card was declined")
+        expect(you.get_by_role("link", name="Update your card")).to_have_attribute(
+            "href", "/account/payments/"
+        )
+        # The seller knows who could not pay and to whom it was offered.
+        keeper = self.visit(self.keeper)
+        expect(keeper.locator("#auction-you")).to_contain_text("@carol's card was declined")
+        expect(keeper.locator("#auction-you")).to_contain_text("offered to @bob at $20.00")
+
+        # Bob takes it; the visitor's page follows live and names only the buyer.
+        bob = self.visit(self.bob, viewport=PHONE)
+        offer = bob.locator("#auction-you")
+        expect(offer).to_contain_text("It can still be yours")
+        screenshot(bob, "auction-second-chance-offer-phone")
+        offer.get_by_role("button", name="Buy at my bid").click()
+        expect(offer).to_contain_text("It's yours: paid into escrow.")
+        expect(alice.locator("[data-outcome]")).to_have_text("Sold to @bob for $20.00.")
+        expect(alice.locator("[data-price]")).to_have_text("$20.00")
+        expect(alice.locator("[data-leader]")).to_have_text("@bob")
+        expect(alice.locator(".auction-live")).not_to_contain_text("carol")
+        screenshot(alice, "auction-second-chance-sold")
+        carol.reload()
+        expect(carol.locator("#auction-you")).to_contain_text("Your card was declined")

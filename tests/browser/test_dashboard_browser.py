@@ -1,17 +1,25 @@
-"""The seller's dashboard in a real browser: photos are shrunk before they leave it."""
+"""The seller's dashboard in a real browser: photos are shrunk before they leave it,
+and every upload says in place what became of it (issue 13, point 3)."""
 
 import io
 import os
-import re
 
 import pytest
 from django.conf import settings
 from PIL import Image
+from playwright.sync_api import expect
 
 from market.services import sections_ensure
 from stalls.models import Photo
 from stalls.services import item_create
-from tests.browser.conftest import BrowserTestCase, off_the_event_loop, screenshot, seller_stall
+from tests.browser.conftest import (
+    PHONE,
+    BrowserTestCase,
+    off_the_event_loop,
+    screenshot,
+    seller_stall,
+)
+from tests.conftest import jpeg_bytes, new_photo
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +69,7 @@ class DashboardInTheBrowser(BrowserTestCase):
         page.goto(f"{self.live_server_url}/dashboard/stall/items/{item.public_id}/")
         page.locator("form[data-photo-upload] input[type=file]").set_input_files(str(picture))
         page.locator("form[data-photo-upload] button[type=submit]").click()
-        page.wait_for_url(re.compile(rf"/dashboard/stall/items/{item.public_id}/$"))
+        expect(page.locator("[data-upload-status]")).to_have_text("Photo added.")
         page.locator(".photo-strip img").first.wait_for()
         assert len(uploads) == 1
         assert uploads[0] <= 500 * 1024 + 2048  # the photo plus the form's other fields
@@ -70,3 +78,50 @@ class DashboardInTheBrowser(BrowserTestCase):
         with Image.open(io.BytesIO(photo.image.read())) as stored:
             assert stored.format == "JPEG"
         screenshot(page, "item-edit-desktop")
+
+    def upload(self, page, path, form="form[data-photo-upload]"):
+        page.locator(f"{form} input[type=file]").set_input_files(str(path))
+        page.locator(f"{form} button[type=submit]").click()
+
+    def test_each_upload_says_in_place_what_became_of_it(self):
+        user, item = off_the_event_loop(_seller_with_item)
+        good = self.tmp_path / "good.jpg"
+        good.write_bytes(jpeg_bytes((800, 600)))
+        text = self.tmp_path / "notes.jpg"
+        text.write_text("Not a photo at all.")
+        big = self.tmp_path / "scan.jpg"
+        big.write_bytes(os.urandom(settings.PHOTO_MAX_UPLOAD_BYTES + 1024))
+        page = self.new_page(user)
+        page.goto(f"{self.live_server_url}/dashboard/stall/items/{item.public_id}/")
+        page.evaluate("window.__sameDocument = true")
+        status = page.locator("form[data-photo-upload] [data-upload-status]")
+        refusal = page.locator("form[data-photo-upload] [data-upload-error]")
+        file_input = page.locator("form[data-photo-upload] input[type=file]")
+        expect(status).to_have_attribute("role", "status")
+
+        self.upload(page, good)
+        expect(status).to_have_text("Photo added.")
+        expect(page.locator("#item-photos img")).to_have_count(1)
+        expect(refusal).to_be_hidden()
+
+        self.upload(page, text)
+        expect(refusal).to_have_text("That file is not a readable JPEG, PNG or WebP image.")
+        expect(refusal).to_have_attribute("role", "alert")
+        expect(file_input).to_have_attribute("aria-invalid", "true")
+        expect(status).to_have_text("")
+        self.upload(page, big)
+        expect(refusal).to_have_text("That file is over 5 MB; choose a smaller photo.")
+
+        off_the_event_loop(lambda: [new_photo(item.stall, item) for _ in range(5)])
+        self.upload(page, good)
+        expect(refusal).to_have_text("At most 6 photos; delete one first.")
+        assert page.evaluate("window.__sameDocument") is True  # said in place, no reload
+        screenshot(page, "item-photos-refused-desktop")
+
+        # The stall's own photos, on the dashboard, at phone width.
+        phone = self.new_page(user, viewport=PHONE)
+        phone.goto(f"{self.live_server_url}/dashboard/stall/")
+        self.upload(phone, good)
+        expect(phone.locator("[data-upload-status]")).to_have_text("Photo added.")
+        expect(phone.locator("#stall-photos img")).to_have_count(1)
+        screenshot(phone, "stall-photos-added-phone")

@@ -1,11 +1,16 @@
 """The playbook's exit criteria in a real browser: two items from two sellers in the
 cart, paid with the test gateway, both orders in escrow, one seller ships, the buyer
-confirms, that order is released and its seller paid."""
+confirms, that order is released and its seller paid. A dispute settled with a
+partial refund reads so, and each side sees only its own money (issue 13, point 7)."""
 
 import pytest
+from playwright.sync_api import expect
 
+from governance.models import Role
+from governance.services import role_grant
 from market.services import sections_ensure
 from orders.models import MoneyMove, Order, Payment
+from orders.services import order_dispute_open, order_dispute_settle, shipping_address_save
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
@@ -16,6 +21,7 @@ from tests.browser.conftest import (
     seller_stall,
     verified_user,
 )
+from tests.orders.conftest import connect_payouts, pay, start_checkout
 
 pytestmark = pytest.mark.browser
 
@@ -137,3 +143,55 @@ class CheckoutInTheBrowser(BrowserTestCase):
         phone.goto(self.url("/orders/"))
         assert phone.locator(".order-list li").count() == 2
         screenshot(phone, "orders-list-phone")
+
+
+def _settled_in_part(buyer, stall):
+    """The buyer paid for the lamp ($25.00), disputed it, and a steward refunded $10.00:
+    the rest, less the platform fee, is paid out to the seller."""
+    connect_payouts(stall.seller.user)
+    shipping_address_save(
+        buyer=buyer,
+        name="Sam Shopper",
+        line1="12 Canal Street",
+        line2="",
+        city="New York",
+        postal_code="10013",
+        country="US",
+    )
+    payment = start_checkout(buyer, stall.items.get())
+    pay(payment)
+    order = payment.orders.get()
+    order_dispute_open(actor=buyer, order=order, reason="One chip on the base.")
+    steward = verified_user("steward")
+    role_grant(user=steward, role=Role.STEWARD, granted_by=None)
+    order_dispute_settle(actor=steward, order=order, refund_cents=1000)
+    return order
+
+
+class PartialRefundInTheBrowser(BrowserTestCase):
+    def setUp(self):
+        super().setUp()
+        (self.lamps, _), self.buyer = off_the_event_loop(_seed)
+        self.order = off_the_event_loop(_settled_in_part, self.buyer, self.lamps)
+        self.path = f"/orders/{self.order.public_id}/"
+
+    def test_a_partial_refund_reads_so_and_the_buyer_sees_no_payout_or_fee(self):
+        buyer = self.new_page(self.buyer)
+        buyer.goto(f"{self.live_server_url}{self.path}")
+        expect(buyer.locator("h1 .status")).to_have_text("Partly refunded")
+        expect(buyer.locator("main")).to_contain_text("Refunded to you")
+        expect(buyer.locator("main")).to_contain_text("$10.00")
+        for secret in ["Payout to seller", "fee", "$14.25", "$0.75"]:
+            expect(buyer.locator("main")).not_to_contain_text(secret)
+        screenshot(buyer, "order-partly-refunded-buyer")
+        buyer.goto(f"{self.live_server_url}/orders/")
+        expect(buyer.locator(".order-list")).to_contain_text("Partly refunded")
+
+        seller = self.new_page(self.lamps.seller.user, viewport=PHONE)
+        seller.goto(f"{self.live_server_url}{self.path}")
+        expect(seller.locator("h1 .status")).to_have_text("Partly refunded")
+        money = seller.locator("section", has=seller.get_by_role("heading", name="Money"))
+        expect(money).to_contain_text("Payout to seller")
+        expect(money).to_contain_text("$14.25")
+        expect(money).to_contain_text("fee $0.75 kept")
+        screenshot(seller, "order-partly-refunded-seller-phone")

@@ -172,8 +172,17 @@ def test_without_javascript_an_offer_redirects_back_to_the_item(as_buyer, item, 
 
 
 def test_a_guest_is_sent_to_log_in(client, item):
-    response = make(client, item, "20")
+    response = make(client, item, "20", headers={})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    # htmx: the whole page goes to the login, to come back to the stall.
+    stall_page = reverse("stalls:detail", args=[item.stall.public_id])
+    response = make(
+        client,
+        item,
+        "20",
+        headers={**HTMX, "HTTP_HX_CURRENT_URL": f"http://testserver{stall_page}"},
+    )
+    assert response["HX-Redirect"] == f"/accounts/login/?next={stall_page}"
     assert not Offer.objects.exists()
 
 

@@ -57,17 +57,6 @@ def vase(other_stall, make_item):
     return make_item(other_stall, title="Green vase", price_cents=1800, inventory=3)
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run on-commit callbacks (emails, money moves) as a real commit would."""
-
-    def run(function, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return function(*args, **kwargs)
-
-    return run
-
-
 def start_checkout(buyer, *items, key=None) -> Payment:
     for item in items:
         cart_add(buyer=buyer, item=item)

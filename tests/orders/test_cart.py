@@ -1,5 +1,7 @@
 """The cart: kept on the server for buyers, in the session for guests, merged at login."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -87,3 +89,25 @@ def test_the_seller_logging_in_drops_their_own_items_from_the_guest_cart(client,
         {"username": stall.seller.user.handle, "password": "correct-horse-battery"},
     )
     assert not CartLine.objects.exists()
+
+
+def test_the_top_bar_counts_the_units_in_the_cart(client, buyer, lamp, vase):
+    def count(html: str) -> str:
+        """What the top bar's cart count says, as a screen reader reads it."""
+        badge = re.search(r'<span class="cart-count" id="cart-count"[^>]*>(.*?)</span>\n', html)
+        return re.sub(r"<[^>]+>", "", badge.group(1))
+
+    def page() -> str:
+        return client.get(reverse("orders:cart")).content.decode()
+
+    assert count(page()) == ""
+    client.post(reverse("orders:cart_add"), {"item": vase.public_id, "quantity": "2"})
+    assert count(page()) == ", 2 items"  # a guest's, from the session
+    client.force_login(buyer)  # merged into the buyer's cart
+    client.post(reverse("orders:cart_add"), {"item": lamp.public_id})
+    assert count(page()) == ", 3 items"
+    added = client.post(
+        reverse("orders:cart_add"), {"item": vase.public_id}, HTTP_HX_REQUEST="true"
+    )
+    assert 'id="cart-count" hx-swap-oob="true"' in added.content.decode()  # htmx: with the answer
+    assert count(added.content.decode()) == ", 4 items"

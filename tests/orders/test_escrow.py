@@ -14,6 +14,7 @@ from governance.models import Role
 from governance.services import role_grant
 from orders.gateway import TestGateway
 from orders.models import MoneyMove, Order, OrderEvent
+from orders.selectors import order_view
 from orders.services import (
     TRANSITIONS,
     fee_for,
@@ -172,11 +173,19 @@ def test_a_partial_refund_pays_the_rest_to_the_seller(paid, buyer, steward, on_c
     on_commit(order_dispute_open, actor=buyer, order=order, reason="One chip.")
     on_commit(order_dispute_settle, actor=steward, order=order, refund_cents=1000)
     order.refresh_from_db()
-    assert order.status == S.REFUNDED and order.refunded_cents == 1000
+    assert order.status == S.PARTLY_REFUNDED and order.refunded_cents == 1000
+    assert order.get_status_display() == "Partly refunded"
     moves = {move.kind: move for move in MoneyMove.objects.filter(order=order)}
     assert moves["refund"].amount_cents == 1000
     assert moves["transfer"].amount_cents == 1500 - fee_for(1500, 500)
     assert {move.status for move in moves.values()} == {"done"}
+
+    # The payout and the fee kept are the seller's business; the buyer sees the refund.
+    buyers, sellers = (order_view(user=user, order=order) for user in (buyer, seller_of(order)))
+    assert [move.kind for move in buyers.moves] == ["refund"]
+    assert sorted(move.kind for move in sellers.moves) == ["refund", "transfer"]
+    assert not [event for event in buyers.events if "fee" in event.note]
+    assert [event.kind for event in sellers.events if "fee" in event.note] == ["transfer_decided"]
 
 
 def test_a_steward_may_release_a_disputed_order(paid, buyer, steward, on_commit):

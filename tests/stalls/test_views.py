@@ -191,6 +191,36 @@ def test_a_file_that_is_not_an_image_is_refused_with_a_message(client, stall):
 
 
 @pytest.mark.django_db
+def test_the_upload_script_is_told_the_outcome_as_json(client, stall, make_item, make_photo):
+    """photo-upload.js says the outcome beside the form (issue 13, point 3): no
+    redirect, so no flash message is used up on the way."""
+    item = make_item(stall)
+    client.force_login(stall.seller.user)
+    url = reverse("stalls:photo_upload")
+
+    def send(content: bytes | None):
+        data = {"item": item.public_id}
+        if content is not None:
+            data["image"] = SimpleUploadedFile("p.jpg", content, content_type="image/jpeg")
+        return client.post(url, data, HTTP_ACCEPT="application/json")
+
+    added = send(jpeg_bytes())
+    assert (added.status_code, added.json()) == (201, {"message": "Photo added."})
+    refused = send(b"not a photo")
+    assert refused.status_code == 400
+    assert refused.json() == {"error": "That file is not a readable JPEG, PNG or WebP image."}
+    assert send(None).json() == {"error": "Choose an image file to upload."}
+    for _ in range(5):
+        make_photo(stall, item)
+    full = send(jpeg_bytes())
+    assert (full.status_code, full.json()) == (
+        409,
+        {"error": "At most 6 photos; delete one first."},
+    )
+    assert Photo.objects.filter(item=item).count() == 6
+
+
+@pytest.mark.django_db
 def test_dashboard_requires_login(client):
     response = client.get(reverse("stalls:dashboard"))
     assert response.status_code == 302
