@@ -53,6 +53,7 @@ PAGES = [
     Page("order, seller", "/orders/{order}/", roles=(SELLER,)),
     Page("orders sold", "/orders/selling/", roles=(SELLER,)),
     Page("my offers", "/offers/", roles=SIGNED_IN),
+    Page("my bids", "/bids/", roles=SIGNED_IN),
     Page("payment settings", "/account/payments/", roles=SIGNED_IN),
     Page("become a seller", "/sell/", roles=(BUYER, STEWARD)),
     Page("seller dashboard", "/dashboard/stall/", roles=(SELLER,)),
