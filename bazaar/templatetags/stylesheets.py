@@ -3,7 +3,10 @@
 Every extra <link rel="stylesheet"> holds the first paint for a round trip (Lighthouse
 put it at 140 ms on the stall page, which linked four); the page-specific files are a
 few kilobytes gzipped, so they travel inside the page. The site-wide bazaar.css stays a
-link, cached across pages.
+link, cached across pages. Used where a page needs several (the stall page, the
+seller's dashboard); a page with one more keeps a link. The page's HTML then holds the
+CSS text: a test that looks for a word a page must not say should look at the text
+people read, not the raw HTML.
 """
 
 from functools import cache
