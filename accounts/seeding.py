@@ -1,11 +1,19 @@
 """Demo accounts for `seed_market`: made in bulk, sharing one password hash."""
 
+import functools
+
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from .models import User
 
 DEMO_EMAIL_DOMAIN = "demo.meshbazaar.test"
+
+
+@functools.cache
+def _hashed(password: str) -> str:
+    """One hash per password and process: the demo logins and sellers share it."""
+    return make_password(password)
 
 
 def users_create_many(*, handles: list[str], password: str) -> dict[str, User]:
@@ -15,7 +23,7 @@ def users_create_many(*, handles: list[str], password: str) -> dict[str, User]:
     by one would take minutes.
     """
     existing = set(User.objects.filter(handle__in=handles).values_list("handle", flat=True))
-    hashed = make_password(password)
+    hashed = _hashed(password)
     now = timezone.now()
     User.objects.bulk_create(
         [

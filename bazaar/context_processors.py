@@ -11,4 +11,5 @@ def market(request):
         "market_currency": settings.MARKET_CURRENCY,
         "user_roles": roles,
         "user_is_seller": "seller" in roles,
+        "demo_market": settings.DEMO_MARKET,
     }

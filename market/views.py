@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import push_url
 
+from auctions.selectors import auctions_running_for_stalls
 from stalls.presence import live_stall_ids
 from stalls.selectors import search_stalls_and_items, stall_cards_for_section
 
@@ -35,12 +36,22 @@ def section(request: HttpRequest, x: str, y: str) -> HttpResponse:
     x, y = coordinates
     section_id = layout.ids[coordinates]
     cards = stall_cards_for_section(section_id=section_id)
-    live = live_stall_ids(public_ids=[card["public_id"] for card in cards if card])
+    public_ids = [card["public_id"] for card in cards if card]
+    live = live_stall_ids(public_ids=public_ids)
+    auctions = auctions_running_for_stalls(stall_public_ids=public_ids)
     grid_viewed_record(x=x, y=y, user=request.user, visitor_id=request.visitor_id)
     context = {
         "x": x,
         "y": y,
-        "cards": [card and {**card, "live": card["public_id"] in live} for card in cards],
+        "cards": [
+            card
+            and {
+                **card,
+                "live": card["public_id"] in live,
+                "auction": auctions.get(card["public_id"]),
+            }
+            for card in cards
+        ],
         "neighbours": neighbours(layout=layout, x=x, y=y),
         "minimap": minimap(layout=layout, x=x, y=y),
     }

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -112,7 +113,12 @@ def stall_cards_for_section(*, section_id: int) -> list[dict | None]:
     stalls = (
         Stall.objects.filter(section_id=section_id)
         .select_related("seller__user")
-        .annotate(item_count=Count("items", filter=Q(items__archived_at__isnull=True)))
+        .annotate(
+            item_count=Count("items", filter=Q(items__archived_at__isnull=True)),
+            cheapest_cents=models.Min(
+                "items__price_cents", filter=Q(items__archived_at__isnull=True)
+            ),
+        )
         .prefetch_related(
             Prefetch(
                 "photos", queryset=Photo.objects.only("id", "stall_id", "thumbnail", "position")
@@ -127,6 +133,7 @@ def stall_cards_for_section(*, section_id: int) -> list[dict | None]:
             "name": stall.name,
             "slot": stall.slot,
             "item_count": stall.item_count,
+            "cheapest_cents": stall.cheapest_cents,
             "seller_handle": stall.seller.user.handle,
             "thumbnails": [photo.thumbnail.url for photo in stall.photos.all()][:8],
         }

@@ -1,7 +1,12 @@
 from django import template
 
 from auctions.forms import AuctionStartForm
-from auctions.selectors import auction_running_for_item, auctions_for_seller, items_to_auction
+from auctions.selectors import (
+    auction_running_for_item,
+    auctions_for_seller,
+    auctions_running_for_items,
+    items_to_auction,
+)
 from stalls.selectors import stall_for_user
 
 register = template.Library()
@@ -25,3 +30,15 @@ def seller_auctions_panel(context) -> dict:
         "items": items,
         "auctions": auctions_for_seller(user=user),
     }
+
+
+@register.simple_tag
+def running_auctions(items) -> dict:
+    """Each of these items' running auction, in one query, for `auction_of`."""
+    return auctions_running_for_items(items=list(items))
+
+
+@register.filter
+def auction_of(running: dict, item):
+    """`running|auction_of:item`: the item's running auction, or None."""
+    return running.get(item.pk)

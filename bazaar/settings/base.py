@@ -204,6 +204,8 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # The market.
 MARKET_CURRENCY = env("MARKET_CURRENCY", default="USD")
+# The demo market's flash auctions and art credit (market.seeding); on in local settings.
+DEMO_MARKET = False
 SECTION_CACHE_SECONDS = 5
 MINIMAP_CACHE_SECONDS = 5
 MINIMAP_RADIUS = 3

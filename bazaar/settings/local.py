@@ -3,7 +3,7 @@
 from django.core.management.utils import get_random_secret_key
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env
+from .base import CELERY_BEAT_SCHEDULE, VAR_DIR, env
 
 
 def _local_secret_key() -> str:
@@ -18,3 +18,12 @@ def _local_secret_key() -> str:
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or _local_secret_key()
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+# The demo market: beat keeps a few flash auctions running near 0/0 (market.seeding).
+# Only here, in the embedded market `make run` serves; BAZAAR_DEMO_MARKET=0 turns it off.
+DEMO_MARKET = env.bool("BAZAAR_DEMO_MARKET", default=True)
+if DEMO_MARKET:
+    CELERY_BEAT_SCHEDULE = {
+        **CELERY_BEAT_SCHEDULE,
+        "market-demo-auctions": {"task": "market.tasks.keep_demo_auctions", "schedule": 30.0},
+    }

@@ -56,7 +56,7 @@ def test_section_shows_its_stalls_and_links_to_existing_neighbours_only(
     html = response.content.decode()
     assert response.status_code == 200
     assert "Potter&#x27;s Wheel" in html
-    assert "1 item ·" in html
+    assert "1 item<" in html and "from <b>$25</b>" in html
     assert f'href="/stalls/{stall.public_id}/"' in html
     # 0/0 is the top-left corner of the 3x3 test market: east and south only.
     assert 'data-direction="right" href="/market/1/0/"' in html
