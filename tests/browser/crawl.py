@@ -1,5 +1,5 @@
 """The pages of the market, for the accessibility walk (tests/browser/
-test_accessibility_browser.py) and the Lighthouse bench (bench/pages.py), and the
+test_accessibility_browser.py) and the Lighthouse bench (scripts/lighthouse.py), and the
 small demo market they are walked over.
 
 To check a new page, add one line to PAGES: a label, the path (with {names} from

@@ -1,15 +1,18 @@
 """Lighthouse over the pages of the market: accessibility, best practices, SEO and
 performance at the mobile preset, signed out and signed in.
 
-    .venv/bin/python bench/pages.py                 # every page once
-    .venv/bin/python bench/pages.py --runs 3        # medians of three runs per page
-    .venv/bin/python bench/pages.py --only stall    # pages whose label contains "stall"
+An audit, not a benchmark (so it lives in scripts/, not bench/): one pass over every
+page takes about seven minutes here.
+
+    .venv/bin/python scripts/lighthouse.py                 # every page once
+    .venv/bin/python scripts/lighthouse.py --runs 3        # medians of three runs per page
+    .venv/bin/python scripts/lighthouse.py --only stall    # pages whose label contains "stall"
 
 Starts daphne on a fresh SQLite market (the one the accessibility walk uses:
 tests/browser/crawl.py) with DEBUG off and the static files collected, as production
 serves them. Each page is opened by the first role that can open it; signed-in pages
 get that role's session cookie as an extra header. Lighthouse 12 (pinned in
-bench/lighthouse/, the last line that runs on Node 20) is installed into
+scripts/lighthouse/, the last line that runs on Node 20) is installed into
 var/lighthouse/ on first use and drives Debian's chromium. Not a test: performance
 moves with the machine's load, so quote medians of a few runs. Prints a table of the
 four scores per page, the worst page per score, the audits that cost points, and one
@@ -32,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._servers import daphne, django_script, manage, server_env  # noqa: E402
 
-PINS = ROOT / "bench" / "lighthouse"
+PINS = ROOT / "scripts" / "lighthouse"
 INSTALL = ROOT / "var" / "lighthouse"
 LIGHTHOUSE = INSTALL / "node_modules" / "lighthouse" / "cli" / "index.js"
 CHROMIUM = "/usr/bin/chromium"
