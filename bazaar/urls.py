@@ -3,11 +3,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 import bazaar.ids  # noqa: F401  registers the <ulid:…> path converter
-from bazaar.views import healthz
+from bazaar.views import favicon, healthz, media
 
 urlpatterns = [
     path("", include("discovery.urls")),
     path("healthz/", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("market/", include("market.urls")),
@@ -18,12 +19,4 @@ urlpatterns = [
 ]
 
 if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:
-    from django.views.static import serve
-
-    urlpatterns += [
-        path(
-            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    ]
+    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media)]

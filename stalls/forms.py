@@ -101,6 +101,11 @@ class ItemForm(forms.Form):
         """The condition radios, each with what its word means."""
         return [(radio, CONDITION_HINTS[radio.data["value"]]) for radio in self["condition"]]
 
+    def __init__(self, *args, **kwargs):
+        # The dashboard shows this form beside the stall form: ids of their own.
+        kwargs.setdefault("auto_id", "item_%s")
+        super().__init__(*args, **kwargs)
+
     def item_fields(self) -> dict:
         """The cleaned form as the keyword arguments of item_create / item_update."""
         data = self.cleaned_data

@@ -113,7 +113,8 @@
     reserve.textContent = state.reserve_met ? "Reserve met" : "Reserve not met";
     reserve.classList.toggle("met", Boolean(state.reserve_met));
     const end = $("[data-outcome]");
-    end.textContent = outcome(state);
+    // A live region rereads whatever is written to it: write only what changed.
+    if (end.textContent !== outcome(state)) end.textContent = outcome(state);
     end.hidden = !end.textContent;
 
     const open = ["live", "scheduled"].includes(state.status);
@@ -135,6 +136,8 @@
     }
     if (previous && you && previous.leader_id === you && state.leader_id !== you && state.leader) {
       showToast(`You've been outbid: @${state.leader} leads at ${state.price}.`);
+    } else if (previous && previous.price_cents !== state.price_cents && state.leader && state.leader_id !== you) {
+      $("[data-bid-announcer]").textContent = `New high bid: ${state.price} by @${state.leader}.`;
     }
     tick();
   }

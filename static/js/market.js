@@ -86,7 +86,7 @@
         ctx.fillText(String(sq.visitors), col * cell + cell / 2, row * cell + cell / 2 + 3);
       }
     });
-    ctx.strokeStyle = "#c2571a";
+    ctx.strokeStyle = "#a3461a";
     ctx.lineWidth = 3;
     ctx.strokeRect(data.radius * cell + 1.5, data.radius * cell + 1.5, cell - 3, cell - 3);
     canvas.dataset.drawn = "true";

@@ -176,8 +176,10 @@
       shelf = document.createElement("div");
       shelf.className = "offer-toasts";
       shelf.dataset.offerToasts = "";
-      shelf.setAttribute("role", "status");
-      shelf.setAttribute("aria-live", "polite");
+      // Each toast is said once as it arrives, not the whole shelf again.
+      shelf.setAttribute("role", "log");
+      shelf.setAttribute("aria-relevant", "additions");
+      shelf.setAttribute("aria-label", "Offer news");
       document.body.append(shelf);
     }
     return shelf;

@@ -33,6 +33,25 @@
     return button;
   }
 
+  /** The open drawer covers the room beside it: Tab and Shift+Tab go round inside it. */
+  function drawerKeepFocus(event) {
+    const stops = [...drawer.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select, textarea, [tabindex='0']")]
+      .filter((element) => element.offsetParent !== null);
+    if (!stops.length) return;
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    if (!drawer.contains(document.activeElement)) {
+      event.preventDefault();
+      first.focus();
+    } else if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
   function drawerClose() {
     if (!drawer || !drawer.classList.contains("open")) return;
     drawer.classList.remove("open");
@@ -64,6 +83,7 @@
     });
     document.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && !event.defaultPrevented) drawerClose();
+      if (event.key === "Tab" && drawer.classList.contains("open")) drawerKeepFocus(event);
     });
     document.addEventListener("htmx:beforeRequest", (event) => {
       if (event.detail.target !== drawer) return;
@@ -130,13 +150,20 @@
 
   const room = document.getElementById("stall-room");
   if (!room) return;
-  if (!window.BazaarY) {
-    const status = room.querySelector("[data-room-status]");
-    status.dataset.state = "error";
-    status.textContent = "The stall room could not start. Reload the page to try again.";
-    return;
+  // The Y.js bundle (99 KB) is fetched once the page has loaded and is idle, so it
+  // never competes with the stall's first paint; the room connects when it is in.
+  let Y = null;
+
+  function yjsLoad() {
+    return new Promise((resolve, reject) => {
+      if (window.BazaarY) return resolve();
+      const script = document.createElement("script");
+      script.src = room.dataset.yjsUrl;
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.append(script);
+    });
   }
-  const { Y } = window.BazaarY;
 
   const MAX_LENGTH = 500;
   const WINDOW = 50; // recent messages shown at first; scrolling up fetches older ones
@@ -163,6 +190,7 @@
     olderButton: $("[data-chat-older-button]"),
     olderStatus: $("[data-chat-older-status]"),
     newPill: $("[data-chat-new]"),
+    announcer: $("[data-chat-announcer]"),
     composer: $("[data-composer]"),
     text: $("[data-composer-text]"),
     counter: $("[data-composer-count]"),
@@ -226,7 +254,7 @@
   function connect() {
     clearTimeout(state.retryTimer);
     state.retryTimer = null;
-    if (state.socket || state.leaving) return;
+    if (state.socket || state.leaving || !Y) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/ws/stalls/${room.dataset.stall}/`);
     socket.binaryType = "arraybuffer";
@@ -575,6 +603,7 @@
         row = messageRow(entry);
         chat.rows.set(id, row);
         if (next === null) addedAtEnd += 1;
+        if (next === null && !chat.firstRender) announce(entry);
         ui.list.insertBefore(row, next);
         pendingArrived(entry);
       } else if (row !== next) {
@@ -603,6 +632,15 @@
       scrollToBottom();
     }
     olderFill();
+  }
+
+  /** A message someone else just sent, said once by screen readers (the log adds, never rereads). */
+  function announce(entry) {
+    if (!ui.announcer || (state.you && entry.author_id === state.you.id)) return;
+    const line = document.createElement("p");
+    line.textContent = `${entry.author}: ${entry.text}`;
+    ui.announcer.append(line);
+    while (ui.announcer.children.length > 10) ui.announcer.firstElementChild.remove();
   }
 
   function messageRow(entry) {
@@ -1201,7 +1239,7 @@
       cursor.seen = Date.now();
       cursor.label.textContent = moved.handle;
       cursor.element.dataset.handle = moved.handle;
-      cursor.element.style.setProperty("--cursor-color", String(moved.color || "#c2571a"));
+      cursor.element.style.setProperty("--cursor-color", String(moved.color || "#a3461a"));
       cursor.element.style.left = `${x * 100}%`;
       cursor.element.style.top = `${y * 100}%`;
       cursor.element.classList.toggle("flip", x > 0.8);
@@ -1298,5 +1336,17 @@
 
   if (ui.composer) composerInput();
   visitorsRender();
-  connect();
+  const start = () => yjsLoad().then(
+    () => {
+      Y = window.BazaarY.Y;
+      connect();
+    },
+    () => {
+      ui.status.dataset.state = "error";
+      ui.status.textContent = "The stall room could not start. Reload the page to try again.";
+    },
+  );
+  const idle = window.requestIdleCallback || ((callback) => setTimeout(callback, 1));
+  if (document.readyState === "complete") idle(start);
+  else window.addEventListener("load", () => idle(start), { once: true });
 })();

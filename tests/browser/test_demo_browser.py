@@ -44,7 +44,9 @@ class DemoMarketInTheBrowser(BrowserTestCase):
             expect(page.locator(".demo-credit")).to_contain_text("OpenMoji")
             screenshot(page, f"demo-grid-{width}")
 
-            page.get_by_role("link", name=re.compile("^The Curiosity Cabinet")).click()
+            # The card's name, as a person taps it (its centre may hold the auction badge).
+            card = page.get_by_role("link", name=re.compile("^The Curiosity Cabinet"))
+            card.locator(".stall-name").click()
             expect(page.get_by_role("heading", name="The Curiosity Cabinet")).to_be_visible()
             expect(page.locator(".item-card")).to_have_count(8)
             expect(page.locator(".item-card .price").first).to_contain_text("$")

@@ -204,6 +204,7 @@ def test_the_item_page_has_its_own_address_share_tags_and_everything_to_buy(clie
     assert "<title>Brass desk lamp · Ada&#x27;s Attic · Mesh Bazaar</title>" in html
     description = "$45.00 at Ada&#x27;s Attic · Adjustable arm, rewired."
     assert f'<meta name="description" content="{description}">' in html
+    assert html.count('<meta name="description"') == 1
     assert f'<meta property="og:description" content="{description}">' in html
     assert '<meta property="og:type" content="product">' in html
     assert '<meta property="og:title" content="Brass desk lamp">' in html

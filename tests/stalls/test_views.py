@@ -119,7 +119,7 @@ def test_the_item_form_records_category_condition_brand_and_size(client, stall):
     )
     form = client.get(reverse("stalls:item_edit", args=[item.public_id])).content.decode()
     assert '<option value="cameras" selected>Cameras &amp; Electronics</option>' in form
-    assert 'value="like_new" required aria-describedby="id_condition_1-hint" checked' in form
+    assert 'value="like_new" required aria-describedby="item_condition_1-hint" checked' in form
     assert "Used once or twice; no marks or wear." in form
 
     client.post(

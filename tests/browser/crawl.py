@@ -1,0 +1,130 @@
+"""The pages of the market, for the accessibility walk (tests/browser/
+test_accessibility_browser.py) and the Lighthouse bench (scripts/lighthouse.py), and the
+small demo market they are walked over.
+
+To check a new page, add one line to PAGES: a label, the path (with {names} from
+`market_for_the_crawl`), the roles that can open it, and optionally what to do on the
+page before the check (open a drawer, type a search; Lighthouse skips those lines)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+GUEST, BUYER, SELLER, STEWARD = "guest", "buyer", "seller", "steward"
+EVERYONE = (GUEST, BUYER, SELLER, STEWARD)
+SIGNED_IN = (BUYER, SELLER, STEWARD)
+
+
+def open_item_drawer(page) -> None:
+    page.locator("[data-item-drawer]").first.click()
+    page.locator("#item-drawer .offers-panel :is(form, p, ol)").first.wait_for()
+
+
+def open_the_photo_viewer(page) -> None:
+    page.locator("a[data-lightbox]").first.click()
+    page.locator("dialog.lightbox[open] img").wait_for()
+
+
+def type_a_search(page) -> None:
+    page.locator(".topbar input[type=search]").fill("lamp")
+    page.locator("#search-results .results").wait_for()
+
+
+@dataclass(frozen=True)
+class Page:
+    label: str
+    path: str
+    roles: tuple = EVERYONE
+    then: Callable | None = field(default=None, compare=False)
+
+
+PAGES = [
+    Page("market section", "/market/0/0/"),
+    Page("search box results", "/market/0/0/", then=type_a_search),
+    Page("front page", "/"),
+    Page("search page", "/search/?q=lamp"),
+    Page("search, a filter refused", "/search/?q=lamp&min_price=abc&condition=good&sold=on"),
+    Page("category", "/categories/kitchen/?sort=price"),
+    Page("item", "/items/{item}/"),
+    Page("item, photo viewer open", "/items/{item}/", then=open_the_photo_viewer),
+    Page("item in an auction", "/items/{auction_item}/"),
+    Page("auctions", "/auctions/"),
+    Page("stall", "/stalls/{stall}/"),
+    Page("stall, item drawer open", "/stalls/{stall}/", then=open_item_drawer),
+    Page("auction", "/auctions/{auction}/"),
+    Page("cart", "/cart/"),
+    Page("log in", "/accounts/login/", roles=(GUEST,)),
+    Page("sign up", "/accounts/signup/", roles=(GUEST,)),
+    Page("password reset", "/accounts/password-reset/", roles=(GUEST,)),
+    Page("password reset sent", "/accounts/password-reset/sent/", roles=(GUEST,)),
+    Page("not found", "/stalls/01ARZ3NDEKTSV4RRFFQ69G5FAV/"),
+    Page("checkout", "/checkout/", roles=(BUYER,)),
+    Page("payment", "/payments/{payment}/", roles=(BUYER,)),
+    Page("test gateway checkout", "/test-gateway/sessions/{session}/", roles=(BUYER,)),
+    Page("my orders", "/orders/", roles=SIGNED_IN),
+    Page("order, buyer", "/orders/{order}/", roles=(BUYER,)),
+    Page("order, seller", "/orders/{order}/", roles=(SELLER,)),
+    Page("orders sold", "/orders/selling/", roles=(SELLER,)),
+    Page("my offers", "/offers/", roles=SIGNED_IN),
+    Page("my bids", "/bids/", roles=SIGNED_IN),
+    Page("payment settings", "/account/payments/", roles=SIGNED_IN),
+    Page("become a seller", "/sell/", roles=(BUYER, STEWARD)),
+    Page("seller dashboard", "/dashboard/stall/", roles=(SELLER,)),
+    Page("auctions dashboard", "/dashboard/stall/auctions/", roles=(SELLER,)),
+    Page("edit an item", "/dashboard/stall/items/{item}/", roles=(SELLER,)),
+    Page("admin", "/admin/", roles=(STEWARD,)),
+    Page("admin: orders", "/admin/orders/order/", roles=(STEWARD,)),
+    Page("admin: an order", "/admin/orders/order/{order_pk}/change/", roles=(STEWARD,)),
+    Page("admin: chat messages", "/admin/stalls/chatmessage/", roles=(STEWARD,)),
+]
+
+
+def market_for_the_crawl() -> dict:
+    """The demo market, small, with something in every page: an auction with bids, an
+    offer, a cart, a paid order between the demo buyer and the demo seller."""
+    from accounts.models import User
+    from auctions.models import Auction
+    from auctions.services import bid_place
+    from bazaar.idempotency import new_key
+    from market.seeding import seed_market
+    from offers.services import offer_make
+    from orders.services import cart_add
+    from stalls.models import Stall
+    from stalls.selectors import items_with_availability, stall_for_user
+    from tests.auctions.conftest import save_card
+    from tests.orders.conftest import pay, start_checkout
+
+    seed_market(sections=2, stalls=2)
+    users = {role: User.objects.get(handle=f"demo_{role}") for role in SIGNED_IN}
+    buyer, seller = users[BUYER], users[SELLER]
+    stall = stall_for_user(user=seller)
+    items = list(items_with_availability(stall=stall).filter(reserved=0).order_by("price_cents"))
+    elsewhere = items_with_availability(stall=Stall.objects.exclude(pk=stall.pk).first())
+    save_card(buyer)
+    auction = Auction.objects.get(item__stall=stall)
+    bid_place(
+        bidder=buyer, auction=auction, amount_cents=auction.start_cents, idempotency_key=new_key()
+    )
+    offer_make(
+        buyer=buyer,
+        item=items[1],
+        amount_cents=items[1].price_cents // 2,
+        message="Would you take half?",
+        idempotency_key=new_key(),
+    )
+    paid = start_checkout(buyer, items[0])
+    pay(paid)
+    payment = start_checkout(buyer, elsewhere.filter(reserved=0).first())
+    cart_add(buyer=buyer, item=items[0])
+    return {
+        "users": users,
+        "ids": {
+            "stall": stall.public_id,
+            "auction": auction.public_id,
+            "auction_item": auction.item.public_id,
+            "item": items[0].public_id,
+            "order": paid.orders.get().public_id,
+            "order_pk": paid.orders.get().pk,
+            "payment": payment.public_id,
+            "session": payment.session_id,
+        },
+    }
