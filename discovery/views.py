@@ -56,7 +56,7 @@ def front_page(request: HttpRequest) -> HttpResponse:
             "overview": market_overview(layout=market_layout()),
             "live_stalls": selectors.live_stalls(),
             "ending_soon": selectors.auctions_ending_soon(),
-            "categories": selectors.category_counts(),
+            "categories": [tile for tile in selectors.category_counts() if tile["listed"]],
             "just_listed": selectors.just_listed(viewer=request.user),
             "server_time": time.time(),
         },

@@ -44,6 +44,7 @@ def test_the_front_page_is_served_at_the_root_without_a_redirect(client, catalog
     lighting = html.split('href="/categories/lighting/"')[0].rsplit("<li", 1)[1]
     assert "/media/thumbs/" in lighting  # the tile shows one of its items
     assert "Lamps &amp; Lighting" in html
+    assert 'href="/categories/furniture/"' not in html  # nothing listed there yet
     assert cards(html.split('data-row="new"')[1])[0] == "Seven-inch single"
 
 
