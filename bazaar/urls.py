@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("auctions.urls")),
     path("", include("reviews.urls")),
+    path("account/", include("accounts.settings_urls")),
+    path("", include("privacy.urls")),
 ]
 
 if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:

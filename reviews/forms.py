@@ -27,6 +27,8 @@ class ReviewForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
+    """One per review on a page: the review's id in the field ids keeps them unique."""
+
     reply = forms.CharField(
         label="Your answer",
         max_length=TEXT_MAX_LENGTH,
@@ -34,3 +36,6 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Write a few words for your answer."},
     )
+
+    def __init__(self, *args, review, **kwargs):
+        super().__init__(*args, auto_id=f"id_%s_{review.public_id}", **kwargs)

@@ -77,7 +77,7 @@ def stall_reviews(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 def review_reply(request: HttpRequest, public_id: str) -> HttpResponse:
     review = selectors.review_shown_get(public_id=public_id)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, review=review)
     error, status = None, 400
     if form.is_valid():
         try:

@@ -68,8 +68,8 @@ def seller_reviews_line(stall) -> dict:
 
 
 @register.simple_tag
-def reply_form() -> ReplyForm:
-    return ReplyForm()
+def reply_form(review) -> ReplyForm:
+    return ReplyForm(review=review)
 
 
 @register.filter
