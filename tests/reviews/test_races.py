@@ -2,7 +2,11 @@
 same POST repeated while the first is in flight gets the first's review, and two
 different reviews of one order at once leave one."""
 
+import threading
+import time
+
 import pytest
+from django.db import transaction
 
 from bazaar.errors import Conflict
 from reviews.models import Review
@@ -25,6 +29,38 @@ def test_the_same_review_sent_twice_at_once_is_written_once(require_postgres, re
     first, second = race(send, send)
     assert isinstance(first, Review) and isinstance(second, Review), (first, second)
     assert first.pk == second.pk
+    assert Review.objects.count() == 1
+
+
+def test_a_repeat_waits_for_the_first_in_flight_and_gets_its_review(
+    require_postgres, released, buyer
+):
+    """Deterministic: the first request has written its row but not committed when the
+    repeat arrives; the repeat waits on the unique index, then answers the same."""
+    inserted, commit = threading.Event(), threading.Event()
+    key = "in-flight-key-00001"
+
+    def first():
+        with transaction.atomic():
+            review = review_create(
+                buyer=buyer, order=released, stars=4, text="Nice", idempotency_key=key
+            )
+            inserted.set()
+            commit.wait(10)
+        return review
+
+    def repeat():
+        inserted.wait(10)
+        threading.Timer(0.3, commit.set).start()
+        started = time.monotonic()
+        review = review_create(
+            buyer=buyer, order=released, stars=4, text="Nice", idempotency_key=key
+        )
+        return review, time.monotonic() - started
+
+    original, (again, waited) = race(first, repeat)
+    assert isinstance(original, Review), original
+    assert again.pk == original.pk and waited >= 0.25
     assert Review.objects.count() == 1
 
 
