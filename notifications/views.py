@@ -79,7 +79,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     asked = unsubscribe_read(token)
     if asked is None:
         return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=400)
-    kind_label = Kind(asked.kind).label.lower() if asked.kind in Kind.values else ""
+    kind_label = Kind(asked.kind).label if asked.kind in Kind.values else ""
     context = {"token": token, "kind": asked.kind, "kind_label": kind_label, "all": ALL}
     if request.method == "GET":
         return render(request, "notifications/unsubscribe.html", context)
