@@ -4,29 +4,24 @@ desktop width."""
 
 import os
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from auctions.services import auction_start, bid_place
+from auctions.services import bid_place
 from bazaar.idempotency import new_key
-from market.services import sections_ensure
 from notifications.models import Kind
 from notifications.services import notify
-from tests.auctions.conftest import save_card
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
     BrowserTestCase,
-    item_with_photo,
     off_the_event_loop,
     screenshot,
-    seller_stall,
-    verified_user,
 )
+from tests.browser.test_auctions_browser import _seed as auction_with_two_bidders
 
 pytestmark = pytest.mark.browser
 
@@ -44,28 +39,9 @@ def shot(page, name: str) -> None:
 
 
 def _seed():
-    sections_ensure(coordinates=[(0, 0)])
-    stall = seller_stall(handle="keeper", legal_name="Kim Keeper", name="Brass & Lamps")
-    item = item_with_photo(
-        stall=stall,
-        title="Brass lamp",
-        description="A brass desk lamp.",
-        price_cents=4500,
-        inventory=2,
-        colour=(190, 140, 50),
-    )
-    alice, bob = verified_user("alice"), verified_user("bob")
-    save_card(alice)
-    save_card(bob)
-    auction = auction_start(
-        actor=stall.seller.user,
-        item=item,
-        start_cents=1000,
-        reserve_cents=None,
-        buy_now_cents=None,
-        duration=timedelta(minutes=5),
-        idempotency_key=new_key(),
-    )
+    """The auctions test's market: Alice and Bob with cards, an auction of a brass
+    lamp; Alice leads it."""
+    _, alice, bob, auction = auction_with_two_bidders()
     bid_place(bidder=alice, auction=auction, amount_cents=1000, idempotency_key=new_key())
     return alice, bob, auction
 
