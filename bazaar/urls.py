@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("reviews.urls")),
     path("account/", include("accounts.settings_urls")),
     path("", include("privacy.urls")),
+    path("", include("notifications.urls")),
 ]
 
 if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:

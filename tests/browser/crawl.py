@@ -84,6 +84,9 @@ PAGES = [
     Page("change email", "/account/email/", roles=SIGNED_IN),
     Page("change password", "/account/password/", roles=SIGNED_IN),
     Page("delete account", "/account/delete/", roles=SIGNED_IN),
+    Page("notifications", "/notifications/", roles=SIGNED_IN),
+    Page("notification settings", "/notifications/settings/", roles=SIGNED_IN),
+    Page("unsubscribe", "/notifications/unsubscribe/{unsubscribe}/", roles=(GUEST,)),
 ]
 
 
@@ -95,6 +98,7 @@ def market_for_the_crawl() -> dict:
     from auctions.services import bid_place
     from bazaar.idempotency import new_key
     from market.seeding import seed_market
+    from notifications.tokens import unsubscribe_token
     from offers.services import offer_make
     from orders.services import cart_add
     from stalls.models import Stall
@@ -138,6 +142,7 @@ def market_for_the_crawl() -> dict:
             "session": payment.session_id,
             "released_order": released.public_id,
             "reviewed_order": reviewed.public_id,
+            "unsubscribe": unsubscribe_token(user_public_id=buyer.public_id, kind="outbid"),
         },
     }
 
