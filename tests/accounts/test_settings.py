@@ -53,7 +53,8 @@ def request_change(client, new_email="marta.new@example.com", password=PASSWORD,
 def test_the_hub_shows_each_setting_and_links_to_payments_and_deletion(signed_in, person):
     html = signed_in.get(HUB).content.decode()
     assert "marta@example.com" in html and "Verified" in html
-    for url in (EMAIL, PASSWORD_URL, reverse("orders:account"), reverse("privacy:delete")):
+    pages = ("orders:account", "notifications:settings", "privacy:delete")
+    for url in (EMAIL, PASSWORD_URL, *map(reverse, pages)):
         assert f'href="{url}"' in html
     assert '<option value="Europe/Paris">Paris</option>' in html
     assert '<optgroup label="Europe">' in html
