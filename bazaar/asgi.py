@@ -9,6 +9,11 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bazaar.settings.local")
 django.setup(set_prefix=False)
 
+from bazaar.deploy import refuse_if_undeployable  # noqa: E402
+
+# Before anything serves or the embedded runner starts (production only).
+refuse_if_undeployable()
+
 from bazaar.handlers import SyncChainASGIHandler  # noqa: E402
 
 django_asgi_app = SyncChainASGIHandler()
