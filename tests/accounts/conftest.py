@@ -5,11 +5,11 @@ import pytest
 from accounts.services import user_signup
 
 STRONG_PASSWORD = "lantern-velvet-92"
-VERIFY_LINK = re.compile(r"https?://[^/\s]+(/accounts/verify/[^/\s]+/)")
+VERIFY_LINK = re.compile(r"https?://[^/\s]+(/accounts/verify/[^/\s]+/(?:\?\S+)?)")
 
 
 def verify_path(message) -> str:
-    """The path of the verification link in an email."""
+    """The path (and query) of the verification link in an email."""
     match = VERIFY_LINK.search(message.body)
     assert match, message.body
     return match.group(1)
