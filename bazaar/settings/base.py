@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Permissions-Policy everywhere; no-store for signed-in pages (docs/security.md).
+    "bazaar.headers.PrivacyHeadersMiddleware",
     # Compresses pages, and static files WhiteNoise has no compressed copy of (with
     # DEBUG on it serves the sources); BREACH: see docs/decisions.md.
     "django.middleware.gzip.GZipMiddleware",
