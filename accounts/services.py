@@ -180,15 +180,11 @@ def email_verification_send(*, user: User, base_url: str, next_url: str = "") ->
     )
 
 
-def email_verify(*, token: str) -> tuple[User, bool]:
-    """Mark the user's address verified if the link is ours, recent, and for that address.
-
-    Returns the user and whether this click verified it (the first does: it signs a
-    new account in, as the link proves the address). Clicking a link twice is
-    harmless: the first verification time is kept.
-    """
+def verification_link_user(*, token: str) -> User:
+    """The account a verification link is for, if the link is ours, recent, and for
+    the address the account has now."""
     try:
-        user = tokens.email_token_user(token=token)
+        return tokens.email_token_user(token=token)
     except signing.SignatureExpired as error:
         raise Invalid(
             f"This verification link has expired: links work for {tokens.MAX_AGE.days} days.",
@@ -200,6 +196,16 @@ def email_verify(*, token: str) -> tuple[User, bool]:
             "address changed after it was sent.",
             code="bad_link",
         ) from error
+
+
+def email_verify(*, token: str) -> tuple[User, bool]:
+    """Mark the address of the link's account verified.
+
+    Returns the user and whether this call verified it (the first does: that one may
+    sign a new account in, as the link proves the address). Following a link twice is
+    harmless: the first verification time is kept.
+    """
+    user = verification_link_user(token=token)
     if user.email_verified:
         return user, False
     user.email_verified_at = timezone.now()

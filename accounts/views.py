@@ -70,15 +70,21 @@ def signup_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup_sent.html", {"link_days": tokens.MAX_AGE.days})
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest, token: str) -> HttpResponse:
-    """Verify the address; the first click signs a new account in (the link proves
-    the address, as a password reset link does) and goes on to its `next`."""
+    """Verify the address. For a new account opened by nobody signed in, the link
+    asks first (a POST, so another site cannot sign a visitor into an account of its
+    own by sending them to its link), then verifies, signs in and goes on to `next`."""
     try:
+        user = services.verification_link_user(token=token)
+        signs_in = not user.email_verified and not request.user.is_authenticated
+        if signs_in and request.method == "GET":
+            context = {"account": user, "next": local_next(request)}
+            return render(request, "accounts/verify_confirm.html", context)
         user, first = services.email_verify(token=token)
     except DomainError as error:
         return render(request, "accounts/verify_failed.html", {"error": error}, status=error.status)
-    if first and not request.user.is_authenticated:
+    if first and signs_in:
         login(request, user, backend=AUTH_BACKEND)
         messages.success(request, f"Welcome to the market, @{user.handle}: your email is verified.")
     else:

@@ -15,6 +15,15 @@ def verify_path(message) -> str:
     return match.group(1)
 
 
+def confirm_link(client, path: str):
+    """Open a verification link signed out, as a person does: the page asks, the
+    button confirms (a POST to the same address). The POST's response."""
+    page = client.get(path)
+    assert page.status_code == 200, page
+    assert "Confirm and sign in" in page.content.decode()
+    return client.post(path)
+
+
 @pytest.fixture
 def signup_data():
     """A sign-up form filled in well; the email is longer than any handle on purpose."""

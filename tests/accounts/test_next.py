@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from accounts.models import User
 
-from .conftest import verify_path
+from .conftest import confirm_link, verify_path
 
 HOME = reverse("market:home")
 SIGNUP = reverse("accounts:signup")
@@ -62,7 +62,7 @@ def test_signup_post_with_next_env_makes_the_account_and_goes_nowhere_strange(
         response = client.post(f"{SIGNUP}?next=env", {**signup_data, "next": "env"})
     assert response.status_code == 302 and response.url == SENT
     user = User.objects.get(handle="Marta_K")
-    followed = client.get(verify_path(mailoutbox[0]))
+    followed = confirm_link(client, verify_path(mailoutbox[0]))
     assert followed.url == HOME
     assert int(client.session["_auth_user_id"]) == user.pk
 
@@ -94,7 +94,9 @@ def test_logout_follows_only_a_local_next(signed_in, next_url, expected):
 def test_verify_link_with_a_tampered_next_goes_home(client, signed_up, mailoutbox):
     signed_up()
     path = verify_path(mailoutbox[0])
-    response = client.get(path, {"next": "//evil.example/"})
+    page = client.get(path, {"next": "//evil.example/"}).content.decode()
+    assert 'name="next"' not in page
+    response = client.post(path, {"next": "//evil.example/"})
     assert response.url == HOME
 
 
@@ -182,6 +184,8 @@ def test_reset_and_verify_never_fail_with_a_server_error(
     no_server_error(
         client.post(reset, posted({"new_password1": first, "new_password2": second}), follow=True)
     )
-    no_server_error(client.get(reverse("accounts:verify", args=[quote(token, safe="")]), query))
+    verify = reverse("accounts:verify", args=[quote(token, safe="")])
+    no_server_error(client.get(verify, query))
+    no_server_error(client.post(f"{verify}?{urlencode(query)}", posted({"next": email})))
     no_server_error(client.post(reverse("accounts:verify_resend"), query))
     no_server_error(client.get(SENT, query))

@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts import tokens
 from accounts.models import User
 
-from .conftest import STRONG_PASSWORD, verify_path
+from .conftest import STRONG_PASSWORD, confirm_link, verify_path
 
 HOME = reverse("market:home")
 SIGNUP = reverse("accounts:signup")
@@ -66,7 +66,7 @@ def test_signup_goes_to_a_safe_next_url_through_the_link(
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"{SIGNUP}?next=/stalls/somewhere/", signup_data)
-    followed = client.get(verify_path(mailoutbox[0]))
+    followed = confirm_link(client, verify_path(mailoutbox[0]))
     # then
     assert response.url == SENT
     assert followed.status_code == 302
@@ -83,7 +83,7 @@ def test_signup_ignores_an_unsafe_next_url(
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(SIGNUP, {**signup_data, "next": next_url})
-    followed = client.get(verify_path(mailoutbox[0]))
+    followed = confirm_link(client, verify_path(mailoutbox[0]))
     # then the account is made, and the link signs in and goes home
     assert response.status_code == 302 and response.url == SENT
     assert "next" not in verify_path(mailoutbox[0])
@@ -141,7 +141,7 @@ def test_signup_with_an_unverified_known_email_mails_its_owner_a_new_link(
     assert response.url == SENT
     [message] = mailoutbox
     assert message.to == [owner.email] and "@someone" in message.body
-    client.get(verify_path(message))
+    confirm_link(client, verify_path(message))
     owner.refresh_from_db()
     assert owner.email_verified
 
@@ -209,9 +209,15 @@ def test_verify_link_from_the_email_verifies_the_address_and_signs_in(
 ):
     # given
     user = signed_up()
+    path = verify_path(mailoutbox[0])
     # when
-    response = client.get(verify_path(mailoutbox[0]))
+    asked = client.get(path)
+    user.refresh_from_db()
+    verified_on_sight = user.email_verified
+    response = client.post(path)
     # then
+    assert asked.status_code == 200 and "@Marta_K" in asked.content.decode()
+    assert not verified_on_sight  # nothing changes until the person confirms
     assert response.status_code == 302
     assert response.url == HOME
     user.refresh_from_db()
@@ -224,7 +230,7 @@ def test_a_verify_link_signs_in_only_the_first_time(client, signed_up, mailoutbo
     # given
     user = signed_up()
     path = verify_path(mailoutbox[0])
-    client.get(path)
+    confirm_link(client, path)
     client.logout()
     # when
     response = client.get(path)
@@ -429,3 +435,20 @@ def test_password_reset_pages_render(client, db):
         assert client.get(reverse(f"accounts:{name}")).status_code == 200
     bad_link = reverse("accounts:password_reset_confirm", args=["MQ", "bad-token"])
     assert "That link didn" in client.get(bad_link).content.decode()
+
+
+def test_another_site_cannot_sign_a_visitor_in_by_sending_them_to_its_link(
+    client, signed_up, mailoutbox
+):
+    """Login CSRF: the link only asks; signing in takes the page's own POST."""
+    # given an account someone else opened, and its link
+    signed_up()
+    path = verify_path(mailoutbox[0])
+    client.get(path)
+    # when the POST comes without the page's CSRF token
+    strict = Client(enforce_csrf_checks=True)
+    forged = strict.post(path)
+    # then it is refused (bazaar.views.csrf_failure: "This page is out of date")
+    assert forged.status_code == 409
+    assert logged_in_user_id(strict) is None
+    assert not User.objects.get(handle="Marta_K").email_verified

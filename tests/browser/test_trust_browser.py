@@ -40,3 +40,28 @@ class StagingSite(BrowserTestCase):
                     who = "buyer" if user else "guest"
                     assert_accessible(page, f"staging {name} as {who} at {width_name} px")
                     screenshot(page, f"trust-staging-{name}-{who}-{width_name}")
+
+
+def _unverified_link(handle: str) -> str:
+    from accounts import tokens
+    from accounts.services import user_create
+
+    user = user_create(handle=handle, email=f"{handle}@example.com", password="pw-12345678")
+    return f"/accounts/verify/{tokens.email_token_make(user=user)}/?next=/search/"
+
+
+class VerificationLink(BrowserTestCase):
+    def test_the_link_asks_then_signs_in_and_goes_back(self):
+        off_the_event_loop(sections_ensure, coordinates=[(0, 0)])
+        for width_name, viewport in (("1366", WIDE), ("390", PHONE)):
+            link = off_the_event_loop(_unverified_link, f"newcomer{width_name}")
+            page = self.new_page(viewport=viewport)
+            page.goto(self.live_server_url + link)
+            expect(page.get_by_role("heading", name="Confirm your email")).to_be_visible()
+            assert_accessible(page, f"verification link at {width_name} px")
+            screenshot(page, f"trust-verify-confirm-{width_name}")
+            page.get_by_role("button", name="Confirm and sign in").click()
+            page.wait_for_url("**/search/")
+            expect(
+                page.get_by_text(f"Welcome to the market, @newcomer{width_name}")
+            ).to_be_visible()
