@@ -15,6 +15,8 @@ SIGNED_IN_PAGES = [
     "auctions:mine",
     "stalls:dashboard",
     "accounts:verify_resend",
+    "notifications:list",
+    "notifications:settings",
     "discovery:home",  # a public page, but rendered for this person (their handle, cart)
 ]
 
