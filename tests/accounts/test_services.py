@@ -43,7 +43,9 @@ def test_user_signup_creates_an_unverified_user_and_mails_a_link_after_commit(
     assert "https://bazaar.example/accounts/verify/" in message.body
 
 
-def test_user_signup_refuses_a_handle_and_email_taken_in_another_case(make_user):
+def test_user_signup_refuses_a_handle_taken_in_another_case_and_says_nothing_of_the_email(
+    make_user,
+):
     # given
     make_user("Marta_K", email="marta@example.com")
     # when
@@ -51,10 +53,30 @@ def test_user_signup_refuses_a_handle_and_email_taken_in_another_case(make_user)
         user_signup(
             handle="marta_k", email="MARTA@example.com", password=STRONG_PASSWORD, base_url=""
         )
-    # then both problems are reported at once
-    assert refused.value.errors["handle"] == ["That handle is taken."]
-    assert "already uses that email" in refused.value.errors["email"][0]
+    # then
+    assert refused.value.errors == {"handle": ["That handle is taken."]}
     assert User.objects.count() == 1
+
+
+def test_user_signup_with_a_known_email_makes_nothing_and_mails_the_owner(
+    make_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    # given
+    owner = make_user("Marta_K", email="marta@example.com")
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        result = user_signup(
+            handle="another_one",
+            email="MARTA@example.com",
+            password=STRONG_PASSWORD,
+            base_url="https://bazaar.example",
+        )
+    # then
+    assert result is None
+    assert User.objects.get() == owner
+    [notice] = mailoutbox
+    assert notice.to == ["marta@example.com"]
+    assert "https://bazaar.example/accounts/login/" in notice.body
 
 
 @pytest.mark.parametrize("password", ["password", "12345678", "marta_k1", "short"])
