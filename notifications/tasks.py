@@ -1,18 +1,13 @@
 """Background work for notices. Each task calls one service."""
 
-from smtplib import SMTPException
-
 from celery import shared_task
+
+from bazaar.jobs import MAIL_RETRY
 
 from .services import notice_deliver
 
 
-@shared_task(
-    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=6,
-)
+@shared_task(**MAIL_RETRY)
 def deliver_notice(**job) -> str | None:
     """Queued by `notifications.services.notify` after the action commits, with the
     keyword arguments of `notice_deliver`. A retry (the mail server was away) finds

@@ -139,8 +139,17 @@ def costs_of(report: dict) -> dict[str, set[str]]:
             audit = report["audits"][ref["id"]]
             if ref["weight"] and (audit["score"] is None or audit["score"] < 1):
                 value = audit.get("displayValue") or ""
-                costs.setdefault(name, set()).add(f"{ref['id']} {value}".strip())
+                costs.setdefault(name, set()).add(
+                    f"{ref['id']} {value}{what_failed(audit)}".strip()
+                )
     return costs
+
+
+def what_failed(audit: dict) -> str:
+    """The messages behind a console or deprecation finding, which name the culprit."""
+    items = (audit.get("details") or {}).get("items") or []
+    messages = {str(item.get("description") or item.get("value") or "")[:160] for item in items}
+    return "".join(f" [{message}]" for message in sorted(messages) if message)
 
 
 def main() -> None:
@@ -157,7 +166,6 @@ def main() -> None:
         env = server_env(database_url=f"sqlite:///{tmp / 'db.sqlite3'}", media_root=tmp / "media")
         env["PAYMENT_GATEWAY"] = "test"
         manage("migrate", "--noinput", "-v0", env=env)
-        manage("collectstatic", "--noinput", "-v0", env=env)
         seeded = json.loads(django_script(_SEED, env=env).strip().splitlines()[-1])
         rows = []
         with daphne(env=env, log_path=tmp / "daphne.log") as base_url:

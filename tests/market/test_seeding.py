@@ -114,7 +114,7 @@ def test_demo_auctions_are_topped_up_only_when_some_have_ended():
     first = demo_auctions_running()[0]
     auction_cancel(actor=first.seller, auction=first)
     started = demo_auctions_keep()
-    assert len(started) == 1 and started[0].item_id != first.item_id
+    assert len(started) == 1 and started[0].pk != first.pk
     assert len(demo_auctions_running()) == DEMO_AUCTIONS
     assert demo_auctions_keep() == []
 
@@ -151,6 +151,19 @@ def test_the_banner_of_make_run_lists_where_the_flash_auctions_are(capsys):
     assert len(running) == DEMO_AUCTIONS
     for auction in running:
         assert f"/auctions/{auction.public_id}/  {auction.item.title}, ends in " in out
+
+
+@pytest.mark.parametrize(
+    ("backend", "said"),
+    [
+        ("embedded", "background work in the web process (no broker)"),
+        ("celery", "background work Celery workers"),
+    ],
+)
+def test_the_banner_says_where_background_work_runs(capsys, settings, backend, said):
+    settings.JOBS_BACKEND = backend
+    call_command("market_banner")
+    assert said in capsys.readouterr().out
 
 
 def test_the_demo_credits_its_art_on_every_page_and_only_the_demo(client, settings):
