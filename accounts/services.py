@@ -1,7 +1,6 @@
 """Writes to accounts: signing up, verifying email, staff access."""
 
 from contextlib import suppress
-from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib.auth import password_validation
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bazaar.errors import Invalid
+from bazaar.jobs import enqueue_on_commit
 
 from . import tokens
 from .models import User
@@ -109,11 +109,7 @@ def user_signup(
         if isinstance(error, ValidationError):
             raise SignupRefused(error.message_dict) from error
         raise
-    # robust: a mail server being down must not undo a sign-up; the user can resend.
-    transaction.on_commit(
-        partial(email_verification_send, user=user, base_url=base_url, next_url=next_url),
-        robust=True,
-    )
+    email_verification_send(user=user, base_url=base_url, next_url=next_url)
     return user
 
 
@@ -121,12 +117,13 @@ def _signup_with_a_known_email(*, email: str, password: str, base_url: str) -> N
     # The same hashing work as opening an account, so the answer takes as long.
     make_password(password)
     owner = User.objects.get(email__iexact=email)
-    transaction.on_commit(partial(signup_notice_send, user=owner, base_url=base_url), robust=True)
+    # A job, as the new account's link is: both answers take the same time.
+    enqueue_on_commit("accounts.tasks.send_signup_notice", user_id=owner.pk, base_url=base_url)
 
 
 def signup_notice_send(*, user: User, base_url: str) -> None:
     """Tell an owner that someone signed up with their address: how to log in or reset
-    the password, or (not yet verified) a new verification link."""
+    the password, or (not yet verified) a new verification link. Runs as a job."""
     if not user.email_verified:
         # Refused only when a link went out less than a minute ago: that one works.
         with suppress(Invalid):
@@ -152,9 +149,10 @@ def _verification_sent_key(user: User) -> str:
 
 
 def email_verification_send(*, user: User, base_url: str, next_url: str = "") -> None:
-    """Mail a link that proves the address is theirs (and goes on to `next_url`,
+    """Queue a link that proves the address is theirs (and goes on to `next_url`,
     checked again when it is followed); at most one a minute per user, so the resend
-    button cannot be used to flood someone's inbox."""
+    button cannot be used to flood someone's inbox. The mail goes as a job once the
+    caller commits: a slow or absent mail server never fails a sign-up."""
     if user.email_verified:
         raise Invalid("Your email address is already verified.", code="already_verified")
     if not cache.add(_verification_sent_key(user), True, VERIFICATION_RESEND_SECONDS):
@@ -163,6 +161,15 @@ def email_verification_send(*, user: User, base_url: str, next_url: str = "") ->
             "or try again in a minute.",
             code="too_soon",
         )
+    enqueue_on_commit(
+        "accounts.tasks.send_verification_mail",
+        user_id=user.pk,
+        base_url=base_url,
+        next_url=next_url,
+    )
+
+
+def verification_mail_send(*, user: User, base_url: str, next_url: str = "") -> None:
     token = tokens.email_token_make(user=user)
     context = {
         "user": user,

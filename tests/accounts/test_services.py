@@ -136,15 +136,17 @@ def test_user_identity_conflicts_ignores_the_user_being_edited(make_user):
     }
 
 
-def test_email_verification_send_allows_one_mail_a_minute_per_user(make_user, mailoutbox):
+def test_email_verification_send_allows_one_mail_a_minute_per_user(
+    make_user, mailoutbox, on_commit
+):
     # given
     marta = make_user("Marta_K", verified=False)
     olek = make_user("Olek", verified=False)
-    email_verification_send(user=marta, base_url="http://testserver")
+    on_commit(email_verification_send, user=marta, base_url="http://testserver")
     # when
     with pytest.raises(Invalid) as refused:
         email_verification_send(user=marta, base_url="http://testserver")
-    email_verification_send(user=olek, base_url="http://testserver")
+    on_commit(email_verification_send, user=olek, base_url="http://testserver")
     # then
     assert refused.value.code == "too_soon"
     assert [message.to for message in mailoutbox] == [[marta.email], [olek.email]]
@@ -213,3 +215,24 @@ def test_email_verify_refuses_a_token_for_a_previous_address(make_user):
         email_verify(token=token)
     # then
     assert refused.value.code == "bad_link"
+
+
+@pytest.mark.django_db
+def test_sign_up_stands_when_the_mail_server_is_away_and_its_link_waits_as_a_job(
+    settings, on_commit
+):
+    """The verification link is a job written with the account: a dead mail server
+    neither fails the sign-up nor loses the link (the job retries)."""
+    from bazaar.models import Job
+
+    settings.JOBS_BACKEND = "embedded"
+    settings.EMAIL_BACKEND = "tests.orders.test_escrow.MailServerAway"
+    user = on_commit(
+        user_signup,
+        handle="Nadia",
+        email="nadia@example.com",
+        password=STRONG_PASSWORD,
+        base_url="http://testserver",
+    )
+    job = Job.objects.get(task="accounts.tasks.send_verification_mail")
+    assert job.kwargs == {"user_id": user.pk, "base_url": "http://testserver", "next_url": ""}
