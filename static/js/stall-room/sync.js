@@ -2,7 +2,7 @@
 // in static/vendor/) kept in sync with the server's over the socket. Its chat,
 // presence and offers are shown as they change.
 
-import { render, renderSoon } from "./chat.js";
+import { renderSoon } from "./chat.js";
 import { visitorsRender } from "./presence.js";
 import { send } from "./socket.js";
 import { room, state } from "./state.js";
