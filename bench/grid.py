@@ -25,16 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._servers import (  # noqa: E402
-    Client,
-    bench_arguments,
-    clear_redis_cache,
-    daphne,
-    percentiles_ms,
-    run_bench,
-    seed,
-    server_env,
-)
+from bench._cli import bench_arguments, run_bench  # noqa: E402
+from bench._clients import Client  # noqa: E402
+from bench._report import percentiles_ms, progress, ratios_p50_p95  # noqa: E402
+from bench._servers import clear_redis_cache, daphne, seed, server_env  # noqa: E402
 
 SECTIONS = 10
 STALLS = 7
@@ -93,10 +87,6 @@ def measure_round(base_url: str, samples: Samples) -> None:
                 samples.trivial.append(client.get("/healthz/").seconds)
 
 
-def ratio(part: dict[str, float], whole: dict[str, float]) -> dict[str, float]:
-    return {key: round(part[key] / whole[key], 2) for key in ("p50", "p95")}
-
-
 def figures(samples: Samples, *, first_label: str, rounds: int, started: float) -> dict:
     warm_page, fragment = percentiles_ms(samples.page, 2), percentiles_ms(samples.fragment, 2)
     trivial = percentiles_ms(samples.trivial, 2)
@@ -105,8 +95,8 @@ def figures(samples: Samples, *, first_label: str, rounds: int, started: float) 
         "warm_page_ms": warm_page,
         "warm_fragment_ms": fragment,
         "trivial_ms": trivial,
-        "ratio_warm_to_trivial": ratio(warm_page, trivial),
-        "ratio_fragment_to_trivial": ratio(fragment, trivial),
+        "ratio_warm_to_trivial": ratios_p50_p95(warm_page, trivial),
+        "ratio_fragment_to_trivial": ratios_p50_p95(fragment, trivial),
         "rounds": rounds,
         "warm_lag_max_s": round(samples.warm_lag, 2),
         "elapsed_s": round(time.monotonic() - started, 1),
@@ -142,10 +132,6 @@ def print_table(title: str, result: dict, first_label: str) -> None:
             f"  warning: a warm request came {result['warm_lag_max_s']} s after the first "
             f"visit, past the {CACHE_SECONDS} s cache: warm figures include cache misses"
         )
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def run_database(name: str, database_url: str, workdir: Path, rounds: int) -> dict:

@@ -28,16 +28,15 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._cli import bench_arguments, run_bench  # noqa: E402
+from bench._clients import Client  # noqa: E402
+from bench._report import load_average, percentiles_ms, progress, ratios_p50_p95  # noqa: E402
 from bench._servers import (  # noqa: E402
-    Client,
-    bench_arguments,
     clear_redis_cache,
     cpu_seconds,
     daphne_process,
     django_script,
-    manage,
-    percentiles_ms,
-    run_bench,
+    migrate,
     server_env,
 )
 
@@ -154,10 +153,6 @@ if connection.vendor == "postgresql":
 """
 
 
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def measure(base_url: str, rounds: int, pid: int | None = None) -> dict[str, list[float]]:
     """Rounds of every search, the live fragment and the front page, then as many
     /healthz/ requests; one warm-up round first, not counted. With the server's `pid`,
@@ -194,16 +189,14 @@ def figures(samples: dict[str, list[float]], started: float) -> dict:
     result = {label: percentiles_ms(seconds, 2) for label, seconds in samples.items()}
     result["all searches"] = percentiles_ms(searches, 2)
     trivial = result["trivial"]
-    result["ratio_searches_to_trivial"] = {
-        key: round(result["all searches"][key] / trivial[key], 2) for key in ("p50", "p95")
-    }
+    result["ratio_searches_to_trivial"] = ratios_p50_p95(result["all searches"], trivial)
     if samples["cpu searches"]:
         result["server_cpu_ms_per_request"] = {
             "searches": round(1000 * statistics.mean(samples["cpu searches"]), 2),
             "trivial": round(1000 * statistics.mean(samples["cpu trivial"]), 2),
         }
     del result["cpu searches"], result["cpu trivial"]
-    result["load_average"] = round(os.getloadavg()[0], 1)
+    result["load_average"] = load_average(1)
     result["elapsed_s"] = round(time.monotonic() - started, 1)
     return result
 
@@ -238,7 +231,7 @@ def run_database(name: str, database_url: str, workdir: Path, rounds: int) -> di
     env = server_env(database_url=database_url, media_root=workdir / "media")
     redis_url = env.get("REDIS_URL", "")
     progress(f"{name}: migrating and seeding {STALLS * ITEMS_PER_STALL} items")
-    manage("migrate", "--noinput", "-v0", env=env)
+    migrate(env)
     django_script(_SEED_SCRIPT, str(STALLS), str(ITEMS_PER_STALL), env=env)
     if redis_url:
         clear_redis_cache(redis_url)
