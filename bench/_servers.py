@@ -131,6 +131,21 @@ def clear_redis_cache(redis_url: str) -> int:
         client.close()
 
 
+@contextmanager
+def redis_cache_cleared(env: dict[str, str]) -> Iterator[str]:
+    """With REDIS_URL in `env`, Django's cache keys deleted from it before the block and
+    after it (a developer's server sharing that Redis must not keep the benchmark
+    database's ids); yields the cache's name for the report."""
+    redis_url = env.get("REDIS_URL", "")
+    if redis_url:
+        clear_redis_cache(redis_url)
+    try:
+        yield "Redis cache" if redis_url else "locmem cache"
+    finally:
+        if redis_url:
+            clear_redis_cache(redis_url)
+
+
 def free_port() -> int:
     """A port nothing listens on now (the OS picks it; another process could still take it)."""
     with socket.socket() as probe:
@@ -138,19 +153,30 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    """Poll /healthz/ until it answers 200; fail fast if the server process died."""
+def _poll_until(ready, process: subprocess.Popen, timeout: float, pause: float) -> bool:
+    """Call `ready()` until it is true (True) or `timeout` passes (False); an OSError or
+    HTTP error counts as not yet, a dead server process raises at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with code {process.returncode}")
         try:
-            with Client(base_url) as client:
-                client.get("/healthz/")
-            return
+            ready()
+            return True
         except (OSError, http.client.HTTPException):
-            time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer {base_url}/healthz/ within {timeout:.0f} s")
+            time.sleep(pause)
+    return False
+
+
+def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Poll /healthz/ until it answers 200; fail fast if the server process died."""
+
+    def healthy() -> None:
+        with Client(base_url) as client:
+            client.get("/healthz/")
+
+    if not _poll_until(healthy, process, timeout, pause=0.1):
+        raise RuntimeError(f"the server did not answer {base_url}/healthz/ within {timeout:.0f} s")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -299,16 +325,13 @@ def clear_room_keys(redis_url: str, stall_ids: list[str]) -> int:
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with code {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listened on port {port} within {timeout:.0f} s")
+    """Wait until something listens on `port`; fail fast if the server process died."""
+
+    def listening() -> None:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+    if not _poll_until(listening, process, timeout, pause=0.05):
+        raise RuntimeError(f"nothing listened on port {port} within {timeout:.0f} s")
 
 
 @contextmanager

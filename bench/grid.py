@@ -28,7 +28,13 @@ sys.path.insert(0, str(ROOT))
 from bench._cli import bench_arguments, run_bench  # noqa: E402
 from bench._clients import Client  # noqa: E402
 from bench._report import percentiles_ms, progress, ratios_p50_p95  # noqa: E402
-from bench._servers import clear_redis_cache, daphne, seed, server_env  # noqa: E402
+from bench._servers import (  # noqa: E402
+    clear_redis_cache,
+    daphne,
+    redis_cache_cleared,
+    seed,
+    server_env,
+)
 
 SECTIONS = 10
 STALLS = 7
@@ -143,20 +149,15 @@ def run_database(name: str, database_url: str, workdir: Path, rounds: int) -> di
     progress(f"{name}: migrating and seeding {SECTIONS}x{SECTIONS} sections, {STALLS} stalls")
     seed(env=env, sections=SECTIONS, stalls=STALLS)
     samples = Samples()
-    try:
+    # The layout is cached for 5 minutes, so every cold round starts with an empty cache.
+    with redis_cache_cleared(env) as cache:
         for number in range(1, rounds + 1):
             progress(f"{name}: round {number} of {rounds}")
-            if redis_url:
+            if redis_url and number > 1:
                 clear_redis_cache(redis_url)
             with daphne(env=env, log_path=workdir / "daphne.log") as base_url:
                 measure_round(base_url, samples)
-    finally:
-        if redis_url:
-            # The layout is cached for 5 minutes: a developer's server sharing this
-            # Redis must not keep the benchmark database's section ids.
-            clear_redis_cache(redis_url)
     result = figures(samples, first_label="cold", rounds=rounds, started=started)
-    cache = "Redis cache" if redis_url else "locmem cache"
     debug = env["DJANGO_DEBUG"]
     print_table(
         f"{name}: {rounds} rounds x {WALK_LENGTH} sections of a {SECTIONS}x{SECTIONS} market "

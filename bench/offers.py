@@ -51,12 +51,12 @@ from bench._clients import AsyncHttp  # noqa: E402
 from bench._report import percentiles_ms, progress, ratio  # noqa: E402
 from bench._servers import (  # noqa: E402
     bench_database_name,
-    clear_redis_cache,
     cpu_seconds,
     daphne_process,
     django_json,
     migrate,
     postgres_database,
+    redis_cache_cleared,
     scratch_dir,
     server_env,
     signed_in_sessions,
@@ -313,23 +313,17 @@ def run(args: argparse.Namespace) -> dict:
             progress("migrating and seeding")
             migrate(env)
             setup = seed(env, args.pairs, args.rounds)
-            clear_redis_cache(args.redis)
-            try:
-                with daphne_process(
+            with (
+                redis_cache_cleared(env),
+                daphne_process(
                     env=env, log_path=workdir / "daphne.log", processes=args.server_processes
-                ) as (base_url, server):
-                    return asyncio.run(
-                        measure(
-                            base_url,
-                            setup,
-                            args.rounds,
-                            args.baseline_posts,
-                            args.think,
-                            server.pid,
-                        )
+                ) as (base_url, server),
+            ):
+                return asyncio.run(
+                    measure(
+                        base_url, setup, args.rounds, args.baseline_posts, args.think, server.pid
                     )
-            finally:
-                clear_redis_cache(args.redis)
+                )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -32,11 +32,11 @@ from bench._cli import bench_arguments, run_bench  # noqa: E402
 from bench._clients import Client  # noqa: E402
 from bench._report import load_average, percentiles_ms, progress, ratios_p50_p95  # noqa: E402
 from bench._servers import (  # noqa: E402
-    clear_redis_cache,
     cpu_seconds,
     daphne_process,
     django_script,
     migrate,
+    redis_cache_cleared,
     server_env,
 )
 
@@ -229,21 +229,14 @@ def run_database(name: str, database_url: str, workdir: Path, rounds: int) -> di
     started = time.monotonic()
     workdir.mkdir()
     env = server_env(database_url=database_url, media_root=workdir / "media")
-    redis_url = env.get("REDIS_URL", "")
     progress(f"{name}: migrating and seeding {STALLS * ITEMS_PER_STALL} items")
     migrate(env)
     django_script(_SEED_SCRIPT, str(STALLS), str(ITEMS_PER_STALL), env=env)
-    if redis_url:
-        clear_redis_cache(redis_url)
-    try:
+    with redis_cache_cleared(env) as cache:
         progress(f"{name}: {rounds} rounds")
         with daphne_process(env=env, log_path=workdir / "daphne.log") as (base_url, server):
             samples = measure(base_url, rounds, server.pid)
-    finally:
-        if redis_url:
-            clear_redis_cache(redis_url)
     result = figures(samples, started)
-    cache = "Redis cache" if redis_url else "locmem cache"
     print_table(
         f"{name}: {STALLS * ITEMS_PER_STALL} items, {rounds} rounds, {cache}, "
         f"DJANGO_DEBUG={env['DJANGO_DEBUG']}",
