@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench._report import progress
-from bench._servers import bench_database_name, postgres_database
+from bench._servers import bench_database_name, postgres_database, server_env
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -89,13 +89,21 @@ def bench_main(
 def run_bench(
     *,
     on_url: Callable[[str], dict],
-    on_database: Callable[[str, str, Path], dict],
+    on_database: Callable[[str, dict[str, str], Path], dict],
     url: str | None,
     postgres: str | None,
 ) -> int:
     """A page benchmark's main: measure the running server at `url`, or else SQLite in a
     temporary directory and then (with `postgres`) a fresh PostgreSQL database, dropped
-    at the end. `on_database(name, database_url, workdir)` returns that run's figures."""
+    at the end. `on_database(name, server environment, workdir)` returns that run's
+    figures; the environment points the servers at that database and a media directory
+    in `workdir`."""
+
+    def on(name: str, database_url: str, workdir: Path) -> dict:
+        workdir.mkdir()
+        return on_database(
+            name, server_env(database_url=database_url, media_root=workdir / "media"), workdir
+        )
 
     def run(_started: float) -> dict:
         if url:
@@ -104,12 +112,10 @@ def run_bench(
         with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as tmp:
             workdir = Path(tmp)
             sqlite_url = f"sqlite:///{workdir / 'sqlite' / 'bench.sqlite3'}"
-            results["sqlite"] = on_database("sqlite", sqlite_url, workdir / "sqlite")
+            results["sqlite"] = on("sqlite", sqlite_url, workdir / "sqlite")
             if postgres:
                 with postgres_database(postgres, bench_database_name()) as postgres_url:
-                    results["postgres"] = on_database(
-                        "postgres", postgres_url, workdir / "postgres"
-                    )
+                    results["postgres"] = on("postgres", postgres_url, workdir / "postgres")
         return results
 
     return bench_main(run)

@@ -73,6 +73,21 @@ def ratios_p50_p95(part: dict, whole: dict) -> dict[str, float | None]:
     return {key: ratio(part[key], whole[key]) for key in ("p50", "p95")}
 
 
+def print_percentiles(heading: str, rows: list[tuple[str, dict]], width: int) -> None:
+    """A table of `percentiles_ms` figures, one row per (label, figures)."""
+    print(f"  {heading:<{width}}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+    for label, stats in rows:
+        print(
+            f"  {label:<{width}}{stats['n']:>5}{stats['p50']:>10.2f}{stats['p95']:>10.2f}"
+            f"{stats['max']:>10.2f}"
+        )
+
+
+def print_ratios(label: str, ratios: dict, width: int) -> None:
+    """A `ratios_p50_p95` line: the label, then p50 and p95 as multiples."""
+    print(f"  {label:<{width}}{ratios['p50']:>9.2f}x{ratios['p95']:>9.2f}x")
+
+
 def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
     """Several clients' {reason: count} tallies as one."""
     merged: dict[str, int] = {}

@@ -27,13 +27,18 @@ sys.path.insert(0, str(ROOT))
 
 from bench._cli import bench_arguments, run_bench  # noqa: E402
 from bench._clients import Client  # noqa: E402
-from bench._report import percentiles_ms, progress, ratios_p50_p95  # noqa: E402
+from bench._report import (  # noqa: E402
+    percentiles_ms,
+    print_percentiles,
+    print_ratios,
+    progress,
+    ratios_p50_p95,
+)
 from bench._servers import (  # noqa: E402
     clear_redis_cache,
     daphne,
     redis_cache_cleared,
     seed,
-    server_env,
 )
 
 SECTIONS = 10
@@ -117,18 +122,12 @@ def print_table(title: str, result: dict, first_label: str) -> None:
         ("trivial /healthz/", result["trivial_ms"]),
     ]
     print(f"\n{title}")
-    print(f"  {'kind':<22}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
-    for label, stats in rows:
-        print(
-            f"  {label:<22}{stats['n']:>5}{stats['p50']:>10.2f}{stats['p95']:>10.2f}"
-            f"{stats['max']:>10.2f}"
-        )
+    print_percentiles("kind", rows, 22)
     for label, key in (
         ("warm page", "ratio_warm_to_trivial"),
         ("fragment", "ratio_fragment_to_trivial"),
     ):
-        ratios = result[key]
-        print(f"  {label + ' / trivial':<27}{ratios['p50']:>9.2f}x{ratios['p95']:>9.2f}x")
+        print_ratios(label + " / trivial", result[key], 27)
     print(
         f"  targets: warm within 3x of trivial, p95 < 50 ms (playbook: cold p95 < 1 s); "
         f"took {result['elapsed_s']} s"
@@ -140,11 +139,9 @@ def print_table(title: str, result: dict, first_label: str) -> None:
         )
 
 
-def run_database(name: str, database_url: str, workdir: Path, rounds: int) -> dict:
+def run_database(name: str, env: dict[str, str], workdir: Path, rounds: int) -> dict:
     """Seed once, then one fresh server (and emptied Redis cache) per cold round."""
     started = time.monotonic()
-    workdir.mkdir()
-    env = server_env(database_url=database_url, media_root=workdir / "media")
     redis_url = env.get("REDIS_URL", "")
     progress(f"{name}: migrating and seeding {SECTIONS}x{SECTIONS} sections, {STALLS} stalls")
     seed(env=env, sections=SECTIONS, stalls=STALLS)
@@ -193,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     return run_bench(
         on_url=run_url,
-        on_database=lambda name, url, workdir: run_database(name, url, workdir, args.rounds),
+        on_database=lambda name, env, workdir: run_database(name, env, workdir, args.rounds),
         url=args.url,
         postgres=args.postgres,
     )

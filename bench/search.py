@@ -30,14 +30,20 @@ sys.path.insert(0, str(ROOT))
 
 from bench._cli import bench_arguments, run_bench  # noqa: E402
 from bench._clients import Client  # noqa: E402
-from bench._report import load_average, percentiles_ms, progress, ratios_p50_p95  # noqa: E402
+from bench._report import (  # noqa: E402
+    load_average,
+    percentiles_ms,
+    print_percentiles,
+    print_ratios,
+    progress,
+    ratios_p50_p95,
+)
 from bench._servers import (  # noqa: E402
     cpu_seconds,
     daphne_process,
     django_script,
     migrate,
     redis_cache_cleared,
-    server_env,
 )
 
 STALLS = 300
@@ -203,16 +209,10 @@ def figures(samples: dict[str, list[float]], started: float) -> dict:
 
 def print_table(title: str, result: dict) -> None:
     print(f"\n{title}")
-    print(f"  {'request':<28}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     rows = [label for label, _ in SEARCHES] + ["live search fragment", "front page"]
-    for label in [*rows, "all searches", "trivial"]:
-        stats = result[label]
-        print(
-            f"  {label:<28}{stats['n']:>5}{stats['p50']:>10.2f}{stats['p95']:>10.2f}"
-            f"{stats['max']:>10.2f}"
-        )
-    ratios = result["ratio_searches_to_trivial"]
-    print(f"  {'searches / trivial':<33}{ratios['p50']:>9.2f}x{ratios['p95']:>9.2f}x")
+    rows += ["all searches", "trivial"]
+    print_percentiles("request", [(label, result[label]) for label in rows], 28)
+    print_ratios("searches / trivial", result["ratio_searches_to_trivial"], 33)
     if "server_cpu_ms_per_request" in result:
         cpu = result["server_cpu_ms_per_request"]
         print(
@@ -225,10 +225,8 @@ def print_table(title: str, result: dict) -> None:
     )
 
 
-def run_database(name: str, database_url: str, workdir: Path, rounds: int) -> dict:
+def run_database(name: str, env: dict[str, str], workdir: Path, rounds: int) -> dict:
     started = time.monotonic()
-    workdir.mkdir()
-    env = server_env(database_url=database_url, media_root=workdir / "media")
     progress(f"{name}: migrating and seeding {STALLS * ITEMS_PER_STALL} items")
     migrate(env)
     django_script(_SEED_SCRIPT, str(STALLS), str(ITEMS_PER_STALL), env=env)
@@ -267,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     return run_bench(
         on_url=lambda url: run_url(url, args.rounds),
-        on_database=lambda name, url, workdir: run_database(name, url, workdir, args.rounds),
+        on_database=lambda name, env, workdir: run_database(name, env, workdir, args.rounds),
         url=args.url,
         postgres=args.postgres,
     )

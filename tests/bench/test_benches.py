@@ -134,7 +134,7 @@ def test_no_bench_module_passes_600_lines():
     assert {name: n for name, n in lengths.items() if n > 600} == {}
 
 
-def test_grid_figures_keep_their_keys():
+def test_grid_figures_keep_their_keys(capsys):
     grid = importlib.import_module("bench.grid")
     samples = grid.Samples(
         first=[0.02, 0.03], page=[0.004, 0.005], fragment=[0.003, 0.004], trivial=[0.002, 0.002]
@@ -156,9 +156,13 @@ def test_grid_figures_keep_their_keys():
     assert set(figures["warm_page_ms"]) == PERCENTILES
     assert figures["ratio_warm_to_trivial"] == {"p50": 2.25, "p95": 2.48}
     json.dumps(figures)
+    grid.print_table("grid", figures, "cold")
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["trivial", "/healthz/", "2", "2.00", "2.00", "2.00"] in rows
+    assert ["warm", "page", "/", "trivial", "2.25x", "2.48x"] in rows
 
 
-def test_search_figures_keep_their_keys():
+def test_search_figures_keep_their_keys(capsys):
     search = importlib.import_module("bench.search")
     samples = {label: [0.01, 0.02] for label, _ in search.SEARCHES}
     samples |= {"live search fragment": [0.01], "front page": [0.02], "trivial": [0.005, 0.005]}
@@ -180,6 +184,10 @@ def test_search_figures_keep_their_keys():
     assert figures["ratio_searches_to_trivial"] == {"p50": 3.0, "p95": 4.0}
     assert figures["server_cpu_ms_per_request"] == {"searches": 4.0, "trivial": 1.0}
     json.dumps(figures)
+    search.print_table("search", figures)
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["trivial", "2", "5.00", "5.00", "5.00"] in rows
+    assert ["searches", "/", "trivial", "3.00x", "4.00x"] in rows
 
 
 def _room_run(p50: float, messages_per_s: float) -> dict:
