@@ -31,10 +31,11 @@ CLIENT_SCRIPT = Path(__file__).resolve().parent / "_room_sockets.py"
 @dataclass
 class Target:
     label: str
-    socket_url: str
-    origin: str
-    server_pid: int | None
     paced: bool
+    # Where the server listens and which process it is: set once it runs.
+    socket_url: str = ""
+    origin: str = ""
+    server_pid: int | None = None
     cookie: str = ""
     latency_keys: list = field(default_factory=list)
     sustain_keys: list = field(default_factory=list)

@@ -107,7 +107,6 @@ async def run_url(args: argparse.Namespace) -> dict:
         label="url",
         socket_url=ws_url(base, f"/ws/stalls/{args.stall}/"),
         origin=base,
-        server_pid=None,
         paced=True,
         cookie=args.cookie,
         latency_keys=keys[:latency_count],
@@ -160,9 +159,6 @@ def run_local(args: argparse.Namespace, started: float) -> dict:
                     keys, sessions = sessions[:per_run], sessions[per_run:]
                     target = Target(
                         label=config,
-                        socket_url="",
-                        origin="",
-                        server_pid=None,
                         paced=True,
                         cookie=cookie,
                         latency_keys=keys[:latency_count],
