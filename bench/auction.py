@@ -74,7 +74,7 @@ from bench._servers import (  # noqa: E402
     server_env,
     signed_in_sessions,
 )
-from bench._ws import abort, ws_url  # noqa: E402
+from bench._ws import abort, join, ws_url  # noqa: E402
 
 BIDDERS = (10, 100)
 FULL_BIDDERS = (10, 100, 1000)
@@ -185,7 +185,7 @@ async def client_main(config: dict, sessions: list[str], barrier, results) -> No
     https: list[AsyncHttp] = []
     sockets = []
 
-    async def join(index: int, session: str) -> None:
+    async def arrive(index: int, session: str) -> None:
         base = servers[(config["offset"] + index) % len(servers)]
         async with gate:
             http = AsyncHttp(base, f"{config['cookie']}={session}")
@@ -195,7 +195,7 @@ async def client_main(config: dict, sessions: list[str], barrier, results) -> No
             sockets.append(socket)
             asyncio.get_running_loop().create_task(watchers[index].run(socket))
 
-    await asyncio.gather(*(join(i, s) for i, s in enumerate(sessions)))
+    await asyncio.gather(*(arrive(i, s) for i, s in enumerate(sessions)))
     await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
     epoch = time.time()
     rate, burst_end = config["rate"], epoch + config["seconds"]
