@@ -30,6 +30,8 @@ CLIENT_SCRIPT = Path(__file__).resolve().parent / "_room_sockets.py"
 
 @dataclass
 class Target:
+    """One server under measurement and the sessions its publishers sign in with."""
+
     label: str
     paced: bool
     # Where the server listens and which process it is: set once it runs.
