@@ -1,29 +1,26 @@
-"""Shared by the benchmarks: throwaway databases, daphne servers that are always stopped,
-and a keep-alive HTTP client that times each request.
+"""Shared by the benchmarks: throwaway databases and what is seeded in them (markets,
+signed-in users), and daphne servers that are always stopped.
 
 Everything runs in subprocesses with the environment built by `server_env`, so a
 benchmark never touches the developer's var/bazaar.sqlite3 or var/media.
 """
 
-import argparse
-import asyncio
 import contextlib
 import http.client
 import json
 import os
-import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
+
+from bench._clients import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 ASGI_APP = "bazaar.asgi:application"
@@ -54,9 +51,13 @@ def manage(*args: str, env: dict[str, str]) -> None:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
 
+def migrate(env: dict[str, str]) -> None:
+    manage("migrate", "--noinput", "-v0", env=env)
+
+
 def seed(*, env: dict[str, str], sections: int, stalls: int) -> None:
     """Migrate and lay out the demo market (idempotent, so reruns only fill gaps)."""
-    manage("migrate", "--noinput", "-v0", env=env)
+    migrate(env)
     manage("seed_market", "--sections", str(sections), "--stalls", str(stalls), env=env)
 
 
@@ -87,6 +88,37 @@ def postgres_database(url: str, name: str) -> Iterator[str]:
             connection.execute(drop)
 
 
+def bench_database_name(tag: str = "") -> str:
+    """A database name of this run's own (bazaar_bench_<tag>_<pid>), so that benches run
+    at the same time on one server never meet."""
+    return f"bazaar_bench_{tag}_{os.getpid()}" if tag else f"bazaar_bench_{os.getpid()}"
+
+
+@contextmanager
+def bench_database(postgres: str | None, tag: str, workdir: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database on the server `postgres` (dropped on exit), or without
+    one a SQLite file in `workdir`; yields its URL."""
+    if postgres:
+        with postgres_database(postgres, bench_database_name(tag)) as url:
+            yield url
+    else:
+        (workdir / "db").mkdir(exist_ok=True)
+        yield f"sqlite:///{workdir / 'db' / 'bench.sqlite3'}"
+
+
+@contextmanager
+def scratch_dir(prefix: str, *, keep: bool = False) -> Iterator[Path]:
+    """A temporary directory for a run's database, media and server logs; with `keep`,
+    left behind (and named on stderr) for a look afterwards."""
+    if keep:
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+        print(f"keeping the database and server logs in {path}", file=sys.stderr, flush=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
+
+
 def clear_redis_cache(redis_url: str) -> int:
     """Delete Django's cache keys from Redis, the shared cache a restart does not empty."""
     import redis
@@ -99,6 +131,21 @@ def clear_redis_cache(redis_url: str) -> int:
         client.close()
 
 
+@contextmanager
+def redis_cache_cleared(env: dict[str, str]) -> Iterator[str]:
+    """With REDIS_URL in `env`, Django's cache keys deleted from it before the block and
+    after it (a developer's server sharing that Redis must not keep the benchmark
+    database's ids); yields the cache's name for the report."""
+    redis_url = env.get("REDIS_URL", "")
+    if redis_url:
+        clear_redis_cache(redis_url)
+    try:
+        yield "Redis cache" if redis_url else "locmem cache"
+    finally:
+        if redis_url:
+            clear_redis_cache(redis_url)
+
+
 def free_port() -> int:
     """A port nothing listens on now (the OS picks it; another process could still take it)."""
     with socket.socket() as probe:
@@ -106,19 +153,30 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    """Poll /healthz/ until it answers 200; fail fast if the server process died."""
+def _poll_until(ready, process: subprocess.Popen, timeout: float, pause: float) -> bool:
+    """Call `ready()` until it is true (True) or `timeout` passes (False); an OSError or
+    HTTP error counts as not yet, a dead server process raises at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with code {process.returncode}")
         try:
-            with Client(base_url) as client:
-                client.get("/healthz/")
-            return
+            ready()
+            return True
         except (OSError, http.client.HTTPException):
-            time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer {base_url}/healthz/ within {timeout:.0f} s")
+            time.sleep(pause)
+    return False
+
+
+def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Poll /healthz/ until it answers 200; fail fast if the server process died."""
+
+    def healthy() -> None:
+        with Client(base_url) as client:
+            client.get("/healthz/")
+
+    if not _poll_until(healthy, process, timeout, pause=0.1):
+        raise RuntimeError(f"the server did not answer {base_url}/healthz/ within {timeout:.0f} s")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -190,186 +248,6 @@ def daphne_process(
         stop(process)
 
 
-def bench_arguments(
-    argv: list[str] | None, *, description: str, url_help: str, rounds: int, rounds_help: str
-) -> argparse.Namespace:
-    """A page benchmark's options: `--postgres URL` (also run there) or `--url` (a server
-    already running), and `--rounds`."""
-    parser = argparse.ArgumentParser(description=description)
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument(
-        "--postgres",
-        default=os.environ.get("BENCH_DATABASE_URL"),
-        metavar="URL",
-        help="also run on PostgreSQL (a fresh database on this server, dropped at the end); "
-        "default $BENCH_DATABASE_URL",
-    )
-    target.add_argument("--url", help=url_help)
-    parser.add_argument("--rounds", type=int, default=rounds, help=rounds_help)
-    args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
-    return args
-
-
-def run_bench(
-    *,
-    on_url: Callable[[str], dict],
-    on_database: Callable[[str, str, Path], dict],
-    url: str | None,
-    postgres: str | None,
-) -> int:
-    """A page benchmark's main: measure the running server at `url`, or else SQLite in a
-    temporary directory and then (with `postgres`) a fresh PostgreSQL database, dropped
-    at the end. `on_database(name, database_url, workdir)` returns that run's figures.
-    Prints the total time and, last, every figure as one line of JSON."""
-    # SIGTERM unwinds like Ctrl-C, so servers are stopped and databases dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    started = time.monotonic()
-    results = {}
-    try:
-        if url:
-            results["url"] = on_url(url.rstrip("/"))
-        else:
-            with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as tmp:
-                workdir = Path(tmp)
-                sqlite_url = f"sqlite:///{workdir / 'sqlite' / 'bench.sqlite3'}"
-                results["sqlite"] = on_database("sqlite", sqlite_url, workdir / "sqlite")
-                if postgres:
-                    name = f"bazaar_bench_{os.getpid()}"
-                    with postgres_database(postgres, name) as postgres_url:
-                        results["postgres"] = on_database(
-                            "postgres", postgres_url, workdir / "postgres"
-                        )
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr, flush=True)
-        return 130
-    print(f"\ntotal {time.monotonic() - started:.1f} s")
-    print(json.dumps(results))
-    return 0
-
-
-def percentiles_ms(seconds: list[float], digits: int = 1) -> dict:
-    """n, p50, p95 (inclusive quantiles) and max of `seconds`, in milliseconds."""
-    if not seconds:
-        return {"n": 0, "p50": None, "p95": None, "max": None}
-    p95 = (
-        statistics.quantiles(seconds, n=20, method="inclusive")[-1]
-        if len(seconds) > 1
-        else seconds[0]
-    )
-    return {
-        "n": len(seconds),
-        "p50": round(statistics.median(seconds) * 1000, digits),
-        "p95": round(p95 * 1000, digits),
-        "max": round(max(seconds) * 1000, digits),
-    }
-
-
-@dataclass(frozen=True)
-class Response:
-    body: bytes
-    seconds: float
-
-
-class Client:
-    """One keep-alive connection that keeps cookies, like a browser tab."""
-
-    def __init__(self, base_url: str, timeout: float = 30.0):
-        parts = urlsplit(base_url)
-        connection_class = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        self.connection = connection_class(parts.hostname, parts.port, timeout=timeout)
-        self.prefix = parts.path.rstrip("/")
-        self.cookies: dict[str, str] = {}
-
-    def __enter__(self) -> "Client":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.connection.close()
-
-    def get(self, path: str, headers: dict[str, str] | None = None) -> Response:
-        """GET `path` and read the whole body; times the round trip, raises unless 200."""
-        headers = dict(headers or {})
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        started = time.perf_counter()
-        self.connection.request("GET", self.prefix + path, headers=headers)
-        response = self.connection.getresponse()
-        body = response.read()
-        seconds = time.perf_counter() - started
-        if response.status != 200:
-            raise RuntimeError(f"GET {path} answered {response.status}, expected 200")
-        for cookie in response.headers.get_all("Set-Cookie") or []:
-            name, _, value = cookie.split(";", 1)[0].partition("=")
-            self.cookies[name.strip()] = value
-        return Response(body=body, seconds=seconds)
-
-
-class AsyncHttp:
-    """One keep-alive HTTP/1.1 connection for one signed-in client's form POSTs, on
-    asyncio streams so thousands of clients share one event loop."""
-
-    def __init__(self, base_url: str, cookie: str):
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname, parts.port
-        self.csrf = secrets.token_hex(16)  # 32 characters: Django takes it as the secret
-        self.cookie = f"{cookie}; csrftoken={self.csrf}"
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    async def post(
-        self, path: str, form: dict[str, str], headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        """POST `form` asking for JSON; (status, body), the body whole even if chunked."""
-        body = urlencode(form).encode()
-        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Cookie: {self.cookie}\r\nX-CSRFToken: {self.csrf}\r\n"
-            f"Accept: application/json\r\n{extra}"
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("the server closed the connection")
-        length, chunked = 0, False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            elif name.lower() == "transfer-encoding" and "chunked" in value:
-                chunked = True
-        status = int(status_line.split()[1])
-        if not chunked:
-            return status, await self.reader.readexactly(length)
-        parts = []
-        while size := int((await self.reader.readline()).strip(), 16):
-            parts.append(await self.reader.readexactly(size))
-            await self.reader.readline()
-        await self.reader.readline()
-        return status, b"".join(parts)
-
-    async def post_json(self, path: str, form: dict[str, str]) -> dict:
-        """`post`, raising unless 200; the decoded answer."""
-        status, body = await self.post(path, form)
-        if status != 200:
-            raise RuntimeError(f"POST {path} answered {status}: {body[:200]!r}")
-        return json.loads(body)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
 # Stall-room benchmarks: signed-in visitors, stalls, a baseline server, CPU time.
 
 _SIGN_IN_SCRIPT = """
@@ -414,20 +292,20 @@ def django_script(code: str, *args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
+def django_json(code: str, *args: str, env: dict[str, str]):
+    """`django_script` for a script whose last line of output is JSON: that, decoded."""
+    return json.loads(django_script(code, *args, env=env).strip().splitlines()[-1])
+
+
 def signed_in_sessions(*, env: dict[str, str], prefix: str, count: int) -> tuple[str, list[str]]:
     """`count` verified users named prefix0, prefix1, … each with a session, as a login
     would leave it: (session cookie name, session keys in user order)."""
-    import json
-
-    out = django_script(_SIGN_IN_SCRIPT, prefix, str(count), "bench-only-password", env=env)
-    answer = json.loads(out.strip().splitlines()[-1])
+    answer = django_json(_SIGN_IN_SCRIPT, prefix, str(count), "bench-only-password", env=env)
     return answer["cookie"], answer["sessions"]
 
 
 def stall_public_ids(*, env: dict[str, str]) -> list[str]:
-    import json
-
-    return json.loads(django_script(_STALLS_SCRIPT, env=env).strip().splitlines()[-1])
+    return django_json(_STALLS_SCRIPT, env=env)
 
 
 def clear_room_keys(redis_url: str, stall_ids: list[str]) -> int:
@@ -447,16 +325,13 @@ def clear_room_keys(redis_url: str, stall_ids: list[str]) -> int:
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with code {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listened on port {port} within {timeout:.0f} s")
+    """Wait until something listens on `port`; fail fast if the server process died."""
+
+    def listening() -> None:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+    if not _poll_until(listening, process, timeout, pause=0.05):
+        raise RuntimeError(f"nothing listened on port {port} within {timeout:.0f} s")
 
 
 @contextmanager

@@ -43,7 +43,6 @@ The machine's other work skews every figure (its load average is recorded). Time
 reported, never asserted. The last line of output is JSON with every figure.
 """
 
-import argparse
 import asyncio
 import bisect
 import json
@@ -53,7 +52,6 @@ import random
 import secrets
 import signal
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -61,21 +59,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._cli import add_postgres_server, add_redis, bench_main, parser_for  # noqa: E402
+from bench._clients import AsyncHttp  # noqa: E402
+from bench._report import merge_counts, percentiles_ms, progress, ratio  # noqa: E402
 from bench._servers import (  # noqa: E402
-    AsyncHttp,
+    bench_database_name,
     cpu_seconds,
     daphne_process,
-    django_script,
-    manage,
-    percentiles_ms,
+    django_json,
+    migrate,
     postgres_database,
     raise_open_files,
+    scratch_dir,
     server_env,
     signed_in_sessions,
 )
+from bench._ws import abort, join, ws_url  # noqa: E402
 
-DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
-DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 BIDDERS = (10, 100)
 FULL_BIDDERS = (10, 100, 1000)
 BIDDERS_PER_WORKER = 250
@@ -144,10 +144,6 @@ print(json.dumps(auctions))
 """
 
 
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 # The client side: one process's share of the bidders.
 
 
@@ -181,8 +177,6 @@ class Watcher:
 
 
 async def client_main(config: dict, sessions: list[str], barrier, results) -> None:
-    import websockets
-
     servers = config["servers"]
     public_id = config["public_id"]
     path = f"/auctions/{public_id}/bids"
@@ -191,21 +185,17 @@ async def client_main(config: dict, sessions: list[str], barrier, results) -> No
     https: list[AsyncHttp] = []
     sockets = []
 
-    async def join(index: int, session: str) -> None:
+    async def arrive(index: int, session: str) -> None:
         base = servers[(config["offset"] + index) % len(servers)]
         async with gate:
             http = AsyncHttp(base, f"{config['cookie']}={session}")
             await http.open()
             https.append(http)
-            url = base.replace("http://", "ws://") + f"/ws/auctions/{public_id}/"
-            socket = await websockets.connect(
-                url, origin=base, compression=None, ping_interval=None, max_queue=None
-            )
-            await socket.recv()  # welcome
+            socket = await join(ws_url(base, f"/ws/auctions/{public_id}/"), origin=base)
             sockets.append(socket)
             asyncio.get_running_loop().create_task(watchers[index].run(socket))
 
-    await asyncio.gather(*(join(i, s) for i, s in enumerate(sessions)))
+    await asyncio.gather(*(arrive(i, s) for i, s in enumerate(sessions)))
     await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
     epoch = time.time()
     rate, burst_end = config["rate"], epoch + config["seconds"]
@@ -249,8 +239,7 @@ async def client_main(config: dict, sessions: list[str], barrier, results) -> No
     await quiet(watchers, DRAIN_SECONDS, QUIET_LIMIT_SECONDS)
     for http in https:
         http.close()
-    for socket in sockets:
-        socket.transport.abort()
+    abort(sockets)
     results.put(
         {
             "bids": bids,
@@ -326,10 +315,7 @@ def run_clients(k: int, case: dict, seed: dict, servers: list[str], args, pids) 
                 process.kill()
     watchers = [watcher for output in outputs for watcher in output["watchers"]]
     bids = [bid for output in outputs for bid in output["bids"]]
-    errors: dict[str, int] = {}
-    for output in outputs:
-        for code, count in output["errors"].items():
-            errors[code] = errors.get(code, 0) + count
+    errors = merge_counts(output["errors"] for output in outputs)
 
     def phase(name: str) -> dict:
         mine = [bid for bid in bids if bid[0] == name]
@@ -412,11 +398,9 @@ async def bare_post_baseline(servers: list[str], cookies: list[str], seconds: fl
 
     async def loop(http: AsyncHttp) -> None:
         while time.time() < end:
-            status, _ = await http.post(
+            await http.post_ok(
                 "/healthz/", {"ping": "1"}, {"Idempotency-Key": secrets.token_hex(12)}
             )
-            if status != 200:
-                raise RuntimeError(f"POST /healthz/ answered {status}")
             done.append(1)
 
     started = time.time()
@@ -437,17 +421,15 @@ def run_case(k: int, seed: dict, servers: list[str], database_url: str, args, pi
     progress(f"K={k}: bare POST baseline, {k} connections")
     cookies = [f"{seed['cookie']}={session}" for session in seed["sessions"][:k]]
     bare = asyncio.run(bare_post_baseline(servers, cookies, args.baseline_seconds))
-    burst, raw = clients["burst"], baseline["tx_per_s"] or None
+    burst, raw = clients["burst"], baseline["tx_per_s"]
     return {
         "bidders": k,
         **clients,
         "raw_psycopg": baseline,
-        "ratio_accepted_to_raw": round(burst["accepted_per_s"] / raw, 3) if raw else None,
-        "ratio_processed_to_raw": round(burst["processed_per_s"] / raw, 3) if raw else None,
+        "ratio_accepted_to_raw": ratio(burst["accepted_per_s"], raw, 3),
+        "ratio_processed_to_raw": ratio(burst["processed_per_s"], raw, 3),
         "bare_post": bare,
-        "ratio_processed_to_bare_post": round(burst["processed_per_s"] / bare["posts_per_s"], 3)
-        if bare["posts_per_s"]
-        else None,
+        "ratio_processed_to_bare_post": ratio(burst["processed_per_s"], bare["posts_per_s"], 3),
     }
 
 
@@ -488,13 +470,12 @@ def seed_market(env: dict, bidders: int, cases: list[int], tag: str) -> dict:
     """Signed-in bidders tag_0, tag_1, … with saved cards, and the auctions:
     {"cookie": session cookie name, "sessions": keys in bidder order, "auctions": …}."""
     cookie, sessions = signed_in_sessions(env=env, prefix=f"{tag}_", count=bidders)
-    out = django_script(_SEED_SCRIPT, str(bidders), ",".join(map(str, cases)), tag, env=env)
-    auctions = json.loads(out.strip().splitlines()[-1])
+    auctions = django_json(_SEED_SCRIPT, str(bidders), ",".join(map(str, cases)), tag, env=env)
     return {"cookie": cookie, "sessions": sessions, "auctions": auctions}
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--full", action="store_true", help="K = 10, 100, 1000")
     parser.add_argument("--bidders", help="comma-separated K values (overrides --full)")
     parser.add_argument("--servers", type=int, default=1, help="daphne processes (default 1)")
@@ -505,62 +486,59 @@ def parse_args(argv):
     parser.add_argument(
         "--rate", type=float, default=5e7, help="cents per second a bid's amount rises by"
     )
-    parser.add_argument(
-        "--postgres", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES)
-    )
-    parser.add_argument("--redis", default=DEFAULT_REDIS)
+    add_postgres_server(parser)
+    add_redis(parser)
     parser.add_argument("--url", help="a running server (seeds $DATABASE_URL, which it must use)")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     cases = (
         [int(k) for k in args.bidders.split(",")]
         if args.bidders
         else list(FULL_BIDDERS if args.full else BIDDERS)
     )
     raise_open_files(4 * max(cases) + 1024)
-    started = time.monotonic()
+    return bench_main(
+        lambda _started: run(args, cases),
+        record_elapsed=True,
+        total_note=lambda results: f"; load average at the start {results['load_average']}",
+    )
+
+
+def run(args, cases: list[int]) -> dict:
+    """Seed, start the servers (unless --url), and measure every K."""
     results = {"load_average": os.getloadavg(), "cases": []}
-    try:
-        with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as tmp, ExitStack() as stack:
-            workdir = Path(tmp)
-            if args.url:
-                database_url = os.environ.get("DATABASE_URL", "")
-                if not database_url.startswith("postgres"):
-                    sys.exit("--url needs DATABASE_URL: the PostgreSQL database of that server")
-                env = server_env(database_url=database_url, media_root=workdir / "media")
-                servers, pids = [args.url.rstrip("/")], []
-            else:
-                name = f"bazaar_bench_auction_{os.getpid()}"
-                database_url = stack.enter_context(postgres_database(args.postgres, name))
-                env = server_env(database_url=database_url, media_root=workdir / "media")
-                env["REDIS_URL"] = args.redis
-                progress("migrating a fresh PostgreSQL database")
-                manage("migrate", "--noinput", "-v0", env=env)
-                servers, pids = [], []
-            progress(f"seeding {max(cases)} bidders with sessions and saved test cards")
-            seed = seed_market(env, max(cases), cases, f"bench{os.getpid()}")
-            for number in range(0 if args.url else args.servers):
-                base_url, process = stack.enter_context(
-                    daphne_process(env=env, log_path=workdir / f"daphne{number}.log")
-                )
-                servers.append(base_url)
-                pids.append(process.pid)
-            results["servers"] = len(servers)
-            for k in cases:
-                result = run_case(k, seed, servers, database_url, args, pids)
-                print_case(result)
-                results["cases"].append(result)
-    except KeyboardInterrupt:
-        progress("interrupted")
-        return 130
-    results["elapsed_s"] = round(time.monotonic() - started, 1)
-    print(f"\ntotal {results['elapsed_s']} s; load average at the start {results['load_average']}")
-    print(json.dumps(results))
-    return 0
+    with scratch_dir("bazaar-bench-") as workdir, ExitStack() as stack:
+        if args.url:
+            database_url = os.environ.get("DATABASE_URL", "")
+            if not database_url.startswith("postgres"):
+                sys.exit("--url needs DATABASE_URL: the PostgreSQL database of that server")
+            env = server_env(database_url=database_url, media_root=workdir / "media")
+            servers, pids = [args.url.rstrip("/")], []
+        else:
+            name = bench_database_name("auction")
+            database_url = stack.enter_context(postgres_database(args.postgres, name))
+            env = server_env(database_url=database_url, media_root=workdir / "media")
+            env["REDIS_URL"] = args.redis
+            progress("migrating a fresh PostgreSQL database")
+            migrate(env)
+            servers, pids = [], []
+        progress(f"seeding {max(cases)} bidders with sessions and saved test cards")
+        seed = seed_market(env, max(cases), cases, f"bench{os.getpid()}")
+        for number in range(0 if args.url else args.servers):
+            base_url, process = stack.enter_context(
+                daphne_process(env=env, log_path=workdir / f"daphne{number}.log")
+            )
+            servers.append(base_url)
+            pids.append(process.pid)
+        results["servers"] = len(servers)
+        for k in cases:
+            result = run_case(k, seed, servers, database_url, args, pids)
+            print_case(result)
+            results["cases"].append(result)
+    return results
 
 
 if __name__ == "__main__":

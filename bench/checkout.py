@@ -15,28 +15,26 @@ is checked for oversold units. Times are reported, never asserted. The last line
 output is JSON with every figure.
 """
 
-import argparse
-import http.client
-import json
-import os
 import re
-import signal
-import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._cli import add_postgres_server, bench_main, parser_for  # noqa: E402
+from bench._clients import Client  # noqa: E402
+from bench._report import median_p95_ms, ratio  # noqa: E402
 from bench._servers import (  # noqa: E402
+    bench_database_name,
     daphne,
+    django_json,
     django_script,
-    manage,
+    migrate,
     postgres_database,
+    scratch_dir,
     server_env,
     signed_in_sessions,
 )
@@ -101,80 +99,29 @@ print(json.dumps({
 _HIDDEN = re.compile(r'name="(idempotency_key|total_cents)" value="([^"]+)"')
 
 
-class Browser:
-    """One buyer: a keep-alive connection with cookies and the CSRF token."""
-
-    def __init__(self, base_url: str, cookie: str, session: str):
-        parts = urlsplit(base_url)
-        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        self.cookies = {cookie: session}
-
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str, dict]:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
-        self.connection.request(method, path, body=body, headers=headers)
-        response = self.connection.getresponse()
-        text = response.read().decode(errors="replace")
-        for cookie in response.headers.get_all("Set-Cookie") or []:
-            name, _, value = cookie.split(";", 1)[0].partition("=")
-            self.cookies[name.strip()] = value
-        return response.status, text, dict(response.headers)
-
-    def timed(self, method: str, path: str, form: dict | None = None):
-        started = time.perf_counter()
-        status, text, headers = self.request(method, path, form)
-        return time.perf_counter() - started, status, text, headers
-
-    def close(self) -> None:
-        self.connection.close()
-
-
 def buy(base_url: str, cookie: str, session: str, item: str) -> dict:
     """One buyer's whole checkout; returns its timings and how it ended."""
-    browser = Browser(base_url, cookie, session)
-    try:
+    with Client(base_url, timeout=60, cookies={cookie: session}) as browser:
         browser.request("GET", "/cart/")  # the CSRF cookie
         browser.request("POST", "/cart/add/", {"item": item})
-        status, page, _ = browser.request("GET", "/checkout/")
-        fields = dict(_HIDDEN.findall(page))
-        if status != 200 or "total_cents" not in fields:
+        page = browser.request("GET", "/checkout/")
+        fields = dict(_HIDDEN.findall(page.text))
+        if page.status != 200 or "total_cents" not in fields:
             return {"outcome": "sold out before checkout"}
-        pay_seconds, status, _, headers = browser.timed("POST", "/checkout/pay/", fields)
-        location = headers.get("Location", "")
-        if status != 302 or "/test-gateway/" not in location:
-            return {"outcome": "refused at pay", "pay": pay_seconds}
-        card_seconds, status, _, headers = browser.timed(
-            "POST", location, {"card_number": "4242424242424242"}
-        )
-        paid = status == 302 and "/payments/" in headers.get("Location", "")
+        pay = browser.request("POST", "/checkout/pay/", fields)
+        location = pay.headers.get("Location", "")
+        if pay.status != 302 or "/test-gateway/" not in location:
+            return {"outcome": "refused at pay", "pay": pay.seconds}
+        card = browser.request("POST", location, {"card_number": "4242424242424242"})
+        paid = card.status == 302 and "/payments/" in card.headers.get("Location", "")
         outcome = "paid" if paid else "card refused"
-        return {"outcome": outcome, "pay": pay_seconds, "card": card_seconds}
-    finally:
-        browser.close()
+        return {"outcome": outcome, "pay": pay.seconds, "card": card.seconds}
 
 
 def bare_post(base_url: str, cookie: str, session: str, count: int) -> list[float]:
-    browser = Browser(base_url, cookie, session)
-    try:
+    with Client(base_url, timeout=60, cookies={cookie: session}) as browser:
         browser.request("GET", "/cart/")
-        return [browser.timed("POST", "/healthz/", {})[0] for _ in range(count)]
-    finally:
-        browser.close()
-
-
-def summary(seconds: list[float]) -> dict:
-    if not seconds:
-        return {"n": 0}
-    ordered = sorted(seconds)
-    return {
-        "n": len(ordered),
-        "median_ms": round(statistics.median(ordered) * 1000, 1),
-        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000, 1),
-    }
+        return [browser.request("POST", "/healthz/", {}).seconds for _ in range(count)]
 
 
 def run(database_url: str, workdir: Path, args) -> dict:
@@ -182,12 +129,8 @@ def run(database_url: str, workdir: Path, args) -> dict:
     env["PAYMENT_GATEWAY"] = "test"
     env.pop("STRIPE_SECRET_KEY", None)
     print("migrating and seeding…", flush=True)
-    manage("migrate", "--noinput", "-v0", env=env)
-    items = json.loads(
-        django_script(_SEED, str(args.stalls), str(args.items), str(args.units), env=env)
-        .strip()
-        .splitlines()[-1]
-    )
+    migrate(env)
+    items = django_json(_SEED, str(args.stalls), str(args.items), str(args.units), env=env)
     cookie, sessions = signed_in_sessions(env=env, prefix="benchbuyer", count=args.buyers)
     django_script(_ADDRESSES, "benchbuyer", env=env)
     units = len(items) * args.units
@@ -209,7 +152,7 @@ def run(database_url: str, workdir: Path, args) -> dict:
             )
         )
         wall = time.perf_counter() - started
-    audit = json.loads(django_script(_AUDIT, env=env).strip().splitlines()[-1])
+    audit = django_json(_AUDIT, env=env)
     # Sold or consumed beyond the units there were, or inventory that does not add up.
     oversold = sum(
         max(0, row["sold"] - args.units)
@@ -220,9 +163,9 @@ def run(database_url: str, workdir: Path, args) -> dict:
     outcomes = {}
     for result in results:
         outcomes[result["outcome"]] = outcomes.get(result["outcome"], 0) + 1
-    pay = summary([r["pay"] for r in results if "pay" in r])
-    card = summary([r["card"] for r in results if "card" in r])
-    bare_summary = summary(bare)
+    pay = median_p95_ms([r["pay"] for r in results if "pay" in r])
+    card = median_p95_ms([r["card"] for r in results if "card" in r])
+    bare_summary = median_p95_ms(bare)
     figures = {
         "buyers": args.buyers,
         "concurrency": args.concurrency,
@@ -235,9 +178,7 @@ def run(database_url: str, workdir: Path, args) -> dict:
         "card_post": card,
         "bare_post": bare_summary,
         "bare_posts_per_second": round(len(bare) / bare_wall, 1),
-        "pay_p95_over_bare_p95": round(pay["p95_ms"] / bare_summary["p95_ms"], 1)
-        if pay.get("n") and bare_summary.get("n")
-        else None,
+        "pay_p95_over_bare_p95": ratio(pay.get("p95_ms"), bare_summary.get("p95_ms"), 1),
         "oversold_units": oversold,
     }
     print(
@@ -256,10 +197,10 @@ def run(database_url: str, workdir: Path, args) -> dict:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    parser = parser_for(__doc__)
+    add_postgres_server(
+        parser,
+        env="DATABASE_URL",
         help="a PostgreSQL server URL; a throwaway database is made on it",
     )
     parser.add_argument("--buyers", type=int, default=40)
@@ -273,21 +214,15 @@ def parse_args(argv):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    started = time.monotonic()
-    try:
-        name = f"bazaar_bench_checkout_{os.getpid()}"
+
+    def run_in_database(_started: float) -> dict:
         with (
-            tempfile.TemporaryDirectory(prefix="bazaar-bench-") as tmp,
-            postgres_database(args.postgres, name) as database_url,
+            scratch_dir("bazaar-bench-") as workdir,
+            postgres_database(args.postgres, bench_database_name("checkout")) as database_url,
         ):
-            figures = run(database_url, Path(tmp), args)
-    except KeyboardInterrupt:
-        print("interrupted")
-        return 130
-    print(f"\ntotal {time.monotonic() - started:.1f} s")
-    print(json.dumps(figures))
-    return 0
+            return run(database_url, workdir, args)
+
+    return bench_main(run_in_database)
 
 
 if __name__ == "__main__":

@@ -25,15 +25,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._cli import bench_arguments, run_bench  # noqa: E402
+from bench._clients import Client  # noqa: E402
+from bench._report import (  # noqa: E402
+    percentiles_ms,
+    print_percentiles,
+    print_ratios,
+    progress,
+    ratios_p50_p95,
+)
 from bench._servers import (  # noqa: E402
-    Client,
-    bench_arguments,
     clear_redis_cache,
     daphne,
-    percentiles_ms,
-    run_bench,
+    redis_cache_cleared,
     seed,
-    server_env,
 )
 
 SECTIONS = 10
@@ -93,10 +98,6 @@ def measure_round(base_url: str, samples: Samples) -> None:
                 samples.trivial.append(client.get("/healthz/").seconds)
 
 
-def ratio(part: dict[str, float], whole: dict[str, float]) -> dict[str, float]:
-    return {key: round(part[key] / whole[key], 2) for key in ("p50", "p95")}
-
-
 def figures(samples: Samples, *, first_label: str, rounds: int, started: float) -> dict:
     warm_page, fragment = percentiles_ms(samples.page, 2), percentiles_ms(samples.fragment, 2)
     trivial = percentiles_ms(samples.trivial, 2)
@@ -105,8 +106,8 @@ def figures(samples: Samples, *, first_label: str, rounds: int, started: float) 
         "warm_page_ms": warm_page,
         "warm_fragment_ms": fragment,
         "trivial_ms": trivial,
-        "ratio_warm_to_trivial": ratio(warm_page, trivial),
-        "ratio_fragment_to_trivial": ratio(fragment, trivial),
+        "ratio_warm_to_trivial": ratios_p50_p95(warm_page, trivial),
+        "ratio_fragment_to_trivial": ratios_p50_p95(fragment, trivial),
         "rounds": rounds,
         "warm_lag_max_s": round(samples.warm_lag, 2),
         "elapsed_s": round(time.monotonic() - started, 1),
@@ -121,18 +122,12 @@ def print_table(title: str, result: dict, first_label: str) -> None:
         ("trivial /healthz/", result["trivial_ms"]),
     ]
     print(f"\n{title}")
-    print(f"  {'kind':<22}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
-    for label, stats in rows:
-        print(
-            f"  {label:<22}{stats['n']:>5}{stats['p50']:>10.2f}{stats['p95']:>10.2f}"
-            f"{stats['max']:>10.2f}"
-        )
+    print_percentiles("kind", rows, 22)
     for label, key in (
         ("warm page", "ratio_warm_to_trivial"),
         ("fragment", "ratio_fragment_to_trivial"),
     ):
-        ratios = result[key]
-        print(f"  {label + ' / trivial':<27}{ratios['p50']:>9.2f}x{ratios['p95']:>9.2f}x")
+        print_ratios(label + " / trivial", result[key], 27)
     print(
         f"  targets: warm within 3x of trivial, p95 < 50 ms (playbook: cold p95 < 1 s); "
         f"took {result['elapsed_s']} s"
@@ -144,33 +139,22 @@ def print_table(title: str, result: dict, first_label: str) -> None:
         )
 
 
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def run_database(name: str, database_url: str, workdir: Path, rounds: int) -> dict:
+def run_database(name: str, env: dict[str, str], workdir: Path, rounds: int) -> dict:
     """Seed once, then one fresh server (and emptied Redis cache) per cold round."""
     started = time.monotonic()
-    workdir.mkdir()
-    env = server_env(database_url=database_url, media_root=workdir / "media")
     redis_url = env.get("REDIS_URL", "")
     progress(f"{name}: migrating and seeding {SECTIONS}x{SECTIONS} sections, {STALLS} stalls")
     seed(env=env, sections=SECTIONS, stalls=STALLS)
     samples = Samples()
-    try:
+    # The layout is cached for 5 minutes, so every cold round starts with an empty cache.
+    with redis_cache_cleared(env) as cache:
         for number in range(1, rounds + 1):
             progress(f"{name}: round {number} of {rounds}")
-            if redis_url:
+            if redis_url and number > 1:
                 clear_redis_cache(redis_url)
             with daphne(env=env, log_path=workdir / "daphne.log") as base_url:
                 measure_round(base_url, samples)
-    finally:
-        if redis_url:
-            # The layout is cached for 5 minutes: a developer's server sharing this
-            # Redis must not keep the benchmark database's section ids.
-            clear_redis_cache(redis_url)
     result = figures(samples, first_label="cold", rounds=rounds, started=started)
-    cache = "Redis cache" if redis_url else "locmem cache"
     debug = env["DJANGO_DEBUG"]
     print_table(
         f"{name}: {rounds} rounds x {WALK_LENGTH} sections of a {SECTIONS}x{SECTIONS} market "
@@ -206,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     return run_bench(
         on_url=run_url,
-        on_database=lambda name, url, workdir: run_database(name, url, workdir, args.rounds),
+        on_database=lambda name, env, workdir: run_database(name, env, workdir, args.rounds),
         url=args.url,
         postgres=args.postgres,
     )

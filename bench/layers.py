@@ -32,22 +32,23 @@ are reported, never asserted. The last line of output is JSON with every figure.
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import statistics
 import sys
 import time
 import uuid
+from pathlib import Path
 
-DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._cli import add_redis, bench_main, parser_for
+from bench._report import median_min_max_ms, progress, ratio
+from bench._servers import raise_open_files
+
 CORE = "channels_redis.core.RedisChannelLayer"
 PUBSUB = "channels_redis.pubsub.RedisPubSubChannelLayer"
 GROUP = "stall.01BENCHLAYERS0000000000000"
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def make_layer(backend: str, hosts: list, prefix: str):
@@ -127,23 +128,16 @@ async def fan_out(redis_url: str, members: int, rounds: int, warmup: int) -> dic
         for group in groups.values():
             await group.leave()
 
-    def summary(values: list[float]) -> dict:
-        return {
-            "median_ms": round(statistics.median(values) * 1000, 2),
-            "min_ms": round(min(values) * 1000, 2),
-            "max_ms": round(max(values) * 1000, 2),
-        }
-
     result = {
         label: {
-            "all_members_ms": summary(values["last"]),
-            "median_member_ms": summary(values["median"]),
+            "all_members_ms": median_min_max_ms(values["last"]),
+            "median_member_ms": median_min_max_ms(values["median"]),
         }
         for label, values in samples.items()
     }
     core = result["core"]["all_members_ms"]["median_ms"]
     pubsub = result["pubsub"]["all_members_ms"]["median_ms"]
-    result["ratio_core_to_pubsub"] = round(core / pubsub, 2)
+    result["ratio_core_to_pubsub"] = ratio(core, pubsub)
     result.update(members=members, rounds=rounds)
     return result
 
@@ -352,27 +346,22 @@ def _version(package: str) -> str:
     return version(package)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--redis", default=DEFAULT_REDIS, help=f"default {DEFAULT_REDIS}")
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = parser_for(__doc__)
+    add_redis(parser)
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument(
         "--no-reconnect", dest="reconnect", action="store_false", help="skip the kill test"
     )
-    args = parser.parse_args(argv)
-    import resource
+    return parser.parse_args(argv)
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = min(hard, max(soft, 4 * args.members + 1000))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    started = time.monotonic()
-    results = asyncio.run(run(args))
-    results["elapsed_s"] = round(time.monotonic() - started, 1)
-    print(f"\ntotal {results['elapsed_s']} s")
-    print(json.dumps(results))
-    return 0
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    raise_open_files(4 * args.members + 1000)
+    return bench_main(lambda _started: asyncio.run(run(args)), record_elapsed=True)
 
 
 if __name__ == "__main__":

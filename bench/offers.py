@@ -39,30 +39,30 @@ import asyncio
 import json
 import os
 import random
-import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._cli import add_postgres_server, add_redis, bench_main, parser_for  # noqa: E402
+from bench._clients import AsyncHttp  # noqa: E402
+from bench._report import percentiles_ms, progress, ratio  # noqa: E402
 from bench._servers import (  # noqa: E402
-    AsyncHttp,
-    clear_redis_cache,
+    bench_database_name,
     cpu_seconds,
     daphne_process,
-    django_script,
-    manage,
-    percentiles_ms,
+    django_json,
+    migrate,
     postgres_database,
+    redis_cache_cleared,
+    scratch_dir,
     server_env,
     signed_in_sessions,
 )
+from bench._ws import abort, join, ws_url  # noqa: E402
 
-DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
 OFFER_FRAME = '{"type": "offer"'
 LEGS = ("offer", "counter", "accept")
 AIM_P95_MS = 50
@@ -91,10 +91,6 @@ print(json.dumps(out))
 """
 
 
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 class Socket:
     """One stall socket; `offer` frames are handed to whoever waits for them."""
 
@@ -104,20 +100,8 @@ class Socket:
         self.early: dict[tuple[str, str], float] = {}
         self.task = None
 
-    async def open(self, ws_url: str, origin: str, cookie: str) -> None:
-        import websockets
-
-        self.socket = await websockets.connect(
-            ws_url,
-            origin=origin,
-            additional_headers={"Cookie": cookie},
-            compression=None,
-            proxy=None,
-            ping_interval=None,
-            max_queue=None,
-        )
-        while not (await self.socket.recv()).startswith('{"type": "welcome"'):
-            pass
+    async def open(self, url: str, origin: str, cookie: str) -> None:
+        self.socket = await join(url, origin=origin, cookie=cookie)
         self.task = asyncio.create_task(self._listen())
 
     async def _listen(self) -> None:
@@ -149,7 +133,7 @@ class Socket:
 
     async def close(self) -> None:
         if self.socket:
-            self.socket.transport.abort()
+            abort([self.socket])
         if self.task:
             self.task.cancel()
 
@@ -164,7 +148,7 @@ class Pair:
         self.buyer_socket, self.seller_socket = Socket(), Socket()
 
     async def open(self, base_url: str) -> None:
-        ws = base_url.replace("http://", "ws://") + f"/ws/stalls/{self.spec['stall']}/"
+        ws = ws_url(base_url, f"/ws/stalls/{self.spec['stall']}/")
         await self.buyer_http.open()
         await self.seller_http.open()
         await self.buyer_socket.open(ws, base_url, self.buyer_cookie)
@@ -224,9 +208,7 @@ class Pair:
         for http in (self.buyer_http, self.seller_http):
             for _ in range(count):
                 started = time.perf_counter()
-                status, _ = await http.post("/healthz/", {"ping": "1"})
-                if status != 200:
-                    raise RuntimeError(f"POST /healthz/ answered {status}")
+                await http.post_ok("/healthz/", {"ping": "1"})
                 times.append(time.perf_counter() - started)
         return times
 
@@ -277,10 +259,10 @@ async def measure(
     for leg in LEGS:
         figures[leg] = percentiles_ms([r[leg] for r in results], 2)
     figures["action_post"] = percentiles_ms([t for r in results for t in r["post"]], 2)
-    figures["ratio_round_trip_p50"] = round(figures["round_trip"]["p50"] / bare_q["p50"], 1)
-    figures["ratio_round_trip_p95"] = round(figures["round_trip"]["p95"] / bare_q["p50"], 1)
-    figures["aim_in_bare_posts"] = round(AIM_P95_MS / bare_q["p50"], 1)
-    figures["ratio_leg_p50"] = {leg: round(figures[leg]["p50"] / bare_q["p50"], 1) for leg in LEGS}
+    figures["ratio_round_trip_p50"] = ratio(figures["round_trip"]["p50"], bare_q["p50"], 1)
+    figures["ratio_round_trip_p95"] = ratio(figures["round_trip"]["p95"], bare_q["p50"], 1)
+    figures["aim_in_bare_posts"] = ratio(AIM_P95_MS, bare_q["p50"], 1)
+    figures["ratio_leg_p50"] = {leg: ratio(figures[leg]["p50"], bare_q["p50"], 1) for leg in LEGS}
     return figures
 
 
@@ -314,8 +296,7 @@ def seed(env: dict[str, str], pairs: int, rounds: int) -> dict:
     many signed-in buyers: {"cookie": session cookie name, "pairs": [spec, …]}."""
     cookie, sellers = signed_in_sessions(env=env, prefix="seller", count=pairs)
     _, buyers = signed_in_sessions(env=env, prefix="buyer", count=pairs)
-    out = django_script(_SEED_SCRIPT, str(pairs), str(rounds), env=env)
-    stalls = json.loads(out.strip().splitlines()[-1])
+    stalls = django_json(_SEED_SCRIPT, str(pairs), str(rounds), env=env)
     specs = [
         {**stall, "seller": seller, "buyer": buyer}
         for stall, seller, buyer in zip(stalls, sellers, buyers, strict=True)
@@ -324,36 +305,29 @@ def seed(env: dict[str, str], pairs: int, rounds: int) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    with tempfile.TemporaryDirectory(prefix="bazaar-bench-offers-") as tmp:
-        workdir = Path(tmp)
-        name = f"bazaar_bench_offers_{os.getpid()}"
+    with scratch_dir("bazaar-bench-offers-") as workdir:
+        name = bench_database_name("offers")
         with postgres_database(args.postgres, name) as database_url:
             env = server_env(database_url=database_url, media_root=workdir / "media")
             env["REDIS_URL"] = args.redis
             progress("migrating and seeding")
-            manage("migrate", "--noinput", "-v0", env=env)
+            migrate(env)
             setup = seed(env, args.pairs, args.rounds)
-            clear_redis_cache(args.redis)
-            try:
-                with daphne_process(
+            with (
+                redis_cache_cleared(env),
+                daphne_process(
                     env=env, log_path=workdir / "daphne.log", processes=args.server_processes
-                ) as (base_url, server):
-                    return asyncio.run(
-                        measure(
-                            base_url,
-                            setup,
-                            args.rounds,
-                            args.baseline_posts,
-                            args.think,
-                            server.pid,
-                        )
+                ) as (base_url, server),
+            ):
+                return asyncio.run(
+                    measure(
+                        base_url, setup, args.rounds, args.baseline_posts, args.think, server.pid
                     )
-            finally:
-                clear_redis_cache(args.redis)
+                )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--pairs", type=int, default=50, help="buyer/seller pairs (K)")
     parser.add_argument("--rounds", type=int, default=3, help="bargaining rounds per pair")
     parser.add_argument(
@@ -366,12 +340,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--server-processes", type=int, default=1, help="daphne processes (bazaar.serve)"
     )
     parser.add_argument("--baseline-posts", type=int, default=5, help="bare POSTs per client")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES),
-        help="PostgreSQL server (a fresh database is made on it and dropped)",
+    add_postgres_server(
+        parser, help="PostgreSQL server (a fresh database is made on it and dropped)"
     )
-    parser.add_argument("--redis", default=DEFAULT_REDIS, help="Redis for the channel layer")
+    add_redis(parser, help="Redis for the channel layer")
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.rounds < 1:
         parser.error("--pairs and --rounds must be at least 1")
@@ -380,17 +352,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    started = time.monotonic()
-    try:
+
+    def run_and_print(_started: float) -> dict:
         figures = run(args)
-    except KeyboardInterrupt:
-        progress("interrupted")
-        return 130
-    print_figures(figures)
-    print(f"\ntotal {time.monotonic() - started:.1f} s")
-    print(json.dumps(figures))
-    return 0
+        print_figures(figures)
+        return figures
+
+    return bench_main(run_and_print)
 
 
 if __name__ == "__main__":

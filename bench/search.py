@@ -28,17 +28,22 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._cli import bench_arguments, run_bench  # noqa: E402
+from bench._clients import Client  # noqa: E402
+from bench._report import (  # noqa: E402
+    load_average,
+    percentiles_ms,
+    print_percentiles,
+    print_ratios,
+    progress,
+    ratios_p50_p95,
+)
 from bench._servers import (  # noqa: E402
-    Client,
-    bench_arguments,
-    clear_redis_cache,
     cpu_seconds,
     daphne_process,
     django_script,
-    manage,
-    percentiles_ms,
-    run_bench,
-    server_env,
+    migrate,
+    redis_cache_cleared,
 )
 
 STALLS = 300
@@ -154,10 +159,6 @@ if connection.vendor == "postgresql":
 """
 
 
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def measure(base_url: str, rounds: int, pid: int | None = None) -> dict[str, list[float]]:
     """Rounds of every search, the live fragment and the front page, then as many
     /healthz/ requests; one warm-up round first, not counted. With the server's `pid`,
@@ -194,32 +195,24 @@ def figures(samples: dict[str, list[float]], started: float) -> dict:
     result = {label: percentiles_ms(seconds, 2) for label, seconds in samples.items()}
     result["all searches"] = percentiles_ms(searches, 2)
     trivial = result["trivial"]
-    result["ratio_searches_to_trivial"] = {
-        key: round(result["all searches"][key] / trivial[key], 2) for key in ("p50", "p95")
-    }
+    result["ratio_searches_to_trivial"] = ratios_p50_p95(result["all searches"], trivial)
     if samples["cpu searches"]:
         result["server_cpu_ms_per_request"] = {
             "searches": round(1000 * statistics.mean(samples["cpu searches"]), 2),
             "trivial": round(1000 * statistics.mean(samples["cpu trivial"]), 2),
         }
     del result["cpu searches"], result["cpu trivial"]
-    result["load_average"] = round(os.getloadavg()[0], 1)
+    result["load_average"] = load_average(1)
     result["elapsed_s"] = round(time.monotonic() - started, 1)
     return result
 
 
 def print_table(title: str, result: dict) -> None:
     print(f"\n{title}")
-    print(f"  {'request':<28}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     rows = [label for label, _ in SEARCHES] + ["live search fragment", "front page"]
-    for label in [*rows, "all searches", "trivial"]:
-        stats = result[label]
-        print(
-            f"  {label:<28}{stats['n']:>5}{stats['p50']:>10.2f}{stats['p95']:>10.2f}"
-            f"{stats['max']:>10.2f}"
-        )
-    ratios = result["ratio_searches_to_trivial"]
-    print(f"  {'searches / trivial':<33}{ratios['p50']:>9.2f}x{ratios['p95']:>9.2f}x")
+    rows += ["all searches", "trivial"]
+    print_percentiles("request", [(label, result[label]) for label in rows], 28)
+    print_ratios("searches / trivial", result["ratio_searches_to_trivial"], 33)
     if "server_cpu_ms_per_request" in result:
         cpu = result["server_cpu_ms_per_request"]
         print(
@@ -232,25 +225,16 @@ def print_table(title: str, result: dict) -> None:
     )
 
 
-def run_database(name: str, database_url: str, workdir: Path, rounds: int) -> dict:
+def run_database(name: str, env: dict[str, str], workdir: Path, rounds: int) -> dict:
     started = time.monotonic()
-    workdir.mkdir()
-    env = server_env(database_url=database_url, media_root=workdir / "media")
-    redis_url = env.get("REDIS_URL", "")
     progress(f"{name}: migrating and seeding {STALLS * ITEMS_PER_STALL} items")
-    manage("migrate", "--noinput", "-v0", env=env)
+    migrate(env)
     django_script(_SEED_SCRIPT, str(STALLS), str(ITEMS_PER_STALL), env=env)
-    if redis_url:
-        clear_redis_cache(redis_url)
-    try:
+    with redis_cache_cleared(env) as cache:
         progress(f"{name}: {rounds} rounds")
         with daphne_process(env=env, log_path=workdir / "daphne.log") as (base_url, server):
             samples = measure(base_url, rounds, server.pid)
-    finally:
-        if redis_url:
-            clear_redis_cache(redis_url)
     result = figures(samples, started)
-    cache = "Redis cache" if redis_url else "locmem cache"
     print_table(
         f"{name}: {STALLS * ITEMS_PER_STALL} items, {rounds} rounds, {cache}, "
         f"DJANGO_DEBUG={env['DJANGO_DEBUG']}",
@@ -281,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     return run_bench(
         on_url=lambda url: run_url(url, args.rounds),
-        on_database=lambda name, url, workdir: run_database(name, url, workdir, args.rounds),
+        on_database=lambda name, env, workdir: run_database(name, env, workdir, args.rounds),
         url=args.url,
         postgres=args.postgres,
     )

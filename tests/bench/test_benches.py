@@ -1,0 +1,260 @@
+"""The benchmarks stay runnable: each module imports, parses its own options with the
+defaults its docstring promises, and shapes its figures with the keys its closing
+JSON line has always had. Nothing here runs a server or looks at a time."""
+
+import importlib
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import _room
+from bench._cli import DEFAULT_POSTGRES, DEFAULT_REDIS, bench_main
+from bench._report import (
+    median_p95_ms,
+    merge_counts,
+    percentile,
+    percentiles_ms,
+    ratio,
+    ratios_p50_p95,
+)
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+PERCENTILES = {"n", "p50", "p95", "max"}
+
+DEFAULTS = {
+    "grid": {"postgres": None, "url": None, "rounds": 3},
+    "search": {"postgres": None, "url": None, "rounds": 8},
+    "checkout": {
+        "postgres": DEFAULT_POSTGRES,
+        "buyers": 40,
+        "concurrency": 20,
+        "stalls": 4,
+        "items": 2,
+        "units": 3,
+        "baseline_posts": 5,
+    },
+    "offers": {
+        "pairs": 50,
+        "rounds": 3,
+        "think": 0.0,
+        "server_processes": 1,
+        "baseline_posts": 5,
+        "postgres": DEFAULT_POSTGRES,
+        "redis": DEFAULT_REDIS,
+    },
+    "auction": {
+        "full": False,
+        "bidders": None,
+        "servers": 1,
+        "workers": None,
+        "seconds": 8.0,
+        "paced": 30,
+        "baseline_seconds": 5.0,
+        "rate": 5e7,
+        "postgres": DEFAULT_POSTGRES,
+        "redis": DEFAULT_REDIS,
+        "url": None,
+    },
+    "layers": {"redis": DEFAULT_REDIS, "members": 1000, "rounds": 20, "warmup": 3},
+    "stall_room": {
+        "sizes": [100, 500, 1000],
+        "full": False,
+        "budget": 180,
+        "configs": ["baseline", "project", "pubsub"],
+        "redis": DEFAULT_REDIS,
+        "postgres": None,
+        "rounds": 5,
+        "seconds": 5.0,
+        "warmup": 1.0,
+        "publishers": 50,
+        "workers": 2,
+        "server_processes": 1,
+        "concurrency": 25,
+        "url": None,
+    },
+}
+
+
+@pytest.fixture
+def no_database_env(monkeypatch):
+    """Defaults as on a developer's machine, whatever the suite's own DATABASE_URL."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("BENCH_DATABASE_URL", raising=False)
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+def test_each_bench_parses_its_defaults(name, no_database_env):
+    bench = importlib.import_module(f"bench.{name}")
+
+    args = vars(bench.parse_args([]))
+
+    assert {key: args[key] for key in DEFAULTS[name]} == DEFAULTS[name]
+
+
+def test_every_bench_has_a_parser_and_a_main():
+    names = {path.stem for path in BENCH.glob("*.py") if not path.stem.startswith("_")}
+
+    assert names - {"settings_layer"} == set(DEFAULTS)
+
+
+@pytest.mark.parametrize(
+    ("name", "argv"),
+    [
+        ("grid", ["--rounds", "0"]),
+        ("search", ["--url", "http://127.0.0.1:8000", "--postgres", DEFAULT_POSTGRES]),
+        ("offers", ["--pairs", "0"]),
+        ("stall_room", ["--configs", "baseline,nginx"]),
+        ("stall_room", ["--url", "http://127.0.0.1:8000"]),
+        ("stall_room", ["--seconds", "1", "--warmup", "1"]),
+    ],
+)
+def test_a_bench_refuses_options_that_cannot_run(name, argv, no_database_env):
+    bench = importlib.import_module(f"bench.{name}")
+
+    with pytest.raises(SystemExit):
+        bench.parse_args(argv)
+
+
+def test_bench_options_from_the_environment(monkeypatch):
+    monkeypatch.setenv("BENCH_DATABASE_URL", "postgres://bench@db.example:5432/x")
+    monkeypatch.setenv("DATABASE_URL", "postgres://app@db.example:5432/y")
+    grid = importlib.import_module("bench.grid")
+    checkout = importlib.import_module("bench.checkout")
+
+    assert grid.parse_args([]).postgres == "postgres://bench@db.example:5432/x"
+    assert checkout.parse_args([]).postgres == "postgres://app@db.example:5432/y"
+
+
+def test_no_bench_module_passes_600_lines():
+    lengths = {path.name: len(path.read_text().splitlines()) for path in BENCH.glob("*.py")}
+
+    assert {name: n for name, n in lengths.items() if n > 600} == {}
+
+
+def test_grid_figures_keep_their_keys(capsys):
+    grid = importlib.import_module("bench.grid")
+    samples = grid.Samples(
+        first=[0.02, 0.03], page=[0.004, 0.005], fragment=[0.003, 0.004], trivial=[0.002, 0.002]
+    )
+
+    figures = grid.figures(samples, first_label="cold", rounds=1, started=time.monotonic())
+
+    assert set(figures) == {
+        "cold_page_ms",
+        "warm_page_ms",
+        "warm_fragment_ms",
+        "trivial_ms",
+        "ratio_warm_to_trivial",
+        "ratio_fragment_to_trivial",
+        "rounds",
+        "warm_lag_max_s",
+        "elapsed_s",
+    }
+    assert set(figures["warm_page_ms"]) == PERCENTILES
+    assert figures["ratio_warm_to_trivial"] == {"p50": 2.25, "p95": 2.48}
+    json.dumps(figures)
+    grid.print_table("grid", figures, "cold")
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["trivial", "/healthz/", "2", "2.00", "2.00", "2.00"] in rows
+    assert ["warm", "page", "/", "trivial", "2.25x", "2.48x"] in rows
+
+
+def test_search_figures_keep_their_keys(capsys):
+    search = importlib.import_module("bench.search")
+    samples = {label: [0.01, 0.02] for label, _ in search.SEARCHES}
+    samples |= {"live search fragment": [0.01], "front page": [0.02], "trivial": [0.005, 0.005]}
+    samples |= {"cpu searches": [0.004], "cpu trivial": [0.001]}
+
+    figures = search.figures(samples, time.monotonic())
+
+    expected = {label for label, _ in search.SEARCHES} | {
+        "live search fragment",
+        "front page",
+        "trivial",
+        "all searches",
+        "ratio_searches_to_trivial",
+        "server_cpu_ms_per_request",
+        "load_average",
+        "elapsed_s",
+    }
+    assert set(figures) == expected
+    assert figures["ratio_searches_to_trivial"] == {"p50": 3.0, "p95": 4.0}
+    assert figures["server_cpu_ms_per_request"] == {"searches": 4.0, "trivial": 1.0}
+    json.dumps(figures)
+    search.print_table("search", figures)
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["trivial", "2", "5.00", "5.00", "5.00"] in rows
+    assert ["searches", "/", "trivial", "3.00x", "4.00x"] in rows
+
+
+def _room_run(p50: float, messages_per_s: float) -> dict:
+    return {
+        "listeners_connected": 100,
+        "latency": {"p50_ms": p50, "p95_ms": 2 * p50, "max_ms": 3 * p50},
+        "sustained": {"messages_per_s": messages_per_s, "rate_limit_bound": False},
+        "loadavg_1min": [1.0, 1.5],
+    }
+
+
+def test_stall_room_ratios_against_the_baseline(capsys):
+    runs = {"baseline": _room_run(2.0, 400.0), "project": _room_run(5.0, 100.0)}
+
+    ratios = _room.summarise(100, runs)
+    _room.print_table(100, runs, ratios)
+
+    assert ratios == {
+        "project": {
+            "latency_p50_x": 2.5,
+            "latency_p95_x": 2.5,
+            "latency_max_x": 2.5,
+            "throughput_pct_of_baseline": 25.0,
+            "rate_limit_bound": False,
+        }
+    }
+    assert "project / baseline: latency p50 2.5x" in capsys.readouterr().out
+
+
+def test_stall_room_without_a_baseline_has_no_ratios():
+    assert _room.summarise(100, {"project": _room_run(5.0, 100.0)}) == {}
+
+
+def test_bench_main_ends_with_the_figures_as_one_json_line(capsys, monkeypatch):
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+
+    code = bench_main(lambda started: {"figure": 1.5}, record_elapsed=True)
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert lines[-2].startswith("total ")
+    assert set(json.loads(lines[-1])) == {"figure", "elapsed_s"}
+
+
+def test_bench_main_interrupted_prints_no_figures(capsys, monkeypatch):
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+
+    def interrupted(started: float) -> dict:
+        raise KeyboardInterrupt
+
+    code = bench_main(interrupted)
+
+    captured = capsys.readouterr()
+    assert code == 130
+    assert captured.out == ""
+    assert "interrupted" in captured.err
+
+
+def test_figures_helpers():
+    assert percentiles_ms([]) == {"n": 0, "p50": None, "p95": None, "max": None}
+    assert percentiles_ms([0.001, 0.003], 2) == {"n": 2, "p50": 2.0, "p95": 2.9, "max": 3.0}
+    assert percentile([5, 1, 4, 2, 3], 0.95) == 5
+    assert percentile([5, 1, 4, 2, 3], 0.5) == 3
+    assert median_p95_ms([]) == {"n": 0}
+    assert median_p95_ms([0.001] * 19 + [0.1]) == {"n": 20, "median_ms": 1.0, "p95_ms": 1.0}
+    assert ratio(3, 2) == 1.5
+    assert ratio(3, 0) is None
+    assert ratio(None, 2) is None
+    assert ratios_p50_p95({"p50": 4, "p95": 9}, {"p50": 2, "p95": 3}) == {"p50": 2.0, "p95": 3.0}
+    assert merge_counts([{"a": 1}, {"a": 2, "b": 1}, {}]) == {"a": 3, "b": 1}
