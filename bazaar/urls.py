@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("offers.urls")),
     path("", include("orders.urls")),
     path("", include("auctions.urls")),
+    path("", include("watchlist.urls")),
 ]
 
 if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:
