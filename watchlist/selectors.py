@@ -5,7 +5,7 @@ of one is scoped to the person it belongs to."""
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from discovery.selectors import ItemCard, StallCard, item_cards, stall_cards, stalls_with_item_count
 from stalls.models import Item, Stall
@@ -33,16 +33,19 @@ class Toggle:
     count: int
 
 
+def _toggle(rows: QuerySet, user) -> Toggle:
+    """How many rows there are and whether one is the user's: one query."""
+    mine = Q(user=user) if user.is_authenticated else Q(pk__in=[])
+    counted = rows.aggregate(count=Count("pk"), mine=Count("pk", filter=mine))
+    return Toggle(on=bool(counted["mine"]), count=counted["count"])
+
+
 def item_watch_state(*, user, item: Item) -> Toggle:
-    watches = Watch.objects.filter(item=item)
-    mine = user.is_authenticated and watches.filter(user=user).exists()
-    return Toggle(on=mine, count=watches.count())
+    return _toggle(Watch.objects.filter(item=item), user)
 
 
 def stall_follow_state(*, user, stall: Stall) -> Toggle:
-    follows = Follow.objects.filter(stall=stall)
-    mine = user.is_authenticated and follows.filter(user=user).exists()
-    return Toggle(on=mine, count=follows.count())
+    return _toggle(Follow.objects.filter(stall=stall), user)
 
 
 def saved_items_for(*, user) -> list[ItemCard]:

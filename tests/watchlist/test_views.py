@@ -160,10 +160,12 @@ def test_the_saved_page_shows_cards_with_their_state_now(client, saved, make_use
     held(teapot, make_user("someone"))
     html = client.get(reverse("watchlist:saved")).content.decode()
     items = html.split('id="saved-items-title"')[1].split("</section>")[0]
-    assert "Saved items <span class=\"count\">(3)</span>" in html
+    assert 'Saved items <span class="count">(3)</span>' in html
     titles = re.findall(r'class="card-link" href="/items/[0-9A-Z]{26}/">([^<]+)<', items)
     assert titles == ["Enamel teapot", "Green glass shade", "Brass desk lamp"]
-    card = {title: text for title, text in zip(titles, items.split('data-item-card="')[1:])}
+    card = {
+        title: text for title, text in zip(titles, items.split('data-item-card="')[1:], strict=True)
+    }
     assert "Sold out" in card["Enamel teapot"] and "is-sold-out" not in card["Brass desk lamp"]
     assert 'Remove<span class="visually-hidden"> Enamel teapot' in card["Enamel teapot"]
     assert "In auction" in card["Green glass shade"] and "$10.00" in card["Green glass shade"]
