@@ -147,6 +147,18 @@ def daphne(*, env: dict[str, str], log_path: Path) -> Iterator[str]:
         yield base_url
 
 
+_static_collected = False
+
+
+def collect_static(env: dict[str, str]) -> None:
+    """Collect the static files once per benchmark: with DEBUG off, as in production,
+    pages name their hashed static files from the manifest collectstatic writes."""
+    global _static_collected
+    if not _static_collected:
+        manage("collectstatic", "--noinput", "-v0", env=env)
+        _static_collected = True
+
+
 @contextmanager
 def daphne_process(
     *, env: dict[str, str], log_path: Path, processes: int = 1
@@ -156,6 +168,7 @@ def daphne_process(
     With `processes` > 1 the project's launcher (`bazaar.serve`) runs that many daphne
     processes on one socket, as a machine with that many cores would (needs REDIS_URL).
     """
+    collect_static(env)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), ASGI_APP]

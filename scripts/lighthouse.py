@@ -157,7 +157,6 @@ def main() -> None:
         env = server_env(database_url=f"sqlite:///{tmp / 'db.sqlite3'}", media_root=tmp / "media")
         env["PAYMENT_GATEWAY"] = "test"
         manage("migrate", "--noinput", "-v0", env=env)
-        manage("collectstatic", "--noinput", "-v0", env=env)
         seeded = json.loads(django_script(_SEED, env=env).strip().splitlines()[-1])
         rows = []
         with daphne(env=env, log_path=tmp / "daphne.log") as base_url:

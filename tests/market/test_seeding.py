@@ -153,6 +153,19 @@ def test_the_banner_of_make_run_lists_where_the_flash_auctions_are(capsys):
         assert f"/auctions/{auction.public_id}/  {auction.item.title}, ends in " in out
 
 
+@pytest.mark.parametrize(
+    ("backend", "said"),
+    [
+        ("embedded", "background work in the web process (no broker)"),
+        ("celery", "background work Celery workers"),
+    ],
+)
+def test_the_banner_says_where_background_work_runs(capsys, settings, backend, said):
+    settings.JOBS_BACKEND = backend
+    call_command("market_banner")
+    assert said in capsys.readouterr().out
+
+
 def test_the_demo_credits_its_art_on_every_page_and_only_the_demo(client, settings):
     settings.DEMO_MARKET = True
     html = client.get("/accounts/login/").content.decode()

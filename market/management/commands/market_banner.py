@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.urls import reverse
 from django.utils import timezone
 
+from bazaar.jobs import embedded
 from market.seeding import DEMO_LOGINS, DEMO_PASSWORD, demo_auctions_running
 
 
@@ -18,8 +19,8 @@ class Command(BaseCommand):
         database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         layer = "Redis" if settings.REDIS_URL else "in-memory (one server process)"
         self.stdout.write(self.style.SUCCESS(f"\n  Mesh Bazaar: {site}/market/0/0/"))
-        broker = settings.CELERY_BROKER_URL.split(":")[0]
-        self.stdout.write(f"  database {database}, channel layer {layer}, broker {broker}")
+        jobs = "in the web process (no broker)" if embedded() else "Celery workers"
+        self.stdout.write(f"  database {database}, channel layer {layer}, background work {jobs}")
         self.stdout.write(f"  demo logins, password {DEMO_PASSWORD!r}:")
         for handle, who in DEMO_LOGINS.items():
             self.stdout.write(f"    {handle:<14} {who}")
