@@ -107,7 +107,7 @@ class WatchlistInTheBrowser(BrowserTestCase):
 
         page.get_by_role("button", name=f"Remove {title}").click()
         expect(page.get_by_text("Nothing saved yet.")).to_be_visible()
-        page.get_by_role("button", name=f"Remove {stall}").click()
+        page.get_by_role("button", name=f"Unfollow {stall}").click()
         expect(page.get_by_text("You follow no stall yet.")).to_be_visible()
         page.reload()  # what stays is what the database holds
         expect(page.get_by_text("Nothing saved yet.")).to_be_visible()
