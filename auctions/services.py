@@ -29,6 +29,7 @@ from stalls.services import reservation_release, reservation_take
 from .frames import ladder_of, publish
 from .locks import auction_and_item_for_update, auction_for_update
 from .models import Auction, AuctionEvent, Bid
+from .notices import closed_notify, outbid_notify, won_notify
 from .notify import payment_declined_mail_on_commit, second_chance_mail_on_commit
 from .rules import check_duration, hard_end, reserve_met, resolve_bid, soft_close
 
@@ -344,6 +345,7 @@ def _bid_locked(
         with transaction.atomic():
             locked = auction_for_update(auction.pk)
             _open_for_bids(locked, arrived_at)
+            previous_leader = locked.leader  # loaded anyway when a proxy answers
             resolution = resolve_bid(
                 ladder_of(locked), bidder=bidder.pk, amount_cents=amount_cents, max_cents=max_cents
             )
@@ -370,6 +372,7 @@ def _bid_locked(
                 ends_at=locked.ends_at, hard_ends_at=locked.hard_ends_at, arrived_at=arrived_at
             )
             _save(locked, "bid", rows, BID_FIELDS)
+            outbid_notify(auction=locked, previous_leader=previous_leader)
     except IntegrityError:
         # The same key raced in on another request and won: answer as it was answered.
         previous = _bid_for_key(bidder=bidder, key=idempotency_key)
@@ -477,6 +480,7 @@ def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | 
             note = "the reserve was not met" if auction.leader_id else "there were no bids"
             _transition(auction, Status.UNSOLD, note=note)
             _release_stock(auction, f"auction unsold: {note}")
+        closed_notify(auction=auction)
         return _save(auction, "closed")
 
 
@@ -519,6 +523,8 @@ def _charge_succeeded(*, auction_id: int, reference: str, order: str) -> Auction
     if auction.charge_reference != reference:
         return auction  # recorded already by another caller
     _transition(auction, Status.SETTLED, actor=auction.winner, note=f"order {order}")
+    if auction.charge_kind == ChargeKind.WIN:
+        won_notify(auction=auction, order_public_id=order)
     auction.order_reference = order
     auction.charge_reference = ""
     return _save(auction, "settled")

@@ -5,10 +5,12 @@ from django.urls import path
 import bazaar.ids  # noqa: F401  registers the <ulid:…> path converter
 from auctions.consumers import AuctionConsumer
 from market.consumers import MarketConsumer
+from notifications.consumers import NoticeConsumer
 from stalls.consumers import StallRoomConsumer
 
 websocket_urlpatterns = [
     path("ws/market/", MarketConsumer.as_asgi()),
     path("ws/stalls/<ulid:public_id>/", StallRoomConsumer.as_asgi()),
     path("ws/auctions/<ulid:public_id>/", AuctionConsumer.as_asgi()),
+    path("ws/notices/", NoticeConsumer.as_asgi()),
 ]

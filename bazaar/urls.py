@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("auctions.urls")),
     path("", include("watchlist.urls")),
+    path("", include("notifications.urls")),
 ]
 
 if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:

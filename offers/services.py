@@ -26,6 +26,7 @@ from django.utils import timezone
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import AmountError, format_money, parse_amount
+from notifications.selectors import dedupe_keys_used
 from stalls.models import Item, Reservation
 from stalls.selectors import item_available_quantity
 from stalls.services import (
@@ -38,8 +39,11 @@ from stalls.services import (
 from .ladder import publish
 from .locks import offer_for_update
 from .models import AutoPrices, Offer, OfferEvent
+from .notices import expiring_dedupe_key, expiring_side, offer_expiring_notify, offer_notify
 
 OFFER_TTL = timedelta(hours=48)
+# The person who must act hears this long before an offer runs out.
+EXPIRY_WARNING = timedelta(hours=1)
 ACCEPTED_TTL = timedelta(hours=24)
 AMOUNTS_PER_ITEM = 5
 MESSAGE_MAX_LENGTH = 280
@@ -270,6 +274,7 @@ def _send(
     thread = (answers, offer) if answers else (offer,)
     event = "countered" if answers else "new"
     publish(*thread, event=answer or event, by="auto" if answer else side, made=True)
+    offer_notify(offer, event=answer or event, by="auto" if answer else side)
     return offer
 
 
@@ -399,6 +404,7 @@ def offer_accept(*, actor, offer: Offer, idempotency_key: str) -> Offer:
         side = _require_turn(actor, offer)
         _accept(offer, actor=actor, key=idempotency_key)
         publish(offer, event="accepted", by=side)
+        offer_notify(offer, event="accepted", by=side)
         return offer
 
     return _act_on(offer, actor=actor, key=idempotency_key, work=work)
@@ -477,6 +483,31 @@ def offers_expire_due(*, now=None) -> int:
                 _expire(offer)
                 expired += 1
     return expired
+
+
+def offers_warn_expiring(*, now=None) -> int:
+    """The beat sweep: warn whoever must act on a live offer that runs out within
+    EXPIRY_WARNING, once per offer (the notice's dedupe key; offers already warned
+    are skipped here so a frequent sweep queues nothing new). Returns how many."""
+    now = now or timezone.now()
+    soon = list(
+        Offer.objects.filter(
+            status__in=Offer.LIVE, expires_at__gt=now, expires_at__lte=now + EXPIRY_WARNING
+        )
+        .select_related(*Offer.RELATED)
+        .order_by("expires_at")[:500]
+    )
+
+    def recipient_id(offer: Offer) -> int:
+        if expiring_side(offer) == Side.BUYER:
+            return offer.buyer_id
+        return offer.item.stall.seller.user_id
+
+    warned = dedupe_keys_used(keys={(recipient_id(o), expiring_dedupe_key(o)) for o in soon})
+    fresh = [o for o in soon if (recipient_id(o), expiring_dedupe_key(o)) not in warned]
+    for offer in fresh:
+        offer_expiring_notify(offer)
+    return len(fresh)
 
 
 # Auto prices

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import offers_expire_due
+from .services import offers_expire_due, offers_warn_expiring
 
 
 @shared_task
@@ -10,3 +10,10 @@ def expire_offers() -> int:
     """Beat, every minute: expire offers and counters whose 48 hours (or an accepted
     offer's 24) ran out, releasing the units accepted ones held."""
     return offers_expire_due()
+
+
+@shared_task
+def warn_expiring_offers() -> int:
+    """Beat, every five minutes: warn whoever must act on an offer running out within
+    the hour."""
+    return offers_warn_expiring()

@@ -51,6 +51,7 @@ from .models import (
     ShippingAddress,
     StallShipping,
 )
+from .notices import order_notify
 from .notify import order_mail_on_commit
 from .selectors import (
     CartPlan,
@@ -618,7 +619,7 @@ def order_transition(
     """The one way an order's status changes. The caller holds the order's row lock.
 
     Refuses a move the table does not allow, stamps its time, writes the audit row,
-    and mails the people concerned once the transaction commits.
+    and mails and notifies the people concerned once the transaction commits.
     """
     if to not in TRANSITIONS.get(order.status, set()):
         raise Conflict(
@@ -640,6 +641,7 @@ def order_transition(
     order.save(update_fields=["status", _STAMPS[to]])
     if to in _MAILED:
         order_mail_on_commit(order=order, kind=_MAILED[to])
+    order_notify(order=order, to=to)
     return order
 
 

@@ -1,7 +1,7 @@
 """Telling watchers and followers, after the change that concerns them committed
 (queued by `watchlist.triggers` and the beat schedule). Each notice goes through the
-notifications app's one service with a dedupe key, so a task that runs twice, or a
-sweep that sees the same auction every minute, tells each person once.
+notifications app's one service (`notify`) with a dedupe key, so a task that runs
+twice, or a sweep that sees the same auction every minute, tells each person once.
 
 - a followed seller goes live: at most once an hour per stall, however often a
   flapping connection makes the stall live again;
@@ -20,19 +20,14 @@ from django.utils import timezone
 from auctions.models import Auction
 from auctions.selectors import auctions_running
 from bazaar.money import format_money
+from notifications.selectors import dedupe_keys_used
+from notifications.services import notify
 from stalls.models import Item, Stall
 
 from .selectors import followers_of_stall, watchers_of_item
 
 LIVE_NOTICE_SECONDS = 3600
 ENDING_WITHIN = timedelta(minutes=10)
-
-
-def _tell(recipient, kind: str, *, title: str, url: str, body: str, dedupe_key: str) -> None:
-    """One notice, through the notifications app (`notifications.services.notify`)."""
-    from notifications.services import notify
-
-    notify(recipient, kind, title=title, url=url, body=body, dedupe_key=dedupe_key)
 
 
 def seller_live_tell(*, stall_id: int, now=None) -> int:
@@ -45,7 +40,7 @@ def seller_live_tell(*, stall_id: int, now=None) -> int:
     hour = int((now or timezone.now()).timestamp() // LIVE_NOTICE_SECONDS)
     told = 0
     for follower in followers_of_stall(stall=stall):
-        _tell(
+        notify(
             follower,
             "seller_live",
             title=f"{stall.name} is live now",
@@ -68,7 +63,7 @@ def item_listed_tell(*, item_id: int) -> int:
         return 0
     told = 0
     for follower in followers_of_stall(stall=item.stall):
-        _tell(
+        notify(
             follower,
             "seller_listed",
             title=f"New at {item.stall.name}: {item.title}",
@@ -88,7 +83,7 @@ def price_drop_tell(*, item_id: int, was_cents: int, now_cents: int) -> int:
     now, was = format_money(now_cents, item.currency), format_money(was_cents, item.currency)
     told = 0
     for watcher in watchers_of_item(item=item):
-        _tell(
+        notify(
             watcher,
             "price_drop",
             title=f"Price drop: {item.title}",
@@ -101,24 +96,29 @@ def price_drop_tell(*, item_id: int, was_cents: int, now_cents: int) -> int:
 
 
 def auctions_ending_tell(*, now=None) -> int:
-    """Watchers of the items whose live auction ends within ten minutes."""
+    """Watchers of the items whose live auction ends within ten minutes, those not
+    told yet (the sweep runs every minute: it asks once per auction and watcher)."""
     now = now or timezone.now()
     ending = auctions_running().filter(
         status=Auction.Status.LIVE, ends_at__gt=now, ends_at__lte=now + ENDING_WITHIN
     )
-    told = 0
-    for auction in ending:
+    asks = [
+        (auction, watcher, f"auction_ending:{auction.public_id}")
+        for auction in ending
+        for watcher in watchers_of_item(item=auction.item)
+    ]
+    told = dedupe_keys_used(keys={(watcher.pk, key) for _, watcher, key in asks})
+    fresh = [(a, w, key) for a, w, key in asks if (w.pk, key) not in told]
+    for auction, watcher, key in fresh:
         minutes = max(round((auction.ends_at - now).total_seconds() / 60), 1)
         price = auction.price_cents or auction.start_cents
         bid = "current bid" if auction.price_cents else "opening bid"
-        for watcher in watchers_of_item(item=auction.item):
-            _tell(
-                watcher,
-                "auction_ending",
-                title=f"Ending soon: {auction.item.title}",
-                url=reverse("auctions:detail", args=[auction.public_id]),
-                body=f"About {minutes} min left; {bid} {format_money(price, auction.currency)}.",
-                dedupe_key=f"auction_ending:{auction.public_id}",
-            )
-            told += 1
-    return told
+        notify(
+            watcher,
+            "auction_ending",
+            title=f"Ending soon: {auction.item.title}",
+            url=reverse("auctions:detail", args=[auction.public_id]),
+            body=f"About {minutes} min left; {bid} {format_money(price, auction.currency)}.",
+            dedupe_key=key,
+        )
+    return len(fresh)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "auctions",
     "discovery",
     "watchlist",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -258,6 +259,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "expire-offers": {"task": "offers.tasks.expire_offers", "schedule": 60.0},
+    "offers-warn-expiring": {"task": "offers.tasks.warn_expiring_offers", "schedule": 300.0},
     "orders-expire-checkouts": {"task": "orders.tasks.expire_checkouts", "schedule": 60.0},
     "orders-release-escrow": {"task": "orders.tasks.release_escrow", "schedule": 3600.0},
     "orders-send-money": {"task": "orders.tasks.send_money", "schedule": 300.0},

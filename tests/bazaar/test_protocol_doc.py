@@ -16,6 +16,7 @@ CONSUMERS = [
     ROOT / "stalls" / "consumers.py",
     ROOT / "market" / "consumers.py",
     ROOT / "auctions" / "consumers.py",
+    ROOT / "notifications" / "consumers.py",
 ]
 # Frames encoded once for a whole group, outside the consumers.
 PREBUILT_FRAMES = [
@@ -24,6 +25,7 @@ PREBUILT_FRAMES = [
     ROOT / "offers" / "ladder.py",
     ROOT / "auctions" / "frames.py",
     ROOT / "bazaar" / "fanout.py",
+    ROOT / "notifications" / "frames.py",
 ]
 
 

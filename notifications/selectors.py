@@ -1,0 +1,42 @@
+"""Reads, each scoped to the person asking: nobody sees another's notices or settings."""
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from .kinds import EMAILABLE, EMAILED_BY_DEFAULT
+from .models import EmailSettings, Notice
+
+
+def notices_for(*, user) -> QuerySet[Notice]:
+    """The person's notices, newest first."""
+    return Notice.objects.filter(recipient=user).order_by("-created_at", "-pk")
+
+
+def notice_for(*, user, public_id: str) -> Notice | None:
+    """One of the person's notices; None for a notice that is someone else's."""
+    return notices_for(user=user).filter(public_id=public_id).first()
+
+
+def unread_count(*, user) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notice.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def email_kinds_for(*, user) -> frozenset[str]:
+    """The kinds the person also gets by email (the defaults until they choose)."""
+    row = EmailSettings.objects.filter(user=user).first()
+    if row is None:
+        return EMAILED_BY_DEFAULT
+    return frozenset(row.email_kinds) & EMAILABLE
+
+
+def dedupe_keys_used(*, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which (recipient id, dedupe key) pairs already have a notice: lets a sweep
+    skip asking again for news already given (the job would refuse it anyway)."""
+    pairs = set(keys)
+    used = Notice.objects.filter(dedupe_key__in={key for _, key in pairs}).values_list(
+        "recipient_id", "dedupe_key"
+    )
+    return set(used) & pairs

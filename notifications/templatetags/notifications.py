@@ -1,0 +1,12 @@
+from django import template
+
+from notifications.selectors import unread_count
+
+register = template.Library()
+
+
+@register.inclusion_tag("notifications/_bell.html", takes_context=True)
+def notice_bell(context) -> dict:
+    """The top bar's bell for a signed-in person: a link to their notifications with
+    the unread count, kept current by notices.js over `/ws/notices/`."""
+    return {"unread": unread_count(user=context["request"].user)}

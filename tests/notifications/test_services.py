@@ -1,0 +1,197 @@
+"""Notices at the service level: `notify` queues after commit, the job writes once,
+rings the bell and mails as the person's settings say."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core import mail
+from django.db import transaction
+from django.test import override_settings
+
+from bazaar import runner
+from bazaar.ids import new_ulid
+from bazaar.models import Job
+from notifications.frames import notice_group
+from notifications.kinds import EMAILED_BY_DEFAULT
+from notifications.models import Kind, Notice
+from notifications.selectors import (
+    dedupe_keys_used,
+    email_kinds_for,
+    notices_for,
+    unread_count,
+)
+from notifications.services import (
+    email_kinds_set,
+    notice_deliver,
+    notice_open,
+    notices_mark_all_read,
+    notify,
+)
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+def tell(user, kind=Kind.OUTBID, **extra):
+    notify(
+        user, kind, title=extra.pop("title", "You were outbid on Brass lamp"), url="/x/", **extra
+    )
+
+
+def test_notify_delivers_after_commit_with_the_email(alice, on_commit):
+    on_commit(tell, alice, body="Someone bid $30.00.")
+
+    notice = Notice.objects.get(recipient=alice)
+    assert (notice.kind, notice.title, notice.body, notice.url) == (
+        "outbid",
+        "You were outbid on Brass lamp",
+        "Someone bid $30.00.",
+        "/x/",
+    )
+    assert notice.unread and notice.emailed_at is not None
+    [message] = mail.outbox
+    assert message.subject == "You were outbid on Brass lamp" and message.to == [alice.email]
+    assert "Someone bid $30.00." in message.body and "http://" in message.body
+
+
+def test_a_rolled_back_action_tells_nobody(alice, django_capture_on_commit_callbacks):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        tell(alice)
+        raise RuntimeError("the action failed")
+    assert not Notice.objects.exists() and not mail.outbox
+
+
+def test_an_unknown_kind_is_a_programming_error(alice):
+    with pytest.raises(ValueError, match="unknown notice kind"):
+        notify(alice, "gossip", title="t", url="/")
+
+
+def test_a_dedupe_key_makes_the_second_notice_a_no_op(alice, make_user, on_commit):
+    bob = make_user("bob")
+    for person in (alice, alice, bob):
+        on_commit(tell, person, kind=Kind.OFFER_EXPIRING, dedupe_key="offer_expiring:1")
+    assert Notice.objects.filter(recipient=alice).count() == 1
+    assert Notice.objects.filter(recipient=bob).count() == 1
+    assert len(mail.outbox) == 2
+    assert dedupe_keys_used(keys={(alice.pk, "offer_expiring:1"), (alice.pk, "other")}) == {
+        (alice.pk, "offer_expiring:1")
+    }
+
+
+def test_the_job_run_twice_writes_and_mails_once(alice):
+    job = dict(
+        public_id=new_ulid(), recipient_id=alice.pk, kind="outbid", title="t", url="/", body=""
+    )
+    first, second = notice_deliver(**job), notice_deliver(**job)
+    assert first.pk == second.pk and Notice.objects.count() == 1 and len(mail.outbox) == 1
+
+
+def test_a_failed_email_is_retried_without_a_second_notice(alice, monkeypatch):
+    from smtplib import SMTPException
+
+    from notifications import services
+
+    job = dict(public_id=new_ulid(), recipient_id=alice.pk, kind="outbid", title="t", url="/")
+
+    def down(notice):
+        raise SMTPException("mail server away")
+
+    monkeypatch.setattr(services, "notice_email_send", down)
+    with pytest.raises(SMTPException):
+        notice_deliver(**job)
+    assert Notice.objects.get().emailed_at is None
+    monkeypatch.undo()
+    notice_deliver(**job)
+    assert Notice.objects.count() == 1 and len(mail.outbox) == 1
+
+
+def test_a_broken_queue_never_breaks_the_action(alice, monkeypatch, on_commit, caplog):
+    from bazaar import jobs
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker away")
+
+    monkeypatch.setattr(jobs, "enqueue_on_commit", broker_down)
+    on_commit(tell, alice)
+    assert not Notice.objects.exists()
+    assert "broker away" in caplog.text
+
+
+def test_email_follows_the_settings_and_orders_kinds_are_never_mailed_twice(alice, on_commit):
+    assert email_kinds_for(user=alice) == EMAILED_BY_DEFAULT
+    on_commit(tell, alice, kind=Kind.SELLER_LIVE)
+    on_commit(tell, alice, kind=Kind.ORDER_PAID)
+    assert not mail.outbox
+
+    email_kinds_set(user=alice, kinds={"seller_live", "order_paid", "nonsense"})
+    assert email_kinds_for(user=alice) == {"seller_live"}
+    on_commit(tell, alice, kind=Kind.SELLER_LIVE)
+    on_commit(tell, alice, kind=Kind.OUTBID)
+    assert [m.subject for m in mail.outbox] == ["You were outbid on Brass lamp"]
+    assert Notice.objects.filter(recipient=alice).count() == 4
+
+
+def test_emails_carry_one_click_unsubscribe_headers(alice, on_commit):
+    on_commit(tell, alice)
+    [message] = mail.outbox
+    link = message.extra_headers["List-Unsubscribe"]
+    assert link.startswith("<http") and "/notifications/unsubscribe/" in link
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert link.strip("<>") in message.body
+
+
+def test_reading_is_scoped_to_the_owner(alice, make_user, on_commit):
+    bob = make_user("bob")
+    on_commit(tell, alice)
+    on_commit(tell, alice, title="Second")
+    notice = notices_for(user=alice).first()
+    assert notice.title == "Second" and unread_count(user=alice) == 2
+
+    assert notice_open(user=bob, public_id=notice.public_id) is None
+    assert unread_count(user=alice) == 2
+    assert notice_open(user=alice, public_id=notice.public_id).read_at is not None
+    assert unread_count(user=alice) == 1
+    assert notices_mark_all_read(user=bob) == 0
+    assert notices_mark_all_read(user=alice) == 1
+    assert unread_count(user=alice) == 0
+
+
+def test_the_bell_rings_with_the_new_count(alice, on_commit):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(notice_group(alice.public_id), channel)
+    on_commit(tell, alice)
+    event = async_to_sync(layer.receive)(channel)
+    frame = event["frame"]
+    assert event["type"] == "notice.frame" and frame["type"] == "notice"
+    assert frame["unread"] == 1 and frame["notice"]["title"] == "You were outbid on Brass lamp"
+
+    on_commit(notices_mark_all_read, user=alice)
+    event = async_to_sync(layer.receive)(channel)
+    assert event["frame"] == {"type": "unread", "unread": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(JOBS_BACKEND="embedded")
+def test_without_a_broker_the_notice_is_a_job_the_web_process_runs(alice):
+    """The embedded market (no Redis): a job row once the action commits, none if it
+    rolls back; the runner's run writes the notice and mails."""
+    with pytest.raises(RuntimeError), transaction.atomic():
+        tell(alice, title="Never")
+        raise RuntimeError("rolled back")
+    with transaction.atomic():
+        tell(alice)
+        assert not Job.objects.exists()
+    [job] = Job.objects.all()
+    assert job.task == "notifications.tasks.deliver_notice"
+    runner.job_run(runner.job_claim())
+    assert [n.title for n in Notice.objects.all()] == ["You were outbid on Brass lamp"]
+    assert len(mail.outbox) == 1
+    # Run outside the web process, the bell's ring is handed to it as a job of its own.
+    assert list(Job.objects.values_list("task", flat=True)) == ["bazaar.tasks.broadcast_relay"]
