@@ -25,6 +25,30 @@ def _seed():
     return verified_user("shopper")
 
 
+def _collector():
+    """A shopper whose Saved page is full: items in every state (one in an auction, one
+    sold out, the cheapest) and three followed stalls, one of them live."""
+    from auctions.models import Auction
+    from stalls.models import Item, Stall
+    from stalls.presence import seller_presence_beat
+    from tests.browser.conftest import verified_user
+    from tests.discovery.conftest import held
+    from watchlist.services import item_watch_set, stall_follow_set
+
+    collector = verified_user("collector")
+    in_auction = Auction.objects.filter(status="live").first().item
+    cheapest = Item.objects.exclude(auctions__isnull=False).order_by("price_cents")[:3]
+    sold_out = cheapest[2]
+    held(sold_out, verified_user("early_bird"), quantity=sold_out.inventory)
+    for item in [in_auction, *cheapest]:
+        item_watch_set(user=collector, item=item, watching=True)
+    stalls = list(Stall.objects.order_by("slot")[:3])
+    for stall in stalls:
+        stall_follow_set(user=collector, stall=stall, following=True)
+    seller_presence_beat(stall_public_id=stalls[0].public_id)
+    return collector, verified_user("newcomer")
+
+
 def _a_stall_not_followed() -> str:
     from stalls.models import Stall
 
@@ -112,6 +136,24 @@ class WatchlistInTheBrowser(BrowserTestCase):
         page.reload()  # what stays is what the database holds
         expect(page.get_by_text("Nothing saved yet.")).to_be_visible()
         expect(page.get_by_text("You follow no stall yet.")).to_be_visible()
+
+    def test_the_saved_page_full_and_empty(self):
+        collector, newcomer = off_the_event_loop(_collector)
+        page = self.new_page(collector, viewport=WIDE)
+        page.goto(f"{self.live_server_url}/saved/")
+        cards = page.locator("#saved-items-title + .card-grid .shop-card")
+        expect(cards).to_have_count(4)
+        expect(cards.filter(has_text="In auction")).to_have_count(1)
+        expect(cards.filter(has_text="Sold out")).to_have_count(1)
+        stalls = page.locator("#followed-title + .card-grid .shop-card")
+        expect(stalls).to_have_count(3)
+        expect(stalls.locator(".badge-live")).to_have_count(1)
+        assert_accessible(page, "Saved page, full")
+        both_widths(page, "watchlist-saved-full")
+        page = self.new_page(newcomer, viewport=WIDE)
+        page.goto(f"{self.live_server_url}/saved/")
+        expect(page.get_by_text("Nothing saved yet.")).to_be_visible()
+        assert_accessible(page, "Saved page, empty")
         both_widths(page, "watchlist-saved-empty")
 
     def test_the_stall_page_follows_in_place(self):
