@@ -18,6 +18,7 @@ def test_the_demo_buyer_has_saved_items_and_followed_stalls_near_the_origin():
     stalls = followed_stalls_for(user=buyer)
     assert len(cards) == DEMO_SAVED_ITEMS and len(stalls) == DEMO_FOLLOWED_STALLS
     assert len({card.item.stall_id for card in cards}) > 1  # from more than one stall
+    assert "demo_seller" in {card.stall.seller.user.handle for card in stalls}
     for section in [card.item.stall.section for card in cards] + [c.stall.section for c in stalls]:
         assert (section.x, section.y) == (0, 0)
     rows = (Watch.objects.count(), Follow.objects.count())
