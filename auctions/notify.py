@@ -1,24 +1,22 @@
-"""Emails about an auction, sent through Django's mail once the change has committed."""
-
-from functools import partial
+"""Emails about an auction, sent by a background job once the change has committed:
+a slow or absent mail server never delays or undoes the auction's change."""
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
 
 
 def second_chance_mail_on_commit(*, auction) -> None:
     """Tell the runner-up the item is theirs to buy for 24 hours: without this they
-    would only learn it by chance, on the auction's page. Robust: a mail outage never
-    undoes the offer."""
-    transaction.on_commit(partial(_second_chance_send, auction_id=auction.pk), robust=True)
+    would only learn it by chance, on the auction's page."""
+    enqueue_on_commit("auctions.tasks.send_second_chance_mail", auction_id=auction.pk)
 
 
-def _second_chance_send(*, auction_id: int) -> None:
+def second_chance_mail_send(*, auction_id: int) -> None:
     from .models import Auction
 
     auction = Auction.objects.select_related("winner", "item").get(pk=auction_id)
@@ -41,12 +39,12 @@ def _second_chance_send(*, auction_id: int) -> None:
 def payment_declined_mail_on_commit(*, auction, reason: str) -> None:
     """Tell the winner whose card was declined at the close: nobody else is told who
     it was, and without this they would never know why the item is not coming."""
-    transaction.on_commit(
-        partial(_payment_declined_send, auction_id=auction.pk, reason=reason), robust=True
+    enqueue_on_commit(
+        "auctions.tasks.send_payment_declined_mail", auction_id=auction.pk, reason=reason
     )
 
 
-def _payment_declined_send(*, auction_id: int, reason: str) -> None:
+def payment_declined_mail_send(*, auction_id: int, reason: str) -> None:
     from .models import Auction
 
     auction = Auction.objects.select_related("declined_bidder", "item").get(pk=auction_id)

@@ -2,6 +2,9 @@
 
 from celery import shared_task
 
+from bazaar.jobs import MAIL_RETRY
+
+from .notify import payment_declined_mail_send, second_chance_mail_send
 from .services import auctions_sweep
 
 
@@ -9,3 +12,13 @@ from .services import auctions_sweep
 def sweep_auctions() -> dict[str, int]:
     """Beat, every second: open, close, charge and expire what is due (see the service)."""
     return auctions_sweep()
+
+
+@shared_task(**MAIL_RETRY)
+def send_second_chance_mail(auction_id: int) -> None:
+    second_chance_mail_send(auction_id=auction_id)
+
+
+@shared_task(**MAIL_RETRY)
+def send_payment_declined_mail(auction_id: int, reason: str) -> None:
+    payment_declined_mail_send(auction_id=auction_id, reason=reason)

@@ -13,12 +13,21 @@ services). Where the work goes depends on `settings.JOBS_BACKEND`:
 
 import importlib
 from datetime import timedelta
+from smtplib import SMTPException
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+# How a task that sends mail retries while the mail server is away (either runner).
+MAIL_RETRY = {
+    "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 6,
+}
 
 
 def embedded() -> bool:

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from .kinds import EMAILABLE, EMAILED_BY_DEFAULT
@@ -22,6 +23,27 @@ def unread_count(*, user) -> int:
     if not user.is_authenticated:
         return 0
     return Notice.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+UNREAD_CACHE_SECONDS = 60
+
+
+def unread_cache_key(user_id: int) -> str:
+    return f"notices.unread.{user_id}"
+
+
+def unread_count_for_top_bar(*, user) -> int:
+    """The bell's count as a page is rendered: from the cache, so a page costs no
+    query for it (pages keep a query budget). It may lag a change by a moment; the
+    bell's socket sends the true count as it connects."""
+    if not user.is_authenticated:
+        return 0
+    key = unread_cache_key(user.pk)
+    count = cache.get(key)
+    if count is None:
+        count = unread_count(user=user)
+        cache.set(key, count, UNREAD_CACHE_SECONDS)
+    return count
 
 
 def email_kinds_for(*, user) -> frozenset[str]:

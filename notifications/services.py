@@ -8,6 +8,7 @@ email their settings ask for. A failure there never reaches the action.
 """
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -19,7 +20,7 @@ from .email import notice_email_send
 from .frames import new_notice_frame, notice_group, unread_frame
 from .kinds import EMAILABLE, MAILED_BY_ORDERS
 from .models import EmailSettings, Kind, Notice
-from .selectors import email_kinds_for, notice_for, unread_count
+from .selectors import email_kinds_for, notice_for, unread_cache_key, unread_count
 from .tokens import ALL, unsubscribe_read
 
 DELIVER_TASK = "notifications.tasks.deliver_notice"
@@ -108,6 +109,8 @@ def _notice_create(*, recipient_id: int, **fields) -> Notice | None:
 
 
 def _ring(user, frame: dict) -> None:
+    """The count changed: every open bell hears it, the top bar's cache forgets it."""
+    transaction.on_commit(lambda: cache.delete(unread_cache_key(user.pk)))
     broadcast_on_commit(notice_group(user.public_id), {"type": "notice.frame", "frame": frame})
 
 

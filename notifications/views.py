@@ -63,7 +63,7 @@ def email_settings(request: HttpRequest) -> HttpResponse:
         return redirect("notifications:settings")
     chosen = selectors.email_kinds_for(user=request.user)
     groups = [(title, [(kind, kind in chosen) for kind in kinds]) for title, kinds in GROUPS]
-    orders = [Kind(kind) for kind in sorted(MAILED_BY_ORDERS)]
+    orders = [kind for kind in Kind if kind in MAILED_BY_ORDERS]
     return render(request, "notifications/settings.html", {"groups": groups, "order_kinds": orders})
 
 

@@ -1,13 +1,13 @@
-"""Emails about an order, sent through Django's mail once the change has committed."""
+"""Emails about an order, sent by a background job once the change has committed."""
 
 import logging
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+
+from bazaar.jobs import enqueue_on_commit
 
 from .models import Order
 
@@ -30,9 +30,9 @@ SUBJECTS = {
 
 
 def order_mail_on_commit(*, order, kind: str) -> None:
-    """Queue the emails for `kind`; robust, so a mail server outage never undoes or
-    blocks the order change itself."""
-    transaction.on_commit(partial(order_mail_send, order_id=order.pk, kind=kind), robust=True)
+    """Queue the emails for `kind` as a job: a slow or absent mail server never delays,
+    undoes or blocks the order change itself, and the job retries until it is back."""
+    enqueue_on_commit("orders.tasks.send_order_mail", order_id=order.pk, kind=kind)
 
 
 def order_mail_send(*, order_id: int, kind: str) -> None:

@@ -2,8 +2,11 @@
 
 from celery import shared_task
 
+from bazaar.jobs import MAIL_RETRY
+
 from .gateway import GatewayError, gateway_named
 from .models import Payment
+from .notify import order_mail_send
 from .services import (
     checkouts_expire_due,
     money_move_send,
@@ -48,3 +51,9 @@ def expire_checkout_session(payment_id: int) -> None:
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is not None and payment.session_id:
         gateway_named(payment.gateway).checkout_session_expire(session_id=payment.session_id)
+
+
+@shared_task(**MAIL_RETRY)
+def send_order_mail(order_id: int, kind: str) -> None:
+    """Queued after an order's status changes: the emails for that change."""
+    order_mail_send(order_id=order_id, kind=kind)

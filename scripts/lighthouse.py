@@ -139,8 +139,17 @@ def costs_of(report: dict) -> dict[str, set[str]]:
             audit = report["audits"][ref["id"]]
             if ref["weight"] and (audit["score"] is None or audit["score"] < 1):
                 value = audit.get("displayValue") or ""
-                costs.setdefault(name, set()).add(f"{ref['id']} {value}".strip())
+                costs.setdefault(name, set()).add(
+                    f"{ref['id']} {value}{what_failed(audit)}".strip()
+                )
     return costs
+
+
+def what_failed(audit: dict) -> str:
+    """The messages behind a console or deprecation finding, which name the culprit."""
+    items = (audit.get("details") or {}).get("items") or []
+    messages = {str(item.get("description") or item.get("value") or "")[:160] for item in items}
+    return "".join(f" [{message}]" for message in sorted(messages) if message)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 from django import template
 
-from notifications.selectors import unread_count
+from notifications.selectors import unread_count_for_top_bar
 
 register = template.Library()
 
@@ -9,4 +9,4 @@ register = template.Library()
 def notice_bell(context) -> dict:
     """The top bar's bell for a signed-in person: a link to their notifications with
     the unread count, kept current by notices.js over `/ws/notices/`."""
-    return {"unread": unread_count(user=context["request"].user)}
+    return {"unread": unread_count_for_top_bar(user=context["request"].user)}

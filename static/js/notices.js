@@ -4,12 +4,12 @@
   const AUTH_REQUIRED = 4401;
   let retry = 1000;
 
+  // The link's name carries the count ("Notifications, 3 unread"); the badge shows it.
   function show(unread) {
     const bell = document.querySelector("[data-bell]");
     if (!bell) return;
     bell.querySelector("[data-bell-count]").textContent = unread > 99 ? "99+" : unread || "";
     bell.setAttribute("aria-label", unread ? `Notifications, ${unread} unread` : "Notifications");
-    bell.dataset.unread = String(unread);
   }
 
   function announce(notice) {
@@ -23,7 +23,11 @@
   function listen() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/ws/notices/`);
-    socket.onopen = () => { retry = 1000; };
+    socket.onopen = () => {
+      retry = 1000;
+      const bell = document.querySelector("[data-bell]");
+      if (bell) bell.dataset.connected = "true";
+    };
     socket.onmessage = (message) => {
       const frame = JSON.parse(message.data);
       if (frame.type === "notice" || frame.type === "unread") show(frame.unread);

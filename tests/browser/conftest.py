@@ -29,7 +29,8 @@ WATCH_SOCKETS = """
     window.WebSocket = class extends Native {
         constructor(...args) {
             super(...args);
-            window.__sockets.push(this);
+            // The page's own sockets; the top bar's bell (/ws/notices/) is not the page's.
+            if (!String(args[0]).endsWith('/ws/notices/')) window.__sockets.push(this);
             this.addEventListener('message', (e) => {
                 if (typeof e.data !== 'string') window.__binaryIn.push(e.data.byteLength);
             });

@@ -76,6 +76,9 @@ PAGES = [
     Page("admin: orders", "/admin/orders/order/", roles=(STEWARD,)),
     Page("admin: an order", "/admin/orders/order/{order_pk}/change/", roles=(STEWARD,)),
     Page("admin: chat messages", "/admin/stalls/chatmessage/", roles=(STEWARD,)),
+    Page("notifications", "/notifications/", roles=SIGNED_IN),
+    Page("notification settings", "/notifications/settings/", roles=SIGNED_IN),
+    Page("unsubscribe", "/notifications/unsubscribe/{unsubscribe}/", roles=(GUEST,)),
 ]
 
 
@@ -87,6 +90,7 @@ def market_for_the_crawl() -> dict:
     from auctions.services import bid_place
     from bazaar.idempotency import new_key
     from market.seeding import seed_market
+    from notifications.tokens import unsubscribe_token
     from offers.services import offer_make
     from orders.services import cart_add
     from stalls.models import Stall
@@ -127,5 +131,6 @@ def market_for_the_crawl() -> dict:
             "order_pk": paid.orders.get().pk,
             "payment": payment.public_id,
             "session": payment.session_id,
+            "unsubscribe": unsubscribe_token(user_public_id=buyer.public_id, kind="outbid"),
         },
     }

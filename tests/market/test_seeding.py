@@ -114,7 +114,7 @@ def test_demo_auctions_are_topped_up_only_when_some_have_ended():
     first = demo_auctions_running()[0]
     auction_cancel(actor=first.seller, auction=first)
     started = demo_auctions_keep()
-    assert len(started) == 1 and started[0].item_id != first.item_id
+    assert len(started) == 1 and started[0].pk != first.pk
     assert len(demo_auctions_running()) == DEMO_AUCTIONS
     assert demo_auctions_keep() == []
 

@@ -19,6 +19,7 @@ from notifications.selectors import (
     email_kinds_for,
     notices_for,
     unread_count,
+    unread_count_for_top_bar,
 )
 from notifications.services import (
     email_kinds_set,
@@ -195,3 +196,18 @@ def test_without_a_broker_the_notice_is_a_job_the_web_process_runs(alice):
     assert len(mail.outbox) == 1
     # Run outside the web process, the bell's ring is handed to it as a job of its own.
     assert list(Job.objects.values_list("task", flat=True)) == ["bazaar.tasks.broadcast_relay"]
+
+
+def test_the_top_bar_s_count_is_cached_and_forgotten_when_it_changes(
+    alice, on_commit, django_assert_num_queries
+):
+    assert unread_count_for_top_bar(user=alice) == 0
+    with django_assert_num_queries(0):
+        assert unread_count_for_top_bar(user=alice) == 0
+    on_commit(tell, alice)
+    assert unread_count_for_top_bar(user=alice) == 1
+    on_commit(notice_open, user=alice, public_id=Notice.objects.get().public_id)
+    assert unread_count_for_top_bar(user=alice) == 0
+    on_commit(tell, alice)
+    on_commit(notices_mark_all_read, user=alice)
+    assert unread_count_for_top_bar(user=alice) == 0

@@ -265,3 +265,28 @@ def test_a_failed_gateway_call_is_recorded_and_retried(paid, buyer, on_commit, m
     assert money_moves_send_due() == 1
     move.refresh_from_db()
     assert (move.status, move.attempts) == ("done", 2)
+
+
+def test_shipping_stands_when_the_mail_server_is_away_and_its_email_waits_as_a_job(
+    paid, on_commit, settings
+):
+    """The shipped email is a job written with the change: sending it never runs in
+    the seller's request, so a dead mail server neither delays nor undoes the order."""
+    from bazaar.models import Job
+
+    settings.JOBS_BACKEND = "embedded"
+    settings.EMAIL_BACKEND = "tests.orders.test_escrow.MailServerAway"
+    order, _ = paid
+    ship(order, on_commit)
+    order.refresh_from_db()
+    assert order.status == S.SHIPPED
+    job = Job.objects.get(task="orders.tasks.send_order_mail")
+    assert job.kwargs == {"order_id": order.pk, "kind": "shipped"}
+
+
+class MailServerAway:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionError("mail server away")
