@@ -35,6 +35,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # A new address waiting for its owner to click the link mailed to it; `email`
+    # changes only then (accounts.settings_services).
+    email_pending = models.EmailField(blank=True)
+    # An IANA zone name (zoneinfo); pages show times in it (accounts.middleware).
+    time_zone = models.CharField(max_length=64, default="UTC")
 
     objects = AccountManager()
 

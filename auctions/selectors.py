@@ -182,3 +182,16 @@ def bids_of_bidder(*, user, limit: int = 50) -> list[MyBid]:
         MyBid(auction=a, my_top_cents=a.my_top_cents, state=_my_bid_state(a, user))
         for a in [*live, *past]
     ]
+
+
+def auctions_binding_bidder(*, user) -> list[Auction]:
+    """Auctions this person would have to pay for: leading a live one, or the winner
+    not charged yet (closing an account waits for them)."""
+    return list(
+        Auction.objects.filter(
+            Q(status=Auction.Status.LIVE, leader_id=user.pk)
+            | Q(status=Auction.Status.ENDED, winner_id=user.pk)
+        )
+        .select_related("item")
+        .order_by("ends_at", "id")
+    )

@@ -17,6 +17,9 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("auctions.urls")),
     path("", include("watchlist.urls")),
+    path("", include("reviews.urls")),
+    path("account/", include("accounts.settings_urls")),
+    path("", include("privacy.urls")),
     path("", include("notifications.urls")),
 ]
 

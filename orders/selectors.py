@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -379,3 +379,25 @@ def test_account_for_user(*, user, account_id: str) -> PayoutAccount:
     if account is None:
         raise NotFound("No payouts account of yours has that address.")
     return account
+
+
+# Closing an account (privacy app)
+
+ORDERS_OPEN = (
+    Order.Status.PENDING_PAYMENT,
+    Order.Status.PAID_ESCROW,
+    Order.Status.SHIPPED,
+    Order.Status.RECEIVED,
+    Order.Status.DISPUTED,
+)
+
+
+def orders_open_for_user(*, user) -> list[Order]:
+    """Orders this person bought or sold that are not finished: money or goods are
+    still on their way."""
+    return list(
+        Order.objects.filter(status__in=ORDERS_OPEN)
+        .filter(Q(buyer_id=user.pk) | Q(stall__seller__user_id=user.pk))
+        .select_related("stall")
+        .order_by("created_at", "id")
+    )

@@ -1102,6 +1102,14 @@ def card_forget(*, buyer) -> None:
     )
 
 
+def buyer_personal_data_erase(*, buyer) -> None:
+    """Closing an account: the saved address, card and cart go. Orders keep the address
+    they were shipped to, for the seller and the law."""
+    ShippingAddress.objects.filter(buyer=buyer).delete()
+    SavedCard.objects.filter(buyer=buyer).delete()
+    CartLine.objects.filter(buyer=buyer).delete()
+
+
 # Won auctions: an off-session charge on the saved card
 
 

@@ -131,7 +131,7 @@ def test_jobs_that_cannot_run_fail_alone_and_the_runner_carries_on(running_runne
     jobs.enqueue_on_commit("tests.bazaar.test_runner.record", value="after")
     until(lambda: done == ["after"])
     until(lambda: Job.objects.filter(status=Job.Status.FAILED).count() == 3)
-    failed = dict(Job.objects.values_list("task", "error"))
+    failed = dict(Job.objects.filter(status=Job.Status.FAILED).values_list("task", "error"))
     assert "the task went wrong" in failed["tests.bazaar.test_runner.explode"]
     assert "wrong_argument" in failed["tests.bazaar.test_runner.record"]
     assert "No module named 'nowhere'" in failed["nowhere.tasks.missing"]

@@ -76,6 +76,15 @@ PAGES = [
     Page("admin: orders", "/admin/orders/order/", roles=(STEWARD,)),
     Page("admin: an order", "/admin/orders/order/{order_pk}/change/", roles=(STEWARD,)),
     Page("admin: chat messages", "/admin/stalls/chatmessage/", roles=(STEWARD,)),
+    Page("stall reviews", "/stalls/{stall}/reviews/"),
+    Page("order released, rate the seller", "/orders/{released_order}/", roles=(BUYER,)),
+    Page("order reviewed, buyer", "/orders/{reviewed_order}/", roles=(BUYER,)),
+    Page("order reviewed, seller", "/orders/{reviewed_order}/", roles=(SELLER,)),
+    Page("admin: reviews", "/admin/reviews/review/", roles=(STEWARD,)),
+    Page("account", "/account/", roles=SIGNED_IN),
+    Page("change email", "/account/email/", roles=SIGNED_IN),
+    Page("change password", "/account/password/", roles=SIGNED_IN),
+    Page("delete account", "/account/delete/", roles=SIGNED_IN),
     Page("notifications", "/notifications/", roles=SIGNED_IN),
     Page("notification settings", "/notifications/settings/", roles=SIGNED_IN),
     Page("unsubscribe", "/notifications/unsubscribe/{unsubscribe}/", roles=(GUEST,)),
@@ -118,7 +127,8 @@ def market_for_the_crawl() -> dict:
     )
     paid = start_checkout(buyer, items[0])
     pay(paid)
-    payment = start_checkout(buyer, elsewhere.filter(reserved=0).first())
+    released, reviewed = _released_orders(buyer, stall, elsewhere.first().stall)
+    payment = start_checkout(buyer, elsewhere.filter(reserved=0).order_by("pk").first())
     cart_add(buyer=buyer, item=items[0])
     return {
         "users": users,
@@ -131,6 +141,34 @@ def market_for_the_crawl() -> dict:
             "order_pk": paid.orders.get().pk,
             "payment": payment.public_id,
             "session": payment.session_id,
+            "released_order": released.public_id,
+            "reviewed_order": reviewed.public_id,
             "unsubscribe": unsubscribe_token(user_public_id=buyer.public_id, kind="outbid"),
         },
     }
+
+
+def _released_orders(buyer, stall, other_stall) -> tuple:
+    """Two orders released from escrow: one from another stall still to be rated, one
+    from the demo seller's stall with a review (its answer form on the seller's pages)."""
+    from bazaar.idempotency import new_key
+    from orders.services import order_confirm_received, order_ship
+    from reviews.services import review_create
+    from tests.conftest import new_item
+    from tests.orders.conftest import pay, start_checkout
+
+    orders = []
+    for shop, title in ((other_stall, "Spare teacup"), (stall, "Spare lampshade")):
+        payment = start_checkout(buyer, new_item(shop, title=title, price_cents=900))
+        pay(payment)
+        order = payment.orders.get()
+        order_ship(actor=shop.seller.user, order=order, carrier="UPS", tracking_number="1Z")
+        orders.append(order_confirm_received(actor=buyer, order=order))
+    review_create(
+        buyer=buyer,
+        order=orders[1],
+        stars=4,
+        text="Well packed and just as described. Slow to ship, though.",
+        idempotency_key=new_key(),
+    )
+    return orders[0], orders[1]

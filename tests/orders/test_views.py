@@ -242,7 +242,9 @@ def test_a_dispute_form_without_a_reason_is_refused(client, order, buyer):
 def test_saving_a_card_through_the_test_gateway(client, buyer):
     client.force_login(buyer)
     home = client.get(reverse("market:home"), follow=True).content.decode()
-    assert f'href="{reverse("orders:account")}"' in home  # the handle in the top bar
+    assert f'href="{reverse("account:hub")}"' in home  # the handle in the top bar
+    hub = client.get(reverse("account:hub")).content.decode()
+    assert f'href="{reverse("orders:account")}"' in hub
     page = client.get(reverse("orders:account")).content.decode()
     assert "Save a card" in page
     setup = client.post(reverse("orders:card_setup"), {"idempotency_key": key_of(page)})

@@ -1,0 +1,57 @@
+"""Reads for reviews: a stall's rating and reviews (hidden ones left out), and the
+review of one order for its buyer and seller."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Avg, Count, QuerySet
+
+from bazaar.errors import NotFound
+
+from .models import Review
+
+LATEST_SHOWN = 3
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A stall's average stars (one decimal) over `count` shown reviews."""
+
+    average: Decimal | None
+    count: int
+
+
+def _shown() -> QuerySet[Review]:
+    return Review.objects.filter(hidden_at__isnull=True)
+
+
+def stall_rating(*, stall) -> Rating:
+    """One aggregate query over the stall's shown reviews."""
+    figures = _shown().filter(stall=stall).aggregate(average=Avg("stars"), count=Count("pk"))
+    average = figures["average"]
+    if average is not None:
+        average = Decimal(str(average)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return Rating(average=average, count=figures["count"])
+
+
+def reviews_for_stall(*, stall) -> QuerySet[Review]:
+    """The stall's shown reviews, newest first, with their authors."""
+    return _shown().filter(stall=stall).select_related("buyer").order_by("-created_at", "-pk")
+
+
+def review_for_order(*, order) -> Review | None:
+    return Review.objects.filter(order=order).first()
+
+
+def review_shown_get(*, public_id: str) -> Review:
+    """A review the public can read (a stall's reviews are public, as the stall is:
+    who may answer it is the service's question, 403 for anyone but its seller)."""
+    review = _shown().filter(public_id=public_id).select_related("stall__seller").first()
+    if review is None:
+        raise NotFound("No review has that address.")
+    return review
+
+
+def reviews_unanswered_count(*, stall) -> int:
+    return _shown().filter(stall=stall, replied_at__isnull=True).count()
