@@ -1,8 +1,10 @@
 """Writes to accounts: signing up, verifying email, staff access."""
 
-from functools import partial
+from contextlib import suppress
+from urllib.parse import urlencode
 
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -13,11 +15,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bazaar.errors import Invalid
+from bazaar.jobs import enqueue_on_commit
 
 from . import tokens
 from .models import User
 
 VERIFICATION_RESEND_SECONDS = 60
+# The notice to an owner whose address someone signed up with: at most one an hour,
+# so sign-up cannot be used to flood their inbox.
+SIGNUP_NOTICE_SECONDS = 3600
 
 
 class SignupRefused(Invalid):
@@ -70,44 +76,83 @@ def user_identity_conflicts(
     return conflicts
 
 
-def user_signup(*, handle: str, email: str, password: str, base_url: str) -> User:
-    """Open an unverified account and mail a verification link once it is committed.
+def user_signup(
+    *, handle: str, email: str, password: str, base_url: str, next_url: str = ""
+) -> User | None:
+    """Open an unverified account and mail a verification link once it is committed
+    (the link signs its holder in and goes on to `next_url`).
 
-    Every rule is checked before anything is written, so one refusal lists all the
-    problems; a sign-up that loses a race for the same handle or email is refused the
-    same way rather than failing.
+    An address an account already uses is answered the same way, with nothing said:
+    its owner is mailed instead (as password reset does), so sign-up cannot tell
+    anyone which addresses are customers. Returns the new user, or None then.
+    Every rule that does not depend on the address is checked before anything is
+    written, so one refusal lists all the problems; a sign-up that loses a race for
+    the same handle is refused the same way rather than failing.
     """
-    errors = user_identity_conflicts(handle=handle, email=email)
+    errors = user_identity_conflicts(handle=handle)
     try:
         password_validation.validate_password(password, User(handle=handle, email=email))
     except ValidationError as error:
         errors["password"] = error.messages
     if errors:
         raise SignupRefused(errors)
+    if User.objects.filter(email__iexact=email).exists():
+        return _signup_with_a_known_email(email=email, password=password, base_url=base_url)
     try:
         user = user_create(handle=handle, email=email, password=password)
-    except ValidationError as error:
-        conflicts = user_identity_conflicts(handle=handle, email=email)
-        raise SignupRefused(conflicts or error.message_dict) from error
-    except IntegrityError as error:
-        conflicts = user_identity_conflicts(handle=handle, email=email)
-        if not conflicts:
-            raise
-        raise SignupRefused(conflicts) from error
-    # robust: a mail server being down must not undo a sign-up; the user can resend.
-    transaction.on_commit(
-        partial(email_verification_send, user=user, base_url=base_url), robust=True
-    )
+    except (ValidationError, IntegrityError) as error:
+        if User.objects.filter(email__iexact=email).exists():  # lost a race for the address
+            return _signup_with_a_known_email(email=email, password=password, base_url=base_url)
+        conflicts = user_identity_conflicts(handle=handle)
+        if conflicts:
+            raise SignupRefused(conflicts) from error
+        if isinstance(error, ValidationError):
+            raise SignupRefused(error.message_dict) from error
+        raise
+    email_verification_send(user=user, base_url=base_url, next_url=next_url)
     return user
+
+
+def _signup_with_a_known_email(*, email: str, password: str, base_url: str) -> None:
+    # The same hashing work as opening an account, so the answer takes as long.
+    make_password(password)
+    owner = User.objects.get(email__iexact=email)
+    # A job, as the new account's link is: both answers take the same time.
+    enqueue_on_commit("accounts.tasks.send_signup_notice", user_id=owner.pk, base_url=base_url)
+
+
+def signup_notice_send(*, user: User, base_url: str) -> None:
+    """Tell an owner that someone signed up with their address: how to log in or reset
+    the password, or (not yet verified) a new verification link. Runs as a job."""
+    if not user.email_verified:
+        # Refused only when a link went out less than a minute ago: that one works.
+        with suppress(Invalid):
+            email_verification_send(user=user, base_url=base_url)
+        return
+    if not cache.add(f"accounts:signup-notice:{user.public_id}", True, SIGNUP_NOTICE_SECONDS):
+        return
+    context = {
+        "user": user,
+        "login_link": base_url + reverse("accounts:login"),
+        "reset_link": base_url + reverse("accounts:password_reset"),
+    }
+    send_mail(
+        subject="Someone tried to sign up with your address at Mesh Bazaar",
+        message=render_to_string("accounts/emails/signup_notice_body.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
 
 
 def _verification_sent_key(user: User) -> str:
     return f"accounts:verification-sent:{user.public_id}"
 
 
-def email_verification_send(*, user: User, base_url: str) -> None:
-    """Mail a link that proves the address is theirs; at most one a minute per user,
-    so the resend button cannot be used to flood someone's inbox."""
+def email_verification_send(*, user: User, base_url: str, next_url: str = "") -> None:
+    """Queue a link that proves the address is theirs (and goes on to `next_url`,
+    checked again when it is followed); at most one a minute per user, so the resend
+    button cannot be used to flood someone's inbox. The mail goes as a job once the
+    caller commits: a slow or absent mail server never fails a sign-up."""
     if user.email_verified:
         raise Invalid("Your email address is already verified.", code="already_verified")
     if not cache.add(_verification_sent_key(user), True, VERIFICATION_RESEND_SECONDS):
@@ -116,10 +161,21 @@ def email_verification_send(*, user: User, base_url: str) -> None:
             "or try again in a minute.",
             code="too_soon",
         )
+    enqueue_on_commit(
+        "accounts.tasks.send_verification_mail",
+        user_id=user.pk,
+        base_url=base_url,
+        next_url=next_url,
+    )
+
+
+def verification_mail_send(*, user: User, base_url: str, next_url: str = "") -> None:
     token = tokens.email_token_make(user=user)
     context = {
         "user": user,
-        "link": base_url + reverse("accounts:verify", args=[token]),
+        "link": base_url
+        + reverse("accounts:verify", args=[token])
+        + (f"?{urlencode({'next': next_url})}" if next_url else ""),
         "days": tokens.MAX_AGE.days,
     }
     subject = render_to_string("accounts/emails/verify_subject.txt", context)
@@ -131,13 +187,11 @@ def email_verification_send(*, user: User, base_url: str) -> None:
     )
 
 
-def email_verify(*, token: str) -> User:
-    """Mark the user's address verified if the link is ours, recent, and for that address.
-
-    Clicking a link twice is harmless: the first verification time is kept.
-    """
+def verification_link_user(*, token: str) -> User:
+    """The account a verification link is for, if the link is ours, recent, and for
+    the address the account has now."""
     try:
-        user = tokens.email_token_user(token=token)
+        return tokens.email_token_user(token=token)
     except signing.SignatureExpired as error:
         raise Invalid(
             f"This verification link has expired: links work for {tokens.MAX_AGE.days} days.",
@@ -149,7 +203,18 @@ def email_verify(*, token: str) -> User:
             "address changed after it was sent.",
             code="bad_link",
         ) from error
-    if not user.email_verified:
-        user.email_verified_at = timezone.now()
-        user.save(update_fields=["email_verified_at"])
-    return user
+
+
+def email_verify(*, token: str) -> tuple[User, bool]:
+    """Mark the address of the link's account verified.
+
+    Returns the user and whether this call verified it (the first does: that one may
+    sign a new account in, as the link proves the address). Following a link twice is
+    harmless: the first verification time is kept.
+    """
+    user = verification_link_user(token=token)
+    if user.email_verified:
+        return user, False
+    user.email_verified_at = timezone.now()
+    user.save(update_fields=["email_verified_at"])
+    return user, True

@@ -10,7 +10,6 @@ URLs or access logs.
 
 import zoneinfo
 from datetime import timedelta
-from functools import partial
 
 from django.core import signing
 from django.core.cache import cache
@@ -22,6 +21,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from bazaar.errors import Conflict, Invalid
+from bazaar.jobs import enqueue_on_commit
 
 from .models import User
 from .services import user_identity_conflicts, user_set_staff
@@ -44,7 +44,15 @@ def email_change_token_make(*, user: User) -> str:
     return signing.TimestampSigner(salt=SALT).sign_object(payload)
 
 
-def _mail(*, template: str, to: str, context: dict) -> None:
+def account_mail_on_commit(*, template: str, to: str, user: User, **context: str) -> None:
+    """Queue an email about the account as a job once the change commits: a slow or
+    absent mail server never delays or fails the change (the job retries)."""
+    enqueue_on_commit(
+        "accounts.tasks.send_account_mail", template=template, to=to, user_id=user.pk, **context
+    )
+
+
+def account_mail_send(*, template: str, to: str, context: dict) -> None:
     subject = render_to_string(f"accounts/emails/{template}_subject.txt", context)
     send_mail(
         subject=" ".join(subject.split()),
@@ -71,15 +79,13 @@ def email_change_request(*, user: User, new_email: str, base_url: str) -> User:
         )
     user.email_pending = new_email
     user.save(update_fields=["email_pending"])
-    context = {
-        "user": user,
-        "new_email": new_email,
-        "link": base_url
-        + reverse("account:email_confirm", args=[email_change_token_make(user=user)]),
-        "days": MAX_AGE.days,
-    }
-    transaction.on_commit(
-        partial(_mail, template="email_change", to=new_email, context=context), robust=True
+    account_mail_on_commit(
+        template="email_change",
+        to=new_email,
+        user=user,
+        new_email=new_email,
+        link=base_url + reverse("account:email_confirm", args=[email_change_token_make(user=user)]),
+        days=MAX_AGE.days,
     )
     return user
 
@@ -129,9 +135,12 @@ def email_change_confirm(*, token: str) -> User:
             raise Conflict(
                 "Another account has taken that email address since.", code="email_taken"
             ) from error
-        context = {"user": user, "old_email": old_email, "new_email": new_email}
-        transaction.on_commit(
-            partial(_mail, template="email_changed", to=old_email, context=context), robust=True
+        account_mail_on_commit(
+            template="email_changed",
+            to=old_email,
+            user=user,
+            old_email=old_email,
+            new_email=new_email,
         )
     return user
 
@@ -146,10 +155,7 @@ def time_zone_set(*, user: User, time_zone: str) -> User:
 
 def password_changed_notify(*, user: User) -> None:
     """Tell the account's address its password changed (after commit)."""
-    transaction.on_commit(
-        partial(_mail, template="password_changed", to=user.email, context={"user": user}),
-        robust=True,
-    )
+    account_mail_on_commit(template="password_changed", to=user.email, user=user)
 
 
 def user_anonymise(*, user: User) -> User:

@@ -8,9 +8,10 @@ app_name = "accounts"
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
+    path("signup/sent/", views.signup_sent, name="signup_sent"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        views.LoginView.as_view(
             template_name="accounts/login.html",
             authentication_form=LoginForm,
             redirect_authenticated_user=True,
@@ -18,7 +19,7 @@ urlpatterns = [
         name="login",
     ),
     # Django's LogoutView accepts POST only.
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     # "resend" before the token pattern, which would swallow it.
     path("verify/resend/", views.verify_resend, name="verify_resend"),
     path("verify/<str:token>/", views.verify, name="verify"),

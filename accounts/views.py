@@ -1,31 +1,40 @@
 """Sign-up and email verification. Thin: parse, call a service, render.
 
-Log in, log out and password reset are Django's own views, configured in urls.py.
+Log in, log out and password reset are Django's own views, configured in urls.py;
+log in and log out read `next` through `bazaar.next_url` like the views here.
 """
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bazaar.errors import DomainError
+from bazaar.next_url import local_next, safe_next
 
-from . import services
+from . import services, tokens
 from .forms import SignupForm
 
 AUTH_BACKEND = "accounts.backends.HandleOrEmailBackend"
 
 
-def _safe_next(request: HttpRequest) -> str:
-    """The `next` URL if it stays on this site, else ""."""
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return url if allowed else ""
+class SafeNextMixin:
+    """Django's `next` check lets `env` through (a relative URL) and raises on a
+    redirect to the login page itself; ours takes a local path or nothing."""
+
+    def get_redirect_url(self) -> str:
+        return local_next(self.request)
+
+
+class LoginView(SafeNextMixin, auth_views.LoginView):
+    pass
+
+
+class LogoutView(SafeNextMixin, auth_views.LogoutView):
+    pass
 
 
 def _site_url(request: HttpRequest) -> str:
@@ -35,39 +44,52 @@ def _site_url(request: HttpRequest) -> str:
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
-    next_url = _safe_next(request)
     if request.user.is_authenticated:
-        return redirect(next_url or "market:home")
+        return redirect(safe_next(request, "market:home"))
+    next_url = local_next(request)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_signup(
+            services.user_signup(
                 handle=form.cleaned_data["handle"],
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
                 base_url=_site_url(request),
+                next_url=next_url,
             )
         except services.SignupRefused as refused:
             form.add_error(None, refused.errors)
         else:
-            login(request, user, backend=AUTH_BACKEND)
-            messages.success(
-                request,
-                f"Welcome to the market, @{user.handle}! Check your email: we sent a link "
-                f"to {user.email} to verify your address.",
-            )
-            return redirect(next_url or "market:home")
+            # The same answer whether the address was new or an account's already.
+            return redirect("accounts:signup_sent")
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 
 
 @require_GET
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/signup_sent.html", {"link_days": tokens.MAX_AGE.days})
+
+
+@require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest, token: str) -> HttpResponse:
+    """Verify the address. For a new account opened by nobody signed in, the link
+    asks first (a POST, so another site cannot sign a visitor into an account of its
+    own by sending them to its link), then verifies, signs in and goes on to `next`."""
     try:
-        services.email_verify(token=token)
+        user = services.verification_link_user(token=token)
+        signs_in = not user.email_verified and not request.user.is_authenticated
+        if signs_in and request.method == "GET":
+            context = {"account": user, "next": local_next(request)}
+            return render(request, "accounts/verify_confirm.html", context)
+        user, first = services.email_verify(token=token)
     except DomainError as error:
         return render(request, "accounts/verify_failed.html", {"error": error}, status=error.status)
-    messages.success(request, "Thanks, your email address is verified.")
-    return redirect("market:home")
+    if first and signs_in:
+        login(request, user, backend=AUTH_BACKEND)
+        messages.success(request, f"Welcome to the market, @{user.handle}: your email is verified.")
+    else:
+        messages.success(request, "Thanks, your email address is verified.")
+    return redirect(safe_next(request, "market:home"))
 
 
 @login_required

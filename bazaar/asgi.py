@@ -1,4 +1,5 @@
-"""HTTP and WebSockets on one ASGI app: sockets get session auth and an origin check."""
+"""HTTP and WebSockets on one ASGI app: sockets get session auth and an origin check
+(scheme, host and port: `bazaar.origins`)."""
 
 import asyncio
 import gc
@@ -9,24 +10,27 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bazaar.settings.local")
 django.setup(set_prefix=False)
 
+from bazaar.deploy import refuse_if_undeployable  # noqa: E402
+
+# Before anything serves or the embedded runner starts (production only).
+refuse_if_undeployable()
+
 from bazaar.handlers import SyncChainASGIHandler  # noqa: E402
 
 django_asgi_app = SyncChainASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from bazaar import jobs, runner  # noqa: E402
 from bazaar.broadcast import serve_broadcasts_from  # noqa: E402
+from bazaar.origins import SameOriginValidator  # noqa: E402
 from bazaar.routing import websocket_urlpatterns  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery import Task as CeleryTask
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bazaar.settings.local")
 
@@ -27,3 +28,14 @@ class Task(CeleryTask):
 app = Celery("bazaar", task_cls=Task)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def refuse_if_undeployable(**kwargs) -> None:
+    """A production worker refuses to start on a deploy error, as the web server does."""
+    import django
+
+    from bazaar import deploy
+
+    django.setup()
+    deploy.refuse_if_undeployable()

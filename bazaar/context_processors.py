@@ -12,4 +12,5 @@ def market(request):
         "user_roles": roles,
         "user_is_seller": "seller" in roles,
         "demo_market": settings.DEMO_MARKET,
+        "staging_site": settings.BAZAAR_STAGING,
     }

@@ -15,6 +15,7 @@ that dies is started again on the same socket while the others serve
 import argparse
 import os
 import socket
+import subprocess
 import sys
 
 from bazaar.supervise import Child, Supervisor, log_to_stderr
@@ -42,6 +43,15 @@ def check_workers(workers: int, redis_url: str) -> None:
         )
 
 
+def refuse_if_undeployable() -> None:
+    """Production settings with a deploy error stop here, once, with the reasons
+    (`bazaar.deploy`), instead of each worker dying and being started again. A child
+    process, so this launcher stays small: it only holds the socket."""
+    result = subprocess.run([sys.executable, "-m", "bazaar.deploy"], check=False)
+    if result.returncode != 0:
+        raise SystemExit(result.returncode)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -51,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--websocket-connect-timeout", type=int, default=20)
     args = parser.parse_args(argv)
     check_workers(args.workers, os.environ.get("REDIS_URL", ""))
+    refuse_if_undeployable()
     log_to_stderr()
 
     # The socket stays open here, so a worker started again serves the same port.

@@ -40,14 +40,15 @@ def notify(
 
     `url` is where the notice leads (a path on this site); `dedupe_key`, when given,
     makes a second notice with the same key for the same person a no-op. The job is
-    queued robustly: a broker outage is logged, never raised into the action.
+    queued robustly: a broker outage is logged, never raised into the action. Only
+    a kind that does not exist raises (at once, a bug for the caller's tests).
     """
     if kind not in Kind.values:
         raise ValueError(f"unknown notice kind {kind!r}")
     job = {
         "public_id": new_ulid(),
         "recipient_id": recipient.pk,
-        "kind": kind,
+        "kind": Kind(kind).value,
         "title": title[:200],
         "url": url[:500],
         "body": body[:1000],

@@ -7,6 +7,8 @@ class OrdersConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
+        from . import checks  # noqa: F401 - registers the payment deploy checks
+
         user_logged_in.connect(merge_guest_cart, dispatch_uid="orders.merge_guest_cart")
 
 

@@ -1,8 +1,9 @@
 """Checking and re-encoding uploaded photos.
 
 An upload is trusted only after Pillow has decoded it: the name and the
-browser's content type are ignored. What we store is our own re-encoding, so
-metadata (GPS, camera serials) and anything smuggled in the file are gone.
+browser's content type are ignored. What we store is our own re-encoding of the
+pixels and, if it describes RGB, the colour profile: metadata (EXIF with GPS and
+camera serials, XMP, JPEG comments) and anything smuggled in the file are gone.
 """
 
 import io
@@ -16,6 +17,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from bazaar.ids import new_ulid
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+# An sRGB or Display P3 profile is a few kilobytes; a bigger one is not a photo's.
+ICC_PROFILE_MAX_BYTES = 128 * 1024
 
 
 class ImageRefused(Exception):
@@ -33,12 +36,32 @@ class ProcessedImage:
     height: int
 
 
-def _encode(image: Image.Image, longest_side: int) -> tuple[ContentFile, tuple[int, int]]:
+def _encode(
+    image: Image.Image, longest_side: int, colour_profile: bytes | None
+) -> tuple[ContentFile, tuple[int, int]]:
     copy = image.copy()
     copy.thumbnail((longest_side, longest_side), Image.Resampling.LANCZOS)
+    # Pillow writes back what the decoder kept in `info` (a JPEG's COM comment
+    # among it): the copy carries the pixels alone, and the profile only if given.
+    copy.info = {}
     buffer = io.BytesIO()
-    copy.save(buffer, format="JPEG", quality=85, optimize=True, progressive=True)
+    extra = {"icc_profile": colour_profile} if colour_profile else {}
+    copy.save(buffer, format="JPEG", quality=85, optimize=True, progressive=True, **extra)
     return ContentFile(buffer.getvalue()), copy.size
+
+
+def _rgb_colour_profile(image: Image.Image) -> bytes | None:
+    """The upload's ICC profile if it describes RGB, as what we store does (bytes
+    16-19 of the header name the colour space); a CMYK or grey profile would
+    misdescribe the converted pixels, and browsers read a photo without one as sRGB."""
+    profile = image.info.get("icc_profile")
+    if (
+        isinstance(profile, bytes)
+        and 128 <= len(profile) <= ICC_PROFILE_MAX_BYTES
+        and profile[16:20] == b"RGB "
+    ):
+        return profile
+    return None
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -87,9 +110,10 @@ def process_upload(upload) -> ProcessedImage:
         raise ImageRefused("That image is too large to open safely.") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageRefused("That file is not a readable JPEG, PNG or WebP image.") from exc
+    colour_profile = _rgb_colour_profile(image)
     image = _flatten(ImageOps.exif_transpose(image))
-    full, (out_width, out_height) = _encode(image, settings.PHOTO_SIZE)
-    thumbnail, _ = _encode(image, settings.PHOTO_THUMB_SIZE)
+    full, (out_width, out_height) = _encode(image, settings.PHOTO_SIZE, colour_profile)
+    thumbnail, _ = _encode(image, settings.PHOTO_THUMB_SIZE, colour_profile)
     return ProcessedImage(
         name=f"{new_ulid().lower()}.jpg",
         image=full,

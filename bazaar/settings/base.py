@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Permissions-Policy everywhere; no-store for signed-in pages (docs/security.md).
+    "bazaar.headers.PrivacyHeadersMiddleware",
     # Compresses pages, and static files WhiteNoise has no compressed copy of (with
     # DEBUG on it serves the sources); BREACH: see docs/decisions.md.
     "django.middleware.gzip.GZipMiddleware",
@@ -234,6 +236,9 @@ STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-10-28.endive")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="stripe" if STRIPE_SECRET_KEY else "test")
+# A staging site: production settings may then take play money (the test gateway or a
+# Stripe test key), and every page says "Test mode: no real money" (orders.checks).
+BAZAAR_STAGING = env.bool("BAZAAR_STAGING", default=False)
 PLATFORM_FEE_PERCENT = env("PLATFORM_FEE_PERCENT", default="5")
 # Links in emails sent from background work, where there is no request to ask. By
 # default where `make run` serves (HOST and PORT); a wildcard bind is reached locally.
@@ -246,6 +251,9 @@ SITE_URL = env("SITE_URL", default=f"http://{_served_host}:{env('PORT', default=
 CHECKOUT_MINUTES = 30
 SHIP_WITHIN_DAYS = 5
 ESCROW_RELEASE_DAYS = 10
+
+# Servers refuse to start while `check --deploy` reports an error (bazaar.deploy).
+DEPLOY_CHECKS_AT_START = False
 
 LOGGING = {
     "version": 1,

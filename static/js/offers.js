@@ -1,8 +1,9 @@
 // Offers in the stall page (docs/protocol.md, the `offers` array and the `offer` frame):
 // the live ladder of each item drawn from the stall document, toasts with a distinct
 // Web Audio chime for the buyer and the seller, the `/offer 25` chat command, and
-// offer panels that show the server's refusals in place. stall-room.js calls
-// window.BazaarOffers; user text only ever goes into the page with textContent.
+// offer panels that show the server's refusals in place. The stall room's modules
+// (stall-room/) call window.BazaarOffers; user text only ever goes into the page with
+// textContent.
 (() => {
   "use strict";
 

@@ -5,14 +5,23 @@ import pytest
 from accounts.services import user_signup
 
 STRONG_PASSWORD = "lantern-velvet-92"
-VERIFY_LINK = re.compile(r"https?://[^/\s]+(/accounts/verify/[^/\s]+/)")
+VERIFY_LINK = re.compile(r"https?://[^/\s]+(/accounts/verify/[^/\s]+/(?:\?\S+)?)")
 
 
 def verify_path(message) -> str:
-    """The path of the verification link in an email."""
+    """The path (and query) of the verification link in an email."""
     match = VERIFY_LINK.search(message.body)
     assert match, message.body
     return match.group(1)
+
+
+def confirm_link(client, path: str):
+    """Open a verification link signed out, as a person does: the page asks, the
+    button confirms (a POST to the same address). The POST's response."""
+    page = client.get(path)
+    assert page.status_code == 200, page
+    assert "Confirm and sign in" in page.content.decode()
+    return client.post(path)
 
 
 @pytest.fixture

@@ -5,16 +5,18 @@ from datetime import timedelta
 import pytest
 from django.contrib.messages import get_messages
 from django.core import signing
+from django.test import Client
 from django.urls import reverse
 
 from accounts import tokens
 from accounts.models import User
 
-from .conftest import STRONG_PASSWORD, verify_path
+from .conftest import STRONG_PASSWORD, confirm_link, verify_path
 
 HOME = reverse("market:home")
 SIGNUP = reverse("accounts:signup")
 LOGIN = reverse("accounts:login")
+SENT = reverse("accounts:signup_sent")
 RESEND = reverse("accounts:verify_resend")
 
 
@@ -39,7 +41,7 @@ def test_signup_page_shows_the_form(client, db):
         assert f'name="{name}"' in response.content.decode()
 
 
-def test_signup_creates_the_user_mails_a_verify_link_and_logs_in(
+def test_signup_creates_the_user_mails_a_verify_link_and_asks_to_check_the_inbox(
     client, db, signup_data, mailoutbox, django_capture_on_commit_callbacks
 ):
     # when
@@ -48,38 +50,45 @@ def test_signup_creates_the_user_mails_a_verify_link_and_logs_in(
     # then
     user = User.objects.get(handle="Marta_K")
     assert response.status_code == 302
-    assert response.url == HOME
+    assert response.url == SENT
     assert not user.email_verified
-    assert logged_in_user_id(client) == user.pk
+    assert logged_in_user_id(client) is None  # the link signs in: see below
     [message] = mailoutbox
     assert message.to == [signup_data["email"]]
     assert verify_path(message).startswith("/accounts/verify/")
-    assert any("Check your email" in text for text in messages_of(response))
+    page = client.get(SENT).content.decode()
+    assert "<h1>Check your inbox</h1>" in page
 
 
-def test_signup_goes_to_a_safe_next_url(
-    client, db, signup_data, django_capture_on_commit_callbacks
+def test_signup_goes_to_a_safe_next_url_through_the_link(
+    client, db, signup_data, mailoutbox, django_capture_on_commit_callbacks
 ):
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"{SIGNUP}?next=/stalls/somewhere/", signup_data)
+    followed = confirm_link(client, verify_path(mailoutbox[0]))
     # then
-    assert response.status_code == 302
-    assert response.url == "/stalls/somewhere/"
+    assert response.url == SENT
+    assert followed.status_code == 302
+    assert followed.url == "/stalls/somewhere/"
+    assert logged_in_user_id(client) == User.objects.get().pk
 
 
 @pytest.mark.parametrize(
-    "next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"]
+    "next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", "env"]
 )
 def test_signup_ignores_an_unsafe_next_url(
-    client, db, signup_data, next_url, django_capture_on_commit_callbacks
+    client, db, signup_data, next_url, mailoutbox, django_capture_on_commit_callbacks
 ):
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(SIGNUP, {**signup_data, "next": next_url})
-    # then
-    assert response.status_code == 302
-    assert response.url == HOME
+    followed = confirm_link(client, verify_path(mailoutbox[0]))
+    # then the account is made, and the link signs in and goes home
+    assert response.status_code == 302 and response.url == SENT
+    assert "next" not in verify_path(mailoutbox[0])
+    assert followed.url == HOME
+    assert logged_in_user_id(client) == User.objects.get(handle="Marta_K").pk
 
 
 def test_signup_refuses_a_handle_taken_in_another_case(client, make_user, signup_data):
@@ -94,15 +103,58 @@ def test_signup_refuses_a_handle_taken_in_another_case(client, make_user, signup
     assert logged_in_user_id(client) is None
 
 
-def test_signup_refuses_an_email_taken_in_another_case(client, make_user, signup_data):
+def test_signup_with_a_known_email_answers_as_for_a_new_one_and_mails_the_owner(
+    make_user, signup_data, mailoutbox, django_capture_on_commit_callbacks
+):
+    """No enumeration: the answer to an address an account uses is byte for byte the
+    answer to a new one (each from a fresh browser); the owner is told, the person
+    signing up learns nothing."""
     # given
-    make_user("someone", email=signup_data["email"])
+    owner = make_user("someone", email=signup_data["email"])
     # when
-    response = client.post(SIGNUP, {**signup_data, "email": signup_data["email"].upper()})
+    with django_capture_on_commit_callbacks(execute=True):
+        known = Client().post(SIGNUP, {**signup_data, "email": signup_data["email"].upper()})
+    with django_capture_on_commit_callbacks(execute=True):
+        new = Client().post(SIGNUP, {**signup_data, "email": "someone.new@example.com"})
     # then
-    assert response.status_code == 200
-    assert "An account already uses that email." in response.content.decode()
-    assert User.objects.count() == 1
+    assert (known.status_code, known.url) == (new.status_code, new.url) == (302, SENT)
+    assert sorted(known.headers.items()) == sorted(new.headers.items())
+    assert known.content == new.content
+    assert known.cookies.keys() == new.cookies.keys() == {"bazaar_visitor"}
+    assert User.objects.filter(email__iexact=signup_data["email"]).get() == owner
+    notice, verification = mailoutbox
+    assert notice.to == [owner.email]
+    assert notice.subject == "Someone tried to sign up with your address at Mesh Bazaar"
+    assert "@someone" in notice.body and "/accounts/password-reset/" in notice.body
+    assert verification.to == ["someone.new@example.com"]
+
+
+def test_signup_with_an_unverified_known_email_mails_its_owner_a_new_link(
+    client, make_user, signup_data, mailoutbox, django_capture_on_commit_callbacks
+):
+    # given
+    owner = make_user("someone", email=signup_data["email"], verified=False)
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(SIGNUP, signup_data)
+    # then
+    assert response.url == SENT
+    [message] = mailoutbox
+    assert message.to == [owner.email] and "@someone" in message.body
+    confirm_link(client, verify_path(message))
+    owner.refresh_from_db()
+    assert owner.email_verified
+
+
+def test_the_owner_is_told_once_an_hour_however_often_someone_tries(
+    client, make_user, signup_data, mailoutbox, django_capture_on_commit_callbacks
+):
+    make_user("someone", email=signup_data["email"])
+    for handle in ("first_try", "second_try"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(SIGNUP, {**signup_data, "handle": handle})
+        assert response.url == SENT
+    assert len(mailoutbox) == 1
 
 
 def test_signup_refuses_a_weak_password(client, db, signup_data):
@@ -152,16 +204,54 @@ def test_signup_password_logs_in_afterwards(
 # Verification
 
 
-def test_verify_link_from_the_email_verifies_the_address(client, signed_up, mailoutbox):
+def test_verify_link_from_the_email_verifies_the_address_and_signs_in(
+    client, signed_up, mailoutbox
+):
     # given
     user = signed_up()
+    path = verify_path(mailoutbox[0])
     # when
-    response = client.get(verify_path(mailoutbox[0]))
+    asked = client.get(path)
+    user.refresh_from_db()
+    verified_on_sight = user.email_verified
+    response = client.post(path)
     # then
+    assert asked.status_code == 200 and "@Marta_K" in asked.content.decode()
+    assert not verified_on_sight  # nothing changes until the person confirms
     assert response.status_code == 302
     assert response.url == HOME
     user.refresh_from_db()
     assert user.email_verified
+    assert logged_in_user_id(client) == user.pk
+    assert "Welcome to the market, @Marta_K: your email is verified." in messages_of(response)
+
+
+def test_a_verify_link_signs_in_only_the_first_time(client, signed_up, mailoutbox):
+    # given
+    user = signed_up()
+    path = verify_path(mailoutbox[0])
+    confirm_link(client, path)
+    client.logout()
+    # when
+    response = client.get(path)
+    # then
+    assert response.url == HOME
+    assert logged_in_user_id(client) is None
+    assert "Thanks, your email address is verified." in messages_of(response)
+    user.refresh_from_db()
+    assert user.email_verified
+
+
+def test_a_verify_link_never_switches_who_is_signed_in(client, signed_up, make_user, mailoutbox):
+    # given
+    signed_up()
+    someone_else = make_user("someone_else")
+    client.force_login(someone_else)
+    # when
+    response = client.get(verify_path(mailoutbox[0]))
+    # then
+    assert response.url == HOME
+    assert logged_in_user_id(client) == someone_else.pk
     assert "Thanks, your email address is verified." in messages_of(response)
 
 
@@ -199,13 +289,16 @@ def test_verify_expired_link_says_so_and_offers_a_login_to_resend(client, make_u
     assert not user.email_verified
 
 
-def test_resend_mails_a_new_link_once_a_minute(client, make_user, mailoutbox):
+def test_resend_mails_a_new_link_once_a_minute(
+    client, make_user, mailoutbox, django_capture_on_commit_callbacks
+):
     # given
     user = make_user("Marta_K", verified=False)
     client.force_login(user)
     # when
-    first = client.post(RESEND)
-    second = client.post(RESEND)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(RESEND)
+        second = client.post(RESEND)
     # then
     assert first.status_code == second.status_code == 302
     assert f"We sent a new link to {user.email}." in messages_of(first)
@@ -345,3 +438,20 @@ def test_password_reset_pages_render(client, db):
         assert client.get(reverse(f"accounts:{name}")).status_code == 200
     bad_link = reverse("accounts:password_reset_confirm", args=["MQ", "bad-token"])
     assert "That link didn" in client.get(bad_link).content.decode()
+
+
+def test_another_site_cannot_sign_a_visitor_in_by_sending_them_to_its_link(
+    client, signed_up, mailoutbox
+):
+    """Login CSRF: the link only asks; signing in takes the page's own POST."""
+    # given an account someone else opened, and its link
+    signed_up()
+    path = verify_path(mailoutbox[0])
+    client.get(path)
+    # when the POST comes without the page's CSRF token
+    strict = Client(enforce_csrf_checks=True)
+    forged = strict.post(path)
+    # then it is refused (bazaar.views.csrf_failure: "This page is out of date")
+    assert forged.status_code == 409
+    assert logged_in_user_id(strict) is None
+    assert not User.objects.get(handle="Marta_K").email_verified

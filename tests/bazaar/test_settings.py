@@ -1,6 +1,7 @@
 """Production settings: secrets must come from the environment; check --deploy is clean."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -8,21 +9,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def manage(*args, **env):
+SECRET = "x" * 20 + "-a-long-random-production-secret-" + "y" * 20
+# What a production deployment must set: its secret and hosts, Redis, live Stripe keys.
+DEPLOYABLE = {
+    "DJANGO_SECRET_KEY": SECRET,
+    "DJANGO_ALLOWED_HOSTS": "bazaar.example",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "STRIPE_SECRET_KEY": "sk_live_not-a-real-key",
+    "STRIPE_WEBHOOK_SECRET": "whsec_not-a-real-secret",
+}
+
+
+def production(*argv, **env):
+    """Run a Python command under production settings with only `env` configured."""
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
+        if not key.startswith(
+            ("DJANGO_", "DATABASE_URL", "REDIS_URL", "STRIPE_", "PAYMENT_", "BAZAAR_")
+        )
     }
     environment.update(DJANGO_SETTINGS_MODULE="bazaar.settings.production", **env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *argv],
         cwd=ROOT,
         env=environment,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def manage(*args, **env):
+    return production("manage.py", *args, **env)
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -32,16 +51,53 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 
 def test_production_passes_the_deployment_checklist():
-    result = manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DJANGO_SECRET_KEY="x" * 20 + "-a-long-random-production-secret-" + "y" * 20,
-        DJANGO_ALLOWED_HOSTS="bazaar.example",
-    )
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **DEPLOYABLE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_staging_site_may_take_play_money():
+    staging = {**DEPLOYABLE, "BAZAAR_STAGING": "1", "PAYMENT_GATEWAY": "test"}
+    del staging["STRIPE_SECRET_KEY"], staging["STRIPE_WEBHOOK_SECRET"]
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **staging)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_check_refuses_play_money_and_no_redis():
+    """The issue's case: production settings, no Stripe key, no Redis."""
+    env = {key: DEPLOYABLE[key] for key in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")}
+    result = manage("check", "--deploy", **env)
+    assert result.returncode != 0
+    assert "(orders.E001) Payments would take play money" in result.stderr
+    assert "HINT: Set STRIPE_SECRET_KEY to a live key" in result.stderr
+    assert "(bazaar.E001) REDIS_URL is not set" in result.stderr
+    # The ordinary check (migrate, shell) still runs: only serving is refused.
+    assert manage("check", **env).returncode == 0
+
+
+def test_the_asgi_app_refuses_to_load_on_a_deploy_error():
+    """What daphne, uvicorn and gunicorn import: it exits with the reasons before the
+    embedded job runner could start."""
+    without_redis = {key: value for key, value in DEPLOYABLE.items() if key != "REDIS_URL"}
+    refused = production("-c", "import bazaar.asgi", **without_redis)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Refusing to start: this production deployment")
+    assert "bazaar.E001: REDIS_URL is not set" in refused.stderr
+    assert "HINT: Set REDIS_URL=" in refused.stderr
+    loaded = production("-c", "import bazaar.asgi", **DEPLOYABLE)
+    assert loaded.returncode == 0, loaded.stderr
+
+
+def test_the_launcher_refuses_before_it_binds_its_socket():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = production(
+        "-m", "bazaar.serve", "--port", str(port), **DEPLOYABLE, PAYMENT_GATEWAY="test"
+    )
+    assert result.returncode == 1
+    assert "orders.E001: Payments would take play money" in result.stderr
+    assert "web worker" not in result.stderr  # no daphne process was started
 
 
 def site_url(**env) -> str:

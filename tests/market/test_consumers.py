@@ -6,7 +6,9 @@ from stalls.services import stall_update
 
 
 def communicator(origin=b"http://127.0.0.1"):
-    return WebsocketCommunicator(application, "/ws/market/", headers=[(b"origin", origin)])
+    """A socket opened by a page at `origin` (the site is http://127.0.0.1)."""
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1")]
+    return WebsocketCommunicator(application, "/ws/market/", headers=headers)
 
 
 @pytest.mark.asyncio

@@ -2,8 +2,6 @@
 rings the bell and mails as the person's settings say."""
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core import mail
 from django.db import transaction
 from django.test import override_settings
@@ -163,19 +161,22 @@ def test_reading_is_scoped_to_the_owner(alice, make_user, on_commit):
     assert unread_count(user=alice) == 0
 
 
-def test_the_bell_rings_with_the_new_count(alice, on_commit):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(notice_group(alice.public_id), channel)
+def test_the_bell_rings_with_the_new_count(alice, on_commit, monkeypatch):
+    """The frames each change sends to the person's bells (the socket that carries
+    them: test_consumers)."""
+    from notifications import services
+
+    sent = []
+    monkeypatch.setattr(services, "broadcast_on_commit", lambda *call: sent.append(call))
     on_commit(tell, alice)
-    event = async_to_sync(layer.receive)(channel)
+    ((group, event),) = sent
     frame = event["frame"]
-    assert event["type"] == "notice.frame" and frame["type"] == "notice"
-    assert frame["unread"] == 1 and frame["notice"]["title"] == "You were outbid on Brass lamp"
+    assert group == notice_group(alice.public_id) and event["type"] == "notice.frame"
+    assert frame["type"] == "notice" and frame["unread"] == 1
+    assert frame["notice"]["title"] == "You were outbid on Brass lamp"
 
     on_commit(notices_mark_all_read, user=alice)
-    event = async_to_sync(layer.receive)(channel)
-    assert event["frame"] == {"type": "unread", "unread": 0}
+    assert sent[-1][1]["frame"] == {"type": "unread", "unread": 0}
 
 
 @pytest.mark.django_db(transaction=True)

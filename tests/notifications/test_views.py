@@ -189,3 +189,10 @@ def test_authorization_matrix(client, people, notice, owner, who, endpoint):
     assert email_kinds_for(user=owner) == ({"outbid"} if saved_own else EMAILED_BY_DEFAULT)
     if endpoint == "list" and who != "anonymous":
         assert ("Outbid on Brass lamp" in response.content.decode()) == (who == "owner")
+
+
+def test_opening_someone_else_s_notice_says_there_is_none(client, people, notice):
+    client.force_login(people["stranger"])
+    response = client.post(reverse("notifications:open", args=[notice.public_id]))
+    assert response.status_code == 404
+    assert "There is no such notification." in response.content.decode()

@@ -192,3 +192,66 @@ def test_a_decompression_bomb_is_refused():
     with pytest.raises(ImageRefused) as refused:
         process_upload(_upload(data, name="bomb.png"))
     assert refused.value.message == "That image is too large to open safely."
+
+
+def _segments(jpeg: bytes) -> list[int]:
+    """The markers of a JPEG's header segments, up to the start of the scan."""
+    markers, position = [], 2
+    while position < len(jpeg):
+        marker = jpeg[position + 1]
+        markers.append(marker)
+        if marker == 0xDA:  # start of scan: pixel data follows
+            return markers
+        (length,) = struct.unpack(">H", jpeg[position + 2 : position + 4])
+        position += 2 + length
+    return markers
+
+
+def _stored(processed) -> list[bytes]:
+    stored = []
+    for content in (processed.image, processed.thumbnail):
+        content.seek(0)
+        stored.append(content.read())
+    return stored
+
+
+def test_a_jpeg_comment_is_not_stored():
+    secret = b"owner: marta@example.com, shot at 12 Rue Secrete"
+    original = _encode(_noise((400, 300)), "JPEG", comment=secret)
+    assert 0xFE in _segments(original) and secret in original
+
+    processed = process_upload(_upload(original))
+
+    for data in _stored(processed):
+        assert secret not in data
+        assert 0xFE not in _segments(data)  # no COM segment at all
+        assert "comment" not in Image.open(io.BytesIO(data)).info
+
+
+def test_only_the_pixels_and_an_rgb_colour_profile_are_kept():
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    original = _encode(
+        _noise((400, 300)), "JPEG", icc_profile=profile, comment=b"hidden", dpi=(300, 300)
+    )
+
+    processed = process_upload(_upload(original))
+
+    for data in _stored(processed):
+        stored = Image.open(io.BytesIO(data))
+        assert stored.info["icc_profile"] == profile
+        assert "dpi" not in stored.info and "comment" not in stored.info
+        # SOI is not listed; what remains: JFIF, the profile, tables, frame, scan.
+        assert set(_segments(data)) <= {0xE0, 0xE2, 0xDB, 0xC4, 0xC2, 0xDA}
+
+
+def test_a_cmyk_profile_is_dropped_with_the_cmyk():
+    cmyk_profile = bytearray(128)
+    cmyk_profile[16:20] = b"CMYK"
+    original = _encode(Image.new("CMYK", (200, 100)), "JPEG", icc_profile=bytes(cmyk_profile))
+
+    processed = process_upload(_upload(original))
+
+    for data in _stored(processed):
+        assert "icc_profile" not in Image.open(io.BytesIO(data)).info

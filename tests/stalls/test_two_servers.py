@@ -65,14 +65,16 @@ class TwoServers(ChannelsLiveServerTestCase):
 
     def test_a_message_sent_to_one_server_reaches_a_client_of_the_other(self):
         stall_id, session_key = stall_and_talker("Twin")
+        # Each page is served by the server its socket goes to (bazaar.origins).
         origin = f"http://{self.host}:{self._port}"
+        second_origin = f"http://{self.host}:{self._second_port}"
         first = f"ws://{self.host}:{self._port}/ws/stalls/{stall_id}/"
         second = f"ws://{self.host}:{self._second_port}/ws/stalls/{stall_id}/"
 
         async def scenario():
             cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"}
             async with (
-                websockets.connect(second, origin=origin) as listener,
+                websockets.connect(second, origin=second_origin) as listener,
                 websockets.connect(first, origin=origin, additional_headers=cookie) as talker,
             ):
                 await _frames_until(listener, "welcome")

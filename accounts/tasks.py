@@ -1,0 +1,28 @@
+"""Background work for accounts: the emails, each sent by a job once the change that
+decided it has committed. Each task takes ids and calls one service."""
+
+from celery import shared_task
+
+from bazaar.jobs import MAIL_RETRY
+
+from .models import User
+from .services import signup_notice_send, verification_mail_send
+from .settings_services import account_mail_send
+
+
+@shared_task(**MAIL_RETRY)
+def send_verification_mail(user_id: int, base_url: str, next_url: str = "") -> None:
+    user = User.objects.get(pk=user_id)
+    if not user.email_verified:
+        verification_mail_send(user=user, base_url=base_url, next_url=next_url)
+
+
+@shared_task(**MAIL_RETRY)
+def send_signup_notice(user_id: int, base_url: str) -> None:
+    signup_notice_send(user=User.objects.get(pk=user_id), base_url=base_url)
+
+
+@shared_task(**MAIL_RETRY)
+def send_account_mail(template: str, to: str, user_id: int, **context) -> None:
+    user = User.objects.get(pk=user_id)
+    account_mail_send(template=template, to=to, context={"user": user, **context})
