@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("offers.urls")),
     path("", include("orders.urls")),
     path("", include("auctions.urls")),
+    path("", include("watchlist.urls")),
     path("", include("reviews.urls")),
     path("account/", include("accounts.settings_urls")),
     path("", include("privacy.urls")),

@@ -292,6 +292,30 @@ class StallCard:
     stall: Stall
     photo: Photo | None
     item_count: int
+    live: bool = False
+
+
+def stalls_with_item_count(stalls: QuerySet[Stall]) -> QuerySet[Stall]:
+    """Stalls as a card reads them: with their section and how many items are listed."""
+    return stalls.select_related("section").annotate(
+        item_count=Count("items", filter=Q(items__archived_at__isnull=True))
+    )
+
+
+def stall_cards(stalls: list[Stall]) -> list[StallCard]:
+    """Cards for stalls read by `stalls_with_item_count`: one query for the photos and
+    one cache read for who is live, however many stalls."""
+    photos = {}
+    # The stall's own photos before its items': the card shows the stall itself.
+    for photo in Photo.objects.filter(stall__in=stalls).order_by(
+        F("item_id").desc(nulls_last=True), "-position", "-id"
+    ):
+        photos[photo.stall_id] = photo
+    live = live_stall_ids(public_ids=[stall.public_id for stall in stalls])
+    return [
+        StallCard(stall, photos.get(stall.pk), stall.item_count, stall.public_id in live)
+        for stall in stalls
+    ]
 
 
 def live_stalls(*, limit: int = ROW_LENGTH) -> list[StallCard]:
@@ -299,19 +323,8 @@ def live_stalls(*, limit: int = ROW_LENGTH) -> list[StallCard]:
     live = stalls_live_now()
     if not live:
         return []
-    stalls = list(
-        Stall.objects.filter(public_id__in=live)
-        .select_related("section")
-        .annotate(item_count=Count("items", filter=Q(items__archived_at__isnull=True)))
-        .order_by("-item_count", "name")[:limit]
-    )
-    photos = {}
-    # The stall's own photos before its items': the card shows the stall itself.
-    for photo in Photo.objects.filter(stall__in=stalls).order_by(
-        F("item_id").desc(nulls_last=True), "-position", "-id"
-    ):
-        photos[photo.stall_id] = photo
-    return [StallCard(stall, photos.get(stall.pk), stall.item_count) for stall in stalls]
+    stalls = stalls_with_item_count(Stall.objects.filter(public_id__in=live))
+    return stall_cards(list(stalls.order_by("-item_count", "name")[:limit]))
 
 
 @dataclass

@@ -17,6 +17,7 @@ from governance.models import Role
 from governance.services import role_grant
 from orders.services import shipping_address_save
 from stalls.seeding import DEMO_SELLER, DemoStall, demo_items_free, demo_stalls_create
+from watchlist.seeding import demo_watchlist_create
 
 from .models import Section
 from .services import sections_ensure
@@ -71,6 +72,7 @@ def seed_market(*, sections: int, stalls: int, items_per_stall: int = 3) -> Seed
         items_per_stall=items_per_stall,
     )
     _demo_buyer_address(buyer=users["demo_buyer"])
+    demo_watchlist_create(buyer=users["demo_buyer"])
     return SeedReport(
         sections_created=created_sections,
         stalls_created=made,

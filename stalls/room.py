@@ -18,6 +18,7 @@ from django.db import transaction
 
 from bazaar.broadcast import broadcast_on_commit
 from market.consumers import MARKET_GROUP
+from watchlist import triggers as watchlist_triggers
 
 from .document import document_change, document_presence, presence_set
 from .models import Stall
@@ -193,6 +194,7 @@ def _seller_present(stall: Stall) -> None:
     seller_presence_beat(stall_public_id=stall.public_id)
     if not was_live:
         _announce_live(stall, True)
+        watchlist_triggers.seller_went_live(stall=stall)
 
 
 @transaction.atomic

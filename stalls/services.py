@@ -20,6 +20,7 @@ from governance.selectors import user_is_steward
 from governance.services import roles_changed
 from market.consumers import MARKET_GROUP
 from market.selectors import section_at
+from watchlist import triggers as watchlist_triggers
 
 from .document import stall_group
 from .markdown import render_markdown
@@ -236,6 +237,7 @@ def item_create(
         item=item, kind=StockEvent.Kind.INVENTORY_SET, actor=actor, quantity=inventory
     )
     _section_changed(stall.section)
+    watchlist_triggers.item_listed(item=item)
     return item
 
 
@@ -278,6 +280,7 @@ def item_update(
         )
     item.title = title.strip()
     item.description = description
+    watchlist_triggers.item_price_changing(item=item, price_cents=price_cents)
     item.price_cents = price_cents
     item.currency = currency.upper()
     item.inventory = inventory

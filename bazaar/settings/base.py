@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "orders",
     "auctions",
     "discovery",
+    "watchlist",
     "reviews",
     "privacy",
     "notifications",
@@ -281,4 +282,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 1.0,
         "options": {"expire_seconds": 1},
     },
+    # Watchers of auctions ending within ten minutes (each told once per auction).
+    "watchlist-auctions-ending": {"task": "watchlist.tasks.tell_auctions_ending", "schedule": 60.0},
 }

@@ -67,6 +67,7 @@ PAGES = [
     Page("orders sold", "/orders/selling/", roles=(SELLER,)),
     Page("my offers", "/offers/", roles=SIGNED_IN),
     Page("my bids", "/bids/", roles=SIGNED_IN),
+    Page("saved (the demo buyer's: items and stalls; others' empty)", "/saved/", roles=SIGNED_IN),
     Page("payment settings", "/account/payments/", roles=SIGNED_IN),
     Page("become a seller", "/sell/", roles=(BUYER, STEWARD)),
     Page("seller dashboard", "/dashboard/stall/", roles=(SELLER,)),

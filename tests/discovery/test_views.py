@@ -262,8 +262,9 @@ def test_the_item_page_costs_the_same_queries_however_full_the_stall(
     for item in items:
         new_photo(stall, item)
     # The item (stock, first photo, auction), its photos, the others (the same four),
-    # the seller's rating (one aggregate, reviews app).
-    with django_assert_max_num_queries(10):
+    # the Save and Follow buttons' counts (one each), the seller's rating (one
+    # aggregate, reviews app).
+    with django_assert_max_num_queries(12):
         page(client, reverse("discovery:item", args=[items[0].public_id]))
 
 

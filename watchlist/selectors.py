@@ -1,0 +1,65 @@
+"""Reads: who watches an item or follows a stall (the recipients of notices), and a
+person's own saved items and followed stalls. A watchlist is private: every read
+of one is scoped to the person it belongs to."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet
+
+from discovery.selectors import ItemCard, StallCard, item_cards, stall_cards, stalls_with_item_count
+from stalls.models import Item, Stall
+
+from .models import Follow, Watch
+
+User = get_user_model()
+
+
+def watchers_of_item(*, item: Item) -> QuerySet:
+    """The active people who saved `item`, to tell about its price and its auction."""
+    return User.objects.filter(watches__item=item, is_active=True).order_by("pk")
+
+
+def followers_of_stall(*, stall: Stall) -> QuerySet:
+    """The active people who follow `stall`, to tell when its seller is in or lists."""
+    return User.objects.filter(follows__stall=stall, is_active=True).order_by("pk")
+
+
+@dataclass(frozen=True)
+class Toggle:
+    """One button's state for one viewer: whether they hold it on, and how many do."""
+
+    on: bool
+    count: int
+
+
+def _toggle(rows: QuerySet, user) -> Toggle:
+    """How many rows there are and whether one is the user's: one query."""
+    mine = Q(user=user) if user.is_authenticated else Q(pk__in=[])
+    counted = rows.aggregate(count=Count("pk"), mine=Count("pk", filter=mine))
+    return Toggle(on=bool(counted["mine"]), count=counted["count"])
+
+
+def item_watch_state(*, user, item: Item) -> Toggle:
+    return _toggle(Watch.objects.filter(item=item), user)
+
+
+def stall_follow_state(*, user, stall: Stall) -> Toggle:
+    return _toggle(Follow.objects.filter(stall=stall), user)
+
+
+def saved_items_for(*, user) -> list[ItemCard]:
+    """The user's saved items still listed, the latest saved first, as cards with
+    their price, stock and auction now (sold-out ones marked as such)."""
+    items = (
+        Item.objects.filter(watches__user=user, archived_at__isnull=True)
+        .select_related("stall__section")
+        .order_by("-watches__created_at", "-id")
+    )
+    return item_cards(list(items), viewer=user)
+
+
+def followed_stalls_for(*, user) -> list[StallCard]:
+    """The stalls the user follows, the latest followed first, live ones marked."""
+    stalls = stalls_with_item_count(Stall.objects.filter(follows__user=user))
+    return stall_cards(list(stalls.order_by("-follows__created_at", "-id")))
