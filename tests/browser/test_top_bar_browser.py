@@ -108,7 +108,7 @@ class TopBarInTheBrowser(BrowserTestCase):
         expect(button).to_have_attribute("aria-expanded", "true")
         entries = menu.get_by_role("listitem")
         expect(entries).to_have_text(
-            ["Orders", "My offers", "My bids", "My stall", "@keeper", "Log out"]
+            ["Orders", "My offers", "My bids", "Saved", "My stall", "@keeper", "Log out"]
         )
         expect(menu.get_by_role("link", name="Orders")).to_be_focused()
         assert all(lines == 1 for _, lines in page.evaluate(LINES)), page.evaluate(LINES)
@@ -121,7 +121,7 @@ class TopBarInTheBrowser(BrowserTestCase):
         # By keyboard alone: Enter opens it, Tab walks it, tabbing past the end closes it.
         page.keyboard.press("Enter")
         expect(menu.get_by_role("link", name="Orders")).to_be_focused()
-        for name in ["My offers", "My bids", "My stall", "@keeper"]:
+        for name in ["My offers", "My bids", "Saved", "My stall", "@keeper"]:
             page.keyboard.press("Tab")
             expect(menu.get_by_role("link", name=name)).to_be_focused()
         page.keyboard.press("Tab")
