@@ -6,7 +6,7 @@ import bazaar.ids  # noqa: F401  registers the <ulid:…> path converter
 from auctions.consumers import AuctionConsumer
 from market.consumers import MarketConsumer
 from notifications.consumers import NoticeConsumer
-from stalls.consumers import StallRoomConsumer
+from stalls.room.consumers import StallRoomConsumer
 
 websocket_urlpatterns = [
     path("ws/market/", MarketConsumer.as_asgi()),

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._workers import serve_commands
 from bench._ws import ERROR, abort, join
 
-# stalls/chat.py: CHAT_RATE_MESSAGES in CHAT_RATE_SECONDS per author.
+# stalls/room/chat.py: CHAT_RATE_MESSAGES in CHAT_RATE_SECONDS per author.
 RATE_MESSAGES, RATE_SECONDS = 5, 10.0
 PACE_SECONDS = RATE_SECONDS / RATE_MESSAGES + 0.05
 # The start of each frame kind as json.dumps writes it (the server and the baseline).

@@ -309,7 +309,7 @@ def stall_public_ids(*, env: dict[str, str]) -> list[str]:
 
 
 def clear_room_keys(redis_url: str, stall_ids: list[str]) -> int:
-    """Delete the stall-room registry keys (stalls/room.py) of these stalls only."""
+    """Delete the stall-room registry keys (stalls/room/visitors.py) of these stalls only."""
     import redis
 
     client = redis.Redis.from_url(redis_url)

@@ -33,7 +33,7 @@ from auctions.selectors import (
 )
 from bazaar.errors import NotFound
 from stalls.models import Category, Condition, Item, Photo, Stall
-from stalls.presence import live_stall_ids
+from stalls.room.presence import live_stall_ids
 from stalls.selectors import (
     items_held_for,
     items_matching,

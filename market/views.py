@@ -5,7 +5,7 @@ from django.utils.cache import patch_vary_headers
 from django_htmx.http import push_url
 
 from auctions.selectors import auctions_running_for_stalls
-from stalls.presence import live_stall_ids
+from stalls.room.presence import live_stall_ids
 from stalls.selectors import stall_cards_for_section
 
 from .selectors import market_layout, minimap, neighbours

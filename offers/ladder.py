@@ -11,7 +11,7 @@ from pycrdt import Doc, Map
 
 from bazaar.broadcast import broadcast_on_commit, user_group
 from bazaar.money import format_money
-from stalls.document import document_change
+from stalls.room.document import document_change
 
 from .models import Offer
 

@@ -3,8 +3,8 @@ from django.contrib import admin, messages
 from bazaar.errors import DomainError
 from governance.admin_access import StewardReadOnlyAdmin
 
-from .chat import chat_message_delete, chat_message_release
 from .models import ChatMessage, Item, Reservation, SellerProfile, Stall, StockEvent
+from .room.chat import chat_message_delete, chat_message_release
 from .services import seller_kyc_decide
 
 

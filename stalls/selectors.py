@@ -34,7 +34,7 @@ from django.utils import timezone
 from bazaar.errors import NotFound
 
 from .models import SLOTS_PER_SECTION, Item, Photo, Reservation, SellerProfile, Stall
-from .presence import live_stall_ids
+from .room.presence import live_stall_ids
 from .search import SEARCH_CONFIG
 
 

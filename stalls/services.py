@@ -22,7 +22,6 @@ from market.consumers import MARKET_GROUP
 from market.selectors import section_at
 from watchlist import triggers as watchlist_triggers
 
-from .document import stall_group
 from .markdown import render_markdown
 from .models import (
     SLOTS_PER_SECTION,
@@ -35,6 +34,7 @@ from .models import (
     Stall,
     StockEvent,
 )
+from .room.document import stall_group
 from .selectors import free_slots, item_available_quantity, item_stock, section_cards_cache_key
 
 

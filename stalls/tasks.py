@@ -5,8 +5,8 @@ from celery import shared_task
 
 from bazaar.errors import NotFound
 
-from .document import document_compact
 from .models import Stall
+from .room.document import document_compact
 from .services import reservations_release_expired
 from .uploads import upload_process
 

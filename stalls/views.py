@@ -14,10 +14,11 @@ from bazaar.errors import DomainError, NotFound
 from bazaar.ids import ULID_PATTERN
 from market.selectors import section_at
 
-from . import chat, selectors, services
+from . import selectors, services
 from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
 from .images import ImageRefused, process_upload
 from .models import Photo
+from .room import chat
 from .selectors import (
     free_slots,
     item_available_quantity,

@@ -68,7 +68,7 @@ def _clean_cache():
     """Each test starts with empty caches (layout, section cards, roles) and no
     in-memory document replicas: a rolled-back test database reuses row ids, which
     a live database never does."""
-    from stalls import document
+    from stalls.room import document
 
     cache.clear()
     document._replicas.clear()

@@ -12,7 +12,7 @@ from .models import Follow, Watch
 
 
 def seller_went_live(*, stall: Stall) -> None:
-    """`stalls.room`: the seller arrived and the stall was not live a moment ago."""
+    """`stalls.room.visitors`: the seller arrived and the stall was not live a moment ago."""
     if Follow.objects.filter(stall=stall).exists():
         enqueue_on_commit("watchlist.tasks.tell_seller_live", stall_id=stall.pk)
 

@@ -7,21 +7,21 @@ from pathlib import Path
 
 from bazaar.errors import DomainError, RateLimited
 from governance.models import ChatSanction
-from stalls.chat import chat_post
+from stalls.room.chat import chat_post
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
 DOCUMENTED = set(re.findall(r"`([a-z_]+)`", PROTOCOL))
 CONSUMERS = [
-    ROOT / "stalls" / "consumers.py",
+    ROOT / "stalls" / "room" / "consumers.py",
     ROOT / "market" / "consumers.py",
     ROOT / "auctions" / "consumers.py",
     ROOT / "notifications" / "consumers.py",
 ]
 # Frames encoded once for a whole group, outside the consumers.
 PREBUILT_FRAMES = [
-    ROOT / "stalls" / "document.py",
-    ROOT / "stalls" / "cursors.py",
+    ROOT / "stalls" / "room" / "document.py",
+    ROOT / "stalls" / "room" / "cursors.py",
     ROOT / "offers" / "ladder.py",
     ROOT / "auctions" / "frames.py",
     ROOT / "bazaar" / "fanout.py",
@@ -39,13 +39,13 @@ def sent_frame_types() -> set[str]:
     found = set()
     for path in CONSUMERS + PREBUILT_FRAMES:
         found |= set(re.findall(r'"type":\s*"([a-z_]+)"', _source(path)))
-    for path in [ROOT / "stalls" / "services.py", ROOT / "stalls" / "room.py"]:
+    for path in [ROOT / "stalls" / "services.py", ROOT / "stalls" / "room" / "visitors.py"]:
         found |= set(re.findall(r'"payload":\s*\{\s*"type":\s*"([a-z_]+)"', _source(path)))
     return found
 
 
 def accepted_frame_types() -> set[str]:
-    source = _source(ROOT / "stalls" / "consumers.py")
+    source = _source(ROOT / "stalls" / "room" / "consumers.py")
     handlers = re.search(r"handler = \{(.*?)\}\.get", source, re.S).group(1)
     return set(re.findall(r'"([a-z_]+)":', handlers))
 

@@ -219,7 +219,7 @@ def item_with_photo(
 def until_the_room_is_empty(stall_id: int) -> None:
     """After the browsers closed: the server writes each departure into the stall
     document; let it finish (5 s at most) before the test database is flushed under it."""
-    from stalls.document import document_presence
+    from stalls.room.document import document_presence
 
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and off_the_event_loop(document_presence, stall_id=stall_id):

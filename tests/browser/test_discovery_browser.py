@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from market.services import sections_ensure
-from stalls.presence import seller_presence_beat
+from stalls.room.presence import seller_presence_beat
 from tests.browser.conftest import (
     PHONE,
     SCREENSHOTS,

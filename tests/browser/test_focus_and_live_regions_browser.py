@@ -8,7 +8,7 @@ import pytest
 
 from auctions.services import auction_start
 from bazaar.idempotency import new_key
-from stalls.chat import chat_post
+from stalls.room.chat import chat_post
 from tests.auctions.conftest import save_card
 from tests.browser.conftest import (
     BrowserTestCase,

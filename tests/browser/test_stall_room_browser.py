@@ -10,15 +10,15 @@ from playwright.sync_api import expect
 
 from governance.models import ChatSanction, Role
 from governance.services import banned_word_add, role_grant, sanction_impose, sanction_lift
-from stalls.chat import chat_post
-from stalls.document import (
+from stalls.models import ChatMessage
+from stalls.room.chat import chat_post
+from stalls.room.document import (
     chat_entry_insert,
     chat_entry_remove,
     document_compact,
     new_doc,
     presence_set,
 )
-from stalls.models import ChatMessage
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,

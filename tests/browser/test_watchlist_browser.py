@@ -30,7 +30,7 @@ def _collector():
     sold out, the cheapest) and three followed stalls, one of them live."""
     from auctions.models import Auction
     from stalls.models import Item, Stall
-    from stalls.presence import seller_presence_beat
+    from stalls.room.presence import seller_presence_beat
     from tests.browser.conftest import verified_user
     from tests.discovery.conftest import held
     from watchlist.services import item_watch_set, stall_follow_set

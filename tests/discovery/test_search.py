@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from discovery.selectors import PAGE_SIZE, SearchFilters, Sort, item_search
-from stalls.presence import seller_presence_beat
+from stalls.room.presence import seller_presence_beat
 from stalls.selectors import search_words
 from tests.conftest import new_item
 from tests.discovery.conftest import auctioned, held

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from stalls.presence import seller_presence_beat
+from stalls.room.presence import seller_presence_beat
 from tests.conftest import new_item, new_photo
 from tests.discovery.conftest import auctioned, held
 

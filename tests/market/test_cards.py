@@ -10,7 +10,7 @@ from django.utils import timezone
 from auctions.services import auction_cancel, auction_start
 from bazaar.ids import new_ulid
 from stalls.models import Item
-from stalls.presence import seller_presence_beat
+from stalls.room.presence import seller_presence_beat
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from market.models import AnalyticsEvent
-from stalls.presence import seller_presence_beat
+from stalls.room.presence import seller_presence_beat
 
 
 def section_url(x, y):

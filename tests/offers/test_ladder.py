@@ -1,7 +1,7 @@
 """The stall document's `offers` array: entries appended, updated in place, trimmed."""
 
 from offers.ladder import OFFERS_KEEP, offer_entry_append, offer_entry_set
-from stalls.document import new_doc
+from stalls.room.document import new_doc
 
 
 def entry(number: int, status: str = "declined", **extra) -> dict:

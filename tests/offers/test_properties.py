@@ -26,9 +26,9 @@ from offers.services import (
     offer_withdraw,
     offers_expire_due,
 )
-from stalls import document
-from stalls.document import document_snapshot
 from stalls.models import Reservation
+from stalls.room import document
+from stalls.room.document import document_snapshot
 from stalls.selectors import active_reservations
 from stalls.services import item_create, reservation_consume
 

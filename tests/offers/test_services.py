@@ -26,8 +26,8 @@ from offers.services import (
     offers_expire_due,
 )
 from offers.tasks import expire_offers
-from stalls.document import document_snapshot
 from stalls.models import Reservation
+from stalls.room.document import document_snapshot
 from stalls.selectors import item_available_quantity
 from stalls.services import item_update, reservation_take
 

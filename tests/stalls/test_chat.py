@@ -6,9 +6,9 @@ from django.urls import reverse
 from bazaar.errors import Invalid, NotAllowed, RateLimited
 from governance.models import Role
 from governance.services import role_grant
-from stalls.chat import chat_message_delete, chat_message_release, chat_post
-from stalls.document import document_snapshot
 from stalls.models import ChatMessage
+from stalls.room.chat import chat_message_delete, chat_message_release, chat_post
+from stalls.room.document import document_snapshot
 
 
 def chat_ids(stall):
@@ -191,8 +191,8 @@ def test_stewards_work_the_moderation_queue_in_the_admin(client, stall, make_use
 def test_a_long_document_log_is_compacted_by_the_task(
     stall, make_user, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from stalls import document
     from stalls.models import StallDocument
+    from stalls.room import document
 
     monkeypatch.setattr(document, "COMPACT_AFTER", 3)
     with django_capture_on_commit_callbacks(execute=True):

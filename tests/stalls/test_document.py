@@ -5,8 +5,9 @@ import random
 import pytest
 from django.db import transaction
 
-from stalls import document
-from stalls.document import (
+from stalls.models import StallDocumentUpdate
+from stalls.room import document
+from stalls.room.document import (
     chat_entry_insert,
     chat_entry_remove,
     document_change,
@@ -16,7 +17,6 @@ from stalls.document import (
     new_doc,
     presence_set,
 )
-from stalls.models import StallDocumentUpdate
 
 
 def entry(message_id: str, text: str = "hello") -> dict:

@@ -2,10 +2,10 @@
 
 import pytest
 
-from stalls import room
-from stalls.document import document_presence
-from stalls.presence import live_stall_ids
-from stalls.room import Visitor, room_beat, room_count, room_join, room_leave
+from stalls.room import visitors
+from stalls.room.document import document_presence
+from stalls.room.presence import live_stall_ids
+from stalls.room.visitors import Visitor, room_beat, room_count, room_join, room_leave
 
 
 @pytest.fixture(params=["local", "redis"])
@@ -13,11 +13,11 @@ def registry(request, monkeypatch, settings):
     """Both registries: in-process (embedded market) and Redis (several processes)."""
     if request.param == "redis":
         request.getfixturevalue("require_redis")
-        registry = room.RedisRegistry(settings.REDIS_URL)
+        registry = visitors.RedisRegistry(settings.REDIS_URL)
         registry._redis.flushdb()
     else:
-        registry = room.LocalRegistry()
-    monkeypatch.setattr(room, "_registry", registry)
+        registry = visitors.LocalRegistry()
+    monkeypatch.setattr(visitors, "_registry", registry)
     return registry
 
 
@@ -33,7 +33,7 @@ def test_a_user_with_two_tabs_is_listed_once_until_both_close(stall, registry, m
     room_join(stall=stall, conn="tab-2", visitor=visitor)
     room_join(stall=stall, conn="guest", visitor=Visitor(user_id="", handle=""))
     assert handles(stall) == ["twotabs"]
-    assert room_count(stall_public_id=stall.public_id) == room.RoomCount(sockets=3, users=1)
+    assert room_count(stall_public_id=stall.public_id) == visitors.RoomCount(sockets=3, users=1)
     room_leave(stall=stall, conn="tab-1")
     assert handles(stall) == ["twotabs"]
     room_leave(stall=stall, conn="tab-2")
@@ -45,9 +45,9 @@ def test_a_user_with_two_tabs_is_listed_once_until_both_close(stall, registry, m
 def test_silent_sockets_expire_and_leave_the_list(stall, registry, make_user, monkeypatch):
     crashed = make_user("crashed")
     alive = make_user("alive")
-    monkeypatch.setattr(room, "ENTRY_TTL", -1.0)  # its heartbeats stopped long ago
+    monkeypatch.setattr(visitors, "ENTRY_TTL", -1.0)  # its heartbeats stopped long ago
     room_join(stall=stall, conn="c1", visitor=Visitor(user_id=crashed.public_id, handle="crashed"))
-    monkeypatch.setattr(room, "ENTRY_TTL", 30.0)
+    monkeypatch.setattr(visitors, "ENTRY_TTL", 30.0)
     alive_visitor = Visitor(user_id=alive.public_id, handle="alive")
     room_join(stall=stall, conn="a1", visitor=alive_visitor)
     room_beat(stall=stall, conn="a1", visitor=alive_visitor)
@@ -63,8 +63,8 @@ def test_ghosts_left_in_the_document_by_a_restart_are_dropped_on_the_next_join(
     room_join(stall=stall, conn="g1", visitor=Visitor(user_id=ghost.public_id, handle="ghost"))
     # A restart loses the entries (the embedded market's registry lives in the
     # process), not the document.
-    if isinstance(registry, room.LocalRegistry):
-        monkeypatch.setattr(room, "_registry", room.LocalRegistry())
+    if isinstance(registry, visitors.LocalRegistry):
+        monkeypatch.setattr(visitors, "_registry", visitors.LocalRegistry())
     else:
         registry._redis.flushdb()
     newcomer = make_user("newcomer")

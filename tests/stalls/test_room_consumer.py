@@ -11,8 +11,8 @@ from django.contrib.auth.models import AnonymousUser
 from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
 
 from bazaar.routing import websocket_urlpatterns
-from stalls.document import new_doc
 from stalls.models import ChatMessage
+from stalls.room.document import new_doc
 from tests.conftest import unbatched
 
 application = URLRouter(websocket_urlpatterns)

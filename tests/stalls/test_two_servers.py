@@ -13,7 +13,7 @@ from channels.testing.live import make_application, set_database_connection
 from django.conf import settings
 from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
 
-from stalls.document import new_doc
+from stalls.room.document import new_doc
 from tests.browser.conftest import DaphneWithoutInheritedConnections, stall_and_talker
 from tests.conftest import unbatched
 

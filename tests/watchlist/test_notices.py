@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from bazaar.jobs import task_named
 from notifications.models import Notice
-from stalls import room
-from stalls.room import Visitor, room_join, room_leave
+from stalls.room import visitors
+from stalls.room.visitors import Visitor, room_join, room_leave
 from stalls.services import item_update
 from tests.conftest import new_item
 from tests.discovery.conftest import auctioned
@@ -110,7 +110,7 @@ def test_a_drop_undone_before_the_notice_is_sent_is_not_told(stall, make_user, o
 
 @pytest.fixture
 def local_room(monkeypatch):
-    monkeypatch.setattr(room, "_registry", room.LocalRegistry())
+    monkeypatch.setattr(visitors, "_registry", visitors.LocalRegistry())
 
 
 def test_followers_hear_the_seller_is_live_once_an_hour_however_it_flaps(

@@ -24,7 +24,7 @@ from pycrdt import Array, Doc, Map
 from bazaar.broadcast import broadcast_on_commit
 from bazaar.jobs import enqueue_on_commit
 
-from .models import StallDocument, StallDocumentUpdate
+from ..models import StallDocument, StallDocumentUpdate
 
 CHAT_KEEP = 200
 COMPACT_AFTER = 2000

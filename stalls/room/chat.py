@@ -18,8 +18,8 @@ from bazaar.errors import Conflict, Invalid, NotAllowed, RateLimited
 from governance.moderation import text_flags
 from governance.selectors import chat_restriction, user_is_steward
 
+from ..models import ChatMessage, Stall
 from .document import chat_entry_insert, chat_entry_remove, document_change, document_presence
-from .models import ChatMessage, Stall
 
 CHAT_MAX_LENGTH = 500
 CHAT_RATE_MESSAGES = 5

@@ -20,10 +20,10 @@ from bazaar.errors import DomainError
 from bazaar.fanout import group_fanout
 from governance.selectors import chat_restriction
 
-from . import chat, room
+from ..models import Stall
+from . import chat, visitors
 from .cursors import cursor_hub
 from .document import document_position, document_state, stall_group
-from .models import Stall
 
 CLOSE_UNKNOWN_STALL = 4404
 CLOSE_BANNED = 4403
@@ -35,7 +35,7 @@ _count_pending: dict[tuple[int, str], asyncio.Task] = {}
 async def _flush_count(channel_layer, group: str, stall_public_id: str, key) -> None:
     await asyncio.sleep(COUNT_INTERVAL)
     del _count_pending[key]
-    count = await database_sync_to_async(room.room_count)(stall_public_id=stall_public_id)
+    count = await database_sync_to_async(visitors.room_count)(stall_public_id=stall_public_id)
     await channel_layer.group_send(
         group, {"type": "room.count", "count": count.sockets, "guests": count.guests}
     )
@@ -66,7 +66,7 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             await self.close(code=CLOSE_BANNED)
             return
         self.user = user
-        self.visitor = room.Visitor(
+        self.visitor = visitors.Visitor(
             user_id=user.public_id if user.is_authenticated else "",
             handle=user.handle if user.is_authenticated else "",
             is_seller=user.is_authenticated and self.stall.seller.user_id == user.pk,
@@ -78,7 +78,7 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         await group_fanout(self.channel_layer, self.group).join(self)
         if user.is_authenticated:
             await self.channel_layer.group_add(user_group(user.public_id), self.channel_name)
-        await database_sync_to_async(room.room_join)(
+        await database_sync_to_async(visitors.room_join)(
             stall=self.stall, conn=self.channel_name, visitor=self.visitor
         )
         self.joined = True
@@ -91,7 +91,7 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
                 "epoch": state.epoch,
                 "seq": state.seq,
                 "server_time": time.time(),
-                "heartbeat_seconds": room.HEARTBEAT_SECONDS,
+                "heartbeat_seconds": visitors.HEARTBEAT_SECONDS,
             }
         )
         self._send_count()
@@ -119,7 +119,7 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(
                 user_group(self.user.public_id), self.channel_name
             )
-        await database_sync_to_async(room.room_leave)(stall=self.stall, conn=self.channel_name)
+        await database_sync_to_async(visitors.room_leave)(stall=self.stall, conn=self.channel_name)
         self._send_count()
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -203,7 +203,7 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         )
 
     async def _ping(self, frame: dict) -> None:
-        await database_sync_to_async(room.room_beat)(
+        await database_sync_to_async(visitors.room_beat)(
             stall=self.stall, conn=self.channel_name, visitor=self.visitor
         )
         epoch, seq = await database_sync_to_async(document_position)(stall_id=self.stall.pk)

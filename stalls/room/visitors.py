@@ -20,8 +20,8 @@ from bazaar.broadcast import broadcast_on_commit
 from market.consumers import MARKET_GROUP
 from watchlist import triggers as watchlist_triggers
 
+from ..models import Stall
 from .document import document_change, document_presence, presence_set
-from .models import Stall
 from .presence import live_stall_ids, seller_presence_beat, seller_presence_end
 
 ENTRY_TTL = 30.0
