@@ -301,21 +301,3 @@ def stalls_live_now() -> set[str]:
         public_ids = list(Stall.objects.values_list("public_id", flat=True))
         cache.set(STALL_IDS_CACHE_KEY, public_ids, 60)
     return live_stall_ids(public_ids=public_ids)
-
-
-CHAT_PAGE = 50
-
-
-def chat_history(*, stall: Stall, viewer, before: str | None, limit: int = CHAT_PAGE) -> dict:
-    """Older messages for the chat's scroll-back: visible ones, plus the viewer's
-    own held ones (shown to them alone), newest first, `limit` at a time."""
-    from .models import ChatMessage
-
-    shown = Q(status=ChatMessage.Status.VISIBLE)
-    if viewer.is_authenticated:
-        shown |= Q(status=ChatMessage.Status.HELD, author=viewer)
-    messages = ChatMessage.objects.filter(shown, stall=stall).select_related("author")
-    if before:
-        messages = messages.filter(public_id__lt=before)
-    page = list(messages.order_by("-public_id")[: limit + 1])
-    return {"messages": page[:limit], "more": len(page) > limit}

@@ -1,12 +1,13 @@
 from django.urls import path
 
 from . import views
+from .room.views import chat_history
 
 app_name = "stalls"
 
 urlpatterns = [
     path("stalls/<ulid:public_id>/", views.stall_detail, name="detail"),
-    path("stalls/<ulid:public_id>/chat/", views.chat_history, name="chat_history"),
+    path("stalls/<ulid:public_id>/chat/", chat_history, name="chat_history"),
     path("stalls/<ulid:public_id>/items/<ulid:item_id>/", views.item_drawer, name="item_drawer"),
     path("sell/", views.become_seller, name="become_seller"),
     path("dashboard/stall/", views.dashboard, name="dashboard"),

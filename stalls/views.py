@@ -1,7 +1,5 @@
 """Stall pages and the seller's dashboard. Thin: parse, call a service, render."""
 
-import re
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,14 +9,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bazaar.errors import DomainError, NotFound
-from bazaar.ids import ULID_PATTERN
 from market.selectors import section_at
 
-from . import selectors, services
+from . import services
 from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
 from .images import ImageRefused, process_upload
 from .models import Photo
-from .room import chat
 from .selectors import (
     free_slots,
     item_available_quantity,
@@ -28,8 +24,6 @@ from .selectors import (
     stall_for_user,
     stall_get,
 )
-
-ULID_RE = re.compile(ULID_PATTERN)
 
 
 @require_GET
@@ -283,22 +277,6 @@ def photo_delete(request: HttpRequest, public_id: str) -> HttpResponse:
     if photo.item is not None:
         return redirect("stalls:item_edit", photo.item.public_id)
     return redirect("stalls:dashboard")
-
-
-@require_GET
-def chat_history(request: HttpRequest, public_id: str) -> JsonResponse:
-    """Scroll-back for the stall chat: older messages as JSON (rendered with textContent)."""
-    stall = stall_get(public_id=public_id)
-    before = request.GET.get("before") or None
-    if before is not None and not ULID_RE.fullmatch(before):
-        return JsonResponse({"error": "before must be a message id."}, status=400)
-    page = selectors.chat_history(stall=stall, viewer=request.user, before=before)
-    return JsonResponse(
-        {
-            "messages": [chat.chat_entry(message) for message in page["messages"]],
-            "more": page["more"],
-        }
-    )
 
 
 @require_GET
