@@ -8,7 +8,7 @@ import { chat, state, ui } from "./state.js";
 import { timeElement } from "./time.js";
 
 const WINDOW = 50; // recent messages shown at first; scrolling up fetches older ones
-const CHAT_KEEP = 200; // the document keeps the most recent 200 (stalls/document.py)
+const CHAT_KEEP = 200; // the document keeps the most recent 200 (stalls/room/document.py)
 const GROUP_MS = 3 * 60_000;
 const NEAR_BOTTOM = 48;
 
