@@ -28,6 +28,7 @@ minimal `websockets` server, against 12%).
 import asyncio
 import logging
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,10 @@ class GroupFanout:
                 continue  # it left while the loop turned
             try:
                 await getattr(member, handler_name)(message)
+            except Disconnected:
+                # The browser closed its socket while the frame was on its way (daphne
+                # says so before the disconnect reaches the consumer): it has left.
+                log.debug("a socket of %s closed before its frame went out", self.group)
             except Exception:
                 log.exception("fan-out to one socket of %s failed", self.group)
 

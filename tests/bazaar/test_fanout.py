@@ -4,6 +4,7 @@ import asyncio
 import json
 
 import pytest
+from autobahn.exception import Disconnected
 from channels.layers import InMemoryChannelLayer
 
 from bazaar.fanout import LONGEST_WAIT, SOCKETS_PER_TURN, GroupFanout
@@ -15,6 +16,11 @@ class Member:
 
     async def doc_update(self, message):
         self.received.append(message["n"])
+
+
+class LeavingMember:
+    async def doc_update(self, message):
+        raise Disconnected("Attempt to send on a closed protocol")
 
 
 class BrokenMember:
@@ -205,3 +211,16 @@ async def test_a_message_without_a_type_is_logged_and_the_next_ones_still_arrive
     assert [frame for _, frame in socket.sent] == [{"type": "doc", "seq": 2}]
     assert "a message to room has no handler" in caplog.text
     await fanout.leave(socket)
+
+
+@pytest.mark.asyncio
+async def test_a_socket_that_closed_while_its_frame_was_sent_is_not_an_error(caplog):
+    layer = InMemoryChannelLayer()
+    fanout = GroupFanout(layer, "room")
+    staying = Member()
+    await fanout.join(LeavingMember())
+    await fanout.join(staying)
+    await layer.group_send("room", {"type": "doc.update", "n": 1})
+    await _settle([staying], 1)
+    assert staying.received == [1]
+    assert "failed" not in caplog.text
