@@ -1,5 +1,5 @@
 // The shopper's pages: auction countdowns that run on the server's clock, and the
-// search filters folded away on a phone until asked for.
+// focus on a search's filter errors.
 (() => {
   "use strict";
 
@@ -39,13 +39,8 @@
 
   /* --------------------------------------------------------------- filters */
 
-  // Open by default (and without JavaScript); folded on a narrow screen unless a
-  // filter has an error to show.
-  const filters = document.querySelector("details[data-filters]");
-  if (filters && window.matchMedia("(max-width: 900px)").matches &&
-      !filters.querySelector("[data-filter-errors]")) {
-    filters.open = false;
-  }
+  // The filters fold on a phone as the page is parsed (search.html); a filter with an
+  // error keeps them open, and its summary takes the focus.
   const summary = document.querySelector("[data-filter-errors]");
   if (summary) summary.focus();
 })();
