@@ -38,16 +38,21 @@ def seller_live_tell(*, stall_id: int, now=None) -> int:
     ):
         return 0
     hour = int((now or timezone.now()).timestamp() // LIVE_NOTICE_SECONDS)
+    return _tell(
+        followers_of_stall(stall=stall),
+        "seller_live",
+        title=f"{stall.name} is live now",
+        url=reverse("stalls:detail", args=[stall.public_id]),
+        body=f"@{stall.seller.user.handle} is in the stall: chat, ask, haggle.",
+        dedupe_key=f"seller_live:{stall.public_id}:{hour}",
+    )
+
+
+def _tell(people, kind: str, **notice: str) -> int:
+    """The same notice to each of `people`; how many were told."""
     told = 0
-    for follower in followers_of_stall(stall=stall):
-        notify(
-            follower,
-            "seller_live",
-            title=f"{stall.name} is live now",
-            url=reverse("stalls:detail", args=[stall.public_id]),
-            body=f"@{stall.seller.user.handle} is in the stall: chat, ask, haggle.",
-            dedupe_key=f"seller_live:{stall.public_id}:{hour}",
-        )
+    for person in people:
+        notify(person, kind, **notice)
         told += 1
     return told
 
@@ -61,18 +66,14 @@ def item_listed_tell(*, item_id: int) -> int:
     item = _listed_item(item_id)
     if item is None:
         return 0
-    told = 0
-    for follower in followers_of_stall(stall=item.stall):
-        notify(
-            follower,
-            "seller_listed",
-            title=f"New at {item.stall.name}: {item.title}",
-            url=reverse("discovery:item", args=[item.public_id]),
-            body=f"Listed for {format_money(item.price_cents, item.currency)}.",
-            dedupe_key=f"seller_listed:{item.public_id}",
-        )
-        told += 1
-    return told
+    return _tell(
+        followers_of_stall(stall=item.stall),
+        "seller_listed",
+        title=f"New at {item.stall.name}: {item.title}",
+        url=reverse("discovery:item", args=[item.public_id]),
+        body=f"Listed for {format_money(item.price_cents, item.currency)}.",
+        dedupe_key=f"seller_listed:{item.public_id}",
+    )
 
 
 def price_drop_tell(*, item_id: int, was_cents: int, now_cents: int) -> int:
@@ -81,18 +82,14 @@ def price_drop_tell(*, item_id: int, was_cents: int, now_cents: int) -> int:
     if item is None or item.price_cents != now_cents:
         return 0
     now, was = format_money(now_cents, item.currency), format_money(was_cents, item.currency)
-    told = 0
-    for watcher in watchers_of_item(item=item):
-        notify(
-            watcher,
-            "price_drop",
-            title=f"Price drop: {item.title}",
-            url=reverse("discovery:item", args=[item.public_id]),
-            body=f"Now {now}, was {was}, at {item.stall.name}.",
-            dedupe_key=f"price_drop:{item.public_id}:{now_cents}",
-        )
-        told += 1
-    return told
+    return _tell(
+        watchers_of_item(item=item),
+        "price_drop",
+        title=f"Price drop: {item.title}",
+        url=reverse("discovery:item", args=[item.public_id]),
+        body=f"Now {now}, was {was}, at {item.stall.name}.",
+        dedupe_key=f"price_drop:{item.public_id}:{now_cents}",
+    )
 
 
 def auctions_ending_tell(*, now=None) -> int:
