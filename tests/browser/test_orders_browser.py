@@ -10,7 +10,7 @@ from governance.models import Role
 from governance.services import role_grant
 from market.services import sections_ensure
 from orders.models import MoneyMove, Order, Payment
-from orders.services import order_dispute_open, order_dispute_settle, shipping_address_save
+from orders.services import order_dispute_open, order_dispute_settle
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
@@ -21,7 +21,7 @@ from tests.browser.conftest import (
     seller_stall,
     verified_user,
 )
-from tests.orders.conftest import connect_payouts, pay, start_checkout
+from tests.orders.conftest import connect_payouts, pay, save_address, start_checkout
 
 pytestmark = pytest.mark.browser
 
@@ -149,15 +149,7 @@ def _settled_in_part(buyer, stall):
     """The buyer paid for the lamp ($25.00), disputed it, and a steward refunded $10.00:
     the rest, less the platform fee, is paid out to the seller."""
     connect_payouts(stall.seller.user)
-    shipping_address_save(
-        buyer=buyer,
-        name="Sam Shopper",
-        line1="12 Canal Street",
-        line2="",
-        city="New York",
-        postal_code="10013",
-        country="US",
-    )
+    save_address(buyer)
     payment = start_checkout(buyer, stall.items.get())
     pay(payment)
     order = payment.orders.get()

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
-from orders.services import order_ship, shipping_address_save
+from orders.services import order_ship
 from reviews.models import Review
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import (
@@ -18,7 +18,7 @@ from tests.browser.conftest import (
     screenshot,
     verified_user,
 )
-from tests.orders.conftest import pay, start_checkout
+from tests.orders.conftest import pay, save_address, start_checkout
 
 pytestmark = pytest.mark.browser
 
@@ -28,15 +28,7 @@ WIDE = {"width": 1366, "height": 900}
 def _shipped_order():
     stall, (lamp, _shade) = lamp_stall(description="Lamps, rewired and tested.")
     buyer = verified_user("shopper")
-    shipping_address_save(
-        buyer=buyer,
-        name="Sam Shopper",
-        line1="12 Canal Street",
-        line2="",
-        city="New York",
-        postal_code="10013",
-        country="US",
-    )
+    save_address(buyer)
     pay(start_checkout(buyer, lamp))
     order = Order.objects.get(buyer=buyer)
     order_ship(actor=stall.seller.user, order=order, carrier="UPS", tracking_number="1Z999")

@@ -79,3 +79,18 @@ def connect_payouts(seller_user):
     account = seller_user.seller_profile.payout_account
     event = TestGateway().onboarding_complete(account_id=account.account_id)
     return event_handle(event=event, gateway_name="test")
+
+
+def save_address(buyer) -> None:
+    """The shopper's address in New York, as a checkout needs one."""
+    from orders.services import shipping_address_save
+
+    shipping_address_save(
+        buyer=buyer,
+        name="Sam Shopper",
+        line1="12 Canal Street",
+        line2="",
+        city="New York",
+        postal_code="10013",
+        country="US",
+    )
