@@ -12,6 +12,7 @@ services). Where the work goes depends on `settings.JOBS_BACKEND`:
 """
 
 import importlib
+import threading
 from datetime import timedelta
 from smtplib import SMTPException
 from typing import Any
@@ -50,11 +51,15 @@ def task_named(name: str):
     return current_app.tasks[name]
 
 
+# Set once a job queued in this process has committed: the runner (bazaar.runner), which
+# waits on it, runs the job now rather than at its next poll.
+JOB_QUEUED = threading.Event()
+
+
 def job_enqueue(*, task: str, kwargs: dict[str, Any], countdown: float | None = None) -> None:
     """Write the job row in the current transaction; wake the runner after commit."""
-    from bazaar import runner
     from bazaar.models import Job
 
     run_after = timezone.now() + timedelta(seconds=countdown or 0)
     Job.objects.create(task=task, kwargs=kwargs, run_after=run_after)
-    transaction.on_commit(runner.wake)
+    transaction.on_commit(JOB_QUEUED.set)

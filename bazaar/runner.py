@@ -65,16 +65,10 @@ def running_here() -> bool:
     return _runner_pid == os.getpid()
 
 
-def wake() -> None:
-    """A job was queued: run it now rather than at the next poll."""
-    if running_here() and _runner is not None:
-        _runner.wake()
-
-
 class Runner:
     def __init__(self, *, schedule: dict) -> None:
         self.schedule = schedule
-        self._woken = threading.Event()
+        self._woken = jobs.JOB_QUEUED
         self._stopping = threading.Event()
         self.threads = [
             threading.Thread(target=self._forever, args=(self.run_jobs,), name="bazaar-jobs"),
@@ -94,9 +88,6 @@ class Runner:
         self._woken.set()
         for thread in self.threads:
             thread.join(timeout)
-
-    def wake(self) -> None:
-        self._woken.set()
 
     def _forever(self, loop: Callable[[], None]) -> None:
         """A loop that dies of an unexpected error is logged and started again."""
