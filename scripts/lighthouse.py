@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +36,14 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._servers import daphne, django_script, free_port, manage, server_env  # noqa: E402
+from bench._servers import (  # noqa: E402
+    daphne,
+    django_script,
+    free_port,
+    manage,
+    server_env,
+    wait_for_port,
+)
 
 PINS = ROOT / "scripts" / "lighthouse"
 INSTALL = ROOT / "var" / "lighthouse"
@@ -132,32 +138,18 @@ def chromium_with_cookie(url: str, cookie: str | None) -> Iterator[int]:
             stderr=subprocess.DEVNULL,
         )
         try:
+            wait_for_port(port, browser, timeout=20)
             if cookie:
                 _cookie_set(port, url, cookie)
-            else:
-                _debugger_ready(port)
             yield port
         finally:
             browser.terminate()
             browser.wait(timeout=10)
 
 
-def _debugger_ready(port: int) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def _cookie_set(port: int, url: str, cookie: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    _debugger_ready(port)
     name, _, value = cookie.partition("=")
     with sync_playwright() as playwright:
         browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
