@@ -226,7 +226,7 @@ def test_sign_up_stands_when_the_mail_server_is_away_and_its_link_waits_as_a_job
     from bazaar.models import Job
 
     settings.JOBS_BACKEND = "embedded"
-    settings.EMAIL_BACKEND = "tests.orders.test_escrow.MailServerAway"
+    settings.EMAIL_BACKEND = "tests.mail.MailServerAway"
     user = on_commit(
         user_signup,
         handle="Nadia",
