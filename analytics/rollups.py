@@ -1,0 +1,236 @@
+"""Roll-ups of the event stream, and dropping raw events the roll-ups have.
+
+Each roll-up files events into fixed windows by `occurred_at` (30 s for section
+activity, a UTC day for the daily tables) and keeps a cursor on `recorded_at`. A run
+finds the windows that received events since the cursor (less OVERLAP, so an event
+whose insert committed a moment after a later one is still seen) and recomputes
+those windows whole: delete their rows, insert fresh ones, move the cursor, all in
+one transaction. So a run is idempotent (a window run twice gives the same rows),
+a late event re-rolls the window it belongs to, and a run after downtime catches up
+on everything recorded meanwhile.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import BigIntegerField, Count, Func, Q, Sum
+from django.utils import timezone
+
+from .models import (
+    DailyKind,
+    DailyStall,
+    DailyVisitor,
+    Event,
+    Kind,
+    RollupCursor,
+    SectionActivity,
+)
+
+# Events become visible to a run only once they are this old (their batch committed).
+SETTLE = timedelta(seconds=2)
+# A run looks back this far past its cursor: inserts that committed out of order.
+OVERLAP = timedelta(seconds=60)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class EpochSeconds(Func):
+    """Whole seconds since 1970 of a UTC timestamp, on PostgreSQL and SQLite."""
+
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler, conn, **extra):
+        return self.as_sql(
+            compiler, conn, template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
+        )
+
+    def as_sqlite(self, compiler, conn, **extra):
+        return self.as_sql(
+            compiler, conn, template="CAST(strftime('%%s', %(expressions)s) AS INTEGER)"
+        )
+
+
+def _bucket(seconds: int) -> Func:
+    """The number of the `seconds`-long window an event occurred in."""
+    return Func(
+        EpochSeconds("occurred_at"),
+        template=f"(%(expressions)s / {int(seconds)})",
+        output_field=BigIntegerField(),
+    )
+
+
+def window_start(bucket: int, seconds: int) -> datetime:
+    return EPOCH + timedelta(seconds=bucket * seconds)
+
+
+@dataclass(frozen=True)
+class Rollup:
+    name: str
+    seconds: int
+    # Recompute the windows in [start, end), inside the caller's transaction; rows written.
+    rebuild: Callable[[datetime, datetime], int]
+
+
+def _section_activity(start: datetime, end: datetime) -> int:
+    rows = (
+        Event.objects.filter(occurred_at__gte=start, occurred_at__lt=end, section_id__isnull=False)
+        .annotate(bucket=_bucket(30))
+        .values("bucket", "section_id")
+        .annotate(
+            visitors=Count("visitor", distinct=True),
+            views=Count(
+                "id", filter=Q(kind__in=[Kind.GRID_VIEWED, Kind.STALL_VIEWED, Kind.ITEM_VIEWED])
+            ),
+            events=Count("id"),
+        )
+    )
+    fresh = [
+        SectionActivity(
+            window_start=window_start(row["bucket"], 30),
+            section_id=row["section_id"],
+            visitors=row["visitors"],
+            views=row["views"],
+            events=row["events"],
+        )
+        for row in rows
+    ]
+    SectionActivity.objects.filter(window_start__gte=start, window_start__lt=end).delete()
+    SectionActivity.objects.bulk_create(fresh)
+    return len(fresh)
+
+
+def _daily(start: datetime, end: datetime) -> int:
+    events = Event.objects.filter(occurred_at__gte=start, occurred_at__lt=end).annotate(
+        bucket=_bucket(86400)
+    )
+    first, last = start.date(), end.date()
+    day = lambda bucket: window_start(bucket, 86400).date()  # noqa: E731
+    kinds = [
+        DailyKind(
+            day=day(row["bucket"]),
+            kind=row["kind"],
+            events=row["events"],
+            visitors=row["visitors"],
+            amount_cents=row["amount"] or 0,
+            fee_cents=row["fee"] or 0,
+            duration_seconds=row["duration"] or 0,
+        )
+        for row in events.values("bucket", "kind").annotate(
+            events=Count("id"),
+            visitors=Count("visitor", distinct=True),
+            amount=Sum("amount_cents"),
+            fee=Sum("fee_cents"),
+            duration=Sum("duration_seconds"),
+        )
+    ]
+    stalls = [
+        DailyStall(
+            day=day(row["bucket"]),
+            kind=row["kind"],
+            stall_id=row["stall_id"],
+            section_id=row["section_id"],
+            events=row["events"],
+            visitors=row["visitors"],
+            amount_cents=row["amount"] or 0,
+        )
+        for row in events.filter(stall_id__isnull=False)
+        .values("bucket", "kind", "stall_id", "section_id")
+        .annotate(
+            events=Count("id"), visitors=Count("visitor", distinct=True), amount=Sum("amount_cents")
+        )
+    ]
+    visitors = [
+        DailyVisitor(day=day(row["bucket"]), visitor=row["visitor"])
+        for row in events.exclude(visitor="").values("bucket", "visitor").distinct()
+    ]
+    for model in (DailyKind, DailyStall, DailyVisitor):
+        model.objects.filter(day__gte=first, day__lt=last).delete()
+    DailyKind.objects.bulk_create(kinds)
+    DailyStall.objects.bulk_create(stalls, batch_size=2000)
+    DailyVisitor.objects.bulk_create(visitors, batch_size=2000)
+    return len(kinds) + len(stalls) + len(visitors)
+
+
+SECTION_ACTIVITY = Rollup("section_activity", 30, _section_activity)
+DAILY = Rollup("daily", 86400, _daily)
+ROLLUPS = (SECTION_ACTIVITY, DAILY)
+
+
+def _runs(buckets: list[int]) -> list[tuple[int, int]]:
+    """Sorted buckets as runs of consecutive ones: [(first, last), ...]."""
+    runs: list[tuple[int, int]] = []
+    for bucket in sorted(buckets):
+        if runs and bucket == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], bucket)
+        else:
+            runs.append((bucket, bucket))
+    return runs
+
+
+def rollup_windows(rollup: Rollup, *, start: datetime, end: datetime) -> int:
+    """Recompute every window of `rollup` that [start, end) touches; rows written."""
+    first = int((start - EPOCH).total_seconds()) // rollup.seconds
+    last = (int((end - EPOCH).total_seconds()) - 1) // rollup.seconds
+    with transaction.atomic():
+        return rollup.rebuild(
+            window_start(first, rollup.seconds), window_start(last + 1, rollup.seconds)
+        )
+
+
+def rollup_run(
+    rollup: Rollup, *, now: datetime | None = None, since: datetime | None = None
+) -> int:
+    """Bring `rollup` up to date with what was recorded up to `now` (less SETTLE).
+
+    `since` overrides the cursor (a backfill). Windows older than the raw events'
+    retention are left alone: their events may be gone, and a rebuild would lose them.
+    """
+    now = now or timezone.now()
+    upto = now - SETTLE
+    horizon = now - timedelta(days=settings.ANALYTICS_RETENTION_DAYS)
+    RollupCursor.objects.get_or_create(name=rollup.name, defaults={"recorded_until": EPOCH})
+    with transaction.atomic():
+        cursor = RollupCursor.objects.select_for_update().get(name=rollup.name)
+        if since is None:
+            since = max(cursor.recorded_until - OVERLAP, EPOCH)
+        buckets = list(
+            Event.objects.filter(
+                recorded_at__gte=since, recorded_at__lt=upto, occurred_at__gte=horizon
+            )
+            .annotate(bucket=_bucket(rollup.seconds))
+            .values_list("bucket", flat=True)
+            .distinct()
+        )
+        written = 0
+        for first, last in _runs(buckets):
+            written += rollup.rebuild(
+                window_start(first, rollup.seconds), window_start(last + 1, rollup.seconds)
+            )
+        if upto > cursor.recorded_until:
+            cursor.recorded_until = upto
+            cursor.save(update_fields=["recorded_until"])
+    return written
+
+
+def rollups_run(*, now: datetime | None = None, since: datetime | None = None) -> dict[str, int]:
+    return {rollup.name: rollup_run(rollup, now=now, since=since) for rollup in ROLLUPS}
+
+
+def events_prune(*, now: datetime | None = None, batch: int = 20000) -> int:
+    """Drop raw events past retention that every roll-up has read; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ANALYTICS_RETENTION_DAYS)
+    cursors = dict(RollupCursor.objects.values_list("name", "recorded_until"))
+    read_until = min(cursors.get(rollup.name, EPOCH) for rollup in ROLLUPS)
+    dropped = 0
+    while True:
+        ids = list(
+            Event.objects.filter(occurred_at__lt=cutoff, recorded_at__lt=read_until).values_list(
+                "id", flat=True
+            )[:batch]
+        )
+        if not ids:
+            return dropped
+        dropped += Event.objects.filter(id__in=ids).delete()[0]
