@@ -66,6 +66,11 @@ def record(
     transaction.on_commit(lambda: _append(values), robust=True)
 
 
+def record_visit(request, kind: Kind, *, stall=None, item=None) -> None:
+    """A page was seen: by the signed-in user, else by the visitor cookie's holder."""
+    record(kind, visitor=visitor_of(request.user, request.visitor_id), stall=stall, item=item)
+
+
 def _append(values: dict) -> None:
     buffer().push(json.dumps(values))
 

@@ -23,6 +23,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from analytics.models import Kind
+from analytics.recording import record
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import AmountError, format_money, parse_amount
@@ -301,6 +303,7 @@ def offer_make(
         if item_available_quantity(item=item) < 1:
             raise Conflict("This item is out of stock, so it takes no offers.", code="out_of_stock")
         _check_buyer_may_send(buyer=buyer, item=item, opening=True)
+        record(Kind.OFFER_MADE, user=buyer, item=item, amount_cents=amount_cents)
         return _send(
             item=item,
             answers=None,
@@ -394,6 +397,7 @@ def _accept(offer: Offer, *, actor, key: str, note: str = "accepted") -> None:
     offer.expires_at = reservation.expires_at
     offer.save(update_fields=["reservation", "expires_at"])
     _transition(offer, Status.ACCEPTED, actor=actor, note=note, key=key)
+    record(Kind.OFFER_ACCEPTED, user=offer.buyer, item=offer.item, amount_cents=offer.amount_cents)
 
 
 def offer_accept(*, actor, offer: Offer, idempotency_key: str) -> Offer:

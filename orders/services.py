@@ -25,6 +25,8 @@ from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from analytics.models import Kind
+from analytics.recording import record
 from bazaar.errors import Conflict, Invalid, NotAllowed
 from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
@@ -53,6 +55,7 @@ from .models import (
 )
 from .notices import order_notify
 from .notify import order_mail_on_commit
+from .recording import order_status_record
 from .selectors import (
     CartPlan,
     accepted_offer,
@@ -178,6 +181,7 @@ def cart_add(*, buyer, item: Item, quantity: int = 1) -> CartLine:
     line = CartLine.objects.select_for_update().filter(buyer=buyer, item=item).first()
     total = quantity + (line.quantity if line else 0)
     cart_check(buyer=buyer, item=item, quantity=total)
+    record(Kind.CART_ADDED, user=buyer, item=item)
     if line is None:
         return CartLine.objects.create(buyer=buyer, item=item, quantity=total)
     line.quantity = total
@@ -300,6 +304,7 @@ def _checkout_create(*, buyer, idempotency_key: str, expected_total: int) -> Pay
         "orders": ",".join(order.public_id for order in orders),
     }
     payment.save(update_fields=["metadata"])
+    record(Kind.CHECKOUT_STARTED, user=buyer, amount_cents=payment.amount_cents)
     return payment
 
 
@@ -642,6 +647,9 @@ def order_transition(
     if to in _MAILED:
         order_mail_on_commit(order=order, kind=_MAILED[to])
     order_notify(order=order, to=to)
+    order_status_record(
+        order=order, to=to, fee_cents=fee_for(order.total_cents, order.fee_basis_points)
+    )
     return order
 
 
