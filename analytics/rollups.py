@@ -47,8 +47,9 @@ class EpochSeconds(Func):
         )
 
     def as_sqlite(self, compiler, conn, **extra):
+        # '%%%%s' reaches the driver as '%%s', which Django's SQLite backend unescapes.
         return self.as_sql(
-            compiler, conn, template="CAST(strftime('%%s', %(expressions)s) AS INTEGER)"
+            compiler, conn, template="CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
         )
 
 

@@ -1,6 +1,7 @@
 """Reads for the market grid: its layout, a section's neighbours, the minimap."""
 
 import math
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,6 +15,11 @@ from .models import Section
 
 LAYOUT_CACHE_KEY = "market:layout"
 LAYOUT_CACHE_SECONDS = 300
+
+# The minimap's tints: a square is tinted at level n once it holds HEAT_THRESHOLDS[n-1]
+# people; fixed steps, so the legend means the same on every page.
+HEAT_THRESHOLDS = [1, 2, 5, 10]
+HEAT_LEGEND = ["nobody", "1", "2–4", "5–9", "10+"]
 
 # Unit steps for the four neighbours: x grows to the right, y grows downward.
 DIRECTIONS = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
@@ -93,7 +99,16 @@ def minimap(*, layout: Layout, x: int, y: int) -> dict:
                     "visitors": counts.get((sx, sy), 0),
                 }
             )
-    return {"x": x, "y": y, "radius": radius, "squares": squares}
+    return {
+        "x": x,
+        "y": y,
+        "radius": radius,
+        "squares": squares,
+        "people": sum(square["visitors"] for square in squares),
+        "at": int(time.time() * 1000),
+        "thresholds": HEAT_THRESHOLDS,
+        "legend": HEAT_LEGEND,
+    }
 
 
 OVERVIEW_SIZE = 12
