@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "reviews",
     "privacy",
     "notifications",
+    "insights",
 ]
 
 MIDDLEWARE = [
