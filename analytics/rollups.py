@@ -34,6 +34,7 @@ SETTLE = timedelta(seconds=2)
 # A run looks back this far past its cursor: inserts that committed out of order.
 OVERLAP = timedelta(seconds=60)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MERGE_SECONDS = 3600
 
 
 class EpochSeconds(Func):
@@ -159,15 +160,18 @@ DAILY = Rollup("daily", 86400, _daily)
 ROLLUPS = (SECTION_ACTIVITY, DAILY)
 
 
-def _runs(buckets: list[int]) -> list[tuple[int, int]]:
-    """Sorted buckets as runs of consecutive ones: [(first, last), ...]."""
-    runs: list[tuple[int, int]] = []
+def _spans(buckets: list[int], *, seconds: int) -> list[tuple[int, int]]:
+    """Buckets as spans to rebuild: [(first, last), ...]. Dirty windows less than an
+    hour apart share one span (rebuilding the clean ones between costs less than a
+    query each), so a backfill of a sparse month is a few queries, not thousands."""
+    gap = max(1, MERGE_SECONDS // seconds)
+    spans: list[tuple[int, int]] = []
     for bucket in sorted(buckets):
-        if runs and bucket == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], bucket)
+        if spans and bucket - spans[-1][1] <= gap:
+            spans[-1] = (spans[-1][0], bucket)
         else:
-            runs.append((bucket, bucket))
-    return runs
+            spans.append((bucket, bucket))
+    return spans
 
 
 def rollup_windows(rollup: Rollup, *, start: datetime, end: datetime) -> int:
@@ -205,7 +209,7 @@ def rollup_run(
             .distinct()
         )
         written = 0
-        for first, last in _runs(buckets):
+        for first, last in _spans(buckets, seconds=rollup.seconds):
             written += rollup.rebuild(
                 window_start(first, rollup.seconds), window_start(last + 1, rollup.seconds)
             )
