@@ -8,8 +8,10 @@ figures are also in a table beside it, so the chart never carries them alone.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 640, 200
-PAD_LEFT, PAD_BOTTOM, PAD_TOP = 56, 24, 12
+WIDTH, HEIGHT = 640, 220
+PAD_LEFT, PAD_BOTTOM, PAD_TOP = 84, 34, 22
+# Up to this many bars, each carries its figure above it (a funnel, a short range).
+LABELLED_BARS = 12
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,10 @@ class Bar:
     height: float
     label: str
     value: str
+
+    @property
+    def centre(self) -> float:
+        return round(self.x + self.width / 2, 1)
 
 
 def _nice_top(largest: float) -> float:
@@ -33,15 +39,21 @@ def _nice_top(largest: float) -> float:
     return 10 * scale
 
 
+def whole_number(number: float) -> str:
+    return f"{number:,.0f}"
+
+
 def bar_chart(
     series: Sequence[tuple[object, float]],
     *,
     title: str,
     label: Callable[[object], str] = str,
-    value: Callable[[float], str] = str,
+    value: Callable[[float], str] = whole_number,
+    tick: Callable[[float], str] | None = None,
     tick_every: int = 1,
 ) -> dict:
-    """Bars for `series` ([(key, number), ...]) with axis ticks at 0, half and top."""
+    """Bars for `series` ([(key, number), ...]) with axis ticks at 0, half and top,
+    written with `tick` (by default as the values are)."""
     top = _nice_top(max((number for _, number in series), default=0))
     plot_width = WIDTH - PAD_LEFT
     plot_height = HEIGHT - PAD_BOTTOM - PAD_TOP
@@ -60,11 +72,11 @@ def bar_chart(
             )
         )
     ticks = [
-        {"y": round(PAD_TOP + plot_height * (1 - share), 1), "text": value(top * share)}
+        {"y": round(PAD_TOP + plot_height * (1 - share), 1), "text": (tick or value)(top * share)}
         for share in (0, 0.5, 1)
     ]
     axis_labels = [
-        {"x": round(bar.x + bar.width / 2, 1), "text": bar.label}
+        {"x": bar.centre, "text": bar.label}
         for index, bar in enumerate(bars)
         if index % tick_every == 0
     ]
@@ -77,4 +89,5 @@ def bar_chart(
         "bars": bars,
         "ticks": ticks,
         "axis_labels": axis_labels,
+        "labelled": len(bars) <= LABELLED_BARS,
     }

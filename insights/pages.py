@@ -25,12 +25,17 @@ def market_money(cents: float | None) -> str:
     return format_money(int(cents or 0), settings.MARKET_CURRENCY)
 
 
+def market_money_short(cents: float) -> str:
+    """For an axis: "$200" rather than "$200.00"."""
+    return market_money(cents).removesuffix(".00")
+
+
 def _day_label(day) -> str:
     return day.strftime("%d %b")
 
 
 def _tick_every(period: Period) -> int:
-    return max(1, len(period.days) // 8)
+    return max(1, len(period.days) // 6)
 
 
 def _labelled(rows: list[dict], field: str, labels: dict[int, str]) -> list[dict]:
@@ -55,6 +60,7 @@ def ops_context(period: Period) -> dict:
             title="Gross merchandise value each day",
             label=_day_label,
             value=market_money,
+            tick=market_money_short,
             tick_every=ticks,
         ),
         "funnel_chart": bar_chart(
@@ -115,6 +121,7 @@ def stall_context(stall: Stall, period: Period) -> dict:
             title="Your sales each day",
             label=_day_label,
             value=market_money,
+            tick=market_money_short,
             tick_every=ticks,
         ),
         "hours_chart": bar_chart(

@@ -1,4 +1,4 @@
-"""The ops dashboard (`/ops/analytics/`, ops only) and a seller's analytics
+"""The ops dashboard (`/ops/analytics/`, for stewards and ops) and a seller's analytics
 (`/dashboard/stall/analytics/`): thin views over analytics' selectors."""
 
 import csv
@@ -9,22 +9,23 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from bazaar.errors import NotFound
-from governance.selectors import user_is_ops
+from governance.selectors import user_is_steward
 from stalls.selectors import stall_for_user
 
 from . import pages
 from .selectors import period_from, stall_now
 
 
-def _require_ops(request: HttpRequest) -> None:
-    if not user_is_ops(user=request.user):
+def _require_staff(request: HttpRequest) -> None:
+    """Stewards and ops (the market's staff); anyone else finds no page here."""
+    if not user_is_steward(user=request.user):
         raise NotFound("There is no page here.")
 
 
 @login_required
 @require_GET
 def ops_dashboard(request: HttpRequest) -> HttpResponse:
-    _require_ops(request)
+    _require_staff(request)
     choice = period_from(request.GET)
     context = pages.ops_context(choice.period)
     return render(
@@ -38,7 +39,7 @@ def ops_dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def ops_csv(request: HttpRequest, table: str) -> HttpResponse:
-    _require_ops(request)
+    _require_staff(request)
     choice = period_from(request.GET)
     rows = pages.ops_table(table, choice.period)
     if rows is None:

@@ -58,7 +58,7 @@ def month(stall):
 
 
 @pytest.mark.django_db
-def test_the_ops_dashboard_is_for_ops_only(client, make_user):
+def test_the_ops_dashboard_is_for_staff_only(client, make_user):
     url = reverse("insights:ops")
     assert client.get(url).status_code == 302  # to the login
     client.force_login(make_user("shopper"))
