@@ -14,6 +14,8 @@ from collections import Counter
 
 from django.conf import settings
 
+from .shared import redis_or_local
+
 
 class LocalCrowd:
     def __init__(self):
@@ -78,16 +80,7 @@ class RedisCrowd:
         self._redis.delete(self.EXPIRY, self.WHERE)
 
 
-_crowd = None
-_crowd_lock = threading.Lock()
-
-
-def crowd() -> LocalCrowd | RedisCrowd:
-    global _crowd
-    with _crowd_lock:
-        if _crowd is None:
-            _crowd = RedisCrowd(settings.REDIS_URL) if settings.REDIS_URL else LocalCrowd()
-        return _crowd
+crowd = redis_or_local(RedisCrowd, LocalCrowd)
 
 
 def crowd_seen(*, person: str, section_id: int, seconds: float | None = None) -> None:

@@ -16,11 +16,11 @@ import threading
 from collections import deque
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from .models import Event, Kind
+from .shared import redis_or_local
 
 log = logging.getLogger(__name__)
 
@@ -138,22 +138,14 @@ class RedisBuffer:
         self._redis.delete(self.KEY)
 
 
-_buffer = None
-_buffer_lock = threading.Lock()
-
-
-def buffer() -> LocalBuffer | RedisBuffer:
-    global _buffer
-    with _buffer_lock:
-        if _buffer is None:
-            _buffer = RedisBuffer(settings.REDIS_URL) if settings.REDIS_URL else LocalBuffer()
-        return _buffer
+buffer = redis_or_local(RedisBuffer, LocalBuffer)
 
 
 @atexit.register
 def _flush_at_exit() -> None:
     """A command or a stopping server writes what its memory still holds."""
-    if isinstance(_buffer, LocalBuffer) and len(_buffer):
+    waiting = buffer()
+    if isinstance(waiting, LocalBuffer) and len(waiting):
         try:
             events_flush()
         except Exception:

@@ -154,12 +154,11 @@ print(json.dumps({"cookie": settings.SESSION_COOKIE_NAME, "sessions": keys}))
 
 
 def counts_in(frame: dict) -> dict[tuple[int, int], int]:
-    """A heat frame's people per section: {(x, y): n}; other frames count nothing."""
+    """A heat frame's people per section: {(x, y): n}; other frames count nothing. In a
+    batch, the last heat frame is the crowd (each frame is the whole market)."""
     if frame.get("type") == "batch":
-        counts: dict[tuple[int, int], int] = {}
-        for inner in frame["frames"]:
-            counts.update(counts_in(inner))
-        return counts
+        heat = [inner for inner in frame["frames"] if inner.get("type") == "heat"]
+        return counts_in(heat[-1]) if heat else {}
     if frame.get("type") != "heat":
         return {}
     return {(x, y): people for x, y, people in frame["sections"]}

@@ -22,18 +22,22 @@ def _require_staff(request: HttpRequest) -> None:
         raise NotFound("There is no page here.")
 
 
+def _dashboard(request: HttpRequest, template: str, context_for) -> HttpResponse:
+    """A dashboard over the asked date range; a refused range is said in place (400)."""
+    choice = period_from(request.GET)
+    return render(
+        request,
+        template,
+        {**context_for(choice.period), "errors": choice.errors, "query": request.GET},
+        status=400 if choice.errors else 200,
+    )
+
+
 @login_required
 @require_GET
 def ops_dashboard(request: HttpRequest) -> HttpResponse:
     _require_staff(request)
-    choice = period_from(request.GET)
-    context = pages.ops_context(choice.period)
-    return render(
-        request,
-        "insights/ops.html",
-        {**context, "errors": choice.errors, "query": request.GET},
-        status=400 if choice.errors else 200,
-    )
+    return _dashboard(request, "insights/ops.html", pages.ops_context)
 
 
 @login_required
@@ -58,13 +62,8 @@ def stall_analytics(request: HttpRequest) -> HttpResponse:
     stall = stall_for_user(user=request.user)
     if stall is None:
         return redirect("stalls:dashboard")
-    choice = period_from(request.GET)
-    context = pages.stall_context(stall, choice.period)
-    return render(
-        request,
-        "insights/stall.html",
-        {**context, "errors": choice.errors, "query": request.GET},
-        status=400 if choice.errors else 200,
+    return _dashboard(
+        request, "insights/stall.html", lambda period: pages.stall_context(stall, period)
     )
 
 
