@@ -397,6 +397,9 @@ def checkouts_expire_due(*, now=None) -> int:
     return ended
 
 
+# Closing an account
+
+
 def buyer_personal_data_erase(*, buyer) -> None:
     """Closing an account: the saved address, card and cart go. Orders keep the address
     they were shipped to, for the seller and the law."""

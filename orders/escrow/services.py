@@ -329,7 +329,7 @@ def orders_release_due(*, now=None) -> int:
     return released
 
 
-# Money going out
+# Refunds and transfers, decided here and sent by orders.payments
 
 
 def _money_move(

@@ -175,7 +175,7 @@ def _offer_purchased(*, order: Order, line: OrderLine) -> None:
         log.warning("offer %s not marked bought for %s: %s", offer.public_id, order, error)
 
 
-# Money going out
+# Money going out: the refunds and transfers escrow decided
 
 
 def _claimable(now) -> Q:
