@@ -3,7 +3,7 @@
 from analytics.models import Kind
 from analytics.recording import record
 
-from .models import Order
+from ..models import Order
 
 _KINDS = {
     Order.Status.PAID_ESCROW: Kind.ORDER_PAID,
