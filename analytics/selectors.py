@@ -86,9 +86,9 @@ def market_totals(*, period: Period) -> dict:
     item_views = totals[Kind.ITEM_VIEWED]["events"]
     viewers = sum(totals[kind]["visitors"] for kind in (Kind.STALL_VIEWED, Kind.ITEM_VIEWED))
     funnel = [
-        ("Looked at stalls or items", viewers),
-        ("Added to a cart", totals[Kind.CART_ADDED]["visitors"]),
-        ("Started checkout", totals[Kind.CHECKOUT_STARTED]["visitors"]),
+        ("Looked", viewers),
+        ("Added to cart", totals[Kind.CART_ADDED]["visitors"]),
+        ("Checkout", totals[Kind.CHECKOUT_STARTED]["visitors"]),
         ("Paid", paid["visitors"]),
     ]
     return {

@@ -64,7 +64,8 @@ def ops_context(period: Period) -> dict:
             tick_every=ticks,
         ),
         "funnel_chart": bar_chart(
-            totals["funnel"], title="From looking to paying (people a day, summed)"
+            totals["funnel"],
+            title="From looking at stalls and items to paying (people a day, summed)",
         ),
         "by_section": _labelled(
             by_section, "section_id", section_labels(r["section_id"] for r in by_section)
