@@ -4,7 +4,7 @@ live heat-map's delay, over a generated month of events on SQLite and PostgreSQL
     .venv/bin/python bench/analytics.py                    # 20,000 events, SQLite then PostgreSQL
     .venv/bin/python bench/analytics.py --events 1000000   # the million (about 25 min
                                                            # on the shared 2-core machine)
-    .venv/bin/python bench/analytics.py --no-postgres      # SQLite only
+    .venv/bin/python bench/analytics.py --databases sqlite # SQLite only
 
 Each database gets a small demo market (`seed_market --sections 3 --stalls 4`), then
 `analytics_seed --events N` (a month of visits, offers, carts, orders, auctions) and a
@@ -262,10 +262,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--postgres", default=DEFAULT_POSTGRES, help="server for the PostgreSQL run"
     )
-    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--databases",
+        default="sqlite,postgres",
+        help="which to run, in order (default sqlite,postgres)",
+    )
     args = parser.parse_args(argv)
     if args.events < 1000:
         parser.error("--events must be at least 1000")
+    databases = args.databases.split(",")
+    if not databases or set(databases) - {"sqlite", "postgres"}:
+        parser.error("--databases takes sqlite, postgres or both, comma-separated")
 
     def run(_started: float) -> dict:
         results = {"load_before": load_average()}
