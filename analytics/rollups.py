@@ -12,7 +12,7 @@ on everything recorded meanwhile.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -54,6 +54,10 @@ class EpochSeconds(Func):
         )
 
 
+# Distinct people; events without one (an auction ending) count nobody.
+PEOPLE = Count("visitor", distinct=True, filter=~Q(visitor=""))
+
+
 def _bucket(seconds: int) -> Func:
     """The number of the `seconds`-long window an event occurred in."""
     return Func(
@@ -81,7 +85,7 @@ def _section_activity(start: datetime, end: datetime) -> int:
         .annotate(bucket=_bucket(30))
         .values("bucket", "section_id")
         .annotate(
-            visitors=Count("visitor", distinct=True),
+            visitors=PEOPLE,
             views=Count(
                 "id", filter=Q(kind__in=[Kind.GRID_VIEWED, Kind.STALL_VIEWED, Kind.ITEM_VIEWED])
             ),
@@ -103,15 +107,18 @@ def _section_activity(start: datetime, end: datetime) -> int:
     return len(fresh)
 
 
+def _day(bucket: int) -> date:
+    return window_start(bucket, 86400).date()
+
+
 def _daily(start: datetime, end: datetime) -> int:
     events = Event.objects.filter(occurred_at__gte=start, occurred_at__lt=end).annotate(
         bucket=_bucket(86400)
     )
     first, last = start.date(), end.date()
-    day = lambda bucket: window_start(bucket, 86400).date()  # noqa: E731
     kinds = [
         DailyKind(
-            day=day(row["bucket"]),
+            day=_day(row["bucket"]),
             kind=row["kind"],
             events=row["events"],
             visitors=row["visitors"],
@@ -121,7 +128,7 @@ def _daily(start: datetime, end: datetime) -> int:
         )
         for row in events.values("bucket", "kind").annotate(
             events=Count("id"),
-            visitors=Count("visitor", distinct=True),
+            visitors=PEOPLE,
             amount=Sum("amount_cents"),
             fee=Sum("fee_cents"),
             duration=Sum("duration_seconds"),
@@ -129,7 +136,7 @@ def _daily(start: datetime, end: datetime) -> int:
     ]
     stalls = [
         DailyStall(
-            day=day(row["bucket"]),
+            day=_day(row["bucket"]),
             kind=row["kind"],
             stall_id=row["stall_id"],
             section_id=row["section_id"],
@@ -139,12 +146,10 @@ def _daily(start: datetime, end: datetime) -> int:
         )
         for row in events.filter(stall_id__isnull=False)
         .values("bucket", "kind", "stall_id", "section_id")
-        .annotate(
-            events=Count("id"), visitors=Count("visitor", distinct=True), amount=Sum("amount_cents")
-        )
+        .annotate(events=Count("id"), visitors=PEOPLE, amount=Sum("amount_cents"))
     ]
     visitors = [
-        DailyVisitor(day=day(row["bucket"]), visitor=row["visitor"])
+        DailyVisitor(day=_day(row["bucket"]), visitor=row["visitor"])
         for row in events.exclude(visitor="").values("bucket", "visitor").distinct()
     ]
     for model in (DailyKind, DailyStall, DailyVisitor):

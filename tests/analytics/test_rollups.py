@@ -127,7 +127,10 @@ def test_daily_tables_match_hand_counts(db):
     )
     event(Kind.ORDER_SHIPPED, when=300, visitor="c", stall_id=8, duration_seconds=3600)
     event(when=86400, visitor="a", section_id=1)  # the next day
+    event(Kind.AUCTION_ENDED, when=400, stall_id=8, amount_cents=900)  # nobody's action
     rollup_run(DAILY, now=at(2 * 86400))
+    ended = DailyKind.objects.get(day=day, kind=Kind.AUCTION_ENDED)
+    assert (ended.events, ended.visitors) == (1, 0)
     paid = DailyKind.objects.get(day=day, kind=Kind.ORDER_PAID)
     assert (paid.events, paid.visitors, paid.amount_cents, paid.fee_cents) == (2, 2, 2500, 125)
     assert DailyKind.objects.get(day=day, kind=Kind.ORDER_SHIPPED).duration_seconds == 3600
