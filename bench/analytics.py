@@ -278,15 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         results = {"load_before": load_average()}
         with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as tmp:
             workdir = Path(tmp)
-            (workdir / "sqlite").mkdir()
-            sqlite_url = f"sqlite:///{workdir / 'sqlite' / 'bench.sqlite3'}"
-            results["sqlite"] = on_database("sqlite", sqlite_url, workdir / "sqlite", args.events)
-            if not args.no_postgres:
-                (workdir / "postgres").mkdir()
+            for name in databases:
+                (workdir / name).mkdir()
+                if name == "sqlite":
+                    url = f"sqlite:///{workdir / 'sqlite' / 'bench.sqlite3'}"
+                    results[name] = on_database(name, url, workdir / name, args.events)
+                    continue
                 with postgres_database(args.postgres, bench_database_name("analytics")) as url:
-                    results["postgres"] = on_database(
-                        "postgres", url, workdir / "postgres", args.events
-                    )
+                    results[name] = on_database(name, url, workdir / name, args.events)
         results["load_after"] = load_average()
         return results
 
