@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._cli import DEFAULT_POSTGRES, bench_main  # noqa: E402
+from bench._cli import add_postgres_server, bench_main  # noqa: E402
 from bench._clients import Client  # noqa: E402
 from bench._report import (  # noqa: E402
     load_average,
@@ -256,12 +256,10 @@ _DASHBOARD_QUERIES = (
 )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
-    parser.add_argument(
-        "--postgres", default=DEFAULT_POSTGRES, help="server for the PostgreSQL run"
-    )
+    add_postgres_server(parser, help="the server a fresh database is made on for the run")
     parser.add_argument(
         "--databases",
         default="sqlite,postgres",
@@ -270,9 +268,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.events < 1000:
         parser.error("--events must be at least 1000")
-    databases = args.databases.split(",")
-    if not databases or set(databases) - {"sqlite", "postgres"}:
+    if set(args.databases.split(",")) - {"sqlite", "postgres"}:
         parser.error("--databases takes sqlite, postgres or both, comma-separated")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    databases = args.databases.split(",")
 
     def run(_started: float) -> dict:
         results = {"load_before": load_average()}
