@@ -128,6 +128,30 @@ class DailyVisitor(models.Model):
         ]
 
 
+class ActivePeople(models.Model):
+    """DAU, WAU and MAU as of a day, counted by the daily roll-up: the distinct counts
+    over a week and a month are too slow to make while a dashboard waits."""
+
+    day = models.DateField(primary_key=True)
+    dau = models.PositiveIntegerField()
+    wau = models.PositiveIntegerField()
+    mau = models.PositiveIntegerField()
+
+
+class StallHour(models.Model):
+    """Views of a stall (its page and its items) in one UTC hour of a day."""
+
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField()
+    stall_id = models.BigIntegerField()
+    views = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stall_id", "day", "hour"], name="stall_hour_unique")
+        ]
+
+
 class RollupCursor(models.Model):
     """How far (by `Event.recorded_at`) a roll-up has read the stream."""
 

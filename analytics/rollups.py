@@ -20,6 +20,8 @@ from django.db.models import BigIntegerField, Count, Func, Q, Sum
 from django.utils import timezone
 
 from .models import (
+    VIEW_KINDS,
+    ActivePeople,
     DailyKind,
     DailyStall,
     DailyVisitor,
@@ -27,6 +29,7 @@ from .models import (
     Kind,
     RollupCursor,
     SectionActivity,
+    StallHour,
 )
 
 # Events become visible to a run only once they are this old (their batch committed).
@@ -56,6 +59,15 @@ class EpochSeconds(Func):
 
 # Distinct people; events without one (an auction ending) count nobody.
 PEOPLE = Count("visitor", distinct=True, filter=~Q(visitor=""))
+
+
+def _hour_of_day() -> Func:
+    """The UTC hour (0-23) an event occurred in, by arithmetic on epoch seconds."""
+    return Func(
+        EpochSeconds("occurred_at"),
+        template="((%(expressions)s %%%% 86400) / 3600)",
+        output_field=BigIntegerField(),
+    )
 
 
 def _bucket(seconds: int) -> Func:
@@ -152,12 +164,44 @@ def _daily(start: datetime, end: datetime) -> int:
         DailyVisitor(day=_day(row["bucket"]), visitor=row["visitor"])
         for row in events.exclude(visitor="").values("bucket", "visitor").distinct()
     ]
-    for model in (DailyKind, DailyStall, DailyVisitor):
+    hours = [
+        StallHour(
+            day=_day(row["bucket"]), hour=row["hour"], stall_id=row["stall_id"], views=row["views"]
+        )
+        for row in events.filter(stall_id__isnull=False, kind__in=VIEW_KINDS)
+        .annotate(hour=_hour_of_day())
+        .values("bucket", "hour", "stall_id")
+        .annotate(views=Count("id"))
+    ]
+    for model in (DailyKind, DailyStall, DailyVisitor, StallHour):
         model.objects.filter(day__gte=first, day__lt=last).delete()
     DailyKind.objects.bulk_create(kinds)
     DailyStall.objects.bulk_create(stalls, batch_size=2000)
     DailyVisitor.objects.bulk_create(visitors, batch_size=2000)
-    return len(kinds) + len(stalls) + len(visitors)
+    StallHour.objects.bulk_create(hours, batch_size=2000)
+    return len(kinds) + len(stalls) + len(visitors) + len(hours) + _active_people(first, last)
+
+
+def _active_people(first: date, last: date) -> int:
+    """Recount DAU/WAU/MAU for the days whose month includes a rebuilt day (up to today)."""
+    today = timezone.now().date()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 29)]
+    rows = []
+    for day in (d for d in days if d <= today):
+
+        def distinct(span: int, day=day) -> int:
+            since = day - timedelta(days=span - 1)
+            return (
+                DailyVisitor.objects.filter(day__range=(since, day))
+                .values("visitor")
+                .distinct()
+                .count()
+            )
+
+        rows.append(ActivePeople(day=day, dau=distinct(1), wau=distinct(7), mau=distinct(30)))
+    ActivePeople.objects.filter(day__in=[row.day for row in rows]).delete()
+    ActivePeople.objects.bulk_create(rows)
+    return len(rows)
 
 
 SECTION_ACTIVITY = Rollup("section_activity", 30, _section_activity)

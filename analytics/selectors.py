@@ -1,15 +1,13 @@
 """Reads for the dashboards: the ops view of the whole market and a seller's view of
 their stall. Everything over a period reads the roll-ups (a handful of grouped
-queries whatever the number of events); only a stall's best hours read raw events,
-which its index keeps to that stall's rows."""
+queries whatever the number of events)."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from django.db.models import Count, Sum
-from django.db.models.functions import ExtractHour
+from django.db.models import Sum
 
-from .models import VIEW_KINDS, DailyKind, DailyStall, DailyVisitor, Event, Kind
+from .models import VIEW_KINDS, ActivePeople, DailyKind, DailyStall, Kind, StallHour
 
 
 @dataclass(frozen=True)
@@ -41,29 +39,18 @@ def _totals(rows) -> dict[str, dict[str, int]]:
 
 
 def active_people(*, period: Period) -> dict:
-    """DAU per day; WAU and MAU as of the period's last day; stickiness (DAU / MAU)."""
-    per_day = dict(
-        DailyVisitor.objects.filter(day__range=(period.start, period.end))
-        .values_list("day")
-        .annotate(people=Count("id"))
-        .values_list("day", "people")
-    )
-
-    def distinct_since(days: int) -> int:
-        since = period.end - timedelta(days=days - 1)
-        return (
-            DailyVisitor.objects.filter(day__range=(since, period.end))
-            .values("visitor")
-            .distinct()
-            .count()
-        )
-
-    mau = distinct_since(30)
-    dau = _series(period, per_day)
+    """DAU per day; WAU and MAU as of the period's last day; stickiness (DAU / MAU),
+    all as the daily roll-up counted them (`ActivePeople`)."""
+    rows = {
+        row.day: row for row in ActivePeople.objects.filter(day__range=(period.start, period.end))
+    }
+    dau = _series(period, {day: row.dau for day, row in rows.items()})
+    last = rows.get(period.end)
+    mau = last.mau if last else 0
     average_dau = sum(people for _, people in dau) / len(dau)
     return {
         "dau": dau,
-        "wau": distinct_since(7),
+        "wau": last.wau if last else 0,
         "mau": mau,
         "stickiness": _rate(average_dau, mau),
     }
@@ -169,17 +156,11 @@ def stall_totals(*, stall_id: int, period: Period) -> dict:
 
 
 def stall_best_hours(*, stall_id: int, period: Period) -> list[tuple[int, int]]:
-    """Visits to the stall by hour of day (the viewer's time zone), all 24 hours."""
+    """Views of the stall by hour of day (UTC), all 24 hours."""
     rows = dict(
-        Event.objects.filter(
-            stall_id=stall_id,
-            kind__in=VIEW_KINDS,
-            occurred_at__gte=datetime.combine(period.start, time.min, tzinfo=UTC),
-            occurred_at__lt=datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=UTC),
-        )
-        .annotate(hour=ExtractHour("occurred_at"))
+        StallHour.objects.filter(stall_id=stall_id, day__range=(period.start, period.end))
         .values_list("hour")
-        .annotate(visits=Count("id"))
-        .values_list("hour", "visits")
+        .annotate(views=Sum("views"))
+        .values_list("hour", "views")
     )
     return [(hour, rows.get(hour, 0)) for hour in range(24)]

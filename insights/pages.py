@@ -1,7 +1,6 @@
 """What the dashboard pages show, assembled from analytics' selectors and labelled."""
 
 from django.conf import settings
-from django.utils import timezone
 
 from analytics.charts import bar_chart
 from analytics.selectors import (
@@ -127,7 +126,7 @@ def stall_context(stall: Stall, period: Period) -> dict:
         ),
         "hours_chart": bar_chart(
             stall_best_hours(stall_id=stall.pk, period=period),
-            title=f"Visits by hour of day ({timezone.get_current_timezone_name()})",
+            title="Views by hour of day (UTC)",
             label=lambda hour: f"{hour:02d}",
             tick_every=3,
         ),
