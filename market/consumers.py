@@ -3,10 +3,10 @@
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.cache import cache
 
+from bazaar.broadcast import MARKET_GROUP
 from bazaar.consumers import DirectDispatchMixin
 from bazaar.fanout import group_fanout
 
-MARKET_GROUP = "market"
 # The last heat-map frame sent (market.services.heatmap_publish), for sockets that open.
 HEATMAP_CACHE_KEY = "market:heatmap"
 

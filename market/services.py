@@ -9,9 +9,9 @@ from django.db import transaction
 from analytics.crowd import crowd_by_section, crowd_seen
 from analytics.models import Kind
 from analytics.recording import record, visitor_of
-from bazaar.broadcast import broadcast_on_commit
+from bazaar.broadcast import MARKET_GROUP, broadcast_on_commit
 
-from .consumers import HEATMAP_CACHE_KEY, MARKET_GROUP
+from .consumers import HEATMAP_CACHE_KEY
 from .models import Section
 from .selectors import LAYOUT_CACHE_KEY, market_layout
 

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from analytics.models import Kind
 from analytics.recording import record_visit
 from bazaar.errors import DomainError, NotFound
-from market.selectors import section_at
 
 from . import services
 from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
@@ -22,6 +21,7 @@ from .selectors import (
     item_available_quantity,
     item_get,
     items_with_availability,
+    section_at,
     seller_profile_for_user,
     stall_for_user,
     stall_get,
