@@ -71,7 +71,10 @@ def refuse_if_undeployable() -> None:
 
 def gunicorn_command(args: argparse.Namespace) -> list[str]:
     """gunicorn with `--workers` uvicorn workers on host:port. Its own timeouts: a
-    worker silent for 30 s is replaced; on a stop, sockets get 10 s to finish."""
+    worker silent for 30 s is replaced; on a stop, sockets get 10 s to finish. An idle
+    keep-alive connection stays open 75 s, longer than a load balancer's idle timeout
+    (60 s on the common ones), so the balancer never sends on a connection the server
+    is closing (gunicorn's 2 s default would; daphne closes none)."""
     host = f"[{args.host}]" if ":" in args.host else args.host
     return [
         sys.executable,
@@ -88,7 +91,7 @@ def gunicorn_command(args: argparse.Namespace) -> list[str]:
         "--graceful-timeout",
         "10",
         "--keep-alive",
-        "5",
+        "75",
         ASGI_APP,
     ]
 
