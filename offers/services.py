@@ -38,7 +38,7 @@ from stalls.services import (
     item_lock,
     require_stall_editor,
     reservation_release,
-    reservation_take_locked,
+    reservation_take,
 )
 
 from .ladder import publish
@@ -408,8 +408,9 @@ def offer_counter(
 def _accept(offer: Offer, *, actor, key: str, note: str = "accepted") -> None:
     """Hold one unit for the buyer at this price for 24 hours, then mark it accepted."""
     try:
-        reservation = reservation_take_locked(
+        reservation = reservation_take(
             item=offer.item,
+            item_locked=True,
             holder=offer.buyer,
             reason=Reservation.Reason.OFFER,
             ttl=ACCEPTED_TTL,

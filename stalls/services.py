@@ -376,7 +376,6 @@ def item_lock(*, item_id: int | None = None, public_id: str = "", related=()) ->
     return item
 
 
-@transaction.atomic
 def reservation_take(
     *,
     item: Item,
@@ -385,34 +384,25 @@ def reservation_take(
     quantity: int = 1,
     ttl: timedelta,
     reference: str = "",
+    item_locked: bool = False,
 ) -> Reservation:
     """Hold `quantity` units for `holder`; refuses when fewer are available.
 
     The item row is locked first, so two buyers racing for the last unit are
-    serialized and exactly one gets it.
+    serialized and exactly one gets it. With `item_locked` the caller already holds
+    `item_lock` on `item` in its transaction (an offer action): no second lock and no
+    savepoint, since a refusal comes before anything is written.
     """
-    return reservation_take_locked(
-        item=item_lock(item_id=item.pk),
-        holder=holder,
-        reason=reason,
-        quantity=quantity,
-        ttl=ttl,
-        reference=reference,
-    )
+    if item_locked:
+        return _reserve(item, holder, reason, quantity, ttl, reference)
+    with transaction.atomic():
+        return _reserve(item_lock(item_id=item.pk), holder, reason, quantity, ttl, reference)
 
 
-def reservation_take_locked(
-    *,
-    item: Item,
-    holder,
-    reason: Reservation.Reason,
-    quantity: int = 1,
-    ttl: timedelta,
-    reference: str = "",
+def _reserve(
+    item: Item, holder, reason, quantity: int, ttl: timedelta, reference: str
 ) -> Reservation:
-    """`reservation_take` for a caller that already holds `item_lock` on `item` in its
-    transaction (an offer action): no second lock and no savepoint. It refuses before
-    writing anything, so a refusal leaves the caller's transaction as it was."""
+    """`reservation_take` on an item locked by the caller."""
     if quantity < 1:
         raise Invalid("Reserve at least one unit.")
     if item.archived_at is not None:
