@@ -171,8 +171,9 @@ def _poll_until(ready, process: subprocess.Popen, timeout: float, pause: float) 
     return False
 
 
-def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    """Poll /healthz/ until it answers 200; fail fast if the server process died."""
+def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
+    """Poll /healthz/ until it answers 200; fail fast if the server process died. (Two
+    server processes took 27 s to start on the shared machine at load 20.)"""
 
     def healthy() -> None:
         with Client(base_url) as client:
