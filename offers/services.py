@@ -333,8 +333,7 @@ def offer_make(
         if item_available_quantity(item=item) < 1:
             raise Conflict("This item is out of stock, so it takes no offers.", code="out_of_stock")
         _check_buyer_may_send(buyer=buyer, item=item, opening=True)
-        record(Kind.OFFER_MADE, user=buyer, item=item, amount_cents=amount_cents)
-        return _send(
+        offer = _send(
             item=item,
             answers=None,
             side=Side.BUYER,
@@ -343,6 +342,8 @@ def offer_make(
             actor=buyer,
             key=idempotency_key,
         )
+        record(Kind.OFFER_MADE, user=buyer, item=item, amount_cents=amount)
+        return offer
 
     return _act(actor=buyer, key=idempotency_key, lock=lock, work=work)
 
