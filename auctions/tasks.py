@@ -5,7 +5,7 @@ from celery import shared_task
 from bazaar.jobs import MAIL_RETRY
 
 from .notify import payment_declined_mail_send, second_chance_mail_send
-from .services import auctions_sweep
+from .services.closing import auctions_sweep
 
 
 @shared_task

@@ -21,11 +21,14 @@ from bazaar.money import AmountError, parse_amount
 from orders.selectors import buyer_has_payment_method, shipping_address_for
 from stalls.selectors import stall_for_user
 
-from . import selectors, services
+from . import selectors
 from .forms import AuctionStartForm
 from .frames import auction_state, bid_entry
 from .models import Auction
 from .rules import increment_bands
+from .services.bidding import auction_buy_now, bid_place
+from .services.second_chance import second_chance_accept, second_chance_decline
+from .services.starting import auction_cancel, auction_start
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -131,7 +134,7 @@ def bid_create(request: HttpRequest, public_id: str) -> HttpResponse:
         auction = selectors.auction_ref(public_id=public_id)
         key = key_from_request(request)
         amount = _amount(request, "amount", auction)
-        outcome = services.bid_place(
+        outcome = bid_place(
             bidder=request.user,
             auction=auction,
             amount_cents=amount or 0,
@@ -157,9 +160,7 @@ def buy_now(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         auction = selectors.auction_ref(public_id=public_id)
         key_from_request(request)
-        auction = services.auction_buy_now(
-            buyer=request.user, auction=auction, arrived_at=arrived_at
-        )
+        auction = auction_buy_now(buyer=request.user, auction=auction, arrived_at=arrived_at)
     except DomainError as error:
         return _refuse(request, public_id, error)
     return _answer(request, auction, _purchase_message(auction))
@@ -180,10 +181,10 @@ def second_chance(request: HttpRequest, public_id: str, answer: str) -> HttpResp
         auction = selectors.auction_ref(public_id=public_id)
         key_from_request(request)
         if answer == "accept":
-            auction = services.second_chance_accept(buyer=request.user, auction=auction)
+            auction = second_chance_accept(buyer=request.user, auction=auction)
             message = _purchase_message(auction)
         else:
-            auction = services.second_chance_decline(buyer=request.user, auction=auction)
+            auction = second_chance_decline(buyer=request.user, auction=auction)
             message = "You declined the offer."
     except DomainError as error:
         if request.htmx:
@@ -242,7 +243,7 @@ def dashboard_panel(request: HttpRequest) -> HttpResponse:
     form = AuctionStartForm(request.POST, items=items)
     if form.is_valid():
         try:
-            auction = services.auction_start(
+            auction = auction_start(
                 actor=request.user,
                 item=next(i for i in items if i.public_id == form.cleaned_data["item"]),
                 starts_at=timezone.now() + timedelta(minutes=form.cleaned_data["starts_in"]),
@@ -261,7 +262,7 @@ def dashboard_panel(request: HttpRequest) -> HttpResponse:
 def cancel(request: HttpRequest, public_id: str) -> HttpResponse:
     auction = selectors.auction_get(public_id=public_id)
     try:
-        services.auction_cancel(actor=request.user, auction=auction)
+        auction_cancel(actor=request.user, auction=auction)
     except DomainError as error:
         if not request.htmx:
             raise

@@ -96,7 +96,7 @@ from django.conf import settings
 from accounts.models import User
 from accounts.seeding import users_create_many
 from auctions.models import Auction
-from auctions.services import auction_start
+from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
 from orders.gateway import CARD_OK, TestGateway

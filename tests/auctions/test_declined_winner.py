@@ -11,7 +11,8 @@ from django.urls import reverse
 from auctions.frames import auction_state
 from auctions.models import Auction
 from auctions.selectors import auction_for_state, bids_of_bidder
-from auctions.services import auctions_sweep, second_chance_accept
+from auctions.services.closing import auctions_sweep
+from auctions.services.second_chance import second_chance_accept
 from tests.auctions.test_services import after_end, refresh
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 
 from auctions.models import Auction, AuctionEvent, Bid
-from auctions.services import auction_close, auctions_sweep, bid_place
+from auctions.services.bidding import bid_place
+from auctions.services.closing import auction_close, auctions_sweep
 from bazaar.errors import Conflict
 from bazaar.idempotency import new_key
 from tests.auctions.test_services import after_end

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from auctions.models import Auction, Bid
-from auctions.services import auctions_sweep
+from auctions.services.closing import auctions_sweep
 from bazaar.idempotency import new_key
 from bazaar.ids import new_ulid
 from tests.auctions.test_services import after_end

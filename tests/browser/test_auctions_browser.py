@@ -10,7 +10,9 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from auctions.services import auction_start, auctions_sweep, bid_place
+from auctions.services.bidding import bid_place
+from auctions.services.closing import auctions_sweep
+from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
 from orders.gateway import CARD_DECLINES_OFF_SESSION
