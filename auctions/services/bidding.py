@@ -160,6 +160,11 @@ def _bid_locked(
     try:
         with transaction.atomic():
             locked = auction_for_update(auction.pk)
+            # A copy of this bid that took the lock first has committed by now: the
+            # key is checked again here, or its copies would be refused by its outcome.
+            previous = _bid_for_key(bidder=bidder, key=idempotency_key)
+            if previous is not None:
+                return previous
             open_for_bids(locked, arrived_at)
             previous_leader = locked.leader  # loaded anyway when a proxy answers
             resolution = resolve_bid(

@@ -13,6 +13,7 @@ from auctions.services.closing import auction_close, auctions_sweep
 from bazaar.errors import Conflict
 from bazaar.idempotency import new_key
 from tests.auctions.test_services import after_end
+from tests.conftest import race
 
 BIDDERS = 20
 TRIES = 6
@@ -145,3 +146,53 @@ def test_a_sweep_waiting_for_the_lock_rereads_the_end_a_bid_moved(
     run_threads(lambda job: job(None), [late_bid, sweeper])
     assert closed == [None]
     assert Auction.objects.get(pk=auction.pk).status == Auction.Status.LIVE
+
+
+REPEATS = 6
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_bid_key_repeated_while_the_first_is_in_flight_gets_the_first_answer(
+    require_postgres, auction, make_bidder, key
+):
+    """Six copies of one bid, released together: one bid row, six identical answers
+    (none told "already leading" by its own first copy)."""
+    alice = make_bidder("alice")
+    same = key()
+
+    def place():
+        return bid_place(bidder=alice, auction=auction, amount_cents=1000, idempotency_key=same)
+
+    outcomes = race(*[place] * REPEATS)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert {(o.bid.public_id, o.message) for o in outcomes} == {
+        (outcomes[0].bid.public_id, "You are the high bidder at $10.00.")
+    }
+    assert Bid.objects.count() == 1 and Auction.objects.get(pk=auction.pk).bid_count == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_bid_post_repeated_while_the_first_is_in_flight_gets_the_first_answer(
+    require_postgres, auction, make_bidder, key
+):
+    from django.test import Client
+
+    alice = make_bidder("alice")
+    same = key()
+
+    def post():
+        client = Client()
+        client.force_login(alice)
+        response = client.post(
+            f"/auctions/{auction.public_id}/bids",
+            {"amount": "10.00"},
+            HTTP_ACCEPT="application/json",
+            HTTP_IDEMPOTENCY_KEY=same,
+        )
+        return response.status_code, response.json()["message"], response.json().get("bid")
+
+    answers = race(*[post] * REPEATS)
+    assert len(set(map(repr, answers))) == 1, answers
+    assert answers[0][0] == 200 and Bid.objects.count() == 1
