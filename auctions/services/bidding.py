@@ -34,6 +34,11 @@ class BidOutcome:
     auction: Auction
 
     @property
+    def version(self) -> int:
+        """The auction's version once this bid was in: its state at or past it shows it."""
+        return self.auction.version
+
+    @property
     def message(self) -> str:
         money = lambda cents: format_money(cents, self.auction.currency)  # noqa: E731
         bid = self.bid

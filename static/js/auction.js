@@ -1,7 +1,8 @@
 // The auction page (docs/protocol.md, /ws/auctions/<ulid>/): the high bid, the bid
 // list and the countdown follow the server's state; the stepper offers the next
-// minimum; bids are POSTed with an idempotency key. The countdown runs on the
-// server's clock (every frame carries server_time). User text only via textContent.
+// minimum; bids go over the socket when it is open, else by POST, with an
+// idempotency key. The countdown runs on the server's clock (every frame carries
+// server_time). User text only via textContent.
 (() => {
   "use strict";
 
@@ -227,6 +228,31 @@
     return response.json();
   }
 
+  // Bids go over the socket while it is open, else by POST; either way with the
+  // same idempotency key until answered, so a bid resent after a drop is placed once.
+  const acks = new Map(); // key -> resolve, for bids sent over the socket
+  const ACK_WAIT_MS = 8000;
+
+  function sendOverSocket(fields, key) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { acks.delete(key); reject(new Error("no ack")); }, ACK_WAIT_MS);
+      acks.set(key, (ack) => { clearTimeout(timer); resolve(ack); });
+      socket.send(JSON.stringify({ bid: fields.amount, max: fields.max, key }));
+    });
+  }
+
+  async function placeBid(key) {
+    const fields = { amount: amountInput.value, max: form.querySelector("[data-max]").value || null };
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      try {
+        return await sendOverSocket(fields, key);
+      } catch {
+        // The socket dropped or stayed silent: the same key goes by POST instead.
+      }
+    }
+    return post(form, new FormData(form), key);
+  }
+
   if (form) {
     const result = $("[data-bid-result]");
     const submit = $("[data-bid-submit]");
@@ -237,7 +263,7 @@
       result.className = "bid-result";
       result.textContent = "Sending…";
       try {
-        const answer = await post(form, new FormData(form), key);
+        const answer = await placeBid(key);
         key = newKey(); // answered: the next bid is a new request
         result.textContent = answer.message;
         result.classList.add(answer.ok && answer.leading !== false ? "ok" : "refused");
@@ -301,6 +327,10 @@
       // Anything but a bid may change what this person alone is told: ask again.
       const yours = $("[data-auction-you]");
       if (yours && frame.event !== "bid" && window.htmx) htmx.trigger(yours, "auction-changed");
+    } else if (frame.type === "bid_ack") {
+      const resolve = acks.get(frame.key);
+      acks.delete(frame.key);
+      if (resolve) resolve(frame);
     } else if (frame.type === "error") {
       status("error", frame.message);
     }
