@@ -17,7 +17,7 @@ from bazaar.money import AmountError, parse_amount
 
 from .frames import auction_group, auction_state, bid_entry
 from .selectors import auction_for_state
-from .services.bidding import bid_place
+from .services.bidding import bid_place_async
 
 CLOSE_UNKNOWN_AUCTION = 4404
 
@@ -42,14 +42,13 @@ def _cents(value, currency: str, field: str) -> int | None:
     raise Invalid(f"`{field}` is an amount in cents or as text.", code="amount")
 
 
-@database_sync_to_async
-def _bid(user, auction, frame: dict, arrived_at) -> dict:
+async def _bid(user, auction, frame: dict, arrived_at) -> dict:
     """Place the frame's bid; the acknowledgement, accepted or refused, as a frame."""
     key = frame.get("key")
     try:
         if not isinstance(key, str) or not valid_key(key):
             raise Invalid("A bid needs an idempotency key (16-64 letters, digits, - or _).")
-        outcome = bid_place(
+        outcome = await bid_place_async(
             bidder=user,
             auction=auction,
             amount_cents=_cents(frame["bid"], auction.currency, "bid") or 0,

@@ -109,6 +109,8 @@ class Bid(models.Model):
     leading = models.BooleanField()
     received_at = models.DateTimeField()
     idempotency_key = models.CharField(max_length=64, blank=True)
+    # The auction's version once this bid was in (every row one bid produced shares it).
+    version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -130,6 +132,25 @@ class Bid(models.Model):
     def public(self) -> bool:
         """Everyone sees bids and automatic bids; a leader's raised maximum is private."""
         return self.kind != self.Kind.MAX or self.leading
+
+
+class BidRefusal(models.Model):
+    """A bid refused under the lock for a reason that a later state could undo (too
+    low, already leading): kept so that its key, sent again, gets the same answer."""
+
+    auction = models.ForeignKey(Auction, on_delete=models.CASCADE, related_name="+")
+    bidder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    idempotency_key = models.CharField(max_length=64)
+    code = models.CharField(max_length=32)
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bidder", "idempotency_key"], name="bid_refusal_bidder_idempotency"
+            )
+        ]
 
 
 class AuctionEvent(models.Model):
