@@ -7,6 +7,7 @@ import time
 from django.utils import timezone
 
 from bazaar.broadcast import broadcast_on_commit
+from bazaar.fanout import latest_frame
 from bazaar.money import format_money
 
 from .models import Auction, Bid
@@ -111,16 +112,23 @@ def bid_entry(bid: Bid, currency: str) -> dict:
 
 
 def publish(auction: Auction, event: str, bids: list[Bid] = ()) -> None:
-    """After commit, every socket on the auction gets its new state and new public bids."""
-    frame = json.dumps(
-        {
-            "type": "update",
-            "event": event,
-            "state": auction_state(auction),
-            "bids": [bid_entry(bid, auction.currency) for bid in bids if bid.public],
-            "server_time": time.time(),
-        }
-    )
+    """After commit, every socket on the auction gets its new state and new public
+    bids. Updates waiting together for a delivery go as one, the newest state with
+    every bid since (`bazaar.fanout`'s `latest`): a watcher may skip a state, never
+    sees an older one after a newer, and always gets the newest."""
+    body = {
+        "type": "update",
+        "event": event,
+        "state": auction_state(auction),
+        "server_time": time.time(),
+    }
+    head = json.dumps(body)[:-1] + ', "bids": '
+    items = [json.dumps(bid_entry(bid, auction.currency)) for bid in bids if bid.public]
     broadcast_on_commit(
-        auction_group(auction.public_id), {"type": "auction.update", "frame": frame}
+        auction_group(auction.public_id),
+        {
+            "type": "auction.update",
+            "frame": latest_frame(head, items),
+            "latest": {"version": auction.version, "head": head, "items": items},
+        },
     )
