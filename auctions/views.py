@@ -149,7 +149,11 @@ def bid_create(request: HttpRequest, public_id: str) -> HttpResponse:
         request,
         outcome.auction,
         outcome.message,
-        {"bid": bid_entry(bid, outcome.auction.currency), "leading": bid.leading},
+        {
+            "bid": bid_entry(bid, outcome.auction.currency),
+            "leading": bid.leading,
+            "version": outcome.version,
+        },
     )
 
 

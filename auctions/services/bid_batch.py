@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
 
 from bazaar.errors import Conflict, DomainError
@@ -22,7 +22,7 @@ from bazaar.money import format_money
 from ..frames import ladder_of, publish
 from ..locks import auction_for_update
 from ..models import Auction, Bid, BidRefusal
-from ..notices import outbid_notify
+from ..notices import outbid_notify_on_commit
 from ..rules import resolve_bid, soft_close
 from .lifecycle import ChargeKind, Status, transition
 
@@ -119,17 +119,23 @@ def bid_for_key(*, bidder, key: str) -> BidOutcome | None:
 
 def _answered_before(auction: Auction, requests) -> dict[tuple[int, str], object]:
     """Keys of this batch answered by an earlier one (here or in another process,
-    committed before this batch took the lock): the stored bid or refusal."""
-    bidders = {request.bidder.pk for request in requests}
-    keys = {request.idempotency_key for request in requests}
+    committed before this batch took the lock): the stored bid or refusal. One query,
+    which finds nothing unless a copy of a key was in flight."""
+    keyed = Q(
+        bidder_id__in={request.bidder.pk for request in requests},
+        idempotency_key__in={request.idempotency_key for request in requests},
+    )
+    columns = ("bidder_id", "idempotency_key")
+    bids = Bid.objects.filter(_key_index, keyed).values_list(*columns, Value(False))
+    refusals = BidRefusal.objects.filter(keyed).values_list(*columns, Value(True))
     found: dict[tuple[int, str], object] = {}
-    stored = Bid.objects.filter(_key_index, bidder_id__in=bidders, idempotency_key__in=keys)
-    for bid in stored.select_related("bidder"):
-        found[(bid.bidder_id, bid.idempotency_key)] = BidOutcome(bid=bid, auction=auction)
-    for refusal in BidRefusal.objects.filter(bidder_id__in=bidders, idempotency_key__in=keys):
-        found[(refusal.bidder_id, refusal.idempotency_key)] = Conflict(
-            refusal.message, code=refusal.code
-        )
+    for bidder, key, refused in bids.union(refusals, all=True):
+        if refused:
+            refusal = BidRefusal.objects.get(bidder_id=bidder, idempotency_key=key)
+            found[(bidder, key)] = Conflict(refusal.message, code=refusal.code)
+        else:
+            bid = Bid.objects.select_related("bidder").get(bidder_id=bidder, idempotency_key=key)
+            found[(bidder, key)] = BidOutcome(bid=bid, auction=auction)
     return found
 
 
@@ -229,8 +235,7 @@ def bids_write(auction_id: int, requests) -> list:
             auction.version = max(auction.version, version + 1)  # a start alone is a change too
             auction.save(update_fields=[*BID_FIELDS, "version"])
             publish(auction, "bid" if batch.rows else "started", batch.rows)
-        for leader in batch.leaders - {auction.leader_id}:
-            outbid_notify(auction=auction, previous_leader=batch.person(leader))
+        outbid_notify_on_commit(auction=auction, outbid=batch.leaders - {auction.leader_id})
         # The answers' states name these people: loaded here, in a database thread,
         # not when a socket's acknowledgement is written in the event loop.
         auction.leader, auction.winner  # noqa: B018

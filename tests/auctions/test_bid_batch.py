@@ -42,8 +42,8 @@ def test_a_batch_is_resolved_in_arrival_order_under_one_lock_bid_by_bid(
         request(bob, 1100, after=4, base=now),  # too low by then
     ]
     with (
-        CaptureQueriesContext(connection) as queries,
         django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(connection) as queries,
     ):
         answers = bids_write(auction.pk, batch)
     carol_answer, alice_answer, bob_answer, late = answers
