@@ -15,7 +15,7 @@ from bazaar.fanout import group_fanout
 from bazaar.idempotency import valid_key
 from bazaar.money import AmountError, parse_amount
 
-from .frames import auction_group, auction_state, bid_entry
+from .frames import auction_group, auction_state, bid_entry, pseudonym
 from .selectors import auction_for_state
 from .services.bidding import bid_place_async
 
@@ -71,7 +71,7 @@ async def _bid(user, auction, frame: dict, arrived_at) -> dict:
         "version": outcome.version,
         "leading": outcome.bid.leading,
         "message": outcome.message,
-        "bid": bid_entry(outcome.bid, auction.currency),
+        "bid": bid_entry(outcome.bid, outcome.auction),
         "state": auction_state(outcome.auction),
     }
 
@@ -97,6 +97,7 @@ class AuctionConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
                 "type": "welcome",
                 "state": state,
                 "you": user.public_id if user.is_authenticated else None,
+                "you_as": pseudonym(self.auction, user.pk) if user.is_authenticated else None,
                 "server_time": time.time(),
             }
         )

@@ -5,6 +5,7 @@ import json
 import time
 
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from bazaar.broadcast import broadcast_on_commit
 from bazaar.fanout import latest_frame
@@ -12,6 +13,16 @@ from bazaar.money import format_money
 
 from .models import Auction, Bid
 from .rules import Ladder, increment, minimum_bid, reserve_met
+
+PSEUDONYM_LETTERS = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+def pseudonym(auction: Auction, user_id: int) -> str:
+    """How a bidder is shown on one auction: stable there, unlinkable across auctions
+    (an HMAC of both, keyed by the site's secret), never their handle."""
+    digest = salted_hmac("auctions.pseudonym", f"{auction.public_id}:{user_id}").digest()
+    letters = "".join(PSEUDONYM_LETTERS[byte % len(PSEUDONYM_LETTERS)] for byte in digest[:4])
+    return f"Bidder {letters}"
 
 
 def auction_group(public_id: str) -> str:
@@ -66,9 +77,7 @@ def auction_state(auction: Auction) -> dict:
     buy_now = auction.buy_now_cents if buy_now_open(auction) else None
     winner = auction.winner if auction.winner_id and winner_public(auction) else None
     running = auction.status in (Auction.Status.SCHEDULED, Auction.Status.LIVE)
-    leader = auction.leader if auction.leader_id else None
-    if not running and (winner is None or winner.pk != auction.leader_id):
-        leader = None
+    leader = auction.leader_id if running else None
     return {
         "auction": auction.public_id,
         "version": auction.version,
@@ -76,8 +85,7 @@ def auction_state(auction: Auction) -> dict:
         "currency": currency,
         "price_cents": auction.price_cents,
         "price": _money(auction.price_cents, currency),
-        "leader": leader.handle if leader else None,
-        "leader_id": leader.public_id if leader else None,
+        "leader": pseudonym(auction, leader) if leader else None,
         "bid_count": auction.bid_count,
         "minimum_cents": minimum,
         "minimum": format_money(minimum, currency),
@@ -97,13 +105,15 @@ def auction_state(auction: Auction) -> dict:
     }
 
 
-def bid_entry(bid: Bid, currency: str) -> dict:
-    """A bid as the page lists it: who, how much, when, whether it took the lead."""
+def bid_entry(bid: Bid, auction: Auction) -> dict:
+    """A bid as the page lists it: who (by pseudonym), how much, when, whether it
+    took the lead, whether it was retracted."""
+    currency = auction.currency
     return {
         "id": bid.public_id,
-        "bidder": bid.bidder.handle,
-        "bidder_id": bid.bidder.public_id,
+        "bidder": pseudonym(auction, bid.bidder_id),
         "kind": bid.kind,
+        "retracted": bid.retraction_id is not None,
         "amount_cents": bid.amount_cents,
         "amount": format_money(bid.amount_cents, currency),
         "leading": bid.leading,
@@ -123,7 +133,7 @@ def publish(auction: Auction, event: str, bids: list[Bid] = ()) -> None:
         "server_time": time.time(),
     }
     head = json.dumps(body)[:-1] + ', "bids": '
-    items = [json.dumps(bid_entry(bid, auction.currency)) for bid in bids if bid.public]
+    items = [json.dumps(bid_entry(bid, auction)) for bid in bids if bid.public]
     broadcast_on_commit(
         auction_group(auction.public_id),
         {

@@ -23,10 +23,11 @@ from stalls.selectors import stall_for_user
 
 from . import selectors
 from .forms import AuctionStartForm
-from .frames import auction_state, bid_entry
-from .models import Auction
+from .frames import auction_state, bid_entry, pseudonym
+from .models import Auction, BidRetraction
 from .rules import increment_bands
 from .services.bidding import auction_buy_now, bid_place
+from .services.retraction import bid_retract
 from .services.second_chance import second_chance_accept, second_chance_decline
 from .services.starting import auction_cancel, auction_start
 
@@ -69,8 +70,7 @@ def _refuse(request: HttpRequest, public_id: str, error: DomainError) -> HttpRes
     return JsonResponse(body, status=error.status)
 
 
-@require_GET
-def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def _detail(request: HttpRequest, public_id: str, *, retract_error: str = "", status=200):
     auction = selectors.auction_get(public_id=public_id)
     user = request.user
     is_seller = user.is_authenticated and auction.seller_id == user.pk
@@ -86,13 +86,44 @@ def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "server_time": time.time(),
             "bands": increment_bands(auction.currency),
             "bids": selectors.bids_recent(auction=auction),
+            "retractions": selectors.retractions_shown(auction=auction),
             "is_seller": is_seller,
             "can_bid": can_bid,
+            "you_as": pseudonym(auction, user.pk) if user.is_authenticated else "",
+            "can_retract": can_bid and selectors.can_retract(auction=auction, user=user),
+            "retract_reasons": BidRetraction.Reason.choices,
+            "retract_error": retract_error,
             "has_payment_method": can_bid and buyer_has_payment_method(user=user),
             "has_address": can_bid and shipping_address_for(buyer=user) is not None,
             "part": selectors.viewer_part(auction=auction, user=user),
         },
+        status=status,
     )
+
+
+@require_GET
+def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _detail(request, public_id)
+
+
+@login_required
+@require_POST
+def retract(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Take back one's bid(s); a refusal is shown beside the form, on the page."""
+    try:
+        auction = selectors.auction_ref(public_id=public_id)
+        key_from_request(request)
+        retraction = bid_retract(
+            bidder=request.user, auction=auction, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        if _wants_json(request):
+            return _refuse(request, public_id, error)
+        return _detail(request, public_id, retract_error=error.message, status=error.status)
+    count = retraction.bids.count()
+    withdrawn = "your bid is" if count == 1 else f"your {count} bids are"
+    message = f"Retracted: {withdrawn} withdrawn, and the price worked out again without them."
+    return _answer(request, retraction.auction, message)
 
 
 def _your_part(request: HttpRequest, public_id: str, *, notice="", error="", status=200):
@@ -150,7 +181,7 @@ def bid_create(request: HttpRequest, public_id: str) -> HttpResponse:
         outcome.auction,
         outcome.message,
         {
-            "bid": bid_entry(bid, outcome.auction.currency),
+            "bid": bid_entry(bid, outcome.auction),
             "leading": bid.leading,
             "version": outcome.version,
         },

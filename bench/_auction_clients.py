@@ -16,6 +16,8 @@ import signal
 import time
 from collections import defaultdict
 
+from websockets.exceptions import InvalidMessage, InvalidStatus
+
 from bench._clients import AsyncHttp
 from bench._ws import abort, join, ws_url
 
@@ -130,9 +132,20 @@ def answer_record(handle: str, key: str, sent: float, at: float, answer: dict) -
     }
 
 
+async def joined(url: str, *, origin: str, cookie: str | None = None, tries: int = 5):
+    """`join`, tried again after a pause when a busy server drops the handshake."""
+    for attempt in range(tries):
+        try:
+            return await join(url, origin=origin, cookie=cookie, timeout=30)
+        except (OSError, InvalidMessage, InvalidStatus, TimeoutError):
+            if attempt == tries - 1:
+                raise
+            await asyncio.sleep(0.5 * 2**attempt)
+
+
 async def bidders_main(config: dict, sessions: list[tuple[str, str]], barrier, results) -> None:
     servers, public_id = config["servers"], config["public_id"]
-    gate = asyncio.Semaphore(50)
+    gate = asyncio.Semaphore(20)
     bidders, sockets = [], []
 
     async def arrive(index: int, session: str) -> None:
@@ -140,7 +153,7 @@ async def bidders_main(config: dict, sessions: list[tuple[str, str]], barrier, r
         cookie = f"{config['cookie']}={session}"
         async with gate:
             if config["transport"] == "socket":
-                socket = await join(
+                socket = await joined(
                     ws_url(base, f"/ws/auctions/{public_id}/"), origin=base, cookie=cookie
                 )
                 sockets.append(socket)
@@ -185,13 +198,13 @@ async def bidders_main(config: dict, sessions: list[tuple[str, str]], barrier, r
 
 async def watchers_main(config: dict, count: int, start, end, results) -> None:
     servers, public_id = config["servers"], config["public_id"]
-    gate = asyncio.Semaphore(50)
+    gate = asyncio.Semaphore(20)
     watchers, sockets = [Watcher() for _ in range(count)], []
 
     async def arrive(index: int) -> None:
         base = servers[(config["offset"] + index) % len(servers)]
         async with gate:
-            socket = await join(ws_url(base, f"/ws/auctions/{public_id}/"), origin=base)
+            socket = await joined(ws_url(base, f"/ws/auctions/{public_id}/"), origin=base)
             sockets.append(socket)
             asyncio.get_running_loop().create_task(watchers[index].run(socket))
 

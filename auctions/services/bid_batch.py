@@ -166,6 +166,7 @@ class _Batch:
             max_cents=request.max_cents,
         )
         auction.version += 1
+        bidder = request.bidder.pk
         rows = [
             Bid(
                 auction=auction,
@@ -175,7 +176,8 @@ class _Batch:
                 max_cents=step.max_cents,
                 leading=step.leading,
                 received_at=request.arrived_at,
-                idempotency_key=request.idempotency_key if step.bidder == request.bidder.pk else "",
+                idempotency_key=request.idempotency_key if step.bidder == bidder else "",
+                offered_cents=request.amount_cents if step.bidder == bidder else None,
                 version=auction.version,
             )
             for step in resolution.steps

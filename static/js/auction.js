@@ -8,7 +8,7 @@
 
   const root = document.getElementById("auction");
   if (!root) return;
-  const you = root.dataset.you || null;
+  const you = root.dataset.you || null; // this person's pseudonym on this auction
   const bands = JSON.parse(document.getElementById("auction-bands").textContent);
   let state = JSON.parse(document.getElementById("auction-state").textContent);
   let clockOffset = Number(root.dataset.serverTime) - Date.now() / 1000; // server minus local seconds
@@ -96,7 +96,7 @@
 
   function leaderText(s) {
     if (closed(s) && s.winner) return `@${s.winner}`;
-    if (s.leader) return `@${s.leader}`;
+    if (s.leader) return s.leader === you ? `${s.leader} (you)` : s.leader;
     return s.price ? "" : "No bids yet";
   }
 
@@ -107,7 +107,7 @@
     price.textContent = (closed(state) && state.winner ? state.final_price : state.price) || state.minimum;
     $("[data-price-label]").textContent = priceLabel(state);
     $("[data-leader]").textContent = leaderText(state);
-    root.classList.toggle("you-lead", Boolean(you) && state.leader_id === you);
+    root.classList.toggle("you-lead", Boolean(you) && state.leader === you);
     $("[data-bid-count]").textContent = `${state.bid_count} bid${state.bid_count === 1 ? "" : "s"}`;
     const reserve = $("[data-reserve]");
     reserve.hidden = state.reserve_met === null;
@@ -135,10 +135,10 @@
       void price.offsetWidth; // restart the animation
       price.classList.add("bumped");
     }
-    if (previous && you && previous.leader_id === you && state.leader_id !== you && state.leader) {
-      showToast(`You've been outbid: @${state.leader} leads at ${state.price}.`);
-    } else if (previous && previous.price_cents !== state.price_cents && state.leader && state.leader_id !== you) {
-      $("[data-bid-announcer]").textContent = `New high bid: ${state.price} by @${state.leader}.`;
+    if (previous && you && previous.leader === you && state.leader !== you && state.leader) {
+      showToast(`You've been outbid: ${state.leader} leads at ${state.price}.`);
+    } else if (previous && previous.price_cents !== state.price_cents && state.leader && state.leader !== you) {
+      $("[data-bid-announcer]").textContent = `New high bid: ${state.price} by ${state.leader}.`;
     }
     tick();
   }
@@ -168,11 +168,18 @@
     row.className = bid.leading ? "leading arrived" : "arrived";
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = `@${bid.bidder}`;
-    const amount = document.createElement("span");
+    who.textContent = bid.bidder === you ? `${bid.bidder} (you)` : bid.bidder;
+    const amount = document.createElement(bid.retracted ? "del" : "span");
     amount.className = "amount";
     amount.textContent = bid.amount;
     row.append(who, amount);
+    if (bid.retracted) {
+      row.classList.add("retracted");
+      const kind = document.createElement("span");
+      kind.className = "kind";
+      kind.textContent = "retracted";
+      row.append(kind);
+    }
     if (bid.kind === "proxy") {
       const kind = document.createElement("span");
       kind.className = "kind";
@@ -189,8 +196,9 @@
   function addBids(bids) {
     // Newest first; the rows of one change arrive oldest first.
     for (const bid of bids) {
-      if (list.querySelector(`[data-bid="${CSS.escape(bid.id)}"]`)) continue;
-      list.prepend(bidRow(bid));
+      const shown = list.querySelector(`[data-bid="${CSS.escape(bid.id)}"]`);
+      if (shown && bid.retracted) shown.replaceWith(bidRow(bid)); // withdrawn since
+      else if (!shown && !bid.retracted) list.prepend(bidRow(bid));
     }
     while (list.children.length > 30) list.lastElementChild.remove();
     $("[data-no-bids]").hidden = list.children.length > 0;

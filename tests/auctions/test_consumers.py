@@ -9,6 +9,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
+from auctions.frames import pseudonym
 from auctions.models import Bid
 from bazaar.asgi import application as asgi_application
 from bazaar.errors import Conflict
@@ -45,15 +46,16 @@ async def test_every_committed_bid_is_broadcast_with_the_server_time(auction, ma
     await sync_to_async(bid)(alice, 1000, maximum=2500)
     first = await socket.receive_json_from(timeout=3)
     assert first["type"] == "update" and first["event"] == "bid"
-    assert first["state"]["price"] == "$10.00" and first["state"]["leader"] == "alice"
+    name = {user.pk: pseudonym(auction, user.pk) for user in (alice, bob)}
+    assert first["state"]["price"] == "$10.00" and first["state"]["leader"] == name[alice.pk]
     assert [b["amount"] for b in first["bids"]] == ["$10.00"]
     await sync_to_async(bid)(bob, 1500)
     second = await socket.receive_json_from(timeout=3)
     assert second["state"]["version"] > first["state"]["version"]
-    assert (second["state"]["price"], second["state"]["leader"]) == ("$16.00", "alice")
+    assert (second["state"]["price"], second["state"]["leader"]) == ("$16.00", name[alice.pk])
     assert [(b["bidder"], b["kind"], b["leading"]) for b in second["bids"]] == [
-        ("bob", "bid", False),
-        ("alice", "proxy", True),
+        (name[bob.pk], "bid", False),
+        (name[alice.pk], "proxy", True),
     ]
     assert abs(second["server_time"] - time.time()) < 2
     # Nobody's maximum (nor a reserve) is ever on the wire: no field holds $25.00 in

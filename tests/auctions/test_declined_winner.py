@@ -59,7 +59,7 @@ def test_a_winner_who_pays_is_named_as_before(make_auction, make_bidder, bid):
     bid(make_bidder("alice"), 1000, on=auction)
     auctions_sweep(now=after_end(auction))
     state = public_state(auction)
-    assert (state["status"], state["winner"], state["leader"]) == ("settled", "alice", "alice")
+    assert (state["status"], state["winner"], state["leader"]) == ("settled", "alice", None)
 
 
 def test_the_declined_winner_is_emailed(declined):
