@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from bazaar.errors import Conflict, Invalid, NotAllowed
 from bazaar.group_commit import GroupCommit
-from orders.selectors import buyer_has_payment_method, shipping_address_for
+from orders.checkout.selectors import shipping_address_for
+from orders.payments.selectors import buyer_has_payment_method
 
 from ..locks import auction_for_update
 from ..models import Auction

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from bazaar.errors import Conflict
 from bazaar.money import format_money
-from orders.services import PaymentFailed, order_create_for_auction
+from orders.checkout.services import order_create_for_auction
+from orders.payments.services import PaymentFailed
 
 from ..locks import auction_and_item_for_update, auction_for_update
 from ..models import Auction, AuctionEvent, Bid

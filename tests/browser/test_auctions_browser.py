@@ -16,7 +16,7 @@ from auctions.services.closing import auctions_sweep
 from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
-from orders.gateway import CARD_DECLINES_OFF_SESSION
+from orders.payments.test_gateway import CARD_DECLINES_OFF_SESSION
 from tests.auctions.conftest import end_passes, save_card
 from tests.browser.conftest import (
     DESKTOP,
