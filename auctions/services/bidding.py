@@ -117,36 +117,24 @@ def bid_place(
     return _batches.run(auction.pk, request)
 
 
-async def bid_place_async(
-    *,
-    bidder,
-    auction: Auction,
-    amount_cents: int,
-    max_cents: int | None = None,
-    idempotency_key: str,
-    arrived_at: datetime,
-) -> BidOutcome:
-    """`bid_place` for the auction's socket: waits for its batch without a thread."""
-    request = await _in_bid_thread(_bid_request)(
-        bidder=bidder,
-        auction=auction,
-        amount_cents=amount_cents,
-        max_cents=max_cents,
-        idempotency_key=idempotency_key,
-        arrived_at=arrived_at,
-    )
+async def bid_place_async(**bid) -> BidOutcome:
+    """`bid_place` for the auction's socket, with the same arguments (`arrived_at`
+    given): its checks and its batch run in the bid threads, and it waits for its
+    batch without holding a thread."""
+    request = await _in_bid_thread(_bid_request)(**bid)
     if isinstance(request, BidOutcome):
         return request
+    auction_id = bid["auction"].pk
     try:
-        return await _batches.run_async(auction.pk, request, _in_bid_thread)
+        return await _batches.run_async(auction_id, request, _in_bid_thread)
     except Conflict as refusal:
         wait = await _in_bid_thread(_late_bid_wait)(
-            refusal, auction_id=auction.pk, arrived_at=arrived_at
+            refusal, auction_id=auction_id, arrived_at=request.arrived_at
         )
         if not wait:
             raise
     await asyncio.sleep(wait)
-    return await _batches.run_async(auction.pk, request, _in_bid_thread)
+    return await _batches.run_async(auction_id, request, _in_bid_thread)
 
 
 def _late_bid_wait(refusal: Conflict, *, auction_id: int, arrived_at: datetime) -> float:
