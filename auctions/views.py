@@ -122,8 +122,11 @@ def retract(request: HttpRequest, public_id: str) -> HttpResponse:
             return _refuse(request, public_id, error)
         return _detail(request, public_id, retract_error=error.message, status=error.status)
     count = retraction.bids.count()
-    withdrawn = "your bid is" if count == 1 else f"your {count} bids are"
-    message = f"Retracted: {withdrawn} withdrawn, and the price worked out again without them."
+    if count == 1:
+        message = "your bid is withdrawn; the high bid stands as if it had never been placed."
+    else:
+        message = f"your {count} bids are withdrawn; the high bid stands as if they had not been."
+    message = f"Retracted: {message}"
     return _answer(request, retraction.auction, message)
 
 

@@ -233,6 +233,7 @@ class AuctionsInTheBrowser(BrowserTestCase):
         summary.focus()
         alice.keyboard.press("Enter")
         alice.get_by_label("I entered the wrong amount").check()
+        screenshot(alice, "auction-retract-form-desktop")
         alice.get_by_role("button", name="Retract", exact=True).focus()
         alice.keyboard.press("Enter")  # the confirm question is accepted
         expect(alice.locator(".messages, [role=status]").first).to_contain_text(
