@@ -96,7 +96,7 @@
 
   function leaderText(s) {
     if (closed(s) && s.winner) return `@${s.winner}`;
-    if (s.leader) return s.leader === you ? `${s.leader} (you)` : s.leader;
+    if (s.leader) return s.leader; // "that's you" follows when it is (you-lead)
     return s.price ? "" : "No bids yet";
   }
 
