@@ -100,7 +100,7 @@ def market_for_the_crawl() -> dict:
     offer, a cart, a paid order between the demo buyer and the demo seller."""
     from accounts.models import User
     from auctions.models import Auction
-    from auctions.services import bid_place
+    from auctions.services.bidding import bid_place
     from bazaar.idempotency import new_key
     from market.seeding import seed_market
     from notifications.tokens import unsubscribe_token
