@@ -369,7 +369,10 @@ def _bid_locked(
             locked.leader_max_cents = resolution.leader_max_cents
             locked.bid_count += sum(row.public for row in rows)
             locked.ends_at = soft_close(
-                ends_at=locked.ends_at, hard_ends_at=locked.hard_ends_at, arrived_at=arrived_at
+                ends_at=locked.ends_at,
+                hard_ends_at=locked.hard_ends_at,
+                arrived_at=arrived_at,
+                sudden_death=locked.sudden_death,
             )
             _save(locked, "bid", rows, BID_FIELDS)
             outbid_notify(auction=locked, previous_leader=previous_leader)
