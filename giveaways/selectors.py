@@ -1,0 +1,84 @@
+"""Reads for giveaways: what the stall's overlay shows a person, a giveaway's page,
+and the seller's tools. Anyone sees a giveaway, its count of entries and its winner;
+the list of who was eligible at the draw is the seller's (and the stewards', in the
+admin)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from bazaar.errors import NotFound
+from stalls.models import Stall
+
+from .models import Giveaway, GiveawayEntry
+
+Status = Giveaway.Status
+# The result stays over the stall this long after the draw, for those present to read.
+RESULT_SHOWN_FOR = timedelta(minutes=2)
+
+
+def giveaway_get(*, public_id: str) -> Giveaway:
+    giveaway = (
+        Giveaway.objects.select_related("stall__seller__user", "item", "winner", "seller")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if giveaway is None:
+        raise NotFound("No giveaway has that address.")
+    return giveaway
+
+
+def giveaway_shown(*, stall: Stall, user, now: datetime | None = None) -> Giveaway | None:
+    """The giveaway over the stall: the open one; else, for a short while, the last
+    draw's result; and for its winner, their prize until it is claimed or runs out."""
+    now = now or timezone.now()
+    giveaways = Giveaway.objects.filter(stall=stall).select_related("item", "winner")
+    shown = (
+        giveaways.filter(status=Status.OPEN, draw_by__gt=now).first()
+        or giveaways.filter(
+            status__in=(Status.DRAWN, Status.CLAIMED), drawn_at__gt=now - RESULT_SHOWN_FOR
+        )
+        .order_by("-drawn_at")
+        .first()
+    )
+    if shown is None and user.is_authenticated:
+        shown = prize_to_claim(user=user, stall=stall, now=now)
+    return shown
+
+
+def prize_to_claim(*, user, stall: Stall | None = None, now: datetime | None = None):
+    """A prize this person won and has not claimed yet, while there is time."""
+    now = now or timezone.now()
+    prizes = Giveaway.objects.filter(winner=user, status=Status.DRAWN, claim_by__gt=now)
+    if stall is not None:
+        prizes = prizes.filter(stall=stall)
+    return prizes.select_related("item", "winner").order_by("claim_by").first()
+
+
+def giveaway_open_for_stall(*, stall: Stall) -> Giveaway | None:
+    """The seller's open giveaway (the tools offer to draw or cancel it)."""
+    return Giveaway.objects.filter(stall=stall, status=Status.OPEN).select_related("item").first()
+
+
+@dataclass(frozen=True)
+class Part:
+    """One person's part in a giveaway: whether they may enter, have entered, won."""
+
+    entered: bool
+    won: bool
+    is_seller: bool
+
+
+def viewer_part(*, giveaway: Giveaway, user) -> Part:
+    if not user.is_authenticated:
+        return Part(entered=False, won=False, is_seller=False)
+    return Part(
+        entered=GiveawayEntry.objects.filter(giveaway=giveaway, user=user).exists(),
+        won=giveaway.winner_id == user.pk,
+        is_seller=giveaway.seller_id == user.pk,
+    )
+
+
+def entry_count(*, giveaway: Giveaway) -> int:
+    return giveaway.entries.count()
