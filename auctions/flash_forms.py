@@ -33,7 +33,7 @@ class FlashAuctionForm(forms.Form):
     )
 
     def __init__(self, *args, items=(), **kwargs):
-        super().__init__(*args, label_suffix="", **kwargs)
+        super().__init__(*args, auto_id="flash_%s", label_suffix="", **kwargs)
         self.fields["item"].choices = [(item.public_id, item.title) for item in items]
 
     def flash_fields(self) -> dict:

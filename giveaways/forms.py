@@ -15,5 +15,5 @@ class GiveawayOpenForm(forms.Form):
     )
 
     def __init__(self, *args, items=(), **kwargs):
-        super().__init__(*args, label_suffix="", **kwargs)
+        super().__init__(*args, auto_id="giveaway_%s", label_suffix="", **kwargs)
         self.fields["item"].choices = [(item.public_id, item.title) for item in items]

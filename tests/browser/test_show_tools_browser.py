@@ -13,7 +13,6 @@ from auctions.models import Auction
 from tests.auctions.conftest import save_card
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import (
-    DESKTOP,
     PHONE,
     BrowserTestCase,
     lamp_stall,
@@ -110,3 +109,45 @@ class ShowToolsInTheBrowser(BrowserTestCase):
         keep(phone, "viewer-flash-overlay-390")
         seller_phone = self.enter(self.keeper, PHONE)
         keep(seller_phone, "seller-tools-390")
+
+    def test_a_giveaway_picks_a_present_viewer_and_both_see_it(self):
+        seller, viewer = self.enter(self.keeper), self.enter(self.viewer)
+        tools = seller.locator("#giveaway-tools")
+        tools.get_by_label("Item").select_option(label="Green shade")
+        tools.get_by_label("Everyone in the stall").check()
+        tools.get_by_role("button", name="Open giveaway").click()
+        tools.locator(".notice").wait_for()
+
+        card = viewer.locator(".giveaway-card")
+        card.wait_for()
+        assert card.locator("h2").inner_text() == "Green shade"
+        card.get_by_role("button", name="Enter the giveaway").click()
+        viewer.locator(".giveaway-in").wait_for()
+        keep(viewer, "viewer-giveaway-entered-1366")
+        assert_accessible(viewer, "stall with an open giveaway (viewer)")
+
+        seller.locator("#giveaway-tools").get_by_role("button", name="Draw the winner").click()
+        drawn = seller.locator("#giveaway-tools .notice", has_text="won")
+        drawn.wait_for()
+        assert drawn.inner_text() == "@viewer won “Green shade”."
+        # Everyone in the stall sees the result over the stall, live.
+        viewer.wait_for_function(
+            "document.querySelector('[data-giveaway-result]')?.textContent === 'You won!'"
+        )
+        seller.wait_for_function(
+            "document.querySelector('[data-giveaway-result]')?.textContent === '@viewer won.'"
+        )
+        keep(viewer, "viewer-giveaway-won-1366")
+        keep(seller, "seller-giveaway-drawn-1366")
+        assert_accessible(viewer, "stall after a giveaway's draw (winner)")
+
+        phone = self.enter(self.viewer, PHONE)
+        phone.locator("[data-giveaway-result]").wait_for()
+        keep(phone, "viewer-giveaway-won-390")
+
+        # The winner claims: an order at zero price, in escrow.
+        viewer.get_by_role("link", name="Claim your prize").click()
+        viewer.get_by_role("button", name="Claim it").click()
+        viewer.wait_for_url("**/orders/*/")
+        assert "$0.00" in viewer.locator("main").inner_text()
+        keep(viewer, "winner-prize-order-1366")
