@@ -94,29 +94,33 @@ def tools(request: HttpRequest, public_id: str) -> HttpResponse:
     return _tools(request, stall, form=form, status=400)
 
 
-@login_required
-@require_POST
-def draw(request: HttpRequest, public_id: str) -> HttpResponse:
+def _seller_action(request: HttpRequest, public_id: str, act, done) -> HttpResponse:
+    """Draw or cancel: the seller's tools again, with what happened or why not."""
     giveaway = selectors.giveaway_get(public_id=public_id)
     stall = _seller_stall(request, giveaway.stall.public_id)
     try:
-        giveaway = services.giveaway_draw(actor=request.user, giveaway=giveaway)
+        giveaway = act(actor=request.user, giveaway=giveaway)
     except DomainError as error:
         return _tools(request, stall, error=error.message, status=error.status)
-    notice = f"@{giveaway.winner.handle} won “{giveaway.item.title}”."
-    return _tools(request, stall, notice=notice)
+    return _tools(request, stall, notice=done(giveaway))
+
+
+@login_required
+@require_POST
+def draw(request: HttpRequest, public_id: str) -> HttpResponse:
+    def done(giveaway) -> str:
+        return f"@{giveaway.winner.handle} won “{giveaway.item.title}”."
+
+    return _seller_action(request, public_id, services.giveaway_draw, done)
 
 
 @login_required
 @require_POST
 def cancel(request: HttpRequest, public_id: str) -> HttpResponse:
-    giveaway = selectors.giveaway_get(public_id=public_id)
-    stall = _seller_stall(request, giveaway.stall.public_id)
-    try:
-        services.giveaway_cancel(actor=request.user, giveaway=giveaway)
-    except DomainError as error:
-        return _tools(request, stall, error=error.message, status=error.status)
-    return _tools(request, stall, notice="The giveaway was cancelled; the item is back on sale.")
+    def done(giveaway) -> str:
+        return "The giveaway was cancelled; the item is back on sale."
+
+    return _seller_action(request, public_id, services.giveaway_cancel, done)
 
 
 @require_POST
