@@ -53,7 +53,6 @@ def tools_context(*, stall: Stall, form: FlashAuctionForm | None = None, **extra
         "stall": stall,
         "items": items,
         "form": form or FlashAuctionForm(items=items),
-        "running": flash_auction_shown(stall=stall),
         **extra,
     }
 

@@ -1,0 +1,45 @@
+"""The steward console for giveaways: read-only, with each draw's audit (who was
+eligible, the number picked, the winner) beside the giveaway."""
+
+from django.contrib import admin
+
+from governance.admin_access import StewardReadOnlyAdmin
+
+from .models import Giveaway, GiveawayDraw, GiveawayEvent
+
+
+class DrawInline(admin.StackedInline):
+    model = GiveawayDraw
+    can_delete = False
+    fields = ["drawn_at", "actor", "entrants", "present", "eligible", "pick", "method", "winner"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = GiveawayEvent
+    extra = 0
+    can_delete = False
+    fields = ["occurred_at", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Giveaway)
+class GiveawayAdmin(StewardReadOnlyAdmin):
+    list_display = ("public_id", "stall", "item", "audience", "status", "winner", "opened_at")
+    list_filter = ("status", "audience")
+    search_fields = ("public_id", "stall__name", "item__title", "winner__handle")
+    ordering = ("-opened_at",)
+    list_select_related = ("stall", "item", "winner")
+    inlines = [DrawInline, EventInline]
