@@ -8,31 +8,27 @@ from governance.admin_access import StewardReadOnlyAdmin
 from .models import Giveaway, GiveawayDraw, GiveawayEvent
 
 
-class DrawInline(admin.StackedInline):
-    model = GiveawayDraw
+class ReadOnly:
+    extra = 0
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class DrawInline(ReadOnly, admin.StackedInline):
+    model = GiveawayDraw
     fields = ["drawn_at", "actor", "entrants", "present", "eligible", "pick", "method", "winner"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class EventInline(admin.TabularInline):
+class EventInline(ReadOnly, admin.TabularInline):
     model = GiveawayEvent
-    extra = 0
-    can_delete = False
     fields = ["occurred_at", "from_status", "to_status", "actor", "note"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Giveaway)
