@@ -4,13 +4,19 @@ eligible, the number picked, the winner) beside the giveaway."""
 from django.contrib import admin
 
 from governance.admin_access import StewardReadOnlyAdmin
+from governance.selectors import user_is_steward
 
 from .models import Giveaway, GiveawayDraw, GiveawayEvent
 
 
 class ReadOnly:
+    """An inline stewards read (their role, not a model permission, lets them in)."""
+
     extra = 0
     can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return user_is_steward(user=request.user)
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -6,6 +6,8 @@ from django.urls import reverse
 from bazaar.idempotency import new_key
 from giveaways.models import Giveaway
 from giveaways.services import giveaway_draw, giveaway_enter
+from governance.models import Role
+from governance.services import role_grant
 from orders.models import Order
 
 
@@ -109,3 +111,16 @@ def test_the_stall_page_shows_the_giveaway_and_the_sellers_tools(client, giveawa
     client.force_login(giveaway.seller)
     page = client.get(url).content.decode()
     assert "Draw the winner" in page
+
+
+def test_a_steward_reads_the_draw_in_the_admin(client, giveaway, viewer_in, make_user):
+    viewer_in("winner")
+    giveaway_draw(actor=giveaway.seller, giveaway=giveaway)
+    steward = make_user("steward")
+    role_grant(user=steward, role=Role.STEWARD)
+    client.force_login(steward)
+    assert client.get(reverse("admin:giveaways_giveaway_changelist")).status_code == 200
+    page = client.get(reverse("admin:giveaways_giveaway_change", args=[giveaway.pk]))
+    assert page.status_code == 200 and "secrets.randbelow" in page.content.decode()
+    client.force_login(giveaway.seller)
+    assert client.get(reverse("admin:giveaways_giveaway_changelist")).status_code == 302
