@@ -9,6 +9,7 @@
 
   const stage = document.querySelector("[data-show-stage]");
   if (!stage) return;
+  const announcer = document.querySelector("[data-show-announcer]");
   const running = new WeakMap(); // slot -> what auction.js's mount returned
   const inFlight = new Set();
 
@@ -42,6 +43,8 @@
       slot.replaceWith(fresh);
       if (window.htmx) htmx.process(fresh);
       start(fresh);
+      const news = fresh.querySelector("[data-announce]");
+      if (news && announcer) announcer.textContent = news.dataset.announce;
       const heading = fresh.querySelector("h2");
       if (hadFocus && heading) {
         heading.tabIndex = -1;

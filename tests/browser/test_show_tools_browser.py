@@ -82,6 +82,8 @@ class ShowToolsInTheBrowser(BrowserTestCase):
         viewer.wait_for_selector(".flash-card[data-connected=true]", state="attached")
         assert card.locator("h2").inner_text() == "Brass lamp"
         assert card.locator(".sudden-death").text_content() == "Sudden death"
+        announced = viewer.locator("[data-show-announcer]").text_content()
+        assert announced == "Flash auction, sudden death: Brass lamp."
         auction = off_the_event_loop(lambda: Auction.objects.get(flash=True))
         shown = card.locator("[data-countdown]").inner_text()
         minutes, seconds = (int(part) for part in shown.split(":"))
@@ -136,6 +138,9 @@ class ShowToolsInTheBrowser(BrowserTestCase):
         )
         seller.wait_for_function(
             "document.querySelector('[data-giveaway-result]')?.textContent === '@viewer won.'"
+        )
+        assert viewer.locator("[data-show-announcer]").text_content() == (
+            "You won the giveaway of Green shade!"
         )
         keep(viewer, "viewer-giveaway-won-1366")
         keep(seller, "seller-giveaway-drawn-1366")
