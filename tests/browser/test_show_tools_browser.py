@@ -152,6 +152,12 @@ class ShowToolsInTheBrowser(BrowserTestCase):
 
         # The winner claims: an order at zero price, in escrow.
         viewer.get_by_role("link", name="Claim your prize").click()
+        viewer.get_by_role("button", name="Claim it").wait_for()
+        keep(viewer, "winner-claim-1366")
+        assert_accessible(viewer, "giveaway page with the winner's claim")
+        phone.goto(f"{self.live_server_url}/giveaways/rules/")
+        keep(phone, "giveaway-rules-390")
+        assert_accessible(phone, "giveaway rules")
         viewer.get_by_role("button", name="Claim it").click()
         viewer.wait_for_url("**/orders/*/")
         assert "$0.00" in viewer.locator("main").inner_text()
