@@ -63,7 +63,14 @@ def flash_auction_start(
                 overlay_announce_on_commit(
                     stall_public_id=item.stall.public_id, topic=OVERLAY_TOPIC, event="started"
                 )
-    except IntegrityError as error:
+    except (IntegrityError, Conflict) as error:
+        # The same key may have raced in on another request and won (this one then
+        # found the unit held, or the flash index taken): answer as it was answered.
+        previous = Auction.objects.filter(seller=actor, idempotency_key=idempotency_key).first()
+        if previous is not None:
+            return previous
+        if isinstance(error, Conflict):
+            raise
         raise Conflict(
             "Your last flash auction is still running or closing: start the next one when "
             "it has ended.",

@@ -86,10 +86,14 @@ def giveaway_open(*, actor, item: Item, audience: str, idempotency_key: str) -> 
             giveaway.save(update_fields=["reservation"])
             GiveawayEvent.objects.create(giveaway=giveaway, to_status=Status.OPEN, actor=actor)
             _announce(giveaway, "opened")
-    except IntegrityError as error:
+    except (IntegrityError, Conflict) as error:
+        # The same key may have raced in on another request and won (this one then
+        # found the unit held, or the open index taken): answer as it was answered.
         previous = Giveaway.objects.filter(seller=actor, idempotency_key=idempotency_key).first()
         if previous is not None:
             return previous
+        if isinstance(error, Conflict):
+            raise
         raise Conflict(
             "A giveaway is already open in your stall: draw it (or cancel it) first.",
             code="giveaway_open",

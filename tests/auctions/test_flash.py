@@ -210,3 +210,12 @@ def test_two_tabs_starting_at_once_start_one(require_postgres, stall, make_item)
     assert len(started) == 1 and len(refused) == 1, outcomes
     assert refused[0].code == "flash_running"
     assert Auction.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_start_sent_twice_at_once_starts_one(require_postgres, item):
+    key = new_key()
+    first, second = race(lambda: start(item, key=key), lambda: start(item, key=key))
+    assert isinstance(first, Auction) and first == second, (first, second)
+    assert Auction.objects.count() == 1

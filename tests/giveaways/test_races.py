@@ -102,3 +102,35 @@ def test_a_viewer_who_leaves_just_after_the_read_was_present_at_the_draw(
     record = GiveawayDraw.objects.get()
     assert {p["handle"] for p in record.eligible} == {"leaver", "stayer"}
     assert record.present == 2
+
+
+def test_the_same_opening_sent_twice_at_once_opens_one(require_postgres, prize):
+    from bazaar.idempotency import new_key
+    from giveaways.services import giveaway_open
+
+    key = new_key()
+    seller = prize.stall.seller.user
+
+    def open_it():
+        return giveaway_open(actor=seller, item=prize, audience="everyone", idempotency_key=key)
+
+    first, second = race(open_it, open_it)
+    assert isinstance(first, Giveaway) and first == second, (first, second)
+    assert Giveaway.objects.count() == 1
+
+
+def test_a_claim_sent_twice_at_once_makes_one_order(require_postgres, giveaway, viewer_in):
+    from giveaways.services import giveaway_claim
+    from orders.models import Order
+    from tests.giveaways.test_services import ADDRESS
+
+    winner = viewer_in("winner")
+    giveaway_draw(actor=giveaway.seller, giveaway=giveaway)
+
+    def claim():
+        return giveaway_claim(winner=winner, giveaway=giveaway, address=ADDRESS)
+
+    first, second = race(claim, claim)
+    assert isinstance(first, Giveaway), first
+    assert first.order_public_id == second.order_public_id
+    assert Order.objects.count() == 1
