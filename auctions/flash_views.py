@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from bazaar.errors import DomainError, NotAllowed
 from bazaar.idempotency import key_from_request
-from orders.selectors import buyer_has_payment_method, shipping_address_for
+from orders.checkout.selectors import shipping_address_for
+from orders.payments.selectors import buyer_has_payment_method
 from stalls.models import Stall
 from stalls.selectors import stall_get
 

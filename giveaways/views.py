@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from bazaar.errors import DomainError, NotAllowed
 from bazaar.idempotency import key_from_request
+from orders.checkout.selectors import shipping_address_for
 from orders.forms import ShippingAddressForm
-from orders.selectors import shipping_address_for
 from stalls.models import Stall
 from stalls.selectors import items_with_availability, stall_get
 

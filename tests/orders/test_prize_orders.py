@@ -8,14 +8,14 @@ import pytest
 from django.utils import timezone
 
 from bazaar.errors import Invalid
-from orders.models import MoneyMove, Order, Payment
-from orders.services import (
+from orders.checkout.services import order_create_for_prize
+from orders.escrow.services import (
     order_cancel,
     order_confirm_received,
-    order_create_for_prize,
     order_ship,
     orders_release_due,
 )
+from orders.models import MoneyMove, Order, Payment
 from stalls.models import Reservation
 from stalls.services import reservation_take
 
