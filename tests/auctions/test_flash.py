@@ -194,6 +194,12 @@ def test_the_stall_page_shows_the_panel_to_everyone_and_the_tools_to_the_seller(
     assert "Show tools" in page and "You cannot bid on it" in page
 
 
+def test_the_auction_page_says_sudden_death(client, item):
+    auction = start(item, sudden_death=True)
+    page = client.get(reverse("auctions:detail", args=[auction.public_id])).content.decode()
+    assert 'class="sudden-death"' in page
+
+
 def test_the_panel_is_empty_without_a_flash_auction(client, stall):
     response = client.get(reverse("auctions:flash", args=[stall.public_id]))
     assert response.status_code == 200
