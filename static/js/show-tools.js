@@ -12,6 +12,7 @@
   const announcer = document.querySelector("[data-show-announcer]");
   const running = new WeakMap(); // slot -> what auction.js's mount returned
   const inFlight = new Set();
+  const again = new Set(); // topics nudged while their fetch was on the way
 
   function start(slot) {
     const panel = slot.querySelector("[data-auction]");
@@ -26,7 +27,10 @@
 
   async function refresh(slot) {
     const topic = slot.dataset.showSlot;
-    if (inFlight.has(topic)) return;
+    if (inFlight.has(topic)) {
+      again.add(topic); // what is on the way may predate this nudge: fetch once more
+      return;
+    }
     inFlight.add(topic);
     try {
       const response = await fetch(slot.dataset.refreshUrl, {
@@ -54,6 +58,10 @@
       // The next nudge (or the room's next welcome) tries again.
     } finally {
       inFlight.delete(topic);
+    }
+    if (again.delete(topic)) {
+      const current = stage.querySelector(`[data-show-slot="${topic}"]`);
+      if (current) refresh(current);
     }
   }
 
