@@ -58,10 +58,10 @@
       // The next nudge (or the room's next welcome) tries again.
     } finally {
       inFlight.delete(topic);
-    }
-    if (again.delete(topic)) {
-      const current = stage.querySelector(`[data-show-slot="${topic}"]`);
-      if (current) refresh(current);
+      if (again.delete(topic)) {
+        const current = stage.querySelector(`[data-show-slot="${topic}"]`);
+        if (current) refresh(current);
+      }
     }
   }
 
