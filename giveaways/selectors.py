@@ -6,6 +6,7 @@ admin)."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from bazaar.errors import NotFound
@@ -30,30 +31,22 @@ def giveaway_get(*, public_id: str) -> Giveaway:
 
 
 def giveaway_shown(*, stall: Stall, user, now: datetime | None = None) -> Giveaway | None:
-    """The giveaway over the stall: the open one; else, for a short while, the last
-    draw's result; and for its winner, their prize until it is claimed or runs out."""
+    """The giveaway over the stall, in one query: the open one; else, for a short
+    while, the last draw's result; else, for its winner, their prize until it is
+    claimed or runs out."""
     now = now or timezone.now()
-    giveaways = Giveaway.objects.filter(stall=stall).select_related("item", "winner")
-    shown = (
-        giveaways.filter(status=Status.OPEN, draw_by__gt=now).first()
-        or giveaways.filter(
-            status__in=(Status.DRAWN, Status.CLAIMED), drawn_at__gt=now - RESULT_SHOWN_FOR
-        )
-        .order_by("-drawn_at")
+    open_now = Q(status=Status.OPEN, draw_by__gt=now)
+    result = Q(status__in=(Status.DRAWN, Status.CLAIMED), drawn_at__gt=now - RESULT_SHOWN_FOR)
+    shown = open_now | result
+    if user.is_authenticated:
+        shown |= Q(winner=user, status=Status.DRAWN, claim_by__gt=now)
+    rank = Case(When(open_now, then=0), When(result, then=1), default=2)
+    return (
+        Giveaway.objects.filter(shown, stall=stall)
+        .select_related("item", "winner")
+        .order_by(rank, "-drawn_at", "claim_by")
         .first()
     )
-    if shown is None and user.is_authenticated:
-        shown = prize_to_claim(user=user, stall=stall, now=now)
-    return shown
-
-
-def prize_to_claim(*, user, stall: Stall | None = None, now: datetime | None = None):
-    """A prize this person won and has not claimed yet, while there is time."""
-    now = now or timezone.now()
-    prizes = Giveaway.objects.filter(winner=user, status=Status.DRAWN, claim_by__gt=now)
-    if stall is not None:
-        prizes = prizes.filter(stall=stall)
-    return prizes.select_related("item", "winner").order_by("claim_by").first()
 
 
 def giveaway_open_for_stall(*, stall: Stall) -> Giveaway | None:

@@ -250,3 +250,19 @@ def test_a_claim_after_48_hours_is_refused(giveaway, viewer_in):
     with pytest.raises(Conflict, match="run out"):
         giveaway_claim(winner=winner, giveaway=giveaway, address=ADDRESS, now=later)
     assert not Order.objects.exists()
+
+
+def test_over_the_stall_the_result_shows_for_two_minutes_then_only_to_the_winner(
+    giveaway, viewer_in, make_user
+):
+    from giveaways.selectors import giveaway_shown
+
+    winner = viewer_in("winner")
+    drawn = draw(giveaway)
+    stall, bystander = giveaway.stall, make_user("bystander")
+    assert giveaway_shown(stall=stall, user=bystander) == drawn
+    later = drawn.drawn_at + timedelta(minutes=3)
+    assert giveaway_shown(stall=stall, user=bystander, now=later) is None
+    assert giveaway_shown(stall=stall, user=winner, now=later) == drawn
+    after_the_claim_time = drawn.drawn_at + timedelta(hours=49)
+    assert giveaway_shown(stall=stall, user=winner, now=after_the_claim_time) is None
