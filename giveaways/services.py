@@ -17,7 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
-from orders.checkout.services import order_create_for_prize, shipping_address_save
+from orders.checkout.prizes import order_create_for_prize
+from orders.checkout.services import shipping_address_save
 from stalls.models import Item, Reservation
 from stalls.room.overlay import overlay_announce_on_commit
 from stalls.room.visitors import room_present_user_ids

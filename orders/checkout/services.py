@@ -15,7 +15,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from bazaar.errors import Conflict, Invalid
+from bazaar.errors import Conflict, Invalid, NotFound
+from bazaar.idempotency import key_lock
 from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
 from stalls.models import Item, Reservation, Stall
@@ -33,6 +34,7 @@ from .selectors import (
     accepted_offer,
     cart_entries_for_buyer,
     cart_plan,
+    open_checkout_for,
     shipping_address_for,
 )
 
@@ -94,7 +96,8 @@ def cart_check(*, buyer, item: Item, quantity: int) -> None:
     offer = accepted_offer(buyer=buyer, item=item) if buyer is not None else None
     if offer is not None:
         return  # its units are held for this buyer; the cart line takes the offer's terms
-    available = item_available_quantity(item=item)
+    held = open_checkout_for(buyer=buyer)[1].get(item.pk, 0) if buyer is not None else 0
+    available = item_available_quantity(item=item) + held  # the buyer's own hold is theirs
     if available < quantity:
         raise Conflict(
             f"Only {available} of “{item.title}” available." if available else "Sold out.",
@@ -177,23 +180,39 @@ def checkout_start(
 
     The orders, their lines (prices copied) and the stock reservations are made in one
     transaction; the session is created after it, outside any lock. The same key
-    again (a double click, a reload) returns the same payment and session.
+    again (a double click, a reload) returns the same payment and session, also while
+    the first request is still in flight (`_checkout_create`).
     """
-    payment = Payment.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
+    payment = _payment_with_key(buyer, idempotency_key)
     if payment is None:
         try:
             payment = _checkout_create(
                 buyer=buyer, idempotency_key=idempotency_key, expected_total=expected_total_cents
             )
         except IntegrityError:
-            payment = Payment.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
+            payment = _payment_with_key(buyer, idempotency_key)
             if payment is None:
                 raise
     return checkout_session_ensure(payment=payment, urls=urls)
 
 
+def _payment_with_key(buyer, idempotency_key: str) -> Payment | None:
+    return Payment.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
+
+
 @transaction.atomic
 def _checkout_create(*, buyer, idempotency_key: str, expected_total: int) -> Payment:
+    """The checkout itself, or the one a request with the same key made meanwhile.
+
+    A buyer's checkouts run one at a time (`key_lock`) and the key is looked up again
+    under that lock: a repeat sent while the first was in flight waited for it and
+    now finds its payment, instead of reading the first one's stock holds as someone
+    else's and being refused ("sold out").
+    """
+    key_lock(scope="checkout", owner_id=buyer.pk)
+    repeated = _payment_with_key(buyer, idempotency_key)
+    if repeated is not None:
+        return repeated
     # The buyer's earlier checkout ends first: its stock is theirs to buy again now.
     for earlier in Payment.objects.filter(
         buyer=buyer, kind=Payment.Kind.CHECKOUT, status=Payment.Status.OPEN
@@ -382,6 +401,27 @@ def checkout_expire_session(*, payment: Payment) -> bool:
     return payment_cancel(payment=payment, note="The checkout expired before payment.")
 
 
+def checkout_release(*, buyer, public_id: str) -> Payment:
+    """The buyer gives up a checkout they left at the payment page: the session is
+    expired at the gateway and the held units go back on sale. Safe to repeat; if the
+    buyer paid first (in another tab), nothing is released. Returns the payment as it
+    is now: cancelled, paid, or open while its payment event is on its way."""
+    payment = Payment.objects.filter(
+        buyer=buyer, public_id=public_id, kind=Payment.Kind.CHECKOUT
+    ).first()
+    if payment is None:
+        raise NotFound("No checkout of yours has that address.")
+    if payment.status == Payment.Status.OPEN:
+        try:
+            checkout_expire_session(payment=payment)
+        except GatewayError as error:
+            raise PaymentUnavailable(
+                "The payment service did not answer. Press Release again in a moment."
+            ) from error
+        payment.refresh_from_db()
+    return payment
+
+
 def checkouts_expire_due(*, now=None) -> int:
     """Beat, every minute: end checkouts whose session time is up. Returns how many."""
     now = now or timezone.now()
@@ -519,55 +559,3 @@ def _auction_payment(
     except IntegrityError:
         return Payment.objects.get(buyer=buyer, idempotency_key=key)
     return payment
-
-
-# Giveaway prizes: an order at zero price, in escrow like any other
-
-
-def order_create_for_prize(*, buyer, item: Item, reservation: Reservation, reference: str) -> Order:
-    """The prize's order, at zero price with free shipping, straight into escrow: the
-    seller ships it, the buyer confirms receipt (or it is released 10 days after
-    shipping), and nothing is charged, refunded or paid out. The reservation held for
-    the prize is consumed. Idempotent by `reference`: a second call returns the order."""
-    key = f"prize-{reference}"
-    address = shipping_address_for(buyer=buyer)
-    if address is None:
-        raise Invalid("Give a shipping address for the prize.", code="address_required")
-    with transaction.atomic():
-        payment = Payment.objects.filter(buyer=buyer, idempotency_key=key).first()
-        if payment is not None:
-            return payment.orders.get()
-        payment = Payment(
-            buyer=buyer,
-            kind=Payment.Kind.PRIZE,
-            status=Payment.Status.PAID,
-            gateway="",
-            amount_cents=0,
-            currency=item.currency,
-            idempotency_key=key,
-            paid_at=timezone.now(),
-        )
-        payment.transfer_group = f"payment_{payment.public_id}"
-        payment.metadata = {"payment": payment.public_id, "prize": reference}
-        payment.save()
-        order = _order_create(
-            payment=payment,
-            stall=item.stall,
-            subtotal_cents=0,
-            shipping_cents=0,
-            fee_basis_points=fee_basis_points(),
-            ship_to=address.as_text(),
-            reference=reference,
-        )
-        OrderLine.objects.create(
-            order=order,
-            item=item,
-            title=item.title,
-            unit_price_cents=0,
-            quantity=reservation.quantity,
-            reservation=reservation,
-        )
-        reservation_consume(reservation=reservation)
-        return order_transition(
-            order=order, to=S.PAID_ESCROW, note="A giveaway prize: nothing to pay."
-        )

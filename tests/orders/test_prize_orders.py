@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from bazaar.errors import Invalid
-from orders.checkout.services import order_create_for_prize
+from orders.checkout.prizes import order_create_for_prize
 from orders.escrow.services import (
     order_cancel,
     order_confirm_received,
