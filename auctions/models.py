@@ -66,6 +66,10 @@ class Auction(models.Model):
     )
     order_reference = models.CharField(max_length=64, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A flash auction the seller started in the stall room (auctions.flash): shown over
+    # the stall while it runs; sudden death: its end never moves (no soft close).
+    flash = models.BooleanField(default=False)
+    sudden_death = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -77,6 +81,11 @@ class Auction(models.Model):
             models.CheckConstraint(condition=Q(start_cents__gt=0), name="auction_start_positive"),
             models.CheckConstraint(
                 condition=Q(ends_at__lte=models.F("hard_ends_at")), name="auction_end_before_hard"
+            ),
+            models.UniqueConstraint(
+                fields=["seller"],
+                condition=Q(flash=True, status="live"),
+                name="auction_one_live_flash_per_seller",
             ),
         ]
         indexes = [

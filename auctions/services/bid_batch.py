@@ -193,6 +193,7 @@ class _Batch:
             ends_at=auction.ends_at,
             hard_ends_at=auction.hard_ends_at,
             arrived_at=request.arrived_at,
+            sudden_death=auction.sudden_death,
         )
         self.leaders.add(resolution.leader)
         mine = next(row for row in rows if row.idempotency_key)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "privacy",
     "notifications",
     "insights",
+    "giveaways",
 ]
 
 MIDDLEWARE = [

@@ -3,11 +3,12 @@
 // minimum; bids go over the socket when it is open, else by POST, with an
 // idempotency key. The countdown runs on the server's clock (every frame carries
 // server_time). User text only via textContent.
-(() => {
+// `BazaarAuction.mount(root)` runs it on any such panel (the auction page's #auction,
+// or the flash auction over a stall, static/js/show-tools.js) and returns `stop()`.
+window.BazaarAuction = { mount(root) {
   "use strict";
 
-  const root = document.getElementById("auction");
-  if (!root) return;
+  if (!root) return null;
   const you = root.dataset.you || null; // this person's pseudonym on this auction
   const bands = JSON.parse(document.getElementById("auction-bands").textContent);
   let state = JSON.parse(document.getElementById("auction-state").textContent);
@@ -15,7 +16,7 @@
   const $ = (selector) => root.querySelector(selector);
   const form = $("[data-bid-form]");
   const amountInput = $("[data-amount]");
-  const toast = document.querySelector("[data-toast]");
+  const toast = root.querySelector("[data-toast]") || document.querySelector("[data-toast]");
 
   /* ------------------------------------------------------------------ money */
 
@@ -277,7 +278,8 @@
         result.classList.add(answer.ok && answer.leading !== false ? "ok" : "refused");
         if (answer.state) apply(answer.state);
         if (answer.bid) addBids([answer.bid]);
-        if (answer.ok) form.querySelector("[data-max]").value = "";
+        const max = form.querySelector("[data-max]");
+        if (answer.ok && max) max.value = "";
       } catch {
         // No answer: the bid may or may not have committed. The same key is sent
         // again on the next try, so it is never placed twice.
@@ -311,6 +313,7 @@
 
   const connection = $("[data-connection]");
   let socket = null;
+  let stopped = false;
   let retry = 0;
 
   function status(kind, text) {
@@ -354,7 +357,7 @@
     });
     socket.addEventListener("close", (event) => {
       root.dataset.connected = "false";
-      if (event.code === 4404) return;
+      if (event.code === 4404 || stopped) return;
       status("offline", "Reconnecting…");
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * 2 ** retry);
@@ -367,6 +370,15 @@
   window.addEventListener("pagehide", () => clearInterval(pinger));
 
   render(null);
-  setInterval(tick, 250);
+  const ticker = setInterval(tick, 250);
   connect();
-})();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(ticker);
+      clearInterval(pinger);
+      if (socket) socket.close(1000);
+    },
+  };
+} };
+BazaarAuction.mount(document.getElementById("auction"));
