@@ -4,6 +4,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from bazaar.ids import PublicIdField
+
 
 class Role(models.TextChoices):
     """Powers beyond buying. Seller is not here: it is a seller profile in `stalls`."""
@@ -123,3 +125,53 @@ class ChatSanction(models.Model):
     def __str__(self) -> str:
         where = f"in {self.stall}" if self.stall_id else "market-wide"
         return f"{self.get_kind_display().split(' ')[0]} of {self.user} {where}"
+
+
+class StewardAction(models.Model):
+    """What a steward (or ops) did to whom and why: stewards are watched too.
+
+    Written by the service that did the thing, in its transaction; never changed.
+    The target is named by kind and public id (it may live in any app) with a label
+    as it read then, so the record stays readable after the target changes.
+    """
+
+    class Action(models.TextChoices):
+        STALL_MOVE = "stall_move", "Moved a stall"
+        STALL_SWAP = "stall_swap", "Swapped two stalls"
+        REPORT_RESOLVE = "report_resolve", "Resolved a report"
+        REPORT_DISMISS = "report_dismiss", "Dismissed a report"
+        CHAT_RELEASE = "chat_release", "Released a held chat message"
+        CHAT_DELETE = "chat_delete", "Deleted a chat message"
+        PHOTO_APPROVE = "photo_approve", "Approved a held photo"
+        PHOTO_REJECT = "photo_reject", "Rejected a held photo"
+        SANCTION = "sanction", "Muted or banned someone"
+        SANCTION_LIFT = "sanction_lift", "Lifted a sanction"
+        APPEAL_GRANT = "appeal_grant", "Granted an appeal"
+        APPEAL_DENY = "appeal_deny", "Denied an appeal"
+        ELECTION_OPEN = "election_open", "Opened a steward election"
+        ELECTION_CLOSE = "election_close", "Closed a steward election"
+        ELECTION_APPROVE = "election_approve", "Approved an election's result"
+        STEWARD_REVOKE = "steward_revoke", "Revoked a steward"
+        DISPUTE_DECIDE = "dispute_decide", "Decided a dispute"
+
+    public_id = PublicIdField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=24, choices=Action.choices)
+    target_kind = models.CharField(max_length=24)
+    target_ref = models.CharField(max_length=40)
+    target_label = models.CharField(max_length=200)
+    reason = models.CharField(max_length=500)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["actor", "-created_at"], name="steward_action_by_actor"),
+            models.Index(fields=["target_kind", "target_ref"], name="steward_action_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor or 'ops'}: {self.get_action_display()} ({self.target_label})"

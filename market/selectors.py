@@ -49,6 +49,10 @@ def section_at(*, x: int, y: int) -> Section | None:
     return Section.objects.filter(x=x, y=y).first()
 
 
+def section_get(*, pk: int) -> Section:
+    return Section.objects.get(pk=pk)
+
+
 def neighbours(*, layout: Layout, x: int, y: int) -> dict[str, dict | None]:
     """The four neighbours (coordinates and URL), or None past the market's edge."""
     found = {}

@@ -13,6 +13,16 @@ GROUPS: list[tuple[str, list[Kind]]] = [
         "Sellers you follow and items you watch",
         [Kind.SELLER_LIVE, Kind.SELLER_LISTED, Kind.PRICE_DROP],
     ),
+    (
+        "Stewards",
+        [
+            Kind.STALL_MOVED,
+            Kind.PHOTO_CHECKED,
+            Kind.REPORT_RESOLVED,
+            Kind.APPEAL_DECIDED,
+            Kind.STEWARD_ELECTION,
+        ],
+    ),
 ]
 
 # Order updates are mailed by the orders app itself (orders/notify.py), with the
@@ -34,6 +44,9 @@ EMAILED_BY_DEFAULT: frozenset[str] = frozenset(
         Kind.OFFER_ACCEPTED,
         Kind.OFFER_EXPIRING,
         Kind.PRICE_DROP,
+        Kind.STALL_MOVED,
+        Kind.PHOTO_CHECKED,
+        Kind.APPEAL_DECIDED,
     }
 )
 

@@ -23,6 +23,11 @@ class Kind(models.TextChoices):
     SELLER_LIVE = "seller_live", "A seller you follow went live"
     SELLER_LISTED = "seller_listed", "A seller you follow listed an item"
     PRICE_DROP = "price_drop", "An item you watch got cheaper"
+    STALL_MOVED = "stall_moved", "A steward moved your stall"
+    PHOTO_CHECKED = "photo_checked", "A photo you uploaded was checked"
+    REPORT_RESOLVED = "report_resolved", "A report you made was dealt with"
+    APPEAL_DECIDED = "appeal_decided", "Your appeal was decided"
+    STEWARD_ELECTION = "steward_election", "Steward elections"
 
 
 class Notice(models.Model):

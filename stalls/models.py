@@ -39,8 +39,11 @@ class Stall(models.Model):
     public_id = PublicIdField()
     seller = models.OneToOneField(SellerProfile, on_delete=models.PROTECT, related_name="stall")
     section = models.ForeignKey("market.Section", on_delete=models.PROTECT, related_name="stalls")
+    # Never NULL once a transaction commits: a steward's swap parks one stall there
+    # for a statement, under both rows' locks (`stalls.moves`).
     slot = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(0), MaxValueValidator(SLOTS_PER_SECTION - 1)]
+        null=True,
+        validators=[MinValueValidator(0), MaxValueValidator(SLOTS_PER_SECTION - 1)],
     )
     name = models.CharField(max_length=80)
     description = models.TextField(blank=True, max_length=5000)

@@ -301,3 +301,11 @@ def stalls_live_now() -> set[str]:
         public_ids = list(Stall.objects.values_list("public_id", flat=True))
         cache.set(STALL_IDS_CACHE_KEY, public_ids, 60)
     return live_stall_ids(public_ids=public_ids)
+
+
+def stalls_by_place() -> dict[tuple[int, int, int], Stall]:
+    """Every stall by (section x, section y, slot), for the stewards' map: one query."""
+    stalls = Stall.objects.select_related("section", "seller__user").only(
+        "public_id", "name", "slot", "section__x", "section__y", "seller__user__handle"
+    )
+    return {(stall.section.x, stall.section.y, stall.slot): stall for stall in stalls}

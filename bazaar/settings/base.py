@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "reviews",
     "privacy",
     "notifications",
+    "stewards",
 ]
 
 MIDDLEWARE = [
