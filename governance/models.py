@@ -74,6 +74,7 @@ class ChatSanction(models.Model):
         MUTE = "mute", "Mute (cannot chat)"
         BAN = "ban", "Ban (cannot chat or enter the stall room)"
 
+    public_id = PublicIdField()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_sanctions"
     )
@@ -175,3 +176,105 @@ class StewardAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor or 'ops'}: {self.get_action_display()} ({self.target_label})"
+
+
+class Report(models.Model):
+    """A signed-in person says a stall, item, chat message or user breaks the rules.
+
+    The target lives in another app: it is named by kind and public id, with its
+    label, address and owner as they were when reported. One open report per person
+    and target (a second click finds the first). Resolving tells the reporter.
+    """
+
+    class TargetKind(models.TextChoices):
+        STALL = "stall", "Stall"
+        ITEM = "item", "Item"
+        CHAT = "chat", "Chat message"
+        USER = "user", "User"
+
+    class Reason(models.TextChoices):
+        PROHIBITED = "prohibited", "Prohibited or illegal item"
+        COUNTERFEIT = "counterfeit", "Counterfeit or replica"
+        SCAM = "scam", "Scam or fraud"
+        OFFENSIVE = "offensive", "Offensive, hateful or adult content"
+        HARASSMENT = "harassment", "Harassment or threats"
+        SPAM = "spam", "Spam"
+        MISLEADING = "misleading", "Misleading description or photos"
+        OTHER = "other", "Something else"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Acted on"
+        DISMISSED = "dismissed", "No action needed"
+
+    public_id = PublicIdField()
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made"
+    )
+    target_kind = models.CharField(max_length=8, choices=TargetKind.choices)
+    target_ref = models.CharField(max_length=26)
+    target_label = models.CharField(max_length=200)
+    target_url = models.CharField(max_length=300, blank=True)
+    target_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports_against",
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    details = models.CharField(max_length=1000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField(max_length=500, blank=True, help_text="Told to the reporter.")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status="open"), name="report_open_queue"
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "target_kind", "target_ref"],
+                condition=Q(status="open"),
+                name="report_one_open_per_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_target_kind_display()} “{self.target_label}”: {self.get_reason_display()}"
+        )
+
+
+class SanctionAppeal(models.Model):
+    """The sanctioned person asks a steward to think again; one appeal per sanction.
+    Granting lifts the sanction; the decision and its reason are told to them."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a steward"
+        GRANTED = "granted", "Granted: sanction lifted"
+        DENIED = "denied", "Denied: sanction stands"
+
+    public_id = PublicIdField()
+    sanction = models.OneToOneField(ChatSanction, on_delete=models.CASCADE, related_name="appeal")
+    text = models.CharField(max_length=1000)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    answer = models.CharField(max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Appeal of {self.sanction}"

@@ -5,11 +5,14 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.services import user_set_staff
 from bazaar.broadcast import broadcast_on_commit, user_group
 from bazaar.errors import Conflict, Invalid, NotAllowed
+from notifications.models import Kind
+from notifications.services import notify
 
 from .models import BannedWord, ChatSanction, Role, RoleGrant, StewardAction
 from .moderation import WORD_MIN_LETTERS, matcher_refresh, word_is_valid, word_key
@@ -208,6 +211,14 @@ def sanction_impose(
         },
     )
     restriction = chat_restriction(user=user, stall=stall)
+    where = f"in “{stall.name}”" if stall else "in the whole market"
+    notify(
+        user,
+        Kind.SANCTIONED,
+        title=f"A steward {'banned' if kind == ChatSanction.Kind.BAN else 'muted'} you {where}",
+        url=reverse("stewards:my_sanctions"),
+        body=f"The reason: {reason} You can appeal on the page this links to.",
+    )
     broadcast_on_commit(
         user_group(user.public_id),
         {

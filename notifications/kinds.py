@@ -17,8 +17,9 @@ GROUPS: list[tuple[str, list[Kind]]] = [
         "Stewards",
         [
             Kind.STALL_MOVED,
-            Kind.PHOTO_CHECKED,
+            Kind.PHOTO_SCREENED,
             Kind.REPORT_RESOLVED,
+            Kind.SANCTIONED,
             Kind.APPEAL_DECIDED,
             Kind.STEWARD_ELECTION,
         ],
@@ -45,7 +46,8 @@ EMAILED_BY_DEFAULT: frozenset[str] = frozenset(
         Kind.OFFER_EXPIRING,
         Kind.PRICE_DROP,
         Kind.STALL_MOVED,
-        Kind.PHOTO_CHECKED,
+        Kind.PHOTO_SCREENED,
+        Kind.SANCTIONED,
         Kind.APPEAL_DECIDED,
     }
 )

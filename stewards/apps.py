@@ -6,3 +6,9 @@ class StewardsConfig(AppConfig):
     queue, reports and elections. A top-level app: it reads every other app."""
 
     name = "stewards"
+
+    def ready(self):
+        from django.contrib import admin
+
+        # The admin's index opens with the queue's counts and the console's pages.
+        admin.site.index_template = "stewards/admin_index.html"

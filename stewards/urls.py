@@ -1,11 +1,17 @@
 from django.urls import path
 
-from . import sections
+from . import sections, views
 
 app_name = "stewards"
 
-# Mounted under /admin/, before Django's admin: the steward console's own pages.
+# The console's own pages sit under /admin/, before Django's admin in the root URLs.
 urlpatterns = [
-    path("sections/", sections.sections_map, name="sections"),
-    path("sections/move/", sections.stall_move_view, name="stall_move"),
+    path("admin/sections/", sections.sections_map, name="sections"),
+    path("admin/sections/move/", sections.stall_move_view, name="stall_move"),
+    path("admin/queue/", views.queue, name="queue"),
+    path("admin/queue/act/", views.queue_apply, name="queue_act"),
+    path("report/<str:kind>/<ulid:public_id>/", views.report, name="report"),
+    path("account/reports/", views.my_reports, name="my_reports"),
+    path("account/sanctions/", views.my_sanctions, name="my_sanctions"),
+    path("account/sanctions/<ulid:public_id>/appeal/", views.appeal, name="appeal"),
 ]
