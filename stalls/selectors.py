@@ -33,7 +33,15 @@ from django.utils import timezone
 
 from bazaar.errors import NotFound
 
-from .models import SLOTS_PER_SECTION, Item, Photo, Reservation, SellerProfile, Stall
+from .models import (
+    SLOTS_PER_SECTION,
+    Item,
+    Photo,
+    PhotoUpload,
+    Reservation,
+    SellerProfile,
+    Stall,
+)
 from .room.presence import live_stall_ids
 from .search import SEARCH_CONFIG
 
@@ -309,3 +317,20 @@ def stalls_by_place() -> dict[tuple[int, int, int], Stall]:
         "public_id", "name", "slot", "section__x", "section__y", "seller__user__handle"
     )
     return {(stall.section.x, stall.section.y, stall.slot): stall for stall in stalls}
+
+
+def uploads_held(*, limit: int) -> tuple[int, list]:
+    """For stewards: photos the screening held, oldest first, and how many there are."""
+    held = PhotoUpload.objects.filter(status=PhotoUpload.Status.HELD)
+    rows = list(held.select_related("stall__seller__user", "item").order_by("created_at")[:limit])
+    return held.count(), rows
+
+
+def uploads_pending_for(*, stall: Stall) -> list:
+    """The seller's photos not shown yet: being checked, or waiting for a steward."""
+    waiting = [PhotoUpload.Status.WAITING, PhotoUpload.Status.HELD]
+    return list(
+        PhotoUpload.objects.filter(stall=stall, status__in=waiting)
+        .select_related("item")
+        .order_by("created_at")
+    )

@@ -23,6 +23,8 @@ from governance.selectors import (
 )
 from stalls.room.chat import chat_message_delete, chat_message_release
 from stalls.room.selectors import chat_held, chat_held_get
+from stalls.selectors import uploads_held
+from stalls.uploads import upload_review
 
 PAGE = 100
 # A case waiting longer than this is overdue: it goes to the top, marked.
@@ -76,6 +78,24 @@ def _chat(limit: int) -> tuple[int, list[Entry]]:
     ]
 
 
+def _photos(limit: int) -> tuple[int, list[Entry]]:
+    count, rows = uploads_held(limit=limit)
+    return count, [
+        Entry(
+            kind="photo",
+            ref=upload.public_id,
+            title=f"Held photo for “{upload.item.title if upload.item_id else upload.stall.name}”",
+            detail=f"Screening score {upload.score:.2f} ({upload.backend}): "
+            + (", ".join(upload.labels) or "no labels"),
+            who=f"@{upload.stall.seller.user.handle}",
+            created_at=upload.created_at,
+            url=reverse("stalls:detail", args=[upload.stall.public_id]),
+            extra={"image_url": reverse("stewards:held_photo", args=[upload.public_id])},
+        )
+        for upload in rows
+    ]
+
+
 def _reports(limit: int) -> tuple[int, list[Entry]]:
     count, rows = reports_open(limit=limit)
     return count, [
@@ -111,6 +131,7 @@ def _appeals(limit: int) -> tuple[int, list[Entry]]:
 
 SOURCES: dict[str, Source] = {
     "chat": Source("Held chat", _chat),
+    "photo": Source("Held photos", _photos),
     "report": Source("Reports", _reports),
     "appeal": Source("Appeals", _appeals),
 }
@@ -153,6 +174,13 @@ def _chat_delete(message, actor, note):
     chat_message_delete(message=message, actor=actor, reason=note)
 
 
+def _photo(approve: bool):
+    def apply(ref, actor, note):
+        upload_review(actor=actor, upload_public_id=ref.public_id, approve=approve, reason=note)
+
+    return apply
+
+
 def _report(acted: bool):
     def apply(report, actor, note):
         report_decide(report=report, actor=actor, acted=acted, outcome=note)
@@ -165,6 +193,17 @@ def _appeal(grant: bool):
         appeal_decide(appeal=appeal, actor=actor, grant=grant, answer=note)
 
     return apply
+
+
+def _refs(refs):
+    return [_Ref(ref) for ref in refs]
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """A case the service looks up itself, by its public id."""
+
+    public_id: str
 
 
 def _chat_load(refs):
@@ -182,6 +221,10 @@ def _appeal_load(refs):
 ACTIONS: dict[str, Action] = {
     "chat_release": Action("chat", "Release held chat messages", False, _chat_release, _chat_load),
     "chat_delete": Action("chat", "Delete chat messages", False, _chat_delete, _chat_load),
+    "photo_approve": Action("photo", "Publish held photos", True, _photo(True), _refs),
+    "photo_reject": Action(
+        "photo", "Refuse held photos (note tells the seller)", True, _photo(False), _refs
+    ),
     "report_act": Action(
         "report",
         "Close reports: acted on (note tells the reporter)",

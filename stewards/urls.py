@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/sections/move/", sections.stall_move_view, name="stall_move"),
     path("admin/queue/", views.queue, name="queue"),
     path("admin/queue/act/", views.queue_apply, name="queue_act"),
+    path("admin/queue/photos/<ulid:public_id>/", views.held_photo, name="held_photo"),
     path("report/<str:kind>/<ulid:public_id>/", views.report, name="report"),
     path("account/reports/", views.my_reports, name="my_reports"),
     path("account/sanctions/", views.my_sanctions, name="my_sanctions"),

@@ -12,6 +12,7 @@ from bazaar.errors import DomainError
 from governance.models import Report
 from governance.reports import appeal_create, report_create, sanction_for_user
 from governance.selectors import reports_made_by, sanctions_of
+from stalls.uploads import upload_held_image
 
 from .access import steward_page
 from .queue import ACTIONS, SOURCES, queue_act, queue_entries
@@ -77,6 +78,16 @@ def appeal(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 # The stewards' queue
+
+
+@require_GET
+@steward_page("can see held photos")
+def held_photo(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A photo the screening held, shown to stewards only (never cached)."""
+    thumbnail = upload_held_image(actor=request.user, upload_public_id=public_id)
+    response = HttpResponse(thumbnail, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _queue_page(request: HttpRequest, *, error=None, note: str = "", status: int = 200):

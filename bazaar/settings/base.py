@@ -195,6 +195,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 UPLOAD_HOLDING_PREFIX = "holding/"
+# Photo screening (governance.screening): "nudenet" (local, the default) or "rekognition"
+# (AWS DetectModerationLabels, credentials from boto3's usual chain).
+PHOTO_SCREENING = env("PHOTO_SCREENING", default="nudenet")
+AWS_REKOGNITION_REGION = env("AWS_REKOGNITION_REGION", default="")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mesh Bazaar <market@localhost>")
