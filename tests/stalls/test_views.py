@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from governance.models import Role
 from governance.services import role_grant
-from stalls.models import PhotoUpload, Item, Photo, SellerProfile, Stall
+from stalls.models import Item, Photo, PhotoUpload, SellerProfile, Stall
 from tests.conftest import jpeg_bytes
 
 
