@@ -3,8 +3,10 @@ words; chat sanctions."""
 
 from datetime import timedelta
 
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,13 +26,58 @@ def roles_changed(*, user_id: int) -> None:
     transaction.on_commit(lambda: cache.delete(role_cache_key(user_id)))
 
 
+# The steward role is also a Django group holding exactly the steward permissions: what
+# stewards may see in the admin and do through its actions, named "app.codename".
+STEWARD_GROUP = "Stewards"
+STEWARD_PERMISSIONS = frozenset(
+    {
+        "governance.view_bannedword",
+        "governance.add_bannedword",
+        "governance.change_bannedword",
+        "governance.delete_bannedword",
+        "governance.view_chatsanction",
+        "governance.add_chatsanction",
+        "governance.change_chatsanction",
+        "governance.view_report",
+        "governance.change_report",
+        "governance.view_sanctionappeal",
+        "governance.change_sanctionappeal",
+        "stalls.view_chatmessage",
+        "stalls.change_chatmessage",
+        "stalls.view_stall",
+        "stalls.change_stall",
+        "stalls.view_item",
+        "stalls.view_photoupload",
+        "stalls.change_photoupload",
+        "orders.view_order",
+        "orders.change_order",
+        "reviews.view_review",
+        "reviews.change_review",
+    }
+)
+
+
+def steward_group_sync(**kwargs) -> Group:
+    """Make the Stewards group hold exactly STEWARD_PERMISSIONS (after each migrate)."""
+    group, _ = Group.objects.get_or_create(name=STEWARD_GROUP)
+    wanted = Q(pk__in=[])
+    for name in STEWARD_PERMISSIONS:
+        app_label, codename = name.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    group.permissions.set(Permission.objects.filter(wanted))
+    return group
+
+
 @transaction.atomic
 def role_grant(*, user, role: Role, granted_by=None) -> RoleGrant:
-    """Stewards and ops work in the admin, so a grant also opens it to them."""
+    """Stewards and ops work in the admin, so a grant also opens it to them; a
+    steward joins the Stewards group."""
     grant, _ = RoleGrant.objects.get_or_create(
         user=user, role=role, defaults={"granted_by": granted_by}
     )
     user_set_staff(user=user, is_staff=True)
+    if role == Role.STEWARD:
+        user.groups.add(Group.objects.get_or_create(name=STEWARD_GROUP)[0])
     roles_changed(user_id=user.pk)
     return grant
 
@@ -38,6 +85,8 @@ def role_grant(*, user, role: Role, granted_by=None) -> RoleGrant:
 @transaction.atomic
 def role_revoke(*, user, role: Role) -> None:
     RoleGrant.objects.filter(user=user, role=role).delete()
+    if role == Role.STEWARD:
+        user.groups.remove(*Group.objects.filter(name=STEWARD_GROUP))
     if not RoleGrant.objects.filter(user=user).exists() and not user.is_superuser:
         user_set_staff(user=user, is_staff=False)
     roles_changed(user_id=user.pk)

@@ -334,3 +334,8 @@ def uploads_pending_for(*, stall: Stall) -> list:
         .select_related("item")
         .order_by("created_at")
     )
+
+
+def sellers_with_stall_count() -> int:
+    """Active sellers (a stall, an account still open): the electorate for stewards."""
+    return Stall.objects.filter(seller__user__is_active=True).count()

@@ -230,6 +230,8 @@ PHOTO_SIZE = 1200
 PHOTO_THUMB_SIZE = 360
 PHOTOS_PER_ITEM = 6
 PHOTOS_PER_STALL = 6
+# Steward elections (stewards.elections): how long a seller must have sold to stand.
+STEWARD_MIN_SELLING_DAYS = env.int("STEWARD_MIN_SELLING_DAYS", default=30)
 
 # Payments. The local test gateway by default (clearly marked test mode); setting
 # STRIPE_SECRET_KEY switches to Stripe. The API version is pinned to the one the
@@ -270,6 +272,7 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
+    "stewards-end-terms": {"task": "stewards.tasks.end_steward_terms", "schedule": 3600.0},
     "release-expired-reservations": {
         "task": "stalls.tasks.release_expired_reservations",
         "schedule": 60.0,
