@@ -83,3 +83,43 @@ def test_crossed_swaps_of_one_pair_never_deadlock(require_postgres, make_stall, 
     assert sum(isinstance(o, Conflict) for o in outcomes) == 1, outcomes
     assert _places() == {(0, 0, 0), (1, 0, 0)}
     assert Stall.objects.get(pk=lamps.pk).section.x == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_votes_sent_at_once_count_once(require_postgres, make_stall, make_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from stalls.models import SellerProfile
+    from stewards.elections import candidacy_stand, election_create, vote_cast
+    from stewards.models import Election, Vote
+
+    ops = make_user("opsperson")
+    role_grant(user=ops, role=Role.OPS)
+    stalls = [make_stall(f"seller{n}", slot=n) for n in range(3)]
+    SellerProfile.objects.update(
+        kyc_status="approved", created_at=timezone.now() - timedelta(days=90)
+    )
+    now = timezone.now()
+    election = election_create(
+        actor=ops,
+        title="Race",
+        opens_at=now + timedelta(hours=1),
+        closes_at=now + timedelta(days=1),
+    )
+    a = candidacy_stand(user=stalls[0].seller.user, election=election, statement="A")
+    b = candidacy_stand(user=stalls[1].seller.user, election=election, statement="B")
+    Election.objects.filter(pk=election.pk).update(opens_at=now - timedelta(minutes=1))
+    election.refresh_from_db()
+    voter = stalls[2].seller.user
+
+    outcomes = race(
+        *[
+            (lambda c=c: vote_cast(voter=voter, election=election, candidacy_public_id=c.public_id))
+            for c in (a, b, a, b)
+        ]
+    )
+    assert sum(isinstance(o, Conflict) for o in outcomes) == 3, outcomes
+    assert Vote.objects.filter(voter=voter).count() == 1
