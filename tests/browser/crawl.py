@@ -89,6 +89,12 @@ PAGES = [
     Page("notifications", "/notifications/", roles=SIGNED_IN),
     Page("notification settings", "/notifications/settings/", roles=SIGNED_IN),
     Page("unsubscribe", "/notifications/unsubscribe/{unsubscribe}/", roles=(GUEST,)),
+    Page("admin: sections map", "/admin/sections/", roles=(STEWARD,)),
+    Page("admin: steward queue", "/admin/queue/", roles=(STEWARD,)),
+    Page("report a stall", "/report/stall/{stall}/", roles=(BUYER,)),
+    Page("my reports", "/account/reports/", roles=SIGNED_IN),
+    Page("my chat restrictions", "/account/sanctions/", roles=SIGNED_IN),
+    Page("steward elections", "/elections/"),
 ]
 
 
