@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
@@ -186,3 +187,10 @@ def sanctions_of(*, user) -> list[ChatSanction]:
 
 def reports_made_by(*, user, limit: int = 50) -> list:
     return list(Report.objects.filter(reporter=user).order_by("-created_at")[:limit])
+
+
+def steward_users() -> list:
+    """Everyone who holds the steward role now (for reminders that any may act on)."""
+    return list(
+        get_user_model().objects.filter(role_grants__role=Role.STEWARD, is_active=True).distinct()
+    )

@@ -22,6 +22,7 @@ GROUPS: list[tuple[str, list[Kind]]] = [
             Kind.SANCTIONED,
             Kind.APPEAL_DECIDED,
             Kind.STEWARD_ELECTION,
+            Kind.DISPUTE,
         ],
     ),
 ]
@@ -49,6 +50,7 @@ EMAILED_BY_DEFAULT: frozenset[str] = frozenset(
         Kind.PHOTO_SCREENED,
         Kind.SANCTIONED,
         Kind.APPEAL_DECIDED,
+        Kind.DISPUTE,
     }
 )
 

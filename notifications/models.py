@@ -29,6 +29,7 @@ class Kind(models.TextChoices):
     SANCTIONED = "sanctioned", "A steward restricted your chat"
     APPEAL_DECIDED = "appeal_decided", "Your appeal was decided"
     STEWARD_ELECTION = "steward_election", "Steward elections"
+    DISPUTE = "dispute", "A dispute needs your answer or decision"
 
 
 class Notice(models.Model):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bazaar.errors import DomainError, Invalid
+from bazaar.money import format_money
 from governance.reports import appeal_decide, report_decide
 from governance.selectors import (
     appeals_by_public_ids,
@@ -21,6 +22,9 @@ from governance.selectors import (
     reports_by_public_ids,
     reports_open,
 )
+from orders.escrow.disputes import disputes_by_public_ids, disputes_open
+from orders.escrow.selectors import dispute_deadlines
+from orders.escrow.services import order_dispute_settle
 from stalls.room.chat import chat_message_delete, chat_message_release
 from stalls.room.selectors import chat_held, chat_held_get
 from stalls.selectors import uploads_held
@@ -96,6 +100,28 @@ def _photos(limit: int) -> tuple[int, list[Entry]]:
     ]
 
 
+def _disputes(limit: int) -> tuple[int, list[Entry]]:
+    count, rows = disputes_open(limit=limit)
+    entries = []
+    for order in rows:
+        answer_due, decision_due = dispute_deadlines(order)
+        answered = order.dispute_answer or f"No answer yet (due {answer_due:%d %b %H:%M} UTC)."
+        entries.append(
+            Entry(
+                kind="dispute",
+                ref=order.public_id,
+                title=f"Dispute on {order} from “{order.stall.name}” "
+                f"({format_money(order.total_cents, order.currency)})",
+                detail=f"Buyer: {order.dispute_reason}\nSeller: {answered}",
+                who=f"@{order.buyer.handle}; decide by {decision_due:%d %b %H:%M} UTC",
+                created_at=order.disputed_at,
+                due_at=decision_due,
+                url=reverse("admin:orders_order_change", args=[order.pk]),
+            )
+        )
+    return count, entries
+
+
 def _reports(limit: int) -> tuple[int, list[Entry]]:
     count, rows = reports_open(limit=limit)
     return count, [
@@ -134,6 +160,7 @@ SOURCES: dict[str, Source] = {
     "photo": Source("Held photos", _photos),
     "report": Source("Reports", _reports),
     "appeal": Source("Appeals", _appeals),
+    "dispute": Source("Disputes", _disputes),
 }
 
 
@@ -206,6 +233,18 @@ class _Ref:
     public_id: str
 
 
+def _dispute(refund_all: bool):
+    def apply(order, actor, note):
+        refund = order.total_cents - order.refunded_cents if refund_all else 0
+        order_dispute_settle(actor=actor, order=order, refund_cents=refund, reason=note)
+
+    return apply
+
+
+def _dispute_load(refs):
+    return disputes_by_public_ids(public_ids=refs)
+
+
 def _chat_load(refs):
     return chat_held_get(public_ids=refs)
 
@@ -238,6 +277,16 @@ ACTIONS: dict[str, Action] = {
         True,
         _report(False),
         _report_load,
+    ),
+    "dispute_refund": Action(
+        "dispute",
+        "Disputes: refund the buyer in full (a partial refund: the order's admin page)",
+        True,
+        _dispute(True),
+        _dispute_load,
+    ),
+    "dispute_release": Action(
+        "dispute", "Disputes: release the money to the seller", True, _dispute(False), _dispute_load
     ),
     "appeal_grant": Action(
         "appeal",

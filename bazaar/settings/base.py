@@ -273,6 +273,7 @@ LOGGING = {
 
 CELERY_BEAT_SCHEDULE = {
     "stewards-end-terms": {"task": "stewards.tasks.end_steward_terms", "schedule": 3600.0},
+    "orders-remind-disputes": {"task": "orders.tasks.remind_disputes", "schedule": 900.0},
     "release-expired-reservations": {
         "task": "stalls.tasks.release_expired_reservations",
         "schedule": 60.0,
