@@ -163,3 +163,60 @@ class StewardPagesInTheBrowser(BrowserTestCase):
         expect(page.locator("#turnout")).to_contain_text("secret until it closes")
         expect(page.get_by_role("button", name="Cast my vote")).to_have_count(0)
         _keep(screenshot(page, "election-voted-1366"), "election-voted-1366")
+
+
+def _disputed_and_answered():
+    from orders.escrow.disputes import order_dispute_answer
+    from orders.escrow.services import order_dispute_open, order_ship
+    from tests.browser.test_orders_browser import _seed as orders_seed
+    from tests.orders.conftest import connect_payouts, pay, save_address, start_checkout
+
+    (lamps, _), buyer = orders_seed()
+    seller = lamps.seller.user
+    connect_payouts(seller)
+    save_address(buyer)
+    payment = start_checkout(buyer, lamps.items.get())
+    pay(payment)
+    order = payment.orders.get()
+    order_ship(actor=seller, order=order, carrier="Royal Mail", tracking_number="RM123")
+    order_dispute_open(actor=buyer, order=order, reason="The base arrived with a chip.")
+    order_dispute_answer(
+        actor=seller, order=order, answer="It was packed in bubble wrap; the carrier dropped it."
+    )
+    steward = verified_user("arbiter")
+    role_grant(user=steward, role=Role.STEWARD)
+    return buyer, seller, steward, order
+
+
+class DisputeTimelineInTheBrowser(BrowserTestCase):
+    def setUp(self):
+        super().setUp()
+        self.buyer, self.seller, self.steward, self.order = off_the_event_loop(
+            _disputed_and_answered
+        )
+        self.path = f"/orders/{self.order.public_id}/"
+
+    def test_the_dispute_on_the_timeline_paused_then_settled_in_part(self):
+        for width, viewport in (("1366", WIDE), ("390", PHONE)):
+            page = self.new_page(self.buyer, viewport=viewport)
+            page.goto(f"{self.live_server_url}{self.path}")
+            expect(page.locator("#dispute-clock")).to_contain_text("Escrow countdown paused")
+            expect(page.locator(".timeline")).to_contain_text("The seller answered")
+            assert_accessible(page, f"disputed order at {width}")
+            _keep(screenshot(page, f"dispute-open-{width}"), f"dispute-open-{width}")
+
+        from orders.escrow.services import order_dispute_settle
+
+        off_the_event_loop(
+            order_dispute_settle,
+            actor=self.steward,
+            order=self.order,
+            refund_cents=1000,
+            reason="The chip is real but small: $10.00 back, the rest to the seller.",
+        )
+        for width, viewport in (("1366", WIDE), ("390", PHONE)):
+            page = self.new_page(self.buyer, viewport=viewport)
+            page.goto(f"{self.live_server_url}{self.path}")
+            expect(page.locator(".timeline")).to_contain_text("The steward: The chip is real")
+            expect(page.locator("h1 .status")).to_have_text("Partly refunded")
+            _keep(screenshot(page, f"dispute-settled-{width}"), f"dispute-settled-{width}")

@@ -141,3 +141,29 @@ def test_reminders_before_each_deadline_once_and_overdue_first(
 
     _, entries = queue_entries(kind="dispute")
     assert entries[0].overdue and entries[0].ref == order.public_id
+
+
+@pytest.mark.parametrize(
+    "who, status",
+    [("anonymous", 302), ("buyer", 404), ("stranger", 404), ("steward", 404), ("seller", 302)],
+)
+def test_authorization_matrix_for_the_dispute_answer(
+    client, shipped, buyer, steward, make_user, on_commit, who, status
+):
+    """Only the order's seller answers; to anyone else the order does not exist."""
+    on_commit(order_dispute_open, actor=buyer, order=shipped, reason="Broken")
+    people = {
+        "buyer": buyer,
+        "stranger": make_user("stranger"),
+        "steward": steward,
+        "seller": shipped.stall.seller.user,
+    }
+    if who != "anonymous":
+        client.force_login(people[who])
+    response = client.post(
+        reverse("orders:dispute_answer", args=[shipped.public_id]),
+        {"answer": "Not so", "idempotency_key": _key()},
+    )
+    assert response.status_code == status
+    shipped.refresh_from_db()
+    assert (shipped.dispute_answer == "Not so") == (who == "seller")
