@@ -21,11 +21,11 @@ from django.urls import reverse
 from bazaar.errors import Conflict, Invalid, NotFound
 from governance.models import StewardAction
 from governance.services import reason_clean, require_steward, steward_action_record
-from market.selectors import section_at, section_get
 from notifications.models import Kind
 from notifications.services import notify
 
 from .models import SLOTS_PER_SECTION, Stall
+from .selectors import section_at, section_by_pk
 from .services import sections_changed
 
 
@@ -51,7 +51,7 @@ class MoveResult:
 
 def _place_of(stall: Stall) -> Place:
     """Where a locked stall is now (its section read after the lock)."""
-    section = section_get(pk=stall.section_id)
+    section = section_by_pk(pk=stall.section_id)
     return Place(section.x, section.y, stall.slot)
 
 
@@ -120,7 +120,7 @@ def stall_move(
     if occupant is None and Stall.objects.filter(section=section, slot=target.slot).exists():
         raise Conflict(f"A stall just took {target}; the map is refreshed.")
 
-    origin_section = section_get(pk=stall.section_id)
+    origin_section = section_by_pk(pk=stall.section_id)
     try:
         with transaction.atomic():
             if occupant is None:
