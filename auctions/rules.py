@@ -1,7 +1,7 @@
 """The auction's arithmetic as pure functions: increments, proxy bidding, soft close.
 
 No database and no clock here, so property-based tests can drive them directly;
-`auctions.services` applies them under the auction's row lock.
+`auctions.services` apply them under the auction's row lock.
 """
 
 from collections.abc import Hashable

@@ -9,6 +9,7 @@ urlpatterns = [
     path("auctions/<ulid:public_id>/", views.auction_detail, name="detail"),
     path("auctions/<ulid:public_id>/bids", views.bid_create, name="bids"),
     path("auctions/<ulid:public_id>/buy-now", views.buy_now, name="buy_now"),
+    path("auctions/<ulid:public_id>/retract", views.retract, name="retract"),
     path(
         "auctions/<ulid:public_id>/second-chance/accept",
         views.second_chance,

@@ -25,6 +25,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 PERCENTILES = {"n", "p50", "p95", "max"}
 
 DEFAULTS = {
+    "analytics": {"events": 20_000, "postgres": DEFAULT_POSTGRES, "databases": "sqlite,postgres"},
     "grid": {"postgres": None, "url": None, "rounds": 3},
     "search": {"postgres": None, "url": None, "rounds": 8},
     "checkout": {
@@ -46,13 +47,13 @@ DEFAULTS = {
         "redis": DEFAULT_REDIS,
     },
     "auction": {
-        "full": False,
-        "bidders": None,
+        "bidders": "100",
+        "watchers": 1000,
+        "transports": "socket,http",
         "servers": 1,
-        "workers": None,
         "seconds": 8.0,
-        "paced": 30,
         "baseline_seconds": 5.0,
+        "retry_every": 10,
         "rate": 5e7,
         "postgres": DEFAULT_POSTGRES,
         "redis": DEFAULT_REDIS,
@@ -104,6 +105,8 @@ def test_every_bench_has_a_parser_and_a_main():
     ("name", "argv"),
     [
         ("grid", ["--rounds", "0"]),
+        ("analytics", ["--events", "10"]),
+        ("analytics", ["--databases", "sqlite,mysql"]),
         ("search", ["--url", "http://127.0.0.1:8000", "--postgres", DEFAULT_POSTGRES]),
         ("offers", ["--pairs", "0"]),
         ("stall_room", ["--configs", "baseline,nginx"]),
@@ -258,3 +261,15 @@ def test_figures_helpers():
     assert ratio(None, 2) is None
     assert ratios_p50_p95({"p50": 4, "p95": 9}, {"p50": 2, "p95": 3}) == {"p50": 2.0, "p95": 3.0}
     assert merge_counts([{"a": 1}, {"a": 2, "b": 1}, {}]) == {"a": 3, "b": 1}
+
+
+def test_a_bench_starts_daphne_alone_or_the_projects_launcher():
+    from bench._servers import server_command
+
+    assert server_command("daphne", 8001, 1)[1:3] == ["-m", "daphne"]
+    launcher = server_command("daphne", 8001, 2)
+    assert launcher[1:5] == ["-m", "bazaar.serve", "--server", "daphne"]
+    assert launcher[-4:] == ["--port", "8001", "--workers", "2"]
+    uvicorn = server_command("uvicorn", 8001, 1)
+    assert uvicorn[1:5] == ["-m", "bazaar.serve", "--server", "uvicorn"]
+    assert uvicorn[-2:] == ["--workers", "1"]

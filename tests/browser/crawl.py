@@ -73,7 +73,10 @@ PAGES = [
     Page("seller dashboard", "/dashboard/stall/", roles=(SELLER,)),
     Page("auctions dashboard", "/dashboard/stall/auctions/", roles=(SELLER,)),
     Page("edit an item", "/dashboard/stall/items/{item}/", roles=(SELLER,)),
+    Page("seller analytics", "/dashboard/stall/analytics/", roles=(SELLER,)),
     Page("admin", "/admin/", roles=(STEWARD,)),
+    Page("ops analytics", "/ops/analytics/", roles=(STEWARD,)),
+    Page("ops analytics, a range refused", "/ops/analytics/?start=2026-13-01", roles=(STEWARD,)),
     Page("admin: orders", "/admin/orders/order/", roles=(STEWARD,)),
     Page("admin: an order", "/admin/orders/order/{order_pk}/change/", roles=(STEWARD,)),
     Page("admin: chat messages", "/admin/stalls/chatmessage/", roles=(STEWARD,)),
@@ -103,7 +106,7 @@ def market_for_the_crawl() -> dict:
     offer, a cart, a paid order between the demo buyer and the demo seller."""
     from accounts.models import User
     from auctions.models import Auction
-    from auctions.services import bid_place
+    from auctions.services.bidding import bid_place
     from bazaar.idempotency import new_key
     from market.seeding import seed_market
     from notifications.tokens import unsubscribe_token

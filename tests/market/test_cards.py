@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from auctions.services import auction_cancel, auction_start
+from auctions.services.starting import auction_cancel, auction_start
 from bazaar.ids import new_ulid
 from stalls.models import Item
 from stalls.room.presence import seller_presence_beat
