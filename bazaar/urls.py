@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("discovery.urls")),
     path("healthz/", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
+    path("", include("stewards.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("market/", include("market.urls")),

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.static import serve
 
@@ -23,7 +23,10 @@ def favicon(request: HttpRequest) -> FileResponse:
 
 
 def media(request: HttpRequest, path: str) -> HttpResponse:
-    """Uploaded photos from local storage (the embedded default), cached for a year."""
+    """Uploaded photos from local storage (the embedded default), cached for a year.
+    Photos still being screened wait in the holding prefix, which is never served."""
+    if path.lstrip("/").startswith(settings.UPLOAD_HOLDING_PREFIX):
+        raise Http404("Not here.")
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
     response["Cache-Control"] = IMMUTABLE
     return response

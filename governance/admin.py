@@ -9,7 +9,7 @@ from django.utils import timezone
 from bazaar.errors import DomainError
 
 from .admin_access import OpsReadOnlyAdmin, StewardReadOnlyAdmin
-from .models import BannedWord, ChatSanction, RoleGrant
+from .models import BannedWord, ChatSanction, RoleGrant, StewardAction
 from .selectors import sanction_active_q, user_is_steward
 from .services import (
     banned_word_add,
@@ -254,3 +254,28 @@ class ChatSanctionAdmin(ServiceSavedAdmin, StewardReadOnlyAdmin):
                 lifted += 1
         if lifted:
             self.message_user(request, f"Lifted {lifted} sanction(s).", messages.SUCCESS)
+
+
+# The stewards' own record
+
+
+@admin.register(StewardAction)
+class StewardActionAdmin(OpsReadOnlyAdmin):
+    """Every steward action, with who and why: ops watch the stewards here."""
+
+    list_display = ["created_at", "actor", "action", "target_kind", "target_label", "reason"]
+    list_filter = ["action", "target_kind"]
+    list_select_related = ["actor"]
+    search_fields = ["actor__handle", "target_ref", "target_label", "reason"]
+    date_hierarchy = "created_at"
+    fields = [
+        "public_id",
+        "created_at",
+        "actor",
+        "action",
+        "target_kind",
+        "target_ref",
+        "target_label",
+        "reason",
+        "detail",
+    ]

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
-from .models import BannedWord, ChatSanction, Role, RoleGrant
+from .models import BannedWord, ChatSanction, Report, Role, RoleGrant, SanctionAppeal
 
 BUYER = "buyer"
 SELLER = "seller"
@@ -149,4 +149,52 @@ def chat_restriction(*, user, stall) -> Restriction | None:
         reason=row["reason"],
         ends_at=row["ends_at"],
         market_wide=row["stall_id"] is None,
+    )
+
+
+# The stewards' queue
+
+
+def reports_open(*, limit: int) -> tuple[int, list]:
+    """Open reports, oldest first, and how many there are."""
+    reports = Report.objects.filter(status=Report.Status.OPEN)
+    rows = list(reports.select_related("reporter", "target_owner").order_by("created_at")[:limit])
+    return reports.count(), rows
+
+
+def appeals_pending(*, limit: int) -> tuple[int, list]:
+    appeals = SanctionAppeal.objects.filter(status=SanctionAppeal.Status.PENDING)
+    rows = list(
+        appeals.select_related(
+            "sanction__user", "sanction__stall", "sanction__created_by"
+        ).order_by("created_at")[:limit]
+    )
+    return appeals.count(), rows
+
+
+def reports_by_public_ids(*, public_ids: list[str]) -> list:
+    return list(Report.objects.filter(public_id__in=public_ids))
+
+
+def appeals_by_public_ids(*, public_ids: list[str]) -> list:
+    return list(SanctionAppeal.objects.filter(public_id__in=public_ids))
+
+
+def sanctions_of(*, user) -> list[ChatSanction]:
+    """A person's own sanctions, newest first, with their appeals."""
+    return list(
+        ChatSanction.objects.filter(user=user)
+        .select_related("stall", "appeal")
+        .order_by("-starts_at", "-id")
+    )
+
+
+def reports_made_by(*, user, limit: int = 50) -> list:
+    return list(Report.objects.filter(reporter=user).order_by("-created_at")[:limit])
+
+
+def steward_users() -> list:
+    """Everyone who holds the steward role now (for reminders that any may act on)."""
+    return list(
+        get_user_model().objects.filter(role_grants__role=Role.STEWARD, is_active=True).distinct()
     )

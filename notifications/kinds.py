@@ -13,6 +13,18 @@ GROUPS: list[tuple[str, list[Kind]]] = [
         "Sellers you follow and items you watch",
         [Kind.SELLER_LIVE, Kind.SELLER_LISTED, Kind.PRICE_DROP],
     ),
+    (
+        "Stewards",
+        [
+            Kind.STALL_MOVED,
+            Kind.PHOTO_SCREENED,
+            Kind.REPORT_RESOLVED,
+            Kind.SANCTIONED,
+            Kind.APPEAL_DECIDED,
+            Kind.STEWARD_ELECTION,
+            Kind.DISPUTE,
+        ],
+    ),
 ]
 
 # Order updates are mailed by the orders app itself (orders/escrow/notify.py), with the
@@ -34,6 +46,11 @@ EMAILED_BY_DEFAULT: frozenset[str] = frozenset(
         Kind.OFFER_ACCEPTED,
         Kind.OFFER_EXPIRING,
         Kind.PRICE_DROP,
+        Kind.STALL_MOVED,
+        Kind.PHOTO_SCREENED,
+        Kind.SANCTIONED,
+        Kind.APPEAL_DECIDED,
+        Kind.DISPUTE,
     }
 )
 

@@ -23,6 +23,13 @@ class Kind(models.TextChoices):
     SELLER_LIVE = "seller_live", "A seller you follow went live"
     SELLER_LISTED = "seller_listed", "A seller you follow listed an item"
     PRICE_DROP = "price_drop", "An item you watch got cheaper"
+    STALL_MOVED = "stall_moved", "A steward moved your stall"
+    PHOTO_SCREENED = "photo_screened", "A photo you uploaded was screened"
+    REPORT_RESOLVED = "report_resolved", "A report you made was dealt with"
+    SANCTIONED = "sanctioned", "A steward restricted your chat"
+    APPEAL_DECIDED = "appeal_decided", "Your appeal was decided"
+    STEWARD_ELECTION = "steward_election", "Steward elections"
+    DISPUTE = "dispute", "A dispute needs your answer or decision"
 
 
 class Notice(models.Model):

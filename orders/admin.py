@@ -117,12 +117,12 @@ class OrderAdmin(StewardReadOnlyAdmin):
     def chargeback(self, order: Order) -> bool:
         return order.has_chargeback
 
-    def _settle(self, request, orders, refund_for) -> None:
+    def _settle(self, request, orders, refund_for, reason: str = "") -> None:
         settled = 0
         for order in orders:
             try:
                 order_dispute_settle(
-                    actor=request.user, order=order, refund_cents=refund_for(order)
+                    actor=request.user, order=order, refund_cents=refund_for(order), reason=reason
                 )
             except DomainError as error:
                 self.message_user(request, f"{order}: {error.message}", messages.ERROR)
@@ -147,7 +147,12 @@ class OrderAdmin(StewardReadOnlyAdmin):
         order = queryset.get()
         form = SettleForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            self._settle(request, [order], lambda order: form.cleaned_data["refund"])
+            self._settle(
+                request,
+                [order],
+                lambda order: form.cleaned_data["refund"],
+                reason=form.cleaned_data["reason"],
+            )
             return None
         context = {
             **self.admin_site.each_context(request),

@@ -41,6 +41,15 @@ class DisputeForm(forms.Form):
     )
 
 
+class DisputeAnswerForm(forms.Form):
+    answer = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Your side",
+        help_text="A steward reads both sides and decides.",
+    )
+
+
 class ShippingCostForm(forms.Form):
     shipping = AmountField(
         label="Shipping per order", required=False, help_text="0 or empty for free shipping."
@@ -51,4 +60,9 @@ class SettleForm(forms.Form):
     refund = AmountField(
         label="Refund to the buyer",
         help_text="The rest of the order, less the platform fee, is paid to the seller.",
+    )
+    reason = forms.CharField(
+        max_length=500,
+        label="Why",
+        help_text="Shown on the order's timeline and kept in the stewards' record.",
     )

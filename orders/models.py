@@ -175,6 +175,9 @@ class Order(models.Model):
     carrier = models.CharField(max_length=60, blank=True)
     tracking_number = models.CharField(max_length=80, blank=True)
     dispute_reason = models.TextField(blank=True)
+    # The seller's side of a dispute (orders.escrow.disputes), due within 72 hours.
+    dispute_answer = models.TextField(blank=True)
+    dispute_answered_at = models.DateTimeField(null=True, blank=True)
     reference = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)

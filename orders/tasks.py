@@ -5,6 +5,7 @@ from celery import shared_task
 from bazaar.jobs import MAIL_RETRY
 
 from .checkout.services import checkouts_expire_due
+from .escrow.disputes import disputes_remind
 from .escrow.notify import order_mail_send
 from .escrow.services import orders_release_due
 from .models import Payment
@@ -55,3 +56,9 @@ def expire_checkout_session(payment_id: int) -> None:
 def send_order_mail(order_id: int, kind: str) -> None:
     """Queued after an order's status changes: the emails for that change."""
     order_mail_send(order_id=order_id, kind=kind)
+
+
+@shared_task
+def remind_disputes() -> int:
+    """Beat, every 15 minutes: remind sellers and stewards before a dispute's deadlines."""
+    return disputes_remind()

@@ -20,6 +20,9 @@ urlpatterns = [
     path("orders/<ulid:public_id>/ship/", views.order_ship, name="ship"),
     path("orders/<ulid:public_id>/received/", views.order_received, name="received"),
     path("orders/<ulid:public_id>/dispute/", views.order_dispute, name="dispute"),
+    path(
+        "orders/<ulid:public_id>/dispute/answer/", views.order_dispute_answer, name="dispute_answer"
+    ),
     path("orders/<ulid:public_id>/cancel/", views.order_cancel, name="cancel"),
     path("account/payments/", views.account, name="account"),
     path("account/payments/card/", views.card_setup, name="card_setup"),

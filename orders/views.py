@@ -18,9 +18,16 @@ from stalls.selectors import item_available_quantity, item_get, stall_for_user
 from .checkout import selectors as checkout_selectors
 from .checkout import services as checkout_services
 from .checkout.selectors import SESSION_CART, cart_for_request
+from .escrow import disputes
 from .escrow import selectors as escrow_selectors
 from .escrow import services as escrow_services
-from .forms import DisputeForm, ShipForm, ShippingAddressForm, ShippingCostForm
+from .forms import (
+    DisputeAnswerForm,
+    DisputeForm,
+    ShipForm,
+    ShippingAddressForm,
+    ShippingCostForm,
+)
 from .payments import selectors as payments_selectors
 from .payments import services as payments_services
 from .payments.gateway import GatewayError
@@ -253,6 +260,7 @@ def _order_context(request: HttpRequest, order, **forms) -> dict:
         "lines": order.lines.all(),
         "ship_form": forms.get("ship_form") or ShipForm(),
         "dispute_form": forms.get("dispute_form") or DisputeForm(),
+        "answer_form": forms.get("answer_form") or DisputeAnswerForm(),
     }
 
 
@@ -287,7 +295,11 @@ def _order_action(form_class, action, done: str):
 
 
 def _form_name(form_class) -> str:
-    return {ShipForm: "ship_form", DisputeForm: "dispute_form"}[form_class]
+    return {
+        ShipForm: "ship_form",
+        DisputeForm: "dispute_form",
+        DisputeAnswerForm: "answer_form",
+    }[form_class]
 
 
 order_ship = _order_action(
@@ -300,6 +312,11 @@ order_dispute = _order_action(
     DisputeForm,
     escrow_services.order_dispute_open,
     "Dispute opened; a steward will look at it. The seller's payout is paused.",
+)
+order_dispute_answer = _order_action(
+    DisputeAnswerForm,
+    disputes.order_dispute_answer,
+    "Your answer is on the timeline; a steward will decide.",
 )
 order_cancel = _order_action(
     None, escrow_services.order_cancel, "Order cancelled; the buyer is refunded."

@@ -39,8 +39,11 @@ class Stall(models.Model):
     public_id = PublicIdField()
     seller = models.OneToOneField(SellerProfile, on_delete=models.PROTECT, related_name="stall")
     section = models.ForeignKey("market.Section", on_delete=models.PROTECT, related_name="stalls")
+    # Never NULL once a transaction commits: a steward's swap parks one stall there
+    # for a statement, under both rows' locks (`stalls.moves`).
     slot = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(0), MaxValueValidator(SLOTS_PER_SECTION - 1)]
+        null=True,
+        validators=[MinValueValidator(0), MaxValueValidator(SLOTS_PER_SECTION - 1)],
     )
     name = models.CharField(max_length=80)
     description = models.TextField(blank=True, max_length=5000)
@@ -183,21 +186,41 @@ class Photo(models.Model):
 
 
 class PhotoUpload(models.Model):
-    """A browser upload to the S3 holding prefix, waiting for the checking task."""
+    """An uploaded photo in the private holding prefix, waiting to be checked and
+    screened (`stalls.uploads`); it becomes a Photo only once it passes."""
 
     class Status(models.TextChoices):
-        WAITING = "waiting"
-        PUBLISHED = "published"
-        REFUSED = "refused"
+        WAITING = "waiting", "Checking…"
+        HELD = "held", "Waiting for a steward"
+        PUBLISHED = "published", "Published"
+        REFUSED = "refused", "Refused"
 
     public_id = PublicIdField()
     stall = models.ForeignKey(Stall, on_delete=models.CASCADE, related_name="uploads")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, null=True, blank=True)
     key = models.CharField(max_length=200, unique=True)
+    # Sent by the browser straight to the S3 bucket (else through our upload form).
+    direct = models.BooleanField(default=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
     error = models.CharField(max_length=200, blank=True)
     photo = models.OneToOneField(Photo, on_delete=models.SET_NULL, null=True, blank=True)
+    # The screening (governance.screening): the backend's nudity score and what it saw.
+    score = models.FloatField(null=True, blank=True)
+    backend = models.CharField(max_length=16, blank=True)
+    labels = models.JSONField(default=list, blank=True)
+    screened_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status="held"), name="upload_held_queue"
+            )
+        ]
 
 
 class Reservation(models.Model):

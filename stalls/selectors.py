@@ -33,7 +33,15 @@ from django.utils import timezone
 
 from bazaar.errors import NotFound
 
-from .models import SLOTS_PER_SECTION, Item, Photo, Reservation, SellerProfile, Stall
+from .models import (
+    SLOTS_PER_SECTION,
+    Item,
+    Photo,
+    PhotoUpload,
+    Reservation,
+    SellerProfile,
+    Stall,
+)
 from .room.presence import live_stall_ids
 from .search import SEARCH_CONFIG
 
@@ -169,6 +177,11 @@ def section_at(*, x: int, y: int) -> models.Model | None:
     they are reached through the stall's foreign key to them, not by importing market."""
     sections = Stall._meta.get_field("section").related_model.objects
     return sections.filter(x=x, y=y).first()
+
+
+def section_by_pk(*, pk: int) -> models.Model:
+    """A section by its key, the same way (for a stall whose row was locked alone)."""
+    return Stall._meta.get_field("section").related_model.objects.get(pk=pk)
 
 
 def free_slots(*, section_id: int, keep_stall: Stall | None = None) -> list[int]:
@@ -308,3 +321,33 @@ def stalls_live_now() -> set[str]:
         public_ids = list(Stall.objects.values_list("public_id", flat=True))
         cache.set(STALL_IDS_CACHE_KEY, public_ids, 60)
     return live_stall_ids(public_ids=public_ids)
+
+
+def stalls_by_place() -> dict[tuple[int, int, int], Stall]:
+    """Every stall by (section x, section y, slot), for the stewards' map: one query."""
+    stalls = Stall.objects.select_related("section", "seller__user").only(
+        "public_id", "name", "slot", "section__x", "section__y", "seller__user__handle"
+    )
+    return {(stall.section.x, stall.section.y, stall.slot): stall for stall in stalls}
+
+
+def uploads_held(*, limit: int) -> tuple[int, list]:
+    """For stewards: photos the screening held, oldest first, and how many there are."""
+    held = PhotoUpload.objects.filter(status=PhotoUpload.Status.HELD)
+    rows = list(held.select_related("stall__seller__user", "item").order_by("created_at")[:limit])
+    return held.count(), rows
+
+
+def uploads_pending_for(*, stall: Stall) -> list:
+    """The seller's photos not shown yet: being checked, or waiting for a steward."""
+    waiting = [PhotoUpload.Status.WAITING, PhotoUpload.Status.HELD]
+    return list(
+        PhotoUpload.objects.filter(stall=stall, status__in=waiting)
+        .select_related("item")
+        .order_by("created_at")
+    )
+
+
+def sellers_with_stall_count() -> int:
+    """Active sellers (a stall, an account still open): the electorate for stewards."""
+    return Stall.objects.filter(seller__user__is_active=True).count()

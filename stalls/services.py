@@ -42,7 +42,7 @@ from .selectors import (
 )
 
 
-def _section_changed(*sections) -> None:
+def sections_changed(*sections) -> None:
     """After commit: drop the cached cards of sections whose stalls changed and
     tell open market pages to refresh them."""
     unique = {section.pk: section for section in sections}.values()
@@ -147,7 +147,7 @@ def stall_create(
     )
     stall.full_clean(exclude=["seller", "section"])
     _save_placed(stall)
-    _section_changed(section)
+    sections_changed(section)
     return stall
 
 
@@ -173,7 +173,7 @@ def stall_update(
     stall.updated_at = timezone.now()
     stall.full_clean(exclude=["seller", "section"])
     _save_placed(stall)
-    _section_changed(old_section, section)
+    sections_changed(old_section, section)
     return stall
 
 
@@ -240,7 +240,7 @@ def item_create(
     StockEvent.objects.create(
         item=item, kind=StockEvent.Kind.INVENTORY_SET, actor=actor, quantity=inventory
     )
-    _section_changed(stall.section)
+    sections_changed(stall.section)
     signals.item_listed.send(sender=Item, item=item)
     return item
 
@@ -292,7 +292,7 @@ def item_update(
         setattr(item, name, value)
     item.updated_at = timezone.now()
     item.save()
-    _section_changed(item.stall.section)
+    sections_changed(item.stall.section)
     _stock_changed(item)
     return item
 
@@ -306,7 +306,7 @@ def item_delete(*, actor, item: Item) -> str:
     Returns "deleted" or "archived".
     """
     require_stall_editor(actor=actor, stall=item.stall)
-    _section_changed(item.stall.section)
+    sections_changed(item.stall.section)
     try:
         with transaction.atomic():
             item.delete()
@@ -345,7 +345,7 @@ def photo_add(*, actor, stall: Stall, item: Item | None, processed) -> Photo:
     photo.image.save(processed.name, processed.image, save=False)
     photo.thumbnail.save(processed.name, processed.thumbnail, save=False)
     photo.save()
-    _section_changed(stall.section)
+    sections_changed(stall.section)
     return photo
 
 
@@ -355,7 +355,7 @@ def photo_delete(*, actor, photo: Photo) -> None:
     files = [photo.image, photo.thumbnail]
     photo.delete()
     transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files if f.name])
-    _section_changed(photo.stall.section)
+    sections_changed(photo.stall.section)
 
 
 # The stock reservation ledger
@@ -471,7 +471,7 @@ def reservation_consume(*, reservation: Reservation) -> Item:
         reservation=reservation,
         quantity=reservation.quantity,
     )
-    _section_changed(item.stall.section)
+    sections_changed(item.stall.section)
     _stock_changed(item)
     return item
 

@@ -63,6 +63,8 @@ def _upload_json(upload: PhotoUpload) -> dict:
     data = {"upload_id": upload.public_id, "status": upload.status}
     if upload.status == PhotoUpload.Status.REFUSED:
         data["error"] = upload.error
+    if upload.status == PhotoUpload.Status.HELD:
+        data["message"] = "A steward is taking a look at this photo; it shows once approved."
     if upload.status == PhotoUpload.Status.PUBLISHED and upload.photo is not None:
         data["thumbnail_url"] = upload.photo.thumbnail.url
     return data

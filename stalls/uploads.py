@@ -1,11 +1,15 @@
-"""Photo uploads straight from the browser to S3, checked before anyone sees them.
+"""Photo uploads, checked and screened before anyone but the uploader sees them.
 
-The browser asks for a pre-signed POST (`upload_presign`), sends the file to a
-private holding prefix in the bucket, then confirms (`upload_confirm`). A Celery
-task (`upload_process`) fetches the object, checks and re-encodes it with
-`stalls.images`, stores the result through default storage with
-`stalls.services.photo_add`, and deletes the holding object. No Photo ever points
-into the holding prefix, so nothing unchecked is served.
+Two ways in, one pipeline. The upload form (`upload_receive`) re-encodes the photo
+and keeps it in the private holding prefix of default storage; with S3, the browser
+asks for a pre-signed POST (`upload_presign`), sends the file to the bucket's holding
+prefix, then confirms (`upload_confirm`). Either way a `PhotoUpload` row waits
+("Checking…") for the job (`upload_process`): it fetches the held file, checks and
+re-encodes it with `stalls.images`, scores it with `governance.screening`, then
+publishes it with `stalls.services.photo_add` (score below 0.5), holds it for a
+steward (0.5 to 0.88: `upload_review` decides) or refuses it and tells the uploader
+(above 0.88). No Photo ever points into the holding prefix, and the media view never
+serves it, so nothing unscreened is served.
 
 Operations: the holding prefix must not be publicly readable (grant public read
 on `photos/` and `thumbs/` only), the bucket needs a CORS rule allowing POST from
@@ -21,16 +25,28 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.jobs import enqueue_on_commit
+from governance.models import StewardAction
+from governance.screening import HOLD, REJECT, photo_scan
+from governance.services import reason_clean, require_steward, steward_action_record
+from notifications.models import Kind
+from notifications.services import notify
 
-from .images import ImageRefused, process_upload
+from .images import ImageRefused, ProcessedImage, process_upload
 from .models import Item, Photo, PhotoUpload, Stall
 from .services import photo_add, require_stall_editor
+
+PROCESS_TASK = "stalls.tasks.photo_upload_process"
+REFUSED_AS_NUDITY = (
+    "This photo was refused: it appears to show nudity, which the market does not allow."
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +105,7 @@ def upload_presign(*, actor, stall: Stall, item: Item | None) -> dict:
     if waiting >= MAX_WAITING_UPLOADS:
         raise Conflict("Too many uploads in progress; wait for them to finish.")
     key = f"{settings.UPLOAD_HOLDING_PREFIX}{stall.public_id}/{new_ulid()}"
-    upload = PhotoUpload.objects.create(stall=stall, item=item, key=key)
+    upload = PhotoUpload.objects.create(stall=stall, item=item, key=key, direct=True)
     post = s3_client().generate_presigned_post(
         Bucket=settings.AWS_STORAGE_BUCKET_NAME,
         Key=key,
@@ -125,8 +141,50 @@ def upload_confirm(*, actor, upload_public_id: str) -> PhotoUpload:
     """
     upload = upload_get(actor=actor, upload_public_id=upload_public_id)
     if upload.status == PhotoUpload.Status.WAITING:
-        enqueue_on_commit("stalls.tasks.photo_upload_process", upload_id=upload.pk)
+        enqueue_on_commit(PROCESS_TASK, upload_id=upload.pk)
     return upload
+
+
+def upload_receive(
+    *, actor, stall: Stall, item: Item | None, processed: ProcessedImage
+) -> PhotoUpload:
+    """A photo sent through the upload form, already checked and re-encoded: keep it in
+    the holding prefix and queue its screening. The uploader sees "Checking…"."""
+    require_stall_editor(actor=actor, stall=stall)
+    if item is not None and item.stall_id != stall.pk:
+        raise NotAllowed("That item belongs to another stall.")
+    limit = settings.PHOTOS_PER_ITEM if item else settings.PHOTOS_PER_STALL
+    shown = Photo.objects.filter(stall=stall, item=item).count()
+    checking = PhotoUpload.objects.filter(
+        stall=stall, item=item, status__in=[PhotoUpload.Status.WAITING, PhotoUpload.Status.HELD]
+    ).count()
+    if shown + checking >= limit:
+        raise Conflict(f"At most {limit} photos; delete one first.")
+    key = f"{settings.UPLOAD_HOLDING_PREFIX}{stall.public_id}/{processed.name}"
+    key = default_storage.save(key, processed.image)
+    upload = PhotoUpload.objects.create(stall=stall, item=item, key=key, direct=False)
+    enqueue_on_commit(PROCESS_TASK, upload_id=upload.pk)
+    return upload
+
+
+# Reading and dropping the held file
+
+
+def _read_held(upload: PhotoUpload, client=None) -> bytes | None:
+    """The held file's bytes (at most one byte over the limit), or None if absent."""
+    if upload.direct:
+        return _download(client=client or s3_client(), key=upload.key)
+    if not default_storage.exists(upload.key):
+        return None
+    with default_storage.open(upload.key) as held:
+        return held.read(settings.PHOTO_MAX_UPLOAD_BYTES + 1)
+
+
+def _drop_held(upload: PhotoUpload, client=None) -> None:
+    if upload.direct:
+        _delete_holding(client=client or s3_client(), key=upload.key)
+    else:
+        default_storage.delete(upload.key)
 
 
 def _download(*, client, key: str) -> bytes | None:
@@ -150,9 +208,12 @@ def _delete_holding(*, client, key: str) -> None:
         logger.warning("Could not delete holding object %s", key, exc_info=True)
 
 
-def _finish(*, upload: PhotoUpload, status: str, error: str = "", photo=None) -> bool:
-    """Move a waiting upload to its final status; False if another run got there first."""
-    changed = PhotoUpload.objects.filter(pk=upload.pk, status=PhotoUpload.Status.WAITING).update(
+def _finish(
+    *, upload: PhotoUpload, status: str, error: str = "", photo=None, was=PhotoUpload.Status.WAITING
+) -> bool:
+    """Move an upload on from `was` to its next status; False if another run got
+    there first."""
+    changed = PhotoUpload.objects.filter(pk=upload.pk, status=was).update(
         status=status, error=error[:200], photo=photo
     )
     return bool(changed)
@@ -168,39 +229,25 @@ def _discard_files(photo: Photo) -> None:
             field.storage.delete(field.name)
 
 
-def _refuse(*, client, upload: PhotoUpload, message: str) -> PhotoUpload:
-    _finish(upload=upload, status=PhotoUpload.Status.REFUSED, error=message)
-    _delete_holding(client=client, key=upload.key)
+def _refuse(*, client, upload: PhotoUpload, message: str, was=PhotoUpload.Status.WAITING):
+    _finish(upload=upload, status=PhotoUpload.Status.REFUSED, error=message, was=was)
+    _drop_held(upload, client)
     upload.refresh_from_db()
     return upload
 
 
-def upload_process(*, upload_id: int) -> PhotoUpload:
-    """Check a confirmed upload and publish it as a Photo, or refuse it.
-
-    Idempotent: a published or refused upload is returned unchanged, and two runs
-    racing on the same upload publish one photo (the loser discards its copy).
-    Network errors (S3 unreachable) propagate so the task retries.
-    """
-    upload = (
-        PhotoUpload.objects.select_related("stall__seller__user", "stall__section", "item")
-        .filter(pk=upload_id)
-        .first()
+def _tell_uploader(upload: PhotoUpload, title: str, body: str) -> None:
+    where = (
+        reverse("stalls:item_edit", args=[upload.item.public_id])
+        if upload.item_id
+        else reverse("stalls:dashboard")
     )
-    if upload is None:
-        raise NotFound("That upload no longer exists.")
-    if upload.status != PhotoUpload.Status.WAITING:
-        return upload
-    client = s3_client()
-    data = _download(client=client, key=upload.key)
-    if data is None:
-        return _refuse(
-            client=client, upload=upload, message="We did not receive the file; try again."
-        )
-    try:
-        processed = process_upload(io.BytesIO(data))
-    except ImageRefused as refused:
-        return _refuse(client=client, upload=upload, message=refused.message)
+    notify(upload.stall.seller.user, Kind.PHOTO_SCREENED, title=title, url=where, body=body)
+
+
+def _publish(*, client, upload: PhotoUpload, processed, was=PhotoUpload.Status.WAITING):
+    """Attach the checked photo to its stall or item, once: two runs racing publish
+    one photo (the loser discards its copy). Network errors propagate."""
     photo = None
     try:
         with transaction.atomic():
@@ -210,7 +257,9 @@ def upload_process(*, upload_id: int) -> PhotoUpload:
                 item=upload.item,
                 processed=processed,
             )
-            if not _finish(upload=upload, status=PhotoUpload.Status.PUBLISHED, photo=photo):
+            if not _finish(
+                upload=upload, status=PhotoUpload.Status.PUBLISHED, photo=photo, was=was
+            ):
                 raise _AlreadyFinished
     except _AlreadyFinished:
         _discard_files(photo)
@@ -218,12 +267,130 @@ def upload_process(*, upload_id: int) -> PhotoUpload:
         # The stall or item filled up meanwhile, for example.
         if photo is not None:
             _discard_files(photo)
-        return _refuse(client=client, upload=upload, message=error.message)
+        return _refuse(client=client, upload=upload, message=error.message, was=was)
     except Exception:
         if photo is not None:
             _discard_files(photo)
         raise
     else:
-        _delete_holding(client=client, key=upload.key)
+        _drop_held(upload, client)
     upload.refresh_from_db()
     return upload
+
+
+def _upload_loaded(upload_id: int) -> PhotoUpload:
+    upload = (
+        PhotoUpload.objects.select_related("stall__seller__user", "stall__section", "item")
+        .filter(pk=upload_id)
+        .first()
+    )
+    if upload is None:
+        raise NotFound("That upload no longer exists.")
+    return upload
+
+
+def upload_process(*, upload_id: int) -> PhotoUpload:
+    """Check and screen an upload, then publish it, hold it for a steward or refuse it.
+
+    Idempotent: only a waiting upload is processed. Network errors (S3 or the
+    screening service unreachable) propagate so the task retries.
+    """
+    upload = _upload_loaded(upload_id)
+    if upload.status != PhotoUpload.Status.WAITING:
+        return upload
+    client = s3_client() if upload.direct else None
+    data = _read_held(upload, client)
+    if data is None:
+        return _refuse(
+            client=client, upload=upload, message="We did not receive the file; try again."
+        )
+    try:
+        processed = process_upload(io.BytesIO(data))
+    except ImageRefused as refused:
+        return _refuse(client=client, upload=upload, message=refused.message)
+    verdict, outcome = photo_scan(processed.image.read())
+    processed.image.seek(0)
+    PhotoUpload.objects.filter(pk=upload.pk).update(
+        score=verdict.score,
+        backend=verdict.backend,
+        labels=verdict.labels,
+        screened_at=timezone.now(),
+    )
+    if outcome == REJECT:
+        with transaction.atomic():
+            _tell_uploader(upload, "A photo you uploaded was refused", REFUSED_AS_NUDITY)
+            return _refuse(client=client, upload=upload, message=REFUSED_AS_NUDITY)
+    if outcome == HOLD:
+        _finish(upload=upload, status=PhotoUpload.Status.HELD)
+        upload.refresh_from_db()
+        return upload
+    return _publish(client=client, upload=upload, processed=processed)
+
+
+# Stewards decide what the screening held
+
+
+def _subject(upload: PhotoUpload) -> str:
+    return upload.item.title if upload.item_id else upload.stall.name
+
+
+def upload_held_image(*, actor, upload_public_id: str) -> bytes:
+    """A held photo as a thumbnail, for a steward's eyes only."""
+    require_steward(actor, "can see held photos")
+    upload = PhotoUpload.objects.filter(
+        public_id=upload_public_id, status=PhotoUpload.Status.HELD
+    ).first()
+    if upload is None:
+        raise NotFound("That photo is not waiting for a steward.")
+    data = _read_held(upload)
+    if data is None:
+        raise NotFound("The held file is gone.")
+    return process_upload(io.BytesIO(data)).thumbnail.read()
+
+
+def upload_review(*, actor, upload_public_id: str, approve: bool, reason: str) -> PhotoUpload:
+    """A steward publishes a held photo or refuses it; audited, and the uploader told."""
+    require_steward(actor, "can review held photos")
+    reason = reason_clean(reason, asked="Say why: it goes into the record")
+    upload = PhotoUpload.objects.filter(public_id=upload_public_id).first()
+    if upload is None:
+        raise NotFound("That upload no longer exists.")
+    upload = _upload_loaded(upload.pk)
+    if upload.status != PhotoUpload.Status.HELD:
+        raise Conflict(f"That photo is not held any more ({upload.get_status_display()}).")
+    client = s3_client() if upload.direct else None
+    was = PhotoUpload.Status.HELD
+    with transaction.atomic():
+        # The first steward's claim wins; a second sees the reviewer set and stops.
+        claimed = PhotoUpload.objects.filter(
+            pk=upload.pk, status=was, reviewed_by__isnull=True
+        ).update(reviewed_by=actor, reviewed_at=timezone.now())
+        if not claimed:
+            raise Conflict("Another steward decided that photo just now.")
+        steward_action_record(
+            actor=actor,
+            action=StewardAction.Action.PHOTO_APPROVE
+            if approve
+            else StewardAction.Action.PHOTO_REJECT,
+            target_kind="photo",
+            target_ref=upload.public_id,
+            target_label=f"Photo for “{_subject(upload)}”",
+            reason=reason,
+            detail={"score": upload.score, "backend": upload.backend},
+        )
+        if approve:
+            _tell_uploader(upload, "A steward approved your photo", "It is on show now.")
+        else:
+            _tell_uploader(
+                upload, "A steward refused your photo", f"The steward's reason: {reason}"
+            )
+    if not approve:
+        return _refuse(client=client, upload=upload, message=reason, was=was)
+    data = _read_held(upload, client)
+    if data is None:
+        return _refuse(
+            client=client, upload=upload, message="The file is gone; upload it again.", was=was
+        )
+    return _publish(
+        client=client, upload=upload, processed=process_upload(io.BytesIO(data)), was=was
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import upload_urls, views
 from .room.views import chat_history
 
 app_name = "stalls"
@@ -20,3 +20,6 @@ urlpatterns = [
         "dashboard/stall/photos/<ulid:public_id>/delete/", views.photo_delete, name="photo_delete"
     ),
 ]
+
+# Photo uploads: the screening's status (and, with S3, the browser's direct uploads).
+urlpatterns += upload_urls.urlpatterns

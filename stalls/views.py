@@ -25,7 +25,9 @@ from .selectors import (
     seller_profile_for_user,
     stall_for_user,
     stall_get,
+    uploads_pending_for,
 )
+from .uploads import upload_receive
 
 
 @require_GET
@@ -127,6 +129,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             item.available = max(item.inventory - item.reserved, 0)
         context["items"] = items
         context["stall_photos"] = [p for p in stall.photos.all() if p.item_id is None]
+        context["pending_uploads"] = [
+            upload for upload in uploads_pending_for(stall=stall) if upload.item_id is None
+        ]
     return render(request, "dashboard/stall.html", context)
 
 
@@ -209,6 +214,11 @@ def item_edit(request: HttpRequest, public_id: str) -> HttpResponse:
             "item": item,
             "form": form,
             "photos": item.photos.all(),
+            "pending_uploads": [
+                upload
+                for upload in uploads_pending_for(stall=item.stall)
+                if upload.item_id == item.pk
+            ],
             "presign_url": _presign_url(),
         },
         status=400 if form.errors else 200,
@@ -229,24 +239,30 @@ def item_delete(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("stalls:dashboard")
 
 
-def _upload_answer(request: HttpRequest, item, *, refused: str = "", status: int = 400):
-    """photo-upload.js asks for JSON and says the outcome beside the form; a plain
-    form post goes back to its page with the outcome as a message."""
+def _upload_answer(
+    request: HttpRequest, item, *, refused: str = "", status: int = 400, upload=None
+):
+    """photo-upload.js asks for JSON and says the outcome beside the form, then polls
+    the upload's status until its screening is done; a plain form post goes back to
+    its page with the outcome as a message (the page lists photos being checked)."""
     if "application/json" in request.headers.get("Accept", ""):
         if refused:
             return JsonResponse({"error": refused}, status=status)
-        return JsonResponse({"message": "Photo added."}, status=201)
+        status_url = reverse("stalls:photo_upload_status", args=[upload.public_id])
+        answer = {"upload_id": upload.public_id, "status": upload.status, "status_url": status_url}
+        return JsonResponse(answer, status=202)
     if refused:
         messages.error(request, refused)
     else:
-        messages.success(request, "Photo added.")
+        messages.success(request, "Photo received: it shows once it has been checked.")
     return redirect("stalls:item_edit", item.public_id) if item else redirect("stalls:dashboard")
 
 
 @login_required
 @require_POST
 def photo_upload(request: HttpRequest) -> HttpResponse:
-    """A photo of the stall, or of an item when `item` names one."""
+    """A photo of the stall, or of an item when `item` names one: checked now, then
+    screened in the background before it is shown."""
     item = item_get(public_id=request.POST["item"]) if request.POST.get("item") else None
     stall = item.stall if item else stall_for_user(user=request.user)
     if stall is None:
@@ -257,12 +273,12 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
         return _upload_answer(request, item, refused="Choose an image file to upload.")
     try:
         processed = process_upload(form.cleaned_data["image"])
-        services.photo_add(actor=request.user, stall=stall, item=item, processed=processed)
+        upload = upload_receive(actor=request.user, stall=stall, item=item, processed=processed)
     except ImageRefused as error:
         return _upload_answer(request, item, refused=error.message)
     except DomainError as error:
         return _upload_answer(request, item, refused=error.message, status=error.status)
-    return _upload_answer(request, item)
+    return _upload_answer(request, item, upload=upload)
 
 
 @login_required

@@ -222,3 +222,14 @@ def race(*calls) -> list:
 def unbatched(frame: dict) -> list[dict]:
     """A socket frame's frames: a `batch` (bazaar.fanout) unpacked, any other alone."""
     return frame["frames"] if frame["type"] == "batch" else [frame]
+
+
+@pytest.fixture
+def steward(make_user):
+    """A user with the steward role (and so the admin)."""
+    from governance.models import Role
+    from governance.services import role_grant
+
+    user = make_user("steward")
+    role_grant(user=user, role=Role.STEWARD)
+    return user

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "reviews",
     "privacy",
     "notifications",
+    "stewards",
     "insights",
     "giveaways",
 ]
@@ -197,6 +198,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 UPLOAD_HOLDING_PREFIX = "holding/"
+# Photo screening (governance.screening): "nudenet" (local, the default) or "rekognition"
+# (AWS DetectModerationLabels, credentials from boto3's usual chain).
+PHOTO_SCREENING = env("PHOTO_SCREENING", default="nudenet")
+AWS_REKOGNITION_REGION = env("AWS_REKOGNITION_REGION", default="")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mesh Bazaar <market@localhost>")
@@ -232,6 +237,8 @@ PHOTO_SIZE = 1200
 PHOTO_THUMB_SIZE = 360
 PHOTOS_PER_ITEM = 6
 PHOTOS_PER_STALL = 6
+# Steward elections (stewards.elections): how long a seller must have sold to stand.
+STEWARD_MIN_SELLING_DAYS = env.int("STEWARD_MIN_SELLING_DAYS", default=30)
 
 # Payments. The local test gateway by default (clearly marked test mode); setting
 # STRIPE_SECRET_KEY switches to Stripe. The API version is pinned to the one the
@@ -272,6 +279,8 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
+    "stewards-end-terms": {"task": "stewards.tasks.end_steward_terms", "schedule": 3600.0},
+    "orders-remind-disputes": {"task": "orders.tasks.remind_disputes", "schedule": 900.0},
     "release-expired-reservations": {
         "task": "stalls.tasks.release_expired_reservations",
         "schedule": 60.0,

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('stalls', '0005_reservation_reason_giveaway'),
+        ('stalls', '0007_reservation_reason_giveaway'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

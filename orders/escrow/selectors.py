@@ -73,6 +73,10 @@ class OrderView:
     release_at: datetime | None
     moves: list[MoneyMove]
     events: list[OrderEvent]
+    can_answer: bool = False
+    answer_due: datetime | None = None
+    decision_due: datetime | None = None
+    escrow_left_when_paused: timedelta | None = None
 
 
 def ship_deadline(order: Order) -> datetime | None:
@@ -85,6 +89,28 @@ def release_deadline(order: Order) -> datetime | None:
     if order.shipped_at is None:
         return None
     return order.shipped_at + timedelta(days=settings.ESCROW_RELEASE_DAYS)
+
+
+SELLER_ANSWER_HOURS = 72
+STEWARD_DECIDE_HOURS = 48
+
+
+def dispute_deadlines(order: Order) -> tuple[datetime | None, datetime | None]:
+    """(seller's answer due, steward's decision due) for a disputed order. The
+    steward's clock starts at the answer, or when the seller's time ran out."""
+    if order.disputed_at is None:
+        return None, None
+    seller_due = order.disputed_at + timedelta(hours=SELLER_ANSWER_HOURS)
+    started = min(order.dispute_answered_at or seller_due, seller_due)
+    return seller_due, started + timedelta(hours=STEWARD_DECIDE_HOURS)
+
+
+def _escrow_left_when_paused(order: Order) -> timedelta | None:
+    """How long escrow still had to run when the dispute stopped its clock."""
+    release_at = release_deadline(order)
+    if release_at is None or order.disputed_at is None:
+        return None
+    return max(release_at - order.disputed_at, timedelta(0))
 
 
 def order_view(*, user, order: Order, now: datetime | None = None) -> OrderView:
@@ -111,7 +137,20 @@ def order_view(*, user, order: Order, now: datetime | None = None) -> OrderView:
         release_at=release_at,
         moves=_moves_for(order, seller=is_seller),
         events=_events_for(order, seller=is_seller),
+        **_dispute_view(order, is_seller=is_seller),
     )
+
+
+def _dispute_view(order: Order, *, is_seller: bool) -> dict:
+    if order.status != Order.Status.DISPUTED:
+        return {}
+    answer_due, decision_due = dispute_deadlines(order)
+    return {
+        "can_answer": is_seller and order.dispute_answered_at is None,
+        "answer_due": answer_due if order.dispute_answered_at is None else None,
+        "decision_due": decision_due,
+        "escrow_left_when_paused": _escrow_left_when_paused(order),
+    }
 
 
 def _moves_for(order: Order, *, seller: bool) -> list[MoneyMove]:

@@ -21,7 +21,9 @@ from django.utils import timezone
 from bazaar.errors import Conflict, Invalid, NotAllowed
 from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
+from governance.models import StewardAction
 from governance.selectors import user_is_steward
+from governance.services import steward_action_record
 from stalls.models import Stall
 from stalls.services import require_stall_editor
 
@@ -269,9 +271,10 @@ def order_cancel(*, actor, order: Order, idempotency_key: str = "") -> Order:
         return order
 
 
-def order_dispute_settle(*, actor, order: Order, refund_cents: int) -> Order:
+def order_dispute_settle(*, actor, order: Order, refund_cents: int, reason: str = "") -> Order:
     """A steward decides a dispute: refund in full or in part (the rest goes to the
-    seller, less the fee), or nothing refunded and the order released."""
+    seller, less the fee), or nothing refunded and the order released. The decision
+    and `reason` go into the stewards' record and on the order's timeline."""
     if not user_is_steward(user=actor):
         raise NotAllowed("Only stewards settle disputes.")
     with transaction.atomic():
@@ -284,6 +287,19 @@ def order_dispute_settle(*, actor, order: Order, refund_cents: int) -> Order:
                 f"Refund between {format_money(0, order.currency)} and "
                 f"{format_money(refundable, order.currency)}."
             )
+        reason = " ".join(reason.split()) or "Settled from the orders admin."
+        steward_action_record(
+            actor=actor,
+            action=StewardAction.Action.DISPUTE_DECIDE,
+            target_kind="order",
+            target_ref=order.public_id,
+            target_label=f"{order} ({order.stall.name})",
+            reason=reason,
+            detail={"refund_cents": refund_cents, "refundable_cents": refundable},
+        )
+        OrderEvent.objects.create(
+            order=order, kind="dispute_decision", actor=actor, note=f"The steward: {reason}"[:300]
+        )
         if refund_cents == 0:
             return _release(order, actor=actor, note="Dispute settled: released to the seller.")
         full = refund_cents == refundable

@@ -1,5 +1,7 @@
 from django import template
 from django.conf import settings
+from django.utils import timezone
+from django.utils.timesince import timeuntil
 
 from orders.checkout.selectors import cart_button_context, cart_count_for_request
 from orders.forms import ShippingCostForm
@@ -39,3 +41,10 @@ def cart_count(context, oob: bool = False) -> dict:
     """The top bar's count of units in the cart; `oob` when an htmx answer that
     changed the cart brings it along (an out-of-band swap)."""
     return {"count": cart_count_for_request(context["request"]), "oob": oob}
+
+
+@register.filter
+def duration(delta) -> str:
+    """A length of time in words ("6 days, 4 hours"), for a paused countdown."""
+    now = timezone.now()
+    return timeuntil(now + delta, now)

@@ -17,8 +17,10 @@ from analytics.models import Kind
 from analytics.recording import record
 from bazaar.broadcast import broadcast_on_commit, user_group
 from bazaar.errors import Conflict, Invalid, NotAllowed, RateLimited
+from governance.models import StewardAction
 from governance.moderation import text_flags
 from governance.selectors import chat_restriction, user_is_steward
+from governance.services import steward_action_record
 
 from ..models import ChatMessage, Stall
 from .document import chat_entry_insert, chat_entry_remove, document_change, document_presence
@@ -127,8 +129,19 @@ def _require_steward(actor) -> None:
         raise NotAllowed("Only stewards moderate chat.")
 
 
+def _record(actor, action: StewardAction.Action, message: ChatMessage, reason: str) -> None:
+    steward_action_record(
+        actor=actor,
+        action=action,
+        target_kind="chat",
+        target_ref=message.public_id,
+        target_label=f"@{message.author.handle} in {message.stall.name}: {message.text[:80]}",
+        reason=reason,
+    )
+
+
 @transaction.atomic
-def chat_message_release(*, message: ChatMessage, actor) -> ChatMessage:
+def chat_message_release(*, message: ChatMessage, actor, reason: str = "") -> ChatMessage:
     """A steward lets a held message through: it joins the document in id order."""
     _require_steward(actor)
     message = (
@@ -140,6 +153,7 @@ def chat_message_release(*, message: ChatMessage, actor) -> ChatMessage:
     message.moderated_by = actor
     message.moderated_at = timezone.now()
     message.save(update_fields=["status", "moderated_by", "moderated_at"])
+    _record(actor, StewardAction.Action.CHAT_RELEASE, message, reason or "Not against the rules.")
     entry = chat_entry(message)
     document_change(
         stall_id=message.stall_id,
@@ -154,7 +168,7 @@ def chat_message_release(*, message: ChatMessage, actor) -> ChatMessage:
 
 
 @transaction.atomic
-def chat_message_delete(*, message: ChatMessage, actor) -> ChatMessage:
+def chat_message_delete(*, message: ChatMessage, actor, reason: str = "") -> ChatMessage:
     """A steward removes a message: out of the document if it was shown."""
     _require_steward(actor)
     message = (
@@ -167,6 +181,7 @@ def chat_message_delete(*, message: ChatMessage, actor) -> ChatMessage:
     message.moderated_by = actor
     message.moderated_at = timezone.now()
     message.save(update_fields=["status", "moderated_by", "moderated_at"])
+    _record(actor, StewardAction.Action.CHAT_DELETE, message, reason or "Against the chat rules.")
     if was_visible:
         document_change(
             stall_id=message.stall_id,

@@ -18,3 +18,23 @@ def chat_history(*, stall: Stall, viewer, before: str | None, limit: int = CHAT_
         messages = messages.filter(public_id__lt=before)
     page = list(messages.order_by("-public_id")[: limit + 1])
     return {"messages": page[:limit], "more": len(page) > limit}
+
+
+def chat_held(*, limit: int) -> tuple[int, list[ChatMessage]]:
+    """For stewards: how many messages wait for review, and the oldest `limit`."""
+    held = ChatMessage.objects.filter(status=ChatMessage.Status.HELD)
+    rows = list(held.select_related("author", "stall").order_by("created_at")[:limit])
+    return held.count(), rows
+
+
+def chat_held_get(*, public_ids: list[str]) -> list[ChatMessage]:
+    return list(ChatMessage.objects.filter(public_id__in=public_ids).select_related("stall"))
+
+
+def chat_message_visible(*, public_id: str) -> ChatMessage | None:
+    """A message everyone can see (what can be reported), with its author and stall."""
+    return (
+        ChatMessage.objects.filter(public_id=public_id, status=ChatMessage.Status.VISIBLE)
+        .select_related("author", "stall")
+        .first()
+    )

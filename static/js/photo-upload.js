@@ -2,7 +2,8 @@
 // as a plain multipart form; with this script the browser first shrinks the photo
 // (at most 2000 px on its longest side and 500 KB, as JPEG), then either posts it
 // to the form's action, or, when the form has data-presign-url (S3 mode), sends it
-// straight to the bucket: presign → POST to S3 → confirm → poll until checked.
+// straight to the bucket: presign → POST to S3 → confirm; either way it then polls
+// while the photo is checked and screened ("Checking the photo…").
 // The outcome is said beside the form, without leaving the page: progress and
 // "Photo added." in its status line, a refusal in its alert; a new photo appears
 // in the list the form names (data-photo-strip), re-read from the server's page.
@@ -202,18 +203,30 @@
 
     say(form, "Checking the photo…");
     const confirmUrl = post.confirm_url || form.dataset.confirmUrl;
-    let state = await postJson(form, confirmUrl, { upload_id: post.upload_id });
+    const state = await postJson(form, confirmUrl, { upload_id: post.upload_id });
+    return untilChecked(form, state, post.status_url);
+  }
+
+  // Every photo is screened before it is shown: "Checking…" until the server says
+  // published (true), held for a steward (said, false) or refused (thrown).
+  async function untilChecked(form, first, statusUrl) {
+    let state = first;
+    say(form, "Checking the photo…");
     for (let polls = 0; state.status === "waiting"; polls += 1) {
       if (polls >= POLL_LIMIT) {
         say(form, "The photo is still being checked; reload the page in a minute.");
         return false;
       }
       await sleep(POLL_MS);
-      const response = await fetch(post.status_url, {
+      const response = await fetch(statusUrl, {
         credentials: "same-origin",
         headers: { "Accept": "application/json" },
       });
       state = await readJson(response);
+    }
+    if (state.status === "held") {
+      say(form, state.message || "A steward is taking a look at this photo.");
+      return false;
     }
     if (state.status !== "published") throw new UploadError(state.error || "That photo was refused.");
     return true;
@@ -235,8 +248,8 @@
       throw new UploadError("The upload was interrupted; check your connection and try again.");
     }
     if (response.status === 413) throw new UploadError("That file is too large to upload.");
-    await readJson(response); // a refusal throws with the server's reason
-    return true;
+    const state = await readJson(response); // a refusal throws with the server's reason
+    return untilChecked(form, state, state.status_url);
   }
 
   async function upload(form, input, button) {

@@ -96,6 +96,12 @@ PAGES = [
     Page("giveaway", "/giveaways/{giveaway}/"),
     Page("giveaway rules", "/giveaways/rules/"),
     Page("admin: giveaways", "/admin/giveaways/giveaway/", roles=(STEWARD,)),
+    Page("admin: sections map", "/admin/sections/", roles=(STEWARD,)),
+    Page("admin: steward queue", "/admin/queue/", roles=(STEWARD,)),
+    Page("report a stall", "/report/stall/{stall}/", roles=(BUYER,)),
+    Page("my reports", "/account/reports/", roles=SIGNED_IN),
+    Page("my chat restrictions", "/account/sanctions/", roles=SIGNED_IN),
+    Page("steward elections", "/elections/"),
 ]
 
 

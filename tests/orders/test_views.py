@@ -302,10 +302,12 @@ def test_a_steward_settles_a_dispute_with_a_partial_refund_in_the_admin(
     form = {"action": "settle_refund_part", "_selected_action": [order.pk]}
     page = client.post(changelist, form)
     assert page.status_code == 200 and b"Refund to the buyer" in page.content
-    bad = client.post(changelist, {**form, "apply": "1", "refund": "99"}, follow=True)
+    bad = client.post(
+        changelist, {**form, "apply": "1", "refund": "99", "reason": "Chipped"}, follow=True
+    )
     assert b"Refund between $0.00 and $25.00." in bad.content
     assert Order.objects.get().status == Order.Status.DISPUTED
-    client.post(changelist, {**form, "apply": "1", "refund": "5.00"})
+    client.post(changelist, {**form, "apply": "1", "refund": "5.00", "reason": "Chipped"})
     order.refresh_from_db()
     assert order.status == Order.Status.PARTLY_REFUNDED and order.refunded_cents == 500
     assert set(MoneyMove.objects.values_list("kind", "amount_cents")) == {

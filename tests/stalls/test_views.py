@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from governance.models import Role
 from governance.services import role_grant
-from stalls.models import Item, Photo, SellerProfile, Stall
+from stalls.models import Item, Photo, PhotoUpload, SellerProfile, Stall
 from tests.conftest import jpeg_bytes
 
 
@@ -168,15 +168,19 @@ def test_bad_prices_are_refused_with_a_message(client, stall, price, message):
 
 
 @pytest.mark.django_db
-def test_photo_upload_is_checked_reencoded_and_shown(client, stall, make_item):
+def test_photo_upload_is_checked_reencoded_screened_and_shown(
+    client, stall, make_item, django_capture_on_commit_callbacks
+):
     item = make_item(stall)
     client.force_login(stall.seller.user)
     upload = SimpleUploadedFile("cat.jpg", jpeg_bytes((800, 600)), content_type="image/jpeg")
-    response = client.post(
-        reverse("stalls:photo_upload"), {"image": upload, "item": item.public_id}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("stalls:photo_upload"), {"image": upload, "item": item.public_id}
+        )
     assert response.url == reverse("stalls:item_edit", args=[item.public_id])
     photo = Photo.objects.get(item=item)
+    assert photo.photoupload.backend == "nudenet" and photo.photoupload.score < 0.5
     assert (photo.width, photo.height) == (800, 600)
     assert photo.thumbnail.name.startswith("thumbs/")
 
@@ -193,7 +197,8 @@ def test_a_file_that_is_not_an_image_is_refused_with_a_message(client, stall):
 @pytest.mark.django_db
 def test_the_upload_script_is_told_the_outcome_as_json(client, stall, make_item, make_photo):
     """photo-upload.js says the outcome beside the form (issue 13, point 3): no
-    redirect, so no flash message is used up on the way."""
+    redirect, so no flash message is used up on the way; a photo it sent is being
+    checked (202) and it polls the status address it is given."""
     item = make_item(stall)
     client.force_login(stall.seller.user)
     url = reverse("stalls:photo_upload")
@@ -205,7 +210,16 @@ def test_the_upload_script_is_told_the_outcome_as_json(client, stall, make_item,
         return client.post(url, data, HTTP_ACCEPT="application/json")
 
     added = send(jpeg_bytes())
-    assert (added.status_code, added.json()) == (201, {"message": "Photo added."})
+    upload = PhotoUpload.objects.get()
+    assert (added.status_code, added.json()) == (
+        202,
+        {
+            "upload_id": upload.public_id,
+            "status": "waiting",
+            "status_url": reverse("stalls:photo_upload_status", args=[upload.public_id]),
+        },
+    )
+    assert client.get(added.json()["status_url"]).json()["status"] == "waiting"
     refused = send(b"not a photo")
     assert refused.status_code == 400
     assert refused.json() == {"error": "That file is not a readable JPEG, PNG or WebP image."}
@@ -217,7 +231,9 @@ def test_the_upload_script_is_told_the_outcome_as_json(client, stall, make_item,
         409,
         {"error": "At most 6 photos; delete one first."},
     )
-    assert Photo.objects.filter(item=item).count() == 6
+    # Five shown and one being checked: a photo in screening counts.
+    assert Photo.objects.filter(item=item).count() == 5
+    assert PhotoUpload.objects.filter(item=item).count() == 1
 
 
 @pytest.mark.django_db

@@ -4,7 +4,7 @@
 
 import { olderFill, olderRender } from "./older.js";
 import { pendingArrived, pendingReconcile } from "./pending.js";
-import { chat, state, ui } from "./state.js";
+import { chat, room, state, ui } from "./state.js";
 import { timeElement } from "./time.js";
 
 const WINDOW = 50; // recent messages shown at first; scrolling up fetches older ones
@@ -176,7 +176,18 @@ function messageRow(entry) {
   text.className = "msg-text";
   textWithMentions(text, String(entry.text), new Set(mentions), you && you.handle.toLowerCase());
   row.append(head, text);
+  if (you && entry.author_id !== you.id && room.dataset.reportUrl) head.append(" ", reportLink(entry));
   return row;
+}
+
+/** A link to report someone else's message to the stewards (the server checks it). */
+function reportLink(entry) {
+  const link = document.createElement("a");
+  link.className = "msg-report";
+  link.href = room.dataset.reportUrl.replace("0".repeat(26), entry.id);
+  link.textContent = "Report";
+  link.setAttribute("aria-label", `Report ${entry.author}'s message`);
+  return link;
 }
 
 /** Consecutive messages by one author within a few minutes share one header. */

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stalls', '0004_item_search'),
+        ('stalls', '0006_photo_screening'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0002_order_partly_refunded'),
+        ('orders', '0003_dispute_answer'),
     ]
 
     operations = [
