@@ -21,6 +21,7 @@ urlpatterns = [
     path("account/", include("accounts.settings_urls")),
     path("", include("privacy.urls")),
     path("", include("notifications.urls")),
+    path("", include("shows.urls")),
 ]
 
 if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:

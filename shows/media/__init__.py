@@ -1,0 +1,76 @@
+"""One media interface, two backends: LiveKit in production, Janus embedded and in CI.
+
+A backend makes and ends a stall's room and grants the page what it needs to join
+it: the seller to publish, a viewer to watch. The page picks its client from the
+grant's `backend`. Nothing here touches the database; services call these outside
+any transaction that holds a row lock.
+"""
+
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+
+
+class MediaUnavailable(Exception):
+    """The media server could not be reached or refused; the show cannot start."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a page needs to join a room, as the token endpoint returns it."""
+
+    backend: str
+    role: str  # "publisher" or "viewer"
+    url: str
+    room: str
+    identity: str
+    token: str
+    ttl_seconds: int
+    extra: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+class MediaBackend(Protocol):
+    name: str
+
+    def room_ensure(self, *, room: str) -> None: ...
+
+    def room_end(self, *, room: str) -> None: ...
+
+    def publisher_grant(self, *, room: str, identity: str, name: str) -> Grant: ...
+
+    def viewer_grant(self, *, room: str, identity: str) -> Grant: ...
+
+
+def room_name(stall_public_id: str) -> str:
+    """A stall's room, named from its ULID: stable across shows, unique per stall."""
+    return f"stall-{stall_public_id.lower()}"
+
+
+@cache
+def _backend(name: str) -> MediaBackend | None:
+    if name == "livekit":
+        from .livekit import LiveKitBackend
+
+        return LiveKitBackend()
+    if name == "janus":
+        from .janus import JanusBackend
+
+        return JanusBackend()
+    return None
+
+
+def backend() -> MediaBackend | None:
+    """The configured backend (settings.SHOWS_MEDIA), or None when video is off."""
+    return _backend(settings.SHOWS_MEDIA)
+
+
+HOW_TO_ENABLE = (
+    "Live video is not set up on this market. To enable it, install Janus "
+    "(apt-get install janus) and restart with make run, or set LIVEKIT_URL, "
+    "LIVEKIT_API_KEY and LIVEKIT_API_SECRET."
+)
