@@ -91,6 +91,7 @@ def _end_silent_shows(*, stall) -> None:
 def show_grant(*, show: Show, user, visitor_id: str) -> Grant:
     """The seller's publishing grant, or a viewer's watching grant."""
     backend = media.backend()
+    show.refresh_from_db(fields=["ended_at"])
     if not show.live or backend is None or backend.name != show.backend:
         raise Conflict("This show has ended.", code="show_ended")
     try:
@@ -110,9 +111,9 @@ def show_grant(*, show: Show, user, visitor_id: str) -> Grant:
 def show_heartbeat(*, actor, show: Show) -> Show:
     """The seller's page is still there: the show stays on air."""
     _require_seller(actor=actor, stall=show.stall)
-    if not show.live:
+    live = Show.objects.filter(pk=show.pk, ended_at__isnull=True)
+    if not live.update(heartbeat_at=timezone.now()):
         raise Conflict("This show has ended.", code="show_ended")
-    Show.objects.filter(pk=show.pk, ended_at__isnull=True).update(heartbeat_at=timezone.now())
     show.refresh_from_db()
     return show
 
