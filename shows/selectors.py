@@ -24,12 +24,6 @@ def show_live_for_stall(*, stall) -> Show | None:
     return live_shows().filter(stall=stall).first()
 
 
-def live_shows_by_stall(*, stall_public_ids: list[str]) -> dict[str, Show]:
-    """One query for a whole section's cards."""
-    shows = live_shows().filter(stall__public_id__in=stall_public_ids).select_related("stall")
-    return {show.stall.public_id: show for show in shows}
-
-
 def live_now(*, limit: int = 8) -> list[Show]:
     """The front page's "Live now" row: the most watched first."""
     return list(

@@ -17,6 +17,7 @@ from market.consumers import MARKET_GROUP
 from . import media
 from .media import Grant, MediaUnavailable
 from .models import MediaEvent, Show, ShowViewer
+from .on_air import on_air_publish
 from .selectors import show_live_for_stall
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ TITLE_MAX = 120
 
 def _announce(show: Show) -> None:
     """Tell the market's pages (grid cards, the front page's row) after commit."""
+    on_air_publish(show)
     broadcast_on_commit(
         MARKET_GROUP,
         {
@@ -115,6 +117,7 @@ def show_heartbeat(*, actor, show: Show) -> Show:
     if not live.update(heartbeat_at=timezone.now()):
         raise Conflict("This show has ended.", code="show_ended")
     show.refresh_from_db()
+    on_air_publish(show)
     return show
 
 

@@ -298,9 +298,7 @@ JANUS_BINARY = env("JANUS_BINARY", default="janus")
 JANUS_HTTP_PORT = env.int("JANUS_HTTP_PORT", default=8088)
 JANUS_HTTP_INTERFACE = env("JANUS_HTTP_INTERFACE", default="")
 JANUS_API_URL = env("JANUS_API_URL", default=f"http://127.0.0.1:{JANUS_HTTP_PORT}/janus")
-JANUS_PUBLIC_URL = env(
-    "JANUS_PUBLIC_URL", default=f"http://{_served_host}:{JANUS_HTTP_PORT}/janus"
-)
+JANUS_PUBLIC_URL = env("JANUS_PUBLIC_URL", default=f"http://{_served_host}:{JANUS_HTTP_PORT}/janus")
 JANUS_TOKEN_SECRET = env("JANUS_TOKEN_SECRET", default="")
 JANUS_CONFIG_DIR = env("JANUS_CONFIG_DIR", default=str(VAR_DIR / "janus"))
 JANUS_ICE_ENFORCE_LIST = env("JANUS_ICE_ENFORCE_LIST", default="")
