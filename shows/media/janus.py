@@ -1,12 +1,14 @@
 """Janus (Debian's `janus`): the VideoRoom plugin forwards VP8 simulcast without decoding.
 
 Access is by Janus's signed tokens (`token_auth_secret` in the core, `signed_tokens`
-in each room): a token names its expiry, the VideoRoom plugin and the one room it
-opens, signed with HMAC-SHA1. Every token opens the room to watch; only a token on
-the room's `allowed` list may publish there (VideoRoom checks that list for
+in each room), each an expiry, a realm and descriptors signed with HMAC-SHA1. A grant
+carries two: the session token (realm "janus", the VideoRoom plugin), which janus.js
+sends with every request, and the room token (realm "janus.plugin.videoroom",
+"room=<name>"), sent when joining. Every room token opens the room to watch; only one
+on the room's `allowed` list may publish there (VideoRoom checks that list for
 publishers only), and the seller's is the only one ever added. Janus checks the
-token on every request of the session, keepalives included, so a token lives as
-long as a visit may.
+session token on every request, keepalives included, so it lives as long as a visit
+may.
 
 Rooms are made and ended through Janus's HTTP API with the room's secret, derived
 from settings so nothing about a room needs storing.
@@ -42,12 +44,20 @@ def token_secret() -> str:
     return hmac.new(settings.SECRET_KEY.encode(), b"janus-tokens", hashlib.sha256).hexdigest()
 
 
-def token_sign(*, room: str, ttl_seconds: int, now: float | None = None) -> str:
-    """A Janus signed token for the VideoRoom plugin and `room`, valid `ttl_seconds`."""
-    expiry = int((now or time.time()) + ttl_seconds)
-    data = f"{expiry},janus,{PLUGIN},room={room}"
+def _sign(fields: list[str], ttl_seconds: int, now: float | None) -> str:
+    data = ",".join([str(int((now or time.time()) + ttl_seconds)), *fields])
     digest = hmac.new(token_secret().encode(), data.encode(), hashlib.sha1)
     return f"{data}:{base64.b64encode(digest.digest()).decode()}"
+
+
+def session_token(*, ttl_seconds: int, now: float | None = None) -> str:
+    """Opens a Janus session and lets it attach to the VideoRoom plugin only."""
+    return _sign(["janus", PLUGIN], ttl_seconds, now)
+
+
+def room_token(*, room: str, ttl_seconds: int, now: float | None = None) -> str:
+    """Opens one room (to watch; to publish too once on the room's allowed list)."""
+    return _sign([PLUGIN, f"room={room}"], ttl_seconds, now)
 
 
 def room_secret(room: str) -> str:
@@ -60,24 +70,24 @@ class JanusBackend:
     name = "janus"
 
     def publisher_grant(self, *, room: str, identity: str, name: str) -> Grant:
-        token = token_sign(room=room, ttl_seconds=SELLER_TTL_SECONDS)
-        self._request(room=room, body={"request": "allowed", "action": "add", "allowed": [token]})
-        return self._grant("publisher", room, identity, token, SELLER_TTL_SECONDS, name)
+        grant = self._grant("publisher", room, identity, SELLER_TTL_SECONDS, name)
+        allowed = [grant.extra["room_token"]]
+        self._request(room=room, body={"request": "allowed", "action": "add", "allowed": allowed})
+        return grant
 
     def viewer_grant(self, *, room: str, identity: str) -> Grant:
-        token = token_sign(room=room, ttl_seconds=VIEWER_TTL_SECONDS)
-        return self._grant("viewer", room, identity, token, VIEWER_TTL_SECONDS, "")
+        return self._grant("viewer", room, identity, VIEWER_TTL_SECONDS, "")
 
-    def _grant(self, role, room, identity, token, ttl, name) -> Grant:
+    def _grant(self, role, room, identity, ttl, name) -> Grant:
         return Grant(
             backend=self.name,
             role=role,
             url=settings.JANUS_PUBLIC_URL,
             room=room,
             identity=identity,
-            token=token,
+            token=session_token(ttl_seconds=ttl),
             ttl_seconds=ttl,
-            extra={"display": name} if name else {},
+            extra={"room_token": room_token(room=room, ttl_seconds=ttl), "display": name},
         )
 
     def room_ensure(self, *, room: str) -> None:
@@ -102,7 +112,7 @@ class JanusBackend:
 
     def _request(self, *, room: str, body: dict, ok_codes: frozenset | set = frozenset()) -> dict:
         """One synchronous VideoRoom request in a session of its own."""
-        token = token_sign(room=room, ttl_seconds=SERVER_TTL_SECONDS)
+        token = session_token(ttl_seconds=SERVER_TTL_SECONDS)
         session = _post(settings.JANUS_API_URL, {"janus": "create", "token": token})["data"]["id"]
         base = f"{settings.JANUS_API_URL}/{session}"
         try:

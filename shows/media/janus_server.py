@@ -64,6 +64,10 @@ def config_write(
     return folder / "janus.jcfg"
 
 
+def janus_argv(config: Path, binary: str = "janus") -> list[str]:
+    return [binary, "-C", str(config), "-F", str(config.parent)]
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bazaar.settings.local")
     import django
@@ -84,7 +88,7 @@ def main() -> int:
         http_interface=settings.JANUS_HTTP_INTERFACE,
         ice_enforce_list=settings.JANUS_ICE_ENFORCE_LIST,
     )
-    os.execv(binary, [binary, "-C", str(config), "-F", str(config.parent)])  # noqa: S606
+    os.execv(binary, janus_argv(config, binary))  # noqa: S606
 
 
 if __name__ == "__main__":

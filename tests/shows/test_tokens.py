@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from shows.media import room_name
-from shows.media.janus import JanusBackend, token_secret, token_sign
+from shows.media.janus import JanusBackend, room_token, session_token, token_secret
 from shows.media.livekit import LiveKitBackend
 
 from .conftest import LIVEKIT
@@ -74,37 +74,54 @@ def _janus_parts(token: str) -> tuple[list[str], str]:
     return data.split(","), signature
 
 
-def test_janus_token_is_signed_for_the_videoroom_and_one_room(settings):
+def _signed_by(token: str, secret: bytes) -> bool:
+    data, signature = token.split(":")
+    expected = hmac.new(secret, data.encode(), hashlib.sha1).digest()
+    return base64.b64decode(signature) == expected
+
+
+def test_janus_session_token_opens_the_videoroom_plugin_only(settings):
     settings.JANUS_TOKEN_SECRET = "janus-secret"
     now = time.time()
-    token = token_sign(room=ROOM, ttl_seconds=600, now=now)
-    fields, signature = _janus_parts(token)
-    assert fields[1:] == ["janus", "janus.plugin.videoroom", f"room={ROOM}"]
-    assert int(fields[0]) == int(now + 600)
-    expected = hmac.new(b"janus-secret", token.split(":")[0].encode(), hashlib.sha1).digest()
-    assert base64.b64decode(signature) == expected
+    token = session_token(ttl_seconds=600, now=now)
+    fields, _ = _janus_parts(token)
+    assert fields == [str(int(now + 600)), "janus", "janus.plugin.videoroom"]
+    assert _signed_by(token, b"janus-secret")
 
 
-def test_janus_viewer_token_needs_no_server_and_cannot_publish(settings):
-    """A viewer's token is never added to the room's allowed list (only that list may
-    publish): the grant is signed locally, with no call to Janus at all."""
+def test_janus_room_token_opens_one_room(settings):
+    settings.JANUS_TOKEN_SECRET = "janus-secret"
+    now = time.time()
+    token = room_token(room=ROOM, ttl_seconds=600, now=now)
+    fields, _ = _janus_parts(token)
+    assert fields == [str(int(now + 600)), "janus.plugin.videoroom", f"room={ROOM}"]
+    assert _signed_by(token, b"janus-secret")
+    assert not _signed_by(token, b"another-secret")
+
+
+def test_janus_viewer_grant_needs_no_server_and_cannot_publish(settings):
+    """A viewer's room token is never added to the room's allowed list (only that list
+    may publish): the grant is signed locally, with no call to Janus at all."""
     settings.JANUS_TOKEN_SECRET = "janus-secret"
     settings.JANUS_API_URL = "http://127.0.0.1:9/janus"  # nothing listens: a call would fail
     grant = JanusBackend().viewer_grant(room=ROOM, identity="visitor-01V")
-    fields, _ = _janus_parts(grant.token)
+    fields, _ = _janus_parts(grant.extra["room_token"])
     assert grant.role == "viewer" and grant.backend == "janus"
+    assert fields[2] == f"room={ROOM}"
     assert int(fields[0]) - time.time() == pytest.approx(4 * 3600, abs=5)
+    assert _janus_parts(grant.token)[0][1:] == ["janus", "janus.plugin.videoroom"]
 
 
-def test_janus_seller_token_is_added_to_the_rooms_publishers(settings, monkeypatch):
+def test_janus_seller_room_token_is_added_to_the_rooms_publishers(settings, monkeypatch):
     settings.JANUS_TOKEN_SECRET = "janus-secret"
     asked = []
     monkeypatch.setattr(JanusBackend, "_request", lambda self, **kw: asked.append(kw) or {})
     grant = JanusBackend().publisher_grant(room=ROOM, identity="01SELLER", name="Stall")
+    allowed = grant.extra["room_token"]
     assert asked == [
-        {"room": ROOM, "body": {"request": "allowed", "action": "add", "allowed": [grant.token]}}
+        {"room": ROOM, "body": {"request": "allowed", "action": "add", "allowed": [allowed]}}
     ]
-    fields, _ = _janus_parts(grant.token)
+    fields, _ = _janus_parts(allowed)
     assert int(fields[0]) - time.time() == pytest.approx(12 * 3600, abs=5)
     assert grant.identity == "01SELLER" and grant.role == "publisher"
 

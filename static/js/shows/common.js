@@ -14,8 +14,8 @@
 
   // POST form fields; resolves to the JSON body, or rejects with the server's message.
   async function post(url, fields = {}) {
-    const body = new FormData();
-    Object.entries(fields).forEach(([name, value]) => body.append(name, value));
+    // URL-encoded: an empty multipart body is one Django's parser refuses (400).
+    const body = new URLSearchParams(fields);
     const response = await fetch(url, {
       method: "POST",
       body,
@@ -40,8 +40,7 @@
 
   // A beacon survives the page closing (leaving, ending): CSRF travels in the form.
   function beacon(url) {
-    const body = new FormData();
-    body.append("csrfmiddlewaretoken", csrfToken());
+    const body = new URLSearchParams({ csrfmiddlewaretoken: csrfToken() });
     return navigator.sendBeacon && navigator.sendBeacon(url, body);
   }
 

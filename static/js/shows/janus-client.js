@@ -39,6 +39,7 @@
       const janus = new window.Janus({
         server: grant.url,
         token: grant.token,
+        iceServers: [], // host candidates: the media server is reachable directly
         success: () => { up = true; resolve(janus); },
         error: (cause) => {
           if (up) onLost(String(cause));
@@ -106,7 +107,7 @@
     });
     handle.send({
       message: {
-        request: "join", ptype: "publisher", room: grant.room, token: grant.token,
+        request: "join", ptype: "publisher", room: grant.room, token: grant.extra.room_token,
         display: grant.extra.display || "",
       },
     });
@@ -176,7 +177,7 @@
       throw waiting;
     }
     handle.send({
-      message: { request: "join", ptype: "subscriber", room: grant.room, token: grant.token,
+      message: { request: "join", ptype: "subscriber", room: grant.room, token: grant.extra.room_token,
         streams: [{ feed }] },
     });
     const chooseLayer = () => {
