@@ -15,7 +15,6 @@ from shows.media.janus_server import config_write, janus_argv
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import (
     CHROMIUM_ARGS,
-    DESKTOP,
     PHONE,
     BrowserTestCase,
     off_the_event_loop,
@@ -26,6 +25,7 @@ from tests.browser.conftest import (
 from tests.conftest import need
 
 pytestmark = pytest.mark.browser
+DESKTOP = {"width": 1366, "height": 900}
 
 JANUS_PORT = free_port()
 JANUS_URL = f"http://127.0.0.1:{JANUS_PORT}/janus"
@@ -186,6 +186,11 @@ class LiveShowTest(BrowserTestCase):
         viewer.wait_for_function(
             "document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
         )
+        # On a phone the chat's latest lines sit over the video.
+        viewer.get_by_role("combobox", name="Message").fill("Is the Bowie record still there?")
+        viewer.get_by_role("combobox", name="Message").press("Enter")
+        overlay = viewer.locator("[data-show-chat-overlay] li")
+        overlay.filter(has_text="Bowie record").wait_for(timeout=10_000)
         screenshot(viewer, "show-viewer-390")
 
     def test_closing_the_sellers_tab_ends_the_show(self):

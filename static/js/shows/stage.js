@@ -154,7 +154,9 @@
       const rows = [...list.children].slice(-OVERLAY_LINES);
       overlay.replaceChildren(...rows.map((row) => {
         const line = document.createElement("li");
-        line.textContent = row.textContent.replace(/\s+/g, " ").trim();
+        const author = row.querySelector(".msg-author");
+        const text = row.querySelector(".msg-text");
+        line.textContent = author && text ? `${author.textContent}: ${text.textContent}` : "";
         return line;
       }));
     };
