@@ -6,6 +6,8 @@ binary is installed (`python -m shows.media.janus_server`); tests and the bench 
 
 import os
 import shutil
+import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -64,6 +66,11 @@ def config_write(
     return folder / "janus.jcfg"
 
 
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def janus_argv(config: Path, binary: str = "janus") -> list[str]:
     return [binary, "-C", str(config), "-F", str(config.parent)]
 
@@ -81,6 +88,16 @@ def main() -> int:
     if binary is None:
         print(f"{settings.JANUS_BINARY} is not installed: no live video", file=sys.stderr)
         return 1
+    if _port_taken(settings.JANUS_HTTP_PORT):
+        # Exiting would have the supervisor restart us until it stops the whole market:
+        # say why there is no video, and wait to be stopped with everything else.
+        print(
+            f"port {settings.JANUS_HTTP_PORT} is taken (another Janus?): no live video from "
+            "this market; set JANUS_HTTP_PORT to another port",
+            file=sys.stderr,
+        )
+        signal.pause()
+        return 0
     config = config_write(
         Path(settings.JANUS_CONFIG_DIR),
         token_secret=token_secret(),
