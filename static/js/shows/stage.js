@@ -4,7 +4,7 @@
 (() => {
   "use strict";
   const shows = window.BazaarShows;
-  const POLL_IDLE_MS = 15000;
+  const POLL_IDLE_MS = 5000;
   const RETRY_MAX_MS = 10000;
   const OVERLAY_LINES = 4;
 
