@@ -263,14 +263,14 @@ def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
     baseline_enter.context.close()
 
     progress(f"{args.viewers} viewers entering")
-    viewers = [waiting]
-    enter_s = []
-    for index in range(args.viewers - 1):
-        page = _viewer(browser, stall_url, PHONE if index % 2 == 0 else DESKTOP)
-        viewers.append(page)
-        first = _first_frame(page, "__firstFrameMs")
-        if first is not None:
-            enter_s.append(first / 1000)
+    entering = [
+        _viewer(browser, stall_url, PHONE if index % 2 == 0 else DESKTOP)
+        for index in range(args.viewers - 1)
+    ]
+    # Each page timed its own first frame from its navigation's start.
+    firsts = [_first_frame(page, "__firstFrameMs") for page in entering]
+    enter_s = [first / 1000 for first in firsts if first is not None]
+    viewers = [waiting, *entering]
     progress(f"watching for {args.seconds} s")
     janus_cpu = cpu_seconds(janus.pid)
     sent = _outbound(seller)
