@@ -4,7 +4,7 @@ Every change to an auction happens under its row lock (`auctions.locks`), in one
 transaction with an audit row, and is published after commit. Stock moves only
 through stalls' reservation services; a change that may move it locks the item
 first, then the auction. The winner is
-charged through `orders.services.order_create_for_auction` with no lock held; its
+charged through `orders.checkout.services.order_create_for_auction` with no lock held; its
 reference makes a repeated charge nothing.
 """
 
@@ -21,8 +21,10 @@ from django.utils import timezone
 from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import format_money
-from orders.selectors import buyer_has_payment_method, shipping_address_for
-from orders.services import PaymentFailed, order_create_for_auction
+from orders.checkout.selectors import shipping_address_for
+from orders.checkout.services import order_create_for_auction
+from orders.payments.selectors import buyer_has_payment_method
+from orders.payments.services import PaymentFailed
 from stalls.models import Item, Reservation
 from stalls.services import reservation_release, reservation_take
 

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bazaar.errors import DomainError, Invalid, NotFound
 from bazaar.idempotency import key_from_request
 from bazaar.money import AmountError, parse_amount
-from orders.selectors import buyer_has_payment_method, shipping_address_for
+from orders.checkout.selectors import shipping_address_for
+from orders.payments.selectors import buyer_has_payment_method
 from stalls.selectors import stall_for_user
 
 from . import selectors, services

@@ -99,10 +99,11 @@ from auctions.models import Auction
 from auctions.services import auction_start
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
-from orders.gateway import CARD_OK, TestGateway
+from orders.payments.test_gateway import CARD_OK, TestGateway
 from orders.models import SavedCard
-from orders.services import card_setup_start, shipping_address_save
-from orders.webhooks import event_handle
+from orders.checkout.services import shipping_address_save
+from orders.payments.services import card_setup_start
+from orders.payments.webhooks import event_handle
 from stalls.models import Stall
 from stalls.services import item_create, seller_register, stall_create
 

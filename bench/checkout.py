@@ -69,7 +69,7 @@ import sys
 import django
 django.setup()
 from accounts.models import User
-from orders.services import shipping_address_save
+from orders.checkout.services import shipping_address_save
 for user in User.objects.filter(handle__startswith=sys.argv[1]):
     shipping_address_save(buyer=user, name=user.handle, line1="1 Bench Road", line2="",
                           city="Loadtown", postal_code="12345", country="US")

@@ -15,7 +15,7 @@ from auctions.selectors import RUNNING
 from auctions.services import auction_start
 from governance.models import Role
 from governance.services import role_grant
-from orders.services import shipping_address_save
+from orders.checkout.services import shipping_address_save
 from stalls.seeding import DEMO_SELLER, DemoStall, demo_items_free, demo_stalls_create
 from watchlist.seeding import demo_watchlist_create
 

@@ -15,7 +15,7 @@ GROUPS: list[tuple[str, list[Kind]]] = [
     ),
 ]
 
-# Order updates are mailed by the orders app itself (orders/notify.py), with the
+# Order updates are mailed by the orders app itself (orders/escrow/notify.py), with the
 # order's lines and totals: they are the buyer's receipt and the seller's record of
 # what to ship, so they are not optional and the notice adds no second email.
 MAILED_BY_ORDERS: frozenset[str] = frozenset(

@@ -11,6 +11,7 @@ from bazaar.money import format_money
 from governance.admin_access import OpsReadOnlyAdmin, StewardReadOnlyAdmin
 from governance.selectors import user_is_steward
 
+from .escrow.services import order_dispute_settle
 from .forms import SettleForm
 from .models import (
     Chargeback,
@@ -22,7 +23,7 @@ from .models import (
     PayoutAccount,
     WebhookEvent,
 )
-from .services import money_move_send, order_dispute_settle
+from .payments.services import money_move_send
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -7,7 +7,7 @@ class OrdersConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from . import checks  # noqa: F401 - registers the payment deploy checks
+        from .payments import checks  # noqa: F401 - registers the payment deploy checks
 
         user_logged_in.connect(merge_guest_cart, dispatch_uid="orders.merge_guest_cart")
 
@@ -16,8 +16,8 @@ def merge_guest_cart(sender, request, user, **kwargs) -> None:
     """At login, the cart a guest filled in this session joins the buyer's cart."""
     if request is None or not hasattr(request, "session"):
         return
-    from .selectors import SESSION_CART
-    from .services import cart_merge
+    from .checkout.selectors import SESSION_CART
+    from .checkout.services import cart_merge
 
     session_cart = request.session.pop(SESSION_CART, None)
     if session_cart:

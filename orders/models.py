@@ -1,7 +1,7 @@
 """Carts, payments, orders and the money that leaves escrow.
 
 Money is integer minor units plus a currency. An order's status moves only through
-`orders.services.order_transition` (see TRANSITIONS there), which writes an
+`orders.escrow.services.order_transition` (see TRANSITIONS there), which writes an
 `OrderEvent` for each move; money leaving the platform (refunds to buyers, transfers
 to sellers) is a `MoneyMove` decided in the same transaction and sent afterwards.
 """

@@ -4,15 +4,13 @@ from celery import shared_task
 
 from bazaar.jobs import MAIL_RETRY
 
-from .gateway import GatewayError, gateway_named
+from .checkout.services import checkouts_expire_due
+from .escrow.notify import order_mail_send
+from .escrow.services import orders_release_due
 from .models import Payment
-from .notify import order_mail_send
-from .services import (
-    checkouts_expire_due,
-    money_move_send,
-    money_moves_send_due,
-    orders_release_due,
-)
+from .payments.backends import gateway_named
+from .payments.gateway import GatewayError
+from .payments.services import money_move_send, money_moves_send_due
 
 
 @shared_task

@@ -15,11 +15,17 @@ from bazaar.errors import DomainError, Invalid
 from bazaar.idempotency import key_from_request
 from stalls.selectors import item_available_quantity, item_get, stall_for_user
 
-from . import selectors, services
+from .checkout import selectors as checkout_selectors
+from .checkout import services as checkout_services
+from .checkout.selectors import SESSION_CART, cart_for_request
+from .escrow import selectors as escrow_selectors
+from .escrow import services as escrow_services
 from .forms import DisputeForm, ShipForm, ShippingAddressForm, ShippingCostForm
-from .gateway import CARD_DECLINES_OFF_SESSION, TEST_CARDS, GatewayError, TestGateway
-from .selectors import SESSION_CART, cart_for_request
-from .webhooks import event_handle, stripe_event_verify
+from .payments import selectors as payments_selectors
+from .payments import services as payments_services
+from .payments.gateway import GatewayError
+from .payments.test_gateway import CARD_DECLINES_OFF_SESSION, TEST_CARDS, TestGateway
+from .payments.webhooks import event_handle, stripe_event_verify
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -54,11 +60,11 @@ def _cart_page(request: HttpRequest, *, refusal: dict | None = None, status: int
 def _cart_change(request: HttpRequest, *, item, quantity: int, add: bool) -> None:
     if request.user.is_authenticated:
         if add:
-            services.cart_add(buyer=request.user, item=item, quantity=quantity)
+            checkout_services.cart_add(buyer=request.user, item=item, quantity=quantity)
         else:
-            services.cart_set_quantity(buyer=request.user, item=item, quantity=quantity)
+            checkout_services.cart_set_quantity(buyer=request.user, item=item, quantity=quantity)
         return
-    request.session[SESSION_CART] = services.session_cart_set(
+    request.session[SESSION_CART] = checkout_services.session_cart_set(
         session_cart=request.session.get(SESSION_CART, {}), item=item, quantity=quantity, add=add
     )
 
@@ -80,7 +86,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
 
 
 def _cart_button(request: HttpRequest, item, *, error: DomainError | None = None, status=200):
-    context = selectors.cart_button_context(
+    context = checkout_selectors.cart_button_context(
         user=request.user, item=item, available=item_available_quantity(item=item)
     )
     return render(request, "orders/_add_to_cart.html", {**context, "error": error}, status=status)
@@ -124,7 +130,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     if not plan.groups:
         messages.info(request, "Your cart is empty.")
         return redirect("orders:cart")
-    address = selectors.shipping_address_for(buyer=request.user)
+    address = checkout_selectors.shipping_address_for(buyer=request.user)
     return render(
         request,
         "orders/checkout.html",
@@ -151,7 +157,7 @@ def address_save(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Fill in every line of the address marked as required.")
         return redirect(back)
-    services.shipping_address_save(buyer=request.user, **form.cleaned_data)
+    checkout_services.shipping_address_save(buyer=request.user, **form.cleaned_data)
     messages.success(request, "Shipping address saved.")
     return redirect(back)
 
@@ -164,11 +170,11 @@ def checkout_pay(request: HttpRequest) -> HttpResponse:
     except ValueError as error:
         raise Invalid("Reload the checkout page and try again.") from error
     try:
-        payment = services.checkout_start(
+        payment = checkout_services.checkout_start(
             buyer=request.user,
             idempotency_key=key_from_request(request),
             expected_total_cents=expected,
-            urls=services.CheckoutUrls(base_url=_base_url(request)),
+            urls=checkout_services.CheckoutUrls(base_url=_base_url(request)),
         )
     except DomainError as error:
         messages.error(request, error.message)
@@ -182,8 +188,8 @@ def checkout_pay(request: HttpRequest) -> HttpResponse:
 @require_GET
 def payment(request: HttpRequest, public_id: str) -> HttpResponse:
     """Where the gateway sends the buyer back: the payment and its orders."""
-    found = selectors.payment_for_buyer(buyer=request.user, public_id=public_id)
-    orders = selectors.orders_of_payment(payment=found)
+    found = payments_selectors.payment_for_buyer(buyer=request.user, public_id=public_id)
+    orders = payments_selectors.orders_of_payment(payment=found)
     return render(request, "orders/payment.html", {"payment": found, "orders": orders})
 
 
@@ -196,7 +202,7 @@ def orders_bought(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "orders/order_list.html",
-        {"orders": selectors.orders_for_buyer(buyer=request.user), "selling": False},
+        {"orders": escrow_selectors.orders_for_buyer(buyer=request.user), "selling": False},
     )
 
 
@@ -206,20 +212,20 @@ def orders_sold(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "orders/order_list.html",
-        {"orders": selectors.orders_for_seller(user=request.user), "selling": True},
+        {"orders": escrow_selectors.orders_for_seller(user=request.user), "selling": True},
     )
 
 
 @login_required
 @require_GET
 def order_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    order = selectors.order_for_party(user=request.user, public_id=public_id)
+    order = escrow_selectors.order_for_party(user=request.user, public_id=public_id)
     return render(request, "orders/order_detail.html", _order_context(request, order))
 
 
 def _order_context(request: HttpRequest, order, **forms) -> dict:
     return {
-        "view": selectors.order_view(user=request.user, order=order),
+        "view": escrow_selectors.order_view(user=request.user, order=order),
         "lines": order.lines.all(),
         "ship_form": forms.get("ship_form") or ShipForm(),
         "dispute_form": forms.get("dispute_form") or DisputeForm(),
@@ -233,7 +239,7 @@ def _order_action(form_class, action, done: str):
     @login_required
     @require_POST
     def view(request: HttpRequest, public_id: str) -> HttpResponse:
-        order = selectors.order_for_party(user=request.user, public_id=public_id)
+        order = escrow_selectors.order_for_party(user=request.user, public_id=public_id)
         form = form_class(request.POST) if form_class else None
         if form is not None and not form.is_valid():
             context = _order_context(request, order, **{_form_name(form_class): form})
@@ -260,16 +266,20 @@ def _form_name(form_class) -> str:
     return {ShipForm: "ship_form", DisputeForm: "dispute_form"}[form_class]
 
 
-order_ship = _order_action(ShipForm, services.order_ship, "Marked as shipped; the buyer is told.")
+order_ship = _order_action(
+    ShipForm, escrow_services.order_ship, "Marked as shipped; the buyer is told."
+)
 order_received = _order_action(
-    None, services.order_confirm_received, "Thank you! The seller is being paid."
+    None, escrow_services.order_confirm_received, "Thank you! The seller is being paid."
 )
 order_dispute = _order_action(
     DisputeForm,
-    services.order_dispute_open,
+    escrow_services.order_dispute_open,
     "Dispute opened; a steward will look at it. The seller's payout is paused.",
 )
-order_cancel = _order_action(None, services.order_cancel, "Order cancelled; the buyer is refunded.")
+order_cancel = _order_action(
+    None, escrow_services.order_cancel, "Order cancelled; the buyer is refunded."
+)
 
 
 # The buyer's payment settings: address and saved card
@@ -278,14 +288,14 @@ order_cancel = _order_action(None, services.order_cancel, "Order cancelled; the 
 @login_required
 @require_GET
 def account(request: HttpRequest) -> HttpResponse:
-    address = selectors.shipping_address_for(buyer=request.user)
+    address = checkout_selectors.shipping_address_for(buyer=request.user)
     return render(
         request,
         "orders/account.html",
         {
             "address": address,
             "address_form": ShippingAddressForm(initial=_address_initial(address)),
-            "card": selectors.saved_card_for(buyer=request.user),
+            "card": payments_selectors.saved_card_for(buyer=request.user),
             "test_mode": _test_mode(),
         },
     )
@@ -295,7 +305,7 @@ def account(request: HttpRequest) -> HttpResponse:
 @require_POST
 def card_setup(request: HttpRequest) -> HttpResponse:
     try:
-        url = services.card_setup_start(
+        url = payments_services.card_setup_start(
             buyer=request.user,
             idempotency_key=key_from_request(request),
             base_url=_base_url(request),
@@ -309,7 +319,7 @@ def card_setup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def card_forget(request: HttpRequest) -> HttpResponse:
-    services.card_forget(buyer=request.user)
+    payments_services.card_forget(buyer=request.user)
     messages.success(request, "Saved card removed.")
     return redirect("orders:account")
 
@@ -326,14 +336,14 @@ def payouts_panel(request: HttpRequest) -> HttpResponse:
     form = ShippingCostForm(request.POST or None)
     saved = False
     if request.method == "POST" and form.is_valid():
-        services.stall_shipping_set(
+        escrow_services.stall_shipping_set(
             actor=request.user, stall=stall, cost_cents=form.cleaned_data["shipping"]
         )
         saved = True
         if not request.htmx:
             messages.success(request, "Shipping cost saved.")
             return redirect("stalls:dashboard")
-    overview = selectors.payout_overview(stall=stall)
+    overview = payments_selectors.payout_overview(stall=stall)
     if not form.is_bound or saved:
         form = ShippingCostForm(initial={"shipping": overview.shipping_cents})
     return render(
@@ -350,7 +360,9 @@ def payouts_connect(request: HttpRequest) -> HttpResponse:
     """Off to Connect Express onboarding (GET too: Stripe sends sellers back here when
     a link has expired, for a fresh one)."""
     try:
-        url = services.payout_onboarding_link(user=request.user, base_url=_base_url(request))
+        url = payments_services.payout_onboarding_link(
+            user=request.user, base_url=_base_url(request)
+        )
     except GatewayError as error:
         messages.error(request, f"The payment service did not answer: {error.message}")
         return redirect("stalls:dashboard")
@@ -361,7 +373,7 @@ def payouts_connect(request: HttpRequest) -> HttpResponse:
 @require_GET
 def payouts_return(request: HttpRequest) -> HttpResponse:
     try:
-        account = services.payout_account_refresh(user=request.user)
+        account = payments_services.payout_account_refresh(user=request.user)
     except GatewayError as error:
         messages.error(request, f"Could not check your payouts account: {error.message}")
         return redirect("stalls:dashboard")
@@ -395,7 +407,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def test_gateway_session(request: HttpRequest, session_id: str) -> HttpResponse:
     """Stripe Checkout's stand-in: pay (or save a card) with a test card number."""
-    session = selectors.test_session_for_user(user=request.user, session_id=session_id)
+    session = payments_selectors.test_session_for_user(user=request.user, session_id=session_id)
     error, status = "", 200
     if request.method == "POST":
         try:
@@ -424,7 +436,7 @@ def test_gateway_session(request: HttpRequest, session_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def test_gateway_onboarding(request: HttpRequest, account_id: str) -> HttpResponse:
     """Connect Express onboarding's stand-in: one button makes the account payable."""
-    account = selectors.test_account_for_user(user=request.user, account_id=account_id)
+    account = payments_selectors.test_account_for_user(user=request.user, account_id=account_id)
     if request.method == "POST":
         event = TestGateway().onboarding_complete(account_id=account_id)
         event_handle(event=event, gateway_name=TestGateway.name)

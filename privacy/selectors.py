@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from auctions.selectors import auctions_binding_bidder
-from orders.selectors import orders_open_for_user
+from orders.escrow.selectors import orders_open_for_user
 from stalls.selectors import stall_for_user
 
 

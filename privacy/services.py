@@ -8,7 +8,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.settings_services import user_anonymise
 from bazaar.errors import Conflict
-from orders.services import buyer_personal_data_erase
+from orders.checkout.services import buyer_personal_data_erase
 
 from .selectors import deletion_blockers
 

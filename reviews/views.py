@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bazaar.errors import DomainError
 from bazaar.idempotency import key_from_request
-from orders.selectors import order_for_party
+from orders.escrow.selectors import order_for_party
 from stalls.selectors import stall_get
 
 from . import selectors, services

@@ -56,9 +56,10 @@ from django.conf import settings
 from accounts.seeding import users_create_many
 from bazaar.idempotency import new_key
 from market.models import Section
-from orders.gateway import CARD_OK, TestGateway
-from orders.services import card_setup_start, shipping_address_save
-from orders.webhooks import event_handle
+from orders.payments.test_gateway import CARD_OK, TestGateway
+from orders.checkout.services import shipping_address_save
+from orders.payments.services import card_setup_start
+from orders.payments.webhooks import event_handle
 from stalls.models import Stall
 from stalls.services import item_create, seller_register, stall_create
 

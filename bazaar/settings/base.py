@@ -239,7 +239,7 @@ STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-10-28.endive")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="stripe" if STRIPE_SECRET_KEY else "test")
 # A staging site: production settings may then take play money (the test gateway or a
-# Stripe test key), and every page says "Test mode: no real money" (orders.checks).
+# Stripe test key), and every page says "Test mode: no real money" (orders.payments.checks).
 BAZAAR_STAGING = env.bool("BAZAAR_STAGING", default=False)
 PLATFORM_FEE_PERCENT = env("PLATFORM_FEE_PERCENT", default="5")
 # Links in emails sent from background work, where there is no request to ask. By

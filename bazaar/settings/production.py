@@ -20,6 +20,6 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
-# Payment keys and Redis are deploy checks (orders.checks, bazaar.checks), so that
+# Payment keys and Redis are deploy checks (orders.payments.checks, bazaar.checks), so that
 # `check --deploy` lists every problem at once; a server refuses to start on any.
 DEPLOY_CHECKS_AT_START = True

@@ -1,9 +1,10 @@
 from django import template
 from django.conf import settings
 
+from orders.checkout.selectors import cart_button_context, cart_count_for_request
 from orders.forms import ShippingCostForm
-from orders.gateway import TestGateway
-from orders.selectors import cart_button_context, cart_count_for_request, payout_overview
+from orders.payments.selectors import payout_overview
+from orders.payments.test_gateway import TestGateway
 from stalls.selectors import stall_for_user
 
 register = template.Library()
@@ -11,7 +12,7 @@ register = template.Library()
 
 @register.inclusion_tag("orders/_add_to_cart.html", takes_context=True)
 def add_to_cart(context, item, available: int) -> dict:
-    """The item's cart button (orders.selectors.cart_button_context), refreshed in
+    """The item's cart button (orders.checkout.selectors.cart_button_context), refreshed in
     place by the page when the viewer's offers or the item's stock change."""
     return {
         **cart_button_context(user=context["request"].user, item=item, available=available),

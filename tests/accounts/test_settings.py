@@ -217,7 +217,7 @@ def test_a_refused_password_change_says_why(signed_in, person, old, new1, new2, 
 
 
 def test_the_time_zone_is_saved_and_times_render_in_it(signed_in, person, stall, make_item):
-    from orders.services import shipping_address_save
+    from orders.checkout.services import shipping_address_save
     from tests.orders.conftest import pay, start_checkout
 
     shipping_address_save(

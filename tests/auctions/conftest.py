@@ -8,10 +8,11 @@ from django.db.models import F
 from auctions.models import Auction
 from auctions.services import auction_start
 from bazaar.idempotency import new_key
-from orders.gateway import CARD_DECLINES_OFF_SESSION, CARD_OK, TestGateway
+from orders.checkout.services import shipping_address_save
 from orders.models import Order, Payment, TestGatewayObject
-from orders.services import card_setup_start, shipping_address_save
-from orders.webhooks import event_handle
+from orders.payments.services import card_setup_start
+from orders.payments.test_gateway import CARD_DECLINES_OFF_SESSION, CARD_OK, TestGateway
+from orders.payments.webhooks import event_handle
 
 
 def save_card(user, number: str = CARD_OK) -> None:

@@ -102,7 +102,7 @@ def market_for_the_crawl() -> dict:
     from market.seeding import seed_market
     from notifications.tokens import unsubscribe_token
     from offers.services import offer_make
-    from orders.services import cart_add
+    from orders.checkout.services import cart_add
     from stalls.models import Stall
     from stalls.selectors import items_with_availability, stall_for_user
     from tests.auctions.conftest import save_card
@@ -153,7 +153,7 @@ def _released_orders(buyer, stall, other_stall) -> tuple:
     """Two orders released from escrow: one from another stall still to be rated, one
     from the demo seller's stall with a review (its answer form on the seller's pages)."""
     from bazaar.idempotency import new_key
-    from orders.services import order_confirm_received, order_ship
+    from orders.escrow.services import order_confirm_received, order_ship
     from reviews.services import review_create
     from tests.conftest import new_item
     from tests.orders.conftest import pay, start_checkout

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from auctions.services import auction_start, auctions_sweep, bid_place
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
-from orders.gateway import CARD_DECLINES_OFF_SESSION
+from orders.payments.test_gateway import CARD_DECLINES_OFF_SESSION
 from tests.auctions.conftest import end_passes, save_card
 from tests.browser.conftest import (
     DESKTOP,

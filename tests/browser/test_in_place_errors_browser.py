@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from bazaar.idempotency import new_key
 from offers.services import offer_make
-from orders.services import cart_add
+from orders.checkout.services import cart_add
 from tests.browser.conftest import (
     BrowserTestCase,
     lamp_stall,

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 from governance.models import Role
 from governance.services import role_grant
 from market.services import sections_ensure
+from orders.escrow.services import order_dispute_open, order_dispute_settle
 from orders.models import MoneyMove, Order, Payment
-from orders.services import order_dispute_open, order_dispute_settle
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,

@@ -6,8 +6,8 @@ reviews page in place. Screenshots at desktop and phone width."""
 import pytest
 from playwright.sync_api import expect
 
+from orders.escrow.services import order_ship
 from orders.models import Order
-from orders.services import order_ship
 from reviews.models import Review
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import (
@@ -115,7 +115,7 @@ class ReviewAfterRelease(BrowserTestCase):
 
     def test_the_form_on_a_phone(self):
         off_the_event_loop(
-            lambda: __import__("orders.services", fromlist=["x"]).order_confirm_received(
+            lambda: __import__("orders.escrow.services", fromlist=["x"]).order_confirm_received(
                 actor=self.buyer, order=self.order
             )
         )

@@ -4,17 +4,12 @@ checkout through the local test gateway as a buyer's browser would."""
 import pytest
 
 from bazaar.ids import new_ulid
-from orders.gateway import CARD_OK, TestGateway
+from orders.checkout.selectors import cart_entries_for_buyer, cart_plan
+from orders.checkout.services import CheckoutUrls, cart_add, checkout_start, shipping_address_save
 from orders.models import Payment
-from orders.selectors import cart_entries_for_buyer, cart_plan
-from orders.services import (
-    CheckoutUrls,
-    cart_add,
-    checkout_start,
-    payout_onboarding_link,
-    shipping_address_save,
-)
-from orders.webhooks import event_handle
+from orders.payments.services import payout_onboarding_link
+from orders.payments.test_gateway import CARD_OK, TestGateway
+from orders.payments.webhooks import event_handle
 
 URLS = CheckoutUrls(base_url="http://testserver")
 
@@ -83,7 +78,7 @@ def connect_payouts(seller_user):
 
 def save_address(buyer) -> None:
     """The shopper's address in New York, as a checkout needs one."""
-    from orders.services import shipping_address_save
+    from orders.checkout.services import shipping_address_save
 
     shipping_address_save(
         buyer=buyer,

@@ -5,17 +5,13 @@ from datetime import timedelta
 
 import pytest
 
-from orders.gateway import CARD_DECLINES_OFF_SESSION, CARD_OK, TestGateway
+from orders.checkout.services import order_create_for_auction
+from orders.escrow.services import stall_shipping_set
 from orders.models import Order, Payment, SavedCard
-from orders.selectors import buyer_has_payment_method
-from orders.services import (
-    PaymentFailed,
-    card_forget,
-    card_setup_start,
-    order_create_for_auction,
-    stall_shipping_set,
-)
-from orders.webhooks import event_handle
+from orders.payments.selectors import buyer_has_payment_method
+from orders.payments.services import PaymentFailed, card_forget, card_setup_start
+from orders.payments.test_gateway import CARD_DECLINES_OFF_SESSION, CARD_OK, TestGateway
+from orders.payments.webhooks import event_handle
 from stalls.models import Reservation
 from stalls.services import reservation_take
 

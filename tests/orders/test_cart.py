@@ -6,9 +6,10 @@ import pytest
 from django.urls import reverse
 
 from bazaar.errors import Conflict, Invalid
+from orders.checkout.selectors import cart_entries_for_buyer, cart_plan
+from orders.checkout.services import cart_add, cart_set_quantity, session_cart_set
+from orders.escrow.services import stall_shipping_set
 from orders.models import CartLine
-from orders.selectors import cart_entries_for_buyer, cart_plan
-from orders.services import cart_add, cart_set_quantity, session_cart_set, stall_shipping_set
 from stalls.services import item_delete
 
 pytestmark = pytest.mark.django_db

@@ -8,15 +8,16 @@ from django.core import mail
 from django.utils import timezone
 
 from bazaar.errors import Conflict, Invalid
-from orders.gateway import CARD_DECLINED, CardDeclined, TestGateway
-from orders.models import CartLine, MoneyMove, Order, OrderLine, Payment, TestGatewayObject
-from orders.services import (
+from orders.checkout.services import (
     cart_add,
     checkout_start,
     checkouts_expire_due,
     shipping_address_save,
-    stall_shipping_set,
 )
+from orders.escrow.services import stall_shipping_set
+from orders.models import CartLine, MoneyMove, Order, OrderLine, Payment, TestGatewayObject
+from orders.payments.gateway import CardDeclined
+from orders.payments.test_gateway import CARD_DECLINED, TestGateway
 from stalls.models import Reservation
 from stalls.selectors import item_available_quantity
 from stalls.services import item_update
@@ -72,8 +73,8 @@ def test_the_same_key_again_returns_the_same_payment_and_session(buyer, lamp):
 
 
 def test_a_checkout_whose_session_was_not_created_gets_it_on_retry(buyer, lamp, monkeypatch):
-    from orders.gateway import GatewayError
-    from orders.services import PaymentUnavailable
+    from orders.payments.gateway import GatewayError
+    from orders.payments.services import PaymentUnavailable
 
     def down(self, **kwargs):
         raise GatewayError("timeout")
@@ -191,10 +192,10 @@ def test_money_arriving_after_the_checkout_ended_is_refunded(buyer, lamp, on_com
     event = TestGateway().session_complete(session_id=payment.session_id, card_number="4242" * 4)
     checkouts_expire_due(now=timezone.now() + timedelta(minutes=31))
     assert Payment.objects.get().status == Payment.Status.OPEN  # completed: not expired
-    from orders.services import payment_cancel
+    from orders.payments.services import payment_cancel
 
     payment_cancel(payment=payment, note="test: cancelled first")
-    from orders.webhooks import event_handle
+    from orders.payments.webhooks import event_handle
 
     record = on_commit(event_handle, event=event, gateway_name="test")
     assert record.note == "late payment refunded"

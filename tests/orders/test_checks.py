@@ -3,7 +3,7 @@
 import pytest
 from django.test import override_settings
 
-from orders.checks import payments_take_real_money
+from orders.payments.checks import payments_take_real_money
 
 LIVE = {"STRIPE_SECRET_KEY": "sk_live_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
 NO_KEYS = {"STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": ""}

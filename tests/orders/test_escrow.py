@@ -12,13 +12,10 @@ from django.utils import timezone
 from bazaar.errors import Conflict, Invalid, NotAllowed
 from governance.models import Role
 from governance.services import role_grant
-from orders.gateway import TestGateway
-from orders.models import MoneyMove, Order, OrderEvent
-from orders.selectors import order_view
-from orders.services import (
+from orders.escrow.selectors import order_view
+from orders.escrow.services import (
     TRANSITIONS,
     fee_for,
-    money_moves_send_due,
     order_cancel,
     order_confirm_received,
     order_dispute_open,
@@ -27,6 +24,9 @@ from orders.services import (
     order_transition,
     orders_release_due,
 )
+from orders.models import MoneyMove, Order, OrderEvent
+from orders.payments.services import money_moves_send_due
+from orders.payments.test_gateway import TestGateway
 from tests.orders.conftest import connect_payouts, pay, start_checkout
 
 pytestmark = pytest.mark.django_db
@@ -246,7 +246,7 @@ def test_the_release_escrow_command(paid, on_commit, capsys):
 
 
 def test_a_failed_gateway_call_is_recorded_and_retried(paid, buyer, on_commit, monkeypatch):
-    from orders.gateway import GatewayError
+    from orders.payments.gateway import GatewayError
 
     order, _ = paid
 

@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 
 from notifications.models import Notice
-from orders.services import order_confirm_received
+from orders.escrow.services import order_confirm_received
 from tests.orders.conftest import pay, start_checkout
 from tests.orders.test_escrow import seller_of, ship
 

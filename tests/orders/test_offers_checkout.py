@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from offers.models import Offer
 from offers.services import offer_accept, offer_make, offers_expire_due
+from orders.checkout.selectors import cart_entries_for_buyer, cart_plan
+from orders.checkout.services import checkouts_expire_due
 from orders.models import Order, OrderLine
-from orders.selectors import cart_entries_for_buyer, cart_plan
-from orders.services import checkouts_expire_due
 from stalls.models import Reservation
 from stalls.selectors import item_available_quantity
 from tests.orders.conftest import pay, start_checkout
@@ -26,7 +26,7 @@ def accepted(buyer, lamp, stall, key):
 
 
 def test_the_cart_shows_the_offer_price(buyer, lamp, accepted):
-    from orders.services import cart_add
+    from orders.checkout.services import cart_add
 
     cart_add(buyer=buyer, item=lamp)  # the offer's unit is the buyer's: no stock error
     plan = cart_plan(buyer=buyer, entries=cart_entries_for_buyer(buyer=buyer))

@@ -7,17 +7,12 @@ import pytest
 from django.utils import timezone
 
 from bazaar.errors import Conflict
-from orders.gateway import TestGateway
+from orders.checkout.services import cart_add, checkout_start
+from orders.escrow.services import order_confirm_received, order_ship, orders_release_due
 from orders.models import MoneyMove, Order, Payment, TestGatewayObject, WebhookEvent
-from orders.services import (
-    cart_add,
-    checkout_start,
-    money_move_send,
-    order_confirm_received,
-    order_ship,
-    orders_release_due,
-)
-from orders.webhooks import event_handle
+from orders.payments.services import money_move_send
+from orders.payments.test_gateway import TestGateway
+from orders.payments.webhooks import event_handle
 from stalls.selectors import item_available_quantity
 from tests.conftest import race
 from tests.orders.conftest import URLS, connect_payouts, pay, start_checkout

@@ -20,16 +20,12 @@ from django.test import override_settings
 from django.utils import timezone
 
 from bazaar.ids import new_ulid
-from orders.gateway import CardDeclined, StripeGateway
+from orders.checkout.services import order_create_for_auction
+from orders.escrow.services import order_confirm_received, order_ship
 from orders.models import MoneyMove, Order, Payment, PayoutAccount, SavedCard
-from orders.services import (
-    PaymentFailed,
-    money_move_send,
-    order_confirm_received,
-    order_create_for_auction,
-    order_ship,
-    payment_paid,
-)
+from orders.payments.gateway import CardDeclined
+from orders.payments.services import PaymentFailed, money_move_send, payment_paid
+from orders.payments.stripe_gateway import StripeGateway
 from stalls.models import Reservation
 from stalls.services import reservation_take
 from tests.orders.conftest import start_checkout
@@ -311,7 +307,7 @@ def test_requests_carry_the_pinned_version_and_the_idempotency_key(recorded):
 
 @pytest.mark.django_db
 def test_checkout_creates_the_exact_checkout_session(recorded, buyer, lamp, vase, stall):
-    from orders.services import stall_shipping_set
+    from orders.escrow.services import stall_shipping_set
 
     stall_shipping_set(actor=stall.seller.user, stall=stall, cost_cents=450)
     client, payment = recorded_checkout(recorded, buyer, lamp, vase)
@@ -408,7 +404,7 @@ def test_release_sends_a_transfer_from_the_shared_charge(recorded, buyer, lamp, 
 
 @pytest.mark.django_db
 def test_a_refund_is_a_partial_refund_of_the_payment_intent(recorded, buyer, lamp, vase):
-    from orders.services import order_cancel
+    from orders.escrow.services import order_cancel
 
     client, payment = recorded_checkout(recorded, buyer, lamp, vase)
     payment_paid(payment=payment, payment_intent_id="pi_two_orders")
@@ -450,7 +446,7 @@ def test_a_transfer_fetches_the_charge_once_when_it_is_not_known(recorded, buyer
 
 @pytest.mark.django_db
 def test_connect_express_account_and_onboarding_link(recorded, stall):
-    from orders.services import payout_onboarding_link
+    from orders.payments.services import payout_onboarding_link
 
     client = recorded(
         {"id": "acct_1", "object": "account", "details_submitted": False},
@@ -479,7 +475,7 @@ def test_connect_express_account_and_onboarding_link(recorded, stall):
 
 @pytest.mark.django_db
 def test_saving_a_card_opens_a_setup_session(recorded, buyer):
-    from orders.services import card_setup_start
+    from orders.payments.services import card_setup_start
 
     client = recorded(
         {"id": "cus_9", "object": "customer"},

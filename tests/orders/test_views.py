@@ -10,9 +10,9 @@ from bazaar.ids import new_ulid
 from governance.models import Role
 from governance.services import role_grant
 from offers.services import offer_accept, offer_make
-from orders.gateway import CARD_DECLINED
+from orders.escrow.services import order_dispute_open
 from orders.models import MoneyMove, Order, Payment, StallShipping
-from orders.services import order_dispute_open
+from orders.payments.test_gateway import CARD_DECLINED
 from tests.orders.conftest import pay, start_checkout
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from orders.escrow.services import order_confirm_received, order_ship
 from orders.models import Chargeback, MoneyMove, Order, OrderEvent, Payment, WebhookEvent
-from orders.services import order_confirm_received, order_ship
 from tests.orders.conftest import connect_payouts, pay, start_checkout
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("secrets")]
@@ -246,7 +246,7 @@ def test_a_chargeback_after_release_is_recorded_for_ops(client, buyer, payment, 
 
 
 def test_account_updated_enables_payouts(client, stall):
-    from orders.services import payout_onboarding_link
+    from orders.payments.services import payout_onboarding_link
 
     payout_onboarding_link(user=stall.seller.user, base_url="http://testserver")
     account = stall.seller.payout_account
@@ -264,7 +264,7 @@ def test_account_updated_enables_payouts(client, stall):
 def test_a_failed_refund_and_a_reversed_transfer_are_recorded(client, payment, on_commit):
     on_commit(pay, payment)
     order = Order.objects.get()
-    from orders.services import order_cancel
+    from orders.escrow.services import order_cancel
 
     on_commit(order_cancel, actor=order.stall.seller.user, order=order)
     refund = MoneyMove.objects.get()

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from accounts.models import User
 from bazaar.errors import Conflict
+from orders.checkout.services import cart_add
 from orders.models import CartLine, Order, SavedCard, ShippingAddress
-from orders.services import cart_add
 from privacy.selectors import deletion_blockers
 from privacy.services import account_delete
 from reviews.services import review_create

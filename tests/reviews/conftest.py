@@ -5,8 +5,8 @@ import pytest
 
 from governance.models import Role
 from governance.services import role_grant
+from orders.escrow.services import order_confirm_received, order_ship
 from orders.models import Order
-from orders.services import order_confirm_received, order_ship
 from tests.orders.conftest import buyer, lamp, make_buyer, pay, start_checkout  # noqa: F401
 
 

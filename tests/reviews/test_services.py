@@ -122,7 +122,7 @@ def test_a_stall_without_reviews_has_no_average(stall):
 
 
 def test_a_refunded_order_cannot_be_rated(buyer, lamp, steward, key):
-    from orders.services import order_dispute_open, order_dispute_settle
+    from orders.escrow.services import order_dispute_open, order_dispute_settle
 
     order = paid_order(buyer, lamp)
     order_dispute_open(actor=buyer, order=order, reason="Broken")

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from orders.services import money_moves_send_due, orders_release_due
+from orders.escrow.services import orders_release_due
+from orders.payments.services import money_moves_send_due
 
 
 class Command(BaseCommand):

@@ -9,7 +9,8 @@ says so on every page. See docs/security.md.
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
-from .gateway import StripeGateway, TestGateway
+from .stripe_gateway import StripeGateway
+from .test_gateway import TestGateway
 
 STRIPE_TEST_KEY_PREFIXES = ("sk_test_", "rk_test_")
 

@@ -19,16 +19,11 @@ from django.utils import timezone
 
 from bazaar.errors import Invalid
 
-from .gateway import Card, expandable_id, gateway_named
-from .models import Chargeback, MoneyMove, Order, OrderEvent, Payment, WebhookEvent
-from .services import (
-    TRANSITIONS,
-    card_saved,
-    order_transition,
-    payment_cancel,
-    payment_paid,
-    payout_account_update,
-)
+from ..escrow.services import TRANSITIONS, order_transition
+from ..models import Chargeback, MoneyMove, Order, OrderEvent, Payment, WebhookEvent
+from .backends import gateway_named
+from .gateway import Card, expandable_id
+from .services import card_saved, payment_cancel, payment_paid, payout_account_update
 
 log = logging.getLogger(__name__)
 Outcome = WebhookEvent.Outcome

@@ -1,6 +1,6 @@
 """What orders put in people's notifications (`notifications.services.notify`).
 
-In the app only: these status changes are already mailed by `orders.notify`, with
+In the app only: these status changes are already mailed by `orders.escrow.notify`, with
 the order's lines and totals (the receipt), and the notices app never mails these
 kinds (`notifications.kinds.MAILED_BY_ORDERS`), so nobody gets two emails."""
 
@@ -11,7 +11,7 @@ from bazaar.money import format_money
 from notifications.models import Kind
 from notifications.services import notify
 
-from .models import Order
+from ..models import Order
 
 S = Order.Status
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from bazaar.jobs import enqueue_on_commit
 
-from .models import Order
+from ..models import Order
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,2 @@
+"""The cart and checkout: addresses, carts, stock holds, Checkout Sessions, and the
+off-session charge for a won auction."""

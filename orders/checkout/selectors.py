@@ -1,0 +1,170 @@
+"""Reads for the cart and checkout: a cart re-read against the market as it is now."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
+
+from stalls.models import Item, Stall
+from stalls.selectors import item_available_quantity
+
+from ..escrow.selectors import stall_shipping_cents
+from ..models import CartLine, ShippingAddress
+
+SESSION_CART = "cart"
+
+
+@dataclass
+class PlanLine:
+    item: Item
+    quantity: int
+    unit_price_cents: int
+    available: int
+    offer: object | None = None
+    problem: str = ""
+
+    @property
+    def total_cents(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+
+@dataclass
+class PlanGroup:
+    """What one stall sells in this cart: one order at checkout."""
+
+    stall: Stall
+    shipping_cents: int
+    lines: list[PlanLine] = field(default_factory=list)
+
+    @property
+    def subtotal_cents(self) -> int:
+        return sum(line.total_cents for line in self.lines)
+
+    @property
+    def total_cents(self) -> int:
+        return self.subtotal_cents + self.shipping_cents
+
+
+@dataclass
+class CartPlan:
+    """A cart re-read against the market as it is now: prices, stock, offers, shipping."""
+
+    groups: list[PlanGroup]
+    currency: str
+
+    @property
+    def lines(self) -> list[PlanLine]:
+        return [line for group in self.groups for line in group.lines]
+
+    @property
+    def problems(self) -> list[str]:
+        return [line.problem for line in self.lines if line.problem]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(group.total_cents for group in self.groups)
+
+    @property
+    def count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+def accepted_offer(*, buyer, item: Item):
+    """The buyer's accepted offer on `item` (its price and its reservation), if any."""
+    from offers.selectors import offer_accepted_for_checkout
+
+    return offer_accepted_for_checkout(buyer=buyer, item=item)
+
+
+def cart_button_context(*, user, item: Item, available: int) -> dict:
+    """What the item's cart button shows this viewer: "Buy at your offer" for a buyer
+    whose offer on it was accepted (its unit is held for them, so it counts as
+    unavailable), "Add to cart" (hidden while nothing is available), and nothing for
+    the item's own seller."""
+    own = user.is_authenticated and item.stall.seller.user_id == user.pk
+    offer = accepted_offer(buyer=user, item=item) if user.is_authenticated and not own else None
+    return {"item": item, "available": available, "offer": offer, "own": own}
+
+
+def _plan_line(*, buyer, item: Item, quantity: int) -> PlanLine:
+    offer = accepted_offer(buyer=buyer, item=item) if buyer is not None else None
+    if offer is not None:
+        # The offer's own reservation holds its units: they are the buyer's already.
+        units = offer.reservation.quantity
+        return PlanLine(
+            item=item,
+            quantity=units,
+            unit_price_cents=offer.amount_cents,
+            available=units,
+            offer=offer,
+        )
+    line = PlanLine(
+        item=item,
+        quantity=quantity,
+        unit_price_cents=item.price_cents,
+        available=item_available_quantity(item=item),
+    )
+    if item.archived_at is not None:
+        line.problem = f"“{item.title}” is no longer for sale. Remove it to check out."
+    elif buyer is not None and item.stall.seller.user_id == buyer.pk:
+        line.problem = f"“{item.title}” is from your own stall. Remove it to check out."
+    elif line.available < quantity:
+        line.problem = (
+            f"Only {line.available} of “{item.title}” left; lower the quantity to check out."
+            if line.available
+            else f"“{item.title}” sold out. Remove it to check out."
+        )
+    return line
+
+
+def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
+    """Group cart entries by stall with today's prices, stock, shipping and the buyer's
+    accepted offers (none for a guest: `buyer` is None)."""
+    groups: dict[int, PlanGroup] = {}
+    for item, quantity in entries:
+        group = groups.get(item.stall_id)
+        if group is None:
+            group = groups[item.stall_id] = PlanGroup(
+                stall=item.stall, shipping_cents=stall_shipping_cents(stall=item.stall)
+            )
+        group.lines.append(_plan_line(buyer=buyer, item=item, quantity=quantity))
+    return CartPlan(groups=list(groups.values()), currency=settings.MARKET_CURRENCY)
+
+
+def cart_entries_for_buyer(*, buyer) -> list[tuple[Item, int]]:
+    lines = CartLine.objects.filter(buyer=buyer).select_related(
+        "item__stall__seller", "item__stall__section"
+    )
+    return [(line.item, line.quantity) for line in lines.order_by("added_at", "id")]
+
+
+def cart_entries_for_session(*, session_cart: dict) -> list[tuple[Item, int]]:
+    """A guest's cart: {item public id: quantity} in the session."""
+    found = Item.objects.select_related("stall__seller", "stall__section").filter(
+        public_id__in=list(session_cart)
+    )
+    items = {item.public_id: item for item in found}
+    return [(items[key], quantity) for key, quantity in session_cart.items() if key in items]
+
+
+def cart_for_request(request) -> CartPlan:
+    user = request.user
+    if user.is_authenticated:
+        return cart_plan(buyer=user, entries=cart_entries_for_buyer(buyer=user))
+    session_cart = request.session.get(SESSION_CART, {})
+    return cart_plan(buyer=None, entries=cart_entries_for_session(session_cart=session_cart))
+
+
+def cart_count_for_request(request) -> int:
+    """How many units the cart holds, for the top bar: one small query for a buyer,
+    none for a guest (the session is read for the page anyway)."""
+    user = request.user
+    if user.is_authenticated:
+        lines = CartLine.objects.filter(buyer=user)
+        return lines.aggregate(units=Coalesce(Sum("quantity"), 0))["units"]
+    return sum(request.session.get(SESSION_CART, {}).values())
+
+
+def shipping_address_for(*, buyer) -> ShippingAddress | None:
+    return ShippingAddress.objects.filter(buyer=buyer).first()

@@ -1,0 +1,1 @@
+"""Orders after payment: shipping, escrow, release, refunds and disputes."""

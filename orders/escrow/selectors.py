@@ -1,0 +1,149 @@
+"""Reads for orders after payment, scoped to who is asking.
+
+Orders are private: only their buyer and the stall's seller see one; anyone else
+gets 404 (stewards work in the admin).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from bazaar.errors import NotFound
+from stalls.models import Stall
+
+from ..models import MoneyMove, Order, OrderEvent, StallShipping
+
+
+def stall_shipping_cents(*, stall: Stall) -> int:
+    shipping = StallShipping.objects.filter(stall=stall).first()
+    return shipping.cost_cents if shipping else 0
+
+
+# Orders
+
+
+def _orders() -> QuerySet[Order]:
+    return Order.objects.select_related("stall__seller__user", "buyer", "payment")
+
+
+def order_for_party(*, user, public_id: str) -> Order:
+    """An order its buyer or its seller may see; anyone else gets 404."""
+    order = _orders().filter(public_id=public_id).first() if user.is_authenticated else None
+    if order is None or user.pk not in (order.buyer_id, order.stall.seller.user_id):
+        raise NotFound("No order of yours has that address.")
+    return order
+
+
+def _listed(**scope) -> QuerySet[Order]:
+    """Orders for a list page: newest first, unpaid checkouts left out."""
+    return (
+        _orders()
+        .filter(**scope)
+        .exclude(status=Order.Status.PENDING_PAYMENT)
+        .prefetch_related("lines")
+        .order_by("-created_at", "-id")
+    )
+
+
+def orders_for_buyer(*, buyer) -> QuerySet[Order]:
+    return _listed(buyer_id=buyer.pk)
+
+
+def orders_for_seller(*, user) -> QuerySet[Order]:
+    return _listed(stall__seller__user_id=user.pk)
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """What the order page shows one person: their side, what they can do now, and
+    the deadlines that matter."""
+
+    order: Order
+    is_buyer: bool
+    is_seller: bool
+    can_ship: bool
+    can_seller_cancel: bool
+    can_confirm: bool
+    can_dispute: bool
+    can_buyer_cancel: bool
+    ship_by: datetime | None
+    release_at: datetime | None
+    moves: list[MoneyMove]
+    events: list[OrderEvent]
+
+
+def ship_deadline(order: Order) -> datetime | None:
+    if order.paid_at is None:
+        return None
+    return order.paid_at + timedelta(days=settings.SHIP_WITHIN_DAYS)
+
+
+def release_deadline(order: Order) -> datetime | None:
+    if order.shipped_at is None:
+        return None
+    return order.shipped_at + timedelta(days=settings.ESCROW_RELEASE_DAYS)
+
+
+def order_view(*, user, order: Order, now: datetime | None = None) -> OrderView:
+    now = now or timezone.now()
+    status = order.status
+    S = Order.Status
+    is_buyer = order.buyer_id == user.pk
+    is_seller = order.stall.seller.user_id == user.pk
+    ship_by = ship_deadline(order)
+    release_at = release_deadline(order) if status == S.SHIPPED else None
+    return OrderView(
+        order=order,
+        is_buyer=is_buyer,
+        is_seller=is_seller,
+        can_ship=is_seller and status == S.PAID_ESCROW,
+        can_seller_cancel=is_seller and status == S.PAID_ESCROW,
+        can_confirm=is_buyer and status == S.SHIPPED,
+        can_dispute=is_buyer and status in (S.PAID_ESCROW, S.SHIPPED, S.RECEIVED),
+        can_buyer_cancel=is_buyer
+        and status == S.PAID_ESCROW
+        and ship_by is not None
+        and now >= ship_by,
+        ship_by=ship_by if status == S.PAID_ESCROW else None,
+        release_at=release_at,
+        moves=_moves_for(order, seller=is_seller),
+        events=_events_for(order, seller=is_seller),
+    )
+
+
+def _moves_for(order: Order, *, seller: bool) -> list[MoneyMove]:
+    """The seller sees the payout and the fee kept; the buyer only their refunds
+    (stewards see everything in the admin)."""
+    moves = order.money_moves.order_by("created_at", "id")
+    return list(moves if seller else moves.filter(kind=MoneyMove.Kind.REFUND))
+
+
+def _events_for(order: Order, *, seller: bool) -> list[OrderEvent]:
+    """The timeline; the payout's steps (with the fee) are the seller's alone."""
+    events = order.events.select_related("actor")
+    return list(events if seller else events.exclude(kind__startswith="transfer_"))
+
+
+# Closing an account (privacy app)
+
+ORDERS_OPEN = (
+    Order.Status.PENDING_PAYMENT,
+    Order.Status.PAID_ESCROW,
+    Order.Status.SHIPPED,
+    Order.Status.RECEIVED,
+    Order.Status.DISPUTED,
+)
+
+
+def orders_open_for_user(*, user) -> list[Order]:
+    """Orders this person bought or sold that are not finished: money or goods are
+    still on their way."""
+    return list(
+        Order.objects.filter(status__in=ORDERS_OPEN)
+        .filter(Q(buyer_id=user.pk) | Q(stall__seller__user_id=user.pk))
+        .select_related("stall")
+        .order_by("created_at", "id")
+    )
