@@ -26,21 +26,7 @@ npx esbuild src/livekit-entry.js --bundle --minify --format=iife --target=es2020
   echo "esbuild $(node -p "require('./node_modules/esbuild/package.json').version")"
 } > "$VENDOR/livekit-client.bundle.VERSION"
 
-node - "$META" > "$VENDOR/livekit-client.bundle.LICENSE.txt" <<'JS'
-const fs = require('fs')
-const inputs = Object.keys(JSON.parse(fs.readFileSync(process.argv[2], 'utf8')).inputs)
-const pkgs = [...new Set(inputs
-  .map((p) => p.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//))
-  .filter(Boolean).map((m) => m[1]))].sort()
-console.log('static/vendor/livekit-client.bundle.js bundles the following packages, under these licenses.')
-for (const name of pkgs) {
-  const dir = `node_modules/${name}`
-  const pkg = JSON.parse(fs.readFileSync(`${dir}/package.json`, 'utf8'))
-  const file = fs.readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f))
-  console.log(`\n==== ${name} ${pkg.version} (${pkg.license}) ====\n`)
-  console.log(file ? fs.readFileSync(`${dir}/${file}`, 'utf8').trim() : `(no licence file in the package; its package.json says ${pkg.license})`)
-}
-JS
+node bundle-licenses.js "$META" static/vendor/livekit-client.bundle.js > "$VENDOR/livekit-client.bundle.LICENSE.txt"
 
 echo "Built $VENDOR/livekit-client.bundle.js ($(wc -c < "$VENDOR/livekit-client.bundle.js") bytes)"
 cat "$VENDOR/livekit-client.bundle.VERSION"

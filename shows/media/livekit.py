@@ -20,13 +20,22 @@ EMPTY_TIMEOUT_SECONDS = 60
 class LiveKitBackend:
     name = "livekit"
 
-    def _token(self, *, room: str, identity: str, ttl: timedelta, grants: api.VideoGrants):
-        return (
+    def _grant(self, *, role: str, room: str, identity: str, ttl: timedelta, grants) -> Grant:
+        token = (
             api.AccessToken(settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET)
             .with_identity(identity)
             .with_ttl(ttl)
             .with_grants(grants)
             .to_jwt()
+        )
+        return Grant(
+            backend=self.name,
+            role=role,
+            url=settings.LIVEKIT_URL,
+            room=room,
+            identity=identity,
+            token=token,
+            ttl_seconds=int(ttl.total_seconds()),
         )
 
     def publisher_grant(self, *, room: str, identity: str, name: str) -> Grant:
@@ -38,15 +47,8 @@ class LiveKitBackend:
             can_subscribe=False,
             can_publish_data=False,
         )
-        token = self._token(room=room, identity=identity, ttl=SELLER_TTL, grants=grants)
-        return Grant(
-            backend=self.name,
-            role="publisher",
-            url=settings.LIVEKIT_URL,
-            room=room,
-            identity=identity,
-            token=token,
-            ttl_seconds=int(SELLER_TTL.total_seconds()),
+        return self._grant(
+            role="publisher", room=room, identity=identity, ttl=SELLER_TTL, grants=grants
         )
 
     def viewer_grant(self, *, room: str, identity: str) -> Grant:
@@ -58,15 +60,8 @@ class LiveKitBackend:
             can_publish_data=False,
             hidden=True,
         )
-        token = self._token(room=room, identity=identity, ttl=VIEWER_TTL, grants=grants)
-        return Grant(
-            backend=self.name,
-            role="viewer",
-            url=settings.LIVEKIT_URL,
-            room=room,
-            identity=identity,
-            token=token,
-            ttl_seconds=int(VIEWER_TTL.total_seconds()),
+        return self._grant(
+            role="viewer", room=room, identity=identity, ttl=VIEWER_TTL, grants=grants
         )
 
     def room_ensure(self, *, room: str) -> None:
