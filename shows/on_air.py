@@ -23,6 +23,7 @@ def on_air_publish(show: Show) -> None:
         return
     entry = {
         "show": show.public_id,
+        "backend": show.backend,
         "title": show.title,
         "watching": show.viewer_count,
         "started_at": show.started_at.isoformat(),

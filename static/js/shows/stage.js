@@ -89,6 +89,9 @@
     stage.classList.add("is-live");
     stage.classList.remove("is-over");
     say("Connecting to the show…");
+    // The media client's library loads while the grant is asked for (first frame sooner).
+    const expected = stage.dataset.backend === "livekit" ? "livekitSrc" : "janusSrc";
+    if (stage.dataset.backend) shows.loadScript(stage.dataset[expected]).catch(() => {});
     try {
       const grant = await shows.post(url("tokenUrl"));
       const client = shows.clientFor(grant);
@@ -120,6 +123,7 @@
         if (state.live) {
           showId = state.show;
           stage.dataset.show = showId;
+          stage.dataset.backend = state.backend;
           $("show-title").textContent = state.title;
           watching.textContent = state.watching;
           beatTimer = null;
