@@ -299,7 +299,7 @@ def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
             "enter_to_first_frame_ms": round(baseline_first, 1) if baseline_first else None,
         },
         "ratios": {
-            "mbps_per_viewer_at_high_vs_baseline": ratio(
+            "mbps_per_viewer_vs_baseline_on_its_layer": ratio(
                 by_layer.get(f"{baseline['height']}p", {}).get("mean_mbps"), baseline["mbps"]
             ),
             "enter_p95_vs_baseline": ratio(
