@@ -134,6 +134,7 @@ class LiveShowTest(BrowserTestCase):
         assert card_badge.is_hidden()
 
         seller = self.go_live()
+        screenshot(seller, "show-seller-setup-1366")
         seller.get_by_role("button", name="Start show").click()
         seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
         # The publisher sends two simulcast layers, the low one at 480 lines or less.
