@@ -54,6 +54,11 @@ def _log_failure(future) -> None:
         log.error("broadcast failed", exc_info=future.exception())
 
 
+# The market-wide group that `/ws/market/` (market.consumers) listens to. Named here, at
+# the bottom, because apps below market publish to it (stalls: stall changes, live badges).
+MARKET_GROUP = "market"
+
+
 def user_group(user_public_id: str) -> str:
     """Every socket of one user, for what only they may see (held messages, sanctions)."""
     return f"user.{user_public_id}"

@@ -2,9 +2,8 @@
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from bazaar.broadcast import MARKET_GROUP
 from bazaar.consumers import DirectDispatchMixin
-
-MARKET_GROUP = "market"
 
 
 class MarketConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):

@@ -45,10 +45,6 @@ def market_layout() -> Layout:
     return layout
 
 
-def section_at(*, x: int, y: int) -> Section | None:
-    return Section.objects.filter(x=x, y=y).first()
-
-
 def neighbours(*, layout: Layout, x: int, y: int) -> dict[str, dict | None]:
     """The four neighbours (coordinates and URL), or None past the market's edge."""
     found = {}

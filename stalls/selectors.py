@@ -164,6 +164,13 @@ def item_get(*, public_id: str) -> Item:
     return item
 
 
+def section_at(*, x: int, y: int) -> models.Model | None:
+    """The market's section at x/y, or None. Sections are market's, a layer above stalls:
+    they are reached through the stall's foreign key to them, not by importing market."""
+    sections = Stall._meta.get_field("section").related_model.objects
+    return sections.filter(x=x, y=y).first()
+
+
 def free_slots(*, section_id: int, keep_stall: Stall | None = None) -> list[int]:
     """Slots 0-8 of a section not taken by another stall."""
     taken = set(

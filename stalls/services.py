@@ -14,14 +14,12 @@ from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 
-from bazaar.broadcast import broadcast_on_commit
+from bazaar.broadcast import MARKET_GROUP, broadcast_on_commit
 from bazaar.errors import Conflict, Invalid, NotAllowed
 from governance.selectors import user_is_steward
 from governance.services import roles_changed
-from market.consumers import MARKET_GROUP
-from market.selectors import section_at
-from watchlist import triggers as watchlist_triggers
 
+from . import signals
 from .markdown import render_markdown
 from .models import (
     SLOTS_PER_SECTION,
@@ -35,7 +33,13 @@ from .models import (
     StockEvent,
 )
 from .room.document import stall_group
-from .selectors import free_slots, item_available_quantity, item_stock, section_cards_cache_key
+from .selectors import (
+    free_slots,
+    item_available_quantity,
+    item_stock,
+    section_at,
+    section_cards_cache_key,
+)
 
 
 def _section_changed(*sections) -> None:
@@ -237,7 +241,7 @@ def item_create(
         item=item, kind=StockEvent.Kind.INVENTORY_SET, actor=actor, quantity=inventory
     )
     _section_changed(stall.section)
-    watchlist_triggers.item_listed(item=item)
+    signals.item_listed.send(sender=Item, item=item)
     return item
 
 
@@ -280,7 +284,7 @@ def item_update(
         )
     item.title = title.strip()
     item.description = description
-    watchlist_triggers.item_price_changing(item=item, price_cents=price_cents)
+    signals.item_price_changing.send(sender=Item, item=item, price_cents=price_cents)
     item.price_cents = price_cents
     item.currency = currency.upper()
     item.inventory = inventory

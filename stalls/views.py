@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bazaar.errors import DomainError, NotFound
-from market.selectors import section_at
 
 from . import services
 from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
@@ -20,6 +19,7 @@ from .selectors import (
     item_available_quantity,
     item_get,
     items_with_availability,
+    section_at,
     seller_profile_for_user,
     stall_for_user,
     stall_get,

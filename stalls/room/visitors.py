@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from bazaar.broadcast import broadcast_on_commit
-from market.consumers import MARKET_GROUP
-from watchlist import triggers as watchlist_triggers
+from bazaar.broadcast import MARKET_GROUP, broadcast_on_commit
 
+from .. import signals
 from ..models import Stall
 from .document import document_change, document_presence, presence_set
 from .presence import live_stall_ids, seller_presence_beat, seller_presence_end
@@ -194,7 +193,7 @@ def _seller_present(stall: Stall) -> None:
     seller_presence_beat(stall_public_id=stall.public_id)
     if not was_live:
         _announce_live(stall, True)
-        watchlist_triggers.seller_went_live(stall=stall)
+        signals.seller_went_live.send(sender=Stall, stall=stall)
 
 
 @transaction.atomic
