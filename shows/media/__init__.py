@@ -6,71 +6,23 @@ grant's `backend`. Nothing here touches the database; services call these outsid
 any transaction that holds a row lock.
 """
 
-from dataclasses import asdict, dataclass, field
-from functools import cache
-from typing import Protocol
-
 from django.conf import settings
 
+from .base import HOW_TO_ENABLE, Grant, MediaBackend, MediaUnavailable, room_name
+from .janus import JanusBackend
+from .livekit import LiveKitBackend
 
-class MediaUnavailable(Exception):
-    """The media server could not be reached or refused; the show cannot start."""
+__all__ = ["HOW_TO_ENABLE", "Grant", "MediaBackend", "MediaUnavailable", "backend", "room_name"]
 
-
-@dataclass(frozen=True)
-class Grant:
-    """What a page needs to join a room, as the token endpoint returns it."""
-
-    backend: str
-    role: str  # "publisher" or "viewer"
-    url: str
-    room: str
-    identity: str
-    token: str
-    ttl_seconds: int
-    extra: dict = field(default_factory=dict)
-
-    def as_json(self) -> dict:
-        return asdict(self)
-
-
-class MediaBackend(Protocol):
-    name: str
-
-    def room_ensure(self, *, room: str) -> None: ...
-
-    def room_end(self, *, room: str) -> None: ...
-
-    def publisher_grant(self, *, room: str, identity: str, name: str) -> Grant: ...
-
-    def viewer_grant(self, *, room: str, identity: str) -> Grant: ...
-
-
-def room_name(stall_public_id: str) -> str:
-    """A stall's room, named from its ULID: stable across shows, unique per stall."""
-    return f"stall-{stall_public_id.lower()}"
-
-
-@cache
-def _backend(name: str) -> MediaBackend | None:
-    if name == "livekit":
-        from .livekit import LiveKitBackend
-
-        return LiveKitBackend()
-    if name == "janus":
-        from .janus import JanusBackend
-
-        return JanusBackend()
-    return None
+BACKENDS = {"livekit": LiveKitBackend, "janus": JanusBackend}
+_instances: dict[str, MediaBackend] = {}
 
 
 def backend() -> MediaBackend | None:
     """The configured backend (settings.SHOWS_MEDIA), or None when video is off."""
-    return _backend(settings.SHOWS_MEDIA)
-
-
-HOW_TO_ENABLE = (
-    "Live video is not set up on this market. To enable it, install Janus "
-    "(apt-get install janus) and restart with make run, or set LIVEKIT_URL, "
-    "LIVEKIT_API_KEY and LIVEKIT_API_SECRET."
-)
+    name = settings.SHOWS_MEDIA
+    if name not in BACKENDS:
+        return None
+    if name not in _instances:
+        _instances[name] = BACKENDS[name]()
+    return _instances[name]

@@ -25,7 +25,7 @@ from secrets import token_hex
 
 from django.conf import settings
 
-from . import Grant, MediaUnavailable
+from .base import Grant, MediaUnavailable
 
 PLUGIN = "janus.plugin.videoroom"
 SELLER_TTL_SECONDS = 12 * 3600

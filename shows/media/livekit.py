@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from livekit import api
 
-from . import Grant, MediaUnavailable
+from .base import Grant, MediaUnavailable
 
 SELLER_TTL = timedelta(hours=12)
 # A viewer's token is only needed to connect; LiveKit refreshes it on the connection.
