@@ -30,6 +30,10 @@ import logging
 
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
+from uvicorn.protocols.utils import ClientDisconnected
+
+# What each server raises for a frame sent to a socket the browser has just closed.
+SOCKET_GONE = (Disconnected, ClientDisconnected)
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +143,9 @@ class GroupFanout:
                 continue  # it left while the loop turned
             try:
                 await getattr(member, handler_name)(message)
-            except Disconnected:
-                # The browser closed its socket while the frame was on its way (daphne
-                # says so before the disconnect reaches the consumer): it has left.
+            except SOCKET_GONE:
+                # The browser closed its socket while the frame was on its way (the
+                # server says so before the disconnect reaches the consumer): it has left.
                 log.debug("a socket of %s closed before its frame went out", self.group)
             except Exception:
                 log.exception("fan-out to one socket of %s failed", self.group)

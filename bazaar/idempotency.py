@@ -8,6 +8,8 @@ comes back, returns the object created the first time instead of acting again.
 
 import re
 
+from django.db import transaction
+
 from bazaar.errors import Invalid
 from bazaar.ids import new_ulid
 
@@ -29,3 +31,23 @@ def key_from_request(request) -> str:
             code="idempotency_key",
         )
     return key
+
+
+def key_lock(*, scope: str, owner_id: int) -> None:
+    """Inside a transaction: wait until no other transaction holds `scope` for this
+    owner, then hold it until this one ends.
+
+    For a service whose first write comes late (checkout reads the cart and takes
+    stock before it stores the payment that carries the key): looking the key up
+    under this lock, a repeat that arrives while the first request is in flight waits
+    for it and then finds what it made, instead of racing it for the same stock. On
+    PostgreSQL a transaction-level advisory lock; SQLite needs none, since its write
+    transactions (IMMEDIATE) already run one at a time.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{scope}:{owner_id}"]
+        )

@@ -1,15 +1,22 @@
-"""Serve the market with several daphne processes sharing one listening socket.
+"""Serve the market with several server processes sharing one listening socket.
 
     python -m bazaar.serve --host 127.0.0.1 --port 8000 --workers 2
+    python -m bazaar.serve --server uvicorn --workers 2   # gunicorn with uvicorn workers
 
-One daphne process runs Python on one core at a time (profiles: Django's views and
-daphne's per-frame write path, not the database, set its limit), so a machine with
-more cores runs one process per core. This launcher binds the socket once and hands
-it to each child (`daphne --fd`); the kernel spreads new connections across them.
-Processes share state only through the database and Redis, so more than one worker
-needs `REDIS_URL` (the in-memory channel layer cannot reach another process). A worker
-that dies is started again on the same socket while the others serve
-(`bazaar.supervise`).
+One server process runs Python on one core at a time (profiles: Django's views and
+the per-frame write path, not the database, set its limit), so a machine with more
+cores runs one process per core. Processes share state only through the database and
+Redis, so more than one worker needs `REDIS_URL` (the in-memory channel layer cannot
+reach another process).
+
+Two servers (`--server`, default `$WEB_SERVER`, else uvicorn under the production
+settings and daphne elsewhere; docs/decisions.md has the figures):
+- daphne: this launcher binds the socket once and hands it to each daphne child
+  (`daphne --fd`); the kernel spreads new connections across them. A worker that dies
+  is started again on the same socket while the others serve (`bazaar.supervise`).
+- uvicorn: gunicorn binds the socket and runs the workers
+  (`bazaar.workers.BazaarUvicornWorker`), starting again any that dies; this launcher
+  supervises gunicorn itself.
 """
 
 import argparse
@@ -21,6 +28,16 @@ import sys
 from bazaar.supervise import Child, Supervisor, log_to_stderr
 
 ASGI_APP = "bazaar.asgi:application"
+SERVERS = ("daphne", "uvicorn")
+PRODUCTION_SETTINGS = "bazaar.settings.production"
+
+
+def default_server(environ: dict[str, str]) -> str:
+    """`WEB_SERVER` if set, else uvicorn in production and daphne elsewhere."""
+    if environ.get("WEB_SERVER"):
+        return environ["WEB_SERVER"]
+    production = environ.get("DJANGO_SETTINGS_MODULE") == PRODUCTION_SETTINGS
+    return "uvicorn" if production else "daphne"
 
 
 def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -52,8 +69,36 @@ def refuse_if_undeployable() -> None:
         raise SystemExit(result.returncode)
 
 
+def gunicorn_command(args: argparse.Namespace) -> list[str]:
+    """gunicorn with `--workers` uvicorn workers on host:port. Its own timeouts: a
+    worker silent for 30 s is replaced; on a stop, sockets get 10 s to finish. An idle
+    keep-alive connection stays open 75 s, longer than a load balancer's idle timeout
+    (60 s on the common ones), so the balancer never sends on a connection the server
+    is closing (gunicorn's 2 s default would; daphne closes none)."""
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--worker-class",
+        "bazaar.workers.BazaarUvicornWorker",
+        "--workers",
+        str(args.workers),
+        "--bind",
+        f"{host}:{args.port}",
+        "--backlog",
+        str(args.backlog),
+        "--graceful-timeout",
+        "10",
+        "--keep-alive",
+        "75",
+        ASGI_APP,
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", choices=SERVERS, default=default_server(dict(os.environ)))
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
@@ -63,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     check_workers(args.workers, os.environ.get("REDIS_URL", ""))
     refuse_if_undeployable()
     log_to_stderr()
+    if args.server == "uvicorn":
+        return Supervisor([Child(name="gunicorn", argv=gunicorn_command(args))]).run()
 
     # The socket stays open here, so a worker started again serves the same port.
     sock = listening_socket(args.host, args.port, args.backlog)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench._report import progress
-from bench._servers import bench_database_name, postgres_database, server_env
+from bench._servers import SERVERS, bench_database_name, postgres_database, server_env
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -29,6 +29,13 @@ def parser_for(doc: str | None) -> argparse.ArgumentParser:
 
 def add_redis(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     parser.add_argument("--redis", default=DEFAULT_REDIS, help=help or f"default {DEFAULT_REDIS}")
+
+
+def add_server(parser: argparse.ArgumentParser) -> None:
+    """--server: the web server under test (daphne, or gunicorn with uvicorn workers)."""
+    parser.add_argument(
+        "--server", choices=SERVERS, default="daphne", help="web server (default daphne)"
+    )
 
 
 def add_postgres_server(
@@ -54,6 +61,7 @@ def bench_arguments(
     )
     target.add_argument("--url", help=url_help)
     parser.add_argument("--rounds", type=int, default=rounds, help=rounds_help)
+    add_server(parser)
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")

@@ -1,5 +1,6 @@
 """Shared by the benchmarks: throwaway databases and what is seeded in them (markets,
-signed-in users), and daphne servers that are always stopped.
+signed-in users), and servers (daphne, or gunicorn with uvicorn workers: `SERVERS`)
+that are always stopped.
 
 Everything runs in subprocesses with the environment built by `server_env`, so a
 benchmark never touches the developer's var/bazaar.sqlite3 or var/media.
@@ -24,6 +25,8 @@ from bench._clients import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 ASGI_APP = "bazaar.asgi:application"
+# The web servers a bench can start (`--server`, bench._cli.add_server): as bazaar.serve.
+SERVERS = ("daphne", "uvicorn")
 # Django's keys for the cache: KEY_PREFIX "bazaar" (bazaar/settings/base.py), version 1.
 # Matching only these leaves channel-layer and Celery keys in the same Redis DB alone.
 CACHE_KEY_PATTERN = "bazaar:1:*"
@@ -168,8 +171,9 @@ def _poll_until(ready, process: subprocess.Popen, timeout: float, pause: float) 
     return False
 
 
-def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    """Poll /healthz/ until it answers 200; fail fast if the server process died."""
+def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
+    """Poll /healthz/ until it answers 200; fail fast if the server process died. (Two
+    server processes took 27 s to start on the shared machine at load 20.)"""
 
     def healthy() -> None:
         with Client(base_url) as client:
@@ -195,13 +199,13 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def daphne(*, env: dict[str, str], log_path: Path) -> Iterator[str]:
+def daphne(*, env: dict[str, str], log_path: Path, server: str = "daphne") -> Iterator[str]:
     """Serve the ASGI app on a free port until the block exits; yields the base URL.
 
     The server gets its own session, so a Ctrl-C reaches only the benchmark, whose
     exit stops the server here. Its output goes to `log_path`, quoted on failure.
     """
-    with daphne_process(env=env, log_path=log_path) as (base_url, _):
+    with daphne_process(env=env, log_path=log_path, server=server) as (base_url, _):
         yield base_url
 
 
@@ -217,22 +221,30 @@ def collect_static(env: dict[str, str]) -> None:
         _static_collected = True
 
 
+def server_command(server: str, port: int, processes: int) -> list[str]:
+    """How a bench starts `server` on 127.0.0.1:`port`: one daphne directly, else the
+    project's launcher (`bazaar.serve`), which runs `processes` daphne processes on one
+    socket or gunicorn with that many uvicorn workers, as production does."""
+    if server == "daphne" and processes == 1:
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), ASGI_APP]
+    command = [sys.executable, "-m", "bazaar.serve", "--server", server, "--host", "127.0.0.1"]
+    return [*command, "--port", str(port), "--workers", str(processes)]
+
+
 @contextmanager
 def daphne_process(
-    *, env: dict[str, str], log_path: Path, processes: int = 1
+    *, env: dict[str, str], log_path: Path, processes: int = 1, server: str = "daphne"
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`daphne`, yielding the process too (for its pid: CPU time, see `cpu_seconds`).
+    """The web server (`server`: daphne or uvicorn), yielding the process too (for its
+    pid: CPU time, see `cpu_seconds`, which counts a launcher's children).
 
-    With `processes` > 1 the project's launcher (`bazaar.serve`) runs that many daphne
-    processes on one socket, as a machine with that many cores would (needs REDIS_URL).
+    With `processes` > 1 the project's launcher runs that many server processes on one
+    socket, as a machine with that many cores would (needs REDIS_URL).
     """
     collect_static(env)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), ASGI_APP]
-    if processes > 1:
-        command = [sys.executable, "-m", "bazaar.serve", "--host", "127.0.0.1"]
-        command += ["--port", str(port), "--workers", str(processes)]
+    command = server_command(server, port, processes)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -139,7 +139,9 @@ def print_table(title: str, result: dict, first_label: str) -> None:
         )
 
 
-def run_database(name: str, env: dict[str, str], workdir: Path, rounds: int) -> dict:
+def run_database(
+    name: str, env: dict[str, str], workdir: Path, rounds: int, server: str = "daphne"
+) -> dict:
     """Seed once, then one fresh server (and emptied Redis cache) per cold round."""
     started = time.monotonic()
     redis_url = env.get("REDIS_URL", "")
@@ -152,13 +154,13 @@ def run_database(name: str, env: dict[str, str], workdir: Path, rounds: int) -> 
             progress(f"{name}: round {number} of {rounds}")
             if redis_url and number > 1:
                 clear_redis_cache(redis_url)
-            with daphne(env=env, log_path=workdir / "daphne.log") as base_url:
+            with daphne(env=env, log_path=workdir / f"{server}.log", server=server) as base_url:
                 measure_round(base_url, samples)
     result = figures(samples, first_label="cold", rounds=rounds, started=started)
     debug = env["DJANGO_DEBUG"]
     print_table(
         f"{name}: {rounds} rounds x {WALK_LENGTH} sections of a {SECTIONS}x{SECTIONS} market "
-        f"({STALLS} stalls each), {cache}, DJANGO_DEBUG={debug}",
+        f"({STALLS} stalls each), {cache}, DJANGO_DEBUG={debug}, {server}",
         result,
         "cold",
     )
@@ -190,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     return run_bench(
         on_url=run_url,
-        on_database=lambda name, env, workdir: run_database(name, env, workdir, args.rounds),
+        on_database=lambda name, env, workdir: run_database(
+            name, env, workdir, args.rounds, args.server
+        ),
         url=args.url,
         postgres=args.postgres,
     )

@@ -5,6 +5,7 @@ HTTP POST round trip on the same server in the same run.
     .venv/bin/python bench/offers.py --pairs 10 --rounds 5
     .venv/bin/python bench/offers.py --think 2             # people who read before answering
     .venv/bin/python bench/offers.py --server-processes 2   # daphne per core, one socket
+    .venv/bin/python bench/offers.py --server uvicorn       # gunicorn with uvicorn workers
     .venv/bin/python bench/offers.py --postgres postgres://postgres@127.0.0.1:5432/postgres \\
         --redis redis://127.0.0.1:6379/10
 
@@ -46,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._cli import add_postgres_server, add_redis, bench_main, parser_for  # noqa: E402
+from bench._cli import add_postgres_server, add_redis, add_server, bench_main, parser_for  # noqa: E402
 from bench._clients import AsyncHttp  # noqa: E402
 from bench._report import percentiles_ms, progress, ratio  # noqa: E402
 from bench._servers import (  # noqa: E402
@@ -220,7 +221,13 @@ class Pair:
 
 
 async def measure(
-    base_url: str, setup: dict, rounds: int, baseline_posts: int, think: float, server_pid: int
+    base_url: str,
+    setup: dict,
+    rounds: int,
+    baseline_posts: int,
+    think: float,
+    server_pid: int,
+    server_name: str,
 ) -> dict:
     pairs = [Pair(spec, base_url, setup["cookie"]) for spec in setup["pairs"]]
     progress(f"opening {len(pairs) * 2} sockets and connections")
@@ -249,6 +256,7 @@ async def measure(
         "pairs": len(pairs),
         "rounds": rounds,
         "think_seconds": think,
+        "server": server_name,
         "bargaining_seconds": round(elapsed, 2),
         "round_trips_per_second": round(len(results) / elapsed, 1),
         # What one action costs the server (its POST, the frames it sends, the sockets).
@@ -270,7 +278,7 @@ def print_figures(figures: dict) -> None:
     print(
         f"\n{figures['pairs']} pairs x {figures['rounds']} rounds in "
         f"{figures['bargaining_seconds']} s ({figures['round_trips_per_second']} round trips/s; "
-        f"think {figures['think_seconds']:g} s); "
+        f"think {figures['think_seconds']:g} s; {figures['server']}); "
         f"server CPU {figures['server_cpu_ms_per_action']} ms per action; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
@@ -316,12 +324,21 @@ def run(args: argparse.Namespace) -> dict:
             with (
                 redis_cache_cleared(env),
                 daphne_process(
-                    env=env, log_path=workdir / "daphne.log", processes=args.server_processes
+                    env=env,
+                    log_path=workdir / "server.log",
+                    processes=args.server_processes,
+                    server=args.server,
                 ) as (base_url, server),
             ):
                 return asyncio.run(
                     measure(
-                        base_url, setup, args.rounds, args.baseline_posts, args.think, server.pid
+                        base_url,
+                        setup,
+                        args.rounds,
+                        args.baseline_posts,
+                        args.think,
+                        server.pid,
+                        args.server,
                     )
                 )
 
@@ -337,8 +354,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds each person pauses before acting (0: back to back, a throughput test)",
     )
     parser.add_argument(
-        "--server-processes", type=int, default=1, help="daphne processes (bazaar.serve)"
+        "--server-processes", type=int, default=1, help="server processes (bazaar.serve)"
     )
+    add_server(parser)
     parser.add_argument("--baseline-posts", type=int, default=5, help="bare POSTs per client")
     add_postgres_server(
         parser, help="PostgreSQL server (a fresh database is made on it and dropped)"

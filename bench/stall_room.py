@@ -55,7 +55,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._cli import add_redis, bench_main, parser_for  # noqa: E402
+from bench._cli import add_redis, add_server, bench_main, parser_for  # noqa: E402
 from bench._report import progress  # noqa: E402
 from bench._room import Target, measure, print_table, summarise  # noqa: E402
 from bench._room_sockets import RATE_MESSAGES  # noqa: E402
@@ -81,7 +81,13 @@ ROUNDS_PER_LATENCY_PUBLISHER = RATE_MESSAGES - 1
 
 @contextmanager
 def channels_server(
-    config: str, env: dict[str, str], workdir: Path, stall: str, port_log: str, processes: int
+    config: str,
+    env: dict[str, str],
+    workdir: Path,
+    stall: str,
+    port_log: str,
+    processes: int,
+    server: str = "daphne",
 ):
     server_env_ = dict(env)
     server_env_.update(
@@ -89,10 +95,9 @@ def channels_server(
         BENCH_CHANNEL_LAYER="" if config == "project" else config,
         BENCH_CHANNEL_PREFIX=f"bench{os.getpid()}",
     )
-    with daphne_process(env=server_env_, log_path=workdir / port_log, processes=processes) as (
-        base_url,
-        process,
-    ):
+    with daphne_process(
+        env=server_env_, log_path=workdir / port_log, processes=processes, server=server
+    ) as (base_url, process):
         yield ws_url(base_url, f"/ws/stalls/{stall}/"), base_url, process
 
 
@@ -215,7 +220,9 @@ def measure_daphne(
 ) -> dict:
     """`target` (its config as label) on a fresh daphne serving `stall`."""
     log = f"daphne-{target.label}-{n}.log"
-    with channels_server(target.label, env, workdir, stall, log, args.server_processes) as (
+    with channels_server(
+        target.label, env, workdir, stall, log, args.server_processes, args.server
+    ) as (
         socket_url,
         base_url,
         process,
@@ -254,8 +261,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--publishers", type=int, default=50, help="sustained publishers")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument(
-        "--server-processes", type=int, default=1, help="daphne processes per server (bazaar.serve)"
+        "--server-processes", type=int, default=1, help="processes per server (bazaar.serve)"
     )
+    add_server(parser)
     parser.add_argument("--concurrency", type=int, default=25, help="joins in flight")
     parser.add_argument("--retries", type=int, default=2, help="tries again per refused join")
     parser.add_argument("--connect-timeout", type=float, default=60.0)

@@ -3,19 +3,33 @@
 Everyone in a stall sees each offer's amount, status and a masked buyer handle in
 the document's `offers` array; the message text and the buyer's full handle go
 only to the buyer and the seller, on their own sockets (`user_group`).
+
+The document is written after the offer's transaction commits, in one of its own, so
+an action holds its item and offer locks only for its own rows. The offer rows are the
+truth: a write that fails is queued again as a job that copies the offers' committed
+state (`ladder_sync`). Writes for one stall may therefore land out of order; each
+entry keeps its `updated_at`, and an older state never overwrites a newer one.
 """
 
 import json
+import logging
 
+from django.db import transaction
 from pycrdt import Doc, Map
 
 from bazaar.broadcast import broadcast_on_commit, user_group
+from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
 from stalls.room.document import document_change
 
 from .models import Offer
 
+log = logging.getLogger(__name__)
+
 OFFERS_KEEP = 300
+# How far from the newest end a new offer's entry is looked for before it is appended:
+# a write that lands late finds its entry there if a later one already added it.
+RECENT_ENTRIES = 16
 
 
 def mask_handle(handle: str) -> str:
@@ -53,14 +67,18 @@ def offer_private_entry(offer: Offer) -> dict:
     }
 
 
-def offer_entry_set(doc: Doc, entry: dict) -> None:
+def offer_entry_set(doc: Doc, entry: dict, *, within: int | None = None) -> None:
     """Update one offer in the document's `offers` array, writing only the keys that
-    changed (appended if the array no longer holds it). Searched from the newest end:
+    changed, unless it holds a newer state of it (appended if the array no longer
+    holds it). Searched from the newest end, all of it or the last `within` entries:
     the offers answered are almost always recent ones."""
     offers = doc["offers"]
-    for index in range(len(offers) - 1, -1, -1):
+    stop = -1 if within is None else max(len(offers) - within, 0) - 1
+    for index in range(len(offers) - 1, stop, -1):
         current = offers[index]
         if current["id"] == entry["id"]:
+            if current.get("updated_at", "") > entry["updated_at"]:
+                return
             for key, value in entry.items():
                 if current.get(key) != value:
                     current[key] = value
@@ -85,24 +103,53 @@ def offer_entry_append(doc: Doc, entry: dict) -> None:
             index += 1
 
 
-def publish(*offers: Offer, event: str, by: str, made: bool = False) -> None:
-    """Inside the committing transaction: write the offers into the stall document
-    and, after commit, tell the buyer and the seller what happened to the last one.
-
-    `event` is new, countered, accepted, declined, withdrawn, expired or purchased;
-    `by` is who caused it: buyer, seller, auto (the seller's auto prices) or market
-    (expiry). `made` says the last offer was made in this transaction, so the
-    document cannot hold it yet.
-    """
-    stall = offers[-1].item.stall
-    entries = [offer_entry(offer) for offer in offers]
+def ladder_write(*, stall_id: int, stall_public_id: str, entries: list[dict], made: bool) -> None:
+    """Write offers' entries into the stall document, in a transaction of its own.
+    `made`: the last entry is a new offer's, looked for only among the newest few
+    (its write is the first unless a later write about it landed before)."""
 
     def change(doc: Doc) -> None:
         for entry in entries[:-1]:
             offer_entry_set(doc, entry)
-        (offer_entry_append if made else offer_entry_set)(doc, entries[-1])
+        offer_entry_set(doc, entries[-1], within=RECENT_ENTRIES if made else None)
 
-    document_change(stall_id=stall.pk, stall_public_id=stall.public_id, change=change)
+    with transaction.atomic():
+        document_change(stall_id=stall_id, stall_public_id=stall_public_id, change=change)
+
+
+def ladder_sync(*, stall_id: int, offer_ids: list[str]) -> None:
+    """A ladder write that failed, done again from the offers as they are now."""
+    offers = Offer.objects.select_related(*Offer.RELATED).filter(public_id__in=offer_ids)
+    if not offers:
+        return
+    stall = offers[0].item.stall
+    entries = [offer_entry(offer) for offer in sorted(offers, key=lambda o: o.public_id)]
+    ladder_write(stall_id=stall_id, stall_public_id=stall.public_id, entries=entries, made=False)
+
+
+def publish(*offers: Offer, event: str, by: str, made: bool = False) -> None:
+    """Inside the committing transaction: once it commits, write the offers into the
+    stall document and tell the buyer and the seller what happened to the last one.
+
+    `event` is new, countered, accepted, declined, withdrawn, expired or purchased;
+    `by` is who caused it: buyer, seller, auto (the seller's auto prices) or market
+    (expiry). `made` says the last offer was made in this transaction.
+    """
+    stall = offers[-1].item.stall
+    entries = [offer_entry(offer) for offer in offers]
+
+    def write_ladder() -> None:
+        try:
+            ladder_write(
+                stall_id=stall.pk, stall_public_id=stall.public_id, entries=entries, made=made
+            )
+        except Exception:
+            log.exception("offer ladder write failed for stall %s; queued again", stall.pk)
+            offer_ids = [entry["id"] for entry in entries]
+            enqueue_on_commit("offers.tasks.sync_ladder", stall_id=stall.pk, offer_ids=offer_ids)
+
+    # Before the private frames: whoever hears of an offer finds it in the document.
+    transaction.on_commit(write_ladder)
     subject = offers[-1]
     private = offer_private_entry(subject)
     parties = {

@@ -8,6 +8,11 @@ deadlock. Expiry is checked whenever an offer is acted on, so a late sweep never
 an expired offer be accepted; the expiry is committed even though the action is
 refused.
 
+An action is a handful of queries: the item and offer come locked in one read with
+what the rules read (`offers.locks`), the buyer's open thread and amount count are one
+aggregate, and the stall document's ladder is written after commit (`ladder.publish`),
+so the locks are held only for the action's own rows.
+
 Money actions carry an idempotency key. It is stored on the action's audit row,
 unique per actor: a retried request (a double click, a resent POST) returns the
 offer as the first request left it, and acts no further. The key is looked up only
@@ -37,7 +42,7 @@ from stalls.services import (
 )
 
 from .ladder import publish
-from .locks import offer_for_update
+from .locks import ITEM_RELATED, offer_for_update, offer_with_item_for_update
 from .models import AutoPrices, Offer, OfferEvent
 from .notices import expiring_dedupe_key, expiring_side, offer_expiring_notify, offer_notify
 
@@ -74,6 +79,12 @@ def offer_amount_parse(*, text: str, currency: str) -> int:
         return parse_amount(str(text), currency)
     except AmountError as error:
         raise Invalid(str(error), code="bad_amount") from error
+
+
+def _cents(amount: int | str, currency: str) -> int:
+    """An amount given in cents, or as the text a person typed (read in `currency`,
+    which a view only learns from the locked row)."""
+    return amount if isinstance(amount, int) else offer_amount_parse(text=amount, currency=currency)
 
 
 def _check_message(message: str) -> str:
@@ -140,8 +151,11 @@ def _replayed(actor, key: str) -> Offer | None:
 # The one transition function
 
 
-def _transition(offer: Offer, to: str, *, actor=None, note: str = "", key: str = "") -> OfferEvent:
-    """Move `offer` to status `to` if the table allows it, and record who did it."""
+def _transition(
+    offer: Offer, to: str, *, actor=None, note: str = "", key: str = "", fields=()
+) -> OfferEvent:
+    """Move `offer` to status `to` if the table allows it, and record who did it;
+    `fields` the caller changed on `offer` are saved in the same update."""
     if to not in TRANSITIONS.get(offer.status, set()):
         raise Conflict(
             f"This offer is {offer.get_status_display().lower()}; it cannot become {to} now."
@@ -156,7 +170,7 @@ def _transition(offer: Offer, to: str, *, actor=None, note: str = "", key: str =
     )
     offer.status = to
     offer.updated_at = event.occurred_at
-    offer.save(update_fields=["status", "updated_at"])
+    offer.save(update_fields=["status", "updated_at", *fields])
     return event
 
 
@@ -174,8 +188,8 @@ def _expire(offer: Offer) -> None:
     publish(offer, event="expired", by="market")
 
 
-def _act(*, actor, key: str, item_id: int, offer_id: int | None, work: Callable) -> Offer:
-    """Run `work(item, offer)` under the locks, once per idempotency key.
+def _act(*, actor, key: str, lock: Callable[[], tuple[Item, Offer | None]], work) -> Offer:
+    """Run `work(item, offer)` under the locks `lock()` takes, once per idempotency key.
 
     An offer found past its expiry is expired (and that committed) instead, and the
     action refused. A refused action whose key already acted, and a retry racing the
@@ -183,8 +197,7 @@ def _act(*, actor, key: str, item_id: int, offer_id: int | None, work: Callable)
     """
     try:
         with transaction.atomic():
-            item = item_lock(item_id=item_id)
-            offer = offer_for_update(offer_id=offer_id, item=item) if offer_id else None
+            item, offer = lock()
             if offer is None or not offer.is_due():
                 return work(item, offer)
             _expire(offer)
@@ -198,9 +211,19 @@ def _act(*, actor, key: str, item_id: int, offer_id: int | None, work: Callable)
         raise
 
 
-def _act_on(offer: Offer, *, actor, key: str, work: Callable) -> Offer:
-    """`_act` for an answer to an existing offer (locks its item, then the offer)."""
-    return _act(actor=actor, key=key, item_id=offer.item_id, offer_id=offer.pk, work=work)
+def _act_on(offer: Offer | str, *, actor, key: str, work: Callable) -> Offer:
+    """`_act` for an answer to an existing offer, given as a row or by its public id
+    (all a view has: the locked read is the action's first). Locks its item, then the
+    offer, in one query; a stranger gets 404 before anything else is said or done."""
+
+    def lock() -> tuple[Item, Offer]:
+        locked = offer_with_item_for_update(
+            public_id=offer if isinstance(offer, str) else offer.public_id
+        )
+        _side_of(actor, locked)
+        return locked.item, locked
+
+    return _act(actor=actor, key=key, lock=lock, work=work)
 
 
 # Making and answering offers
@@ -224,16 +247,16 @@ def _check_buyer_may_send(*, buyer, item: Item, opening: bool) -> None:
 
 def _auto_answer(offer: Offer) -> str | None:
     """Apply the seller's auto prices to a buyer's amount: "accepted", "declined", or
-    None when the seller answers by hand."""
-    rule = AutoPrices.objects.filter(item_id=offer.item_id).first()
-    if rule is None:
+    None when the seller answers by hand. The prices came with the item's lock."""
+    try:
+        rule = offer.item.auto_prices
+    except AutoPrices.DoesNotExist:
         return None
     if rule.accept_cents is not None and offer.amount_cents >= rule.accept_cents:
         try:
-            with transaction.atomic():
-                _accept(offer, actor=None, key="", note="auto-accepted")
+            _accept(offer, actor=None, key="", note="auto-accepted")
         except Conflict:
-            return None  # no unit left to hold: the seller answers by hand
+            return None  # no unit left to hold (refused before any write): by hand
         return "accepted"
     if rule.decline_cents is not None and offer.amount_cents < rule.decline_cents:
         _transition(offer, Status.DECLINED, note="auto-declined")
@@ -279,22 +302,29 @@ def _send(
 
 
 def offer_make(
-    *, buyer, item: Item, amount_cents: int, message: str, idempotency_key: str
+    *, buyer, item: Item | str, amount_cents: int | str, message: str, idempotency_key: str
 ) -> Offer:
     """A buyer opens a thread: more than zero, at most the price, on an item in stock,
-    one open thread per item and at most five amounts per item in all."""
+    one open thread per item and at most five amounts per item in all. `item` is a
+    row or its public id; `amount_cents` cents or the text typed (see `_cents`)."""
     if not buyer.is_authenticated:
         raise NotAllowed("Sign in to make an offer.", code="auth_required")
-    if _is_seller(buyer, item):
-        raise NotAllowed("You cannot make offers on your own items.")
-    if amount_cents <= 0:
-        raise Invalid("An offer must be more than zero.", code="bad_amount")
     message = _check_message(message)
 
+    def lock() -> tuple[Item, None]:
+        if isinstance(item, str):
+            return item_lock(public_id=item, related=ITEM_RELATED), None
+        return item_lock(item_id=item.pk, related=ITEM_RELATED), None
+
     def work(item: Item, _) -> Offer:
+        if _is_seller(buyer, item):
+            raise NotAllowed("You cannot make offers on your own items.")
+        amount = _cents(amount_cents, item.currency)
+        if amount <= 0:
+            raise Invalid("An offer must be more than zero.", code="bad_amount")
         if item.archived_at is not None:
             raise Conflict("This item is no longer for sale.")
-        if amount_cents > item.price_cents:
+        if amount > item.price_cents:
             raise Invalid(
                 f"Offer at most the price, {_money(item.price_cents, item)}.", code="bad_amount"
             )
@@ -305,13 +335,13 @@ def offer_make(
             item=item,
             answers=None,
             side=Side.BUYER,
-            amount_cents=amount_cents,
+            amount_cents=amount,
             message=message,
             actor=buyer,
             key=idempotency_key,
         )
 
-    return _act(actor=buyer, key=idempotency_key, item_id=item.pk, offer_id=None, work=work)
+    return _act(actor=buyer, key=idempotency_key, lock=lock, work=work)
 
 
 def _check_counter(*, side: str, offer: Offer, amount_cents: int) -> None:
@@ -349,7 +379,7 @@ def _check_counter(*, side: str, offer: Offer, amount_cents: int) -> None:
 
 
 def offer_counter(
-    *, actor, offer: Offer, amount_cents: int, message: str, idempotency_key: str
+    *, actor, offer: Offer | str, amount_cents: int | str, message: str, idempotency_key: str
 ) -> Offer:
     """Answer a pending offer with another amount: it becomes `countered`, the new
     one starts a fresh 48 hours. Returns the new offer."""
@@ -357,7 +387,8 @@ def offer_counter(
 
     def work(_, offer: Offer) -> Offer:
         side = _require_turn(actor, offer)
-        _check_counter(side=side, offer=offer, amount_cents=amount_cents)
+        amount = _cents(amount_cents, offer.currency)
+        _check_counter(side=side, offer=offer, amount_cents=amount)
         if side == Side.BUYER:
             _check_buyer_may_send(buyer=actor, item=offer.item, opening=False)
         _transition(offer, Status.COUNTERED, actor=actor, note="countered")
@@ -365,7 +396,7 @@ def offer_counter(
             item=offer.item,
             answers=offer,
             side=side,
-            amount_cents=amount_cents,
+            amount_cents=amount,
             message=message,
             actor=actor,
             key=idempotency_key,
@@ -379,6 +410,7 @@ def _accept(offer: Offer, *, actor, key: str, note: str = "accepted") -> None:
     try:
         reservation = reservation_take(
             item=offer.item,
+            item_locked=True,
             holder=offer.buyer,
             reason=Reservation.Reason.OFFER,
             ttl=ACCEPTED_TTL,
@@ -392,11 +424,11 @@ def _accept(offer: Offer, *, actor, key: str, note: str = "accepted") -> None:
         ) from error
     offer.reservation = reservation
     offer.expires_at = reservation.expires_at
-    offer.save(update_fields=["reservation", "expires_at"])
-    _transition(offer, Status.ACCEPTED, actor=actor, note=note, key=key)
+    held = ("reservation", "expires_at")
+    _transition(offer, Status.ACCEPTED, actor=actor, note=note, key=key, fields=held)
 
 
-def offer_accept(*, actor, offer: Offer, idempotency_key: str) -> Offer:
+def offer_accept(*, actor, offer: Offer | str, idempotency_key: str) -> Offer:
     """The answering side takes the amount: one unit is held for the buyer for 24 hours
     at this price, for checkout. Racing for the last unit, exactly one wins."""
 
@@ -410,7 +442,7 @@ def offer_accept(*, actor, offer: Offer, idempotency_key: str) -> Offer:
     return _act_on(offer, actor=actor, key=idempotency_key, work=work)
 
 
-def offer_decline(*, actor, offer: Offer, idempotency_key: str) -> Offer:
+def offer_decline(*, actor, offer: Offer | str, idempotency_key: str) -> Offer:
     """The seller says no to a buyer's amount; the thread ends."""
 
     def work(_, offer: Offer) -> Offer:
@@ -424,7 +456,7 @@ def offer_decline(*, actor, offer: Offer, idempotency_key: str) -> Offer:
     return _act_on(offer, actor=actor, key=idempotency_key, work=work)
 
 
-def offer_withdraw(*, actor, offer: Offer, idempotency_key: str) -> Offer:
+def offer_withdraw(*, actor, offer: Offer | str, idempotency_key: str) -> Offer:
     """The buyer ends the thread: a pending amount (theirs or the seller's counter), or
     an accepted one they will not buy, whose held unit goes back on sale."""
 

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .ladder import ladder_sync
 from .services import offers_expire_due, offers_warn_expiring
 
 
@@ -17,3 +18,10 @@ def warn_expiring_offers() -> int:
     """Beat, every five minutes: warn whoever must act on an offer running out within
     the hour."""
     return offers_warn_expiring()
+
+
+@shared_task
+def sync_ladder(*, stall_id: int, offer_ids: list[str]) -> None:
+    """After a failed write of the stall document's offer ladder: write these offers
+    again as they are now."""
+    ladder_sync(stall_id=stall_id, offer_ids=offer_ids)

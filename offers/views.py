@@ -3,8 +3,12 @@
 Actions are POSTs with an idempotency key. They answer in three ways: JSON when
 asked for it (`Accept: application/json`), the re-rendered panel for HTMX (the
 item's panel in the stall drawer, or the seller's dashboard block), or a redirect
-with a message when there is no JavaScript.
+with a message when there is no JavaScript. An action's view reads nothing before
+the service: the service's locked read is the first (and the item for the answer
+comes with the offer it returns); only a refusal looks the item up again.
 """
+
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -75,7 +79,10 @@ def _notice(offer: Offer, user) -> str:
     return f"Offer of {amount} sent to the seller."
 
 
-def _answer(request: HttpRequest, *, item, offer: Offer | None, error: DomainError | None):
+def _answer(
+    request: HttpRequest, *, item_of: Callable, offer: Offer | None, error: DomainError | None
+):
+    """The answer to an action; `item_of()` finds the item when no offer came back."""
     if _wants_json(request):
         if error is not None:
             return JsonResponse(
@@ -84,6 +91,7 @@ def _answer(request: HttpRequest, *, item, offer: Offer | None, error: DomainErr
         return JsonResponse({"offer": offer_private_entry(offer)})
     status = error.status if error else 200
     notice = _notice(offer, request.user) if offer is not None else ""
+    item = offer.item if offer is not None else item_of()
     if request.htmx and request.POST.get("panel") == "dashboard":
         context = {"rows": selectors.seller_offer_items(user=request.user)}
         context.update(error=error, notice=notice)
@@ -103,20 +111,19 @@ def _answer(request: HttpRequest, *, item, offer: Offer | None, error: DomainErr
     )
 
 
-def _call(request: HttpRequest, *, item, action) -> HttpResponse:
+def _call(request: HttpRequest, *, item_of: Callable, action) -> HttpResponse:
     try:
         offer = action()
     except DomainError as error:
-        return _answer(request, item=item, offer=None, error=error)
-    return _answer(request, item=item, offer=offer, error=None)
+        return _answer(request, item_of=item_of, offer=None, error=error)
+    return _answer(request, item_of=item_of, offer=offer, error=None)
 
 
-def _typed(request: HttpRequest, *, currency: str) -> dict:
-    """The amount (parsed again here) and message a person typed with an offer."""
+def _typed(request: HttpRequest) -> dict:
+    """The amount and message a person typed with an offer; the service reads the
+    amount in the item's currency."""
     return {
-        "amount_cents": services.offer_amount_parse(
-            text=request.POST.get("amount", ""), currency=currency
-        ),
+        "amount_cents": request.POST.get("amount", ""),
         "message": request.POST.get("message", ""),
     }
 
@@ -124,38 +131,37 @@ def _typed(request: HttpRequest, *, currency: str) -> dict:
 @login_required
 @require_POST
 def offer_create(request: HttpRequest, item_id: str) -> HttpResponse:
-    """A buyer's first amount on an item: typed as text, parsed here again."""
-    item = item_get(public_id=item_id)
+    """A buyer's first amount on an item: typed as text, parsed by the service."""
 
     def action():
         return services.offer_make(
             buyer=request.user,
-            item=item,
-            **_typed(request, currency=item.currency),
+            item=item_id,
+            **_typed(request),
             idempotency_key=key_from_request(request),
         )
 
-    return _call(request, item=item, action=action)
+    return _call(request, item_of=lambda: item_get(public_id=item_id), action=action)
 
 
 @login_required
 @require_POST
 def offer_answer(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
-    """Accept, decline, withdraw or counter an offer; only its buyer or seller may."""
-    offer = selectors.offer_for_party(user=request.user, public_id=public_id)
+    """Accept, decline, withdraw or counter an offer; only its buyer or seller may
+    (anyone else gets 404, from the service)."""
 
     def act():
         key = key_from_request(request)
         if action == "counter":
             return services.offer_counter(
-                actor=request.user,
-                offer=offer,
-                idempotency_key=key,
-                **_typed(request, currency=offer.currency),
+                actor=request.user, offer=public_id, idempotency_key=key, **_typed(request)
             )
-        return ACTIONS[action](actor=request.user, offer=offer, idempotency_key=key)
+        return ACTIONS[action](actor=request.user, offer=public_id, idempotency_key=key)
 
-    return _call(request, item=offer.item, action=act)
+    def item_of():
+        return selectors.offer_for_party(user=request.user, public_id=public_id).item
+
+    return _call(request, item_of=item_of, action=act)
 
 
 @login_required

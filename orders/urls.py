@@ -12,6 +12,7 @@ urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("checkout/pay/", views.checkout_pay, name="checkout_pay"),
     path("checkout/address/", views.address_save, name="address_save"),
+    path("checkout/<ulid:public_id>/release/", views.checkout_release, name="checkout_release"),
     path("payments/<ulid:public_id>/", views.payment, name="payment"),
     path("orders/", views.orders_bought, name="list"),
     path("orders/selling/", views.orders_sold, name="selling"),

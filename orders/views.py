@@ -24,6 +24,7 @@ from .forms import DisputeForm, ShipForm, ShippingAddressForm, ShippingCostForm
 from .payments import selectors as payments_selectors
 from .payments import services as payments_services
 from .payments.gateway import GatewayError
+from .payments.services import PaymentUnavailable
 from .payments.test_gateway import CARD_DECLINES_OFF_SESSION, TEST_CARDS, TestGateway
 from .payments.webhooks import event_handle, stripe_event_verify
 
@@ -182,6 +183,29 @@ def checkout_pay(request: HttpRequest) -> HttpResponse:
     if payment.status != payment.Status.OPEN:
         return redirect("orders:payment", payment.public_id)
     return redirect(payment.session_url)
+
+
+@login_required
+@require_POST
+def checkout_release(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The buyer lets go of a checkout they left at the payment page (back to the
+    cart or the checkout page, which `next` names)."""
+    back = "orders:checkout" if request.POST.get("next") == "checkout" else "orders:cart"
+    try:
+        payment = checkout_services.checkout_release(buyer=request.user, public_id=public_id)
+    except PaymentUnavailable as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    if payment.status == payment.Status.CANCELLED:
+        messages.success(
+            request, "Released: what that checkout held is back on sale. Your cart is as it was."
+        )
+        return redirect(back)
+    if payment.status == payment.Status.PAID:
+        messages.info(request, "That checkout is already paid: here is your order.")
+    else:
+        messages.info(request, "That checkout was paid; the payment is being confirmed.")
+    return redirect("orders:payment", payment.public_id)
 
 
 @login_required

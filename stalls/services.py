@@ -15,7 +15,7 @@ from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 
 from bazaar.broadcast import MARKET_GROUP, broadcast_on_commit
-from bazaar.errors import Conflict, Invalid, NotAllowed
+from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
 from governance.selectors import user_is_steward
 from governance.services import roles_changed
 
@@ -361,20 +361,25 @@ def photo_delete(*, actor, photo: Photo) -> None:
 # The stock reservation ledger
 
 
-def item_lock(*, item_id: int) -> Item:
+def item_lock(*, item_id: int | None = None, public_id: str = "", related=()) -> Item:
     """The lock every stock change takes first, so actions on one item queue in one order.
 
     Call it inside a transaction, before locking anything that hangs off the item. The
-    item comes with its stall and seller, which callers' permission rules read.
+    item comes with its stall and seller, which callers' permission rules read, and
+    with the one-to-one rows named in `related` (read, not locked), so a caller's
+    first read is this one query. By `item_id` or by `public_id` (NotFound then).
     """
-    return (
-        Item.objects.select_for_update(of=("self",))
-        .select_related("stall__seller__user")
-        .get(pk=item_id)
+    items = Item.objects.select_for_update(of=("self",)).select_related(
+        "stall__seller__user", *related
     )
+    if item_id is not None:
+        return items.get(pk=item_id)
+    item = items.filter(public_id=public_id).first()
+    if item is None:
+        raise NotFound("No item has that address.")
+    return item
 
 
-@transaction.atomic
 def reservation_take(
     *,
     item: Item,
@@ -383,15 +388,27 @@ def reservation_take(
     quantity: int = 1,
     ttl: timedelta,
     reference: str = "",
+    item_locked: bool = False,
 ) -> Reservation:
     """Hold `quantity` units for `holder`; refuses when fewer are available.
 
     The item row is locked first, so two buyers racing for the last unit are
-    serialized and exactly one gets it.
+    serialized and exactly one gets it. With `item_locked` the caller already holds
+    `item_lock` on `item` in its transaction (an offer action): no second lock and no
+    savepoint, since a refusal comes before anything is written.
     """
+    if item_locked:
+        return _reserve(item, holder, reason, quantity, ttl, reference)
+    with transaction.atomic():
+        return _reserve(item_lock(item_id=item.pk), holder, reason, quantity, ttl, reference)
+
+
+def _reserve(
+    item: Item, holder, reason, quantity: int, ttl: timedelta, reference: str
+) -> Reservation:
+    """`reservation_take` on an item locked by the caller."""
     if quantity < 1:
         raise Invalid("Reserve at least one unit.")
-    item = item_lock(item_id=item.pk)
     if item.archived_at is not None:
         raise Conflict("This item is no longer for sale.")
     available, on_hold = item_stock(item=item)

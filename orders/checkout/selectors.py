@@ -5,12 +5,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from stalls.models import Item, Stall
 from stalls.selectors import item_available_quantity
 
 from ..escrow.selectors import stall_shipping_cents
-from ..models import CartLine, ShippingAddress
+from ..models import CartLine, OrderLine, Payment, ShippingAddress
 
 SESSION_CART = "cart"
 
@@ -23,6 +24,8 @@ class PlanLine:
     available: int
     offer: object | None = None
     problem: str = ""
+    # Units of it the buyer's own open checkout holds (counted in `available`).
+    held: int = 0
 
     @property
     def total_cents(self) -> int:
@@ -52,6 +55,8 @@ class CartPlan:
 
     groups: list[PlanGroup]
     currency: str
+    # The buyer's checkout still open at the payment page, whose units count as theirs.
+    open_checkout: Payment | None = None
 
     @property
     def lines(self) -> list[PlanLine]:
@@ -87,7 +92,33 @@ def cart_button_context(*, user, item: Item, available: int) -> dict:
     return {"item": item, "available": available, "offer": offer, "own": own}
 
 
-def _plan_line(*, buyer, item: Item, quantity: int) -> PlanLine:
+def open_checkout_for(*, buyer) -> tuple[Payment | None, dict[int, int]]:
+    """The buyer's checkout left open at the payment page (back, or closed the tab)
+    and the units it holds per item: until it is paid, released or runs out, those
+    units are the buyer's, not sold out. Accepted offers' units are counted with the
+    offer. (A new checkout cancels an open one, so there is at most one.)"""
+    payment = (
+        Payment.objects.filter(
+            buyer=buyer,
+            kind=Payment.Kind.CHECKOUT,
+            status=Payment.Status.OPEN,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if payment is None:
+        return None, {}
+    held: dict[int, int] = {}
+    lines = OrderLine.objects.filter(order__payment=payment, offer_public_id="")
+    for item_id, quantity in lines.values_list("item_id", "quantity"):
+        held[item_id] = held.get(item_id, 0) + quantity
+    return payment, held
+
+
+def _plan_line(*, buyer, item: Item, quantity: int, held: int = 0) -> PlanLine:
+    """One cart line against the market; `held`: units the buyer's own open checkout
+    holds, which are theirs to buy."""
     offer = accepted_offer(buyer=buyer, item=item) if buyer is not None else None
     if offer is not None:
         # The offer's own reservation holds its units: they are the buyer's already.
@@ -103,7 +134,8 @@ def _plan_line(*, buyer, item: Item, quantity: int) -> PlanLine:
         item=item,
         quantity=quantity,
         unit_price_cents=item.price_cents,
-        available=item_available_quantity(item=item),
+        available=item_available_quantity(item=item) + held,
+        held=held,
     )
     if item.archived_at is not None:
         line.problem = f"“{item.title}” is no longer for sale. Remove it to check out."
@@ -119,8 +151,9 @@ def _plan_line(*, buyer, item: Item, quantity: int) -> PlanLine:
 
 
 def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
-    """Group cart entries by stall with today's prices, stock, shipping and the buyer's
-    accepted offers (none for a guest: `buyer` is None)."""
+    """Group cart entries by stall with today's prices, stock, shipping, the buyer's
+    accepted offers and their own open checkout (none for a guest: `buyer` is None)."""
+    open_checkout, held = open_checkout_for(buyer=buyer) if buyer is not None else (None, {})
     groups: dict[int, PlanGroup] = {}
     for item, quantity in entries:
         group = groups.get(item.stall_id)
@@ -128,8 +161,11 @@ def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
             group = groups[item.stall_id] = PlanGroup(
                 stall=item.stall, shipping_cents=stall_shipping_cents(stall=item.stall)
             )
-        group.lines.append(_plan_line(buyer=buyer, item=item, quantity=quantity))
-    return CartPlan(groups=list(groups.values()), currency=settings.MARKET_CURRENCY)
+        line = _plan_line(buyer=buyer, item=item, quantity=quantity, held=held.get(item.pk, 0))
+        group.lines.append(line)
+    return CartPlan(
+        groups=list(groups.values()), currency=settings.MARKET_CURRENCY, open_checkout=open_checkout
+    )
 
 
 def cart_entries_for_buyer(*, buyer) -> list[tuple[Item, int]]:

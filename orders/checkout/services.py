@@ -15,7 +15,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from bazaar.errors import Conflict, Invalid
+from bazaar.errors import Conflict, Invalid, NotFound
+from bazaar.idempotency import key_lock
 from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
 from stalls.models import Item, Reservation, Stall
@@ -33,6 +34,7 @@ from .selectors import (
     accepted_offer,
     cart_entries_for_buyer,
     cart_plan,
+    open_checkout_for,
     shipping_address_for,
 )
 
@@ -94,7 +96,8 @@ def cart_check(*, buyer, item: Item, quantity: int) -> None:
     offer = accepted_offer(buyer=buyer, item=item) if buyer is not None else None
     if offer is not None:
         return  # its units are held for this buyer; the cart line takes the offer's terms
-    available = item_available_quantity(item=item)
+    held = open_checkout_for(buyer=buyer)[1].get(item.pk, 0) if buyer is not None else 0
+    available = item_available_quantity(item=item) + held  # the buyer's own hold is theirs
     if available < quantity:
         raise Conflict(
             f"Only {available} of “{item.title}” available." if available else "Sold out.",
@@ -177,23 +180,39 @@ def checkout_start(
 
     The orders, their lines (prices copied) and the stock reservations are made in one
     transaction; the session is created after it, outside any lock. The same key
-    again (a double click, a reload) returns the same payment and session.
+    again (a double click, a reload) returns the same payment and session, also while
+    the first request is still in flight (`_checkout_create`).
     """
-    payment = Payment.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
+    payment = _payment_with_key(buyer, idempotency_key)
     if payment is None:
         try:
             payment = _checkout_create(
                 buyer=buyer, idempotency_key=idempotency_key, expected_total=expected_total_cents
             )
         except IntegrityError:
-            payment = Payment.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
+            payment = _payment_with_key(buyer, idempotency_key)
             if payment is None:
                 raise
     return checkout_session_ensure(payment=payment, urls=urls)
 
 
+def _payment_with_key(buyer, idempotency_key: str) -> Payment | None:
+    return Payment.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
+
+
 @transaction.atomic
 def _checkout_create(*, buyer, idempotency_key: str, expected_total: int) -> Payment:
+    """The checkout itself, or the one a request with the same key made meanwhile.
+
+    A buyer's checkouts run one at a time (`key_lock`) and the key is looked up again
+    under that lock: a repeat sent while the first was in flight waited for it and
+    now finds its payment, instead of reading the first one's stock holds as someone
+    else's and being refused ("sold out").
+    """
+    key_lock(scope="checkout", owner_id=buyer.pk)
+    repeated = _payment_with_key(buyer, idempotency_key)
+    if repeated is not None:
+        return repeated
     # The buyer's earlier checkout ends first: its stock is theirs to buy again now.
     for earlier in Payment.objects.filter(
         buyer=buyer, kind=Payment.Kind.CHECKOUT, status=Payment.Status.OPEN
@@ -380,6 +399,27 @@ def checkout_expire_session(*, payment: Payment) -> bool:
         if not expired:
             return False
     return payment_cancel(payment=payment, note="The checkout expired before payment.")
+
+
+def checkout_release(*, buyer, public_id: str) -> Payment:
+    """The buyer gives up a checkout they left at the payment page: the session is
+    expired at the gateway and the held units go back on sale. Safe to repeat; if the
+    buyer paid first (in another tab), nothing is released. Returns the payment as it
+    is now: cancelled, paid, or open while its payment event is on its way."""
+    payment = Payment.objects.filter(
+        buyer=buyer, public_id=public_id, kind=Payment.Kind.CHECKOUT
+    ).first()
+    if payment is None:
+        raise NotFound("No checkout of yours has that address.")
+    if payment.status == Payment.Status.OPEN:
+        try:
+            checkout_expire_session(payment=payment)
+        except GatewayError as error:
+            raise PaymentUnavailable(
+                "The payment service did not answer. Press Release again in a moment."
+            ) from error
+        payment.refresh_from_db()
+    return payment
 
 
 def checkouts_expire_due(*, now=None) -> int:

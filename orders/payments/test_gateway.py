@@ -72,6 +72,18 @@ class TestGateway:
             raise GatewayError(f"No such {kind.replace('_', ' ')}: {object_id}")
         return found.data
 
+    @staticmethod
+    def _locked(object_id: str, kind: str) -> TestGatewayObject:
+        """One object under its row lock, inside the caller's transaction."""
+        found = (
+            TestGatewayObject.objects.select_for_update()
+            .filter(object_id=object_id, kind=kind)
+            .first()
+        )
+        if found is None:
+            raise GatewayError(f"No such {kind.replace('_', ' ')}: {object_id}")
+        return found
+
     def _update(self, object_id: str, **changes) -> dict:
         with transaction.atomic():
             found = TestGatewayObject.objects.select_for_update().get(object_id=object_id)
@@ -79,9 +91,9 @@ class TestGateway:
             found.save(update_fields=["data"])
         return found.data
 
-    def _event(self, event_type: str, data: dict) -> dict:
+    def _event(self, event_type: str, data: dict, *, event_id: str = "") -> dict:
         return {
-            "id": f"evt_test_{new_ulid()}",
+            "id": event_id or f"evt_test_{new_ulid()}",
             "object": "event",
             "type": event_type,
             "livemode": False,
@@ -141,11 +153,15 @@ class TestGateway:
         return Session(id=session["id"], url=self._session_url(session["id"]))
 
     def checkout_session_expire(self, *, session_id: str) -> bool:
-        session = self.get(session_id, "checkout.session")
-        if session["status"] == "complete":
-            return False
-        if session["status"] == "open":
-            self._update(session_id, status="expired")
+        """Under the session's lock, so a completion racing it comes wholly before or
+        wholly after: False if the buyer completed it first."""
+        with transaction.atomic():
+            found = self._locked(session_id, "checkout.session")
+            if found.data["status"] == "complete":
+                return False
+            if found.data["status"] == "open":
+                found.data = {**found.data, "status": "expired"}
+                found.save(update_fields=["data"])
         return True
 
     def setup_session_create(
@@ -170,17 +186,37 @@ class TestGateway:
 
     def session_complete(self, *, session_id: str, card_number: str) -> dict:
         """The buyer paid (or saved a card) on the test page: the completed session's
-        event, as Stripe would send it. A declined test card raises CardDeclined."""
+        event, as Stripe would send it. A declined test card raises CardDeclined.
+
+        As with Stripe, a session is paid once: under the session's row lock, a
+        completion that finds it complete (a double click, the page posted from two
+        tabs) charges nothing and answers with the first completion's event, whose id
+        the webhook processing has already seen or will see once."""
         number = _digits(card_number)
         if number not in TEST_CARDS:
             raise CardDeclined(
                 "Test mode takes only the test card numbers listed on this page; never a real card."
             )
-        session = self.get(session_id, "checkout.session")
-        if session["status"] != "open":
-            raise GatewayError(f"This checkout is {session['status']}; it cannot be paid now.")
-        if number == CARD_DECLINED:
-            raise CardDeclined("Your card was declined (test card).")
+        with transaction.atomic():
+            found = self._locked(session_id, "checkout.session")
+            session = found.data
+            if session["status"] == "complete":
+                return self._event(
+                    "checkout.session.completed", session, event_id=session["completed_event"]
+                )
+            if session["status"] != "open":
+                raise GatewayError(f"This checkout is {session['status']}; it cannot be paid now.")
+            if number == CARD_DECLINED:
+                raise CardDeclined("Your card was declined (test card).")
+            changes = self._paid_with(session, number)
+            event_id = f"evt_test_{new_ulid()}"
+            found.data = {**session, **changes, "status": "complete", "completed_event": event_id}
+            found.save(update_fields=["data"])
+        return self._event("checkout.session.completed", found.data, event_id=event_id)
+
+    def _paid_with(self, session: dict, number: str) -> dict:
+        """The card's payment method and the intent that used it: what a completed
+        session of its mode records."""
         method = self._create(
             "payment_method",
             "pm",
@@ -201,19 +237,15 @@ class TestGateway:
                     "metadata": session["metadata"],
                 },
             )
-            session = self._update(session_id, status="complete", setup_intent=intent["id"])
-        else:
-            intent = self._payment_intent(
-                amount=session["amount_total"],
-                currency=session["currency"],
-                metadata=session["metadata"],
-                transfer_group=session["transfer_group"],
-                payment_method=method["id"],
-            )
-            session = self._update(
-                session_id, status="complete", payment_status="paid", payment_intent=intent["id"]
-            )
-        return self._event("checkout.session.completed", session)
+            return {"setup_intent": intent["id"]}
+        intent = self._payment_intent(
+            amount=session["amount_total"],
+            currency=session["currency"],
+            metadata=session["metadata"],
+            transfer_group=session["transfer_group"],
+            payment_method=method["id"],
+        )
+        return {"payment_status": "paid", "payment_intent": intent["id"]}
 
     def _payment_intent(self, *, idempotency_key: str = "", **fields) -> dict:
         charge = self._create(

@@ -6,6 +6,7 @@ import json
 import pytest
 from autobahn.exception import Disconnected
 from channels.layers import InMemoryChannelLayer
+from uvicorn.protocols.utils import ClientDisconnected
 
 from bazaar.fanout import LONGEST_WAIT, SOCKETS_PER_TURN, GroupFanout
 
@@ -21,6 +22,11 @@ class Member:
 class LeavingMember:
     async def doc_update(self, message):
         raise Disconnected("Attempt to send on a closed protocol")
+
+
+class LeavingUvicornMember:
+    async def doc_update(self, message):
+        raise ClientDisconnected()
 
 
 class BrokenMember:
@@ -219,6 +225,7 @@ async def test_a_socket_that_closed_while_its_frame_was_sent_is_not_an_error(cap
     fanout = GroupFanout(layer, "room")
     staying = Member()
     await fanout.join(LeavingMember())
+    await fanout.join(LeavingUvicornMember())
     await fanout.join(staying)
     await layer.group_send("room", {"type": "doc.update", "n": 1})
     await _settle([staying], 1)

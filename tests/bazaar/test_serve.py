@@ -1,4 +1,4 @@
-"""The launcher that runs several daphne processes on one listening socket."""
+"""The launcher that runs several server processes on one listening socket."""
 
 import os
 import signal
@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from bazaar.serve import check_workers
+from bazaar.serve import check_workers, default_server
 
 
 def test_more_than_one_worker_needs_redis():
@@ -101,3 +101,60 @@ def test_killing_the_launcher_outright_takes_its_workers_with_it(launcher):
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers)
+
+
+def test_production_serves_with_uvicorn_unless_told_otherwise():
+    assert default_server({"DJANGO_SETTINGS_MODULE": "bazaar.settings.production"}) == "uvicorn"
+    assert default_server({"DJANGO_SETTINGS_MODULE": "bazaar.settings.local"}) == "daphne"
+    assert default_server({}) == "daphne"
+    production = {"DJANGO_SETTINGS_MODULE": "bazaar.settings.production", "WEB_SERVER": "daphne"}
+    assert default_server(production) == "daphne"
+
+
+def _descendants(pid: int) -> list[int]:
+    children = _children(pid)
+    return children + [grandchild for child in children for grandchild in _descendants(child)]
+
+
+def test_gunicorn_with_uvicorn_workers_serves_pages_and_sockets_and_stops(require_redis):
+    """`--server uvicorn`: gunicorn runs the workers (websockets-sansio, no lifespan),
+    HTTP and WebSockets both answer, and a stop takes every process down."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    port = _free_port()
+    command = [sys.executable, "-m", "bazaar.serve", "--server", "uvicorn", "--workers", "2"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/", timeout=2) as r:
+                    assert r.read() == b"ok"
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("gunicorn did not start serving within 30 s")
+                time.sleep(0.2)
+        [gunicorn] = _children(process.pid)
+        assert len(_children(gunicorn)) == 2
+
+        async def read_only_answer() -> str:
+            origin = f"http://127.0.0.1:{port}"
+            async with connect(f"ws://127.0.0.1:{port}/ws/market/", origin=origin) as socket:
+                await socket.send('{"hello": 1}')
+                return await asyncio.wait_for(socket.recv(), 10)
+
+        assert '"read_only"' in asyncio.run(read_only_answer())
+        everyone = _descendants(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    assert code == 0
+    assert b"lifespan" not in process.stderr.read().lower()
+    assert not any(_alive(pid) for pid in everyone)

@@ -258,3 +258,15 @@ def test_figures_helpers():
     assert ratio(None, 2) is None
     assert ratios_p50_p95({"p50": 4, "p95": 9}, {"p50": 2, "p95": 3}) == {"p50": 2.0, "p95": 3.0}
     assert merge_counts([{"a": 1}, {"a": 2, "b": 1}, {}]) == {"a": 3, "b": 1}
+
+
+def test_a_bench_starts_daphne_alone_or_the_projects_launcher():
+    from bench._servers import server_command
+
+    assert server_command("daphne", 8001, 1)[1:3] == ["-m", "daphne"]
+    launcher = server_command("daphne", 8001, 2)
+    assert launcher[1:5] == ["-m", "bazaar.serve", "--server", "daphne"]
+    assert launcher[-4:] == ["--port", "8001", "--workers", "2"]
+    uvicorn = server_command("uvicorn", 8001, 1)
+    assert uvicorn[1:5] == ["-m", "bazaar.serve", "--server", "uvicorn"]
+    assert uvicorn[-2:] == ["--workers", "1"]

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from django.test import TestCase
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -176,7 +177,8 @@ def test_random_bargaining_keeps_the_invariants(stall, hagglers, inventory, step
             finished: dict[int, str] = {}
             for kind, index, amount, other in steps:
                 try:
-                    with transaction.atomic():
+                    # The ladder is written once an action commits: run that here.
+                    with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
                         _step(kind, hagglers[index], seller, item, amount, other)
                 except DomainError:
                     pass  # a refusal changes nothing; the invariants still hold

@@ -1,13 +1,18 @@
 """Real threads on PostgreSQL: offer actions on one item are serialized by its row lock."""
 
+import threading
+import time
+
 import pytest
+from django.db import connection, transaction
 
 from bazaar.errors import Conflict
 from bazaar.ids import new_ulid
 from offers.models import Offer
-from offers.services import offer_accept, offer_withdraw
+from offers.services import offer_accept, offer_decline, offer_withdraw
 from stalls.models import Reservation
 from stalls.selectors import item_available_quantity
+from stalls.services import item_lock
 from tests.conftest import race
 from tests.offers.conftest import offered
 
@@ -70,3 +75,46 @@ def test_withdraw_racing_accept_ends_consistently(require_postgres, stall, make_
     assert offer.status in ("accepted", "withdrawn")
     held = item_available_quantity(item=item) == 0
     assert held == (offer.status == "accepted")
+
+
+def test_an_answer_waits_for_the_item_before_it_locks_the_offer(
+    require_postgres, stall, make_item, buyer
+):
+    """The answer's one locked read takes the item first, as `item_lock` then
+    `offer_for_update` do (checkout, the expiry sweep): while another transaction
+    holds the item, the waiting answer holds nothing, so the two orders cannot
+    deadlock."""
+    item = make_item(stall, inventory=1)
+    offer = offered(buyer, item)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_item():
+        try:
+            with transaction.atomic():
+                item_lock(item_id=item.pk)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def decline():
+        try:
+            offer_decline(actor=stall.seller.user, offer=offer.public_id, idempotency_key="k1")
+        finally:
+            connection.close()
+
+    holder, answer = threading.Thread(target=hold_the_item), threading.Thread(target=decline)
+    holder.start()
+    assert holding.wait(10)
+    answer.start()
+    try:
+        time.sleep(0.5)  # the answer is now queued on the item
+        with transaction.atomic():
+            free = Offer.objects.select_for_update(nowait=True).filter(pk=offer.pk).exists()
+        assert free
+    finally:
+        release.set()
+        holder.join(10)
+        answer.join(10)
+    offer.refresh_from_db()
+    assert offer.status == "declined"

@@ -65,8 +65,10 @@ def ladder(item):
 # Making an offer
 
 
-def test_an_offer_is_stored_audited_and_published_without_its_message(make_offer, item, buyer):
-    offer = make_offer(2000, message="Would you take twenty?")
+def test_an_offer_is_stored_audited_and_published_without_its_message(
+    make_offer, item, buyer, on_commit
+):
+    offer = on_commit(make_offer, 2000, message="Would you take twenty?")
     assert offer.status == Offer.Status.PENDING
     assert offer.side == Offer.Side.BUYER
     assert offer.thread == offer.public_id
@@ -211,9 +213,9 @@ def test_malformed_amounts_are_refused_clearly(text, message):
 # Counters
 
 
-def test_a_counter_answers_an_offer_and_starts_fresh(make_offer, seller, item, key):
-    offer = make_offer(2000)
-    reply = counter(seller, offer, 2300, key, message="Meet me at 23?")
+def test_a_counter_answers_an_offer_and_starts_fresh(make_offer, seller, item, key, on_commit):
+    offer = on_commit(make_offer, 2000)
+    reply = on_commit(counter, seller, offer, 2300, key, message="Meet me at 23?")
     offer.refresh_from_db()
     assert offer.status == Offer.Status.COUNTERED
     assert reply.answers == offer and reply.thread == offer.thread
@@ -289,8 +291,10 @@ def test_strangers_get_not_found(make_offer, make_user, key):
 # Accepting, declining, withdrawing
 
 
-def test_accepting_holds_one_unit_for_the_buyer_for_a_day(make_offer, seller, item, buyer, key):
-    offer = offer_accept(actor=seller, offer=make_offer(2000), idempotency_key=key())
+def test_accepting_holds_one_unit_for_the_buyer_for_a_day(
+    make_offer, seller, item, buyer, key, on_commit
+):
+    offer = on_commit(offer_accept, actor=seller, offer=make_offer(2000), idempotency_key=key())
     assert offer.status == Offer.Status.ACCEPTED
     reservation = offer.reservation
     assert reservation.holder == buyer and reservation.reason == Reservation.Reason.OFFER
@@ -325,8 +329,10 @@ def test_accepting_with_no_unit_left_fails_and_leaves_the_offer_open(
     assert not OfferEvent.objects.filter(offer=second, to_status="accepted").exists()
 
 
-def test_the_seller_declines_and_the_buyer_may_offer_again(make_offer, seller, item, key):
-    offer = offer_decline(actor=seller, offer=make_offer(2000), idempotency_key=key())
+def test_the_seller_declines_and_the_buyer_may_offer_again(
+    make_offer, seller, item, key, on_commit
+):
+    offer = on_commit(offer_decline, actor=seller, offer=make_offer(2000), idempotency_key=key())
     assert offer.status == Offer.Status.DECLINED
     assert ladder(item)[0]["status"] == "declined"
     assert make_offer(2100).status == "pending"
@@ -436,7 +442,9 @@ def _age(offer):
     Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
 
-def test_the_sweep_expires_pending_and_accepted_offers(make_offer, make_user, seller, item, key):
+def test_the_sweep_expires_pending_and_accepted_offers(
+    make_offer, make_user, seller, item, key, on_commit
+):
     pending = make_offer(2000)
     fresh = make_offer(2200, who=make_user("third"))
     accepted = offer_accept(
@@ -444,7 +452,7 @@ def test_the_sweep_expires_pending_and_accepted_offers(make_offer, make_user, se
     )
     for offer in (pending, accepted):
         _age(offer)
-    assert expire_offers.delay().get() == 2
+    assert on_commit(lambda: expire_offers.delay().get()) == 2
     statuses = dict(Offer.objects.values_list("pk", "status"))
     assert statuses == {pending.pk: "expired", accepted.pk: "expired", fresh.pk: "pending"}
     accepted.reservation.refresh_from_db()
@@ -480,10 +488,10 @@ def test_checkout_does_not_see_an_accepted_offer_past_its_time(
 
 
 def test_marking_an_offer_purchased_is_idempotent_per_reference(
-    make_offer, seller, buyer, item, key
+    make_offer, seller, buyer, item, key, on_commit
 ):
-    offer = offer_accept(actor=seller, offer=make_offer(2000), idempotency_key=key())
-    bought = offer_mark_purchased(offer=offer, reference="order-1")
+    offer = on_commit(offer_accept, actor=seller, offer=make_offer(2000), idempotency_key=key())
+    bought = on_commit(offer_mark_purchased, offer=offer, reference="order-1")
     assert bought.status == "purchased" and bought.purchase_reference == "order-1"
     assert offer_mark_purchased(offer=offer, reference="order-1").status == "purchased"
     assert OfferEvent.objects.filter(offer=offer, to_status="purchased").count() == 1
@@ -562,3 +570,31 @@ def test_inventory_cannot_drop_below_units_held_by_accepted_offers(make_offer, s
             currency=item.currency,
             inventory=0,
         )
+
+
+def test_a_ladder_write_that_fails_is_done_again_from_the_offers(
+    make_offer, item, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import OperationalError
+
+    from offers import ladder as ladder_module
+    from offers.tasks import sync_ladder
+
+    def unavailable(**_):
+        raise OperationalError("the database went away")
+
+    with django_capture_on_commit_callbacks() as after_commit:
+        offer = make_offer(2000)
+    queued = []
+    monkeypatch.setattr(ladder_module, "document_change", unavailable)
+    monkeypatch.setattr(
+        ladder_module, "enqueue_on_commit", lambda task, **kw: queued.append((task, kw))
+    )
+    after_commit[0]()  # the ladder write, failing: the offer itself is kept
+    assert queued == [
+        ("offers.tasks.sync_ladder", {"stall_id": item.stall_id, "offer_ids": [offer.public_id]})
+    ]
+    assert ladder(item) == []
+    monkeypatch.undo()
+    sync_ladder(**queued[0][1])
+    assert [(e["id"], e["status"]) for e in ladder(item)] == [(offer.public_id, "pending")]

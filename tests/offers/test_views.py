@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from bazaar.ids import new_ulid
+from offers import selectors
 from offers.models import AutoPrices, Offer
 from offers.services import offer_accept, offer_counter
 from tests.offers.conftest import offered
@@ -337,3 +338,50 @@ def test_answering_from_my_offers_returns_there(client, buyer, item):
     client.force_login(buyer)
     response = answer(client, offer, "withdraw", headers={}, panel="mine")
     assert response.status_code == 302 and response["Location"] == reverse("offers:mine")
+
+
+# What an action costs: its queries are pinned (issue 15: about five of its own)
+
+
+def test_each_json_action_is_a_fixed_handful_of_queries(
+    client, buyer, seller, item, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """Session and user, the one locked read, the checks, the writes (SQLite counts the
+    savepoint and its release); the ladder's document write comes after commit."""
+    from django.test import Client
+
+    from stalls.room.document import document_for_stall
+
+    document_for_stall(stall_id=item.stall_id)  # made with the stall's first chat line
+    as_buyer, as_seller = Client(), Client()
+    as_buyer.force_login(buyer)
+    as_seller.force_login(seller)
+
+    def act(as_client, url, budget, **data):
+        with (
+            django_capture_on_commit_callbacks() as after_commit,
+            django_assert_max_num_queries(budget),
+        ):
+            response = as_client.post(url, {"idempotency_key": new_ulid(), **data}, **JSON)
+        assert response.status_code == 200, response.content
+        write_ladder = after_commit[0]
+        # The document row locked, its newer updates, this one stored (and the savepoint).
+        with django_assert_max_num_queries(5):
+            write_ladder()
+        return response.json()["offer"]["id"]
+
+    made = act(as_buyer, reverse("offers:create", args=[item.public_id]), 9, amount="20")
+    countered = act(as_seller, reverse("offers:counter", args=[made]), 9, amount="24")
+    act(as_buyer, reverse("offers:accept", args=[countered]), 10)
+    statuses = [e["status"] for e in selectors.item_ladder(item=item)]
+    assert statuses == ["accepted", "countered"]
+
+
+def test_a_strangers_answer_is_404_and_changes_nothing(client, make_user, buyer, item):
+    offer = offered(buyer, item)
+    client.force_login(make_user("stranger"))
+    response = answer(client, offer, "accept", headers=JSON)
+    assert response.status_code == 404
+    offer.refresh_from_db()
+    assert offer.status == "pending"
+    assert answer(client, offer, "accept").status_code == 404  # HTMX: the 404 page

@@ -1,0 +1,21 @@
+"""The uvicorn worker gunicorn runs in production (`bazaar.serve --server uvicorn`).
+
+`uvicorn_worker.UvicornWorker` with what this application needs: httptools for HTTP,
+the sans-I/O `websockets` protocol for sockets (uvicorn's leanest frame path), and no
+lifespan events, since the ProtocolTypeRouter in `bazaar.asgi` routes only "http" and
+"websocket" (a lifespan scope would fail there and be logged at every start). The
+event loop is uvloop when it is installed, else the standard library's.
+"""
+
+from uvicorn_worker import UvicornWorker
+
+
+class BazaarUvicornWorker(UvicornWorker):
+    CONFIG_KWARGS = {
+        "loop": "auto",
+        "http": "httptools",
+        "ws": "websockets-sansio",
+        "lifespan": "off",
+        # Our own responses carry their headers (bazaar.headers); no `server` banner.
+        "server_header": False,
+    }
