@@ -18,6 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from analytics.models import Kind
+from analytics.recording import record
 from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import format_money
@@ -382,6 +384,7 @@ def _bid_locked(
             raise
         return previous
     mine = next(row for row in rows if row.idempotency_key)
+    record(Kind.BID_PLACED, user=bidder, item=auction.item, amount_cents=amount_cents)
     return BidOutcome(bid=mine, auction=locked)
 
 
@@ -478,11 +481,13 @@ def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | 
             auction.winner = auction.leader
             auction.final_price_cents = auction.price_cents
             _charge_due(auction, ChargeKind.WIN)
+            record(Kind.AUCTION_WON, user=auction.winner, item=auction.item)
         else:
             note = "the reserve was not met" if auction.leader_id else "there were no bids"
             _transition(auction, Status.UNSOLD, note=note)
             _release_stock(auction, f"auction unsold: {note}")
         closed_notify(auction=auction)
+        record(Kind.AUCTION_ENDED, item=auction.item, amount_cents=auction.final_price_cents)
         return _save(auction, "closed")
 
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("account/", include("accounts.settings_urls")),
     path("", include("privacy.urls")),
     path("", include("notifications.urls")),
+    path("", include("insights.urls")),
     path("", include("shows.urls")),
 ]
 

@@ -44,7 +44,7 @@ from bench._servers import (  # noqa: E402
 SECTIONS = 10
 STALLS = 7
 WALK_LENGTH = 50
-# SECTION_CACHE_SECONDS and MINIMAP_CACHE_SECONDS in bazaar/settings/base.py.
+# SECTION_CACHE_SECONDS in bazaar/settings/base.py (the minimap reads the live crowd).
 CACHE_SECONDS = 5
 HTMX = {"HX-Request": "true"}
 

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from analytics.models import Kind
+from analytics.recording import record_visit
 from bazaar.errors import NotFound
 from bazaar.money import exponent, format_money
 from market.selectors import market_layout, market_overview
@@ -198,6 +200,7 @@ def item_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     item = card.item
     photos = list(item.photos.all())
     places = exponent(item.currency)
+    record_visit(request, Kind.ITEM_VIEWED, stall=item.stall, item=item)
     return render(
         request,
         "discovery/item.html",

@@ -1,8 +1,8 @@
 from django.contrib import admin
 
-from governance.admin_access import OpsReadOnlyAdmin, StewardReadOnlyAdmin
+from governance.admin_access import StewardReadOnlyAdmin
 
-from .models import AnalyticsEvent, Section
+from .models import Section
 
 
 @admin.register(Section)
@@ -10,10 +10,3 @@ class SectionAdmin(StewardReadOnlyAdmin):
     list_display = ["x", "y", "name", "public_id"]
     search_fields = ["name"]
     ordering = ["y", "x"]
-
-
-@admin.register(AnalyticsEvent)
-class AnalyticsEventAdmin(OpsReadOnlyAdmin):
-    list_display = ["kind", "x", "y", "visitor", "user", "occurred_at"]
-    list_filter = ["kind"]
-    date_hierarchy = "occurred_at"

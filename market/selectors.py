@@ -1,20 +1,25 @@
 """Reads for the market grid: its layout, a section's neighbours, the minimap."""
 
 import math
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
 from django.urls import reverse
-from django.utils import timezone
 
-from .models import AnalyticsEvent, Section
+from analytics.crowd import crowd_by_section
+
+from .models import Section
 
 LAYOUT_CACHE_KEY = "market:layout"
 LAYOUT_CACHE_SECONDS = 300
-MINIMAP_CACHE_KEY = "market:minimap"
+
+# The minimap's tints: a square is tinted at level n once it holds HEAT_THRESHOLDS[n-1]
+# people; fixed steps, so the legend means the same on every page.
+HEAT_THRESHOLDS = [1, 2, 5, 10]
+HEAT_LEGEND = ["nobody", "1", "2–4", "5–9", "10+"]
 
 # Unit steps for the four neighbours: x grows to the right, y grows downward.
 DIRECTIONS = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
@@ -28,6 +33,11 @@ class Layout:
 
     def contains(self, x: int, y: int) -> bool:
         return (x, y) in self.ids
+
+    @cached_property
+    def coordinates(self) -> dict[int, tuple[int, int]]:
+        """Section ids to their (x, y)."""
+        return {pk: xy for xy, pk in self.ids.items()}
 
     @property
     def bounds(self) -> tuple[int, int, int, int]:
@@ -58,31 +68,21 @@ def neighbours(*, layout: Layout, x: int, y: int) -> dict[str, dict | None]:
     return found
 
 
-def _recent_visitors_by_section() -> dict[tuple[int, int], int]:
-    """Distinct visitors per section over the last 30 s, for the whole market.
-
-    One indexed range query over the event table, cached for 5 s and shared by
-    every page, so the cost does not grow with the number of viewers.
-    """
-    counts = cache.get(MINIMAP_CACHE_KEY)
-    if counts is None:
-        since = timezone.now() - timedelta(seconds=settings.MINIMAP_WINDOW_SECONDS)
-        rows = (
-            AnalyticsEvent.objects.filter(
-                kind=AnalyticsEvent.Kind.GRID_VIEWED, occurred_at__gte=since
-            )
-            .values("x", "y")
-            .annotate(visitors=Count("visitor", distinct=True))
-        )
-        counts = {(row["x"], row["y"]): row["visitors"] for row in rows}
-        cache.set(MINIMAP_CACHE_KEY, counts, settings.MINIMAP_CACHE_SECONDS)
-    return counts
+def _crowd_by_coordinates(layout: Layout) -> dict[tuple[int, int], int]:
+    """People in each section right now (analytics.crowd), by coordinates: the same
+    live counts the heat-map frames carry, so a page and its next frame agree."""
+    coordinates = layout.coordinates
+    return {
+        coordinates[section_id]: people
+        for section_id, people in crowd_by_section().items()
+        if section_id in coordinates
+    }
 
 
 def minimap(*, layout: Layout, x: int, y: int) -> dict:
-    """The 7x7 squares around (x, y): which exist and how many visitors each had."""
+    """The 7x7 squares around (x, y): which exist and how many people are in each now."""
     radius = settings.MINIMAP_RADIUS
-    counts = _recent_visitors_by_section()
+    counts = _crowd_by_coordinates(layout)
     squares = []
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):
@@ -95,7 +95,16 @@ def minimap(*, layout: Layout, x: int, y: int) -> dict:
                     "visitors": counts.get((sx, sy), 0),
                 }
             )
-    return {"x": x, "y": y, "radius": radius, "squares": squares}
+    return {
+        "x": x,
+        "y": y,
+        "radius": radius,
+        "squares": squares,
+        "people": sum(square["visitors"] for square in squares),
+        "at": int(time.time() * 1000),
+        "thresholds": HEAT_THRESHOLDS,
+        "legend": HEAT_LEGEND,
+    }
 
 
 OVERVIEW_SIZE = 12
@@ -104,7 +113,7 @@ OVERVIEW_SIZE = 12
 def market_overview(*, layout: Layout) -> dict:
     """The whole market as the front page draws it: rows of squares (at most 12 x 12
     from the top-left corner), each with its recent visitors, and the busiest section."""
-    counts = _recent_visitors_by_section()
+    counts = _crowd_by_coordinates(layout)
     left, top, right, bottom = layout.bounds
     right, bottom = min(right, left + OVERVIEW_SIZE - 1), min(bottom, top + OVERVIEW_SIZE - 1)
     busiest = max(

@@ -1,10 +1,19 @@
-"""Writes for the market: laying out sections and recording what visitors do."""
+"""Writes for the market: laying out sections, recording walks, the live heat-map."""
+
+import json
+import time
 
 from django.core.cache import cache
 from django.db import transaction
 
-from .models import AnalyticsEvent, Section
-from .selectors import LAYOUT_CACHE_KEY
+from analytics.crowd import crowd_by_section, crowd_seen
+from analytics.models import Kind
+from analytics.recording import record, visitor_of
+from bazaar.broadcast import MARKET_GROUP, broadcast_on_commit
+
+from .consumers import HEATMAP_CACHE_KEY
+from .models import Section
+from .selectors import LAYOUT_CACHE_KEY, market_layout
 
 
 def sections_ensure(*, coordinates: list[tuple[int, int]]) -> int:
@@ -17,12 +26,34 @@ def sections_ensure(*, coordinates: list[tuple[int, int]]) -> int:
     return len(missing)
 
 
-def grid_viewed_record(*, x: int, y: int, user, visitor_id: str) -> None:
-    """Append one `grid_viewed` event; signed-in users count by account."""
-    AnalyticsEvent.objects.create(
-        kind=AnalyticsEvent.Kind.GRID_VIEWED,
-        x=x,
-        y=y,
-        user=user if user.is_authenticated else None,
-        visitor=user.public_id if user.is_authenticated else visitor_id,
+def grid_viewed_record(*, section_id: int, user, visitor_id: str) -> None:
+    """Someone walked into a section: they count in its crowd at once (the heat-map)
+    and a `grid_viewed` event joins the stream."""
+    visitor = visitor_of(user, visitor_id)
+    crowd_seen(person=visitor, section_id=section_id)
+    record(Kind.GRID_VIEWED, visitor=visitor, section_id=section_id)
+
+
+def heatmap_frame() -> dict:
+    """The crowd per section now, as the minimap reads it: `[[x, y, people], ...]`."""
+    coordinates = market_layout().coordinates
+    counts = crowd_by_section()
+    sections = sorted(
+        [*coordinates[section_id], people]
+        for section_id, people in counts.items()
+        if section_id in coordinates
     )
+    return {"type": "heat", "at": int(time.time() * 1000), "sections": sections}
+
+
+def heatmap_publish() -> bool:
+    """Send the heat-map to every open grid page if the crowd changed since the last
+    frame; encoded once, whatever the number of pages. Returns whether it went out."""
+    frame = heatmap_frame()
+    last = cache.get(HEATMAP_CACHE_KEY)
+    if last is not None and json.loads(last)["sections"] == frame["sections"]:
+        return False
+    encoded = json.dumps(frame, separators=(",", ":"))
+    cache.set(HEATMAP_CACHE_KEY, encoded, None)
+    broadcast_on_commit(MARKET_GROUP, {"type": "heat.map", "frame": encoded})
+    return True

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from .seeding import demo_auctions_keep
+from .services import heatmap_publish
 
 
 @shared_task
@@ -14,3 +15,9 @@ def keep_demo_auctions() -> int:
     if not settings.DEMO_MARKET:
         return 0
     return len(demo_auctions_keep())
+
+
+@shared_task
+def push_heatmap() -> bool:
+    """Beat, every HEATMAP_SECONDS: the live crowd to every open grid page."""
+    return heatmap_publish()

@@ -28,6 +28,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from analytics.models import Kind
+from analytics.recording import record
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import AmountError, format_money, parse_amount
@@ -331,7 +333,7 @@ def offer_make(
         if item_available_quantity(item=item) < 1:
             raise Conflict("This item is out of stock, so it takes no offers.", code="out_of_stock")
         _check_buyer_may_send(buyer=buyer, item=item, opening=True)
-        return _send(
+        offer = _send(
             item=item,
             answers=None,
             side=Side.BUYER,
@@ -340,6 +342,8 @@ def offer_make(
             actor=buyer,
             key=idempotency_key,
         )
+        record(Kind.OFFER_MADE, user=buyer, item=item, amount_cents=amount)
+        return offer
 
     return _act(actor=buyer, key=idempotency_key, lock=lock, work=work)
 
@@ -426,6 +430,7 @@ def _accept(offer: Offer, *, actor, key: str, note: str = "accepted") -> None:
     offer.expires_at = reservation.expires_at
     held = ("reservation", "expires_at")
     _transition(offer, Status.ACCEPTED, actor=actor, note=note, key=key, fields=held)
+    record(Kind.OFFER_ACCEPTED, user=offer.buyer, item=offer.item, amount_cents=offer.amount_cents)
 
 
 def offer_accept(*, actor, offer: Offer | str, idempotency_key: str) -> Offer:

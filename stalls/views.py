@@ -8,6 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from analytics.models import Kind
+from analytics.recording import record_visit
 from bazaar.errors import DomainError, NotFound
 
 from . import services
@@ -36,6 +38,7 @@ def stall_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     # while anything in the stall has a picture.
     photos = sorted(stall.photos.all(), key=lambda photo: photo.item_id is not None)[:7]
     share_image = photos[0] if photos else None
+    record_visit(request, Kind.STALL_VIEWED, stall=stall)
     return render(
         request,
         "stalls/detail.html",
@@ -285,6 +288,7 @@ def item_drawer(request: HttpRequest, public_id: str, item_id: str) -> HttpRespo
     item = item_get(public_id=item_id)
     if item.stall.public_id != public_id:
         raise NotFound("That item is not in this stall.")
+    record_visit(request, Kind.ITEM_VIEWED, stall=item.stall, item=item)
     return render(
         request,
         "stalls/_item_drawer.html",

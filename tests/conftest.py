@@ -65,16 +65,23 @@ def chromium_path():
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Each test starts with empty caches (layout, section cards, roles) and no
-    in-memory document replicas: a rolled-back test database reuses row ids, which
+    """Each test starts with empty caches (layout, section cards, roles), no
+    in-memory document replicas, nobody in the live crowd and no buffered analytics
+    events: a rolled-back test database reuses row ids, which
     a live database never does."""
+    from analytics.crowd import crowd
+    from analytics.recording import buffer
     from stalls.room import document
 
     cache.clear()
     document._replicas.clear()
+    crowd().clear()
+    buffer().clear()
     yield
     cache.clear()
     document._replicas.clear()
+    crowd().clear()
+    buffer().clear()
 
 
 @pytest.fixture

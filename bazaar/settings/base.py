@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "bazaar",
     "accounts",
+    "analytics",
     "governance",
     "market",
     "stalls",
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "reviews",
     "privacy",
     "notifications",
+    "insights",
     "shows",
 ]
 
@@ -217,9 +219,13 @@ MARKET_CURRENCY = env("MARKET_CURRENCY", default="USD")
 # The demo market's flash auctions and art credit (market.seeding); on in local settings.
 DEMO_MARKET = False
 SECTION_CACHE_SECONDS = 5
-MINIMAP_CACHE_SECONDS = 5
 MINIMAP_RADIUS = 3
-MINIMAP_WINDOW_SECONDS = 30
+# The live crowd (analytics.crowd): a grid view counts its visitor in that section for
+# this long; the heat-map frame goes out every HEATMAP_SECONDS when it changed.
+CROWD_SECONDS = 30
+HEATMAP_SECONDS = 2.0
+# Raw analytics events are dropped this long after they occurred, once rolled up.
+ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=35)
 VISITOR_COOKIE = "bazaar_visitor"
 PHOTO_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000
@@ -286,6 +292,24 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Watchers of auctions ending within ten minutes (each told once per auction).
     "watchlist-auctions-ending": {"task": "watchlist.tasks.tell_auctions_ending", "schedule": 60.0},
+    # Analytics (issue 17): buffered events written in bulk, the live heat-map frame,
+    # the roll-ups and retention. The frequent ones expire like the auction sweep.
+    "analytics-flush": {
+        "task": "analytics.tasks.flush_events",
+        "schedule": 2.0,
+        "options": {"expire_seconds": 2},
+    },
+    "market-heatmap": {
+        "task": "market.tasks.push_heatmap",
+        "schedule": HEATMAP_SECONDS,
+        "options": {"expire_seconds": 2},
+    },
+    "analytics-rollup-sections": {
+        "task": "analytics.tasks.rollup_section_activity",
+        "schedule": 30.0,
+    },
+    "analytics-rollup-daily": {"task": "analytics.tasks.rollup_daily", "schedule": 300.0},
+    "analytics-prune": {"task": "analytics.tasks.prune_events", "schedule": 3600.0},
 }
 
 # Live shows (the shows app): LiveKit when LIVEKIT_URL is set, otherwise Janus when

@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from analytics.models import Kind
+from analytics.recording import record
 from bazaar.errors import Conflict, Invalid, NotFound
 from bazaar.idempotency import key_lock
 from bazaar.jobs import enqueue_on_commit
@@ -111,6 +113,7 @@ def cart_add(*, buyer, item: Item, quantity: int = 1) -> CartLine:
     line = CartLine.objects.select_for_update().filter(buyer=buyer, item=item).first()
     total = quantity + (line.quantity if line else 0)
     cart_check(buyer=buyer, item=item, quantity=total)
+    record(Kind.CART_ADDED, user=buyer, item=item)
     if line is None:
         return CartLine.objects.create(buyer=buyer, item=item, quantity=total)
     line.quantity = total
@@ -249,6 +252,7 @@ def _checkout_create(*, buyer, idempotency_key: str, expected_total: int) -> Pay
         "orders": ",".join(order.public_id for order in orders),
     }
     payment.save(update_fields=["metadata"])
+    record(Kind.CHECKOUT_STARTED, user=buyer, amount_cents=payment.amount_cents)
     return payment
 
 

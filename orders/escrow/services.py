@@ -28,6 +28,7 @@ from stalls.services import require_stall_editor
 from ..models import MoneyMove, Order, OrderEvent, StallShipping
 from .notices import order_notify
 from .notify import order_mail_on_commit
+from .recording import order_status_record
 from .selectors import ship_deadline
 
 S = Order.Status
@@ -119,6 +120,9 @@ def order_transition(
     if to in _MAILED:
         order_mail_on_commit(order=order, kind=_MAILED[to])
     order_notify(order=order, to=to)
+    order_status_record(
+        order=order, to=to, fee_cents=fee_for(order.total_cents, order.fee_basis_points)
+    )
     return order
 
 

@@ -13,6 +13,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
+from analytics.models import Kind
+from analytics.recording import record
 from bazaar.broadcast import broadcast_on_commit, user_group
 from bazaar.errors import Conflict, Invalid, NotAllowed, RateLimited
 from governance.moderation import text_flags
@@ -100,6 +102,7 @@ def chat_post(*, user, stall: Stall, text: str) -> ChatMessage:
             status=ChatMessage.Status.HELD if flags else ChatMessage.Status.VISIBLE,
         )
         entry = chat_entry(message)
+        record(Kind.CHAT_SENT, user=user, stall=stall)
         if flags:
             broadcast_on_commit(
                 user_group(user.public_id),

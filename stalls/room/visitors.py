@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+from analytics.crowd import crowd_seen
 from bazaar.broadcast import MARKET_GROUP, broadcast_on_commit
 
 from .. import signals
@@ -201,6 +202,7 @@ def room_join(*, stall: Stall, conn: str, visitor: Visitor) -> None:
     """A socket arrived. A user's first socket lists them in the document, which
     also drops anyone listed whose sockets have all gone (a crashed process)."""
     sockets_of_user = registry().add(stall.public_id, conn, visitor)
+    crowd_seen(person=visitor.user_id or conn, section_id=stall.section_id, seconds=ENTRY_TTL)
     if visitor.is_seller:
         _seller_present(stall)
     _, present_ids = registry().counts(stall.public_id)
@@ -227,6 +229,7 @@ def room_leave(*, stall: Stall, conn: str) -> None:
 
 def room_beat(*, stall: Stall, conn: str, visitor: Visitor) -> None:
     """A heartbeat: keep this socket's entry alive and expire the silent ones."""
+    crowd_seen(person=visitor.user_id or conn, section_id=stall.section_id, seconds=ENTRY_TTL)
     if not registry().touch(stall.public_id, conn):
         room_join(stall=stall, conn=conn, visitor=visitor)
     elif visitor.is_seller:

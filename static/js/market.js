@@ -1,5 +1,5 @@
-// Walking the market: W/A/S/D and arrows, the minimap, rotating stall photos,
-// and refreshing the section when a stall in it changes.
+// Walking the market: W/A/S/D and arrows, the minimap and its live heat-map,
+// rotating stall photos, and refreshing the section when a stall in it changes.
 (() => {
   "use strict";
   const KEYS = {
@@ -55,11 +55,45 @@
     if (Math.abs(dx) >= SWIPE_PX && Math.abs(dx) > 2 * Math.abs(dy)) step(dx < 0 ? "right" : "left");
   }, { passive: true });
 
+  // The heat-map: the page draws the crowd it was rendered with; frames over the
+  // market socket (`heat`, every few seconds when the crowd changes) replace it.
+  const HEAT = ["#fffaf2", "#fde4c3", "#f9c08a", "#ef9651", "#a3461a"];
+  let crowd = null; // the latest frame: { at, counts: Map("x,y" -> people) }
+
+  function minimapData() {
+    const dataNode = document.getElementById("minimap-data");
+    if (!dataNode) return null;
+    const data = JSON.parse(dataNode.textContent);
+    if (crowd && crowd.at >= data.at) {
+      data.squares.forEach((sq) => { sq.visitors = crowd.counts.get(`${sq.x},${sq.y}`) || 0; });
+    }
+    return data;
+  }
+
+  function level(people, thresholds) {
+    return thresholds.filter((least) => people >= least).length;
+  }
+
+  function listCounts(data) {
+    const list = document.getElementById("minimap-counts");
+    if (!list) return;
+    const busy = data.squares.filter((sq) => sq.exists && sq.visitors);
+    list.replaceChildren(...busy.map((sq) => {
+      const item = document.createElement("li");
+      item.textContent = `Section ${sq.x}/${sq.y}: ${sq.visitors} ${sq.visitors === 1 ? "person" : "people"}`;
+      return item;
+    }));
+    if (!busy.length) {
+      const item = document.createElement("li");
+      item.textContent = "Nobody nearby right now.";
+      list.append(item);
+    }
+  }
+
   function drawMinimap() {
     const canvas = document.getElementById("minimap");
-    const dataNode = document.getElementById("minimap-data");
-    if (!canvas || !dataNode) return;
-    const data = JSON.parse(dataNode.textContent);
+    const data = minimapData();
+    if (!canvas || !data) return;
     const size = 2 * data.radius + 1;
     const ratio = window.devicePixelRatio || 1;
     canvas.width = 200 * ratio;
@@ -67,29 +101,26 @@
     const ctx = canvas.getContext("2d");
     ctx.scale(ratio, ratio);
     const cell = 200 / size;
-    const busiest = Math.max(1, ...data.squares.map((sq) => sq.visitors));
     ctx.clearRect(0, 0, 200, 200);
     data.squares.forEach((sq) => {
       const col = sq.x - data.x + data.radius;
       const row = sq.y - data.y + data.radius;
-      if (!sq.exists) {
-        ctx.fillStyle = "#d8cdbd";
-      } else {
-        const heat = sq.visitors ? 0.25 + 0.75 * (sq.visitors / busiest) : 0;
-        ctx.fillStyle = `hsl(${38 - 18 * heat}, ${40 + 50 * heat}%, ${97 - 40 * heat}%)`;
-      }
+      const heat = sq.exists ? level(sq.visitors, data.thresholds) : -1;
+      ctx.fillStyle = heat < 0 ? "#d8cdbd" : HEAT[heat];
       ctx.fillRect(col * cell + 1, row * cell + 1, cell - 2, cell - 2);
-      if (sq.visitors && sq.exists) {
-        ctx.fillStyle = "#3b2a1e";
-        ctx.font = "10px system-ui";
+      if (heat > 0) {
+        ctx.fillStyle = heat === HEAT.length - 1 ? "#fff" : "#3b2a1e";
+        ctx.font = "bold 11px system-ui";
         ctx.textAlign = "center";
-        ctx.fillText(String(sq.visitors), col * cell + cell / 2, row * cell + cell / 2 + 3);
+        ctx.fillText(String(sq.visitors), col * cell + cell / 2, row * cell + cell / 2 + 4);
       }
     });
-    ctx.strokeStyle = "#a3461a";
+    ctx.strokeStyle = "#3b2a1e";
     ctx.lineWidth = 3;
     ctx.strokeRect(data.radius * cell + 1.5, data.radius * cell + 1.5, cell - 3, cell - 3);
     canvas.dataset.drawn = "true";
+    canvas.dataset.people = String(data.squares.reduce((sum, sq) => sum + sq.visitors, 0));
+    listCounts(data);
     canvas.onclick = (event) => {
       const box = canvas.getBoundingClientRect();
       const col = Math.floor(((event.clientX - box.left) / box.width) * size);
@@ -99,6 +130,12 @@
         go(sectionUrl(square.x, square.y));
       }
     };
+  }
+
+  function heatFrame(event) {
+    if (crowd && event.at < crowd.at) return; // an older frame after a newer one
+    crowd = { at: event.at, counts: new Map(event.sections.map(([x, y, n]) => [`${x},${y}`, n])) };
+    drawMinimap();
   }
 
   function startRotators() {
@@ -126,26 +163,31 @@
     const socket = new WebSocket(`${scheme}://${location.host}/ws/market/`);
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
-      const here = section();
-      if (event.type === "section_changed" && here &&
-          Number(here.dataset.x) === event.x && Number(here.dataset.y) === event.y) {
-        go(sectionUrl(event.x, event.y));
-      }
-      if (event.type === "show") {
-        document.querySelectorAll(`[data-show-badge="${event.stall}"]`).forEach((badge) => {
-          badge.hidden = !event.live;
-          badge.querySelector("[data-show-badge-watching]").textContent = event.watching;
-        });
-      }
-      if (event.type === "stall_live") {
-        document.querySelectorAll(`[data-stall="${event.stall}"] .live-dot`).forEach((dot) => {
-          dot.classList.toggle("is-live", event.live);
-          dot.setAttribute("aria-label", event.live ? "live" : "away");
-          dot.title = event.live ? "Seller is in the stall" : "Seller is away";
-        });
-      }
+      (event.type === "batch" ? event.frames : [event]).forEach(handle);
     };
     socket.onclose = () => setTimeout(listen, 3000);
+  }
+
+  function handle(event) {
+    if (event.type === "heat") heatFrame(event);
+    const here = section();
+    if (event.type === "section_changed" && here &&
+        Number(here.dataset.x) === event.x && Number(here.dataset.y) === event.y) {
+      go(sectionUrl(event.x, event.y));
+    }
+    if (event.type === "show") {
+      document.querySelectorAll(`[data-show-badge="${event.stall}"]`).forEach((badge) => {
+        badge.hidden = !event.live;
+        badge.querySelector("[data-show-badge-watching]").textContent = event.watching;
+      });
+    }
+    if (event.type === "stall_live") {
+      document.querySelectorAll(`[data-stall="${event.stall}"] .live-dot`).forEach((dot) => {
+        dot.classList.toggle("is-live", event.live);
+        dot.setAttribute("aria-label", event.live ? "live" : "away");
+        dot.title = event.live ? "Seller is in the stall" : "Seller is away";
+      });
+    }
   }
 
   function refresh() {

@@ -25,6 +25,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 PERCENTILES = {"n", "p50", "p95", "max"}
 
 DEFAULTS = {
+    "analytics": {"events": 20_000, "postgres": DEFAULT_POSTGRES, "databases": "sqlite,postgres"},
     "grid": {"postgres": None, "url": None, "rounds": 3},
     "search": {"postgres": None, "url": None, "rounds": 8},
     "checkout": {
@@ -104,6 +105,8 @@ def test_every_bench_has_a_parser_and_a_main():
     ("name", "argv"),
     [
         ("grid", ["--rounds", "0"]),
+        ("analytics", ["--events", "10"]),
+        ("analytics", ["--databases", "sqlite,mysql"]),
         ("search", ["--url", "http://127.0.0.1:8000", "--postgres", DEFAULT_POSTGRES]),
         ("offers", ["--pairs", "0"]),
         ("stall_room", ["--configs", "baseline,nginx"]),

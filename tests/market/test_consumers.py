@@ -53,3 +53,29 @@ async def test_sockets_from_a_foreign_origin_are_refused():
     socket = communicator(origin=b"https://evil.example")
     connected, _ = await socket.connect()
     assert not connected
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_the_heat_map_reaches_open_pages_and_greets_new_ones(market):
+    from asgiref.sync import sync_to_async
+
+    from analytics.crowd import crowd_seen
+    from market.models import Section
+    from market.services import heatmap_publish
+
+    section = await Section.objects.aget(x=2, y=1)
+    socket = communicator()
+    assert (await socket.connect())[0]
+    crowd_seen(person="walker", section_id=section.pk)
+    assert await sync_to_async(heatmap_publish)()
+    frame = await socket.receive_json_from(timeout=2)
+    assert frame["type"] == "heat" and frame["sections"] == [[2, 1, 1]]
+    # Nothing changed: no frame. A page that opens now gets the last one at once.
+    assert not await sync_to_async(heatmap_publish)()
+    assert await socket.receive_nothing(timeout=0.2)
+    late = communicator()
+    await late.connect()
+    assert (await late.receive_json_from(timeout=2))["sections"] == [[2, 1, 1]]
+    await socket.disconnect()
+    await late.disconnect()

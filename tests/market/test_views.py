@@ -1,10 +1,15 @@
+import time
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from market.models import AnalyticsEvent
+from analytics.models import Event, Kind
+from analytics.recording import events_flush
+from market.models import Section
 from stalls.room.presence import seller_presence_beat
 
 
@@ -86,45 +91,57 @@ def test_history_restore_gets_the_full_page(client, market):
     assert b"<html" in response.content
 
 
+def _grid_views() -> list[Event]:
+    events_flush()
+    return list(Event.objects.filter(kind=Kind.GRID_VIEWED).order_by("pk"))
+
+
 @pytest.mark.django_db
-def test_each_view_records_a_grid_viewed_event_for_the_visitor(client, market, make_user):
-    client.get(section_url(1, 2))
-    client.get(section_url(1, 2))
-    anonymous = AnalyticsEvent.objects.filter(kind="grid_viewed", x=1, y=2)
-    assert anonymous.count() == 2
+def test_each_view_records_a_grid_viewed_event_for_the_visitor(
+    client, market, make_user, django_capture_on_commit_callbacks
+):
+    section = Section.objects.get(x=1, y=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(section_url(1, 2))
+        client.get(section_url(1, 2))
+    anonymous = _grid_views()
+    assert [event.section_id for event in anonymous] == [section.pk, section.pk]
     assert len({event.visitor for event in anonymous}) == 1
-    assert anonymous.first().user is None
 
     user = make_user("walker")
     client.force_login(user)
-    client.get(section_url(2, 2))
-    event = AnalyticsEvent.objects.get(x=2, y=2)
-    assert event.user == user
-    assert event.visitor == user.public_id
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(section_url(2, 2))
+    assert _grid_views()[-1].visitor == user.public_id
 
 
 @pytest.mark.django_db
-def test_visitor_id_is_a_signed_cookie_not_the_session_key(client, market):
-    response = client.get(section_url(0, 0))
+def test_visitor_id_is_a_signed_cookie_not_the_session_key(
+    client, market, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(section_url(0, 0))
     cookie = response.cookies["bazaar_visitor"]
     assert cookie["httponly"]
-    event = AnalyticsEvent.objects.get()
+    [event] = _grid_views()
     assert event.visitor in cookie.value  # signed: value:signature
     assert cookie.value != event.visitor
     # A forged cookie is ignored and replaced with a fresh id.
     client.cookies["bazaar_visitor"] = "forged"
-    client.get(section_url(0, 0))
-    assert AnalyticsEvent.objects.exclude(pk=event.pk).get().visitor != "forged"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(section_url(0, 0))
+    assert _grid_views()[-1].visitor != "forged"
 
 
 @pytest.mark.django_db
-def test_minimap_counts_distinct_recent_visitors_per_section(client, market, make_user):
+def test_minimap_counts_the_people_in_each_section_now(market, make_user):
     for handle in ["walker1", "walker2"]:
-        client.force_login(make_user(handle))
-        client.get(section_url(1, 0))
-        client.get(section_url(1, 0))
-    cache.clear()
-    response = client.get(section_url(0, 0))
+        walker = Client()
+        walker.force_login(make_user(handle))
+        walker.get(section_url(1, 0))
+        walker.get(section_url(1, 0))
+    viewer = Client()
+    response = viewer.get(section_url(0, 0))
     squares = {(sq["x"], sq["y"]): sq for sq in response.context["minimap"]["squares"]}
     assert len(squares) == 49
     assert squares[(1, 0)]["visitors"] == 2
@@ -135,23 +152,22 @@ def test_minimap_counts_distinct_recent_visitors_per_section(client, market, mak
 
 
 @pytest.mark.django_db
-def test_minimap_forgets_visitors_older_than_thirty_seconds(client, market):
-    from datetime import timedelta
+def test_a_walker_counts_only_where_they_are_now(client, market):
+    client.get(section_url(1, 0))
+    client.get(section_url(2, 0))
+    squares = client.get(section_url(2, 1)).context["minimap"]["squares"]
+    counts = {(sq["x"], sq["y"]): sq["visitors"] for sq in squares if sq["visitors"]}
+    assert counts == {(2, 1): 1}
 
-    from django.utils import timezone
 
-    AnalyticsEvent.objects.create(
-        kind="grid_viewed",
-        x=1,
-        y=1,
-        visitor="old",
-        occurred_at=timezone.now() - timedelta(seconds=31),
-    )
-    AnalyticsEvent.objects.create(kind="grid_viewed", x=1, y=1, visitor="recent")
-    response = client.get(section_url(0, 0))
-    squares = response.context["minimap"]["squares"]
+@pytest.mark.django_db
+def test_minimap_forgets_people_after_the_crowd_span(client, market, settings):
+    settings.CROWD_SECONDS = 0.05
+    Client().get(section_url(1, 1))
+    time.sleep(0.1)
+    squares = client.get(section_url(0, 0)).context["minimap"]["squares"]
     square = next(sq for sq in squares if (sq["x"], sq["y"]) == (1, 1))
-    assert square["visitors"] == 1
+    assert square["visitors"] == 0
 
 
 @pytest.mark.django_db

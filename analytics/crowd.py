@@ -1,0 +1,100 @@
+"""Where people are right now: the live crowd the heat-map shows.
+
+Each person (a user's public id, a guest's visitor id, or a guest's stall-room
+socket) is in at most one section, until their entry expires. A grid view puts them
+in its section for CROWD_SECONDS; a stall room's join and heartbeats keep them in
+the stall's section while its page is open (show viewers, when shows land, the
+same way). Entries live in Redis when REDIS_URL is set (every process sees every
+entry) and in this process otherwise (the embedded market is one process).
+"""
+
+import threading
+import time
+from collections import Counter
+
+from django.conf import settings
+
+from .shared import redis_or_local
+
+
+class LocalCrowd:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._where: dict[str, tuple[int, float]] = {}
+
+    def seen(self, person: str, section_id: int, seconds: float) -> None:
+        with self._lock:
+            self._where[person] = (section_id, time.monotonic() + seconds)
+
+    def gone(self, person: str) -> None:
+        with self._lock:
+            self._where.pop(person, None)
+
+    def counts(self) -> dict[int, int]:
+        now = time.monotonic()
+        with self._lock:
+            expired = [person for person, (_, until) in self._where.items() if until <= now]
+            for person in expired:
+                del self._where[person]
+            return dict(Counter(section for section, _ in self._where.values()))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._where.clear()
+
+
+class RedisCrowd:
+    """A sorted set of people by expiry and a hash of where each one is."""
+
+    EXPIRY = "bazaar:crowd:expiry"
+    WHERE = "bazaar:crowd:where"
+
+    def __init__(self, url: str):
+        import redis
+
+        self._redis = redis.Redis.from_url(url)
+
+    def seen(self, person: str, section_id: int, seconds: float) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(self.EXPIRY, {person: time.time() + seconds})
+        pipe.hset(self.WHERE, person, section_id)
+        pipe.execute()
+
+    def gone(self, person: str) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrem(self.EXPIRY, person)
+        pipe.hdel(self.WHERE, person)
+        pipe.execute()
+
+    def counts(self) -> dict[int, int]:
+        now = time.time()
+        expired = self._redis.zrangebyscore(self.EXPIRY, "-inf", now)
+        if expired:
+            pipe = self._redis.pipeline()
+            pipe.zrem(self.EXPIRY, *expired)
+            pipe.hdel(self.WHERE, *expired)
+            pipe.execute()
+        return dict(Counter(int(section) for section in self._redis.hvals(self.WHERE)))
+
+    def clear(self) -> None:
+        self._redis.delete(self.EXPIRY, self.WHERE)
+
+
+crowd = redis_or_local(RedisCrowd, LocalCrowd)
+
+
+def crowd_seen(*, person: str, section_id: int, seconds: float | None = None) -> None:
+    """`person` is in this section now (for `seconds`, by default a grid view's span)."""
+    if person:
+        crowd().seen(person, section_id, seconds or settings.CROWD_SECONDS)
+
+
+def crowd_gone(*, person: str) -> None:
+    """`person` left (closed the stall room): they are no longer counted anywhere."""
+    if person:
+        crowd().gone(person)
+
+
+def crowd_by_section() -> dict[int, int]:
+    """People per section id right now; sections with nobody are left out."""
+    return crowd().counts()
