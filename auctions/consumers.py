@@ -1,25 +1,79 @@
-"""`/ws/auctions/<ulid>/`: an auction's live state (docs/protocol.md). Read-only:
-bids go over HTTP with an idempotency key; this socket carries what committed."""
+"""`/ws/auctions/<ulid>/`: an auction's live state, and bids sent as intents
+(docs/protocol.md). A bid frame is answered with `bid_ack` once its outcome has
+committed, by the same service as the HTTP form; every watcher then gets the state."""
 
 import json
 import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
 
 from bazaar.consumers import DirectDispatchMixin
+from bazaar.errors import DomainError, Invalid
 from bazaar.fanout import group_fanout
+from bazaar.idempotency import valid_key
+from bazaar.money import AmountError, parse_amount
 
-from .frames import auction_group, auction_state
+from .frames import auction_group, auction_state, bid_entry, pseudonym
 from .selectors import auction_for_state
+from .services.bidding import bid_place_async
 
 CLOSE_UNKNOWN_AUCTION = 4404
 
 
 @database_sync_to_async
-def _state(public_id: str) -> dict | None:
+def _state(public_id: str):
     auction = auction_for_state(public_id=public_id)
-    return auction_state(auction) if auction else None
+    return (auction, auction_state(auction)) if auction else (None, None)
+
+
+def _cents(value, currency: str, field: str) -> int | None:
+    """An amount as integer minor units, or as text the way the form takes it."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_amount(value, currency)
+        except AmountError as error:
+            raise Invalid(str(error), code="amount") from error
+    raise Invalid(f"`{field}` is an amount in cents or as text.", code="amount")
+
+
+async def _bid(user, auction, frame: dict, arrived_at) -> dict:
+    """Place the frame's bid; the acknowledgement, accepted or refused, as a frame."""
+    key = frame.get("key")
+    try:
+        if not isinstance(key, str) or not valid_key(key):
+            raise Invalid("A bid needs an idempotency key (16-64 letters, digits, - or _).")
+        outcome = await bid_place_async(
+            bidder=user,
+            auction=auction,
+            amount_cents=_cents(frame["bid"], auction.currency, "bid") or 0,
+            max_cents=_cents(frame.get("max"), auction.currency, "max"),
+            idempotency_key=key,
+            arrived_at=arrived_at,
+        )
+    except DomainError as refusal:
+        return {
+            "type": "bid_ack",
+            "key": key,
+            "ok": False,
+            "code": refusal.code,
+            "message": refusal.message,
+        }
+    return {
+        "type": "bid_ack",
+        "key": key,
+        "ok": True,
+        "version": outcome.version,
+        "leading": outcome.bid.leading,
+        "message": outcome.message,
+        "bid": bid_entry(outcome.bid, outcome.auction),
+        "state": auction_state(outcome.auction),
+    }
 
 
 class AuctionConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
@@ -31,7 +85,7 @@ class AuctionConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         # Subscribe before reading the state: nothing committed in between is missed
         # (an update older than the welcome is recognised by its lower `version`).
         await self.fanout.join(self)
-        state = await _state(public_id)
+        self.auction, state = await _state(public_id)
         if state is None:
             await self.fanout.leave(self)
             self.fanout = None
@@ -43,6 +97,7 @@ class AuctionConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
                 "type": "welcome",
                 "state": state,
                 "you": user.public_id if user.is_authenticated else None,
+                "you_as": pseudonym(self.auction, user.pk) if user.is_authenticated else None,
                 "server_time": time.time(),
             }
         )
@@ -52,15 +107,20 @@ class AuctionConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             await self.fanout.leave(self)
 
     async def receive(self, text_data=None, bytes_data=None):
+        arrived_at = timezone.now()  # before anything waits: this decides if a bid counted
         try:
-            kind = json.loads(text_data)["type"]
-        except (ValueError, TypeError, KeyError):
-            await self._error("bad_frame", "Frames are JSON objects with a type.")
-            return
-        if kind != "ping":
-            await self._error("read_only", "Bids are sent by HTTP POST; this socket only listens.")
-            return
-        await self._send_json({"type": "pong", "server_time": time.time()})
+            frame = json.loads(text_data)
+            kind = frame.get("type") or ("bid" if "bid" in frame else None)
+        except (ValueError, TypeError, AttributeError):
+            kind = None
+        if kind == "ping":
+            await self._send_json({"type": "pong", "server_time": time.time()})
+        elif kind == "bid" and "bid" in frame:
+            await self._send_json(await _bid(self.scope["user"], self.auction, frame, arrived_at))
+        elif kind is None:
+            await self._error("bad_frame", "Frames are JSON objects with a type or a bid.")
+        else:
+            await self._error("unknown_type", "This socket takes bids and pings.")
 
     async def _send_json(self, frame: dict) -> None:
         await self.send(text_data=json.dumps(frame))

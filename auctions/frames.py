@@ -5,12 +5,24 @@ import json
 import time
 
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from bazaar.broadcast import broadcast_on_commit
+from bazaar.fanout import latest_frame
 from bazaar.money import format_money
 
 from .models import Auction, Bid
 from .rules import Ladder, increment, minimum_bid, reserve_met
+
+PSEUDONYM_LETTERS = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+def pseudonym(auction: Auction, user_id: int) -> str:
+    """How a bidder is shown on one auction: stable there, unlinkable across auctions
+    (an HMAC of both, keyed by the site's secret), never their handle."""
+    digest = salted_hmac("auctions.pseudonym", f"{auction.public_id}:{user_id}").digest()
+    letters = "".join(PSEUDONYM_LETTERS[byte % len(PSEUDONYM_LETTERS)] for byte in digest[:4])
+    return f"Bidder {letters}"
 
 
 def auction_group(public_id: str) -> str:
@@ -65,9 +77,7 @@ def auction_state(auction: Auction) -> dict:
     buy_now = auction.buy_now_cents if buy_now_open(auction) else None
     winner = auction.winner if auction.winner_id and winner_public(auction) else None
     running = auction.status in (Auction.Status.SCHEDULED, Auction.Status.LIVE)
-    leader = auction.leader if auction.leader_id else None
-    if not running and (winner is None or winner.pk != auction.leader_id):
-        leader = None
+    leader = auction.leader_id if running else None
     return {
         "auction": auction.public_id,
         "version": auction.version,
@@ -75,8 +85,7 @@ def auction_state(auction: Auction) -> dict:
         "currency": currency,
         "price_cents": auction.price_cents,
         "price": _money(auction.price_cents, currency),
-        "leader": leader.handle if leader else None,
-        "leader_id": leader.public_id if leader else None,
+        "leader": pseudonym(auction, leader) if leader else None,
         "bid_count": auction.bid_count,
         "minimum_cents": minimum,
         "minimum": format_money(minimum, currency),
@@ -96,13 +105,15 @@ def auction_state(auction: Auction) -> dict:
     }
 
 
-def bid_entry(bid: Bid, currency: str) -> dict:
-    """A bid as the page lists it: who, how much, when, whether it took the lead."""
+def bid_entry(bid: Bid, auction: Auction) -> dict:
+    """A bid as the page lists it: who (by pseudonym), how much, when, whether it
+    took the lead, whether it was retracted."""
+    currency = auction.currency
     return {
         "id": bid.public_id,
-        "bidder": bid.bidder.handle,
-        "bidder_id": bid.bidder.public_id,
+        "bidder": pseudonym(auction, bid.bidder_id),
         "kind": bid.kind,
+        "retracted": bid.retraction_id is not None,
         "amount_cents": bid.amount_cents,
         "amount": format_money(bid.amount_cents, currency),
         "leading": bid.leading,
@@ -111,16 +122,23 @@ def bid_entry(bid: Bid, currency: str) -> dict:
 
 
 def publish(auction: Auction, event: str, bids: list[Bid] = ()) -> None:
-    """After commit, every socket on the auction gets its new state and new public bids."""
-    frame = json.dumps(
-        {
-            "type": "update",
-            "event": event,
-            "state": auction_state(auction),
-            "bids": [bid_entry(bid, auction.currency) for bid in bids if bid.public],
-            "server_time": time.time(),
-        }
-    )
+    """After commit, every socket on the auction gets its new state and new public
+    bids. Updates waiting together for a delivery go as one, the newest state with
+    every bid since (`bazaar.fanout`'s `latest`): a watcher may skip a state, never
+    sees an older one after a newer, and always gets the newest."""
+    body = {
+        "type": "update",
+        "event": event,
+        "state": auction_state(auction),
+        "server_time": time.time(),
+    }
+    head = json.dumps(body)[:-1] + ', "bids": '
+    items = [json.dumps(bid_entry(bid, auction)) for bid in bids if bid.public]
     broadcast_on_commit(
-        auction_group(auction.public_id), {"type": "auction.update", "frame": frame}
+        auction_group(auction.public_id),
+        {
+            "type": "auction.update",
+            "frame": latest_frame(head, items),
+            "latest": {"version": auction.version, "head": head, "items": items},
+        },
     )

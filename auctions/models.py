@@ -66,6 +66,10 @@ class Auction(models.Model):
     )
     order_reference = models.CharField(max_length=64, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A flash auction the seller started in the stall room (auctions.flash): shown over
+    # the stall while it runs; sudden death: its end never moves (no soft close).
+    flash = models.BooleanField(default=False)
+    sudden_death = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -77,6 +81,11 @@ class Auction(models.Model):
             models.CheckConstraint(condition=Q(start_cents__gt=0), name="auction_start_positive"),
             models.CheckConstraint(
                 condition=Q(ends_at__lte=models.F("hard_ends_at")), name="auction_end_before_hard"
+            ),
+            models.UniqueConstraint(
+                fields=["seller"],
+                condition=Q(flash=True, status="live"),
+                name="auction_one_live_flash_per_seller",
             ),
         ]
         indexes = [
@@ -109,6 +118,13 @@ class Bid(models.Model):
     leading = models.BooleanField()
     received_at = models.DateTimeField()
     idempotency_key = models.CharField(max_length=64, blank=True)
+    # The auction's version once this bid was in (every row one bid produced shares it).
+    version = models.PositiveIntegerField(null=True, blank=True)
+    # What the person typed (a row's amount is the price it set): a retraction replays it.
+    offered_cents = models.PositiveIntegerField(null=True, blank=True)
+    retraction = models.ForeignKey(
+        "BidRetraction", on_delete=models.PROTECT, null=True, blank=True, related_name="bids"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -130,6 +146,44 @@ class Bid(models.Model):
     def public(self) -> bool:
         """Everyone sees bids and automatic bids; a leader's raised maximum is private."""
         return self.kind != self.Kind.MAX or self.leading
+
+
+class BidRetraction(models.Model):
+    """A bidder took back their bid(s), as eBay allows: for a typo or a changed
+    description. Shown on the bid history and counted for the bidder."""
+
+    class Reason(models.TextChoices):
+        TYPO = "typo", "I entered the wrong amount"
+        DESCRIPTION = "description_changed", "The seller changed the description"
+
+    auction = models.ForeignKey(Auction, on_delete=models.PROTECT, related_name="retractions")
+    bidder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bid_retractions"
+    )
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["bidder", "created_at"], name="retraction_bidder_recent")]
+
+
+class BidRefusal(models.Model):
+    """A bid refused under the lock for a reason that a later state could undo (too
+    low, already leading): kept so that its key, sent again, gets the same answer."""
+
+    auction = models.ForeignKey(Auction, on_delete=models.CASCADE, related_name="+")
+    bidder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    idempotency_key = models.CharField(max_length=64)
+    code = models.CharField(max_length=32)
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bidder", "idempotency_key"], name="bid_refusal_bidder_idempotency"
+            )
+        ]
 
 
 class AuctionEvent(models.Model):

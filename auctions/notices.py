@@ -4,6 +4,7 @@ queued with the change that caused it: a rolled-back bid or close tells nobody."
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
 from notifications.models import Kind
 from notifications.services import notify
@@ -15,20 +16,31 @@ def _link(auction: Auction) -> str:
     return reverse("auctions:detail", args=[auction.public_id])
 
 
-def outbid_notify(*, auction: Auction, previous_leader) -> None:
-    """The leader lost the lead to someone else's bid (not to their own proxy). The
-    item's title is read only then: most bids outbid nobody."""
-    if previous_leader is None or previous_leader.pk == auction.leader_id:
-        return
+def outbid_notify_on_commit(*, auction: Auction, outbid: set[int]) -> None:
+    """Once the bids commit, tell those who lost the lead to someone else's bid (not
+    to their own proxy): by a job, so that a hot auction's lock waits for nobody's
+    notice. The price they are told is the one that outbid them."""
+    if outbid:
+        enqueue_on_commit(
+            "auctions.tasks.notify_outbid",
+            auction_id=auction.pk,
+            user_ids=sorted(outbid),
+            price_cents=auction.price_cents,
+        )
+
+
+def outbid_notify(*, auction_id: int, user_ids: list[int], price_cents: int) -> None:
+    auction = Auction.objects.select_related("item").get(pk=auction_id)
     title = auction.item.title
-    notify(
-        previous_leader,
-        Kind.OUTBID,
-        title=f"You were outbid on “{title}”",
-        body=f"The price is now {format_money(auction.price_cents, auction.currency)}. "
-        "Bid again before it ends.",
-        url=_link(auction),
-    )
+    for person in get_user_model().objects.filter(pk__in=user_ids).order_by("pk"):
+        notify(
+            person,
+            Kind.OUTBID,
+            title=f"You were outbid on “{title}”",
+            body=f"The price is now {format_money(price_cents, auction.currency)}. "
+            "Bid again before it ends.",
+            url=_link(auction),
+        )
 
 
 def closed_notify(*, auction: Auction) -> None:

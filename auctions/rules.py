@@ -1,7 +1,7 @@
 """The auction's arithmetic as pure functions: increments, proxy bidding, soft close.
 
 No database and no clock here, so property-based tests can drive them directly;
-`auctions.services` applies them under the auction's row lock.
+`auctions.services` apply them under the auction's row lock.
 """
 
 from collections.abc import Hashable
@@ -163,10 +163,12 @@ def resolve_bid(
     return Resolution(steps, price, defender, defender_max)
 
 
-def soft_close(*, ends_at: datetime, hard_ends_at: datetime, arrived_at: datetime) -> datetime:
+def soft_close(
+    *, ends_at: datetime, hard_ends_at: datetime, arrived_at: datetime, sudden_death: bool = False
+) -> datetime:
     """A bid arriving in the last 10 s moves the end to 15 s after it, never past the
-    hard end; earlier bids leave the end alone."""
-    if ends_at - arrived_at > SOFT_CLOSE_WINDOW:
+    hard end; earlier bids leave the end alone. A sudden-death auction's end never moves."""
+    if sudden_death or ends_at - arrived_at > SOFT_CLOSE_WINDOW:
         return ends_at
     return max(ends_at, min(arrived_at + SOFT_CLOSE_EXTENSION, hard_ends_at))
 

@@ -2,18 +2,22 @@
 and bids; a seller sees their own auctions; a bidder sees where their bids stand."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.utils import timezone
 
 from bazaar.errors import NotFound
 from stalls.models import Item
 from stalls.selectors import items_with_availability
 
-from .models import Auction, Bid
+from .frames import pseudonym
+from .models import Auction, Bid, BidRetraction
 from .rules import reserve_met
 
 RUNNING = (Auction.Status.SCHEDULED, Auction.Status.LIVE)
 BIDS_SHOWN = 30
+RETRACTIONS_COUNTED_FOR = timedelta(days=182)
 
 
 def _one(auctions: QuerySet[Auction], public_id: str) -> Auction:
@@ -61,9 +65,61 @@ def auction_for_state(*, public_id: str) -> Auction | None:
 
 
 def bids_recent(*, auction: Auction, limit: int = BIDS_SHOWN) -> list[Bid]:
-    """The newest public bids first (a leader's raised maximum is theirs alone)."""
+    """The newest public bids first (a leader's raised maximum is theirs alone), each
+    with its bidder's `pseudonym` on this auction; retracted ones too, marked."""
     public = ~Q(kind=Bid.Kind.MAX) | Q(leading=True)
-    return list(auction.bids.filter(public).select_related("bidder").order_by("-id")[:limit])
+    bids = list(auction.bids.filter(public).order_by("-id")[:limit])
+    for bid in bids:
+        bid.pseudonym = pseudonym(auction, bid.bidder_id)
+    return bids
+
+
+@dataclass(frozen=True)
+class RetractionShown:
+    """A retraction as the bid history shows it, with how many its bidder made lately."""
+
+    pseudonym: str
+    reason: str
+    bids: int
+    at: datetime
+    recent_count: int
+
+
+def retraction_counts(*, user_ids: list[int]) -> dict[int, int]:
+    """Bid retractions each of these people made in the past six months (eBay's window)."""
+    since = timezone.now() - RETRACTIONS_COUNTED_FOR
+    counted = (
+        BidRetraction.objects.filter(bidder_id__in=user_ids, created_at__gte=since)
+        .values("bidder_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["bidder_id"]: row["n"] for row in counted}
+
+
+def retractions_shown(*, auction: Auction) -> list[RetractionShown]:
+    retractions = list(
+        auction.retractions.annotate(bid_total=Count("bids")).order_by("-created_at", "-id")
+    )
+    counts = retraction_counts(user_ids=[r.bidder_id for r in retractions])
+    return [
+        RetractionShown(
+            pseudonym=pseudonym(auction, r.bidder_id),
+            reason=r.get_reason_display(),
+            bids=r.bid_total,
+            at=r.created_at,
+            recent_count=counts.get(r.bidder_id, 0),
+        )
+        for r in retractions
+    ]
+
+
+def can_retract(*, auction: Auction, user) -> bool:
+    """Whether the page offers this person the retraction form (the service decides)."""
+    return (
+        user.is_authenticated
+        and auction.status == Auction.Status.LIVE
+        and auction.bids.filter(bidder=user, retraction=None).exclude(idempotency_key="").exists()
+    )
 
 
 def auction_running_for_item(*, item: Item) -> Auction | None:

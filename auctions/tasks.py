@@ -4,14 +4,20 @@ from celery import shared_task
 
 from bazaar.jobs import MAIL_RETRY
 
+from .notices import outbid_notify
 from .notify import payment_declined_mail_send, second_chance_mail_send
-from .services import auctions_sweep
+from .services.closing import auctions_sweep
 
 
 @shared_task
 def sweep_auctions() -> dict[str, int]:
     """Beat, every second: open, close, charge and expire what is due (see the service)."""
     return auctions_sweep()
+
+
+@shared_task
+def notify_outbid(auction_id: int, user_ids: list[int], price_cents: int) -> None:
+    outbid_notify(auction_id=auction_id, user_ids=user_ids, price_cents=price_cents)
 
 
 @shared_task(**MAIL_RETRY)

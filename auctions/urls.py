@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import flash_views, views
 
 app_name = "auctions"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("auctions/<ulid:public_id>/", views.auction_detail, name="detail"),
     path("auctions/<ulid:public_id>/bids", views.bid_create, name="bids"),
     path("auctions/<ulid:public_id>/buy-now", views.buy_now, name="buy_now"),
+    path("auctions/<ulid:public_id>/retract", views.retract, name="retract"),
     path(
         "auctions/<ulid:public_id>/second-chance/accept",
         views.second_chance,
@@ -24,4 +25,8 @@ urlpatterns = [
     path("auctions/<ulid:public_id>/you", views.your_part, name="your_part"),
     path("auctions/<ulid:public_id>/cancel", views.cancel, name="cancel"),
     path("dashboard/stall/auctions/", views.dashboard_panel, name="dashboard"),
+    path("stalls/<ulid:public_id>/flash-auction/", flash_views.flash_overlay, name="flash"),
+    path(
+        "stalls/<ulid:public_id>/flash-auction/tools", flash_views.flash_tools, name="flash_tools"
+    ),
 ]

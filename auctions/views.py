@@ -22,11 +22,15 @@ from orders.checkout.selectors import shipping_address_for
 from orders.payments.selectors import buyer_has_payment_method
 from stalls.selectors import stall_for_user
 
-from . import selectors, services
+from . import selectors
 from .forms import AuctionStartForm
-from .frames import auction_state, bid_entry
-from .models import Auction
+from .frames import auction_state, bid_entry, pseudonym
+from .models import Auction, BidRetraction
 from .rules import increment_bands
+from .services.bidding import auction_buy_now, bid_place
+from .services.retraction import bid_retract
+from .services.second_chance import second_chance_accept, second_chance_decline
+from .services.starting import auction_cancel, auction_start
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -67,8 +71,7 @@ def _refuse(request: HttpRequest, public_id: str, error: DomainError) -> HttpRes
     return JsonResponse(body, status=error.status)
 
 
-@require_GET
-def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def _detail(request: HttpRequest, public_id: str, *, retract_error: str = "", status=200):
     auction = selectors.auction_get(public_id=public_id)
     user = request.user
     is_seller = user.is_authenticated and auction.seller_id == user.pk
@@ -84,13 +87,47 @@ def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "server_time": time.time(),
             "bands": increment_bands(auction.currency),
             "bids": selectors.bids_recent(auction=auction),
+            "retractions": selectors.retractions_shown(auction=auction),
             "is_seller": is_seller,
             "can_bid": can_bid,
+            "you_as": pseudonym(auction, user.pk) if user.is_authenticated else "",
+            "can_retract": can_bid and selectors.can_retract(auction=auction, user=user),
+            "retract_reasons": BidRetraction.Reason.choices,
+            "retract_error": retract_error,
             "has_payment_method": can_bid and buyer_has_payment_method(user=user),
             "has_address": can_bid and shipping_address_for(buyer=user) is not None,
             "part": selectors.viewer_part(auction=auction, user=user),
         },
+        status=status,
     )
+
+
+@require_GET
+def auction_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _detail(request, public_id)
+
+
+@login_required
+@require_POST
+def retract(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Take back one's bid(s); a refusal is shown beside the form, on the page."""
+    try:
+        auction = selectors.auction_ref(public_id=public_id)
+        key_from_request(request)
+        retraction = bid_retract(
+            bidder=request.user, auction=auction, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        if _wants_json(request):
+            return _refuse(request, public_id, error)
+        return _detail(request, public_id, retract_error=error.message, status=error.status)
+    count = retraction.bids.count()
+    if count == 1:
+        message = "your bid is withdrawn; the high bid stands as if it had never been placed."
+    else:
+        message = f"your {count} bids are withdrawn; the high bid stands as if they had not been."
+    message = f"Retracted: {message}"
+    return _answer(request, retraction.auction, message)
 
 
 def _your_part(request: HttpRequest, public_id: str, *, notice="", error="", status=200):
@@ -132,7 +169,7 @@ def bid_create(request: HttpRequest, public_id: str) -> HttpResponse:
         auction = selectors.auction_ref(public_id=public_id)
         key = key_from_request(request)
         amount = _amount(request, "amount", auction)
-        outcome = services.bid_place(
+        outcome = bid_place(
             bidder=request.user,
             auction=auction,
             amount_cents=amount or 0,
@@ -147,7 +184,11 @@ def bid_create(request: HttpRequest, public_id: str) -> HttpResponse:
         request,
         outcome.auction,
         outcome.message,
-        {"bid": bid_entry(bid, outcome.auction.currency), "leading": bid.leading},
+        {
+            "bid": bid_entry(bid, outcome.auction),
+            "leading": bid.leading,
+            "version": outcome.version,
+        },
     )
 
 
@@ -158,9 +199,7 @@ def buy_now(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         auction = selectors.auction_ref(public_id=public_id)
         key_from_request(request)
-        auction = services.auction_buy_now(
-            buyer=request.user, auction=auction, arrived_at=arrived_at
-        )
+        auction = auction_buy_now(buyer=request.user, auction=auction, arrived_at=arrived_at)
     except DomainError as error:
         return _refuse(request, public_id, error)
     return _answer(request, auction, _purchase_message(auction))
@@ -181,10 +220,10 @@ def second_chance(request: HttpRequest, public_id: str, answer: str) -> HttpResp
         auction = selectors.auction_ref(public_id=public_id)
         key_from_request(request)
         if answer == "accept":
-            auction = services.second_chance_accept(buyer=request.user, auction=auction)
+            auction = second_chance_accept(buyer=request.user, auction=auction)
             message = _purchase_message(auction)
         else:
-            auction = services.second_chance_decline(buyer=request.user, auction=auction)
+            auction = second_chance_decline(buyer=request.user, auction=auction)
             message = "You declined the offer."
     except DomainError as error:
         if request.htmx:
@@ -243,7 +282,7 @@ def dashboard_panel(request: HttpRequest) -> HttpResponse:
     form = AuctionStartForm(request.POST, items=items)
     if form.is_valid():
         try:
-            auction = services.auction_start(
+            auction = auction_start(
                 actor=request.user,
                 item=next(i for i in items if i.public_id == form.cleaned_data["item"]),
                 starts_at=timezone.now() + timedelta(minutes=form.cleaned_data["starts_in"]),
@@ -262,7 +301,7 @@ def dashboard_panel(request: HttpRequest) -> HttpResponse:
 def cancel(request: HttpRequest, public_id: str) -> HttpResponse:
     auction = selectors.auction_get(public_id=public_id)
     try:
-        services.auction_cancel(actor=request.user, auction=auction)
+        auction_cancel(actor=request.user, auction=auction)
     except DomainError as error:
         if not request.htmx:
             raise

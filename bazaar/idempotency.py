@@ -22,10 +22,15 @@ def new_key() -> str:
     return new_ulid()
 
 
+def valid_key(key: str) -> bool:
+    """16 to 64 letters, digits, `-` or `_` (a ULID, a UUID, a hex token)."""
+    return bool(_KEY.match(key))
+
+
 def key_from_request(request) -> str:
     """The request's key, from the `Idempotency-Key` header or the form field."""
     key = request.headers.get(HEADER) or request.POST.get(FIELD, "")
-    if not _KEY.match(key):
+    if not valid_key(key):
         raise Invalid(
             "This request has no valid idempotency key; reload the page and try again.",
             code="idempotency_key",

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("privacy.urls")),
     path("", include("notifications.urls")),
     path("", include("insights.urls")),
+    path("", include("giveaways.urls")),
     path("", include("shows.urls")),
 ]
 

@@ -1,43 +1,36 @@
-"""Flash-auction benchmark: K bidders on one hot auction over HTTP and WebSocket, against
-the rate PostgreSQL itself gives the same hot-row transaction, measured in the same run.
+"""Flash-auction benchmark: K bidders in a burst on one hot auction, bidding over the
+auction's socket and by POST, watched by W more sockets, against what PostgreSQL gives
+the same hot-row transaction and what the server gives a bare POST, both measured in
+the same run.
 
-    .venv/bin/python bench/auction.py                    # K = 10, 100
-    .venv/bin/python bench/auction.py --full             # K = 10, 100, 1000
-    .venv/bin/python bench/auction.py --servers 2        # bidders spread over 2 daphne processes
-    DATABASE_URL=postgres://… REDIS_URL=redis://… \\
-        .venv/bin/python bench/auction.py --url http://127.0.0.1:8000   # a server already running
+    .venv/bin/python bench/auction.py                         # K = 100, W = 1000, socket and HTTP
+    .venv/bin/python bench/auction.py --bidders 10,100 --watchers 200 --transports socket
+    .venv/bin/python bench/auction.py --servers 2             # spread over 2 daphne processes
 
-Unless --url is given, the benchmark creates a fresh PostgreSQL database (--postgres,
-dropped at the end), migrates it, and serves it with daphne using the project's own
-settings with REDIS_URL (--redis; the pub/sub channel layer). With --url it seeds the
-database named by $DATABASE_URL, which must be the one that server uses.
+It creates a fresh PostgreSQL database (--postgres, dropped at the end), migrates it,
+and serves it with daphne using the project's own settings with REDIS_URL (--redis).
+With --url it uses a running server whose database is $DATABASE_URL.
 
-Each K gets its own auction (one hour long, so soft close never ends it) and K signed-in
-bidders with a saved test card. Every bidder has an HTTP keep-alive connection for its
-bids and a WebSocket on /ws/auctions/<ulid>/ as a watcher; bidders are spread over
---workers client processes (default: one per 250 bidders) and over the servers.
+Each case (K, transport) gets its own auction (an hour long, so soft close never ends
+it), K signed-in bidders with a saved test card and W anonymous watch-only sockets.
+Burst (--seconds): every bidder sends a bid, waits for its answer and bids again; a
+bid's amount rises with the wall clock (--rate cents a second), so bids processed in
+the order sent are each above the last, and one overtaken on its way in is refused as
+too low. Every --retry-every-th bid goes twice with the same key at once (a second
+frame back to back, or a second POST on another connection). Figures:
 
-Burst (--seconds): every bidder POSTs a bid, waits for the answer, and bids again. A
-bid's amount rises with the wall clock (--rate cents per second), so bids processed in
-the order they were sent are all above the last; one overtaken on its way in (the
-server does not take requests strictly in arrival order) is refused as too low.
-Figures: accepted and processed (accepted + refused: each took the auction's lock)
-bids per second from the start to the last answer, p50/p95 of POST → answer, and p95
-of POST → every watcher has a frame at or past the bid's version (under this load
-mostly the fan-out: every bid is one frame to each of K watchers).
+- processed bids/s: bids decided under the auction's lock (accepted, or refused as too
+  low or already leading; copies of a key counted once) from the start to the last
+  answer, against the raw psycopg hot-row rate: min(K, 50) connections looping BEGIN;
+  SELECT … FOR UPDATE the auction row; UPDATE it; INSERT a bid; COMMIT (ratio ≥ 1 means
+  group commit beats one transaction per bid);
+- bid → answer p50/p95 (frame → `bid_ack`, or POST → response);
+- answer → every watcher has a state at or past the bid's version, p50/p95;
+- over HTTP, processed bids/s against bare signed-in POSTs/s of the trivial /healthz/
+  view on K connections.
 
-Paced: once every burst bid is answered and the sockets have gone quiet, one bid
-every 100 ms for --paced bids: p95 of POST → every watcher saw it, the latency a
-bidder lives with when the server is not saturated.
-
-Baseline: psycopg alone, min(K, 50) connections (fewer if PostgreSQL's max_connections
-leaves less room: the servers' pools and other users hold some), each looping BEGIN;
-SELECT … FOR UPDATE the auction row; UPDATE it; INSERT a bid; COMMIT on the same kind
-of rows for --baseline-seconds. The ratio accepted bids/s ÷ baseline transactions/s
-says how close the bid path comes to what the database allows on one hot row.
-A second baseline: the same K signed-in connections POST the trivial /healthz/ view
-for --baseline-seconds, which says what the server does per request before any bid
-logic (processed bids/s ÷ bare POSTs/s).
+Then the history check (bench/_history.py): every accepted bid stored as told, the high
+bid only rising, the leader the highest accepted bid, every copy of a key told the same.
 
 The machine's other work skews every figure (its load average is recorded). Times are
 reported, never asserted. The last line of output is JSON with every figure.
@@ -45,12 +38,9 @@ reported, never asserted. The last line of output is JSON with every figure.
 
 import asyncio
 import bisect
-import json
 import multiprocessing
 import os
-import random
 import secrets
-import signal
 import sys
 import time
 from contextlib import ExitStack
@@ -59,8 +49,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._auction_clients import LOCK_DECIDED, bidders_process, watchers_process  # noqa: E402
 from bench._cli import add_postgres_server, add_redis, bench_main, parser_for  # noqa: E402
 from bench._clients import AsyncHttp  # noqa: E402
+from bench._history import Answer, StoredBid, check_history, history_ok  # noqa: E402
 from bench._report import merge_counts, percentiles_ms, progress, ratio  # noqa: E402
 from bench._servers import (  # noqa: E402
     bench_database_name,
@@ -74,16 +66,13 @@ from bench._servers import (  # noqa: E402
     server_env,
     signed_in_sessions,
 )
-from bench._ws import abort, join, ws_url  # noqa: E402
 
-BIDDERS = (10, 100)
-FULL_BIDDERS = (10, 100, 1000)
-BIDDERS_PER_WORKER = 250
+BIDDERS = (100,)
+WATCHERS = 1000
+WATCHERS_PER_PROCESS = 500
+TRANSPORTS = ("socket", "http")
 BASELINE_MAX_CONNECTIONS = 50
-PACE_SECONDS = 0.1
-DRAIN_SECONDS = 1.0
-QUIET_LIMIT_SECONDS = 60.0
-VERSION = '"version": '
+QUIET_LIMIT_SECONDS = 30.0
 
 # The seed: a stall with one item, an auction per K (and one for the baseline), and a
 # saved card on orders' test gateway for the bidders (signed in by `signed_in_sessions`).
@@ -96,7 +85,7 @@ from django.conf import settings
 from accounts.models import User
 from accounts.seeding import users_create_many
 from auctions.models import Auction
-from auctions.services import auction_start
+from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
 from orders.payments.test_gateway import CARD_OK, TestGateway
@@ -107,7 +96,7 @@ from orders.payments.webhooks import event_handle
 from stalls.models import Stall
 from stalls.services import item_create, seller_register, stall_create
 
-bidders, cases, tag = int(sys.argv[1]), [int(k) for k in sys.argv[2].split(",")], sys.argv[3]
+bidders, cases, tag = int(sys.argv[1]), sys.argv[2].split(","), sys.argv[3]
 password = "bench-only-password"
 sections_ensure(coordinates=[(0, 0)])
 seller = users_create_many(handles=[f"{tag}_seller"], password=password)[f"{tag}_seller"]
@@ -135,211 +124,127 @@ for handle in handles:
         shipping_address_save(buyer=user, name=handle, line1="1 Bench Row", line2="",
                               city="Springfield", postal_code="12345", country="US")
 auctions = {}
-for k in cases:
+for case in cases:
     made = [auction_start(actor=seller, item=item, start_cents=100, reserve_cents=None,
                           buy_now_cents=None, duration=timedelta(hours=1),
                           idempotency_key=new_key()) for _ in range(2)]
-    auctions[k] = {"public_id": made[0].public_id, "baseline_id": made[1].pk,
-                   "bidder_ids": [users[h].pk for h in handles[:k]]}
+    k = int(case.split(":")[0])
+    auctions[case] = {"public_id": made[0].public_id, "id": made[0].pk,
+                      "baseline_id": made[1].pk, "bidder_ids": [users[h].pk for h in handles[:k]]}
 print(json.dumps(auctions))
 """
-
-
-# The client side: one process's share of the bidders.
-
-
-class Watcher:
-    """A socket on the auction, noting when each state version first arrived."""
-
-    def __init__(self):
-        self.versions: list[int] = []
-        self.times: list[float] = []
-        self.last_frame = 0.0
-
-    async def run(self, socket) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        try:
-            await self._read(socket)
-        except ConnectionClosed:
-            return  # closed at the end of the run, or by the server (counted as unseen)
-
-    async def _read(self, socket) -> None:
-        async for raw in socket:
-            at = self.last_frame = time.time()
-            start = raw.find(VERSION)
-            if start < 0:
-                continue
-            end = raw.find(",", start)
-            version = int(raw[start + len(VERSION) : end])
-            if not self.versions or version > self.versions[-1]:
-                self.versions.append(version)
-                self.times.append(at)
-
-
-async def client_main(config: dict, sessions: list[str], barrier, results) -> None:
-    servers = config["servers"]
-    public_id = config["public_id"]
-    path = f"/auctions/{public_id}/bids"
-    gate = asyncio.Semaphore(50)
-    watchers = [Watcher() for _ in sessions]
-    https: list[AsyncHttp] = []
-    sockets = []
-
-    async def arrive(index: int, session: str) -> None:
-        base = servers[(config["offset"] + index) % len(servers)]
-        async with gate:
-            http = AsyncHttp(base, f"{config['cookie']}={session}")
-            await http.open()
-            https.append(http)
-            socket = await join(ws_url(base, f"/ws/auctions/{public_id}/"), origin=base)
-            sockets.append(socket)
-            asyncio.get_running_loop().create_task(watchers[index].run(socket))
-
-    await asyncio.gather(*(arrive(i, s) for i, s in enumerate(sessions)))
-    await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
-    epoch = time.time()
-    rate, burst_end = config["rate"], epoch + config["seconds"]
-    bids: list[tuple] = []  # (phase, sent, answered, status, version)
-    errors: dict[str, int] = {}
-
-    async def one_bid(http: AsyncHttp, phase: str) -> None:
-        amount = 100 + int((time.time() - epoch) * rate)
-        sent = time.time()
-        try:
-            status, body = await http.post(
-                path, {"amount": f"{amount / 100:.2f}"}, {"Idempotency-Key": secrets.token_hex(12)}
-            )
-        except (OSError, asyncio.IncompleteReadError, ConnectionError) as error:
-            errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
-            return
-        answered = time.time()
-        answer = json.loads(body) if body.startswith(b"{") else {}
-        version = (answer.get("state") or {}).get("version", 0)
-        if status != 200:
-            code = answer.get("code", f"http_{status}")
-            errors[code] = errors.get(code, 0) + 1
-        bids.append((phase, sent, answered, status, version))
-
-    async def bidder(http: AsyncHttp) -> None:
-        await asyncio.sleep(random.random() * 0.05)  # a spread start, not all at once
-        while time.time() < burst_end:
-            await one_bid(http, "burst")
-
-    await asyncio.gather(*(bidder(http) for http in https))
-    # Every burst bid is answered here; the paced bids start once every worker's
-    # sockets have gone quiet (the fan-out's backlog delivered) and all are ready.
-    await quiet(watchers, DRAIN_SECONDS, QUIET_LIMIT_SECONDS)
-    await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
-    paced_start = time.time()
-    if config["offset"] == 0:  # the first worker places the paced bids
-        for number in range(config["paced"]):
-            await asyncio.sleep(max(0.0, paced_start + number * PACE_SECONDS - time.time()))
-            await one_bid(https[number % len(https)], "paced")
-    await asyncio.sleep(max(0.0, paced_start + config["paced"] * PACE_SECONDS - time.time()))
-    await quiet(watchers, DRAIN_SECONDS, QUIET_LIMIT_SECONDS)
-    for http in https:
-        http.close()
-    abort(sockets)
-    results.put(
-        {
-            "bids": bids,
-            "errors": errors,
-            "watchers": [(w.versions, w.times) for w in watchers],
-        }
-    )
-
-
-async def quiet(watchers: list[Watcher], seconds: float, limit: float) -> None:
-    """Wait until no watcher has had a frame for `seconds` (at most `limit`)."""
-    deadline = time.time() + limit
-    while time.time() < deadline:
-        last = max((w.last_frame for w in watchers), default=0.0)
-        if time.time() - last >= seconds:
-            return
-        await asyncio.sleep(0.1)
-
-
-def client_process(config, sessions, barrier, results) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    asyncio.run(client_main(config, sessions, barrier, results))
 
 
 # The coordinator
 
 
-def seen_by_all(version: int, sent: float, watchers: list) -> float | None:
-    """Seconds from POST until the last watcher had a frame at or past `version`."""
-    latest = 0.0
+def seen_by_all(version: int, answered: float, watchers: list) -> float | None:
+    """Seconds from the answer until the last watcher had a state at or past `version`
+    (zero for a watcher that had it before the answer came)."""
+    latest = answered
     for versions, times in watchers:
         at = bisect.bisect_left(versions, version)
         if at == len(versions):
             return None
         latest = max(latest, times[at])
-    return latest - sent
+    return latest - answered
 
 
-def run_clients(k: int, case: dict, seed: dict, servers: list[str], args, pids) -> dict:
-    """The burst and the paced bids for K bidders; returns the figures."""
-    workers = max(1, -(-k // BIDDERS_PER_WORKER)) if args.workers is None else args.workers
+def run_clients(case: dict, config: dict, seed: dict, k: int, watchers: int, pids) -> dict:
+    """One burst: K bidders and the watchers in their processes; their reports."""
     context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(workers + 1)
+    watcher_shares = [WATCHERS_PER_PROCESS] * (watchers // WATCHERS_PER_PROCESS)
+    if watchers % WATCHERS_PER_PROCESS:
+        watcher_shares.append(watchers % WATCHERS_PER_PROCESS)
+    start = context.Barrier(2 + len(watcher_shares))
+    end = context.Barrier(1 + len(watcher_shares))
     results = context.Queue()
-    sessions = seed["sessions"][:k]
-    shares = [sessions[w::workers] for w in range(workers)]
-    processes = []
-    for w, share in enumerate(shares):
-        config = {
-            "servers": servers,
-            "public_id": case["public_id"],
-            "cookie": seed["cookie"],
-            "offset": w,
-            "rate": args.rate,
-            "seconds": args.seconds,
-            "paced": args.paced,
-        }
-        process = context.Process(target=client_process, args=(config, share, barrier, results))
+    sessions = list(zip(seed["handles"][:k], seed["sessions"][:k], strict=True))
+    base = config | {"public_id": case["public_id"], "cookie": seed["cookie"]}
+    processes = [
+        context.Process(
+            target=bidders_process, args=(base | {"offset": 0}, sessions, start, results)
+        )
+    ] + [
+        context.Process(
+            target=watchers_process, args=(base | {"offset": n + 1}, share, start, end, results)
+        )
+        for n, share in enumerate(watcher_shares)
+    ]
+    for process in processes:
         process.start()
-        processes.append(process)
     try:
-        barrier.wait(timeout=60 + k / 10)
+        start.wait(timeout=120 + watchers / 20)
         started = time.time()
-        cpu_start = [cpu_seconds(pid) for pid in pids]
-        time.sleep(args.seconds)
-        server_cpu = sum(cpu_seconds(pid) for pid in pids) - sum(cpu_start)
-        barrier.wait(timeout=QUIET_LIMIT_SECONDS + 120)  # the burst is over, paced next
-        outputs = [results.get(timeout=QUIET_LIMIT_SECONDS + 60) for _ in processes]
+        cpu_start = sum(cpu_seconds(pid) for pid in pids)
+        outputs = [results.get(timeout=config["seconds"] + 120)]  # the bidders report first
+        server_cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_start
+        end.wait(timeout=60)
+        outputs += [results.get(timeout=QUIET_LIMIT_SECONDS + 60) for _ in watcher_shares]
     finally:
         for process in processes:
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
-    watchers = [watcher for output in outputs for watcher in output["watchers"]]
-    bids = [bid for output in outputs for bid in output["bids"]]
-    errors = merge_counts(output["errors"] for output in outputs)
+    bidders = next(output for output in outputs if "answers" in output)
+    seen = [w for output in outputs for w in output.get("watchers", [])]
+    return {"started": started, "server_cpu": server_cpu, **bidders, "watchers": seen}
 
-    def phase(name: str) -> dict:
-        mine = [bid for bid in bids if bid[0] == name]
-        accepted = [bid for bid in mine if bid[3] == 200]
-        reach = [seen_by_all(bid[4], bid[1], watchers) for bid in accepted]
-        return {
-            "posted": len(mine),
-            "accepted": len(accepted),
-            "answer_ms": percentiles_ms([bid[2] - bid[1] for bid in accepted]),
-            "all_watchers_ms": percentiles_ms([r for r in reach if r is not None]),
-            "not_seen_by_all": sum(r is None for r in reach),
-        }
 
-    burst = phase("burst")
-    # Rates over the burst and its tail: from the start to the last answer (a bid sent
-    # just before the end is answered after it). A refusal (409) took the lock too.
-    answered = [b for b in bids if b[0] == "burst"]
-    span = max((b[2] for b in answered), default=started + args.seconds) - started
-    burst["span_s"] = round(span, 1)
-    burst["accepted_per_s"] = round(sum(b[3] == 200 for b in answered) / span, 1)
-    burst["processed_per_s"] = round(sum(b[3] in (200, 409) for b in answered) / span, 1)
-    burst["server_cpu_per_s"] = round(server_cpu / args.seconds, 2)
-    return {"workers": workers, "burst": burst, "paced": phase("paced"), "errors": errors}
+def figures(clients: dict, seconds: float) -> dict:
+    answers, watchers = clients["answers"], clients["watchers"]
+    first: dict[tuple, dict] = {}
+    for answer in sorted(answers, key=lambda a: a["at"]):
+        first.setdefault((answer["bidder"], answer["key"]), answer)
+    decided = [a for a in first.values() if a["ok"] or a["code"] in LOCK_DECIDED]
+    span = max((a["at"] for a in answers), default=clients["started"]) - clients["started"]
+    accepted = [a for a in first.values() if a["ok"]]
+    reach = [seen_by_all(a["version"], a["at"], watchers) for a in accepted]
+    codes = merge_counts([{a["code"]: 1} for a in first.values() if not a["ok"]])
+    return {
+        "sent": len(first),
+        "copies": len(answers) - len(first),
+        "accepted": len(accepted),
+        "span_s": round(span, 1),
+        "processed_per_s": round(len(decided) / span, 1) if span else None,
+        "accepted_per_s": round(len(accepted) / span, 1) if span else None,
+        "answer_ms": percentiles_ms([a["at"] - a["sent"] for a in answers]),
+        "all_watchers_ms": percentiles_ms([r for r in reach if r is not None]),
+        "not_seen_by_all": sum(r is None for r in reach),
+        "watchers": len(watchers),
+        "refused": codes,
+        "errors": clients["errors"],
+        "server_cpu_per_s": round(clients["server_cpu"] / seconds, 2),
+    }
+
+
+def history(database_url: str, auction_id: int, answers: list[dict]) -> dict:
+    """The history check against the auction's rows at the end."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT b.public_id, u.handle, b.amount_cents, b.leading FROM auctions_bid b "
+            "JOIN accounts_user u ON u.id = b.bidder_id WHERE b.auction_id = %s ORDER BY b.id",
+            (auction_id,),
+        ).fetchall()
+        leader, price = connection.execute(
+            "SELECT u.handle, a.price_cents FROM auctions_auction a "
+            "LEFT JOIN accounts_user u ON u.id = a.leader_id WHERE a.id = %s",
+            (auction_id,),
+        ).fetchone()
+    told = [
+        Answer(**{key: a[key] for key in Answer.__dataclass_fields__})
+        for a in answers
+        if a["ok"] or a["code"]
+    ]
+    violations = check_history(told, [StoredBid(*row) for row in rows], leader, price)
+    return {
+        "ok": history_ok(violations),
+        "answers": len(told),
+        "stored_bids": len(rows),
+        "violations": {name: found[:5] for name, found in violations.items() if found},
+    }
 
 
 def free_connections(database_url: str) -> int:
@@ -412,95 +317,116 @@ async def bare_post_baseline(servers: list[str], cookies: list[str], seconds: fl
     return {"connections": len(https), "posts_per_s": round(len(done) / elapsed, 1)}
 
 
-def run_case(k: int, seed: dict, servers: list[str], database_url: str, args, pids) -> dict:
-    case = seed["auctions"][str(k)]
-    progress(f"K={k}: {k} bidders connecting, then {args.seconds:g} s of bids")
-    clients = run_clients(k, case, seed, servers, args, pids)
+def run_case(case_name: str, seed: dict, servers: list[str], database_url: str, args, pids):
+    k, transport = case_name.split(":")
+    k = int(k)
+    case = seed["auctions"][case_name]
+    progress(f"K={k} over {transport}: {k} bidders and {args.watchers} watchers connecting")
+    config = {
+        "servers": servers,
+        "transport": transport,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "retry_every": args.retry_every,
+        "quiet_limit": QUIET_LIMIT_SECONDS,
+    }
+    clients = run_clients(case, config, seed, k, args.watchers, pids)
+    result = {"bidders": k, "transport": transport, **figures(clients, args.seconds)}
+    result["history"] = history(database_url, case["id"], clients["answers"])
     connections = min(k, BASELINE_MAX_CONNECTIONS, free_connections(database_url))
     progress(f"K={k}: raw psycopg baseline, {connections} connections")
-    baseline = asyncio.run(raw_baseline(database_url, case, connections, args.baseline_seconds))
-    progress(f"K={k}: bare POST baseline, {k} connections")
-    cookies = [f"{seed['cookie']}={session}" for session in seed["sessions"][:k]]
-    bare = asyncio.run(bare_post_baseline(servers, cookies, args.baseline_seconds))
-    burst, raw = clients["burst"], baseline["tx_per_s"]
-    return {
-        "bidders": k,
-        **clients,
-        "raw_psycopg": baseline,
-        "ratio_accepted_to_raw": ratio(burst["accepted_per_s"], raw, 3),
-        "ratio_processed_to_raw": ratio(burst["processed_per_s"], raw, 3),
-        "bare_post": bare,
-        "ratio_processed_to_bare_post": ratio(burst["processed_per_s"], bare["posts_per_s"], 3),
-    }
+    raw = asyncio.run(raw_baseline(database_url, case, connections, args.baseline_seconds))
+    result["raw_psycopg"] = raw
+    result["ratio_processed_to_raw"] = ratio(result["processed_per_s"], raw["tx_per_s"], 3)
+    if transport == "http":
+        progress(f"K={k}: bare POST baseline, {k} connections")
+        cookies = [f"{seed['cookie']}={session}" for session in seed["sessions"][:k]]
+        bare = asyncio.run(bare_post_baseline(servers, cookies, args.baseline_seconds))
+        result["bare_post"] = bare
+        result["ratio_processed_to_bare_post"] = ratio(
+            result["processed_per_s"], bare["posts_per_s"], 3
+        )
+    return result
 
 
 def print_case(result: dict) -> None:
-    burst, paced, raw = result["burst"], result["paced"], result["raw_psycopg"]
-    print(f"\nK = {result['bidders']} bidders ({result['workers']} client process(es))")
+    raw = result["raw_psycopg"]
     print(
-        f"  burst: {burst['posted']} bids posted, {burst['accepted']} accepted, "
-        f"{burst['accepted_per_s']} accepted/s ({burst['processed_per_s']} processed/s); "
-        f"over {burst['span_s']} s; server CPU {burst['server_cpu_per_s']} s/s"
+        f"\nK = {result['bidders']} bidders over {result['transport']}, "
+        f"{result['watchers']} watchers"
+    )
+    print(
+        f"  burst: {result['sent']} bids (+{result['copies']} copies of a key), "
+        f"{result['accepted']} accepted; {result['processed_per_s']} processed/s "
+        f"({result['accepted_per_s']} accepted/s) over {result['span_s']} s; "
+        f"server CPU {result['server_cpu_per_s']} s/s"
     )
     for label, stats in (
-        ("  POST → answer", burst["answer_ms"]),
-        ("  POST → every watcher (burst)", burst["all_watchers_ms"]),
-        ("  POST → every watcher (paced)", paced["all_watchers_ms"]),
+        ("  bid → answer", result["answer_ms"]),
+        ("  answer → every watcher", result["all_watchers_ms"]),
     ):
-        print(f"{label:<34} p50 {stats['p50']} ms, p95 {stats['p95']} ms, max {stats['max']} ms")
-    if burst["not_seen_by_all"] or paced["not_seen_by_all"]:
-        print(
-            f"  not seen by every watcher: {burst['not_seen_by_all']} (burst), "
-            f"{paced['not_seen_by_all']} (paced)"
-        )
-    if result["errors"]:
-        print(f"  refused or failed: {result['errors']}")
+        print(f"{label:<26} p50 {stats['p50']} ms, p95 {stats['p95']} ms, max {stats['max']} ms")
+    if result["not_seen_by_all"]:
+        print(f"  accepted bids not seen by every watcher: {result['not_seen_by_all']}")
+    if result["refused"] or result["errors"]:
+        print(f"  refused: {result['refused']}; failed: {result['errors']}")
     print(
         f"  raw psycopg hot-row transaction: {raw['tx_per_s']} tx/s on {raw['connections']} "
-        f"connections; accepted bids / raw = {result['ratio_accepted_to_raw']}, "
-        f"processed / raw = {result['ratio_processed_to_raw']}"
+        f"connections; processed / raw = {result['ratio_processed_to_raw']}"
     )
-    bare = result["bare_post"]
+    if "bare_post" in result:
+        bare = result["bare_post"]
+        print(
+            f"  bare POST /healthz/, signed in: {bare['posts_per_s']}/s on "
+            f"{bare['connections']} connections; processed / bare = "
+            f"{result['ratio_processed_to_bare_post']}"
+        )
+    check = result["history"]
+    verdict = "ok" if check["ok"] else f"VIOLATED {check['violations']}"
     print(
-        f"  bare POST /healthz/, signed in: {bare['posts_per_s']}/s on {bare['connections']} "
-        f"connections; processed bids / bare POSTs = {result['ratio_processed_to_bare_post']}"
+        f"  history: {check['answers']} answers against {check['stored_bids']} stored bids: "
+        f"{verdict}"
     )
 
 
-def seed_market(env: dict, bidders: int, cases: list[int], tag: str) -> dict:
-    """Signed-in bidders tag_0, tag_1, … with saved cards, and the auctions:
-    {"cookie": session cookie name, "sessions": keys in bidder order, "auctions": …}."""
+def seed_market(env: dict, bidders: int, cases: list[str], tag: str) -> dict:
+    """Signed-in bidders tag_0, tag_1, … with saved cards, and an auction per case:
+    {"cookie", "sessions" and "handles" in bidder order, "auctions": by case}."""
     cookie, sessions = signed_in_sessions(env=env, prefix=f"{tag}_", count=bidders)
-    auctions = django_json(_SEED_SCRIPT, str(bidders), ",".join(map(str, cases)), tag, env=env)
-    return {"cookie": cookie, "sessions": sessions, "auctions": auctions}
+    auctions = django_json(_SEED_SCRIPT, str(bidders), ",".join(cases), tag, env=env)
+    handles = [f"{tag}_{n}" for n in range(bidders)]
+    return {"cookie": cookie, "sessions": sessions, "handles": handles, "auctions": auctions}
 
 
 def parse_args(argv):
     parser = parser_for(__doc__)
-    parser.add_argument("--full", action="store_true", help="K = 10, 100, 1000")
-    parser.add_argument("--bidders", help="comma-separated K values (overrides --full)")
+    parser.add_argument("--bidders", default="100", help="comma-separated K values")
+    parser.add_argument("--watchers", type=int, default=WATCHERS, help="watch-only sockets")
+    parser.add_argument("--transports", default=",".join(TRANSPORTS), help="socket,http")
     parser.add_argument("--servers", type=int, default=1, help="daphne processes (default 1)")
-    parser.add_argument("--workers", type=int, help="client processes (default: one per 250)")
     parser.add_argument("--seconds", type=float, default=8.0, help="burst length")
-    parser.add_argument("--paced", type=int, default=30, help="paced bids, one per 100 ms")
     parser.add_argument("--baseline-seconds", type=float, default=5.0)
+    parser.add_argument("--retry-every", type=int, default=10, help="send every Nth bid twice")
     parser.add_argument(
         "--rate", type=float, default=5e7, help="cents per second a bid's amount rises by"
     )
     add_postgres_server(parser)
     add_redis(parser)
     parser.add_argument("--url", help="a running server (seeds $DATABASE_URL, which it must use)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if set(args.transports.split(",")) - set(TRANSPORTS):
+        parser.error(f"--transports: {', '.join(TRANSPORTS)}")
+    return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    cases = (
-        [int(k) for k in args.bidders.split(",")]
-        if args.bidders
-        else list(FULL_BIDDERS if args.full else BIDDERS)
-    )
-    raise_open_files(4 * max(cases) + 1024)
+    cases = [
+        f"{k}:{transport}"
+        for k in map(int, args.bidders.split(","))
+        for transport in args.transports.split(",")
+    ]
+    raise_open_files(4 * (max(int(c.split(":")[0]) for c in cases) + args.watchers) + 1024)
     return bench_main(
         lambda _started: run(args, cases),
         record_elapsed=True,
@@ -508,9 +434,10 @@ def main(argv=None) -> int:
     )
 
 
-def run(args, cases: list[int]) -> dict:
-    """Seed, start the servers (unless --url), and measure every K."""
+def run(args, cases: list[str]) -> dict:
+    """Seed, start the servers (unless --url), and measure every case."""
     results = {"load_average": os.getloadavg(), "cases": []}
+    bidders = max(int(case.split(":")[0]) for case in cases)
     with scratch_dir("bazaar-bench-") as workdir, ExitStack() as stack:
         if args.url:
             database_url = os.environ.get("DATABASE_URL", "")
@@ -526,8 +453,8 @@ def run(args, cases: list[int]) -> dict:
             progress("migrating a fresh PostgreSQL database")
             migrate(env)
             servers, pids = [], []
-        progress(f"seeding {max(cases)} bidders with sessions and saved test cards")
-        seed = seed_market(env, max(cases), cases, f"bench{os.getpid()}")
+        progress(f"seeding {bidders} bidders with sessions and saved test cards")
+        seed = seed_market(env, bidders, cases, f"bench{os.getpid()}")
         for number in range(0 if args.url else args.servers):
             base_url, process = stack.enter_context(
                 daphne_process(env=env, log_path=workdir / f"daphne{number}.log")
@@ -535,8 +462,8 @@ def run(args, cases: list[int]) -> dict:
             servers.append(base_url)
             pids.append(process.pid)
         results["servers"] = len(servers)
-        for k in cases:
-            result = run_case(k, seed, servers, database_url, args, pids)
+        for case in cases:
+            result = run_case(case, seed, servers, database_url, args, pids)
             print_case(result)
             results["cases"].append(result)
     return results

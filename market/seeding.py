@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.seeding import DEMO_EMAIL_DOMAIN, users_create_many
 from auctions.models import Auction
 from auctions.selectors import RUNNING
-from auctions.services import auction_start
+from auctions.services.starting import auction_start
 from governance.models import Role
 from governance.services import role_grant
 from orders.checkout.services import shipping_address_save

@@ -97,6 +97,8 @@ class Payment(models.Model):
     class Kind(models.TextChoices):
         CHECKOUT = "checkout", "Checkout"
         OFF_SESSION = "off_session", "Saved card"
+        # A giveaway's prize: an order at zero price, nothing charged (giveaways).
+        PRIZE = "prize", "Prize, nothing to pay"
 
     class Status(models.TextChoices):
         OPEN = "open", "Waiting for payment"

@@ -211,6 +211,7 @@ class Reservation(models.Model):
         OFFER = "offer"
         CHECKOUT = "checkout"
         AUCTION = "auction"
+        GIVEAWAY = "giveaway"
 
     public_id = PublicIdField()
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="reservations")

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "privacy",
     "notifications",
     "insights",
+    "giveaways",
     "shows",
 ]
 

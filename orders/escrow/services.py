@@ -360,4 +360,5 @@ def refund_in_full(order: Order, *, note: str) -> None:
     amount = order.total_cents - order.refunded_cents
     order.refunded_cents = order.total_cents
     order.save(update_fields=["refunded_cents"])
-    _money_move(order, kind=MoneyMove.Kind.REFUND, amount_cents=amount, note=note)
+    if amount:  # a prize (zero price) has nothing to give back
+        _money_move(order, kind=MoneyMove.Kind.REFUND, amount_cents=amount, note=note)

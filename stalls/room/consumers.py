@@ -231,11 +231,13 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
 
     async def forward_frame(self, event):
         """A frame encoded once for every socket it goes to: document updates, cursor
-        batches and stock counts to the room, several of them as one `batch` frame
-        (bazaar.fanout); an offer's private frame (offers.ladder) to its buyer and seller."""
+        batches, stock counts and show-tool nudges (room.overlay) to the room, several of
+        them as one `batch` frame (bazaar.fanout); an offer's private frame
+        (offers.ladder) to its buyer and seller."""
         await self.send(text_data=event["frame"])
 
-    doc_update = cursor_batch = stock_changed = offer_private = frames_batch = forward_frame
+    doc_update = cursor_batch = stock_changed = offer_private = show_frame = forward_frame
+    frames_batch = forward_frame
 
     async def doc_epoch(self, event):
         await self._send_json({"type": "doc_epoch", "epoch": event["epoch"]})

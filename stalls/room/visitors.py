@@ -257,3 +257,11 @@ def _gone(stall: Stall, departures: list[tuple[Visitor, int]]) -> None:
 def room_count(*, stall_public_id: str) -> RoomCount:
     sockets, users = registry().counts(stall_public_id)
     return RoomCount(sockets=sockets, users=len(users))
+
+
+def room_present_user_ids(*, stall_public_id: str) -> set[str]:
+    """The public ids of the signed-in people in the stall's room now (a socket whose
+    heartbeats have stopped counts until its entry expires): a giveaway's draw is made
+    among them."""
+    _, users = registry().counts(stall_public_id)
+    return users

@@ -1,20 +1,22 @@
 // The auction page (docs/protocol.md, /ws/auctions/<ulid>/): the high bid, the bid
 // list and the countdown follow the server's state; the stepper offers the next
-// minimum; bids are POSTed with an idempotency key. The countdown runs on the
-// server's clock (every frame carries server_time). User text only via textContent.
-(() => {
+// minimum; bids go over the socket when it is open, else by POST, with an
+// idempotency key. The countdown runs on the server's clock (every frame carries
+// server_time). User text only via textContent.
+// `BazaarAuction.mount(root)` runs it on any such panel (the auction page's #auction,
+// or the flash auction over a stall, static/js/show-tools.js) and returns `stop()`.
+window.BazaarAuction = { mount(root) {
   "use strict";
 
-  const root = document.getElementById("auction");
-  if (!root) return;
-  const you = root.dataset.you || null;
+  if (!root) return null;
+  const you = root.dataset.you || null; // this person's pseudonym on this auction
   const bands = JSON.parse(document.getElementById("auction-bands").textContent);
   let state = JSON.parse(document.getElementById("auction-state").textContent);
   let clockOffset = Number(root.dataset.serverTime) - Date.now() / 1000; // server minus local seconds
   const $ = (selector) => root.querySelector(selector);
   const form = $("[data-bid-form]");
   const amountInput = $("[data-amount]");
-  const toast = document.querySelector("[data-toast]");
+  const toast = root.querySelector("[data-toast]") || document.querySelector("[data-toast]");
 
   /* ------------------------------------------------------------------ money */
 
@@ -95,7 +97,7 @@
 
   function leaderText(s) {
     if (closed(s) && s.winner) return `@${s.winner}`;
-    if (s.leader) return `@${s.leader}`;
+    if (s.leader) return s.leader; // "that's you" follows when it is (you-lead)
     return s.price ? "" : "No bids yet";
   }
 
@@ -106,7 +108,7 @@
     price.textContent = (closed(state) && state.winner ? state.final_price : state.price) || state.minimum;
     $("[data-price-label]").textContent = priceLabel(state);
     $("[data-leader]").textContent = leaderText(state);
-    root.classList.toggle("you-lead", Boolean(you) && state.leader_id === you);
+    root.classList.toggle("you-lead", Boolean(you) && state.leader === you);
     $("[data-bid-count]").textContent = `${state.bid_count} bid${state.bid_count === 1 ? "" : "s"}`;
     const reserve = $("[data-reserve]");
     reserve.hidden = state.reserve_met === null;
@@ -134,10 +136,10 @@
       void price.offsetWidth; // restart the animation
       price.classList.add("bumped");
     }
-    if (previous && you && previous.leader_id === you && state.leader_id !== you && state.leader) {
-      showToast(`You've been outbid: @${state.leader} leads at ${state.price}.`);
-    } else if (previous && previous.price_cents !== state.price_cents && state.leader && state.leader_id !== you) {
-      $("[data-bid-announcer]").textContent = `New high bid: ${state.price} by @${state.leader}.`;
+    if (previous && you && previous.leader === you && state.leader !== you && state.leader) {
+      showToast(`You've been outbid: ${state.leader} leads at ${state.price}.`);
+    } else if (previous && previous.price_cents !== state.price_cents && state.leader && state.leader !== you) {
+      $("[data-bid-announcer]").textContent = `New high bid: ${state.price} by ${state.leader}.`;
     }
     tick();
   }
@@ -167,11 +169,18 @@
     row.className = bid.leading ? "leading arrived" : "arrived";
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = `@${bid.bidder}`;
-    const amount = document.createElement("span");
+    who.textContent = bid.bidder === you ? `${bid.bidder} (you)` : bid.bidder;
+    const amount = document.createElement(bid.retracted ? "del" : "span");
     amount.className = "amount";
     amount.textContent = bid.amount;
     row.append(who, amount);
+    if (bid.retracted) {
+      row.classList.add("retracted");
+      const kind = document.createElement("span");
+      kind.className = "kind";
+      kind.textContent = "retracted";
+      row.append(kind);
+    }
     if (bid.kind === "proxy") {
       const kind = document.createElement("span");
       kind.className = "kind";
@@ -188,8 +197,9 @@
   function addBids(bids) {
     // Newest first; the rows of one change arrive oldest first.
     for (const bid of bids) {
-      if (list.querySelector(`[data-bid="${CSS.escape(bid.id)}"]`)) continue;
-      list.prepend(bidRow(bid));
+      const shown = list.querySelector(`[data-bid="${CSS.escape(bid.id)}"]`);
+      if (shown && bid.retracted) shown.replaceWith(bidRow(bid)); // withdrawn since
+      else if (!shown && !bid.retracted) list.prepend(bidRow(bid));
     }
     while (list.children.length > 30) list.lastElementChild.remove();
     $("[data-no-bids]").hidden = list.children.length > 0;
@@ -227,6 +237,31 @@
     return response.json();
   }
 
+  // Bids go over the socket while it is open, else by POST; either way with the
+  // same idempotency key until answered, so a bid resent after a drop is placed once.
+  const acks = new Map(); // key -> resolve, for bids sent over the socket
+  const ACK_WAIT_MS = 8000;
+
+  function sendOverSocket(fields, key) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { acks.delete(key); reject(new Error("no ack")); }, ACK_WAIT_MS);
+      acks.set(key, (ack) => { clearTimeout(timer); resolve(ack); });
+      socket.send(JSON.stringify({ bid: fields.amount, max: fields.max, key }));
+    });
+  }
+
+  async function placeBid(key) {
+    const fields = { amount: amountInput.value, max: form.querySelector("[data-max]").value || null };
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      try {
+        return await sendOverSocket(fields, key);
+      } catch {
+        // The socket dropped or stayed silent: the same key goes by POST instead.
+      }
+    }
+    return post(form, new FormData(form), key);
+  }
+
   if (form) {
     const result = $("[data-bid-result]");
     const submit = $("[data-bid-submit]");
@@ -237,13 +272,14 @@
       result.className = "bid-result";
       result.textContent = "Sending…";
       try {
-        const answer = await post(form, new FormData(form), key);
+        const answer = await placeBid(key);
         key = newKey(); // answered: the next bid is a new request
         result.textContent = answer.message;
         result.classList.add(answer.ok && answer.leading !== false ? "ok" : "refused");
         if (answer.state) apply(answer.state);
         if (answer.bid) addBids([answer.bid]);
-        if (answer.ok) form.querySelector("[data-max]").value = "";
+        const max = form.querySelector("[data-max]");
+        if (answer.ok && max) max.value = "";
       } catch {
         // No answer: the bid may or may not have committed. The same key is sent
         // again on the next try, so it is never placed twice.
@@ -277,6 +313,7 @@
 
   const connection = $("[data-connection]");
   let socket = null;
+  let stopped = false;
   let retry = 0;
 
   function status(kind, text) {
@@ -301,6 +338,10 @@
       // Anything but a bid may change what this person alone is told: ask again.
       const yours = $("[data-auction-you]");
       if (yours && frame.event !== "bid" && window.htmx) htmx.trigger(yours, "auction-changed");
+    } else if (frame.type === "bid_ack") {
+      const resolve = acks.get(frame.key);
+      acks.delete(frame.key);
+      if (resolve) resolve(frame);
     } else if (frame.type === "error") {
       status("error", frame.message);
     }
@@ -316,7 +357,7 @@
     });
     socket.addEventListener("close", (event) => {
       root.dataset.connected = "false";
-      if (event.code === 4404) return;
+      if (event.code === 4404 || stopped) return;
       status("offline", "Reconnecting…");
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * 2 ** retry);
@@ -329,6 +370,15 @@
   window.addEventListener("pagehide", () => clearInterval(pinger));
 
   render(null);
-  setInterval(tick, 250);
+  const ticker = setInterval(tick, 250);
   connect();
-})();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(ticker);
+      clearInterval(pinger);
+      if (socket) socket.close(1000);
+    },
+  };
+} };
+BazaarAuction.mount(document.getElementById("auction"));

@@ -6,7 +6,7 @@ import pytest
 from django.db.models import F
 
 from auctions.models import Auction
-from auctions.services import auction_start
+from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from orders.checkout.services import shipping_address_save
 from orders.models import Order, Payment, TestGatewayObject
@@ -110,7 +110,7 @@ def make_bidder(make_user, cards):
 @pytest.fixture
 def bid(request):
     """Place a bid as `bidder` (on the `auction` fixture unless another is given)."""
-    from auctions.services import bid_place
+    from auctions.services.bidding import bid_place
 
     def place(bidder, amount, *, maximum=None, on=None, key=None, at=None):
         return bid_place(

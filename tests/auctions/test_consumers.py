@@ -9,10 +9,13 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
+from auctions.frames import pseudonym
+from auctions.models import Bid
 from bazaar.asgi import application as asgi_application
 from bazaar.errors import Conflict
 from bazaar.ids import new_ulid
 from bazaar.routing import websocket_urlpatterns
+from tests.conftest import unbatched
 
 application = URLRouter(websocket_urlpatterns)
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -43,15 +46,16 @@ async def test_every_committed_bid_is_broadcast_with_the_server_time(auction, ma
     await sync_to_async(bid)(alice, 1000, maximum=2500)
     first = await socket.receive_json_from(timeout=3)
     assert first["type"] == "update" and first["event"] == "bid"
-    assert first["state"]["price"] == "$10.00" and first["state"]["leader"] == "alice"
+    name = {user.pk: pseudonym(auction, user.pk) for user in (alice, bob)}
+    assert first["state"]["price"] == "$10.00" and first["state"]["leader"] == name[alice.pk]
     assert [b["amount"] for b in first["bids"]] == ["$10.00"]
     await sync_to_async(bid)(bob, 1500)
     second = await socket.receive_json_from(timeout=3)
     assert second["state"]["version"] > first["state"]["version"]
-    assert (second["state"]["price"], second["state"]["leader"]) == ("$16.00", "alice")
+    assert (second["state"]["price"], second["state"]["leader"]) == ("$16.00", name[alice.pk])
     assert [(b["bidder"], b["kind"], b["leading"]) for b in second["bids"]] == [
-        ("bob", "bid", False),
-        ("alice", "proxy", True),
+        (name[bob.pk], "bid", False),
+        (name[alice.pk], "proxy", True),
     ]
     assert abs(second["server_time"] - time.time()) < 2
     # Nobody's maximum (nor a reserve) is ever on the wire: no field holds $25.00 in
@@ -79,15 +83,80 @@ async def test_an_unknown_auction_is_refused_with_a_code():
     assert (await socket.receive_output(timeout=3))["code"] == 4404
 
 
-async def test_ping_answers_with_the_server_time_and_the_socket_is_read_only(auction):
+async def test_ping_answers_with_the_server_time_and_bad_frames_are_refused(auction):
     socket, _ = await watch(auction.public_id)
     await socket.send_json_to({"type": "ping"})
     pong = await socket.receive_json_from(timeout=3)
     assert pong["type"] == "pong" and abs(pong["server_time"] - time.time()) < 2
-    await socket.send_json_to({"type": "bid", "amount": 1000})
-    assert (await socket.receive_json_from(timeout=3))["code"] == "read_only"
+    await socket.send_json_to({"type": "chat", "text": "hi"})
+    assert (await socket.receive_json_from(timeout=3))["code"] == "unknown_type"
     await socket.send_to(text_data="not json")
     assert (await socket.receive_json_from(timeout=3))["code"] == "bad_frame"
+    await socket.send_to(text_data="[1, 2]")
+    assert (await socket.receive_json_from(timeout=3))["code"] == "bad_frame"
+    await socket.disconnect()
+
+
+async def ack_for(socket) -> dict:
+    """The next `bid_ack` (updates to every watcher may come first)."""
+    while True:
+        for frame in unbatched(await socket.receive_json_from(timeout=5)):
+            if frame["type"] == "bid_ack":
+                return frame
+
+
+async def test_a_bid_over_the_socket_is_acknowledged_after_commit_with_its_version(
+    auction, make_bidder, key
+):
+    alice = await sync_to_async(make_bidder)("alice")
+    socket, welcome = await watch(auction.public_id, alice)
+    await socket.send_json_to({"bid": 1000, "key": key()})
+    ack = await ack_for(socket)
+    assert ack["ok"] and ack["leading"] and ack["message"] == "You are the high bidder at $10.00."
+    assert ack["version"] == welcome["state"]["version"] + 1 == ack["state"]["version"]
+    stored = await sync_to_async(Bid.objects.get)()
+    assert ack["bid"]["id"] == stored.public_id and stored.bidder_id == alice.pk
+    # A text amount is read as the form reads it; a maximum may go with it.
+    await socket.send_json_to({"type": "bid", "bid": "30.00", "max": 4000, "key": key()})
+    raised = await ack_for(socket)
+    assert raised["ok"] and "maximum is now $40.00" in raised["message"]
+    await socket.disconnect()
+
+
+async def test_a_refused_socket_bid_says_why_and_a_resent_key_gets_the_first_answer(
+    auction, make_bidder, key
+):
+    alice = await sync_to_async(make_bidder)("alice")
+    bob = await sync_to_async(make_bidder)("bob")
+    mine, _ = await watch(auction.public_id, alice)
+    first = key()
+    await mine.send_json_to({"bid": 1500, "key": first})
+    accepted = await ack_for(mine)
+    await mine.send_json_to({"bid": 1500, "key": first})
+    assert await ack_for(mine) == accepted
+    theirs, _ = await watch(auction.public_id, bob)
+    await theirs.send_json_to({"bid": 1500, "key": key()})
+    too_low = await ack_for(theirs)
+    assert (too_low["ok"], too_low["code"]) == (False, "bid_too_low")
+    assert too_low["message"] == "The next minimum bid is $16.00; bid at least that."
+    for frame, code in (
+        ({"bid": 1600}, "invalid"),
+        ({"bid": "ten", "key": key()}, "amount"),
+        ({"bid": [1], "key": key()}, "amount"),
+    ):
+        await theirs.send_json_to(frame)
+        refused = await ack_for(theirs)
+        assert (refused["ok"], refused["code"]) == (False, code), refused
+    assert await sync_to_async(Bid.objects.count)() == 1
+    await mine.disconnect()
+    await theirs.disconnect()
+
+
+async def test_a_guest_bidding_on_the_socket_is_asked_to_sign_in(auction, key):
+    socket, _ = await watch(auction.public_id)
+    await socket.send_json_to({"bid": 1000, "key": key()})
+    ack = await ack_for(socket)
+    assert (ack["ok"], ack["code"], ack["message"]) == (False, "auth_required", "Sign in to bid.")
     await socket.disconnect()
 
 

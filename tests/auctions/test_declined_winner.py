@@ -11,7 +11,8 @@ from django.urls import reverse
 from auctions.frames import auction_state
 from auctions.models import Auction
 from auctions.selectors import auction_for_state, bids_of_bidder
-from auctions.services import auctions_sweep, second_chance_accept
+from auctions.services.closing import auctions_sweep
+from auctions.services.second_chance import second_chance_accept
 from tests.auctions.test_services import after_end, refresh
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def test_a_winner_who_pays_is_named_as_before(make_auction, make_bidder, bid):
     bid(make_bidder("alice"), 1000, on=auction)
     auctions_sweep(now=after_end(auction))
     state = public_state(auction)
-    assert (state["status"], state["winner"], state["leader"]) == ("settled", "alice", "alice")
+    assert (state["status"], state["winner"], state["leader"]) == ("settled", "alice", None)
 
 
 def test_the_declined_winner_is_emailed(declined):

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from auctions.models import Auction
 from auctions.selectors import bids_of_bidder
-from auctions.services import auction_close, auctions_sweep
+from auctions.services.closing import auction_close, auctions_sweep
 from tests.auctions.test_services import after_end
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 from django.core import mail
 
-from auctions.services import auctions_sweep
+from auctions.services.closing import auctions_sweep
 from notifications.models import Notice
 from tests.auctions.test_services import after_end, refresh
 

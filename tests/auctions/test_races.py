@@ -8,10 +8,12 @@ import pytest
 from django.db import connection
 
 from auctions.models import Auction, AuctionEvent, Bid
-from auctions.services import auction_close, auctions_sweep, bid_place
+from auctions.services.bidding import bid_place
+from auctions.services.closing import auction_close, auctions_sweep
 from bazaar.errors import Conflict
 from bazaar.idempotency import new_key
 from tests.auctions.test_services import after_end
+from tests.conftest import race
 
 BIDDERS = 20
 TRIES = 6
@@ -144,3 +146,115 @@ def test_a_sweep_waiting_for_the_lock_rereads_the_end_a_bid_moved(
     run_threads(lambda job: job(None), [late_bid, sweeper])
     assert closed == [None]
     assert Auction.objects.get(pk=auction.pk).status == Auction.Status.LIVE
+
+
+REPEATS = 6
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_bid_key_repeated_while_the_first_is_in_flight_gets_the_first_answer(
+    require_postgres, auction, make_bidder, key
+):
+    """Six copies of one bid, released together: one bid row, six identical answers
+    (none told "already leading" by its own first copy)."""
+    alice = make_bidder("alice")
+    same = key()
+
+    def place():
+        return bid_place(bidder=alice, auction=auction, amount_cents=1000, idempotency_key=same)
+
+    outcomes = race(*[place] * REPEATS)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert {(o.bid.public_id, o.message) for o in outcomes} == {
+        (outcomes[0].bid.public_id, "You are the high bidder at $10.00.")
+    }
+    assert Bid.objects.count() == 1 and Auction.objects.get(pk=auction.pk).bid_count == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_bid_post_repeated_while_the_first_is_in_flight_gets_the_first_answer(
+    require_postgres, auction, make_bidder, key
+):
+    from django.test import Client
+
+    alice = make_bidder("alice")
+    same = key()
+
+    def post():
+        client = Client()
+        client.force_login(alice)
+        response = client.post(
+            f"/auctions/{auction.public_id}/bids",
+            {"amount": "10.00"},
+            HTTP_ACCEPT="application/json",
+            HTTP_IDEMPOTENCY_KEY=same,
+        )
+        return response.status_code, response.json()["message"], response.json().get("bid")
+
+    answers = race(*[post] * REPEATS)
+    assert len(set(map(repr, answers))) == 1, answers
+    assert answers[0][0] == 200 and Bid.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_with_copies_of_keys_in_flight_passes_the_history_check(
+    require_postgres, auction, make_bidder, key
+):
+    """Jepsen's manner: what each bidder was told, against the rows at the end."""
+    from bench._history import Answer, StoredBid, check_history
+
+    bidders = [make_bidder(f"hist{n:02d}") for n in range(10)]
+    told: list[Answer] = []
+    lock = threading.Lock()
+
+    def bidder_burst(bidder, offset):
+        def burst():
+            for round_ in range(4):
+                same = key()
+                amount = 1000 + 100 * (4 * offset + round_)
+                copies = race(
+                    *[
+                        lambda same=same, amount=amount: bid_place(
+                            bidder=bidder,
+                            auction=auction,
+                            amount_cents=amount,
+                            idempotency_key=same,
+                        )
+                    ]
+                    * 2
+                )
+                with lock:
+                    told.extend(_answer(bidder, same, copy) for copy in copies)
+
+        return burst
+
+    race(*[bidder_burst(bidder, n) for n, bidder in enumerate(bidders)])
+    rows = Bid.objects.filter(auction=auction).order_by("id").select_related("bidder")
+    stored = [StoredBid(b.public_id, b.bidder.handle, b.amount_cents, b.leading) for b in rows]
+    final = Auction.objects.select_related("leader").get(pk=auction.pk)
+    assert len(told) == 80 and any(answer.ok for answer in told)
+    assert not any(isinstance(answer, Exception) for answer in told)
+    violations = check_history(told, stored, final.leader.handle, final.price_cents)
+    assert not any(violations.values()), violations
+
+
+def _answer(bidder, key, outcome):
+    from bench._history import Answer
+
+    if isinstance(outcome, Conflict):
+        return Answer(bidder.handle, key, False, code=outcome.code, message=outcome.message)
+    if isinstance(outcome, Exception):
+        return outcome
+    return Answer(
+        bidder.handle,
+        key,
+        True,
+        bid_id=outcome.bid.public_id,
+        amount_cents=outcome.bid.amount_cents,
+        version=outcome.version,
+        message=outcome.message,
+        leading=outcome.bid.leading,
+    )

@@ -5,19 +5,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from auctions import services
 from auctions.models import Auction, AuctionEvent, Bid
-from auctions.services import (
-    CHARGE_RETRY_AFTER,
-    CLOSE_GRACE,
-    auction_buy_now,
-    auction_cancel,
-    auction_charge,
-    auction_close,
-    auctions_sweep,
-    second_chance_accept,
-    second_chance_decline,
-)
+from auctions.services import charging
+from auctions.services.bidding import auction_buy_now
+from auctions.services.charging import auction_charge
+from auctions.services.closing import auction_close, auctions_sweep
+from auctions.services.lifecycle import CHARGE_RETRY_AFTER, CLOSE_GRACE
+from auctions.services.second_chance import second_chance_accept, second_chance_decline
+from auctions.services.starting import auction_cancel
 from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
 from orders.models import Order, ShippingAddress
 from stalls.models import Reservation
@@ -54,7 +49,7 @@ def test_starting_reserves_one_unit_for_the_auction(auction, item):
 
 @pytest.mark.django_db
 def test_a_repeated_start_returns_the_first_auction(item, make_item):
-    from auctions.services import auction_start
+    from auctions.services.starting import auction_start
 
     item.inventory = 3
     item.save()
@@ -74,7 +69,7 @@ def test_a_repeated_start_returns_the_first_auction(item, make_item):
 
 @pytest.mark.django_db
 def test_only_the_seller_starts_an_auction_of_their_item(item, make_user):
-    from auctions.services import auction_start
+    from auctions.services.starting import auction_start
 
     with pytest.raises(NotAllowed, match="Only the item's seller"):
         auction_start(
@@ -440,7 +435,7 @@ def test_a_charge_claimed_by_a_caller_that_died_is_retried_with_the_same_referen
         raise ConnectionError("the worker lost the gateway")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "order_create_for_auction", dies)
+        patch.setattr(charging, "order_create_for_auction", dies)
         with pytest.raises(ConnectionError):
             auction_charge(auction_id=auction.pk, now=now)
     assert auction_charge(auction_id=auction.pk, now=now) is None  # still claimed
@@ -513,7 +508,9 @@ def test_a_bid_just_after_the_end_counts_if_an_earlier_bid_still_in_flight_exten
         waits.append(seconds)
         bid(early, 1000, at=end - timedelta(milliseconds=300))
 
-    monkeypatch.setattr("auctions.services.time.sleep", the_earlier_bid_takes_the_lock_meanwhile)
+    monkeypatch.setattr(
+        "auctions.services.bidding.time.sleep", the_earlier_bid_takes_the_lock_meanwhile
+    )
     outcome = bid(late, 1100, at=now)
 
     assert 0 < waits[0] <= CLOSE_GRACE.total_seconds()
@@ -528,7 +525,7 @@ def test_a_bid_just_after_the_end_with_nothing_in_flight_is_refused_after_the_gr
     now = timezone.now()
     Auction.objects.filter(pk=auction.pk).update(ends_at=now - timedelta(milliseconds=500))
     waits = []
-    monkeypatch.setattr("auctions.services.time.sleep", waits.append)
+    monkeypatch.setattr("auctions.services.bidding.time.sleep", waits.append)
     with pytest.raises(Conflict, match="arrived after the end"):
         bid(make_bidder("late"), 1100, at=now)
     assert len(waits) == 1 and 0 < waits[0] <= CLOSE_GRACE.total_seconds()

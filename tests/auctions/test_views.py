@@ -6,8 +6,9 @@ import json
 import pytest
 from django.urls import reverse
 
+from auctions.frames import pseudonym
 from auctions.models import Auction, Bid
-from auctions.services import auctions_sweep
+from auctions.services.closing import auctions_sweep
 from bazaar.idempotency import new_key
 from bazaar.ids import new_ulid
 from tests.auctions.test_services import after_end
@@ -49,11 +50,14 @@ def test_a_guest_sees_the_auction_and_is_asked_to_log_in(client, auction):
 
 @pytest.mark.django_db
 def test_a_bidder_gets_the_stepper_at_the_next_minimum(bidder_client, auction, bid, make_bidder):
-    bid(make_bidder("alice"), 1000)
+    alice = make_bidder("alice")
+    bid(alice, 1000)
     page = bidder_client("bob").get(reverse("auctions:detail", args=[auction.public_id]))
     html = page.content.decode()
     assert 'value="$11.00"' in html and "data-bid-form" in html
-    assert "@alice" in html and "1 bid" in html
+    # Bidders go by their pseudonym on this auction, never their handle.
+    assert pseudonym(auction, alice.pk) in html and "1 bid" in html
+    assert "alice" not in html
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ from autobahn.exception import Disconnected
 from channels.layers import InMemoryChannelLayer
 from uvicorn.protocols.utils import ClientDisconnected
 
-from bazaar.fanout import LONGEST_WAIT, SOCKETS_PER_TURN, GroupFanout
+from bazaar.fanout import LONGEST_WAIT, SOCKETS_PER_TURN, GroupFanout, latest_frame
 
 
 class Member:
@@ -231,3 +231,58 @@ async def test_a_socket_that_closed_while_its_frame_was_sent_is_not_an_error(cap
     await _settle([staying], 1)
     assert staying.received == [1]
     assert "failed" not in caplog.text
+
+
+def state(version: int, *items: str) -> dict:
+    head = json.dumps({"type": "doc", "version": version})[:-1] + ', "items": '
+    listed = [json.dumps(item) for item in items]
+    return {
+        "type": "doc.update",
+        "frame": latest_frame(head, listed),
+        "latest": {"version": version, "head": head, "items": listed},
+    }
+
+
+@pytest.mark.asyncio
+async def test_states_waiting_together_go_as_the_newest_with_every_item_and_never_backwards():
+    layer, fanout, (socket,) = await _room(0.2)
+    await layer.group_send("room", state(1, "a"))
+    await asyncio.sleep(0.02)
+    # A burst, one of them late from another process (2 after 3), then a plain frame.
+    for message in (state(3, "c"), state(2, "b"), state(4, "d"), doc(9), state(5, "e")):
+        await layer.group_send("room", message)
+    for _ in range(200):
+        if len(socket.sent) == 2:
+            break
+        await asyncio.sleep(0.005)
+    await layer.group_send("room", state(4, "late"))  # older than what was given: dropped
+    await layer.group_send("room", state(6))
+    for _ in range(200):
+        if len(socket.sent) == 3:
+            break
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.05)
+
+    assert [frame for _, frame in socket.sent] == [
+        {"type": "doc", "version": 1, "items": ["a"]},
+        {
+            "type": "batch",
+            "frames": [
+                {"type": "doc", "version": 4, "items": ["c", "b", "d"]},
+                {"type": "doc", "seq": 9},
+                {"type": "doc", "version": 5, "items": ["e"]},
+            ],
+        },
+        {"type": "doc", "version": 6, "items": []},
+    ]
+    await fanout.leave(socket)
+
+
+def test_a_long_run_of_states_keeps_only_the_newest_items():
+    from bazaar.fanout import MAX_ITEMS, _latest_first
+
+    (merged,) = _latest_first([state(n, str(n)) for n in range(1, 100)], given=0)
+    frame = json.loads(merged["frame"])
+    assert frame["version"] == 99 and frame["items"] == [
+        str(n) for n in range(100 - MAX_ITEMS, 100)
+    ]

@@ -92,6 +92,10 @@ PAGES = [
     Page("notifications", "/notifications/", roles=SIGNED_IN),
     Page("notification settings", "/notifications/settings/", roles=SIGNED_IN),
     Page("unsubscribe", "/notifications/unsubscribe/{unsubscribe}/", roles=(GUEST,)),
+    Page("stall running a show (flash auction, giveaway)", "/stalls/{show_stall}/"),
+    Page("giveaway", "/giveaways/{giveaway}/"),
+    Page("giveaway rules", "/giveaways/rules/"),
+    Page("admin: giveaways", "/admin/giveaways/giveaway/", roles=(STEWARD,)),
 ]
 
 
@@ -100,7 +104,7 @@ def market_for_the_crawl() -> dict:
     offer, a cart, a paid order between the demo buyer and the demo seller."""
     from accounts.models import User
     from auctions.models import Auction
-    from auctions.services import bid_place
+    from auctions.services.bidding import bid_place
     from bazaar.idempotency import new_key
     from market.seeding import seed_market
     from notifications.tokens import unsubscribe_token
@@ -134,6 +138,7 @@ def market_for_the_crawl() -> dict:
     released, reviewed = _released_orders(buyer, stall, elsewhere.first().stall)
     payment = start_checkout(buyer, elsewhere.filter(reserved=0).order_by("pk").first())
     cart_add(buyer=buyer, item=items[0])
+    show_stall, giveaway = _show_running(elsewhere.first().stall)
     return {
         "users": users,
         "ids": {
@@ -148,8 +153,38 @@ def market_for_the_crawl() -> dict:
             "released_order": released.public_id,
             "reviewed_order": reviewed.public_id,
             "unsubscribe": unsubscribe_token(user_public_id=buyer.public_id, kind="outbid"),
+            "show_stall": show_stall.public_id,
+            "giveaway": giveaway.public_id,
         },
     }
+
+
+def _show_running(stall) -> tuple:
+    """The other stall's seller running show tools: a flash auction and an open
+    giveaway, each of an item of its own, over their stall."""
+    from datetime import timedelta
+
+    from auctions.flash import flash_auction_start
+    from bazaar.idempotency import new_key
+    from giveaways.services import giveaway_open
+    from tests.conftest import new_item
+
+    seller = stall.seller.user
+    flash_auction_start(
+        actor=seller,
+        item=new_item(stall, title="Copper kettle", price_cents=3000),
+        start_cents=500,
+        duration=timedelta(minutes=5),
+        sudden_death=True,
+        idempotency_key=new_key(),
+    )
+    giveaway = giveaway_open(
+        actor=seller,
+        item=new_item(stall, title="Tin whistle", price_cents=800),
+        audience="everyone",
+        idempotency_key=new_key(),
+    )
+    return stall, giveaway
 
 
 def _released_orders(buyer, stall, other_stall) -> tuple:

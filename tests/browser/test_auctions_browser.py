@@ -10,7 +10,10 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from auctions.services import auction_start, auctions_sweep, bid_place
+from auctions.frames import pseudonym
+from auctions.services.bidding import bid_place
+from auctions.services.closing import auctions_sweep
+from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
 from orders.payments.test_gateway import CARD_DECLINES_OFF_SESSION
@@ -61,6 +64,23 @@ def _close(auction_id: int):
     """The end passes and the beat's sweep runs."""
     end_passes(auction_id)
     return auctions_sweep()
+
+
+def _long_auction(keeper, alice, bob):
+    """A 20-hour auction: Bob bids $12.00, then Alice $15.00 (12 hours or more left,
+    so a retraction takes back all of hers)."""
+    auction = auction_start(
+        actor=keeper,
+        item=keeper.seller_profile.stall.items.first(),
+        start_cents=1000,
+        reserve_cents=None,
+        buy_now_cents=None,
+        duration=timedelta(hours=20),
+        idempotency_key=new_key(),
+    )
+    bid_place(bidder=bob, auction=auction, amount_cents=1200, idempotency_key=new_key())
+    bid_place(bidder=alice, auction=auction, amount_cents=1500, idempotency_key=new_key())
+    return auction
 
 
 def _declined_winner(auction, bob):
@@ -128,11 +148,14 @@ class AuctionsInTheBrowser(BrowserTestCase):
         alice.locator("[data-step='-1']").click()
         assert amount.input_value() == "10.00"
 
+        # Bidders go by a pseudonym on this auction; one's own is marked "(you)".
+        a, b = pseudonym(self.auction, self.alice.pk), pseudonym(self.auction, self.bob.pk)
         assert self.bid(alice) == "You are the high bidder at $10.00."
         self.price(bob, "$10.00")
-        assert bob.locator("[data-leader]").inner_text() == "@alice"
+        assert bob.locator("[data-leader]").inner_text() == a
+        assert alice.locator("[data-leader]").inner_text() == a  # "that's you" follows
         assert bob.locator("[data-amount]").input_value() == "11.00"
-        assert bob.locator("[data-bid-list] li .who").all_inner_texts() == ["@alice"]
+        assert bob.locator("[data-bid-list] li .who").all_inner_texts() == [a]
         assert "you-lead" in alice.locator("#auction").get_attribute("class")
 
         # Bob sets a maximum above the reserve: the price goes straight to it.
@@ -141,7 +164,7 @@ class AuctionsInTheBrowser(BrowserTestCase):
         self.price(alice, "$20.00")
         toast = alice.locator("[data-toast]")
         toast.wait_for()
-        assert toast.inner_text() == "You've been outbid: @bob leads at $20.00."
+        assert toast.inner_text() == f"You've been outbid: {b} leads at $20.00."
         assert alice.locator("[data-reserve]").inner_text() == "Reserve met"
         assert alice.locator("[data-bid-result]").inner_text() == ""  # no stale "you lead"
         alice.wait_for_timeout(800)  # the price's and the toast's animations
@@ -154,10 +177,10 @@ class AuctionsInTheBrowser(BrowserTestCase):
         assert result.startswith("Your bid of $25.00 was outbid at once by an earlier maximum")
         self.price(bob, "$26.00")
         self.price(alice, "$26.00")
-        assert bob.locator("[data-leader]").inner_text() == "@bob"
+        assert bob.locator("[data-leader]").inner_text() == b
         bob.locator("[data-bid-list] li").nth(3).wait_for()
         rows = bob.locator("[data-bid-list] li")
-        assert rows.locator(".who").all_inner_texts() == ["@bob", "@alice", "@bob", "@alice"]
+        assert rows.locator(".who").all_inner_texts() == [f"{b} (you)", a, f"{b} (you)", a]
         assert rows.first.locator(".kind").inner_text() == "automatic"
         assert bob.locator("[data-bid-count]").inner_text() == "4 bids"
         assert self.dialogs == []
@@ -198,6 +221,35 @@ class AuctionsInTheBrowser(BrowserTestCase):
         )
         expect(page.locator("[data-connection]")).to_have_text("Second frame")
         expect(countdown).to_have_text(re.compile(r"^1:\d\d:\d\d$"))
+
+    def test_a_bidder_retracts_by_keyboard_and_the_history_shows_it(self):
+        long_one = off_the_event_loop(_long_auction, self.keeper, self.alice, self.bob)
+        path = f"/auctions/{long_one.public_id}/"
+        watcher = self.visit(self.bob, path=path)
+        alice = self.visit(self.alice, path=path)
+        a = pseudonym(long_one, self.alice.pk)
+        expect(alice.locator("[data-leader]")).to_have_text(a)
+        summary = alice.get_by_text("Retract your bid")
+        summary.focus()
+        alice.keyboard.press("Enter")
+        alice.get_by_label("I entered the wrong amount").check()
+        screenshot(alice, "auction-retract-form-desktop")
+        alice.get_by_role("button", name="Retract", exact=True).focus()
+        alice.keyboard.press("Enter")  # the confirm question is accepted
+        expect(alice.locator(".messages, [role=status]").first).to_contain_text(
+            "Retracted: your bid is withdrawn"
+        )
+        history = alice.locator(".retraction-list")
+        expect(history).to_contain_text(f"{a} retracted 1 bid: “I entered the wrong amount”")
+        expect(history).to_contain_text("1 retraction by this bidder in the past 6 months")
+        expect(alice.locator("[data-bid-list] li.retracted .kind")).to_have_text("retracted")
+        # The other bidder's open page follows: the price falls back, the row is marked.
+        expect(watcher.locator("[data-price]")).to_have_text("$12.00")
+        expect(watcher.locator("[data-bid-list] li.retracted")).to_have_count(1)
+        assert self.dialogs and self.dialogs[-1].startswith("Retract?")
+        for label, viewport in [("desktop", DESKTOP), ("phone", PHONE)]:
+            alice.set_viewport_size(viewport)
+            screenshot(alice, f"auction-retracted-{label}")
 
     def test_the_seller_starts_an_auction_from_the_dashboard(self):
         page = self.visit(self.keeper, path="/dashboard/stall/", connected=False)
@@ -256,7 +308,7 @@ class AuctionsInTheBrowser(BrowserTestCase):
         expect(offer).to_contain_text("It's yours: paid into escrow.")
         expect(alice.locator("[data-outcome]")).to_have_text("Sold to @bob for $20.00.")
         expect(alice.locator("[data-price]")).to_have_text("$20.00")
-        expect(alice.locator("[data-leader]")).to_have_text("@bob")
+        expect(alice.locator("[data-leader]")).to_have_text("@bob")  # the buyer, once sold
         expect(alice.locator(".auction-live")).not_to_contain_text("carol")
         screenshot(alice, "auction-second-chance-sold")
         carol.reload()

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from auctions.services import auction_start
+from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from stalls.room.chat import chat_post
 from tests.auctions.conftest import save_card

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from auctions.models import Bid
-from auctions.services import bid_place
+from auctions.services.bidding import bid_place
 from bazaar.idempotency import new_key
 from notifications.models import Kind
 from notifications.services import notify

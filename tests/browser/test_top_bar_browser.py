@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from auctions.services import auction_start, bid_place
+from auctions.services.bidding import bid_place
+from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
 from offers.services import offer_make

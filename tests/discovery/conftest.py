@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from auctions.services import auction_start
+from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from stalls.models import Reservation
 from stalls.services import reservation_take

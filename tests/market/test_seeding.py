@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db.models import Count, Q
 
 from auctions.models import Auction
-from auctions.services import auction_cancel
+from auctions.services.starting import auction_cancel
 from market.seeding import (
     DEMO_AUCTION_REACH,
     DEMO_AUCTIONS,

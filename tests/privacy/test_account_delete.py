@@ -98,7 +98,7 @@ def test_the_service_itself_refuses_while_something_binds(buyer, lamp):
 
 
 def test_leading_a_live_auction_blocks_deletion(make_user, stall, make_item, key):
-    from auctions.services import bid_place
+    from auctions.services.bidding import bid_place
     from tests.auctions.conftest import save_card
     from tests.discovery.conftest import auctioned
 

@@ -5,7 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from auctions.services import auctions_sweep
+from auctions.services.closing import auctions_sweep
 
 
 class Command(BaseCommand):

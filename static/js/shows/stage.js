@@ -8,7 +8,7 @@
   const RETRY_MAX_MS = 10000;
   const OVERLAY_LINES = 4;
 
-  const stage = document.querySelector("[data-show-stage]");
+  const stage = document.querySelector("[data-live-video]");
   if (!stage) return;
   const $ = (name) => stage.querySelector(`[data-${name}]`);
   const video = $("show-video");

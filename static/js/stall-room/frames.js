@@ -24,6 +24,7 @@ const handlers = {
     startHeartbeat(frame.heartbeat_seconds);
     setStatus("live", "Live");
     youApply();
+    showNudge({ type: "show", topic: "all", event: "welcome" });
   },
   synced(frame) {
     if (frame.epoch !== state.epoch) {
@@ -97,6 +98,10 @@ const handlers = {
     composerRestrict(frame.message);
     mentionsClose();
   },
+  show(frame) {
+    // A show tool (flash auction, giveaway) started or changed: its panel refreshes.
+    showNudge(frame);
+  },
   stock(frame) {
     // Units taken, released or sold while the page is open: the counts follow.
     stockChanged(frame);
@@ -118,6 +123,12 @@ const handlers = {
     }
   },
 };
+
+// The show tools' panels over the stall (static/js/show-tools.js) listen for this
+// event; a welcome nudges them all, since frames may have been missed while away.
+function showNudge(frame) {
+  document.dispatchEvent(new CustomEvent("stall-room:show", { detail: frame }));
+}
 
 export function onFrame(text) {
   let frame;

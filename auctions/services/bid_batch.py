@@ -1,0 +1,253 @@
+"""One batch of bids on one auction, resolved in one transaction under one lock.
+
+The batch is what `bazaar.group_commit` gathered while the auction's previous batch
+was being written. Bids are resolved one by one in arrival order against the ladder
+the previous one left (proxy and increment rules, soft close), each accepted bid
+under a version of its own and in rows of its own; the auction row is written once
+and one update announces the batch's outcome to every watcher.
+"""
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q, Value
+from django.utils import timezone
+
+from analytics.models import Kind
+from analytics.recording import record
+from bazaar.errors import Conflict, DomainError
+from bazaar.money import format_money
+
+from ..frames import ladder_of, publish
+from ..locks import auction_for_update
+from ..models import Auction, Bid, BidRefusal
+from ..notices import outbid_notify_on_commit
+from ..rules import resolve_bid, soft_close
+from .lifecycle import ChargeKind, Status, transition
+
+# What a bid changes: the bid path writes only these columns.
+BID_FIELDS = ["status", "price_cents", "leader", "leader_max_cents", "bid_count", "ends_at"]
+# Refusals a later state could turn into acceptance (a retraction lowers the price, an
+# outbid leader may bid again): their keys keep the first answer. The others either
+# cannot change or are asked again on purpose (a late bid waits for an earlier one).
+REMEMBERED_REFUSALS = {"bid_too_low", "already_leading"}
+
+
+@dataclass(frozen=True)
+class BidRequest:
+    """A bid as it reached the server: `arrived_at` decides its place and whether it
+    came before the end."""
+
+    bidder: object
+    amount_cents: int
+    max_cents: int | None
+    idempotency_key: str
+    arrived_at: datetime
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.bidder.pk, self.idempotency_key)
+
+
+@dataclass(frozen=True)
+class BidOutcome:
+    """The bidder's own bid row and the auction as it stood right after it."""
+
+    bid: Bid
+    auction: Auction
+
+    @property
+    def version(self) -> int:
+        """The auction's version once this bid was in: a state at or past it shows it."""
+        return self.bid.version or self.auction.version
+
+    @property
+    def message(self) -> str:
+        money = lambda cents: format_money(cents, self.auction.currency)  # noqa: E731
+        bid = self.bid
+        if bid.kind == Bid.Kind.MAX and not bid.leading:
+            return f"Your maximum is now {money(bid.max_cents)}; the price stays where it is."
+        if bid.leading:
+            extra = (
+                f" The system bids for you up to {money(bid.max_cents)}."
+                if bid.max_cents and bid.max_cents > bid.amount_cents
+                else ""
+            )
+            return f"You are the high bidder at {money(bid.amount_cents)}.{extra}"
+        return (
+            f"Your bid of {money(bid.amount_cents)} was outbid at once by an earlier "
+            "maximum; bid again to take the lead."
+        )
+
+
+def open_for_bids(auction: Auction, arrived_at: datetime) -> None:
+    """Refuse unless bidding is open at `arrived_at`; a scheduled auction whose start
+    has come goes live here. The caller holds the lock."""
+    at = lambda moment: timezone.localtime(moment).strftime("%H:%M:%S %Z")  # noqa: E731
+    if auction.status == Status.SCHEDULED and arrived_at >= auction.starts_at:
+        transition(auction, Status.LIVE, note="the start time came")
+    if auction.status == Status.SCHEDULED:
+        raise Conflict(f"Bidding opens at {at(auction.starts_at)}.", code="not_started")
+    if auction.status == Status.CANCELLED:
+        raise Conflict("This auction was cancelled.", code="auction_cancelled")
+    if auction.status == Status.ENDED and auction.charge_kind == ChargeKind.BUY_NOW:
+        raise Conflict("Someone is buying this item now at the buy-it-now price.", code="buy_now")
+    if auction.status != Status.LIVE or arrived_at >= auction.ends_at:
+        raise Conflict(
+            f"Bidding closed at {at(auction.ends_at)}; your bid arrived after the end.",
+            code="auction_ended",
+        )
+
+
+_key_index = ~Q(idempotency_key="")  # the predicate of Bid's partial unique index
+
+
+def bid_for_key(*, bidder, key: str) -> BidOutcome | None:
+    """The outcome of the bid this bidder sent with this key before, if accepted."""
+    if not bidder.is_authenticated:
+        return None
+    # The unique partial index answers this; `first()` would add an ORDER BY that
+    # PostgreSQL may serve by walking the primary key past every bid.
+    mine = Bid.objects.filter(_key_index, bidder=bidder, idempotency_key=key)
+    bid = next(iter(mine.select_related("bidder")[:1]), None)
+    if bid is None:
+        return None
+    auction = Auction.objects.select_related("leader", "winner").get(pk=bid.auction_id)
+    return BidOutcome(bid=bid, auction=auction)
+
+
+def _answered_before(auction: Auction, requests) -> dict[tuple[int, str], object]:
+    """Keys of this batch answered by an earlier one (here or in another process,
+    committed before this batch took the lock): the stored bid or refusal. One query,
+    which finds nothing unless a copy of a key was in flight."""
+    keyed = Q(
+        bidder_id__in={request.bidder.pk for request in requests},
+        idempotency_key__in={request.idempotency_key for request in requests},
+    )
+    columns = ("bidder_id", "idempotency_key")
+    bids = Bid.objects.filter(_key_index, keyed).values_list(*columns, Value(False))
+    refusals = BidRefusal.objects.filter(keyed).values_list(*columns, Value(True))
+    found: dict[tuple[int, str], object] = {}
+    for bidder, key, refused in bids.union(refusals, all=True):
+        if refused:
+            refusal = BidRefusal.objects.get(bidder_id=bidder, idempotency_key=key)
+            found[(bidder, key)] = Conflict(refusal.message, code=refusal.code)
+        else:
+            bid = Bid.objects.select_related("bidder").get(bidder_id=bidder, idempotency_key=key)
+            found[(bidder, key)] = BidOutcome(bid=bid, auction=auction)
+    return found
+
+
+class _Batch:
+    """The auction under its lock while a batch's bids are applied one by one."""
+
+    def __init__(self, auction: Auction, requests):
+        self.auction = auction
+        self.people = {request.bidder.pk: request.bidder for request in requests}
+        self.rows: list[Bid] = []
+        self.refusals: list[BidRefusal] = []
+        self.leaders = {auction.leader_id} - {None}  # everyone who led during the batch
+
+    def person(self, pk: int):
+        """A bidder of the batch, or the leader from before it (loaded when a proxy
+        answers for them or they are told they were outbid)."""
+        if pk not in self.people:
+            self.people[pk] = get_user_model().objects.get(pk=pk)
+        return self.people[pk]
+
+    def place(self, request: BidRequest) -> BidOutcome:
+        auction = self.auction
+        open_for_bids(auction, request.arrived_at)
+        resolution = resolve_bid(
+            ladder_of(auction),
+            bidder=request.bidder.pk,
+            amount_cents=request.amount_cents,
+            max_cents=request.max_cents,
+        )
+        auction.version += 1
+        bidder = request.bidder.pk
+        rows = [
+            Bid(
+                auction=auction,
+                bidder=self.person(step.bidder),
+                kind=step.kind,
+                amount_cents=step.amount_cents,
+                max_cents=step.max_cents,
+                leading=step.leading,
+                received_at=request.arrived_at,
+                idempotency_key=request.idempotency_key if step.bidder == bidder else "",
+                offered_cents=request.amount_cents if step.bidder == bidder else None,
+                version=auction.version,
+            )
+            for step in resolution.steps
+        ]
+        self.rows.extend(rows)
+        auction.price_cents = resolution.price_cents
+        auction.leader = self.person(resolution.leader)
+        auction.leader_max_cents = resolution.leader_max_cents
+        auction.bid_count += sum(row.public for row in rows)
+        auction.ends_at = soft_close(
+            ends_at=auction.ends_at,
+            hard_ends_at=auction.hard_ends_at,
+            arrived_at=request.arrived_at,
+            sudden_death=auction.sudden_death,
+        )
+        self.leaders.add(resolution.leader)
+        mine = next(row for row in rows if row.idempotency_key)
+        record(
+            Kind.BID_PLACED,
+            user=request.bidder,
+            item=auction.item,
+            amount_cents=request.amount_cents,
+        )
+        return BidOutcome(bid=mine, auction=copy.copy(auction))
+
+    def refuse(self, request: BidRequest, refusal: DomainError) -> None:
+        if refusal.code in REMEMBERED_REFUSALS:
+            self.refusals.append(
+                BidRefusal(
+                    auction=self.auction,
+                    bidder=request.bidder,
+                    idempotency_key=request.idempotency_key,
+                    code=refusal.code,
+                    message=refusal.message[:300],
+                )
+            )
+
+
+def bids_write(auction_id: int, requests) -> list:
+    """Resolve a batch in arrival order in one transaction; one answer per request, in
+    the order given: its BidOutcome, or the DomainError that refused it. A key sent
+    twice gets its first answer, from this batch or an earlier one."""
+    order = sorted(range(len(requests)), key=lambda index: requests[index].arrived_at)
+    answers: list = [None] * len(requests)
+    with transaction.atomic():
+        batch = _Batch(auction_for_update(auction_id), requests)
+        auction = batch.auction
+        status, version = auction.status, auction.version
+        earlier = _answered_before(auction, requests)
+        for index in order:
+            request = requests[index]
+            if request.key in earlier:
+                answers[index] = earlier[request.key]
+                continue
+            try:
+                answers[index] = batch.place(request)
+            except DomainError as refusal:
+                answers[index] = refusal
+                batch.refuse(request, refusal)
+            earlier[request.key] = answers[index]
+        Bid.objects.bulk_create(batch.rows)
+        BidRefusal.objects.bulk_create(batch.refusals)
+        if batch.rows or auction.status != status:
+            auction.version = max(auction.version, version + 1)  # a start alone is a change too
+            auction.save(update_fields=[*BID_FIELDS, "version"])
+            publish(auction, "bid" if batch.rows else "started", batch.rows)
+        outbid_notify_on_commit(auction=auction, outbid=batch.leaders - {auction.leader_id})
+        # The answers' states name these people: loaded here, in a database thread,
+        # not when a socket's acknowledgement is written in the event loop.
+        auction.leader, auction.winner  # noqa: B018
+    return answers

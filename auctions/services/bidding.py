@@ -1,0 +1,180 @@
+"""Bidding: bids (with an optional proxy maximum) by POST or over the auction's
+socket, gathered per auction into batches (`bazaar.group_commit`, resolved by
+`bid_batch`), and buy-it-now. A repeated key answers as the first time.
+
+Arrival order is the order bids reach the server (`arrived_at`, taken before any
+wait) within a batch, and the order batches take the auction's row lock between
+batches; docs/decisions.md says why that is fair across several web processes.
+"""
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from asgiref.sync import sync_to_async
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bazaar.errors import Conflict, Invalid, NotAllowed
+from bazaar.group_commit import GroupCommit
+from orders.checkout.selectors import shipping_address_for
+from orders.payments.selectors import buyer_has_payment_method
+
+from ..locks import auction_for_update
+from ..models import Auction
+from .bid_batch import BidOutcome, BidRequest, bid_for_key, bids_write, open_for_bids
+from .charging import charge_due, charge_or_refuse
+from .lifecycle import CLOSE_GRACE, ChargeKind, Status, save, transition
+
+_batches = GroupCommit(bids_write)
+# Socket bids wait without a thread; their checks and the batches they write run here
+# (Channels' own database thread is one per process, shared by every consumer).
+_bid_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bids")
+
+
+def _in_bid_thread(function):
+    """`function` in one of the bid threads, its connection back to the pool after."""
+
+    def closing(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return sync_to_async(closing, thread_sensitive=False, executor=_bid_threads)
+
+
+def require_bidder(*, user, auction: Auction) -> None:
+    if not user.is_authenticated:
+        raise NotAllowed("Sign in to bid.", code="auth_required")
+    if auction.seller_id == user.pk:
+        raise NotAllowed("You cannot bid on your own auction.", code="own_auction")
+    if not buyer_has_payment_method(user=user):
+        raise Conflict(
+            "Add a payment method before you bid: the winner is charged when the auction ends.",
+            code="payment_method_required",
+        )
+    if shipping_address_for(buyer=user) is None:
+        raise Conflict(
+            "Add a shipping address before you bid: the winner's order ships there.",
+            code="address_required",
+        )
+
+
+def _bid_request(
+    *, bidder, auction: Auction, amount_cents, max_cents, idempotency_key, arrived_at
+) -> BidRequest | BidOutcome:
+    """The checks a bid passes before it queues (none under the lock), or the first
+    outcome of its key."""
+    previous = bid_for_key(bidder=bidder, key=idempotency_key)
+    if previous is not None:
+        return previous
+    require_bidder(user=bidder, auction=auction)
+    if amount_cents <= 0:
+        raise Invalid("Enter an amount to bid.", code="amount")
+    return BidRequest(
+        bidder=bidder,
+        amount_cents=amount_cents,
+        max_cents=max_cents,
+        idempotency_key=idempotency_key,
+        arrived_at=arrived_at or timezone.now(),
+    )
+
+
+def bid_place(
+    *,
+    bidder,
+    auction: Auction,
+    amount_cents: int,
+    max_cents: int | None = None,
+    idempotency_key: str,
+    arrived_at: datetime | None = None,
+) -> BidOutcome:
+    """Accept a bid (with an optional proxy maximum) or refuse it with the reason.
+
+    `arrived_at` is when the request reached the server, taken before waiting for
+    anything: it orders the bid and decides whether it came before the end. When
+    this returns, the bid has committed. A repeated key returns the first outcome.
+    """
+    request = _bid_request(
+        bidder=bidder,
+        auction=auction,
+        amount_cents=amount_cents,
+        max_cents=max_cents,
+        idempotency_key=idempotency_key,
+        arrived_at=arrived_at,
+    )
+    if isinstance(request, BidOutcome):
+        return request
+    try:
+        return _batches.run(auction.pk, request)
+    except Conflict as refusal:
+        wait = _late_bid_wait(refusal, auction_id=auction.pk, arrived_at=request.arrived_at)
+        if not wait:
+            raise
+    time.sleep(wait)
+    return _batches.run(auction.pk, request)
+
+
+async def bid_place_async(**bid) -> BidOutcome:
+    """`bid_place` for the auction's socket, with the same arguments (`arrived_at`
+    given): its checks and its batch run in the bid threads, and it waits for its
+    batch without holding a thread."""
+    request = await _in_bid_thread(_bid_request)(**bid)
+    if isinstance(request, BidOutcome):
+        return request
+    auction_id = bid["auction"].pk
+    try:
+        return await _batches.run_async(auction_id, request, _in_bid_thread)
+    except Conflict as refusal:
+        wait = await _in_bid_thread(_late_bid_wait)(
+            refusal, auction_id=auction_id, arrived_at=request.arrived_at
+        )
+        if not wait:
+            raise
+    await asyncio.sleep(wait)
+    return await _batches.run_async(auction_id, request, _in_bid_thread)
+
+
+def _late_bid_wait(refusal: Conflict, *, auction_id: int, arrived_at: datetime) -> float:
+    """Seconds to wait before asking once more whether a bid refused as late counts.
+
+    A bid that arrived before the end may still be waiting for the lock, and its soft
+    close would move the end past this one: had it taken the lock first, this bid
+    would have counted. Such bids hold the lock within CLOSE_GRACE of the end (the
+    bound the sweep waits for), so a bid that arrived in that span waits until it is
+    over. Zero when waiting cannot change the answer.
+    """
+    if refusal.code != "auction_ended":
+        return 0.0
+    ends_at, status = Auction.objects.values_list("ends_at", "status").get(pk=auction_id)
+    now = timezone.now()
+    if status != Status.LIVE or now < ends_at or arrived_at - ends_at >= CLOSE_GRACE:
+        return 0.0
+    return max(0.0, (ends_at + CLOSE_GRACE - now).total_seconds())
+
+
+def auction_buy_now(
+    *, buyer, auction: Auction, arrived_at: datetime | None = None, now: datetime | None = None
+) -> Auction:
+    """Buy at the buy-it-now price before the first bid: the auction ends and the
+    buyer is charged at once. A declined card puts the auction back to bidding."""
+    arrived_at = arrived_at or timezone.now()
+    require_bidder(user=buyer, auction=auction)
+    with transaction.atomic():
+        locked = auction_for_update(auction.pk)
+        if locked.winner_id == buyer.pk and locked.charge_kind == ChargeKind.BUY_NOW:
+            return locked  # a retry of the purchase already under way (or done)
+        open_for_bids(locked, arrived_at)
+        if locked.buy_now_cents is None or locked.bid_count:
+            raise Conflict(
+                "Buy-it-now is no longer offered: bidding has started.", code="buy_now_gone"
+            )
+        transition(locked, Status.ENDED, actor=buyer, note="bought with buy-it-now")
+        locked.closed_at = arrived_at
+        locked.winner = buyer
+        locked.final_price_cents = locked.buy_now_cents
+        charge_due(locked, ChargeKind.BUY_NOW)
+        save(locked, "bought")
+    return charge_or_refuse(locked, now=now, then="The auction goes on.")

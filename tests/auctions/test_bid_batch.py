@@ -1,0 +1,155 @@
+"""Group commit of bids: a batch resolved in arrival order in one transaction under
+one lock, one version and one set of rows per accepted bid, one broadcast."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from auctions.models import Auction, Bid, BidRefusal
+from auctions.services import bidding
+from auctions.services.bid_batch import BidOutcome, BidRequest, bids_write
+from bazaar.errors import Conflict, DomainError
+from notifications.models import Notice
+from tests.conftest import race
+
+pytestmark = pytest.mark.django_db
+
+
+def request(bidder, amount, *, maximum=None, key=None, after=0.0, base=None):
+    return BidRequest(
+        bidder=bidder,
+        amount_cents=amount,
+        max_cents=maximum,
+        idempotency_key=key or f"key-{bidder.handle}-{amount}-{after}".ljust(16, "0"),
+        arrived_at=(base or timezone.now()) + timedelta(milliseconds=after),
+    )
+
+
+def test_a_batch_is_resolved_in_arrival_order_under_one_lock_bid_by_bid(
+    auction, make_bidder, django_capture_on_commit_callbacks, monkeypatch
+):
+    published = []
+    monkeypatch.setattr("auctions.frames.broadcast_on_commit", lambda *a: published.append(a))
+    alice, bob, carol = (make_bidder(h) for h in ("alice", "bob", "carol"))
+    now = timezone.now()
+    batch = [  # queued out of order: arrival decides
+        request(carol, 1600, after=3, base=now),
+        request(alice, 1000, maximum=1500, after=1, base=now),
+        request(bob, 1200, after=2, base=now),
+        request(bob, 1100, after=4, base=now),  # too low by then
+    ]
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        answers = bids_write(auction.pk, batch)
+    carol_answer, alice_answer, bob_answer, late = answers
+    assert alice_answer.bid.leading and alice_answer.version == auction.version + 1
+    # Bob's 12.00 meets Alice's proxy, which answers at 13.00: both rows under one version.
+    assert not bob_answer.bid.leading and bob_answer.version == auction.version + 2
+    assert carol_answer.bid.leading and carol_answer.version == auction.version + 3
+    assert carol_answer.auction.price_cents == 1600 and alice_answer.auction.price_cents == 1000
+    assert isinstance(late, Conflict) and late.code == "bid_too_low"
+    rows = list(Bid.objects.order_by("id").values_list("bidder__handle", "amount_cents", "version"))
+    assert rows == [
+        ("alice", 1000, auction.version + 1),
+        ("bob", 1200, auction.version + 2),
+        ("alice", 1300, auction.version + 2),
+        ("alice", 1500, auction.version + 3),
+        ("carol", 1600, auction.version + 3),
+    ]
+    stored = Auction.objects.get(pk=auction.pk)
+    assert (stored.version, stored.price_cents, stored.leader_id) == (
+        auction.version + 3,
+        1600,
+        carol.pk,
+    )
+    assert stored.bid_count == 5
+    # The auction row is read (locked) once and written once, the bids inserted at once.
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum(s.startswith("SELECT") and 'FROM "auctions_auction"' in s for s in sql) == 1
+    assert sum(s.startswith('UPDATE "auctions_auction"') for s in sql) == 1
+    assert sum(s.startswith('INSERT INTO "auctions_bid"') for s in sql) == 1
+    # One broadcast for the batch; Alice, who led in it, hears she was outbid.
+    (frame,) = [event["frame"] for _, event in published]
+    assert f'"version": {auction.version + 3}' in frame
+    assert Notice.objects.filter(recipient=alice).count() == 1
+    assert not Notice.objects.filter(recipient__in=[bob, carol]).exists()
+
+
+def test_a_key_twice_in_a_batch_or_across_batches_gets_its_first_answer(auction, make_bidder):
+    alice, bob = make_bidder("alice"), make_bidder("bob")
+    now = timezone.now()
+    same = request(alice, 1000, key="alice-key-0000000001", base=now)
+    first, again = bids_write(
+        auction.pk, [same, request(alice, 1000, key=same.idempotency_key, after=1, base=now)]
+    )
+    assert again is first
+    refused_key = "bob-key-000000000001"
+    (too_low,) = bids_write(auction.pk, [request(bob, 500, key=refused_key)])
+    assert BidRefusal.objects.get().code == "bid_too_low"
+    # The same keys later: the first answers, not a fresh verdict.
+    (repeat,) = bids_write(auction.pk, [request(alice, 1000, key=same.idempotency_key)])
+    assert isinstance(repeat, BidOutcome) and repeat.bid == first.bid
+    assert repeat.version == first.version
+    (refusal,) = bids_write(auction.pk, [request(bob, 500, key=refused_key)])
+    assert (refusal.code, refusal.message) == (too_low.code, too_low.message)
+    assert Bid.objects.count() == 1
+
+
+def test_a_batch_of_refusals_writes_nothing_and_announces_nothing(
+    auction, make_bidder, django_capture_on_commit_callbacks
+):
+    alice = make_bidder("alice")
+    with django_capture_on_commit_callbacks() as published:
+        (answer,) = bids_write(auction.pk, [request(alice, 100)])
+    assert isinstance(answer, DomainError)
+    assert published == [] and Auction.objects.get(pk=auction.pk).version == auction.version
+
+
+def test_soft_close_applies_bid_by_bid_within_a_batch(auction, make_bidder):
+    alice, bob = make_bidder("alice"), make_bidder("bob")
+    end = auction.ends_at
+    late = [
+        request(alice, 1000, base=end - timedelta(seconds=5)),
+        request(bob, 1100, base=end + timedelta(seconds=5)),  # after the old end, before the new
+    ]
+    _, second = bids_write(auction.pk, late)
+    assert isinstance(second, BidOutcome)
+    assert Auction.objects.get(pk=auction.pk).ends_at == end + timedelta(seconds=20)
+
+
+BURST = 12
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_bids_racing_in_are_written_in_fewer_batches_than_bids_and_all_answered(
+    require_postgres, auction, make_bidder, key, monkeypatch
+):
+    bidders = [make_bidder(f"burst{n:02d}") for n in range(BURST)]
+    sizes = []
+    write = bidding._batches._write
+
+    def recorded(auction_id, requests):
+        sizes.append(len(requests))
+        return write(auction_id, requests)
+
+    monkeypatch.setattr(bidding._batches, "_write", recorded)
+    calls = [
+        (
+            lambda b=b, n=n: bidding.bid_place(
+                bidder=b, auction=auction, amount_cents=1000 + 100 * n, idempotency_key=key()
+            )
+        )
+        for n, b in enumerate(bidders)
+    ]
+    answers = race(*calls)
+    assert sum(sizes) == BURST and len(sizes) < BURST, sizes
+    accepted = [a for a in answers if isinstance(a, BidOutcome)]
+    assert all(isinstance(a, BidOutcome | Conflict) for a in answers), answers
+    assert len({a.version for a in accepted}) == len(accepted)
+    assert Bid.objects.filter(idempotency_key__gt="").count() == len(accepted)

@@ -1,0 +1,90 @@
+"""bazaar.group_commit: what arrives while a batch is written goes in the next batch."""
+
+import asyncio
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from bazaar.group_commit import GroupCommit
+
+
+class Recorder:
+    """A write that records its batches; the first one waits until released, so that
+    others can arrive while it is being written."""
+
+    def __init__(self):
+        self.batches: list[list] = []
+        self.writing = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, key, requests):
+        self.batches.append(list(requests))
+        if len(self.batches) == 1:
+            self.writing.set()
+            assert self.release.wait(5)
+        return [ValueError(r) if r == "bad" else (key, r) for r in requests]
+
+
+def test_a_lone_request_is_written_at_once_by_its_caller():
+    write = Recorder()
+    write.release.set()
+    assert GroupCommit(write).run("a", 1) == ("a", 1)
+    assert write.batches == [[1]]
+
+
+def test_requests_arriving_during_a_write_go_together_in_order_and_each_gets_its_answer():
+    write = Recorder()
+    group = GroupCommit(write)
+    answers = {}
+
+    def call(request):
+        try:
+            answers[request] = group.run("auction", request)
+        except ValueError as error:
+            answers[request] = error
+
+    first = threading.Thread(target=call, args=(0,))
+    first.start()
+    assert write.writing.wait(5)
+    others = []
+    for request in [1, 2, "bad", 3]:
+        others.append(threading.Thread(target=call, args=(request,)))
+        others[-1].start()
+        while len(group._lanes["auction"].queued) < len(others):
+            threading.Event().wait(0.001)  # queued in this order
+    write.release.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    assert write.batches == [[0], [1, 2, "bad", 3]]
+    assert answers[2] == ("auction", 2) and isinstance(answers["bad"], ValueError)
+    assert group._lanes == {}  # the pen was put down
+
+
+def test_a_failed_write_fails_its_batch_only():
+    calls = []
+
+    def write(key, requests):
+        calls.append(requests)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return requests
+
+    group = GroupCommit(write)
+    with pytest.raises(RuntimeError):
+        group.run("a", 1)
+    assert group.run("a", 2) == 2
+
+
+@pytest.mark.asyncio
+async def test_waiting_without_a_thread_a_burst_is_written_in_two_batches():
+    write = Recorder()
+    group = GroupCommit(write)
+    in_thread = lambda f: sync_to_async(f, thread_sensitive=False)  # noqa: E731
+    first = asyncio.ensure_future(group.run_async("a", 0, in_thread))
+    await sync_to_async(write.writing.wait)(5)
+    rest = [asyncio.ensure_future(group.run_async("a", n, in_thread)) for n in range(1, 50)]
+    await asyncio.sleep(0.05)
+    write.release.set()
+    assert await asyncio.gather(first, *rest) == [("a", n) for n in range(50)]
+    assert [len(batch) for batch in write.batches] == [1, 49]
