@@ -1,4 +1,5 @@
-"""What `make run` serves: the web server and, with Redis, the Celery worker and beat.
+"""What `make run` serves: the web server, with Redis the Celery worker and beat, and
+Janus (live video) when Debian's `janus` is installed and LiveKit is not configured.
 
     python -m bazaar.run
 
@@ -9,16 +10,29 @@ with a line in the log, while the other keeps serving (`bazaar.supervise`).
 """
 
 import os
+import shutil
 import sys
 
 from bazaar.supervise import Child, Supervisor, log_to_stderr
 
 
-def children(environ: dict[str, str]) -> list[Child]:
+def _janus_wanted(environ: dict[str, str], janus: str | None) -> bool:
+    """Video on the embedded backend: the binary is there and nothing else is chosen
+    (the same rule as settings.SHOWS_MEDIA)."""
+    if janus is None or environ.get("LIVEKIT_URL"):
+        return False
+    return environ.get("SHOWS_MEDIA", "janus") == "janus"
+
+
+def children(environ: dict[str, str], janus: str | None = None) -> list[Child]:
     python = sys.executable
     web = Child(name="web", argv=[python, "-m", "bazaar.serve"])
+    extra = []
+    if _janus_wanted(environ, janus):
+        # shows.media.janus_server writes Janus's configuration from settings, then runs it.
+        extra.append(Child(name="janus", argv=[python, "-m", "shows.media.janus_server"]))
     if not environ.get("REDIS_URL"):
-        return [web]
+        return [web, *extra]
     worker = Child(
         name="worker",
         argv=[
@@ -37,12 +51,13 @@ def children(environ: dict[str, str]) -> list[Child]:
             "var/celerybeat-schedule",
         ],
     )
-    return [web, worker]
+    return [web, worker, *extra]
 
 
 def main() -> int:
     log_to_stderr()
-    return Supervisor(children(dict(os.environ))).run()
+    janus = shutil.which(os.environ.get("JANUS_BINARY", "janus"))
+    return Supervisor(children(dict(os.environ), janus)).run()
 
 
 if __name__ == "__main__":

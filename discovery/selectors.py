@@ -32,6 +32,8 @@ from auctions.selectors import (
     items_in_auction,
 )
 from bazaar.errors import NotFound
+from shows.models import Show
+from shows.selectors import live_now
 from stalls.models import Category, Condition, Item, Photo, Stall
 from stalls.room.presence import live_stall_ids
 from stalls.selectors import (
@@ -293,6 +295,7 @@ class StallCard:
     photo: Photo | None
     item_count: int
     live: bool = False
+    show: Show | None = None
 
 
 def stalls_with_item_count(stalls: QuerySet[Stall]) -> QuerySet[Stall]:
@@ -319,12 +322,24 @@ def stall_cards(stalls: list[Stall]) -> list[StallCard]:
 
 
 def live_stalls(*, limit: int = ROW_LENGTH) -> list[StallCard]:
-    """Stalls whose seller is in the stall now, the fullest tables first."""
-    live = stalls_live_now()
-    if not live:
+    """Stalls streaming a show first, the most watched first; then stalls whose seller
+    is in the stall now, the fullest tables first."""
+    shows = {show.stall_id: show for show in live_now(limit=limit)}
+    present = stalls_live_now()
+    if not shows and not present:
         return []
-    stalls = stalls_with_item_count(Stall.objects.filter(public_id__in=live))
-    return stall_cards(list(stalls.order_by("-item_count", "name")[:limit]))
+    stalls = stalls_with_item_count(
+        Stall.objects.filter(Q(pk__in=shows) | Q(public_id__in=present))
+    )
+
+    def order(stall: Stall):
+        show = shows.get(stall.pk)
+        return (show is None, -(show.viewer_count if show else 0), -stall.item_count, stall.name)
+
+    cards = stall_cards(sorted(stalls, key=order)[:limit])
+    for card in cards:
+        card.show = shows.get(card.stall.pk)
+    return cards
 
 
 @dataclass

@@ -33,22 +33,7 @@ version_of() {
 } > "$VENDOR/yjs.bundle.VERSION"
 
 # License notice: the LICENSE file of every npm package that ended up in the bundle.
-node - "$META" > "$VENDOR/yjs.bundle.LICENSE.txt" <<'JS'
-const fs = require('fs')
-const inputs = Object.keys(JSON.parse(fs.readFileSync(process.argv[2], 'utf8')).inputs)
-const pkgs = [...new Set(inputs
-  .map((p) => p.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//))
-  .filter(Boolean).map((m) => m[1]))].sort()
-console.log('static/vendor/yjs.bundle.js bundles the following packages, under these licenses.')
-for (const name of pkgs) {
-  const dir = `node_modules/${name}`
-  const pkg = JSON.parse(fs.readFileSync(`${dir}/package.json`, 'utf8'))
-  const file = fs.readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f))
-  if (!file) throw new Error(`no license file in ${dir}`)
-  console.log(`\n==== ${name} ${pkg.version} (${pkg.license}) ====\n`)
-  console.log(fs.readFileSync(`${dir}/${file}`, 'utf8').trim())
-}
-JS
+node bundle-licenses.js "$META" static/vendor/yjs.bundle.js > "$VENDOR/yjs.bundle.LICENSE.txt"
 
 echo "Built $VENDOR/yjs.bundle.js ($(wc -c < "$VENDOR/yjs.bundle.js") bytes)"
 cat "$VENDOR/yjs.bundle.VERSION"

@@ -5,6 +5,7 @@ The environment is read once, here, through one ``env`` object; each integration
 service when its variable is set.
 """
 
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "stewards",
     "insights",
     "giveaways",
+    "shows",
 ]
 
 MIDDLEWARE = [
@@ -319,3 +321,27 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-rollup-daily": {"task": "analytics.tasks.rollup_daily", "schedule": 300.0},
     "analytics-prune": {"task": "analytics.tasks.prune_events", "schedule": 3600.0},
 }
+
+# Live shows (the shows app): LiveKit when LIVEKIT_URL is set, otherwise Janus when
+# Debian's `janus` is installed (`make run` starts it), otherwise no video.
+LIVEKIT_URL = env("LIVEKIT_URL", default="")
+LIVEKIT_API_URL = env("LIVEKIT_API_URL", default="")  # the room service, if not LIVEKIT_URL
+LIVEKIT_API_KEY = env("LIVEKIT_API_KEY", default="")
+LIVEKIT_API_SECRET = env("LIVEKIT_API_SECRET", default="")
+JANUS_BINARY = env("JANUS_BINARY", default="janus")
+JANUS_HTTP_PORT = env.int("JANUS_HTTP_PORT", default=8088)
+JANUS_HTTP_INTERFACE = env("JANUS_HTTP_INTERFACE", default="")
+JANUS_API_URL = env("JANUS_API_URL", default=f"http://127.0.0.1:{JANUS_HTTP_PORT}/janus")
+JANUS_PUBLIC_URL = env("JANUS_PUBLIC_URL", default=f"http://{_served_host}:{JANUS_HTTP_PORT}/janus")
+JANUS_TOKEN_SECRET = env("JANUS_TOKEN_SECRET", default="")
+JANUS_CONFIG_DIR = env("JANUS_CONFIG_DIR", default=str(VAR_DIR / "janus"))
+JANUS_ICE_ENFORCE_LIST = env("JANUS_ICE_ENFORCE_LIST", default="")
+SHOWS_MEDIA = env(
+    "SHOWS_MEDIA",
+    default="livekit" if LIVEKIT_URL else ("janus" if shutil.which(JANUS_BINARY) else ""),
+)
+# The seller's page beats every SHOW_HEARTBEAT_SECONDS; a show unheard for
+# SHOW_TIMEOUT_SECONDS ended with the seller's tab or connection.
+SHOW_HEARTBEAT_SECONDS = 10
+SHOW_TIMEOUT_SECONDS = 30
+CELERY_BEAT_SCHEDULE["shows-end-lost"] = {"task": "shows.tasks.shows_end_lost", "schedule": 5.0}

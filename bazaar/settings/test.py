@@ -30,3 +30,5 @@ else:
 # Tests serve static files from the apps' folders; nothing is collected.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# No media server unless a test sets one up (shows tests override these).
+SHOWS_MEDIA = ""

@@ -175,6 +175,12 @@
         Number(here.dataset.x) === event.x && Number(here.dataset.y) === event.y) {
       go(sectionUrl(event.x, event.y));
     }
+    if (event.type === "show") {
+      document.querySelectorAll(`[data-show-badge="${event.stall}"]`).forEach((badge) => {
+        badge.hidden = !event.live;
+        badge.querySelector("[data-show-badge-watching]").textContent = event.watching;
+      });
+    }
     if (event.type === "stall_live") {
       document.querySelectorAll(`[data-stall="${event.stall}"] .live-dot`).forEach((dot) => {
         dot.classList.toggle("is-live", event.live);

@@ -68,3 +68,13 @@ def test_make_run_starts_a_worker_only_beside_redis():
     with_redis = run.children({"REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert [child.name for child in with_redis] == ["web", "worker"]
     assert with_redis[1].argv[1:7] == ["-m", "celery", "-A", "bazaar", "worker", "--beat"]
+
+
+def test_make_run_starts_janus_when_installed_and_livekit_is_not_set():
+    assert [child.name for child in run.children({}, "/usr/bin/janus")] == ["web", "janus"]
+    janus = run.children({}, "/usr/bin/janus")[1]
+    assert janus.argv[1:] == ["-m", "shows.media.janus_server"]
+    with_redis = run.children({"REDIS_URL": "redis://127.0.0.1:6379/0"}, "/usr/bin/janus")
+    assert [child.name for child in with_redis] == ["web", "worker", "janus"]
+    assert [c.name for c in run.children({"LIVEKIT_URL": "wss://lk"}, "/usr/bin/janus")] == ["web"]
+    assert [c.name for c in run.children({"SHOWS_MEDIA": ""}, "/usr/bin/janus")] == ["web"]

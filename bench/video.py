@@ -1,0 +1,354 @@
+"""Live video benchmark: one seller publishing and N viewers watching a stall's show on
+the embedded backend (Janus), in Debian's chromium with its fake camera.
+
+    .venv/bin/python bench/video.py                      # 20 viewers for 60 s
+    .venv/bin/python bench/video.py --viewers 5 --seconds 20
+
+A fresh SQLite market with one stall, daphne serving it, and Janus configured by the
+project (shows.media.janus_server). The seller's page goes live as a seller would
+(Go live, title, Start show); the publisher sends VP8 simulcast, a high layer and a
+480p layer. One viewer already waits in the stall when the show starts (go-live to
+first frame). Baseline: that viewer alone for --baseline-seconds. Then the other
+viewers enter one after another, half in a phone-sized window (their player asks for
+the 480p layer) and half in a desktop window (the high layer), and all watch for
+--seconds. Reported: frames decoded by each viewer in the window (and how many
+decoded any), the mean received bitrate per viewer by the layer it received (by frame
+height), the SFU's CPU (Janus's CPU seconds over the window, % of one core), the
+publisher's active simulcast layers (rid, size, bitrate), time from Start show to the
+waiting viewer's first frame, and from a viewer entering the stall to its first frame
+(p50/p95). Ratios: bitrate per viewer with N viewers over the baseline viewer's, and
+enter-to-first-frame p95 over the baseline viewer's. The machine is shared: chromium's
+decoding of N videos is the CPU's limit, not Janus; the load average is recorded.
+Times are reported, never asserted. The last line of output is JSON with every figure.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._cli import bench_main, parser_for  # noqa: E402
+from bench._report import load_average, median_p95_ms, progress, ratio  # noqa: E402
+from bench._servers import (  # noqa: E402
+    cpu_seconds,
+    daphne_process,
+    django_json,
+    free_port,
+    migrate,
+    server_env,
+    wait_for_port,
+)
+
+CHROMIUM = os.environ.get("BAZAAR_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+
+_SELLER_SCRIPT = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from accounts.services import user_create
+from market.services import sections_ensure
+from stalls.services import seller_register, stall_create
+sections_ensure(coordinates=[(0, 0)])
+user = user_create(
+    handle="streamer", email="s@example.com", password="bench-only-pw-1", verified=True
+)
+seller_register(user=user, legal_name="Sam Streamer", country="US")
+stall = stall_create(
+    user=user, name="Bench Stall", description="", section_x=0, section_y=0, slot=0
+)
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.save()
+print(json.dumps({"stall": stall.public_id, "cookie": settings.SESSION_COOKIE_NAME,
+                  "session": session.session_key}))
+"""
+
+# Every peer connection a page makes, and when its video showed a first frame.
+PAGE_SCRIPT = """
+    window.__pcs = [];
+    const NativePC = window.RTCPeerConnection;
+    window.RTCPeerConnection = class extends NativePC {
+        constructor(...args) { super(...args); window.__pcs.push(this); }
+    };
+    document.addEventListener('DOMContentLoaded', () => {
+        const video = document.querySelector('[data-show-video]');
+        if (video) video.addEventListener('loadeddata', () => {
+            window.__firstFrameMs = performance.now();
+            window.__firstFrameAt = Date.now();
+        }, { once: true });
+    });
+    window.__rtp = async (type) => {
+        const rows = [];
+        for (const pc of window.__pcs) {
+            if (pc.connectionState === 'closed') continue;
+            (await pc.getStats()).forEach((s) => {
+                if (s.type === type && s.kind === 'video') rows.push({
+                    rid: s.rid || null, bytes: s.bytesSent || s.bytesReceived || 0,
+                    frames: s.framesDecoded || s.framesEncoded || 0,
+                    width: s.frameWidth || 0, height: s.frameHeight || 0,
+                    active: s.active === undefined ? true : s.active,
+                });
+            });
+        }
+        return rows;
+    };
+"""
+
+
+def _inbound(page) -> dict:
+    rows = page.evaluate("window.__rtp('inbound-rtp')")
+    return {
+        "bytes": sum(row["bytes"] for row in rows),
+        "frames": sum(row["frames"] for row in rows),
+        "height": max((row["height"] for row in rows), default=0),
+    }
+
+
+def _first_frame(page, key: str, timeout: float = 30.0) -> float | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = page.evaluate(f"window.{key}")
+        if value is not None:
+            return value
+        time.sleep(0.05)
+    return None
+
+
+def _watch(viewers: list, seconds: float) -> list[dict]:
+    """Sample each viewer at the start and end of the window."""
+    before = [_inbound(page) for page in viewers]
+    time.sleep(seconds)
+    after = [_inbound(page) for page in viewers]
+    return [
+        {
+            "frames": end["frames"] - start["frames"],
+            "mbps": round((end["bytes"] - start["bytes"]) * 8 / seconds / 1e6, 3),
+            "height": end["height"],
+        }
+        for start, end in zip(before, after, strict=True)
+    ]
+
+
+def _go_live(browser, base_url: str, seed: dict):
+    context = browser.new_context(viewport=DESKTOP)
+    context.add_cookies([{"name": seed["cookie"], "value": seed["session"], "url": base_url}])
+    page = context.new_page()
+    page.add_init_script(PAGE_SCRIPT)
+    page.goto(f"{base_url}/stalls/{seed['stall']}/")
+    page.get_by_role("button", name="Go live").click()
+    page.wait_for_function("document.querySelector('[data-show-preview]').videoWidth > 0")
+    page.get_by_label("Show title").fill("Bench show")
+    return page
+
+
+def _viewer(browser, url: str, viewport: dict):
+    page = browser.new_context(viewport=viewport).new_page()
+    page.add_init_script(PAGE_SCRIPT)
+    page.goto(url)
+    return page
+
+
+def _outbound(page) -> dict:
+    return {row["rid"]: row for row in page.evaluate("window.__rtp('outbound-rtp')")}
+
+
+def _publisher_layers(before: dict, after: dict, seconds: float) -> list[dict]:
+    """Each simulcast layer the publisher sent over the window: size, bitrate, active."""
+    layers = []
+    for row in after.values():
+        sent = row["bytes"] - before.get(row["rid"], {"bytes": 0})["bytes"]
+        layers.append(
+            {
+                "rid": row["rid"],
+                "size": f"{row['width']}x{row['height']}",
+                "mbps": round(sent * 8 / seconds / 1e6, 3),
+                "active": row["active"] and sent > 0,
+            }
+        )
+    return sorted(layers, key=lambda layer: layer["rid"] or "")
+
+
+def _by_layer(watched: list[dict]) -> dict:
+    """Mean bitrate per viewer for each received frame height."""
+    layers: dict[int, list[float]] = {}
+    for viewer in watched:
+        layers.setdefault(viewer["height"], []).append(viewer["mbps"])
+    return {
+        f"{height}p": {"viewers": len(rates), "mean_mbps": round(sum(rates) / len(rates), 3)}
+        for height, rates in sorted(layers.items())
+    }
+
+
+def measure(args, workdir: Path) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from shows.media.janus_server import config_write, janus_argv
+
+    janus_port = free_port()
+    janus_url = f"http://127.0.0.1:{janus_port}/janus"
+    env = server_env(
+        database_url=f"sqlite:///{workdir / 'bench.sqlite3'}", media_root=workdir / "media"
+    )
+    env.update(
+        SHOWS_MEDIA="janus",
+        JANUS_API_URL=janus_url,
+        JANUS_PUBLIC_URL=janus_url,
+        JANUS_TOKEN_SECRET="bench-only-janus-secret",
+        BAZAAR_DEMO_MARKET="0",
+    )
+    migrate(env)
+    seed = django_json(_SELLER_SCRIPT, env=env)
+    config = config_write(
+        workdir / "janus", token_secret=env["JANUS_TOKEN_SECRET"], http_port=janus_port
+    )
+    with (workdir / "janus.log").open("wb") as log:
+        janus = subprocess.Popen(janus_argv(config), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(janus_port, janus)
+        with (
+            daphne_process(env=env, log_path=workdir / "daphne.log") as (base_url, _),
+            sync_playwright() as playwright,
+        ):
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                return _run(args, browser, base_url, seed, janus)
+            finally:
+                browser.close()
+    finally:
+        janus.terminate()
+        janus.wait(timeout=10)
+
+
+def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
+    stall_url = f"{base_url}/stalls/{seed['stall']}/"
+    seller = _go_live(browser, base_url, seed)
+    waiting = _viewer(browser, stall_url, DESKTOP)
+    progress("going live")
+    started_at = seller.evaluate("Date.now()")
+    seller.get_by_role("button", name="Start show").click()
+    seller.locator("[data-show-live]").wait_for(state="visible", timeout=30_000)
+    first_at = _first_frame(waiting, "__firstFrameAt")
+    go_live_s = (first_at - started_at) / 1000 if first_at else None
+
+    progress(f"baseline: one viewer for {args.baseline_seconds} s")
+    baseline_enter = _viewer(browser, stall_url, DESKTOP)
+    baseline_first = _first_frame(baseline_enter, "__firstFrameMs")
+    baseline = _watch([waiting], args.baseline_seconds)[0]
+    baseline_enter.context.close()
+
+    progress(f"{args.viewers} viewers entering")
+    entering = [
+        _viewer(browser, stall_url, PHONE if index % 2 == 0 else DESKTOP)
+        for index in range(args.viewers - 1)
+    ]
+    # Each page timed its own first frame from its navigation's start.
+    firsts = [_first_frame(page, "__firstFrameMs") for page in entering]
+    enter_s = [first / 1000 for first in firsts if first is not None]
+    viewers = [waiting, *entering]
+    progress(f"watching for {args.seconds} s")
+    janus_cpu = cpu_seconds(janus.pid)
+    sent = _outbound(seller)
+    watched = _watch(viewers, args.seconds)
+    layers = _publisher_layers(sent, _outbound(seller), args.seconds)
+    janus_cpu = cpu_seconds(janus.pid) - janus_cpu
+    decoding = sum(1 for viewer in watched if viewer["frames"] > 0)
+    by_layer = _by_layer(watched)
+    enter = median_p95_ms(enter_s) if enter_s else {}
+    mean_mbps = sum(viewer["mbps"] for viewer in watched) / len(watched)
+    results = {
+        "viewers": args.viewers,
+        "seconds": args.seconds,
+        "decoding": decoding,
+        "frames_decoded": [viewer["frames"] for viewer in watched],
+        "bitrate_by_layer": by_layer,
+        "mean_mbps_per_viewer": round(mean_mbps, 3),
+        "sfu_cpu_percent_of_one_core": round(100 * janus_cpu / args.seconds, 1),
+        "publisher_layers": layers,
+        "go_live_to_first_frame_s": round(go_live_s, 2) if go_live_s else None,
+        "enter_to_first_frame_ms": enter,
+        "entered_with_a_frame": f"{len(enter_s)}/{args.viewers - 1}",
+        "baseline": {
+            "mbps": baseline["mbps"],
+            "height": baseline["height"],
+            "enter_to_first_frame_ms": round(baseline_first, 1) if baseline_first else None,
+        },
+        "ratios": {
+            "mbps_per_viewer_vs_baseline_on_its_layer": ratio(
+                by_layer.get(f"{baseline['height']}p", {}).get("mean_mbps"), baseline["mbps"]
+            ),
+            "enter_p95_vs_baseline": ratio(
+                enter.get("p95_ms"), round(baseline_first, 1) if baseline_first else None
+            ),
+        },
+        "load_average": load_average(),
+    }
+    _print(results)
+    return results
+
+
+def _print(results: dict) -> None:
+    print(
+        f"\n{results['decoding']}/{results['viewers']} viewers decoding over {results['seconds']} s"
+    )
+    print(f"frames decoded per viewer: {results['frames_decoded']}")
+    for layer, row in results["bitrate_by_layer"].items():
+        print(f"  {layer:>6}: {row['viewers']:>2} viewers, {row['mean_mbps']} Mbps mean each")
+    print(f"SFU (Janus) CPU: {results['sfu_cpu_percent_of_one_core']} % of one core")
+    for layer in results["publisher_layers"]:
+        print(
+            f"  publisher layer {layer['rid']}: {layer['size']} {layer['mbps']} Mbps "
+            f"{'active' if layer['active'] else 'inactive'}"
+        )
+    print(f"go live -> first frame (a waiting viewer): {results['go_live_to_first_frame_s']} s")
+    print(
+        f"enter -> first frame: {results['enter_to_first_frame_ms']} ms "
+        f"({results['entered_with_a_frame']} viewers)"
+    )
+    print(f"baseline (one viewer): {results['baseline']}")
+    print(f"ratios: {results['ratios']}   load average {results['load_average']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = parser_for(__doc__)
+    parser.add_argument("--viewers", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--baseline-seconds", type=float, default=8.0)
+    args = parser.parse_args(argv)
+    if shutil.which("janus") is None or not os.path.exists(CHROMIUM):
+        parser.error("needs Debian's janus and chromium (apt-get install janus chromium)")
+
+    def run(_started: float) -> dict:
+        with tempfile.TemporaryDirectory(prefix="bazaar-video-") as tmp:
+            return measure(args, Path(tmp))
+
+    return bench_main(run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

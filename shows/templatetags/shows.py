@@ -1,0 +1,48 @@
+"""The show's pieces on other apps' pages, loaded by name (`{% load shows %}`) so the
+lower apps' templates include them without the lower apps importing this one."""
+
+from django import template
+from django.conf import settings
+
+from shows import media
+from shows.on_air import on_air
+
+register = template.Library()
+
+
+def _stage_context(context, stall) -> dict:
+    request = context["request"]
+    return {
+        "stall": stall,
+        "show": on_air(stall_public_ids=[stall.public_id]).get(stall.public_id),
+        "is_seller": request.user.is_authenticated and stall.seller.user_id == request.user.pk,
+        "video_enabled": media.backend() is not None,
+        "how_to_enable": media.HOW_TO_ENABLE,
+        "heartbeat_seconds": settings.SHOW_HEARTBEAT_SECONDS,
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("shows/_stage.html", takes_context=True)
+def show_stage(context, stall):
+    """The stall page's video: the viewer's stage, or the seller's own panel."""
+    return _stage_context(context, stall)
+
+
+@register.inclusion_tag("shows/_seller_panel.html", takes_context=True)
+def show_panel(context, stall):
+    """The dashboard's "Go live" panel."""
+    return _stage_context(context, stall)
+
+
+@register.simple_tag
+def live_shows_for(cards) -> dict:
+    """One cache read for a section's cards (market.selectors' dicts): {stall public id:
+    its show's entry}."""
+    return on_air(stall_public_ids=[card["public_id"] for card in cards if card])
+
+
+@register.inclusion_tag("shows/_live_badge.html")
+def show_badge(shows: dict | None, stall_public_id: str):
+    return {"show": (shows or {}).get(stall_public_id), "stall_public_id": stall_public_id}

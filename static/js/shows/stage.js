@@ -1,0 +1,174 @@
+// The viewer's stage on a stall page: the seller's show plays at once, muted and inline,
+// with a tap to unmute; a dropped connection resumes by itself; leaving the page
+// leaves the show. While nothing is on, the page asks now and then whether it is.
+(() => {
+  "use strict";
+  const shows = window.BazaarShows;
+  const POLL_IDLE_MS = 5000;
+  const RETRY_MAX_MS = 10000;
+  const OVERLAY_LINES = 4;
+
+  const stage = document.querySelector("[data-live-video]");
+  if (!stage) return;
+  const $ = (name) => stage.querySelector(`[data-${name}]`);
+  const video = $("show-video");
+  const status = $("show-status");
+  const watching = $("show-watching");
+  const unmute = $("show-unmute");
+  const beatMs = Number(stage.dataset.heartbeatSeconds || 10) * 1000;
+
+  let showId = stage.dataset.show || "";
+  let session = null;
+  let retryMs = 1000;
+  let retryTimer = null;
+  let beatTimer = null;
+  let starting = false;
+
+  const say = (text) => { status.textContent = text; status.hidden = !text; };
+  const url = (name) => shows.urlFor(stage.dataset[name], showId);
+
+  function stopSession() {
+    if (session) session.stop();
+    session = null;
+  }
+
+  function scheduleRetry() {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(start, retryMs);
+    retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+  }
+
+  function applyState(state) {
+    if (!state.live) return ended();
+    watching.textContent = state.watching;
+    const title = $("show-title");
+    if (state.title && title.textContent !== state.title) title.textContent = state.title;
+    return true;
+  }
+
+  async function beat() {
+    if (!showId) return;
+    try {
+      applyState(await shows.post(url("watchingUrl")));
+    } catch (error) {
+      if (error.status === 404) ended();
+    }
+  }
+
+  function ended() {
+    clearInterval(beatTimer);
+    clearTimeout(retryTimer);
+    stopSession();
+    showId = "";
+    delete stage.dataset.show;
+    stage.classList.remove("is-live");
+    stage.classList.add("is-over");
+    video.srcObject = null;
+    say("The show has ended. Thanks for watching!");
+    setTimeout(idle, POLL_IDLE_MS);
+    return false;
+  }
+
+  // The seller's tracks went away: over, or a blip (the seller reconnecting)?
+  async function gone() {
+    await beat();
+    if (showId) { stopSession(); say("The seller's video paused. Reconnecting…"); scheduleRetry(); }
+  }
+
+  function lost() {
+    if (!showId) return;
+    stopSession();
+    say("Connection lost. Reconnecting…");
+    scheduleRetry();
+  }
+
+  async function start() {
+    if (!showId || session || starting) return;
+    starting = true;
+    stage.hidden = false;
+    stage.classList.add("is-live");
+    stage.classList.remove("is-over");
+    say("Connecting to the show…");
+    // The media client's library loads while the grant is asked for (first frame sooner).
+    const expected = stage.dataset.backend === "livekit" ? "livekitSrc" : "janusSrc";
+    if (stage.dataset.backend) shows.loadScript(stage.dataset[expected]).catch(() => {});
+    try {
+      const grant = await shows.post(url("tokenUrl"));
+      const client = shows.clientFor(grant);
+      const src = grant.backend === "janus" ? stage.dataset.janusSrc : stage.dataset.livekitSrc;
+      session = await client.watch(grant, video, { src, onGone: gone, onLost: lost });
+      retryMs = 1000;
+    } catch (error) {
+      if (error.code === "show_ended" || error.status === 404) {
+        starting = false;
+        ended();
+        return;
+      }
+      say(error.code === "no_publisher" ? "The seller is getting ready…" : `${error.message} Retrying…`);
+      scheduleRetry();
+    } finally {
+      starting = false;
+    }
+    if (!beatTimer) {
+      beat();
+      beatTimer = setInterval(beat, beatMs);
+    }
+  }
+
+  async function idle() {
+    if (showId) return;
+    if (!document.hidden) {
+      try {
+        const state = await (await fetch(stage.dataset.stateUrl, { credentials: "same-origin" })).json();
+        if (state.live) {
+          showId = state.show;
+          stage.dataset.show = showId;
+          stage.dataset.backend = state.backend;
+          $("show-title").textContent = state.title;
+          watching.textContent = state.watching;
+          beatTimer = null;
+          start();
+          return;
+        }
+      } catch (error) { /* offline for a moment: ask again later */ }
+    }
+    setTimeout(idle, POLL_IDLE_MS);
+  }
+
+  video.addEventListener("playing", () => say(""));
+  unmute.addEventListener("click", () => {
+    video.muted = false;
+    video.play().catch(() => {});
+    unmute.hidden = true;
+  });
+  video.addEventListener("volumechange", () => { unmute.hidden = !video.muted; });
+
+  window.addEventListener("pagehide", () => {
+    if (showId) shows.beacon(url("leaveUrl"));
+    stopSession();
+  });
+
+  // On phones the chat sits over the video: its latest lines, mirrored (the room's own
+  // list below stays the one screen readers use).
+  function mirrorChat() {
+    const list = document.querySelector("[data-chat-list]");
+    const overlay = $("show-chat-overlay");
+    if (!list || !overlay) return;
+    const copy = () => {
+      const rows = [...list.children].slice(-OVERLAY_LINES);
+      overlay.replaceChildren(...rows.map((row) => {
+        const line = document.createElement("li");
+        const author = row.querySelector(".msg-author");
+        const text = row.querySelector(".msg-text");
+        line.textContent = author && text ? `${author.textContent}: ${text.textContent}` : "";
+        return line;
+      }));
+    };
+    new MutationObserver(copy).observe(list, { childList: true, subtree: true });
+    copy();
+  }
+
+  mirrorChat();
+  if (showId) start();
+  else idle();
+})();
