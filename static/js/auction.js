@@ -251,7 +251,8 @@ window.BazaarAuction = { mount(root) {
   }
 
   async function placeBid(key) {
-    const fields = { amount: amountInput.value, max: form.querySelector("[data-max]").value || null };
+    // A flash auction's panel over a stall has no proxy maximum field.
+    const fields = { amount: amountInput.value, max: form.querySelector("[data-max]")?.value || null };
     if (socket && socket.readyState === WebSocket.OPEN) {
       try {
         return await sendOverSocket(fields, key);

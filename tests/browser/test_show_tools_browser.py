@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from auctions.frames import pseudonym
 from auctions.models import Auction
 from tests.auctions.conftest import save_card
 from tests.browser.accessibility import assert_accessible
@@ -100,7 +101,9 @@ class ShowToolsInTheBrowser(BrowserTestCase):
         seller.wait_for_function(
             "document.querySelector('.flash-card [data-price]').textContent === '$6.00'"
         )
-        assert seller.locator(".flash-card [data-leader]").inner_text() == "@viewer"
+        # Bidders go by their pseudonym on this auction, never their handle.
+        leader = seller.locator(".flash-card [data-leader]").inner_text()
+        assert leader == pseudonym(auction, self.viewer.pk)
         viewer.wait_for_timeout(800)  # the price's animation
         keep(viewer, "viewer-flash-overlay-1366")
         assert_accessible(viewer, "stall with a flash auction (viewer)")
