@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 from playwright.sync_api import expect
 
+from auctions.frames import pseudonym
 from auctions.services.bidding import bid_place
 from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
@@ -58,7 +59,7 @@ class EmbeddedMarketInTheBrowser(BrowserTestCase):
         page = self.new_page(bob)
         page.goto(f"{self.live_server_url}/auctions/{auction.public_id}/")
         page.wait_for_selector("#auction[data-connected=true]", state="attached")
-        expect(page.locator("[data-leader]")).to_have_text("@bob")
+        expect(page.locator("[data-leader]")).to_have_text(pseudonym(auction, bob.pk))
 
         # The end passes. No request and no reload: the server's own schedule closes
         # the auction, charges Bob, and the page hears it on its socket.

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from auctions.frames import pseudonym
 from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from stalls.room.chat import chat_post
@@ -127,4 +128,5 @@ class FocusAndAnnouncements(BrowserTestCase):
         bob.locator("[data-amount]").fill("15")
         bob.locator("[data-bid-submit]").click()
         page.wait_for_function("document.querySelector('[data-bid-announcer]').textContent !== ''")
-        assert announcer.inner_text() == "New high bid: $15.00 by @bob."
+        bidder = pseudonym(self.auction, self.bob.pk)
+        assert announcer.inner_text() == f"New high bid: $15.00 by {bidder}."
