@@ -85,8 +85,10 @@ def show_start(*, actor, stall, title: str) -> Show:
 
 def _end_silent_shows(*, stall) -> None:
     """A show whose seller went silent still holds the stall's one live slot until the
-    sweep runs; a new start ends it first."""
-    for show in Show.objects.filter(stall=stall, ended_at__isnull=True):
+    sweep runs; a new start ends it first. Only a silent one: a show another click
+    started a moment ago is heard, and the unique live slot makes it the answer."""
+    silent = timezone.now() - timedelta(seconds=settings.SHOW_TIMEOUT_SECONDS)
+    for show in Show.objects.filter(stall=stall, ended_at__isnull=True, heartbeat_at__lt=silent):
         show_end(show=show, reason=Show.EndReason.LOST, end_room=False)
 
 
