@@ -22,6 +22,7 @@ decoding of N videos is the CPU's limit, not Janus; the load average is recorded
 Times are reported, never asserted. The last line of output is JSON with every figure.
 """
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -334,14 +335,22 @@ def _print(results: dict) -> None:
     print(f"ratios: {results['ratios']}   load average {results['load_average']}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = parser_for(__doc__)
     parser.add_argument("--viewers", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--baseline-seconds", type=float, default=8.0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return _parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if shutil.which("janus") is None or not os.path.exists(CHROMIUM):
-        parser.error("needs Debian's janus and chromium (apt-get install janus chromium)")
+        _parser().error("needs Debian's janus and chromium (apt-get install janus chromium)")
 
     def run(_started: float) -> dict:
         with tempfile.TemporaryDirectory(prefix="bazaar-video-") as tmp:
