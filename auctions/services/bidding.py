@@ -8,6 +8,7 @@ batches; docs/decisions.md says why that is fair across several web processes.
 """
 
 import asyncio
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -31,6 +32,18 @@ _batches = GroupCommit(bids_write)
 # Socket bids wait without a thread; their checks and the batches they write run here
 # (Channels' own database thread is one per process, shared by every consumer).
 _bid_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bids")
+
+
+def _fresh_after_fork() -> None:
+    """Threads do not survive a fork: a forked process (a pre-forking server's worker, a
+    live-server test's) would queue bids on the parent's dead pool threads, and wait on
+    the parent's unfinished batches. It starts a pool and batches of its own."""
+    global _batches, _bid_threads
+    _batches = GroupCommit(bids_write)
+    _bid_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bids")
+
+
+os.register_at_fork(after_in_child=_fresh_after_fork)
 
 
 def _in_bid_thread(function):
