@@ -4,12 +4,15 @@ binary is installed (`python -m shows.media.janus_server`); tests and the bench 
 `config_write` and start Janus themselves.
 """
 
+import logging
 import os
 import shutil
 import signal
 import socket
 import sys
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 PLUGINS = "/usr/lib/x86_64-linux-gnu/janus"
 KEEP = {"libjanus_videoroom.so", "libjanus_http.so"}
@@ -86,15 +89,15 @@ def main() -> int:
 
     binary = shutil.which(settings.JANUS_BINARY)
     if binary is None:
-        print(f"{settings.JANUS_BINARY} is not installed: no live video", file=sys.stderr)
+        log.error("%s is not installed: no live video", settings.JANUS_BINARY)
         return 1
     if _port_taken(settings.JANUS_HTTP_PORT):
         # Exiting would have the supervisor restart us until it stops the whole market:
         # say why there is no video, and wait to be stopped with everything else.
-        print(
-            f"port {settings.JANUS_HTTP_PORT} is taken (another Janus?): no live video from "
-            "this market; set JANUS_HTTP_PORT to another port",
-            file=sys.stderr,
+        log.error(
+            "port %s is taken (another Janus?): no live video from this market; "
+            "set JANUS_HTTP_PORT to another port",
+            settings.JANUS_HTTP_PORT,
         )
         signal.pause()
         return 0
