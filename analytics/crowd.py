@@ -23,8 +23,13 @@ class LocalCrowd:
         self._where: dict[str, tuple[int, float]] = {}
 
     def seen(self, person: str, section_id: int, seconds: float) -> None:
+        self.seen_many({person: section_id}, seconds)
+
+    def seen_many(self, people: dict[str, int], seconds: float) -> None:
+        until = time.monotonic() + seconds
         with self._lock:
-            self._where[person] = (section_id, time.monotonic() + seconds)
+            for person, section_id in people.items():
+                self._where[person] = (section_id, until)
 
     def gone(self, person: str) -> None:
         with self._lock:
@@ -55,9 +60,14 @@ class RedisCrowd:
         self._redis = redis.Redis.from_url(url)
 
     def seen(self, person: str, section_id: int, seconds: float) -> None:
+        self.seen_many({person: section_id}, seconds)
+
+    def seen_many(self, people: dict[str, int], seconds: float) -> None:
+        """Everyone in one round trip, however many."""
+        until = time.time() + seconds
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zadd(self.EXPIRY, {person: time.time() + seconds})
-        pipe.hset(self.WHERE, person, section_id)
+        pipe.zadd(self.EXPIRY, dict.fromkeys(people, until))
+        pipe.hset(self.WHERE, mapping=people)
         pipe.execute()
 
     def gone(self, person: str) -> None:
@@ -87,6 +97,13 @@ def crowd_seen(*, person: str, section_id: int, seconds: float | None = None) ->
     """`person` is in this section now (for `seconds`, by default a grid view's span)."""
     if person:
         crowd().seen(person, section_id, seconds or settings.CROWD_SECONDS)
+
+
+def crowd_seen_many(*, people: dict[str, int], seconds: float) -> None:
+    """Many people, each in their section, for `seconds` (a stall room's heartbeats)."""
+    people = {person: section for person, section in people.items() if person}
+    if people:
+        crowd().seen_many(people, seconds)
 
 
 def crowd_gone(*, person: str) -> None:

@@ -151,6 +151,14 @@ class GroupFanout:
             self.waiting.clear()
             await self.channel_layer.group_discard(self.group, channel)
 
+    def hand_out_here(self, message: dict) -> None:
+        """Deliver `message` to this process's members only, as if it had come on the
+        channel layer (same spacing, batching and order): state that each process
+        reads for itself, such as a room's headcount, needs no layer message."""
+        if self.channel is not None:
+            self.waiting.append(message)
+            self.arrived.set()
+
     async def _receive(self, channel: str) -> None:
         while True:
             message = await self.channel_layer.receive(channel)

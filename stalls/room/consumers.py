@@ -5,7 +5,6 @@ sync protocol, of which a client may only send step 1 (the document is written
 by the server alone).
 """
 
-import asyncio
 import hashlib
 import json
 import time
@@ -23,31 +22,28 @@ from governance.selectors import chat_restriction
 from ..models import Stall
 from . import chat, visitors
 from .cursors import cursor_hub
-from .document import document_position, document_state, stall_group
+from .document import document_state, stall_group
+from .pulse import room_pulse_here
+from .selectors import room_stall
 
 CLOSE_UNKNOWN_STALL = 4404
 CLOSE_BANNED = 4403
 CURSOR_MIN_INTERVAL = 1 / 30
-COUNT_INTERVAL = 1.0
-_count_pending: dict[tuple[int, str], asyncio.Task] = {}
-
-
-async def _flush_count(channel_layer, group: str, stall_public_id: str, key) -> None:
-    await asyncio.sleep(COUNT_INTERVAL)
-    del _count_pending[key]
-    count = await database_sync_to_async(visitors.room_count)(stall_public_id=stall_public_id)
-    await channel_layer.group_send(
-        group, {"type": "room.count", "count": count.sockets, "guests": count.guests}
-    )
 
 
 @database_sync_to_async
 def _load(public_id: str, user):
-    stall = Stall.objects.select_related("seller").filter(public_id=public_id).first()
+    stall = room_stall(public_id=public_id)
     if stall is None:
         return None, None
     restriction = chat_restriction(user=user, stall=stall) if user.is_authenticated else None
     return stall, restriction
+
+
+def _arrive(stall: Stall, conn: str, visitor: visitors.Visitor):
+    """One trip to the database thread for a join: the entry, then the document's state."""
+    visitors.room_join(stall=stall, conn=conn, visitor=visitor)
+    return document_state(stall_id=stall.pk)
 
 
 class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
@@ -75,14 +71,13 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         self.last_cursor = 0.0
         self.group = stall_group(self.stall.public_id)
         # Subscribe before reading any state: nothing committed in between is missed.
-        await group_fanout(self.channel_layer, self.group).join(self)
+        fanout = group_fanout(self.channel_layer, self.group)
+        await fanout.join(self)
         if user.is_authenticated:
             await self.channel_layer.group_add(user_group(user.public_id), self.channel_name)
-        await database_sync_to_async(visitors.room_join)(
-            stall=self.stall, conn=self.channel_name, visitor=self.visitor
-        )
+        state = await database_sync_to_async(_arrive)(self.stall, self.channel_name, self.visitor)
         self.joined = True
-        state = await database_sync_to_async(document_state)(stall_id=self.stall.pk)
+        headcount = room_pulse_here().enter(self.group, self.stall, fanout)
         await self._send_json(
             {
                 "type": "welcome",
@@ -94,7 +89,8 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
                 "heartbeat_seconds": visitors.HEARTBEAT_SECONDS,
             }
         )
-        self._send_count()
+        if headcount is not None:
+            await self.send_frame(headcount)
 
     def _you(self, restriction) -> dict | None:
         if not self.user.is_authenticated:
@@ -111,16 +107,18 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         }
 
     async def disconnect(self, code):
+        """Nothing here waits for Redis or the database: the pulse's next tick removes
+        the entry, with every other socket that closed meanwhile; if the process is
+        stopping (every socket at once), the entries expire."""
         if not getattr(self, "joined", False):
             return
+        room_pulse_here().leave(self.group, self.channel_name)
         cursor_hub(self.channel_layer, self.group).gone(self.cursor_id)
         await group_fanout(self.channel_layer, self.group).leave(self)
         if self.user.is_authenticated:
             await self.channel_layer.group_discard(
                 user_group(self.user.public_id), self.channel_name
             )
-        await database_sync_to_async(visitors.room_leave)(stall=self.stall, conn=self.channel_name)
-        self._send_count()
 
     async def receive(self, text_data=None, bytes_data=None):
         if not self.joined:
@@ -203,22 +201,13 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         )
 
     async def _ping(self, frame: dict) -> None:
-        await database_sync_to_async(visitors.room_beat)(
-            stall=self.stall, conn=self.channel_name, visitor=self.visitor
-        )
-        epoch, seq = await database_sync_to_async(document_position)(stall_id=self.stall.pk)
-        await self._send_json(
-            {"type": "pong", "epoch": epoch, "seq": seq, "server_time": time.time()}
-        )
+        """A heartbeat: noted for the pulse's next tick, which keeps the entry alive and
+        answers with the room's `pong` (no database, no per-ping Redis call)."""
+        room_pulse_here().beat(self.group, self, self.channel_name, self.visitor)
 
-    def _send_count(self) -> None:
-        """Tell the room how many are here: at most once a second per process and
-        stall, so a crowd arriving does not send a count per arrival to everyone."""
-        key = (id(asyncio.get_running_loop()), self.group)
-        if key not in _count_pending:
-            _count_pending[key] = asyncio.get_running_loop().create_task(
-                _flush_count(self.channel_layer, self.group, self.stall.public_id, key)
-            )
+    async def send_frame(self, frame: str) -> None:
+        """A frame already encoded (once, for many sockets)."""
+        await self.send(text_data=frame)
 
     async def _send_json(self, frame: dict) -> None:
         await self.send(text_data=json.dumps(frame))
@@ -237,7 +226,7 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         await self.send(text_data=event["frame"])
 
     doc_update = cursor_batch = stock_changed = offer_private = show_frame = forward_frame
-    frames_batch = forward_frame
+    frames_batch = room_presence = forward_frame
 
     async def doc_epoch(self, event):
         await self._send_json({"type": "doc_epoch", "epoch": event["epoch"]})
@@ -262,8 +251,3 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
                 await self._send_json({"type": "restricted", "message": restriction.message})
         else:
             await self._send_json({"type": "restricted", "message": event["message"]})
-
-    async def room_count(self, event):
-        await self._send_json(
-            {"type": "presence", "count": event["count"], "guests": event["guests"]}
-        )

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from pycrdt import Array, Doc, Map
 
+from analytics.shared import redis_or_local
 from bazaar.broadcast import broadcast_on_commit
 from bazaar.jobs import enqueue_on_commit
 
@@ -61,6 +62,91 @@ class Replica:
 
 _replicas: OrderedDict[int, Replica] = OrderedDict()
 _registry_lock = threading.Lock()
+_document_ids: dict[int, int] = {}  # stall id -> its document's id, for `_current_replica`
+
+
+# Where each stall's document stands, published after every commit that moves it, so
+# that a heartbeat's answer and a join need no database read. Sequence numbers are the
+# update rows' ids, which rise across epochs too, so a position only ever moves up
+# (commits that finish out of order cannot move it back).
+POSITION_SECONDS = 24 * 3600
+
+
+class LocalPositions:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._known: dict[int, tuple[int, int]] = {}
+
+    def publish(self, stall_id: int, epoch: int, seq: int) -> None:
+        with self._lock:
+            if seq > self._known.get(stall_id, (0, 0))[1]:
+                self._known[stall_id] = (epoch, seq)
+
+    def get_many(self, stall_ids: list[int]) -> dict[int, tuple[int, int]]:
+        with self._lock:
+            return {i: self._known[i] for i in stall_ids if i in self._known}
+
+
+class RedisPositions:
+    """`bazaar:doc:<stall id>:position` = "seq:epoch", raised only, by a script."""
+
+    RAISE = """
+    local current = redis.call('GET', KEYS[1])
+    if current and tonumber(string.match(current, '^(%d+)')) >= tonumber(ARGV[1]) then
+        return 0
+    end
+    redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+    return 1
+    """
+
+    def __init__(self, url: str):
+        import redis
+
+        self._redis = redis.Redis.from_url(url)
+        self._raise = self._redis.register_script(self.RAISE)
+
+    @staticmethod
+    def _key(stall_id: int) -> str:
+        return f"bazaar:doc:{stall_id}:position"
+
+    def publish(self, stall_id: int, epoch: int, seq: int) -> None:
+        self._raise(keys=[self._key(stall_id)], args=[seq, epoch, POSITION_SECONDS])
+
+    def get_many(self, stall_ids: list[int]) -> dict[int, tuple[int, int]]:
+        if not stall_ids:
+            return {}
+        found = self._redis.mget([self._key(i) for i in stall_ids])
+        positions = {}
+        for stall_id, raw in zip(stall_ids, found, strict=True):
+            if raw is not None:
+                seq, epoch = raw.decode().split(":")
+                positions[stall_id] = (int(epoch), int(seq))
+        return positions
+
+
+positions = redis_or_local(RedisPositions, LocalPositions)
+
+
+def _publish_position_on_commit(stall_id: int, epoch: int, seq: int) -> None:
+    transaction.on_commit(lambda: positions().publish(stall_id, epoch, seq), robust=True)
+
+
+def document_positions(*, stall_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(epoch, seq) of each stall's committed document as last published: no database
+    read. A stall whose position is not known (none published since a restart of the
+    embedded market) is left out; `document_position` reads it."""
+    return positions().get_many(stall_ids)
+
+
+def _current_replica(stall_id: int) -> Replica | None:
+    """This process's copy of the stall's document if it holds everything published as
+    committed, so a join can be answered without the database; else None."""
+    published = positions().get_many([stall_id]).get(stall_id)
+    replica = _replicas.get(_document_ids.get(stall_id, -1))
+    if published is None or replica is None or not replica.valid:
+        return None
+    epoch, seq = published
+    return replica if replica.epoch == epoch and replica.seq >= seq else None
 
 
 def _catch_up(replica: Replica, document: StallDocument) -> None:
@@ -89,6 +175,7 @@ def _replica_for(document: StallDocument) -> Replica:
             replica = Replica(doc=new_doc(), epoch=document.epoch)
             _replicas[document.pk] = replica
         _replicas.move_to_end(document.pk)
+        _document_ids[document.stall_id] = document.pk
         while len(_replicas) > REPLICAS_KEPT:
             _replicas.popitem(last=False)
     _catch_up(replica, document)
@@ -120,9 +207,9 @@ class DocumentState:
 
 
 def document_state(*, stall_id: int, state_vector: bytes | None = None) -> DocumentState:
-    """The committed document as an update relative to a client's state vector."""
-    document = document_for_stall(stall_id=stall_id)
-    replica = _replica_for(document)
+    """The committed document as an update relative to a client's state vector: from
+    this process's copy when it is current (a crowd joining reads no database)."""
+    replica = _current_replica(stall_id) or _replica_for(document_for_stall(stall_id=stall_id))
     with replica.lock:
         update = replica.doc.get_update(state_vector) if state_vector else replica.doc.get_update()
         return DocumentState(epoch=replica.epoch, seq=replica.seq, update=update)
@@ -130,7 +217,11 @@ def document_state(*, stall_id: int, state_vector: bytes | None = None) -> Docum
 
 def document_position(*, stall_id: int) -> tuple[int, int]:
     """(epoch, seq) of the committed document: what a heartbeat compares against."""
+    published = document_positions(stall_ids=[stall_id]).get(stall_id)
+    if published is not None:
+        return published
     replica = _replica_for(document_for_stall(stall_id=stall_id))
+    positions().publish(stall_id, replica.epoch, replica.seq)
     return replica.epoch, replica.seq
 
 
@@ -178,6 +269,7 @@ def document_change(*, stall_id: int, stall_public_id: str, change: Callable[[Do
         replica.valid = True
 
     transaction.on_commit(committed)
+    _publish_position_on_commit(stall_id, document.epoch, row.id)
     # The frame is encoded once here, not once per socket: a stall of a thousand
     # visitors would otherwise base64 and JSON-encode the same update a thousand times.
     frame = {
@@ -215,9 +307,10 @@ def document_compact(*, stall_id: int, stall_public_id: str) -> int:
     document.epoch += 1
     document.compacted_at = timezone.now()
     document.save(update_fields=["epoch", "compacted_at"])
-    StallDocumentUpdate.objects.create(
+    row = StallDocumentUpdate.objects.create(
         document=document, epoch=document.epoch, update=fresh.get_update()
     )
+    _publish_position_on_commit(stall_id, document.epoch, row.id)
     broadcast_on_commit(
         stall_group(stall_public_id), {"type": "doc.epoch", "epoch": document.epoch}
     )

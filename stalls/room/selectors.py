@@ -1,10 +1,34 @@
 """Reads for the stall room, scoped to who is asking."""
 
+import threading
+import time
+
 from django.db.models import Q
 
 from ..models import ChatMessage, Stall
 
 CHAT_PAGE = 50
+# A crowd joining one stall reads it once per process per few seconds, not per socket.
+ROOM_STALL_SECONDS = 5.0
+_room_stalls: dict[str, tuple[float, Stall]] = {}
+_room_stalls_lock = threading.Lock()
+
+
+def room_stall(*, public_id: str) -> Stall | None:
+    """The stall (with its seller) a room socket opens, kept briefly in this process:
+    what a socket reads of it (ids, seller, section) does not change under a visit."""
+    now = time.monotonic()
+    with _room_stalls_lock:
+        kept = _room_stalls.get(public_id)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    stall = Stall.objects.select_related("seller").filter(public_id=public_id).first()
+    if stall is not None:
+        with _room_stalls_lock:
+            if len(_room_stalls) > 1000:
+                _room_stalls.clear()
+            _room_stalls[public_id] = (now + ROOM_STALL_SECONDS, stall)
+    return stall
 
 
 def chat_history(*, stall: Stall, viewer, before: str | None, limit: int = CHAT_PAGE) -> dict:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from analytics.crowd import crowd_seen
+from analytics.crowd import crowd_seen, crowd_seen_many
 from bazaar.broadcast import MARKET_GROUP, broadcast_on_commit
 
 from .. import signals
@@ -26,6 +26,8 @@ from .presence import live_stall_ids, seller_presence_beat, seller_presence_end
 
 ENTRY_TTL = 30.0
 HEARTBEAT_SECONDS = 10
+# The most people the document lists; a bigger room shows its count and who chatted.
+LISTED_MOST = 30
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,24 @@ class LocalRegistry:
             self._entries[stall][conn] = (time.monotonic() + ENTRY_TTL, entry[1])
             return True
 
-    def remove(self, stall: str, conn: str) -> tuple[Visitor | None, int]:
+    def touch_many(self, stall: str, conns: list[str]) -> list[str]:
+        """Push these entries' expiry forward; returns the conns that had none."""
         with self._lock:
             entries = self._entries.get(stall, {})
-            entry = entries.pop(conn, None)
-            if entry is None:
-                return None, 0
-            return entry[1], self._sockets_of(entries, entry[1].user_id)
+            until = time.monotonic() + ENTRY_TTL
+            missing = []
+            for conn in conns:
+                if conn in entries:
+                    entries[conn] = (until, entries[conn][1])
+                else:
+                    missing.append(conn)
+            return missing
+
+    def remove_many(self, stall: str, conns: list[str]) -> list[tuple[Visitor, int]]:
+        with self._lock:
+            entries = self._entries.get(stall, {})
+            removed = [entries.pop(conn)[1] for conn in conns if conn in entries]
+            return [(v, self._sockets_of(entries, v.user_id)) for v in removed]
 
     def expire(self, stall: str) -> list[tuple[Visitor, int]]:
         now = time.monotonic()
@@ -84,6 +97,10 @@ class LocalRegistry:
         with self._lock:
             live = [v for expires, v in self._entries.get(stall, {}).values() if expires > now]
         return len(live), {v.user_id for v in live if v.signed_in}
+
+    def headcount(self, stall: str) -> tuple[int, int]:
+        sockets, users = self.counts(stall)
+        return sockets, len(users)
 
     @staticmethod
     def _sockets_of(entries, user_id: str) -> int:
@@ -118,31 +135,60 @@ class RedisRegistry:
         expiry, _, _ = self._keys(stall)
         return self._redis.zadd(expiry, {conn: time.time() + ENTRY_TTL}, xx=True, ch=True) > 0
 
-    def _drop(self, stall: str, conns: list[bytes | str]) -> list[tuple[Visitor, int]]:
-        expiry, who, users = self._keys(stall)
-        removed = []
+    def touch_many(self, stall: str, conns: list[str]) -> list[str]:
+        """One round trip for a tick's heartbeats; returns the conns that had no entry
+        (expired meanwhile: they join again)."""
+        expiry, _, _ = self._keys(stall)
+        until = time.time() + ENTRY_TTL
+        pipe = self._redis.pipeline(transaction=False)
         for conn in conns:
-            # ZREM decides which process removes a socket: only one gets 1 back.
-            if not self._redis.zrem(expiry, conn):
-                continue
-            raw = self._redis.hget(who, conn)
-            self._redis.hdel(who, conn)
-            if raw is None:
-                continue
-            visitor = Visitor(**json.loads(raw))
-            remaining = self._redis.hincrby(users, visitor.user_id, -1) if visitor.signed_in else 0
-            if visitor.signed_in and remaining <= 0:
-                self._redis.hdel(users, visitor.user_id)
-            removed.append((visitor, max(int(remaining), 0)))
-        return removed
+            pipe.zadd(expiry, {conn: until}, xx=True, ch=True)
+        return [conn for conn, changed in zip(conns, pipe.execute(), strict=True) if not changed]
+
+    def _drop(self, stall: str, conns: list[bytes | str]) -> list[tuple[Visitor, int]]:
+        """Remove entries in three round trips however many: ZREM decides which process
+        removes a socket (only one gets 1 back), and only that one counts it out."""
+        if not conns:
+            return []
+        expiry, who, users = self._keys(stall)
+        pipe = self._redis.pipeline(transaction=False)
+        for conn in conns:
+            pipe.zrem(expiry, conn)
+        mine = [conn for conn, removed in zip(conns, pipe.execute(), strict=True) if removed]
+        if not mine:
+            return []
+        pipe.hmget(who, mine)
+        pipe.hdel(who, *mine)
+        found = [Visitor(**json.loads(raw)) for raw in pipe.execute()[0] if raw is not None]
+        for visitor in found:
+            if visitor.signed_in:
+                pipe.hincrby(users, visitor.user_id, -1)
+        counts = iter(pipe.execute())
+        departures = [(v, max(int(next(counts)), 0) if v.signed_in else 0) for v in found]
+        emptied = {v.user_id for v, remaining in departures if v.signed_in and remaining == 0}
+        if emptied:
+            self._redis.hdel(users, *emptied)
+        return departures
 
     def remove(self, stall: str, conn: str) -> tuple[Visitor | None, int]:
         removed = self._drop(stall, [conn])
         return removed[0] if removed else (None, 0)
 
+    def remove_many(self, stall: str, conns: list[str]) -> list[tuple[Visitor, int]]:
+        return self._drop(stall, conns)
+
     def expire(self, stall: str) -> list[tuple[Visitor, int]]:
         expiry, _, _ = self._keys(stall)
         return self._drop(stall, self._redis.zrangebyscore(expiry, "-inf", time.time()))
+
+    def headcount(self, stall: str) -> tuple[int, int]:
+        """(live sockets, signed-in users): two counters, however big the room."""
+        expiry, _, users = self._keys(stall)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zcount(expiry, time.time(), "+inf")
+        pipe.hlen(users)
+        sockets, user_count = pipe.execute()
+        return int(sockets), int(user_count)
 
     def counts(self, stall: str) -> tuple[int, set[str]]:
         expiry, _, users = self._keys(stall)
@@ -197,47 +243,71 @@ def _seller_present(stall: Stall) -> None:
         signals.seller_went_live.send(sender=Stall, stall=stall)
 
 
-@transaction.atomic
 def room_join(*, stall: Stall, conn: str, visitor: Visitor) -> None:
-    """A socket arrived. A user's first socket lists them in the document, which
-    also drops anyone listed whose sockets have all gone (a crashed process)."""
+    """A socket arrived: one Redis round trip for a guest. A signed-in user's first
+    socket lists them in the document while the room is small (LISTED_MOST; the seller
+    always), which also drops anyone listed whose sockets have all gone (a crashed
+    process); a bigger room shows its count, not a member list."""
     sockets_of_user = registry().add(stall.public_id, conn, visitor)
     crowd_seen(person=visitor.user_id or conn, section_id=stall.section_id, seconds=ENTRY_TTL)
-    if visitor.is_seller:
-        _seller_present(stall)
-    _, present_ids = registry().counts(stall.public_id)
-    listed = {info["id"] for info in document_presence(stall_id=stall.pk)}
-    ghosts = listed - present_ids
-    if (visitor.signed_in and sockets_of_user == 1) or ghosts:
+    if not visitor.signed_in:
+        return
+    with transaction.atomic():
+        if visitor.is_seller:
+            _seller_present(stall)
+        _, present_ids = registry().counts(stall.public_id)
+        listed = {info["id"] for info in document_presence(stall_id=stall.pk)}
+        ghosts = listed - present_ids
+        listing = (
+            sockets_of_user == 1
+            and visitor.user_id not in listed
+            and (visitor.is_seller or len(listed - ghosts) < LISTED_MOST)
+        )
+        if not (listing or ghosts):
+            return
 
         def change(doc):
             for ghost in ghosts:
                 presence_set(doc, ghost, None)
-            if visitor.signed_in:
+            if listing:
                 presence_set(doc, visitor.user_id, _presence_info(visitor))
 
         document_change(stall_id=stall.pk, stall_public_id=stall.public_id, change=change)
 
 
-@transaction.atomic
 def room_leave(*, stall: Stall, conn: str) -> None:
     """A socket closed; the user's last socket takes them off the list."""
-    visitor, remaining = registry().remove(stall.public_id, conn)
-    if visitor is not None:
-        _gone(stall, [(visitor, remaining)])
+    room_pulse(stall=stall, beats={}, left=[conn])
 
 
 def room_beat(*, stall: Stall, conn: str, visitor: Visitor) -> None:
     """A heartbeat: keep this socket's entry alive and expire the silent ones."""
-    crowd_seen(person=visitor.user_id or conn, section_id=stall.section_id, seconds=ENTRY_TTL)
-    if not registry().touch(stall.public_id, conn):
-        room_join(stall=stall, conn=conn, visitor=visitor)
-    elif visitor.is_seller:
-        seller_presence_beat(stall_public_id=stall.public_id)
-    expired = registry().expire(stall.public_id)
-    if expired:
-        with transaction.atomic():
-            _gone(stall, expired)
+    room_pulse(stall=stall, beats={conn: visitor}, left=[])
+
+
+def room_pulse(*, stall: Stall, beats: dict[str, Visitor], left: list[str]) -> "RoomCount":
+    """One process's tick for one room (stalls.room.pulse): the heartbeats and
+    departures since the last, in a few Redis round trips, then the room's count.
+
+    The database is touched only when someone listed in the document has gone, or a
+    socket whose entry expired meanwhile joins again.
+    """
+    public_id = stall.public_id
+    if beats:
+        missing = set(registry().touch_many(public_id, list(beats)))
+        crowd_seen_many(
+            people={v.user_id or conn: stall.section_id for conn, v in beats.items()},
+            seconds=ENTRY_TTL,
+        )
+        for conn in missing:
+            room_join(stall=stall, conn=conn, visitor=beats[conn])
+        if any(v.is_seller for conn, v in beats.items() if conn not in missing):
+            seller_presence_beat(stall_public_id=public_id)
+    departures = registry().remove_many(public_id, left) + registry().expire(public_id)
+    if departures:
+        _gone(stall, departures)
+    sockets, users = registry().headcount(public_id)
+    return RoomCount(sockets=sockets, users=users)
 
 
 def _gone(stall: Stall, departures: list[tuple[Visitor, int]]) -> None:
@@ -245,10 +315,16 @@ def _gone(stall: Stall, departures: list[tuple[Visitor, int]]) -> None:
     if any(v.is_seller for v, remaining in departures if remaining == 0):
         seller_presence_end(stall_public_id=stall.public_id)
         _announce_live(stall, False)
-    if users_gone:
+    if not users_gone:
+        return
+    with transaction.atomic():
+        listed = {info["id"] for info in document_presence(stall_id=stall.pk)}
+        unlisted = users_gone & listed
+        if not unlisted:
+            return
 
         def change(doc):
-            for user_id in users_gone:
+            for user_id in unlisted:
                 presence_set(doc, user_id, None)
 
         document_change(stall_id=stall.pk, stall_public_id=stall.public_id, change=change)

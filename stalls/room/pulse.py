@@ -1,0 +1,174 @@
+"""Each process's pulse of its stall rooms: heartbeats, departures and headcounts, once a tick.
+
+A room's state costs per change, not per member per second. A heartbeat only notes
+its socket here; each tick (TICK_SECONDS) hands a room's heartbeats and departures
+to `visitors.room_pulse` together (Redis round trips per room, not per socket, and no
+database unless someone listed in the document left), answers the tick's pings with
+one `pong` frame per room, and reads the room's headcount. Every process reads the
+shared count itself and writes it to its own sockets through the room's fan-out
+(`bazaar.fanout`), so a headcount costs no channel-layer message at all; a frame goes
+only when the count as shown has changed, at most once per `count_window`, which
+grows with the room ("2.3k watching" needs no per-second precision), and is encoded
+once for every socket. A socket that closes does nothing but tell the next tick; a
+process that stops (every socket at once) leaves its entries to expire.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+
+from bazaar.fanout import SOCKET_GONE, SOCKETS_PER_TURN, GroupFanout, for_this_loop
+
+from ..models import Stall
+from .document import document_position, document_positions
+from .visitors import RoomCount, Visitor, room_pulse
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 1.0
+
+
+def count_window(sockets: int) -> float:
+    """The least time between two headcount frames in a room of this size."""
+    if sockets < 100:
+        return 2.0
+    if sockets < 1000:
+        return 5.0
+    return 10.0
+
+
+def shown_count(count: int) -> int:
+    """The headcount as people read it: exact under 1,000, then to the hundred under
+    10,000 (2.3k), then to the thousand; so a big room's count rarely changes."""
+    if count < 1000:
+        return count
+    return round(count, -2 if count < 10_000 else -3)
+
+
+def count_label(count: int) -> str:
+    """`shown_count` as text: "950", "2.3k", "12k"."""
+    if count < 1000:
+        return str(count)
+    thousands = count / 1000
+    return f"{thousands:.1f}".removesuffix(".0") + "k" if count < 10_000 else f"{thousands:.0f}k"
+
+
+def presence_frame(count: RoomCount) -> str:
+    sockets, guests = shown_count(count.sockets), shown_count(count.guests)
+    return json.dumps(
+        {"type": "presence", "count": sockets, "guests": guests, "label": count_label(sockets)}
+    )
+
+
+@dataclass
+class Room:
+    """One stall room as this process holds it."""
+
+    stall: Stall
+    fanout: GroupFanout
+    beats: dict[str, Visitor] = field(default_factory=dict)
+    pinged: list = field(default_factory=list)  # consumers owed a pong
+    left: list[str] = field(default_factory=list)
+    frame: str | None = None  # the headcount frame last handed out
+    sent_at: float = float("-inf")
+
+
+class RoomPulse:
+    def __init__(self):
+        self.rooms: dict[str, Room] = {}
+        self.task: asyncio.Task | None = None
+
+    def enter(self, group: str, stall: Stall, fanout: GroupFanout) -> str | None:
+        """A socket of this process joined `group`; returns the room's last headcount
+        frame, to greet it with."""
+        room = self.rooms.get(group)
+        if room is None:
+            room = self.rooms[group] = Room(stall=stall, fanout=fanout)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+        return room.frame
+
+    def beat(self, group: str, consumer, conn: str, visitor: Visitor) -> None:
+        """A heartbeat: kept for the next tick, which answers it."""
+        room = self.rooms.get(group)
+        if room is not None:
+            room.beats[conn] = visitor
+            room.pinged.append(consumer)
+
+    def leave(self, group: str, conn: str) -> None:
+        """A socket closed: the next tick removes its entry, with everyone else's."""
+        room = self.rooms.get(group)
+        if room is not None:
+            room.beats.pop(conn, None)
+            room.left.append(conn)
+
+    async def _run(self) -> None:
+        while self.rooms:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("a stall-room tick failed")
+
+    async def tick(self) -> None:
+        work = {}
+        for group, room in list(self.rooms.items()):
+            work[group] = (room.stall, room.beats, room.left, room.pinged)
+            room.beats, room.left, room.pinged = {}, [], []
+            if not room.fanout.members:
+                del self.rooms[group]
+        counts, positions = await database_sync_to_async(_pulse_rooms)(work)
+        now = asyncio.get_running_loop().time()
+        for group, (stall, _, _, pinged) in work.items():
+            room = self.rooms.get(group)
+            position = positions.get(stall.pk)
+            if pinged and position is not None:
+                pong = json.dumps(
+                    {
+                        "type": "pong",
+                        "epoch": position[0],
+                        "seq": position[1],
+                        "server_time": time.time(),
+                    }
+                )
+                await _answer(pinged, pong)
+            if room is None:
+                continue
+            frame = presence_frame(counts[group])
+            if frame != room.frame and now - room.sent_at >= count_window(counts[group].sockets):
+                room.frame, room.sent_at = frame, now
+                room.fanout.hand_out_here({"type": "room.presence", "frame": frame})
+
+
+async def _answer(consumers: list, frame: str) -> None:
+    for count, consumer in enumerate(consumers, start=1):
+        if count % SOCKETS_PER_TURN == 0:
+            await asyncio.sleep(0)  # as the fan-out does: let the loop take in messages
+        try:
+            await consumer.send_frame(frame)
+        except SOCKET_GONE:
+            log.debug("a socket closed before its pong went out")
+
+
+def _pulse_rooms(work: dict) -> tuple[dict[str, RoomCount], dict[int, tuple[int, int]]]:
+    counts = {
+        group: room_pulse(stall=stall, beats=beats, left=left)
+        for group, (stall, beats, left, _) in work.items()
+    }
+    stall_ids = [stall.pk for stall, _, _, pinged in work.values() if pinged]
+    positions = document_positions(stall_ids=stall_ids)
+    for stall_id in set(stall_ids) - set(positions):
+        positions[stall_id] = document_position(stall_id=stall_id)
+    return counts, positions
+
+
+_pulses: dict = {}
+
+
+def room_pulse_here() -> RoomPulse:
+    """This process's pulse (per event loop, as `bazaar.fanout`'s registry)."""
+    return for_this_loop(_pulses, "stall-rooms", RoomPulse)
