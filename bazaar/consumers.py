@@ -1,6 +1,15 @@
 """What every consumer of the market shares."""
 
+import asyncio
+import logging
+import uuid
+
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
+
+log = logging.getLogger(__name__)
 
 
 class DirectDispatchMixin:
@@ -19,3 +28,59 @@ class DirectDispatchMixin:
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_disconnect(self, message):
+        """As Channels' own, without its closing hop to the database thread: a crowd
+        leaving at once queued thousands of them behind each other until the server
+        killed the handlers for running past its shutdown timeout."""
+        for group in self.groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
+
+class ChannelOnDemandMixin:
+    """A socket that subscribes to the channel layer only when it asks to.
+
+    Channels gives every consumer its own channel, which the pub/sub layer turns into
+    a Redis SUBSCRIBE when the socket opens and an UNSUBSCRIBE when it closes: with a
+    room's broadcasts coming through the process's fan-out (`bazaar.fanout`), that was
+    most of what a guest's join and departure cost. Here `channel_name` names the
+    socket without subscribing; `own_channel()` subscribes (for what is sent to one
+    user's sockets) and returns the layer's channel, which is dropped when the socket
+    ends.
+    """
+
+    layer_channel: str | None = None
+
+    async def __call__(self, scope, receive, send):
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = f"socket.{uuid.uuid4().hex}"
+        self.base_send = send
+        self._own_channel_task: asyncio.Task | None = None
+        try:
+            await await_many_dispatch([receive], self.dispatch)
+        except StopConsumer:
+            pass
+        finally:
+            if self._own_channel_task is not None:
+                self._own_channel_task.cancel()  # the layer unsubscribes a cancelled receive
+
+    async def own_channel(self) -> str:
+        if self.layer_channel is None:
+            self.layer_channel = await self.channel_layer.new_channel()
+            self._own_channel_task = asyncio.get_running_loop().create_task(
+                self._receive_own(self.layer_channel)
+            )
+        return self.layer_channel
+
+    async def _receive_own(self, channel: str) -> None:
+        while True:
+            message = await self.channel_layer.receive(channel)
+            try:
+                await self.dispatch(message)
+            except StopConsumer:
+                return
+            except Exception:
+                log.exception("a message to one socket failed")

@@ -14,7 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
 
 from bazaar.broadcast import user_group
-from bazaar.consumers import DirectDispatchMixin
+from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin
 from bazaar.errors import DomainError
 from bazaar.fanout import group_fanout
 from governance.selectors import chat_restriction
@@ -41,12 +41,14 @@ def _load(public_id: str, user):
 
 
 def _arrive(stall: Stall, conn: str, visitor: visitors.Visitor):
-    """One trip to the database thread for a join: the entry, then the document's state."""
-    visitors.room_join(stall=stall, conn=conn, visitor=visitor)
+    """One trip to the database thread for a join: a signed-in visitor's entry (a
+    guest's waits for the pulse's next tick), then the document's state."""
+    if visitor.signed_in:
+        visitors.room_join(stall=stall, conn=conn, visitor=visitor)
     return document_state(stall_id=stall.pk)
 
 
-class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
+class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
     async def connect(self):
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
         user = self.scope["user"]
@@ -74,10 +76,13 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         fanout = group_fanout(self.channel_layer, self.group)
         await fanout.join(self)
         if user.is_authenticated:
-            await self.channel_layer.group_add(user_group(user.public_id), self.channel_name)
+            await self.channel_layer.group_add(user_group(user.public_id), await self.own_channel())
+        headcount = room_pulse_here().enter(
+            self.group, self.stall, fanout, self.channel_name, self.visitor
+        )
         state = await database_sync_to_async(_arrive)(self.stall, self.channel_name, self.visitor)
         self.joined = True
-        headcount = room_pulse_here().enter(self.group, self.stall, fanout)
+        self.told = (state.epoch, state.seq)  # the document's position as this socket knows it
         await self._send_json(
             {
                 "type": "welcome",
@@ -117,7 +122,7 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         await group_fanout(self.channel_layer, self.group).leave(self)
         if self.user.is_authenticated:
             await self.channel_layer.group_discard(
-                user_group(self.user.public_id), self.channel_name
+                user_group(self.user.public_id), self.layer_channel
             )
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -159,6 +164,7 @@ class StallRoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             + write_message(state.update)
         )
         await self._send_json({"type": "synced", "epoch": state.epoch, "seq": state.seq})
+        self.told = (state.epoch, state.seq)
 
     async def _chat(self, frame: dict) -> None:
         client_id = str(frame.get("client_id", ""))[:64]

@@ -4,12 +4,14 @@ A room's state costs per change, not per member per second. A heartbeat only not
 its socket here; each tick (TICK_SECONDS) hands a room's heartbeats and departures
 to `visitors.room_pulse` together (Redis round trips per room, not per socket, and no
 database unless someone listed in the document left), answers the tick's pings with
-one `pong` frame per room, and reads the room's headcount. Every process reads the
+one `pong` frame per room (to the sockets that need it), and reads the room's headcount. Every process reads the
 shared count itself and writes it to its own sockets through the room's fan-out
 (`bazaar.fanout`), so a headcount costs no channel-layer message at all; a frame goes
 only when the count as shown has changed, at most once per `count_window`, which
 grows with the room ("2.3k watching" needs no per-second precision), and is encoded
-once for every socket. A socket that closes does nothing but tell the next tick; a
+once for every socket. A ping is answered only when the document has moved past
+what its socket was last told, so an idle room sends no frame per heartbeat either.
+A socket that closes does nothing but tell the next tick; a
 process that stops (every socket at once) leaves its entries to expire.
 """
 
@@ -73,6 +75,7 @@ class Room:
     beats: dict[str, Visitor] = field(default_factory=dict)
     pinged: list = field(default_factory=list)  # consumers owed a pong
     left: list[str] = field(default_factory=list)
+    guests: list[str] = field(default_factory=list)  # arrived since the last tick
     frame: str | None = None  # the headcount frame last handed out
     sent_at: float = float("-inf")
 
@@ -82,12 +85,17 @@ class RoomPulse:
         self.rooms: dict[str, Room] = {}
         self.task: asyncio.Task | None = None
 
-    def enter(self, group: str, stall: Stall, fanout: GroupFanout) -> str | None:
-        """A socket of this process joined `group`; returns the room's last headcount
-        frame, to greet it with."""
+    def enter(
+        self, group: str, stall: Stall, fanout: GroupFanout, conn: str, visitor: Visitor
+    ) -> str | None:
+        """A socket of this process joined `group` (a guest is entered in the registry by
+        the next tick, with every other; a signed-in visitor has been already); returns
+        the room's last headcount frame, to greet it with."""
         room = self.rooms.get(group)
         if room is None:
             room = self.rooms[group] = Room(stall=stall, fanout=fanout)
+        if not visitor.signed_in:
+            room.guests.append(conn)
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._run())
         return room.frame
@@ -117,16 +125,17 @@ class RoomPulse:
     async def tick(self) -> None:
         work = {}
         for group, room in list(self.rooms.items()):
-            work[group] = (room.stall, room.beats, room.left, room.pinged)
-            room.beats, room.left, room.pinged = {}, [], []
+            work[group] = (room.stall, room.beats, room.left, room.pinged, room.guests)
+            room.beats, room.left, room.pinged, room.guests = {}, [], [], []
             if not room.fanout.members:
                 del self.rooms[group]
         counts, positions = await database_sync_to_async(_pulse_rooms)(work)
         now = asyncio.get_running_loop().time()
-        for group, (stall, _, _, pinged) in work.items():
+        for group, (stall, _, _, pinged, _) in work.items():
             room = self.rooms.get(group)
             position = positions.get(stall.pk)
-            if pinged and position is not None:
+            behind = [c for c in pinged if position is not None and c.told != position]
+            if behind:
                 pong = json.dumps(
                     {
                         "type": "pong",
@@ -135,7 +144,7 @@ class RoomPulse:
                         "server_time": time.time(),
                     }
                 )
-                await _answer(pinged, pong)
+                await _answer(behind, pong, position)
             if room is None:
                 continue
             frame = presence_frame(counts[group])
@@ -144,10 +153,12 @@ class RoomPulse:
                 room.fanout.hand_out_here({"type": "room.presence", "frame": frame})
 
 
-async def _answer(consumers: list, frame: str) -> None:
+async def _answer(consumers: list, frame: str, position: tuple[int, int]) -> None:
+    """The room's `pong`, encoded once, to the sockets told an older position."""
     for count, consumer in enumerate(consumers, start=1):
         if count % SOCKETS_PER_TURN == 0:
             await asyncio.sleep(0)  # as the fan-out does: let the loop take in messages
+        consumer.told = position
         try:
             await consumer.send_frame(frame)
         except SOCKET_GONE:
@@ -156,10 +167,10 @@ async def _answer(consumers: list, frame: str) -> None:
 
 def _pulse_rooms(work: dict) -> tuple[dict[str, RoomCount], dict[int, tuple[int, int]]]:
     counts = {
-        group: room_pulse(stall=stall, beats=beats, left=left)
-        for group, (stall, beats, left, _) in work.items()
+        group: room_pulse(stall=stall, beats=beats, left=left, guests=tuple(guests))
+        for group, (stall, beats, left, _, guests) in work.items()
     }
-    stall_ids = [stall.pk for stall, _, _, pinged in work.values() if pinged]
+    stall_ids = [stall.pk for stall, _, _, pinged, _ in work.values() if pinged]
     positions = document_positions(stall_ids=stall_ids)
     for stall_id in set(stall_ids) - set(positions):
         positions[stall_id] = document_position(stall_id=stall_id)

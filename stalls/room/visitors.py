@@ -43,6 +43,9 @@ class Visitor:
         return bool(self.user_id)
 
 
+GUEST = Visitor(user_id="", handle="")
+
+
 class LocalRegistry:
     """Entries in this process only: the embedded market runs one server process."""
 
@@ -56,13 +59,12 @@ class LocalRegistry:
             entries[conn] = (time.monotonic() + ENTRY_TTL, visitor)
             return self._sockets_of(entries, visitor.user_id)
 
-    def touch(self, stall: str, conn: str) -> bool:
+    def add_guests(self, stall: str, conns: list[str]) -> None:
         with self._lock:
-            entry = self._entries.get(stall, {}).get(conn)
-            if entry is None:
-                return False
-            self._entries[stall][conn] = (time.monotonic() + ENTRY_TTL, entry[1])
-            return True
+            entries = self._entries.setdefault(stall, {})
+            until = time.monotonic() + ENTRY_TTL
+            for conn in conns:
+                entries[conn] = (until, GUEST)
 
     def touch_many(self, stall: str, conns: list[str]) -> list[str]:
         """Push these entries' expiry forward; returns the conns that had none."""
@@ -131,9 +133,13 @@ class RedisRegistry:
         result = pipe.execute()
         return int(result[2]) if visitor.signed_in else 0
 
-    def touch(self, stall: str, conn: str) -> bool:
-        expiry, _, _ = self._keys(stall)
-        return self._redis.zadd(expiry, {conn: time.time() + ENTRY_TTL}, xx=True, ch=True) > 0
+    def add_guests(self, stall: str, conns: list[str]) -> None:
+        """Guests arriving together, in one round trip."""
+        expiry, who, _ = self._keys(stall)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(expiry, dict.fromkeys(conns, time.time() + ENTRY_TTL))
+        pipe.hset(who, mapping=dict.fromkeys(conns, json.dumps(GUEST.__dict__)))
+        pipe.execute()
 
     def touch_many(self, stall: str, conns: list[str]) -> list[str]:
         """One round trip for a tick's heartbeats; returns the conns that had no entry
@@ -244,7 +250,8 @@ def _seller_present(stall: Stall) -> None:
 
 
 def room_join(*, stall: Stall, conn: str, visitor: Visitor) -> None:
-    """A socket arrived: one Redis round trip for a guest. A signed-in user's first
+    """A socket arrived (the stall room's pulse hands guests to `room_pulse` in bulk
+    instead; a signed-in user is entered at once, for a giveaway's draw). A user's first
     socket lists them in the document while the room is small (LISTED_MOST; the seller
     always), which also drops anyone listed whose sockets have all gone (a crashed
     process); a bigger room shows its count, not a member list."""
@@ -285,14 +292,20 @@ def room_beat(*, stall: Stall, conn: str, visitor: Visitor) -> None:
     room_pulse(stall=stall, beats={conn: visitor}, left=[])
 
 
-def room_pulse(*, stall: Stall, beats: dict[str, Visitor], left: list[str]) -> "RoomCount":
-    """One process's tick for one room (stalls.room.pulse): the heartbeats and
-    departures since the last, in a few Redis round trips, then the room's count.
+def room_pulse(
+    *, stall: Stall, beats: dict[str, Visitor], left: list[str], guests: tuple[str, ...] = ()
+) -> RoomCount:
+    """One process's tick for one room (stalls.room.pulse): the guests who arrived, the
+    heartbeats and the departures since the last, in a few Redis round trips, then the
+    room's count.
 
     The database is touched only when someone listed in the document has gone, or a
     socket whose entry expired meanwhile joins again.
     """
     public_id = stall.public_id
+    if guests:
+        registry().add_guests(public_id, list(guests))
+        crowd_seen_many(people=dict.fromkeys(guests, stall.section_id), seconds=ENTRY_TTL)
     if beats:
         missing = set(registry().touch_many(public_id, list(beats)))
         crowd_seen_many(
