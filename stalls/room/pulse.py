@@ -1,18 +1,17 @@
-"""Each process's pulse of its stall rooms: heartbeats, departures and headcounts, once a tick.
+"""Each process's pulse of its stall rooms: arrivals, heartbeats, departures, headcounts.
 
-A room's state costs per change, not per member per second. A heartbeat only notes
-its socket here; each tick (TICK_SECONDS) hands a room's heartbeats and departures
-to `visitors.room_pulse` together (Redis round trips per room, not per socket, and no
-database unless someone listed in the document left), answers the tick's pings with
-one `pong` frame per room (to the sockets that need it), and reads the room's headcount. Every process reads the
-shared count itself and writes it to its own sockets through the room's fan-out
-(`bazaar.fanout`), so a headcount costs no channel-layer message at all; a frame goes
-only when the count as shown has changed, at most once per `count_window`, which
-grows with the room ("2.3k watching" needs no per-second precision), and is encoded
-once for every socket. A ping is answered only when the document has moved past
-what its socket was last told, so an idle room sends no frame per heartbeat either.
-A socket that closes does nothing but tell the next tick; a
-process that stops (every socket at once) leaves its entries to expire.
+A room's state costs per change, not per member per second. A guest's arrival, a
+heartbeat and a closing socket only note themselves here; each tick (TICK_SECONDS)
+hands a room's notes to `visitors.room_pulse` together (Redis round trips per room,
+not per socket, and no database unless someone listed in the document left), answers
+the tick's pings with one `pong` frame per room, sent only to the sockets told an
+older document position (an idle room sends none), and reads the room's headcount.
+Every process reads the shared count itself and writes it to its own sockets through
+the room's fan-out (`bazaar.fanout`), so a headcount costs no channel-layer message
+at all; a frame goes only when the count as shown has changed, at most once per
+`count_window`, which grows with the room ("2.3k watching" needs no per-second
+precision), and is encoded once for every socket. A process that stops (every socket
+at once) leaves its entries to expire.
 """
 
 import asyncio
