@@ -1,10 +1,11 @@
 """Where people are right now: the live crowd the heat-map shows.
 
-Each person (a user's public id, a guest's visitor id, or a guest's stall-room
-socket) is in at most one section, until their entry expires. A grid view puts them
-in its section for CROWD_SECONDS; a stall room's join and heartbeats keep them in
-the stall's section while its page is open (show viewers, when shows land, the
-same way). Entries live in Redis when REDIS_URL is set (every process sees every
+Each person walking the grid (a user's public id or a guest's visitor id) is in at
+most one section, until their entry expires: a grid view puts them in its section for
+CROWD_SECONDS. People in stall rooms (show viewers among them) are not kept here: the
+heat-map adds the rooms' own presence (`stalls.room.visitors.room_crowd_by_section`,
+read by the market), and a signed-in person entering a room leaves the grid's crowd.
+Entries live in Redis when REDIS_URL is set (every process sees every
 entry) and in this process otherwise (the embedded market is one process).
 """
 
@@ -23,13 +24,8 @@ class LocalCrowd:
         self._where: dict[str, tuple[int, float]] = {}
 
     def seen(self, person: str, section_id: int, seconds: float) -> None:
-        self.seen_many({person: section_id}, seconds)
-
-    def seen_many(self, people: dict[str, int], seconds: float) -> None:
-        until = time.monotonic() + seconds
         with self._lock:
-            for person, section_id in people.items():
-                self._where[person] = (section_id, until)
+            self._where[person] = (section_id, time.monotonic() + seconds)
 
     def gone(self, person: str) -> None:
         with self._lock:
@@ -60,14 +56,9 @@ class RedisCrowd:
         self._redis = redis.Redis.from_url(url)
 
     def seen(self, person: str, section_id: int, seconds: float) -> None:
-        self.seen_many({person: section_id}, seconds)
-
-    def seen_many(self, people: dict[str, int], seconds: float) -> None:
-        """Everyone in one round trip, however many."""
-        until = time.time() + seconds
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zadd(self.EXPIRY, dict.fromkeys(people, until))
-        pipe.hset(self.WHERE, mapping=people)
+        pipe.zadd(self.EXPIRY, {person: time.time() + seconds})
+        pipe.hset(self.WHERE, person, section_id)
         pipe.execute()
 
     def gone(self, person: str) -> None:
@@ -97,13 +88,6 @@ def crowd_seen(*, person: str, section_id: int, seconds: float | None = None) ->
     """`person` is in this section now (for `seconds`, by default a grid view's span)."""
     if person:
         crowd().seen(person, section_id, seconds or settings.CROWD_SECONDS)
-
-
-def crowd_seen_many(*, people: dict[str, int], seconds: float) -> None:
-    """Many people, each in their section, for `seconds` (a stall room's heartbeats)."""
-    people = {person: section for person, section in people.items() if person}
-    if people:
-        crowd().seen_many(people, seconds)
 
 
 def crowd_gone(*, person: str) -> None:

@@ -50,21 +50,30 @@ class Crowd:
         started = time.perf_counter()
         room_done: list[float] = []
 
+        async def attempt(step) -> bool:
+            """A refused step is tried again, as a browser reconnects, twice."""
+            for tries in range(3):
+                try:
+                    await step()
+                    return True
+                except Exception as error:
+                    name = f"{type(error).__name__}: {error}"[:80]
+                    errors[name] = errors.get(name, 0) + 1
+                    await asyncio.sleep(0.5 * (tries + 1))
+            return False
+
+        async def open_auction() -> None:
+            socket = await connect(auction_url, origin=origin)
+            self.auctions.append(socket)
+            self.tasks.append(asyncio.create_task(self._auction(socket)))
+
         async def watcher() -> None:
             async with gate:
-                for attempt in range(3):
-                    try:
-                        await self._join(room_url, origin)
-                        room_done.append(time.perf_counter())
-                        if auction_url:
-                            socket = await connect(auction_url, origin=origin)
-                            self.auctions.append(socket)
-                            self.tasks.append(asyncio.create_task(self._auction(socket)))
-                        return
-                    except Exception as error:
-                        name = f"{type(error).__name__}: {error}"[:80]
-                        errors[name] = errors.get(name, 0) + 1
-                        await asyncio.sleep(0.5 * (attempt + 1))
+                if not await attempt(lambda: self._join(room_url, origin)):
+                    return
+                room_done.append(time.perf_counter())
+                if auction_url:
+                    await attempt(open_auction)
 
         await asyncio.gather(*(watcher() for _ in range(n)))
         return {

@@ -6,13 +6,15 @@
 Each watcher does what an open stall page does and nothing more (bench/_crowd_clients.py:
 the room's socket, the document sync, a heartbeat every `heartbeat_seconds`, and the
 socket of the auction shown in the stall). Per N it reports: sockets opened per second
-(room sockets joined and synced), server memory per watcher, server CPU (% of one core)
-and frames per second while nobody acts, the time for a chat message and for a bid to
-reach each watcher (p50, p95 over every watcher and round; `all` is the median round's
-last watcher), the grid page's p50 with the crowd beside the empty-room p50 of the same
-run and their ratio, and the crowd leaving at once (handlers the server killed for
-running past its shutdown timeout, counted in its log). Aims at 10,000: idle CPU < 10%,
-chat and bid p95 < 1 s, grid ratio <= 1.5, joining >= 500/s.
+(room sockets joined and synced) and the server's CPU time per watcher joining (both
+sockets; it depends less on the machine's load), server memory per watcher, server
+CPU (% of one core) and frames per second while nobody acts, the time for a chat
+message and for a bid to reach each watcher (p50, p95 over every watcher and round;
+`all` is the median round's last watcher), the grid page's p50 with the crowd beside
+the empty-room p50 of the same run and their ratio, and the crowd leaving at once
+(handlers the server killed for running past its shutdown timeout, from its log).
+Aims at 10,000: idle CPU < 10%, chat and bid p95 < 1 s, grid ratio <= 1.5, joining
+>= 500/s.
 
 Ends with one line of JSON.
 """
@@ -149,6 +151,7 @@ async def measure(n: int, target: dict, args) -> dict:
     pid = target["pid"]
     result = {"n": n, "loadavg_1min": [load_average()]}
     memory_before = server_memory(pid)
+    cpu_before = cpu_seconds(pid)
     workers = [await Worker.start(CLIENT_SCRIPT) for _ in range(args.workers)]
     origin = target["base_url"]
     author = bidder = None
@@ -169,6 +172,9 @@ async def measure(n: int, target: dict, args) -> dict:
             )
         )
         connected = sum(j["connected"] for j in joined)
+        result["join_cpu_ms_per_watcher"] = round(
+            1000 * (cpu_seconds(pid) - cpu_before) / max(connected, 1), 2
+        )
         room_seconds = max(j["room_seconds"] for j in joined)
         result.update(
             connected=connected,
@@ -307,7 +313,8 @@ async def leave(workers: list[Worker], pid: int, log_path: Path) -> dict:
 def print_run(result: dict) -> None:
     chat, bid = result["chat"], result.get("bid", {})
     print(
-        f"N={result['n']}: joined {result['connected']} at {result['joins_per_second']}/s; "
+        f"N={result['n']}: joined {result['connected']} at {result['joins_per_second']}/s "
+        f"({result['join_cpu_ms_per_watcher']} ms of server CPU each); "
         f"{result['memory_per_watcher_kb']} KB a watcher; idle {result['idle_cpu_percent']}% "
         f"of a core, {result['idle_fps']} frames/s; chat p50/p95 {chat['p50_ms']}/"
         f"{chat['p95_ms']} ms (missing {chat['missing']}); bid p50/p95 {bid.get('p50_ms')}/"

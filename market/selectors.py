@@ -2,6 +2,7 @@
 
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -10,6 +11,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from analytics.crowd import crowd_by_section
+from stalls.room.visitors import room_crowd_by_section
 
 from .models import Section
 
@@ -68,13 +70,22 @@ def neighbours(*, layout: Layout, x: int, y: int) -> dict[str, dict | None]:
     return found
 
 
+def people_by_section() -> dict[int, int]:
+    """People in each section right now: those walking the grid (analytics.crowd) and
+    those in its stalls' rooms (the stall room's own presence, one "who is here" for
+    rooms and heat-map alike)."""
+    counts = Counter(crowd_by_section())
+    counts.update(room_crowd_by_section())
+    return dict(counts)
+
+
 def _crowd_by_coordinates(layout: Layout) -> dict[tuple[int, int], int]:
-    """People in each section right now (analytics.crowd), by coordinates: the same
-    live counts the heat-map frames carry, so a page and its next frame agree."""
+    """People in each section right now, by coordinates: the same live counts the
+    heat-map frames carry, so a page and its next frame agree."""
     coordinates = layout.coordinates
     return {
         coordinates[section_id]: people
-        for section_id, people in crowd_by_section().items()
+        for section_id, people in people_by_section().items()
         if section_id in coordinates
     }
 

@@ -6,14 +6,14 @@ import time
 from django.core.cache import cache
 from django.db import transaction
 
-from analytics.crowd import crowd_by_section, crowd_seen
+from analytics.crowd import crowd_seen
 from analytics.models import Kind
 from analytics.recording import record, visitor_of
 from bazaar.broadcast import MARKET_GROUP, broadcast_on_commit
 
 from .consumers import HEATMAP_CACHE_KEY
 from .models import Section
-from .selectors import LAYOUT_CACHE_KEY, market_layout
+from .selectors import LAYOUT_CACHE_KEY, market_layout, people_by_section
 
 
 def sections_ensure(*, coordinates: list[tuple[int, int]]) -> int:
@@ -37,7 +37,7 @@ def grid_viewed_record(*, section_id: int, user, visitor_id: str) -> None:
 def heatmap_frame() -> dict:
     """The crowd per section now, as the minimap reads it: `[[x, y, people], ...]`."""
     coordinates = market_layout().coordinates
-    counts = crowd_by_section()
+    counts = people_by_section()
     sections = sorted(
         [*coordinates[section_id], people]
         for section_id, people in counts.items()

@@ -66,22 +66,24 @@ def chromium_path():
 @pytest.fixture(autouse=True)
 def _clean_cache():
     """Each test starts with empty caches (layout, section cards, roles), no
-    in-memory document replicas, nobody in the live crowd and no buffered analytics
-    events: a rolled-back test database reuses row ids, which
+    in-memory document replicas, nobody in the live crowd or the stall rooms and no
+    buffered analytics events: a rolled-back test database reuses row ids, which
     a live database never does."""
     from analytics.crowd import crowd
     from analytics.recording import buffer
-    from stalls.room import document
+    from stalls.room import document, visitors
 
-    cache.clear()
-    document._replicas.clear()
-    crowd().clear()
-    buffer().clear()
+    def clean():
+        cache.clear()
+        document._replicas.clear()
+        document._fresh_positions.clear()
+        crowd().clear()
+        buffer().clear()
+        visitors.registry().clear()
+
+    clean()
     yield
-    cache.clear()
-    document._replicas.clear()
-    crowd().clear()
-    buffer().clear()
+    clean()
 
 
 @pytest.fixture

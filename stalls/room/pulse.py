@@ -61,7 +61,13 @@ def count_label(count: int) -> str:
 def presence_frame(count: RoomCount) -> str:
     sockets, guests = shown_count(count.sockets), shown_count(count.guests)
     return json.dumps(
-        {"type": "presence", "count": sockets, "guests": guests, "label": count_label(sockets)}
+        {
+            "type": "presence",
+            "count": sockets,
+            "guests": guests,
+            "label": count_label(sockets),
+            "guests_label": count_label(guests),
+        }
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from analytics.crowd import crowd_seen, crowd_seen_many
+from analytics.crowd import crowd_gone
 from bazaar.broadcast import MARKET_GROUP, broadcast_on_commit
 
 from .. import signals
@@ -52,6 +52,7 @@ class LocalRegistry:
     def __init__(self):
         self._lock = threading.Lock()
         self._entries: dict[str, dict[str, tuple[float, Visitor]]] = {}
+        self._sections: dict[str, int] = {}
 
     def add(self, stall: str, conn: str, visitor: Visitor) -> int:
         with self._lock:
@@ -100,9 +101,29 @@ class LocalRegistry:
             live = [v for expires, v in self._entries.get(stall, {}).values() if expires > now]
         return len(live), {v.user_id for v in live if v.signed_in}
 
-    def headcount(self, stall: str) -> tuple[int, int]:
+    def headcount(self, stall: str, section_id: int) -> tuple[int, int]:
+        with self._lock:
+            self._sections[stall] = section_id
         sockets, users = self.counts(stall)
         return sockets, len(users)
+
+    def by_section(self) -> dict[int, int]:
+        with self._lock:
+            sections = dict(self._sections)
+        counts: dict[int, int] = {}
+        for stall, section_id in sections.items():
+            sockets, _ = self.counts(stall)
+            if sockets:
+                counts[section_id] = counts.get(section_id, 0) + sockets
+            else:
+                with self._lock:
+                    self._sections.pop(stall, None)
+        return counts
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._sections.clear()
 
     @staticmethod
     def _sockets_of(entries, user_id: str) -> int:
@@ -112,6 +133,8 @@ class LocalRegistry:
 class RedisRegistry:
     """Entries in Redis, shared by every process: a sorted set of sockets by expiry,
     a hash of who each socket is, and a per-user socket count."""
+
+    SECTIONS = "bazaar:rooms:sections"  # stall public id -> its section, while open
 
     def __init__(self, url: str):
         import redis
@@ -187,14 +210,42 @@ class RedisRegistry:
         expiry, _, _ = self._keys(stall)
         return self._drop(stall, self._redis.zrangebyscore(expiry, "-inf", time.time()))
 
-    def headcount(self, stall: str) -> tuple[int, int]:
-        """(live sockets, signed-in users): two counters, however big the room."""
+    def headcount(self, stall: str, section_id: int) -> tuple[int, int]:
+        """(live sockets, signed-in users): two counters, however big the room; and the
+        room is noted as open in its section, for the heat-map."""
         expiry, _, users = self._keys(stall)
         pipe = self._redis.pipeline(transaction=False)
         pipe.zcount(expiry, time.time(), "+inf")
         pipe.hlen(users)
-        sockets, user_count = pipe.execute()
+        pipe.hset(self.SECTIONS, stall, section_id)
+        sockets, user_count, _ = pipe.execute()
         return int(sockets), int(user_count)
+
+    def by_section(self) -> dict[int, int]:
+        """Live sockets per section over every open room; rooms found empty are dropped."""
+        sections = self._redis.hgetall(self.SECTIONS)
+        if not sections:
+            return {}
+        stalls = list(sections)
+        pipe = self._redis.pipeline(transaction=False)
+        now = time.time()
+        for stall in stalls:
+            pipe.zcount(self._keys(stall.decode())[0], now, "+inf")
+        counts: dict[int, int] = {}
+        empty = []
+        for stall, sockets in zip(stalls, pipe.execute(), strict=True):
+            if sockets:
+                section_id = int(sections[stall])
+                counts[section_id] = counts.get(section_id, 0) + int(sockets)
+            else:
+                empty.append(stall)
+        if empty:
+            self._redis.hdel(self.SECTIONS, *empty)
+        return counts
+
+    def clear(self) -> None:
+        keys = [*self._redis.scan_iter(match="bazaar:room:*", count=1000), self.SECTIONS]
+        self._redis.delete(*keys)
 
     def counts(self, stall: str) -> tuple[int, set[str]]:
         expiry, _, users = self._keys(stall)
@@ -256,9 +307,10 @@ def room_join(*, stall: Stall, conn: str, visitor: Visitor) -> None:
     always), which also drops anyone listed whose sockets have all gone (a crashed
     process); a bigger room shows its count, not a member list."""
     sockets_of_user = registry().add(stall.public_id, conn, visitor)
-    crowd_seen(person=visitor.user_id or conn, section_id=stall.section_id, seconds=ENTRY_TTL)
     if not visitor.signed_in:
         return
+    # They left the grid for the room, where the heat-map now counts them.
+    crowd_gone(person=visitor.user_id)
     with transaction.atomic():
         if visitor.is_seller:
             _seller_present(stall)
@@ -305,13 +357,8 @@ def room_pulse(
     public_id = stall.public_id
     if guests:
         registry().add_guests(public_id, list(guests))
-        crowd_seen_many(people=dict.fromkeys(guests, stall.section_id), seconds=ENTRY_TTL)
     if beats:
         missing = set(registry().touch_many(public_id, list(beats)))
-        crowd_seen_many(
-            people={v.user_id or conn: stall.section_id for conn, v in beats.items()},
-            seconds=ENTRY_TTL,
-        )
         for conn in missing:
             room_join(stall=stall, conn=conn, visitor=beats[conn])
         if any(v.is_seller for conn, v in beats.items() if conn not in missing):
@@ -319,7 +366,7 @@ def room_pulse(
     departures = registry().remove_many(public_id, left) + registry().expire(public_id)
     if departures:
         _gone(stall, departures)
-    sockets, users = registry().headcount(public_id)
+    sockets, users = registry().headcount(public_id, stall.section_id)
     return RoomCount(sockets=sockets, users=users)
 
 
@@ -346,6 +393,12 @@ def _gone(stall: Stall, departures: list[tuple[Visitor, int]]) -> None:
 def room_count(*, stall_public_id: str) -> RoomCount:
     sockets, users = registry().counts(stall_public_id)
     return RoomCount(sockets=sockets, users=len(users))
+
+
+def room_crowd_by_section() -> dict[int, int]:
+    """Sockets in open stall rooms per section id now: the rooms' share of the
+    heat-map (the grid's walkers are analytics.crowd's)."""
+    return registry().by_section()
 
 
 def room_present_user_ids(*, stall_public_id: str) -> set[str]:

@@ -11,6 +11,7 @@ from analytics.models import Event, Kind
 from analytics.recording import events_flush
 from market.models import Section
 from stalls.room.presence import seller_presence_beat
+from stalls.room.visitors import Visitor, room_join, room_pulse
 
 
 def section_url(x, y):
@@ -158,6 +159,26 @@ def test_a_walker_counts_only_where_they_are_now(client, market):
     squares = client.get(section_url(2, 1)).context["minimap"]["squares"]
     counts = {(sq["x"], sq["y"]): sq["visitors"] for sq in squares if sq["visitors"]}
     assert counts == {(2, 1): 1}
+
+
+@pytest.mark.django_db
+def test_the_minimap_counts_stall_rooms_by_their_own_presence(client, make_stall, make_user):
+    """One "who is here" for rooms and heat-map: a room's sockets count in its section,
+    and a signed-in walker entering a room stops counting on the grid."""
+    stall = make_stall("roomy", x=1, y=1)
+    room_pulse(stall=stall, beats={}, left=[], guests=("guest-1", "guest-2"))
+    walker = Client()
+    user = make_user("walker")
+    walker.force_login(user)
+    walker.get(section_url(2, 2))
+    room_join(stall=stall, conn="tab", visitor=Visitor(user_id=user.public_id, handle="walker"))
+    room_pulse(stall=stall, beats={}, left=[])
+    squares = client.get(section_url(0, 0)).context["minimap"]["squares"]
+    counts = {(sq["x"], sq["y"]): sq["visitors"] for sq in squares if sq["visitors"]}
+    assert counts == {(0, 0): 1, (1, 1): 3}
+    room_pulse(stall=stall, beats={}, left=["guest-1", "guest-2", "tab"])
+    squares = client.get(section_url(0, 0)).context["minimap"]["squares"]
+    assert {(sq["x"], sq["y"]) for sq in squares if sq["visitors"]} == {(0, 0)}
 
 
 @pytest.mark.django_db

@@ -60,6 +60,8 @@ const handlers = {
   presence(frame) {
     state.count = frame.count;
     state.guests = frame.guests;
+    state.label = frame.label;
+    state.guestsLabel = frame.guests_label;
     visitorsRender();
   },
   cursors(frame) {

@@ -1,5 +1,7 @@
 // Who is here: the document's presence map (sellers first, then by handle, the first
-// 30 listed), the count and guests from `presence` frames, also on the phone's jump button.
+// 30 listed; the server lists the seller and at most 30 people, so a big room shows its
+// count, not its members), the count and guests from `presence` frames as the server
+// words them ("2.3k"), also on the phone's jump button.
 
 import { $, state, ui } from "./state.js";
 
@@ -44,9 +46,10 @@ export function visitorsRender() {
   ui.visitors.replaceChildren(...rows);
   const count = state.count ?? people.length;
   const guests = state.guests ?? 0;
-  let text = count ? `${count} here` : "Nobody here yet";
-  if (guests) text += ` · ${guests} ${guests === 1 ? "guest" : "guests"}`;
+  const label = state.label ?? String(count);
+  let text = count ? `${label} here` : "Nobody here yet";
+  if (guests) text += ` · ${state.guestsLabel ?? guests} ${guests === 1 ? "guest" : "guests"}`;
   ui.count.textContent = text;
   const jumpCount = $("[data-room-jump-count]");
-  if (jumpCount) jumpCount.textContent = count ? ` · ${count} here` : "";
+  if (jumpCount) jumpCount.textContent = count ? ` · ${label} here` : "";
 }

@@ -54,6 +54,8 @@ export const state = {
   presence: {},
   count: null,
   guests: null,
+  label: null,
+  guestsLabel: null,
 };
 
 export const chat = {
