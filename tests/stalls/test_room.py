@@ -82,3 +82,22 @@ def test_the_seller_present_makes_the_stall_live(stall, registry):
     assert live_stall_ids(public_ids=[stall.public_id]) == {stall.public_id}
     room_leave(stall=stall, conn="s1")
     assert live_stall_ids(public_ids=[stall.public_id]) == set()
+
+
+@pytest.mark.django_db
+def test_a_big_room_lists_the_seller_and_a_few_never_everyone(
+    stall, registry, make_user, monkeypatch
+):
+    monkeypatch.setattr(visitors, "LISTED_MOST", 2)
+    for handle in ["amy", "ben", "cal"]:
+        user = make_user(handle)
+        room_join(stall=stall, conn=handle, visitor=Visitor(user_id=user.public_id, handle=handle))
+    assert handles(stall) == ["amy", "ben"]
+    assert room_count(stall_public_id=stall.public_id).users == 3
+    seller = stall.seller.user
+    visitor = Visitor(user_id=seller.public_id, handle=seller.handle, is_seller=True)
+    room_join(stall=stall, conn="s1", visitor=visitor)
+    assert handles(stall) == sorted(["amy", "ben", seller.handle])
+    room_leave(stall=stall, conn="amy")
+    room_leave(stall=stall, conn="cal")  # never listed: no document write
+    assert handles(stall) == sorted(["ben", seller.handle])
