@@ -22,6 +22,7 @@ Ends with one line of JSON.
 import asyncio
 import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -52,6 +53,7 @@ from bench.auction import seed_market  # noqa: E402
 
 CLIENT_SCRIPT = ROOT / "bench" / "_crowd_clients.py"
 KILLED = "took too long to shut down and was killed"
+KILLED_PATH = re.compile(r"path=b'(/ws/[a-z]+/)")
 
 _STALL_SCRIPT = """
 import json, sys
@@ -70,6 +72,12 @@ def parse_args(argv):
     parser.add_argument("--servers", type=int, default=2, help="web processes (default 2)")
     parser.add_argument("--workers", type=int, default=4, help="client processes (default 4)")
     parser.add_argument("--concurrency", type=int, default=400, help="joins in flight in all")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=11.0,
+        help="seconds after the joins before measuring (a big room's count may lag 10 s)",
+    )
     parser.add_argument("--idle", type=float, default=12.0, help="seconds measured idle")
     parser.add_argument("--rounds", type=int, default=3, help="chat messages and bids each")
     parser.add_argument("--grid", type=int, default=30, help="grid requests per measurement")
@@ -134,6 +142,7 @@ def run(args, sizes: list[int]) -> dict:
             "grid_path": grid_path,
             "log_path": log_path,
             "pid": process.pid,
+            "bid_cents": 100,
         }
         for n in sizes:
             result = asyncio.run(measure(n, target, args))
@@ -186,7 +195,7 @@ async def measure(n: int, target: dict, args) -> dict:
         author = await join(target["room_url"], origin=origin, cookie=target["cookie"])
         if target["auction_url"]:
             bidder = await connect(target["auction_url"], origin=origin, cookie=target["cookie"])
-        await asyncio.sleep(3)
+        await asyncio.sleep(args.settle)
         result["memory_per_watcher_kb"] = round(
             (server_memory(pid) - memory_before) / max(connected, 1) / 1024, 1
         )
@@ -197,7 +206,7 @@ async def measure(n: int, target: dict, args) -> dict:
         )
         result["chat"] = await chat_rounds(workers, author, connected, args.rounds)
         if target["auction_url"]:
-            result["bid"] = await bid_rounds(workers, bidder, connected, args.rounds)
+            result["bid"] = await bid_rounds(workers, bidder, connected, args.rounds, target)
         result.update(await leave(workers, pid, target["log_path"]))
     finally:
         for socket in (author, bidder):
@@ -267,11 +276,10 @@ async def collect(workers, kind: str, timeout: float = 15.0) -> list[float]:
     return [at for answer in answers for at in answer["times"]]
 
 
-async def bid_rounds(workers, bidder, expected: int, rounds: int) -> dict:
+async def bid_rounds(workers, bidder, expected: int, rounds: int, target: dict) -> dict:
     """A bid over the auction's socket; timed from its send to each watcher's first frame
-    with the new version."""
+    with the new version. Amounts keep rising from one N to the next."""
     version = 0
-    amount = 200
     times = []
 
     async def acknowledged(key: str) -> dict:
@@ -285,10 +293,12 @@ async def bid_rounds(workers, bidder, expected: int, rounds: int) -> dict:
         await gather_calls(workers, "mark_bid", version=version)
         key = secrets.token_hex(8)
         sent = time.time()
-        await bidder.send(json.dumps({"bid": amount, "key": key}))
+        target["bid_cents"] += 1000
+        await bidder.send(json.dumps({"bid": target["bid_cents"], "key": key}))
         ack = await asyncio.wait_for(acknowledged(key), 30)
+        if not ack.get("ok"):
+            raise RuntimeError(f"the bench's bid was refused: {ack}")
         version = max(version, int(ack.get("version") or 0))
-        amount += 1000
         times.append(spread_ms(await collect(workers, "bid"), sent))
         await asyncio.sleep(0.5)
     return delivery(times, expected)
@@ -297,7 +307,7 @@ async def bid_rounds(workers, bidder, expected: int, rounds: int) -> dict:
 async def leave(workers: list[Worker], pid: int, log_path: Path) -> dict:
     """Every watcher closes at once; the server's CPU until it is quiet again, and the
     handlers it killed for running past its shutdown timeout."""
-    killed_before = log_path.read_text(errors="replace").count(KILLED)
+    killed_before = killed_by_path(log_path)
     cpu = cpu_seconds(pid)
     started = time.monotonic()
     closed = await gather_calls(workers, "leave")
@@ -306,8 +316,23 @@ async def leave(workers: list[Worker], pid: int, log_path: Path) -> dict:
         "leave_seconds": max(c["seconds"] for c in closed),
         "leave_cpu_seconds": round(cpu_seconds(pid) - cpu, 2),
         "leave_window_s": round(time.monotonic() - started, 1),
-        "killed_handlers": log_path.read_text(errors="replace").count(KILLED) - killed_before,
+        "killed_handlers": {
+            path: count - killed_before.get(path, 0)
+            for path, count in killed_by_path(log_path).items()
+            if count > killed_before.get(path, 0)
+        },
     }
+
+
+def killed_by_path(log_path: Path) -> dict[str, int]:
+    """Handlers the server killed for running past its shutdown timeout, by socket kind."""
+    counts: dict[str, int] = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        if KILLED in line:
+            found = KILLED_PATH.search(line)
+            kind = found.group(1) if found else "other"
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
 def print_run(result: dict) -> None:
@@ -321,7 +346,7 @@ def print_run(result: dict) -> None:
         f"{bid.get('p95_ms')} ms (missing {bid.get('missing')}); grid p50 "
         f"{result['grid_crowd_p50_ms']} ms against {result['grid_empty_p50_ms']} ms empty "
         f"({result['grid_ratio']}x); left in {result['leave_seconds']} s, "
-        f"{result['killed_handlers']} handlers killed"
+        f"handlers killed: {result['killed_handlers'] or 'none'}"
     )
 
 

@@ -22,9 +22,9 @@ from governance.selectors import chat_restriction
 from ..models import Stall
 from . import chat, visitors
 from .cursors import cursor_hub
-from .document import document_state, stall_group
+from .document import document_state, document_state_kept, stall_group
 from .pulse import room_pulse_here
-from .selectors import room_stall
+from .selectors import room_stall, room_stall_kept
 
 CLOSE_UNKNOWN_STALL = 4404
 CLOSE_BANNED = 4403
@@ -52,7 +52,8 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
     async def connect(self):
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
         user = self.scope["user"]
-        self.stall, restriction = await _load(public_id, user)
+        kept = None if user.is_authenticated else room_stall_kept(public_id=public_id)
+        self.stall, restriction = (kept, None) if kept else await _load(public_id, user)
         self.joined = False
         await self.accept()
         if self.stall is None:
@@ -80,7 +81,9 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         headcount = room_pulse_here().enter(
             self.group, self.stall, fanout, self.channel_name, self.visitor
         )
-        state = await database_sync_to_async(_arrive)(self.stall, self.channel_name, self.visitor)
+        state = (
+            None if user.is_authenticated else document_state_kept(stall_id=self.stall.pk)
+        ) or await database_sync_to_async(_arrive)(self.stall, self.channel_name, self.visitor)
         self.joined = True
         self.told = (state.epoch, state.seq)  # the document's position as this socket knows it
         await self._send_json(
@@ -156,7 +159,9 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         except (RuntimeError, IndexError):
             await self._error("bad_sync", "That sync message could not be read.")
             return
-        state = await database_sync_to_async(document_state)(
+        state = document_state_kept(
+            stall_id=self.stall.pk, state_vector=state_vector or None
+        ) or await database_sync_to_async(document_state)(
             stall_id=self.stall.pk, state_vector=state_vector or None
         )
         await self.send(

@@ -156,8 +156,9 @@ def document_positions(*, stall_ids: list[int]) -> dict[int, tuple[int, int]]:
 
 
 # A crowd joining asks for the position hundreds of times a second; it is published
-# after each commit anyway, so reading it this much later changes nothing in kind.
-POSITION_FRESH_SECONDS = 0.05
+# after each commit anyway, so reading it this much later changes nothing in kind (a
+# socket that missed a change this way is told by its next heartbeat's `pong`).
+POSITION_FRESH_SECONDS = 0.2
 _fresh_positions: dict[int, tuple[float, tuple[int, int] | None]] = {}
 
 
@@ -173,15 +174,31 @@ def _published_position(stall_id: int) -> tuple[int, int] | None:
     return published
 
 
-def _current_replica(stall_id: int) -> Replica | None:
-    """This process's copy of the stall's document if it holds everything published as
-    committed, so a join can be answered without the database; else None."""
-    published = _published_position(stall_id)
+def _current_replica(stall_id: int, published: tuple[int, int] | None) -> Replica | None:
+    """This process's copy of the stall's document if it holds everything `published`
+    as committed, so a join can be answered without the database; else None."""
     replica = _replicas.get(_document_ids.get(stall_id, -1))
     if published is None or replica is None or not replica.valid:
         return None
     epoch, seq = published
     return replica if replica.epoch == epoch and replica.seq >= seq else None
+
+
+def _state_of(replica: Replica, state_vector: bytes | None) -> "DocumentState":
+    with replica.lock:
+        update = replica.doc.get_update(state_vector) if state_vector else replica.doc.get_update()
+        return DocumentState(epoch=replica.epoch, seq=replica.seq, update=update)
+
+
+def document_state_kept(*, stall_id: int, state_vector: bytes | None = None):
+    """`document_state` from this process's copy and a position read moments ago, with
+    no I/O at all (a socket's handler may call it on the event loop, sparing a crowd's
+    joins the queue for the database thread); None when that cannot be known."""
+    kept = _fresh_positions.get(stall_id)
+    if kept is None or time.monotonic() - kept[0] >= POSITION_FRESH_SECONDS:
+        return None
+    replica = _current_replica(stall_id, kept[1])
+    return None if replica is None else _state_of(replica, state_vector)
 
 
 def _catch_up(replica: Replica, document: StallDocument) -> None:
@@ -244,13 +261,11 @@ class DocumentState:
 def document_state(*, stall_id: int, state_vector: bytes | None = None) -> DocumentState:
     """The committed document as an update relative to a client's state vector: from
     this process's copy when it is current (a crowd joining reads no database)."""
-    replica = _current_replica(stall_id)
+    replica = _current_replica(stall_id, _published_position(stall_id))
     if replica is None:
         replica = _replica_for(document_for_stall(stall_id=stall_id))
         _publish_position_read(stall_id, replica)
-    with replica.lock:
-        update = replica.doc.get_update(state_vector) if state_vector else replica.doc.get_update()
-        return DocumentState(epoch=replica.epoch, seq=replica.seq, update=update)
+    return _state_of(replica, state_vector)
 
 
 def document_position(*, stall_id: int) -> tuple[int, int]:

@@ -14,14 +14,21 @@ _room_stalls: dict[str, tuple[float, Stall]] = {}
 _room_stalls_lock = threading.Lock()
 
 
+def room_stall_kept(*, public_id: str) -> Stall | None:
+    """The stall as this process keeps it, if it does: no I/O, so a socket's handler
+    may ask on the event loop."""
+    with _room_stalls_lock:
+        kept = _room_stalls.get(public_id)
+    return kept[1] if kept is not None and kept[0] > time.monotonic() else None
+
+
 def room_stall(*, public_id: str) -> Stall | None:
     """The stall (with its seller) a room socket opens, kept briefly in this process:
     what a socket reads of it (ids, seller, section) does not change under a visit."""
+    kept = room_stall_kept(public_id=public_id)
+    if kept is not None:
+        return kept
     now = time.monotonic()
-    with _room_stalls_lock:
-        kept = _room_stalls.get(public_id)
-    if kept is not None and kept[0] > now:
-        return kept[1]
     stall = Stall.objects.select_related("seller").filter(public_id=public_id).first()
     if stall is not None:
         with _room_stalls_lock:
