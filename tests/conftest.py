@@ -77,6 +77,7 @@ def _clean_cache():
         cache.clear()
         document._replicas.clear()
         document._fresh_positions.clear()
+        document.positions().clear()
         crowd().clear()
         buffer().clear()
         visitors.registry().clear()

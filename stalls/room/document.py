@@ -87,6 +87,10 @@ class LocalPositions:
         with self._lock:
             return {i: self._known[i] for i in stall_ids if i in self._known}
 
+    def clear(self) -> None:
+        with self._lock:
+            self._known.clear()
+
 
 class RedisPositions:
     """`bazaar:doc:<stall id>:position` = "seq:epoch", raised only, by a script."""
@@ -107,7 +111,7 @@ class RedisPositions:
         self._raise = self._redis.register_script(self.RAISE)
 
     @staticmethod
-    def _key(stall_id: int) -> str:
+    def _key(stall_id: int | str) -> str:
         # Stall ids repeat across databases (a test run's, a bench's) sharing one Redis.
         database = connections["default"].settings_dict["NAME"]
         return f"bazaar:doc:{database}:{stall_id}:position"
@@ -117,6 +121,12 @@ class RedisPositions:
             self._redis.set(self._key(stall_id), f"{seq}:{epoch}", ex=POSITION_SECONDS)
         else:
             self._raise(keys=[self._key(stall_id)], args=[seq, epoch, POSITION_SECONDS])
+
+    def clear(self) -> None:
+        """This database's positions (a test database is rebuilt under the same Redis)."""
+        keys = list(self._redis.scan_iter(match=self._key("*"), count=1000))
+        if keys:
+            self._redis.delete(*keys)
 
     def get_many(self, stall_ids: list[int]) -> dict[int, tuple[int, int]]:
         if not stall_ids:
