@@ -69,7 +69,7 @@ print(json.dumps({"stall": auction.item.stall.public_id, "x": section.x, "y": se
 def parse_args(argv):
     parser = parser_for(__doc__)
     parser.add_argument("--n", default="1000,5000", help="watchers per run (comma-separated)")
-    parser.add_argument("--servers", type=int, default=2, help="web processes (default 2)")
+    parser.add_argument("--servers", type=int, default=2, help="web processes (default 2; >= 2)")
     parser.add_argument("--workers", type=int, default=4, help="client processes (default 4)")
     parser.add_argument("--concurrency", type=int, default=400, help="joins in flight in all")
     parser.add_argument(
@@ -85,7 +85,15 @@ def parse_args(argv):
     add_server(parser)
     add_postgres_server(parser)
     add_redis(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not all(n.strip().isdigit() and int(n) > 0 for n in args.n.split(",")):
+        parser.error("--n: positive numbers of watchers, comma-separated")
+    if args.servers < 2 or args.rounds < 1 or args.workers < 1:
+        parser.error(
+            "--servers: at least 2 (the audience spreads over processes); "
+            "--rounds and --workers: at least 1"
+        )
+    return args
 
 
 def main(argv=None) -> int:

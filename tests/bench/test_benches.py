@@ -63,6 +63,20 @@ DEFAULTS = {
         "url": None,
     },
     "video": {"viewers": 20, "seconds": 60.0, "baseline_seconds": 8.0},
+    "crowd": {
+        "n": "1000,5000",
+        "servers": 2,
+        "workers": 4,
+        "concurrency": 400,
+        "settle": 11.0,
+        "idle": 12.0,
+        "rounds": 3,
+        "grid": 30,
+        "no_auction": False,
+        "server": "daphne",
+        "postgres": DEFAULT_POSTGRES,
+        "redis": DEFAULT_REDIS,
+    },
     "layers": {"redis": DEFAULT_REDIS, "members": 1000, "rounds": 20, "warmup": 3},
     "stall_room": {
         "sizes": [100, 500, 1000],
@@ -116,6 +130,8 @@ def test_every_bench_has_a_parser_and_a_main():
         ("stall_room", ["--configs", "baseline,nginx"]),
         ("stall_room", ["--url", "http://127.0.0.1:8000"]),
         ("stall_room", ["--seconds", "1", "--warmup", "1"]),
+        ("crowd", ["--n", "1000,0"]),
+        ("crowd", ["--servers", "1"]),
     ],
 )
 def test_a_bench_refuses_options_that_cannot_run(name, argv, no_database_env):
