@@ -18,8 +18,13 @@ from ..models import MoneyMove, Order, OrderEvent, StallShipping
 
 
 def stall_shipping_cents(*, stall: Stall) -> int:
-    shipping = StallShipping.objects.filter(stall=stall).first()
-    return shipping.cost_cents if shipping else 0
+    return stalls_shipping_cents(stalls=[stall])[stall.pk]
+
+
+def stalls_shipping_cents(*, stalls: list[Stall]) -> dict[int, int]:
+    """Each stall's shipping cost by stall id (0 where none is set), in one query."""
+    rows = StallShipping.objects.filter(stall__in=stalls).values_list("stall_id", "cost_cents")
+    return {stall.pk: 0 for stall in stalls} | dict(rows)
 
 
 # Orders
