@@ -118,9 +118,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
+    # psycopg prepares a query on a connection once it has run there
+    # `prepare_threshold` times (Django's default, None, never does): the pool keeps
+    # its connections, so the queries every page repeats skip PostgreSQL's planner.
+    # DATABASE_PREPARE_THRESHOLD=off behind a pooler that cannot keep prepared
+    # statements (PgBouncer in transaction mode before 1.21): docs/decisions.md.
+    prepare_threshold = env("DATABASE_PREPARE_THRESHOLD", default="2")
     DATABASES["default"]["OPTIONS"] = {
         "pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", default=20)},
         "server_side_binding": True,
+        "prepare_threshold": None if prepare_threshold == "off" else int(prepare_threshold),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
