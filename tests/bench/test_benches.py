@@ -60,6 +60,12 @@ DEFAULTS = {
         "url": None,
     },
     "video": {"viewers": 20, "seconds": 60.0, "baseline_seconds": 8.0},
+    "page_cost": {
+        "postgres": DEFAULT_POSTGRES,
+        "redis": DEFAULT_REDIS,
+        "rounds": 4,
+        "requests": 20,
+    },
     "layers": {"redis": DEFAULT_REDIS, "members": 1000, "rounds": 20, "warmup": 3},
     "stall_room": {
         "sizes": [100, 500, 1000],
@@ -110,6 +116,7 @@ def test_every_bench_has_a_parser_and_a_main():
         ("analytics", ["--databases", "sqlite,mysql"]),
         ("search", ["--url", "http://127.0.0.1:8000", "--postgres", DEFAULT_POSTGRES]),
         ("offers", ["--pairs", "0"]),
+        ("page_cost", ["--requests", "0"]),
         ("stall_room", ["--configs", "baseline,nginx"]),
         ("stall_room", ["--url", "http://127.0.0.1:8000"]),
         ("stall_room", ["--seconds", "1", "--warmup", "1"]),
