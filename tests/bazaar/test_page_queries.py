@@ -94,12 +94,12 @@ BUDGETS = {
     "front": 6,
     # The grid: the section; its cards and the layout are cached.
     "grid": 1,
-    # Stall: stall, items with stock, photos (the items', the stall's), show stage
-    # (flash auction, giveaway), running auctions, rating, latest reviews, Follow
-    # count; signed in also session, user, cart count and, for every cart button
-    # together, the buyer's accepted offers.
-    "stall signed out": 11,
-    "stall signed in": 15,
+    # Stall: stall, the stall's photos, show stage (flash auction, giveaway), running
+    # auctions, rating, latest reviews, Follow count (the item cards are cached:
+    # stalls.cards); signed in also session, user, cart count and, for every cart
+    # button together, the buyer's accepted offers.
+    "stall signed out": 9,
+    "stall signed in": 13,
     # Item (signed in): session, user, the item, its stock, photos, auction and the
     # viewer's holds, the same four for the stall's other items, cart count, accepted
     # offer, Save and Follow counts, rating.
