@@ -6,17 +6,21 @@ their stock and photos was most of a stall page's CPU. What differs per viewer (
 cart button, which holds a CSRF token and the viewer's accepted offer) and what other
 apps add (the auction badge) are rendered around it on every request. stalls.services
 drops a stall's cards after commit whenever its stock, items or photos change (the
-events that already send the `stock` frame or refresh the section's cards); the short
-lifetime covers what changes with no event, a reservation running out.
+events that already send the `stock` frame or refresh the section's cards).
 """
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 
 from .models import Item, Stall
 from .selectors import items_with_availability
+
+# A reservation that runs out sends no event until the sweep records its release
+# (every 60 s: stalls.tasks.release_expired_reservations), which drops the cards; an
+# open page's stock waits for that sweep too. The lifetime is that bound again, for a
+# change made where no service runs (the admin, a shell).
+CARDS_CACHE_SECONDS = 60
 
 
 def _key(stall_id: int) -> str:
@@ -34,10 +38,12 @@ def stall_item_cards(*, stall: Stall) -> list[Item]:
             item.card_html = render_to_string(
                 "stalls/_item_card_link.html", {"item": item, "stall": stall}
             )
-            item._prefetched_objects_cache = {}  # the photos are in the HTML now
-        cache.set(_key(stall.pk), items, settings.SECTION_CACHE_SECONDS)
+            # Kept small: the photos are in the HTML now, the stall is the page's.
+            item._prefetched_objects_cache = {}
+            item._state.fields_cache.pop("stall", None)
+        cache.set(_key(stall.pk), items, CARDS_CACHE_SECONDS)
     for item in items:
-        item.stall = stall  # the page's own row, not a copy kept with every item
+        item.stall = stall
     return items
 
 
