@@ -82,6 +82,19 @@
     scheduleRetry();
   }
 
+  // The grant the page came with (a live show's first connection); after that, and on
+  // every reconnection, a fresh one from the token endpoint.
+  function pageGrant() {
+    const holder = document.getElementById("show-grant");
+    if (!holder) return null;
+    holder.remove();
+    try {
+      return JSON.parse(holder.textContent);
+    } catch (error) {
+      return null;
+    }
+  }
+
   async function start() {
     if (!showId || session || starting) return;
     starting = true;
@@ -92,8 +105,10 @@
     // The media client's library loads while the grant is asked for (first frame sooner).
     const expected = stage.dataset.backend === "livekit" ? "livekitSrc" : "janusSrc";
     if (stage.dataset.backend) shows.loadScript(stage.dataset[expected]).catch(() => {});
+    shows.mark("start");
     try {
-      const grant = await shows.post(url("tokenUrl"));
+      const grant = pageGrant() || await shows.post(url("tokenUrl"));
+      shows.mark("grant");
       const client = shows.clientFor(grant);
       const src = grant.backend === "janus" ? stage.dataset.janusSrc : stage.dataset.livekitSrc;
       session = await client.watch(grant, video, { src, onGone: gone, onLost: lost });
@@ -135,6 +150,7 @@
     setTimeout(idle, POLL_IDLE_MS);
   }
 
+  video.addEventListener("loadeddata", () => shows.mark("frame"));
   video.addEventListener("playing", () => say(""));
   unmute.addEventListener("click", () => {
     video.muted = false;
