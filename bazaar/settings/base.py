@@ -345,3 +345,7 @@ SHOWS_MEDIA = env(
 SHOW_HEARTBEAT_SECONDS = 10
 SHOW_TIMEOUT_SECONDS = 30
 CELERY_BEAT_SCHEDULE["shows-end-lost"] = {"task": "shows.tasks.shows_end_lost", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["giveaways-close-due"] = {
+    "task": "giveaways.tasks.close_due_giveaways",
+    "schedule": 60.0,
+}
