@@ -13,6 +13,7 @@ from bazaar import jobs
 from bazaar.broadcast import broadcast_on_commit
 from bazaar.errors import Conflict, Invalid, NotAllowed
 from market.consumers import MARKET_GROUP
+from stalls.room.overlay import overlay_announce_on_commit
 
 from . import media
 from .media import Grant, MediaUnavailable
@@ -22,11 +23,18 @@ from .selectors import show_live_for_stall
 
 log = logging.getLogger(__name__)
 TITLE_MAX = 120
+VIDEO_TOPIC = "video"  # the stall room's nudge for static/js/shows/stage.js
 
 
 def _announce(show: Show) -> None:
-    """Tell the market's pages (grid cards, the front page's row) after commit."""
+    """Tell the market's pages (grid cards, the front page's row) and the stall's own
+    room (a viewer waiting there connects at once, not at its next poll) after commit."""
     on_air_publish(show)
+    overlay_announce_on_commit(
+        stall_public_id=show.stall.public_id,
+        topic=VIDEO_TOPIC,
+        event="started" if show.live else "ended",
+    )
     broadcast_on_commit(
         MARKET_GROUP,
         {

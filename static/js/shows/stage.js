@@ -23,6 +23,7 @@
   let retryTimer = null;
   let beatTimer = null;
   let starting = false;
+  let idleTimer = null;
 
   const say = (text) => { status.textContent = text; status.hidden = !text; };
   const url = (name) => shows.urlFor(stage.dataset[name], showId);
@@ -65,7 +66,7 @@
     stage.classList.add("is-over");
     video.srcObject = null;
     say("The show has ended. Thanks for watching!");
-    setTimeout(idle, POLL_IDLE_MS);
+    idleTimer = setTimeout(idle, POLL_IDLE_MS);
     return false;
   }
 
@@ -131,6 +132,7 @@
   }
 
   async function idle() {
+    clearTimeout(idleTimer);
     if (showId) return;
     if (!document.hidden) {
       try {
@@ -147,8 +149,16 @@
         }
       } catch (error) { /* offline for a moment: ask again later */ }
     }
-    setTimeout(idle, POLL_IDLE_MS);
+    idleTimer = setTimeout(idle, POLL_IDLE_MS);
   }
+
+  // The stall room says the seller went live (or ended): look now, not at the next poll.
+  document.addEventListener("stall-room:show", (event) => {
+    const topic = event.detail && event.detail.topic;
+    if (topic !== "video") return;
+    if (!showId) idle();
+    else beat();
+  });
 
   video.addEventListener("loadeddata", () => shows.mark("frame"));
   video.addEventListener("playing", () => say(""));
