@@ -7,6 +7,11 @@
   const POLL_IDLE_MS = 5000;
   const RETRY_MAX_MS = 10000;
   const OVERLAY_LINES = 4;
+  // Right after Start show the seller's camera needs a moment to reach the video
+  // server: a viewer already there looks every READY_CHECK_MS for up to ~10 s, then
+  // backs off like any retry.
+  const READY_CHECK_MS = 500;
+  const READY_CHECKS = 20;
 
   const stage = document.querySelector("[data-live-video]");
   if (!stage) return;
@@ -24,6 +29,7 @@
   let beatTimer = null;
   let starting = false;
   let idleTimer = null;
+  let readyChecks = 0;
 
   const say = (text) => { status.textContent = text; status.hidden = !text; };
   const url = (name) => shows.urlFor(stage.dataset[name], showId);
@@ -114,14 +120,22 @@
       const src = grant.backend === "janus" ? stage.dataset.janusSrc : stage.dataset.livekitSrc;
       session = await client.watch(grant, video, { src, onGone: gone, onLost: lost });
       retryMs = 1000;
+      readyChecks = 0;
     } catch (error) {
       if (error.code === "show_ended" || error.status === 404) {
         starting = false;
         ended();
         return;
       }
-      say(error.code === "no_publisher" ? "The seller is getting ready…" : `${error.message} Retrying…`);
-      scheduleRetry();
+      if (error.code === "no_publisher" && readyChecks++ < READY_CHECKS) {
+        // The show started a moment ago and the camera is on its way: look again soon.
+        say("The seller is getting ready…");
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(start, READY_CHECK_MS);
+      } else {
+        say(error.code === "no_publisher" ? "The seller is getting ready…" : `${error.message} Retrying…`);
+        scheduleRetry();
+      }
     } finally {
       starting = false;
     }
