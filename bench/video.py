@@ -10,9 +10,9 @@ project (shows.media.janus_server). The seller's page goes live as a seller woul
 (Go live, title, Start show); the publisher sends VP8 simulcast, a high layer and a
 480p layer. One viewer already waits in the stall when the show starts (go-live to
 first frame). Baseline: that viewer alone for --baseline-seconds. Then the other
-viewers enter one after another, half in a phone-sized window (their player asks for
-the 480p layer) and half in a desktop window (the high layer), and all watch for
---seconds. Reported: frames decoded by each viewer in the window (and how many
+viewers enter one every --enter-every seconds, half in a phone-sized window (their
+player asks for the 480p layer) and half in a desktop window (the high layer), and all
+watch for --seconds. Reported: frames decoded by each viewer in the window (and how many
 decoded any), the mean received bitrate per viewer by the layer it received (by frame
 height), the SFU's CPU (Janus's CPU seconds over the window, % of one core), the
 publisher's active simulcast layers (rid, size, bitrate), time from Start show to the
@@ -23,8 +23,9 @@ ICE, DTLS up, first packet, first frame), whether the viewer's browser had to as
 a keyframe itself, and the PLIs and keyframes the publisher got meanwhile. Entering
 viewers alternate between two designs, reported side by side: "page grant" (the
 product: the stall page brings the grant and janus.js) and "token request" (the same
-page with its grant dropped, so it asks the token endpoint first). Ratios: bitrate per viewer with N viewers over the baseline viewer's, and
-enter-to-first-frame p95 over the baseline viewer's. The machine is shared: chromium's
+page with its grant dropped, so it asks the token endpoint first). Ratios: bitrate
+per viewer with N viewers over the baseline viewer's, and enter-to-first-frame p95
+over the baseline viewer's. The machine is shared: chromium's
 decoding of N videos is the CPU's limit, not Janus; the load average is recorded.
 Times are reported, never asserted. The last line of output is JSON with every figure.
 """
@@ -68,6 +69,8 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 PHONE = {"width": 390, "height": 844}
+# How long a page is given for its first frame (entering viewers: after the last entered).
+FIRST_FRAME_WAIT_S = 15.0
 DESKTOP = {"width": 1366, "height": 900}
 
 _SELLER_SCRIPT = """
@@ -166,8 +169,9 @@ def _inbound(page) -> dict:
     }
 
 
-def _first_frame(page, key: str, timeout: float = 15.0) -> float | None:
-    deadline = time.monotonic() + timeout
+def _first_frame(page, key: str, deadline: float | None = None) -> float | None:
+    """The page's first-frame time, waiting until `deadline` (monotonic) at most."""
+    deadline = deadline or time.monotonic() + FIRST_FRAME_WAIT_S
     while time.monotonic() < deadline:
         value = page.evaluate(f"window.{key}")
         if value is not None:
@@ -258,12 +262,13 @@ DROP_PAGE_GRANT = """
 """
 
 
-def _viewer(browser, url: str, viewport: dict, design: str = DESIGNS[0]):
+def _viewer(browser, url: str, viewport: dict, design: str = DESIGNS[0], *, wait: bool = True):
+    """A viewer entering the stall; without `wait`, back as soon as the page answers."""
     page = browser.new_context(viewport=viewport).new_page()
     page.add_init_script(PAGE_SCRIPT)
     if design == "token request":
         page.add_init_script(DROP_PAGE_GRANT)
-    page.goto(url)
+    page.goto(url, wait_until="load" if wait else "commit")
     return page
 
 
@@ -360,13 +365,17 @@ def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
     keyframes_before = _outbound(seller)
     # Designs alternate viewer by viewer, sizes every other pair: each design gets
     # both sizes and the same moments of the run.
+    # One enters every --enter-every seconds (or as soon as the last one's page answered).
     designs = [DESIGNS[index % 2] for index in range(args.viewers - 1)]
-    entering = [
-        _viewer(browser, stall_url, PHONE if index // 2 % 2 == 0 else DESKTOP, design)
-        for index, design in enumerate(designs)
-    ]
+    entering = []
+    began = time.monotonic()
+    for index, design in enumerate(designs):
+        time.sleep(max(0.0, began + index * args.enter_every - time.monotonic()))
+        size = PHONE if index // 2 % 2 == 0 else DESKTOP
+        entering.append(_viewer(browser, stall_url, size, design, wait=False))
     # Each page timed its own first frame from its navigation's start.
-    firsts = [_first_frame(page, "__firstFrameMs") for page in entering]
+    deadline = time.monotonic() + FIRST_FRAME_WAIT_S
+    firsts = [_first_frame(page, "__firstFrameMs", deadline) for page in entering]
     enter_s = [first / 1000 for first in firsts if first is not None]
     by_design = {}
     for name in DESIGNS:
@@ -477,6 +486,9 @@ def _parser() -> argparse.ArgumentParser:
         "--seconds", type=float, default=15.0, help="viewing window (the issue's run: 60)"
     )
     parser.add_argument("--baseline-seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--enter-every", type=float, default=0.5, help="seconds between viewers entering"
+    )
     return parser
 
 
