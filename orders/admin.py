@@ -12,7 +12,7 @@ from governance.admin_access import OpsReadOnlyAdmin, StewardReadOnlyAdmin
 from governance.selectors import user_is_steward
 
 from .escrow.services import order_dispute_settle
-from .forms import SettleForm
+from .forms import SettleForm, SettleReasonForm
 from .models import (
     Chargeback,
     MoneyMove,
@@ -131,37 +131,62 @@ class OrderAdmin(StewardReadOnlyAdmin):
         if settled:
             self.message_user(request, f"Settled {settled} dispute(s).", messages.SUCCESS)
 
-    @admin.action(description="Settle dispute: refund the buyer in full", permissions=["settle"])
-    def settle_refund_full(self, request, queryset):
-        self._settle(request, queryset, lambda order: order.total_cents - order.refunded_cents)
+    def _settle_asking_why(self, request, queryset, *, form_class, refund_for, title: str):
+        """Every settlement says why (the timeline and the stewards' record show it):
+        the action first asks, on a page of its own, and settles once answered."""
+        action = request.POST["action"]
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._settle(
+                request,
+                queryset,
+                lambda order: refund_for(order, form.cleaned_data),
+                reason=form.cleaned_data["reason"],
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "orders": queryset,
+            "form": form,
+            "action": action,
+            "opts": self.model._meta,
+        }
+        status = 400 if form.is_bound else 200
+        return TemplateResponse(request, "admin/orders/settle.html", context, status=status)
 
-    @admin.action(description="Settle dispute: release to the seller", permissions=["settle"])
+    @admin.action(description="Settle dispute: refund the buyer in full…", permissions=["settle"])
+    def settle_refund_full(self, request, queryset):
+        return self._settle_asking_why(
+            request,
+            queryset,
+            form_class=SettleReasonForm,
+            refund_for=lambda order, _: order.total_cents - order.refunded_cents,
+            title="Refund the buyer in full",
+        )
+
+    @admin.action(description="Settle dispute: release to the seller…", permissions=["settle"])
     def settle_release(self, request, queryset):
-        self._settle(request, queryset, lambda order: 0)
+        return self._settle_asking_why(
+            request,
+            queryset,
+            form_class=SettleReasonForm,
+            refund_for=lambda order, _: 0,
+            title="Release the money to the seller",
+        )
 
     @admin.action(description="Settle dispute: refund part…", permissions=["settle"])
     def settle_refund_part(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Choose one order for a partial refund.", messages.ERROR)
             return None
-        order = queryset.get()
-        form = SettleForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            self._settle(
-                request,
-                [order],
-                lambda order: form.cleaned_data["refund"],
-                reason=form.cleaned_data["reason"],
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Partial refund for {order}",
-            "order": order,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/orders/settle_part.html", context)
+        return self._settle_asking_why(
+            request,
+            queryset,
+            form_class=SettleForm,
+            refund_for=lambda order, data: data["refund"],
+            title=f"Partial refund for {queryset.get()}",
+        )
 
 
 @admin.register(Payment)
