@@ -5,6 +5,8 @@ and chargebacks."""
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from bazaar.errors import DomainError
 from bazaar.money import format_money
@@ -86,6 +88,7 @@ class OrderAdmin(StewardReadOnlyAdmin):
         "carrier",
         "tracking_number",
         "dispute_reason",
+        "timeline",
         "created_at",
         "paid_at",
         "shipped_at",
@@ -104,6 +107,13 @@ class OrderAdmin(StewardReadOnlyAdmin):
 
     def has_settle_permission(self, request):
         return user_is_steward(user=request.user)
+
+    @admin.display(description="timeline and evidence")
+    def timeline(self, order: Order) -> str:
+        """The dispute's photos are private: they show on the order's own page, which
+        stewards may read, not in the admin."""
+        url = reverse("orders:detail", args=[order.public_id])
+        return format_html("<a href=\"{}\">The order's timeline, with both sides' photos</a>", url)
 
     @admin.display(description="total")
     def total(self, order: Order) -> str:

@@ -176,6 +176,8 @@ def test_an_admin_settlement_asks_why_and_refuses_without_a_reason_in_place(
     refund does); without one the page says so beside the field and nothing moves."""
     on_commit(order_dispute_open, actor=buyer, order=shipped, reason="Never arrived.")
     client.force_login(steward)
+    change = client.get(reverse("admin:orders_order_change", args=[shipped.pk])).content.decode()
+    assert reverse("orders:detail", args=[shipped.public_id]) in change  # the evidence
     changelist = reverse("admin:orders_order_changelist")
     form = {"action": "settle_refund_full", "_selected_action": [shipped.pk]}
     asked = client.post(changelist, form).content.decode()
