@@ -11,7 +11,9 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import Event, Kind
@@ -133,6 +135,21 @@ def _auctions(rng: random.Random, catalogue: Catalogue, weights, start: datetime
             yield Kind.AUCTION_WON, when, section_id, stall_id, item, {"amount_cents": price}
 
 
+# The columns a generated event fills, in the order `events_generate` yields them.
+COLUMNS = (
+    "kind",
+    "occurred_at",
+    "recorded_at",
+    "visitor",
+    "section_id",
+    "stall_id",
+    "item_id",
+    "amount_cents",
+    "fee_cents",
+    "duration_seconds",
+)
+
+
 def events_generate(
     *,
     events: int,
@@ -140,8 +157,9 @@ def events_generate(
     days: int = 30,
     now: datetime | None = None,
     seed: int = 17,
-) -> Iterator[Event]:
-    """About `events` events over the last `days` days (none in the future)."""
+) -> Iterator[tuple]:
+    """About `events` events over the last `days` days (none in the future), as rows of
+    `COLUMNS`: a million model instances would cost more than writing them."""
     rng = random.Random(seed)
     now = now or timezone.now()
     start = now - timedelta(days=days)
@@ -153,7 +171,7 @@ def events_generate(
         rng, catalogue, weights, start, days
     ):
         made += 1
-        yield _event(kind, when, "", section_id, stall_id, item, money)
+        yield _row(kind, when, "", section_id, stall_id, item, money)
     while made < events:
         day = rng.randrange(days)
         hour = rng.choices(range(24), HOURLY)[0]
@@ -164,33 +182,51 @@ def events_generate(
             if when >= now or made >= events:
                 break
             made += 1
-            yield _event(kind, when, visitor, section_id, stall_id, item, money)
+            yield _row(kind, when, visitor, section_id, stall_id, item, money)
 
 
-def _event(kind, when, visitor, section_id, stall_id, item, money) -> Event:
-    return Event(
-        kind=kind,
-        occurred_at=when,
-        recorded_at=when + timedelta(seconds=1),
-        visitor=visitor,
-        section_id=section_id,
-        stall_id=stall_id,
-        item_id=item,
-        **money,
+def _row(kind, when, visitor, section_id, stall_id, item, money) -> tuple:
+    return (
+        kind.value,
+        when,
+        when + timedelta(seconds=1),
+        visitor,
+        section_id,
+        stall_id,
+        item,
+        money.get("amount_cents"),
+        money.get("fee_cents"),
+        money.get("duration_seconds"),
     )
 
 
 def events_seed(
     *, events: int, catalogue: Catalogue, days: int = 30, now: datetime | None = None
 ) -> int:
-    """Write a generated stream in bulk; returns how many events were written."""
+    """Write a generated stream in bulk; returns how many events were written.
+
+    PostgreSQL takes the rows through COPY, other databases through one prepared
+    INSERT run over each batch (a million events: seconds, not the minutes that
+    `bulk_create` of model instances takes)."""
+    rows = events_generate(events=events, catalogue=catalogue, days=days, now=now)
+    table = connection.ops.quote_name(Event._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in COLUMNS)
     written = 0
-    batch: list[Event] = []
-    for event in events_generate(events=events, catalogue=catalogue, days=days, now=now):
-        batch.append(event)
-        if len(batch) == BATCH:
-            Event.objects.bulk_create(batch)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    written += 1
+            return written
+        # The names are the model's own, quoted; the values go as parameters.
+        values = ", ".join(["%s"] * len(COLUMNS))
+        insert = f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608
+        adapt = connection.ops.adapt_datetimefield_value
+        while batch := [
+            (kind, adapt(occurred), adapt(recorded), *rest)
+            for kind, occurred, recorded, *rest in islice(rows, BATCH)
+        ]:
+            cursor.executemany(insert, batch)
             written += len(batch)
-            batch = []
-    Event.objects.bulk_create(batch)
-    return written + len(batch)
+    return written
