@@ -10,7 +10,7 @@ and refunded. The ratios are those of a busy flea market, not measured ones.
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from itertools import islice
 
 from django.db import connection, transaction
@@ -123,11 +123,12 @@ def _purchase(rng, t, section_id, stall_id, item, price):
         )
 
 
-def _auctions(rng: random.Random, catalogue: Catalogue, weights, start: datetime, days: int):
+def _auctions(rng: random.Random, catalogue: Catalogue, weights, start: datetime, now: datetime):
     """Auctions ending through the period: about two in three sell."""
+    days = (now - start).days + 1
     for _ in range(max(1, days * len(catalogue.stalls) // 20)):
         stall_id, section_id, items = rng.choices(catalogue.stalls, weights)[0]
-        when = start + timedelta(seconds=rng.uniform(0, days * 86400))
+        when = start + (now - start) * rng.random()
         item = rng.choice(items) if items else None
         price = rng.randrange(1000, 30000, 100)
         yield Kind.AUCTION_ENDED, when, section_id, stall_id, item, {"amount_cents": price}
@@ -162,13 +163,16 @@ def events_generate(
     `COLUMNS`: a million model instances would cost more than writing them."""
     rng = random.Random(seed)
     now = now or timezone.now()
-    start = now - timedelta(days=days)
+    # Midnight (UTC) `days - 1` days ago: the hours of HOURLY are hours of the clock, and
+    # the days are those of a dashboard's default period (today, so far, and the days
+    # before it).
+    start = datetime.combine((now - timedelta(days=days - 1)).date(), time(0), tzinfo=UTC)
     weights = _zipf_weights(len(catalogue.stalls))
     rng.shuffle(weights)
     visitors = [f"seed{n:022d}" for n in range(max(50, events // 40))]
     made = 0
     for kind, when, section_id, stall_id, item, money in _auctions(
-        rng, catalogue, weights, start, days
+        rng, catalogue, weights, start, now
     ):
         made += 1
         yield _row(kind, when, "", section_id, stall_id, item, money)

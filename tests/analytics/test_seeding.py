@@ -1,6 +1,7 @@
 """The benchmark's generated month is written whole and reads back as generated (COPY
 on PostgreSQL, a prepared INSERT elsewhere)."""
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -21,5 +22,13 @@ def test_the_seeded_events_read_back_as_generated():
     stored = list(Event.objects.order_by("id").values_list(*COLUMNS))
     assert len(generated) == 3000
     assert stored == generated
+    assert datetime(2026, 11, 25, tzinfo=UTC) <= min(row[1] for row in stored)
     assert max(row[1] for row in stored) < NOW
     assert Event.objects.filter(amount_cents__gt=0, kind="order_paid").exists()
+
+
+def test_the_market_is_busiest_after_work_on_the_clock():
+    hours = Counter(row[1].hour for row in events_generate(events=5000, catalogue=CATALOGUE))
+    evening = sum(hours[hour] for hour in (17, 18, 19, 20))
+    small_hours = sum(hours[hour] for hour in (1, 2, 3, 4))
+    assert evening > 5 * small_hours
