@@ -1,7 +1,9 @@
 """bench/auction.py's client processes: bidders (over the auction's socket or by POST)
 and watch-only sockets, each process reporting what it was told and when.
 
-A bidder sends a bid, waits for its answer and bids again until the burst is over.
+A bidder sends a bid, waits for its answer and bids again until the burst is over;
+in waves (`wave_every` seconds) every bidder instead sends one bid at each wave's start,
+all at once, and waits for the next wave.
 Every RETRY_EVERY-th bid goes out twice with the same key: over the socket the two
 frames leave back to back (the copy arrives while the first is in flight), by POST
 the copy goes on a second connection at the same moment. Both answers are kept for
@@ -171,11 +173,16 @@ async def bidders_main(config: dict, sessions: list[tuple[str, str]], barrier, r
     answers: list[dict] = []
     errors: dict[str, int] = {}
 
+    wave_every = config.get("wave_every", 0)
+
     async def bid_loop(index: int, bidder) -> None:
         handle = sessions[index][0]
-        await asyncio.sleep(index / len(sessions) * 0.05)  # a spread start, not all at once
+        if not wave_every:
+            await asyncio.sleep(index / len(sessions) * 0.05)  # a spread start, not all at once
         number = 0
         while time.time() < burst_end:
+            if wave_every:  # every bidder bids at the wave's start, as in a show's last seconds
+                await asyncio.sleep(max(0.0, epoch + number * wave_every - time.time()))
             number += 1
             key = secrets.token_hex(12)
             amount = 100 + int((time.time() - epoch) * config["rate"])

@@ -5,7 +5,8 @@ the same run.
 
     .venv/bin/python bench/auction.py                         # K = 100, W = 1000, socket and HTTP
     .venv/bin/python bench/auction.py --bidders 10,100 --watchers 200 --transports socket
-    .venv/bin/python bench/auction.py --servers 2             # spread over 2 daphne processes
+    .venv/bin/python bench/auction.py --servers 2             # spread over 2 server processes
+    .venv/bin/python bench/auction.py --server uvicorn        # gunicorn + uvicorn, as production
 
 It creates a fresh PostgreSQL database (--postgres, dropped at the end), migrates it,
 and serves it with daphne using the project's own settings with REDIS_URL (--redis).
@@ -17,7 +18,14 @@ Burst (--seconds): every bidder sends a bid, waits for its answer and bids again
 bid's amount rises with the wall clock (--rate cents a second), so bids processed in
 the order sent are each above the last, and one overtaken on its way in is refused as
 too low. Every --retry-every-th bid goes twice with the same key at once (a second
-frame back to back, or a second POST on another connection). Figures:
+frame back to back, or a second POST on another connection).
+
+Back to back, K bidders keep K bids in flight, so each one waits for the K - 1 ahead of
+it: an answer's time is K over the throughput (Little's law), a measure of capacity.
+A show's last seconds look different: K people press Bid at about the same moment
+and then watch. The waves case (--wave-every, over the socket by default) sends that:
+every bidder bids at once at the start of each wave, and each bid's answer and its
+reach to the watchers are timed. Figures:
 
 - processed bids/s: bids decided under the auction's lock (accepted, or refused as too
   low or already leading; copies of a key counted once) from the start to the last
@@ -50,7 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._auction_clients import LOCK_DECIDED, bidders_process, watchers_process  # noqa: E402
-from bench._cli import add_postgres_server, add_redis, bench_main, parser_for  # noqa: E402
+from bench._cli import add_postgres_server, add_redis, add_server, bench_main, parser_for  # noqa: E402
 from bench._clients import AsyncHttp  # noqa: E402
 from bench._history import Answer, StoredBid, check_history, history_ok  # noqa: E402
 from bench._report import merge_counts, percentiles_ms, progress, ratio  # noqa: E402
@@ -318,10 +326,11 @@ async def bare_post_baseline(servers: list[str], cookies: list[str], seconds: fl
 
 
 def run_case(case_name: str, seed: dict, servers: list[str], database_url: str, args, pids):
-    k, transport = case_name.split(":")
+    k, transport, *waves = case_name.split(":")
     k = int(k)
+    pace = f"in waves every {args.wave_every} s" if waves else "back to back"
     case = seed["auctions"][case_name]
-    progress(f"K={k} over {transport}: {k} bidders and {args.watchers} watchers connecting")
+    progress(f"K={k} over {transport}, {pace}: {k} bidders and {args.watchers} watchers connecting")
     config = {
         "servers": servers,
         "transport": transport,
@@ -329,9 +338,15 @@ def run_case(case_name: str, seed: dict, servers: list[str], database_url: str, 
         "seconds": args.seconds,
         "retry_every": args.retry_every,
         "quiet_limit": QUIET_LIMIT_SECONDS,
+        "wave_every": args.wave_every if waves else 0,
     }
     clients = run_clients(case, config, seed, k, args.watchers, pids)
-    result = {"bidders": k, "transport": transport, **figures(clients, args.seconds)}
+    result = {
+        "bidders": k,
+        "transport": transport,
+        "pace": "waves" if waves else "back_to_back",
+        **figures(clients, args.seconds),
+    }
     result["history"] = history(database_url, case["id"], clients["answers"])
     connections = min(k, BASELINE_MAX_CONNECTIONS, free_connections(database_url))
     progress(f"K={k}: raw psycopg baseline, {connections} connections")
@@ -352,8 +367,8 @@ def run_case(case_name: str, seed: dict, servers: list[str], database_url: str, 
 def print_case(result: dict) -> None:
     raw = result["raw_psycopg"]
     print(
-        f"\nK = {result['bidders']} bidders over {result['transport']}, "
-        f"{result['watchers']} watchers"
+        f"\nK = {result['bidders']} bidders over {result['transport']} "
+        f"({result['pace'].replace('_', ' ')}), {result['watchers']} watchers"
     )
     print(
         f"  burst: {result['sent']} bids (+{result['copies']} copies of a key), "
@@ -403,10 +418,20 @@ def parse_args(argv):
     parser.add_argument("--bidders", default="100", help="comma-separated K values")
     parser.add_argument("--watchers", type=int, default=WATCHERS, help="watch-only sockets")
     parser.add_argument("--transports", default=",".join(TRANSPORTS), help="socket,http")
-    parser.add_argument("--servers", type=int, default=1, help="daphne processes (default 1)")
+    parser.add_argument("--servers", type=int, default=1, help="server processes (default 1)")
+    add_server(parser)
     parser.add_argument("--seconds", type=float, default=8.0, help="burst length")
     parser.add_argument("--baseline-seconds", type=float, default=5.0)
     parser.add_argument("--retry-every", type=int, default=10, help="send every Nth bid twice")
+    parser.add_argument(
+        "--wave-every",
+        type=float,
+        default=1.0,
+        help="seconds between waves in which every bidder bids at once",
+    )
+    parser.add_argument(
+        "--wave-transports", default="socket", help="transports also run in waves ('' for none)"
+    )
     parser.add_argument(
         "--rate", type=float, default=5e7, help="cents per second a bid's amount rises by"
     )
@@ -414,17 +439,20 @@ def parse_args(argv):
     add_redis(parser)
     parser.add_argument("--url", help="a running server (seeds $DATABASE_URL, which it must use)")
     args = parser.parse_args(argv)
-    if set(args.transports.split(",")) - set(TRANSPORTS):
-        parser.error(f"--transports: {', '.join(TRANSPORTS)}")
+    for option in (args.transports, args.wave_transports):
+        if set(option.split(",")) - {*TRANSPORTS, ""}:
+            parser.error(f"--transports, --wave-transports: {', '.join(TRANSPORTS)}")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    waves = [transport for transport in args.wave_transports.split(",") if transport]
     cases = [
-        f"{k}:{transport}"
+        case
         for k in map(int, args.bidders.split(","))
         for transport in args.transports.split(",")
+        for case in (f"{k}:{transport}", *([f"{k}:{transport}:waves"] * (transport in waves)))
     ]
     raise_open_files(4 * (max(int(c.split(":")[0]) for c in cases) + args.watchers) + 1024)
     return bench_main(
@@ -457,11 +485,14 @@ def run(args, cases: list[str]) -> dict:
         seed = seed_market(env, bidders, cases, f"bench{os.getpid()}")
         for number in range(0 if args.url else args.servers):
             base_url, process = stack.enter_context(
-                daphne_process(env=env, log_path=workdir / f"daphne{number}.log")
+                daphne_process(
+                    env=env, log_path=workdir / f"server{number}.log", server=args.server
+                )
             )
             servers.append(base_url)
             pids.append(process.pid)
         results["servers"] = len(servers)
+        results["server"] = args.server
         for case in cases:
             result = run_case(case, seed, servers, database_url, args, pids)
             print_case(result)
