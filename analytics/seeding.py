@@ -222,6 +222,8 @@ def events_seed(
                 for row in rows:
                     copy.write_row(row)
                     written += 1
+            # The planner's statistics, as a live market's table has them.
+            cursor.execute(f"ANALYZE {table}")
             return written
         # The names are the model's own, quoted; the values go as parameters.
         values = ", ".join(["%s"] * len(COLUMNS))
