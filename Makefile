@@ -32,6 +32,11 @@ run: install
 	@$(BIN)/python manage.py market_banner
 	$(BIN)/python -m bazaar.run
 
+# Two workers: the browser tests share one, one at a time, and the rest of the suite
+# spreads over both (tests/conftest.py groups them; each worker has its own test
+# database and Redis database). PYTEST_ARGS= runs in one process.
+PYTEST_ARGS ?= --numprocesses 2 --dist loadgroup
+
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

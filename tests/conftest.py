@@ -233,3 +233,12 @@ def steward(make_user):
     user = make_user("steward")
     role_grant(user=user, role=Role.STEWARD)
     return user
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`--dist loadgroup`) the browser tests share one worker, one at
+    a time: two chromiums and their live servers on two cores would race each other's
+    timeouts, while the other worker takes the rest of the suite."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -200,6 +200,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 UPLOAD_HOLDING_PREFIX = "holding/"
+# Dispute evidence that passed screening: private like the holding prefix (no public
+# read on S3, never served by the media view), shown only through the order's view.
+EVIDENCE_PREFIX = "evidence/"
 # Photo screening (governance.screening): "nudenet" (local, the default) or "rekognition"
 # (AWS DetectModerationLabels, credentials from boto3's usual chain).
 PHOTO_SCREENING = env("PHOTO_SCREENING", default="nudenet")
@@ -239,6 +242,8 @@ PHOTO_SIZE = 1200
 PHOTO_THUMB_SIZE = 360
 PHOTOS_PER_ITEM = 6
 PHOTOS_PER_STALL = 6
+# Photos each side of a dispute may add as evidence.
+DISPUTE_PHOTOS_MAX = 4
 # Steward elections (stewards.elections): how long a seller must have sold to stand.
 STEWARD_MIN_SELLING_DAYS = env.int("STEWARD_MIN_SELLING_DAYS", default=30)
 
@@ -345,3 +350,7 @@ SHOWS_MEDIA = env(
 SHOW_HEARTBEAT_SECONDS = 10
 SHOW_TIMEOUT_SECONDS = 30
 CELERY_BEAT_SCHEDULE["shows-end-lost"] = {"task": "shows.tasks.shows_end_lost", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["giveaways-close-due"] = {
+    "task": "giveaways.tasks.close_due_giveaways",
+    "schedule": 60.0,
+}

@@ -1,9 +1,18 @@
 """Tests: Celery runs eagerly; REDIS_URL (as in CI) switches to channels-redis."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
-from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR
+# Under pytest-xdist each worker gets a Redis database of its own, counting up from the
+# one REDIS_URL names: every test clears the cache, which must not empty a neighbour's.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist_worker and os.environ.get("REDIS_URL"):
+    _redis = urlsplit(os.environ["REDIS_URL"])
+    _database = int(_redis.path.strip("/") or 0) + int(_xdist_worker.removeprefix("gw"))
+    os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{_database}"))
+
+from .base import *  # noqa: E402, F403
+from .base import DATABASES, VAR_DIR  # noqa: E402
 
 SECRET_KEY = "test-only-secret-key-not-for-any-deployment-0123456789"
 DEBUG = False

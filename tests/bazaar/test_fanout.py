@@ -144,7 +144,9 @@ async def test_however_big_the_room_a_waiting_frame_goes_out_within_the_longest_
     await _burst(layer, [socket])
 
     (first_at, _), (batch_at, _) = socket.sent
-    assert LONGEST_WAIT - 0.005 <= batch_at - first_at < LONGEST_WAIT + 0.1
+    # Spaced by size it would wait 10 s; the cap brings it to LONGEST_WAIT (the upper
+    # bound leaves room for a busy machine: it only has to tell 0.1 s from 10 s).
+    assert LONGEST_WAIT - 0.005 <= batch_at - first_at < 1.0
     await fanout.leave(socket)
 
 

@@ -62,7 +62,7 @@ DEFAULTS = {
         "redis": DEFAULT_REDIS,
         "url": None,
     },
-    "video": {"viewers": 20, "seconds": 60.0, "baseline_seconds": 8.0},
+    "video": {"viewers": 20, "seconds": 15.0, "baseline_seconds": 4.0, "enter_every": 0.5},
     "layers": {"redis": DEFAULT_REDIS, "members": 1000, "rounds": 20, "warmup": 3},
     "stall_room": {
         "sizes": [100, 500, 1000],

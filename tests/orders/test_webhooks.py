@@ -127,6 +127,22 @@ def test_a_signature_with_another_secret_or_too_old_is_refused(client, payment):
     assert not WebhookEvent.objects.exists()
 
 
+def test_a_signature_dated_beyond_the_tolerance_in_the_future_is_refused(client, payment):
+    body = event("checkout.session.completed", completed(payment))
+    response = post(client, body, timestamp=int(time.time()) + 600)
+    assert response.status_code == 400
+    assert b"dated in the future" in response.content
+    assert not WebhookEvent.objects.exists()
+    assert Payment.objects.get().status == "open"
+
+
+def test_a_signature_a_little_ahead_of_our_clock_is_accepted(client, payment):
+    """Clocks drift: a minute ahead is within Stripe's five-minute tolerance."""
+    body = event("checkout.session.completed", completed(payment))
+    assert post(client, body, timestamp=int(time.time()) + 60).status_code == 200
+    assert Payment.objects.get().status == "paid"
+
+
 def test_webhooks_without_a_configured_secret_are_refused(client, payment):
     body = event("checkout.session.completed", completed(payment))
     with override_settings(STRIPE_WEBHOOK_SECRET="", STRIPE_CONNECT_WEBHOOK_SECRET=""):

@@ -29,6 +29,22 @@ def test_the_seller_goes_live_and_the_room_is_made_first(media_server, stall):
     assert show_live_for_stall(stall=stall) == show
 
 
+def test_going_live_and_ending_nudge_the_stall_room(
+    media_server, stall, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A viewer already in the stall connects at once, not at its next poll."""
+    sent = []
+    monkeypatch.setattr("bazaar.broadcast.broadcast_now", lambda group, event: sent.append(event))
+    with django_capture_on_commit_callbacks(execute=True):
+        show = services.show_start(actor=stall.seller.user, stall=stall, title="Lamps")
+        services.show_end(show=show, reason=Show.EndReason.ENDED)
+    frames = [event["frame"] for event in sent if event["type"] == "show.frame"]
+    assert frames == [
+        '{"type": "show", "topic": "video", "event": "started"}',
+        '{"type": "show", "topic": "video", "event": "ended"}',
+    ]
+
+
 def test_going_live_again_returns_the_show_on_air(media_server, stall):
     assert go_live(stall) == go_live(stall, "Another title")
     assert Show.objects.count() == 1
