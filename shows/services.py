@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from analytics.models import Kind
+from analytics.recording import record
 from bazaar import jobs
 from bazaar.broadcast import broadcast_on_commit
 from bazaar.errors import Conflict, Invalid, NotAllowed
@@ -85,6 +87,7 @@ def show_start(*, actor, stall, title: str) -> Show:
         with transaction.atomic():
             show = Show.objects.create(stall=stall, title=title, backend=backend.name, room=room)
             _announce(show)
+            record(Kind.SHOW_STARTED, user=actor, stall=stall)
     except IntegrityError:
         # The same request twice at once: the other one's show is the answer.
         return Show.objects.get(stall=stall, ended_at__isnull=True)
@@ -226,9 +229,16 @@ def viewer_seen(*, show: Show, key: str, identity: str) -> Show:
         try:
             with transaction.atomic():
                 ShowViewer.objects.create(show=show, key=key, identity=identity, seen_at=now)
+                _record_joined(show, identity)
         except IntegrityError:
             ShowViewer.objects.filter(show=show, key=key).update(seen_at=now, left_at=None)
     return _count_refresh(show_id=show.pk)
+
+
+def _record_joined(show: Show, identity: str) -> None:
+    """A viewer's first arrival at a show (their heartbeats after it are not events);
+    `identity` is the user's public id or the visitor's id, as analytics keys people."""
+    record(Kind.VIEWER_JOINED, visitor=identity.removeprefix("visitor-"), stall=show.stall)
 
 
 def viewer_left(*, show: Show, key: str) -> Show:
@@ -275,7 +285,11 @@ def _participant_event(*, show: Show, event) -> None:
     defaults = {"identity": participant.identity}
     with transaction.atomic():
         if event.event == "participant_joined":
-            ShowViewer.objects.get_or_create(show=show, key=participant.sid, defaults=defaults)
+            _, created = ShowViewer.objects.get_or_create(
+                show=show, key=participant.sid, defaults=defaults
+            )
+            if created:
+                _record_joined(show, participant.identity)
         else:
             row, created = ShowViewer.objects.get_or_create(
                 show=show, key=participant.sid, defaults={**defaults, "left_at": at}
