@@ -15,8 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import BigIntegerField, Count, Func, Q, Sum
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateTimeField,
+    Func,
+    Model,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.utils import timezone
 
 from .models import (
@@ -26,7 +35,6 @@ from .models import (
     DailyStall,
     DailyVisitor,
     Event,
-    Kind,
     RollupCursor,
     SectionActivity,
     StallHour,
@@ -91,32 +99,57 @@ class Rollup:
     rebuild: Callable[[datetime, datetime], int]
 
 
+class EpochTime(Func):
+    """The UTC timestamp `expression` seconds after 1970, stored as the database stores a
+    DateTimeField (SQLite: the text Django writes for a whole second)."""
+
+    output_field = DateTimeField()
+
+    def as_postgresql(self, compiler, conn, **extra):
+        return self.as_sql(compiler, conn, template="to_timestamp(%(expressions)s)")
+
+    def as_sqlite(self, compiler, conn, **extra):
+        return self.as_sql(compiler, conn, template="datetime(%(expressions)s, 'unixepoch')")
+
+
+def _upsert(model: type[Model], fresh: QuerySet, *, key: tuple[str, ...]) -> int:
+    """Write `fresh` (a values() query whose names are `model`'s columns) into `model` in
+    one INSERT ... SELECT: new keys are inserted, existing ones take the new counts.
+    The rows never pass through Python; returns how many were written."""
+    select, params = fresh.query.sql_with_params()
+    names = [*fresh.query.values_select, *fresh.query.annotation_select]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in names)
+    updates = ", ".join(
+        f"{quote(name)} = excluded.{quote(name)}" for name in names if name not in key
+    )
+    # Names are the model's own, quoted; values travel as the query's parameters.
+    # `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON.
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM ({select}) AS fresh WHERE true "
+        f"ON CONFLICT ({', '.join(quote(name) for name in key)}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
 def _section_activity(start: datetime, end: datetime) -> int:
-    rows = (
+    """Recount each section's 30 s windows in [start, end) in the database. A window's
+    rows are replaced by a recount of its events, never deleted: events are append-only,
+    so a recount finds every section a window had, and a window whose raw events were
+    dropped by retention keeps its history."""
+    fresh = (
         Event.objects.filter(occurred_at__gte=start, occurred_at__lt=end, section_id__isnull=False)
-        .annotate(bucket=_bucket(30))
-        .values("bucket", "section_id")
+        .values("section_id", window_start=EpochTime(_bucket(30) * 30))
         .annotate(
             visitors=PEOPLE,
-            views=Count(
-                "id", filter=Q(kind__in=[Kind.GRID_VIEWED, Kind.STALL_VIEWED, Kind.ITEM_VIEWED])
-            ),
+            views=Count("id", filter=Q(kind__in=VIEW_KINDS)),
             events=Count("id"),
         )
     )
-    fresh = [
-        SectionActivity(
-            window_start=window_start(row["bucket"], 30),
-            section_id=row["section_id"],
-            visitors=row["visitors"],
-            views=row["views"],
-            events=row["events"],
-        )
-        for row in rows
-    ]
-    SectionActivity.objects.filter(window_start__gte=start, window_start__lt=end).delete()
-    SectionActivity.objects.bulk_create(fresh)
-    return len(fresh)
+    return _upsert(SectionActivity, fresh, key=("window_start", "section_id"))
 
 
 def _day(bucket: int) -> date:
@@ -233,6 +266,17 @@ def rollup_windows(rollup: Rollup, *, start: datetime, end: datetime) -> int:
         )
 
 
+def _cursor_locked(name: str) -> RollupCursor:
+    """The roll-up's cursor, locked until the transaction ends (one query once it exists:
+    this runs every 30 s, and each round trip counts on a loaded database)."""
+    locked = RollupCursor.objects.select_for_update()
+    cursor = locked.filter(name=name).first()
+    if cursor is None:
+        RollupCursor.objects.get_or_create(name=name, defaults={"recorded_until": EPOCH})
+        cursor = locked.get(name=name)
+    return cursor
+
+
 def rollup_run(
     rollup: Rollup, *, now: datetime | None = None, since: datetime | None = None
 ) -> int:
@@ -244,9 +288,8 @@ def rollup_run(
     now = now or timezone.now()
     upto = now - SETTLE
     horizon = now - timedelta(days=settings.ANALYTICS_RETENTION_DAYS)
-    RollupCursor.objects.get_or_create(name=rollup.name, defaults={"recorded_until": EPOCH})
     with transaction.atomic():
-        cursor = RollupCursor.objects.select_for_update().get(name=rollup.name)
+        cursor = _cursor_locked(rollup.name)
         if since is None:
             since = max(cursor.recorded_until - OVERLAP, EPOCH)
         buckets = list(

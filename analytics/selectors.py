@@ -3,7 +3,7 @@ their stall. Everything over a period reads the roll-ups (a handful of grouped
 queries whatever the number of events)."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.db.models import Sum
 
@@ -155,12 +155,14 @@ def stall_totals(*, stall_id: int, period: Period) -> dict:
     }
 
 
-def stall_best_hours(*, stall_id: int, period: Period) -> list[tuple[int, int]]:
-    """Views of the stall by hour of day (UTC), all 24 hours."""
-    rows = dict(
-        StallHour.objects.filter(stall_id=stall_id, day__range=(period.start, period.end))
-        .values_list("hour")
-        .annotate(views=Sum("views"))
-        .values_list("hour", "views")
-    )
-    return [(hour, rows.get(hour, 0)) for hour in range(24)]
+def stall_best_hours(*, stall_id: int, period: Period, zone: tzinfo) -> list[tuple[int, int]]:
+    """Views of the stall by hour of day on the clocks of `zone` (the seller's or the
+    market's), all 24 hours. The roll-up counts UTC hours; each day's are moved into the
+    zone one by one, so summer time shifts the days it covers. (A zone half an hour off
+    UTC files each hour under the local hour it starts in.)"""
+    views = [0] * 24
+    for day, hour, count in StallHour.objects.filter(
+        stall_id=stall_id, day__range=(period.start, period.end)
+    ).values_list("day", "hour", "views"):
+        views[datetime.combine(day, time(hour), tzinfo=UTC).astimezone(zone).hour] += count
+    return list(enumerate(views))

@@ -8,6 +8,7 @@ from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from bazaar.errors import NotFound
+from bazaar.idempotency import valid_key
 from stalls.models import Item
 from stalls.selectors import items_with_availability
 
@@ -183,6 +184,13 @@ def auctions_for_seller(*, user, limit: int = 20) -> list[Auction]:
         .select_related("item", "leader", "winner")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def auction_for_key(*, seller, key: str) -> Auction | None:
+    """The auction the seller started with this idempotency key, if any."""
+    if not valid_key(key):
+        return None
+    return Auction.objects.filter(seller=seller, idempotency_key=key).first()
 
 
 def items_to_auction(*, stall) -> list[Item]:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bazaar.errors import DomainError, Invalid, NotFound
-from bazaar.idempotency import key_from_request
+from bazaar.idempotency import key_from_request, key_in_request
 from bazaar.money import AmountError, parse_amount
 from orders.checkout.selectors import shipping_address_for
 from orders.payments.selectors import buyer_has_payment_method
@@ -264,6 +264,10 @@ def _panel(
     )
 
 
+def _started(auction: Auction) -> str:
+    return f"Your auction of “{auction.item.title}” is up."
+
+
 def _seller_done(request: HttpRequest, notice: str) -> HttpResponse:
     if request.htmx:
         return _panel(request, notice=notice)
@@ -277,6 +281,11 @@ def dashboard_panel(request: HttpRequest) -> HttpResponse:
     """GET: the auctions panel. POST: start an auction."""
     if request.method == "GET":
         return _panel(request)
+    repeated = selectors.auction_for_key(seller=request.user, key=key_in_request(request))
+    if repeated is not None:
+        # The same form sent again (a double click, a retry): the first one's answer,
+        # though its item may have no unit left to offer in the form by now.
+        return _seller_done(request, _started(repeated))
     stall = stall_for_user(user=request.user)
     items = selectors.items_to_auction(stall=stall) if stall else []
     form = AuctionStartForm(request.POST, items=items)
@@ -292,7 +301,7 @@ def dashboard_panel(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             form.add_error(None, error.message)
         else:
-            return _seller_done(request, f"Your auction of “{auction.item.title}” is up.")
+            return _seller_done(request, _started(auction))
     return _panel(request, form, status=400)
 
 

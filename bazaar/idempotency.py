@@ -27,9 +27,14 @@ def valid_key(key: str) -> bool:
     return bool(_KEY.match(key))
 
 
+def key_in_request(request) -> str:
+    """The request's key as sent (the `Idempotency-Key` header or the form field), or ""."""
+    return request.headers.get(HEADER) or request.POST.get(FIELD, "")
+
+
 def key_from_request(request) -> str:
     """The request's key, from the `Idempotency-Key` header or the form field."""
-    key = request.headers.get(HEADER) or request.POST.get(FIELD, "")
+    key = key_in_request(request)
     if not valid_key(key):
         raise Invalid(
             "This request has no valid idempotency key; reload the page and try again.",

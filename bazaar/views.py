@@ -24,8 +24,10 @@ def favicon(request: HttpRequest) -> FileResponse:
 
 def media(request: HttpRequest, path: str) -> HttpResponse:
     """Uploaded photos from local storage (the embedded default), cached for a year.
-    Photos still being screened wait in the holding prefix, which is never served."""
-    if path.lstrip("/").startswith(settings.UPLOAD_HOLDING_PREFIX):
+    Photos still being screened wait in the holding prefix and dispute evidence in its
+    own: neither is ever served here."""
+    private = (settings.UPLOAD_HOLDING_PREFIX, settings.EVIDENCE_PREFIX)
+    if path.lstrip("/").startswith(private):
         raise Http404("Not here.")
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
     response["Cache-Control"] = IMMUTABLE

@@ -58,10 +58,14 @@ def migrate(env: dict[str, str]) -> None:
     manage("migrate", "--noinput", "-v0", env=env)
 
 
-def seed(*, env: dict[str, str], sections: int, stalls: int) -> None:
-    """Migrate and lay out the demo market (idempotent, so reruns only fill gaps)."""
+def seed(
+    *, env: dict[str, str], sections: int, stalls: int, items_per_stall: int | None = None
+) -> None:
+    """Migrate and lay out the demo market (idempotent, so reruns only fill gaps);
+    `items_per_stall` on new stalls, else seed_market's default."""
     migrate(env)
-    manage("seed_market", "--sections", str(sections), "--stalls", str(stalls), env=env)
+    items = ["--items-per-stall", str(items_per_stall)] if items_per_stall else []
+    manage("seed_market", "--sections", str(sections), "--stalls", str(stalls), *items, env=env)
 
 
 def _with_dbname(url: str, name: str) -> str:

@@ -25,6 +25,8 @@ class Giveaway(models.Model):
         DRAWN = "drawn", "Drawn"
         CLAIMED = "claimed", "Claimed"
         CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Not drawn in time"
+        UNCLAIMED = "unclaimed", "Not claimed in time"
 
     public_id = PublicIdField()
     stall = models.ForeignKey("stalls.Stall", on_delete=models.PROTECT, related_name="giveaways")

@@ -14,9 +14,14 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
+from notifications.models import Kind
+from notifications.services import notify
 from orders.checkout.prizes import order_create_for_prize
 from orders.checkout.services import shipping_address_save
 from stalls.models import Item, Reservation
@@ -37,8 +42,8 @@ CLAIM_FOR = timedelta(hours=48)
 HOLD_MARGIN = timedelta(hours=1)
 
 TRANSITIONS = {
-    Status.OPEN: {Status.DRAWN, Status.CANCELLED},
-    Status.DRAWN: {Status.CLAIMED},
+    Status.OPEN: {Status.DRAWN, Status.CANCELLED, Status.EXPIRED},
+    Status.DRAWN: {Status.CLAIMED, Status.UNCLAIMED},
 }
 
 
@@ -195,7 +200,24 @@ def giveaway_draw(*, actor, giveaway: Giveaway, now: datetime | None = None) -> 
         locked.winner, locked.drawn_at, locked.claim_by = winner, now, now + CLAIM_FOR
         locked.save(update_fields=["status", "winner", "drawn_at", "claim_by"])
         _announce(locked, "drawn")
+        _tell_the_winner(locked)
     return locked
+
+
+def _tell_the_winner(giveaway: Giveaway) -> None:
+    """A bell and (by default) an email, after commit: the prize is theirs only if they
+    claim it in time, and they may have left the stall since the draw."""
+    notify(
+        giveaway.winner,
+        Kind.GIVEAWAY_WON,
+        title=f"You won “{giveaway.item.title}” in {giveaway.stall.name}'s giveaway",
+        body=(
+            f"Claim it by {date_format(giveaway.claim_by, 'DATETIME_FORMAT')} (UTC): give the "
+            "address to ship it to. It costs nothing."
+        ),
+        url=reverse("giveaways:detail", args=[giveaway.public_id]),
+        dedupe_key=f"giveaway-won:{giveaway.public_id}",
+    )
 
 
 def _nobody_eligible(giveaway: Giveaway, *, entered: int) -> str:
@@ -249,3 +271,32 @@ def giveaway_claim(
         locked.save(update_fields=["status", "order_public_id"])
         _announce(locked, "claimed")
     return locked
+
+
+def giveaways_close_due(*, now: datetime | None = None) -> int:
+    """The scheduled close: an open giveaway not drawn by its `draw_by`, or a prize not
+    claimed by its `claim_by`, ends (audited) and its held unit goes back on sale.
+    Each under its own locks, checked again there: a draw or a claim that got in
+    first wins. How many were closed."""
+    now = now or timezone.now()
+    due = Giveaway.objects.filter(
+        Q(status=Status.OPEN, draw_by__lte=now) | Q(status=Status.DRAWN, claim_by__lte=now)
+    ).values_list("pk", flat=True)
+    return sum(_close_if_due(giveaway_id, now) for giveaway_id in due)
+
+
+def _close_if_due(giveaway_id: int, now: datetime) -> bool:
+    with transaction.atomic():
+        locked = giveaway_and_item_for_update(giveaway_id)
+        if locked.status == Status.OPEN and locked.draw_by <= now:
+            _transition(locked, Status.EXPIRED, note="not drawn in time")
+            note = "giveaway not drawn in time"
+        elif locked.status == Status.DRAWN and locked.claim_by <= now:
+            _transition(locked, Status.UNCLAIMED, note=f"@{locked.winner.handle} did not claim")
+            note = "giveaway prize not claimed in time"
+        else:
+            return False
+        locked.save(update_fields=["status"])
+        reservation_release(reservation=locked.reservation, note=note)
+        _announce(locked, locked.status)
+    return True

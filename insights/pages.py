@@ -1,6 +1,7 @@
 """What the dashboard pages show, assembled from analytics' selectors and labelled."""
 
 from django.conf import settings
+from django.utils import timezone
 
 from analytics.charts import bar_chart
 from analytics.selectors import (
@@ -103,7 +104,10 @@ def ops_table(table: str, period: Period) -> list[list] | None:
 
 
 def stall_context(stall: Stall, period: Period) -> dict:
+    """The seller's page; hours on the seller's clock (their account's zone, activated
+    for the request, else the market's)."""
     by_day = stall_by_day(stall_id=stall.pk, period=period)
+    zone = timezone.get_current_timezone()
     ticks = _tick_every(period)
     return {
         "stall": stall,
@@ -125,8 +129,8 @@ def stall_context(stall: Stall, period: Period) -> dict:
             tick_every=ticks,
         ),
         "hours_chart": bar_chart(
-            stall_best_hours(stall_id=stall.pk, period=period),
-            title="Views by hour of day (UTC)",
+            stall_best_hours(stall_id=stall.pk, period=period, zone=zone),
+            title=f"Views by hour of day ({zone} time)",
             label=lambda hour: f"{hour:02d}",
             tick_every=3,
         ),

@@ -5,6 +5,7 @@ from .models import Kind
 # The settings page's sections, in order, each with the kinds it offers.
 GROUPS: list[tuple[str, list[Kind]]] = [
     ("Auctions", [Kind.OUTBID, Kind.AUCTION_WON, Kind.AUCTION_LOST, Kind.AUCTION_ENDING]),
+    ("Live shows", [Kind.GIVEAWAY_WON]),
     (
         "Offers",
         [Kind.OFFER_RECEIVED, Kind.OFFER_COUNTERED, Kind.OFFER_ACCEPTED, Kind.OFFER_EXPIRING],
@@ -51,6 +52,7 @@ EMAILED_BY_DEFAULT: frozenset[str] = frozenset(
         Kind.SANCTIONED,
         Kind.APPEAL_DECIDED,
         Kind.DISPUTE,
+        Kind.GIVEAWAY_WON,  # the prize is lost unless claimed within 48 hours
     }
 )
 

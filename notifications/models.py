@@ -30,6 +30,7 @@ class Kind(models.TextChoices):
     APPEAL_DECIDED = "appeal_decided", "Your appeal was decided"
     STEWARD_ELECTION = "steward_election", "Steward elections"
     DISPUTE = "dispute", "A dispute needs your answer or decision"
+    GIVEAWAY_WON = "giveaway_won", "You won a giveaway"
 
 
 class Notice(models.Model):

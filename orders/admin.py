@@ -5,6 +5,8 @@ and chargebacks."""
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from bazaar.errors import DomainError
 from bazaar.money import format_money
@@ -12,7 +14,7 @@ from governance.admin_access import OpsReadOnlyAdmin, StewardReadOnlyAdmin
 from governance.selectors import user_is_steward
 
 from .escrow.services import order_dispute_settle
-from .forms import SettleForm
+from .forms import SettleForm, SettleReasonForm
 from .models import (
     Chargeback,
     MoneyMove,
@@ -86,6 +88,7 @@ class OrderAdmin(StewardReadOnlyAdmin):
         "carrier",
         "tracking_number",
         "dispute_reason",
+        "timeline",
         "created_at",
         "paid_at",
         "shipped_at",
@@ -104,6 +107,13 @@ class OrderAdmin(StewardReadOnlyAdmin):
 
     def has_settle_permission(self, request):
         return user_is_steward(user=request.user)
+
+    @admin.display(description="timeline and evidence")
+    def timeline(self, order: Order) -> str:
+        """The dispute's photos are private: they show on the order's own page, which
+        stewards may read, not in the admin."""
+        url = reverse("orders:detail", args=[order.public_id])
+        return format_html("<a href=\"{}\">The order's timeline, with both sides' photos</a>", url)
 
     @admin.display(description="total")
     def total(self, order: Order) -> str:
@@ -131,37 +141,62 @@ class OrderAdmin(StewardReadOnlyAdmin):
         if settled:
             self.message_user(request, f"Settled {settled} dispute(s).", messages.SUCCESS)
 
-    @admin.action(description="Settle dispute: refund the buyer in full", permissions=["settle"])
-    def settle_refund_full(self, request, queryset):
-        self._settle(request, queryset, lambda order: order.total_cents - order.refunded_cents)
+    def _settle_asking_why(self, request, queryset, *, form_class, refund_for, title: str):
+        """Every settlement says why (the timeline and the stewards' record show it):
+        the action first asks, on a page of its own, and settles once answered."""
+        action = request.POST["action"]
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._settle(
+                request,
+                queryset,
+                lambda order: refund_for(order, form.cleaned_data),
+                reason=form.cleaned_data["reason"],
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "orders": queryset,
+            "form": form,
+            "action": action,
+            "opts": self.model._meta,
+        }
+        status = 400 if form.is_bound else 200
+        return TemplateResponse(request, "admin/orders/settle.html", context, status=status)
 
-    @admin.action(description="Settle dispute: release to the seller", permissions=["settle"])
+    @admin.action(description="Settle dispute: refund the buyer in full…", permissions=["settle"])
+    def settle_refund_full(self, request, queryset):
+        return self._settle_asking_why(
+            request,
+            queryset,
+            form_class=SettleReasonForm,
+            refund_for=lambda order, _: order.total_cents - order.refunded_cents,
+            title="Refund the buyer in full",
+        )
+
+    @admin.action(description="Settle dispute: release to the seller…", permissions=["settle"])
     def settle_release(self, request, queryset):
-        self._settle(request, queryset, lambda order: 0)
+        return self._settle_asking_why(
+            request,
+            queryset,
+            form_class=SettleReasonForm,
+            refund_for=lambda order, _: 0,
+            title="Release the money to the seller",
+        )
 
     @admin.action(description="Settle dispute: refund part…", permissions=["settle"])
     def settle_refund_part(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Choose one order for a partial refund.", messages.ERROR)
             return None
-        order = queryset.get()
-        form = SettleForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            self._settle(
-                request,
-                [order],
-                lambda order: form.cleaned_data["refund"],
-                reason=form.cleaned_data["reason"],
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Partial refund for {order}",
-            "order": order,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/orders/settle_part.html", context)
+        return self._settle_asking_why(
+            request,
+            queryset,
+            form_class=SettleForm,
+            refund_for=lambda order, data: data["refund"],
+            title=f"Partial refund for {queryset.get()}",
+        )
 
 
 @admin.register(Payment)

@@ -24,6 +24,14 @@ urlpatterns = [
         "orders/<ulid:public_id>/dispute/answer/", views.order_dispute_answer, name="dispute_answer"
     ),
     path("orders/<ulid:public_id>/cancel/", views.order_cancel, name="cancel"),
+    path(
+        "orders/<ulid:public_id>/evidence/<ulid:photo_id>/", views.order_evidence, name="evidence"
+    ),
+    path(
+        "orders/<ulid:public_id>/evidence/<ulid:photo_id>/thumbnail/",
+        views.order_evidence_thumbnail,
+        name="evidence_thumbnail",
+    ),
     path("account/payments/", views.account, name="account"),
     path("account/payments/card/", views.card_setup, name="card_setup"),
     path("account/payments/card/forget/", views.card_forget, name="card_forget"),

@@ -250,8 +250,32 @@ def orders_sold(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def order_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    order = escrow_selectors.order_for_party(user=request.user, public_id=public_id)
+    order = escrow_selectors.order_for_viewer(user=request.user, public_id=public_id)
     return render(request, "orders/order_detail.html", _order_context(request, order))
+
+
+def _evidence_view(*, thumbnail: bool):
+    """A dispute's screened photo, private: served only here (never from the media
+    URL), to the order's buyer, seller and stewards; 404 to anyone else, signed in or
+    not, and for a photo not screened yet."""
+
+    @require_GET
+    def view(request: HttpRequest, public_id: str, photo_id: str) -> HttpResponse:
+        data = escrow_selectors.order_evidence_image(
+            user=request.user,
+            order_public_id=public_id,
+            photo_public_id=photo_id,
+            thumbnail=thumbnail,
+        )
+        response = HttpResponse(data, content_type="image/jpeg")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    return view
+
+
+order_evidence = _evidence_view(thumbnail=False)
+order_evidence_thumbnail = _evidence_view(thumbnail=True)
 
 
 def _order_context(request: HttpRequest, order, **forms) -> dict:
@@ -272,7 +296,7 @@ def _order_action(form_class, action, done: str):
     @require_POST
     def view(request: HttpRequest, public_id: str) -> HttpResponse:
         order = escrow_selectors.order_for_party(user=request.user, public_id=public_id)
-        form = form_class(request.POST) if form_class else None
+        form = form_class(request.POST, request.FILES) if form_class else None
         if form is not None and not form.is_valid():
             context = _order_context(request, order, **{_form_name(form_class): form})
             return render(request, "orders/order_detail.html", context, status=400)

@@ -9,10 +9,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from analytics.models import Kind
+from analytics.recording import record
 from bazaar import jobs
 from bazaar.broadcast import broadcast_on_commit
 from bazaar.errors import Conflict, Invalid, NotAllowed
 from market.consumers import MARKET_GROUP
+from stalls.room.overlay import overlay_announce_on_commit
 
 from . import media
 from .media import Grant, MediaUnavailable
@@ -22,11 +25,18 @@ from .selectors import show_live_for_stall
 
 log = logging.getLogger(__name__)
 TITLE_MAX = 120
+VIDEO_TOPIC = "video"  # the stall room's nudge for static/js/shows/stage.js
 
 
 def _announce(show: Show) -> None:
-    """Tell the market's pages (grid cards, the front page's row) after commit."""
+    """Tell the market's pages (grid cards, the front page's row) and the stall's own
+    room (a viewer waiting there connects at once, not at its next poll) after commit."""
     on_air_publish(show)
+    overlay_announce_on_commit(
+        stall_public_id=show.stall.public_id,
+        topic=VIDEO_TOPIC,
+        event="started" if show.live else "ended",
+    )
     broadcast_on_commit(
         MARKET_GROUP,
         {
@@ -77,6 +87,7 @@ def show_start(*, actor, stall, title: str) -> Show:
         with transaction.atomic():
             show = Show.objects.create(stall=stall, title=title, backend=backend.name, room=room)
             _announce(show)
+            record(Kind.SHOW_STARTED, user=actor, stall=stall)
     except IntegrityError:
         # The same request twice at once: the other one's show is the answer.
         return Show.objects.get(stall=stall, ended_at__isnull=True)
@@ -103,13 +114,31 @@ def show_grant(*, show: Show, user, visitor_id: str) -> Grant:
             return backend.publisher_grant(
                 room=show.room, identity=user.public_id, name=show.stall.name
             )
-        identity = user.public_id if user.is_authenticated else f"visitor-{visitor_id}"
-        return backend.viewer_grant(room=show.room, identity=identity)
+        return backend.viewer_grant(room=show.room, identity=_viewer_identity(user, visitor_id))
     except MediaUnavailable as error:
         log.warning("show_grant: %s", error)
         raise Conflict(
             "The video server is not answering. Try again in a minute.", code="media_unavailable"
         ) from error
+
+
+def _viewer_identity(user, visitor_id: str) -> str:
+    return user.public_id if user.is_authenticated else f"visitor-{visitor_id}"
+
+
+def page_viewer_grant(
+    *, stall_public_id: str, on_air_entry: dict, user, visitor_id: str
+) -> Grant | None:
+    """A viewer's grant rendered into the stall page of a live show, so the video starts
+    connecting as the page runs instead of after one more request (the first frame
+    sooner). From the on-air entry alone: no database, no media server. None when the
+    show's backend is not the one configured; the page then asks the token endpoint."""
+    backend = media.backend()
+    if backend is None or backend.name != on_air_entry["backend"]:
+        return None
+    return backend.viewer_grant(
+        room=media.room_name(stall_public_id), identity=_viewer_identity(user, visitor_id)
+    )
 
 
 def show_heartbeat(*, actor, show: Show) -> Show:
@@ -200,9 +229,16 @@ def viewer_seen(*, show: Show, key: str, identity: str) -> Show:
         try:
             with transaction.atomic():
                 ShowViewer.objects.create(show=show, key=key, identity=identity, seen_at=now)
+                _record_joined(show, identity)
         except IntegrityError:
             ShowViewer.objects.filter(show=show, key=key).update(seen_at=now, left_at=None)
     return _count_refresh(show_id=show.pk)
+
+
+def _record_joined(show: Show, identity: str) -> None:
+    """A viewer's first arrival at a show (their heartbeats after it are not events);
+    `identity` is the user's public id or the visitor's id, as analytics keys people."""
+    record(Kind.VIEWER_JOINED, visitor=identity.removeprefix("visitor-"), stall=show.stall)
 
 
 def viewer_left(*, show: Show, key: str) -> Show:
@@ -249,7 +285,11 @@ def _participant_event(*, show: Show, event) -> None:
     defaults = {"identity": participant.identity}
     with transaction.atomic():
         if event.event == "participant_joined":
-            ShowViewer.objects.get_or_create(show=show, key=participant.sid, defaults=defaults)
+            _, created = ShowViewer.objects.get_or_create(
+                show=show, key=participant.sid, defaults=defaults
+            )
+            if created:
+                _record_joined(show, participant.identity)
         else:
             row, created = ShowViewer.objects.get_or_create(
                 show=show, key=participant.sid, defaults={**defaults, "left_at": at}

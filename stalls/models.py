@@ -213,6 +213,15 @@ class PhotoUpload(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Dispute evidence (stalls.evidence): the order it is for, by public id (blank for a
+    # stall's or item's photo), who sent it, and where it is kept once it passes: a
+    # private prefix served only through the order's authorised view, never a Photo.
+    evidence_for = models.CharField(max_length=26, blank=True, db_index=True)
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    private_key = models.CharField(max_length=200, blank=True)
+    private_thumb_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -221,6 +230,10 @@ class PhotoUpload(models.Model):
                 fields=["created_at"], condition=Q(status="held"), name="upload_held_queue"
             )
         ]
+
+    @property
+    def is_evidence(self) -> bool:
+        return bool(self.evidence_for)
 
 
 class Reservation(models.Model):

@@ -334,15 +334,22 @@ def stalls_by_place() -> dict[tuple[int, int, int], Stall]:
 def uploads_held(*, limit: int) -> tuple[int, list]:
     """For stewards: photos the screening held, oldest first, and how many there are."""
     held = PhotoUpload.objects.filter(status=PhotoUpload.Status.HELD)
-    rows = list(held.select_related("stall__seller__user", "item").order_by("created_at")[:limit])
-    return held.count(), rows
+    related = held.select_related("stall__seller__user", "item", "uploader")
+    return held.count(), list(related.order_by("created_at")[:limit])
+
+
+def evidence_photos(*, order_ref: str) -> list:
+    """Every evidence photo sent for an order (by its public id), oldest first; the
+    caller decides who may see which."""
+    uploads = PhotoUpload.objects.filter(evidence_for=order_ref).select_related("uploader")
+    return list(uploads.order_by("created_at", "id"))
 
 
 def uploads_pending_for(*, stall: Stall) -> list:
     """The seller's photos not shown yet: being checked, or waiting for a steward."""
     waiting = [PhotoUpload.Status.WAITING, PhotoUpload.Status.HELD]
     return list(
-        PhotoUpload.objects.filter(stall=stall, status__in=waiting)
+        PhotoUpload.objects.filter(stall=stall, evidence_for="", status__in=waiting)
         .select_related("item")
         .order_by("created_at")
     )

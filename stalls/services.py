@@ -20,6 +20,7 @@ from governance.selectors import user_is_steward
 from governance.services import roles_changed
 
 from . import signals
+from .cards import stall_item_cards_forget
 from .markdown import render_markdown
 from .models import (
     SLOTS_PER_SECTION,
@@ -60,8 +61,10 @@ def sections_changed(*sections) -> None:
 
 def _stock_changed(item: Item, stock: tuple[int, int] | None = None) -> None:
     """After commit: tell the stall's open pages how many units are left and held
-    (`stock`, as `item_stock` gives it, when the caller already knows)."""
+    (`stock`, as `item_stock` gives it, when the caller already knows), and drop the
+    stall page's cached cards."""
     available, on_hold = stock or item_stock(item=item)
+    stall_item_cards_forget(stall_id=item.stall_id)
     frame = {"type": "stock", "item": item.public_id, "available": available, "on_hold": on_hold}
     broadcast_on_commit(
         stall_group(item.stall.public_id), {"type": "stock.changed", "frame": json.dumps(frame)}
@@ -241,6 +244,7 @@ def item_create(
         item=item, kind=StockEvent.Kind.INVENTORY_SET, actor=actor, quantity=inventory
     )
     sections_changed(stall.section)
+    stall_item_cards_forget(stall_id=stall.pk)
     signals.item_listed.send(sender=Item, item=item)
     return item
 
@@ -307,6 +311,7 @@ def item_delete(*, actor, item: Item) -> str:
     """
     require_stall_editor(actor=actor, stall=item.stall)
     sections_changed(item.stall.section)
+    stall_item_cards_forget(stall_id=item.stall_id)
     try:
         with transaction.atomic():
             item.delete()
@@ -346,6 +351,7 @@ def photo_add(*, actor, stall: Stall, item: Item | None, processed) -> Photo:
     photo.thumbnail.save(processed.name, processed.thumbnail, save=False)
     photo.save()
     sections_changed(stall.section)
+    stall_item_cards_forget(stall_id=stall.pk)
     return photo
 
 
@@ -356,6 +362,7 @@ def photo_delete(*, actor, photo: Photo) -> None:
     photo.delete()
     transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files if f.name])
     sections_changed(photo.stall.section)
+    stall_item_cards_forget(stall_id=photo.stall_id)
 
 
 # The stock reservation ledger

@@ -9,7 +9,9 @@ re-encodes it with `stalls.images`, scores it with `governance.screening`, then
 publishes it with `stalls.services.photo_add` (score below 0.5), holds it for a
 steward (0.5 to 0.88: `upload_review` decides) or refuses it and tells the uploader
 (above 0.88). No Photo ever points into the holding prefix, and the media view never
-serves it, so nothing unscreened is served.
+serves it, so nothing unscreened is served. Dispute evidence (`stalls.evidence`) takes
+the same path but, once it passes, is kept in a private prefix instead of becoming a
+Photo: only the order's parties and stewards see it, through the order's view.
 
 Operations: the holding prefix must not be publicly readable (grant public read
 on `photos/` and `thumbs/` only), the bucket needs a CORS rule allowing POST from
@@ -100,7 +102,7 @@ def upload_presign(*, actor, stall: Stall, item: Item | None) -> dict:
         raise NotAllowed("That item belongs to another stall.")
     recent = timezone.now() - timedelta(seconds=PRESIGN_EXPIRY_SECONDS)
     waiting = PhotoUpload.objects.filter(
-        stall=stall, status=PhotoUpload.Status.WAITING, created_at__gte=recent
+        stall=stall, evidence_for="", status=PhotoUpload.Status.WAITING, created_at__gte=recent
     ).count()
     if waiting >= MAX_WAITING_UPLOADS:
         raise Conflict("Too many uploads in progress; wait for them to finish.")
@@ -122,7 +124,7 @@ def upload_get(*, actor, upload_public_id: str) -> PhotoUpload:
     """An upload its stall's editor may see; anyone else gets 404, as if missing."""
     upload = (
         PhotoUpload.objects.select_related("stall__seller", "stall__section", "item", "photo")
-        .filter(public_id=upload_public_id)
+        .filter(public_id=upload_public_id, evidence_for="")
         .first()
     )
     if upload is None or not actor.is_authenticated:
@@ -156,7 +158,10 @@ def upload_receive(
     limit = settings.PHOTOS_PER_ITEM if item else settings.PHOTOS_PER_STALL
     shown = Photo.objects.filter(stall=stall, item=item).count()
     checking = PhotoUpload.objects.filter(
-        stall=stall, item=item, status__in=[PhotoUpload.Status.WAITING, PhotoUpload.Status.HELD]
+        stall=stall,
+        item=item,
+        evidence_for="",
+        status__in=[PhotoUpload.Status.WAITING, PhotoUpload.Status.HELD],
     ).count()
     if shown + checking >= limit:
         raise Conflict(f"At most {limit} photos; delete one first.")
@@ -237,17 +242,42 @@ def _refuse(*, client, upload: PhotoUpload, message: str, was=PhotoUpload.Status
 
 
 def _tell_uploader(upload: PhotoUpload, title: str, body: str) -> None:
-    where = (
-        reverse("stalls:item_edit", args=[upload.item.public_id])
-        if upload.item_id
-        else reverse("stalls:dashboard")
+    if upload.is_evidence:
+        uploader, where = upload.uploader, reverse("orders:detail", args=[upload.evidence_for])
+    elif upload.item_id:
+        uploader, where = (
+            upload.stall.seller.user,
+            reverse("stalls:item_edit", args=[upload.item.public_id]),
+        )
+    else:
+        uploader, where = upload.stall.seller.user, reverse("stalls:dashboard")
+    notify(uploader, Kind.PHOTO_SCREENED, title=title, url=where, body=body)
+
+
+def _keep_evidence(*, client, upload: PhotoUpload, processed, was=PhotoUpload.Status.WAITING):
+    """Dispute evidence never becomes a public Photo: it is kept in the private
+    evidence prefix, which only the order's authorised view reads, once (a second
+    run racing this one discards its copy)."""
+    base = f"{settings.EVIDENCE_PREFIX}{upload.evidence_for}/"
+    full = default_storage.save(base + processed.name, processed.image)
+    thumb = default_storage.save(f"{base}thumbs/{processed.name}", processed.thumbnail)
+    kept = PhotoUpload.objects.filter(pk=upload.pk, status=was).update(
+        status=PhotoUpload.Status.PUBLISHED, private_key=full, private_thumb_key=thumb
     )
-    notify(upload.stall.seller.user, Kind.PHOTO_SCREENED, title=title, url=where, body=body)
+    if kept:
+        _drop_held(upload, client)
+    else:
+        default_storage.delete(full)
+        default_storage.delete(thumb)
+    upload.refresh_from_db()
+    return upload
 
 
 def _publish(*, client, upload: PhotoUpload, processed, was=PhotoUpload.Status.WAITING):
     """Attach the checked photo to its stall or item, once: two runs racing publish
     one photo (the loser discards its copy). Network errors propagate."""
+    if upload.is_evidence:
+        return _keep_evidence(client=client, upload=upload, processed=processed, was=was)
     photo = None
     try:
         with transaction.atomic():
@@ -280,7 +310,9 @@ def _publish(*, client, upload: PhotoUpload, processed, was=PhotoUpload.Status.W
 
 def _upload_loaded(upload_id: int) -> PhotoUpload:
     upload = (
-        PhotoUpload.objects.select_related("stall__seller__user", "stall__section", "item")
+        PhotoUpload.objects.select_related(
+            "stall__seller__user", "stall__section", "item", "uploader"
+        )
         .filter(pk=upload_id)
         .first()
     )
@@ -331,6 +363,8 @@ def upload_process(*, upload_id: int) -> PhotoUpload:
 
 
 def _subject(upload: PhotoUpload) -> str:
+    if upload.is_evidence:
+        return f"evidence for order {upload.evidence_for}"
     return upload.item.title if upload.item_id else upload.stall.name
 
 
@@ -379,7 +413,8 @@ def upload_review(*, actor, upload_public_id: str, approve: bool, reason: str) -
             detail={"score": upload.score, "backend": upload.backend},
         )
         if approve:
-            _tell_uploader(upload, "A steward approved your photo", "It is on show now.")
+            shown = "on the order's timeline" if upload.is_evidence else "on show"
+            _tell_uploader(upload, "A steward approved your photo", f"It is {shown} now.")
         else:
             _tell_uploader(
                 upload, "A steward refused your photo", f"The steward's reason: {reason}"

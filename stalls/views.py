@@ -13,6 +13,7 @@ from analytics.recording import record_visit
 from bazaar.errors import DomainError, NotFound
 
 from . import services
+from .cards import stall_item_cards
 from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
 from .images import ImageRefused, process_upload
 from .models import Photo
@@ -33,9 +34,7 @@ from .uploads import upload_receive
 @require_GET
 def stall_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     stall = stall_get(public_id=public_id)
-    items = list(items_with_availability(stall=stall))
-    for item in items:
-        item.available = max(item.inventory - item.reserved, 0)
+    items = stall_item_cards(stall=stall)
     # The stall's own photos first, then its items': the gallery is never empty
     # while anything in the stall has a picture.
     photos = sorted(stall.photos.all(), key=lambda photo: photo.item_id is not None)[:7]

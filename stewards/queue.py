@@ -9,6 +9,8 @@ what happened to each is said back.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -59,114 +61,110 @@ class Entry:
 
 @dataclass(frozen=True)
 class Source:
-    """One kind of case: its label and how to read its waiting rows."""
+    """One kind of case: its label, how to read its waiting rows (count and the
+    oldest `limit`), what a row says in the queue, and how to find rows by public id."""
 
     label: str
-    read: Callable[[int], tuple[int, list[Entry]]]
+    read: Callable[..., tuple[int, list]]
+    describe: Callable[[Any], dict]
+    load: Callable[[list[str]], list]
+
+    def entries(self, kind: str, limit: int) -> tuple[int, list[Entry]]:
+        """The one place queue entries are built, for every kind."""
+        count, rows = self.read(limit=limit)
+        return count, [Entry(kind=kind, ref=row.public_id, **self.describe(row)) for row in rows]
 
 
-def _chat(limit: int) -> tuple[int, list[Entry]]:
-    count, rows = chat_held(limit=limit)
-    return count, [
-        Entry(
-            kind="chat",
-            ref=message.public_id,
-            title=f"Held chat in “{message.stall.name}”",
-            detail=message.text,
-            who=f"@{message.author.handle}",
-            created_at=message.created_at,
-            url=reverse("stalls:detail", args=[message.stall.public_id]),
-            extra={"flags": ", ".join(message.flags)},
-        )
-        for message in rows
-    ]
+def _chat(message) -> dict:
+    return {
+        "title": f"Held chat in “{message.stall.name}”",
+        "detail": message.text,
+        "who": f"@{message.author.handle}",
+        "created_at": message.created_at,
+        "url": reverse("stalls:detail", args=[message.stall.public_id]),
+        "extra": {"flags": ", ".join(message.flags)},
+    }
 
 
-def _photos(limit: int) -> tuple[int, list[Entry]]:
-    count, rows = uploads_held(limit=limit)
-    return count, [
-        Entry(
-            kind="photo",
-            ref=upload.public_id,
-            title=f"Held photo for “{upload.item.title if upload.item_id else upload.stall.name}”",
-            detail=f"Screening score {upload.score:.2f} ({upload.backend}): "
-            + (", ".join(upload.labels) or "no labels"),
-            who=f"@{upload.stall.seller.user.handle}",
-            created_at=upload.created_at,
-            url=reverse("stalls:detail", args=[upload.stall.public_id]),
-            extra={"image_url": reverse("stewards:held_photo", args=[upload.public_id])},
-        )
-        for upload in rows
-    ]
+def _photo(upload) -> dict:
+    if upload.is_evidence:
+        title = f"Held evidence photo for the dispute on order {upload.evidence_for}"
+        who = f"@{upload.uploader.handle}" if upload.uploader else "a closed account"
+        url = reverse("orders:detail", args=[upload.evidence_for])
+    else:
+        subject = upload.item.title if upload.item_id else upload.stall.name
+        title, who = f"Held photo for “{subject}”", f"@{upload.stall.seller.user.handle}"
+        url = reverse("stalls:detail", args=[upload.stall.public_id])
+    return {
+        "title": title,
+        "detail": f"Screening score {upload.score:.2f} ({upload.backend}): "
+        + (", ".join(upload.labels) or "no labels"),
+        "who": who,
+        "created_at": upload.created_at,
+        "url": url,
+        "extra": {"image_url": reverse("stewards:held_photo", args=[upload.public_id])},
+    }
 
 
-def _disputes(limit: int) -> tuple[int, list[Entry]]:
-    count, rows = disputes_open(limit=limit)
-    entries = []
-    for order in rows:
-        answer_due, decision_due = dispute_deadlines(order)
-        answered = order.dispute_answer or f"No answer yet (due {answer_due:%d %b %H:%M} UTC)."
-        entries.append(
-            Entry(
-                kind="dispute",
-                ref=order.public_id,
-                title=f"Dispute on {order} from “{order.stall.name}” "
-                f"({format_money(order.total_cents, order.currency)})",
-                detail=f"Buyer: {order.dispute_reason}\nSeller: {answered}",
-                who=f"@{order.buyer.handle}; decide by {decision_due:%d %b %H:%M} UTC",
-                created_at=order.disputed_at,
-                due_at=decision_due,
-                url=reverse("admin:orders_order_change", args=[order.pk]),
-            )
-        )
-    return count, entries
+def _dispute(order) -> dict:
+    answer_due, decision_due = dispute_deadlines(order)
+    answered = order.dispute_answer or f"No answer yet (due {answer_due:%d %b %H:%M} UTC)."
+    return {
+        "title": f"Dispute on {order} from “{order.stall.name}” "
+        f"({format_money(order.total_cents, order.currency)})",
+        "detail": f"Buyer: {order.dispute_reason}\nSeller: {answered}",
+        "who": f"@{order.buyer.handle}; decide by {decision_due:%d %b %H:%M} UTC",
+        "created_at": order.disputed_at,
+        "due_at": decision_due,
+        "url": reverse("orders:detail", args=[order.public_id]),
+        "extra": {"settle_url": reverse("admin:orders_order_changelist") + f"?q={order.public_id}"},
+    }
 
 
-def _reports(limit: int) -> tuple[int, list[Entry]]:
-    count, rows = reports_open(limit=limit)
-    return count, [
-        Entry(
-            kind="report",
-            ref=report.public_id,
-            title=f"{report.get_target_kind_display()} “{report.target_label}”: "
-            f"{report.get_reason_display()}",
-            detail=report.details,
-            who=f"reported by @{report.reporter.handle}",
-            created_at=report.created_at,
-            url=report.target_url,
-        )
-        for report in rows
-    ]
+def _report(report) -> dict:
+    return {
+        "title": f"{report.get_target_kind_display()} “{report.target_label}”: "
+        f"{report.get_reason_display()}",
+        "detail": report.details,
+        "who": f"reported by @{report.reporter.handle}",
+        "created_at": report.created_at,
+        "url": report.target_url,
+    }
 
 
-def _appeals(limit: int) -> tuple[int, list[Entry]]:
-    count, rows = appeals_pending(limit=limit)
-    return count, [
-        Entry(
-            kind="appeal",
-            ref=appeal.public_id,
-            title=f"Appeal of @{appeal.sanction.user.handle}'s {appeal.sanction}",
-            detail=appeal.text,
-            who=f"sanction reason: {appeal.sanction.reason}",
-            created_at=appeal.created_at,
-            url=reverse("admin:governance_chatsanction_change", args=[appeal.sanction.pk]),
-        )
-        for appeal in rows
-    ]
+def _appeal(appeal) -> dict:
+    return {
+        "title": f"Appeal of @{appeal.sanction.user.handle}'s {appeal.sanction}",
+        "detail": appeal.text,
+        "who": f"sanction reason: {appeal.sanction.reason}",
+        "created_at": appeal.created_at,
+        "url": reverse("admin:governance_chatsanction_change", args=[appeal.sanction.pk]),
+    }
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """A case the service looks up itself, by its public id."""
+
+    public_id: str
+
+
+def _refs(public_ids: list[str]) -> list[_Ref]:
+    return [_Ref(public_id) for public_id in public_ids]
 
 
 SOURCES: dict[str, Source] = {
-    "chat": Source("Held chat", _chat),
-    "photo": Source("Held photos", _photos),
-    "report": Source("Reports", _reports),
-    "appeal": Source("Appeals", _appeals),
-    "dispute": Source("Disputes", _disputes),
+    "chat": Source("Held chat", chat_held, _chat, chat_held_get),
+    "photo": Source("Held photos", uploads_held, _photo, _refs),
+    "report": Source("Reports", reports_open, _report, reports_by_public_ids),
+    "appeal": Source("Appeals", appeals_pending, _appeal, appeals_by_public_ids),
+    "dispute": Source("Disputes", disputes_open, _dispute, disputes_by_public_ids),
 }
 
 
 def queue_counts() -> dict[str, int]:
     """How many cases of each kind wait (for the admin's index)."""
-    return {kind: source.read(0)[0] for kind, source in SOURCES.items()}
+    return {kind: source.read(limit=0)[0] for kind, source in SOURCES.items()}
 
 
 def queue_entries(*, kind: str = "") -> tuple[dict[str, int], list[Entry]]:
@@ -174,7 +172,7 @@ def queue_entries(*, kind: str = "") -> tuple[dict[str, int], list[Entry]]:
     first, then oldest first."""
     counts, entries = {}, []
     for name, source in SOURCES.items():
-        count, rows = source.read(PAGE if kind in ("", name) else 0)
+        count, rows = source.entries(name, PAGE if kind in ("", name) else 0)
         counts[name] = count
         entries.extend(rows)
     entries.sort(key=lambda entry: (not entry.overdue, entry.created_at))
@@ -189,8 +187,7 @@ class Action:
     kind: str
     label: str
     needs_note: bool
-    apply: Callable  # (objects: list, actor, note) -> None per object
-    load: Callable[[list[str]], list]
+    apply: Callable  # (case, actor, note) -> None, for each case on its own
 
 
 def _chat_release(message, actor, note):
@@ -201,102 +198,71 @@ def _chat_delete(message, actor, note):
     chat_message_delete(message=message, actor=actor, reason=note)
 
 
-def _photo(approve: bool):
-    def apply(ref, actor, note):
-        upload_review(actor=actor, upload_public_id=ref.public_id, approve=approve, reason=note)
-
-    return apply
+def _photo_decide(ref, actor, note, *, approve: bool):
+    upload_review(actor=actor, upload_public_id=ref.public_id, approve=approve, reason=note)
 
 
-def _report(acted: bool):
-    def apply(report, actor, note):
-        report_decide(report=report, actor=actor, acted=acted, outcome=note)
-
-    return apply
+def _report_decide(report, actor, note, *, acted: bool):
+    report_decide(report=report, actor=actor, acted=acted, outcome=note)
 
 
-def _appeal(grant: bool):
-    def apply(appeal, actor, note):
-        appeal_decide(appeal=appeal, actor=actor, grant=grant, answer=note)
-
-    return apply
+def _appeal_decide(appeal, actor, note, *, grant: bool):
+    appeal_decide(appeal=appeal, actor=actor, grant=grant, answer=note)
 
 
-def _refs(refs):
-    return [_Ref(ref) for ref in refs]
-
-
-@dataclass(frozen=True)
-class _Ref:
-    """A case the service looks up itself, by its public id."""
-
-    public_id: str
-
-
-def _dispute(refund_all: bool):
-    def apply(order, actor, note):
-        refund = order.total_cents - order.refunded_cents if refund_all else 0
-        order_dispute_settle(actor=actor, order=order, refund_cents=refund, reason=note)
-
-    return apply
-
-
-def _dispute_load(refs):
-    return disputes_by_public_ids(public_ids=refs)
-
-
-def _chat_load(refs):
-    return chat_held_get(public_ids=refs)
-
-
-def _report_load(refs):
-    return reports_by_public_ids(public_ids=refs)
-
-
-def _appeal_load(refs):
-    return appeals_by_public_ids(public_ids=refs)
+def _dispute_settle(order, actor, note, *, refund_all: bool):
+    refund = order.total_cents - order.refunded_cents if refund_all else 0
+    order_dispute_settle(actor=actor, order=order, refund_cents=refund, reason=note)
 
 
 ACTIONS: dict[str, Action] = {
-    "chat_release": Action("chat", "Release held chat messages", False, _chat_release, _chat_load),
-    "chat_delete": Action("chat", "Delete chat messages", False, _chat_delete, _chat_load),
-    "photo_approve": Action("photo", "Publish held photos", True, _photo(True), _refs),
+    "chat_release": Action("chat", "Release held chat messages", False, _chat_release),
+    "chat_delete": Action("chat", "Delete chat messages", False, _chat_delete),
+    "photo_approve": Action(
+        "photo", "Publish held photos", True, partial(_photo_decide, approve=True)
+    ),
     "photo_reject": Action(
-        "photo", "Refuse held photos (note tells the seller)", True, _photo(False), _refs
+        "photo",
+        "Refuse held photos (note tells the uploader)",
+        True,
+        partial(_photo_decide, approve=False),
     ),
     "report_act": Action(
         "report",
         "Close reports: acted on (note tells the reporter)",
         True,
-        _report(True),
-        _report_load,
+        partial(_report_decide, acted=True),
     ),
     "report_dismiss": Action(
         "report",
         "Close reports: no action needed (note tells the reporter)",
         True,
-        _report(False),
-        _report_load,
+        partial(_report_decide, acted=False),
     ),
     "dispute_refund": Action(
         "dispute",
-        "Disputes: refund the buyer in full (a partial refund: the order's admin page)",
+        "Disputes: refund the buyer in full (note on the timeline; a partial refund: the "
+        "order's admin page)",
         True,
-        _dispute(True),
-        _dispute_load,
+        partial(_dispute_settle, refund_all=True),
     ),
     "dispute_release": Action(
-        "dispute", "Disputes: release the money to the seller", True, _dispute(False), _dispute_load
+        "dispute",
+        "Disputes: release the money to the seller (note on the timeline)",
+        True,
+        partial(_dispute_settle, refund_all=False),
     ),
     "appeal_grant": Action(
         "appeal",
         "Grant appeals: lift the sanction (note tells the person)",
         True,
-        _appeal(True),
-        _appeal_load,
+        partial(_appeal_decide, grant=True),
     ),
     "appeal_deny": Action(
-        "appeal", "Deny appeals (note tells the person)", True, _appeal(False), _appeal_load
+        "appeal",
+        "Deny appeals (note tells the person)",
+        True,
+        partial(_appeal_decide, grant=False),
     ),
 }
 
@@ -319,7 +285,7 @@ def queue_act(*, actor, action_name: str, picks: list[str], note: str) -> Outcom
     if action.needs_note and not note.strip():
         raise Invalid("Write the note first: the people concerned read it.")
     outcome = Outcome(skipped=len(picks) - len(refs))
-    for obj in action.load(refs):
+    for obj in SOURCES[action.kind].load(public_ids=refs):
         try:
             action.apply(obj, actor, note)
         except DomainError as error:

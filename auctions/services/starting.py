@@ -13,6 +13,7 @@ from stalls.models import Item
 from ..locks import auction_and_item_for_update
 from ..models import Auction, AuctionEvent
 from ..rules import check_duration, hard_end
+from ..selectors import auction_for_key
 from .lifecycle import (
     RESERVATION_MARGIN,
     SCHEDULE_AHEAD,
@@ -37,7 +38,7 @@ def auction_start(
 ) -> Auction:
     """Put one unit of the seller's item up for auction; the unit is reserved until
     the auction is settled, unsold or cancelled. A repeated key returns the first."""
-    previous = _auction_for_key(seller=actor, key=idempotency_key)
+    previous = auction_for_key(seller=actor, key=idempotency_key)
     if previous is not None:
         return previous
     if item.stall.seller.user_id != actor.pk:
@@ -75,17 +76,16 @@ def auction_start(
                 idempotency_key=idempotency_key,
             )
             AuctionEvent.objects.create(auction=auction, to_status=auction.status, actor=actor)
-    except IntegrityError:
-        # The same key raced in on another request and won: answer as it was answered.
-        previous = _auction_for_key(seller=actor, key=idempotency_key)
+    except (IntegrityError, Conflict) as error:
+        # The same key raced in on another request and won (this one then found the
+        # unit it took held, or the key taken): answer as it was answered.
+        previous = auction_for_key(seller=actor, key=idempotency_key)
         if previous is None:
+            raise
+        if isinstance(error, Conflict) and error.code != "out_of_stock":
             raise
         return previous
     return auction
-
-
-def _auction_for_key(*, seller, key: str) -> Auction | None:
-    return Auction.objects.filter(seller=seller, idempotency_key=key).first()
 
 
 def _validate_prices(start: int, reserve: int | None, buy_now: int | None, currency: str):

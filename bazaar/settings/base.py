@@ -118,9 +118,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
+    # psycopg prepares a query on a connection once it has run there
+    # `prepare_threshold` times (Django's default, None, never does): the pool keeps
+    # its connections, so the queries every page repeats skip PostgreSQL's planner.
+    # DATABASE_PREPARE_THRESHOLD=off behind a pooler that cannot keep prepared
+    # statements (PgBouncer in transaction mode before 1.21): docs/decisions.md.
+    prepare_threshold = env("DATABASE_PREPARE_THRESHOLD", default="2")
     DATABASES["default"]["OPTIONS"] = {
         "pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", default=20)},
         "server_side_binding": True,
+        "prepare_threshold": None if prepare_threshold == "off" else int(prepare_threshold),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -200,6 +207,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 UPLOAD_HOLDING_PREFIX = "holding/"
+# Dispute evidence that passed screening: private like the holding prefix (no public
+# read on S3, never served by the media view), shown only through the order's view.
+EVIDENCE_PREFIX = "evidence/"
 # Photo screening (governance.screening): "nudenet" (local, the default) or "rekognition"
 # (AWS DetectModerationLabels, credentials from boto3's usual chain).
 PHOTO_SCREENING = env("PHOTO_SCREENING", default="nudenet")
@@ -239,6 +249,8 @@ PHOTO_SIZE = 1200
 PHOTO_THUMB_SIZE = 360
 PHOTOS_PER_ITEM = 6
 PHOTOS_PER_STALL = 6
+# Photos each side of a dispute may add as evidence.
+DISPUTE_PHOTOS_MAX = 4
 # Steward elections (stewards.elections): how long a seller must have sold to stand.
 STEWARD_MIN_SELLING_DAYS = env.int("STEWARD_MIN_SELLING_DAYS", default=30)
 
@@ -345,3 +357,7 @@ SHOWS_MEDIA = env(
 SHOW_HEARTBEAT_SECONDS = 10
 SHOW_TIMEOUT_SECONDS = 30
 CELERY_BEAT_SCHEDULE["shows-end-lost"] = {"task": "shows.tasks.shows_end_lost", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["giveaways-close-due"] = {
+    "task": "giveaways.tasks.close_due_giveaways",
+    "schedule": 60.0,
+}

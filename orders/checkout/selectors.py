@@ -7,10 +7,11 @@ from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from offers.selectors import accepted_offers_for_items, offer_accepted_for_checkout
 from stalls.models import Item, Stall
-from stalls.selectors import item_available_quantity
+from stalls.selectors import units_reserved
 
-from ..escrow.selectors import stall_shipping_cents
+from ..escrow.selectors import stalls_shipping_cents
 from ..models import CartLine, OrderLine, Payment, ShippingAddress
 
 SESSION_CART = "cart"
@@ -77,18 +78,29 @@ class CartPlan:
 
 def accepted_offer(*, buyer, item: Item):
     """The buyer's accepted offer on `item` (its price and its reservation), if any."""
-    from offers.selectors import offer_accepted_for_checkout
-
     return offer_accepted_for_checkout(buyer=buyer, item=item)
 
 
-def cart_button_context(*, user, item: Item, available: int) -> dict:
+def accepted_offers(*, buyer, items: list[Item]) -> dict[int, object]:
+    """The buyer's accepted offers on these items by item id, in one query: what a page
+    of cart buttons or a cart reads instead of one `accepted_offer` per item."""
+    return accepted_offers_for_items(buyer=buyer, items=items)
+
+
+def cart_button_context(
+    *, user, item: Item, available: int, accepted: dict[int, object] | None = None
+) -> dict:
     """What the item's cart button shows this viewer: "Buy at your offer" for a buyer
     whose offer on it was accepted (its unit is held for them, so it counts as
     unavailable), "Add to cart" (hidden while nothing is available), and nothing for
-    the item's own seller."""
+    the item's own seller. `accepted`: the page's `accepted_offers`, read once for
+    all its buttons; without it the button reads its own."""
     own = user.is_authenticated and item.stall.seller.user_id == user.pk
-    offer = accepted_offer(buyer=user, item=item) if user.is_authenticated and not own else None
+    offer = None
+    if user.is_authenticated and not own:
+        offer = (
+            accepted.get(item.pk) if accepted is not None else accepted_offer(buyer=user, item=item)
+        )
     return {"item": item, "available": available, "offer": offer, "own": own}
 
 
@@ -116,10 +128,12 @@ def open_checkout_for(*, buyer) -> tuple[Payment | None, dict[int, int]]:
     return payment, held
 
 
-def _plan_line(*, buyer, item: Item, quantity: int, held: int = 0) -> PlanLine:
-    """One cart line against the market; `held`: units the buyer's own open checkout
-    holds, which are theirs to buy."""
-    offer = accepted_offer(buyer=buyer, item=item) if buyer is not None else None
+def _plan_line(
+    *, buyer, item: Item, quantity: int, offer, reserved: int, held: int = 0
+) -> PlanLine:
+    """One cart line against the market; `offer`: the buyer's accepted offer on the
+    item, if any; `reserved`: the units reservations hold; `held`: those of them the
+    buyer's own open checkout holds, which are theirs to buy."""
     if offer is not None:
         # The offer's own reservation holds its units: they are the buyer's already.
         units = offer.reservation.quantity
@@ -134,7 +148,7 @@ def _plan_line(*, buyer, item: Item, quantity: int, held: int = 0) -> PlanLine:
         item=item,
         quantity=quantity,
         unit_price_cents=item.price_cents,
-        available=item_available_quantity(item=item) + held,
+        available=max(item.inventory - reserved, 0) + held,
         held=held,
     )
     if item.archived_at is not None:
@@ -152,16 +166,29 @@ def _plan_line(*, buyer, item: Item, quantity: int, held: int = 0) -> PlanLine:
 
 def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
     """Group cart entries by stall with today's prices, stock, shipping, the buyer's
-    accepted offers and their own open checkout (none for a guest: `buyer` is None)."""
+    accepted offers and their own open checkout (none for a guest: `buyer` is None).
+    The offers, the stock and the shipping of every line are one query each."""
     open_checkout, held = open_checkout_for(buyer=buyer) if buyer is not None else (None, {})
+    items = [item for item, _ in entries]
+    offers = accepted_offers(buyer=buyer, items=items) if buyer is not None else {}
+    reserved = units_reserved(item_ids=[item.pk for item in items]) if items else {}
+    stalls = {item.stall_id: item.stall for item in items}
+    shipping = stalls_shipping_cents(stalls=list(stalls.values()))
     groups: dict[int, PlanGroup] = {}
     for item, quantity in entries:
         group = groups.get(item.stall_id)
         if group is None:
             group = groups[item.stall_id] = PlanGroup(
-                stall=item.stall, shipping_cents=stall_shipping_cents(stall=item.stall)
+                stall=item.stall, shipping_cents=shipping[item.stall_id]
             )
-        line = _plan_line(buyer=buyer, item=item, quantity=quantity, held=held.get(item.pk, 0))
+        line = _plan_line(
+            buyer=buyer,
+            item=item,
+            quantity=quantity,
+            offer=offers.get(item.pk),
+            reserved=reserved.get(item.pk, 0),
+            held=held.get(item.pk, 0),
+        )
         group.lines.append(line)
     return CartPlan(
         groups=list(groups.values()), currency=settings.MARKET_CURRENCY, open_checkout=open_checkout

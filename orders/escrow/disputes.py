@@ -5,6 +5,7 @@ on the order's timeline. The escrow countdown stops while the order is disputed 
 release sweep takes shipped orders only) and the page says how much was left.
 Reminders go out before each deadline, once each (notice and email)."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -18,16 +19,18 @@ from notifications.services import notify
 
 from ..models import Order, OrderEvent
 from .selectors import dispute_deadlines
-from .services import _order_for_update, _replayed
+from .services import _order_for_update, _replayed, evidence_add
 
 # Reminders go this long before a deadline.
 REMIND_BEFORE = timedelta(hours=12)
 ANSWER_LIMIT = 2000
 
 
-def order_dispute_answer(*, actor, order: Order, answer: str, idempotency_key: str = "") -> Order:
-    """The seller's side, once. It goes on the timeline; the buyer and the stewards
-    are told."""
+def order_dispute_answer(
+    *, actor, order: Order, answer: str, photos: Sequence = (), idempotency_key: str = ""
+) -> Order:
+    """The seller's side, once, with photos as evidence (screened first). It goes on
+    the timeline; the buyer and the stewards are told."""
     answer = answer.strip()
     if not answer:
         raise Invalid("Tell the steward your side.")
@@ -53,6 +56,7 @@ def order_dispute_answer(*, actor, order: Order, answer: str, idempotency_key: s
             note=f"The seller answered: {answer}"[:300],
             idempotency_key=idempotency_key,
         )
+        evidence_add(actor=actor, order=order, photos=photos)
         notify(
             order.buyer,
             Kind.DISPUTE,

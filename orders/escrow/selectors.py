@@ -1,10 +1,10 @@
 """Reads for orders after payment, scoped to who is asking.
 
-Orders are private: only their buyer and the stall's seller see one; anyone else
-gets 404 (stewards work in the admin).
+Orders are private: only their buyer and the stall's seller act on one; stewards
+also read it (a dispute's timeline and evidence); anyone else gets 404.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,14 +12,22 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from bazaar.errors import NotFound
+from governance.selectors import user_is_steward
+from stalls.evidence import evidence_image
 from stalls.models import Stall
+from stalls.selectors import evidence_photos
 
 from ..models import MoneyMove, Order, OrderEvent, StallShipping
 
 
 def stall_shipping_cents(*, stall: Stall) -> int:
-    shipping = StallShipping.objects.filter(stall=stall).first()
-    return shipping.cost_cents if shipping else 0
+    return stalls_shipping_cents(stalls=[stall])[stall.pk]
+
+
+def stalls_shipping_cents(*, stalls: list[Stall]) -> dict[int, int]:
+    """Each stall's shipping cost by stall id (0 where none is set), in one query."""
+    rows = StallShipping.objects.filter(stall__in=stalls).values_list("stall_id", "cost_cents")
+    return {stall.pk: 0 for stall in stalls} | dict(rows)
 
 
 # Orders
@@ -33,6 +41,16 @@ def order_for_party(*, user, public_id: str) -> Order:
     """An order its buyer or its seller may see; anyone else gets 404."""
     order = _orders().filter(public_id=public_id).first() if user.is_authenticated else None
     if order is None or user.pk not in (order.buyer_id, order.stall.seller.user_id):
+        raise NotFound("No order of yours has that address.")
+    return order
+
+
+def order_for_viewer(*, user, public_id: str) -> Order:
+    """An order its buyer, its seller or a steward may read (the page and its dispute
+    evidence); anyone else, signed in or not, gets 404."""
+    order = _orders().filter(public_id=public_id).first() if user.is_authenticated else None
+    party = order is not None and user.pk in (order.buyer_id, order.stall.seller.user_id)
+    if order is None or not (party or user_is_steward(user=user)):
         raise NotFound("No order of yours has that address.")
     return order
 
@@ -64,6 +82,7 @@ class OrderView:
     order: Order
     is_buyer: bool
     is_seller: bool
+    is_steward: bool
     can_ship: bool
     can_seller_cancel: bool
     can_confirm: bool
@@ -77,6 +96,8 @@ class OrderView:
     answer_due: datetime | None = None
     decision_due: datetime | None = None
     escrow_left_when_paused: timedelta | None = None
+    # Dispute evidence by side ("buyer", "seller"): what this person may see of it.
+    evidence: dict = field(default_factory=dict)
 
 
 def ship_deadline(order: Order) -> datetime | None:
@@ -119,12 +140,14 @@ def order_view(*, user, order: Order, now: datetime | None = None) -> OrderView:
     S = Order.Status
     is_buyer = order.buyer_id == user.pk
     is_seller = order.stall.seller.user_id == user.pk
+    is_steward = not (is_buyer or is_seller) and user_is_steward(user=user)
     ship_by = ship_deadline(order)
     release_at = release_deadline(order) if status == S.SHIPPED else None
     return OrderView(
         order=order,
         is_buyer=is_buyer,
         is_seller=is_seller,
+        is_steward=is_steward,
         can_ship=is_seller and status == S.PAID_ESCROW,
         can_seller_cancel=is_seller and status == S.PAID_ESCROW,
         can_confirm=is_buyer and status == S.SHIPPED,
@@ -135,8 +158,9 @@ def order_view(*, user, order: Order, now: datetime | None = None) -> OrderView:
         and now >= ship_by,
         ship_by=ship_by if status == S.PAID_ESCROW else None,
         release_at=release_at,
-        moves=_moves_for(order, seller=is_seller),
-        events=_events_for(order, seller=is_seller),
+        moves=_moves_for(order, seller=is_seller or is_steward),
+        events=_events_for(order, seller=is_seller or is_steward),
+        evidence=evidence_for_viewer(user=user, order=order),
         **_dispute_view(order, is_seller=is_seller),
     )
 
@@ -154,8 +178,8 @@ def _dispute_view(order: Order, *, is_seller: bool) -> dict:
 
 
 def _moves_for(order: Order, *, seller: bool) -> list[MoneyMove]:
-    """The seller sees the payout and the fee kept; the buyer only their refunds
-    (stewards see everything in the admin)."""
+    """The seller (and a steward) sees the payout and the fee kept; the buyer only
+    their refunds."""
     moves = order.money_moves.order_by("created_at", "id")
     return list(moves if seller else moves.filter(kind=MoneyMove.Kind.REFUND))
 
@@ -164,6 +188,55 @@ def _events_for(order: Order, *, seller: bool) -> list[OrderEvent]:
     """The timeline; the payout's steps (with the fee) are the seller's alone."""
     events = order.events.select_related("actor")
     return list(events if seller else events.exclude(kind__startswith="transfer_"))
+
+
+# Dispute evidence
+
+
+@dataclass(frozen=True)
+class EvidencePhoto:
+    public_id: str
+    status: str
+    status_label: str
+    error: str
+    mine: bool
+
+    @property
+    def shown(self) -> bool:
+        return self.status == "published"
+
+
+def evidence_for_viewer(*, user, order: Order) -> dict[str, list[EvidencePhoto]]:
+    """The dispute's photos by side. Screened ones are for the buyer, the seller and
+    stewards alike; one still being checked, held for a steward or refused is its
+    uploader's alone ("Checking…", or why it was refused)."""
+    sides: dict[str, list[EvidencePhoto]] = {"buyer": [], "seller": []}
+    for upload in evidence_photos(order_ref=order.public_id):
+        mine = upload.uploader_id == user.pk
+        if not (mine or upload.status == "published"):
+            continue
+        side = "buyer" if upload.uploader_id == order.buyer_id else "seller"
+        sides[side].append(
+            EvidencePhoto(
+                public_id=upload.public_id,
+                status=upload.status,
+                status_label=upload.get_status_display(),
+                error=upload.error,
+                mine=mine,
+            )
+        )
+    return sides
+
+
+def order_evidence_image(
+    *, user, order_public_id: str, photo_public_id: str, thumbnail: bool
+) -> bytes:
+    """A screened evidence photo, for the order's buyer, seller and stewards only:
+    to anyone else neither the order nor the photo exists."""
+    order = order_for_viewer(user=user, public_id=order_public_id)
+    return evidence_image(
+        order_ref=order.public_id, upload_public_id=photo_public_id, thumbnail=thumbnail
+    )
 
 
 # Closing an account (privacy app)

@@ -11,6 +11,7 @@ later by its own transfer from the shared charge, or refunded by a partial refun
   (by task name: no gateway call while a row lock is held).
 """
 
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -23,7 +24,8 @@ from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
 from governance.models import StewardAction
 from governance.selectors import user_is_steward
-from governance.services import steward_action_record
+from governance.services import reason_clean, steward_action_record
+from stalls.evidence import evidence_receive
 from stalls.models import Stall
 from stalls.services import require_stall_editor
 
@@ -215,8 +217,11 @@ def _transfer_rest(order: Order) -> None:
         )
 
 
-def order_dispute_open(*, actor, order: Order, reason: str, idempotency_key: str = "") -> Order:
-    """The buyer has a problem with the order: release pauses until a steward settles."""
+def order_dispute_open(
+    *, actor, order: Order, reason: str, photos: Sequence = (), idempotency_key: str = ""
+) -> Order:
+    """The buyer has a problem with the order: release pauses until a steward settles.
+    `photos` (checked by `stalls.images`) go through screening as evidence."""
     reason = reason.strip()
     if not reason:
         raise Invalid("Tell the steward what went wrong.")
@@ -229,12 +234,24 @@ def order_dispute_open(*, actor, order: Order, reason: str, idempotency_key: str
             return order
         order.dispute_reason = reason
         order.save(update_fields=["dispute_reason"])
-        return order_transition(
+        order_transition(
             order=order,
             to=S.DISPUTED,
             actor=actor,
             note=reason[:300],
             idempotency_key=idempotency_key,
+        )
+        evidence_add(actor=actor, order=order, photos=photos)
+        return order
+
+
+def evidence_add(*, actor, order: Order, photos: Sequence) -> None:
+    """A side's photos for a dispute, each screened before the other side sees it."""
+    if len(photos) > settings.DISPUTE_PHOTOS_MAX:
+        raise Invalid(f"At most {settings.DISPUTE_PHOTOS_MAX} photos each for a dispute.")
+    for processed in photos:
+        evidence_receive(
+            uploader=actor, stall=order.stall, order_ref=order.public_id, processed=processed
         )
 
 
@@ -271,12 +288,14 @@ def order_cancel(*, actor, order: Order, idempotency_key: str = "") -> Order:
         return order
 
 
-def order_dispute_settle(*, actor, order: Order, refund_cents: int, reason: str = "") -> Order:
+def order_dispute_settle(*, actor, order: Order, refund_cents: int, reason: str) -> Order:
     """A steward decides a dispute: refund in full or in part (the rest goes to the
     seller, less the fee), or nothing refunded and the order released. The decision
-    and `reason` go into the stewards' record and on the order's timeline."""
+    and `reason` (required: both sides read it) go into the stewards' record and on
+    the order's timeline."""
     if not user_is_steward(user=actor):
         raise NotAllowed("Only stewards settle disputes.")
+    reason = reason_clean(reason, asked="Say why you decided so: buyer and seller read it")
     with transaction.atomic():
         order = _order_for_update(order)
         if order.status != S.DISPUTED:
@@ -287,7 +306,6 @@ def order_dispute_settle(*, actor, order: Order, refund_cents: int, reason: str 
                 f"Refund between {format_money(0, order.currency)} and "
                 f"{format_money(refundable, order.currency)}."
             )
-        reason = " ".join(reason.split()) or "Settled from the orders admin."
         steward_action_record(
             actor=actor,
             action=StewardAction.Action.DISPUTE_DECIDE,

@@ -35,6 +35,9 @@ SERVER_TTL_SECONDS = 60
 ROOM_EXISTS = 427
 NO_SUCH_ROOM = 426
 HTTP_TIMEOUT = 5.0
+# The id the seller publishes under (a room has one publisher), so a viewer joins it
+# straight away instead of first asking the room who publishes.
+PUBLISHER_FEED = "seller"
 
 
 def token_secret() -> str:
@@ -87,7 +90,11 @@ class JanusBackend:
             identity=identity,
             token=session_token(ttl_seconds=ttl),
             ttl_seconds=ttl,
-            extra={"room_token": room_token(room=room, ttl_seconds=ttl), "display": name},
+            extra={
+                "room_token": room_token(room=room, ttl_seconds=ttl),
+                "display": name,
+                "feed": PUBLISHER_FEED,
+            },
         )
 
     def room_ensure(self, *, room: str) -> None:

@@ -6,16 +6,28 @@ from django.conf import settings
 
 from shows import media
 from shows.on_air import on_air
+from shows.services import page_viewer_grant
 
 register = template.Library()
 
 
 def _stage_context(context, stall) -> dict:
     request = context["request"]
+    show = on_air(stall_public_ids=[stall.public_id]).get(stall.public_id)
+    is_seller = request.user.is_authenticated and stall.seller.user_id == request.user.pk
+    grant = None
+    if show and not is_seller:
+        grant = page_viewer_grant(
+            stall_public_id=stall.public_id,
+            on_air_entry=show,
+            user=request.user,
+            visitor_id=request.visitor_id,
+        )
     return {
         "stall": stall,
-        "show": on_air(stall_public_ids=[stall.public_id]).get(stall.public_id),
-        "is_seller": request.user.is_authenticated and stall.seller.user_id == request.user.pk,
+        "show": show,
+        "grant": grant.as_json() if grant else None,
+        "is_seller": is_seller,
         "video_enabled": media.backend() is not None,
         "how_to_enable": media.HOW_TO_ENABLE,
         "heartbeat_seconds": settings.SHOW_HEARTBEAT_SECONDS,

@@ -25,6 +25,27 @@
   tick();
   setInterval(tick, 30000);
 
+  // Dispute photos of one's own still being checked: look again until they are done,
+  // then show the timeline as it is now (and say so to a screen reader).
+  function watchEvidence() {
+    if (!document.querySelector("[data-evidence-checking]")) return;
+    setTimeout(async () => {
+      const response = await fetch(location.href, { headers: { Accept: "text/html" } });
+      if (!response.ok) return watchEvidence();
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      const timeline = document.querySelector(".timeline");
+      const next = fresh.querySelector(".timeline");
+      if (timeline && next && timeline.innerHTML !== next.innerHTML) {
+        timeline.replaceWith(next);
+        if (!document.querySelector("[data-evidence-checking]")) {
+          document.querySelector("[data-evidence-status]").textContent = "Your photos have been checked.";
+        }
+      }
+      watchEvidence();
+    }, 3000);
+  }
+  watchEvidence();
+
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (event.defaultPrevented || !form.matches("form[data-once], .actions-panel form")) return;

@@ -6,13 +6,17 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 from auctions.models import Auction, AuctionEvent, Bid
 from auctions.services.bidding import bid_place
 from auctions.services.closing import auction_close, auctions_sweep
+from auctions.services.starting import auction_start
 from bazaar.errors import Conflict
 from bazaar.idempotency import new_key
 from tests.auctions.test_services import after_end
+from tests.auctions.test_views import HTMX, start_form
 from tests.conftest import race
 
 BIDDERS = 20
@@ -258,3 +262,61 @@ def _answer(bidder, key, outcome):
         message=outcome.message,
         leading=outcome.bid.leading,
     )
+
+
+# The same start sent twice at once (a double click on the dashboard's panel)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_dashboard_start_sent_twice_at_once_gets_the_first_answer(
+    require_postgres, make_auction, item
+):
+    """The last unit: the repeat, blocked on the first's hold, must not answer "none is
+    free" but return the auction the first started."""
+    key = new_key()
+    seller = item.stall.seller.user
+
+    def start():
+        return auction_start(
+            actor=seller,
+            item=item,
+            start_cents=1000,
+            reserve_cents=None,
+            buy_now_cents=None,
+            duration=timedelta(minutes=5),
+            idempotency_key=key,
+        )
+
+    first, second = race(start, start)
+    assert isinstance(first, Auction) and first == second, (first, second)
+    assert Auction.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_panel_posted_twice_at_once_says_started_to_both(require_postgres, item):
+    """Through the view: the repeat may arrive once the unit is held (the form then has
+    no item to offer); it is answered as the first was."""
+    form = start_form(item)
+
+    def post():
+        browser = Client()
+        browser.force_login(item.stall.seller.user)
+        return browser.post(reverse("auctions:dashboard"), form, **HTMX)
+
+    outcomes = race(post, post)
+    for response in outcomes:
+        assert response.status_code == 200, response
+        assert "Your auction of “Brass lamp” is up." in response.content.decode()
+    assert Auction.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_panel_posted_again_later_says_started_again(client, item):
+    form = start_form(item)
+    client.force_login(item.stall.seller.user)
+    first = client.post(reverse("auctions:dashboard"), form, **HTMX).content.decode()
+    again = client.post(reverse("auctions:dashboard"), form, **HTMX).content.decode()
+    assert "Your auction of “Brass lamp” is up." in first and "is up." in again
+    assert Auction.objects.count() == 1

@@ -62,7 +62,13 @@ DEFAULTS = {
         "redis": DEFAULT_REDIS,
         "url": None,
     },
-    "video": {"viewers": 20, "seconds": 60.0, "baseline_seconds": 8.0},
+    "video": {"viewers": 20, "seconds": 15.0, "baseline_seconds": 4.0, "enter_every": 0.5},
+    "page_cost": {
+        "postgres": DEFAULT_POSTGRES,
+        "redis": DEFAULT_REDIS,
+        "rounds": 4,
+        "requests": 20,
+    },
     "crowd": {
         "n": "1000,5000",
         "servers": 2,
@@ -127,6 +133,7 @@ def test_every_bench_has_a_parser_and_a_main():
         ("analytics", ["--databases", "sqlite,mysql"]),
         ("search", ["--url", "http://127.0.0.1:8000", "--postgres", DEFAULT_POSTGRES]),
         ("offers", ["--pairs", "0"]),
+        ("page_cost", ["--requests", "0"]),
         ("stall_room", ["--configs", "baseline,nginx"]),
         ("stall_room", ["--url", "http://127.0.0.1:8000"]),
         ("stall_room", ["--seconds", "1", "--warmup", "1"]),

@@ -64,6 +64,7 @@ PAGES = [
     Page("my orders", "/orders/", roles=SIGNED_IN),
     Page("order, buyer", "/orders/{order}/", roles=(BUYER,)),
     Page("order, seller", "/orders/{order}/", roles=(SELLER,)),
+    Page("order, steward", "/orders/{order}/", roles=(STEWARD,)),
     Page("orders sold", "/orders/selling/", roles=(SELLER,)),
     Page("my offers", "/offers/", roles=SIGNED_IN),
     Page("my bids", "/bids/", roles=SIGNED_IN),

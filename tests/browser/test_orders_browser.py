@@ -156,7 +156,7 @@ def _settled_in_part(buyer, stall):
     order_dispute_open(actor=buyer, order=order, reason="One chip on the base.")
     steward = verified_user("steward")
     role_grant(user=steward, role=Role.STEWARD, granted_by=None)
-    order_dispute_settle(actor=steward, order=order, refund_cents=1000)
+    order_dispute_settle(actor=steward, order=order, refund_cents=1000, reason="A small chip")
     return order
 
 

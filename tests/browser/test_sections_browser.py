@@ -1,6 +1,8 @@
 """A steward drags a stall on /admin/sections/; a shopper standing in the old section
 sees it leave without reloading."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -71,3 +73,34 @@ class SectionsMapInTheBrowser(BrowserTestCase):
         )
         expect(steward.locator(".messagelist")).to_contain_text("Swapped “Brass & Lamps”")
         expect(steward.locator("#section-0-0")).to_contain_text("Old Books")
+
+    def test_another_stewards_move_shows_on_an_open_map_without_reloading(self):
+        watcher = self.new_page(self.steward, viewport=PHONE)
+        watcher.goto(f"{self.live_server_url}/admin/sections/")
+        watcher.fill("#move-reason", "Typed before the other move")
+        watcher.evaluate("window.__sameDocument = true")
+        expect(watcher.locator("#section-0-0")).to_contain_text("Brass & Lamps")
+        # The map says when it is listening (its socket is open).
+        expect(watcher.locator("form[data-sections-map]")).to_have_attribute("data-live", "on")
+
+        def second_steward():
+            other = verified_user("second_warden")
+            role_grant(user=other, role=Role.STEWARD)
+            return other
+
+        mover = self.new_page(off_the_event_loop(second_steward), viewport=DESKTOP)
+        mover.goto(f"{self.live_server_url}/admin/sections/")
+        mover.get_by_role("link", name="Move “Brass & Lamps” (section 0/0, slot 5)…").click()
+        mover.fill("#move-reason", "Lamps to the corner")
+        mover.get_by_role("button", name="Move here: section 2/1, slot 1").click()
+        expect(mover.locator(".messagelist")).to_contain_text("Moved “Brass & Lamps”")
+
+        expect(watcher.locator("#section-2-1")).to_contain_text("Brass & Lamps")
+        expect(watcher.locator("#section-0-0")).not_to_contain_text("Brass & Lamps")
+        expect(watcher.locator("[data-map-status]")).to_have_text(
+            re.compile(r"Section (0/0 and 2/1|2/1 and 0/0) changed just now")
+        )
+        assert watcher.evaluate("window.__sameDocument") is True  # not reloaded
+        assert watcher.input_value("#move-reason") == "Typed before the other move"
+        screenshot(watcher, "sections-map-live-390")
+        assert_accessible(watcher, "sections map after a live change")

@@ -1,11 +1,14 @@
 """A live show end to end on the embedded backend (Janus): the seller goes live with
 chromium's fake camera, a viewer in another browser context receives frames (muted
-at first), the grid card says LIVE with one watching, and End show reaches both."""
+at first), the grid card says LIVE with one watching, a flash auction's panel sits
+over the video (desktop and phone), the seller turns the camera off and switches to
+the other camera while the viewer keeps decoding, and End show reaches both."""
 
 import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -22,10 +25,11 @@ from tests.browser.conftest import (
     seller_stall,
     verified_user,
 )
-from tests.conftest import need
+from tests.conftest import need, new_item
 
 pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1366, "height": 900}
+SHOTS = Path("/work/wt/shows2-shots")
 
 JANUS_PORT = free_port()
 JANUS_URL = f"http://127.0.0.1:{JANUS_PORT}/janus"
@@ -33,7 +37,8 @@ JANUS_SECRET = "browser-test-janus-secret"
 MEDIA_ARGS = [
     "--allow-loopback-in-peer-connection",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--use-fake-device-for-media-stream",
+    # Two fake cameras (fake_device_0 and _1; one without device-count), to switch.
+    "--use-fake-device-for-media-stream=device-count=2",
     "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
 ]
@@ -108,6 +113,39 @@ def _frames(page) -> int:
     return page.evaluate("window.__framesDecoded()")
 
 
+def _keep(page, name: str) -> None:
+    """A screenshot in var/screenshots, copied beside the worktree for the report."""
+    path = screenshot(page, name)
+    if SHOTS.is_dir():
+        shutil.copy(path, SHOTS / path.name)
+
+
+def _flash_auction(seller) -> None:
+    """The seller starts a flash auction from the show tools under their panel (the
+    live server runs in a process of its own: its stall room hears only its own)."""
+    tools = seller.locator("#flash-tools")
+    tools.get_by_label("Item").select_option(label="Bowie, Low (1977)")
+    tools.get_by_label("Opening bid").fill("15")
+    tools.get_by_label("Runs for").select_option(label="2 minutes")
+    tools.get_by_role("button", name="Start flash auction").click()
+    tools.locator(".notice").wait_for()
+
+
+def _assert_over_the_video(page) -> None:
+    """The flash auction's panel lies within the video's box, its controls usable."""
+    card = page.locator(".flash-card")
+    card.wait_for(timeout=15_000)
+    video = page.locator(".show-video-wrap").bounding_box()
+    panel = card.bounding_box()
+    assert video["y"] <= panel["y"] and panel["y"] + panel["height"] <= video["y"] + video["height"]
+    assert video["x"] <= panel["x"] and panel["x"] + panel["width"] <= video["x"] + video["width"]
+    countdown = card.locator("[data-countdown]")
+    page.wait_for_function(
+        "/\\d:\\d\\d/.test(document.querySelector('.flash-card [data-countdown]').textContent)"
+    )
+    assert countdown.is_visible()
+
+
 @override_settings(
     SHOWS_MEDIA="janus",
     JANUS_API_URL=JANUS_URL,
@@ -122,6 +160,7 @@ class LiveShowTest(BrowserTestCase):
         def market():
             sections_ensure(coordinates=[(0, 0)])
             stall = seller_stall(handle="vinyl", legal_name="Vi Nyl", name="Vinyl Corner")
+            new_item(stall, title="Bowie, Low (1977)", price_cents=3000)
             return stall, verified_user("watcher")
 
         self.stall, self.viewer = off_the_event_loop(market)
@@ -157,7 +196,7 @@ class LiveShowTest(BrowserTestCase):
         assert [e["rid"] for e in encodings] == ["h", "l"], encodings
         assert encodings[1]["maxBitrate"] == 500000
 
-        viewer = self.new_page(self.viewer)
+        viewer = self.new_page(self.viewer, viewport=DESKTOP)
         viewer.add_init_script(WATCH_PEERS)
         viewer.goto(self.stall_url)
         viewer.wait_for_function(
@@ -176,9 +215,12 @@ class LiveShowTest(BrowserTestCase):
         viewer.get_by_role("button", name="Tap to unmute").click()
         assert viewer.evaluate("document.querySelector('[data-show-video]').muted") is False
 
-        screenshot(seller, "show-seller-live-1366")
-        screenshot(viewer, "show-viewer-1366")
-        assert_accessible(viewer, "stall page with a live show")
+        _flash_auction(seller)
+        _assert_over_the_video(viewer)
+        viewer.wait_for_timeout(500)  # the panel's entrance
+        _keep(seller, "show-seller-live-1366")
+        _keep(viewer, "show-viewer-1366")
+        assert_accessible(viewer, "stall page with a live show and a flash auction over it")
         assert_accessible(seller, "seller's live panel")
 
         seller.get_by_role("button", name="End show").click()
@@ -186,24 +228,51 @@ class LiveShowTest(BrowserTestCase):
         card_badge.wait_for(state="hidden", timeout=15_000)
         seller.get_by_text("Your show has ended").wait_for()
 
-    def test_the_sellers_panel_and_the_viewers_stage_on_a_phone(self):
+    def test_on_a_phone_camera_off_and_switch_camera_while_a_viewer_watches(self):
         seller = self.go_live(viewport=PHONE)
-        screenshot(seller, "show-seller-setup-390")
+        _keep(seller, "show-seller-setup-390")
         assert_accessible(seller, "seller's Go live panel on a phone")
+        cameras = seller.get_by_label("Camera").locator("option").all_inner_texts()
+        assert cameras == ["fake_device_0", "fake_device_1"], cameras
         seller.get_by_role("button", name="Start show").click()
         seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
-        screenshot(seller, "show-seller-live-390")
         viewer = self.new_page(self.viewer, viewport=PHONE)
+        viewer.add_init_script(WATCH_PEERS)
         viewer.goto(self.stall_url)
         viewer.wait_for_function(
             "document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
         )
-        # On a phone the chat's latest lines sit over the video.
+        sent = """() => window.__pcs.flatMap((pc) => pc.getSenders())
+            .filter((s) => s.track && s.track.kind === 'video')
+            .map((s) => [s.track.label, s.track.enabled])"""
+
+        camera_off = seller.get_by_role("button", name="Camera off")
+        camera_off.click()
+        on_again = seller.get_by_role("button", name="Camera on")
+        assert on_again.get_attribute("aria-pressed") == "true"
+        assert seller.evaluate(sent) == [["fake_device_0", False]]
+        on_again.click()
+        assert seller.evaluate(sent) == [["fake_device_0", True]]
+
+        seller.get_by_role("button", name="Switch camera").click()
+        seller.get_by_text("Now on fake_device_1.").wait_for()
+        assert seller.evaluate(sent) == [["fake_device_1", True]]
+        # The same connection carries the other camera: the viewer keeps decoding.
+        before = _frames(viewer)
+        viewer.wait_for_function(f"window.__framesDecoded().then((n) => n > {before} + 10)")
+        _keep(seller, "show-seller-live-390")
+
+        # On a phone the chat's latest lines and the auction's panel sit over the video.
         viewer.get_by_role("combobox", name="Message").fill("Is the Bowie record still there?")
         viewer.get_by_role("combobox", name="Message").press("Enter")
         overlay = viewer.locator("[data-show-chat-overlay] li")
         overlay.filter(has_text="Bowie record").wait_for(timeout=10_000)
-        screenshot(viewer, "show-viewer-390")
+        _flash_auction(seller)
+        _assert_over_the_video(viewer)
+        assert overlay.filter(has_text="Bowie record").is_visible()
+        viewer.wait_for_timeout(500)  # the panel's entrance
+        _keep(viewer, "show-viewer-390")
+        assert_accessible(viewer, "stall on a phone with a flash auction over the video")
 
     def test_closing_the_sellers_tab_ends_the_show(self):
         seller = self.go_live()

@@ -141,3 +141,29 @@ def test_a_seller_sees_their_own_stall(client, month, make_user):
     client.force_login(make_user("nostall"))
     assert client.get(reverse("insights:stall")).status_code == 302
     assert client.get(reverse("insights:stall_now")).status_code == 404
+
+
+@pytest.mark.django_db
+def test_best_hours_are_on_the_sellers_clock_else_the_markets(client, stall, settings):
+    """Views at 20:00 UTC yesterday: 05:00 today in Tokyo, 10:00 yesterday in Honolulu."""
+    when = _noon(1).replace(hour=20)
+    Event.objects.create(
+        kind=Kind.STALL_VIEWED,
+        occurred_at=when,
+        recorded_at=when,
+        visitor="a",
+        stall_id=stall.pk,
+        section_id=stall.section_id,
+    )
+    rollups_run(now=timezone.now() + timedelta(seconds=10))
+    client.force_login(stall.seller.user)
+
+    def busy_hours() -> list[str]:
+        chart = client.get(reverse("insights:stall")).context["hours_chart"]
+        return [chart["title"]] + [bar.label for bar in chart["bars"] if bar.value != "0"]
+
+    settings.TIME_ZONE = "Asia/Tokyo"  # the market's clock, for a seller who set none
+    assert busy_hours() == ["Views by hour of day (Asia/Tokyo time)", "05"]
+    stall.seller.user.time_zone = "Pacific/Honolulu"
+    stall.seller.user.save(update_fields=["time_zone"])
+    assert busy_hours() == ["Views by hour of day (Pacific/Honolulu time)", "10"]

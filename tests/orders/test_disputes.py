@@ -167,3 +167,60 @@ def test_authorization_matrix_for_the_dispute_answer(
     assert response.status_code == status
     shipped.refresh_from_db()
     assert (shipped.dispute_answer == "Not so") == (who == "seller")
+
+
+def test_an_admin_settlement_asks_why_and_refuses_without_a_reason_in_place(
+    client, shipped, buyer, steward, on_commit
+):
+    """Full refund and release ask for the reason on a page of their own (as a partial
+    refund does); without one the page says so beside the field and nothing moves."""
+    on_commit(order_dispute_open, actor=buyer, order=shipped, reason="Never arrived.")
+    client.force_login(steward)
+    change = client.get(reverse("admin:orders_order_change", args=[shipped.pk])).content.decode()
+    assert reverse("orders:detail", args=[shipped.public_id]) in change  # the evidence
+    changelist = reverse("admin:orders_order_changelist")
+    form = {"action": "settle_refund_full", "_selected_action": [shipped.pk]}
+    asked = client.post(changelist, form).content.decode()
+    assert "Refund the buyer in full" in asked and "Never arrived." in asked
+    refused = client.post(changelist, {**form, "apply": "1", "reason": "  "})
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "Say why you decided so: buyer and seller read it." in body
+    assert (
+        'aria-invalid="true"' in body
+        and 'aria-describedby="id_reason_helptext id_reason_error"' in body
+    )
+    shipped.refresh_from_db()
+    assert shipped.status == Order.Status.DISPUTED and not StewardAction.objects.exists()
+
+    reason = "The tracking shows it was never handed over."
+    on_commit(client.post, changelist, {**form, "apply": "1", "reason": reason})
+    shipped.refresh_from_db()
+    assert shipped.status == Order.Status.REFUNDED
+    assert StewardAction.objects.get(action="dispute_decide").reason == reason
+    client.force_login(buyer)
+    timeline = client.get(reverse("orders:detail", args=[shipped.public_id])).content.decode()
+    assert f"The steward: {reason}" in timeline
+
+
+def test_a_bulk_settlement_needs_its_reason_which_goes_on_the_timeline(
+    client, shipped, buyer, steward, on_commit
+):
+    on_commit(order_dispute_open, actor=buyer, order=shipped, reason="Wrong colour.")
+    client.force_login(steward)
+    act = reverse("stewards:queue_act")
+    pick = {"action": "dispute_release", "pick": [f"dispute:{shipped.public_id}"]}
+    refused = client.post(act, {**pick, "note": ""})
+    assert refused.status_code == 400
+    assert "Write the note first" in refused.content.decode()
+    shipped.refresh_from_db()
+    assert shipped.status == Order.Status.DISPUTED
+
+    on_commit(client.post, act, {**pick, "note": "The listing said teal; this is teal."})
+    shipped.refresh_from_db()
+    assert shipped.status == Order.Status.RELEASED
+    record = StewardAction.objects.get(action="dispute_decide")
+    assert (record.actor, record.reason) == (steward, "The listing said teal; this is teal.")
+    client.force_login(shipped.stall.seller.user)
+    timeline = client.get(reverse("orders:detail", args=[shipped.public_id])).content.decode()
+    assert "The steward: The listing said teal; this is teal." in timeline

@@ -156,10 +156,12 @@ def test_a_dispute_pauses_release_and_a_steward_refunds_in_full(paid, buyer, ste
     assert orders_release_due() == 0
 
     with pytest.raises(NotAllowed, match="Only stewards"):
-        order_dispute_settle(actor=buyer, order=order, refund_cents=2500)
+        order_dispute_settle(actor=buyer, order=order, refund_cents=2500, reason="Mine")
     with pytest.raises(Invalid, match=r"Refund between \$0\.00 and \$25\.00"):
-        order_dispute_settle(actor=steward, order=order, refund_cents=2501)
-    on_commit(order_dispute_settle, actor=steward, order=order, refund_cents=2500)
+        order_dispute_settle(actor=steward, order=order, refund_cents=2501, reason="Broken")
+    with pytest.raises(Invalid, match="Say why you decided so"):
+        order_dispute_settle(actor=steward, order=order, refund_cents=2500, reason="  ")
+    on_commit(order_dispute_settle, actor=steward, order=order, refund_cents=2500, reason="Broken")
     order.refresh_from_db()
     assert order.status == S.REFUNDED and order.refunded_cents == 2500
     refund = MoneyMove.objects.get(order=order)
@@ -171,7 +173,7 @@ def test_a_partial_refund_pays_the_rest_to_the_seller(paid, buyer, steward, on_c
     order, _ = paid
     connect_payouts(seller_of(order))
     on_commit(order_dispute_open, actor=buyer, order=order, reason="One chip.")
-    on_commit(order_dispute_settle, actor=steward, order=order, refund_cents=1000)
+    on_commit(order_dispute_settle, actor=steward, order=order, refund_cents=1000, reason="Chip")
     order.refresh_from_db()
     assert order.status == S.PARTLY_REFUNDED and order.refunded_cents == 1000
     assert order.get_status_display() == "Partly refunded"
@@ -191,12 +193,12 @@ def test_a_partial_refund_pays_the_rest_to_the_seller(paid, buyer, steward, on_c
 def test_a_steward_may_release_a_disputed_order(paid, buyer, steward, on_commit):
     order, _ = paid
     on_commit(order_dispute_open, actor=buyer, order=order, reason="Late.")
-    on_commit(order_dispute_settle, actor=steward, order=order, refund_cents=0)
+    on_commit(order_dispute_settle, actor=steward, order=order, refund_cents=0, reason="Late")
     order.refresh_from_db()
     assert order.status == S.RELEASED
     assert MoneyMove.objects.get(order=order).kind == "transfer"
     with pytest.raises(Conflict, match="is not disputed"):
-        order_dispute_settle(actor=steward, order=order, refund_cents=0)
+        order_dispute_settle(actor=steward, order=order, refund_cents=0, reason="Again")
 
 
 def test_the_seller_cancels_before_shipping_with_a_full_refund(paid, buyer, on_commit):

@@ -126,7 +126,9 @@ def test_a_refunded_order_cannot_be_rated(buyer, lamp, steward, key):
 
     order = paid_order(buyer, lamp)
     order_dispute_open(actor=buyer, order=order, reason="Broken")
-    order_dispute_settle(actor=steward, order=order, refund_cents=order.total_cents)
+    order_dispute_settle(
+        actor=steward, order=order, refund_cents=order.total_cents, reason="Broken"
+    )
     order.refresh_from_db()
     assert order.status == Order.Status.REFUNDED
     with pytest.raises(Conflict):

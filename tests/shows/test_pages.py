@@ -1,10 +1,12 @@
 """The show on other apps' pages: the grid card's badge, the stall page's stage or
 panel, the front page's Live now row, and the cache copy they read."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
-from shows import services
+from shows import media, services
 from shows.media import HOW_TO_ENABLE
 from shows.models import Show
 from shows.on_air import on_air
@@ -40,6 +42,51 @@ def test_a_viewer_entering_a_live_stall_gets_the_stage(client, media_server, sta
     assert "autoplay muted playsinline" in html
     assert "Tap to unmute" in html and "Vinyl hour" in html
     assert "data-show-panel" not in html
+
+
+def _page_grant(html: str) -> dict | None:
+    if 'id="show-grant"' not in html:
+        return None
+    return json.loads(
+        html.split('id="show-grant" type="application/json">')[1].split("</script>")[0]
+    )
+
+
+def test_a_live_stall_page_brings_the_viewers_grant(
+    client, media_server, stall, make_user, on_commit
+):
+    """The video connects as the page runs, without asking the token endpoint first."""
+    go_live(stall, on_commit)
+    media_server.calls.clear()
+    viewer = make_user()
+    client.force_login(viewer)
+    html = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    grant = _page_grant(html)
+    assert grant["role"] == "viewer" and grant["identity"] == viewer.public_id
+    assert grant["room"] == media.room_name(stall.public_id)
+    assert media_server.calls == [("viewer", grant["room"])]
+    assert "vendor/janus" in html  # its library comes with the page, not after the grant
+
+
+def test_a_visitor_gets_a_grant_of_their_own_and_an_idle_stall_none(
+    client, media_server, stall, make_stall, on_commit
+):
+    other_stall = make_stall("idle", slot=1)
+    go_live(stall, on_commit)
+    grant = _page_grant(
+        client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    )
+    assert grant["identity"].startswith("visitor-") and grant["role"] == "viewer"
+    idle = client.get(reverse("stalls:detail", args=[other_stall.public_id])).content.decode()
+    assert _page_grant(idle) is None
+
+
+def test_a_show_on_another_backend_gets_no_page_grant(client, media_server, stall, on_commit):
+    """The backend changed since the show started: the page asks the endpoint, which says."""
+    go_live(stall, on_commit)
+    media_server.name = "livekit"
+    html = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    assert _page_grant(html) is None and 'data-show="' in html
 
 
 def test_the_seller_gets_the_go_live_panel(client, media_server, stall):

@@ -29,6 +29,22 @@ def test_the_seller_goes_live_and_the_room_is_made_first(media_server, stall):
     assert show_live_for_stall(stall=stall) == show
 
 
+def test_going_live_and_ending_nudge_the_stall_room(
+    media_server, stall, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A viewer already in the stall connects at once, not at its next poll."""
+    sent = []
+    monkeypatch.setattr("bazaar.broadcast.broadcast_now", lambda group, event: sent.append(event))
+    with django_capture_on_commit_callbacks(execute=True):
+        show = services.show_start(actor=stall.seller.user, stall=stall, title="Lamps")
+        services.show_end(show=show, reason=Show.EndReason.ENDED)
+    frames = [event["frame"] for event in sent if event["type"] == "show.frame"]
+    assert frames == [
+        '{"type": "show", "topic": "video", "event": "started"}',
+        '{"type": "show", "topic": "video", "event": "ended"}',
+    ]
+
+
 def test_going_live_again_returns_the_show_on_air(media_server, stall):
     assert go_live(stall) == go_live(stall, "Another title")
     assert Show.objects.count() == 1
@@ -200,3 +216,27 @@ def test_two_go_live_clicks_at_once_make_one_show(require_postgres, media_server
     assert len({outcome.pk for outcome in outcomes}) == 1
     assert Show.objects.count() == 1
     connection.close()
+
+
+def test_going_live_and_each_viewers_first_arrival_are_recorded_for_analytics(
+    media_server, stall, django_capture_on_commit_callbacks
+):
+    """Issue 17's events: a show started, and a viewer joined once however often their
+    page beats; a visitor is keyed as analytics keys visitors (their cookie's id)."""
+    from analytics.models import Event, Kind
+    from analytics.recording import events_flush
+
+    with django_capture_on_commit_callbacks(execute=True):
+        show = go_live(stall)
+        for _ in range(3):
+            services.viewer_seen(show=show, key="visitor-a", identity="visitor-a")
+        services.viewer_seen(show=show, key="user-b", identity="b")
+    events_flush()
+    seen = sorted(Event.objects.values_list("kind", "visitor", "stall_id"))
+    assert seen == sorted(
+        [
+            (Kind.SHOW_STARTED, stall.seller.user.public_id, stall.pk),
+            (Kind.VIEWER_JOINED, "a", stall.pk),
+            (Kind.VIEWER_JOINED, "b", stall.pk),
+        ]
+    )

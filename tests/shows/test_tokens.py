@@ -126,6 +126,15 @@ def test_janus_seller_room_token_is_added_to_the_rooms_publishers(settings, monk
     assert grant.identity == "01SELLER" and grant.role == "publisher"
 
 
+def test_janus_viewers_are_told_the_feed_the_seller_publishes_under(settings, monkeypatch):
+    """A viewer joins the seller's feed straight away (no asking the room first)."""
+    settings.JANUS_TOKEN_SECRET = "janus-secret"
+    monkeypatch.setattr(JanusBackend, "_request", lambda self, **kw: {})
+    seller = JanusBackend().publisher_grant(room=ROOM, identity="01SELLER", name="Stall")
+    viewer = JanusBackend().viewer_grant(room=ROOM, identity="visitor-01V")
+    assert seller.extra["feed"] == viewer.extra["feed"] != ""
+
+
 def test_janus_secret_is_derived_from_the_secret_key_when_unset(settings):
     settings.JANUS_TOKEN_SECRET = ""
     first = token_secret()

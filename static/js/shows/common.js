@@ -75,5 +75,10 @@
     return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
   }
 
-  window.BazaarShows = { clients: {}, post, beacon, loadScript, urlFor, clientFor, elapsed };
+  // User Timing marks along the way from entering a live stall to its first frame
+  // ("show:grant", "show:session", …): the browser's performance panel and
+  // bench/video.py read them to name where the time goes.
+  const mark = (step) => { try { performance.mark(`show:${step}`); } catch (error) { /* no User Timing */ } };
+
+  window.BazaarShows = { clients: {}, post, beacon, loadScript, urlFor, clientFor, elapsed, mark };
 })();

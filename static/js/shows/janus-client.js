@@ -8,6 +8,7 @@
   const LOW = 0; // substream 0 is the 480p layer, 1 the high one
   const HIGH = 1;
   const SMALL_PLAYER_PX = 640;
+  const NO_SUCH_FEED = 428; // VideoRoom's answer to joining a feed nobody publishes
   let ready = null;
 
   // janus.js asks webrtc-adapter only which browser this is; we tell it directly.
@@ -21,7 +22,9 @@
 
   function init(src) {
     if (!ready) {
-      ready = shows.loadScript(src).then(() => new Promise((resolve) => {
+      // A live stall's page brings janus.js itself (shows/_stage.html).
+      const loaded = window.Janus ? Promise.resolve() : shows.loadScript(src);
+      ready = loaded.then(() => new Promise((resolve) => {
         const adapter = { browserDetails: browserDetails() };
         window.Janus.init({
           debug: false,
@@ -35,6 +38,7 @@
 
   function connect(grant, src, onLost) {
     return init(src).then(() => new Promise((resolve, reject) => {
+      shows.mark("library");
       let up = false;
       const janus = new window.Janus({
         server: grant.url,
@@ -57,12 +61,6 @@
         error: () => reject(new Error("The video server refused the show.")),
         ...callbacks,
       });
-    });
-  }
-
-  function request(handle, message) {
-    return new Promise((resolve, reject) => {
-      handle.send({ message, success: resolve, error: (e) => reject(new Error(String(e))) });
     });
   }
 
@@ -108,7 +106,7 @@
     handle.send({
       message: {
         request: "join", ptype: "publisher", room: grant.room, token: grant.extra.room_token,
-        display: grant.extra.display || "",
+        id: grant.extra.feed, display: grant.extra.display || "",
       },
     });
     await published;
@@ -131,27 +129,36 @@
     return video.clientWidth && video.clientWidth <= SMALL_PLAYER_PX ? LOW : HIGH;
   }
 
-  async function publisherId(handle, room) {
-    const reply = await request(handle, { request: "listparticipants", room });
-    const found = (reply.participants || []).find((p) => p.publisher);
-    return found ? found.id : null;
-  }
-
   // Watch the room's publisher in `video`. Resolves once subscribed; `onGone` when the
   // publisher's tracks go away, `onLost` when the connection drops.
   async function watch(grant, video, { src, onGone, onLost }) {
     const janus = await connect(grant, src, onLost);
+    shows.mark("session");
     const stream = new MediaStream();
     let handle = null;
     let layer = null;
+    let joined = null;
+    const offered = new Promise((resolve, reject) => { joined = { resolve, reject }; });
     handle = await attach(janus, {
       onmessage: (message, jsep) => {
-        if (message.error) onLost(message.error);
+        if (message.error) {
+          // Before the offer: the seller is not publishing (yet), or the room refused us.
+          const refused = new Error(message.error);
+          if (message.error_code === NO_SUCH_FEED) refused.code = "no_publisher";
+          if (joined) joined.reject(refused);
+          else onLost(message.error);
+        }
         if (jsep) {
+          if (joined) joined.resolve();
+          joined = null;
+          shows.mark("offer");
           handle.createAnswer({
             jsep,
             tracks: [{ type: "data" }],
-            success: (answer) => handle.send({ message: { request: "start" }, jsep: answer }),
+            success: (answer) => {
+              shows.mark("answer");
+              handle.send({ message: { request: "start" }, jsep: answer });
+            },
             error: (e) => onLost(String(e)),
           });
         }
@@ -167,18 +174,17 @@
           onGone();
         }
       },
-      iceState: (state) => { if (state === "failed" || state === "disconnected") onLost(state); },
+      iceState: (state) => {
+        if (state === "connected") shows.mark("ice");
+        if (state === "failed" || state === "disconnected") onLost(state);
+      },
+      webrtcState: (up) => { if (up) shows.mark("webrtc-up"); },
     });
-    const feed = await publisherId(handle, grant.room);
-    if (feed === null) {
-      janus.destroy({ cleanupHandles: true });
-      const waiting = new Error("The seller's camera is not on yet.");
-      waiting.code = "no_publisher";
-      throw waiting;
-    }
+    shows.mark("attach");
+    // The seller publishes under a feed id the grant names: no asking who publishes.
     handle.send({
       message: { request: "join", ptype: "subscriber", room: grant.room, token: grant.extra.room_token,
-        streams: [{ feed }] },
+        streams: [{ feed: grant.extra.feed }] },
     });
     const chooseLayer = () => {
       const wanted = wantedLayer(video);
@@ -187,6 +193,12 @@
       handle.send({ message: { request: "configure", substream: wanted } });
     };
     chooseLayer();
+    try {
+      await offered;
+    } catch (error) {
+      try { janus.destroy({ cleanupHandles: true }); } catch (ignored) { /* already gone */ }
+      throw error.code === "no_publisher" ? Object.assign(new Error("The seller's camera is not on yet."), { code: error.code }) : error;
+    }
     window.addEventListener("resize", chooseLayer);
     return {
       pc: () => handle.webrtcStuff.pc,

@@ -7,6 +7,11 @@
   const POLL_IDLE_MS = 5000;
   const RETRY_MAX_MS = 10000;
   const OVERLAY_LINES = 4;
+  // Right after Start show the seller's camera needs a moment to reach the video
+  // server: a viewer already there looks every READY_CHECK_MS for up to ~10 s, then
+  // backs off like any retry.
+  const READY_CHECK_MS = 500;
+  const READY_CHECKS = 20;
 
   const stage = document.querySelector("[data-live-video]");
   if (!stage) return;
@@ -23,6 +28,8 @@
   let retryTimer = null;
   let beatTimer = null;
   let starting = false;
+  let idleTimer = null;
+  let readyChecks = 0;
 
   const say = (text) => { status.textContent = text; status.hidden = !text; };
   const url = (name) => shows.urlFor(stage.dataset[name], showId);
@@ -65,7 +72,7 @@
     stage.classList.add("is-over");
     video.srcObject = null;
     say("The show has ended. Thanks for watching!");
-    setTimeout(idle, POLL_IDLE_MS);
+    idleTimer = setTimeout(idle, POLL_IDLE_MS);
     return false;
   }
 
@@ -82,6 +89,19 @@
     scheduleRetry();
   }
 
+  // The grant the page came with (a live show's first connection); after that, and on
+  // every reconnection, a fresh one from the token endpoint.
+  function pageGrant() {
+    const holder = document.getElementById("show-grant");
+    if (!holder) return null;
+    holder.remove();
+    try {
+      return JSON.parse(holder.textContent);
+    } catch (error) {
+      return null;
+    }
+  }
+
   async function start() {
     if (!showId || session || starting) return;
     starting = true;
@@ -92,20 +112,30 @@
     // The media client's library loads while the grant is asked for (first frame sooner).
     const expected = stage.dataset.backend === "livekit" ? "livekitSrc" : "janusSrc";
     if (stage.dataset.backend) shows.loadScript(stage.dataset[expected]).catch(() => {});
+    shows.mark("start");
     try {
-      const grant = await shows.post(url("tokenUrl"));
+      const grant = pageGrant() || await shows.post(url("tokenUrl"));
+      shows.mark("grant");
       const client = shows.clientFor(grant);
       const src = grant.backend === "janus" ? stage.dataset.janusSrc : stage.dataset.livekitSrc;
       session = await client.watch(grant, video, { src, onGone: gone, onLost: lost });
       retryMs = 1000;
+      readyChecks = 0;
     } catch (error) {
       if (error.code === "show_ended" || error.status === 404) {
         starting = false;
         ended();
         return;
       }
-      say(error.code === "no_publisher" ? "The seller is getting ready…" : `${error.message} Retrying…`);
-      scheduleRetry();
+      if (error.code === "no_publisher" && readyChecks++ < READY_CHECKS) {
+        // The show started a moment ago and the camera is on its way: look again soon.
+        say("The seller is getting ready…");
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(start, READY_CHECK_MS);
+      } else {
+        say(error.code === "no_publisher" ? "The seller is getting ready…" : `${error.message} Retrying…`);
+        scheduleRetry();
+      }
     } finally {
       starting = false;
     }
@@ -116,6 +146,7 @@
   }
 
   async function idle() {
+    clearTimeout(idleTimer);
     if (showId) return;
     if (!document.hidden) {
       try {
@@ -132,9 +163,18 @@
         }
       } catch (error) { /* offline for a moment: ask again later */ }
     }
-    setTimeout(idle, POLL_IDLE_MS);
+    idleTimer = setTimeout(idle, POLL_IDLE_MS);
   }
 
+  // The stall room says the seller went live (or ended): look now, not at the next poll.
+  document.addEventListener("stall-room:show", (event) => {
+    const topic = event.detail && event.detail.topic;
+    if (topic !== "video") return;
+    if (!showId) idle();
+    else beat();
+  });
+
+  video.addEventListener("loadeddata", () => shows.mark("frame"));
   video.addEventListener("playing", () => say(""));
   unmute.addEventListener("click", () => {
     video.muted = false;

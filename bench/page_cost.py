@@ -1,0 +1,220 @@
+"""Page cost benchmark: server CPU per request for the market's pages beside a trivial view.
+
+    .venv/bin/python bench/page_cost.py                  # PostgreSQL on 127.0.0.1, Redis DB 10
+    .venv/bin/python bench/page_cost.py --redis ""       # the locmem cache, no Redis
+    .venv/bin/python bench/page_cost.py --rounds 10 --requests 40
+    .venv/bin/python bench/page_cost.py --redis redis://127.0.0.1:6379/7 --rounds 2   # quick
+
+One daphne process serves a freshly seeded market (the bench's own PostgreSQL database,
+dropped at the end). A signed-in buyer has three lines of one stall in the cart, one of
+them at an accepted offer. Each round asks every page `--requests` times in a row on one
+keep-alive connection, in turn with the trivial /healthz/ view: the grid (a section
+page), the stall page signed out and signed in, the item page and the cart. A page's
+CPU is what the server process used while answering it (its CPU-time clock, every
+thread's, in nanoseconds), over the requests; the client runs in
+this process, so its CPU never counts. The machine may be loaded: read the ratios to
+the trivial view, measured in the same rounds, rather than the milliseconds. The aim
+is every page at most 3x the trivial view. The last line of output is JSON.
+"""
+
+import argparse
+import ctypes
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._cli import DEFAULT_REDIS, add_postgres_server, add_redis, bench_main  # noqa: E402
+from bench._clients import Client  # noqa: E402
+from bench._report import load_average, percentiles_ms, progress, ratio  # noqa: E402
+from bench._servers import (  # noqa: E402
+    bench_database,
+    daphne_process,
+    django_json,
+    redis_cache_cleared,
+    scratch_dir,
+    seed,
+    server_env,
+    signed_in_sessions,
+)
+
+SECTIONS = 3
+STALLS = 7
+ITEMS_PER_STALL = 8
+CART_LINES = 3
+AIM = 3.0
+
+# A stall of someone else's with enough items: the buyer's cart holds three of them,
+# the first at an accepted offer (its unit held for them, as the issue measured).
+_SETUP_SCRIPT = """
+import json, sys
+import django
+django.setup()
+from django.db.models import Count, Q
+from accounts.models import User
+from bazaar.ids import new_ulid
+from offers.services import offer_accept, offer_make
+from orders.checkout.services import cart_add
+from stalls.models import Stall
+buyer = User.objects.get(handle=sys.argv[1])
+lines = int(sys.argv[2])
+stall = (
+    Stall.objects.exclude(seller__user=buyer)
+    .annotate(on_sale=Count("items", filter=Q(items__archived_at=None, items__inventory__gte=2)))
+    .filter(on_sale__gte=lines).select_related("section", "seller__user").order_by("id").first()
+)
+items = list(stall.items.filter(archived_at=None, inventory__gte=2).order_by("id")[:lines])
+offer = offer_make(buyer=buyer, item=items[0], amount_cents=max(items[0].price_cents // 2, 1),
+                   message="", idempotency_key=new_ulid())
+offer_accept(actor=stall.seller.user, offer=offer, idempotency_key=new_ulid())
+for item in items:
+    cart_add(buyer=buyer, item=item)
+print(json.dumps({"stall": stall.public_id, "item": items[1].public_id,
+                  "section": [stall.section.x, stall.section.y]}))
+"""
+
+
+def pages(market: dict) -> dict[str, tuple[str, bool]]:
+    """Each measured kind: (path, signed in). The trivial view first, the baseline."""
+    x, y = market["section"]
+    return {
+        "trivial": ("/healthz/", False),
+        "grid": (f"/market/{x}/{y}/", False),
+        "stall_signed_out": (f"/stalls/{market['stall']}/", False),
+        "stall_signed_in": (f"/stalls/{market['stall']}/", True),
+        "item": (f"/items/{market['item']}/", False),
+        "cart": ("/cart/", True),
+    }
+
+
+def cpu_clock(pid: int) -> int:
+    """The clock of the CPU time process `pid` has used: every thread's, the ones that
+    have ended included (Django's ASGI handler runs each request's sync code on a
+    thread of its own), to the nanosecond, where /proc/<pid>/stat counts 10 ms ticks."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    clock = ctypes.c_int()
+    if libc.clock_getcpuclockid(pid, ctypes.byref(clock)):
+        raise OSError(ctypes.get_errno(), f"no CPU clock for process {pid}")
+    return clock.value
+
+
+def measure(
+    base_url: str, pid: int, kinds: dict, cookie: tuple[str, str], rounds: int, requests: int
+) -> dict[str, dict]:
+    """Per kind, CPU per request in each round and every request's wall time."""
+    samples = {kind: {"cpu": [], "wall": []} for kind in kinds}
+    clock = cpu_clock(pid)
+    clients = {
+        False: Client(base_url),
+        True: Client(base_url, cookies={cookie[0]: cookie[1]}),
+    }
+    try:
+        for path, signed_in in kinds.values():  # warm: caches, templates, prepared plans
+            for _ in range(3):
+                clients[signed_in].get(path)
+        for number in range(1, rounds + 1):
+            progress(f"round {number} of {rounds}")
+            for kind, (path, signed_in) in kinds.items():
+                client = clients[signed_in]
+                before = time.clock_gettime_ns(clock)
+                for _ in range(requests):
+                    samples[kind]["wall"].append(client.get(path).seconds)
+                used = time.clock_gettime_ns(clock) - before
+                samples[kind]["cpu"].append(used / requests / 1e9)
+    finally:
+        for client in clients.values():
+            client.close()
+    return samples
+
+
+def figures(samples: dict[str, dict], *, load_before: float) -> dict:
+    """CPU per request (median over rounds), wall time percentiles, ratios to trivial."""
+    trivial_cpu = statistics.median(samples["trivial"]["cpu"])
+    pages_out = {}
+    for kind, sample in samples.items():
+        cpu = statistics.median(sample["cpu"])
+        pages_out[kind] = {
+            "cpu_ms": round(cpu * 1000, 2),
+            "cpu_ratio": ratio(cpu, trivial_cpu),
+            "wall_ms": percentiles_ms(sample["wall"], 2),
+        }
+    worst = max(page["cpu_ratio"] for kind, page in pages_out.items() if kind != "trivial")
+    return {
+        "pages": pages_out,
+        "worst_ratio": worst,
+        "aim_met": worst <= AIM,
+        "load_before": load_before,
+        "load_after": load_average(),
+    }
+
+
+def print_table(result: dict, rounds: int, requests: int) -> None:
+    print(f"\n{rounds} rounds x {requests} requests per page, one daphne process")
+    print(f"  {'page':<20}{'CPU ms':>9}{'x trivial':>11}{'p50 ms':>9}{'p95 ms':>9}")
+    for kind, page in result["pages"].items():
+        wall = page["wall_ms"]
+        print(
+            f"  {kind:<20}{page['cpu_ms']:>9.2f}{page['cpu_ratio']:>10.2f}x"
+            f"{wall['p50']:>9.2f}{wall['p95']:>9.2f}"
+        )
+    verdict = "met" if result["aim_met"] else "missed"
+    print(
+        f"  aim: every page at most {AIM:g}x the trivial view: {verdict} "
+        f"(worst {result['worst_ratio']}x); load {result['load_before']} -> "
+        f"{result['load_after']}"
+    )
+
+
+def run(args: argparse.Namespace) -> dict:
+    with (
+        scratch_dir("bazaar-page-cost-", keep=args.keep) as workdir,
+        bench_database(args.postgres, "page_cost", workdir) as database_url,
+    ):
+        env = server_env(database_url=database_url, media_root=workdir / "media")
+        env["REDIS_URL"] = args.redis
+        progress(f"seeding {SECTIONS}x{SECTIONS} sections, {STALLS} stalls")
+        seed(env=env, sections=SECTIONS, stalls=STALLS, items_per_stall=ITEMS_PER_STALL)
+        cookie_name, (session,) = signed_in_sessions(env=env, prefix="pagecost", count=1)
+        market = django_json(_SETUP_SCRIPT, "pagecost0", str(CART_LINES), env=env)
+        with (
+            redis_cache_cleared(env),
+            daphne_process(env=env, log_path=workdir / "daphne.log") as (base_url, process),
+        ):
+            load_before = load_average()
+            samples = measure(
+                base_url,
+                process.pid,
+                pages(market),
+                (cookie_name, session),
+                args.rounds,
+                args.requests,
+            )
+    result = figures(samples, load_before=load_before)
+    result.update(rounds=args.rounds, requests=args.requests, redis=bool(args.redis))
+    print_table(result, args.rounds, args.requests)
+    return result
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    add_postgres_server(parser, help="the PostgreSQL server a fresh database is made on")
+    add_redis(parser, help=f'cache and sessions (default {DEFAULT_REDIS}; "" for locmem)')
+    parser.add_argument("--rounds", type=int, default=4, help="rounds over every page")
+    parser.add_argument("--requests", type=int, default=20, help="requests per page a round")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.requests < 1:
+        parser.error("--rounds and --requests must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return bench_main(lambda _started: run(args), record_elapsed=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The stall page's item cards, rendered once and shared by every viewer.
+
+A card's link (photo, title, price, stock, description) is the same for everyone who
+looks, so its HTML is cached per stall: rendering the cards and reading the items,
+their stock and photos was most of a stall page's CPU. What differs per viewer (the
+cart button, which holds a CSRF token and the viewer's accepted offer) and what other
+apps add (the auction badge) are rendered around it on every request. stalls.services
+drops a stall's cards after commit whenever its stock, items or photos change (the
+events that already send the `stock` frame or refresh the section's cards).
+"""
+
+from django.core.cache import cache
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from .models import Item, Stall
+from .selectors import items_with_availability
+
+# A reservation that runs out sends no event until the sweep records its release
+# (every 60 s: stalls.tasks.release_expired_reservations), which drops the cards; an
+# open page's stock waits for that sweep too. The lifetime is that bound again, for a
+# change made where no service runs (the admin, a shell).
+CARDS_CACHE_SECONDS = 60
+
+
+def _key(stall_id: int) -> str:
+    return f"stalls:item-cards:{stall_id}"
+
+
+def stall_item_cards(*, stall: Stall) -> list[Item]:
+    """The stall's live items, newest first, each with `available`, `reserved` and
+    `card_html` (its card's link); from the cache when warm, two queries when cold."""
+    items = cache.get(_key(stall.pk))
+    if items is None:
+        items = list(items_with_availability(stall=stall))
+        for item in items:
+            item.available = max(item.inventory - item.reserved, 0)
+            item.card_html = render_to_string(
+                "stalls/_item_card_link.html", {"item": item, "stall": stall}
+            )
+            # Kept small: the photos are in the HTML now, the stall is the page's.
+            item._prefetched_objects_cache = {}
+            item._state.fields_cache.pop("stall", None)
+        cache.set(_key(stall.pk), items, CARDS_CACHE_SECONDS)
+    for item in items:
+        item.stall = stall
+    return items
+
+
+def stall_item_cards_forget(*, stall_id: int) -> None:
+    """After commit: the stall's cards are stale (stock, an item or a photo changed)."""
+    transaction.on_commit(lambda: cache.delete(_key(stall_id)))

@@ -1,0 +1,143 @@
+"""What each page costs in queries, so the count cannot creep back (issue 22).
+
+Every page is read once (caches and the viewer's roles warm, as on a live market),
+then counted with more than one item on the stall and more than one line in the cart,
+at least one of them at an accepted offer. Each budget is the count on SQLite, where
+the session is a query of its own (with Redis it is read from the cache). A second
+test adds a stall and more items on each (a cart twice as long, over more stalls) and
+asks for the same count: a query per item, per line or per stall (an N+1) cannot hide
+under a budget that has room to spare.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from bazaar.ids import new_ulid
+from offers.services import offer_accept, offer_make
+from orders.checkout.services import cart_add, shipping_address_save
+from tests.conftest import new_item, new_photo
+
+pytestmark = pytest.mark.django_db
+
+
+class Market:
+    """A stall of the seller's and the stalls next to it; a buyer whose cart holds items
+    of them all, some at accepted offers."""
+
+    def __init__(self, make_stall, make_user):
+        self.make_stall = make_stall
+        self.stall = make_stall("seller", slot=0, name="Lamps")
+        self.stalls = [self.stall]
+        self.buyer = make_user("buyer")
+        shipping_address_save(
+            buyer=self.buyer,
+            name="Buyer Person",
+            line1="1 Market Street",
+            line2="",
+            city="Springfield",
+            postal_code="12345",
+            country="US",
+        )
+        self.items = []
+
+    def add(self, count: int) -> None:
+        """A stall more, then `count` more items on each stall, each with a photo, all
+        in the buyer's cart, every other one of the first stall's at an accepted offer."""
+        slot = len(self.stalls)
+        self.stalls.append(self.make_stall(f"seller{slot}", slot=slot, name=f"Stall {slot}"))
+        for number in range(count):
+            for stall in self.stalls:
+                item = new_item(
+                    stall, title=f"Thing {len(self.items)}", price_cents=2500, inventory=3
+                )
+                new_photo(stall, item)
+                self.items.append(item)
+                if stall == self.stall and number % 2 == 0:
+                    offer = offer_make(
+                        buyer=self.buyer,
+                        item=item,
+                        amount_cents=2000,
+                        message="",
+                        idempotency_key=new_ulid(),
+                    )
+                    offer_accept(actor=stall.seller.user, offer=offer, idempotency_key=new_ulid())
+                cart_add(buyer=self.buyer, item=item)
+
+
+@pytest.fixture
+def shop(make_stall, make_user):
+    shop = Market(make_stall, make_user)
+    shop.add(2)
+    return shop
+
+
+def pages(shop: Market) -> dict[str, tuple[str, bool]]:
+    """Each page by name: (path, read signed in)."""
+    return {
+        "front": (reverse("discovery:home"), False),
+        "grid": (reverse("market:section", args=[0, 0]), False),
+        "stall signed out": (reverse("stalls:detail", args=[shop.stall.public_id]), False),
+        "stall signed in": (reverse("stalls:detail", args=[shop.stall.public_id]), True),
+        "item": (reverse("discovery:item", args=[shop.items[0].public_id]), True),
+        "cart": (reverse("orders:cart"), True),
+        "checkout": (reverse("orders:checkout"), True),
+    }
+
+
+# The budgets, query by query, on SQLite (a signed-in page's session is a query there;
+# with Redis it is read from the cache, one fewer).
+BUDGETS = {
+    # Home: live shows, auctions ending soon with their photos, new items with their
+    # stock, photos and auctions.
+    "front": 6,
+    # The grid: the section; its cards and the layout are cached.
+    "grid": 1,
+    # Stall: stall, the stall's photos, show stage (flash auction, giveaway), running
+    # auctions, rating, latest reviews, Follow count (the item cards are cached:
+    # stalls.cards); signed in also session, user, cart count and, for every cart
+    # button together, the buyer's accepted offers.
+    "stall signed out": 9,
+    "stall signed in": 13,
+    # Item (signed in): session, user, the item, its stock, photos, auction and the
+    # viewer's holds, the same four for the stall's other items, cart count, accepted
+    # offer, Save and Follow counts, rating.
+    "item": 18,
+    # Cart: session, user, the lines, the open checkout, then for all lines at once
+    # their accepted offers, stock and shipping; checkout reads the address too.
+    "cart": 8,
+    "checkout": 9,
+}
+
+
+def count_queries(client, path: str) -> int:
+    """The page's queries on a second read (the first warms the caches)."""
+    assert client.get(path).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(captured)
+
+
+@pytest.fixture
+def clients(client, shop):
+    from django.test import Client
+
+    signed_in = Client()
+    signed_in.force_login(shop.buyer)
+    return {False: client, True: signed_in}
+
+
+@pytest.mark.parametrize("name", list(BUDGETS))
+def test_each_page_stays_within_its_query_budget(name, shop, clients):
+    path, signed_in = pages(shop)[name]
+    assert count_queries(clients[signed_in], path) <= BUDGETS[name]
+
+
+@pytest.mark.parametrize("name", list(BUDGETS))
+def test_a_page_costs_the_same_queries_with_twice_the_items_and_cart_lines(name, shop, clients):
+    path, signed_in = pages(shop)[name]
+    before = count_queries(clients[signed_in], path)
+    shop.add(2)
+    assert count_queries(clients[signed_in], path) == before
