@@ -17,14 +17,19 @@ from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bazaar.errors import Conflict, Invalid, NotAllowed
+from bazaar.errors import Conflict, Invalid
 from bazaar.group_commit import GroupCommit
-from orders.checkout.selectors import shipping_address_for
-from orders.payments.selectors import buyer_has_payment_method
 
 from ..locks import auction_for_update
 from ..models import Auction
-from .bid_batch import BidOutcome, BidRequest, bid_for_key, bids_write, open_for_bids
+from .bid_batch import (
+    BidOutcome,
+    BidRequest,
+    bids_write,
+    may_bid,
+    open_for_bids,
+    unready_bidders,
+)
 from .charging import charge_due, charge_or_refuse
 from .lifecycle import CLOSE_GRACE, ChargeKind, Status, save, transition
 
@@ -59,31 +64,22 @@ def _in_bid_thread(function):
 
 
 def require_bidder(*, user, auction: Auction) -> None:
-    if not user.is_authenticated:
-        raise NotAllowed("Sign in to bid.", code="auth_required")
-    if auction.seller_id == user.pk:
-        raise NotAllowed("You cannot bid on your own auction.", code="own_auction")
-    if not buyer_has_payment_method(user=user):
-        raise Conflict(
-            "Add a payment method before you bid: the winner is charged when the auction ends.",
-            code="payment_method_required",
-        )
-    if shipping_address_for(buyer=user) is None:
-        raise Conflict(
-            "Add a shipping address before you bid: the winner's order ships there.",
-            code="address_required",
-        )
+    """Everything a bid needs of its bidder, asked now (buy-it-now; a bid asks the
+    last two in its batch)."""
+    may_bid(user=user, auction=auction)
+    reason = unready_bidders({user.pk}).get(user.pk)
+    if reason is not None:
+        message, code = reason
+        raise Conflict(message, code=code)
 
 
 def _bid_request(
     *, bidder, auction: Auction, amount_cents, max_cents, idempotency_key, arrived_at
-) -> BidRequest | BidOutcome:
-    """The checks a bid passes before it queues (none under the lock), or the first
-    outcome of its key."""
-    previous = bid_for_key(bidder=bidder, key=idempotency_key)
-    if previous is not None:
-        return previous
-    require_bidder(user=bidder, auction=auction)
+) -> BidRequest:
+    """The checks a bid passes before it queues, none of them a query: whether the
+    bidder can pay and ship, and whether the key was answered before, are asked in the
+    batch, once for all its bids."""
+    may_bid(user=bidder, auction=auction)
     if amount_cents <= 0:
         raise Invalid("Enter an amount to bid.", code="amount")
     return BidRequest(
@@ -118,8 +114,6 @@ def bid_place(
         idempotency_key=idempotency_key,
         arrived_at=arrived_at,
     )
-    if isinstance(request, BidOutcome):
-        return request
     try:
         return _batches.run(auction.pk, request)
     except Conflict as refusal:
@@ -132,11 +126,9 @@ def bid_place(
 
 async def bid_place_async(**bid) -> BidOutcome:
     """`bid_place` for the auction's socket, with the same arguments (`arrived_at`
-    given): its checks and its batch run in the bid threads, and it waits for its
-    batch without holding a thread."""
-    request = await _in_bid_thread(_bid_request)(**bid)
-    if isinstance(request, BidOutcome):
-        return request
+    given): its batch runs in the bid threads, and it waits for its batch without
+    holding a thread."""
+    request = _bid_request(**bid)
     auction_id = bid["auction"].pk
     try:
         return await _batches.run_async(auction_id, request, _in_bid_thread)

@@ -231,3 +231,9 @@ def cart_count_for_request(request) -> int:
 
 def shipping_address_for(*, buyer) -> ShippingAddress | None:
     return ShippingAddress.objects.filter(buyer=buyer).first()
+
+
+def buyers_with_shipping_address(*, user_ids: set[int]) -> set[int]:
+    """Which of these people have an address to ship to, in one query."""
+    addresses = ShippingAddress.objects.filter(buyer_id__in=user_ids)
+    return set(addresses.values_list("buyer_id", flat=True))
