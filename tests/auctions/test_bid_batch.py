@@ -153,3 +153,38 @@ def test_bids_racing_in_are_written_in_fewer_batches_than_bids_and_all_answered(
     assert all(isinstance(a, BidOutcome | Conflict) for a in answers), answers
     assert len({a.version for a in accepted}) == len(accepted)
     assert Bid.objects.filter(idempotency_key__gt="").count() == len(accepted)
+
+
+def test_whether_bidders_can_pay_and_ship_is_asked_once_per_batch(auction, make_bidder, make_user):
+    """The card and address checks are the batch's, for all its bidders at once: a
+    batch of ten costs the statements a batch of one does, and a bidder who cannot
+    pay or ship is refused in place while the others' bids stand."""
+    from orders.models import ShippingAddress
+
+    now = timezone.now()
+
+    def statements(batch) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            bids_write(auction.pk, batch)
+        return len(queries)
+
+    one = statements([request(make_bidder("solo"), 1000, base=now)])
+    ten = statements(
+        [request(make_bidder(f"many{n}"), 1100 + 100 * n, after=n, base=now) for n in range(10)]
+    )
+    assert ten == one
+
+    no_card = make_user("nocard")
+    no_address = make_bidder("noaddress")
+    ShippingAddress.objects.filter(buyer=no_address).delete()
+    answers = bids_write(
+        auction.pk,
+        [
+            request(no_card, 5000, base=now),
+            request(no_address, 5000, after=1, base=now),
+            request(make_bidder("ready"), 5000, after=2, base=now),
+        ],
+    )
+    assert isinstance(answers[0], Conflict) and answers[0].code == "payment_method_required"
+    assert isinstance(answers[1], Conflict) and answers[1].code == "address_required"
+    assert isinstance(answers[2], BidOutcome) and answers[2].bid.leading
