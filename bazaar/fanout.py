@@ -190,12 +190,7 @@ class GroupFanout:
             # One malformed message must not end the group's deliveries.
             log.exception("a message to %s has no handler", self.group)
             return
-        for count, member in enumerate(list(self.members), start=1):
-            if count % SOCKETS_PER_TURN == 0:
-                # Let the loop breathe: the channel layer's reader takes in one message per
-                # turn of the loop, so a delivery that held the loop for its whole group
-                # capped a big room's intake at one message per delivery.
-                await asyncio.sleep(0)
+        async for member in in_turns(list(self.members)):
             if member not in self.members:
                 continue  # it left while the loop turned
             try:
@@ -206,6 +201,17 @@ class GroupFanout:
                 log.debug("a socket of %s closed before its frame went out", self.group)
             except Exception:
                 log.exception("fan-out to one socket of %s failed", self.group)
+
+
+async def in_turns(sockets: list):
+    """The sockets one by one, with the loop let go every SOCKETS_PER_TURN: the channel
+    layer's reader takes in one message per turn of the loop, so a delivery that held
+    the loop for its whole group capped a big room's intake at one message per
+    delivery."""
+    for count, socket in enumerate(sockets, start=1):
+        if count % SOCKETS_PER_TURN == 0:
+            await asyncio.sleep(0)
+        yield socket
 
 
 def for_this_loop(registry: dict, group: str, make):

@@ -17,6 +17,7 @@ machine: on a small one it takes CPU from the server, so say so beside the figur
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -81,8 +82,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time", default="60s", help="how long to run (Locust's --run-time)")
     parser.add_argument("--spawn-rate", type=float, default=50.0, help="users started a second")
     args = parser.parse_args(argv)
-    import os
-
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "bazaar.settings.local")
     with tempfile.TemporaryDirectory(prefix="bazaar-loadtest-") as tmp:

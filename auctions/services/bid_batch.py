@@ -112,25 +112,28 @@ def may_bid(*, user, auction: Auction) -> None:
         raise NotAllowed("You cannot bid on your own auction.", code="own_auction")
 
 
-NO_CARD = (
-    "Add a payment method before you bid: the winner is charged when the auction ends.",
-    "payment_method_required",
-)
-NO_ADDRESS = (
-    "Add a shipping address before you bid: the winner's order ships there.",
-    "address_required",
-)
+# Why a bidder cannot bid yet, by refusal code.
+UNREADY = {
+    "payment_method_required": (
+        "Add a payment method before you bid: the winner is charged when the auction ends."
+    ),
+    "address_required": "Add a shipping address before you bid: the winner's order ships there.",
+}
 
 
-def unready_bidders(user_ids: set[int]) -> dict[int, tuple[str, str]]:
-    """Why each of these people cannot bid yet (no card to charge, no address to ship
-    to), as (message, code): two queries for a whole batch. Asked bid by bid before a
+def unready_bidders(user_ids: set[int]) -> dict[int, str]:
+    """The refusal code of each of these people who cannot bid yet (no card to charge,
+    no address to ship to): two queries for a whole batch. Asked bid by bid before a
     bid could queue, these were three queries a bid and half the bid threads' time in
     a burst's profile."""
     with_card = buyers_with_payment_method(user_ids=user_ids)
     with_address = buyers_with_shipping_address(user_ids=user_ids)
-    unready = {pk: NO_ADDRESS for pk in user_ids - with_address}
-    return unready | {pk: NO_CARD for pk in user_ids - with_card}
+    unready = dict.fromkeys(user_ids - with_address, "address_required")
+    return unready | dict.fromkeys(user_ids - with_card, "payment_method_required")
+
+
+def unready_refusal(code: str) -> Conflict:
+    return Conflict(UNREADY[code], code=code)
 
 
 _key_index = ~Q(idempotency_key="")  # the predicate of Bid's partial unique index
@@ -255,8 +258,7 @@ def bids_write(auction_id: int, requests) -> list:
                 continue
             try:
                 if request.bidder.pk in unready:
-                    message, code = unready[request.bidder.pk]
-                    raise Conflict(message, code=code)
+                    raise unready_refusal(unready[request.bidder.pk])
                 answers[index] = batch.place(request)
             except DomainError as refusal:
                 answers[index] = refusal

@@ -29,6 +29,7 @@ from .bid_batch import (
     may_bid,
     open_for_bids,
     unready_bidders,
+    unready_refusal,
 )
 from .charging import charge_due, charge_or_refuse
 from .lifecycle import CLOSE_GRACE, ChargeKind, Status, save, transition
@@ -67,10 +68,9 @@ def require_bidder(*, user, auction: Auction) -> None:
     """Everything a bid needs of its bidder, asked now (buy-it-now; a bid asks the
     last two in its batch)."""
     may_bid(user=user, auction=auction)
-    reason = unready_bidders({user.pk}).get(user.pk)
-    if reason is not None:
-        message, code = reason
-        raise Conflict(message, code=code)
+    code = unready_bidders({user.pk}).get(user.pk)
+    if code is not None:
+        raise unready_refusal(code)
 
 
 def _bid_request(

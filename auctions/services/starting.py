@@ -79,10 +79,10 @@ def auction_start(
     except (IntegrityError, Conflict) as error:
         # The same key raced in on another request and won (this one then found the
         # unit it took held, or the key taken): answer as it was answered.
+        if isinstance(error, Conflict) and error.code != "out_of_stock":
+            raise
         previous = auction_for_key(seller=actor, key=idempotency_key)
         if previous is None:
-            raise
-        if isinstance(error, Conflict) and error.code != "out_of_stock":
             raise
         return previous
     return auction

@@ -161,7 +161,7 @@ def _publish_position_read(stall_id: int, replica: Replica) -> None:
 def document_positions(*, stall_ids: list[int]) -> dict[int, tuple[int, int]]:
     """(epoch, seq) of each stall's committed document as last published: no database
     read. A stall whose position is not known (none published since a restart of the
-    embedded market) is left out; `document_position` reads it."""
+    embedded market) is left out; `document_position_read` reads it."""
     return positions().get_many(stall_ids)
 
 
@@ -278,11 +278,9 @@ def document_state(*, stall_id: int, state_vector: bytes | None = None) -> Docum
     return _state_of(replica, state_vector)
 
 
-def document_position(*, stall_id: int) -> tuple[int, int]:
-    """(epoch, seq) of the committed document: what a heartbeat compares against."""
-    published = document_positions(stall_ids=[stall_id]).get(stall_id)
-    if published is not None:
-        return published
+def document_position_read(*, stall_id: int) -> tuple[int, int]:
+    """(epoch, seq) of the committed document from the database (and published), for
+    a stall whose position is not published."""
     replica = _replica_for(document_for_stall(stall_id=stall_id))
     _publish_position_read(stall_id, replica)
     return replica.epoch, replica.seq

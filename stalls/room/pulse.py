@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
 
-from bazaar.fanout import SOCKET_GONE, SOCKETS_PER_TURN, GroupFanout, for_this_loop
+from bazaar.fanout import SOCKET_GONE, GroupFanout, for_this_loop, in_turns
 
 from ..models import Stall
-from .document import document_position, document_positions
+from .document import document_position_read, document_positions
 from .visitors import RoomCount, Visitor, room_pulse
 
 log = logging.getLogger(__name__)
@@ -160,9 +160,7 @@ class RoomPulse:
 
 async def _answer(consumers: list, frame: str, position: tuple[int, int]) -> None:
     """The room's `pong`, encoded once, to the sockets told an older position."""
-    for count, consumer in enumerate(consumers, start=1):
-        if count % SOCKETS_PER_TURN == 0:
-            await asyncio.sleep(0)  # as the fan-out does: let the loop take in messages
+    async for consumer in in_turns(consumers):
         consumer.told = position
         try:
             await consumer.send_frame(frame)
@@ -178,7 +176,7 @@ def _pulse_rooms(work: dict) -> tuple[dict[str, RoomCount], dict[int, tuple[int,
     stall_ids = [stall.pk for stall, _, _, pinged, _ in work.values() if pinged]
     positions = document_positions(stall_ids=stall_ids)
     for stall_id in set(stall_ids) - set(positions):
-        positions[stall_id] = document_position(stall_id=stall_id)
+        positions[stall_id] = document_position_read(stall_id=stall_id)
     return counts, positions
 
 
