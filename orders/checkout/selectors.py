@@ -81,20 +81,15 @@ def accepted_offer(*, buyer, item: Item):
     return offer_accepted_for_checkout(buyer=buyer, item=item)
 
 
-def accepted_offers(*, buyer, items: list[Item]) -> dict[int, object]:
-    """The buyer's accepted offers on these items by item id, in one query: what a page
-    of cart buttons or a cart reads instead of one `accepted_offer` per item."""
-    return accepted_offers_for_items(buyer=buyer, items=items)
-
-
 def cart_button_context(
     *, user, item: Item, available: int, accepted: dict[int, object] | None = None
 ) -> dict:
     """What the item's cart button shows this viewer: "Buy at your offer" for a buyer
     whose offer on it was accepted (its unit is held for them, so it counts as
     unavailable), "Add to cart" (hidden while nothing is available), and nothing for
-    the item's own seller. `accepted`: the page's `accepted_offers`, read once for
-    all its buttons; without it the button reads its own."""
+    the item's own seller. `accepted`: the page's accepted offers by item id
+    (offers.selectors.accepted_offers_for_items), read once for all its buttons;
+    without it the button reads its own."""
     own = user.is_authenticated and item.stall.seller.user_id == user.pk
     offer = None
     if user.is_authenticated and not own:
@@ -170,7 +165,7 @@ def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
     The offers, the stock and the shipping of every line are one query each."""
     open_checkout, held = open_checkout_for(buyer=buyer) if buyer is not None else (None, {})
     items = [item for item, _ in entries]
-    offers = accepted_offers(buyer=buyer, items=items) if buyer is not None else {}
+    offers = accepted_offers_for_items(buyer=buyer, items=items) if buyer is not None else {}
     reserved = units_reserved(item_ids=[item.pk for item in items]) if items else {}
     stalls = {item.stall_id: item.stall for item in items}
     shipping = stalls_shipping_cents(stalls=list(stalls.values()))

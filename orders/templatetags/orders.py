@@ -3,11 +3,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
-from orders.checkout.selectors import (
-    accepted_offers,
-    cart_button_context,
-    cart_count_for_request,
-)
+from offers.selectors import accepted_offers_for_items
+from orders.checkout.selectors import cart_button_context, cart_count_for_request
 from orders.forms import ShippingCostForm
 from orders.payments.selectors import payout_overview
 from orders.payments.test_gateway import TestGateway
@@ -20,7 +17,7 @@ register = template.Library()
 def accepted_offers_for(context, items) -> dict:
     """`{% accepted_offers_for items as accepted %}`: the viewer's accepted offers on a
     page's items in one query, for each `add_to_cart item available accepted`."""
-    return accepted_offers(buyer=context["request"].user, items=list(items))
+    return accepted_offers_for_items(buyer=context["request"].user, items=list(items))
 
 
 @register.inclusion_tag("orders/_add_to_cart.html", takes_context=True)
