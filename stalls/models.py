@@ -185,6 +185,13 @@ class Photo(models.Model):
         ordering = ["position", "id"]
 
 
+class PhotoUploadQuerySet(models.QuerySet):
+    def listings(self) -> "PhotoUploadQuerySet":
+        """Stalls' and items' own photos: dispute evidence shares their pipeline but
+        never counts or shows among them."""
+        return self.filter(evidence_for="")
+
+
 class PhotoUpload(models.Model):
     """An uploaded photo in the private holding prefix, waiting to be checked and
     screened (`stalls.uploads`); it becomes a Photo only once it passes."""
@@ -223,6 +230,8 @@ class PhotoUpload(models.Model):
     private_key = models.CharField(max_length=200, blank=True)
     private_thumb_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = PhotoUploadQuerySet.as_manager()
 
     class Meta:
         indexes = [

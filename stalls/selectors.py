@@ -349,7 +349,8 @@ def uploads_pending_for(*, stall: Stall) -> list:
     """The seller's photos not shown yet: being checked, or waiting for a steward."""
     waiting = [PhotoUpload.Status.WAITING, PhotoUpload.Status.HELD]
     return list(
-        PhotoUpload.objects.filter(stall=stall, evidence_for="", status__in=waiting)
+        PhotoUpload.objects.listings()
+        .filter(stall=stall, status__in=waiting)
         .select_related("item")
         .order_by("created_at")
     )

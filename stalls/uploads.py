@@ -101,9 +101,11 @@ def upload_presign(*, actor, stall: Stall, item: Item | None) -> dict:
     if item is not None and item.stall_id != stall.pk:
         raise NotAllowed("That item belongs to another stall.")
     recent = timezone.now() - timedelta(seconds=PRESIGN_EXPIRY_SECONDS)
-    waiting = PhotoUpload.objects.filter(
-        stall=stall, evidence_for="", status=PhotoUpload.Status.WAITING, created_at__gte=recent
-    ).count()
+    waiting = (
+        PhotoUpload.objects.listings()
+        .filter(stall=stall, status=PhotoUpload.Status.WAITING, created_at__gte=recent)
+        .count()
+    )
     if waiting >= MAX_WAITING_UPLOADS:
         raise Conflict("Too many uploads in progress; wait for them to finish.")
     key = f"{settings.UPLOAD_HOLDING_PREFIX}{stall.public_id}/{new_ulid()}"
@@ -123,8 +125,9 @@ def upload_presign(*, actor, stall: Stall, item: Item | None) -> dict:
 def upload_get(*, actor, upload_public_id: str) -> PhotoUpload:
     """An upload its stall's editor may see; anyone else gets 404, as if missing."""
     upload = (
-        PhotoUpload.objects.select_related("stall__seller", "stall__section", "item", "photo")
-        .filter(public_id=upload_public_id, evidence_for="")
+        PhotoUpload.objects.listings()
+        .select_related("stall__seller", "stall__section", "item", "photo")
+        .filter(public_id=upload_public_id)
         .first()
     )
     if upload is None or not actor.is_authenticated:
@@ -157,12 +160,13 @@ def upload_receive(
         raise NotAllowed("That item belongs to another stall.")
     limit = settings.PHOTOS_PER_ITEM if item else settings.PHOTOS_PER_STALL
     shown = Photo.objects.filter(stall=stall, item=item).count()
-    checking = PhotoUpload.objects.filter(
-        stall=stall,
-        item=item,
-        evidence_for="",
-        status__in=[PhotoUpload.Status.WAITING, PhotoUpload.Status.HELD],
-    ).count()
+    checking = (
+        PhotoUpload.objects.listings()
+        .filter(
+            stall=stall, item=item, status__in=[PhotoUpload.Status.WAITING, PhotoUpload.Status.HELD]
+        )
+        .count()
+    )
     if shown + checking >= limit:
         raise Conflict(f"At most {limit} photos; delete one first.")
     key = f"{settings.UPLOAD_HOLDING_PREFIX}{stall.public_id}/{processed.name}"
