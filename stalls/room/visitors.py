@@ -199,10 +199,6 @@ class RedisRegistry:
             self._redis.hdel(users, *emptied)
         return departures
 
-    def remove(self, stall: str, conn: str) -> tuple[Visitor | None, int]:
-        removed = self._drop(stall, [conn])
-        return removed[0] if removed else (None, 0)
-
     def remove_many(self, stall: str, conns: list[str]) -> list[tuple[Visitor, int]]:
         return self._drop(stall, conns)
 
