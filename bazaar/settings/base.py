@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "django_celery_beat",
+    "health_check",
     "bazaar",
     "accounts",
     "analytics",
