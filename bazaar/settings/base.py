@@ -217,6 +217,13 @@ PHOTO_SCREENING = env("PHOTO_SCREENING", default="nudenet")
 AWS_REKOGNITION_REGION = env("AWS_REKOGNITION_REGION", default="")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The SMTP server, when EMAIL_BACKEND is Django's smtp backend (docs/runbook.md).
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mesh Bazaar <market@localhost>")
 
 # Background work. With REDIS_URL: Celery, its broker on Redis, a worker and beat
