@@ -9,6 +9,8 @@ event loop is uvloop when it is installed, else the standard library's.
 
 from uvicorn_worker import UvicornWorker
 
+from bazaar.metrics import process_gone
+
 
 class BazaarUvicornWorker(UvicornWorker):
     CONFIG_KWARGS = {
@@ -19,3 +21,9 @@ class BazaarUvicornWorker(UvicornWorker):
         # Our own responses carry their headers (bazaar.headers); no `server` banner.
         "server_header": False,
     }
+
+
+def child_exit(server, worker) -> None:
+    """gunicorn's hook (this module is also its `--config`): a worker that exited,
+    however, stops counting its open sockets in /metrics."""
+    process_gone(worker.pid)

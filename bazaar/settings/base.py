@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "health_check",
+    "django_prometheus",
     "bazaar",
     "accounts",
     "analytics",
@@ -59,6 +60,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request counts and latencies per view and status for /metrics (bazaar.metrics):
+    # the first and the last, so that they time everything between.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Permissions-Policy everywhere; no-store for signed-in pages (docs/security.md).
     "bazaar.headers.PrivacyHeadersMiddleware",
@@ -76,6 +80,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "bazaar.visitors.VisitorIdMiddleware",
     "bazaar.errors.DomainErrorMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "bazaar.urls"
@@ -133,6 +138,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+
+# /metrics answers a bearer of this token, or the machine itself when it is unset.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 if REDIS_URL:
     CACHES = {
