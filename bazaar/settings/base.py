@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import environ
 
+from bazaar.logs import logging_config, sentry_init
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -63,6 +65,7 @@ MIDDLEWARE = [
     # Request counts and latencies per view and status for /metrics (bazaar.metrics):
     # the first and the last, so that they time everything between.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "bazaar.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Permissions-Policy everywhere; no-store for signed-in pages (docs/security.md).
     "bazaar.headers.PrivacyHeadersMiddleware",
@@ -299,14 +302,19 @@ ESCROW_RELEASE_DAYS = 10
 # Servers refuse to start while `check --deploy` reports an error (bazaar.deploy).
 DEPLOY_CHECKS_AT_START = False
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# Plain lines here, JSON lines with request ids in production (bazaar.logs). Celery's
+# worker keeps this configuration instead of installing its own.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+LOGGING = logging_config(LOG_FORMAT, env("LOG_LEVEL", default="INFO"))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Errors to Sentry when SENTRY_DSN is set (no personal data is sent).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    sentry_init(
+        SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 CELERY_BEAT_SCHEDULE = {
     "stewards-end-terms": {"task": "stewards.tasks.end_steward_terms", "schedule": 3600.0},

@@ -2,8 +2,12 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from bazaar.logs import logging_config
+
 from .base import *  # noqa: F403
 from .base import env
+
+LOGGING = logging_config(env("LOG_FORMAT", default="json"), env("LOG_LEVEL", default="INFO"))
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 if len(SECRET_KEY) < 50:
