@@ -6,6 +6,7 @@ service when its variable is set.
 """
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "health_check",
     "django_prometheus",
+    "axes",
     "bazaar",
     "accounts",
     "analytics",
@@ -83,6 +85,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "bazaar.visitors.VisitorIdMiddleware",
     "bazaar.errors.DomainErrorMiddleware",
+    # Turns django-axes's lockout into accounts.views.login_locked_out's page.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -178,7 +182,24 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.HandleOrEmailBackend"]
+# django-axes first: it refuses an account locked out from this address before any
+# password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.HandleOrEmailBackend",
+]
+# Log-in lockout: 5 failures for one account from one address lock that pair out for
+# 15 minutes (the page says so); a success clears the count. Stewards see and clear
+# lockouts in the admin ("Access attempts"); ops with `manage.py axes_reset`.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "bazaar.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+AXES_USERNAME_CALLABLE = "accounts.backends.lockout_name"
+# Behind a reverse proxy (deploy/: Caddy), how many proxies add to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_URL = "accounts:login"
 CSRF_FAILURE_VIEW = "bazaar.views.csrf_failure"
 LOGIN_REDIRECT_URL = "market:home"
