@@ -1,8 +1,11 @@
-"""Prometheus metrics: Django's own (django-prometheus) and the market's.
+"""Prometheus metrics: requests by route, and the market's own.
 
 Every web process counts for itself into files under `PROMETHEUS_MULTIPROC_DIR`
 (`bazaar.serve` sets a fresh one for its workers; prometheus_client's multiprocess
-mode), and whichever process answers `/metrics` adds them all up. The market's:
+mode), and whichever process answers `/metrics` adds them all up.
+
+- `bazaar_request_seconds`: a histogram of every HTTP request by route (the URL
+  pattern's name), method and status class (`RequestMetricsMiddleware`);
 
 - `bazaar_open_sockets`: WebSockets open now, summed over the live processes (the
   ASGI app counts each socket's lifetime: `counting_sockets`);
@@ -19,8 +22,10 @@ with no token set, a request from the machine itself; anyone else gets a 404.
 
 import hmac
 import os
+import time
 from pathlib import Path
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from prometheus_client import (
@@ -41,11 +46,53 @@ LOOPBACK = {"127.0.0.1", "::1"}
 open_sockets = Gauge("bazaar_open_sockets", "WebSockets open now.", multiprocess_mode="livesum")
 bids = Counter("bazaar_bids", "Bids committed (accepted or refused), by outcome.", ["outcome"])
 offer_actions = Counter("bazaar_offer_actions", "Offer actions committed, by action.", ["action"])
+request_seconds = Histogram(
+    "bazaar_request_seconds",
+    "HTTP requests by route name, method and status class, with their duration.",
+    ["route", "method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 fanout_delay = Histogram(
     "bazaar_fanout_delay_seconds",
     "From a group message reaching a process to its last socket handed the frame.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+
+
+class RequestMetricsMiddleware:
+    """Times each request into `request_seconds`. Sync and async alike, and inline in
+    both: django-prometheus's middleware (MiddlewareMixin, with a process_view hook)
+    would hop to the one sync thread twice per request on the async path, queueing
+    async views (bids) behind every sync one."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if iscoroutinefunction(self):
+            return self._timed_async(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        _observe(request, response, started)
+        return response
+
+    async def _timed_async(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = await self.get_response(request)
+        _observe(request, response, started)
+        return response
+
+
+def _observe(request: HttpRequest, response: HttpResponse, started: float) -> None:
+    match = request.resolver_match
+    route = (match.view_name or "unnamed") if match else "unmatched"
+    status = f"{response.status_code // 100}xx"
+    request_seconds.labels(route, request.method, status).observe(time.perf_counter() - started)
 
 
 class JobsQueued:

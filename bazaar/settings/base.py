@@ -41,7 +41,6 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "health_check",
-    "django_prometheus",
     "axes",
     "bazaar",
     "accounts",
@@ -64,9 +63,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Request counts and latencies per view and status for /metrics (bazaar.metrics):
-    # the first and the last, so that they time everything between.
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Request counts and durations by route and status for /metrics: first, so that
+    # it times everything after it.
+    "bazaar.metrics.RequestMetricsMiddleware",
     "bazaar.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Permissions-Policy everywhere; no-store for signed-in pages (docs/security.md).
@@ -87,7 +86,6 @@ MIDDLEWARE = [
     "bazaar.errors.DomainErrorMiddleware",
     # Turns django-axes's lockout into accounts.views.login_locked_out's page.
     "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "bazaar.urls"

@@ -11,7 +11,9 @@ from celery import Celery
 from channels.layers import InMemoryChannelLayer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.test import override_settings
+from django.http import HttpResponse
+from django.test import RequestFactory, override_settings
+from django.urls import ResolverMatch
 from prometheus_client import REGISTRY
 
 from bazaar import metrics
@@ -37,9 +39,31 @@ def test_the_machine_itself_reads_the_metrics(client):
         "bazaar_open_sockets",
         "bazaar_jobs_queued",
         "bazaar_fanout_delay_seconds_bucket",
-        "django_http_requests_total_by_view_transport_method_total",
+        'bazaar_request_seconds_count{method="GET",route="healthz",status="2xx"}',
     ):
         assert name in page, name
+
+
+@pytest.mark.asyncio
+async def test_an_async_view_is_timed_without_leaving_the_event_loop():
+    from bazaar.metrics import RequestMetricsMiddleware
+
+    async def view(request):
+        return HttpResponse(status=409)
+
+    request = RequestFactory().post("/bid/")
+    request.resolver_match = ResolverMatch(view, (), {}, url_name="bid", namespaces=["auctions"])
+    before = sample(
+        "bazaar_request_seconds_count", route="auctions:bid", method="POST", status="4xx"
+    )
+
+    response = await RequestMetricsMiddleware(view)(request)
+
+    assert response.status_code == 409
+    after = sample(
+        "bazaar_request_seconds_count", route="auctions:bid", method="POST", status="4xx"
+    )
+    assert after == before + 1
 
 
 def test_anyone_else_is_told_nothing_is_here(client):
