@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from bazaar.logs import logging_config, sentry_init
 
@@ -68,6 +69,8 @@ MIDDLEWARE = [
     "bazaar.metrics.RequestMetricsMiddleware",
     "bazaar.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy with a nonce per response (docs/security.md).
+    "bazaar.csp.ContentSecurityPolicyMiddleware",
     # Permissions-Policy everywhere; no-store for signed-in pages (docs/security.md).
     "bazaar.headers.PrivacyHeadersMiddleware",
     # Compresses pages, and static files WhiteNoise has no compressed copy of (with
@@ -179,11 +182,32 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Content Security Policy (bazaar.csp adds the origins the settings below name: the
+# media server, the photo bucket, Stripe). No 'unsafe-inline' and no 'unsafe-eval':
+# the inline scripts and stylesheets carry the response's nonce; htmx is told not to evaluate
+# attributes nor to inject its indicator style (base.html's htmx-config).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 AUTH_USER_MODEL = "accounts.User"
 # django-axes first: it refuses an account locked out from this address before any
 # password is checked.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "axes.backends.AxesBackend",
     "accounts.backends.HandleOrEmailBackend",
 ]
 # Log-in lockout: 5 failures for one account from one address lock that pair out for

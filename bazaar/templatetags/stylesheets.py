@@ -30,9 +30,10 @@ def _read(path: str) -> str:
 _read_once = cache(_read)
 
 
-@register.simple_tag
-def inline_stylesheet(path: str) -> str:
+@register.simple_tag(takes_context=True)
+def inline_stylesheet(context, path: str) -> str:
     """The static file `path` as a <style> element (read once; on every render with
-    DEBUG on, so edits show at once)."""
+    DEBUG on, so edits show at once), bearing the response's CSP nonce."""
     css = _read(path) if settings.DEBUG else _read_once(path)
-    return mark_safe(f"<style>{css}</style>")  # noqa: S308 - our own static file
+    nonce = context["request"].csp_nonce
+    return mark_safe(f'<style nonce="{nonce}">{css}</style>')  # noqa: S308 - our own static file
