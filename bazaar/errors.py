@@ -134,7 +134,8 @@ def unavailable_response(request) -> HttpResponse:
     """The 503, rendered without the request's context: the context processors and
     the signed-in user would ask the database again."""
     log.warning("503 for %s %s: the database did not answer", request.method, request.path)
-    htmx = getattr(request, "htmx", False)
+    # The header itself: the failure may come before django-htmx's middleware ran.
+    htmx = request.headers.get("HX-Request") == "true"
     template = "partials/unavailable.html" if htmx else "unavailable.html"
     context = {"retry_after": RETRY_AFTER_SECONDS, "path": request.get_full_path()}
     response = HttpResponse(render_to_string(template, context), status=503)
