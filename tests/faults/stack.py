@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench._servers import stop as stop_process
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 PORTS = range(8600, 8700)
 POSTGRES_PORT = 8601
@@ -250,19 +252,6 @@ def start_celery_worker(env: dict[str, str], *, log: Path) -> subprocess.Popen:
         return subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-
-
-def stop_process(process: subprocess.Popen) -> None:
-    """SIGTERM, SIGKILL after 10 s, then whatever is left of its session."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def established_on(pid: int, port: int) -> int:

@@ -80,8 +80,8 @@ print("{}")
 def move_of(database_url: str, order_id: int) -> tuple:
     with psycopg.connect(database_url, autocommit=True) as conn:
         return conn.execute(
-            "SELECT id, status, attempts, idempotency_key, amount_cents FROM orders_moneymove "
-            "WHERE order_id = %s AND kind = 'refund'",
+            "SELECT id, status, attempts, 'refund-' || public_id, amount_cents "
+            "FROM orders_moneymove WHERE order_id = %s AND kind = 'refund'",
             (order_id,),
         ).fetchone()
 
