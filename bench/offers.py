@@ -139,7 +139,7 @@ class Socket:
         except ConnectionClosed:
             pass
 
-    async def act(self, intent: dict, timeout: float = 10) -> dict:
+    async def act(self, intent: dict, timeout: float = 60) -> dict:
         """Send an `offer` intent; its `offer_ack` (a refusal raises)."""
         future = asyncio.get_running_loop().create_future()
         self.acks[intent["key"]] = future
@@ -149,7 +149,7 @@ class Socket:
             raise RuntimeError(f"offer intent refused: {ack}")
         return ack
 
-    async def seen(self, event: str, offer_id: str, timeout: float = 10) -> float:
+    async def seen(self, event: str, offer_id: str, timeout: float = 60) -> float:
         """When the `event` frame for `offer_id` arrived (perf_counter)."""
         key = (event, offer_id)
         if key in self.early:
