@@ -101,10 +101,10 @@ BUDGETS = {
     # accepted offers.
     "stall signed out": 5,
     "stall signed in": 9,
-    # Item (signed in): session, user, the item, its stock, photos, auction and the
-    # viewer's holds, the same four for the stall's other items, cart count, accepted
-    # offer, Save and Follow counts (the rating is kept).
-    "item": 17,
+    # Item (signed in): session, user, the item, the stall's other items, then for
+    # them all at once their stock, photos, auctions and the viewer's holds, cart
+    # count, accepted offer, Save and Follow counts (the rating is kept).
+    "item": 13,
     # Cart: session, user, the lines, the open checkout, then for all lines at once
     # their accepted offers, stock and shipping; checkout reads the address too.
     "cart": 8,
