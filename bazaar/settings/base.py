@@ -150,7 +150,8 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # One redis-py client per pool, not one per operation (bazaar.cache).
+            "BACKEND": "bazaar.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "bazaar",
             "OPTIONS": {"pool_class": "bazaar.cache.SharedConnectionPool"},
