@@ -68,11 +68,11 @@ class LocalRegistry:
             for conn in conns:
                 entries[conn] = (until, GUEST)
 
-    def touch_many(self, stall: str, conns: list[str]) -> list[str]:
+    def touch_many(self, stall: str, conns: list[str], ttl: float) -> list[str]:
         """Push these entries' expiry forward; returns the conns that had none."""
         with self._lock:
             entries = self._entries.get(stall, {})
-            until = time.monotonic() + ENTRY_TTL
+            until = time.monotonic() + ttl
             missing = []
             for conn in conns:
                 if conn in entries:
