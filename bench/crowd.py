@@ -76,7 +76,8 @@ def parse_args(argv):
         "--settle",
         type=float,
         default=11.0,
-        help="seconds after the joins before measuring (a big room's count may lag 10 s)",
+        help="seconds after the joins before measuring (a big room's count may lag 10 s); "
+        "at least one heartbeat, whose pongs catch every watcher up with the author's join",
     )
     parser.add_argument("--idle", type=float, default=12.0, help="seconds measured idle")
     parser.add_argument("--rounds", type=int, default=3, help="chat messages and bids each")
@@ -202,11 +203,14 @@ async def measure(n: int, target: dict, args) -> dict:
             join_seconds=room_seconds,
             joins_per_second=round(connected / room_seconds, 1) if room_seconds else None,
         )
-        progress(f"N={n}: {connected} joined in {room_seconds:.1f} s; settling")
+        heartbeat = max(j["heartbeat"] for j in joined)
+        settle = max(args.settle, heartbeat + 1.0)
+        result["heartbeat_seconds"] = heartbeat
+        progress(f"N={n}: {connected} joined in {room_seconds:.1f} s; settling {settle:.0f} s")
         author = await join(target["room_url"], origin=origin, cookie=target["cookie"])
         if target["auction_url"]:
             bidder = await connect(target["auction_url"], origin=origin, cookie=target["cookie"])
-        await asyncio.sleep(args.settle)
+        await asyncio.sleep(settle)
         result["memory_per_watcher_kb"] = round(
             (server_memory(pid) - memory_before) / max(connected, 1) / 1024, 1
         )
