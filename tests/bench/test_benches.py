@@ -43,6 +43,7 @@ DEFAULTS = {
         "rounds": 3,
         "think": 0.0,
         "server_processes": 1,
+        "via": ["http", "socket"],
         "baseline_posts": 5,
         "postgres": DEFAULT_POSTGRES,
         "redis": DEFAULT_REDIS,
@@ -134,6 +135,7 @@ def test_every_bench_has_a_parser_and_a_main():
         ("analytics", ["--databases", "sqlite,mysql"]),
         ("search", ["--url", "http://127.0.0.1:8000", "--postgres", DEFAULT_POSTGRES]),
         ("offers", ["--pairs", "0"]),
+        ("offers", ["--via", "http,carrier-pigeon"]),
         ("page_cost", ["--requests", "0"]),
         ("stall_room", ["--configs", "baseline,nginx"]),
         ("stall_room", ["--url", "http://127.0.0.1:8000"]),
@@ -312,5 +314,5 @@ def test_a_bench_keeps_its_servers_to_the_ports_it_is_given(monkeypatch):
         monkeypatch.setenv("BENCH_PORTS", f"{port}-{port + 50}")
         assert port < free_port() <= port + 50
         monkeypatch.setenv("BENCH_PORTS", f"{port}-{port}")
-        with pytest.raises(RuntimeError, match="no free port"):
+        with pytest.raises(OSError, match="no free port"):
             free_port()
