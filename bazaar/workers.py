@@ -9,6 +9,8 @@ event loop is uvloop when it is installed, else the standard library's.
 
 from uvicorn_worker import UvicornWorker
 
+from bazaar.serve import WEBSOCKET_PING_SECONDS
+
 
 class BazaarUvicornWorker(UvicornWorker):
     CONFIG_KWARGS = {
@@ -16,6 +18,7 @@ class BazaarUvicornWorker(UvicornWorker):
         "http": "httptools",
         "ws": "websockets-sansio",
         "lifespan": "off",
+        "ws_ping_interval": float(WEBSOCKET_PING_SECONDS),
         # Our own responses carry their headers (bazaar.headers); no `server` banner.
         "server_header": False,
     }

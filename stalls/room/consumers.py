@@ -40,11 +40,11 @@ def _load(public_id: str, user):
     return stall, restriction
 
 
-def _arrive(stall: Stall, conn: str, visitor: visitors.Visitor):
+def _arrive(stall: Stall, conn: str, visitor: visitors.Visitor, ttl: float):
     """One trip to the database thread for a join: a signed-in visitor's entry (a
     guest's waits for the pulse's next tick), then the document's state."""
     if visitor.signed_in:
-        visitors.room_join(stall=stall, conn=conn, visitor=visitor)
+        visitors.room_join(stall=stall, conn=conn, visitor=visitor, ttl=ttl)
     return document_state(stall_id=stall.pk)
 
 
@@ -82,12 +82,12 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         await fanout.join(self)
         if user.is_authenticated:
             await self.channel_layer.group_add(user_group(user.public_id), await self.own_channel())
-        headcount = room_pulse_here().enter(
+        headcount, heartbeat, ttl = room_pulse_here().enter(
             self.group, self.stall, fanout, self.channel_name, self.visitor
         )
         state = (
             None if user.is_authenticated else document_state_kept(stall_id=self.stall.pk)
-        ) or await database_sync_to_async(_arrive)(self.stall, self.channel_name, self.visitor)
+        ) or await database_sync_to_async(_arrive)(self.stall, self.channel_name, self.visitor, ttl)
         self.joined = True
         self.told = (state.epoch, state.seq)  # the document's position as this socket knows it
         await self._send_json(
@@ -98,7 +98,7 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
                 "epoch": state.epoch,
                 "seq": state.seq,
                 "server_time": time.time(),
-                "heartbeat_seconds": visitors.HEARTBEAT_SECONDS,
+                "heartbeat_seconds": heartbeat,
             }
         )
         if headcount is not None:

@@ -5,6 +5,7 @@ JSON line has always had. Nothing here runs a server or looks at a time."""
 import importlib
 import json
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -302,3 +303,16 @@ def test_a_bench_starts_daphne_alone_or_the_projects_launcher():
     uvicorn = server_command("uvicorn", 8001, 1)
     assert uvicorn[1:5] == ["-m", "bazaar.serve", "--server", "uvicorn"]
     assert uvicorn[-2:] == ["--workers", "1"]
+
+
+def test_a_bench_keeps_its_servers_to_the_ports_it_is_given(monkeypatch):
+    from bench._servers import free_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("BENCH_PORTS", f"{port}-{port + 50}")
+        assert port < free_port() <= port + 50
+        monkeypatch.setenv("BENCH_PORTS", f"{port}-{port}")
+        with pytest.raises(OSError, match="no free port"):
+            free_port()
