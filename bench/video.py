@@ -1,7 +1,7 @@
 """Live video benchmark: one seller publishing and N viewers watching a stall's show on
 the embedded backend (Janus), in Debian's chromium with its fake camera.
 
-    .venv/bin/python bench/video.py                      # 20 viewers for 15 s (< 3 min)
+    .venv/bin/python bench/video.py                      # 20 viewers (~3 min when quiet)
     .venv/bin/python bench/video.py --seconds 60         # the issue's 60 s run
     .venv/bin/python bench/video.py --viewers 5 --seconds 10
 
@@ -9,25 +9,31 @@ A fresh SQLite market with one stall, daphne serving it, and Janus configured by
 project (shows.media.janus_server). The seller's page goes live as a seller would
 (Go live, title, Start show); the publisher sends VP8 simulcast, a high layer and a
 480p layer. One viewer already waits in the stall when the show starts (go-live to
-first frame). Baseline: that viewer alone for --baseline-seconds. Then the other
-viewers enter one every --enter-every seconds, half in a phone-sized window (their
-player asks for the 480p layer) and half in a desktop window (the high layer), and all
-watch for --seconds. Reported: frames decoded by each viewer in the window (and how many
-decoded any), the mean received bitrate per viewer by the layer it received (by frame
-height), the SFU's CPU (Janus's CPU seconds over the window, % of one core), the
-publisher's active simulcast layers (rid, size, bitrate), time from Start show to the
-waiting viewer's first frame, and from a viewer entering the stall to its first frame
-(p50/p95), with where that time goes: each step's own cost, from the client's User
-Timing marks (page response and parse, grant, Janus session, attach, offer, answer,
-ICE, DTLS up, first packet, first frame), whether the viewer's browser had to ask for
-a keyframe itself, and the PLIs and keyframes the publisher got meanwhile. Entering
-viewers alternate between two designs, reported side by side: "page grant" (the
-product: the stall page brings the grant and janus.js) and "token request" (the same
-page with its grant dropped, so it asks the token endpoint first). Ratios: bitrate
-per viewer with N viewers over the baseline viewer's, and enter-to-first-frame p95
-over the baseline viewer's. The machine is shared: chromium's
-decoding of N videos is the CPU's limit, not Janus; the load average is recorded.
-Times are reported, never asserted. The last line of output is JSON with every figure.
+first frame). Baseline: one viewer entering alone, then that waiting viewer watching
+for --baseline-seconds. Then the others walk in as shoppers do, one every
+--enter-every seconds, while those already there keep watching; each entry is
+reported with its first frame (from its navigation's start) and its steps in the
+order they happened (page response and parse, the show's start, Janus session,
+attach, offer, answer, ICE, DTLS up, first packet, first frame, from the client's
+User Timing marks). Half the entrants use a phone-sized window (their player asks for
+the 480p layer), half a desktop one. All watch for --seconds: frames decoded by each
+viewer, the mean received bitrate per viewer by the layer it received, the SFU's CPU
+(% of one core), the publisher's active simulcast layers. Last, they leave and as
+many enter all at once: the worst case, a second figure (nothing hidden).
+
+Each viewer is a browser context of its own (a shopper of its own: cookies, visitor
+id) in one chromium process; chromium gives each page its own renderer, so an entering
+page's scripts never queue behind the watchers' work in a shared renderer, which no
+real shopper lives. Entering viewers alternate between two designs, reported side by
+side in each round: "page starts" (the product: the page's head starts subscribing)
+and "stage starts" (that start turned into a no-op, so stage.js subscribes after the
+page's deferred scripts, as before). Ratios: bitrate per viewer with N viewers over
+the baseline viewer's, each round's enter-to-first-frame p95 over the baseline
+viewer's, and "page starts" p95 over "stage starts" p95. The machine is shared:
+chromium's decoding of N videos is the CPU's limit, not Janus; the load average is
+recorded before and after each round. Times are reported, never asserted. The last
+line of output is JSON with every figure. BAZAAR_PORTS (e.g. 8300-8399) and
+JANUS_RTP_PORT_RANGE (e.g. 40000-40999) keep a run on ports of its own.
 """
 
 import argparse
