@@ -159,7 +159,8 @@ _ports_handed_out: set[int] = set()
 def free_port() -> int:
     """A port nothing listens on now (another process could still take it): the OS picks
     it, or with BAZAAR_PORTS="8300-8399" the first free one in that range not handed out
-    before, for machines where runs share the host and each keeps to its own ports."""
+    before, for machines where runs share the host and each keeps to its own ports (one
+    process per range: two processes handed the same range could pick the same port)."""
     allowed = os.environ.get("BAZAAR_PORTS", "")
     if not allowed:
         with socket.socket() as probe:
