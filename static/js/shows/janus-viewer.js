@@ -107,7 +107,9 @@
     function handle(event) {
       const data = event.plugindata && event.plugindata.data;
       if (event.janus === "webrtcup") mark("webrtc-up");
-      if (event.janus === "hangup" || event.janus === "detached") report("onLost", event.reason || event.janus);
+      // The media went away (the seller stopped, or Janus closed it): stage.js asks
+      // whether the show is still on before it reconnects.
+      if (event.janus === "hangup" || event.janus === "detached") report("onGone");
       if (!data) return;
       if (data.error) {
         const refused = Object.assign(new Error(data.error), data.error_code === NO_SUCH_FEED ? { code: "no_publisher" } : {});
