@@ -153,31 +153,18 @@ def redis_cache_cleared(env: dict[str, str]) -> Iterator[str]:
             clear_redis_cache(redis_url)
 
 
-_ports_handed_out: set[int] = set()
-
-
 def free_port() -> int:
     """A port nothing listens on now (another process could still take it): the OS picks
-    it, or with BAZAAR_PORTS="8300-8399" the first free one in that range not handed out
-    before, for machines where runs share the host and each keeps to its own ports (one
-    process per range: two processes handed the same range could pick the same port)."""
-    allowed = os.environ.get("BAZAAR_PORTS", "")
-    if not allowed:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            return probe.getsockname()[1]
-    first, last = (int(end) for end in allowed.split("-"))
-    for port in range(first, last + 1):
-        if port in _ports_handed_out:
-            continue
+    it, or the first free one of $BENCH_PORTS ("8200-8299") where sessions share a host."""
+    low, _, high = os.environ.get("BENCH_PORTS", "0-0").partition("-")
+    for port in range(int(low), int(high) + 1):
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-        _ports_handed_out.add(port)
-        return port
-    raise RuntimeError(f"no free port left in BAZAAR_PORTS={allowed}")
+            return probe.getsockname()[1]
+    raise OSError(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
 
 
 def _poll_until(ready, process: subprocess.Popen, timeout: float, pause: float) -> bool:

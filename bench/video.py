@@ -32,7 +32,7 @@ the baseline viewer's, each round's enter-to-first-frame p95 over the baseline
 viewer's, and "page starts" p95 over "stage starts" p95. The machine is shared:
 chromium's decoding of N videos is the CPU's limit, not Janus; the load average is
 recorded before and after each round. Times are reported, never asserted. The last
-line of output is JSON with every figure. BAZAAR_PORTS (e.g. 8300-8399) and
+line of output is JSON with every figure. BENCH_PORTS (e.g. 8300-8399) and
 JANUS_RTP_PORT_RANGE (e.g. 40000-40999) keep a run on ports of its own.
 """
 
