@@ -36,3 +36,13 @@ def inline_stylesheet(path: str) -> str:
     DEBUG on, so edits show at once)."""
     css = _read(path) if settings.DEBUG else _read_once(path)
     return mark_safe(f"<style>{css}</style>")  # noqa: S308 - our own static file
+
+
+@register.simple_tag
+def inline_script(path: str) -> str:
+    """The static script `path`'s text, for inside a <script> element: code a page must
+    run before its deferred scripts arrive (read once, like the stylesheets)."""
+    js = _read(path) if settings.DEBUG else _read_once(path)
+    if "</script" in js.lower():
+        raise template.TemplateSyntaxError(f"{path!r} cannot be inlined: it closes its element.")
+    return mark_safe(js)  # noqa: S308 - our own static file

@@ -64,7 +64,7 @@ DEFAULTS = {
         "redis": DEFAULT_REDIS,
         "url": None,
     },
-    "video": {"viewers": 20, "seconds": 15.0, "baseline_seconds": 4.0, "enter_every": 0.5},
+    "video": {"viewers": 20, "seconds": 15.0, "baseline_seconds": 4.0, "enter_every": 2.0},
     "page_cost": {
         "postgres": DEFAULT_POSTGRES,
         "redis": DEFAULT_REDIS,
