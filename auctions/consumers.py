@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
-from bazaar.consumers import DirectDispatchMixin
+from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin
 from bazaar.errors import DomainError, Invalid
 from bazaar.fanout import group_fanout
 from bazaar.idempotency import valid_key
@@ -76,7 +76,12 @@ async def _bid(user, auction, frame: dict, arrived_at) -> dict:
     }
 
 
-class AuctionConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
+class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
+    """Everything an auction socket receives comes through its fan-out, so it never
+    subscribes a channel of its own: a per-socket SUBSCRIBE, one at a time under the
+    pub/sub layer's lock, was half of a watcher's join on uvicorn (docs/decisions.md,
+    issue 22, session crowd2)."""
+
     async def connect(self):
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
         user = self.scope["user"]

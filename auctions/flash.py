@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from bazaar.errors import Conflict, Invalid, NotAllowed
 from stalls.models import Item, Stall
-from stalls.room.overlay import overlay_announce_on_commit
+from stalls.room.overlay import overlay_announce_on_commit, overlay_shown
 
 from .models import Auction
 from .services.starting import auction_start
@@ -81,8 +81,18 @@ def flash_auction_start(
 
 def flash_auction_shown(*, stall: Stall, now: datetime | None = None) -> Auction | None:
     """The flash auction shown over the stall: the live one, else the last one for a
-    short while after it closed."""
-    now = now or timezone.now()
+    short while after it closed. That there is none now is kept until the stall's next
+    announcement (only `flash_auction_start` makes one, and it announces)."""
+    if now is not None:
+        return _flash_auction_at(stall, now)
+    return overlay_shown(
+        stall_public_id=stall.public_id,
+        topic=OVERLAY_TOPIC,
+        read=lambda: _flash_auction_at(stall, timezone.now()),
+    )
+
+
+def _flash_auction_at(stall: Stall, now: datetime) -> Auction | None:
     return (
         Auction.objects.filter(item__stall=stall, flash=True)
         .exclude(status=Auction.Status.CANCELLED)

@@ -15,7 +15,13 @@ from bazaar.deploy import refuse_if_undeployable  # noqa: E402
 # Before anything serves or the embedded runner starts (production only).
 refuse_if_undeployable()
 
+from django.conf import settings  # noqa: E402
+
+from bazaar.database import bound_waits  # noqa: E402
 from bazaar.handlers import SyncChainASGIHandler  # noqa: E402
+
+# A query waits for PostgreSQL's answer this long here, then the request gets a 503.
+bound_waits(settings.DATABASE_WAIT_SECONDS)
 
 django_asgi_app = SyncChainASGIHandler()
 

@@ -1,4 +1,5 @@
-"""One Redis connection pool per process for Django's cache.
+"""Django's cache: one Redis connection pool and client per process, and values kept
+until the change that makes them stale commits (`kept_until_changed`).
 
 Django keeps a cache object per async context, and under ASGI every request is a new
 context: each request built a fresh `RedisCache`, a fresh pool and a new TCP
@@ -8,8 +9,17 @@ pool is thread-safe and resets itself in a forked child (Celery's workers).
 """
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
-from redis import ConnectionPool
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.db import transaction
+from redis import ConnectionPool, Redis
+
+from bazaar.ids import new_ulid
+
+T = TypeVar("T")
 
 
 class SharedConnectionPool(ConnectionPool):
@@ -24,3 +34,79 @@ class SharedConnectionPool(ConnectionPool):
             if pool is None:
                 pool = cls._shared[key] = super().from_url(url, **options)
             return pool
+
+
+_clients: dict[ConnectionPool, Redis] = {}
+
+
+class _SharedClient(RedisCacheClient):
+    """Django makes a `redis.Redis` for every cache operation, and building one (its
+    table of a few hundred response callbacks) cost more CPU than the round trip to
+    Redis; one per pool serves every thread (the client takes a connection from the
+    pool for each command)."""
+
+    def get_client(self, key=None, *, write: bool = False) -> Redis:
+        pool = self._get_connection_pool(write)
+        client = _clients.get(pool)
+        if client is None:
+            client = _clients.setdefault(pool, self._client(connection_pool=pool))
+        return client
+
+
+class SharedClientRedisCache(RedisCache):
+    """Django's Redis cache with one client per connection pool (`_SharedClient`)."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = _SharedClient
+
+
+# Values kept until the change that makes them stale commits.
+
+_MISSING = object()
+
+
+def _scope_key(scope: str) -> str:
+    return f"scope:{scope}"
+
+
+def kept_until_changed(
+    *,
+    scope: str,
+    name: str,
+    read: Callable[[], T],
+    timeout: int,
+    keep: Callable[[T], bool] = lambda _value: True,
+) -> T:
+    """`read()` (the value `name` of `scope`), from the cache while nothing in `scope`
+    changed since it was kept (`changed_on_commit(scope)`), for at most `timeout`
+    seconds; a value `keep` refuses is never kept.
+
+    The scope's version is read before `read()` and kept with the value, so a value
+    read while a change was committing is never served after it: the change's commit
+    drops the version, and a value stored under a dropped version is a miss, however
+    late it was stored (a plain get/set/delete keeps it for `timeout`). One cache
+    round trip when warm.
+    """
+    key = f"kept:{scope}:{name}"
+    version, entry = _versions_and_entry(_scope_key(scope), key)
+    if version is None:
+        cache.add(_scope_key(scope), new_ulid(), None)
+        version = cache.get(_scope_key(scope))
+    elif entry is not _MISSING and entry[0] == version:
+        return entry[1]
+    value = read()
+    if version is not None and keep(value):
+        cache.set(key, (version, value), timeout)
+    return value
+
+
+def _versions_and_entry(scope_key: str, key: str) -> tuple[str | None, object]:
+    found = cache.get_many([scope_key, key])
+    return found.get(scope_key), found.get(key, _MISSING)
+
+
+def changed_on_commit(scope: str) -> None:
+    """After commit (at once outside a transaction): whatever was kept for `scope`
+    is stale; the next read reads again. A rolled-back change drops nothing."""
+    transaction.on_commit(lambda: cache.delete(_scope_key(scope)))

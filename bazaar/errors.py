@@ -1,9 +1,22 @@
-"""Domain errors raised by services, mapped to HTTP in one place."""
+"""Domain errors raised by services, and a database that does not answer, mapped to
+HTTP in one place."""
+
+import logging
+import sys
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.signals import got_request_exception
+from django.db import OperationalError
+from django.http import HttpResponse
 from django.shortcuts import render, resolve_url
+from django.template.loader import render_to_string
 from django_htmx.http import HttpResponseClientRedirect
+
+log = logging.getLogger(__name__)
+
+# How long a client is asked to wait before trying again after a 503.
+RETRY_AFTER_SECONDS = 5
 
 
 class DomainError(Exception):
@@ -91,3 +104,48 @@ def _is_login_redirect(response) -> bool:
     return response.status_code == 302 and response.url.startswith(
         resolve_url(settings.LOGIN_URL) + "?"
     )
+
+
+class DatabaseUnavailableMiddleware:
+    """A request the database failed (it did not answer in time: `bazaar.database`, or
+    the connection broke) gets a 503 with Retry-After and a page or htmx fragment that
+    says so, with DEBUG on or off, instead of a 500. Second in MIDDLEWARE, so it also
+    sees a failure in the middleware below it (a session saved, the signed-in user
+    read): those reach it as a 500 response and the `got_request_exception` signal."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if getattr(request, "database_failed", False) and response.status_code != 503:
+            return unavailable_response(request)
+        return response
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError):
+            return None
+        request.database_failed = True
+        return unavailable_response(request)
+
+
+def _note_database_failure(sender, request=None, **kwargs) -> None:
+    if request is not None and isinstance(sys.exc_info()[1], OperationalError):
+        request.database_failed = True
+
+
+got_request_exception.connect(_note_database_failure, dispatch_uid="bazaar-database-failed")
+
+
+def unavailable_response(request) -> HttpResponse:
+    """The 503, rendered without the request's context: the context processors and
+    the signed-in user would ask the database again."""
+    log.warning("503 for %s %s: the database did not answer", request.method, request.path)
+    # The header itself: the failure may come before django-htmx's middleware ran.
+    htmx = request.headers.get("HX-Request") == "true"
+    template = "partials/unavailable.html" if htmx else "unavailable.html"
+    context = {"retry_after": RETRY_AFTER_SECONDS, "path": request.get_full_path()}
+    response = HttpResponse(render_to_string(template, context), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response

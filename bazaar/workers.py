@@ -10,6 +10,7 @@ event loop is uvloop when it is installed, else the standard library's.
 from uvicorn_worker import UvicornWorker
 
 from bazaar.metrics import process_gone
+from bazaar.serve import WEBSOCKET_PING_SECONDS
 
 
 class BazaarUvicornWorker(UvicornWorker):
@@ -18,6 +19,7 @@ class BazaarUvicornWorker(UvicornWorker):
         "http": "httptools",
         "ws": "websockets-sansio",
         "lifespan": "off",
+        "ws_ping_interval": float(WEBSOCKET_PING_SECONDS),
         # Our own responses carry their headers (bazaar.headers); no `server` banner.
         "server_header": False,
     }

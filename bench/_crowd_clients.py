@@ -40,6 +40,7 @@ class Crowd:
         self.doc_seen: list[float] = []
         self.version_after = 0
         self.bid_seen: list[float] = []
+        self.heartbeat = 0  # the longest heartbeat a welcome told
 
     async def connect(
         self, room_url: str, auction_url: str, origin: str, n: int, concurrency: int
@@ -78,6 +79,7 @@ class Crowd:
         await asyncio.gather(*(watcher() for _ in range(n)))
         return {
             "connected": len(room_done),
+            "heartbeat": self.heartbeat,
             "room_seconds": round(max(room_done, default=started) - started, 3),
             "seconds": round(time.perf_counter() - started, 3),
             "errors": errors,
@@ -92,6 +94,7 @@ class Crowd:
                     raw = await socket.recv()
                     if isinstance(raw, str) and raw.startswith(WELCOME):
                         heartbeat = int(HEARTBEAT.search(raw).group(1))
+                        self.heartbeat = max(self.heartbeat, heartbeat)
                         await socket.send(SYNC_STEP1_EMPTY)
                     elif isinstance(raw, str) and SYNCED in raw:
                         break

@@ -76,7 +76,8 @@ def parse_args(argv):
         "--settle",
         type=float,
         default=11.0,
-        help="seconds after the joins before measuring (a big room's count may lag 10 s)",
+        help="seconds after the joins before measuring (a big room's count may lag 10 s); "
+        "at least one heartbeat, whose pongs catch every watcher up with the author's join",
     )
     parser.add_argument("--idle", type=float, default=12.0, help="seconds measured idle")
     parser.add_argument("--rounds", type=int, default=3, help="chat messages and bids each")
@@ -193,17 +194,23 @@ async def measure(n: int, target: dict, args) -> dict:
             1000 * (cpu_seconds(pid) - cpu_before) / max(connected, 1), 2
         )
         room_seconds = max(j["room_seconds"] for j in joined)
+        result["join_client_cpu_ms_per_watcher"] = round(
+            1000 * clients_cpu(workers) / max(connected, 1), 2
+        )
         result.update(
             connected=connected,
             join_errors={k: v for j in joined for k, v in j["errors"].items()},
             join_seconds=room_seconds,
             joins_per_second=round(connected / room_seconds, 1) if room_seconds else None,
         )
-        progress(f"N={n}: {connected} joined in {room_seconds:.1f} s; settling")
+        heartbeat = max(j["heartbeat"] for j in joined)
+        settle = max(args.settle, heartbeat + 1.0)
+        result["heartbeat_seconds"] = heartbeat
+        progress(f"N={n}: {connected} joined in {room_seconds:.1f} s; settling {settle:.0f} s")
         author = await join(target["room_url"], origin=origin, cookie=target["cookie"])
         if target["auction_url"]:
             bidder = await connect(target["auction_url"], origin=origin, cookie=target["cookie"])
-        await asyncio.sleep(args.settle)
+        await asyncio.sleep(settle)
         result["memory_per_watcher_kb"] = round(
             (server_memory(pid) - memory_before) / max(connected, 1) / 1024, 1
         )
@@ -226,15 +233,22 @@ async def measure(n: int, target: dict, args) -> dict:
     return result
 
 
+def clients_cpu(workers: list[Worker]) -> float:
+    """CPU seconds the client worker processes have used so far: the load generator
+    shares the cores with the servers, so its cost bounds the join rate measured."""
+    return sum(cpu_seconds(worker.process.pid) for worker in workers)
+
+
 async def idle(workers: list[Worker], pid: int, seconds: float) -> dict:
     before = await gather_calls(workers, "frames_so_far")
-    cpu = cpu_seconds(pid)
+    cpu, client_cpu = cpu_seconds(pid), clients_cpu(workers)
     await asyncio.sleep(seconds)
     after = await gather_calls(workers, "frames_so_far")
     used = cpu_seconds(pid) - cpu
     frames = sum(a["frames"] - b["frames"] for a, b in zip(after, before, strict=True))
     return {
         "idle_cpu_percent": round(100 * used / seconds, 1),
+        "idle_client_cpu_percent": round(100 * (clients_cpu(workers) - client_cpu) / seconds, 1),
         "idle_fps": round(frames / seconds, 1),
         "open_after_idle": sum(a["open"] for a in after),
     }
@@ -347,7 +361,8 @@ def print_run(result: dict) -> None:
     chat, bid = result["chat"], result.get("bid", {})
     print(
         f"N={result['n']}: joined {result['connected']} at {result['joins_per_second']}/s "
-        f"({result['join_cpu_ms_per_watcher']} ms of server CPU each); "
+        f"({result['join_cpu_ms_per_watcher']} ms of server CPU each, "
+        f"{result['join_client_cpu_ms_per_watcher']} ms of the clients'); "
         f"{result['memory_per_watcher_kb']} KB a watcher; idle {result['idle_cpu_percent']}% "
         f"of a core, {result['idle_fps']} frames/s; chat p50/p95 {chat['p50_ms']}/"
         f"{chat['p95_ms']} ms (missing {chat['missing']}); bid p50/p95 {bid.get('p50_ms')}/"

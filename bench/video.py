@@ -1,7 +1,7 @@
 """Live video benchmark: one seller publishing and N viewers watching a stall's show on
 the embedded backend (Janus), in Debian's chromium with its fake camera.
 
-    .venv/bin/python bench/video.py                      # 20 viewers for 15 s (< 3 min)
+    .venv/bin/python bench/video.py                      # 20 viewers (~3 min when quiet)
     .venv/bin/python bench/video.py --seconds 60         # the issue's 60 s run
     .venv/bin/python bench/video.py --viewers 5 --seconds 10
 
@@ -9,30 +9,37 @@ A fresh SQLite market with one stall, daphne serving it, and Janus configured by
 project (shows.media.janus_server). The seller's page goes live as a seller would
 (Go live, title, Start show); the publisher sends VP8 simulcast, a high layer and a
 480p layer. One viewer already waits in the stall when the show starts (go-live to
-first frame). Baseline: that viewer alone for --baseline-seconds. Then the other
-viewers enter one every --enter-every seconds, half in a phone-sized window (their
-player asks for the 480p layer) and half in a desktop window (the high layer), and all
-watch for --seconds. Reported: frames decoded by each viewer in the window (and how many
-decoded any), the mean received bitrate per viewer by the layer it received (by frame
-height), the SFU's CPU (Janus's CPU seconds over the window, % of one core), the
-publisher's active simulcast layers (rid, size, bitrate), time from Start show to the
-waiting viewer's first frame, and from a viewer entering the stall to its first frame
-(p50/p95), with where that time goes: each step's own cost, from the client's User
-Timing marks (page response and parse, grant, Janus session, attach, offer, answer,
-ICE, DTLS up, first packet, first frame), whether the viewer's browser had to ask for
-a keyframe itself, and the PLIs and keyframes the publisher got meanwhile. Entering
-viewers alternate between two designs, reported side by side: "page grant" (the
-product: the stall page brings the grant and janus.js) and "token request" (the same
-page with its grant dropped, so it asks the token endpoint first). Ratios: bitrate
-per viewer with N viewers over the baseline viewer's, and enter-to-first-frame p95
-over the baseline viewer's. The machine is shared: chromium's
-decoding of N videos is the CPU's limit, not Janus; the load average is recorded.
-Times are reported, never asserted. The last line of output is JSON with every figure.
+first frame). Baseline: one viewer entering alone, then that waiting viewer watching
+for --baseline-seconds. Then the others walk in as shoppers do, one every
+--enter-every seconds, while those already there keep watching; each entry is
+reported with its first frame (from its navigation's start) and its steps in the
+order they happened (page response and parse, the show's start, Janus session,
+attach, offer, answer, ICE, DTLS up, first packet, first frame, from the client's
+User Timing marks). Half the entrants use a phone-sized window (their player asks for
+the 480p layer), half a desktop one. All watch for --seconds: frames decoded by each
+viewer, the mean received bitrate per viewer by the layer it received, the SFU's CPU
+(% of one core), the publisher's active simulcast layers. Last, they leave and as
+many enter all at once: the worst case, a second figure (nothing hidden).
+
+Each viewer is a browser context of its own (a shopper of its own: cookies, visitor
+id) in one chromium process; chromium gives each page its own renderer, so an entering
+page's scripts never queue behind the watchers' work in a shared renderer, which no
+real shopper lives. Entering viewers alternate between two designs, reported side by
+side in each round: "page starts" (the product: the page's head starts subscribing)
+and "stage starts" (that start turned into a no-op, so stage.js subscribes after the
+page's deferred scripts, as before). Ratios: bitrate per viewer with N viewers over
+the baseline viewer's, each round's enter-to-first-frame p95 over the baseline
+viewer's, and "page starts" p95 over "stage starts" p95. The machine is shared:
+chromium's decoding of N videos is the CPU's limit, not Janus; the load average is
+recorded before and after each round. Times are reported, never asserted. The last
+line of output is JSON with every figure. BENCH_PORTS (e.g. 8300-8399) and
+JANUS_RTP_PORT_RANGE (e.g. 40000-40999) keep a run on ports of its own.
 """
 
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -107,13 +114,13 @@ PAGE_SCRIPT = """
     window.RTCPeerConnection = class extends NativePC {
         constructor(...args) { super(...args); window.__pcs.push(this); }
     };
-    document.addEventListener('DOMContentLoaded', () => {
-        const video = document.querySelector('[data-show-video]');
-        if (video) video.addEventListener('loadeddata', () => {
-            window.__firstFrameMs = performance.now();
-            window.__firstFrameAt = Date.now();
-        }, { once: true });
-    });
+    // Captured at the document: the page may show its first frame before it is parsed.
+    document.addEventListener('loadeddata', (event) => {
+        if (window.__firstFrameMs !== undefined || !event.target.matches('[data-show-video]'))
+            return;
+        window.__firstFrameMs = performance.now();
+        window.__firstFrameAt = Date.now();
+    }, { capture: true });
     // When the first video packet arrived, and whether this browser had to ask for a
     // keyframe itself (its PLIs and FIRs up to the first decoded frame).
     const watchPackets = setInterval(async () => {
@@ -128,7 +135,7 @@ PAGE_SCRIPT = """
                 }
             });
         }
-    }, 20);
+    }, 100);  // every 20 ms cost 19 entering pages measurable CPU on a loaded machine
     window.__timeline = () => {
         const steps = {};
         performance.getEntriesByType('mark').forEach((m) => {
@@ -180,43 +187,33 @@ def _first_frame(page, key: str, deadline: float | None = None) -> float | None:
     return None
 
 
-# The way from entering the stall to the first frame, in the order the page goes.
-STEPS = [
-    "response",
-    "parsed",
-    "start",
-    "grant",
-    "library",
-    "session",
-    "attach",
-    "offer",
-    "answer",
-    "ice",
-    "webrtc-up",
-    "packet",
-    "frame",
-]
-
-
 def _timeline(page) -> dict:
     return page.evaluate("window.__timeline()")
 
 
+def _ordered(timeline: dict) -> list[tuple[str, float]]:
+    """The page's steps in the order they happened (the page's own start of the show may
+    come before its parse ends), each with its time since the navigation began, in ms."""
+    return sorted(timeline["steps"].items(), key=lambda step: step[1])
+
+
 def _step_costs(timelines: list[dict]) -> dict:
-    """Median and p95 of each step's own cost (from the step before it), in ms, and how
-    many first frames followed a keyframe request by the viewer's browser itself."""
+    """Median and p95 of each step's own cost (from the step before it in time), in ms,
+    and how many first frames followed a keyframe request by the viewer's browser."""
     costs: dict[str, list[float]] = {}
     for timeline in timelines:
-        marks = timeline["steps"]
         previous = 0.0
-        for step in STEPS:
-            if step in marks:
-                costs.setdefault(step, []).append((marks[step] - previous) / 1000)
-                previous = marks[step]
+        for step, at in _ordered(timeline):
+            costs.setdefault(step, []).append((at - previous) / 1000)
+            previous = at
+    at_by_step: dict[str, list[float]] = {}
+    for timeline in timelines:
+        for step, at in timeline["steps"].items():
+            at_by_step.setdefault(step, []).append(at)
+    order = {step: statistics.median(times) for step, times in at_by_step.items()}
     steps = {
         step: {k: v for k, v in median_p95_ms(costs[step]).items() if k != "n"}
-        for step in STEPS
-        if step in costs
+        for step in sorted(costs, key=lambda name: order.get(name, 0))
     }
     asked = sum(1 for t in timelines if t["asked"] and t["asked"]["pli"] + t["asked"]["fir"])
     return {"steps": steps, "viewer_asked_for_keyframe": f"{asked}/{len(timelines)}"}
@@ -249,25 +246,29 @@ def _go_live(browser, base_url: str, seed: dict):
     return page
 
 
-# The two ways a viewer's page connects, measured side by side: "page grant" (the
-# product: the grant comes in the stall page, so connecting starts as its script runs)
-# and "token request" (the page's grant dropped before its script runs, so it asks the
-# token endpoint first, as every page did before).
-DESIGNS = ("page grant", "token request")
-DROP_PAGE_GRANT = """
-    document.addEventListener('readystatechange', () => {
-        const grant = document.getElementById('show-grant');
-        if (grant) grant.remove();
+# The two ways a viewer's page connects, measured side by side: "page starts" (the
+# product: the stall page carries the viewer's Janus client and starts subscribing as
+# the stage is parsed) and "stage starts" (the same page with that start turned into a
+# no-op, so stage.js subscribes once the page's deferred scripts have run, as before).
+DESIGNS = ("page starts", "stage starts")
+STAGE_STARTS = """
+    Object.defineProperty(window, 'BazaarJanusViewer', {
+        configurable: true,
+        set(viewer) {
+            viewer.start = () => {};
+            Object.defineProperty(window, 'BazaarJanusViewer', { value: viewer, writable: true });
+        },
     });
 """
 
 
 def _viewer(browser, url: str, viewport: dict, design: str = DESIGNS[0], *, wait: bool = True):
-    """A viewer entering the stall; without `wait`, back as soon as the page answers."""
+    """A viewer entering the stall (a browser context of its own: a shopper of its own,
+    with its own visitor id); without `wait`, back as soon as the page answers."""
     page = browser.new_context(viewport=viewport).new_page()
     page.add_init_script(PAGE_SCRIPT)
-    if design == "token request":
-        page.add_init_script(DROP_PAGE_GRANT)
+    if design == "stage starts":
+        page.add_init_script(STAGE_STARTS)
     page.goto(url, wait_until="load" if wait else "commit")
     return page
 
@@ -322,8 +323,10 @@ def measure(args, workdir: Path) -> dict:
     )
     migrate(env)
     seed = django_json(_SELLER_SCRIPT, env=env)
+    # JANUS_RTP_PORT_RANGE keeps Janus's media ports apart from others' on a shared host.
+    rtp = {"rtp_port_range": env["JANUS_RTP_PORT_RANGE"]} if "JANUS_RTP_PORT_RANGE" in env else {}
     config = config_write(
-        workdir / "janus", token_secret=env["JANUS_TOKEN_SECRET"], http_port=janus_port
+        workdir / "janus", token_secret=env["JANUS_TOKEN_SECRET"], http_port=janus_port, **rtp
     )
     with (workdir / "janus.log").open("wb") as log:
         janus = subprocess.Popen(janus_argv(config), stdout=log, stderr=subprocess.STDOUT)
@@ -341,6 +344,70 @@ def measure(args, workdir: Path) -> dict:
     finally:
         janus.terminate()
         janus.wait(timeout=10)
+
+
+def _enter(browser, url: str, count: int, every: float, already: int) -> dict:
+    """`count` viewers walk into the stall, one every `every` seconds (0: all at once),
+    each staying; every entry's first frame (from its navigation's start, timed by its
+    own page) with its steps. Designs alternate entry by entry, sizes every other pair:
+    each design gets both sizes and the same moments of the run."""
+    load = load_average()
+    designs = [DESIGNS[index % 2] for index in range(count)]
+    pages = []
+    began = time.monotonic()
+    for index, design in enumerate(designs):
+        time.sleep(max(0.0, began + index * every - time.monotonic()))
+        size = PHONE if index // 2 % 2 == 0 else DESKTOP
+        pages.append(_viewer(browser, url, size, design, wait=False))
+    deadline = time.monotonic() + FIRST_FRAME_WAIT_S
+    firsts = [_first_frame(page, "__firstFrameMs", deadline) for page in pages]
+    timelines = [_timeline(page) for page in pages]
+    entries = [
+        {
+            "entry": index + 1,
+            "design": design,
+            "watching_already": already + (index if every else 0),
+            "first_frame_ms": round(first, 1) if first is not None else None,
+            "steps_ms": {step: round(at, 1) for step, at in _ordered(timeline)},
+        }
+        for index, (design, first, timeline) in enumerate(
+            zip(designs, firsts, timelines, strict=True)
+        )
+    ]
+    with_frame = [
+        (entry, t)
+        for entry, t in zip(entries, timelines, strict=True)
+        if entry["first_frame_ms"] is not None
+    ]
+    by_design = {
+        name: {
+            "enter_to_first_frame_ms": median_p95_ms(
+                [e["first_frame_ms"] / 1000 for e, _ in with_frame if e["design"] == name]
+            ),
+            **_step_costs([t for e, t in with_frame if e["design"] == name]),
+        }
+        for name in DESIGNS
+    }
+    progress(
+        "  enter -> first frame: "
+        + ", ".join(f"{e['design']} {e['first_frame_ms']}" for e in entries)
+    )
+    return {
+        "pages": pages,
+        "every_s": every,
+        "load_average_before": load,
+        "load_average_after": load_average(),
+        "enter_to_first_frame_ms": median_p95_ms(
+            [e["first_frame_ms"] / 1000 for e, _ in with_frame]
+        ),
+        "entered_with_a_frame": f"{len(with_frame)}/{count}",
+        "by_design": by_design,
+        "design_ratio_p95": ratio(
+            by_design[DESIGNS[0]]["enter_to_first_frame_ms"].get("p95_ms"),
+            by_design[DESIGNS[1]]["enter_to_first_frame_ms"].get("p95_ms"),
+        ),
+        "entries": entries,
+    }
 
 
 def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
@@ -361,36 +428,10 @@ def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
     baseline = _watch([waiting], args.baseline_seconds)[0]
     baseline_enter.context.close()
 
-    progress(f"{args.viewers} viewers entering")
+    entering = args.viewers - 1
+    progress(f"{entering} viewers walking in, one every {args.enter_every} s")
     keyframes_before = _outbound(seller)
-    # Designs alternate viewer by viewer, sizes every other pair: each design gets
-    # both sizes and the same moments of the run.
-    # One enters every --enter-every seconds (or as soon as the last one's page answered).
-    designs = [DESIGNS[index % 2] for index in range(args.viewers - 1)]
-    entering = []
-    began = time.monotonic()
-    for index, design in enumerate(designs):
-        time.sleep(max(0.0, began + index * args.enter_every - time.monotonic()))
-        size = PHONE if index // 2 % 2 == 0 else DESKTOP
-        entering.append(_viewer(browser, stall_url, size, design, wait=False))
-    # Each page timed its own first frame from its navigation's start.
-    deadline = time.monotonic() + FIRST_FRAME_WAIT_S
-    firsts = [_first_frame(page, "__firstFrameMs", deadline) for page in entering]
-    enter_s = [first / 1000 for first in firsts if first is not None]
-    by_design = {}
-    for name in DESIGNS:
-        pages = [
-            (page, first)
-            for page, first, design in zip(entering, firsts, designs, strict=True)
-            if design == name
-        ]
-        by_design[name] = {
-            "enter_to_first_frame_ms": median_p95_ms([f / 1000 for _, f in pages if f is not None]),
-            **_step_costs([_timeline(page) for page, f in pages if f is not None]),
-        }
-    entering_steps = _step_costs(
-        [_timeline(page) for page, f in zip(entering, firsts, strict=True) if f is not None]
-    )
+    walking = _enter(browser, stall_url, entering, args.enter_every, already=1)
     keyframes_after = _outbound(seller)
     publisher_keyframes = {
         rid: {
@@ -399,17 +440,26 @@ def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
         }
         for rid, row in keyframes_after.items()
     }
-    viewers = [waiting, *entering]
+    viewers = [waiting, *walking.pop("pages")]
     progress(f"watching for {args.seconds} s")
     janus_cpu = cpu_seconds(janus.pid)
     sent = _outbound(seller)
     watched = _watch(viewers, args.seconds)
     layers = _publisher_layers(sent, _outbound(seller), args.seconds)
     janus_cpu = cpu_seconds(janus.pid) - janus_cpu
+
+    progress(f"they leave; {entering} enter all at once")
+    for page in viewers[1:]:
+        page.context.close()
+    time.sleep(2)
+    at_once = _enter(browser, stall_url, entering, 0.0, already=1)
+    for page in at_once.pop("pages"):
+        page.context.close()
+
     decoding = sum(1 for viewer in watched if viewer["frames"] > 0)
     by_layer = _by_layer(watched)
-    enter = median_p95_ms(enter_s) if enter_s else {}
     mean_mbps = sum(viewer["mbps"] for viewer in watched) / len(watched)
+    baseline_ms = round(baseline_first, 1) if baseline_first else None
     results = {
         "viewers": args.viewers,
         "seconds": args.seconds,
@@ -420,23 +470,24 @@ def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
         "sfu_cpu_percent_of_one_core": round(100 * janus_cpu / args.seconds, 1),
         "publisher_layers": layers,
         "go_live_to_first_frame_s": round(go_live_s, 2) if go_live_s else None,
-        "enter_to_first_frame_ms": enter,
-        "entered_with_a_frame": f"{len(enter_s)}/{args.viewers - 1}",
-        "enter_steps_ms": entering_steps,
-        "enter_by_design": by_design,
-        "publisher_keyframes_while_entering": publisher_keyframes,
+        "walking_in": walking,
+        "all_at_once": at_once,
+        "publisher_keyframes_while_walking_in": publisher_keyframes,
         "baseline": {
             "mbps": baseline["mbps"],
             "height": baseline["height"],
-            "enter_to_first_frame_ms": round(baseline_first, 1) if baseline_first else None,
+            "enter_to_first_frame_ms": baseline_ms,
             "enter_steps_ms": baseline_steps["steps"],
         },
         "ratios": {
             "mbps_per_viewer_vs_baseline_on_its_layer": ratio(
                 by_layer.get(f"{baseline['height']}p", {}).get("mean_mbps"), baseline["mbps"]
             ),
-            "enter_p95_vs_baseline": ratio(
-                enter.get("p95_ms"), round(baseline_first, 1) if baseline_first else None
+            "walking_in_p95_vs_baseline": ratio(
+                walking["enter_to_first_frame_ms"].get("p95_ms"), baseline_ms
+            ),
+            "all_at_once_p95_vs_baseline": ratio(
+                at_once["enter_to_first_frame_ms"].get("p95_ms"), baseline_ms
             ),
         },
         "load_average": load_average(),
@@ -459,15 +510,33 @@ def _print(results: dict) -> None:
             f"{'active' if layer['active'] else 'inactive'}"
         )
     print(f"go live -> first frame (a waiting viewer): {results['go_live_to_first_frame_s']} s")
+    baseline = results["baseline"]
     print(
-        f"enter -> first frame: {results['enter_to_first_frame_ms']} ms "
-        f"({results['entered_with_a_frame']} viewers)"
+        f"enter -> first frame, one viewer alone: {baseline['enter_to_first_frame_ms']} ms; "
+        + " ".join(
+            f"{step} {row['median_ms']:.0f}" for step, row in baseline["enter_steps_ms"].items()
+        )
     )
-    print(f"  where it goes (median/p95 ms per step): {_steps_line(results['enter_steps_ms'])}")
-    for design, row in results["enter_by_design"].items():
-        print(f"  {design}: {row['enter_to_first_frame_ms']} ms; {_steps_line(row)}")
-    print(f"  publisher while they entered: {results['publisher_keyframes_while_entering']}")
-    print(f"baseline (one viewer): {results['baseline']}")
+    for title, key in (("walking in", "walking_in"), ("all at once", "all_at_once")):
+        phase = results[key]
+        every = f"one every {phase['every_s']} s" if phase["every_s"] else "together"
+        print(
+            f"enter -> first frame, {title} ({every}; load {phase['load_average_before']}"
+            f" -> {phase['load_average_after']}): {phase['enter_to_first_frame_ms']} ms "
+            f"({phase['entered_with_a_frame']} viewers)"
+        )
+        for design, row in phase["by_design"].items():
+            print(f"  {design}: {row['enter_to_first_frame_ms']} ms; {_steps_line(row)}")
+        print(f"  p95 {DESIGNS[0]} / {DESIGNS[1]}: {phase['design_ratio_p95']}")
+        if key == "walking_in":
+            for entry in phase["entries"]:
+                steps = " ".join(f"{step} {at:.0f}" for step, at in entry["steps_ms"].items())
+                print(
+                    f"    #{entry['entry']:>2} {entry['design']:<12} "
+                    f"({entry['watching_already']:>2} watching): "
+                    f"{entry['first_frame_ms']} ms | {steps}"
+                )
+    print(f"  publisher while they walked in: {results['publisher_keyframes_while_walking_in']}")
     print(f"ratios: {results['ratios']}   load average {results['load_average']}")
 
 
@@ -487,7 +556,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--baseline-seconds", type=float, default=4.0)
     parser.add_argument(
-        "--enter-every", type=float, default=0.5, help="seconds between viewers entering"
+        "--enter-every",
+        type=float,
+        default=2.0,
+        help="seconds between viewers walking in (the all-at-once round follows anyway)",
     )
     return parser
 

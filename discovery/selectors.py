@@ -164,8 +164,10 @@ def _for_sale(viewer) -> Q:
     return ~items_unavailable() | Q(pk__in=items_in_auction()) | items_held_for(holder=viewer)
 
 
-def item_card(*, public_id: str, viewer) -> ItemCard:
-    """One item for its own page, with its stall and seller."""
+def item_page_cards(*, public_id: str, viewer) -> tuple[ItemCard, list[ItemCard]]:
+    """One item for its own page, with its stall and seller, and the cards of more
+    from its stall (`more_from_stall`): the cards of both asked together, four
+    queries for them all."""
     item = (
         _listed()
         .select_related("stall__section", "stall__seller__user")
@@ -174,8 +176,11 @@ def item_card(*, public_id: str, viewer) -> ItemCard:
     )
     if item is None:
         raise NotFound("No item has that address.")
-    (card,) = item_cards([item], viewer=viewer)
-    return card
+    more = _more_from_stall(item=item, viewer=viewer)
+    for other in more:
+        other.stall = item.stall
+    card, *more_cards = item_cards([item, *more], viewer=viewer)
+    return card, more_cards
 
 
 def _filtered(filters: SearchFilters, viewer) -> QuerySet[Item]:
@@ -236,17 +241,15 @@ def just_listed(*, viewer, limit: int = ROW_LENGTH) -> list[ItemCard]:
     return item_cards(list(items), viewer=viewer)
 
 
-def more_from_stall(*, item: Item, viewer, limit: int = ROW_LENGTH) -> list[ItemCard]:
+def _more_from_stall(*, item: Item, viewer, limit: int = ROW_LENGTH) -> list[Item]:
     """Other items of the item's stall, those for sale first, then the newest."""
-    items = (
+    return list(
         _listed()
         .filter(stall_id=item.stall_id)
         .exclude(pk=item.pk)
         .annotate(for_sale=ExpressionWrapper(_for_sale(viewer), BooleanField()))
-        .select_related("stall__section")
         .order_by(F("for_sale").desc(), "-created_at", "-id")[:limit]
     )
-    return item_cards(list(items), viewer=viewer)
 
 
 CATEGORY_PHOTOS_SCANNED = 300

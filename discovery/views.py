@@ -196,7 +196,7 @@ def category(request: HttpRequest, category: str) -> HttpResponse:
 @require_GET
 def item_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     """An item's own page: shareable, with everything the stall's drawer offers."""
-    card = selectors.item_card(public_id=public_id, viewer=request.user)
+    card, more = selectors.item_page_cards(public_id=public_id, viewer=request.user)
     item = card.item
     photos = list(item.photos.all())
     places = exponent(item.currency)
@@ -210,7 +210,7 @@ def item_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "photos": photos,
             "share_image_url": request.build_absolute_uri(photos[0].image.url) if photos else "",
             "price_amount": f"{Decimal(item.price_cents).scaleb(-places):.{places}f}",
-            "more": selectors.more_from_stall(item=item, viewer=request.user),
+            "more": more,
             "server_time": time.time(),
         },
     )

@@ -11,10 +11,12 @@ from django.utils import timezone
 
 from bazaar.errors import NotFound
 from stalls.models import Stall
+from stalls.room.overlay import overlay_shown
 
 from .models import Giveaway, GiveawayEntry
 
 Status = Giveaway.Status
+OVERLAY_TOPIC = "giveaway"
 # The result stays over the stall this long after the draw, for those present to read.
 RESULT_SHOWN_FOR = timedelta(minutes=2)
 
@@ -33,10 +35,12 @@ def giveaway_get(*, public_id: str) -> Giveaway:
 def giveaway_shown(*, stall: Stall, user, now: datetime | None = None) -> Giveaway | None:
     """The giveaway over the stall, in one query: the open one; else, for a short
     while, the last draw's result; else, for its winner, their prize until it is
-    claimed or runs out."""
+    claimed or runs out. That none shows to anyone now is kept until the stall's next
+    announcement (every change of a giveaway's status announces), with no query."""
+    if now is None and _nothing_over(stall):
+        return None
     now = now or timezone.now()
-    open_now = Q(status=Status.OPEN, draw_by__gt=now)
-    result = Q(status__in=(Status.DRAWN, Status.CLAIMED), drawn_at__gt=now - RESULT_SHOWN_FOR)
+    open_now, result = _open_now(now), _result(now)
     shown = open_now | result
     if user.is_authenticated:
         shown |= Q(winner=user, status=Status.DRAWN, claim_by__gt=now)
@@ -46,6 +50,28 @@ def giveaway_shown(*, stall: Stall, user, now: datetime | None = None) -> Giveaw
         .select_related("item", "winner")
         .order_by(rank, "-drawn_at", "claim_by")
         .first()
+    )
+
+
+def _open_now(now: datetime) -> Q:
+    return Q(status=Status.OPEN, draw_by__gt=now)
+
+
+def _result(now: datetime) -> Q:
+    return Q(status__in=(Status.DRAWN, Status.CLAIMED), drawn_at__gt=now - RESULT_SHOWN_FOR)
+
+
+def _nothing_over(stall: Stall) -> bool:
+    """Whether no giveaway shows over the stall to anyone, a winner's prize included."""
+
+    def any_shown() -> int | None:
+        now = timezone.now()
+        unclaimed = Q(status=Status.DRAWN, claim_by__gt=now)
+        anyone = _open_now(now) | _result(now) | unclaimed
+        return Giveaway.objects.filter(anyone, stall=stall).values_list("pk", flat=True).first()
+
+    return (
+        overlay_shown(stall_public_id=stall.public_id, topic=OVERLAY_TOPIC, read=any_shown) is None
     )
 
 

@@ -32,9 +32,9 @@ from watchlist.selectors import followers_of_stall
 
 from .locks import giveaway_and_item_for_update, giveaway_for_update
 from .models import Giveaway, GiveawayDraw, GiveawayEntry, GiveawayEvent
+from .selectors import OVERLAY_TOPIC
 
 Status = Giveaway.Status
-OVERLAY_TOPIC = "giveaway"
 # An open giveaway is drawn within this time or no longer shown; the winner has
 # CLAIM_FOR to give an address. The unit is held for both, and a margin.
 OPEN_FOR = timedelta(hours=1)

@@ -6,12 +6,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Avg, Count, QuerySet
 
+from bazaar.cache import kept_until_changed
 from bazaar.errors import NotFound
 
 from .models import Review
 
 LATEST_SHOWN = 3
 PAGE_SIZE = 20
+# A bound for a change made where no service runs (the admin, a shell).
+RATING_KEPT_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -26,8 +29,23 @@ def _shown() -> QuerySet[Review]:
     return Review.objects.filter(hidden_at__isnull=True)
 
 
+def rating_scope(stall_id: int) -> str:
+    """What `reviews.services` marks changed when a stall's rating may have moved."""
+    return f"stall-rating:{stall_id}"
+
+
 def stall_rating(*, stall) -> Rating:
-    """One aggregate query over the stall's shown reviews."""
+    """One aggregate query over the stall's shown reviews, kept until a review of the
+    stall is written, hidden or shown again (every stall page asks it twice)."""
+    return kept_until_changed(
+        scope=rating_scope(stall.pk),
+        name="rating",
+        read=lambda: _rating_read(stall),
+        timeout=RATING_KEPT_SECONDS,
+    )
+
+
+def _rating_read(stall) -> Rating:
     figures = _shown().filter(stall=stall).aggregate(average=Avg("stars"), count=Count("pk"))
     average = figures["average"]
     if average is not None:

@@ -11,11 +11,13 @@ request for an order already rated is refused.
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bazaar.cache import changed_on_commit
 from bazaar.errors import Conflict, Invalid, NotAllowed
 from governance.selectors import user_is_steward
 from orders.models import Order
 
 from .models import STARS_MAX, STARS_MIN, Review
+from .selectors import rating_scope
 
 TEXT_MAX_LENGTH = 2000
 
@@ -50,7 +52,7 @@ def review_create(*, buyer, order: Order, stars: int, text: str, idempotency_key
     text = _clean_text(text, what="review")
     try:
         with transaction.atomic():
-            return Review.objects.create(
+            review = Review.objects.create(
                 order=order,
                 stall_id=order.stall_id,
                 buyer=buyer,
@@ -58,6 +60,8 @@ def review_create(*, buyer, order: Order, stars: int, text: str, idempotency_key
                 text=text,
                 idempotency_key=idempotency_key,
             )
+            changed_on_commit(rating_scope(order.stall_id))
+            return review
     except IntegrityError:
         first = Review.objects.filter(order=order).first()
         if first is None:
@@ -108,6 +112,7 @@ def review_hide(*, actor, review: Review, reason: str) -> Review:
         review.hidden_by = actor
         review.hidden_reason = reason.strip()[:300]
         review.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+        changed_on_commit(rating_scope(review.stall_id))
     return review
 
 
@@ -117,4 +122,5 @@ def review_show(*, actor, review: Review) -> Review:
     if review.hidden_at is not None:
         review.hidden_at, review.hidden_by, review.hidden_reason = None, None, ""
         review.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+        changed_on_commit(rating_scope(review.stall_id))
     return review

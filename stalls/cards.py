@@ -9,9 +9,9 @@ drops a stall's cards after commit whenever its stock, items or photos change (t
 events that already send the `stock` frame or refresh the section's cards).
 """
 
-from django.core.cache import cache
-from django.db import transaction
 from django.template.loader import render_to_string
+
+from bazaar.cache import changed_on_commit, kept_until_changed
 
 from .models import Item, Stall
 from .selectors import items_with_availability
@@ -23,25 +23,34 @@ from .selectors import items_with_availability
 CARDS_CACHE_SECONDS = 60
 
 
-def _key(stall_id: int) -> str:
-    return f"stalls:item-cards:{stall_id}"
+def _scope(stall_id: int) -> str:
+    return f"stall-items:{stall_id}"
+
+
+def _cards_rendered(stall: Stall) -> list[Item]:
+    items = list(items_with_availability(stall=stall))
+    for item in items:
+        item.available = max(item.inventory - item.reserved, 0)
+        item.card_html = render_to_string(
+            "stalls/_item_card_link.html", {"item": item, "stall": stall}
+        )
+        # Kept small: the photos are in the HTML now, the stall is the page's.
+        item._prefetched_objects_cache = {}
+        item._state.fields_cache.pop("stall", None)
+    return items
 
 
 def stall_item_cards(*, stall: Stall) -> list[Item]:
     """The stall's live items, newest first, each with `available`, `reserved` and
-    `card_html` (its card's link); from the cache when warm, two queries when cold."""
-    items = cache.get(_key(stall.pk))
-    if items is None:
-        items = list(items_with_availability(stall=stall))
-        for item in items:
-            item.available = max(item.inventory - item.reserved, 0)
-            item.card_html = render_to_string(
-                "stalls/_item_card_link.html", {"item": item, "stall": stall}
-            )
-            # Kept small: the photos are in the HTML now, the stall is the page's.
-            item._prefetched_objects_cache = {}
-            item._state.fields_cache.pop("stall", None)
-        cache.set(_key(stall.pk), items, CARDS_CACHE_SECONDS)
+    `card_html` (its card's link); from the cache when warm, two queries when cold.
+    Cards read while a change was committing are never served after it
+    (`kept_until_changed`)."""
+    items = kept_until_changed(
+        scope=_scope(stall.pk),
+        name="cards",
+        read=lambda: _cards_rendered(stall),
+        timeout=CARDS_CACHE_SECONDS,
+    )
     for item in items:
         item.stall = stall
     return items
@@ -49,4 +58,4 @@ def stall_item_cards(*, stall: Stall) -> list[Item]:
 
 def stall_item_cards_forget(*, stall_id: int) -> None:
     """After commit: the stall's cards are stale (stock, an item or a photo changed)."""
-    transaction.on_commit(lambda: cache.delete(_key(stall_id)))
+    changed_on_commit(_scope(stall_id))

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
+from bazaar.cache import kept_until_changed
 from discovery.selectors import ItemCard, StallCard, item_cards, stall_cards, stalls_with_item_count
 from stalls.models import Item, Stall
 
 from .models import Follow, Watch
 
 User = get_user_model()
+# A bound for rows that go without a service (an account deleted, the admin).
+FOLLOW_COUNT_KEPT_SECONDS = 300
 
 
 def watchers_of_item(*, item: Item) -> QuerySet:
@@ -44,8 +47,22 @@ def item_watch_state(*, user, item: Item) -> Toggle:
     return _toggle(Watch.objects.filter(item=item), user)
 
 
+def follows_scope(stall_id: int) -> str:
+    """What `watchlist.services` marks changed when someone follows the stall or stops."""
+    return f"stall-follows:{stall_id}"
+
+
 def stall_follow_state(*, user, stall: Stall) -> Toggle:
-    return _toggle(Follow.objects.filter(stall=stall), user)
+    """For a signed-out viewer (most of a stall's, and theirs is only the count) the
+    count is kept until someone follows the stall or stops."""
+    if user.is_authenticated:
+        return _toggle(Follow.objects.filter(stall=stall), user)
+    return kept_until_changed(
+        scope=follows_scope(stall.pk),
+        name="count",
+        read=lambda: _toggle(Follow.objects.filter(stall=stall), user),
+        timeout=FOLLOW_COUNT_KEPT_SECONDS,
+    )
 
 
 def saved_items_for(*, user) -> list[ItemCard]:

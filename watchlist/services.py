@@ -8,10 +8,12 @@ one row: the loser's insert is refused and it finds the winner's.
 
 from django.db import IntegrityError, transaction
 
+from bazaar.cache import changed_on_commit
 from bazaar.errors import Invalid
 from stalls.models import Item, Stall
 
 from .models import Follow, Watch
+from .selectors import follows_scope
 
 
 def item_watch_set(*, user, item: Item, watching: bool) -> bool:
@@ -29,10 +31,12 @@ def stall_follow_set(*, user, stall: Stall, following: bool) -> bool:
     """Follow the stall for `user` (or stop); returns whether they follow it now."""
     if not following:
         Follow.objects.filter(user=user, stall=stall).delete()
+        changed_on_commit(follows_scope(stall.pk))
         return False
     if stall.seller.user_id == user.pk:
         raise Invalid("This is your own stall: you hear about it already.")
     _create_once(Follow, user=user, stall=stall)
+    changed_on_commit(follows_scope(stall.pk))
     return True
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import environ
 from csp.constants import NONCE, NONE, SELF
 
+from bazaar.database import BoundedConnection
 from bazaar.logs import logging_config, sentry_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy with a nonce per response (docs/security.md).
     "bazaar.csp.ContentSecurityPolicyMiddleware",
+    # A database that does not answer: a 503 with Retry-After (bazaar.database).
+    "bazaar.errors.DatabaseUnavailableMiddleware",
     # Permissions-Policy everywhere; no-store for signed-in pages (docs/security.md).
     "bazaar.headers.PrivacyHeadersMiddleware",
     # Compresses pages, and static files WhiteNoise has no compressed copy of (with
@@ -117,6 +120,10 @@ TEMPLATES = [
 
 # Database: SQLite file by default; DATABASE_URL switches to PostgreSQL with
 # psycopg 3's connection pool.
+# A PostgreSQL that stops answering is waited for DATABASE_WAIT_SECONDS, not for
+# ever: a new connection (connect_timeout), a free pooled one (the pool's timeout)
+# and, in web processes, a query's answer (bazaar.database; then a 503).
+DATABASE_WAIT_SECONDS = env.int("DATABASE_WAIT_SECONDS", default=3)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'bazaar.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Daphne and the Celery worker share the file: WAL lets readers run beside the
@@ -139,7 +146,13 @@ else:
     # statements (PgBouncer in transaction mode before 1.21): docs/decisions.md.
     prepare_threshold = env("DATABASE_PREPARE_THRESHOLD", default="2")
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", default=20)},
+        "pool": {
+            "min_size": 2,
+            "max_size": env.int("DATABASE_POOL_MAX", default=20),
+            "timeout": DATABASE_WAIT_SECONDS,
+            "connection_class": BoundedConnection,
+        },
+        "connect_timeout": max(2, DATABASE_WAIT_SECONDS),
         "server_side_binding": True,
         "prepare_threshold": None if prepare_threshold == "off" else int(prepare_threshold),
     }
@@ -153,7 +166,8 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # One redis-py client per pool, not one per operation (bazaar.cache).
+            "BACKEND": "bazaar.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "bazaar",
             "OPTIONS": {"pool_class": "bazaar.cache.SharedConnectionPool"},

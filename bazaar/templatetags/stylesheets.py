@@ -37,3 +37,13 @@ def inline_stylesheet(context, path: str) -> str:
     css = _read(path) if settings.DEBUG else _read_once(path)
     nonce = context["request"].csp_nonce
     return mark_safe(f'<style nonce="{nonce}">{css}</style>')  # noqa: S308 - our own static file
+
+
+@register.simple_tag
+def inline_script(path: str) -> str:
+    """The static script `path`'s text, for inside a <script> element: code a page must
+    run before its deferred scripts arrive (read once, like the stylesheets)."""
+    js = _read(path) if settings.DEBUG else _read_once(path)
+    if "</script" in js.lower():
+        raise template.TemplateSyntaxError(f"{path!r} cannot be inlined: it closes its element.")
+    return mark_safe(js)  # noqa: S308 - our own static file

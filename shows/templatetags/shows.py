@@ -11,12 +11,13 @@ from shows.services import page_viewer_grant
 register = template.Library()
 
 
-def _stage_context(context, stall) -> dict:
+def _stage_context(context, stall, *, early: bool = False) -> dict:
+    """What the stage shows; `early`, for the page's head, with the viewer's grant."""
     request = context["request"]
     show = on_air(stall_public_ids=[stall.public_id]).get(stall.public_id)
     is_seller = request.user.is_authenticated and stall.seller.user_id == request.user.pk
     grant = None
-    if show and not is_seller:
+    if early and show and not is_seller:
         grant = page_viewer_grant(
             stall_public_id=stall.public_id,
             on_air_entry=show,
@@ -29,6 +30,7 @@ def _stage_context(context, stall) -> dict:
         "grant": grant.as_json() if grant else None,
         "is_seller": is_seller,
         "video_enabled": media.backend() is not None,
+        "janus_viewer": not is_seller and getattr(media.backend(), "name", "") == "janus",
         "how_to_enable": media.HOW_TO_ENABLE,
         "heartbeat_seconds": settings.SHOW_HEARTBEAT_SECONDS,
         "request": request,
@@ -40,6 +42,13 @@ def _stage_context(context, stall) -> dict:
 def show_stage(context, stall):
     """The stall page's video: the viewer's stage, or the seller's own panel."""
     return _stage_context(context, stall)
+
+
+@register.inclusion_tag("shows/_early.html", takes_context=True)
+def show_early(context, stall):
+    """The stall page's head: a viewer's grant and Janus client, so that connecting to a
+    live show starts before the stylesheet and the page's scripts arrive."""
+    return _stage_context(context, stall, early=True)
 
 
 @register.inclusion_tag("shows/_seller_panel.html", takes_context=True)

@@ -40,15 +40,19 @@ def _load(public_id: str, user):
     return stall, restriction
 
 
-def _arrive(stall: Stall, conn: str, visitor: visitors.Visitor):
+def _arrive(stall: Stall, conn: str, visitor: visitors.Visitor, ttl: float):
     """One trip to the database thread for a join: a signed-in visitor's entry (a
     guest's waits for the pulse's next tick), then the document's state."""
     if visitor.signed_in:
-        visitors.room_join(stall=stall, conn=conn, visitor=visitor)
+        visitors.room_join(stall=stall, conn=conn, visitor=visitor, ttl=ttl)
     return document_state(stall_id=stall.pk)
 
 
 class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
+    # A text frame's `type` -> the method that handles it. Apps above stalls add theirs
+    # in a subclass (offers.consumers), routed in bazaar.routing.
+    frame_handlers = {"chat": "_chat", "cursor": "_cursor", "ping": "_ping"}
+
     async def connect(self):
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
         user = self.scope["user"]
@@ -78,12 +82,12 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         await fanout.join(self)
         if user.is_authenticated:
             await self.channel_layer.group_add(user_group(user.public_id), await self.own_channel())
-        headcount = room_pulse_here().enter(
+        headcount, heartbeat, ttl = room_pulse_here().enter(
             self.group, self.stall, fanout, self.channel_name, self.visitor
         )
         state = (
             None if user.is_authenticated else document_state_kept(stall_id=self.stall.pk)
-        ) or await database_sync_to_async(_arrive)(self.stall, self.channel_name, self.visitor)
+        ) or await database_sync_to_async(_arrive)(self.stall, self.channel_name, self.visitor, ttl)
         self.joined = True
         self.told = (state.epoch, state.seq)  # the document's position as this socket knows it
         await self._send_json(
@@ -94,7 +98,7 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
                 "epoch": state.epoch,
                 "seq": state.seq,
                 "server_time": time.time(),
-                "heartbeat_seconds": visitors.HEARTBEAT_SECONDS,
+                "heartbeat_seconds": heartbeat,
             }
         )
         if headcount is not None:
@@ -140,11 +144,11 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         except (ValueError, TypeError, KeyError):
             await self._error("bad_frame", "Frames are JSON objects with a type.")
             return
-        handler = {"chat": self._chat, "cursor": self._cursor, "ping": self._ping}.get(kind)
+        handler = self.frame_handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
             await self._error("unknown_type", f"Unknown frame type {kind!r}.")
             return
-        await handler(frame)
+        await getattr(self, handler)(frame)
 
     async def _receive_sync(self, data: bytes) -> None:
         """Yjs sync step 1 from a client: answer with step 2, what it is missing."""

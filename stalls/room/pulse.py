@@ -12,6 +12,11 @@ at all; a frame goes only when the count as shown has changed, at most once per
 `count_window`, which grows with the room ("2.3k watching" needs no per-second
 precision), and is encoded once for every socket. A process that stops (every socket
 at once) leaves its entries to expire.
+
+A big room's sockets also beat less often (`heartbeat_seconds`, told in the welcome):
+receiving a heartbeat is most of what an idle socket costs its server, so a room's
+pings stay near ROOM_PINGS_PER_SECOND however many watch, and its entries live
+ENTRY_BEATS of the longest beat this process has told there.
 """
 
 import asyncio
@@ -26,11 +31,23 @@ from bazaar.fanout import SOCKET_GONE, GroupFanout, for_this_loop, in_turns
 
 from ..models import Stall
 from .document import document_position_read, document_positions
-from .visitors import RoomCount, Visitor, room_pulse
+from .visitors import ENTRY_BEATS, HEARTBEAT_SECONDS, RoomCount, Visitor, room_pulse
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+ROOM_PINGS_PER_SECOND = 100
+# A ping is all the traffic a quiet big room's socket has: under the 60 s idle timeout
+# common on load balancers, so none closes a watcher's socket.
+HEARTBEAT_MOST = 50
+
+
+def heartbeat_seconds(sockets: int) -> int:
+    """The heartbeat told to a socket joining a room of `sockets`: 10 s, and from 1,000
+    sockets as long as keeps the room's pings near ROOM_PINGS_PER_SECOND (20 s at
+    2,000), at most HEARTBEAT_MOST. A longer beat only delays two rare things: a
+    crashed process's sockets leaving the count, and a lost frame being noticed."""
+    return min(HEARTBEAT_MOST, max(HEARTBEAT_SECONDS, sockets // ROOM_PINGS_PER_SECOND))
 
 
 def count_window(sockets: int) -> float:
@@ -83,6 +100,12 @@ class Room:
     guests: list[str] = field(default_factory=list)  # arrived since the last tick
     frame: str | None = None  # the headcount frame last handed out
     sent_at: float = float("-inf")
+    sockets: int = 0  # the room's count across processes at the last tick
+    heartbeat: float = 0  # the longest beat told here (seconds)
+
+    def entry_ttl(self) -> float:
+        """How long this process's entries in the room live without a heartbeat."""
+        return float(ENTRY_BEATS * self.heartbeat)
 
 
 class RoomPulse:
@@ -92,18 +115,26 @@ class RoomPulse:
 
     def enter(
         self, group: str, stall: Stall, fanout: GroupFanout, conn: str, visitor: Visitor
-    ) -> str | None:
+    ) -> tuple[str | None, int, float]:
         """A socket of this process joined `group` (a guest is entered in the registry by
-        the next tick, with every other; a signed-in visitor has been already); returns
-        the room's last headcount frame, to greet it with."""
+        the next tick, with every other; a signed-in visitor is entered by the caller,
+        for the returned ttl). Returns the room's last headcount frame, to greet it
+        with, its heartbeat (the seller's stays 10 s: it keeps the stall's live dot,
+        which expires in 30 s) and how long its entry lives."""
         room = self.rooms.get(group)
         if room is None:
             room = self.rooms[group] = Room(stall=stall, fanout=fanout)
+        heartbeat = (
+            HEARTBEAT_SECONDS
+            if visitor.is_seller
+            else heartbeat_seconds(max(room.sockets, len(fanout.members)))
+        )
+        room.heartbeat = max(room.heartbeat, heartbeat)
         if not visitor.signed_in:
             room.guests.append(conn)
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._run())
-        return room.frame
+        return room.frame, heartbeat, room.entry_ttl()
 
     def beat(self, group: str, consumer, conn: str, visitor: Visitor) -> None:
         """A heartbeat: kept for the next tick, which answers it."""
@@ -130,13 +161,20 @@ class RoomPulse:
     async def tick(self) -> None:
         work = {}
         for group, room in list(self.rooms.items()):
-            work[group] = (room.stall, room.beats, room.left, room.pinged, room.guests)
+            work[group] = (
+                room.stall,
+                room.beats,
+                room.left,
+                room.pinged,
+                room.guests,
+                room.entry_ttl(),
+            )
             room.beats, room.left, room.pinged, room.guests = {}, [], [], []
             if not room.fanout.members:
                 del self.rooms[group]
         counts, positions = await database_sync_to_async(_pulse_rooms)(work)
         now = asyncio.get_running_loop().time()
-        for group, (stall, _, _, pinged, _) in work.items():
+        for group, (stall, _, _, pinged, _, _) in work.items():
             room = self.rooms.get(group)
             position = positions.get(stall.pk)
             behind = [c for c in pinged if position is not None and c.told != position]
@@ -152,6 +190,7 @@ class RoomPulse:
                 await _answer(behind, pong, position)
             if room is None:
                 continue
+            room.sockets = counts[group].sockets
             frame = presence_frame(counts[group])
             if frame != room.frame and now - room.sent_at >= count_window(counts[group].sockets):
                 room.frame, room.sent_at = frame, now
@@ -170,10 +209,10 @@ async def _answer(consumers: list, frame: str, position: tuple[int, int]) -> Non
 
 def _pulse_rooms(work: dict) -> tuple[dict[str, RoomCount], dict[int, tuple[int, int]]]:
     counts = {
-        group: room_pulse(stall=stall, beats=beats, left=left, guests=tuple(guests))
-        for group, (stall, beats, left, _, guests) in work.items()
+        group: room_pulse(stall=stall, beats=beats, left=left, guests=tuple(guests), ttl=ttl)
+        for group, (stall, beats, left, _, guests, ttl) in work.items()
     }
-    stall_ids = [stall.pk for stall, _, _, pinged, _ in work.values() if pinged]
+    stall_ids = [stall.pk for stall, _, _, pinged, _, _ in work.values() if pinged]
     positions = document_positions(stall_ids=stall_ids)
     for stall_id in set(stall_ids) - set(positions):
         positions[stall_id] = document_position_read(stall_id=stall_id)

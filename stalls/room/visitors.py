@@ -24,8 +24,9 @@ from ..models import Stall
 from .document import document_change, document_presence, presence_set
 from .presence import live_stall_ids, seller_presence_beat, seller_presence_end
 
-ENTRY_TTL = 30.0
-HEARTBEAT_SECONDS = 10
+HEARTBEAT_SECONDS = 10  # a socket's heartbeat in a small room (stalls.room.pulse)
+ENTRY_BEATS = 3  # an entry lives this many of its socket's heartbeats
+ENTRY_TTL = float(ENTRY_BEATS * HEARTBEAT_SECONDS)
 # The most people the document lists; a bigger room shows its count and who chatted.
 LISTED_MOST = 30
 
@@ -54,24 +55,24 @@ class LocalRegistry:
         self._entries: dict[str, dict[str, tuple[float, Visitor]]] = {}
         self._sections: dict[str, int] = {}
 
-    def add(self, stall: str, conn: str, visitor: Visitor) -> int:
+    def add(self, stall: str, conn: str, visitor: Visitor, ttl: float) -> int:
         with self._lock:
             entries = self._entries.setdefault(stall, {})
-            entries[conn] = (time.monotonic() + ENTRY_TTL, visitor)
+            entries[conn] = (time.monotonic() + ttl, visitor)
             return self._sockets_of(entries, visitor.user_id)
 
-    def add_guests(self, stall: str, conns: list[str]) -> None:
+    def add_guests(self, stall: str, conns: list[str], ttl: float) -> None:
         with self._lock:
             entries = self._entries.setdefault(stall, {})
-            until = time.monotonic() + ENTRY_TTL
+            until = time.monotonic() + ttl
             for conn in conns:
                 entries[conn] = (until, GUEST)
 
-    def touch_many(self, stall: str, conns: list[str]) -> list[str]:
+    def touch_many(self, stall: str, conns: list[str], ttl: float) -> list[str]:
         """Push these entries' expiry forward; returns the conns that had none."""
         with self._lock:
             entries = self._entries.get(stall, {})
-            until = time.monotonic() + ENTRY_TTL
+            until = time.monotonic() + ttl
             missing = []
             for conn in conns:
                 if conn in entries:
@@ -146,29 +147,29 @@ class RedisRegistry:
         base = f"bazaar:room:{stall}"
         return f"{base}:expiry", f"{base}:who", f"{base}:users"
 
-    def add(self, stall: str, conn: str, visitor: Visitor) -> int:
+    def add(self, stall: str, conn: str, visitor: Visitor, ttl: float) -> int:
         expiry, who, users = self._keys(stall)
         pipe = self._redis.pipeline()
-        pipe.zadd(expiry, {conn: time.time() + ENTRY_TTL})
+        pipe.zadd(expiry, {conn: time.time() + ttl})
         pipe.hset(who, conn, json.dumps(visitor.__dict__))
         if visitor.signed_in:
             pipe.hincrby(users, visitor.user_id, 1)
         result = pipe.execute()
         return int(result[2]) if visitor.signed_in else 0
 
-    def add_guests(self, stall: str, conns: list[str]) -> None:
+    def add_guests(self, stall: str, conns: list[str], ttl: float) -> None:
         """Guests arriving together, in one round trip."""
         expiry, who, _ = self._keys(stall)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zadd(expiry, dict.fromkeys(conns, time.time() + ENTRY_TTL))
+        pipe.zadd(expiry, dict.fromkeys(conns, time.time() + ttl))
         pipe.hset(who, mapping=dict.fromkeys(conns, json.dumps(GUEST.__dict__)))
         pipe.execute()
 
-    def touch_many(self, stall: str, conns: list[str]) -> list[str]:
+    def touch_many(self, stall: str, conns: list[str], ttl: float) -> list[str]:
         """One round trip for a tick's heartbeats; returns the conns that had no entry
         (expired meanwhile: they join again)."""
         expiry, _, _ = self._keys(stall)
-        until = time.time() + ENTRY_TTL
+        until = time.time() + ttl
         pipe = self._redis.pipeline(transaction=False)
         for conn in conns:
             pipe.zadd(expiry, {conn: until}, xx=True, ch=True)
@@ -296,13 +297,15 @@ def _seller_present(stall: Stall) -> None:
         signals.seller_went_live.send(sender=Stall, stall=stall)
 
 
-def room_join(*, stall: Stall, conn: str, visitor: Visitor) -> None:
+def room_join(*, stall: Stall, conn: str, visitor: Visitor, ttl: float | None = None) -> None:
     """A socket arrived (the stall room's pulse hands guests to `room_pulse` in bulk
     instead; a signed-in user is entered at once, for a giveaway's draw). A user's first
     socket lists them in the document while the room is small (LISTED_MOST; the seller
     always), which also drops anyone listed whose sockets have all gone (a crashed
-    process); a bigger room shows its count, not a member list."""
-    sockets_of_user = registry().add(stall.public_id, conn, visitor)
+    process); a bigger room shows its count, not a member list. The entry lives `ttl`
+    seconds unless a heartbeat renews it (default ENTRY_TTL: three 10 s beats)."""
+    ttl = ENTRY_TTL if ttl is None else ttl
+    sockets_of_user = registry().add(stall.public_id, conn, visitor, ttl)
     if not visitor.signed_in:
         return
     # They left the grid for the room, where the heat-map now counts them.
@@ -341,22 +344,30 @@ def room_beat(*, stall: Stall, conn: str, visitor: Visitor) -> None:
 
 
 def room_pulse(
-    *, stall: Stall, beats: dict[str, Visitor], left: list[str], guests: tuple[str, ...] = ()
+    *,
+    stall: Stall,
+    beats: dict[str, Visitor],
+    left: list[str],
+    guests: tuple[str, ...] = (),
+    ttl: float | None = None,
 ) -> RoomCount:
     """One process's tick for one room (stalls.room.pulse): the guests who arrived, the
     heartbeats and the departures since the last, in a few Redis round trips, then the
     room's count.
 
     The database is touched only when someone listed in the document has gone, or a
-    socket whose entry expired meanwhile joins again.
+    socket whose entry expired meanwhile joins again. Entries written here live `ttl`
+    seconds (default ENTRY_TTL; a big room's sockets beat less often, see
+    `stalls.room.pulse.heartbeat_seconds`).
     """
     public_id = stall.public_id
+    ttl = ENTRY_TTL if ttl is None else ttl
     if guests:
-        registry().add_guests(public_id, list(guests))
+        registry().add_guests(public_id, list(guests), ttl)
     if beats:
-        missing = set(registry().touch_many(public_id, list(beats)))
+        missing = set(registry().touch_many(public_id, list(beats), ttl))
         for conn in missing:
-            room_join(stall=stall, conn=conn, visitor=beats[conn])
+            room_join(stall=stall, conn=conn, visitor=beats[conn], ttl=ttl)
         if any(v.is_seller for conn, v in beats.items() if conn not in missing):
             seller_presence_beat(stall_public_id=public_id)
     departures = registry().remove_many(public_id, left) + registry().expire(public_id)

@@ -27,9 +27,18 @@ document.addEventListener("submit", (event) => {
     note.textContent = message;
   }
 
-  for (const [name, message] of Object.entries(FAILED)) {
+  // A 503 (the database not answering: bazaar.errors) carries its own message.
+  function serverMessage(xhr) {
+    if (!xhr || xhr.status !== 503) return null;
+    const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    const alert = page.querySelector("[role=alert]");
+    return alert && alert.textContent.trim();
+  }
+
+  for (const [name, fallback] of Object.entries(FAILED)) {
     document.addEventListener(name, (event) => {
       const { elt, target } = event.detail;
+      const message = serverMessage(event.detail.xhr) || fallback;
       const intoTarget = target && !target.matches("select, input, textarea");
       const place = elt.matches("form") || !intoTarget ? elt : target;
       const failed = new CustomEvent("bazaar:request-failed", {

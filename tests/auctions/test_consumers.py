@@ -180,3 +180,23 @@ def _values(frame):
             yield from _values(value)
     elif not isinstance(frame, float):
         yield frame
+
+
+async def test_watchers_sockets_subscribe_no_channel_of_their_own(auction, monkeypatch):
+    """Broadcasts reach an auction's sockets through the process's one subscription
+    (bazaar.fanout); a socket of its own on the pub/sub layer was a SUBSCRIBE per join."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    opened = []
+    new_channel = layer.new_channel
+
+    async def counted(*args, **kwargs):
+        opened.append(1)
+        return await new_channel(*args, **kwargs)
+
+    monkeypatch.setattr(layer, "new_channel", counted)
+    sockets = [(await watch(auction.public_id))[0] for _ in range(3)]
+    assert len(opened) <= 1  # the fan-out's, shared by all three
+    for socket in sockets:
+        await socket.disconnect()

@@ -1,5 +1,7 @@
-"""Django's Redis cache, made once per request under ASGI, shares one pool per process."""
+"""Django's Redis cache, made once per request under ASGI, shares one pool and one
+client per process; values kept until a change in their scope commits."""
 
+import pytest
 from django.core.cache.backends.redis import RedisCache
 
 SHARED = {"OPTIONS": {"pool_class": "bazaar.cache.SharedConnectionPool"}}
@@ -26,3 +28,78 @@ def test_without_it_each_cache_object_opens_its_own():
     assert pool(RedisCache("redis://127.0.0.1:6379/9", {})) is not pool(
         RedisCache("redis://127.0.0.1:6379/9", {})
     )
+
+
+def test_every_cache_object_for_one_server_uses_the_same_client():
+    from bazaar.cache import SharedClientRedisCache
+
+    first = SharedClientRedisCache("redis://127.0.0.1:6379/9", SHARED)
+    second = SharedClientRedisCache("redis://127.0.0.1:6379/9", SHARED)
+    assert first._cache.get_client() is second._cache.get_client()
+    assert (
+        first._cache.get_client()
+        is not RedisCache("redis://127.0.0.1:6379/9", SHARED)._cache.get_client()
+    )
+
+
+# kept_until_changed: a value kept until its scope's change commits.
+
+
+class Reads:
+    """A read that counts how often it ran and answers what it is told."""
+
+    def __init__(self, answer):
+        self.answer, self.count = answer, 0
+
+    def __call__(self):
+        self.count += 1
+        return self.answer
+
+
+def kept(read, *, keep=lambda _value: True):
+    from bazaar.cache import kept_until_changed
+
+    return kept_until_changed(scope="test:1", name="value", read=read, timeout=60, keep=keep)
+
+
+@pytest.mark.django_db
+def test_a_kept_value_is_read_once_until_a_change_in_its_scope_commits(
+    django_capture_on_commit_callbacks,
+):
+    from bazaar.cache import changed_on_commit
+
+    reads = Reads("first")
+    assert kept(reads) == kept(reads) == "first" and reads.count == 1
+    with django_capture_on_commit_callbacks(execute=False):
+        changed_on_commit("test:1")  # rolled back: its callback never runs
+    assert kept(reads) == "first" and reads.count == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        changed_on_commit("test:1")
+    reads.answer = "second"
+    assert kept(reads) == "second" and reads.count == 2
+
+
+@pytest.mark.django_db
+def test_a_value_read_while_a_change_commits_is_never_served_after_it(
+    django_capture_on_commit_callbacks,
+):
+    """The race a plain get/set/delete loses: the read starts, the change commits and
+    drops the cache, then the read stores what it found before the change."""
+    from bazaar.cache import changed_on_commit
+
+    def read_then_the_change_commits():
+        with django_capture_on_commit_callbacks(execute=True):
+            changed_on_commit("test:1")
+        return "stale"
+
+    assert kept(read_then_the_change_commits) == "stale"  # this request's own answer
+    fresh = Reads("fresh")
+    assert kept(fresh) == "fresh" and fresh.count == 1
+
+
+@pytest.mark.django_db
+def test_a_value_keep_refuses_is_read_every_time():
+    reads = Reads("live")
+    for _ in range(3):
+        assert kept(reads, keep=lambda value: value is None) == "live"
+    assert reads.count == 3

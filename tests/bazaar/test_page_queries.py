@@ -101,16 +101,18 @@ BUDGETS = {
     "front": 6,
     # The grid: the section; its cards and the layout are cached.
     "grid": 1,
-    # Stall: stall, the stall's photos, show stage (flash auction, giveaway), running
-    # auctions, rating, latest reviews, Follow count (the item cards are cached:
-    # stalls.cards); signed in also session, user, cart count and, for every cart
-    # button together, the buyer's accepted offers.
-    "stall signed out": 9,
-    "stall signed in": 13,
-    # Item (signed in): session, user, the item, its stock, photos, auction and the
-    # viewer's holds, the same four for the stall's other items, cart count, accepted
-    # offer, Save and Follow counts, rating.
-    "item": 18,
+    # Stall: stall, the stall's photos, running auctions, latest reviews (the item
+    # cards, the rating, a quiet show stage and a guest's Follow count are kept until
+    # they change: stalls.cards, reviews.selectors, stalls.room.overlay,
+    # watchlist.selectors); signed in also session, user, the Follow count and
+    # whether it is theirs, cart count and, for every cart button together, the
+    # buyer's accepted offers.
+    "stall signed out": 4,
+    "stall signed in": 9,
+    # Item (signed in): session, user, the item, the stall's other items, then for
+    # them all at once their stock, photos, auctions and the viewer's holds, cart
+    # count, accepted offer, Save and Follow counts (the rating is kept).
+    "item": 13,
     # Cart: session, user, the lines, the open checkout, then for all lines at once
     # their accepted offers, stock and shipping; checkout reads the address too.
     "cart": 8,

@@ -1,5 +1,6 @@
 """The launcher that runs several server processes on one listening socket."""
 
+import argparse
 import os
 import signal
 import socket
@@ -10,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from bazaar.serve import check_workers, default_server
+from bazaar.serve import WEBSOCKET_PING_SECONDS, check_workers, daphne_command, default_server
 
 
 def test_more_than_one_worker_needs_redis():
@@ -158,3 +159,14 @@ def test_gunicorn_with_uvicorn_workers_serves_pages_and_sockets_and_stops(requir
     assert code == 0
     assert b"lifespan" not in process.stderr.read().lower()
     assert not any(_alive(pid) for pid in everyone)
+
+
+def test_both_servers_ping_a_socket_only_after_a_minute_of_silence():
+    """The pages' own heartbeats keep sockets live; the server's keepalive ping is only
+    for a peer gone silently (20 s by default in both servers: 500 frames a second
+    each way at 10,000 auction sockets)."""
+    from bazaar.workers import BazaarUvicornWorker
+
+    command = daphne_command(argparse.Namespace(websocket_connect_timeout=20), 3)
+    assert command[command.index("--ping-interval") + 1] == str(WEBSOCKET_PING_SECONDS) == "60"
+    assert BazaarUvicornWorker.CONFIG_KWARGS["ws_ping_interval"] == WEBSOCKET_PING_SECONDS

@@ -5,6 +5,7 @@ JSON line has always had. Nothing here runs a server or looks at a time."""
 import importlib
 import json
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -42,6 +43,7 @@ DEFAULTS = {
         "rounds": 3,
         "think": 0.0,
         "server_processes": 1,
+        "via": ["http", "socket"],
         "baseline_posts": 5,
         "postgres": DEFAULT_POSTGRES,
         "redis": DEFAULT_REDIS,
@@ -62,7 +64,7 @@ DEFAULTS = {
         "redis": DEFAULT_REDIS,
         "url": None,
     },
-    "video": {"viewers": 20, "seconds": 15.0, "baseline_seconds": 4.0, "enter_every": 0.5},
+    "video": {"viewers": 20, "seconds": 15.0, "baseline_seconds": 4.0, "enter_every": 2.0},
     "page_cost": {
         "postgres": DEFAULT_POSTGRES,
         "redis": DEFAULT_REDIS,
@@ -133,6 +135,7 @@ def test_every_bench_has_a_parser_and_a_main():
         ("analytics", ["--databases", "sqlite,mysql"]),
         ("search", ["--url", "http://127.0.0.1:8000", "--postgres", DEFAULT_POSTGRES]),
         ("offers", ["--pairs", "0"]),
+        ("offers", ["--via", "http,carrier-pigeon"]),
         ("page_cost", ["--requests", "0"]),
         ("stall_room", ["--configs", "baseline,nginx"]),
         ("stall_room", ["--url", "http://127.0.0.1:8000"]),
@@ -300,3 +303,16 @@ def test_a_bench_starts_daphne_alone_or_the_projects_launcher():
     uvicorn = server_command("uvicorn", 8001, 1)
     assert uvicorn[1:5] == ["-m", "bazaar.serve", "--server", "uvicorn"]
     assert uvicorn[-2:] == ["--workers", "1"]
+
+
+def test_a_bench_keeps_its_servers_to_the_ports_it_is_given(monkeypatch):
+    from bench._servers import free_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("BENCH_PORTS", f"{port}-{port + 50}")
+        assert port < free_port() <= port + 50
+        monkeypatch.setenv("BENCH_PORTS", f"{port}-{port}")
+        with pytest.raises(OSError, match="no free port"):
+            free_port()

@@ -65,7 +65,9 @@ def test_a_live_stall_page_brings_the_viewers_grant(
     assert grant["role"] == "viewer" and grant["identity"] == viewer.public_id
     assert grant["room"] == media.room_name(stall.public_id)
     assert media_server.calls == [("viewer", grant["room"])]
-    assert "vendor/janus" in html  # its library comes with the page, not after the grant
+    # Its client comes in the page and starts connecting there, not after a fetch.
+    assert "window.BazaarJanusViewer" in html and "data-janus-viewer" in html
+    assert '<script src="/static/vendor/janus' not in html  # janus.js is the seller's alone
 
 
 def test_a_visitor_gets_a_grant_of_their_own_and_an_idle_stall_none(

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from bazaar.fanout import GroupFanout
 from stalls.room import pulse, visitors
-from stalls.room.document import chat_entry_insert, document_change
+from stalls.room.document import chat_entry_insert, document_change, stall_group
 from stalls.room.pulse import count_label, room_pulse_here, shown_count
 from stalls.room.visitors import Visitor, room_join, room_pulse
 from tests.conftest import unbatched
@@ -117,7 +117,7 @@ def test_heartbeats_and_the_count_touch_no_database(stall, make_user, django_ass
         )
     guests = tuple(f"guest-{n}" for n in range(50))
     beats = {"tab": signed_in} | dict.fromkeys(guests, visitors.GUEST)
-    work = {"stall": (stall, beats, [], ["a consumer"], guests)}
+    work = {"stall": (stall, beats, [], ["a consumer"], guests, visitors.ENTRY_TTL)}
     with django_assert_num_queries(0):
         counts, positions = pulse._pulse_rooms(work)
         room_pulse(stall=stall, beats=beats, left=[])
@@ -203,3 +203,51 @@ async def test_a_closing_socket_waits_for_nothing_and_the_tick_removes_it(stall,
     assert not room_pulse_here().rooms or all(
         not room.fanout.members for room in room_pulse_here().rooms.values()
     )
+
+
+def test_a_big_room_beats_less_often_keeping_its_pings_near_a_hundred_a_second():
+    assert [pulse.heartbeat_seconds(n) for n in (0, 999, 2000, 4000, 10_000, 50_000)] == [
+        10,
+        10,
+        20,
+        40,
+        50,
+        50,
+    ]
+    assert all(90 < n / pulse.heartbeat_seconds(n) < 110 for n in range(1000, 5001, 250))
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_each_joining_socket_is_told_the_beat_its_room_size_calls_for_but_the_seller(
+    stall, monkeypatch
+):
+    # A ping every 8 s for a whole room: each socket's beat is the room's size x 8 s.
+    monkeypatch.setattr(pulse, "ROOM_PINGS_PER_SECOND", 0.125)
+    guests = [await Client(stall.public_id).join() for _ in range(3)]
+    assert [g.welcome["heartbeat_seconds"] for g in guests] == [10, 16, 24]
+    seller = await Client(stall.public_id, await sync_to_async(lambda: stall.seller.user)()).join()
+    assert seller.welcome["heartbeat_seconds"] == visitors.HEARTBEAT_SECONDS
+    room = room_pulse_here().rooms[stall_group(stall.public_id)]
+    assert room.entry_ttl() == visitors.ENTRY_BEATS * 24
+    for client in [*guests, seller]:
+        await client.leave()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_silent_sockets_entry_lives_three_of_its_rooms_beats(
+    stall, fast_pulse, monkeypatch
+):
+    monkeypatch.setattr(pulse, "heartbeat_seconds", lambda sockets: 0.1)
+    guest = await Client(stall.public_id).join()
+    counted = []
+    for _ in range(150):
+        count = await sync_to_async(visitors.room_count)(stall_public_id=stall.public_id)
+        counted.append(count.sockets)
+        if count.sockets == 0 and 1 in counted:
+            break
+        await asyncio.sleep(0.02)
+    # Entered by a tick, then gone by expiry (0.3 s, not ENTRY_TTL's 30) while still open.
+    assert 1 in counted and counted[-1] == 0
+    await guest.leave()

@@ -45,6 +45,20 @@ def test_following_twice_is_following_once(stall, make_user):
     assert not Follow.objects.exists()
 
 
+def test_a_guests_follow_count_is_kept_until_a_follow_or_unfollow_commits(
+    stall, make_user, on_commit
+):
+    guest, buyer = AnonymousUser(), make_user("buyer")
+    assert stall_follow_state(user=guest, stall=stall) == Toggle(on=False, count=0)
+    stall_follow_set(user=buyer, stall=stall, following=True)  # not committed
+    assert stall_follow_state(user=guest, stall=stall).count == 0
+    assert stall_follow_state(user=buyer, stall=stall) == Toggle(on=True, count=1)
+    on_commit(stall_follow_set, user=make_user("other"), stall=stall, following=True)
+    assert stall_follow_state(user=guest, stall=stall).count == 2
+    on_commit(stall_follow_set, user=buyer, stall=stall, following=False)
+    assert stall_follow_state(user=guest, stall=stall).count == 1
+
+
 def test_the_database_refuses_a_second_row_for_the_same_person_and_thing(stall, make_user):
     buyer = make_user("buyer")
     Follow.objects.create(user=buyer, stall=stall)

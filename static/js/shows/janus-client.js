@@ -1,14 +1,11 @@
-// The Janus client (janus.js, vendored at the server's version): publish the seller's
-// camera as VP8 simulcast (a high layer and a 480p layer), watch a stall's show
-// choosing the layer the player and the connection allow.
+// The Janus client: publish the seller's camera as VP8 simulcast (a high layer and a
+// 480p layer) with janus.js (vendored at the server's version); watch a stall's show
+// with the page's own small viewer (janus-viewer.js), which picks the layer the player
+// and the connection allow.
 (() => {
   "use strict";
   const shows = window.BazaarShows;
   const PLUGIN = "janus.plugin.videoroom";
-  const LOW = 0; // substream 0 is the 480p layer, 1 the high one
-  const HIGH = 1;
-  const SMALL_PLAYER_PX = 640;
-  const NO_SUCH_FEED = 428; // VideoRoom's answer to joining a feed nobody publishes
   let ready = null;
 
   // janus.js asks webrtc-adapter only which browser this is; we tell it directly.
@@ -123,91 +120,21 @@
     };
   }
 
-  function wantedLayer(video) {
-    const downlink = navigator.connection && navigator.connection.downlink;
-    if (downlink && downlink < 1.5) return LOW;
-    return video.clientWidth && video.clientWidth <= SMALL_PLAYER_PX ? LOW : HIGH;
-  }
-
-  // Watch the room's publisher in `video`. Resolves once subscribed; `onGone` when the
-  // publisher's tracks go away, `onLost` when the connection drops.
-  async function watch(grant, video, { src, onGone, onLost }) {
-    const janus = await connect(grant, src, onLost);
-    shows.mark("session");
-    const stream = new MediaStream();
-    let handle = null;
-    let layer = null;
-    let joined = null;
-    const offered = new Promise((resolve, reject) => { joined = { resolve, reject }; });
-    handle = await attach(janus, {
-      onmessage: (message, jsep) => {
-        if (message.error) {
-          // Before the offer: the seller is not publishing (yet), or the room refused us.
-          const refused = new Error(message.error);
-          if (message.error_code === NO_SUCH_FEED) refused.code = "no_publisher";
-          if (joined) joined.reject(refused);
-          else onLost(message.error);
-        }
-        if (jsep) {
-          if (joined) joined.resolve();
-          joined = null;
-          shows.mark("offer");
-          handle.createAnswer({
-            jsep,
-            tracks: [{ type: "data" }],
-            success: (answer) => {
-              shows.mark("answer");
-              handle.send({ message: { request: "start" }, jsep: answer });
-            },
-            error: (e) => onLost(String(e)),
-          });
-        }
-        if (message.videoroom === "event" && (message.unpublished || message.leaving)) onGone();
-      },
-      onremotetrack: (track, mid, on) => {
-        if (on) {
-          stream.getTracks().filter((t) => t.kind === track.kind).forEach((t) => stream.removeTrack(t));
-          stream.addTrack(track);
-          if (video.srcObject !== stream) video.srcObject = stream;
-          video.play().catch(() => {});
-        } else if (track.kind === "video") {
-          onGone();
-        }
-      },
-      iceState: (state) => {
-        if (state === "connected") shows.mark("ice");
-        if (state === "failed" || state === "disconnected") onLost(state);
-      },
-      webrtcState: (up) => { if (up) shows.mark("webrtc-up"); },
-    });
-    shows.mark("attach");
-    // The seller publishes under a feed id the grant names: no asking who publishes.
-    handle.send({
-      message: { request: "join", ptype: "subscriber", room: grant.room, token: grant.extra.room_token,
-        streams: [{ feed: grant.extra.feed }] },
-    });
-    const chooseLayer = () => {
-      const wanted = wantedLayer(video);
-      if (wanted === layer) return;
-      layer = wanted;
-      handle.send({ message: { request: "configure", substream: wanted } });
-    };
-    chooseLayer();
+  // Watch the room's publisher in `video` (static/js/shows/janus-viewer.js, inlined in
+  // the page's head: the page may have started already). Resolves once subscribed; `onGone`
+  // when the publisher's tracks go away, `onLost` when the connection drops.
+  async function watch(grant, video, { onGone, onLost }) {
+    const viewer = window.BazaarJanusViewer;
+    if (!viewer) throw new Error("The video player could not be loaded.");
+    const session = viewer.adopt(grant, video);
+    session.bind({ onGone, onLost });
     try {
-      await offered;
+      await session.ready;
     } catch (error) {
-      try { janus.destroy({ cleanupHandles: true }); } catch (ignored) { /* already gone */ }
+      session.stop();
       throw error.code === "no_publisher" ? Object.assign(new Error("The seller's camera is not on yet."), { code: error.code }) : error;
     }
-    window.addEventListener("resize", chooseLayer);
-    return {
-      pc: () => handle.webrtcStuff.pc,
-      layer: () => layer,
-      stop() {
-        window.removeEventListener("resize", chooseLayer);
-        try { janus.destroy({ cleanupHandles: true }); } catch (error) { /* already gone */ }
-      },
-    };
+    return session;
   }
 
   shows.clients.janus = { publish, watch };

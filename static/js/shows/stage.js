@@ -109,9 +109,9 @@
     stage.classList.add("is-live");
     stage.classList.remove("is-over");
     say("Connecting to the show…");
-    // The media client's library loads while the grant is asked for (first frame sooner).
-    const expected = stage.dataset.backend === "livekit" ? "livekitSrc" : "janusSrc";
-    if (stage.dataset.backend) shows.loadScript(stage.dataset[expected]).catch(() => {});
+    // LiveKit's library loads while the grant is asked for (first frame sooner); Janus's
+    // viewer is in the page already.
+    if (stage.dataset.backend === "livekit") shows.loadScript(stage.dataset.livekitSrc).catch(() => {});
     shows.mark("start");
     try {
       const grant = pageGrant() || await shows.post(url("tokenUrl"));
@@ -119,6 +119,8 @@
       const client = shows.clientFor(grant);
       const src = grant.backend === "janus" ? stage.dataset.janusSrc : stage.dataset.livekitSrc;
       session = await client.watch(grant, video, { src, onGone: gone, onLost: lost });
+      // The page's own start may have played before this script listened.
+      if (!video.paused && video.readyState >= 2) say("");
       retryMs = 1000;
       readyChecks = 0;
     } catch (error) {

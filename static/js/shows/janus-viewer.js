@@ -1,0 +1,210 @@
+// A viewer's side of a Janus show, spoken straight to Janus's HTTP API (no janus.js):
+// inlined in the stall page's head before its stylesheet, so a live stall's page starts
+// subscribing (given the page's grant) while the rest of it still arrives and parses. Plain-text bodies keep every request "simple" (no CORS
+// preflight before each one, as janus.js's JSON bodies need); the subscribe request
+// goes as soon as the plugin is attached, the layer with it. stage.js adopts the
+// connection the page started (BazaarJanusViewer.early) or starts one (reconnections).
+(() => {
+  "use strict";
+  if (window.BazaarJanusViewer) return;
+  const PLUGIN = "janus.plugin.videoroom";
+  const NO_SUCH_FEED = 428; // VideoRoom's answer to joining a feed nobody publishes
+  const LOW = 0; // substream 0 is the 480p layer, 1 the high one
+  const HIGH = 1;
+  const SMALL_PLAYER_PX = 640;
+  const mark = (step) => { try { performance.mark(`show:${step}`); } catch (error) { /* no User Timing */ } };
+  const transaction = () => Math.random().toString(36).slice(2);
+
+  // The player's width once laid out; before that, the window's (a phone's is small).
+  function wantedLayer(video) {
+    const downlink = navigator.connection && navigator.connection.downlink;
+    if (downlink && downlink < 1.5) return LOW;
+    const width = (video && video.clientWidth) || window.innerWidth;
+    return width <= SMALL_PLAYER_PX ? LOW : HIGH;
+  }
+
+  // The stage's <video>: at once, or as soon as the page has parsed that far.
+  function player(found) {
+    const now = document.querySelector("[data-show-video]");
+    if (now) return found(now);
+    const watcher = new MutationObserver(() => {
+      const video = document.querySelector("[data-show-video]");
+      if (video) { watcher.disconnect(); found(video); }
+    });
+    watcher.observe(document.documentElement, { childList: true, subtree: true });
+  }
+
+  // One subscription (in `video`, or the stage's player once parsed): `ready` resolves
+  // once Janus offered the stream (rejects with code "no_publisher" while the seller's
+  // camera is not on). `bind` hands it the stage's callbacks; what happened before them
+  // is replayed.
+  function watch(grant, video = null) {
+    let sessionUrl = null;
+    let handleUrl = null;
+    let closed = false;
+    let pc = null;
+    let layer = null;
+    let handlers = null;
+    let pending = null; // a loss or an end that came before the stage's callbacks
+    const stream = new MediaStream();
+    const send = async (path, message, options = {}) => {
+      const response = await fetch(path, {
+        method: "POST",
+        body: JSON.stringify({ ...message, transaction: transaction(), token: grant.token }),
+        ...options,
+      });
+      const reply = await response.json();
+      if (reply.janus === "error") throw new Error(reply.error.reason);
+      return reply;
+    };
+    const report = (kind, detail) => {
+      if (closed) return;
+      if (handlers) handlers[kind](detail);
+      else if (!pending) pending = [kind, detail];
+    };
+    let settle = null;
+    const ready = new Promise((resolve, reject) => { settle = { resolve, reject }; });
+    ready.catch(() => {});
+
+    function chooseLayer() {
+      const wanted = wantedLayer(video || document.querySelector("[data-show-video]"));
+      if (wanted === layer || !handleUrl) return;
+      layer = wanted;
+      send(handleUrl, { janus: "message", body: { request: "configure", substream: wanted } }).catch(() => {});
+    }
+
+    async function answer(offer) {
+      mark("offer");
+      pc = new RTCPeerConnection({ iceServers: [] }); // host candidates: the server is reachable directly
+      pc.ontrack = (event) => {
+        stream.getTracks().filter((t) => t.kind === event.track.kind).forEach((t) => stream.removeTrack(t));
+        stream.addTrack(event.track);
+        player((found) => {
+          video = found;
+          if (video.srcObject !== stream) video.srcObject = stream;
+          video.play().catch(() => {});
+        });
+        event.track.addEventListener("ended", () => { if (event.track.kind === "video") report("onGone"); });
+      };
+      pc.onicecandidate = (event) => {
+        const candidate = event.candidate
+          ? { candidate: event.candidate.candidate, sdpMid: event.candidate.sdpMid, sdpMLineIndex: event.candidate.sdpMLineIndex }
+          : { completed: true };
+        send(handleUrl, { janus: "trickle", candidate }).catch(() => {});
+      };
+      pc.oniceconnectionstatechange = () => {
+        const state = pc.iceConnectionState;
+        if (state === "connected" || state === "completed") mark("ice");
+        if (state === "failed" || state === "disconnected") report("onLost", state);
+      };
+      await pc.setRemoteDescription(offer);
+      const local = await pc.createAnswer();
+      await pc.setLocalDescription(local);
+      mark("answer");
+      await send(handleUrl, { janus: "message", body: { request: "start" }, jsep: { type: local.type, sdp: local.sdp } });
+    }
+
+    function handle(event) {
+      const data = event.plugindata && event.plugindata.data;
+      if (event.janus === "webrtcup") mark("webrtc-up");
+      // The media went away (the seller stopped, or Janus closed it): stage.js asks
+      // whether the show is still on before it reconnects.
+      if (event.janus === "hangup" || event.janus === "detached") report("onGone");
+      if (!data) return;
+      if (data.error) {
+        const refused = Object.assign(new Error(data.error), data.error_code === NO_SUCH_FEED ? { code: "no_publisher" } : {});
+        if (settle) { settle.reject(refused); settle = null; stop(); } else report("onLost", data.error);
+        return;
+      }
+      if (event.jsep && event.jsep.type === "offer") {
+        answer(event.jsep).then(() => { if (settle) settle.resolve(); settle = null; },
+          (error) => { if (settle) settle.reject(error); settle = null; stop(); });
+      }
+      if (data.videoroom === "event" && (data.unpublished || data.leaving)) report("onGone");
+    }
+
+    // Janus's events for the session, one long poll after another (each also keeps
+    // the session alive).
+    async function poll(session) {
+      while (!closed) {
+        let events;
+        try {
+          const response = await fetch(`${session}?maxev=10&rid=${Date.now()}&token=${encodeURIComponent(grant.token)}`);
+          events = await response.json();
+        } catch (error) {
+          if (settle) { settle.reject(new Error("The video server is not answering.")); settle = null; }
+          report("onLost", "long poll failed");
+          return;
+        }
+        (Array.isArray(events) ? events : [events]).forEach(handle);
+      }
+    }
+
+    function stop() {
+      if (closed) return;
+      closed = true;
+      window.removeEventListener("resize", chooseLayer);
+      if (pc) pc.close();
+      if (sessionUrl) send(sessionUrl, { janus: "destroy" }, { keepalive: true }).catch(() => {});
+    }
+
+    (async () => {
+      try {
+        const created = await send(grant.url, { janus: "create" });
+        sessionUrl = `${grant.url}/${created.data.id}`;
+        mark("session");
+        poll(sessionUrl);
+        const attached = await send(sessionUrl, { janus: "attach", plugin: PLUGIN });
+        handleUrl = `${sessionUrl}/${attached.data.id}`;
+        mark("attach");
+        // The seller publishes under a feed id the grant names: no asking who publishes.
+        await send(handleUrl, {
+          janus: "message",
+          body: { request: "join", ptype: "subscriber", room: grant.room, token: grant.extra.room_token,
+            streams: [{ feed: grant.extra.feed }] },
+        });
+        chooseLayer(); // again once the stylesheet has given the player its size
+        window.addEventListener("resize", chooseLayer);
+        if (document.readyState !== "complete") window.addEventListener("load", chooseLayer, { once: true });
+      } catch (error) {
+        if (settle) { settle.reject(new Error("The video server is not answering.")); settle = null; }
+        stop();
+      }
+    })();
+
+    return {
+      grant,
+      ready,
+      pc: () => pc,
+      layer: () => layer,
+      bind(callbacks) {
+        handlers = callbacks;
+        if (pending) handlers[pending[0]](pending[1]);
+        pending = null;
+      },
+      stop,
+    };
+  }
+
+  let early = null;
+  window.BazaarJanusViewer = {
+    watch,
+    // The page's own grant, used at once (stage.js adopts it).
+    start(holder) {
+      let grant = null;
+      try { grant = JSON.parse(holder.textContent); } catch (error) { return; }
+      if (grant.backend !== "janus") return;
+      mark("start");
+      player((video) => video.addEventListener("loadeddata", () => mark("frame"), { once: true }));
+      early = watch(grant);
+    },
+    // The connection the page started for this grant, once; else a new one.
+    adopt(grant, video) {
+      const found = early && early.grant.token === grant.token ? early : null;
+      early = null;
+      return found || watch(grant, video);
+    },
+  };
+  const holder = document.getElementById("show-grant");
+  if (holder) window.BazaarJanusViewer.start(holder);
+})();
