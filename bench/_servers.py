@@ -154,10 +154,18 @@ def redis_cache_cleared(env: dict[str, str]) -> Iterator[str]:
 
 
 def free_port() -> int:
-    """A port nothing listens on now (the OS picks it; another process could still take it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on now (another process could still take it): the OS picks
+    it, or the first free one of $BENCH_PORTS (`8100-8199`) on a machine whose
+    sessions each keep to a range of their own."""
+    low, _, high = os.environ.get("BENCH_PORTS", "0-0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
 
 
 def _poll_until(ready, process: subprocess.Popen, timeout: float, pause: float) -> bool:
