@@ -285,6 +285,8 @@ def bids_write(auction_id: int, requests) -> list:
                     raise unready_refusal(unready[request.bidder.pk])
                 answers[index] = batch.place(request)
             except DomainError as refusal:
+                # The state it was refused against: a JSON answer shows it unread again.
+                refusal.auction = _snapshot(auction)
                 answers[index] = refusal
                 batch.refuse(request, refusal)
             earlier[request.key] = answers[index]
