@@ -12,12 +12,13 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.utils import timezone
 
 from analytics.models import Kind
 from analytics.recording import record_many
 from bazaar.errors import Conflict, DomainError, NotAllowed
+from bazaar.lookups import AnyOf
 from bazaar.money import format_money
 from orders.checkout.selectors import buyers_with_shipping_address
 from orders.payments.selectors import buyers_with_payment_method
@@ -152,8 +153,8 @@ def _what_the_batch_knows(auction: Auction, requests) -> tuple[dict, dict[int, s
     keys, they were two more round trips a batch."""
     user_ids = {request.bidder.pk for request in requests}
     keyed = Q(
-        bidder_id__in=user_ids,
-        idempotency_key__in={request.idempotency_key for request in requests},
+        AnyOf(F("bidder_id"), user_ids),
+        AnyOf(F("idempotency_key"), {request.idempotency_key for request in requests}),
     )
     columns = ("bidder_id", "idempotency_key")
     bids = Bid.objects.filter(_key_index, keyed).values_list(*columns, Value("bid"))
