@@ -6,11 +6,11 @@ import bazaar.ids  # noqa: F401  registers the <ulid:…> path converter
 from auctions.consumers import AuctionConsumer
 from market.consumers import MarketConsumer
 from notifications.consumers import NoticeConsumer
-from stalls.room.consumers import StallRoomConsumer
+from offers.consumers import OfferRoomConsumer
 
 websocket_urlpatterns = [
     path("ws/market/", MarketConsumer.as_asgi()),
-    path("ws/stalls/<ulid:public_id>/", StallRoomConsumer.as_asgi()),
+    path("ws/stalls/<ulid:public_id>/", OfferRoomConsumer.as_asgi()),  # the stall room, with offers
     path("ws/auctions/<ulid:public_id>/", AuctionConsumer.as_asgi()),
     path("ws/notices/", NoticeConsumer.as_asgi()),
 ]

@@ -155,17 +155,16 @@ def redis_cache_cleared(env: dict[str, str]) -> Iterator[str]:
 
 def free_port() -> int:
     """A port nothing listens on now (another process could still take it): the OS picks
-    it, or the first free one of $BENCH_PORTS (`8100-8199`) on a machine whose
-    sessions each keep to a range of their own."""
+    it, or the first free one of $BENCH_PORTS ("8200-8299") where sessions share a host."""
     low, _, high = os.environ.get("BENCH_PORTS", "0-0").partition("-")
-    for port in range(int(low), int(high or low) + 1):
+    for port in range(int(low), int(high) + 1):
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return probe.getsockname()[1]
-    raise RuntimeError(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
+    raise OSError(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
 
 
 def _poll_until(ready, process: subprocess.Popen, timeout: float, pause: float) -> bool:

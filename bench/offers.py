@@ -6,6 +6,7 @@ HTTP POST round trip on the same server in the same run.
     .venv/bin/python bench/offers.py --think 2             # people who read before answering
     .venv/bin/python bench/offers.py --server-processes 2   # daphne per core, one socket
     .venv/bin/python bench/offers.py --server uvicorn       # gunicorn with uvicorn workers
+    .venv/bin/python bench/offers.py --via http             # only the POSTs (default: both)
     .venv/bin/python bench/offers.py --postgres postgres://postgres@127.0.0.1:5432/postgres \\
         --redis redis://127.0.0.1:6379/10
 
@@ -19,7 +20,10 @@ One round of a pair, timed from the buyer's first POST:
   offer   buyer POSTs an offer (JSON, idempotency key)  -> the seller's socket gets `offer`/new
   counter seller POSTs a counter                        -> the buyer's socket gets `offer`/countered
   accept  buyer POSTs an acceptance                     -> the buyer's socket gets `offer`/accepted
-The round trip is the sum of the three legs; each leg is reported too. All K pairs run
+The round trip is the sum of the three legs; each leg is reported too. --via says how the
+actions are sent: `http` (the POSTs above) and `socket` (each action an `offer` intent on the
+person's stall socket, answered by `offer_ack` after commit; the same legs), one phase after
+the other on the same server, each with its own items, times and server CPU. All K pairs run
 their rounds at the same time, after a staggered start. By default each person acts the
 moment the other's frame arrives: a throughput test, where K pairs queue behind each
 other. --think T makes each person pause 0.5-1.5 x T seconds before acting, as people
@@ -66,6 +70,7 @@ from bench._ws import abort, join, ws_url  # noqa: E402
 
 OFFER_FRAME = '{"type": "offer"'
 LEGS = ("offer", "counter", "accept")
+VIAS = ("http", "socket")
 AIM_P95_MS = 50
 
 _SEED_SCRIPT = """
@@ -92,13 +97,18 @@ print(json.dumps(out))
 """
 
 
+ACK_FRAME = '{"type": "offer_ack"'
+
+
 class Socket:
-    """One stall socket; `offer` frames are handed to whoever waits for them."""
+    """One stall socket; `offer` frames are handed to whoever waits for them, and
+    `offer_ack` frames to whoever sent the intent with that key."""
 
     def __init__(self):
         self.socket = None
         self.waiting: dict[tuple[str, str], asyncio.Future] = {}
         self.early: dict[tuple[str, str], float] = {}
+        self.acks: dict[str, asyncio.Future] = {}
         self.task = None
 
     async def open(self, url: str, origin: str, cookie: str) -> None:
@@ -110,6 +120,12 @@ class Socket:
 
         try:
             async for raw in self.socket:
+                if type(raw) is str and raw.startswith(ACK_FRAME):
+                    ack = json.loads(raw)
+                    future = self.acks.pop(ack["key"], None)
+                    if future is not None and not future.done():
+                        future.set_result(ack)
+                    continue
                 if type(raw) is not str or not raw.startswith(OFFER_FRAME):
                     continue
                 now = time.perf_counter()
@@ -123,7 +139,17 @@ class Socket:
         except ConnectionClosed:
             pass
 
-    async def seen(self, event: str, offer_id: str, timeout: float = 10) -> float:
+    async def act(self, intent: dict, timeout: float = 60) -> dict:
+        """Send an `offer` intent; its `offer_ack` (a refusal raises)."""
+        future = asyncio.get_running_loop().create_future()
+        self.acks[intent["key"]] = future
+        await self.socket.send(json.dumps({"type": "offer", **intent}))
+        ack = await asyncio.wait_for(future, timeout)
+        if not ack["ok"]:
+            raise RuntimeError(f"offer intent refused: {ack}")
+        return ack
+
+    async def seen(self, event: str, offer_id: str, timeout: float = 60) -> float:
         """When the `event` frame for `offer_id` arrived (perf_counter)."""
         key = (event, offer_id)
         if key in self.early:
@@ -155,7 +181,19 @@ class Pair:
         await self.buyer_socket.open(ws, base_url, self.buyer_cookie)
         await self.seller_socket.open(ws, base_url, self.seller_cookie)
 
-    async def round(self, number: int, think: float) -> dict:
+    async def _action(self, via: str, side: str, action: str, target: str, **typed) -> dict:
+        """One action by the buyer or the seller, as a POST or as a socket intent; the
+        offer as the answer gives it."""
+        key = typed.pop("key")
+        if via == "socket":
+            socket = self.buyer_socket if side == "buyer" else self.seller_socket
+            intent = {"action": action, "id": target, "key": key, **typed}
+            return (await socket.act(intent))["offer"]
+        http = self.buyer_http if side == "buyer" else self.seller_http
+        path = f"/items/{target}/offers/new/" if action == "make" else f"/offers/{target}/{action}/"
+        return (await http.post_json(path, {**typed, "idempotency_key": key}))["offer"]
+
+    async def round(self, number: int, think: float, via: str) -> dict:
         """One bargaining round. With `think`, each person pauses before answering
         (uniformly 0.5-1.5 x think, as people read before they act); the pauses are not
         part of any leg, so the round trip is the time the market kept them waiting."""
@@ -168,27 +206,22 @@ class Pair:
         key = f"bench{number}{self.spec['stall']}"
         await pause()
         started = time.perf_counter()
-        offer = await self.buyer_http.post_json(
-            f"/items/{item}/offers/new/", {"amount": "30", "idempotency_key": key + "o"}
-        )
+        offer = await self._action(via, "buyer", "make", item, amount="30", key=key + "o")
         offer_answered = time.perf_counter()
-        offered_at = await self.seller_socket.seen("new", offer["offer"]["id"])
+        offered_at = await self.seller_socket.seen("new", offer["id"])
         await pause()
         counter_started = time.perf_counter()
-        counter = await self.seller_http.post_json(
-            f"/offers/{offer['offer']['id']}/counter/",
-            {"amount": "40", "idempotency_key": key + "c"},
+        counter = await self._action(
+            via, "seller", "counter", offer["id"], amount="40", key=key + "c"
         )
         counter_answered = time.perf_counter()
-        countered_at = await self.buyer_socket.seen("countered", counter["offer"]["id"])
+        countered_at = await self.buyer_socket.seen("countered", counter["id"])
         await pause()
         accept_started = time.perf_counter()
-        await self.buyer_http.post_json(
-            f"/offers/{counter['offer']['id']}/accept/", {"idempotency_key": key + "a"}
-        )
+        await self._action(via, "buyer", "accept", counter["id"], key=key + "a")
         accept_answered = time.perf_counter()
-        accepted_at = await self.buyer_socket.seen("accepted", counter["offer"]["id"])
-        await self.seller_socket.seen("accepted", counter["offer"]["id"])
+        accepted_at = await self.buyer_socket.seen("accepted", counter["id"])
+        await self.seller_socket.seen("accepted", counter["id"])
         legs = {
             "offer": offered_at - started,
             "counter": countered_at - counter_started,
@@ -197,7 +230,7 @@ class Pair:
         return {
             "round_trip": sum(legs.values()),
             **legs,
-            "post": [
+            "answered": [
                 offer_answered - started,
                 counter_answered - counter_started,
                 accept_answered - accept_started,
@@ -226,6 +259,7 @@ async def measure(
     rounds: int,
     baseline_posts: int,
     think: float,
+    vias: list[str],
     server_pid: int,
     server_name: str,
 ) -> dict:
@@ -238,70 +272,90 @@ async def measure(
     await asyncio.gather(*(pair.bare_posts(2) for pair in pairs))  # warm up
     cpu_before = cpu_seconds(server_pid)
     bare = [t for pair in pairs for t in await pair.bare_posts(baseline_posts)]
-    bare_cpu = cpu_seconds(server_pid) - cpu_before
-
-    async def bargain(index: int, pair: Pair) -> list[dict]:
-        await asyncio.sleep(index * 0.002)  # a staggered start, not one burst
-        return [await pair.round(number, think) for number in range(rounds)]
-
-    progress(f"bargaining: {len(pairs)} pairs x {rounds} rounds, all pairs at once")
-    started, cpu_before = time.perf_counter(), cpu_seconds(server_pid)
-    results = [
-        r for rs in await asyncio.gather(*(bargain(i, p) for i, p in enumerate(pairs))) for r in rs
-    ]
-    elapsed, server_cpu = time.perf_counter() - started, cpu_seconds(server_pid) - cpu_before
-    for pair in pairs:
-        await pair.close()
-
+    bare_cpu_ms = (cpu_seconds(server_pid) - cpu_before) * 1000 / len(bare)
     bare_q = percentiles_ms(bare, 2)
     figures = {
         "pairs": len(pairs),
         "rounds": rounds,
         "think_seconds": think,
         "server": server_name,
+        "server_cpu_ms_per_bare_post": round(bare_cpu_ms, 2),
+        "bare_post": bare_q,
+        "aim_in_bare_posts": ratio(AIM_P95_MS, bare_q["p50"], 1),
+    }
+
+    for phase, via in enumerate(vias):
+
+        async def bargain(index: int, pair: Pair, first: int, via: str) -> list[dict]:
+            await asyncio.sleep(index * 0.002)  # a staggered start, not one burst
+            return [await pair.round(first + n, think, via) for n in range(rounds)]
+
+        progress(f"bargaining over {via}: {len(pairs)} pairs x {rounds} rounds, all at once")
+        started, cpu_before = time.perf_counter(), cpu_seconds(server_pid)
+        results = [
+            r
+            for rs in await asyncio.gather(
+                *(bargain(i, p, phase * rounds, via) for i, p in enumerate(pairs))
+            )
+            for r in rs
+        ]
+        elapsed, server_cpu = time.perf_counter() - started, cpu_seconds(server_pid) - cpu_before
+        figures[via] = phase_figures(results, elapsed, server_cpu, bare_q, bare_cpu_ms)
+    for pair in pairs:
+        await pair.close()
+    return figures
+
+
+def phase_figures(
+    results: list[dict], elapsed: float, server_cpu: float, bare_q: dict, bare_cpu_ms: float
+) -> dict:
+    """One path's figures, its times and CPU also in bare POSTs of the same run."""
+    figures = {
         "bargaining_seconds": round(elapsed, 2),
         "round_trips_per_second": round(len(results) / elapsed, 1),
-        # What one action costs the server (its POST, the frames it sends, the sockets).
+        # What one action costs the server (its request, the frames it sends, the sockets).
         "server_cpu_ms_per_action": round(server_cpu * 1000 / (3 * len(results)), 1),
-        "server_cpu_ms_per_bare_post": round(bare_cpu * 1000 / len(bare), 2),
-        "bare_post": bare_q,
         "round_trip": percentiles_ms([r["round_trip"] for r in results], 2),
     }
     for leg in LEGS:
         figures[leg] = percentiles_ms([r[leg] for r in results], 2)
-    figures["action_post"] = percentiles_ms([t for r in results for t in r["post"]], 2)
+    figures["action_answer"] = percentiles_ms([t for r in results for t in r["answered"]], 2)
     figures["ratio_round_trip_p50"] = ratio(figures["round_trip"]["p50"], bare_q["p50"], 1)
     figures["ratio_round_trip_p95"] = ratio(figures["round_trip"]["p95"], bare_q["p50"], 1)
-    figures["aim_in_bare_posts"] = ratio(AIM_P95_MS, bare_q["p50"], 1)
     # The issue's measure of an action: its server time in bare POSTs (aim: at most 3).
-    figures["action_cpu_in_bare_posts"] = ratio(
-        figures["server_cpu_ms_per_action"], figures["server_cpu_ms_per_bare_post"], 1
-    )
+    figures["action_cpu_in_bare_posts"] = ratio(figures["server_cpu_ms_per_action"], bare_cpu_ms, 1)
     figures["ratio_leg_p50"] = {leg: ratio(figures[leg]["p50"], bare_q["p50"], 1) for leg in LEGS}
     return figures
 
 
-def print_figures(figures: dict) -> None:
+def print_figures(figures: dict, vias: list[str]) -> None:
+    bare = figures["bare_post"]
     print(
-        f"\n{figures['pairs']} pairs x {figures['rounds']} rounds in "
-        f"{figures['bargaining_seconds']} s ({figures['round_trips_per_second']} round trips/s; "
-        f"think {figures['think_seconds']:g} s; {figures['server']}); "
-        f"server CPU {figures['server_cpu_ms_per_action']} ms per action, "
-        f"{figures['server_cpu_ms_per_bare_post']} ms per bare POST "
-        f"(x{figures['action_cpu_in_bare_posts']}; aim at most x3); "
+        f"\n{figures['pairs']} pairs x {figures['rounds']} rounds per path "
+        f"(think {figures['think_seconds']:g} s; {figures['server']}); "
+        f"bare POST /healthz/: n {bare['n']}, p50 {bare['p50']} ms, p95 {bare['p95']} ms, "
+        f"{figures['server_cpu_ms_per_bare_post']} ms server CPU; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"  {'':28} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
-    rows = [("bare POST /healthz/", "bare_post"), ("round trip (offer→accepted)", "round_trip")]
-    rows += [(f"  {leg}: POST → socket", leg) for leg in LEGS]
-    rows += [("  any action's POST alone", "action_post")]
-    for label, key in rows:
-        q = figures[key]
-        print(f"  {label:28} {q['n']:>5} {q['p50']:>9} {q['p95']:>9} {q['max']:>9}")
-    print(
-        f"  round trip in bare POSTs: p50 x{figures['ratio_round_trip_p50']}, "
-        f"p95 x{figures['ratio_round_trip_p95']}; per leg p50 {figures['ratio_leg_p50']}"
-    )
+    for via in vias:
+        phase = figures[via]
+        print(
+            f"\nvia {via}: {phase['bargaining_seconds']} s "
+            f"({phase['round_trips_per_second']} round trips/s); "
+            f"server CPU {phase['server_cpu_ms_per_action']} ms per action "
+            f"(x{phase['action_cpu_in_bare_posts']} bare POSTs; aim at most x3)"
+        )
+        print(f"  {'':28} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
+        rows = [("round trip (offer→accepted)", "round_trip")]
+        rows += [(f"  {leg}: action → socket", leg) for leg in LEGS]
+        rows += [("  any action's answer alone", "action_answer")]
+        for label, key in rows:
+            q = phase[key]
+            print(f"  {label:28} {q['n']:>5} {q['p50']:>9} {q['p95']:>9} {q['max']:>9}")
+        print(
+            f"  round trip in bare POSTs: p50 x{phase['ratio_round_trip_p50']}, "
+            f"p95 x{phase['ratio_round_trip_p95']}; per leg p50 {phase['ratio_leg_p50']}"
+        )
     print(
         f"  targets: round trip under 300 ms (playbook), p95 under {AIM_P95_MS} ms with 50 pairs "
         f"(issue): {figures['aim_in_bare_posts']} bare POSTs on this server"
@@ -329,7 +383,7 @@ def run(args: argparse.Namespace) -> dict:
             env["REDIS_URL"] = args.redis
             progress("migrating and seeding")
             migrate(env)
-            setup = seed(env, args.pairs, args.rounds)
+            setup = seed(env, args.pairs, args.rounds * len(args.via))
             with (
                 redis_cache_cleared(env),
                 daphne_process(
@@ -346,6 +400,7 @@ def run(args: argparse.Namespace) -> dict:
                         args.rounds,
                         args.baseline_posts,
                         args.think,
+                        args.via,
                         server.pid,
                         args.server,
                     )
@@ -366,6 +421,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--server-processes", type=int, default=1, help="server processes (bazaar.serve)"
     )
     add_server(parser)
+    parser.add_argument(
+        "--via",
+        type=lambda text: text.split(","),
+        default=["http", "socket"],
+        help="how actions are sent, one phase each: http (POSTs), socket (intents); "
+        "default http,socket",
+    )
     parser.add_argument("--baseline-posts", type=int, default=5, help="bare POSTs per client")
     add_postgres_server(
         parser, help="PostgreSQL server (a fresh database is made on it and dropped)"
@@ -374,6 +436,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.rounds < 1:
         parser.error("--pairs and --rounds must be at least 1")
+    if not args.via or not set(args.via) <= set(VIAS) or len(set(args.via)) < len(args.via):
+        parser.error(f"--via lists some of {', '.join(VIAS)}, each once")
     return args
 
 
@@ -382,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run_and_print(_started: float) -> dict:
         figures = run(args)
-        print_figures(figures)
+        print_figures(figures, args.via)
         return figures
 
     return bench_main(run_and_print)

@@ -49,6 +49,10 @@ def _arrive(stall: Stall, conn: str, visitor: visitors.Visitor):
 
 
 class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
+    # A text frame's `type` -> the method that handles it. Apps above stalls add theirs
+    # in a subclass (offers.consumers), routed in bazaar.routing.
+    frame_handlers = {"chat": "_chat", "cursor": "_cursor", "ping": "_ping"}
+
     async def connect(self):
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
         user = self.scope["user"]
@@ -140,11 +144,11 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         except (ValueError, TypeError, KeyError):
             await self._error("bad_frame", "Frames are JSON objects with a type.")
             return
-        handler = {"chat": self._chat, "cursor": self._cursor, "ping": self._ping}.get(kind)
+        handler = self.frame_handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
             await self._error("unknown_type", f"Unknown frame type {kind!r}.")
             return
-        await handler(frame)
+        await getattr(self, handler)(frame)
 
     async def _receive_sync(self, data: bytes) -> None:
         """Yjs sync step 1 from a client: answer with step 2, what it is missing."""

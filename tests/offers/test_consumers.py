@@ -5,8 +5,11 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from bazaar.ids import new_ulid
+from offers.models import Offer
 from offers.services import offer_accept, offer_counter, offer_make
 from tests.stalls.test_room_consumer import Client
+
+KEY = "haggle-key-0123456789"
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -97,3 +100,93 @@ async def test_a_late_joiner_gets_the_ladder_in_the_sync(stall, make_item, make_
     guest = await Client(stall.public_id).join()
     assert [(e["amount"], e["status"]) for e in offers(guest)] == [("$15.00", "pending")]
     await guest.leave()
+
+
+# Actions as intents on the stall socket (issue 15): the POSTs' services, acknowledged after commit
+
+
+async def test_a_haggle_over_the_socket_is_acknowledged_and_reaches_the_other_party(
+    stall, make_item, make_user
+):
+    item = await sync_to_async(make_item)(stall, title="Brass lamp", price_cents=2500)
+    buyer = await sync_to_async(make_user)("brassbuyer")
+    buyer_socket = await Client(stall.public_id, buyer).join()
+    seller_socket = await Client(stall.public_id, stall.seller.user).join()
+
+    await buyer_socket.send(
+        type="offer", action="make", id=item.public_id, amount="20", message="Twenty?", key=KEY
+    )
+    ack = await buyer_socket.next("offer_ack")
+    assert (ack["key"], ack["ok"], ack["offer"]["amount"]) == (KEY, True, "$20.00")
+    made = ack["offer"]["id"]
+    # Committed before the acknowledgement: the row is there, and the seller is told.
+    assert await sync_to_async(Offer.objects.filter(public_id=made, status="pending").exists)()
+    told = await seller_socket.next("offer")
+    assert (told["event"], told["offer"]["id"]) == ("new", made)
+    assert told["offer"]["message"] == "Twenty?"
+
+    await seller_socket.send(type="offer", action="counter", id=made, amount=2300, key=KEY + "c")
+    countered = (await seller_socket.next("offer_ack"))["offer"]
+    assert (countered["answers"], countered["amount"]) == (made, "$23.00")
+    assert (await buyer_socket.next("offer"))["event"] == "new"
+    assert (await buyer_socket.next("offer"))["event"] == "countered"
+
+    await buyer_socket.send(type="offer", action="accept", id=countered["id"], key=KEY + "a")
+    accepted = await buyer_socket.next("offer_ack")
+    assert accepted["ok"] and accepted["offer"]["status"] == "accepted"
+    await seller_socket.until(lambda: offers(seller_socket)[-1]["status"] == "accepted")
+    for client in (buyer_socket, seller_socket):
+        await client.leave()
+
+
+async def test_a_key_sent_again_gets_the_first_answer_over_either_path(stall, make_item, make_user):
+    """Two sockets of one buyer send the same intent at once, then the POST repeats it:
+    one offer, and every answer is it."""
+    from django.test import AsyncClient
+
+    item = await sync_to_async(make_item)(stall, price_cents=2500)
+    buyer = await sync_to_async(make_user)("twicebuyer")
+    tabs = [await Client(stall.public_id, buyer).join() for _ in range(2)]
+    intent = {"type": "offer", "action": "make", "id": item.public_id, "amount": "20", "key": KEY}
+    for tab in tabs:
+        await tab.send(**intent)
+    answers = [await tab.next("offer_ack") for tab in tabs]
+    http = AsyncClient()
+    await sync_to_async(http.force_login)(buyer)
+    posted = await http.post(
+        f"/items/{item.public_id}/offers/new/",
+        {"amount": "21", "idempotency_key": KEY},
+        headers={"accept": "application/json"},
+    )
+    ids = {answer["offer"]["id"] for answer in answers} | {posted.json()["offer"]["id"]}
+    assert len(ids) == 1 and all(answer["ok"] for answer in answers)
+    assert await sync_to_async(Offer.objects.filter(item=item).count)() == 1
+    for tab in tabs:
+        await tab.leave()
+
+
+@pytest.mark.parametrize(
+    ("signed_in", "intent", "code", "says"),
+    [
+        (False, {"action": "make", "amount": "20"}, "auth_required", "Sign in"),
+        (True, {"action": "haggle", "amount": "20"}, "bad_action", "`action` is one of"),
+        (True, {"action": "make", "amount": "20", "key": "short"}, "idempotency_key", "key"),
+        (True, {"action": "make", "amount": "lots"}, "bad_amount", ""),
+        (True, {"action": "make", "amount": "99"}, "bad_amount", "at most the price"),
+        (True, {"action": "make", "amount": ["20"]}, "bad_amount", "in cents or as text"),
+        (True, {"action": "make", "amount": "20", "message": 7}, "bad_frame", "text"),
+        (True, {"action": "make", "amount": "20", "id": 7}, "bad_frame", "public id"),
+        (True, {"action": "accept", "id": "01J0000000000000000000000Z"}, "not_found", "No offer"),
+    ],
+)
+async def test_a_refused_intent_is_answered_with_the_reason(
+    stall, make_item, make_user, signed_in, intent, code, says
+):
+    item = await sync_to_async(make_item)(stall, price_cents=2500)
+    user = await sync_to_async(make_user)("refusedbuyer") if signed_in else None
+    socket = await Client(stall.public_id, user).join()
+    await socket.send(type="offer", **{"id": item.public_id, "key": KEY, **intent})
+    ack = await socket.next("offer_ack")
+    assert (ack["ok"], ack["code"]) == (False, code) and says in ack["message"]
+    assert not await sync_to_async(Offer.objects.filter(item=item).exists)()
+    await socket.leave()

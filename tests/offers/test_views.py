@@ -385,3 +385,30 @@ def test_a_strangers_answer_is_404_and_changes_nothing(client, make_user, buyer,
     offer.refresh_from_db()
     assert offer.status == "pending"
     assert answer(client, offer, "accept").status_code == 404  # HTMX: the 404 page
+
+
+def test_each_socket_intent_is_the_actions_queries_without_the_requests(
+    buyer, seller, item, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """An intent on the stall socket runs the POST's service with the socket's user: no
+    session and no user read, only the action's own queries (and the savepoint pair);
+    the ladder's write after commit as for the POST."""
+    from offers.consumers import offer_act
+    from stalls.room.document import document_for_stall
+
+    document_for_stall(stall_id=item.stall_id)  # made with the stall's first chat line
+
+    def act(user, budget, **frame):
+        with (
+            django_capture_on_commit_callbacks() as after_commit,
+            django_assert_max_num_queries(budget),
+        ):
+            entry = offer_act(user, {"key": new_ulid(), **frame})
+        with django_assert_max_num_queries(5):
+            after_commit[0]()
+        return entry["id"]
+
+    made = act(buyer, 7, action="make", id=item.public_id, amount="20")
+    countered = act(seller, 7, action="counter", id=made, amount="24")
+    act(buyer, 8, action="accept", id=countered)
+    assert [e["status"] for e in selectors.item_ladder(item=item)] == ["accepted", "countered"]

@@ -1,0 +1,87 @@
+"""Offers on the stall socket: a haggle's actions as intents on `/ws/stalls/<ulid>/`.
+
+The offer page already holds the stall's socket, where the other party's answer
+arrives (`offer` frames, offers.ladder). Sending the action there too spares each
+one an HTTP request: its parsing, the middleware, the session and the user read
+again (issue 15). The action is the same service call as the POST, with the same
+idempotency key, so a key sent again (over either path) gets the first answer; the
+acknowledgement goes only after the action's transaction has committed. The HTTP
+form stays for pages without scripts and for the API.
+"""
+
+from functools import partial
+
+from channels.db import database_sync_to_async
+
+from bazaar.errors import DomainError, Invalid, NotAllowed
+from bazaar.idempotency import valid_key
+from stalls.room.consumers import StallRoomConsumer
+
+from . import services
+from .ladder import offer_private_entry
+
+ANSWERS = {
+    "accept": services.offer_accept,
+    "decline": services.offer_decline,
+    "withdraw": services.offer_withdraw,
+}
+ACTIONS = ("make", "counter", *ANSWERS)
+# Not Channels' one database thread per process, which every consumer's work shares
+# (the room's pulse too): an action waits there behind all of it. Each runs in the
+# loop's thread pool instead, its connection back to the pool after.
+_in_a_thread = partial(database_sync_to_async, thread_sensitive=False)
+
+
+def _typed(frame: dict) -> dict:
+    """The amount (cents, or the text a person typed) and the message of a frame."""
+    amount = frame.get("amount", "")
+    if isinstance(amount, bool) or not isinstance(amount, int | str):
+        raise Invalid("`amount` is an amount in cents or as text.", code="bad_amount")
+    message = frame.get("message", "")
+    if not isinstance(message, str):
+        raise Invalid("`message` is text.", code="bad_frame")
+    return {"amount_cents": amount, "message": message}
+
+
+def offer_act(user, frame: dict) -> dict:
+    """Run the frame's action as the POST would (database thread); the offer as its
+    buyer and seller see it, once committed."""
+    action, key, target = frame.get("action"), frame.get("key"), frame.get("id")
+    if action not in ACTIONS:
+        raise Invalid(f"`action` is one of {', '.join(ACTIONS)}.", code="bad_action")
+    if not isinstance(key, str) or not valid_key(key):
+        raise Invalid(
+            "An offer action needs an idempotency key (16-64 letters, digits, - or _).",
+            code="idempotency_key",
+        )
+    if not isinstance(target, str):
+        raise Invalid("`id` is the item's (make) or the offer's public id.", code="bad_frame")
+    if action == "make":
+        offer = services.offer_make(buyer=user, item=target, idempotency_key=key, **_typed(frame))
+    elif action == "counter":
+        offer = services.offer_counter(
+            actor=user, offer=target, idempotency_key=key, **_typed(frame)
+        )
+    else:
+        offer = ANSWERS[action](actor=user, offer=target, idempotency_key=key)
+    return offer_private_entry(offer)
+
+
+class OfferRoomConsumer(StallRoomConsumer):
+    """The stall room, where a signed-in visitor may also make and answer offers."""
+
+    frame_handlers = {**StallRoomConsumer.frame_handlers, "offer": "_offer"}
+
+    async def _offer(self, frame: dict) -> None:
+        """`offer` -> `offer_ack` with the same `key`: `ok` and the offer, or the
+        refusal's `code` and `message` (the ones the POST answers with)."""
+        key = frame.get("key")
+        try:
+            if not self.user.is_authenticated:
+                raise NotAllowed("Sign in to make an offer.", code="auth_required")
+            entry = await _in_a_thread(offer_act)(self.user, frame)
+        except DomainError as refusal:
+            ack = {"ok": False, "code": refusal.code, "message": refusal.message}
+        else:
+            ack = {"ok": True, "offer": entry}
+        await self._send_json({"type": "offer_ack", "key": key, **ack})
