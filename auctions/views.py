@@ -60,12 +60,13 @@ def _answer(request: HttpRequest, auction: Auction, message: str, extra=None) ->
 
 
 def _refuse(request: HttpRequest, public_id: str, error: DomainError) -> HttpResponse:
-    """A refusal: JSON clients get the reason and the state to retry from; others get
-    the usual error page or fragment (bazaar.errors' middleware)."""
+    """A refusal: JSON clients get the reason and the state to retry from (the one a
+    bid batch refused against, else read now); others get the usual error page or
+    fragment (bazaar.errors' middleware)."""
     if not _wants_json(request):
         raise error
     body = {"ok": False, "code": error.code, "message": error.message}
-    auction = selectors.auction_for_state(public_id=public_id)
+    auction = getattr(error, "auction", None) or selectors.auction_for_state(public_id=public_id)
     if auction is not None:
         body["state"] = auction_state(auction)
     return JsonResponse(body, status=error.status)

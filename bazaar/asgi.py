@@ -4,6 +4,7 @@
 import asyncio
 import gc
 import os
+import sys
 
 import django
 
@@ -59,6 +60,15 @@ async def application(scope, receive, send):
 if jobs.embedded():
     runner.ensure_started()
 
+
+# A thread that waits on the database (a batch of bids, a sync view) needs the GIL
+# back after every round trip, and while the event loop runs Python (writing frames
+# to a thousand sockets) it gets it only when the loop's thread is made to let go,
+# every switch interval: 5 ms by default, so a batch's 7 round trips could wait 35 ms
+# for the GIL alone. Eight SELECT 1 on a thread beside a busy main thread took
+# 71-77 ms at 5 ms, 17-34 ms at 0.5 ms (docs/decisions.md, session hotbids).
+GIL_SWITCH_SECONDS = 0.0005
+sys.setswitchinterval(GIL_SWITCH_SECONDS)
 
 # What is loaded by now (Django, the apps, Twisted, the routes) lives as long as the
 # process. Frozen, it is left out of the collector's full passes, which otherwise

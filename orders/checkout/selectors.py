@@ -3,10 +3,11 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from bazaar.lookups import AnyOf
 from offers.selectors import accepted_offers_for_items, offer_accepted_for_checkout
 from stalls.models import Item, Stall
 from stalls.selectors import units_reserved
@@ -228,7 +229,8 @@ def shipping_address_for(*, buyer) -> ShippingAddress | None:
     return ShippingAddress.objects.filter(buyer=buyer).first()
 
 
-def buyers_with_shipping_address(*, user_ids: set[int]) -> set[int]:
-    """Which of these people have an address to ship to, in one query."""
-    addresses = ShippingAddress.objects.filter(buyer_id__in=user_ids)
-    return set(addresses.values_list("buyer_id", flat=True))
+def buyers_with_shipping_address(*, user_ids: set[int]) -> QuerySet:
+    """Which of these people have an address to ship to, as a query of their
+    `buyer_id`s not yet run (auctions join it into a batch's one question)."""
+    addresses = ShippingAddress.objects.filter(AnyOf(F("buyer_id"), user_ids))
+    return addresses.values_list("buyer_id", flat=True)

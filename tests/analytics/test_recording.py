@@ -1,11 +1,13 @@
 """Events are recorded after commit, in bulk, and never by a rolled-back action."""
 
+import json
+
 import pytest
 from django.db import transaction
 
 from analytics.crowd import crowd_by_section, crowd_gone, crowd_seen
 from analytics.models import Event, Kind
-from analytics.recording import buffer, events_flush, record
+from analytics.recording import buffer, events_flush, record, record_many
 
 
 class Thing:
@@ -39,6 +41,38 @@ def test_a_rolled_back_action_records_nothing():
         record(Kind.CHAT_SENT, visitor="someone", stall=Thing(3, section_id=1))
         raise RuntimeError("the action failed")
     assert events_flush() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_events_of_one_kind_are_appended_at_once_after_commit(monkeypatch):
+    appends = []
+    kept = type(buffer())
+    monkeypatch.setattr(kept, "push", lambda self, entry: appends.append([entry]))
+    monkeypatch.setattr(kept, "push_many", lambda self, entries: appends.append(entries))
+    bids = [
+        {"visitor": f"bidder{n}", "item": Thing(5, stall_id=3), "amount_cents": n} for n in range(3)
+    ]
+    with transaction.atomic():
+        record_many(Kind.BID_PLACED, bids)
+        assert appends == []  # nothing before commit
+    (entries,) = appends  # one append for the three
+    assert [json.loads(entry)["visitor"] for entry in entries] == ["bidder0", "bidder1", "bidder2"]
+    assert {json.loads(entry)["stall_id"] for entry in entries} == {3}
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record_many(Kind.BID_PLACED, bids)
+        raise RuntimeError("the batch failed")
+    assert len(appends) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_events_are_written_by_the_flush_as_one_by_one():
+    with transaction.atomic():
+        record_many(Kind.BID_PLACED, [{"visitor": "a", "amount_cents": 1}, {"visitor": "b"}])
+    assert events_flush() == 2
+    assert sorted(Event.objects.values_list("kind", "visitor", "amount_cents")) == [
+        ("bid_placed", "a", 1),
+        ("bid_placed", "b", None),
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

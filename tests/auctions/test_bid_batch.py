@@ -31,8 +31,9 @@ def request(bidder, amount, *, maximum=None, key=None, after=0.0, base=None):
 def test_a_batch_is_resolved_in_arrival_order_under_one_lock_bid_by_bid(
     auction, make_bidder, django_capture_on_commit_callbacks, monkeypatch
 ):
-    published = []
+    published, recorded = [], []
     monkeypatch.setattr("auctions.frames.broadcast_on_commit", lambda *a: published.append(a))
+    monkeypatch.setattr("auctions.services.bid_batch.record_many", lambda *a: recorded.append(a))
     alice, bob, carol = (make_bidder(h) for h in ("alice", "bob", "carol"))
     now = timezone.now()
     batch = [  # queued out of order: arrival decides
@@ -78,6 +79,14 @@ def test_a_batch_is_resolved_in_arrival_order_under_one_lock_bid_by_bid(
     assert f'"version": {auction.version + 3}' in frame
     assert Notice.objects.filter(recipient=alice).count() == 1
     assert not Notice.objects.filter(recipient__in=[bob, carol]).exists()
+    # Analytics hear of the three bids placed in one record, not one each.
+    ((kind, events),) = recorded
+    assert kind == "bid_placed"
+    assert [(e["user"], e["amount_cents"]) for e in events] == [
+        (alice, 1000),
+        (bob, 1200),
+        (carol, 1600),
+    ]
 
 
 def test_a_key_twice_in_a_batch_or_across_batches_gets_its_first_answer(auction, make_bidder):

@@ -4,6 +4,8 @@ redirects for plain forms; the seller's panel on the dashboard."""
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from auctions.frames import pseudonym
@@ -135,6 +137,22 @@ def test_refusals_come_with_a_reason_and_the_state(
     assert message in body["message"]
     assert body["state"]["minimum"] == "$10.00"
     assert Bid.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_bid_refused_in_its_batch_answers_with_the_state_it_was_refused_against(
+    bidder_client, auction, bid, make_bidder
+):
+    bid(make_bidder("bob"), 1500)
+    client = bidder_client("alice")
+    with CaptureQueriesContext(connection) as queries:
+        response = post_bid(client, auction, "12", **JSON)
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "bid_too_low" and body["state"]["minimum"] == "$16.00"
+    # The auction is read by its address and locked by the batch; not read a third time.
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "auctions_auction"' in q["sql"]]
+    assert len(reads) == 2
 
 
 @pytest.mark.django_db
