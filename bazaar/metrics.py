@@ -27,6 +27,7 @@ from pathlib import Path
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -44,8 +45,10 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LOOPBACK = {"127.0.0.1", "::1"}
 
 open_sockets = Gauge("bazaar_open_sockets", "WebSockets open now.", multiprocess_mode="livesum")
-bids = Counter("bazaar_bids", "Bids committed (accepted or refused), by outcome.", ["outcome"])
-offer_actions = Counter("bazaar_offer_actions", "Offer actions committed, by action.", ["action"])
+bids = Counter("bazaar_bids", "Bids decided (accepted or refused), by outcome.", ["outcome"])
+offer_actions = Counter(
+    "bazaar_offer_actions", "People's offer actions committed, by the status they led to.", ["to"]
+)
 request_seconds = Histogram(
     "bazaar_request_seconds",
     "HTTP requests by route name, method and status class, with their duration.",
@@ -116,6 +119,13 @@ def jobs_queued() -> int:
     with app.connection_for_read() as connection:
         # kombu's own count: on Redis, the queue's lists of every priority step.
         return connection.default_channel._size(app.conf.task_default_queue)
+
+
+def counted_on_commit(counter: Counter, amount: int, **labels: str) -> None:
+    """Add to `counter` once the current transaction commits: what rolled back was
+    never done."""
+    if amount:
+        transaction.on_commit(lambda: counter.labels(**labels).inc(amount))
 
 
 def counting_sockets(app):

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from analytics.models import Kind
 from analytics.recording import record
+from bazaar import metrics
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import AmountError, format_money, parse_amount
@@ -170,6 +171,8 @@ def _transition(
         note=note,
         idempotency_key=key,
     )
+    if actor is not None:
+        metrics.counted_on_commit(metrics.offer_actions, 1, to=to)
     offer.status = to
     offer.updated_at = event.occurred_at
     offer.save(update_fields=["status", "updated_at", *fields])
@@ -180,6 +183,7 @@ def _record_creation(offer: Offer, *, actor, key: str) -> None:
     OfferEvent.objects.create(
         offer=offer, to_status=offer.status, actor=actor, note="made", idempotency_key=key
     )
+    metrics.counted_on_commit(metrics.offer_actions, 1, to=offer.status)
 
 
 def _expire(offer: Offer) -> None:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from analytics.models import Kind
 from analytics.recording import record_many
+from bazaar import metrics
 from bazaar.errors import Conflict, DomainError, NotAllowed
 from bazaar.lookups import AnyOf
 from bazaar.money import format_money
@@ -271,6 +272,7 @@ def bids_write(auction_id: int, requests) -> list:
     whether its bidder can still pay and ship)."""
     order = sorted(range(len(requests)), key=lambda index: requests[index].arrived_at)
     answers: list = [None] * len(requests)
+    decided = {"accepted": 0, "refused": 0}  # new answers, not replays: /metrics
     with transaction.atomic():
         batch = _Batch(auction_for_update(auction_id), requests)
         auction = batch.auction
@@ -285,7 +287,9 @@ def bids_write(auction_id: int, requests) -> list:
                 if request.bidder.pk in unready:
                     raise unready_refusal(unready[request.bidder.pk])
                 answers[index] = batch.place(request)
+                decided["accepted"] += 1
             except DomainError as refusal:
+                decided["refused"] += 1
                 # The state it was refused against: a JSON answer shows it unread again.
                 refusal.auction = _snapshot(auction)
                 answers[index] = refusal
@@ -299,6 +303,8 @@ def bids_write(auction_id: int, requests) -> list:
             auction.save(update_fields=[*BID_FIELDS, "version"])
             publish(auction, "bid" if batch.rows else "started", batch.rows)
         outbid_notify_on_commit(auction=auction, outbid=batch.leaders - {auction.leader_id})
+        for outcome, amount in decided.items():
+            metrics.counted_on_commit(metrics.bids, amount, outcome=outcome)
         # The answers' states name these people: loaded here, in a database thread,
         # not when a socket's acknowledgement is written in the event loop.
         auction.leader, auction.winner  # noqa: B018

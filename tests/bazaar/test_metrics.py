@@ -186,3 +186,23 @@ def test_the_web_processes_counts_add_up_and_a_dead_one_s_sockets_stop_counting(
     metrics.process_gone(pids[0])
 
     assert totals() == ["6.0", "5.0"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_offer_actions_count_once_committed_and_a_retry_not_again(stall, make_user):
+    from offers.services import offer_decline, offer_make
+    from tests.conftest import new_item
+
+    item = new_item(stall)
+    buyer = make_user("haggler")
+    before_made = sample("bazaar_offer_actions_total", to="pending")
+    before_declined = sample("bazaar_offer_actions_total", to="declined")
+
+    offer = offer_make(
+        buyer=buyer, item=item, amount_cents=2000, message="", idempotency_key="k" * 20
+    )
+    offer_decline(actor=stall.seller.user, offer=offer, idempotency_key="d" * 20)
+    offer_decline(actor=stall.seller.user, offer=offer, idempotency_key="d" * 20)
+
+    assert sample("bazaar_offer_actions_total", to="pending") == before_made + 1
+    assert sample("bazaar_offer_actions_total", to="declined") == before_declined + 1
