@@ -306,6 +306,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
+# New bids one person may place in a time (count, seconds; BID_PACE=off for none, as
+# the auction bench's bidders need): retries of a bid are answered before this is
+# asked, so a retry is always told its first answer. Nobody bids faster by hand; a
+# script that does is told to slow down, its bids neither stored nor announced.
+_bid_pace = env("BID_PACE", default="10/10")
+BID_PACE = None if _bid_pace == "off" else tuple(int(part) for part in _bid_pace.split("/"))
+
 # The market.
 MARKET_CURRENCY = env("MARKET_CURRENCY", default="USD")
 # The demo market's flash auctions and art credit (market.seeding); on in local settings.

@@ -217,3 +217,23 @@ def test_a_batch_counts_its_new_decisions_for_metrics_once_committed(
         bids_write(auction.pk, [first, request(bob, 900), first])  # the retry is no new decision
 
     assert (counted("accepted"), counted("refused")) == (before[0] + 1, before[1] + 1)
+
+
+def test_a_bidder_past_the_pace_is_told_to_slow_down_and_a_retry_keeps_its_answer(
+    auction, make_bidder, settings
+):
+    settings.BID_PACE = (3, 10)
+    alice = make_bidder("alice")
+    now = timezone.now()
+    bids = [request(alice, 1000 + 100 * n, after=n, base=now) for n in range(4)]
+
+    answers = bids_write(auction.pk, bids)
+    retry = bids_write(auction.pk, [bids[0]])
+
+    assert all(not isinstance(answer, DomainError) for answer in answers[:3])
+    assert answers[3].status == 429 and answers[3].retry_after == 10
+    assert "Too many bids too fast: at most 3 every 10 seconds" in answers[3].message
+    assert Bid.objects.filter(bidder=alice).count() == 3
+    assert retry[0].bid.pk == answers[0].bid.pk, "a retry is told its first answer"
+    later = request(alice, 2000, base=now + timedelta(seconds=11))
+    assert not isinstance(bids_write(auction.pk, [later])[0], DomainError)
