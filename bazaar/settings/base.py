@@ -198,8 +198,9 @@ else:
 
 # Content Security Policy (bazaar.csp adds the origins the settings below name: the
 # media server, the photo bucket, Stripe). No 'unsafe-inline' and no 'unsafe-eval':
-# the inline scripts and stylesheets carry the response's nonce; htmx is told not to evaluate
-# attributes nor to inject its indicator style (base.html's htmx-config).
+# the inline scripts and stylesheets carry the response's nonce; htmx is told not to
+# evaluate attributes, inject its indicator style or copy style attributes when it
+# swaps (base.html's htmx-config). Django's admin may use style attributes (bazaar.csp).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

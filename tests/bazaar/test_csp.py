@@ -70,3 +70,11 @@ def test_the_deployment_s_media_server_bucket_and_stripe_are_allowed(client):
 
 def test_without_stripe_forms_go_nowhere_but_here(client):
     assert directives(client.get("/"))["form-action"] == ["'self'"]
+
+
+def test_only_the_admin_may_use_style_attributes(client):
+    admin = directives(client.get("/admin/login/"))
+
+    assert admin["style-src-attr"] == ["'unsafe-inline'"]
+    assert "'unsafe-inline'" not in admin["script-src"]
+    assert "style-src-attr" not in directives(client.get("/"))
