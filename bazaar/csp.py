@@ -51,6 +51,15 @@ def deployment_sources(request: HttpRequest) -> dict[str, list[str]]:
     return {name: sorted({s for s in found if s}) for name, found in sources.items() if any(found)}
 
 
+def allow_inline_style(request: HttpRequest, sha256: str) -> None:
+    """Let this response's page use an inline <style> whose text has this SHA-256
+    (base64), in any response: a hash, unlike a nonce, holds for the same sheet
+    swapped in later from a fragment."""
+    if not hasattr(request, "csp_style_hashes"):
+        request.csp_style_hashes = set()
+    request.csp_style_hashes.add(f"'sha256-{sha256}'")
+
+
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
     """django-csp's middleware, with the deployment's origins added, and its two hooks
     run inline on the async path (they touch neither the database nor files, so the
@@ -65,6 +74,9 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
             parts.update = {**deployment_sources(request), **(parts.update or {})}
             if request.path.startswith(ADMIN_PREFIX):
                 parts.update["style-src-attr"] = [UNSAFE_INLINE]
+            hashes = sorted(getattr(request, "csp_style_hashes", ()))
+            if hashes:
+                parts.update["style-src"] = [*parts.update.get("style-src", []), *hashes]
         return parts
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:

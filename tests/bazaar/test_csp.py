@@ -78,3 +78,15 @@ def test_only_the_admin_may_use_style_attributes(client):
     assert admin["style-src-attr"] == ["'unsafe-inline'"]
     assert "'unsafe-inline'" not in admin["script-src"]
     assert "style-src-attr" not in directives(client.get("/"))
+
+
+def test_an_inlined_stylesheet_is_allowed_by_its_hash_in_every_response(client, market):
+    import base64
+    import hashlib
+
+    first, second = client.get("/market/0/0/"), client.get("/market/0/0/")
+
+    (css,) = re.findall(r"<style>(.*?)</style>", first.content.decode(), re.S)
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in directives(first)["style-src"]
+    assert f"'sha256-{digest}'" in directives(second)["style-src"]
