@@ -11,14 +11,15 @@ page's own WebSocket origin (`'self'` covers ws: only in CSP level 3 browsers).
 
 from urllib.parse import urlsplit
 
-from csp.constants import UNSAFE_INLINE
+from csp.constants import SELF, UNSAFE_INLINE
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 STRIPE_PAGES = ("https://checkout.stripe.com", "https://connect.stripe.com")
-# Django's admin writes style attributes in its own templates; its pages (staff only)
-# may use them. Scripts stay nonce-only there too.
+# Django's admin writes inline styles in its own templates (style attributes, and a
+# <style> in the change list): its pages (staff only) may use them. Scripts stay
+# nonce-only there too.
 ADMIN_PREFIX = "/admin/"
 
 
@@ -72,10 +73,10 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         parts = super().get_policy_parts(request, response, report_only)
         if not report_only:
             parts.update = {**deployment_sources(request), **(parts.update or {})}
-            if request.path.startswith(ADMIN_PREFIX):
-                parts.update["style-src-attr"] = [UNSAFE_INLINE]
             hashes = sorted(getattr(request, "csp_style_hashes", ()))
-            if hashes:
+            if request.path.startswith(ADMIN_PREFIX):
+                parts.replace = {**(parts.replace or {}), "style-src": [SELF, UNSAFE_INLINE]}
+            elif hashes:
                 parts.update["style-src"] = [*parts.update.get("style-src", []), *hashes]
         return parts
 

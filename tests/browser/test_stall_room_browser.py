@@ -503,7 +503,9 @@ class StallRoomInTheBrowser(BrowserTestCase):
         pill.wait_for()
         assert abs(log.evaluate("l => l.scrollTop") - reading_at) < 2
         pill.click()
-        page.wait_for_function(f"(({from_bottom})(document.querySelector('[data-chat-log]'))) < 50")
+        page.wait_for_function(
+            f"() => (({from_bottom})(document.querySelector('[data-chat-log]'))) < 50"
+        )
         expect(pill).to_be_hidden()
 
     def test_yjs_applies_pycrdt_updates_in_any_order(self):
