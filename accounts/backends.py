@@ -4,13 +4,26 @@ from django.db.models import Q
 from .models import User
 
 
+def _account_named(name: str) -> User | None:
+    return User.objects.filter(Q(handle__iexact=name) | Q(email__iexact=name)).first()
+
+
+def lockout_name(request, credentials: dict | None) -> str:
+    """Whose failures django-axes counts: the account the name points to, however it
+    was typed (handle or email, any case), so that switching between them does not
+    buy more tries; a name matching no account counts as typed, lower-cased."""
+    typed = ((credentials or {}).get("username") or request.POST.get("username") or "").strip()
+    account = _account_named(typed) if typed else None
+    return f"account:{account.pk}" if account else typed.lower()
+
+
 class HandleOrEmailBackend(ModelBackend):
     """Log in with either the public handle or the email address, any case."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None or password is None:
             return None
-        user = User.objects.filter(Q(handle__iexact=username) | Q(email__iexact=username)).first()
+        user = _account_named(username)
         if user is None:
             User().set_password(password)  # same work either way: no timing oracle
             return None

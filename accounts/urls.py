@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from bazaar.ratelimit import rate_limited
+
 from . import views
 from .forms import LoginForm
 
@@ -11,10 +13,12 @@ urlpatterns = [
     path("signup/sent/", views.signup_sent, name="signup_sent"),
     path(
         "login/",
-        views.LoginView.as_view(
-            template_name="accounts/login.html",
-            authentication_form=LoginForm,
-            redirect_authenticated_user=True,
+        rate_limited("login", views.LOGIN_RATE)(
+            views.LoginView.as_view(
+                template_name="accounts/login.html",
+                authentication_form=LoginForm,
+                redirect_authenticated_user=True,
+            )
         ),
         name="login",
     ),
@@ -25,11 +29,13 @@ urlpatterns = [
     path("verify/<str:token>/", views.verify, name="verify"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset_form.html",
-            subject_template_name="accounts/emails/password_reset_subject.txt",
-            email_template_name="accounts/emails/password_reset_body.txt",
-            success_url=reverse_lazy("accounts:password_reset_done"),
+        rate_limited("password_reset", views.PASSWORD_RESET_RATE)(
+            auth_views.PasswordResetView.as_view(
+                template_name="accounts/password_reset_form.html",
+                subject_template_name="accounts/emails/password_reset_subject.txt",
+                email_template_name="accounts/emails/password_reset_body.txt",
+                success_url=reverse_lazy("accounts:password_reset_done"),
+            )
         ),
         name="password_reset",
     ),

@@ -4,6 +4,7 @@ Log in, log out and password reset are Django's own views, configured in urls.py
 log in and log out read `next` through `bazaar.next_url` like the views here.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -14,9 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from bazaar.errors import DomainError
 from bazaar.next_url import local_next, safe_next
+from bazaar.ratelimit import Rate, rate_limited
 
 from . import services, tokens
-from .forms import SignupForm
+from .forms import LoginForm, SignupForm
 
 AUTH_BACKEND = "accounts.backends.HandleOrEmailBackend"
 
@@ -29,8 +31,33 @@ class SafeNextMixin:
         return local_next(self.request)
 
 
+# Per address. Log-in also locks an account out after AXES_FAILURE_LIMIT failures from
+# one address (django-axes); this bounds one address trying many accounts.
+LOGIN_RATE = Rate(30, 600, "30 log-ins every 10 minutes")
+SIGNUP_RATE = Rate(5, 3600, "5 sign-ups an hour")
+PASSWORD_RESET_RATE = Rate(5, 3600, "5 password resets an hour")
+
+
 class LoginView(SafeNextMixin, auth_views.LoginView):
     pass
+
+
+def login_locked_out(request: HttpRequest, original_response, credentials) -> HttpResponse:
+    """django-axes's answer once an account has failed too often from one address:
+    the log-in page again, saying so in place (429, Retry-After: the cool-off)."""
+    cool_off = settings.AXES_COOLOFF_TIME
+    form = LoginForm(request, initial={"username": (credentials or {}).get("username", "")})
+    context = {
+        "form": form,
+        "locked_out": (
+            "Too many failed log-ins for this account from here. Try again in "
+            f"{int(cool_off.total_seconds() // 60)} minutes, or reset your password."
+        ),
+        "next": local_next(request),
+    }
+    response = render(request, "accounts/login.html", context, status=429)
+    response["Retry-After"] = str(int(cool_off.total_seconds()))
+    return response
 
 
 class LogoutView(SafeNextMixin, auth_views.LogoutView):
@@ -43,6 +70,7 @@ def _site_url(request: HttpRequest) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("signup", SIGNUP_RATE)
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(safe_next(request, "market:home"))

@@ -31,13 +31,16 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from bazaar import jobs, runner  # noqa: E402
 from bazaar.broadcast import serve_broadcasts_from  # noqa: E402
+from bazaar.metrics import counting_sockets  # noqa: E402
 from bazaar.origins import SameOriginValidator  # noqa: E402
 from bazaar.routing import websocket_urlpatterns  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": counting_sockets(
+            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )
 

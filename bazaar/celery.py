@@ -4,7 +4,9 @@ import os
 
 from celery import Celery
 from celery import Task as CeleryTask
-from celery.signals import worker_init
+from celery.signals import task_prerun, worker_init
+
+from bazaar.logs import bind_task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bazaar.settings.local")
 
@@ -39,3 +41,10 @@ def refuse_if_undeployable(**kwargs) -> None:
 
     django.setup()
     deploy.refuse_if_undeployable()
+
+
+@task_prerun.connect
+def name_the_task_in_its_logs(task_id=None, task=None, **kwargs) -> None:
+    """Each line a task logs carries its id and name (bazaar.logs), as a request's
+    lines carry the request's id."""
+    bind_task(task_id, task.name)

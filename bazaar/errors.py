@@ -63,6 +63,10 @@ class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
 
+    def __init__(self, message: str, *, retry_after: int | None = None, code: str | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
 
 class DomainErrorMiddleware:
     """Turns an uncaught DomainError into a page (or an HTMX fragment) with its message.
@@ -90,7 +94,10 @@ class DomainErrorMiddleware:
 def error_response(request, error: DomainError):
     """The error's message as a page, or as a fragment for htmx to show in place."""
     template = "partials/error.html" if getattr(request, "htmx", False) else "error.html"
-    return render(request, template, {"error": error}, status=error.status)
+    response = render(request, template, {"error": error}, status=error.status)
+    if getattr(error, "retry_after", None):
+        response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _is_login_redirect(response) -> bool:

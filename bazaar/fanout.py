@@ -36,6 +36,8 @@ from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from uvicorn.protocols.utils import ClientDisconnected
 
+from bazaar import metrics
+
 # What each server raises for a frame sent to a socket the browser has just closed.
 SOCKET_GONE = (Disconnected, ClientDisconnected)
 
@@ -123,6 +125,7 @@ class GroupFanout:
         self.tasks: tuple[asyncio.Task, ...] = ()
         self.lock = asyncio.Lock()
         self.waiting: list[dict] = []
+        self.first_waiting_at = 0.0  # loop time the oldest waiting message came
         self.arrived = asyncio.Event()
         self.delivered_at = float("-inf")
         self.latest_given = -1  # the highest `latest` version handed out
@@ -156,14 +159,17 @@ class GroupFanout:
         channel layer (same spacing, batching and order): state that each process
         reads for itself, such as a room's headcount, needs no layer message."""
         if self.channel is not None:
-            self.waiting.append(message)
-            self.arrived.set()
+            self._wait_with(message)
 
     async def _receive(self, channel: str) -> None:
         while True:
-            message = await self.channel_layer.receive(channel)
-            self.waiting.append(message)  # the list as of now: delivery swaps it
-            self.arrived.set()
+            self._wait_with(await self.channel_layer.receive(channel))
+
+    def _wait_with(self, message: dict) -> None:
+        if not self.waiting:
+            self.first_waiting_at = asyncio.get_running_loop().time()
+        self.waiting.append(message)  # the list as of now: delivery swaps it
+        self.arrived.set()
 
     async def _deliver(self) -> None:
         loop = asyncio.get_running_loop()
@@ -175,6 +181,7 @@ class GroupFanout:
                 await asyncio.sleep(due)
             self.arrived.clear()
             messages, self.waiting = self.waiting, []
+            waiting_since = self.first_waiting_at
             self.delivered_at = loop.time()
             messages = _latest_first(messages, self.latest_given)
             for message in messages:
@@ -182,6 +189,7 @@ class GroupFanout:
                     self.latest_given = message["latest"]["version"]
             for message in _coalesced(messages):
                 await self._hand_out(message)
+            metrics.fanout_delay.observe(loop.time() - waiting_since)
 
     async def _hand_out(self, message: dict) -> None:
         try:

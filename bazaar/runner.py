@@ -65,6 +65,12 @@ def running_here() -> bool:
     return _runner_pid == os.getpid()
 
 
+def threads_alive() -> bool:
+    """Whether this process's runner is started and both of its threads still run
+    (the readiness probe: a process whose jobs stopped is not ready)."""
+    return running_here() and all(thread.is_alive() for thread in _runner.threads)
+
+
 class Runner:
     def __init__(self, *, schedule: dict) -> None:
         self.schedule = schedule

@@ -24,7 +24,9 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
+from bazaar.metrics import prepare_multiprocess_dir
 from bazaar.supervise import Child, Supervisor, log_to_stderr
 
 ASGI_APP = "bazaar.asgi:application"
@@ -35,6 +37,7 @@ ASGI_APP = "bazaar.asgi:application"
 WEBSOCKET_PING_SECONDS = 60
 SERVERS = ("daphne", "uvicorn")
 PRODUCTION_SETTINGS = "bazaar.settings.production"
+VAR_DIR = Path(__file__).resolve().parent.parent / "var"
 
 
 def default_server(environ: dict[str, str]) -> str:
@@ -97,6 +100,8 @@ def gunicorn_command(args: argparse.Namespace) -> list[str]:
         "10",
         "--keep-alive",
         "75",
+        "--config",
+        "python:bazaar.workers",
         ASGI_APP,
     ]
 
@@ -129,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     check_workers(args.workers, os.environ.get("REDIS_URL", ""))
     refuse_if_undeployable()
     log_to_stderr()
+    prepare_multiprocess_dir(VAR_DIR, os.environ)
     if args.server == "uvicorn":
         return Supervisor([Child(name="gunicorn", argv=gunicorn_command(args))]).run()
 

@@ -20,6 +20,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from bazaar.metrics import process_gone
+
 log = logging.getLogger("bazaar.supervise")
 
 STOP_GRACE_SECONDS = 10
@@ -89,6 +91,7 @@ class Supervisor:
             if child.running():
                 continue
             code = child.process.returncode
+            process_gone(child.process.pid)
             child.deaths.append(now)
             while child.deaths and child.deaths[0] < now - CRASH_WINDOW:
                 child.deaths.popleft()

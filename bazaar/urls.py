@@ -3,11 +3,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 import bazaar.ids  # noqa: F401  registers the <ulid:…> path converter
+from bazaar.metrics import metrics_view
+from bazaar.readiness import ReadinessView
 from bazaar.views import favicon, healthz, media
 
 urlpatterns = [
     path("", include("discovery.urls")),
     path("healthz/", healthz, name="healthz"),
+    path("readyz/", ReadinessView.as_view(), name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
     path("", include("stewards.urls")),
     path("admin/", admin.site.urls),

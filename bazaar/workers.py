@@ -9,6 +9,7 @@ event loop is uvloop when it is installed, else the standard library's.
 
 from uvicorn_worker import UvicornWorker
 
+from bazaar.metrics import process_gone
 from bazaar.serve import WEBSOCKET_PING_SECONDS
 
 
@@ -22,3 +23,9 @@ class BazaarUvicornWorker(UvicornWorker):
         # Our own responses carry their headers (bazaar.headers); no `server` banner.
         "server_header": False,
     }
+
+
+def child_exit(server, worker) -> None:
+    """gunicorn's hook (this module is also its `--config`): a worker that exited,
+    however, stops counting its open sockets in /metrics."""
+    process_gone(worker.pid)

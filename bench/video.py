@@ -241,7 +241,7 @@ def _go_live(browser, base_url: str, seed: dict):
     page.add_init_script(PAGE_SCRIPT)
     page.goto(f"{base_url}/stalls/{seed['stall']}/")
     page.get_by_role("button", name="Go live").click()
-    page.wait_for_function("document.querySelector('[data-show-preview]').videoWidth > 0")
+    page.wait_for_function("() => document.querySelector('[data-show-preview]').videoWidth > 0")
     page.get_by_label("Show title").fill("Bench show")
     return page
 

@@ -30,9 +30,11 @@ from django.utils import timezone
 
 from analytics.models import Kind
 from analytics.recording import record
+from bazaar import metrics
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import AmountError, format_money, parse_amount
+from bazaar.ratelimit import Rate, rate_check
 from notifications.selectors import dedupe_keys_used
 from stalls.models import Item, Reservation
 from stalls.selectors import item_available_quantity
@@ -70,6 +72,10 @@ TRANSITIONS: dict[str, set[str]] = {
     },
     Status.ACCEPTED: {Status.PURCHASED, Status.EXPIRED, Status.WITHDRAWN},
 }
+
+
+# A person's offer actions (a retry of one is still told its first answer: `_act`).
+OFFER_RATE = Rate(30, 60, "30 offer actions a minute")
 
 
 # Checks shared by every action
@@ -170,6 +176,8 @@ def _transition(
         note=note,
         idempotency_key=key,
     )
+    if actor is not None:
+        metrics.counted_on_commit(metrics.offer_actions, 1, to=to)
     offer.status = to
     offer.updated_at = event.occurred_at
     offer.save(update_fields=["status", "updated_at", *fields])
@@ -180,6 +188,7 @@ def _record_creation(offer: Offer, *, actor, key: str) -> None:
     OfferEvent.objects.create(
         offer=offer, to_status=offer.status, actor=actor, note="made", idempotency_key=key
     )
+    metrics.counted_on_commit(metrics.offer_actions, 1, to=offer.status)
 
 
 def _expire(offer: Offer) -> None:
@@ -198,6 +207,7 @@ def _act(*, actor, key: str, lock: Callable[[], tuple[Item, Offer | None]], work
     first request into the key's unique index, return the first request's result.
     """
     try:
+        rate_check("offer", f"user:{actor.pk}", OFFER_RATE)
         with transaction.atomic():
             item, offer = lock()
             if offer is None or not offer.is_due():

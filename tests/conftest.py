@@ -71,10 +71,12 @@ def _clean_cache():
     a live database never does."""
     from analytics.crowd import crowd
     from analytics.recording import buffer
+    from auctions.services import bid_batch
     from stalls.room import document, visitors
 
     def clean():
         cache.clear()
+        bid_batch._pace.recent.clear()
         document._replicas.clear()
         document._fresh_positions.clear()
         document.positions().clear()

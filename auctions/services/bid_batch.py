@@ -7,9 +7,11 @@ under a version of its own and in rows of its own; the auction row is written on
 and one update announces the batch's outcome to every watcher.
 """
 
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q, Value
@@ -17,7 +19,8 @@ from django.utils import timezone
 
 from analytics.models import Kind
 from analytics.recording import record_many
-from bazaar.errors import Conflict, DomainError, NotAllowed
+from bazaar import metrics
+from bazaar.errors import Conflict, DomainError, NotAllowed, RateLimited
 from bazaar.lookups import AnyOf
 from bazaar.money import format_money
 from orders.checkout.selectors import buyers_with_shipping_address
@@ -36,6 +39,40 @@ BID_FIELDS = ["status", "price_cents", "leader", "leader_max_cents", "bid_count"
 # outbid leader may bid again): their keys keep the first answer. The others either
 # cannot change or are asked again on purpose (a late bid waits for an earlier one).
 REMEMBERED_REFUSALS = {"bid_too_low", "already_leading"}
+
+
+class _BidPace:
+    """Each bidder's latest bids in this process (a bidder's sockets and requests
+    reach one process in the main, and a limit a few processes wide still bounds a
+    script): kept in memory, asked under the auction's lock without any round trip."""
+
+    def __init__(self) -> None:
+        self.recent: dict[int, deque] = {}
+
+    def allow(self, bidder_id: int, at: datetime) -> bool:
+        if settings.BID_PACE is None:
+            return True
+        most, seconds = settings.BID_PACE
+        times = self.recent.setdefault(bidder_id, deque())
+        while times and (at - times[0]).total_seconds() >= seconds:
+            times.popleft()
+        if len(times) >= most:
+            return False
+        times.append(at)
+        if len(self.recent) > 10_000:
+            self.recent = {pk: seen for pk, seen in self.recent.items() if seen}
+        return True
+
+
+_pace = _BidPace()
+
+
+def too_fast() -> RateLimited:
+    most, seconds = settings.BID_PACE
+    return RateLimited(
+        f"Too many bids too fast: at most {most} every {seconds} seconds. Try again in a moment.",
+        retry_after=seconds,
+    )
 
 
 @dataclass(frozen=True)
@@ -271,6 +308,7 @@ def bids_write(auction_id: int, requests) -> list:
     whether its bidder can still pay and ship)."""
     order = sorted(range(len(requests)), key=lambda index: requests[index].arrived_at)
     answers: list = [None] * len(requests)
+    decided = {"accepted": 0, "refused": 0}  # new answers, not replays: /metrics
     with transaction.atomic():
         batch = _Batch(auction_for_update(auction_id), requests)
         auction = batch.auction
@@ -284,8 +322,12 @@ def bids_write(auction_id: int, requests) -> list:
             try:
                 if request.bidder.pk in unready:
                     raise unready_refusal(unready[request.bidder.pk])
+                if not _pace.allow(request.bidder.pk, request.arrived_at):
+                    raise too_fast()
                 answers[index] = batch.place(request)
+                decided["accepted"] += 1
             except DomainError as refusal:
+                decided["refused"] += 1
                 # The state it was refused against: a JSON answer shows it unread again.
                 refusal.auction = _snapshot(auction)
                 answers[index] = refusal
@@ -299,6 +341,8 @@ def bids_write(auction_id: int, requests) -> list:
             auction.save(update_fields=[*BID_FIELDS, "version"])
             publish(auction, "bid" if batch.rows else "started", batch.rows)
         outbid_notify_on_commit(auction=auction, outbid=batch.leaders - {auction.leader_id})
+        for outcome, amount in decided.items():
+            metrics.counted_on_commit(metrics.bids, amount, outcome=outcome)
         # The answers' states name these people: loaded here, in a database thread,
         # not when a socket's acknowledgement is written in the event loop.
         auction.leader, auction.winner  # noqa: B018

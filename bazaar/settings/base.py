@@ -6,12 +6,15 @@ service when its variable is set.
 """
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from bazaar.database import BoundedConnection
+from bazaar.logs import logging_config, sentry_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -39,6 +42,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "django_celery_beat",
+    "health_check",
+    "axes",
     "bazaar",
     "accounts",
     "analytics",
@@ -60,7 +65,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request counts and durations by route and status for /metrics: first, so that
+    # it times everything after it.
+    "bazaar.metrics.RequestMetricsMiddleware",
+    "bazaar.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy with a nonce per response (docs/security.md).
+    "bazaar.csp.ContentSecurityPolicyMiddleware",
     # A database that does not answer: a 503 with Retry-After (bazaar.database).
     "bazaar.errors.DatabaseUnavailableMiddleware",
     # Permissions-Policy everywhere; no-store for signed-in pages (docs/security.md).
@@ -79,6 +90,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "bazaar.visitors.VisitorIdMiddleware",
     "bazaar.errors.DomainErrorMiddleware",
+    # Turns django-axes's lockout into accounts.views.login_locked_out's page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "bazaar.urls"
@@ -147,6 +160,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
 
+# /metrics answers a bearer of this token, or the machine itself when it is unset.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -180,8 +196,47 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Content Security Policy (bazaar.csp adds the origins the settings below name: the
+# media server, the photo bucket, Stripe). No 'unsafe-inline' and no 'unsafe-eval':
+# the inline scripts and stylesheets carry the response's nonce; htmx is told not to
+# evaluate attributes, inject its indicator style or copy style attributes when it
+# swaps (base.html's htmx-config). Django's admin may use style attributes (bazaar.csp).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.HandleOrEmailBackend"]
+# django-axes first: it refuses an account locked out from this address before any
+# password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesBackend",
+    "accounts.backends.HandleOrEmailBackend",
+]
+# Log-in lockout: 5 failures for one account from one address lock that pair out for
+# 15 minutes (the page says so); a success clears the count. Stewards see and clear
+# lockouts in the admin ("Access attempts"); ops with `manage.py axes_reset`.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "bazaar.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+AXES_USERNAME_CALLABLE = "accounts.backends.lockout_name"
+# Behind a reverse proxy (deploy/: Caddy), how many proxies add to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_URL = "accounts:login"
 CSRF_FAILURE_VIEW = "bazaar.views.csrf_failure"
 LOGIN_REDIRECT_URL = "market:home"
@@ -231,6 +286,13 @@ PHOTO_SCREENING = env("PHOTO_SCREENING", default="nudenet")
 AWS_REKOGNITION_REGION = env("AWS_REKOGNITION_REGION", default="")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The SMTP server, when EMAIL_BACKEND is Django's smtp backend (docs/runbook.md).
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mesh Bazaar <market@localhost>")
 
 # Background work. With REDIS_URL: Celery, its broker on Redis, a worker and beat
@@ -244,6 +306,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+
+# New bids one person may place in a time (count, seconds; BID_PACE=off for none, as
+# the auction bench's bidders need): retries of a bid are answered before this is
+# asked, so a retry is always told its first answer. Nobody bids faster by hand; a
+# script that does is told to slow down, its bids neither stored nor announced.
+_bid_pace = env("BID_PACE", default="10/10")
+BID_PACE = None if _bid_pace == "off" else tuple(int(part) for part in _bid_pace.split("/"))
 
 # The market.
 MARKET_CURRENCY = env("MARKET_CURRENCY", default="USD")
@@ -298,14 +367,19 @@ ESCROW_RELEASE_DAYS = 10
 # Servers refuse to start while `check --deploy` reports an error (bazaar.deploy).
 DEPLOY_CHECKS_AT_START = False
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# Plain lines here, JSON lines with request ids in production (bazaar.logs). Celery's
+# worker keeps this configuration instead of installing its own.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+LOGGING = logging_config(LOG_FORMAT, env("LOG_LEVEL", default="INFO"))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Errors to Sentry when SENTRY_DSN is set (no personal data is sent).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    sentry_init(
+        SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 CELERY_BEAT_SCHEDULE = {
     "stewards-end-terms": {"task": "stewards.tasks.end_steward_terms", "schedule": 3600.0},

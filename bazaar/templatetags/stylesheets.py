@@ -7,8 +7,15 @@ link, cached across pages. Used where a page needs several (the stall page, the
 seller's dashboard); a page with one more keeps a link. The page's HTML then holds the
 CSS text: a test that looks for a word a page must not say should look at the text
 people read, not the raw HTML.
+
+Each inlined sheet's SHA-256 goes into the response's Content-Security-Policy
+(`bazaar.csp`) rather than a nonce: the hash is the same in every response, so the
+same sheet arriving again in a fragment htmx swaps in is allowed too, where a nonce
+from another response would not be.
 """
 
+import base64
+import hashlib
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +23,8 @@ from django import template
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.utils.safestring import mark_safe
+
+from bazaar.csp import allow_inline_style
 
 register = template.Library()
 
@@ -30,11 +39,17 @@ def _read(path: str) -> str:
 _read_once = cache(_read)
 
 
-@register.simple_tag
-def inline_stylesheet(path: str) -> str:
+@cache
+def _digest(css: str) -> str:
+    return base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+
+
+@register.simple_tag(takes_context=True)
+def inline_stylesheet(context, path: str) -> str:
     """The static file `path` as a <style> element (read once; on every render with
-    DEBUG on, so edits show at once)."""
+    DEBUG on, so edits show at once), its hash allowed by the response's CSP."""
     css = _read(path) if settings.DEBUG else _read_once(path)
+    allow_inline_style(context["request"], _digest(css))
     return mark_safe(f"<style>{css}</style>")  # noqa: S308 - our own static file
 
 

@@ -21,6 +21,7 @@ from bazaar.errors import Conflict, Invalid, NotFound
 from bazaar.idempotency import key_lock
 from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
+from bazaar.ratelimit import Rate, rate_check
 from stalls.models import Item, Reservation, Stall
 from stalls.selectors import item_available_quantity
 from stalls.services import reservation_consume, reservation_take
@@ -82,6 +83,10 @@ _ADDRESS_REQUIRED = {
     "city": "city",
     "postal_code": "postal code",
 }
+
+
+# New checkouts per buyer (the same key again is answered before this is asked).
+CHECKOUT_RATE = Rate(10, 600, "10 checkouts every 10 minutes")
 
 
 # The cart
@@ -188,6 +193,7 @@ def checkout_start(
     """
     payment = _payment_with_key(buyer, idempotency_key)
     if payment is None:
+        rate_check("checkout", f"user:{buyer.pk}", CHECKOUT_RATE)
         try:
             payment = _checkout_create(
                 buyer=buyer, idempotency_key=idempotency_key, expected_total=expected_total_cents

@@ -110,10 +110,12 @@ def test_a_key_twice_in_a_batch_or_across_batches_gets_its_first_answer(auction,
 
 
 def test_a_batch_of_refusals_writes_nothing_and_announces_nothing(
-    auction, make_bidder, django_capture_on_commit_callbacks
+    auction, make_bidder, django_capture_on_commit_callbacks, monkeypatch
 ):
+    published = []
+    monkeypatch.setattr("auctions.frames.broadcast_on_commit", lambda *a: published.append(a))
     alice = make_bidder("alice")
-    with django_capture_on_commit_callbacks() as published:
+    with django_capture_on_commit_callbacks(execute=True):
         (answer,) = bids_write(auction.pk, [request(alice, 100)])
     assert isinstance(answer, DomainError)
     assert published == [] and Auction.objects.get(pk=auction.pk).version == auction.version
@@ -197,3 +199,41 @@ def test_whether_bidders_can_pay_and_ship_is_asked_once_per_batch(auction, make_
     assert isinstance(answers[0], Conflict) and answers[0].code == "payment_method_required"
     assert isinstance(answers[1], Conflict) and answers[1].code == "address_required"
     assert isinstance(answers[2], BidOutcome) and answers[2].bid.leading
+
+
+def test_a_batch_counts_its_new_decisions_for_metrics_once_committed(
+    auction, make_bidder, django_capture_on_commit_callbacks
+):
+    from prometheus_client import REGISTRY
+
+    def counted(outcome: str) -> float:
+        return REGISTRY.get_sample_value("bazaar_bids_total", {"outcome": outcome}) or 0.0
+
+    alice, bob = make_bidder("alice"), make_bidder("bob")
+    first = request(alice, 1000)
+    before = counted("accepted"), counted("refused")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        bids_write(auction.pk, [first, request(bob, 900), first])  # the retry is no new decision
+
+    assert (counted("accepted"), counted("refused")) == (before[0] + 1, before[1] + 1)
+
+
+def test_a_bidder_past_the_pace_is_told_to_slow_down_and_a_retry_keeps_its_answer(
+    auction, make_bidder, settings
+):
+    settings.BID_PACE = (3, 10)
+    alice = make_bidder("alice")
+    now = timezone.now()
+    bids = [request(alice, 1000 + 100 * n, after=n, base=now) for n in range(4)]
+
+    answers = bids_write(auction.pk, bids)
+    retry = bids_write(auction.pk, [bids[0]])
+
+    assert all(not isinstance(answer, DomainError) for answer in answers[:3])
+    assert answers[3].status == 429 and answers[3].retry_after == 10
+    assert "Too many bids too fast: at most 3 every 10 seconds" in answers[3].message
+    assert Bid.objects.filter(bidder=alice).count() == 3
+    assert retry[0].bid.pk == answers[0].bid.pk, "a retry is told its first answer"
+    later = request(alice, 2000, base=now + timedelta(seconds=11))
+    assert not isinstance(bids_write(auction.pk, [later])[0], DomainError)

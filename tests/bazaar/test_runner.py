@@ -57,17 +57,6 @@ def _nothing_done():
     done.clear()
 
 
-@pytest.fixture
-def running_runner(monkeypatch):
-    """A runner of this process's own, stopped at the end of the test."""
-    started = runner.Runner(schedule={})
-    monkeypatch.setattr(runner, "_runner", started)
-    monkeypatch.setattr(runner, "_runner_pid", os.getpid())
-    started.start()
-    yield started
-    started.stop()
-
-
 def until(condition, seconds: float = 15.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():

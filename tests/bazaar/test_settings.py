@@ -56,6 +56,38 @@ def test_production_passes_the_deployment_checklist():
     assert "no issues" in result.stdout
 
 
+def test_probes_over_plain_http_are_answered_and_pages_redirected_to_https():
+    probe = (
+        "import django; django.setup();"
+        "from django.test import Client; c = Client(HTTP_HOST='bazaar.example');"
+        "print(c.get('/healthz/').status_code, c.get('/market/').status_code,"
+        " c.get('/market/')['Location'])"
+    )
+    result = production("-c", probe, **DEPLOYABLE)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "301", "https://bazaar.example/market/"]
+
+
+def test_mail_goes_to_the_smtp_server_the_environment_names():
+    smtp = {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": "587",
+        "EMAIL_HOST_USER": "market",
+        "EMAIL_HOST_PASSWORD": "not-a-real-password",
+        "EMAIL_USE_TLS": "true",
+    }
+    probe = (
+        "import django; django.setup(); from django.core.mail import get_connection;"
+        "c = get_connection(); print(c.host, c.port, c.username, c.use_tls)"
+    )
+    result = production("-c", probe, **DEPLOYABLE, **smtp)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["smtp.example.com", "587", "market", "True"]
+
+
 def test_a_staging_site_may_take_play_money():
     staging = {**DEPLOYABLE, "BAZAAR_STAGING": "1", "PAYMENT_GATEWAY": "test"}
     del staging["STRIPE_SECRET_KEY"], staging["STRIPE_WEBHOOK_SECRET"]

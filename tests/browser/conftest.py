@@ -252,7 +252,9 @@ def lamp_stall(*, description: str):
 @override_settings(**shared_cache_settings())
 class BrowserTestCase(ChannelsLiveServerTestCase):
     """A live daphne server and the module's browser. Pages from `new_page` each get a
-    browser context of their own, closed when the test ends."""
+    browser context of their own, closed when the test ends. Whatever the pages do,
+    the Content-Security-Policy must allow it: a refusal the browser reports fails the
+    test (bazaar.csp)."""
 
     host = "127.0.0.1"
     ProtocolServerProcess = DaphneWithoutInheritedConnections
@@ -264,11 +266,17 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
     def setUp(self):
         super().setUp()
         self.contexts = []
+        self.csp_refusals: list[str] = []
 
     def tearDown(self):
         for context in self.contexts:
             context.close()
         super().tearDown()
+        assert not self.csp_refusals, "\n".join(self.csp_refusals)
+
+    def _note_csp_refusal(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_refusals.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
     def _fixture_teardown(self):
         """The flush truncates every table while the live server may still be writing
@@ -290,6 +298,7 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
         from django.conf import settings
 
         context = self.browser.new_context(viewport=viewport, **context_options)
+        context.on("console", self._note_csp_refusal)
         self.contexts.append(context)
         if user is not None:
             key = off_the_event_loop(session_key_for, user)

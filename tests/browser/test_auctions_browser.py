@@ -120,7 +120,8 @@ class AuctionsInTheBrowser(BrowserTestCase):
             page.locator("[data-max]").fill(maximum)
         page.locator("[data-bid-submit]").click()
         page.wait_for_function(
-            "!['', 'Sending…'].includes(document.querySelector('[data-bid-result]').textContent)"
+            "() => !['', 'Sending…']"
+            ".includes(document.querySelector('[data-bid-result]').textContent)"
         )
         return page.locator("[data-bid-result]").inner_text()
 

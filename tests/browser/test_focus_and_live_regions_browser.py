@@ -127,6 +127,8 @@ class FocusAndAnnouncements(BrowserTestCase):
         bob.goto(f"{self.live_server_url}/auctions/{self.auction.public_id}/")
         bob.locator("[data-amount]").fill("15")
         bob.locator("[data-bid-submit]").click()
-        page.wait_for_function("document.querySelector('[data-bid-announcer]').textContent !== ''")
+        page.wait_for_function(
+            "() => document.querySelector('[data-bid-announcer]').textContent !== ''"
+        )
         bidder = pseudonym(self.auction, self.bob.pk)
         assert announcer.inner_text() == f"New high bid: $15.00 by {bidder}."

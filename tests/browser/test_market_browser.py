@@ -106,7 +106,7 @@ class MarketInTheBrowser(BrowserTestCase):
         self.page.go_back()
         self.page.wait_for_url(re.compile(r"/market/1/0/$"))
         self.page.wait_for_function(
-            "document.querySelector('[data-testid=coords]').innerText === '1/0'"
+            "() => document.querySelector('[data-testid=coords]').innerText === '1/0'"
         )
         self.page.reload()
         assert self.coords() == "1/0"

@@ -141,7 +141,7 @@ class OffersInTheBrowser(BrowserTestCase):
         accepted = seller.locator(".offer-toast", has_text="@alice accepted your $23.00")
         expect(accepted).to_be_visible()
         expect(accepted.locator(".offer-message")).to_have_count(0)  # not my own note back
-        seller.wait_for_function("window.BazaarOffers.played.includes('accepted')")
+        seller.wait_for_function("() => window.BazaarOffers.played.includes('accepted')")
         expect(seller.locator("#item-drawer .offer-thread")).to_contain_text(
             "one is held for @alice"
         )

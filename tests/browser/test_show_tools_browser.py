@@ -94,12 +94,13 @@ class ShowToolsInTheBrowser(BrowserTestCase):
         card.locator("[data-amount]").fill("6")
         card.locator("[data-bid-submit]").click()
         viewer.wait_for_function(
-            "document.querySelector('.flash-card [data-bid-result]').textContent.startsWith('You')"
+            "() => document.querySelector('.flash-card [data-bid-result]')"
+            ".textContent.startsWith('You')"
         )
         assert card.locator("[data-bid-result]").inner_text() == "You are the high bidder at $6.00."
         # The seller's copy of the panel follows over the auction's socket.
         seller.wait_for_function(
-            "document.querySelector('.flash-card [data-price]').textContent === '$6.00'"
+            "() => document.querySelector('.flash-card [data-price]').textContent === '$6.00'"
         )
         # Bidders go by their pseudonym on this auction, never their handle.
         leader = seller.locator(".flash-card [data-leader]").inner_text()
@@ -137,10 +138,10 @@ class ShowToolsInTheBrowser(BrowserTestCase):
         assert drawn.inner_text() == "@viewer won “Green shade”."
         # Everyone in the stall sees the result over the stall, live.
         viewer.wait_for_function(
-            "document.querySelector('[data-giveaway-result]')?.textContent === 'You won!'"
+            "() => document.querySelector('[data-giveaway-result]')?.textContent === 'You won!'"
         )
         seller.wait_for_function(
-            "document.querySelector('[data-giveaway-result]')?.textContent === '@viewer won.'"
+            "() => document.querySelector('[data-giveaway-result]')?.textContent === '@viewer won.'"
         )
         assert viewer.locator("[data-show-announcer]").text_content() == (
             "You won the giveaway of Green shade!"

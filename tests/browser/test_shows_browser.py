@@ -141,7 +141,8 @@ def _assert_over_the_video(page) -> None:
     assert video["x"] <= panel["x"] and panel["x"] + panel["width"] <= video["x"] + video["width"]
     countdown = card.locator("[data-countdown]")
     page.wait_for_function(
-        "/\\d:\\d\\d/.test(document.querySelector('.flash-card [data-countdown]').textContent)"
+        "() => /\\d:\\d\\d/"
+        ".test(document.querySelector('.flash-card [data-countdown]').textContent)"
     )
     assert countdown.is_visible()
 
@@ -172,7 +173,7 @@ class LiveShowTest(BrowserTestCase):
         seller.goto(self.stall_url)
         seller.get_by_role("button", name="Go live").click()
         seller.wait_for_function(
-            "document.querySelector('[data-show-preview]').videoWidth > 0", timeout=15_000
+            "() => document.querySelector('[data-show-preview]').videoWidth > 0", timeout=15_000
         )
         seller.get_by_label("Show title").fill("Seventies vinyl, live")
         return seller
@@ -200,7 +201,7 @@ class LiveShowTest(BrowserTestCase):
         viewer.add_init_script(WATCH_PEERS)
         viewer.goto(self.stall_url)
         viewer.wait_for_function(
-            "document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
+            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
         )
         assert viewer.evaluate("document.querySelector('[data-show-video]').muted") is True
         assert viewer.get_by_role("button", name="Tap to unmute").is_visible()
@@ -240,7 +241,7 @@ class LiveShowTest(BrowserTestCase):
         viewer.add_init_script(WATCH_PEERS)
         viewer.goto(self.stall_url)
         viewer.wait_for_function(
-            "document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
+            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
         )
         sent = """() => window.__pcs.flatMap((pc) => pc.getSenders())
             .filter((s) => s.track && s.track.kind === 'video')
@@ -259,7 +260,7 @@ class LiveShowTest(BrowserTestCase):
         assert seller.evaluate(sent) == [["fake_device_1", True]]
         # The same connection carries the other camera: the viewer keeps decoding.
         before = _frames(viewer)
-        viewer.wait_for_function(f"window.__framesDecoded().then((n) => n > {before} + 10)")
+        viewer.wait_for_function(f"() => window.__framesDecoded().then((n) => n > {before} + 10)")
         _keep(seller, "show-seller-live-390")
 
         # On a phone the chat's latest lines and the auction's panel sit over the video.
@@ -281,7 +282,7 @@ class LiveShowTest(BrowserTestCase):
         viewer = self.new_page(self.viewer)
         viewer.goto(self.stall_url)
         viewer.wait_for_function(
-            "document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
+            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
         )
         seller.close(run_before_unload=False)
         viewer.get_by_text("The show has ended").wait_for(timeout=30_000)

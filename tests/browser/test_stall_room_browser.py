@@ -145,7 +145,7 @@ class StallRoomInTheBrowser(BrowserTestCase):
         bob = self.visit(self.bob)
         for page in (alice, bob):
             page.wait_for_function(
-                "document.querySelector('[data-room-count]').textContent === '2 here'"
+                "() => document.querySelector('[data-room-count]').textContent === '2 here'"
             )
             handles = page.locator("[data-room-visitors] .visitor").evaluate_all(
                 "rows => rows.map(r => r.dataset.handle).sort()"
@@ -215,7 +215,7 @@ class StallRoomInTheBrowser(BrowserTestCase):
         assert alice.locator("[data-room-status]").inner_text() == "Reconnecting…"
         self.say(bob, "Did I miss anything?")
         self.row(bob, "Did I miss anything?").wait_for()
-        alice.wait_for_function("window.__sockets.length === 2")
+        alice.wait_for_function("() => window.__sockets.length === 2")
         alice.wait_for_selector(SYNCED, state="attached")
         self.row(alice, "Did I miss anything?").wait_for()
         assert alice.locator("[data-room-status]").inner_text() == "Live"
@@ -269,7 +269,7 @@ class StallRoomInTheBrowser(BrowserTestCase):
             "{type: 'pong', epoch, seq: 1e12, server_time: Date.now() / 1000})",
             epoch,
         )
-        alice.wait_for_function(f"window.__binaryOut === {sent + 1}")
+        alice.wait_for_function(f"() => window.__binaryOut === {sent + 1}")
         alice.wait_for_selector(SYNCED, state="attached")
         expect(alice.locator(ROWS)).to_have_count(6)
 
@@ -281,7 +281,7 @@ class StallRoomInTheBrowser(BrowserTestCase):
         held = self.row(alice, "Genuine knockoff")
         held.wait_for()
         alice.wait_for_function(
-            "document.querySelector('[data-chat-list] li.held .msg-held:not([hidden])')"
+            "() => document.querySelector('[data-chat-list] li.held .msg-held:not([hidden])')"
         )
         assert "held for review" in held.inner_text()
         screenshot(alice, "stall-room-held")
@@ -386,7 +386,7 @@ class StallRoomInTheBrowser(BrowserTestCase):
         alice = self.visit(self.alice)
         self.visit(self.bob)
         alice.wait_for_function(
-            "document.querySelectorAll('[data-room-visitors] .visitor').length === 2"
+            "() => document.querySelectorAll('[data-room-visitors] .visitor').length === 2"
         )
         box = alice.locator("[data-composer-text]")
         options = alice.locator("[data-mention-options] [role=option]")
@@ -420,13 +420,13 @@ class StallRoomInTheBrowser(BrowserTestCase):
         assert link.get_attribute("href") == f"/accounts/login/?next={self.path}"
         assert guest.locator("[data-composer]").count() == 0
         guest.wait_for_function(
-            "document.querySelector('[data-room-count]').textContent === '1 here · 1 guest'"
+            "() => document.querySelector('[data-room-count]').textContent === '1 here · 1 guest'"
         )
         alice = self.visit(self.alice)
         self.say(alice, "Anyone there?")
         self.row(guest, "Anyone there?").wait_for()
         guest.wait_for_function(
-            "document.querySelector('[data-room-count]').textContent === '2 here · 1 guest'"
+            "() => document.querySelector('[data-room-count]').textContent === '2 here · 1 guest'"
         )
         # A guest's pointer is not sent.
         self.point(guest, 0.5, 0.5)
@@ -492,7 +492,7 @@ class StallRoomInTheBrowser(BrowserTestCase):
         )
         assert -60 < offset < 120
         page.wait_for_function(
-            "document.querySelector('[data-chat-older-status]').textContent.includes('start')"
+            "() => document.querySelector('[data-chat-older-status]').textContent.includes('start')"
         )
 
         # Someone speaks while Alice reads old messages: she stays put, a pill says so.
@@ -503,7 +503,9 @@ class StallRoomInTheBrowser(BrowserTestCase):
         pill.wait_for()
         assert abs(log.evaluate("l => l.scrollTop") - reading_at) < 2
         pill.click()
-        page.wait_for_function(f"(({from_bottom})(document.querySelector('[data-chat-log]'))) < 50")
+        page.wait_for_function(
+            f"() => (({from_bottom})(document.querySelector('[data-chat-log]'))) < 50"
+        )
         expect(pill).to_be_hidden()
 
     def test_yjs_applies_pycrdt_updates_in_any_order(self):
@@ -554,7 +556,7 @@ class StallRoomInTheBrowser(BrowserTestCase):
         self.say(bob, "It does, and the shade fits the green one too.")
         self.row(alice, "shade fits").wait_for()
         bob.wait_for_function(
-            "document.querySelectorAll('[data-room-visitors] .visitor').length === 2"
+            "() => document.querySelectorAll('[data-room-visitors] .visitor').length === 2"
         )
         for label, viewport in [("desktop", DESKTOP), ("phone", PHONE)]:
             bob.set_viewport_size(viewport)

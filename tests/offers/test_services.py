@@ -598,3 +598,27 @@ def test_a_ladder_write_that_fails_is_done_again_from_the_offers(
     monkeypatch.undo()
     sync_ladder(**queued[0][1])
     assert [(e["id"], e["status"]) for e in ladder(item)] == [(offer.public_id, "pending")]
+
+
+def test_past_the_pace_an_action_is_refused_and_a_retry_still_gets_its_answer(
+    buyer, item, monkeypatch
+):
+    from bazaar.errors import RateLimited
+    from bazaar.ratelimit import Rate
+    from offers import services
+
+    monkeypatch.setattr(services, "OFFER_RATE", Rate(1, 60, "1 offer action a minute"))
+
+    def make(key: str):
+        return offer_make(
+            buyer=buyer, item=item, amount_cents=2000, message="", idempotency_key=key
+        )
+
+    first = make("first-offer-key-0001")
+    with pytest.raises(RateLimited) as refused:
+        make("second-offer-key-0002")
+    again = make("first-offer-key-0001")
+
+    assert refused.value.status == 429 and refused.value.retry_after
+    assert "Too many tries: at most 1 offer action a minute" in refused.value.message
+    assert again.pk == first.pk

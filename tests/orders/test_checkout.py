@@ -251,3 +251,28 @@ def test_the_test_gateway_makes_one_customer_per_idempotency_key():
     again = gateway.customer_create(email="a@example.com", metadata={}, idempotency_key="k1")
     other = gateway.customer_create(email="a@example.com", metadata={}, idempotency_key="k2")
     assert first == again != other
+
+
+def test_past_the_pace_a_new_checkout_is_refused_and_the_same_key_still_answered(
+    buyer, lamp, monkeypatch
+):
+    from bazaar.errors import RateLimited
+    from bazaar.ratelimit import Rate
+    from orders.checkout import services
+
+    monkeypatch.setattr(services, "CHECKOUT_RATE", Rate(1, 600, "1 checkout every 10 minutes"))
+    first = start_checkout(buyer, lamp, key="first-checkout-key-01")
+
+    with pytest.raises(RateLimited) as refused:
+        checkout_start(
+            buyer=buyer,
+            idempotency_key="other-checkout-key-02",
+            expected_total_cents=2500,
+            urls=URLS,
+        )
+    again = checkout_start(
+        buyer=buyer, idempotency_key="first-checkout-key-01", expected_total_cents=2500, urls=URLS
+    )
+
+    assert "at most 1 checkout every 10 minutes" in refused.value.message
+    assert again.pk == first.pk

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from accounts.models import User
 from governance.selectors import user_is_ops, user_is_steward
@@ -39,7 +40,10 @@ def test_seed_market_lays_out_an_n_by_n_block_and_is_idempotent(capsys):
 @pytest.mark.django_db
 def test_seeded_demo_logins_work_with_their_roles(client):
     call_command("seed_market", "--sections", "1", "--stalls", "1")
-    assert client.login(username="demo_seller", password="bazaar-demo")
+    logged_in = client.post(
+        reverse("accounts:login"), {"username": "demo_seller", "password": "bazaar-demo"}
+    )
+    assert logged_in.status_code == 302
     assert Stall.objects.filter(seller__user__handle="demo_seller", slot=4).exists()
     assert user_is_steward(user=User.objects.get(handle="demo_steward"))
     assert user_is_ops(user=User.objects.get(handle="demo_ops"))

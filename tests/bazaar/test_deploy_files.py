@@ -1,0 +1,70 @@
+"""deploy/: the compose file, the Procfile and the image start the same processes with
+the same commands, and each command names something that exists."""
+
+import importlib.util
+import shlex
+from pathlib import Path
+
+import yaml
+from django.core.management import get_commands
+
+from bazaar.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def compose_services() -> dict[str, dict]:
+    return yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]
+
+
+def app_services() -> dict[str, dict]:
+    return {
+        name: service
+        for name, service in compose_services().items()
+        if "bazaar.process" in service.get("labels", {})
+    }
+
+
+def test_every_procfile_process_runs_in_compose_with_the_same_command():
+    processes = procfile()
+    services = app_services()
+
+    assert {service["labels"]["bazaar.process"] for service in services.values()} == set(processes)
+    for name, service in services.items():
+        assert service["command"] == processes[service["labels"]["bazaar.process"]], name
+
+
+def test_compose_runs_two_web_processes_behind_the_proxy_and_the_services_they_need():
+    services = compose_services()
+    web = [name for name, s in app_services().items() if s["labels"]["bazaar.process"] == "web"]
+
+    assert len(web) == 2
+    assert {"postgres", "redis", "proxy", "worker", "beat", "janus"} <= set(services)
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert all(f"{name}:8000" in caddyfile for name in web)
+    assert "health_uri /readyz/" in caddyfile
+
+
+def test_the_image_starts_the_procfile_s_web_command():
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
+
+    assert yaml.safe_load(cmd.removeprefix("CMD ")) == shlex.split(procfile()["web"])
+
+
+def test_each_command_names_a_module_command_or_app_that_exists():
+    for process, command in procfile().items():
+        argv = shlex.split(command)
+        if argv[:2] == ["python", "-m"]:
+            assert importlib.util.find_spec(argv[2]) is not None, process
+        elif argv[:2] == ["python", "manage.py"]:
+            assert argv[2] in get_commands(), process
+        else:
+            assert argv[:3] == ["celery", "-A", "bazaar"], process
+            assert argv[3] in {"worker", "beat"}, process
+            assert celery_app.main == "bazaar"
