@@ -13,6 +13,8 @@ def lockout_name(request, credentials: dict | None) -> str:
     was typed (handle or email, any case), so that switching between them does not
     buy more tries; a name matching no account counts as typed, lower-cased."""
     typed = ((credentials or {}).get("username") or request.POST.get("username") or "").strip()
+    # As long as a name can be (and axes can store), and without what PostgreSQL refuses.
+    typed = typed.replace("\x00", "")[: User._meta.get_field("email").max_length]
     account = _account_named(typed) if typed else None
     return f"account:{account.pk}" if account else typed.lower()
 

@@ -235,6 +235,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "bazaar.ratelimit.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 AXES_USERNAME_CALLABLE = "accounts.backends.lockout_name"
+# No banner at every start (it came before a refusal's reasons); failures and lockouts
+# are still logged.
+AXES_VERBOSE = False
 # Behind a reverse proxy (deploy/: Caddy), how many proxies add to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_URL = "accounts:login"

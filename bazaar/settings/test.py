@@ -46,3 +46,5 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 # No media server unless a test sets one up (shows tests override these).
 SHOWS_MEDIA = ""
+# Tests bid at machine speed, far past any person's pace: the limit has its own tests.
+BID_PACE = None

@@ -133,7 +133,7 @@ def test_jobs_waiting_in_the_embedded_runner_are_counted():
 def test_jobs_waiting_in_the_broker_are_counted(require_redis, monkeypatch):
     import bazaar.celery
 
-    broker = Celery("bazaar", broker=settings.REDIS_URL)
+    broker = Celery("bazaar", broker=settings.REDIS_URL, set_as_current=False)
     monkeypatch.setattr(bazaar.celery, "app", broker)
     with broker.connection_for_write() as connection:
         connection.default_channel.client.delete("celery")

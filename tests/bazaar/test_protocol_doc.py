@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bazaar.errors import DomainError, RateLimited
 from governance.models import ChatSanction
+from offers.consumers import OfferRoomConsumer
 from stalls.room.chat import chat_post
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +18,7 @@ CONSUMERS = [
     ROOT / "market" / "consumers.py",
     ROOT / "auctions" / "consumers.py",
     ROOT / "notifications" / "consumers.py",
+    ROOT / "offers" / "consumers.py",
 ]
 # Frames encoded once for a whole group, outside the consumers.
 PREBUILT_FRAMES = [
@@ -45,9 +47,8 @@ def sent_frame_types() -> set[str]:
 
 
 def accepted_frame_types() -> set[str]:
-    source = _source(ROOT / "stalls" / "room" / "consumers.py")
-    handlers = re.search(r"handler = \{(.*?)\}\.get", source, re.S).group(1)
-    return set(re.findall(r'"([a-z_]+)":', handlers))
+    """What the stall socket's consumer (as routed: with offers) handles."""
+    return set(OfferRoomConsumer.frame_handlers)
 
 
 def socket_error_codes() -> set[str]:
@@ -64,7 +65,8 @@ def test_the_scan_finds_what_it_should():
     assert {"welcome", "doc", "chat_ack", "cursors", "section_changed", "stall_live", "batch"} <= (
         sent_frame_types()
     )
-    assert accepted_frame_types() == {"chat", "cursor", "ping"}
+    assert accepted_frame_types() == {"chat", "cursor", "ping", "offer"}
+    assert "offer_ack" in sent_frame_types()
     assert {"auth_required", "rate_limited", "read_only_document"} <= socket_error_codes()
 
 

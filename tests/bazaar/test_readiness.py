@@ -83,7 +83,9 @@ def test_not_ready_when_no_celery_worker_answers(client):
 def celery_worker(require_redis, monkeypatch):
     """A real worker on Redis as its broker, and the probe asking through the same
     broker (the tests' own app runs tasks eagerly with no broker)."""
-    monkeypatch.setattr(readiness, "celery_app", Celery("bazaar", broker=settings.REDIS_URL))
+    monkeypatch.setattr(
+        readiness, "celery_app", Celery("bazaar", broker=settings.REDIS_URL, set_as_current=False)
+    )
     worker = subprocess.Popen(
         [
             sys.executable,
