@@ -24,8 +24,11 @@ from bench._servers import stop as stop_process
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PORTS = range(8600, 8700)
-POSTGRES_PORT = 8601
-REDIS_PORT = 8602
+# Each pytest-xdist worker starts its own cluster and Redis (session fixtures): the
+# second worker's sit 20 ports up, clear of the first's and of the tests' web ports.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+POSTGRES_PORT = 8601 + 20 * _WORKER
+REDIS_PORT = 8602 + 20 * _WORKER
 
 
 def postgres_bin() -> Path | None:
