@@ -110,3 +110,17 @@ def changed_on_commit(scope: str) -> None:
     """After commit (at once outside a transaction): whatever was kept for `scope`
     is stale; the next read reads again. A rolled-back change drops nothing."""
     transaction.on_commit(lambda: cache.delete(_scope_key(scope)))
+
+
+def counted(key: str, seconds: int) -> int:
+    """Add one to the counter `key` (made, living `seconds`, if new) and return it:
+    on Redis one pipelined INCR and EXPIRE (the key names its window, so renewing its
+    life is harmless); Django's add and incr elsewhere (incr alone is an EXISTS and an
+    INCR on Redis)."""
+    if isinstance(cache._cache, RedisCacheClient):
+        full_key = cache.make_and_validate_key(key)
+        with cache._cache.get_client(full_key, write=True).pipeline() as pipe:
+            count, _ = pipe.incr(full_key).expire(full_key, seconds).execute()
+        return count
+    cache.add(key, 0, seconds)
+    return cache.incr(key)

@@ -49,16 +49,17 @@ bids = Counter("bazaar_bids", "Bids decided (accepted or refused), by outcome.",
 offer_actions = Counter(
     "bazaar_offer_actions", "People's offer actions committed, by the status they led to.", ["to"]
 )
+SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 request_seconds = Histogram(
     "bazaar_request_seconds",
     "HTTP requests by route name, method and status class, with their duration.",
     ["route", "method", "status"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    buckets=SECONDS_BUCKETS,
 )
 fanout_delay = Histogram(
     "bazaar_fanout_delay_seconds",
     "From a group message reaching a process to its last socket handed the frame.",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    buckets=SECONDS_BUCKETS,
 )
 
 

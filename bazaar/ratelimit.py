@@ -1,11 +1,12 @@
 """Rate limits: at most `count` requests of one kind per `seconds`, per person or
-per address, counted in the cache (Redis in production, shared by every process).
+per address, counted in the cache (Redis in production, shared by every process:
+`bazaar.cache.counted`).
 
 A fixed window per key: the first request of a window creates its counter with the
 window's lifetime, each request adds one; past the count the request is refused with
 `RateLimited` (429, Retry-After: the window's remaining seconds), shown in place by
 `bazaar.errors`. A refused request does nothing. Cheap enough to sit on hot paths:
-one INCR (and, once a window, one ADD) per request.
+one round trip to Redis per request.
 """
 
 import time
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
+from bazaar.cache import counted
 from bazaar.errors import RateLimited
 
 
@@ -43,13 +44,7 @@ def rate_check(kind: str, who: str, rate: Rate) -> None:
     """Count one request of `kind` by `who`; refuse it when past `rate`."""
     now = time.time()
     window = int(now // rate.seconds)
-    key = f"ratelimit:{kind}:{who}:{window}"
-    cache.add(key, 0, rate.seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr: a new window
-        cache.add(key, 1, rate.seconds)
-        count = 1
+    count = counted(f"ratelimit:{kind}:{who}:{window}", rate.seconds)
     if count > rate.count:
         retry_after = max(1, int((window + 1) * rate.seconds - now))
         raise RateLimited(

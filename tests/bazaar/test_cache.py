@@ -103,3 +103,12 @@ def test_a_value_keep_refuses_is_read_every_time():
     for _ in range(3):
         assert kept(reads, keep=lambda value: value is None) == "live"
     assert reads.count == 3
+
+
+def test_a_window_counter_counts_up_and_lives_its_window():
+    from django.core.cache import cache
+
+    from bazaar.cache import counted
+
+    assert [counted("window:probe", 60) for _ in range(3)] == [1, 2, 3]
+    assert cache.get("window:probe") == 3
