@@ -20,10 +20,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from bench._servers import stop as stop_process
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PORTS = range(8600, 8700)
+# Every fault test: needs PostgreSQL (django_db: the test database is set up, to copy
+# its schema), and the fault tests run together on one worker.
+FAULT_TEST = [
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("faults"),
+]
 # Each pytest-xdist worker starts its own cluster and Redis (session fixtures): the
 # second worker's sit 20 ports up, clear of the first's and of the tests' web ports.
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)

@@ -9,19 +9,12 @@ import secrets
 import threading
 import time
 
-import pytest
-
 from bench._clients import Client
 from bench.auction import history, seed_market
 from tests.faults import stack
 from tests.faults.conftest import dump_logs
 
-pytestmark = [
-    pytest.mark.faults,
-    pytest.mark.postgres,
-    pytest.mark.django_db,
-    pytest.mark.xdist_group("faults"),
-]
+pytestmark = stack.FAULT_TEST
 
 WEB_PORT = 8611
 PAUSE_SECONDS = 5.0

@@ -10,8 +10,6 @@ import os
 import secrets
 import time
 
-import pytest
-
 from bench._clients import Client
 from bench._servers import signed_in_sessions, stall_public_ids
 from bench._ws import connect, ws_url
@@ -19,12 +17,7 @@ from bench.auction import seed_market
 from tests.faults import stack
 from tests.faults.conftest import dump_logs
 
-pytestmark = [
-    pytest.mark.faults,
-    pytest.mark.postgres,
-    pytest.mark.django_db,
-    pytest.mark.xdist_group("faults"),
-]
+pytestmark = stack.FAULT_TEST
 
 WEB_PORT = 8612
 

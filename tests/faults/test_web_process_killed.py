@@ -8,20 +8,12 @@ import os
 import signal
 import time
 
-import pytest
-
 from bench.auction import history, seed_market
 from tests.faults import stack
 from tests.faults.bidders import Bidder, Market, bid_until
 from tests.faults.conftest import dump_logs
 
-# django_db: the test database is set up, to copy its schema (conftest.fault_postgres).
-pytestmark = [
-    pytest.mark.faults,
-    pytest.mark.postgres,
-    pytest.mark.django_db,
-    pytest.mark.xdist_group("faults"),
-]
+pytestmark = stack.FAULT_TEST
 
 WEB_PORT = 8610
 BIDDERS = 8

@@ -17,18 +17,12 @@ import signal
 import time
 
 import psycopg
-import pytest
 
 from bench._servers import django_json
 from tests.faults import stack
 from tests.faults.conftest import dump_logs
 
-pytestmark = [
-    pytest.mark.faults,
-    pytest.mark.postgres,
-    pytest.mark.django_db,
-    pytest.mark.xdist_group("faults"),
-]
+pytestmark = stack.FAULT_TEST
 
 _PAID_ORDER = """
 import json
