@@ -112,3 +112,16 @@ def test_a_window_counter_counts_up_and_lives_its_window():
 
     assert [counted("window:probe", 60) for _ in range(3)] == [1, 2, 3]
     assert cache.get("window:probe") == 3
+
+
+def test_a_window_counter_counts_on_the_file_cache_too(tmp_path):
+    """The browser tests' live server shares a file cache, which has no `_cache`."""
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    from bazaar.cache import counted
+
+    files = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache"}
+    with override_settings(CACHES={"default": {**files, "LOCATION": str(tmp_path)}}):
+        assert [counted("window:file", 60) for _ in range(2)] == [1, 2]
+        assert cache.get("window:file") == 2
