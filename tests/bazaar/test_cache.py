@@ -114,14 +114,19 @@ def test_a_window_counter_counts_up_and_lives_its_window():
     assert cache.get("window:probe") == 3
 
 
-def test_a_window_counter_counts_on_the_file_cache_too(tmp_path):
-    """The browser tests' live server shares a file cache, which has no `_cache`."""
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.filebased.FileBasedCache",
+        "django.core.cache.backends.locmem.LocMemCache",
+    ],
+)
+def test_a_window_counter_counts_on_the_embedded_caches_too(backend, tmp_path, settings):
+    """The embedded market (no Redis) counts its rate limits in a file cache."""
     from django.core.cache import cache
-    from django.test import override_settings
 
     from bazaar.cache import counted
 
-    files = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache"}
-    with override_settings(CACHES={"default": {**files, "LOCATION": str(tmp_path)}}):
-        assert [counted("window:file", 60) for _ in range(2)] == [1, 2]
-        assert cache.get("window:file") == 2
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
+    assert [counted("window:probe", 60) for _ in range(2)] == [1, 2]
+    assert cache.get("window:probe") == 2
