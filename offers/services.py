@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, FilteredRelation, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from analytics.models import Kind
@@ -37,7 +37,7 @@ from bazaar.money import AmountError, format_money, parse_amount
 from bazaar.ratelimit import Rate, rate_check
 from notifications.selectors import dedupe_keys_used
 from stalls.models import Item, Reservation
-from stalls.selectors import units_held_expression
+from stalls.selectors import item_available_quantity
 from stalls.services import (
     item_lock,
     require_stall_editor,
@@ -159,24 +159,22 @@ def _replayed(actor, key: str) -> Offer | None:
 # The one transition function
 
 
-def _moved(
+def _transition(
     offer: Offer, to: str, *, actor=None, note: str = "", key: str = "", fields=()
 ) -> OfferEvent:
-    """Move `offer` to status `to` if the table allows it and save it (with `fields`
-    the caller changed on it); returns the audit row saying who did it, unsaved, so a
-    counter stores it with the new offer's in one insert."""
+    """Move `offer` to status `to` if the table allows it, and record who did it;
+    `fields` the caller changed on `offer` are saved in the same update."""
     if to not in TRANSITIONS.get(offer.status, set()):
         raise Conflict(
             f"This offer is {offer.get_status_display().lower()}; it cannot become {to} now."
         )
-    event = OfferEvent(
+    event = OfferEvent.objects.create(
         offer=offer,
         from_status=offer.status,
         to_status=to,
         actor=actor,
         note=note,
         idempotency_key=key,
-        occurred_at=timezone.now(),
     )
     if actor is not None:
         metrics.counted_on_commit(metrics.offer_actions, 1, to=to)
@@ -186,20 +184,10 @@ def _moved(
     return event
 
 
-def _transition(offer: Offer, to: str, **how) -> OfferEvent:
-    """`_moved`, its audit row stored at once."""
-    event = _moved(offer, to, **how)
-    event.save()
-    return event
-
-
-def _record_creation(offer: Offer, *, actor, key: str, answered: OfferEvent | None) -> None:
-    """The new offer's audit row, with the answered offer's (`answered`) in the same
-    insert; the key's unique index refuses a second request here."""
-    made = OfferEvent(
+def _record_creation(offer: Offer, *, actor, key: str) -> None:
+    OfferEvent.objects.create(
         offer=offer, to_status=offer.status, actor=actor, note="made", idempotency_key=key
     )
-    OfferEvent.objects.bulk_create([answered, made] if answered else [made])
     metrics.counted_on_commit(metrics.offer_actions, 1, to=offer.status)
 
 
@@ -254,23 +242,12 @@ def _act_on(offer: Offer | str, *, actor, key: str, work: Callable) -> Offer:
 
 
 def _check_buyer_may_send(*, buyer, item: Item, opening: bool) -> None:
-    """At most five amounts per item; a new thread only when none is open and a unit
-    is for sale. One query for the three: the buyer's own offers on the item joined to
-    the locked item, with its held units (a statement after the lock, so it sees what
-    the lock's previous holder committed)."""
-    mine = (
-        Item.objects.filter(pk=item.pk)
-        .annotate(
-            own=FilteredRelation("offers", condition=Q(offers__buyer=buyer)),
-            open=Count("own", filter=Q(own__status__in=Offer.LIVE)),
-            sent=Count("own", filter=Q(own__side=Side.BUYER)),
-            held=units_held_expression(),
-        )
-        .values("open", "sent", "held")
-        .get()
+    """At most five amounts per item, and a new thread only when none is open (one
+    query for both)."""
+    mine = Offer.objects.filter(buyer=buyer, item=item).aggregate(
+        open=Count("pk", filter=Q(status__in=Offer.LIVE)),
+        sent=Count("pk", filter=Q(side=Side.BUYER)),
     )
-    if opening and item.inventory - mine["held"] < 1:
-        raise Conflict("This item is out of stock, so it takes no offers.", code="out_of_stock")
     if opening and mine["open"]:
         raise _offer_open()
     if mine["sent"] >= AMOUNTS_PER_ITEM:
@@ -303,16 +280,14 @@ def _send(
     *,
     item: Item,
     answers: Offer | None,
-    answered: OfferEvent | None = None,
     side: str,
     amount_cents: int,
     message: str,
     actor,
     key: str,
 ) -> Offer:
-    """Store a new amount on `item`, opening a thread unless it answers an offer (whose
-    move, `answered`, is recorded with it). A buyer's amount meets the seller's auto
-    prices at once; both sides are told."""
+    """Store a new amount on `item`, opening a thread unless it answers an offer. A
+    buyer's amount meets the seller's auto prices at once; both sides are told."""
     public_id = new_ulid()
     now = timezone.now()
     offer = Offer.objects.create(
@@ -329,7 +304,7 @@ def _send(
         created_at=now,
         updated_at=now,
     )
-    _record_creation(offer, actor=actor, key=key, answered=answered)
+    _record_creation(offer, actor=actor, key=key)
     answer = _auto_answer(offer) if side == Side.BUYER else None
     thread = (answers, offer) if answers else (offer,)
     event = "countered" if answers else "new"
@@ -365,6 +340,8 @@ def offer_make(
             raise Invalid(
                 f"Offer at most the price, {_money(item.price_cents, item)}.", code="bad_amount"
             )
+        if item_available_quantity(item=item) < 1:
+            raise Conflict("This item is out of stock, so it takes no offers.", code="out_of_stock")
         _check_buyer_may_send(buyer=buyer, item=item, opening=True)
         offer = _send(
             item=item,
@@ -428,11 +405,10 @@ def offer_counter(
         _check_counter(side=side, offer=offer, amount_cents=amount)
         if side == Side.BUYER:
             _check_buyer_may_send(buyer=actor, item=offer.item, opening=False)
-        countered = _moved(offer, Status.COUNTERED, actor=actor, note="countered")
+        _transition(offer, Status.COUNTERED, actor=actor, note="countered")
         return _send(
             item=offer.item,
             answers=offer,
-            answered=countered,
             side=side,
             amount_cents=amount,
             message=message,

@@ -75,13 +75,6 @@ def active_reservations(*, at=None) -> Q:
     )
 
 
-def units_held_expression(*, now=None) -> Coalesce:
-    """The units active reservations hold on the item of the caller's query (its `pk`),
-    as an expression: a caller that reads other counts about the item (offers, under
-    the item's lock) asks for its stock in the same query."""
-    return _reserved_subquery(now or timezone.now())
-
-
 def _reserved_subquery(now) -> Coalesce:
     reserved = (
         Reservation.objects.filter(active_reservations(at=now), item=OuterRef("pk"))
