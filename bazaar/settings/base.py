@@ -244,9 +244,15 @@ LOGIN_URL = "accounts:login"
 CSRF_FAILURE_VIEW = "bazaar.views.csrf_failure"
 LOGIN_REDIRECT_URL = "market:home"
 LOGOUT_REDIRECT_URL = "market:home"
+# OWASP ASVS 2.1: at least 12 characters and at most 128, any characters, not among
+# the 20,000 commonest; no composition rules and no expiry (docs/security.md).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "accounts.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
