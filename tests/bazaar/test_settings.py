@@ -157,3 +157,27 @@ def test_links_in_emails_follow_where_make_run_serves():
     assert site_url(HOST="0.0.0.0", PORT="9000") == "http://127.0.0.1:9000"  # noqa: S104
     assert site_url(HOST="::1") == "http://[::1]:8000"
     assert site_url(SITE_URL="https://bazaar.example", PORT="8123") == "https://bazaar.example"
+
+
+def test_the_session_cookie_in_production_is_secure_httponly_samesite_and_host_only():
+    """OWASP ASVS 3.4: the Set-Cookie Django's session middleware writes under
+    production settings (a signed-cookie session, so no database or cache is needed)."""
+    probe = (
+        "import django; django.setup();"
+        "from django.contrib.sessions.backends.signed_cookies import SessionStore;"
+        "from django.contrib.sessions.middleware import SessionMiddleware;"
+        "from django.http import HttpResponse; from django.test import RequestFactory;"
+        "request = RequestFactory().get('/'); request.session = SessionStore();"
+        "request.session['_auth_user_id'] = '1';"
+        "response = SessionMiddleware(lambda r: None).process_response(request, HttpResponse());"
+        "print(response.cookies.output())"
+    )
+    result = production("-c", probe, **DEPLOYABLE)
+
+    assert result.returncode == 0, result.stderr
+    cookie = result.stdout.strip()
+    assert cookie.startswith("Set-Cookie: __Host-sessionid=")
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "samesite", "path"} <= attributes
+    assert "domain" not in attributes
+    assert "SameSite=Lax" in cookie and "Path=/;" in cookie
