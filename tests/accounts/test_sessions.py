@@ -5,6 +5,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -78,7 +79,9 @@ def test_a_password_change_signs_out_every_other_session(make_user):
     assert not is_signed_in(elsewhere)
 
 
-def test_a_password_reset_signs_out_every_session(client, make_user):
+def test_a_password_reset_signs_out_every_session_and_tells_the_owner(
+    client, make_user, django_capture_on_commit_callbacks
+):
     person = make_user("marta")
     elsewhere = Client()
     elsewhere.force_login(person)
@@ -92,8 +95,11 @@ def test_a_password_reset_signs_out_every_session(client, make_user):
     form = client.get(link)  # Django moves the token into the session and redirects
     assert form.status_code == 302
 
-    client.post(form.url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(form.url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
 
     person.refresh_from_db()
     assert person.check_password(NEW_PASSWORD)
     assert not is_signed_in(elsewhere)
+    assert [message.to for message in mail.outbox] == [[person.email]]
+    assert "password" in mail.outbox[0].subject.lower()
