@@ -235,6 +235,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "bazaar.ratelimit.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 AXES_USERNAME_CALLABLE = "accounts.backends.lockout_name"
+# Every failed log-in is kept (account, address, browser, time; never the password)
+# after a success clears the count, as successes and log-outs are (AccessLog, with the
+# session hashed): stewards read both in the admin. django-axes masks the account and
+# address in its log lines, so these tables are the record (docs/security.md).
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # No banner at every start (it came before a refusal's reasons); failures and lockouts
 # are still logged.
 AXES_VERBOSE = False
