@@ -5,11 +5,10 @@ committed, by the same service as the HTTP form; every watcher then gets the sta
 import json
 import time
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
-from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin
+from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin, in_db_pool
 from bazaar.errors import DomainError, Invalid
 from bazaar.fanout import group_fanout
 from bazaar.idempotency import valid_key
@@ -22,7 +21,7 @@ from .services.bidding import bid_place_async
 CLOSE_UNKNOWN_AUCTION = 4404
 
 
-@database_sync_to_async
+@in_db_pool
 def _state(public_id: str):
     auction = auction_for_state(public_id=public_id)
     return (auction, auction_state(auction)) if auction else (None, None)

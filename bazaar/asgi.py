@@ -26,11 +26,12 @@ bound_waits(settings.DATABASE_WAIT_SECONDS)
 
 django_asgi_app = SyncChainASGIHandler()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 
 from bazaar import jobs, runner  # noqa: E402
 from bazaar.broadcast import serve_broadcasts_from  # noqa: E402
+from bazaar.consumers import PooledAuthMiddleware  # noqa: E402
 from bazaar.metrics import counting_sockets  # noqa: E402
 from bazaar.origins import SameOriginValidator  # noqa: E402
 from bazaar.routing import websocket_urlpatterns  # noqa: E402
@@ -39,7 +40,11 @@ router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": counting_sockets(
-            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            SameOriginValidator(
+                CookieMiddleware(
+                    SessionMiddleware(PooledAuthMiddleware(URLRouter(websocket_urlpatterns)))
+                )
+            )
         ),
     }
 )

@@ -3,13 +3,31 @@
 import asyncio
 import logging
 import uuid
+from functools import partial
 
+from channels.auth import AuthMiddleware, get_user
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
 log = logging.getLogger(__name__)
+
+# A consumer's database work runs in the loop's thread pool, its connection back to the
+# pool after each call. Channels' own `database_sync_to_async` runs every socket's
+# work in one thread per process: a crowd's joins, each room's pulse and every chat
+# line queued behind each other there, so signed-in sockets took 20-37 s to join
+# under the Market Day load while pages answered in 1-2 s (docs/decisions.md).
+in_db_pool = partial(database_sync_to_async, thread_sensitive=False)
+
+
+class PooledAuthMiddleware(AuthMiddleware):
+    """Channels' AuthMiddleware with the session and user read in the thread pool
+    (`in_db_pool`) rather than in the one database thread."""
+
+    async def resolve_scope(self, scope):
+        scope["user"]._wrapped = await in_db_pool(get_user.func)(scope)
 
 
 class DirectDispatchMixin:

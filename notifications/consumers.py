@@ -5,10 +5,9 @@ listens, and only the market grid needs them; the bell is on every page, so it g
 a socket that carries nothing but its owner's frames.
 """
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from bazaar.consumers import DirectDispatchMixin
+from bazaar.consumers import DirectDispatchMixin, in_db_pool
 
 from .frames import notice_group, unread_frame
 from .selectors import unread_count
@@ -28,7 +27,7 @@ class NoticeConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
         self.group = notice_group(user.public_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        count = await database_sync_to_async(unread_count)(user=user)
+        count = await in_db_pool(unread_count)(user=user)
         await self.send_json(unread_frame(unread=count))
 
     async def disconnect(self, code):

@@ -9,10 +9,7 @@ acknowledgement goes only after the action's transaction has committed. The HTTP
 form stays for pages without scripts and for the API.
 """
 
-from functools import partial
-
-from channels.db import database_sync_to_async
-
+from bazaar.consumers import in_db_pool
 from bazaar.errors import DomainError, Invalid, NotAllowed
 from bazaar.idempotency import valid_key
 from stalls.room.consumers import StallRoomConsumer
@@ -27,10 +24,6 @@ ANSWERS = {
     "withdraw": services.offer_withdraw,
 }
 ACTIONS = ("make", "counter", *ANSWERS)
-# Not Channels' one database thread per process, which every consumer's work shares
-# (the room's pulse too): an action waits there behind all of it. Each runs in the
-# loop's thread pool instead, its connection back to the pool after.
-_in_a_thread = partial(database_sync_to_async, thread_sensitive=False)
 
 
 def _typed(frame: dict) -> dict:
@@ -80,7 +73,7 @@ class OfferRoomConsumer(StallRoomConsumer):
         try:
             if not self.user.is_authenticated:
                 raise NotAllowed("Sign in to make an offer.", code="auth_required")
-            done = await _in_a_thread(offer_act)(self.user, frame)
+            done = await in_db_pool(offer_act)(self.user, frame)
         except DomainError as refusal:
             ack = {"ok": False, "code": refusal.code, "message": refusal.message}
         else:

@@ -9,12 +9,11 @@ import hashlib
 import json
 import time
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pycrdt import YMessageType, YSyncMessageType, read_message, write_message
 
 from bazaar.broadcast import user_group
-from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin
+from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin, in_db_pool
 from bazaar.errors import DomainError
 from bazaar.fanout import group_fanout
 from governance.selectors import chat_restriction
@@ -31,7 +30,7 @@ CLOSE_BANNED = 4403
 CURSOR_MIN_INTERVAL = 1 / 30
 
 
-@database_sync_to_async
+@in_db_pool
 def _load(public_id: str, user):
     stall = room_stall(public_id=public_id)
     if stall is None:
@@ -87,7 +86,7 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         )
         state = (
             None if user.is_authenticated else document_state_kept(stall_id=self.stall.pk)
-        ) or await database_sync_to_async(_arrive)(self.stall, self.channel_name, self.visitor, ttl)
+        ) or await in_db_pool(_arrive)(self.stall, self.channel_name, self.visitor, ttl)
         self.joined = True
         self.told = (state.epoch, state.seq)  # the document's position as this socket knows it
         await self._send_json(
@@ -165,7 +164,7 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
             return
         state = document_state_kept(
             stall_id=self.stall.pk, state_vector=state_vector or None
-        ) or await database_sync_to_async(document_state)(
+        ) or await in_db_pool(document_state)(
             stall_id=self.stall.pk, state_vector=state_vector or None
         )
         await self.send(
@@ -182,13 +181,11 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
             await self._error("invalid", "A chat frame needs text.", client_id=client_id)
             return
         try:
-            message = await database_sync_to_async(chat.chat_post)(
-                user=self.user, stall=self.stall, text=text
-            )
+            message = await in_db_pool(chat.chat_post)(user=self.user, stall=self.stall, text=text)
         except DomainError as error:
             await self._error(error.code, error.message, client_id=client_id)
             return
-        entry = await database_sync_to_async(chat.chat_entry)(message)
+        entry = await in_db_pool(chat.chat_entry)(message)
         await self._send_json({"type": "chat_ack", "client_id": client_id, "message": entry})
 
     async def _cursor(self, frame: dict) -> None:
@@ -257,9 +254,7 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
             await self._error("banned", event["message"])
             await self.close(code=CLOSE_BANNED)
         elif event["kind"] == "lifted":
-            restriction = await database_sync_to_async(chat_restriction)(
-                user=self.user, stall=self.stall
-            )
+            restriction = await in_db_pool(chat_restriction)(user=self.user, stall=self.stall)
             if restriction is None:
                 await self._send_json({"type": "unrestricted"})
             else:

@@ -25,8 +25,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from channels.db import database_sync_to_async
-
+from bazaar.consumers import in_db_pool
 from bazaar.fanout import SOCKET_GONE, GroupFanout, for_this_loop, in_turns
 
 from ..models import Stall
@@ -172,7 +171,7 @@ class RoomPulse:
             room.beats, room.left, room.pinged, room.guests = {}, [], [], []
             if not room.fanout.members:
                 del self.rooms[group]
-        counts, positions = await database_sync_to_async(_pulse_rooms)(work)
+        counts, positions = await in_db_pool(_pulse_rooms)(work)
         now = asyncio.get_running_loop().time()
         for group, (stall, _, _, pinged, _, _) in work.items():
             room = self.rooms.get(group)

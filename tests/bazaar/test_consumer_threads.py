@@ -1,0 +1,72 @@
+"""A consumer's database work runs in the loop's thread pool, not in Channels' one
+database thread per process (bazaar.consumers.in_db_pool): two sockets' work can run
+at the same time, so a crowd's joins and a room's pulse do not queue behind each other.
+Each test makes a read wait until two of it are running at once: in one thread the
+first would wait for ever (here, until its barrier gives up) and the join fail."""
+
+import asyncio
+import threading
+
+import channels.auth
+import pytest
+from asgiref.sync import sync_to_async
+from channels.routing import URLRouter
+from channels.sessions import CookieMiddleware, SessionMiddleware
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+import stalls.room.consumers
+from bazaar.consumers import PooledAuthMiddleware
+from bazaar.routing import websocket_urlpatterns
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+WAIT = 5
+
+
+def _meet_in_pairs(monkeypatch, owner, name: str) -> None:
+    """`owner.name` runs only once a second call of it is running too."""
+    real = getattr(owner, name)
+    together = threading.Barrier(2, timeout=WAIT)
+
+    def met(*args, **kwargs):
+        together.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, met)
+
+
+async def test_two_joins_read_the_database_at_the_same_time(stall, make_user, monkeypatch):
+    _meet_in_pairs(monkeypatch, stalls.room.consumers, "room_stall")
+    sockets = []
+    for user in await sync_to_async(lambda: [make_user("ana"), make_user("ben")])():
+        socket = WebsocketCommunicator(
+            URLRouter(websocket_urlpatterns), f"/ws/stalls/{stall.public_id}/"
+        )
+        socket.scope["user"] = user
+        socket.scope["session"] = type("Session", (), {"session_key": f"s-{user.handle}"})()
+        sockets.append(socket)
+    joined = await asyncio.gather(*(socket.connect(timeout=WAIT + 2) for socket in sockets))
+    assert [ok for ok, _ in joined] == [True, True]
+    for socket in sockets:
+        await socket.disconnect()
+
+
+async def test_two_sockets_read_their_signed_in_user_at_the_same_time(
+    client, make_user, monkeypatch
+):
+    user = await sync_to_async(make_user)("ana")
+    await sync_to_async(client.force_login)(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session}".encode()
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope["user"].pk)
+        await send({"type": "websocket.accept"})
+
+    _meet_in_pairs(monkeypatch, channels.auth.get_user, "func")
+    stack = CookieMiddleware(SessionMiddleware(PooledAuthMiddleware(app)))
+    sockets = [WebsocketCommunicator(stack, "/ws/", headers=[(b"cookie", cookie)]) for _ in "ab"]
+    await asyncio.gather(*(socket.connect(timeout=WAIT + 2) for socket in sockets))
+    assert seen == [user.pk, user.pk]
