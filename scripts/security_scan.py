@@ -106,7 +106,9 @@ SIGNED_IN_EXCLUDED = {
     "search/*": "attacked signed out",
 }
 ROLE_PAGES = {
-    "visitor": (),
+    # First, so that their forms are crawled before the per-directory cap fills up
+    # with the same pages' `?next=` variants linked from everywhere else.
+    "visitor": ("accounts/login/", "accounts/signup/", "accounts/password-reset/"),
     "demo_buyer": (
         "cart/",
         "checkout/",
