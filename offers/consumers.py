@@ -19,6 +19,7 @@ from stalls.room.consumers import StallRoomConsumer
 
 from . import services
 from .ladder import offer_private_entry
+from .selectors import action_notice
 
 ANSWERS = {
     "accept": services.offer_accept,
@@ -44,8 +45,8 @@ def _typed(frame: dict) -> dict:
 
 
 def offer_act(user, frame: dict) -> dict:
-    """Run the frame's action as the POST would (database thread); the offer as its
-    buyer and seller see it, once committed."""
+    """Run the frame's action as the POST would (database thread): the offer as its
+    buyer and seller see it, once committed, and what the POST's panel would say."""
     action, key, target = frame.get("action"), frame.get("key"), frame.get("id")
     if action not in ACTIONS:
         raise Invalid(f"`action` is one of {', '.join(ACTIONS)}.", code="bad_action")
@@ -64,7 +65,7 @@ def offer_act(user, frame: dict) -> dict:
         )
     else:
         offer = ANSWERS[action](actor=user, offer=target, idempotency_key=key)
-    return offer_private_entry(offer)
+    return {"offer": offer_private_entry(offer), "notice": action_notice(offer, user)}
 
 
 class OfferRoomConsumer(StallRoomConsumer):
@@ -73,15 +74,15 @@ class OfferRoomConsumer(StallRoomConsumer):
     frame_handlers = {**StallRoomConsumer.frame_handlers, "offer": "_offer"}
 
     async def _offer(self, frame: dict) -> None:
-        """`offer` -> `offer_ack` with the same `key`: `ok` and the offer, or the
-        refusal's `code` and `message` (the ones the POST answers with)."""
+        """`offer` -> `offer_ack` with the same `key`: `ok`, the offer and the `notice`
+        the POST's panel shows, or the refusal's `code` and `message` (the POST's)."""
         key = frame.get("key")
         try:
             if not self.user.is_authenticated:
                 raise NotAllowed("Sign in to make an offer.", code="auth_required")
-            entry = await _in_a_thread(offer_act)(self.user, frame)
+            done = await _in_a_thread(offer_act)(self.user, frame)
         except DomainError as refusal:
             ack = {"ok": False, "code": refusal.code, "message": refusal.message}
         else:
-            ack = {"ok": True, "offer": entry}
+            ack = {"ok": True, **done}
         await self._send_json({"type": "offer_ack", "key": key, **ack})

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from bazaar.errors import NotFound
+from bazaar.money import format_money
 from stalls.models import Item
 
 from .ladder import offer_entry
@@ -161,3 +162,20 @@ def offers_for_buyer(*, user, limit: int = 50) -> list[Thread]:
     """The buyer's threads on every item, newest first ("my offers")."""
     recent = Offer.objects.filter(buyer=user).order_by("-public_id").values("thread")[: limit * 5]
     return _threads(Offer.objects.filter(buyer=user, thread__in=recent))[:limit]
+
+
+def action_notice(offer: Offer, user) -> str:
+    """What the person who acted is told happened (auto prices may have answered): the
+    POST's panel and the socket's acknowledgement say the same."""
+    amount = format_money(offer.amount_cents, offer.currency)
+    for_buyer = offer.buyer_id == user.pk
+    if offer.status == Offer.Status.ACCEPTED:
+        held = "for you" if for_buyer else "for the buyer"
+        return f"Accepted at {amount}: one is held {held} for 24 hours."
+    if offer.status == Offer.Status.DECLINED:
+        return f"The seller declined {amount}." if for_buyer else f"Declined {amount}."
+    if offer.status == Offer.Status.WITHDRAWN:
+        return "Offer withdrawn."
+    if offer.answers_id:
+        return f"Counter of {amount} sent."
+    return f"Offer of {amount} sent to the seller."

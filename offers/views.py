@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bazaar.errors import DomainError
 from bazaar.idempotency import key_from_request
-from bazaar.money import format_money
 from stalls.selectors import item_available_quantity, item_get
 
 from . import selectors, services
@@ -63,22 +62,6 @@ def item_panel(request: HttpRequest, item_id: str) -> HttpResponse:
     return render(request, "offers/_panel.html", item_panel_context(request, item))
 
 
-def _notice(offer: Offer, user) -> str:
-    """What the person who acted is told happened (auto prices may have answered)."""
-    amount = format_money(offer.amount_cents, offer.currency)
-    for_buyer = offer.buyer_id == user.pk
-    if offer.status == Offer.Status.ACCEPTED:
-        held = "for you" if for_buyer else "for the buyer"
-        return f"Accepted at {amount}: one is held {held} for 24 hours."
-    if offer.status == Offer.Status.DECLINED:
-        return f"The seller declined {amount}." if for_buyer else f"Declined {amount}."
-    if offer.status == Offer.Status.WITHDRAWN:
-        return "Offer withdrawn."
-    if offer.answers_id:
-        return f"Counter of {amount} sent."
-    return f"Offer of {amount} sent to the seller."
-
-
 def _answer(
     request: HttpRequest, *, item_of: Callable, offer: Offer | None, error: DomainError | None
 ):
@@ -90,7 +73,7 @@ def _answer(
             )
         return JsonResponse({"offer": offer_private_entry(offer)})
     status = error.status if error else 200
-    notice = _notice(offer, request.user) if offer is not None else ""
+    notice = selectors.action_notice(offer, request.user) if offer is not None else ""
     item = offer.item if offer is not None else item_of()
     if request.htmx and request.POST.get("panel") == "dashboard":
         context = {"rows": selectors.seller_offer_items(user=request.user)}

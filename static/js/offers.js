@@ -24,7 +24,15 @@
   // when exactly two digits follow it.
   const AMOUNT = /^\s*[$€£¥]?\s*(\d{1,9})(?:([.,])(\d+))?\s*$/;
 
-  const state = { entries: null, now: () => Date.now(), prefill: null, audio: null, played: [] };
+  const state = {
+    entries: null,
+    now: () => Date.now(),
+    prefill: null,
+    audio: null,
+    played: [],
+    socket: null,
+    said: null,
+  };
 
   /* -------------------------------------------------------------- ladder */
 
@@ -340,12 +348,134 @@
     return "";
   }
 
+  /* ------------------------------------------- actions over the stall socket */
+
+  // The drawer's offer forms go over the stall's socket when it is open (an `offer`
+  // intent, answered by `offer_ack` after commit: docs/protocol.md), which spares each
+  // action an HTTP request. Without the socket, or without an answer in time, the form
+  // posts as before with the same idempotency key, so an action the socket did carry
+  // is answered, never repeated.
+  const ACK_WAIT_MS = 5000;
+  const waiting = new Map(); // idempotency key -> { form, timer }
+
+  /** The stall room's socket ({ send, open }), given by its script once it starts. */
+  function useSocket(socket) {
+    state.socket = socket;
+  }
+
+  function intent(form) {
+    const data = new FormData(form);
+    const frame = {
+      type: "offer",
+      action: form.dataset.offerIntent,
+      id: form.dataset.offerTarget,
+      key: String(data.get("idempotency_key") || ""),
+    };
+    for (const field of ["amount", "message"]) {
+      if (data.has(field)) frame[field] = String(data.get(field));
+    }
+    return frame;
+  }
+
+  function busy(form, on) {
+    form.toggleAttribute("aria-busy", on);
+    for (const button of form.querySelectorAll("button")) button.disabled = on;
+  }
+
+  /** Hand the form back to htmx (or the browser): the POST, with the same key. */
+  function viaPost(form) {
+    form.dataset.offerViaPost = "";
+    form.requestSubmit();
+  }
+
+  function unanswered(key) {
+    const sent = waiting.get(key);
+    if (!sent) return;
+    waiting.delete(key);
+    busy(sent.form, false);
+    if (sent.form.isConnected) viaPost(sent.form);
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!form.dataset || !form.dataset.offerIntent || !form.closest("[data-offers-panel]")) return;
+    if ("offerViaPost" in form.dataset) {
+      delete form.dataset.offerViaPost;
+      return;
+    }
+    if (!state.socket || !state.socket.open()) return;
+    const frame = intent(form);
+    if (!frame.key) return;
+    // Before htmx's own listener on the form: this action goes over the socket.
+    event.preventDefault();
+    event.stopPropagation();
+    if (waiting.has(frame.key) || !state.socket.send(frame)) {
+      if (!waiting.has(frame.key)) viaPost(form);
+      return;
+    }
+    busy(form, true);
+    waiting.set(frame.key, { form, timer: setTimeout(() => unanswered(frame.key), ACK_WAIT_MS) });
+  }, true);
+
+  /** The socket closed: what it carried unanswered goes by POST now. */
+  function socketLost() {
+    for (const [key, sent] of waiting) {
+      clearTimeout(sent.timer);
+      unanswered(key);
+    }
+  }
+
+  /** A message at the top of the panel, as the server's rendering puts it there. */
+  function say(panel, kind, text) {
+    for (const old of panel.querySelectorAll("[data-offer-error], [data-offer-notice]")) old.remove();
+    if (!text) return;
+    const line = document.createElement("p");
+    if (kind === "error") {
+      line.className = "error-message";
+      line.setAttribute("role", "alert");
+      line.dataset.offerError = "";
+    } else {
+      line.className = "offers-notice";
+      line.setAttribute("role", "status");
+      line.dataset.offerNotice = "";
+    }
+    line.textContent = text;
+    const title = panel.querySelector(".offers-title");
+    if (title) title.after(line);
+    else panel.prepend(line);
+  }
+
+  /** `offer_ack`: a refusal is said in place (what was typed stays); a done action
+   * says what happened, and the panel is drawn again around it. */
+  function acked(frame) {
+    const sent = waiting.get(frame.key);
+    if (!sent) return;
+    clearTimeout(sent.timer);
+    waiting.delete(frame.key);
+    busy(sent.form, false);
+    const panel = sent.form.closest("[data-offers-panel]");
+    if (!panel) return;
+    if (!frame.ok) {
+      say(panel, "error", frame.message);
+      return;
+    }
+    say(panel, "notice", frame.notice);
+    state.said = { item: panel.dataset.offersPanel, text: frame.notice, until: Date.now() + REFRESH_GRACE_MS };
+    // This action's own `offer` frame then finds the panel fresh and asks nothing more.
+    panel.dataset.renderedAt = String(Date.now());
+    if (window.htmx) htmx.trigger(panel, "offers-refresh");
+  }
+
   /* ------------------------------------------------------------ panels */
 
   document.addEventListener("htmx:afterSwap", (event) => {
     const panel = event.detail.target.closest && event.detail.target.closest("[data-offers-panel]");
     if (!panel) return;
     panel.dataset.renderedAt = String(Date.now());
+    const said = state.said;
+    if (said && said.item === panel.dataset.offersPanel && Date.now() < said.until) {
+      if (!panel.querySelector("[data-offer-notice], [data-offer-error]")) say(panel, "notice", said.text);
+    }
     const list = panel.querySelector("[data-offer-ladder]");
     if (list) ladderFill(list);
     prefillApply();
@@ -362,5 +492,5 @@
     if (state.entries) ladder(state.entries); // offers expire as time passes
   }, 30_000);
 
-  window.BazaarOffers = { ladder, notify, command, played: state.played };
+  window.BazaarOffers = { ladder, notify, command, useSocket, acked, socketLost, played: state.played };
 })();

@@ -20,6 +20,21 @@ from tests.browser.conftest import (
 pytestmark = pytest.mark.browser
 
 SYNCED = "#stall-room[data-synced=true]"
+# The `offer` intents the page sends on its sockets, in order.
+SENT_FRAMES = """
+    window.__offerIntents = [];
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+        if (typeof data === 'string' && data.startsWith('{"type":"offer"')) {
+            window.__offerIntents.push(JSON.parse(data).action);
+        }
+        return send.call(this, data);
+    };
+"""
+# A page whose stall socket never opens (a proxy that drops WebSockets): the forms post.
+NO_SOCKET = """
+    window.WebSocket = class { constructor() { this.readyState = 0; } send() {} close() {} };
+"""
 
 
 def _seed():
@@ -37,8 +52,19 @@ class OffersInTheBrowser(BrowserTestCase):
         super().tearDown()
         until_the_room_is_empty(self.stall.pk)
 
-    def visit(self, user, path=None, viewport=DESKTOP):
+    def visit(self, user, path=None, viewport=DESKTOP, init_script=SENT_FRAMES):
         page = self.new_page(user, viewport=viewport)
+        page.add_init_script(init_script)
+        # Every offer action the page POSTs (the forms' way without the socket).
+        page.offer_posts = []
+        page.on(
+            "request",
+            lambda request: (
+                request.method == "POST"
+                and "/offers/" in request.url
+                and page.offer_posts.append(request.url)
+            ),
+        )
         page.goto(f"{self.live_server_url}{path or self.path}")
         if path is None:
             page.wait_for_selector(SYNCED, state="attached")
@@ -149,6 +175,11 @@ class OffersInTheBrowser(BrowserTestCase):
             lambda: list(Offer.objects.order_by("id").values_list("amount_cents", "status"))
         )
         assert offers == [(2050, "countered"), (2300, "accepted")]
+        # Every action went over the stall socket, none by POST; the refused amount and
+        # the double click were one intent each (the second click found it in flight).
+        assert buyer.evaluate("window.__offerIntents") == ["make", "make", "accept"]
+        assert seller.evaluate("window.__offerIntents") == ["counter"]
+        assert buyer.offer_posts == [] and seller.offer_posts == []
         # The held unit leaves the counts on both pages without a reload, and the
         # buyer's button becomes the way to buy it at the accepted price. The buyer
         # reads that it is held for them, not that it sold out.
@@ -173,6 +204,27 @@ class OffersInTheBrowser(BrowserTestCase):
         assert not overflow, "the stall page scrolls sideways on a phone"
         buyer.reload()  # and so it reads when the buyer comes back
         expect(buyer.locator(card_stock)).to_have_text("Held for you")
+
+    def test_without_the_socket_the_forms_post(self):
+        buyer = self.new_page(self.alice)
+        buyer.add_init_script(NO_SOCKET)
+        posts = []
+        buyer.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+        buyer.goto(f"{self.live_server_url}{self.path}")
+        panel = self.open_drawer(buyer)
+        panel.locator("[data-offer-amount]").fill("30")
+        panel.locator("[data-offer-send]").click()
+        expect(panel.locator("[data-offer-error]")).to_have_text("Offer at most the price, $25.00.")
+        panel.locator("[data-offer-amount]").fill("19")
+        panel.locator("[data-offer-send]").click()
+        expect(panel.locator("[data-offer-notice]")).to_have_text(
+            "Offer of $19.00 sent to the seller."
+        )
+        expect(panel.locator("[data-offer-withdraw]")).to_be_visible()
+        create = f"/items/{self.item.public_id}/offers/new/"
+        assert [url.endswith(create) for url in posts] == [True, True]
+        status = off_the_event_loop(lambda: list(Offer.objects.values_list("status", flat=True)))
+        assert status == ["pending"]
 
     def test_a_watcher_sees_the_ladder_and_badges_live(self):
         watcher = self.visit(off_the_event_loop(verified_user, "watcher"))

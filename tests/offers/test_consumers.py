@@ -118,6 +118,7 @@ async def test_a_haggle_over_the_socket_is_acknowledged_and_reaches_the_other_pa
     )
     ack = await buyer_socket.next("offer_ack")
     assert (ack["key"], ack["ok"], ack["offer"]["amount"]) == (KEY, True, "$20.00")
+    assert ack["notice"] == "Offer of $20.00 sent to the seller."  # what the POST's panel says
     made = ack["offer"]["id"]
     # Committed before the acknowledgement: the row is there, and the seller is told.
     assert await sync_to_async(Offer.objects.filter(public_id=made, status="pending").exists)()
@@ -134,6 +135,7 @@ async def test_a_haggle_over_the_socket_is_acknowledged_and_reaches_the_other_pa
     await buyer_socket.send(type="offer", action="accept", id=countered["id"], key=KEY + "a")
     accepted = await buyer_socket.next("offer_ack")
     assert accepted["ok"] and accepted["offer"]["status"] == "accepted"
+    assert accepted["notice"] == "Accepted at $23.00: one is held for you for 24 hours."
     await seller_socket.until(lambda: offers(seller_socket)[-1]["status"] == "accepted")
     for client in (buyer_socket, seller_socket):
         await client.leave()

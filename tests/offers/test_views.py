@@ -403,10 +403,10 @@ def test_each_socket_intent_is_the_actions_queries_without_the_requests(
             django_capture_on_commit_callbacks() as after_commit,
             django_assert_max_num_queries(budget),
         ):
-            entry = offer_act(user, {"key": new_ulid(), **frame})
+            done = offer_act(user, {"key": new_ulid(), **frame})
         with django_assert_max_num_queries(5):
             after_commit[0]()
-        return entry["id"]
+        return done["offer"]["id"]
 
     made = act(buyer, 7, action="make", id=item.public_id, amount="20")
     countered = act(seller, 7, action="counter", id=made, amount="24")

@@ -90,6 +90,10 @@ const handlers = {
     chat.deleted.add(id);
     render();
   },
+  offer_ack(frame) {
+    // The answer to an offer form this page sent over the socket (static/js/offers.js).
+    if (window.BazaarOffers) BazaarOffers.acked(frame);
+  },
   offer(frame) {
     // To the buyer and the seller only: toast, chime, their panel refreshed.
     if (window.BazaarOffers) BazaarOffers.notify(frame);

@@ -9,7 +9,7 @@ import { cursorsStart } from "./cursors.js";
 import { drawerStart } from "./drawer.js";
 import { olderStart } from "./older.js";
 import { visitorsRender } from "./presence.js";
-import { connect, reconnectNow, setStatus } from "./socket.js";
+import { connect, reconnectNow, send, setStatus, socketOpen } from "./socket.js";
 import { $, bindRoom, room, state, ui } from "./state.js";
 import { stockStart } from "./stock.js";
 import { syncReady } from "./sync.js";
@@ -58,6 +58,8 @@ function roomStart(element) {
     }).observe(room);
   }
 
+  // The drawer's offer forms send their actions on this socket while it is open.
+  if (window.BazaarOffers) BazaarOffers.useSocket({ send, open: socketOpen });
   if (ui.composer) composerInput();
   visitorsRender();
   const start = () => yjsLoad().then(

@@ -46,6 +46,7 @@ function onClose(socket, event) {
   clearInterval(state.heartbeat);
   cursorsClear();
   pendingLost();
+  if (window.BazaarOffers) BazaarOffers.socketLost();
   if (state.leaving) return;
   if (CLOSE_FATAL.has(event.code)) {
     const fallback = event.code === 4404
