@@ -488,7 +488,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "security-scan")
     parser.add_argument("--roles", default=",".join(ROLES), help=f"some of {','.join(ROLES)}")
     parser.add_argument("--crawl-seconds", type=int, default=60, help="crawl time per role")
-    parser.add_argument("--attack-seconds", type=int, default=12, help="time per module per role")
+    parser.add_argument("--attack-seconds", type=int, default=15, help="time per module per role")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
