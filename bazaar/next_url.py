@@ -1,9 +1,10 @@
 """Where a `next` parameter may send a person: a path on this site, nothing else.
 
-Every view that reads `next` (sign-up, log in, log out, the verification link) goes
-through `local_next`. Django's `url_has_allowed_host_and_scheme` alone lets `env`
-through, which `redirect()` then takes for a view name (a 500) and a browser for a
-relative URL; and a `next` naming the page that redirects is a loop.
+Every view that reads `next` (sign-up, log in, log out, the verification link, the
+Save and Follow buttons) goes through `local_next`. Django's
+`url_has_allowed_host_and_scheme` alone lets `env` through, which `redirect()` then
+takes for a view name (a 500) and a browser for a relative URL; and a `next` naming the
+page that redirects is a loop.
 """
 
 import unicodedata

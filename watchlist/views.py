@@ -16,10 +16,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from bazaar.errors import DomainError, Invalid
+from bazaar.next_url import local_next
 from stalls.selectors import item_get, stall_get
 
 from . import selectors, services
@@ -36,12 +36,8 @@ def _wanted(request: HttpRequest) -> bool:
 
 
 def _back(request: HttpRequest, default: str) -> str:
-    """Where the press came from (`next`, if on this site), else the thing's page."""
-    url = request.POST.get("next", "")
-    allowed = url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return url if allowed else default
+    """Where the press came from (`next`, if a path on this site), else the thing's page."""
+    return local_next(request) or default
 
 
 def _press(

@@ -105,6 +105,20 @@ def test_without_javascript_a_press_comes_back_to_the_page_with_a_message(client
     assert response.url == reverse("stalls:detail", args=[saved["records"].public_id])
 
 
+@pytest.mark.parametrize("unsafe", [";env;", "env", "sleep(11)#1", "//evil.example/", "/\\evil"])
+def test_a_next_that_is_not_a_path_here_comes_back_to_the_thing_s_page(client, saved, unsafe):
+    """Found by wapiti: `;env;` passed Django's host check and `redirect()` took it for
+    a view name (a 500); now every `next` is a local path or ignored (bazaar.next_url)."""
+    client.force_login(saved["buyer"])
+    response = client.post(watch_url(saved["record"]), {"on": "1", "next": unsafe})
+    assert response.status_code == 302
+    assert response.url == item_page(saved["record"])
+    signed_out = client.__class__()
+    response = signed_out.post(follow_url(saved["records"]), {"on": "1", "next": unsafe})
+    stall_page = reverse("stalls:detail", args=[saved["records"].public_id])
+    assert response.url == f"/accounts/login/?next={stall_page}"
+
+
 def test_a_refused_press_says_why_in_place(client, saved):
     client.force_login(saved["lamps"].seller.user)
     response = client.post(watch_url(saved["lamp"]), {"on": "1"}, **HTMX)
