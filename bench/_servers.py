@@ -392,3 +392,22 @@ def raise_open_files(wanted: int) -> int:
     if target != soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return target
+
+
+@contextmanager
+def celery_process(role: str, *, env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """The Procfile's Celery `role` ("worker" or "beat") for the block, in its own session
+    (stopped like a server); its output goes to `log_path`."""
+    command = [sys.executable, "-m", "celery", "-A", "bazaar", role, "--loglevel", "WARNING"]
+    if role == "worker":
+        command += ["--concurrency", "2", "--without-gossip", "--without-mingle"]
+    else:
+        command += ["--schedule", str(log_path.with_suffix(".schedule"))]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        stop(process)
