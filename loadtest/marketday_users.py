@@ -239,10 +239,13 @@ class Shopper(SignedIn, Buyer):
         stall = super().walk()
         self.leave()
         self.stall = stall
-        self.room = self.open_socket(f"/ws/stalls/{stall['id']}/", "stall room", sync=True)
+        self.join_room()
+        return stall
+
+    def join_room(self) -> None:
+        self.room = self.open_socket(f"/ws/stalls/{self.stall['id']}/", "stall room", sync=True)
         if self.room is not None:
             self.room.on_frame = self.heard
-        return stall
 
     def heard(self, frame: dict) -> None:
         offer = frame.get("offer") or {}
@@ -255,9 +258,12 @@ class Shopper(SignedIn, Buyer):
             self.counters.append(offer)
 
     def here(self) -> bool:
-        """In a stall with its socket open (walking in first if not)."""
-        if self.room is None:
+        """In a stall with its socket open: walking in first if in none, or opening the
+        socket again if it failed (as the page reconnects)."""
+        if self.stall is None:
             self.walk()
+        elif self.room is None:
+            self.join_room()
         return self.room is not None
 
     @task(3)
@@ -298,10 +304,9 @@ class Shopper(SignedIn, Buyer):
         """On the stall's live flash auction, if any, unless leading it: the next
         minimum (sometimes one increment more) over the auction's socket; one bid in
         ten is sent again with its key, as a page retries, and both answers are kept."""
-        if not self.here():
-            return
+        stall = self.stall or self.walk()  # the panel is the page's, socket or not
         panel = self.client.get(
-            f"/stalls/{self.stall['id']}/flash-auction/", name="flash panel", headers=self.headers()
+            f"/stalls/{stall['id']}/flash-auction/", name="flash panel", headers=self.headers()
         )
         found = AUCTION.search(panel.text)
         if found is None:
