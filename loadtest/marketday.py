@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bench._cli import add_server  # noqa: E402
 from bench._report import progress  # noqa: E402
 from bench._servers import (  # noqa: E402
+    buyers_ready_to_pay,
     celery_process,
     daphne_process,
     django_json,
@@ -63,26 +64,20 @@ CROWD = ROOT / "bench" / "_crowd_clients.py"
 IDLE_PER_WORKER = 2500
 EXIT = {"sellers": 25, "shoppers": 200, "completed_orders": 50}
 
-# Sellers with a stall of four items (stock enough for the run) and buyers with a
-# saved test card and an address, through the apps' services. Idempotent.
+# Sellers with a stall of four items (stock enough for the run), through the apps'
+# services. Idempotent.
 _SEED_SCRIPT = """
 import json, sys
 import django
 django.setup()
 from django.conf import settings
 from accounts.models import User
-from bazaar.idempotency import new_key
 from market.services import sections_ensure
-from orders.checkout.services import shipping_address_save
-from orders.models import SavedCard, ShippingAddress
-from orders.payments.services import card_setup_start
-from orders.payments.test_gateway import CARD_OK, TestGateway
-from orders.payments.webhooks import event_handle
 from stalls.models import SLOTS_PER_SECTION, Item, Stall
 from stalls.services import item_create, seller_register, stall_create
 
-sellers, buyers = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-users = {user.handle: user for user in User.objects.filter(handle__in=sellers + buyers)}
+sellers = json.loads(sys.argv[1])
+users = {user.handle: user for user in User.objects.filter(handle__in=sellers)}
 sections_ensure(coordinates=[(x, 0) for x in range(len(sellers) // SLOTS_PER_SECTION + 1)])
 taken = set(Stall.objects.values_list("section__x", "section__y", "slot"))
 free = ((x, 0, slot) for x in range(10_000) for slot in range(SLOTS_PER_SECTION)
@@ -106,20 +101,7 @@ for number, handle in enumerate(sellers):
         "public_id", "price_cents"))
     stalls.append({"id": stall.public_id, "section": [stall.section.x, stall.section.y],
                    "items": [public_id for public_id, _ in items], "prices": dict(items)})
-have_card = set(SavedCard.objects.exclude(payment_method_id="").values_list("buyer_id", flat=True))
-have_address = set(ShippingAddress.objects.values_list("buyer_id", flat=True))
-gateway = TestGateway()
-for handle in buyers:
-    user = users[handle]
-    if user.pk not in have_card:
-        url = card_setup_start(buyer=user, idempotency_key=new_key(), base_url="http://seed")
-        event = gateway.session_complete(session_id=url.rstrip("/").rsplit("/", 1)[-1],
-                                         card_number=CARD_OK)
-        event_handle(event=event, gateway_name="test")
-    if user.pk not in have_address:
-        shipping_address_save(buyer=user, name=handle, line1="1 Market Row", line2="",
-                              city="Springfield", postal_code="12345", country="US")
-print(json.dumps({"stalls": stalls, "card": CARD_OK}))
+print(json.dumps(stalls))
 """
 
 
@@ -155,10 +137,8 @@ def seed(env: dict[str, str], sellers: int, shoppers: int) -> dict:
     _, buyer_sessions = signed_in_sessions(env=env, prefix="mdbuyer", count=shoppers)
     seller_handles = [f"mdseller{n}" for n in range(sellers)]
     buyer_handles = [f"mdbuyer{n}" for n in range(shoppers)]
-    seeded = django_json(
-        _SEED_SCRIPT, json.dumps(seller_handles), json.dumps(buyer_handles), env=env
-    )
-    stalls = seeded["stalls"]
+    stalls = django_json(_SEED_SCRIPT, json.dumps(seller_handles), env=env)
+    card = buyers_ready_to_pay(env=env, handles=buyer_handles)
     return {
         "cookie": cookie,
         "stalls": stalls,
@@ -169,7 +149,7 @@ def seed(env: dict[str, str], sellers: int, shoppers: int) -> dict:
             for handle, session, stall in zip(seller_handles, seller_sessions, stalls, strict=True)
         ],
         "prices": {item: price for stall in stalls for item, price in stall["prices"].items()},
-        "card": seeded["card"],
+        "card": card,
     }
 
 

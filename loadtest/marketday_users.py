@@ -28,6 +28,7 @@ from locust import FastHttpUser, between, events, task
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._auction_clients import answer_record
+from bench._ws import ws_url
 from loadtest.locustfile import FIXTURES, HTMX, Buyer
 from loadtest.sockets import PageSocket
 
@@ -63,8 +64,19 @@ def new_key() -> str:
     return secrets.token_hex(12)
 
 
-def ws_url(host: str, path: str) -> str:
-    return host.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + path
+def offer_to_answer(frame: dict, *, role: str) -> dict | None:
+    """The offer of an `offer` frame to its receiver (`role`) when the other side named
+    its pending amount: the receiver's turn to answer it."""
+    offer = frame.get("offer") or {}
+    other_side = "buyer" if role == "seller" else "seller"
+    if (
+        frame.get("type") == "offer"
+        and frame.get("role") == role
+        and offer.get("side") == other_side
+        and offer.get("status") == "pending"
+    ):
+        return offer
+    return None
 
 
 class SignedIn:
@@ -142,13 +154,7 @@ class Seller(SignedIn, FastHttpUser):
 
     def heard(self, frame: dict) -> None:
         """A buyer's new amount (or counter to the seller's) is the seller's to answer."""
-        offer = frame.get("offer") or {}
-        if (
-            frame.get("type") == "offer"
-            and frame.get("role") == "seller"
-            and offer.get("side") == "buyer"
-            and offer.get("status") == "pending"
-        ):
+        if offer := offer_to_answer(frame, role="seller"):
             self.to_answer.append(offer)
 
     @task(4)
@@ -248,13 +254,8 @@ class Shopper(SignedIn, Buyer):
             self.room.on_frame = self.heard
 
     def heard(self, frame: dict) -> None:
-        offer = frame.get("offer") or {}
-        if (
-            frame.get("type") == "offer"
-            and frame.get("role") == "buyer"
-            and offer.get("side") == "seller"
-            and offer.get("status") == "pending"
-        ):
+        """A seller's counter is the shopper's to take."""
+        if offer := offer_to_answer(frame, role="buyer"):
             self.counters.append(offer)
 
     def here(self) -> bool:
