@@ -7,7 +7,8 @@ A history line is one acknowledged thing, as its client was told it:
 - `offer`: an `offer_ack` that was ok (make, counter, accept) with its key and offer;
 - `chat`: a `chat_ack`, the message's id and text;
 - `payment`: a checkout the payment page answered as paid;
-- `received`: an order whose receipt the buyer confirmed.
+- `received`: an order whose receipt the buyer confirmed;
+- `live`: a seller's socket joined their stall's room (counted, nothing to check).
 
 `stored_state` reads what the database holds of those (and of every closed auction);
 `check` compares the two without a database, so a doctored history or state can be

@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,7 @@ from bench._report import progress  # noqa: E402
 from bench._servers import (  # noqa: E402
     buyers_ready_to_pay,
     celery_process,
+    cpu_seconds,
     daphne_process,
     django_json,
     migrate,
@@ -62,6 +64,7 @@ from loadtest.run import summary  # noqa: E402
 USERS = Path(__file__).resolve().parent / "marketday_users.py"
 CROWD = ROOT / "bench" / "_crowd_clients.py"
 IDLE_PER_WORKER = 2500
+IDLE_WINDOW = 10.0  # seconds with only the idle sockets, their cost measured
 EXIT = {"sellers": 25, "shoppers": 200, "completed_orders": 50}
 
 # Sellers with a stall of four items (stock enough for the run), through the apps'
@@ -202,44 +205,67 @@ def run_locust(args, host: str, fixtures: Path, workdir: Path) -> dict:
     return result
 
 
-async def under_load(args, host: str, fixtures: dict, workdir: Path, pids: list[int]) -> dict:
-    """Idle sockets in, memory measured, Locust's run, the idle sockets counted and out."""
+def cpu_of(processes: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far of each group of processes (with their children)."""
+    return {name: sum(map(cpu_seconds, pids)) for name, pids in processes.items()}
+
+
+def cores_used(before: dict[str, float], after: dict[str, float], seconds: float) -> dict:
+    """Cores each group kept busy between two `cpu_of` readings `seconds` apart."""
+    return {name: round((after[name] - before[name]) / seconds, 2) for name in after}
+
+
+async def under_load(
+    args, host: str, fixtures: dict, workdir: Path, stack_pids: dict[str, list[int]]
+) -> dict:
+    """Idle sockets in; their memory and idle CPU measured; Locust's run, with the
+    cores each part of the machine's work used; the idle sockets counted and out."""
     fixtures_path = workdir / "fixtures.json"
     fixtures_path.write_text(json.dumps(fixtures))
     workers = [await Worker.start(CROWD) for _ in range(min(4, -(-args.idle // IDLE_PER_WORKER)))]
+    processes = {**stack_pids, "idle clients": [worker.process.pid for worker in workers]}
+    web = stack_pids.get("web", [])
     try:
-        rss_before = sum(map(server_memory, pids))
+        rss_before = sum(map(server_memory, web))
         idle = {"wanted": 0, "connected": 0}
         if workers:
             progress(f"{args.idle} idle sockets joining the stall rooms")
             idle = await idle_sockets(host, fixtures["stalls"], args.idle, workers)
             await asyncio.sleep(5)  # the rooms' pulses settle
-        rss_after = sum(map(server_memory, pids))
-        if pids and idle["connected"]:
+        rss_after = sum(map(server_memory, web))
+        if web and idle["connected"]:
             idle["server_rss_mb"] = [round(rss_before / 2**20), round(rss_after / 2**20)]
             idle["kb_per_socket"] = round((rss_after - rss_before) / idle["connected"] / 1024, 1)
+        quiet_start = cpu_of(processes)
+        await asyncio.sleep(IDLE_WINDOW)
+        idle["cores_while_only_idle"] = cores_used(quiet_start, cpu_of(processes), IDLE_WINDOW)
         progress(f"Locust: {args.sellers} sellers and {args.shoppers} shoppers for {args.time} s")
         loop = asyncio.get_running_loop()
+        busy_start, children_start = cpu_of(processes), _children_cpu()
         locust = await loop.run_in_executor(None, run_locust, args, host, fixtures_path, workdir)
+        cores = cores_used(busy_start, cpu_of(processes), args.time)
+        cores["locust"] = round((_children_cpu() - children_start) / args.time, 2)
         if workers:
             still = [await worker.call("frames_so_far") for worker in workers]
             idle["still_open_at_end"] = sum(answer["open"] for answer in still)
-        return {"locust": locust, "idle": idle}
+        return {"locust": locust, "idle": idle, "cores_under_load": cores}
     finally:
         for worker in workers:
             await worker.stop()
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (Locust, once it has)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def report(result: dict, args) -> dict:
-    """The exit criteria, judged: the sellers whose stall socket joined, the shoppers
-    with at least one acknowledged action, the history check, the idle sockets."""
+    """The exit criteria, judged: the sellers whose stall's socket joined (`live` in the
+    history), the shoppers with an acknowledged action, the history check, the idle
+    sockets."""
     check_result = result["history"]
-    locust = result["locust"]["requests"]
-    seller_rooms = locust.get("seller room join", {"requests": 0, "failures": 0})
-    joined = {
-        "sellers": seller_rooms["requests"] - seller_rooms["failures"],
-        "shoppers": result["active_shoppers"],
-    }
+    joined = {"sellers": result["sellers_live"], "shoppers": result["active_shoppers"]}
     criteria = {
         "sellers_live": joined["sellers"] >= min(args.sellers, EXIT["sellers"]),
         "buyers_active": joined["shoppers"] >= min(args.shoppers, EXIT["shoppers"]),
@@ -262,6 +288,7 @@ def print_report(result: dict) -> None:
         )
     idle = result["idle"]
     print(f"\nidle sockets: {json.dumps(idle)}")
+    print(f"cores used under load: {json.dumps(result['cores_under_load'])}")
     print(f"history: {json.dumps(result['history'])}")
     print(f"criteria: {json.dumps(result['exit'])}")
     print(f"load average: {result['load_average']}")
@@ -273,7 +300,7 @@ def run(args, workdir: Path) -> dict:
     raise_open_files(2 * args.idle + 4096)
     since = datetime.now(UTC).isoformat()
     with ExitStack() as stack:
-        pids: list[int] = []
+        stack_pids: dict[str, list[int]] = {}
         if args.host:
             host = args.host.rstrip("/")
         else:
@@ -293,17 +320,20 @@ def run(args, workdir: Path) -> dict:
                     server=args.server,
                 )
             )
-            pids.append(web.pid)
+            stack_pids["web"] = [web.pid]
             for role in ("worker", "beat"):
-                stack.enter_context(celery_process(role, env=env, log_path=workdir / f"{role}.log"))
+                log_path = workdir / f"{role}.log"
+                process = stack.enter_context(celery_process(role, env=env, log_path=log_path))
+                stack_pids[role] = [process.pid]
         result = {"load_average_start": os.getloadavg(), "host": host}
-        result.update(asyncio.run(under_load(args, host, fixtures, workdir, pids)))
+        result.update(asyncio.run(under_load(args, host, fixtures, workdir, stack_pids)))
         progress(f"load over; {args.settle} s for the last auctions to close and be charged")
         time.sleep(args.settle)
     history = read_history(Path(fixtures["history"]))
     people = {line.get("bidder") or line.get("author") or line.get("buyer") or line.get("actor")
               for line in history}  # fmt: skip
     result["active_shoppers"] = len(people & set(fixtures["handles"].values()))
+    result["sellers_live"] = len({line["seller"] for line in history if line["kind"] == "live"})
     result["history"] = check(
         history,
         stored_state(os.environ["DATABASE_URL"], history, since=since),

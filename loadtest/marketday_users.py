@@ -11,7 +11,8 @@
   receipt of shipped orders.
 
 Each acknowledgement is written to the history file (loadtest/history.py) as it was
-told. The market, the sessions and the file come from $LOADTEST_FIXTURES.
+told, and each seller's joining of their stall's room (`live`). The market, the
+sessions and the file come from $LOADTEST_FIXTURES.
 """
 
 import json
@@ -144,9 +145,22 @@ class Seller(SignedIn, FastHttpUser):
         self.auction_until = 0.0
         stall = self.me["stall"]
         self.client.get(f"/stalls/{stall['id']}/", name="stall (seller)", headers=self.headers())
-        self.room = self.open_socket(f"/ws/stalls/{stall['id']}/", "seller room", sync=True)
+        self.room = None
+        self.in_stall()
+
+    def in_stall(self) -> bool:
+        """The stall's socket open: joined again if it failed or closed, as the page does."""
+        if self.room is not None and not self.room.reader.dead:
+            return True
         if self.room is not None:
-            self.room.on_frame = self.heard
+            self.room.close()
+        path = f"/ws/stalls/{self.me['stall']['id']}/"
+        self.room = self.open_socket(path, "seller room", sync=True)
+        if self.room is None:
+            return False
+        self.room.on_frame = self.heard
+        record("live", seller=self.me["handle"])
+        return True
 
     def on_stop(self) -> None:
         if self.room is not None:
@@ -160,7 +174,7 @@ class Seller(SignedIn, FastHttpUser):
     @task(4)
     def answer_offer(self) -> None:
         """Accept, or counter halfway between the buyer's amount and the price."""
-        if self.room is None or not self.to_answer:
+        if not self.in_stall() or not self.to_answer:
             return
         offer = self.to_answer.popleft()
         price = FIXTURES["prices"].get(offer["item"], 0)
