@@ -115,7 +115,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--shoppers", type=int, default=200, help="active buyers")
     parser.add_argument("--idle", type=int, default=10_000, help="mostly idle stall sockets")
     parser.add_argument("--time", type=int, default=120, help="seconds of load")
-    parser.add_argument("--spawn-rate", type=float, default=20.0, help="users started a second")
+    parser.add_argument("--spawn-rate", type=float, default=5.0, help="users arriving a second")
     parser.add_argument("--auction-seconds", type=int, default=60, choices=(30, 60, 90, 120))
     parser.add_argument(
         "--settle", type=int, default=20, help="seconds after the load for closes and charges"

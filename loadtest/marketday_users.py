@@ -113,6 +113,7 @@ class SignedIn:
             return done in response.text
 
     def open_socket(self, path: str, name: str, **options) -> PageSocket | None:
+        """The page's socket on `path`, or None if its join failed (reported as such)."""
         try:
             return PageSocket(
                 self.environment,
@@ -122,11 +123,7 @@ class SignedIn:
                 name=name,
                 **options,
             )
-        except (OSError, ConnectionError) as error:
-            self.environment.events.request.fire(
-                request_type="WS", name=f"{name} join", response_time=0, response_length=0,
-                exception=error, context={},
-            )  # fmt: skip
+        except ConnectionError:
             return None
 
 

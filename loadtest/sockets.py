@@ -18,6 +18,8 @@ from gevent.event import AsyncResult
 
 SYNC_STEP1_EMPTY = bytes([0, 0, 1, 0])  # Yjs sync step 1 with an empty state vector
 ACK_TIMEOUT = 30.0
+# A join refused, reset, timed out or closed before `welcome`: a failed join, reported.
+JOIN_FAILURES = (websocket.WebSocketException, OSError, ValueError)
 
 
 class PageSocket:
@@ -32,25 +34,35 @@ class PageSocket:
         self.on_frame = None
         self.welcome: dict = {}
         started = time.perf_counter()
-        self.socket = websocket.create_connection(
-            url, origin=origin, cookie=cookie, timeout=ACK_TIMEOUT, enable_multithread=True
-        )
+        self.socket = None
         try:
-            while True:
-                frame = json.loads(self.socket.recv())
-                if frame.get("type") == "welcome":
-                    self.welcome = frame
-                    break
-                if frame.get("type") == "error":
-                    raise ConnectionError(f"refused: {frame.get('code')}")
-        except BaseException:
-            self.socket.close()
-            raise
-        if sync:  # the stall page asks for the document, as it does after each welcome
-            self.socket.send_binary(SYNC_STEP1_EMPTY)
+            self._join(url, origin=origin, cookie=cookie, sync=sync)
+        except JOIN_FAILURES as error:
+            if self.socket is not None:
+                self.socket.shutdown()
+            self._report(f"{name} join", started, error)
+            raise ConnectionError(f"{name} join: {type(error).__name__}: {error}") from error
         self._report(f"{name} join", started)
         self.reader = gevent.spawn(self._read)
         self.beat = gevent.spawn(self._heartbeat, self.welcome.get("heartbeat_seconds", 15))
+
+    def _join(self, url: str, *, origin: str, cookie: str, sync: bool) -> None:
+        """Connect and read up to `welcome` (an `error` frame first is a refusal)."""
+        self.socket = websocket.create_connection(
+            url, origin=origin, cookie=cookie, timeout=ACK_TIMEOUT, enable_multithread=True
+        )
+        while True:
+            raw = self.socket.recv()
+            if not raw:
+                raise ConnectionError("closed before its welcome")
+            frame = json.loads(raw) if isinstance(raw, str) else {}
+            if frame.get("type") == "welcome":
+                self.welcome = frame
+                break
+            if frame.get("type") == "error":
+                raise ConnectionError(f"refused: {frame.get('code')}")
+        if sync:  # the stall page asks for the document, as it does after each welcome
+            self.socket.send_binary(SYNC_STEP1_EMPTY)
 
     def _report(self, name: str, started: float, error: Exception | None = None) -> None:
         self.environment.events.request.fire(
