@@ -17,7 +17,7 @@ from bazaar.errors import DomainError
 from bazaar.next_url import local_next, safe_next
 from bazaar.ratelimit import Rate, rate_limited
 
-from . import services, tokens
+from . import services, settings_services, tokens
 from .forms import LoginForm, SignupForm
 
 AUTH_BACKEND = "accounts.backends.HandleOrEmailBackend"
@@ -62,6 +62,16 @@ def login_locked_out(request: HttpRequest, original_response, credentials) -> Ht
 
 class LogoutView(SafeNextMixin, auth_views.LogoutView):
     pass
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's, plus the mail a changed password gets (as from the settings page), so
+    someone who reset another person's password through their mailbox is noticed."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        settings_services.password_changed_notify(user=form.user)
+        return response
 
 
 def _site_url(request: HttpRequest) -> str:

@@ -17,6 +17,14 @@ def auction_for_update(auction_id: int) -> Auction:
     return Auction.objects.select_for_update().get(pk=auction_id)
 
 
+def auction_for_bids(auction_id: int) -> Auction:
+    """`auction_for_update` with its item read in the same round trip (a bid batch
+    records each bid against the item): only the auction's row is locked, and the
+    item's fields a bid reads (its id and stall) never change.
+    """
+    return Auction.objects.select_for_update(of=("self",)).select_related("item").get(pk=auction_id)
+
+
 def auction_and_item_for_update(auction_id: int) -> Auction:
     """For changes that may move stock (closing, cancelling, a second chance): the
     item's row, then the auction's."""

@@ -116,8 +116,9 @@ def counted(key: str, seconds: int) -> int:
     """Add one to the counter `key` (made, living `seconds`, if new) and return it:
     on Redis one pipelined INCR and EXPIRE (the key names its window, so renewing its
     life is harmless); Django's add and incr elsewhere (incr alone is an EXISTS and an
-    INCR on Redis)."""
-    if isinstance(cache._cache, RedisCacheClient):
+    INCR on Redis). Only Redis's backend has a client in `_cache`; the file cache of
+    the embedded market and the browser tests has no `_cache` at all."""
+    if isinstance(getattr(cache, "_cache", None), RedisCacheClient):
         full_key = cache.make_and_validate_key(key)
         with cache._cache.get_client(full_key, write=True).pipeline() as pipe:
             count, _ = pipe.incr(full_key).expire(full_key, seconds).execute()

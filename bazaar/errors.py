@@ -50,6 +50,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class UnsupportedMediaType(DomainError):
+    """A body in a format the endpoint does not read (OWASP ASVS 13.1.5): 415."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Conflict(DomainError):
     """The request is sound but the state has moved on (stock gone, slot taken)."""
 

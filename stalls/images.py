@@ -74,6 +74,13 @@ def _flatten(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def too_big_message() -> str:
+    """The refusal of a file over the upload limit, said by the server and, before
+    a byte is sent, by the page's script (templates/dashboard/_photo_form.html)."""
+    limit_mb = settings.PHOTO_MAX_UPLOAD_BYTES // (1024 * 1024)
+    return f"That file is over {limit_mb} MB; choose a smaller photo."
+
+
 def process_upload(upload) -> ProcessedImage:
     """Check a file-like upload and return the re-encoded photo and thumbnail.
 
@@ -85,9 +92,8 @@ def process_upload(upload) -> ProcessedImage:
     if size is None:
         upload.seek(0, io.SEEK_END)
         size = upload.tell()
-    limit_mb = settings.PHOTO_MAX_UPLOAD_BYTES // (1024 * 1024)
     if size > settings.PHOTO_MAX_UPLOAD_BYTES:
-        raise ImageRefused(f"That file is over {limit_mb} MB; choose a smaller photo.")
+        raise ImageRefused(too_big_message())
     if size == 0:
         raise ImageRefused("That file is empty.")
     upload.seek(0)

@@ -12,7 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from bazaar.errors import DomainError, Invalid, NotFound
+from bazaar.errors import DomainError, Invalid, NotFound, UnsupportedMediaType
 
 from . import uploads
 from .models import PhotoUpload
@@ -34,10 +34,16 @@ def _json_view(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]
     return wrapper
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def _body(request: HttpRequest) -> dict:
-    """A JSON object body, or the form fields when the body is form-encoded."""
-    if request.content_type != "application/json":
+    """A JSON object body, or the form fields when the body is form-encoded; any
+    other body is refused rather than read as an empty form."""
+    if request.content_type in FORM_TYPES:
         return request.POST.dict()
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("Send the request as JSON (Content-Type: application/json).")
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:

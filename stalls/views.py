@@ -15,7 +15,7 @@ from bazaar.errors import DomainError, NotFound
 from . import services
 from .cards import stall_item_cards
 from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
-from .images import ImageRefused, process_upload
+from .images import ImageRefused, process_upload, too_big_message
 from .models import Photo
 from .selectors import (
     free_slots,
@@ -72,9 +72,14 @@ def become_seller(request: HttpRequest) -> HttpResponse:
     return render(request, "stalls/become_seller.html", {"form": form})
 
 
-def _presign_url() -> str:
-    """With S3 configured, photo forms upload straight to the bucket (see uploads.py)."""
-    return reverse("stalls:photo_presign") if settings.AWS_STORAGE_BUCKET_NAME else ""
+def _photo_form() -> dict:
+    """What a photo form needs beside its fields: with S3 configured it uploads straight
+    to the bucket (see uploads.py); its script refuses a file over the limit at once."""
+    return {
+        "presign_url": reverse("stalls:photo_presign") if settings.AWS_STORAGE_BUCKET_NAME else "",
+        "photo_max_bytes": settings.PHOTO_MAX_UPLOAD_BYTES,
+        "photo_too_big": too_big_message(),
+    }
 
 
 def _seller_or_redirect(request):
@@ -120,7 +125,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "stall": stall,
         "form": form,
         "item_form": ItemForm(),
-        "presign_url": _presign_url(),
+        **_photo_form(),
     }
     if stall is not None:
         items = list(items_with_availability(stall=stall))
@@ -218,7 +223,7 @@ def item_edit(request: HttpRequest, public_id: str) -> HttpResponse:
                 for upload in uploads_pending_for(stall=item.stall)
                 if upload.item_id == item.pk
             ],
-            "presign_url": _presign_url(),
+            **_photo_form(),
         },
         status=400 if form.errors else 200,
     )

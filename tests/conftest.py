@@ -240,10 +240,12 @@ def steward(make_user):
     return user
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (`--dist loadgroup`) the browser tests share one worker, one at
     a time: two chromiums and their live servers on two cores would race each other's
-    timeouts, while the other worker takes the rest of the suite."""
+    timeouts, while the other worker takes the rest of the suite. It runs first: xdist's
+    own hook turns the group marks into node ids."""
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.xdist_group("browser"))

@@ -27,7 +27,7 @@ from orders.checkout.selectors import buyers_with_shipping_address
 from orders.payments.selectors import buyers_with_payment_method
 
 from ..frames import ladder_of, publish
-from ..locks import auction_for_update
+from ..locks import auction_for_bids
 from ..models import Auction, Bid, BidRefusal
 from ..notices import outbid_notify_on_commit
 from ..rules import resolve_bid, soft_close
@@ -310,7 +310,7 @@ def bids_write(auction_id: int, requests) -> list:
     answers: list = [None] * len(requests)
     decided = {"accepted": 0, "refused": 0}  # new answers, not replays: /metrics
     with transaction.atomic():
-        batch = _Batch(auction_for_update(auction_id), requests)
+        batch = _Batch(auction_for_bids(auction_id), requests)
         auction = batch.auction
         status, version = auction.status, auction.version
         earlier, unready = _what_the_batch_knows(auction, requests)

@@ -259,6 +259,8 @@
     sayClear(form);
     try {
       const file = await shrink(original, form);
+      // What could not be shrunk under the server's limit is refused before sending it.
+      if (file.size > Number(form.dataset.maxBytes)) throw new UploadError(form.dataset.tooBig);
       const send = form.dataset.presignUrl ? uploadDirect : uploadToForm;
       if (await send(form, file)) {
         await showNewPhoto(form);

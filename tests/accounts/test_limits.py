@@ -2,6 +2,7 @@
 refused in place, with 429 and Retry-After, and nothing done."""
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.test import override_settings
@@ -133,3 +134,35 @@ def test_the_visitor_s_address_behind_trusted_proxies(rf, proxies, forwarded, re
     request = rf.get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR=remote)
     with override_settings(TRUSTED_PROXY_COUNT=proxies):
         assert client_ip(request) == seen
+
+
+def test_log_ins_failures_and_log_outs_are_recorded_with_who_and_from_where(client, make_user):
+    """OWASP ASVS 7.1.1, 7.2.1: each authentication decision is kept with the account,
+    the address and the time (django-axes's tables, read in the admin), also a failure
+    that a later success cleared from the lockout count; never the password, and the
+    session only as a hash."""
+    ada = make_user("ada")
+    account = f"account:{ada.pk}"  # accounts.backends.lockout_name: however it was typed
+
+    log_in(client, "ada", "wrong-horse-battery")
+    log_in(client, "ada", PASSWORD)
+    session_key = client.session.session_key
+    client.post(reverse("accounts:logout"), REMOTE_ADDR="198.51.100.7")
+
+    failure = AccessFailureLog.objects.get()
+    assert (failure.username, failure.ip_address, failure.locked_out) == (
+        account,
+        "198.51.100.7",
+        False,
+    )
+    success = AccessLog.objects.get()
+    assert (success.username, success.ip_address) == ("ada", "198.51.100.7")
+    assert success.logout_time is not None
+    assert success.session_hash and session_key not in success.session_hash
+    stored = [
+        str(value)
+        for model in (AccessFailureLog, AccessLog, AccessAttempt)
+        for row in model.objects.values()
+        for value in row.values()
+    ]
+    assert not any("horse-battery" in value for value in stored)

@@ -74,6 +74,8 @@ def test_a_batch_is_resolved_in_arrival_order_under_one_lock_bid_by_bid(
     assert sum(s.startswith("SELECT") and 'FROM "auctions_auction"' in s for s in sql) == 1
     assert sum(s.startswith('UPDATE "auctions_auction"') for s in sql) == 1
     assert sum(s.startswith('INSERT INTO "auctions_bid"') for s in sql) == 1
+    # The item each bid is recorded against comes with the lock, not a query of its own.
+    assert not any(s.startswith('SELECT "stalls_item"') for s in sql)
     # One broadcast for the batch; Alice, who led in it, hears she was outbid.
     (frame,) = [event["frame"] for _, event in published]
     assert f'"version": {auction.version + 3}' in frame

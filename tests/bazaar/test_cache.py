@@ -112,3 +112,21 @@ def test_a_window_counter_counts_up_and_lives_its_window():
 
     assert [counted("window:probe", 60) for _ in range(3)] == [1, 2, 3]
     assert cache.get("window:probe") == 3
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.filebased.FileBasedCache",
+        "django.core.cache.backends.locmem.LocMemCache",
+    ],
+)
+def test_a_window_counter_counts_on_the_embedded_caches_too(backend, tmp_path, settings):
+    """The embedded market (no Redis) counts its rate limits in a file cache."""
+    from django.core.cache import cache
+
+    from bazaar.cache import counted
+
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
+    assert [counted("window:probe", 60) for _ in range(2)] == [1, 2]
+    assert cache.get("window:probe") == 2

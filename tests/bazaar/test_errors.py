@@ -2,8 +2,8 @@
 point 1): a fragment, never a whole page swapped into a panel."""
 
 import pytest
-from django.test import Client
-from django.urls import reverse
+from django.test import Client, override_settings
+from django.urls import path, reverse
 
 from bazaar.ids import new_ulid
 
@@ -45,3 +45,22 @@ def test_an_outdated_csrf_token_says_reload_in_place(make_user):
     assert response.status_code == 409
     assert b"This page is out of date: reload it and try again." in response.content
     assert b"<html" not in response.content
+
+
+def _broken(request):
+    raise RuntimeError("secret detail: SELECT * FROM accounts_user")
+
+
+urlpatterns = [path("broken/", _broken)]
+
+
+@override_settings(ROOT_URLCONF=__name__, DEBUG=False)
+def test_an_unexpected_error_is_a_generic_page_with_its_request_id():
+    """OWASP ASVS 7.4.1: no traceback, exception or setting leaves the server; the
+    request id in the header is what a person quotes and what the logs carry."""
+    response = Client(raise_request_exception=False).get("/broken/")
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "Server Error (500)" in page
+    assert "Traceback" not in page and "secret detail" not in page and "SELECT" not in page
+    assert response["X-Request-ID"]

@@ -44,6 +44,13 @@ def manage(*args, **env):
     return production("manage.py", *args, **env)
 
 
+def probe_output(code: str, **env) -> str:
+    """What a snippet of Python prints under production settings (it must succeed)."""
+    result = production("-c", code, **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     result = manage("check", DJANGO_ALLOWED_HOSTS="bazaar.example")
     assert result.returncode != 0
@@ -63,10 +70,11 @@ def test_probes_over_plain_http_are_answered_and_pages_redirected_to_https():
         "print(c.get('/healthz/').status_code, c.get('/market/').status_code,"
         " c.get('/market/')['Location'])"
     )
-    result = production("-c", probe, **DEPLOYABLE)
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["200", "301", "https://bazaar.example/market/"]
+    assert probe_output(probe, **DEPLOYABLE).split() == [
+        "200",
+        "301",
+        "https://bazaar.example/market/",
+    ]
 
 
 def test_mail_goes_to_the_smtp_server_the_environment_names():
@@ -82,10 +90,8 @@ def test_mail_goes_to_the_smtp_server_the_environment_names():
         "import django; django.setup(); from django.core.mail import get_connection;"
         "c = get_connection(); print(c.host, c.port, c.username, c.use_tls)"
     )
-    result = production("-c", probe, **DEPLOYABLE, **smtp)
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["smtp.example.com", "587", "market", "True"]
+    printed = probe_output(probe, **DEPLOYABLE, **smtp)
+    assert printed.split() == ["smtp.example.com", "587", "market", "True"]
 
 
 def test_a_staging_site_may_take_play_money():
@@ -157,3 +163,24 @@ def test_links_in_emails_follow_where_make_run_serves():
     assert site_url(HOST="0.0.0.0", PORT="9000") == "http://127.0.0.1:9000"  # noqa: S104
     assert site_url(HOST="::1") == "http://[::1]:8000"
     assert site_url(SITE_URL="https://bazaar.example", PORT="8123") == "https://bazaar.example"
+
+
+def test_the_session_cookie_in_production_is_secure_httponly_samesite_and_host_only():
+    """OWASP ASVS 3.4: the Set-Cookie Django's session middleware writes under
+    production settings (a signed-cookie session, so no database or cache is needed)."""
+    probe = (
+        "import django; django.setup();"
+        "from django.contrib.sessions.backends.signed_cookies import SessionStore;"
+        "from django.contrib.sessions.middleware import SessionMiddleware;"
+        "from django.http import HttpResponse; from django.test import RequestFactory;"
+        "request = RequestFactory().get('/'); request.session = SessionStore();"
+        "request.session['_auth_user_id'] = '1';"
+        "response = SessionMiddleware(lambda r: None).process_response(request, HttpResponse());"
+        "print(response.cookies.output())"
+    )
+    cookie = probe_output(probe, **DEPLOYABLE).strip()
+    assert cookie.startswith("Set-Cookie: __Host-sessionid=")
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "samesite", "path"} <= attributes
+    assert "domain" not in attributes
+    assert "SameSite=Lax" in cookie and "Path=/;" in cookie

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import itertools
 
+import jwt
 import pytest
 from django.test import override_settings
 from django.urls import reverse
@@ -47,6 +48,14 @@ def event(kind: str, *, room="stall-x", sid="", identity="", event_id=None) -> s
 def signed(body: str, *, secret=LIVEKIT["LIVEKIT_API_SECRET"], key=LIVEKIT["LIVEKIT_API_KEY"]):
     digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
     return api.AccessToken(key, secret).with_sha256(digest).to_jwt()
+
+
+def signed_at(body: str, *, shift: int) -> str:
+    """A validly signed token whose validity starts `shift` seconds from now (its
+    not-before and expiry moved together), as a replay or a skewed clock would send."""
+    claims = jwt.decode(signed(body), options={"verify_signature": False})
+    claims.update(nbf=claims["nbf"] + shift, exp=claims["exp"] + shift)
+    return jwt.encode(claims, LIVEKIT["LIVEKIT_API_SECRET"], algorithm="HS256")
 
 
 def post(client, body: str, token: str):
@@ -138,3 +147,21 @@ def test_an_event_for_an_ended_show_changes_nothing(client, show):
 def test_without_livekit_configured_every_webhook_is_refused(client, show):
     body = event("room_finished")
     assert post(client, body, signed(body)).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("shift", "refused"),
+    [
+        pytest.param(600, True, id="ten-minutes-ahead"),
+        pytest.param(30, False, id="half-a-minute-ahead"),
+        pytest.param(-7 * 3600, True, id="expired"),
+    ],
+)
+def test_a_token_dated_beyond_the_tolerance_either_way_is_refused(client, show, shift, refused):
+    """Not-before in the future past livekit-api's one-minute leeway, or an expired
+    token, is refused like a forged one; a clock a little ahead is not."""
+    body = event("participant_joined", sid="PA_1", identity="visitor-1")
+    response = post(client, body, signed_at(body, shift=shift))
+    assert (response.status_code == 400) is refused
+    show.refresh_from_db()
+    assert show.viewer_count == (0 if refused else 1)

@@ -233,6 +233,20 @@ def test_bad_json_is_400(bucket, seller_client):
     assert response.json() == {"error": "The request body is not valid JSON."}
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", ""])
+def test_a_body_neither_json_nor_a_form_is_415_and_nothing_is_made(
+    bucket, seller_client, content_type
+):
+    response = seller_client.generic(
+        "POST", PRESIGN_URL, b'{"item": ""}', content_type=content_type
+    )
+    assert response.status_code == 415
+    assert response.json() == {
+        "error": "Send the request as JSON (Content-Type: application/json)."
+    }
+    assert not PhotoUpload.objects.exists()
+
+
 def test_presign_is_refused_when_direct_uploads_are_off(potter, seller_client, settings):
     settings.AWS_STORAGE_BUCKET_NAME = ""
 

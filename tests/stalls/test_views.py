@@ -337,3 +337,17 @@ def test_unverified_user_is_told_to_verify_before_selling(client, make_user):
     assert "Verify your email address before you open a stall." in html
     assert "Send the link again" in html
     assert not SellerProfile.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_seller_s_markup_is_shown_as_text_on_the_stall_page(client, make_stall, make_item):
+    """OWASP ASVS 5.3.3: names and titles are escaped by the templates; the Markdown
+    description keeps only nh3's allowed tags."""
+    hostile = '<script>alert("stall")</script>'
+    stall = make_stall("mallory", name=hostile)
+    make_item(stall, title='<img src=x onerror="alert(1)">', description="<script>x</script>")
+    html = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    assert hostile not in html and "<img src=x onerror" not in html
+    assert "&lt;script&gt;alert(&quot;stall&quot;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert "<script>x</script>" not in html
