@@ -18,6 +18,7 @@ from bazaar.idempotency import new_key
 from market.services import sections_ensure
 from orders.payments.test_gateway import CARD_DECLINES_OFF_SESSION
 from tests.auctions.conftest import end_passes, save_card
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
@@ -222,6 +223,22 @@ class AuctionsInTheBrowser(BrowserTestCase):
         )
         expect(page.locator("[data-connection]")).to_have_text("Second frame")
         expect(countdown).to_have_text(re.compile(r"^1:\d\d:\d\d$"))
+
+    def test_the_last_ten_seconds_stand_out_and_stay_readable(self):
+        """The final seconds' countdown beats in red; it never fades under 4.5:1."""
+        page = self.new_page(self.alice, PHONE)
+        page.add_init_script(WATCH_SOCKETS)
+        page.goto(f"{self.live_server_url}{self.path}")
+        page.wait_for_selector("#auction[data-connected=true]", state="attached")
+        # The server's clock says the auction ends in 8 s.
+        page.evaluate(
+            "(end) => window.__deliver({type: 'pong', server_time: end - 8})",
+            self.auction.ends_at.timestamp(),
+        )
+        expect(page.locator("[data-countdown-wrap]")).to_have_class(re.compile(r"\bfinal\b"))
+        for _ in range(3):  # at several moments of its beat
+            assert_accessible(page, "auction, final seconds")
+            page.wait_for_timeout(300)
 
     def test_a_bidder_retracts_by_keyboard_and_the_history_shows_it(self):
         long_one = off_the_event_loop(_long_auction, self.keeper, self.alice, self.bob)
