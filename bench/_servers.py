@@ -320,6 +320,41 @@ def django_json(code: str, *args: str, env: dict[str, str]):
     return json.loads(django_script(code, *args, env=env).strip().splitlines()[-1])
 
 
+_READY_TO_PAY_SCRIPT = """
+import json, sys
+import django
+django.setup()
+from accounts.models import User
+from bazaar.idempotency import new_key
+from orders.checkout.services import shipping_address_save
+from orders.models import SavedCard, ShippingAddress
+from orders.payments.services import card_setup_start
+from orders.payments.test_gateway import CARD_OK, TestGateway
+from orders.payments.webhooks import event_handle
+users = User.objects.filter(handle__in=json.loads(sys.argv[1]))
+have_card = set(SavedCard.objects.exclude(payment_method_id="").values_list("buyer_id", flat=True))
+have_address = set(ShippingAddress.objects.values_list("buyer_id", flat=True))
+gateway = TestGateway()
+for user in users:
+    if user.pk not in have_card:
+        url = card_setup_start(buyer=user, idempotency_key=new_key(), base_url="http://bench")
+        event = gateway.session_complete(session_id=url.rstrip("/").rsplit("/", 1)[-1],
+                                         card_number=CARD_OK)
+        event_handle(event=event, gateway_name="test")
+    if user.pk not in have_address:
+        shipping_address_save(buyer=user, name=user.handle, line1="1 Bench Row", line2="",
+                              city="Springfield", postal_code="12345", country="US")
+print(json.dumps({"card": CARD_OK}))
+"""
+
+
+def buyers_ready_to_pay(*, env: dict[str, str], handles: list[str]) -> str:
+    """A saved card (through the test gateway's setup session, as the card page saves
+    one) and a shipping address for each of these users who lacks one, so they can bid
+    and check out; returns the test card number that pays."""
+    return django_json(_READY_TO_PAY_SCRIPT, json.dumps(handles), env=env)["card"]
+
+
 def signed_in_sessions(*, env: dict[str, str], prefix: str, count: int) -> tuple[str, list[str]]:
     """`count` verified users named prefix0, prefix1, … each with a session, as a login
     would leave it: (session cookie name, session keys in user order)."""
@@ -392,3 +427,22 @@ def raise_open_files(wanted: int) -> int:
     if target != soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return target
+
+
+@contextmanager
+def celery_process(role: str, *, env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """The Procfile's Celery `role` ("worker" or "beat") for the block, in its own session
+    (stopped like a server); its output goes to `log_path`."""
+    command = [sys.executable, "-m", "celery", "-A", "bazaar", role, "--loglevel", "WARNING"]
+    if role == "worker":
+        command += ["--concurrency", "2", "--without-gossip", "--without-mingle"]
+    else:
+        command += ["--schedule", str(log_path.with_suffix(".schedule"))]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        stop(process)

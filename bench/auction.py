@@ -64,6 +64,7 @@ from bench._history import Answer, StoredBid, check_history, history_ok  # noqa:
 from bench._report import merge_counts, percentiles_ms, progress, ratio  # noqa: E402
 from bench._servers import (  # noqa: E402
     bench_database_name,
+    buyers_ready_to_pay,
     cpu_seconds,
     daphne_process,
     django_json,
@@ -82,8 +83,8 @@ TRANSPORTS = ("socket", "http")
 BASELINE_MAX_CONNECTIONS = 50
 QUIET_LIMIT_SECONDS = 30.0
 
-# The seed: a stall with one item, an auction per K (and one for the baseline), and a
-# saved card on orders' test gateway for the bidders (signed in by `signed_in_sessions`).
+# The seed: a stall with one item, an auction per K (and one for the baseline); the
+# bidders are signed in (`signed_in_sessions`) with a saved card (`buyers_ready_to_pay`).
 _SEED_SCRIPT = """
 import json, sys
 import django
@@ -96,11 +97,6 @@ from auctions.models import Auction
 from auctions.services.starting import auction_start
 from bazaar.idempotency import new_key
 from market.services import sections_ensure
-from orders.payments.test_gateway import CARD_OK, TestGateway
-from orders.models import SavedCard
-from orders.checkout.services import shipping_address_save
-from orders.payments.services import card_setup_start
-from orders.payments.webhooks import event_handle
 from stalls.models import Stall
 from stalls.services import item_create, seller_register, stall_create
 
@@ -120,17 +116,6 @@ item = item_create(actor=seller, stall=stall, title="Bench lamp", description=""
                    price_cents=100, currency=settings.MARKET_CURRENCY, inventory=2 * len(cases))
 handles = [f"{tag}_{n}" for n in range(bidders)]
 users = {user.handle: user for user in User.objects.filter(handle__in=handles)}
-have_card = set(SavedCard.objects.exclude(payment_method_id="").values_list("buyer_id", flat=True))
-gateway = TestGateway()
-for handle in handles:
-    user = users[handle]
-    if user.pk not in have_card:
-        url = card_setup_start(buyer=user, idempotency_key=new_key(), base_url="http://bench")
-        event = gateway.session_complete(session_id=url.rstrip("/").rsplit("/", 1)[-1],
-                                         card_number=CARD_OK)
-        event_handle(event=event, gateway_name="test")
-        shipping_address_save(buyer=user, name=handle, line1="1 Bench Row", line2="",
-                              city="Springfield", postal_code="12345", country="US")
 auctions = {}
 for case in cases:
     made = [auction_start(actor=seller, item=item, start_cents=100, reserve_cents=None,
@@ -408,8 +393,9 @@ def seed_market(env: dict, bidders: int, cases: list[str], tag: str) -> dict:
     """Signed-in bidders tag_0, tag_1, … with saved cards, and an auction per case:
     {"cookie", "sessions" and "handles" in bidder order, "auctions": by case}."""
     cookie, sessions = signed_in_sessions(env=env, prefix=f"{tag}_", count=bidders)
-    auctions = django_json(_SEED_SCRIPT, str(bidders), ",".join(cases), tag, env=env)
     handles = [f"{tag}_{n}" for n in range(bidders)]
+    buyers_ready_to_pay(env=env, handles=handles)
+    auctions = django_json(_SEED_SCRIPT, str(bidders), ",".join(cases), tag, env=env)
     return {"cookie": cookie, "sessions": sessions, "handles": handles, "auctions": auctions}
 
 

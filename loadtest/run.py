@@ -60,7 +60,7 @@ def fixtures(env: dict[str, str], buyers: int) -> dict:
 
 
 def summary(stats_csv: Path) -> dict:
-    """Locust's per-name rows and the aggregate: requests, failures, req/s, p50, p95."""
+    """Locust's per-name rows and the aggregate: requests, failures, req/s, p50, p95, p99."""
     rows = {}
     with stats_csv.open() as source:
         for row in csv.DictReader(source):
@@ -70,6 +70,7 @@ def summary(stats_csv: Path) -> dict:
                 "rps": round(float(row["Requests/s"]), 1),
                 "p50_ms": float(row["50%"]),
                 "p95_ms": float(row["95%"]),
+                "p99_ms": float(row["99%"]),
             }
     return {"total": rows.pop("Aggregated"), "requests": rows}
 
