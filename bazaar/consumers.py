@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from channels.auth import AuthMiddleware, get_user
@@ -14,12 +15,16 @@ from channels.utils import await_many_dispatch
 
 log = logging.getLogger(__name__)
 
-# A consumer's database work runs in the loop's thread pool, its connection back to the
+# A consumer's database work runs in a pool of threads, its connection back to the
 # pool after each call. Channels' own `database_sync_to_async` runs every socket's
 # work in one thread per process: a crowd's joins, each room's pulse and every chat
 # line queued behind each other there, so signed-in sockets took 20-37 s to join
 # under the Market Day load while pages answered in 1-2 s (docs/decisions.md).
-in_db_pool = partial(database_sync_to_async, thread_sensitive=False)
+# The threads are the process's own, not each event loop's default executor: with
+# those (a new one per test's loop) the suite ran out of pooled connections, and with
+# these it does not (docs/decisions.md).
+CONSUMER_DB_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="consumer-db")
+in_db_pool = partial(database_sync_to_async, thread_sensitive=False, executor=CONSUMER_DB_THREADS)
 
 
 class PooledAuthMiddleware(AuthMiddleware):
