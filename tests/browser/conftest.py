@@ -20,6 +20,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
+# A page whose stall socket never opens (a proxy that drops WebSockets): the forms post.
+NO_SOCKET = """
+    window.WebSocket = class { constructor() { this.readyState = 0; } send() {} close() {} };
+"""
+
 # Records the page's sockets and lets a test hand it a frame as if the server sent it.
 WATCH_SOCKETS = """
     window.__sockets = [];

@@ -10,6 +10,7 @@ from bazaar.idempotency import new_key
 from offers.services import offer_make
 from orders.checkout.services import cart_add
 from tests.browser.conftest import (
+    NO_SOCKET,
     BrowserTestCase,
     lamp_stall,
     off_the_event_loop,
@@ -40,8 +41,10 @@ class RefusalsInPlace(BrowserTestCase):
         super().tearDown()
         until_the_room_is_empty(self.stall.pk)
 
-    def visit(self, user, path):
+    def visit(self, user, path, init_script=""):
         page = self.new_page(user)
+        if init_script:
+            page.add_init_script(init_script)
         page.on("dialog", lambda dialog: dialog.accept())
         page.goto(f"{self.live_server_url}{path}")
         return page
@@ -52,7 +55,8 @@ class RefusalsInPlace(BrowserTestCase):
         expect(page.locator("main h1").first).to_contain_text(heading)
 
     def test_a_buyers_refusals_show_beside_the_form(self):
-        page = self.visit(self.alice, f"/stalls/{self.stall.public_id}/")
+        # With the stall socket the offer forms send intents; these are the POSTs' answers.
+        page = self.visit(self.alice, f"/stalls/{self.stall.public_id}/", NO_SOCKET)
         page.locator(".item-card", has_text="Green shade").locator("a.item-link").click()
         panel = page.locator("#item-drawer.open [data-offers-panel]")
         amount = panel.locator("[data-offer-amount]")

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from offers.models import Offer
 from tests.browser.conftest import (
     DESKTOP,
+    NO_SOCKET,
     PHONE,
     SCREENSHOTS,
     BrowserTestCase,
@@ -30,10 +31,6 @@ SENT_FRAMES = """
         }
         return send.call(this, data);
     };
-"""
-# A page whose stall socket never opens (a proxy that drops WebSockets): the forms post.
-NO_SOCKET = """
-    window.WebSocket = class { constructor() { this.readyState = 0; } send() {} close() {} };
 """
 
 
