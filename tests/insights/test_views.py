@@ -53,7 +53,9 @@ def month(stall):
     add(Kind.ORDER_SHIPPED, 1, "b", duration_seconds=36000)
     add(Kind.AUCTION_ENDED, 1, "")
     add(Kind.ITEM_VIEWED, 0, "c")
-    rollups_run(now=timezone.now() + timedelta(seconds=10))
+    # Rolled up as of just after today's noon, even in the morning (UTC), when the run
+    # would otherwise end before today's view.
+    rollups_run(now=max(timezone.now(), _noon(0)) + timedelta(seconds=10))
     return stall
 
 
