@@ -5,6 +5,8 @@ Each test makes a read wait until two of it are running at once: in one thread t
 first would wait for ever (here, until its barrier gives up) and the join fail."""
 
 import asyncio
+import multiprocessing
+import os
 import threading
 
 import channels.auth
@@ -16,10 +18,8 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 import stalls.room.consumers
-from bazaar.consumers import PooledAuthMiddleware
+from bazaar.consumers import PooledAuthMiddleware, ProcessThreads
 from bazaar.routing import websocket_urlpatterns
-
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 WAIT = 5
 
@@ -36,6 +36,8 @@ def _meet_in_pairs(monkeypatch, owner, name: str) -> None:
     monkeypatch.setattr(owner, name, met)
 
 
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
 async def test_two_joins_read_the_database_at_the_same_time(stall, make_user, monkeypatch):
     _meet_in_pairs(monkeypatch, stalls.room.consumers, "room_stall")
     sockets = []
@@ -52,6 +54,8 @@ async def test_two_joins_read_the_database_at_the_same_time(stall, make_user, mo
         await socket.disconnect()
 
 
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
 async def test_two_sockets_read_their_signed_in_user_at_the_same_time(
     client, make_user, monkeypatch
 ):
@@ -70,3 +74,15 @@ async def test_two_sockets_read_their_signed_in_user_at_the_same_time(
     sockets = [WebsocketCommunicator(stack, "/ws/", headers=[(b"cookie", cookie)]) for _ in "ab"]
     await asyncio.gather(*(socket.connect(timeout=WAIT + 2) for socket in sockets))
     assert seen == [user.pk, user.pk]
+
+
+def test_a_forked_child_gets_threads_of_its_own():
+    """The parent's threads do not survive a fork; the child's work must still run."""
+    threads = ProcessThreads(1, "test-threads")
+    assert threads.submit(os.getpid).result(timeout=WAIT) == os.getpid()
+    fork = multiprocessing.get_context("fork")
+    answers = fork.SimpleQueue()
+    child = fork.Process(target=lambda: answers.put(threads.submit(os.getpid).result(WAIT)))
+    child.start()
+    child.join(WAIT * 2)
+    assert child.exitcode == 0 and answers.get() == child.pid
