@@ -438,6 +438,16 @@ def celery_process(role: str, *, env: dict[str, str], log_path: Path) -> Iterato
         command += ["--concurrency", "2", "--without-gossip", "--without-mingle"]
     else:
         command += ["--schedule", str(log_path.with_suffix(".schedule"))]
+    with logged_process(command, env=env, log_path=log_path) as process:
+        yield process
+
+
+@contextmanager
+def logged_process(
+    command: list[str], *, env: dict[str, str], log_path: Path
+) -> Iterator[subprocess.Popen]:
+    """`command` running for the block in its own session (stopped like a server), its
+    output appended to `log_path`."""
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -38,8 +38,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,9 +50,9 @@ from bench._servers import (  # noqa: E402
     clear_redis_cache,
     django_json,
     free_port,
+    logged_process,
     manage,
     postgres_database,
-    stop,
 )
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -335,18 +334,6 @@ def wait_until_up(base_url: str, context: ssl.SSLContext, processes: list) -> No
     raise SystemExit(f"the server did not answer {base_url}/healthz/ within 120 s")
 
 
-@contextmanager
-def started(command: list[str], *, env: dict[str, str], log: Path) -> Iterator:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        stop(process)
-
-
 def requests_served(metrics: str) -> Counter:
     """Requests answered so far by status class, from /metrics' request histogram."""
     counts = Counter()
@@ -534,23 +521,23 @@ def main() -> None:
         )
         cookies = django_json(_SESSIONS, *[role for role in roles if role != "visitor"], env=env)
         web = stack.enter_context(
-            started(
+            logged_process(
                 [
                     *(sys.executable, "-m", "bazaar.serve", "--server", "uvicorn"),
                     *("--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
                 ],
                 env=env,
-                log=out / "server.log",
+                log_path=out / "server.log",
             )
         )
         worker = stack.enter_context(
-            started(
+            logged_process(
                 [
                     *(sys.executable, "-m", "celery", "-A", "bazaar", "worker"),
                     *("--loglevel", "INFO", "--concurrency", "1"),
                 ],
                 env=env,
-                log=out / "worker.log",
+                log_path=out / "worker.log",
             )
         )
         context = ssl.create_default_context(cafile=str(cert))
