@@ -19,8 +19,7 @@ log = logging.getLogger(__name__)
 # A consumer's database work runs in a pool of threads, its connection back to the
 # pool after each call. Channels' own `database_sync_to_async` runs every socket's
 # work in one thread per process: a crowd's joins, each room's pulse and every chat
-# line queued behind each other there, so signed-in sockets took 20-37 s to join
-# under the Market Day load while pages answered in 1-2 s (docs/decisions.md).
+# line queued behind each other there (docs/decisions.md).
 # The threads are the process's own, not each event loop's default executor: with
 # those (a new one per test's loop) the suite ran out of pooled connections, and with
 # these it does not (docs/decisions.md).
