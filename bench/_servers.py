@@ -167,13 +167,14 @@ def free_port() -> int:
     raise OSError(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
 
 
-def _poll_until(ready, process: subprocess.Popen, timeout: float, pause: float) -> bool:
+def poll_until(ready, processes: list[subprocess.Popen], timeout: float, pause: float) -> bool:
     """Call `ready()` until it is true (True) or `timeout` passes (False); an OSError or
-    HTTP error counts as not yet, a dead server process raises at once."""
+    HTTP error counts as not yet, a dead process of `processes` raises at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with code {process.returncode}")
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args[:4]} exited with code {process.returncode}")
         try:
             ready()
             return True
@@ -190,7 +191,7 @@ def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 90.
         with Client(base_url) as client:
             client.get("/healthz/")
 
-    if not _poll_until(healthy, process, timeout, pause=0.1):
+    if not poll_until(healthy, [process], timeout, pause=0.1):
         raise RuntimeError(f"the server did not answer {base_url}/healthz/ within {timeout:.0f} s")
 
 
@@ -388,7 +389,7 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 15.0) -
     def listening() -> None:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
 
-    if not _poll_until(listening, process, timeout, pause=0.05):
+    if not poll_until(listening, [process], timeout, pause=0.05):
         raise RuntimeError(f"nothing listened on port {port} within {timeout:.0f} s")
 
 

@@ -52,6 +52,7 @@ from bench._servers import (  # noqa: E402
     free_port,
     logged_process,
     manage,
+    poll_until,
     postgres_database,
 )
 
@@ -321,17 +322,12 @@ def https_get(url: str, context: ssl.SSLContext) -> str:
 
 
 def wait_until_up(base_url: str, context: ssl.SSLContext, processes: list) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                raise SystemExit(f"{process.args[:4]} exited with code {process.returncode}")
-        try:
-            https_get(f"{base_url}/healthz/", context)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"the server did not answer {base_url}/healthz/ within 120 s")
+    try:
+        up = poll_until(lambda: https_get(f"{base_url}/healthz/", context), processes, 120, 0.5)
+    except RuntimeError as exited:
+        raise SystemExit(str(exited)) from exited
+    if not up:
+        raise SystemExit(f"the server did not answer {base_url}/healthz/ within 120 s")
 
 
 def requests_served(metrics: str) -> Counter:
