@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from daphne.testing import DaphneProcess
-from django.db import connections
+from django.db import OperationalError, connections
 from django.test import override_settings
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -254,6 +254,16 @@ def lamp_stall(*, description: str):
     return stall, items
 
 
+def _caused_by_a_deadlock(error: BaseException) -> bool:
+    """Whether PostgreSQL's deadlock report is anywhere in the chain: the flush
+    command wraps the database's error in a CommandError of its own."""
+    while error is not None:
+        if isinstance(error, OperationalError) and "deadlock" in str(error):
+            return True
+        error = error.__cause__
+    return False
+
+
 @override_settings(**shared_cache_settings())
 class BrowserTestCase(ChannelsLiveServerTestCase):
     """A live daphne server and the module's browser. Pages from `new_page` each get a
@@ -288,13 +298,11 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
         what a closing page sent (a departure, a show's ending beacon). PostgreSQL
         breaks such a deadlock by failing one side; when that is the flush, it rolled
         back whole, and goes again once the server's write is done."""
-        from django.db import OperationalError
-
         for attempt in range(5):
             try:
                 return super()._fixture_teardown()
-            except OperationalError as error:
-                if "deadlock" not in str(error) or attempt == 4:
+            except Exception as error:
+                if not _caused_by_a_deadlock(error) or attempt == 4:
                     raise
                 time.sleep(0.2 * (attempt + 1))
 
