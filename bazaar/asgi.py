@@ -81,3 +81,12 @@ sys.setswitchinterval(GIL_SWITCH_SECONDS)
 # (bench/offers.py, paired runs: the slowest action POST of one pair went from
 # 86-138 ms to 27-63 ms; 50 pairs on two processes had a lower p95 in each of three).
 gc.freeze()
+
+# What a server makes after start-up (a thousand sockets' state: 150,000 objects) is
+# still walked by every full pass: 80-110 ms with the loop stopped. By default a full
+# pass comes after ten middle ones, every 1-3 s of a bidding burst; a hundred makes it
+# one in a minute's burst (bench/auction.py, uvicorn: six full passes of 40-93 ms in
+# one run, one in the next). Cyclic garbage waits longer for it, so little is made:
+# a refused bid makes none (tests/auctions/test_bid_batch.py).
+GC_THRESHOLDS = (700, 10, 100)
+gc.set_threshold(*GC_THRESHOLDS)

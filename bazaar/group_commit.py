@@ -81,14 +81,41 @@ class GroupCommit:
         wait([ticket.done, ticket.lead], return_when=FIRST_COMPLETED)
         if not ticket.done.done():
             self.write_batch(key)
-        return ticket.done.result()
+        try:
+            return ticket.done.result()
+        except BaseException:
+            del ticket  # see `run_async`
+            raise
 
     async def run_async(self, key: Hashable, request, in_thread: Callable):
         """Submit and wait without holding a thread; a batch this caller is to write
-        runs through `in_thread` (a sync-to-async wrapper with database access)."""
+        runs through `in_thread` (a sync-to-async wrapper with database access).
+
+        The loop is woken by a callback on the ticket's futures rather than through
+        `asyncio.wrap_future`, whose two chained futures point at each other: a
+        reference cycle per bid, which only the collector's full passes freed."""
         ticket = self.submit(key, request)
-        done, lead = asyncio.wrap_future(ticket.done), asyncio.wrap_future(ticket.lead)
-        await asyncio.wait([done, lead], return_when=asyncio.FIRST_COMPLETED)
-        if not done.done():
+        await _either(ticket.done, ticket.lead)
+        if not ticket.done.done():
             await in_thread(self.write_batch)(key)
-        return await done
+        try:
+            return ticket.done.result()
+        except BaseException:
+            # The error's traceback holds this frame; the frame must not hold the
+            # future that holds the error, or every refusal is a reference cycle.
+            del ticket
+            raise
+
+
+async def _either(*futures: Future) -> None:
+    """Wait in the event loop until one of these thread futures is done."""
+    loop = asyncio.get_running_loop()
+    woken = loop.create_future()
+
+    def wake() -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    for future in futures:
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(wake))
+    await woken

@@ -184,7 +184,17 @@ def run_clients(case: dict, config: dict, seed: dict, k: int, watchers: int, pid
     return {"started": started, "server_cpu": server_cpu, **bidders, "watchers": seen}
 
 
-def figures(clients: dict, seconds: float) -> dict:
+def per_wave_ms(answers: list[dict], started: float, wave_every: float) -> list[dict]:
+    """Each wave's answer times on their own: a cold first wave (connections opened,
+    statements prepared) and a steady later one read differently in one p95."""
+    waves: dict[int, list[float]] = {}
+    for answer in answers:
+        number = max(0, round((answer["sent"] - started) / wave_every))
+        waves.setdefault(number, []).append(answer["at"] - answer["sent"])
+    return [percentiles_ms(waves[number]) for number in sorted(waves)]
+
+
+def figures(clients: dict, seconds: float, wave_every: float = 0) -> dict:
     answers, watchers = clients["answers"], clients["watchers"]
     first: dict[tuple, dict] = {}
     for answer in sorted(answers, key=lambda a: a["at"]):
@@ -202,6 +212,11 @@ def figures(clients: dict, seconds: float) -> dict:
         "processed_per_s": round(len(decided) / span, 1) if span else None,
         "accepted_per_s": round(len(accepted) / span, 1) if span else None,
         "answer_ms": percentiles_ms([a["at"] - a["sent"] for a in answers]),
+        **(
+            {"answer_ms_per_wave": per_wave_ms(answers, clients["started"], wave_every)}
+            if wave_every
+            else {}
+        ),
         "all_watchers_ms": percentiles_ms([r for r in reach if r is not None]),
         "not_seen_by_all": sum(r is None for r in reach),
         "watchers": len(watchers),
@@ -330,7 +345,7 @@ def run_case(case_name: str, seed: dict, servers: list[str], database_url: str, 
         "bidders": k,
         "transport": transport,
         "pace": "waves" if waves else "back_to_back",
-        **figures(clients, args.seconds),
+        **figures(clients, args.seconds, config["wave_every"]),
     }
     result["history"] = history(database_url, case["id"], clients["answers"])
     connections = min(k, BASELINE_MAX_CONNECTIONS, free_connections(database_url))
@@ -366,6 +381,9 @@ def print_case(result: dict) -> None:
         ("  answer → every watcher", result["all_watchers_ms"]),
     ):
         print(f"{label:<26} p50 {stats['p50']} ms, p95 {stats['p95']} ms, max {stats['max']} ms")
+    if "answer_ms_per_wave" in result:
+        each = ", ".join(f"{w['p50']}/{w['max']}" for w in result["answer_ms_per_wave"])
+        print(f"  answer p50/max by wave (ms): {each}")
     if result["not_seen_by_all"]:
         print(f"  accepted bids not seen by every watcher: {result['not_seen_by_all']}")
     if result["refused"] or result["errors"]:

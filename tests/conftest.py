@@ -4,9 +4,12 @@ Tests that need PostgreSQL, Redis or a browser skip with a reason when those are
 absent, and fail instead when BAZAAR_REQUIRE_SERVICES=1 (as CI sets).
 """
 
+import gc
 import os
 import shutil
 import threading
+import types
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -222,6 +225,34 @@ def race(*calls) -> list:
     for thread in threads:
         thread.join(timeout=60)
     return outcomes
+
+
+@contextmanager
+def cyclic_garbage():
+    """What ran inside left in reference cycles (only the collector frees those, in
+    pauses that grow with them): the objects, filled in when the block ends."""
+    gc.collect()
+    gc.disable()
+    flags = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    found: list = []
+    try:
+        yield found
+    finally:
+        gc.collect()
+        found += gc.garbage
+        gc.garbage.clear()
+        gc.set_debug(flags)
+        gc.enable()
+
+
+def frames_of(garbage: list, path: str) -> list[str]:
+    """The frames among `garbage` of code whose file path holds `path`."""
+    return [
+        f"{item.f_code.co_filename}:{item.f_code.co_name}"
+        for item in garbage
+        if isinstance(item, types.FrameType) and path in item.f_code.co_filename
+    ]
 
 
 def unbatched(frame: dict) -> list[dict]:

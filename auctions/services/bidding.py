@@ -117,7 +117,9 @@ def bid_place(
     try:
         return _batches.run(auction.pk, request)
     except Conflict as refusal:
-        wait = _late_bid_wait(refusal, auction_id=auction.pk, arrived_at=request.arrived_at)
+        if refusal.code != "auction_ended":
+            raise
+        wait = _late_bid_wait(auction_id=auction.pk, arrived_at=request.arrived_at)
         if not wait:
             raise
     time.sleep(wait)
@@ -133,8 +135,10 @@ async def bid_place_async(**bid) -> BidOutcome:
     try:
         return await _batches.run_async(auction_id, request, _in_bid_thread)
     except Conflict as refusal:
+        if refusal.code != "auction_ended":  # most refusals: no thread hop to ask
+            raise
         wait = await _in_bid_thread(_late_bid_wait)(
-            refusal, auction_id=auction_id, arrived_at=request.arrived_at
+            auction_id=auction_id, arrived_at=request.arrived_at
         )
         if not wait:
             raise
@@ -142,7 +146,7 @@ async def bid_place_async(**bid) -> BidOutcome:
     return await _batches.run_async(auction_id, request, _in_bid_thread)
 
 
-def _late_bid_wait(refusal: Conflict, *, auction_id: int, arrived_at: datetime) -> float:
+def _late_bid_wait(*, auction_id: int, arrived_at: datetime) -> float:
     """Seconds to wait before asking once more whether a bid refused as late counts.
 
     A bid that arrived before the end may still be waiting for the lock, and its soft
@@ -151,8 +155,6 @@ def _late_bid_wait(refusal: Conflict, *, auction_id: int, arrived_at: datetime) 
     bound the sweep waits for), so a bid that arrived in that span waits until it is
     over. Zero when waiting cannot change the answer.
     """
-    if refusal.code != "auction_ended":
-        return 0.0
     ends_at, status = Auction.objects.values_list("ends_at", "status").get(pk=auction_id)
     now = timezone.now()
     if status != Status.LIVE or now < ends_at or arrived_at - ends_at >= CLOSE_GRACE:

@@ -2,11 +2,13 @@
 
 import asyncio
 import threading
+from concurrent.futures import Future
 
 import pytest
 from asgiref.sync import sync_to_async
 
 from bazaar.group_commit import GroupCommit
+from tests.conftest import cyclic_garbage, frames_of
 
 
 class Recorder:
@@ -88,3 +90,20 @@ async def test_waiting_without_a_thread_a_burst_is_written_in_two_batches():
     write.release.set()
     assert await asyncio.gather(first, *rest) == [("a", n) for n in range(50)]
     assert [len(batch) for batch in write.batches] == [1, 49]
+
+
+@pytest.mark.asyncio
+async def test_answers_and_errors_leave_no_reference_cycles():
+    """Refusals are answers in a burst (most bids are outbid): each one left in a cycle
+    with its caller's frame and futures, or each wait in a cycle of chained futures,
+    was work for the collector's full passes, which paused the server."""
+    group = GroupCommit(lambda key, requests: [ValueError(r) if r < 0 else r for r in requests])
+    in_thread = lambda f: sync_to_async(f, thread_sensitive=False)  # noqa: E731
+    with cyclic_garbage() as left:
+        with pytest.raises(ValueError):
+            group.run("a", -1)
+        with pytest.raises(ValueError):
+            await group.run_async("a", -2, in_thread)
+        assert await group.run_async("a", 3, in_thread) == 3
+    assert frames_of(left, "group_commit") == []
+    assert [item for item in left if isinstance(item, Future | asyncio.Future)] == []
