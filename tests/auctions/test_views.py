@@ -155,6 +155,17 @@ def test_a_bid_refused_in_its_batch_answers_with_the_state_it_was_refused_agains
     assert len(reads) == 2
 
 
+def test_a_second_bid_by_post_reads_nothing_of_the_auction_before_its_batch(bidder_client, auction):
+    """What a bid needs to queue never changes (its id, seller, currency): read once."""
+    client = bidder_client("alice")
+    post_bid(client, auction, "12", **JSON)
+    with CaptureQueriesContext(connection) as queries:
+        response = post_bid(client, auction, "20", **JSON)
+    assert response.status_code == 200
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "auctions_auction"' in q["sql"]]
+    assert len(reads) == 1 and '"auctions_auction"."public_id" =' not in reads[0]  # the lock
+
+
 @pytest.mark.django_db
 def test_guests_and_cardless_people_are_told_why(client, auction, make_user):
     response = post_bid(client, auction, "10", **JSON)
