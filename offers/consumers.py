@@ -37,9 +37,8 @@ def _typed(frame: dict) -> dict:
     return {"amount_cents": amount, "message": message}
 
 
-def offer_act(user, frame: dict) -> dict:
-    """Run the frame's action as the POST would (database thread): the offer as its
-    buyer and seller see it, once committed, and what the POST's panel would say."""
+def _offer_run(user, frame: dict):
+    """The frame's action, run as the POST runs it."""
     action, key, target = frame.get("action"), frame.get("key"), frame.get("id")
     if action not in ACTIONS:
         raise Invalid(f"`action` is one of {', '.join(ACTIONS)}.", code="bad_action")
@@ -51,14 +50,32 @@ def offer_act(user, frame: dict) -> dict:
     if not isinstance(target, str):
         raise Invalid("`id` is the item's (make) or the offer's public id.", code="bad_frame")
     if action == "make":
-        offer = services.offer_make(buyer=user, item=target, idempotency_key=key, **_typed(frame))
-    elif action == "counter":
-        offer = services.offer_counter(
+        return services.offer_make(buyer=user, item=target, idempotency_key=key, **_typed(frame))
+    if action == "counter":
+        return services.offer_counter(
             actor=user, offer=target, idempotency_key=key, **_typed(frame)
         )
-    else:
-        offer = ANSWERS[action](actor=user, offer=target, idempotency_key=key)
-    return {"offer": offer_private_entry(offer), "notice": action_notice(offer, user)}
+    return ANSWERS[action](actor=user, offer=target, idempotency_key=key)
+
+
+def _refused(refusal: DomainError) -> dict:
+    """A refusal's acknowledgement: what the POST's JSON answer says."""
+    return {"ok": False, "code": refusal.code, "message": refusal.message}
+
+
+def offer_act(user, frame: dict) -> dict:
+    """The acknowledgement of the frame's action (database thread), once committed:
+    `ok`, the offer as its buyer and seller see it and what the POST's panel would say,
+    or the refusal's `code` and `message`.
+
+    A refusal is returned, not raised: raised across the hop to the thread, its
+    traceback held the awaiting frames and the future that held it, a reference cycle
+    per refused intent (docs/decisions.md, issue 15, session offers3)."""
+    try:
+        offer = _offer_run(user, frame)
+    except DomainError as refusal:
+        return _refused(refusal)
+    return {"ok": True, "offer": offer_private_entry(offer), "notice": action_notice(offer, user)}
 
 
 class OfferRoomConsumer(StallRoomConsumer):
@@ -67,15 +84,9 @@ class OfferRoomConsumer(StallRoomConsumer):
     frame_handlers = {**StallRoomConsumer.frame_handlers, "offer": "_offer"}
 
     async def _offer(self, frame: dict) -> None:
-        """`offer` -> `offer_ack` with the same `key`: `ok`, the offer and the `notice`
-        the POST's panel shows, or the refusal's `code` and `message` (the POST's)."""
-        key = frame.get("key")
-        try:
-            if not self.user.is_authenticated:
-                raise NotAllowed("Sign in to make an offer.", code="auth_required")
-            done = await in_db_pool(offer_act)(self.user, frame)
-        except DomainError as refusal:
-            ack = {"ok": False, "code": refusal.code, "message": refusal.message}
+        """`offer` -> `offer_ack` with the same `key` (`offer_act`)."""
+        if self.user.is_authenticated:
+            ack = await in_db_pool(offer_act)(self.user, frame)
         else:
-            ack = {"ok": True, **done}
-        await self._send_json({"type": "offer_ack", "key": key, **ack})
+            ack = _refused(NotAllowed("Sign in to make an offer.", code="auth_required"))
+        await self._send_json({"type": "offer_ack", "key": frame.get("key"), **ack})

@@ -7,6 +7,7 @@ from asgiref.sync import sync_to_async
 from bazaar.ids import new_ulid
 from offers.models import Offer
 from offers.services import offer_accept, offer_counter, offer_make
+from tests.conftest import cyclic_garbage, frames_of
 from tests.stalls.test_room_consumer import Client
 
 KEY = "haggle-key-0123456789"
@@ -191,4 +192,23 @@ async def test_a_refused_intent_is_answered_with_the_reason(
     ack = await socket.next("offer_ack")
     assert (ack["ok"], ack["code"]) == (False, code) and says in ack["message"]
     assert not await sync_to_async(Offer.objects.filter(item=item).exists)()
+    await socket.leave()
+
+
+async def test_a_refused_intent_leaves_no_reference_cycle(stall, make_item, make_user):
+    """A refusal raised across the hop to the database thread kept its traceback, whose
+    frames held the future that held it: a cycle per refused intent (most of a
+    crowded haggle's intents are turned away), freed only by the collector's full
+    passes, which pause the server (docs/decisions.md)."""
+    item = await sync_to_async(make_item)(stall, price_cents=2500)
+    buyer = await sync_to_async(make_user)("cyclebuyer")
+    socket = await Client(stall.public_id, buyer).join()
+    await socket.send(type="offer", action="make", id=item.public_id, key=new_ulid(), amount="20")
+    assert (await socket.next("offer_ack"))["ok"]
+    with cyclic_garbage() as left:
+        await socket.send(
+            type="offer", action="make", id=item.public_id, key=new_ulid(), amount="21"
+        )
+        assert (await socket.next("offer_ack"))["code"] == "offer_open"
+    assert frames_of(left, "offers/") == []
     await socket.leave()
