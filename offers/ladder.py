@@ -5,19 +5,29 @@ the document's `offers` array; the message text and the buyer's full handle go
 only to the buyer and the seller, on their own sockets (`user_group`).
 
 The document is written after the offer's transaction commits, in one of its own, so
-an action holds its item and offer locks only for its own rows. The offer rows are the
-truth: a write that fails is queued again as a job that copies the offers' committed
-state (`ladder_sync`). Writes for one stall may therefore land out of order; each
+an action holds its item and offer locks only for its own rows: by the process's one
+writer (`LadderWriter`), which puts every action committed meanwhile in one
+transaction. The offer rows are the truth: a write that fails is queued again as a
+job that copies the offers' committed state (`ladder_sync`), and an offer whose
+process died before its write is still marked (`Offer.ladder_pending`) and written by
+the sweep (`ladder_sync_pending`). Writes for one stall may therefore land out of order; each
 entry keeps its `updated_at`, and an older state never overwrites a newer one.
 """
 
 import json
 import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from pycrdt import Doc, Map
 
-from bazaar.broadcast import broadcast_on_commit, user_group
+from bazaar.broadcast import broadcast_now, user_group
 from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
 from stalls.room.document import document_change
@@ -30,6 +40,9 @@ OFFERS_KEEP = 300
 # How far from the newest end a new offer's entry is looked for before it is appended:
 # a write that lands late finds its entry there if a later one already added it.
 RECENT_ENTRIES = 16
+# An offer still marked for the ladder this long after its action was never written:
+# its process died after the acknowledgement (a write takes milliseconds).
+PENDING_GRACE = timedelta(seconds=30)
 
 
 def mask_handle(handle: str) -> str:
@@ -103,59 +116,157 @@ def offer_entry_append(doc: Doc, entry: dict) -> None:
             index += 1
 
 
-def ladder_write(*, stall_id: int, stall_public_id: str, entries: list[dict], made: bool) -> None:
-    """Write offers' entries into the stall document, in a transaction of its own.
-    `made`: the last entry is a new offer's, looked for only among the newest few
-    (its write is the first unless a later write about it landed before)."""
+@dataclass(frozen=True)
+class LadderWrite:
+    """What one committed action puts in its stall's document, and the frames that
+    tell its buyer and seller once it is there. `made`: the last entry is a new
+    offer's, looked for only among the newest few (its write is the first unless a
+    later write about it landed before)."""
 
+    stall_id: int
+    stall_public_id: str
+    entries: list[dict]
+    made: bool = False
+    frames: list[tuple[str, dict]] = field(default_factory=list)
+
+
+def ladder_write(writes: list[LadderWrite]) -> None:
+    """Write these entries into their stalls' documents in one transaction, the
+    documents locked in stall order (two processes' writers never wait on each other
+    in a loop), and unmark the offer states written (`Offer.ladder_pending`); then
+    send the frames, so whoever hears of an offer finds it in the document. A write
+    that fails is queued again as a job that copies the offers' committed state."""
+    by_stall: dict[int, list[LadderWrite]] = defaultdict(list)
+    for write in writes:
+        by_stall[write.stall_id].append(write)
+    try:
+        with transaction.atomic():
+            for stall_id in sorted(by_stall):
+                _document_write(by_stall[stall_id])
+            _unmark([entry for write in writes for entry in write.entries])
+    except Exception:
+        log.exception("offer ladder write failed for stalls %s; queued again", sorted(by_stall))
+        for stall_id, stall_writes in by_stall.items():
+            offer_ids = sorted({e["id"] for write in stall_writes for e in write.entries})
+            enqueue_on_commit("offers.tasks.sync_ladder", stall_id=stall_id, offer_ids=offer_ids)
+    for write in writes:
+        for group, event in write.frames:
+            broadcast_now(group, event)
+
+
+def _document_write(writes: list[LadderWrite]) -> None:
     def change(doc: Doc) -> None:
-        for entry in entries[:-1]:
-            offer_entry_set(doc, entry)
-        offer_entry_set(doc, entries[-1], within=RECENT_ENTRIES if made else None)
+        for write in writes:
+            for entry in write.entries[:-1]:
+                offer_entry_set(doc, entry)
+            offer_entry_set(doc, write.entries[-1], within=RECENT_ENTRIES if write.made else None)
 
-    with transaction.atomic():
-        document_change(stall_id=stall_id, stall_public_id=stall_public_id, change=change)
+    first = writes[0]
+    document_change(stall_id=first.stall_id, stall_public_id=first.stall_public_id, change=change)
+
+
+def _unmark(entries: list[dict]) -> None:
+    """The offers whose written state is still their newest are no longer pending (a
+    later action's state stays marked until its own write)."""
+    written = Q()
+    for entry in entries:
+        written |= Q(public_id=entry["id"], updated_at=entry["updated_at"])
+    Offer.objects.filter(written, ladder_pending=True).update(ladder_pending=False)
+
+
+class LadderWriter:
+    """The process's one writer of offer ladders: what actions commit while a write
+    is under way waits for it, then goes in one transaction together, whichever their
+    stalls (one BEGIN and COMMIT for a burst rather than one per action).
+
+    No thread of its own: the first action to hand over a write while none is under
+    way does it, and goes on with whatever arrived meanwhile until nothing is left;
+    the others return at once, and their acknowledgements do not wait for the
+    document. Nothing is lost if the process dies before the write: the offer rows
+    are committed and marked (`Offer.ladder_pending`), and the sweep writes them.
+    """
+
+    def __init__(self, write: Callable[[list[LadderWrite]], None]) -> None:
+        self._write = write
+        self._lock = threading.Lock()
+        self._pending: list[LadderWrite] = []
+        self._writing = False
+
+    def submit(self, write: LadderWrite) -> None:
+        with self._lock:
+            self._pending.append(write)
+            if self._writing:
+                return
+            self._writing = True
+        try:
+            while True:
+                with self._lock:
+                    batch, self._pending = self._pending, []
+                    if not batch:
+                        self._writing = False
+                        return
+                self._write(batch)
+        except BaseException:
+            with self._lock:
+                self._writing = False
+            raise
+
+
+_writer = LadderWriter(ladder_write)
+
+
+def _writes_from_rows(offers) -> list[LadderWrite]:
+    """Each stall's entries as the offers are now (their committed state)."""
+    by_stall: dict[int, list[Offer]] = defaultdict(list)
+    for offer in offers:
+        by_stall[offer.item.stall_id].append(offer)
+    return [
+        LadderWrite(
+            stall_id=stall_id,
+            stall_public_id=rows[0].item.stall.public_id,
+            entries=[offer_entry(offer) for offer in sorted(rows, key=lambda o: o.public_id)],
+        )
+        for stall_id, rows in by_stall.items()
+    ]
 
 
 def ladder_sync(*, stall_id: int, offer_ids: list[str]) -> None:
     """A ladder write that failed, done again from the offers as they are now."""
     offers = Offer.objects.select_related(*Offer.RELATED).filter(public_id__in=offer_ids)
-    if not offers:
-        return
-    stall = offers[0].item.stall
-    entries = [offer_entry(offer) for offer in sorted(offers, key=lambda o: o.public_id)]
-    ladder_write(stall_id=stall_id, stall_public_id=stall.public_id, entries=entries, made=False)
+    if offers:
+        ladder_write(_writes_from_rows(offers))
+
+
+def ladder_sync_pending(*, older_than: timedelta = PENDING_GRACE, limit: int = 500) -> int:
+    """Write the offers still marked pending well after their action: their process
+    died between the acknowledgement and the write. Returns how many."""
+    offers = list(
+        Offer.objects.select_related(*Offer.RELATED)
+        .filter(ladder_pending=True, updated_at__lte=timezone.now() - older_than)
+        .order_by("updated_at")[:limit]
+    )
+    if offers:
+        ladder_write(_writes_from_rows(offers))
+    return len(offers)
 
 
 def publish(*offers: Offer, event: str, by: str, made: bool = False) -> None:
     """Inside the committing transaction: once it commits, write the offers into the
-    stall document and tell the buyer and the seller what happened to the last one.
+    stall document and then tell the buyer and the seller what happened to the last
+    one (`LadderWriter`).
 
     `event` is new, countered, accepted, declined, withdrawn, expired or purchased;
     `by` is who caused it: buyer, seller, auto (the seller's auto prices) or market
     (expiry). `made` says the last offer was made in this transaction.
     """
     stall = offers[-1].item.stall
-    entries = [offer_entry(offer) for offer in offers]
-
-    def write_ladder() -> None:
-        try:
-            ladder_write(
-                stall_id=stall.pk, stall_public_id=stall.public_id, entries=entries, made=made
-            )
-        except Exception:
-            log.exception("offer ladder write failed for stall %s; queued again", stall.pk)
-            offer_ids = [entry["id"] for entry in entries]
-            enqueue_on_commit("offers.tasks.sync_ladder", stall_id=stall.pk, offer_ids=offer_ids)
-
-    # Before the private frames: whoever hears of an offer finds it in the document.
-    transaction.on_commit(write_ladder)
     subject = offers[-1]
     private = offer_private_entry(subject)
     parties = {
         Offer.Side.BUYER: subject.buyer.public_id,
         Offer.Side.SELLER: stall.seller.user.public_id,
     }
+    frames = []
     for role, user_public_id in parties.items():
         frame = {
             "type": "offer",
@@ -165,6 +276,14 @@ def publish(*offers: Offer, event: str, by: str, made: bool = False) -> None:
             "stall": stall.public_id,
             "offer": private,
         }
-        broadcast_on_commit(
-            user_group(user_public_id), {"type": "offer.private", "frame": json.dumps(frame)}
+        frames.append(
+            (user_group(user_public_id), {"type": "offer.private", "frame": json.dumps(frame)})
         )
+    write = LadderWrite(
+        stall_id=stall.pk,
+        stall_public_id=stall.public_id,
+        entries=[offer_entry(offer) for offer in offers],
+        made=made,
+        frames=frames,
+    )
+    transaction.on_commit(lambda: _writer.submit(write))

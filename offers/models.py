@@ -53,6 +53,11 @@ class Offer(models.Model):
     purchase_reference = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Set by the action that changed the offer, in its own write; cleared by the ladder's
+    # writer in the transaction that puts this state in the stall document. An offer
+    # still marked after the writer's time (its process died after the action's
+    # acknowledgement) is written by the sweep (`offers.ladder.ladder_sync_pending`).
+    ladder_pending = models.BooleanField(default=False)
 
     LIVE = (Status.PENDING, Status.ACCEPTED)
     # What an offer's rules, entries and templates read, for select_related.
@@ -66,6 +71,9 @@ class Offer(models.Model):
                 fields=["expires_at"],
                 condition=Q(status__in=["pending", "accepted"]),
                 name="offer_live_expiry",
+            ),
+            models.Index(
+                fields=["updated_at"], condition=Q(ladder_pending=True), name="offer_ladder_pending"
             ),
         ]
         constraints = [

@@ -180,7 +180,8 @@ def _transition(
         metrics.counted_on_commit(metrics.offer_actions, 1, to=to)
     offer.status = to
     offer.updated_at = event.occurred_at
-    offer.save(update_fields=["status", "updated_at", *fields])
+    offer.ladder_pending = True  # see `ladder.publish`, which every transition calls
+    offer.save(update_fields=["status", "updated_at", "ladder_pending", *fields])
     return event
 
 
@@ -303,6 +304,7 @@ def _send(
         expires_at=now + OFFER_TTL,
         created_at=now,
         updated_at=now,
+        ladder_pending=True,
     )
     _record_creation(offer, actor=actor, key=key)
     answer = _auto_answer(offer) if side == Side.BUYER else None

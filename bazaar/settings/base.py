@@ -403,6 +403,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "expire-offers": {"task": "offers.tasks.expire_offers", "schedule": 60.0},
+    "offers-sync-pending-ladders": {
+        "task": "offers.tasks.sync_pending_ladders",
+        "schedule": 60.0,
+    },
     "offers-warn-expiring": {"task": "offers.tasks.warn_expiring_offers", "schedule": 300.0},
     "orders-expire-checkouts": {"task": "orders.tasks.expire_checkouts", "schedule": 60.0},
     "orders-release-escrow": {"task": "orders.tasks.release_escrow", "schedule": 3600.0},
