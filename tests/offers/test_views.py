@@ -365,7 +365,8 @@ def test_each_json_action_is_a_fixed_handful_of_queries(
             response = as_client.post(url, {"idempotency_key": new_ulid(), **data}, **JSON)
         assert response.status_code == 200, response.content
         write_ladder = after_commit[0]
-        # The document row locked, its newer updates, this one stored (and the savepoint).
+        # The document row locked, this one stored, the offers' marks cleared (and the
+        # savepoint pair); the writer does it at once here, nothing else being written.
         with django_assert_max_num_queries(5):
             write_ladder()
         return response.json()["offer"]["id"]
