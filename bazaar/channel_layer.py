@@ -8,12 +8,15 @@ for the lock: a signed-in socket, which subscribes its own channel and its user'
 before its welcome, took 25 s to join (loadtest/marketday.py, docs/decisions.md).
 
 Here publishes go into an outbox that one task per connection sends in order, all that
-waited in one pipeline (one round trip), without the lock; the lock is left to the
-subscriptions, which are sends on the pub/sub connection and need no reply.
+waited in one pipeline (one round trip), apart from the subscriptions; and the
+subscriptions into another, all that waited as one SUBSCRIBE (or UNSUBSCRIBE) of every
+channel, so a crowd joining costs a few sends, not one lock turn each.
 """
 
 import asyncio
 from collections import deque
+from itertools import groupby
+from operator import itemgetter
 
 from channels_redis.pubsub import (
     RedisPubSubChannelLayer,
@@ -23,50 +26,91 @@ from channels_redis.pubsub import (
 from channels_redis.utils import _wrap_close, decode_hosts
 
 
-class _OutboxShard(RedisSingleShardConnection):
-    def __init__(self, host, channel_layer):
-        super().__init__(host, channel_layer)
-        self._outbox: deque[tuple[str, bytes, asyncio.Future]] = deque()
+class _Outbox:
+    """Requests sent in the order made by one task, all that waited in one go
+    (`send_batch`); each caller returns once its batch is sent, or hears its error."""
+
+    def __init__(self, send_batch):
+        self._send_batch = send_batch
+        self._waiting: deque[tuple[tuple, asyncio.Future]] = deque()
         self._sender: asyncio.Task | None = None
 
-    async def publish(self, channel, message):
-        """Queued, and sent in the order published; returns once Redis has it."""
+    async def send(self, *request) -> None:
         sent = asyncio.get_running_loop().create_future()
-        self._outbox.append((channel, message, sent))
+        self._waiting.append((request, sent))
         if self._sender is None or self._sender.done():
-            self._sender = asyncio.ensure_future(self._send_outbox())
+            self._sender = asyncio.ensure_future(self._send_waiting())
         await sent
 
-    async def _send_outbox(self) -> None:
-        while self._outbox:
-            batch = list(self._outbox)
-            self._outbox.clear()
+    async def _send_waiting(self) -> None:
+        while self._waiting:
+            batch = list(self._waiting)
+            self._waiting.clear()
             try:
-                self._ensure_redis()
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for channel, message, _ in batch:
-                        pipe.publish(channel, message)
-                    await pipe.execute()
+                await self._send_batch([request for request, _ in batch])
             except asyncio.CancelledError:  # the layer is flushed: nobody waits for ever
-                for *_, sent in batch:
+                for _, sent in batch:
                     sent.cancel()
                 raise
-            except Exception as error:  # each publisher hears of it, as from its own call
-                for *_, sent in batch:
+            except Exception as error:  # each caller hears of it, as from its own call
+                for _, sent in batch:
                     if not sent.done():
                         sent.set_exception(error)
             else:
-                for *_, sent in batch:
+                for _, sent in batch:
                     if not sent.done():
                         sent.set_result(None)
 
-    async def flush(self):
+    def cancel(self) -> None:
         if self._sender is not None:
             self._sender.cancel()
             self._sender = None
-        while self._outbox:
-            *_, sent = self._outbox.popleft()
+        while self._waiting:
+            _, sent = self._waiting.popleft()
             sent.cancel()
+
+
+class _OutboxShard(RedisSingleShardConnection):
+    def __init__(self, host, channel_layer):
+        super().__init__(host, channel_layer)
+        self._publishes = _Outbox(self._publish_all)
+        self._subscriptions = _Outbox(self._change_subscriptions)
+
+    async def publish(self, channel, message):
+        """Sent in the order published; returns once Redis has it."""
+        await self._publishes.send(channel, message)
+
+    async def subscribe(self, channel):
+        await self._subscriptions.send("subscribe", channel)
+
+    async def unsubscribe(self, channel):
+        await self._subscriptions.send("unsubscribe", channel)
+
+    async def _publish_all(self, publishes: list[tuple]) -> None:
+        self._ensure_redis()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, message in publishes:
+                pipe.publish(channel, message)
+            await pipe.execute()
+
+    async def _change_subscriptions(self, changes: list[tuple]) -> None:
+        """Each change applied in order as channels_redis would, one at a time; a run
+        of the same kind goes as one SUBSCRIBE or UNSUBSCRIBE of all its channels."""
+        async with self._lock:
+            self._ensure_redis()
+            self._ensure_receiver()
+            for kind, run in groupby(changes, key=itemgetter(0)):
+                channels = []
+                for _, channel in run:
+                    if (channel in self._subscribed_to) == (kind == "unsubscribe"):
+                        channels.append(channel)
+                        self._subscribed_to ^= {channel}
+                if channels:
+                    await getattr(self._pubsub, kind)(*channels)
+
+    async def flush(self):
+        self._publishes.cancel()
+        self._subscriptions.cancel()
         await super().flush()
 
 

@@ -77,3 +77,32 @@ async def test_a_subscription_does_not_wait_for_a_publish_in_flight(layer, monke
     assert not publishing.done()
     release.set()
     await asyncio.wait_for(publishing, 5)
+
+
+async def test_sockets_joining_at_once_subscribe_in_one_command(layer, monkeypatch):
+    shard = layer._get_layer()._shards[0]
+    await layer.new_channel()  # the connection made
+    commands = []
+    real_subscribe = shard._pubsub.subscribe
+
+    async def counted(*channels):
+        commands.append(channels)
+        return await real_subscribe(*channels)
+
+    monkeypatch.setattr(shard._pubsub, "subscribe", counted)
+    channels = await asyncio.gather(*(layer.new_channel() for _ in range(50)))
+    assert 1 <= len(commands) <= 2 and sum(map(len, commands)) == 50
+    await layer.group_add("room", channels[0])
+    await layer.group_send("room", {"type": "hello"})
+    assert (await asyncio.wait_for(layer.receive(channels[0]), 5))["type"] == "hello"
+
+
+async def test_changes_to_one_subscription_made_at_once_apply_in_order(layer):
+    shard = layer._get_layer()._shards[0]
+    await layer.new_channel()
+    await asyncio.gather(
+        shard.subscribe("c"), shard.unsubscribe("c"), shard.subscribe("c"), shard.subscribe("d")
+    )
+    assert {"c", "d"} <= shard._subscribed_to
+    await asyncio.gather(shard.unsubscribe("d"), shard.subscribe("d"), shard.unsubscribe("d"))
+    assert "d" not in shard._subscribed_to
