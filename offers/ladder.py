@@ -16,6 +16,7 @@ entry keeps its `updated_at`, and an older state never overwrites a newer one.
 
 import json
 import logging
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -213,6 +214,16 @@ class LadderWriter:
 
 
 _writer = LadderWriter(ladder_write)
+
+
+def _fresh_after_fork() -> None:
+    """A child forked while its parent was writing would inherit a writer that says a
+    write is under way and never ends it: every action would hand over and leave."""
+    global _writer
+    _writer = LadderWriter(ladder_write)
+
+
+os.register_at_fork(after_in_child=_fresh_after_fork)
 
 
 def _writes_from_rows(offers) -> list[LadderWrite]:

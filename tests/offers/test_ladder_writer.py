@@ -1,6 +1,7 @@
 """The process's ladder writer: actions committed while a write is under way go in
 the next transaction together, and an offer whose write never came is found again."""
 
+import os
 import threading
 from datetime import timedelta
 
@@ -110,3 +111,15 @@ def test_a_write_of_an_older_state_leaves_the_newer_one_marked(
     assert Offer.objects.get(pk=made.pk).ladder_pending
     assert ladder_sync_pending(older_than=timedelta(0)) == 1
     assert written(item.stall_id) == [(made.public_id, "accepted")]
+
+
+def test_a_process_forked_mid_write_starts_with_a_writer_of_its_own():
+    ladder._writer._writing = True  # as if the parent forked during a write
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(write, b"1" if not ladder._writer._writing else b"0")
+        os._exit(0)
+    os.waitpid(child, 0)
+    ladder._writer._writing = False
+    assert os.read(read, 1) == b"1"
