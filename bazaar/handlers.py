@@ -1,4 +1,5 @@
-"""Django's ASGI handler, with the middleware chain run in one thread hop.
+"""Django's ASGI handler, with the middleware chain run in one thread hop, and at most
+REQUEST_THREADS requests of a process in their threads at once.
 
 Django builds its ASGI middleware chain in async mode. WhiteNoise and Django's own
 middleware run synchronously, so such a chain hops to a thread for the middleware,
@@ -6,13 +7,36 @@ back to the event loop for the view's async wrapper, and to the thread again for
 the (sync) view: three hand-offs, each waiting behind whatever the event loop is
 doing, which under a busy socket load was most of a POST's time. Built in sync
 mode and called once through `sync_to_async`, the chain makes one hand-off.
+
+Django gives every request a thread of its own, however many arrive. A hundred
+requests at once are a hundred threads sharing the GIL with the event loop, which
+then gets a hundredth of the process: with a hundred bids by POST in flight, the
+frames that tell a thousand watchers of each bid went out 1.4-3 s late
+(bench/auction.py). Requests past the limit wait in the event loop for a thread's
+turn, as a threaded WSGI server's would wait for a free thread; no more can be
+served at once anyway than the database pool has connections.
 """
 
+import asyncio
+from weakref import WeakKeyDictionary
+
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 
 
 class SyncChainASGIHandler(ASGIHandler):
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
-        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+        self.threaded_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+        self._turns: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            WeakKeyDictionary()
+        )
+        self._middleware_chain = self._in_turn
+
+    async def _in_turn(self, request):
+        loop = asyncio.get_running_loop()
+        if loop not in self._turns:
+            self._turns[loop] = asyncio.Semaphore(settings.REQUEST_THREADS)
+        async with self._turns[loop]:
+            return await self.threaded_chain(request)
