@@ -101,14 +101,14 @@ BUDGETS = {
     "front": 6,
     # The grid: the section; its cards and the layout are cached.
     "grid": 1,
-    # Stall: stall, the stall's photos, running auctions, latest reviews (the item
-    # cards, the rating, a quiet show stage and a guest's Follow count are kept until
+    # Stall: stall, the stall's photos (the item cards, the rating, a quiet show stage,
+    # no auction running, no review yet and a guest's Follow count are kept until
     # they change: stalls.cards, reviews.selectors, stalls.room.overlay,
-    # watchlist.selectors); signed in also session, user, the Follow count and
-    # whether it is theirs, cart count and, for every cart button together, the
-    # buyer's accepted offers.
-    "stall signed out": 4,
-    "stall signed in": 9,
+    # auctions.selectors, watchlist.selectors); signed in also session, user, the
+    # Follow count and whether it is theirs, cart count and, for every cart button
+    # together, the buyer's accepted offers.
+    "stall signed out": 2,
+    "stall signed in": 7,
     # Item (signed in): session, user, the item, the stall's other items, then for
     # them all at once their stock, photos, auctions and the viewer's holds, cart
     # count, accepted offer, Save and Follow counts (the rating is kept).
