@@ -15,7 +15,7 @@ from .models import Follow, Watch
 
 User = get_user_model()
 # A bound for rows that go without a service (an account deleted, the admin).
-FOLLOW_COUNT_KEPT_SECONDS = 300
+COUNT_KEPT_SECONDS = 300
 
 
 def watchers_of_item(*, item: Item) -> QuerySet:
@@ -43,8 +43,9 @@ def _toggle(rows: QuerySet, user) -> Toggle:
     return Toggle(on=bool(counted["mine"]), count=counted["count"])
 
 
-def item_watch_state(*, user, item: Item) -> Toggle:
-    return _toggle(Watch.objects.filter(item=item), user)
+def watches_scope(item_id: int) -> str:
+    """What `watchlist.services` marks changed when someone saves the item or forgets it."""
+    return f"item-watches:{item_id}"
 
 
 def follows_scope(stall_id: int) -> str:
@@ -52,16 +53,25 @@ def follows_scope(stall_id: int) -> str:
     return f"stall-follows:{stall_id}"
 
 
+def item_watch_state(*, user, item: Item) -> Toggle:
+    return _toggle_for(user, Watch.objects.filter(item=item), watches_scope(item.pk))
+
+
 def stall_follow_state(*, user, stall: Stall) -> Toggle:
-    """For a signed-out viewer (most of a stall's, and theirs is only the count) the
-    count is kept until someone follows the stall or stops."""
+    return _toggle_for(user, Follow.objects.filter(stall=stall), follows_scope(stall.pk))
+
+
+def _toggle_for(user, rows: QuerySet, scope: str) -> Toggle:
+    """For a signed-out viewer (most of a page's, and theirs is only the count) the
+    count is kept until someone turns the button on or off (`scope`); a signed-in
+    viewer's is read, since it says whether the button is theirs."""
     if user.is_authenticated:
-        return _toggle(Follow.objects.filter(stall=stall), user)
+        return _toggle(rows, user)
     return kept_until_changed(
-        scope=follows_scope(stall.pk),
+        scope=scope,
         name="count",
-        read=lambda: _toggle(Follow.objects.filter(stall=stall), user),
-        timeout=FOLLOW_COUNT_KEPT_SECONDS,
+        read=lambda: _toggle(rows, user),
+        timeout=COUNT_KEPT_SECONDS,
     )
 
 

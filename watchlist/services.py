@@ -13,17 +13,19 @@ from bazaar.errors import Invalid
 from stalls.models import Item, Stall
 
 from .models import Follow, Watch
-from .selectors import follows_scope
+from .selectors import follows_scope, watches_scope
 
 
 def item_watch_set(*, user, item: Item, watching: bool) -> bool:
     """Save the item for `user` (or forget it); returns whether it is saved now."""
     if not watching:
         Watch.objects.filter(user=user, item=item).delete()
+        changed_on_commit(watches_scope(item.pk))
         return False
     if item.stall.seller.user_id == user.pk:
         raise Invalid("This is your own item: it is on your stall already.")
     _create_once(Watch, user=user, item=item)
+    changed_on_commit(watches_scope(item.pk))
     return True
 
 

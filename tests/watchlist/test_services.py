@@ -59,6 +59,18 @@ def test_a_guests_follow_count_is_kept_until_a_follow_or_unfollow_commits(
     assert stall_follow_state(user=guest, stall=stall).count == 1
 
 
+def test_a_guests_save_count_is_kept_until_a_save_or_unsave_commits(stall, make_user, on_commit):
+    guest, buyer, item = AnonymousUser(), make_user("buyer"), new_item(stall)
+    assert item_watch_state(user=guest, item=item) == Toggle(on=False, count=0)
+    item_watch_set(user=buyer, item=item, watching=True)  # not committed
+    assert item_watch_state(user=guest, item=item).count == 0
+    assert item_watch_state(user=buyer, item=item) == Toggle(on=True, count=1)
+    on_commit(item_watch_set, user=make_user("other"), item=item, watching=True)
+    assert item_watch_state(user=guest, item=item).count == 2
+    on_commit(item_watch_set, user=buyer, item=item, watching=False)
+    assert item_watch_state(user=guest, item=item).count == 1
+
+
 def test_the_database_refuses_a_second_row_for_the_same_person_and_thing(stall, make_user):
     buyer = make_user("buyer")
     Follow.objects.create(user=buyer, stall=stall)
