@@ -85,12 +85,16 @@ class ItemCard:
     """One item as a card shows it to one viewer."""
 
     item: Item
-    photo: Photo | None
+    photos: list[Photo]  # in order: the card shows the first, the item page them all
     available: int
     on_hold: int
     held_for_you: int = 0
     auction: Auction | None = None
     live: bool = False
+
+    @property
+    def photo(self) -> Photo | None:
+        return self.photos[0] if self.photos else None
 
     @property
     def facts(self) -> str:
@@ -122,11 +126,11 @@ class SearchResults:
     filters: SearchFilters
 
 
-def _first_photos(item_ids: list[int]) -> dict[int, Photo]:
-    """Each item's first photo (by position), in one query."""
-    photos = {}
-    for photo in Photo.objects.filter(item_id__in=item_ids).order_by("-position", "-id"):
-        photos[photo.item_id] = photo  # the last one written is the first by position
+def _photos_by_item(item_ids: list[int]) -> dict[int, list[Photo]]:
+    """Each item's photos in order (by position), in one query."""
+    photos: dict[int, list[Photo]] = {}
+    for photo in Photo.objects.filter(item_id__in=item_ids).order_by("position", "id"):
+        photos.setdefault(photo.item_id, []).append(photo)
     return photos
 
 
@@ -137,14 +141,14 @@ def item_cards(items: list[Item], *, viewer) -> list[ItemCard]:
         return []
     ids = [item.pk for item in items]
     reserved = units_reserved(item_ids=ids)
-    photos = _first_photos(ids)
+    photos = _photos_by_item(ids)
     auctions = auctions_running_by_item(item_ids=ids)
     held = units_held_for(holder=viewer, item_ids=ids)
     live = live_stall_ids(public_ids=list({item.stall.public_id for item in items}))
     return [
         ItemCard(
             item=item,
-            photo=photos.get(item.pk),
+            photos=photos.get(item.pk, []),
             available=max(item.inventory - reserved.get(item.pk, 0), 0),
             on_hold=reserved.get(item.pk, 0),
             held_for_you=held.get(item.pk, 0),
@@ -167,7 +171,7 @@ def _for_sale(viewer) -> Q:
 def item_page_cards(*, public_id: str, viewer) -> tuple[ItemCard, list[ItemCard]]:
     """One item for its own page, with its stall and seller, and the cards of more
     from its stall (`more_from_stall`): the cards of both asked together, four
-    queries for them all."""
+    queries for them all (the item's card carries all its photos, for its gallery)."""
     item = (
         _listed()
         .select_related("stall__section", "stall__seller__user")
@@ -352,8 +356,8 @@ class AuctionCard:
 
 
 def auction_cards(auctions: list[Auction]) -> list[AuctionCard]:
-    photos = _first_photos([auction.item_id for auction in auctions])
-    return [AuctionCard(auction, photos.get(auction.item_id)) for auction in auctions]
+    photos = _photos_by_item([auction.item_id for auction in auctions])
+    return [AuctionCard(auction, photos.get(auction.item_id, [None])[0]) for auction in auctions]
 
 
 def auctions_ending_soon(*, limit: int = ROW_LENGTH) -> list[AuctionCard]:

@@ -110,9 +110,10 @@ BUDGETS = {
     "stall signed out": 2,
     "stall signed in": 7,
     # Item (signed in): session, user, the item, the stall's other items, then for
-    # them all at once their stock, photos, auctions and the viewer's holds, cart
-    # count, accepted offer, Save and Follow counts (the rating is kept).
-    "item": 13,
+    # them all at once their stock, photos (the item's gallery among them), auctions
+    # and the viewer's holds, cart count, accepted offer, Save and Follow counts (the
+    # rating is kept).
+    "item": 12,
     # Cart: session, user, the lines, the open checkout, then for all lines at once
     # their accepted offers, stock and shipping; checkout reads the address too.
     "cart": 8,

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from stalls.models import Photo
 from stalls.room.presence import seller_presence_beat
 from tests.conftest import new_item, new_photo
 from tests.discovery.conftest import auctioned, held
@@ -220,6 +221,19 @@ def test_the_item_page_has_its_own_address_share_tags_and_everything_to_buy(clie
     more = html.split('id="more-title"')[1]
     assert set(cards(more)) == {"Green glass shade", "Enamel teapot"}
     assert "Kind of Blue LP" not in more
+
+
+def test_the_item_page_shows_the_item_s_photos_in_their_order(client, catalogue):
+    """The gallery comes with the item's card (one photos query for the page's cards):
+    the first by position is the main photo, the rest follow in order."""
+    brass, lamps = catalogue["brass"], catalogue["lamps"]
+    first, second, third = (new_photo(lamps, brass) for _ in range(3))
+    Photo.objects.filter(pk=first.pk).update(position=9)
+    html = page(client, reverse("discovery:item", args=[brass.public_id]))
+    gallery = re.findall(r'<a href="([^"]+)" data-lightbox="item">', html)
+    assert gallery == [photo.image.url for photo in (second, third, first)]
+    main = html.split('alt="Brass desk lamp, photo 1 of 3"')[0].rsplit("<img", 1)[1]
+    assert second.image.url in main
 
 
 def test_the_item_page_shows_the_auction_when_one_runs(client, catalogue):
