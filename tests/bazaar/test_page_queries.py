@@ -109,11 +109,12 @@ BUDGETS = {
     # together, the buyer's accepted offers.
     "stall signed out": 2,
     "stall signed in": 7,
-    # Item (signed in): session, user, the item, the stall's other items, then for
-    # them all at once their stock, photos (the item's gallery among them), auctions
-    # and the viewer's holds, cart count, accepted offer, Save and Follow counts (the
-    # rating is kept).
-    "item": 12,
+    # Item (signed in): session, user, the item, the viewer's holds in its stall, the
+    # photos of the page's items (the item's gallery among them), cart count,
+    # accepted offer, Save and Follow counts (the stall's items with their stock, no
+    # auction running and the rating are kept: stalls.cards, auctions.selectors,
+    # reviews.selectors).
+    "item": 9,
     # Cart: session, user, the lines, the open checkout, then for all lines at once
     # their accepted offers, stock and shipping; checkout reads the address too.
     "cart": 8,
