@@ -105,20 +105,22 @@ BUDGETS = {
     # no auction running, no review yet and a guest's Follow count are kept until
     # they change: stalls.cards, reviews.selectors, stalls.room.overlay,
     # auctions.selectors, watchlist.selectors); signed in also session, user, the
-    # Follow count and whether it is theirs, cart count and, for every cart button
-    # together, the buyer's accepted offers.
+    # Follow count and whether it is theirs and, for every cart button together, the
+    # buyer's accepted offers (a buyer's cart count is kept until a line changes:
+    # orders.checkout.selectors, on every signed-in page).
     "stall signed out": 2,
-    "stall signed in": 7,
+    "stall signed in": 6,
     # Item (signed in): session, user, the item, the viewer's holds in its stall, the
-    # photos of the page's items (the item's gallery among them), cart count,
-    # accepted offer, Save and Follow counts (the stall's items with their stock, no
+    # photos of the page's items (the item's gallery among them), accepted offer,
+    # Save and Follow counts (the stall's items with their stock, no
     # auction running and the rating are kept: stalls.cards, auctions.selectors,
     # reviews.selectors).
-    "item": 9,
+    "item": 8,
     # Cart: session, user, the lines, the open checkout, then for all lines at once
-    # their accepted offers, stock and shipping; checkout reads the address too.
-    "cart": 8,
-    "checkout": 9,
+    # their accepted offers, stock and shipping (the count is kept); checkout reads
+    # the address too.
+    "cart": 7,
+    "checkout": 8,
 }
 
 
