@@ -5,7 +5,7 @@ of one is scoped to the person it belongs to."""
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 
 from bazaar.cache import kept_until_changed
 from discovery.selectors import ItemCard, StallCard, item_cards, stall_cards, stalls_with_item_count
@@ -14,7 +14,7 @@ from stalls.models import Item, Stall
 from .models import Follow, Watch
 
 User = get_user_model()
-# A bound for rows that go without a service (an account deleted, the admin).
+# A bound for rows that go without a service (a cascade, the admin).
 COUNT_KEPT_SECONDS = 300
 
 
@@ -36,13 +36,6 @@ class Toggle:
     count: int
 
 
-def _toggle(rows: QuerySet, user) -> Toggle:
-    """How many rows there are and whether one is the user's: one query."""
-    mine = Q(user=user) if user.is_authenticated else Q(pk__in=[])
-    counted = rows.aggregate(count=Count("pk"), mine=Count("pk", filter=mine))
-    return Toggle(on=bool(counted["mine"]), count=counted["count"])
-
-
 def watches_scope(item_id: int) -> str:
     """What `watchlist.services` marks changed when someone saves the item or forgets it."""
     return f"item-watches:{item_id}"
@@ -53,24 +46,42 @@ def follows_scope(stall_id: int) -> str:
     return f"stall-follows:{stall_id}"
 
 
+def own_scope(user_id: int) -> str:
+    """What `watchlist.services` marks changed when the user saves, forgets, follows or
+    stops following anything."""
+    return f"watchlist-of:{user_id}"
+
+
 def item_watch_state(*, user, item: Item) -> Toggle:
-    return _toggle_for(user, Watch.objects.filter(item=item), watches_scope(item.pk))
+    return Toggle(
+        on=item.pk in _own_ids(user, Watch.objects.all(), "item_id"),
+        count=_kept_count(Watch.objects.filter(item=item), watches_scope(item.pk)),
+    )
 
 
 def stall_follow_state(*, user, stall: Stall) -> Toggle:
-    return _toggle_for(user, Follow.objects.filter(stall=stall), follows_scope(stall.pk))
+    return Toggle(
+        on=stall.pk in _own_ids(user, Follow.objects.all(), "stall_id"),
+        count=_kept_count(Follow.objects.filter(stall=stall), follows_scope(stall.pk)),
+    )
 
 
-def _toggle_for(user, rows: QuerySet, scope: str) -> Toggle:
-    """For a signed-out viewer (most of a page's, and theirs is only the count) the
-    count is kept until someone turns the button on or off (`scope`); a signed-in
-    viewer's is read, since it says whether the button is theirs."""
-    if user.is_authenticated:
-        return _toggle(rows, user)
+def _kept_count(rows: QuerySet, scope: str) -> int:
+    """How many hold the button on, kept until someone turns it on or off (`scope`)."""
     return kept_until_changed(
-        scope=scope,
-        name="count",
-        read=lambda: _toggle(rows, user),
+        scope=scope, name="total", read=rows.count, timeout=COUNT_KEPT_SECONDS
+    )
+
+
+def _own_ids(user, rows: QuerySet, field: str) -> frozenset[int]:
+    """The ids of what the user saved or follows (`field`), kept until they change
+    one (`own_scope`): no query for a page's buttons. Nothing for a guest."""
+    if not user.is_authenticated:
+        return frozenset()
+    return kept_until_changed(
+        scope=own_scope(user.pk),
+        name=field,
+        read=lambda: frozenset(rows.filter(user=user).values_list(field, flat=True)),
         timeout=COUNT_KEPT_SECONDS,
     )
 

@@ -102,20 +102,20 @@ BUDGETS = {
     # The grid: the section; its cards and the layout are cached.
     "grid": 1,
     # Stall: stall, the stall's photos (the item cards, the rating, a quiet show stage,
-    # no auction running, no review yet and a guest's Follow count are kept until
-    # they change: stalls.cards, reviews.selectors, stalls.room.overlay,
-    # auctions.selectors, watchlist.selectors); signed in also session, user, the
-    # Follow count and whether it is theirs and, for every cart button together, the
-    # buyer's accepted offers (a buyer's cart count is kept until a line changes:
-    # orders.checkout.selectors, on every signed-in page).
+    # no auction running, no review yet and the Follow count are kept until they
+    # change: stalls.cards, reviews.selectors, stalls.room.overlay,
+    # auctions.selectors, watchlist.selectors); signed in also session, user and,
+    # for every cart button together, the buyer's accepted offers (a buyer's cart
+    # count, saves and follows are kept until they change one:
+    # orders.checkout.selectors, watchlist.selectors).
     "stall signed out": 2,
-    "stall signed in": 6,
+    "stall signed in": 5,
     # Item (signed in): session, user, the item, the viewer's holds in its stall, the
-    # photos of the page's items (the item's gallery among them), accepted offer,
-    # Save and Follow counts (the stall's items with their stock, no
-    # auction running and the rating are kept: stalls.cards, auctions.selectors,
-    # reviews.selectors).
-    "item": 8,
+    # photos of the page's items (the item's gallery among them), accepted offer
+    # (the stall's items with their stock, no auction running, the rating and the
+    # Save and Follow buttons are kept: stalls.cards, auctions.selectors,
+    # reviews.selectors, watchlist.selectors).
+    "item": 6,
     # Cart: session, user, the lines, the open checkout, then for all lines at once
     # their accepted offers, stock and shipping (the count is kept); checkout reads
     # the address too.
