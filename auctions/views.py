@@ -282,13 +282,14 @@ def dashboard_panel(request: HttpRequest) -> HttpResponse:
     """GET: the auctions panel. POST: start an auction."""
     if request.method == "GET":
         return _panel(request)
-    repeated = selectors.auction_for_key(seller=request.user, key=key_in_request(request))
-    if repeated is not None:
-        # The same form sent again (a double click, a retry): the first one's answer,
-        # though its item may have no unit left to offer in the form by now.
-        return _seller_done(request, _started(repeated))
     stall = stall_for_user(user=request.user)
     items = selectors.items_to_auction(stall=stall) if stall else []
+    # Asked after the items are read: a first request that commits in between is found
+    # here, not taken for the unit being gone. Its repeat (a double click, a retry) gets
+    # its answer, though its item may have no unit left to offer in the form by now.
+    repeated = selectors.auction_for_key(seller=request.user, key=key_in_request(request))
+    if repeated is not None:
+        return _seller_done(request, _started(repeated))
     form = AuctionStartForm(request.POST, items=items)
     if form.is_valid():
         try:

@@ -187,7 +187,9 @@ if REDIS_URL:
             # connection is down is lost; clients resync from the document. Pub/sub
             # channels are shared by every database of a Redis server, so the prefix
             # carries the database number.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # Publishes go out in order, many a round trip, and never wait behind a
+            # socket's subscription (bazaar.channel_layer).
+            "BACKEND": "bazaar.channel_layer.OutboxPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
                 "prefix": f"bazaar{urlsplit(REDIS_URL).path.strip('/') or '0'}",

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from auctions import selectors
 from auctions.models import Auction, AuctionEvent, Bid
 from auctions.services.bidding import bid_place
 from auctions.services.closing import auction_close, auctions_sweep
@@ -309,6 +310,32 @@ def test_the_panel_posted_twice_at_once_says_started_to_both(require_postgres, i
     for response in outcomes:
         assert response.status_code == 200, response
         assert "Your auction of “Brass lamp” is up." in response.content.decode()
+    assert Auction.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_repeat_whose_first_commits_while_it_reads_the_items_says_started(
+    client, item, monkeypatch
+):
+    """The race above, made certain: the first request commits while its repeat reads
+    the items, so the unit is gone from the repeat's form. (When the repeat asked for
+    its key before reading the items, it was told 400, "not a valid choice".)"""
+    form = start_form(item)
+    seller = item.stall.seller.user
+    items_to_auction = selectors.items_to_auction
+
+    def first_commits_meanwhile(*, stall):
+        monkeypatch.setattr(selectors, "items_to_auction", items_to_auction)
+        first = Client()
+        first.force_login(seller)
+        assert first.post(reverse("auctions:dashboard"), form, **HTMX).status_code == 200
+        return items_to_auction(stall=stall)
+
+    monkeypatch.setattr(selectors, "items_to_auction", first_commits_meanwhile)
+    client.force_login(seller)
+    response = client.post(reverse("auctions:dashboard"), form, **HTMX)
+    assert response.status_code == 200
+    assert "Your auction of “Brass lamp” is up." in response.content.decode()
     assert Auction.objects.count() == 1
 
 
