@@ -132,8 +132,8 @@ def _release_connection() -> None:
     """A request about to wait for its batch gives its database connection back to
     the pool, unless a transaction holds it: a hundred bids in flight would otherwise
     hold every pooled connection while waiting, and the rest wait for one (a batch
-    takes one when its writer writes)."""
-    if not connection.in_atomic_block:
+    takes one when its writer writes). Without a pool (SQLite) it keeps it."""
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
         connection.close()
 
 

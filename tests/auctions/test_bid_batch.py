@@ -251,3 +251,24 @@ def test_a_refused_bid_leaves_no_reference_cycle(auction, make_bidder):
         assert answers[1].code == "bid_too_low"
         del answers
     assert frames_of(left, "auctions/") == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_bid_waiting_for_its_batch_holds_no_pooled_connection(
+    require_postgres, auction, make_bidder, key, monkeypatch
+):
+    """A hundred bids by POST waiting for their batches held every pooled connection."""
+    bidder = make_bidder("alice")
+    holding = []
+    run = bidding._batches.run
+
+    def noting(auction_id, request):
+        holding.append(connection.connection is not None)
+        return run(auction_id, request)
+
+    monkeypatch.setattr(bidding._batches, "run", noting)
+    connection.ensure_connection()
+    bidding.bid_place(bidder=bidder, auction=auction, amount_cents=1000, idempotency_key=key())
+    assert holding == [False]
+    assert Bid.objects.filter(bidder=bidder).exists()
