@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
+from bazaar.cache import kept_until_changed
 from bazaar.errors import NotFound
 from bazaar.idempotency import valid_key
 from stalls.models import Item
@@ -20,6 +21,8 @@ from .rules import reserve_met
 RUNNING = (Auction.Status.SCHEDULED, Auction.Status.LIVE)
 BIDS_SHOWN = 30
 RETRACTIONS_COUNTED_FOR = timedelta(days=182)
+# A bound for an auction made to run where no service does (the admin, a shell).
+QUIET_STALL_KEPT_SECONDS = 60
 
 
 def _one(auctions: QuerySet[Auction], public_id: str) -> Auction:
@@ -182,10 +185,28 @@ def auctions_running_for_stalls(*, stall_public_ids: list[str]) -> dict[str, Auc
     return running
 
 
-def auctions_running_for_items(*, items: list[Item]) -> dict[int, Auction]:
-    """The soonest-ending running auction of each item, by the item's id, in one
-    query: the stall page's "In auction" badges."""
-    auctions = Auction.objects.filter(status__in=RUNNING, item__in=items).order_by("-ends_at")
+def running_scope(stall_id: int) -> str:
+    """What `auctions.services` marks changed when an auction in the stall comes to run."""
+    return f"stall-auctions:{stall_id}"
+
+
+def auctions_running_in_stall(*, stall) -> dict[int, Auction]:
+    """The soonest-ending running auction of each of the stall's items, by the item's
+    id: the stall page's "In auction" badges. While the stall has none, that answer is
+    kept until an auction in it comes to run (`auction_start`, or a declined buy-it-now
+    reopening bidding: `running_changed_on_commit`), the only ways one does; while it
+    has any, it is read every time (they end by the sweep and by bids)."""
+    return kept_until_changed(
+        scope=running_scope(stall.pk),
+        name="running",
+        read=lambda: _auctions_running_in_stall(stall),
+        timeout=QUIET_STALL_KEPT_SECONDS,
+        keep=lambda running: not running,
+    )
+
+
+def _auctions_running_in_stall(stall) -> dict[int, Auction]:
+    auctions = Auction.objects.filter(status__in=RUNNING, item__stall=stall).order_by("-ends_at")
     return {auction.item_id: auction for auction in auctions}
 
 

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import (
-    BooleanField,
     Count,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -29,11 +27,13 @@ from auctions.selectors import (
     auction_running_of,
     auctions_running,
     auctions_running_by_item,
+    auctions_running_in_stall,
     items_in_auction,
 )
 from bazaar.errors import NotFound
 from shows.models import Show
 from shows.selectors import live_now
+from stalls.cards import stall_item_cards
 from stalls.models import Category, Condition, Item, Photo, Stall
 from stalls.room.presence import live_stall_ids
 from stalls.selectors import (
@@ -85,12 +85,16 @@ class ItemCard:
     """One item as a card shows it to one viewer."""
 
     item: Item
-    photo: Photo | None
+    photos: list[Photo]  # in order: the card shows the first, the item page them all
     available: int
     on_hold: int
     held_for_you: int = 0
     auction: Auction | None = None
     live: bool = False
+
+    @property
+    def photo(self) -> Photo | None:
+        return self.photos[0] if self.photos else None
 
     @property
     def facts(self) -> str:
@@ -122,11 +126,11 @@ class SearchResults:
     filters: SearchFilters
 
 
-def _first_photos(item_ids: list[int]) -> dict[int, Photo]:
-    """Each item's first photo (by position), in one query."""
-    photos = {}
-    for photo in Photo.objects.filter(item_id__in=item_ids).order_by("-position", "-id"):
-        photos[photo.item_id] = photo  # the last one written is the first by position
+def _photos_by_item(item_ids: list[int]) -> dict[int, list[Photo]]:
+    """Each item's photos in order (by position), in one query."""
+    photos: dict[int, list[Photo]] = {}
+    for photo in Photo.objects.filter(item_id__in=item_ids).order_by("position", "id"):
+        photos.setdefault(photo.item_id, []).append(photo)
     return photos
 
 
@@ -136,15 +140,25 @@ def item_cards(items: list[Item], *, viewer) -> list[ItemCard]:
     if not items:
         return []
     ids = [item.pk for item in items]
-    reserved = units_reserved(item_ids=ids)
-    photos = _first_photos(ids)
-    auctions = auctions_running_by_item(item_ids=ids)
-    held = units_held_for(holder=viewer, item_ids=ids)
+    return _cards(
+        items,
+        reserved=units_reserved(item_ids=ids),
+        auctions=auctions_running_by_item(item_ids=ids),
+        held=units_held_for(holder=viewer, item_ids=ids),
+    )
+
+
+def _cards(
+    items: list[Item], *, reserved: dict[int, int], auctions: dict, held: dict[int, int]
+) -> list[ItemCard]:
+    """Cards from the items' stock, auctions and the viewer's holds, read by the
+    caller: the photos one query, "live" one cache read."""
+    photos = _photos_by_item([item.pk for item in items])
     live = live_stall_ids(public_ids=list({item.stall.public_id for item in items}))
     return [
         ItemCard(
             item=item,
-            photo=photos.get(item.pk),
+            photos=photos.get(item.pk, []),
             available=max(item.inventory - reserved.get(item.pk, 0), 0),
             on_hold=reserved.get(item.pk, 0),
             held_for_you=held.get(item.pk, 0),
@@ -166,8 +180,11 @@ def _for_sale(viewer) -> Q:
 
 def item_page_cards(*, public_id: str, viewer) -> tuple[ItemCard, list[ItemCard]]:
     """One item for its own page, with its stall and seller, and the cards of more
-    from its stall (`more_from_stall`): the cards of both asked together, four
-    queries for them all."""
+    from its stall: those for sale first, then the newest. The stall's items and
+    their stock are the stall page's kept cards (`stall_item_cards`, dropped by every
+    stock, item and photo change), its running auctions read only while it has any
+    (`auctions_running_in_stall`); then the viewer's holds and the photos (the item's
+    card carries all of its own, for the gallery), one query each."""
     item = (
         _listed()
         .select_related("stall__section", "stall__seller__user")
@@ -176,10 +193,17 @@ def item_page_cards(*, public_id: str, viewer) -> tuple[ItemCard, list[ItemCard]
     )
     if item is None:
         raise NotFound("No item has that address.")
-    more = _more_from_stall(item=item, viewer=viewer)
-    for other in more:
-        other.stall = item.stall
-    card, *more_cards = item_cards([item, *more], viewer=viewer)
+    stall = item.stall
+    stall_items = stall_item_cards(stall=stall)
+    reserved = {other.pk: other.reserved for other in stall_items}
+    held = units_held_for(holder=viewer, item_ids=list(reserved))
+    in_auction = auctions_running_in_stall(stall=stall)
+    more = [other for other in stall_items if other.pk != item.pk]
+    # A stable sort: the newest first among those for sale, then among the rest.
+    more.sort(key=lambda other: not (other.available or other.pk in in_auction or other.pk in held))
+    shown = [item, *more[:ROW_LENGTH]]
+    auctions = auctions_running_by_item(item_ids=[one.pk for one in shown]) if in_auction else {}
+    card, *more_cards = _cards(shown, reserved=reserved, auctions=auctions, held=held)
     return card, more_cards
 
 
@@ -239,17 +263,6 @@ def just_listed(*, viewer, limit: int = ROW_LENGTH) -> list[ItemCard]:
         .order_by("-created_at", "-id")[:limit]
     )
     return item_cards(list(items), viewer=viewer)
-
-
-def _more_from_stall(*, item: Item, viewer, limit: int = ROW_LENGTH) -> list[Item]:
-    """Other items of the item's stall, those for sale first, then the newest."""
-    return list(
-        _listed()
-        .filter(stall_id=item.stall_id)
-        .exclude(pk=item.pk)
-        .annotate(for_sale=ExpressionWrapper(_for_sale(viewer), BooleanField()))
-        .order_by(F("for_sale").desc(), "-created_at", "-id")[:limit]
-    )
 
 
 CATEGORY_PHOTOS_SCANNED = 300
@@ -352,8 +365,8 @@ class AuctionCard:
 
 
 def auction_cards(auctions: list[Auction]) -> list[AuctionCard]:
-    photos = _first_photos([auction.item_id for auction in auctions])
-    return [AuctionCard(auction, photos.get(auction.item_id)) for auction in auctions]
+    photos = _photos_by_item([auction.item_id for auction in auctions])
+    return [AuctionCard(auction, photos.get(auction.item_id, [None])[0]) for auction in auctions]
 
 
 def auctions_ending_soon(*, limit: int = ROW_LENGTH) -> list[AuctionCard]:

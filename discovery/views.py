@@ -198,7 +198,7 @@ def item_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     """An item's own page: shareable, with everything the stall's drawer offers."""
     card, more = selectors.item_page_cards(public_id=public_id, viewer=request.user)
     item = card.item
-    photos = list(item.photos.all())
+    photos = card.photos
     places = exponent(item.currency)
     record_visit(request, Kind.ITEM_VIEWED, stall=item.stall, item=item)
     return render(

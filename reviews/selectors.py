@@ -58,6 +58,16 @@ def reviews_for_stall(*, stall) -> QuerySet[Review]:
     return _shown().filter(stall=stall).select_related("buyer").order_by("-created_at", "-pk")
 
 
+def reviews_latest_for_stall(*, stall, rating: Rating) -> list[Review]:
+    """The stall's latest shown reviews for its page. `rating` is the stall's
+    (`stall_rating`): with no shown review in it, none is read. It is kept until a
+    review of the stall is written, hidden or shown again, the only ways one comes to
+    be shown, so most stalls' pages (no review yet) ask nothing."""
+    if not rating.count:
+        return []
+    return list(reviews_for_stall(stall=stall)[:LATEST_SHOWN])
+
+
 def review_for_order(*, order) -> Review | None:
     return Review.objects.filter(order=order).first()
 

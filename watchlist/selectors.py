@@ -5,7 +5,7 @@ of one is scoped to the person it belongs to."""
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 
 from bazaar.cache import kept_until_changed
 from discovery.selectors import ItemCard, StallCard, item_cards, stall_cards, stalls_with_item_count
@@ -14,8 +14,8 @@ from stalls.models import Item, Stall
 from .models import Follow, Watch
 
 User = get_user_model()
-# A bound for rows that go without a service (an account deleted, the admin).
-FOLLOW_COUNT_KEPT_SECONDS = 300
+# A bound for rows that go without a service (a cascade, the admin).
+COUNT_KEPT_SECONDS = 300
 
 
 def watchers_of_item(*, item: Item) -> QuerySet:
@@ -36,15 +36,9 @@ class Toggle:
     count: int
 
 
-def _toggle(rows: QuerySet, user) -> Toggle:
-    """How many rows there are and whether one is the user's: one query."""
-    mine = Q(user=user) if user.is_authenticated else Q(pk__in=[])
-    counted = rows.aggregate(count=Count("pk"), mine=Count("pk", filter=mine))
-    return Toggle(on=bool(counted["mine"]), count=counted["count"])
-
-
-def item_watch_state(*, user, item: Item) -> Toggle:
-    return _toggle(Watch.objects.filter(item=item), user)
+def watches_scope(item_id: int) -> str:
+    """What `watchlist.services` marks changed when someone saves the item or forgets it."""
+    return f"item-watches:{item_id}"
 
 
 def follows_scope(stall_id: int) -> str:
@@ -52,16 +46,43 @@ def follows_scope(stall_id: int) -> str:
     return f"stall-follows:{stall_id}"
 
 
+def own_scope(user_id: int) -> str:
+    """What `watchlist.services` marks changed when the user saves, forgets, follows or
+    stops following anything."""
+    return f"watchlist-of:{user_id}"
+
+
+def item_watch_state(*, user, item: Item) -> Toggle:
+    return Toggle(
+        on=item.pk in _own_ids(user, Watch.objects.all(), "item_id"),
+        count=_kept_count(Watch.objects.filter(item=item), watches_scope(item.pk)),
+    )
+
+
 def stall_follow_state(*, user, stall: Stall) -> Toggle:
-    """For a signed-out viewer (most of a stall's, and theirs is only the count) the
-    count is kept until someone follows the stall or stops."""
-    if user.is_authenticated:
-        return _toggle(Follow.objects.filter(stall=stall), user)
+    return Toggle(
+        on=stall.pk in _own_ids(user, Follow.objects.all(), "stall_id"),
+        count=_kept_count(Follow.objects.filter(stall=stall), follows_scope(stall.pk)),
+    )
+
+
+def _kept_count(rows: QuerySet, scope: str) -> int:
+    """How many hold the button on, kept until someone turns it on or off (`scope`)."""
     return kept_until_changed(
-        scope=follows_scope(stall.pk),
-        name="count",
-        read=lambda: _toggle(Follow.objects.filter(stall=stall), user),
-        timeout=FOLLOW_COUNT_KEPT_SECONDS,
+        scope=scope, name="total", read=rows.count, timeout=COUNT_KEPT_SECONDS
+    )
+
+
+def _own_ids(user, rows: QuerySet, field: str) -> frozenset[int]:
+    """The ids of what the user saved or follows (`field`), kept until they change
+    one (`own_scope`): no query for a page's buttons. Nothing for a guest."""
+    if not user.is_authenticated:
+        return frozenset()
+    return kept_until_changed(
+        scope=own_scope(user.pk),
+        name=field,
+        read=lambda: frozenset(rows.filter(user=user).values_list(field, flat=True)),
+        timeout=COUNT_KEPT_SECONDS,
     )
 
 

@@ -5,12 +5,14 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from bazaar.cache import changed_on_commit
 from bazaar.errors import Conflict
 from stalls.models import Item, Reservation
 from stalls.services import reservation_release, reservation_take
 
 from ..frames import publish
 from ..models import Auction, AuctionEvent, Bid
+from ..selectors import RUNNING, running_scope
 
 Status = Auction.Status
 ChargeKind = Auction.ChargeKind
@@ -41,7 +43,15 @@ def transition(auction: Auction, to: Status, *, actor=None, note: str = "") -> N
     AuctionEvent.objects.create(
         auction=auction, from_status=auction.status, to_status=to, actor=actor, note=note[:200]
     )
+    if to in RUNNING and auction.status not in RUNNING:
+        running_changed_on_commit(auction)
     auction.status = to
+
+
+def running_changed_on_commit(auction: Auction) -> None:
+    """After commit: the auction runs now, so its stall's kept "no auction running"
+    (`auctions_running_in_stall`) is stale."""
+    changed_on_commit(running_scope(auction.item.stall_id))
 
 
 def save(

@@ -20,6 +20,7 @@ from .lifecycle import (
     Status,
     release_stock,
     reserve_unit,
+    running_changed_on_commit,
     save,
     transition,
 )
@@ -76,6 +77,7 @@ def auction_start(
                 idempotency_key=idempotency_key,
             )
             AuctionEvent.objects.create(auction=auction, to_status=auction.status, actor=actor)
+            running_changed_on_commit(auction)
     except (IntegrityError, Conflict) as error:
         # The same key raced in on another request and won (this one then found the
         # unit it took held, or the key taken): answer as it was answered.

@@ -4,7 +4,7 @@ from auctions.forms import AuctionStartForm
 from auctions.selectors import (
     auction_running_for_item,
     auctions_for_seller,
-    auctions_running_for_items,
+    auctions_running_in_stall,
     items_to_auction,
 )
 from stalls.selectors import stall_for_user
@@ -33,9 +33,10 @@ def seller_auctions_panel(context) -> dict:
 
 
 @register.simple_tag
-def running_auctions(items) -> dict:
-    """Each of these items' running auction, in one query, for `auction_of`."""
-    return auctions_running_for_items(items=list(items))
+def running_auctions(stall) -> dict:
+    """Each of the stall's items' running auction, for `auction_of`: one query, none
+    while the stall has no auction running."""
+    return auctions_running_in_stall(stall=stall)
 
 
 @register.filter

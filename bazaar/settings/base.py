@@ -109,6 +109,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "bazaar.context_processors.market",
             ],
+            # `{% url %}` remembering its answers (bazaar/templatetags/urls.py).
+            "builtins": ["bazaar.templatetags.urls"],
             "libraries": {
                 "money": "bazaar.templatetags.money",
                 "idempotency": "bazaar.templatetags.idempotency",

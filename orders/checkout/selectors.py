@@ -7,6 +7,7 @@ from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from bazaar.cache import kept_until_changed
 from bazaar.lookups import AnyOf
 from offers.selectors import accepted_offers_for_items, offer_accepted_for_checkout
 from stalls.models import Item, Stall
@@ -16,6 +17,8 @@ from ..escrow.selectors import stalls_shipping_cents
 from ..models import CartLine, OrderLine, Payment, ShippingAddress
 
 SESSION_CART = "cart"
+# A bound for a line written without a model signal (an .update(), raw SQL): none do.
+CART_COUNT_KEPT_SECONDS = 600
 
 
 @dataclass
@@ -215,13 +218,26 @@ def cart_for_request(request) -> CartPlan:
     return cart_plan(buyer=None, entries=cart_entries_for_session(session_cart=session_cart))
 
 
+def cart_scope(buyer_id: int) -> str:
+    """What a change to any of the buyer's cart lines marks changed (orders.apps)."""
+    return f"cart:{buyer_id}"
+
+
 def cart_count_for_request(request) -> int:
-    """How many units the cart holds, for the top bar: one small query for a buyer,
-    none for a guest (the session is read for the page anyway)."""
+    """How many units the cart holds, for the top bar of every page: for a buyer, kept
+    until one of their cart lines is saved or deleted (however: a service, a bought
+    line, an item's deletion cascading), for a guest read from the session (read for
+    the page anyway)."""
     user = request.user
     if user.is_authenticated:
-        lines = CartLine.objects.filter(buyer=user)
-        return lines.aggregate(units=Coalesce(Sum("quantity"), 0))["units"]
+        return kept_until_changed(
+            scope=cart_scope(user.pk),
+            name="units",
+            read=lambda: CartLine.objects.filter(buyer=user).aggregate(
+                units=Coalesce(Sum("quantity"), 0)
+            )["units"],
+            timeout=CART_COUNT_KEPT_SECONDS,
+        )
     return sum(request.session.get(SESSION_CART, {}).values())
 
 

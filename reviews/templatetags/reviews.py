@@ -7,9 +7,8 @@ from orders.models import Order
 
 from ..forms import ReplyForm, ReviewForm
 from ..selectors import (
-    LATEST_SHOWN,
     review_for_order,
-    reviews_for_stall,
+    reviews_latest_for_stall,
     reviews_unanswered_count,
     stall_rating,
 )
@@ -49,10 +48,11 @@ def stall_rating_line(stall, link: bool = True) -> dict:
 @register.inclusion_tag("reviews/_stall_reviews.html", takes_context=True)
 def stall_reviews_latest(context, stall) -> dict:
     """The stall page's reviews section: the rating and the latest few."""
+    rating = stall_rating(stall=stall)
     return {
         "stall": stall,
-        "rating": stall_rating(stall=stall),
-        "reviews": list(reviews_for_stall(stall=stall)[:LATEST_SHOWN]),
+        "rating": rating,
+        "reviews": reviews_latest_for_stall(stall=stall, rating=rating),
         "is_seller": stall.seller.user_id == context["request"].user.pk,
         "csrf_token": context.get("csrf_token"),
     }

@@ -101,22 +101,26 @@ BUDGETS = {
     "front": 6,
     # The grid: the section; its cards and the layout are cached.
     "grid": 1,
-    # Stall: stall, the stall's photos, running auctions, latest reviews (the item
-    # cards, the rating, a quiet show stage and a guest's Follow count are kept until
-    # they change: stalls.cards, reviews.selectors, stalls.room.overlay,
-    # watchlist.selectors); signed in also session, user, the Follow count and
-    # whether it is theirs, cart count and, for every cart button together, the
-    # buyer's accepted offers.
-    "stall signed out": 4,
-    "stall signed in": 9,
-    # Item (signed in): session, user, the item, the stall's other items, then for
-    # them all at once their stock, photos, auctions and the viewer's holds, cart
-    # count, accepted offer, Save and Follow counts (the rating is kept).
-    "item": 13,
+    # Stall: stall, the stall's photos (the item cards, the rating, a quiet show stage,
+    # no auction running, no review yet and the Follow count are kept until they
+    # change: stalls.cards, reviews.selectors, stalls.room.overlay,
+    # auctions.selectors, watchlist.selectors); signed in also session, user and,
+    # for every cart button together, the buyer's accepted offers (a buyer's cart
+    # count, saves and follows are kept until they change one:
+    # orders.checkout.selectors, watchlist.selectors).
+    "stall signed out": 2,
+    "stall signed in": 5,
+    # Item (signed in): session, user, the item, the viewer's holds in its stall, the
+    # photos of the page's items (the item's gallery among them), accepted offer
+    # (the stall's items with their stock, no auction running, the rating and the
+    # Save and Follow buttons are kept: stalls.cards, auctions.selectors,
+    # reviews.selectors, watchlist.selectors).
+    "item": 6,
     # Cart: session, user, the lines, the open checkout, then for all lines at once
-    # their accepted offers, stock and shipping; checkout reads the address too.
-    "cart": 8,
-    "checkout": 9,
+    # their accepted offers, stock and shipping (the count is kept); checkout reads
+    # the address too.
+    "cart": 7,
+    "checkout": 8,
 }
 
 

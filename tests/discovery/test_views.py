@@ -6,7 +6,9 @@ import re
 import pytest
 from django.urls import reverse
 
+from stalls.models import Photo, Reservation
 from stalls.room.presence import seller_presence_beat
+from stalls.services import reservation_release
 from tests.conftest import new_item, new_photo
 from tests.discovery.conftest import auctioned, held
 
@@ -222,6 +224,19 @@ def test_the_item_page_has_its_own_address_share_tags_and_everything_to_buy(clie
     assert "Kind of Blue LP" not in more
 
 
+def test_the_item_page_shows_the_item_s_photos_in_their_order(client, catalogue):
+    """The gallery comes with the item's card (one photos query for the page's cards):
+    the first by position is the main photo, the rest follow in order."""
+    brass, lamps = catalogue["brass"], catalogue["lamps"]
+    first, second, third = (new_photo(lamps, brass) for _ in range(3))
+    Photo.objects.filter(pk=first.pk).update(position=9)
+    html = page(client, reverse("discovery:item", args=[brass.public_id]))
+    gallery = re.findall(r'<a href="([^"]+)" data-lightbox="item">', html)
+    assert gallery == [photo.image.url for photo in (second, third, first)]
+    main = html.split('alt="Brass desk lamp, photo 1 of 3"')[0].rsplit("<img", 1)[1]
+    assert second.image.url in main
+
+
 def test_the_item_page_shows_the_auction_when_one_runs(client, catalogue):
     auctioned(catalogue["shade"], start_cents=1200)
     html = page(client, reverse("discovery:item", args=[catalogue["shade"].public_id]))
@@ -243,6 +258,40 @@ def test_the_item_page_shows_the_seller_live_and_tells_a_holder_it_is_theirs(
     client.force_login(buyer)
     html = page(client, url)
     assert "Held for you" in html and "Sold out" not in html
+
+
+def own_stock(html: str) -> str:
+    return re.search(r"data-item-stock>([^<]+)<", html).group(1)
+
+
+def test_the_item_page_shows_stock_changes_on_the_next_view(client, stall, make_user, on_commit):
+    """The stall's items and their stock come from the stall page's kept cards
+    (stalls.cards): a reservation's commit, or its release, shows on the next view,
+    on the item and in "more from this stall" (sold out there goes last)."""
+    lamp = new_item(stall, title="Lamp", inventory=1)
+    new_item(stall, title="Older shade", inventory=1)
+    newer = new_item(stall, title="Newer shade", inventory=1)
+    url = reverse("discovery:item", args=[lamp.public_id])
+    html = page(client, url)
+    assert own_stock(html) == "1 left"
+    assert cards(html.split('id="more-title"')[1]) == ["Newer shade", "Older shade"]
+    holder = make_user("holder")
+    taken = [
+        on_commit(held, one, holder, reason=Reservation.Reason.CHECKOUT) for one in (lamp, newer)
+    ]
+    html = page(client, url)
+    assert own_stock(html) == "Sold out · 1 on hold"
+    assert cards(html.split('id="more-title"')[1]) == ["Older shade", "Newer shade"]
+    on_commit(reservation_release, reservation=taken[0])
+    assert own_stock(page(client, url)) == "1 left"
+
+
+def test_the_item_page_reads_the_stock_kept_until_a_change_commits(client, stall, make_user):
+    lamp = new_item(stall, title="Lamp", inventory=1)
+    url = reverse("discovery:item", args=[lamp.public_id])
+    assert own_stock(page(client, url)) == "1 left"
+    held(lamp, make_user("holder"), reason=Reservation.Reason.CHECKOUT)  # never committed
+    assert own_stock(page(client, url)) == "1 left"
 
 
 def test_an_unknown_or_archived_item_is_a_clear_404(client, catalogue):

@@ -58,6 +58,27 @@ def test_a_deleted_item_leaves_the_cart(buyer, lamp, stall):
     assert not CartLine.objects.exists()
 
 
+def test_a_buyer_s_count_shows_a_line_gone_with_its_item(client, buyer, lamp, stall, on_commit):
+    """Kept until a line changes: a cascade from the item's deletion counts too."""
+    cart_add(buyer=buyer, item=lamp)
+    client.force_login(buyer)
+    assert 'id="cart-count"><span class="visually-hidden">, </span>1' in cart_page(client)
+    on_commit(item_delete, actor=stall.seller.user, item=lamp)
+    assert 'id="cart-count"></span>' in cart_page(client)
+
+
+def test_a_line_not_committed_leaves_the_kept_count(client, buyer, lamp, vase):
+    cart_add(buyer=buyer, item=lamp)
+    client.force_login(buyer)
+    assert 'id="cart-count"><span class="visually-hidden">, </span>1' in cart_page(client)
+    cart_add(buyer=buyer, item=vase)  # rolled back with the test: never committed
+    assert 'id="cart-count"><span class="visually-hidden">, </span>1' in cart_page(client)
+
+
+def cart_page(client) -> str:
+    return client.get(reverse("orders:cart")).content.decode()
+
+
 def test_a_guest_cart_follows_the_same_rules(lamp, vase):
     cart = session_cart_set(session_cart={}, item=vase, quantity=2, add=True)
     assert cart == {vase.public_id: 2}
@@ -92,7 +113,11 @@ def test_the_seller_logging_in_drops_their_own_items_from_the_guest_cart(client,
     assert not CartLine.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_top_bar_counts_the_units_in_the_cart(client, buyer, lamp, vase):
+    """Requests that commit, as they do live: a buyer's count is kept until a change to
+    one of their lines commits, which is before the answer to that change renders."""
+
     def count(html: str) -> str:
         """What the top bar's cart count says, as a screen reader reads it."""
         badge = re.search(r'<span class="cart-count" id="cart-count"[^>]*>(.*?)</span>\n', html)

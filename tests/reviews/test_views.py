@@ -127,6 +127,20 @@ def test_the_stall_page_item_page_and_list_show_the_rating_and_reviews(
     assert "Answer this review" not in listing
 
 
+def test_a_stall_page_seen_without_reviews_shows_the_first_on_the_next_view(
+    client, released, buyer, stall, key, on_commit
+):
+    """The page reads no reviews while the kept rating counts none; the review's
+    commit drops that rating, so the next view reads and shows it."""
+    url = reverse("stalls:detail", args=[stall.public_id])
+    assert "No reviews yet" in client.get(url).content.decode()
+    on_commit(
+        review_create, buyer=buyer, order=released, stars=5, text="Found it", idempotency_key=key()
+    )
+    html = client.get(url).content.decode()
+    assert "(1 review)" in html and "Found it" in html
+
+
 def test_a_stall_without_reviews_says_so(client, stall):
     html = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
     assert "No reviews yet" in html

@@ -45,18 +45,50 @@ def test_following_twice_is_following_once(stall, make_user):
     assert not Follow.objects.exists()
 
 
-def test_a_guests_follow_count_is_kept_until_a_follow_or_unfollow_commits(
-    stall, make_user, on_commit
-):
+def _follow(stall):
+    state = lambda user: stall_follow_state(user=user, stall=stall)  # noqa: E731
+    press = lambda user, on: stall_follow_set(user=user, stall=stall, following=on)  # noqa: E731
+    return state, press
+
+
+def _save(stall):
+    item = new_item(stall)
+    state = lambda user: item_watch_state(user=user, item=item)  # noqa: E731
+    press = lambda user, on: item_watch_set(user=user, item=item, watching=on)  # noqa: E731
+    return state, press
+
+
+@pytest.mark.parametrize("button", [_follow, _save], ids=["follow", "save"])
+def test_a_guests_count_is_kept_until_a_press_commits(button, stall, make_user, on_commit):
+    state, press = button(stall)
     guest, buyer = AnonymousUser(), make_user("buyer")
-    assert stall_follow_state(user=guest, stall=stall) == Toggle(on=False, count=0)
-    stall_follow_set(user=buyer, stall=stall, following=True)  # not committed
-    assert stall_follow_state(user=guest, stall=stall).count == 0
-    assert stall_follow_state(user=buyer, stall=stall) == Toggle(on=True, count=1)
-    on_commit(stall_follow_set, user=make_user("other"), stall=stall, following=True)
-    assert stall_follow_state(user=guest, stall=stall).count == 2
-    on_commit(stall_follow_set, user=buyer, stall=stall, following=False)
-    assert stall_follow_state(user=guest, stall=stall).count == 1
+    assert state(guest) == Toggle(on=False, count=0)
+    press(buyer, True)  # not committed
+    assert state(guest).count == 0
+    on_commit(press, make_user("other"), True)
+    assert state(guest).count == 2
+    on_commit(press, buyer, False)
+    assert state(guest).count == 1
+
+
+def test_a_person_s_own_buttons_are_kept_until_they_press_one(stall, make_user, on_commit):
+    """Whether the button is theirs comes from their kept saves and follows, dropped
+    by their own change; someone else's moves the count and not their state."""
+    ann, bob, item = make_user("ann"), make_user("bob"), new_item(stall)
+    assert stall_follow_state(user=ann, stall=stall) == Toggle(on=False, count=0)
+    assert item_watch_state(user=ann, item=item) == Toggle(on=False, count=0)
+    item_watch_set(user=ann, item=item, watching=True)  # not committed
+    assert item_watch_state(user=ann, item=item) == Toggle(on=False, count=0)
+    on_commit(stall_follow_set, user=ann, stall=stall, following=True)
+    assert stall_follow_state(user=ann, stall=stall) == Toggle(on=True, count=1)
+    item_watch_set(user=ann, item=item, watching=False)  # undone, never committed
+    on_commit(item_watch_set, user=ann, item=item, watching=True)
+    assert item_watch_state(user=ann, item=item) == Toggle(on=True, count=1)
+    on_commit(item_watch_set, user=bob, item=item, watching=True)
+    assert item_watch_state(user=ann, item=item) == Toggle(on=True, count=2)
+    assert item_watch_state(user=bob, item=item) == Toggle(on=True, count=2)
+    on_commit(item_watch_set, user=ann, item=item, watching=False)
+    assert item_watch_state(user=ann, item=item) == Toggle(on=False, count=1)
 
 
 def test_the_database_refuses_a_second_row_for_the_same_person_and_thing(stall, make_user):

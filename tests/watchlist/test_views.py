@@ -70,6 +70,9 @@ def test_the_seller_sees_how_many_watch_but_no_button(client, saved):
     assert "aria-pressed" not in html
 
 
+# Requests that commit, as they do live: a press's answer is rendered after its
+# change commits, which drops the kept counts and the presser's own saves and follows.
+@pytest.mark.django_db(transaction=True)
 def test_a_press_with_htmx_answers_the_button_and_a_repeat_the_same(client, saved):
     client.force_login(saved["buyer"])
     record = saved["record"]
@@ -194,6 +197,9 @@ def test_the_saved_page_tells_what_to_do_when_empty(client, make_user):
     assert "You follow no stall yet." in html and 'href="/market/0/0/"' in html
 
 
+# Requests that commit, as they do live: a press's answer is rendered after its
+# change commits, which drops the kept counts and the presser's own saves and follows.
+@pytest.mark.django_db(transaction=True)
 def test_removing_on_the_saved_page_answers_the_lists_with_an_undo(client, saved):
     client.force_login(saved["buyer"])
     lamp = saved["lamp"]
