@@ -2,9 +2,7 @@
 
 import asyncio
 import logging
-import os
 import uuid
-from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
 
 from channels.auth import AuthMiddleware, get_user
@@ -13,6 +11,8 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
+
+from bazaar.threads import ProcessThreads
 
 log = logging.getLogger(__name__)
 
@@ -23,26 +23,6 @@ log = logging.getLogger(__name__)
 # The threads are the process's own, not each event loop's default executor: with
 # those (a new one per test's loop) the suite ran out of pooled connections, and with
 # these it does not (docs/decisions.md).
-
-
-class ProcessThreads(Executor):
-    """A thread pool of this process's own, made on first use in each process: a child
-    forked from a process whose pool had run (multiprocessing, a pre-loading server)
-    inherits a pool whose threads did not survive the fork, and its work would wait
-    for them for ever."""
-
-    def __init__(self, workers: int, name: str) -> None:
-        self._workers, self._name = workers, name
-        self._pool: ThreadPoolExecutor | None = None
-        self._pid = 0
-
-    def submit(self, fn, /, *args, **kwargs):
-        if self._pid != os.getpid():
-            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix=self._name)
-            self._pid = os.getpid()
-        return self._pool.submit(fn, *args, **kwargs)
-
-
 CONSUMER_DB_THREADS = ProcessThreads(8, "consumer-db")
 in_db_pool = partial(database_sync_to_async, thread_sensitive=False, executor=CONSUMER_DB_THREADS)
 

@@ -13,8 +13,8 @@ requests at once are a hundred threads sharing the GIL with the event loop, whic
 then gets a hundredth of the process: with a hundred bids by POST in flight, the
 frames that tell a thousand watchers of each bid went out 1.4-3 s late
 (bench/auction.py). Requests past the limit wait in the event loop for a thread's
-turn, as a threaded WSGI server's would wait for a free thread; no more can be
-served at once anyway than the database pool has connections.
+turn, as a threaded WSGI server's would wait for a free thread (the limit and its
+trade-off: REQUEST_THREADS in the settings).
 """
 
 import asyncio

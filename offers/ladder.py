@@ -10,8 +10,9 @@ writer (`LadderWriter`), which puts every action committed meanwhile in one
 transaction. The offer rows are the truth: a write that fails is queued again as a
 job that copies the offers' committed state (`ladder_sync`), and an offer whose
 process died before its write is still marked (`Offer.ladder_pending`) and written by
-the sweep (`ladder_sync_pending`). Writes for one stall may therefore land out of order; each
-entry keeps its `updated_at`, and an older state never overwrites a newer one.
+the sweep (`ladder_sync_pending`). Writes for one stall may therefore land out of
+order; each entry keeps its `updated_at`, and an older state never overwrites a newer
+one.
 """
 
 import json

@@ -10,7 +10,6 @@ batches; docs/decisions.md says why that is fair across several web processes.
 import asyncio
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from asgiref.sync import sync_to_async
@@ -19,6 +18,7 @@ from django.utils import timezone
 
 from bazaar.errors import Conflict, Invalid
 from bazaar.group_commit import GroupCommit
+from bazaar.threads import ProcessThreads
 
 from ..locks import auction_for_update
 from ..models import Auction
@@ -37,16 +37,15 @@ from .lifecycle import CLOSE_GRACE, ChargeKind, Status, save, transition
 _batches = GroupCommit(bids_write)
 # Socket bids wait without a thread; their checks and the batches they write run here
 # (Channels' own database thread is one per process, shared by every consumer).
-_bid_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bids")
+_bid_threads = ProcessThreads(8, "bids")
 
 
 def _fresh_after_fork() -> None:
-    """Threads do not survive a fork: a forked process (a pre-forking server's worker, a
-    live-server test's) would queue bids on the parent's dead pool threads, and wait on
-    the parent's unfinished batches. It starts a pool and batches of its own."""
-    global _batches, _bid_threads
+    """A forked process (a pre-forking server's worker, a live-server test's) would wait
+    on the parent's unfinished batches, whose writers did not survive the fork. It
+    starts batches of its own (the bid threads do so by themselves)."""
+    global _batches
     _batches = GroupCommit(bids_write)
-    _bid_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bids")
 
 
 os.register_at_fork(after_in_child=_fresh_after_fork)

@@ -18,8 +18,9 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 import stalls.room.consumers
-from bazaar.consumers import PooledAuthMiddleware, ProcessThreads
+from bazaar.consumers import PooledAuthMiddleware
 from bazaar.routing import websocket_urlpatterns
+from bazaar.threads import ProcessThreads
 
 WAIT = 5
 
