@@ -327,10 +327,11 @@ def _run(args, browsers: dict, base_url: str, seed: dict, janus) -> dict:
     at_once = _enter(browser, stall_url, entering, 0.0, already=1)
 
     progress(
-        f"the {args.viewers} watching on their own devices (their browser at nice "
+        f"{args.viewers - 1} watching on their own devices (their browser at nice "
         f"{WATCHERS_NICE}); {args.fair_entries} enter one by one, at normal priority"
     )
-    # The waiting viewer and 18 of the others watch: with each entrant, 20 viewers.
+    # The waiting viewer and all but one of the others watch: with each entrant, as many
+    # viewers as in the rounds before.
     *others, spare = at_once.pop("pages")
     spare.context.close()
     watchers = [waiting, *others]
