@@ -4,6 +4,7 @@ JSON line has always had. Nothing here runs a server or looks at a time."""
 
 import importlib
 import json
+import os
 import signal
 import socket
 import time
@@ -64,7 +65,14 @@ DEFAULTS = {
         "redis": DEFAULT_REDIS,
         "url": None,
     },
-    "video": {"viewers": 20, "seconds": 15.0, "baseline_seconds": 4.0, "enter_every": 2.0},
+    "video": {
+        "viewers": 20,
+        "seconds": 15.0,
+        "baseline_seconds": 4.0,
+        "enter_every": 2.0,
+        "alone": 5,
+        "fair_entries": 10,
+    },
     "page_cost": {
         "postgres": DEFAULT_POSTGRES,
         "redis": DEFAULT_REDIS,
@@ -316,3 +324,26 @@ def test_a_bench_keeps_its_servers_to_the_ports_it_is_given(monkeypatch):
         monkeypatch.setenv("BENCH_PORTS", f"{port}-{port}")
         with pytest.raises(OSError, match="no free port"):
             free_port()
+
+
+def test_a_process_tree_is_reniced_whole():
+    """The video bench lowers the watchers' chromium with all it started (renderers fork
+    from zygotes, from several of the browser's threads): children and grandchildren."""
+    import subprocess
+
+    from bench._browsers import descendants, renice
+
+    parent = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+    try:
+        deadline = time.monotonic() + 5
+        while len(descendants(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        tree = {parent.pid} | descendants(parent.pid)
+        assert len(tree) == 3
+        assert renice(parent.pid, 19) == 3
+        assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in tree} == {19}
+    finally:
+        for pid in descendants(parent.pid):
+            os.kill(pid, signal.SIGTERM)
+        parent.terminate()
+        parent.wait(timeout=5)
