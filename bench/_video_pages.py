@@ -105,7 +105,7 @@ STAGE_STARTS = """
 
 
 def inbound(page) -> dict:
-    rows = page.evaluate("window.__rtp('inbound-rtp')")
+    rows = page.evaluate("window.__rtp ? window.__rtp('inbound-rtp') : []")
     return {
         "bytes": sum(row["bytes"] for row in rows),
         "frames": sum(row["frames"] for row in rows),
@@ -125,7 +125,8 @@ def first_frame(page, key: str, deadline: float | None = None) -> float | None:
 
 
 def timeline(page) -> dict:
-    return page.evaluate("window.__timeline()")
+    """The page's steps (none if its document never arrived)."""
+    return page.evaluate("window.__timeline ? window.__timeline() : { steps: {}, asked: null }")
 
 
 def ordered(timeline: dict) -> list[tuple[str, float]]:
@@ -173,12 +174,20 @@ def watch(viewers: list, seconds: float) -> list[dict]:
 
 def viewer(browser, url: str, viewport: dict, design: str = DESIGNS[0], *, wait: bool = True):
     """A viewer entering the stall (a browser context of its own: a shopper of its own,
-    with its own visitor id); without `wait`, back as soon as the page answers."""
+    with its own visitor id); without `wait`, back as soon as the page answers, or after
+    30 s without an answer (an entrant on a machine that busy: it counts as one without a
+    frame unless its page still comes)."""
+    from playwright.sync_api import TimeoutError as NoAnswer
+
     page = browser.new_context(viewport=viewport).new_page()
     page.add_init_script(PAGE_SCRIPT)
     if design == "stage starts":
         page.add_init_script(STAGE_STARTS)
-    page.goto(url, wait_until="load" if wait else "commit")
+    try:
+        page.goto(url, wait_until="load" if wait else "commit")
+    except NoAnswer:
+        if wait:
+            raise
     return page
 
 

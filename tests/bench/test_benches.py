@@ -347,3 +347,33 @@ def test_a_process_tree_is_reniced_whole():
             os.kill(pid, signal.SIGTERM)
         parent.terminate()
         parent.wait(timeout=5)
+
+
+def test_an_entrant_whose_page_never_answers_counts_without_a_frame():
+    """On a machine too busy for a page to commit in 30 s, the video bench records that
+    entry (no frame, no steps) instead of ending the run."""
+    from playwright.sync_api import TimeoutError as NoAnswer
+
+    from bench import _video_pages
+
+    class Page:
+        def add_init_script(self, script):
+            pass
+
+        def goto(self, url, wait_until):
+            raise NoAnswer("Page.goto: Timeout 30000ms exceeded.")
+
+        def evaluate(self, expression):
+            assert expression.startswith(("window.__timeline ?", "window.__rtp ?"))
+            return {"steps": {}, "asked": None} if "timeline" in expression else []
+
+    class Browser:
+        def new_context(self, viewport):
+            return type("Context", (), {"new_page": lambda self: Page()})()
+
+    page = _video_pages.viewer(Browser(), "http://stall/", _video_pages.DESKTOP, wait=False)
+
+    assert _video_pages.timeline(page) == {"steps": {}, "asked": None}
+    assert _video_pages.inbound(page) == {"bytes": 0, "frames": 0, "height": 0}
+    with pytest.raises(NoAnswer):
+        _video_pages.viewer(Browser(), "http://stall/", _video_pages.DESKTOP, wait=True)
