@@ -22,7 +22,7 @@ RUNNING = (Auction.Status.SCHEDULED, Auction.Status.LIVE)
 BIDS_SHOWN = 30
 RETRACTIONS_COUNTED_FOR = timedelta(days=182)
 # A bound for an auction made to run where no service does (the admin, a shell).
-QUIET_STALL_KEPT_SECONDS = 60
+RUNNING_KEPT_SECONDS = 60
 
 
 def _one(auctions: QuerySet[Auction], public_id: str) -> Auction:
@@ -186,27 +186,31 @@ def auctions_running_for_stalls(*, stall_public_ids: list[str]) -> dict[str, Auc
 
 
 def running_scope(stall_id: int) -> str:
-    """What `auctions.services` marks changed when an auction in the stall comes to run."""
+    """What `auctions.services` marks changed when an auction in the stall comes to run
+    or stops running."""
     return f"stall-auctions:{stall_id}"
 
 
 def auctions_running_in_stall(*, stall) -> dict[int, Auction]:
     """The soonest-ending running auction of each of the stall's items, by the item's
-    id: the stall page's "In auction" badges. While the stall has none, that answer is
-    kept until an auction in it comes to run (`auction_start`, or a declined buy-it-now
-    reopening bidding: `running_changed_on_commit`), the only ways one does; while it
-    has any, it is read every time (they end by the sweep and by bids)."""
+    id: the stall page's "In auction" badges. Kept until an auction in the stall comes
+    to run or stops (every such change goes through `lifecycle.transition`, which marks
+    the stall's scope changed after commit). What is kept is only which auctions run:
+    their prices and bids move with every bid, and whoever shows those reads them."""
     return kept_until_changed(
         scope=running_scope(stall.pk),
         name="running",
         read=lambda: _auctions_running_in_stall(stall),
-        timeout=QUIET_STALL_KEPT_SECONDS,
-        keep=lambda running: not running,
+        timeout=RUNNING_KEPT_SECONDS,
     )
 
 
 def _auctions_running_in_stall(stall) -> dict[int, Auction]:
-    auctions = Auction.objects.filter(status__in=RUNNING, item__stall=stall).order_by("-ends_at")
+    auctions = (
+        Auction.objects.filter(status__in=RUNNING, item__stall=stall)
+        .only("public_id", "item_id", "ends_at")
+        .order_by("-ends_at")
+    )
     return {auction.item_id: auction for auction in auctions}
 
 
