@@ -211,6 +211,10 @@ def item_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "share_image_url": request.build_absolute_uri(photos[0].image.url) if photos else "",
             "price_amount": f"{Decimal(item.price_cents).scaleb(-places):.{places}f}",
             "more": more,
+            # What the page's kept markup varies on ({% kept %} in the template): the
+            # viewer's holds, and whether "More from" moves with bids (then unkept).
+            "viewer_holds": [one.held_for_you for one in (card, *more)],
+            "more_kept": not any(one.auction for one in more),
             "server_time": time.time(),
         },
     )
