@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
-from bazaar.cache import kept_until_changed
+from bazaar.cache import family_scopes, kept_until_any_changed, kept_until_changed
 from bazaar.errors import NotFound
 from bazaar.idempotency import valid_key
 from stalls.models import Item
@@ -171,13 +171,26 @@ def auctions_running_by_item(*, item_ids: list[int]) -> dict[int, Auction]:
     return found
 
 
-def auctions_running_for_stalls(*, stall_public_ids: list[str]) -> dict[str, Auction]:
-    """The soonest-ending running auction of each stall, by the stall's public id, in
-    one query: the grid's "In auction" badges."""
+def auctions_running_for_stalls(*, stall_ids: list[int]) -> dict[str, Auction]:
+    """The soonest-ending running auction of each stall, by the stall's public id: the
+    grid's "In auction" badges. Kept until an auction in one of the stalls comes to
+    run or stops, or anything else of theirs changes (`family_scopes`: the badge
+    names the item); one cache read when warm, one query when cold."""
+    ids = sorted(stall_ids)
+    return kept_until_any_changed(
+        scopes=[scope for stall_id in ids for scope in family_scopes("stall", stall_id)],
+        key=f"kept:running-for-stalls:{','.join(map(str, ids))}",
+        read=lambda: _auctions_running_for_stalls(ids),
+        timeout=RUNNING_KEPT_SECONDS,
+    )
+
+
+def _auctions_running_for_stalls(stall_ids: list[int]) -> dict[str, Auction]:
     running = {}
     for auction in (
-        Auction.objects.filter(status__in=RUNNING, item__stall__public_id__in=stall_public_ids)
+        Auction.objects.filter(status__in=RUNNING, item__stall_id__in=stall_ids)
         .select_related("item")
+        .only("public_id", "ends_at", "item", "item__title")
         .annotate(stall_public_id=F("item__stall__public_id"))
         .order_by("-ends_at")
     ):

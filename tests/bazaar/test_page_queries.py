@@ -99,8 +99,9 @@ BUDGETS = {
     # Home: live shows, auctions ending soon with their photos, new items with their
     # stock, photos and auctions.
     "front": 6,
-    # The grid: the section; its cards and the layout are cached.
-    "grid": 1,
+    # The grid: none; its cards, the layout and the stalls' running auctions are kept
+    # (stalls.selectors, market.selectors, auctions.selectors).
+    "grid": 0,
     # Stall: the stall (the page's shared markup with its item cards, photos, rating
     # and running auctions, a quiet show stage, no review yet and the Follow count
     # are kept until they change: {% kept %}, stalls.cards, reviews.selectors,
