@@ -12,6 +12,7 @@ goes through the connection's cursor, so query counting and logging see it.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from threading import Lock
 from typing import Any
 
@@ -32,7 +33,19 @@ def _stand_in(index: int, value: Any) -> Any:
         return _STRING_STAND_IN.format(index)
     if isinstance(value, int) and not isinstance(value, bool):
         return _INTEGER_STAND_IN + index
-    raise TypeError(f"a prepared query takes str and int values, not {type(value).__name__}")
+    if isinstance(value, datetime):
+        return datetime(1901, 2, 3, 4, 5, 6, index + 1, tzinfo=UTC)
+    raise TypeError(
+        f"a prepared query takes str, int and datetime values, not {type(value).__name__}"
+    )
+
+
+def _as_parameter(value: Any, connection) -> Any:
+    """A value as the ORM passes it to the database (a date-time compared with a
+    date-time column: SQLite takes it as text in the connection's time zone)."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,10 @@ class _Compiled:
 def _compile(queryset: QuerySet, stand_ins: list) -> _Compiled:
     compiler = queryset.query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
-    positions = {stand_in: index for index, stand_in in enumerate(stand_ins)}
+    positions = {
+        _as_parameter(stand_in, compiler.connection): index
+        for index, stand_in in enumerate(stand_ins)
+    }
     sources = tuple(positions.get(param) for param in params)
     if set(sources) - {None} != set(range(len(stand_ins))):
         raise ValueError("every value of a prepared query must reach its SQL unchanged")
@@ -101,10 +117,10 @@ def _converted(row, converters: list, connection) -> list:
 
 class Prepared:
     """`build(*shape, *values)` returns a queryset (of models, or `values_list` rows)
-    whose varying values are `values`, str or int, each reaching the SQL as a
-    parameter; `shape` (hashable: a field's name, the relations to join) changes the
-    SQL itself. `rows(*values, shape=…)` runs it: compiled at the first call of each
-    shape, then only executed."""
+    whose varying values are `values` (str, int, or a date-time compared with a
+    date-time column), each reaching the SQL as a parameter; `shape` (hashable: a
+    field's name, the relations to join) changes the SQL itself. `rows(*values,
+    shape=…)` runs it: compiled at the first call of each shape, then only executed."""
 
     def __init__(self, build: Callable[..., QuerySet]) -> None:
         self._build = build
@@ -119,11 +135,11 @@ class Prepared:
             compiled = _compile(self._build(*shape, *stand_ins), stand_ins)
             with self._lock:
                 self._compiled.setdefault(key, compiled)
+        connection = connections[compiled.alias]
         params = [
-            values[source] if source is not None else constant
+            _as_parameter(values[source], connection) if source is not None else constant
             for source, constant in zip(compiled.sources, compiled.constants, strict=True)
         ]
-        connection = connections[compiled.alias]
         if compiled.for_update and connection.get_autocommit():
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."

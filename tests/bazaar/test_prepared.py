@@ -58,3 +58,16 @@ def test_a_locking_read_still_needs_a_transaction(items):
         assert locked.rows(items[0].pk) == [items[0]]
     with pytest.raises(TransactionManagementError):
         locked.rows(items[0].pk)
+
+
+def test_date_time_values_compare_as_the_orms_do(items):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    added_since = Prepared(
+        lambda since: Item.objects.filter(created_at__gte=since).order_by("pk").values_list("pk")
+    )
+    now = timezone.now()
+    assert added_since.rows(now - timedelta(hours=1)) == [(item.pk,) for item in items]
+    assert added_since.rows(now + timedelta(hours=1)) == []
