@@ -34,6 +34,7 @@ from bazaar import metrics
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import AmountError, format_money, parse_amount
+from bazaar.prepared import Prepared
 from bazaar.ratelimit import Rate, rate_check
 from notifications.selectors import dedupe_keys_used
 from stalls.models import Item, Reservation
@@ -242,16 +243,28 @@ def _act_on(offer: Offer | str, *, actor, key: str, work: Callable) -> Offer:
 # Making and answering offers
 
 
+# A buyer's open threads and amounts sent on one item, compiled once (`bazaar.prepared`).
+_BUYERS_OFFERS = Prepared(
+    lambda buyer_id, item_id: (
+        Offer.objects.filter(buyer_id=buyer_id, item_id=item_id)
+        .values("buyer_id")
+        .annotate(
+            open=Count("pk", filter=Q(status__in=Offer.LIVE)),
+            sent=Count("pk", filter=Q(side=Side.BUYER)),
+        )
+        .values_list("open", "sent")
+    )
+)
+
+
 def _check_buyer_may_send(*, buyer, item: Item, opening: bool) -> None:
     """At most five amounts per item, and a new thread only when none is open (one
     query for both)."""
-    mine = Offer.objects.filter(buyer=buyer, item=item).aggregate(
-        open=Count("pk", filter=Q(status__in=Offer.LIVE)),
-        sent=Count("pk", filter=Q(side=Side.BUYER)),
-    )
-    if opening and mine["open"]:
+    counted = _BUYERS_OFFERS.rows(buyer.pk, item.pk)
+    open_threads, sent = counted[0] if counted else (0, 0)
+    if opening and open_threads:
         raise _offer_open()
-    if mine["sent"] >= AMOUNTS_PER_ITEM:
+    if sent >= AMOUNTS_PER_ITEM:
         raise Conflict(
             f"You have sent {AMOUNTS_PER_ITEM} offers on this item, the most allowed.",
             code="offer_limit",

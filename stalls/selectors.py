@@ -32,6 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bazaar.errors import NotFound
+from bazaar.prepared import Prepared
 
 from .models import (
     SLOTS_PER_SECTION,
@@ -149,11 +150,21 @@ def units_held_for(*, holder, item_ids: list[int]) -> dict[int, int]:
     return {row["item_id"]: row["units"] for row in rows}
 
 
+# Compiled once (`bazaar.prepared`): an offer's and a reservation's check of stock.
+_UNITS_HELD = Prepared(
+    lambda item_id, now: (
+        Reservation.objects.filter(active_reservations(at=now), item_id=item_id)
+        .values("item_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("total")
+    )
+)
+
+
 def item_stock(*, item: Item) -> tuple[int, int]:
     """(available, on hold): units for sale now, and units held by reservations."""
-    reserved = item.reservations.filter(active_reservations()).aggregate(
-        total=Coalesce(Sum("quantity"), 0)
-    )["total"]
+    held = _UNITS_HELD.rows(item.pk, timezone.now())
+    reserved = held[0][0] if held else 0
     return max(item.inventory - reserved, 0), reserved
 
 

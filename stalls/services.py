@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from bazaar.broadcast import MARKET_GROUP, broadcast_on_commit
 from bazaar.errors import Conflict, Invalid, NotAllowed, NotFound
+from bazaar.prepared import Prepared
 from governance.selectors import user_is_steward
 from governance.services import roles_changed
 
@@ -368,6 +369,16 @@ def photo_delete(*, actor, photo: Photo) -> None:
 # The stock reservation ledger
 
 
+# Compiled once per shape (`bazaar.prepared`): every stock change's first query.
+_ITEM_LOCKED = Prepared(
+    lambda by, related, value: (
+        Item.objects.select_for_update(of=("self",))
+        .select_related("stall__seller__user", *related)
+        .filter(**{by: value})[:1]
+    )
+)
+
+
 def item_lock(*, item_id: int | None = None, public_id: str = "", related=()) -> Item:
     """The lock every stock change takes first, so actions on one item queue in one order.
 
@@ -376,15 +387,13 @@ def item_lock(*, item_id: int | None = None, public_id: str = "", related=()) ->
     with the one-to-one rows named in `related` (read, not locked), so a caller's
     first read is this one query. By `item_id` or by `public_id` (NotFound then).
     """
-    items = Item.objects.select_for_update(of=("self",)).select_related(
-        "stall__seller__user", *related
-    )
+    by, value = ("pk", item_id) if item_id is not None else ("public_id", public_id)
+    found = _ITEM_LOCKED.rows(value, shape=(by, tuple(related)))
+    if found:
+        return found[0]
     if item_id is not None:
-        return items.get(pk=item_id)
-    item = items.filter(public_id=public_id).first()
-    if item is None:
-        raise NotFound("No item has that address.")
-    return item
+        raise Item.DoesNotExist(f"No item {item_id}.")
+    raise NotFound("No item has that address.")
 
 
 def reservation_take(

@@ -413,3 +413,28 @@ def test_each_socket_intent_is_the_actions_queries_without_the_requests(
     countered = act(seller, 7, action="counter", id=made, amount="24")
     act(buyer, 8, action="accept", id=countered)
     assert [e["status"] for e in selectors.item_ladder(item=item)] == ["accepted", "countered"]
+
+
+def test_a_decline_and_a_withdrawal_are_a_locked_read_and_their_two_writes(
+    buyer, seller, item, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """Over the socket: the locked read, the audit row and the offer's update (and
+    the savepoint pair of the test's transaction), as a make is its five."""
+    from offers.consumers import offer_act
+    from stalls.room.document import document_for_stall
+
+    document_for_stall(stall_id=item.stall_id)
+
+    def act(user, queries, **frame):
+        with django_capture_on_commit_callbacks() as after_commit:
+            with django_assert_num_queries(queries):
+                done = offer_act(user, {"key": new_ulid(), **frame})
+            assert done["ok"], done
+        for callback in after_commit:
+            callback()
+        return done["offer"]
+
+    made = act(buyer, 7, action="make", id=item.public_id, amount="20")
+    assert act(seller, 5, action="decline", id=made["id"])["status"] == "declined"
+    made = act(buyer, 7, action="make", id=item.public_id, amount="21")
+    assert act(buyer, 5, action="withdraw", id=made["id"])["status"] == "withdrawn"

@@ -1,0 +1,73 @@
+"""`bazaar.prepared`: a queryset compiled once gives what the queryset gives."""
+
+import pytest
+from django.db import transaction
+from django.db.transaction import TransactionManagementError
+
+from bazaar.prepared import Prepared
+from stalls.models import Item
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def items(stall, make_item):
+    return [make_item(stall, title=title) for title in ("Brass lamp", "Tin cup")]
+
+
+ITEMS = Prepared(
+    lambda by, public_id: Item.objects.select_related("stall__seller__user").filter(
+        **{by: public_id}
+    )
+)
+
+
+def test_model_rows_are_the_querysets_with_their_joined_rows(items, django_assert_num_queries):
+    for item in items:
+        expected = Item.objects.get(pk=item.pk)
+        with django_assert_num_queries(1):
+            (found,) = ITEMS.rows(item.public_id, shape=("public_id",))
+            assert found.stall.seller.user.handle == "seller"
+        assert found == expected
+        assert found.created_at == expected.created_at  # converted as the ORM does
+        assert found.title == expected.title
+        assert not found._state.adding
+    assert ITEMS.rows("no-such-item", shape=("public_id",)) == []
+
+
+def test_tuple_rows_and_integer_values(items):
+    titles = Prepared(
+        lambda first_pk: (
+            Item.objects.filter(pk__gte=first_pk).order_by("pk").values_list("pk", "title")
+        )
+    )
+    assert titles.rows(items[0].pk) == [(items[0].pk, "Brass lamp"), (items[1].pk, "Tin cup")]
+    assert titles.rows(items[1].pk) == [(items[1].pk, "Tin cup")]
+
+
+def test_a_value_that_does_not_reach_the_sql_is_refused(items):
+    ignores_it = Prepared(lambda title: Item.objects.filter(title__contains=title))
+    with pytest.raises(ValueError, match="unchanged"):
+        ignores_it.rows("lamp")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_read_still_needs_a_transaction(items):
+    locked = Prepared(lambda pk: Item.objects.select_for_update().filter(pk=pk))
+    with transaction.atomic():
+        assert locked.rows(items[0].pk) == [items[0]]
+    with pytest.raises(TransactionManagementError):
+        locked.rows(items[0].pk)
+
+
+def test_date_time_values_compare_as_the_orms_do(items):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    added_since = Prepared(
+        lambda since: Item.objects.filter(created_at__gte=since).order_by("pk").values_list("pk")
+    )
+    now = timezone.now()
+    assert added_since.rows(now - timedelta(hours=1)) == [(item.pk,) for item in items]
+    assert added_since.rows(now + timedelta(hours=1)) == []
