@@ -31,6 +31,7 @@ from auctions.selectors import (
     items_in_auction,
 )
 from bazaar.errors import NotFound
+from bazaar.prepared import Prepared
 from shows.models import Show
 from shows.selectors import live_now
 from stalls.cards import stall_item_cards
@@ -178,6 +179,16 @@ def _for_sale(viewer) -> Q:
     return ~items_unavailable() | Q(pk__in=items_in_auction()) | items_held_for(holder=viewer)
 
 
+# The item page's first read, compiled once (`bazaar.prepared`).
+_LISTED_ITEM = Prepared(
+    lambda public_id: (
+        _listed()
+        .select_related("stall__section", "stall__seller__user")
+        .filter(public_id=public_id)[:1]
+    )
+)
+
+
 def item_page_cards(*, public_id: str, viewer) -> tuple[ItemCard, list[ItemCard]]:
     """One item for its own page, with its stall and seller, and the cards of more
     from its stall: those for sale first, then the newest. The stall's items and
@@ -185,14 +196,10 @@ def item_page_cards(*, public_id: str, viewer) -> tuple[ItemCard, list[ItemCard]
     stock, item and photo change), its running auctions read only while it has any
     (`auctions_running_in_stall`); then the viewer's holds and the photos (the item's
     card carries all of its own, for the gallery), one query each."""
-    item = (
-        _listed()
-        .select_related("stall__section", "stall__seller__user")
-        .filter(public_id=public_id)
-        .first()
-    )
-    if item is None:
+    found = _LISTED_ITEM.rows(public_id)
+    if not found:
         raise NotFound("No item has that address.")
+    item = found[0]
     stall = item.stall
     stall_items = stall_item_cards(stall=stall)
     reserved = {other.pk: other.reserved for other in stall_items}

@@ -60,13 +60,19 @@ def stall_for_user(*, user) -> Stall | None:
     return Stall.objects.select_related("section", "seller").filter(seller__user=user).first()
 
 
+# Every stall page's first read, compiled once (`bazaar.prepared`).
+_STALL_BY_PUBLIC_ID = Prepared(
+    lambda public_id: Stall.objects.select_related("section", "seller__user").filter(
+        public_id=public_id
+    )[:1]
+)
+
+
 def stall_get(*, public_id: str) -> Stall:
-    stall = (
-        Stall.objects.select_related("section", "seller__user").filter(public_id=public_id).first()
-    )
-    if stall is None:
+    found = _STALL_BY_PUBLIC_ID.rows(public_id)
+    if not found:
         raise NotFound("No stall has that address.")
-    return stall
+    return found[0]
 
 
 def active_reservations(*, at=None) -> Q:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from bazaar.cache import kept_until_changed
 from bazaar.lookups import AnyOf
+from bazaar.prepared import Prepared
 from offers.selectors import accepted_offers_for_items, offer_accepted_for_checkout
 from stalls.models import Item, Stall
 from stalls.selectors import units_reserved
@@ -108,18 +109,10 @@ def open_checkout_for(*, buyer) -> tuple[Payment | None, dict[int, int]]:
     and the units it holds per item: until it is paid, released or runs out, those
     units are the buyer's, not sold out. Accepted offers' units are counted with the
     offer. (A new checkout cancels an open one, so there is at most one.)"""
-    payment = (
-        Payment.objects.filter(
-            buyer=buyer,
-            kind=Payment.Kind.CHECKOUT,
-            status=Payment.Status.OPEN,
-            expires_at__gt=timezone.now(),
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if payment is None:
+    found = _OPEN_CHECKOUT.rows(buyer.pk, timezone.now())
+    if not found:
         return None, {}
+    payment = found[0]
     held: dict[int, int] = {}
     lines = OrderLine.objects.filter(order__payment=payment, offer_public_id="")
     for item_id, quantity in lines.values_list("item_id", "quantity"):
@@ -194,11 +187,26 @@ def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
     )
 
 
-def cart_entries_for_buyer(*, buyer) -> list[tuple[Item, int]]:
-    lines = CartLine.objects.filter(buyer=buyer).select_related(
-        "item__stall__seller", "item__stall__section"
+# The cart's two reads of its own, compiled once (`bazaar.prepared`).
+_CART_LINES = Prepared(
+    lambda buyer_id: (
+        CartLine.objects.filter(buyer_id=buyer_id)
+        .select_related("item__stall__seller", "item__stall__section")
+        .order_by("added_at", "id")
     )
-    return [(line.item, line.quantity) for line in lines.order_by("added_at", "id")]
+)
+_OPEN_CHECKOUT = Prepared(
+    lambda buyer_id, now: Payment.objects.filter(
+        buyer_id=buyer_id,
+        kind=Payment.Kind.CHECKOUT,
+        status=Payment.Status.OPEN,
+        expires_at__gt=now,
+    ).order_by("-created_at")[:1]
+)
+
+
+def cart_entries_for_buyer(*, buyer) -> list[tuple[Item, int]]:
+    return [(line.item, line.quantity) for line in _CART_LINES.rows(buyer.pk)]
 
 
 def cart_entries_for_session(*, session_cart: dict) -> list[tuple[Item, int]]:
