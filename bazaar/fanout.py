@@ -123,7 +123,8 @@ KEEP_SECONDS = 5.0
 class GroupFanout:
     """`linger`: seconds the subscription outlives its last member, so that a socket
     joining soon after (a page reloaded, the next stall of the same person) waits on
-    no SUBSCRIBE."""
+    no SUBSCRIBE. The members of a lingering fan-out leave through the object they
+    joined (it may have been replaced in `group_fanout`'s registry meanwhile)."""
 
     def __init__(
         self,
@@ -175,10 +176,16 @@ class GroupFanout:
             await self._end()
 
     async def _end_after_linger(self) -> None:
+        """The registry (`group_fanout`) forgets a lingering fan-out once it ends, so one
+        per person who ever joined does not pile up; its members hold it and leave
+        through it, and a join on it after it ended simply subscribes it again."""
         await asyncio.sleep(self.linger)
         async with self.lock:  # a join cancels this before it takes the lock
             self.ending = None
             await self._end()
+        key = (id(asyncio.get_running_loop()), self.group)
+        if _fanouts.get(key) is self:
+            del _fanouts[key]
 
     async def _end(self) -> None:
         channel, self.channel = self.channel, None

@@ -8,7 +8,13 @@ from autobahn.exception import Disconnected
 from channels.layers import InMemoryChannelLayer
 from uvicorn.protocols.utils import ClientDisconnected
 
-from bazaar.fanout import LONGEST_WAIT, SOCKETS_PER_TURN, GroupFanout, latest_frame
+from bazaar.fanout import (
+    LONGEST_WAIT,
+    SOCKETS_PER_TURN,
+    GroupFanout,
+    group_fanout,
+    latest_frame,
+)
 
 
 class Member:
@@ -311,6 +317,19 @@ async def test_a_lingering_subscription_outlives_its_last_member_for_the_next_on
     await fanout.leave(again)
     await asyncio.sleep(0.3)
     assert not layer.groups.get("user.ana") and fanout.channel is None
+
+
+@pytest.mark.asyncio
+async def test_the_registry_forgets_a_lingering_fanout_once_it_ended():
+    layer = InMemoryChannelLayer()
+    fanout = group_fanout(layer, "user.ben", linger=0.05)
+    assert group_fanout(layer, "user.ben") is fanout
+    member = Member()
+    await fanout.join(member)
+    await fanout.leave(member)
+    assert group_fanout(layer, "user.ben") is fanout  # lingering
+    await asyncio.sleep(0.15)
+    assert fanout.channel is None and group_fanout(layer, "user.ben") is not fanout
 
 
 async def _handed_out(socket, count: int) -> None:
