@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
-from bazaar.cache import kept_until_changed
+from bazaar.cache import family_scopes, kept_until_any_changed, kept_until_changed
 from bazaar.errors import NotFound
 from bazaar.idempotency import valid_key
 from stalls.models import Item
@@ -22,7 +22,7 @@ RUNNING = (Auction.Status.SCHEDULED, Auction.Status.LIVE)
 BIDS_SHOWN = 30
 RETRACTIONS_COUNTED_FOR = timedelta(days=182)
 # A bound for an auction made to run where no service does (the admin, a shell).
-QUIET_STALL_KEPT_SECONDS = 60
+RUNNING_KEPT_SECONDS = 60
 
 
 def _one(auctions: QuerySet[Auction], public_id: str) -> Auction:
@@ -171,13 +171,26 @@ def auctions_running_by_item(*, item_ids: list[int]) -> dict[int, Auction]:
     return found
 
 
-def auctions_running_for_stalls(*, stall_public_ids: list[str]) -> dict[str, Auction]:
-    """The soonest-ending running auction of each stall, by the stall's public id, in
-    one query: the grid's "In auction" badges."""
+def auctions_running_for_stalls(*, stall_ids: list[int]) -> dict[str, Auction]:
+    """The soonest-ending running auction of each stall, by the stall's public id: the
+    grid's "In auction" badges. Kept until an auction in one of the stalls comes to
+    run or stops, or anything else of theirs changes (`family_scopes`: the badge
+    names the item); one cache read when warm, one query when cold."""
+    ids = sorted(stall_ids)
+    return kept_until_any_changed(
+        scopes=[scope for stall_id in ids for scope in family_scopes("stall", stall_id)],
+        key=f"kept:running-for-stalls:{','.join(map(str, ids))}",
+        read=lambda: _auctions_running_for_stalls(ids),
+        timeout=RUNNING_KEPT_SECONDS,
+    )
+
+
+def _auctions_running_for_stalls(stall_ids: list[int]) -> dict[str, Auction]:
     running = {}
     for auction in (
-        Auction.objects.filter(status__in=RUNNING, item__stall__public_id__in=stall_public_ids)
+        Auction.objects.filter(status__in=RUNNING, item__stall_id__in=stall_ids)
         .select_related("item")
+        .only("public_id", "ends_at", "item", "item__title")
         .annotate(stall_public_id=F("item__stall__public_id"))
         .order_by("-ends_at")
     ):
@@ -186,27 +199,31 @@ def auctions_running_for_stalls(*, stall_public_ids: list[str]) -> dict[str, Auc
 
 
 def running_scope(stall_id: int) -> str:
-    """What `auctions.services` marks changed when an auction in the stall comes to run."""
+    """What `auctions.services` marks changed when an auction in the stall comes to run
+    or stops running."""
     return f"stall-auctions:{stall_id}"
 
 
 def auctions_running_in_stall(*, stall) -> dict[int, Auction]:
     """The soonest-ending running auction of each of the stall's items, by the item's
-    id: the stall page's "In auction" badges. While the stall has none, that answer is
-    kept until an auction in it comes to run (`auction_start`, or a declined buy-it-now
-    reopening bidding: `running_changed_on_commit`), the only ways one does; while it
-    has any, it is read every time (they end by the sweep and by bids)."""
+    id: the stall page's "In auction" badges. Kept until an auction in the stall comes
+    to run or stops (every such change goes through `lifecycle.transition`, which marks
+    the stall's scope changed after commit). What is kept is only which auctions run:
+    their prices and bids move with every bid, and whoever shows those reads them."""
     return kept_until_changed(
         scope=running_scope(stall.pk),
         name="running",
         read=lambda: _auctions_running_in_stall(stall),
-        timeout=QUIET_STALL_KEPT_SECONDS,
-        keep=lambda running: not running,
+        timeout=RUNNING_KEPT_SECONDS,
     )
 
 
 def _auctions_running_in_stall(stall) -> dict[int, Auction]:
-    auctions = Auction.objects.filter(status__in=RUNNING, item__stall=stall).order_by("-ends_at")
+    auctions = (
+        Auction.objects.filter(status__in=RUNNING, item__stall=stall)
+        .only("public_id", "item_id", "ends_at")
+        .order_by("-ends_at")
+    )
     return {auction.item_id: auction for auction in auctions}
 
 

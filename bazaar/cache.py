@@ -10,7 +10,7 @@ pool is thread-safe and resets itself in a forked child (Celery's workers).
 
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -88,22 +88,58 @@ def kept_until_changed(
     late it was stored (a plain get/set/delete keeps it for `timeout`). One cache
     round trip when warm.
     """
-    key = f"kept:{scope}:{name}"
-    version, entry = _versions_and_entry(_scope_key(scope), key)
-    if version is None:
-        cache.add(_scope_key(scope), new_ulid(), None)
-        version = cache.get(_scope_key(scope))
-    elif entry is not _MISSING and entry[0] == version:
+    return kept_until_any_changed(
+        scopes=[scope], key=f"kept:{scope}:{name}", read=read, timeout=timeout, keep=keep
+    )
+
+
+def kept_until_any_changed(
+    *,
+    scopes: list[str],
+    key: str,
+    read: Callable[[], T],
+    timeout: int,
+    keep: Callable[[T], bool] = lambda _value: True,
+) -> T:
+    """`kept_until_changed` for a value that goes stale when anything in any of
+    `scopes` changes: kept under `key` with every scope's version, one cache round
+    trip when warm however many scopes there are."""
+    scope_keys = [_scope_key(scope) for scope in scopes]
+    found = cache.get_many([*scope_keys, key])
+    versions = tuple(found.get(scope_key) for scope_key in scope_keys)
+    entry = found.get(key, _MISSING)
+    if None in versions:
+        for scope_key, version in zip(scope_keys, versions, strict=True):
+            if version is None:
+                cache.add(scope_key, new_ulid(), None)
+        found = cache.get_many(scope_keys)
+        versions = tuple(found.get(scope_key) for scope_key in scope_keys)
+    elif entry is not _MISSING and entry[0] == versions:
         return entry[1]
     value = read()
-    if version is not None and keep(value):
-        cache.set(key, (version, value), timeout)
+    if None not in versions and keep(value):
+        cache.set(key, (versions, value), timeout)
     return value
 
 
-def _versions_and_entry(scope_key: str, key: str) -> tuple[str | None, object]:
-    found = cache.get_many([scope_key, key])
-    return found.get(scope_key), found.get(key, _MISSING)
+# A family is what many apps keep values about (a stall, say), each in scopes of its
+# own: a fragment of page that shows some of each goes stale with any of them.
+_family_scopes: dict[str, list[Callable[[Any], str]]] = {}
+
+
+def register_family_scope(family: str, scope_of: Callable[[Any], str]) -> None:
+    """An app's scope of each member of `family` (`scope_of(member)`, e.g. a stall's
+    running auctions by the stall's id), so that what is kept for the whole member
+    (`family_scopes`) goes stale when it changes. From the app's `ready()`: the apps
+    below never import the apps above."""
+    scopes = _family_scopes.setdefault(family, [])
+    if scope_of not in scopes:
+        scopes.append(scope_of)
+
+
+def family_scopes(family: str, member: Any) -> list[str]:
+    """Every registered scope of this member of `family`."""
+    return [scope_of(member) for scope_of in _family_scopes.get(family, [])]
 
 
 def changed_on_commit(scope: str) -> None:

@@ -6,40 +6,45 @@ the embedded backend (Janus), in Debian's chromium with its fake camera.
     .venv/bin/python bench/video.py --viewers 5 --seconds 10
 
 A fresh SQLite market with one stall, daphne serving it, and Janus configured by the
-project (shows.media.janus_server). The seller's page goes live as a seller would
-(Go live, title, Start show); the publisher sends VP8 simulcast, a high layer and a
-480p layer. One viewer already waits in the stall when the show starts (go-live to
-first frame). Baseline: one viewer entering alone, then that waiting viewer watching
-for --baseline-seconds. Then the others walk in as shoppers do, one every
---enter-every seconds, while those already there keep watching; each entry is
-reported with its first frame (from its navigation's start) and its steps in the
-order they happened (page response and parse, the show's start, Janus session,
-attach, offer, answer, ICE, DTLS up, first packet, first frame, from the client's
-User Timing marks). Half the entrants use a phone-sized window (their player asks for
-the 480p layer), half a desktop one. All watch for --seconds: frames decoded by each
-viewer, the mean received bitrate per viewer by the layer it received, the SFU's CPU
-(% of one core), the publisher's active simulcast layers. Last, they leave and as
-many enter all at once: the worst case, a second figure (nothing hidden).
+project (shows.media.janus_server). The seller's page goes live as a seller would (Go
+live, title, Start show); the publisher sends VP8 simulcast, a high layer and a 480p
+layer. One viewer already waits in the stall when the show starts (go-live to first
+frame). Baseline: --alone viewers entering one after another, each alone (median and
+steps), then the waiting viewer watching for --baseline-seconds. Then the others walk in
+as shoppers do, one every --enter-every seconds, while those already there keep
+watching; each entry is reported with its first frame (from its navigation's start) and
+its steps in the order they happened (page response and parse, the show's start, Janus
+session, attach, offer, answer, ICE, DTLS (as the browser saw it), Janus's webrtcup
+event, the first frame's packets all in (its frame callback's receiveTime), first frame,
+from the client's User Timing marks). Half the entrants use a phone-sized window (their
+player asks for the 480p layer), half a desktop one. All watch for --seconds: frames
+decoded by each viewer, the mean received bitrate per viewer by the layer it received,
+the SFU's CPU (% of one core), the publisher's active simulcast layers. Last, they leave
+and as many enter all at once: the worst case, a second figure (nothing hidden). Then a
+third figure beside them: 19 of those stay watching, their browser lowered to nice 19
+(each shopper decodes on a device of their own, not on the servers' CPU), and --fair-
+entries viewers enter one by one in a browser of normal priority, each leaving once
+timed; the watchers' decoding meanwhile is counted (all of them must decode). The seller
+publishes from a browser of its own, at normal priority throughout.
 
-Each viewer is a browser context of its own (a shopper of its own: cookies, visitor
-id) in one chromium process; chromium gives each page its own renderer, so an entering
-page's scripts never queue behind the watchers' work in a shared renderer, which no
-real shopper lives. Entering viewers alternate between two designs, reported side by
-side in each round: "page starts" (the product: the page's head starts subscribing)
-and "stage starts" (that start turned into a no-op, so stage.js subscribes after the
-page's deferred scripts, as before). Ratios: bitrate per viewer with N viewers over
-the baseline viewer's, each round's enter-to-first-frame p95 over the baseline
-viewer's, and "page starts" p95 over "stage starts" p95. The machine is shared:
+Each viewer is a browser context of its own (a shopper of its own: cookies, visitor id)
+in one chromium process (but the third round's entrants); chromium gives each page its
+own renderer, so an entering page's scripts never queue behind the watchers' work in a
+shared renderer, which no real shopper lives. Entering viewers alternate between two
+designs, reported side by side in each round: "page starts" (the product: the page's
+head starts subscribing) and "stage starts" (that start turned into a no-op, so stage.js
+subscribes after the page's deferred scripts, as before). Ratios: bitrate per viewer
+with N viewers over the baseline viewer's, each round's enter-to-first-frame p95 over
+the median alone, and "page starts" p95 over "stage starts" p95. The machine is shared:
 chromium's decoding of N videos is the CPU's limit, not Janus; the load average is
-recorded before and after each round. Times are reported, never asserted. The last
-line of output is JSON with every figure. BENCH_PORTS (e.g. 8300-8399) and
+recorded before and after each round. Times are reported, never asserted. The last line
+of output is JSON with every figure. BENCH_PORTS (e.g. 8300-8399) and
 JANUS_RTP_PORT_RANGE (e.g. 40000-40999) keep a run on ports of its own.
 """
 
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._browsers import launch, renice  # noqa: E402
 from bench._cli import bench_main, parser_for  # noqa: E402
 from bench._report import load_average, median_p95_ms, progress, ratio  # noqa: E402
 from bench._servers import (  # noqa: E402
@@ -59,6 +65,23 @@ from bench._servers import (  # noqa: E402
     migrate,
     server_env,
     wait_for_port,
+)
+from bench._video_pages import (  # noqa: E402
+    DESIGNS,
+    DESKTOP,
+    FIRST_FRAME_WAIT_S,
+    PAGE_SCRIPT,
+    PHONE,
+    by_layer,
+    first_frame,
+    inbound,
+    ordered,
+    outbound,
+    publisher_layers,
+    step_costs,
+    timeline,
+    viewer,
+    watch,
 )
 
 CHROMIUM = os.environ.get("BAZAAR_CHROMIUM", "/usr/bin/chromium")
@@ -75,11 +98,8 @@ CHROMIUM_ARGS = [
     "--disable-background-timer-throttling",
     "--disable-backgrounding-occluded-windows",
 ]
-PHONE = {"width": 390, "height": 844}
-# How long a page is given for its first frame (entering viewers: after the last entered).
-FIRST_FRAME_WAIT_S = 15.0
-DESKTOP = {"width": 1366, "height": 900}
-
+# The watchers' browser in the last round: the lowest priority, as if on other machines.
+WATCHERS_NICE = 19
 _SELLER_SCRIPT = """
 import json
 import django
@@ -107,132 +127,6 @@ print(json.dumps({"stall": stall.public_id, "cookie": settings.SESSION_COOKIE_NA
                   "session": session.session_key}))
 """
 
-# Every peer connection a page makes, and when its video showed a first frame.
-PAGE_SCRIPT = """
-    window.__pcs = [];
-    const NativePC = window.RTCPeerConnection;
-    window.RTCPeerConnection = class extends NativePC {
-        constructor(...args) { super(...args); window.__pcs.push(this); }
-    };
-    // Captured at the document: the page may show its first frame before it is parsed.
-    document.addEventListener('loadeddata', (event) => {
-        if (window.__firstFrameMs !== undefined || !event.target.matches('[data-show-video]'))
-            return;
-        window.__firstFrameMs = performance.now();
-        window.__firstFrameAt = Date.now();
-    }, { capture: true });
-    // When the first video packet arrived, and whether this browser had to ask for a
-    // keyframe itself (its PLIs and FIRs up to the first decoded frame).
-    const watchPackets = setInterval(async () => {
-        for (const pc of window.__pcs) {
-            (await pc.getStats()).forEach((s) => {
-                if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
-                if (s.packetsReceived > 0 && window.__firstPacketMs === undefined)
-                    window.__firstPacketMs = performance.now();
-                if (s.framesDecoded > 0) {
-                    window.__asked = { pli: s.pliCount || 0, fir: s.firCount || 0 };
-                    clearInterval(watchPackets);
-                }
-            });
-        }
-    }, 100);  // every 20 ms cost 19 entering pages measurable CPU on a loaded machine
-    window.__timeline = () => {
-        const steps = {};
-        performance.getEntriesByType('mark').forEach((m) => {
-            if (m.name.startsWith('show:') && !(m.name.slice(5) in steps))
-                steps[m.name.slice(5)] = m.startTime;
-        });
-        const nav = performance.getEntriesByType('navigation')[0];
-        if (nav) Object.assign(steps, { response: nav.responseEnd, parsed: nav.domInteractive });
-        if (window.__firstPacketMs !== undefined) steps.packet = window.__firstPacketMs;
-        return { steps, asked: window.__asked || null };
-    };
-    window.__rtp = async (type) => {
-        const rows = [];
-        for (const pc of window.__pcs) {
-            if (pc.connectionState === 'closed') continue;
-            (await pc.getStats()).forEach((s) => {
-                if (s.type === type && s.kind === 'video') rows.push({
-                    rid: s.rid || null, bytes: s.bytesSent || s.bytesReceived || 0,
-                    frames: s.framesDecoded || s.framesEncoded || 0,
-                    width: s.frameWidth || 0, height: s.frameHeight || 0,
-                    active: s.active === undefined ? true : s.active,
-                    plis: (s.pliCount || 0) + (s.firCount || 0),
-                    keyframes: s.keyFramesEncoded || s.keyFramesDecoded || 0,
-                });
-            });
-        }
-        return rows;
-    };
-"""
-
-
-def _inbound(page) -> dict:
-    rows = page.evaluate("window.__rtp('inbound-rtp')")
-    return {
-        "bytes": sum(row["bytes"] for row in rows),
-        "frames": sum(row["frames"] for row in rows),
-        "height": max((row["height"] for row in rows), default=0),
-    }
-
-
-def _first_frame(page, key: str, deadline: float | None = None) -> float | None:
-    """The page's first-frame time, waiting until `deadline` (monotonic) at most."""
-    deadline = deadline or time.monotonic() + FIRST_FRAME_WAIT_S
-    while time.monotonic() < deadline:
-        value = page.evaluate(f"window.{key}")
-        if value is not None:
-            return value
-        time.sleep(0.05)
-    return None
-
-
-def _timeline(page) -> dict:
-    return page.evaluate("window.__timeline()")
-
-
-def _ordered(timeline: dict) -> list[tuple[str, float]]:
-    """The page's steps in the order they happened (the page's own start of the show may
-    come before its parse ends), each with its time since the navigation began, in ms."""
-    return sorted(timeline["steps"].items(), key=lambda step: step[1])
-
-
-def _step_costs(timelines: list[dict]) -> dict:
-    """Median and p95 of each step's own cost (from the step before it in time), in ms,
-    and how many first frames followed a keyframe request by the viewer's browser."""
-    costs: dict[str, list[float]] = {}
-    for timeline in timelines:
-        previous = 0.0
-        for step, at in _ordered(timeline):
-            costs.setdefault(step, []).append((at - previous) / 1000)
-            previous = at
-    at_by_step: dict[str, list[float]] = {}
-    for timeline in timelines:
-        for step, at in timeline["steps"].items():
-            at_by_step.setdefault(step, []).append(at)
-    order = {step: statistics.median(times) for step, times in at_by_step.items()}
-    steps = {
-        step: {k: v for k, v in median_p95_ms(costs[step]).items() if k != "n"}
-        for step in sorted(costs, key=lambda name: order.get(name, 0))
-    }
-    asked = sum(1 for t in timelines if t["asked"] and t["asked"]["pli"] + t["asked"]["fir"])
-    return {"steps": steps, "viewer_asked_for_keyframe": f"{asked}/{len(timelines)}"}
-
-
-def _watch(viewers: list, seconds: float) -> list[dict]:
-    """Sample each viewer at the start and end of the window."""
-    before = [_inbound(page) for page in viewers]
-    time.sleep(seconds)
-    after = [_inbound(page) for page in viewers]
-    return [
-        {
-            "frames": end["frames"] - start["frames"],
-            "mbps": round((end["bytes"] - start["bytes"]) * 8 / seconds / 1e6, 3),
-            "height": end["height"],
-        }
-        for start, end in zip(before, after, strict=True)
-    ]
-
 
 def _go_live(browser, base_url: str, seed: dict):
     context = browser.new_context(viewport=DESKTOP)
@@ -244,64 +138,6 @@ def _go_live(browser, base_url: str, seed: dict):
     page.wait_for_function("() => document.querySelector('[data-show-preview]').videoWidth > 0")
     page.get_by_label("Show title").fill("Bench show")
     return page
-
-
-# The two ways a viewer's page connects, measured side by side: "page starts" (the
-# product: the stall page carries the viewer's Janus client and starts subscribing as
-# the stage is parsed) and "stage starts" (the same page with that start turned into a
-# no-op, so stage.js subscribes once the page's deferred scripts have run, as before).
-DESIGNS = ("page starts", "stage starts")
-STAGE_STARTS = """
-    Object.defineProperty(window, 'BazaarJanusViewer', {
-        configurable: true,
-        set(viewer) {
-            viewer.start = () => {};
-            Object.defineProperty(window, 'BazaarJanusViewer', { value: viewer, writable: true });
-        },
-    });
-"""
-
-
-def _viewer(browser, url: str, viewport: dict, design: str = DESIGNS[0], *, wait: bool = True):
-    """A viewer entering the stall (a browser context of its own: a shopper of its own,
-    with its own visitor id); without `wait`, back as soon as the page answers."""
-    page = browser.new_context(viewport=viewport).new_page()
-    page.add_init_script(PAGE_SCRIPT)
-    if design == "stage starts":
-        page.add_init_script(STAGE_STARTS)
-    page.goto(url, wait_until="load" if wait else "commit")
-    return page
-
-
-def _outbound(page) -> dict:
-    return {row["rid"]: row for row in page.evaluate("window.__rtp('outbound-rtp')")}
-
-
-def _publisher_layers(before: dict, after: dict, seconds: float) -> list[dict]:
-    """Each simulcast layer the publisher sent over the window: size, bitrate, active."""
-    layers = []
-    for row in after.values():
-        sent = row["bytes"] - before.get(row["rid"], {"bytes": 0})["bytes"]
-        layers.append(
-            {
-                "rid": row["rid"],
-                "size": f"{row['width']}x{row['height']}",
-                "mbps": round(sent * 8 / seconds / 1e6, 3),
-                "active": row["active"] and sent > 0,
-            }
-        )
-    return sorted(layers, key=lambda layer: layer["rid"] or "")
-
-
-def _by_layer(watched: list[dict]) -> dict:
-    """Mean bitrate per viewer for each received frame height."""
-    layers: dict[int, list[float]] = {}
-    for viewer in watched:
-        layers.setdefault(viewer["height"], []).append(viewer["mbps"])
-    return {
-        f"{height}p": {"viewers": len(rates), "mean_mbps": round(sum(rates) / len(rates), 3)}
-        for height, rates in sorted(layers.items())
-    }
 
 
 def measure(args, workdir: Path) -> dict:
@@ -336,11 +172,18 @@ def measure(args, workdir: Path) -> dict:
             daphne_process(env=env, log_path=workdir / "daphne.log") as (base_url, _),
             sync_playwright() as playwright,
         ):
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            # Three browsers: the seller's, the viewers' (all of them in the first
+            # rounds), and one for the entrants of the round where the viewers' browser
+            # stands for their own devices (launched now, at normal priority).
+            browsers = {
+                name: launch(playwright, CHROMIUM, CHROMIUM_ARGS)
+                for name in ("viewers", "seller", "entering")
+            }
             try:
-                return _run(args, browser, base_url, seed, janus)
+                return _run(args, browsers, base_url, seed, janus)
             finally:
-                browser.close()
+                for browser, _ in browsers.values():
+                    browser.close()
     finally:
         janus.terminate()
         janus.wait(timeout=10)
@@ -358,21 +201,19 @@ def _enter(browser, url: str, count: int, every: float, already: int) -> dict:
     for index, design in enumerate(designs):
         time.sleep(max(0.0, began + index * every - time.monotonic()))
         size = PHONE if index // 2 % 2 == 0 else DESKTOP
-        pages.append(_viewer(browser, url, size, design, wait=False))
+        pages.append(viewer(browser, url, size, design, wait=False))
     deadline = time.monotonic() + FIRST_FRAME_WAIT_S
-    firsts = [_first_frame(page, "__firstFrameMs", deadline) for page in pages]
-    timelines = [_timeline(page) for page in pages]
+    firsts = [first_frame(page, "__firstFrameMs", deadline) for page in pages]
+    timelines = [timeline(page) for page in pages]
     entries = [
         {
             "entry": index + 1,
             "design": design,
             "watching_already": already + (index if every else 0),
             "first_frame_ms": round(first, 1) if first is not None else None,
-            "steps_ms": {step: round(at, 1) for step, at in _ordered(timeline)},
+            "steps_ms": {step: round(at, 1) for step, at in ordered(steps)},
         }
-        for index, (design, first, timeline) in enumerate(
-            zip(designs, firsts, timelines, strict=True)
-        )
+        for index, (design, first, steps) in enumerate(zip(designs, firsts, timelines, strict=True))
     ]
     with_frame = [
         (entry, t)
@@ -384,7 +225,7 @@ def _enter(browser, url: str, count: int, every: float, already: int) -> dict:
             "enter_to_first_frame_ms": median_p95_ms(
                 [e["first_frame_ms"] / 1000 for e, _ in with_frame if e["design"] == name]
             ),
-            **_step_costs([t for e, t in with_frame if e["design"] == name]),
+            **step_costs([t for e, t in with_frame if e["design"] == name]),
         }
         for name in DESIGNS
     }
@@ -410,29 +251,60 @@ def _enter(browser, url: str, count: int, every: float, already: int) -> dict:
     }
 
 
-def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
+def _one_by_one(browser, url: str, count: int, every: float, watchers: list) -> dict:
+    """`count` viewers enter one at a time (the product's page, a desktop window), each
+    alone in entering: it is timed to its first frame, then leaves before the next
+    comes in, one every `every` s. Meanwhile `watchers` keep watching: how many of them
+    decoded frames over the whole round is part of the figure."""
+    load = load_average()
+    before = [inbound(page) for page in watchers]
+    firsts, timelines = [], []
+    began = time.monotonic()
+    for index in range(count):
+        time.sleep(max(0.0, began + index * every - time.monotonic()))
+        page = viewer(browser, url, DESKTOP, wait=False)
+        first = first_frame(page, "__firstFrameMs")
+        if first is not None:
+            firsts.append(first / 1000)
+            timelines.append(timeline(page))
+        page.context.close()
+    decoding = sum(
+        1
+        for start, end in zip(before, [inbound(page) for page in watchers], strict=True)
+        if end["frames"] > start["frames"]
+    )
+    progress(f"  enter -> first frame: {[round(first * 1000) for first in firsts]}")
+    return {
+        "load_average_before": load,
+        "load_average_after": load_average(),
+        "enter_to_first_frame_ms": median_p95_ms(firsts),
+        "entered_with_a_frame": f"{len(firsts)}/{count}",
+        "watchers_decoding": f"{decoding}/{len(watchers)}",
+        **step_costs(timelines),
+    }
+
+
+def _run(args, browsers: dict, base_url: str, seed: dict, janus) -> dict:
     stall_url = f"{base_url}/stalls/{seed['stall']}/"
-    seller = _go_live(browser, base_url, seed)
-    waiting = _viewer(browser, stall_url, DESKTOP)
+    browser, browser_pid = browsers["viewers"]
+    seller = _go_live(browsers["seller"][0], base_url, seed)
+    waiting = viewer(browser, stall_url, DESKTOP)
     progress("going live")
     started_at = seller.evaluate("Date.now()")
     seller.get_by_role("button", name="Start show").click()
     seller.locator("[data-show-live]").wait_for(state="visible", timeout=30_000)
-    first_at = _first_frame(waiting, "__firstFrameAt")
+    first_at = first_frame(waiting, "__firstFrameAt")
     go_live_s = (first_at - started_at) / 1000 if first_at else None
 
-    progress(f"baseline: one viewer for {args.baseline_seconds} s")
-    baseline_enter = _viewer(browser, stall_url, DESKTOP)
-    baseline_first = _first_frame(baseline_enter, "__firstFrameMs")
-    baseline_steps = _step_costs([_timeline(baseline_enter)])
-    baseline = _watch([waiting], args.baseline_seconds)[0]
-    baseline_enter.context.close()
+    progress(f"baseline: {args.alone} entering alone; one watching for {args.baseline_seconds} s")
+    alone = _one_by_one(browser, stall_url, args.alone, 1.0, [waiting])
+    baseline = watch([waiting], args.baseline_seconds)[0]
 
     entering = args.viewers - 1
     progress(f"{entering} viewers walking in, one every {args.enter_every} s")
-    keyframes_before = _outbound(seller)
+    keyframes_before = outbound(seller)
     walking = _enter(browser, stall_url, entering, args.enter_every, already=1)
-    keyframes_after = _outbound(seller)
+    keyframes_after = outbound(seller)
     publisher_keyframes = {
         rid: {
             "plis_received": row["plis"] - keyframes_before.get(rid, row)["plis"],
@@ -443,9 +315,9 @@ def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
     viewers = [waiting, *walking.pop("pages")]
     progress(f"watching for {args.seconds} s")
     janus_cpu = cpu_seconds(janus.pid)
-    sent = _outbound(seller)
-    watched = _watch(viewers, args.seconds)
-    layers = _publisher_layers(sent, _outbound(seller), args.seconds)
+    sent = outbound(seller)
+    watched = watch(viewers, args.seconds)
+    layers = publisher_layers(sent, outbound(seller), args.seconds)
     janus_cpu = cpu_seconds(janus.pid) - janus_cpu
 
     progress(f"they leave; {entering} enter all at once")
@@ -453,41 +325,57 @@ def _run(args, browser, base_url: str, seed: dict, janus) -> dict:
         page.context.close()
     time.sleep(2)
     at_once = _enter(browser, stall_url, entering, 0.0, already=1)
-    for page in at_once.pop("pages"):
+
+    progress(
+        f"{args.viewers - 1} watching on their own devices (their browser at nice "
+        f"{WATCHERS_NICE}); {args.fair_entries} enter one by one, at normal priority"
+    )
+    # The waiting viewer and all but one of the others watch: with each entrant, as many
+    # viewers as in the rounds before.
+    *others, spare = at_once.pop("pages")
+    spare.context.close()
+    watchers = [waiting, *others]
+    reniced = renice(browser_pid, WATCHERS_NICE)
+    time.sleep(2)
+    fair = _one_by_one(
+        browsers["entering"][0], stall_url, args.fair_entries, args.enter_every, watchers
+    )
+    fair["processes_reniced"] = reniced
+    for page in watchers[1:]:
         page.context.close()
 
-    decoding = sum(1 for viewer in watched if viewer["frames"] > 0)
-    by_layer = _by_layer(watched)
-    mean_mbps = sum(viewer["mbps"] for viewer in watched) / len(watched)
-    baseline_ms = round(baseline_first, 1) if baseline_first else None
+    decoding = sum(1 for row in watched if row["frames"] > 0)
+    layers_watched = by_layer(watched)
+    mean_mbps = sum(row["mbps"] for row in watched) / len(watched)
+    alone_ms = alone["enter_to_first_frame_ms"].get("median_ms")
     results = {
         "viewers": args.viewers,
         "seconds": args.seconds,
         "decoding": decoding,
-        "frames_decoded": [viewer["frames"] for viewer in watched],
-        "bitrate_by_layer": by_layer,
+        "frames_decoded": [row["frames"] for row in watched],
+        "bitrate_by_layer": layers_watched,
         "mean_mbps_per_viewer": round(mean_mbps, 3),
         "sfu_cpu_percent_of_one_core": round(100 * janus_cpu / args.seconds, 1),
         "publisher_layers": layers,
         "go_live_to_first_frame_s": round(go_live_s, 2) if go_live_s else None,
         "walking_in": walking,
         "all_at_once": at_once,
+        "watchers_on_their_own_devices": fair,
         "publisher_keyframes_while_walking_in": publisher_keyframes,
-        "baseline": {
-            "mbps": baseline["mbps"],
-            "height": baseline["height"],
-            "enter_to_first_frame_ms": baseline_ms,
-            "enter_steps_ms": baseline_steps["steps"],
-        },
+        "baseline": {"mbps": baseline["mbps"], "height": baseline["height"], "alone": alone},
         "ratios": {
             "mbps_per_viewer_vs_baseline_on_its_layer": ratio(
-                by_layer.get(f"{baseline['height']}p", {}).get("mean_mbps"), baseline["mbps"]
+                layers_watched.get(f"{baseline['height']}p", {}).get("mean_mbps"),
+                baseline["mbps"],
             ),
-            "walking_in_p95_vs_baseline": ratio(
-                walking["enter_to_first_frame_ms"].get("p95_ms"), baseline_ms
+            "walking_in_p95_vs_alone_median": ratio(
+                walking["enter_to_first_frame_ms"].get("p95_ms"), alone_ms
             ),
-            "all_at_once_p95_vs_baseline": ratio(
-                at_once["enter_to_first_frame_ms"].get("p95_ms"), baseline_ms
+            "all_at_once_p95_vs_alone_median": ratio(
+                at_once["enter_to_first_frame_ms"].get("p95_ms"), alone_ms
+            ),
+            "own_devices_p95_vs_alone_median": ratio(
+                fair["enter_to_first_frame_ms"].get("p95_ms"), alone_ms
             ),
         },
         "load_average": load_average(),
@@ -510,12 +398,11 @@ def _print(results: dict) -> None:
             f"{'active' if layer['active'] else 'inactive'}"
         )
     print(f"go live -> first frame (a waiting viewer): {results['go_live_to_first_frame_s']} s")
-    baseline = results["baseline"]
+    alone = results["baseline"]["alone"]
     print(
-        f"enter -> first frame, one viewer alone: {baseline['enter_to_first_frame_ms']} ms; "
-        + " ".join(
-            f"{step} {row['median_ms']:.0f}" for step, row in baseline["enter_steps_ms"].items()
-        )
+        f"enter -> first frame, one viewer alone ({alone['entered_with_a_frame']}; load "
+        f"{alone['load_average_before']} -> {alone['load_average_after']}): "
+        f"{alone['enter_to_first_frame_ms']} ms; {_steps_line(alone)}"
     )
     for title, key in (("walking in", "walking_in"), ("all at once", "all_at_once")):
         phase = results[key]
@@ -537,6 +424,17 @@ def _print(results: dict) -> None:
                     f"{entry['first_frame_ms']} ms | {steps}"
                 )
     print(f"  publisher while they walked in: {results['publisher_keyframes_while_walking_in']}")
+    own = results["watchers_on_their_own_devices"]
+    print(
+        f"enter -> first frame, the others watching on their own devices (load "
+        f"{own['load_average_before']} -> {own['load_average_after']}): "
+        f"{own['enter_to_first_frame_ms']} ms ({own['entered_with_a_frame']} entrants; "
+        f"watchers decoding meanwhile: {own['watchers_decoding']})\n"
+        f"  models: each watcher decodes on a device of its own, so its decoding may not "
+        f"take CPU from the servers or the entrant; here their browser runs at nice "
+        f"{WATCHERS_NICE} ({own['processes_reniced']} processes), the entrant's at 0. "
+        f"The figures above are unchanged: every browser at 0.\n  {_steps_line(own)}"
+    )
     print(f"ratios: {results['ratios']}   load average {results['load_average']}")
 
 
@@ -555,6 +453,15 @@ def _parser() -> argparse.ArgumentParser:
         "--seconds", type=float, default=15.0, help="viewing window (the issue's run: 60)"
     )
     parser.add_argument("--baseline-seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--alone", type=int, default=5, help="viewers entering alone, one after another"
+    )
+    parser.add_argument(
+        "--fair-entries",
+        type=int,
+        default=10,
+        help="viewers entering one by one while the others watch on their own devices",
+    )
     parser.add_argument(
         "--enter-every",
         type=float,

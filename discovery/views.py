@@ -211,9 +211,23 @@ def item_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "share_image_url": request.build_absolute_uri(photos[0].image.url) if photos else "",
             "price_amount": f"{Decimal(item.price_cents).scaleb(-places):.{places}f}",
             "more": more,
+            # What the page's kept markup varies on ({% kept %} in the template): the
+            # viewer's holds, and what "More from" shows of its auctions (their
+            # figures move with bids, their time left by the minute).
+            "viewer_holds": [one.held_for_you for one in (card, *more)],
+            "more_auctions": _auction_figures([one.auction for one in more if one.auction]),
             "server_time": time.time(),
         },
     )
+
+
+def _auction_figures(auctions: list) -> list:
+    """What a card shows of each auction that changes without its stall's scopes (a
+    bid), and the minute its time left is worded in; nothing without auctions."""
+    if not auctions:
+        return []
+    figures = [(a.public_id, a.status, a.price_cents, a.bid_count, a.ends_at) for a in auctions]
+    return [*figures, int(time.time() // 60)]
 
 
 @require_GET

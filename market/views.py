@@ -38,7 +38,7 @@ def section(request: HttpRequest, x: str, y: str) -> HttpResponse:
     cards = stall_cards_for_section(section_id=section_id)
     public_ids = [card["public_id"] for card in cards if card]
     live = live_stall_ids(public_ids=public_ids)
-    auctions = auctions_running_for_stalls(stall_public_ids=public_ids)
+    auctions = auctions_running_for_stalls(stall_ids=[card["id"] for card in cards if card])
     grid_viewed_record(section_id=section_id, user=request.user, visitor_id=request.visitor_id)
     context = {
         "x": x,

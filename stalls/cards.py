@@ -1,4 +1,4 @@
-"""The stall page's item cards, rendered once and shared by every viewer.
+"""The stall page's item cards and gallery, rendered once and shared by every viewer.
 
 A card's link (photo, title, price, stock, description) is the same for everyone who
 looks, so its HTML is cached per stall: rendering the cards and reading the items,
@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 
 from bazaar.cache import changed_on_commit, kept_until_changed
 
-from .models import Item, Stall
+from .models import Item, Photo, Stall
 from .selectors import items_with_availability
 
 # A reservation that runs out sends no event until the sweep records its release
@@ -23,7 +23,8 @@ from .selectors import items_with_availability
 CARDS_CACHE_SECONDS = 60
 
 
-def _scope(stall_id: int) -> str:
+def cards_scope(stall_id: int) -> str:
+    """What a change to the stall's stock, items or photos marks changed."""
     return f"stall-items:{stall_id}"
 
 
@@ -46,7 +47,7 @@ def stall_item_cards(*, stall: Stall) -> list[Item]:
     Cards read while a change was committing are never served after it
     (`kept_until_changed`)."""
     items = kept_until_changed(
-        scope=_scope(stall.pk),
+        scope=cards_scope(stall.pk),
         name="cards",
         read=lambda: _cards_rendered(stall),
         timeout=CARDS_CACHE_SECONDS,
@@ -56,6 +57,22 @@ def stall_item_cards(*, stall: Stall) -> list[Item]:
     return items
 
 
+def stall_gallery(*, stall: Stall, size: int) -> list[Photo]:
+    """The stall page's gallery, the stall's own photos first, then its items' (never
+    empty while anything in the stall has a picture), at most `size`; kept with the
+    cards, which every photo change drops."""
+    return kept_until_changed(
+        scope=cards_scope(stall.pk),
+        name=f"gallery:{size}",
+        read=lambda: _gallery(stall)[:size],
+        timeout=CARDS_CACHE_SECONDS,
+    )
+
+
+def _gallery(stall: Stall) -> list[Photo]:
+    return sorted(stall.photos.all(), key=lambda photo: photo.item_id is not None)
+
+
 def stall_item_cards_forget(*, stall_id: int) -> None:
     """After commit: the stall's cards are stale (stock, an item or a photo changed)."""
-    changed_on_commit(_scope(stall_id))
+    changed_on_commit(cards_scope(stall_id))

@@ -195,7 +195,9 @@ def free_slots(*, section_id: int, keep_stall: Stall | None = None) -> list[int]
 
 
 def section_cards_cache_key(section_id: int) -> str:
-    return f"stalls:section-cards:{section_id}"
+    # "2": the cards carry the stall's id since the grid keeps its badges by it; a
+    # process of the release before reads its own key while both run.
+    return f"stalls:section-cards:2:{section_id}"
 
 
 def stall_cards_for_section(*, section_id: int) -> list[dict | None]:
@@ -227,6 +229,7 @@ def stall_cards_for_section(*, section_id: int) -> list[dict | None]:
     cards = [None] * SLOTS_PER_SECTION
     for stall in stalls:
         cards[stall.slot] = {
+            "id": stall.pk,
             "public_id": stall.public_id,
             "url": reverse("stalls:detail", args=[stall.public_id]),
             "name": stall.name,

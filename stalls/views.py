@@ -13,7 +13,7 @@ from analytics.recording import record_visit
 from bazaar.errors import DomainError, NotFound
 
 from . import services
-from .cards import stall_item_cards
+from .cards import stall_gallery, stall_item_cards
 from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
 from .images import ImageRefused, process_upload, too_big_message
 from .models import Photo
@@ -30,14 +30,14 @@ from .selectors import (
 )
 from .uploads import upload_receive
 
+GALLERY_SIZE = 7
+
 
 @require_GET
 def stall_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     stall = stall_get(public_id=public_id)
     items = stall_item_cards(stall=stall)
-    # The stall's own photos first, then its items': the gallery is never empty
-    # while anything in the stall has a picture.
-    photos = sorted(stall.photos.all(), key=lambda photo: photo.item_id is not None)[:7]
+    photos = stall_gallery(stall=stall, size=GALLERY_SIZE)
     share_image = photos[0] if photos else None
     record_visit(request, Kind.STALL_VIEWED, stall=stall)
     return render(

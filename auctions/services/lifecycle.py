@@ -43,14 +43,14 @@ def transition(auction: Auction, to: Status, *, actor=None, note: str = "") -> N
     AuctionEvent.objects.create(
         auction=auction, from_status=auction.status, to_status=to, actor=actor, note=note[:200]
     )
-    if to in RUNNING and auction.status not in RUNNING:
+    if (to in RUNNING) != (auction.status in RUNNING):
         running_changed_on_commit(auction)
     auction.status = to
 
 
 def running_changed_on_commit(auction: Auction) -> None:
-    """After commit: the auction runs now, so its stall's kept "no auction running"
-    (`auctions_running_in_stall`) is stale."""
+    """After commit: the auction runs now, or has stopped, so its stall's kept running
+    auctions (`auctions_running_in_stall`) are stale."""
     changed_on_commit(running_scope(auction.item.stall_id))
 
 

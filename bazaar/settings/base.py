@@ -114,6 +114,7 @@ TEMPLATES = [
             "libraries": {
                 "money": "bazaar.templatetags.money",
                 "idempotency": "bazaar.templatetags.idempotency",
+                "kept": "bazaar.templatetags.kept",
                 "stylesheets": "bazaar.templatetags.stylesheets",
             },
         },

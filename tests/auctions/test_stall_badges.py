@@ -1,12 +1,18 @@
-"""The stall page's "In auction" badges: a stall with no auction running keeps that
-answer between pages, and an auction coming to run shows on the next page after it
+"""The stall page's "In auction" badges: a stall keeps which auctions run in it between
+pages, and an auction coming to run or stopping shows on the next page after it
 commits (auctions.selectors.auctions_running_in_stall)."""
 
+from datetime import timedelta
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from auctions.models import Auction
+from auctions.services.closing import auction_close
 from auctions.services.lifecycle import save, transition
+from auctions.services.starting import auction_cancel
 
 pytestmark = pytest.mark.django_db
 
@@ -45,4 +51,26 @@ def test_bidding_reopened_after_a_quiet_page_shows_on_the_next(client, stall, au
 def test_a_start_not_committed_leaves_the_kept_answer(client, stall, make_auction):
     assert "auction-badge" not in stall_page(client, stall)
     make_auction()  # rolled back with the test: never committed
+    assert "auction-badge" not in stall_page(client, stall)
+
+
+def test_a_stall_with_an_auction_running_reads_it_once(client, stall, make_auction, on_commit):
+    auction = on_commit(make_auction)
+    assert badge(auction) in stall_page(client, stall)
+    with CaptureQueriesContext(connection) as queries:
+        assert badge(auction) in stall_page(client, stall)
+    assert not [query for query in queries if "auctions_auction" in query["sql"]]
+
+
+def test_an_auction_that_closes_leaves_the_next_page(client, stall, make_auction, on_commit):
+    auction = on_commit(make_auction)
+    assert badge(auction) in stall_page(client, stall)
+    on_commit(auction_close, auction_id=auction.pk, now=auction.ends_at + timedelta(minutes=1))
+    assert "auction-badge" not in stall_page(client, stall)
+
+
+def test_a_cancelled_auction_leaves_the_next_page(client, stall, make_auction, on_commit):
+    auction = on_commit(make_auction)
+    assert badge(auction) in stall_page(client, stall)
+    on_commit(auction_cancel, actor=stall.seller.user, auction=auction)
     assert "auction-badge" not in stall_page(client, stall)

@@ -99,17 +99,18 @@ BUDGETS = {
     # Home: live shows, auctions ending soon with their photos, new items with their
     # stock, photos and auctions.
     "front": 6,
-    # The grid: the section; its cards and the layout are cached.
-    "grid": 1,
-    # Stall: stall, the stall's photos (the item cards, the rating, a quiet show stage,
-    # no auction running, no review yet and the Follow count are kept until they
-    # change: stalls.cards, reviews.selectors, stalls.room.overlay,
-    # auctions.selectors, watchlist.selectors); signed in also session, user and,
-    # for every cart button together, the buyer's accepted offers (a buyer's cart
-    # count, saves and follows are kept until they change one:
+    # The grid: none; its cards, the layout and the stalls' running auctions are kept
+    # (stalls.selectors, market.selectors, auctions.selectors).
+    "grid": 0,
+    # Stall: the stall (the page's shared markup with its item cards, photos, rating
+    # and running auctions, a quiet show stage, no review yet and the Follow count
+    # are kept until they change: {% kept %}, stalls.cards, reviews.selectors,
+    # stalls.room.overlay, auctions.selectors, watchlist.selectors); signed in also
+    # session, user and, for every cart button together, the buyer's accepted offers
+    # (a buyer's cart count, saves and follows are kept until they change one:
     # orders.checkout.selectors, watchlist.selectors).
-    "stall signed out": 2,
-    "stall signed in": 5,
+    "stall signed out": 1,
+    "stall signed in": 4,
     # Item (signed in): session, user, the item, the viewer's holds in its stall, the
     # photos of the page's items (the item's gallery among them), accepted offer
     # (the stall's items with their stock, no auction running, the rating and the

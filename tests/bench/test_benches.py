@@ -4,6 +4,7 @@ JSON line has always had. Nothing here runs a server or looks at a time."""
 
 import importlib
 import json
+import os
 import signal
 import socket
 import time
@@ -64,7 +65,14 @@ DEFAULTS = {
         "redis": DEFAULT_REDIS,
         "url": None,
     },
-    "video": {"viewers": 20, "seconds": 15.0, "baseline_seconds": 4.0, "enter_every": 2.0},
+    "video": {
+        "viewers": 20,
+        "seconds": 15.0,
+        "baseline_seconds": 4.0,
+        "enter_every": 2.0,
+        "alone": 5,
+        "fair_entries": 10,
+    },
     "page_cost": {
         "postgres": DEFAULT_POSTGRES,
         "redis": DEFAULT_REDIS,
@@ -316,3 +324,56 @@ def test_a_bench_keeps_its_servers_to_the_ports_it_is_given(monkeypatch):
         monkeypatch.setenv("BENCH_PORTS", f"{port}-{port}")
         with pytest.raises(OSError, match="no free port"):
             free_port()
+
+
+def test_a_process_tree_is_reniced_whole():
+    """The video bench lowers the watchers' chromium with all it started (renderers fork
+    from zygotes, from several of the browser's threads): children and grandchildren."""
+    import subprocess
+
+    from bench._browsers import descendants, renice
+
+    parent = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+    try:
+        deadline = time.monotonic() + 5
+        while len(descendants(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        tree = {parent.pid} | descendants(parent.pid)
+        assert len(tree) == 3
+        assert renice(parent.pid, 19) == 3
+        assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in tree} == {19}
+    finally:
+        for pid in descendants(parent.pid):
+            os.kill(pid, signal.SIGTERM)
+        parent.terminate()
+        parent.wait(timeout=5)
+
+
+def test_an_entrant_whose_page_never_answers_counts_without_a_frame():
+    """On a machine too busy for a page to commit in 30 s, the video bench records that
+    entry (no frame, no steps) instead of ending the run."""
+    from playwright.sync_api import TimeoutError as NoAnswer
+
+    from bench import _video_pages
+
+    class Page:
+        def add_init_script(self, script):
+            pass
+
+        def goto(self, url, wait_until):
+            raise NoAnswer("Page.goto: Timeout 30000ms exceeded.")
+
+        def evaluate(self, expression):
+            assert expression.startswith(("window.__timeline ?", "window.__rtp ?"))
+            return {"steps": {}, "asked": None} if "timeline" in expression else []
+
+    class Browser:
+        def new_context(self, viewport):
+            return type("Context", (), {"new_page": lambda self: Page()})()
+
+    page = _video_pages.viewer(Browser(), "http://stall/", _video_pages.DESKTOP, wait=False)
+
+    assert _video_pages.timeline(page) == {"steps": {}, "asked": None}
+    assert _video_pages.inbound(page) == {"bytes": 0, "frames": 0, "height": 0}
+    with pytest.raises(NoAnswer):
+        _video_pages.viewer(Browser(), "http://stall/", _video_pages.DESKTOP, wait=True)

@@ -4,6 +4,7 @@ at first), the grid card says LIVE with one watching, a flash auction's panel si
 over the video (desktop and phone), the seller turns the camera off and switches to
 the other camera while the viewer keeps decoding, and End show reaches both."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -274,6 +275,30 @@ class LiveShowTest(BrowserTestCase):
         viewer.wait_for_timeout(500)  # the panel's entrance
         _keep(viewer, "show-viewer-390")
         assert_accessible(viewer, "stall on a phone with a flash auction over the video")
+
+    def test_a_viewer_joins_with_its_layer_and_changes_none_before_its_first_frame(self):
+        """A "configure" before the viewer is connected has Janus ask the seller for a
+        keyframe nobody can take yet, and the seller's browser then ignores the request
+        made once the viewer is connected for 300 ms: the first frame waits for it."""
+        seller = self.go_live()
+        seller.get_by_role("button", name="Start show").click()
+        seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
+        viewer = self.new_page(self.viewer, viewport=PHONE)
+        messages = []
+
+        def sent(request):
+            if request.method == "POST" and request.url.startswith(JANUS_URL):
+                messages.append(json.loads(request.post_data))
+
+        viewer.on("request", sent)
+        viewer.goto(self.stall_url)
+        viewer.wait_for_function(
+            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
+        )
+        bodies = [m["body"] for m in messages if m["janus"] == "message"]
+        joins = [body for body in bodies if body["request"] == "join"]
+        assert [join["streams"] for join in joins] == [[{"feed": "seller", "substream": 0}]]
+        assert not [body for body in bodies if body["request"] == "configure"], bodies
 
     def test_closing_the_sellers_tab_ends_the_show(self):
         seller = self.go_live()

@@ -400,3 +400,32 @@ def test_authorization_matrix_for_discovery(client, catalogue, people, who, endp
         assert ("Enamel teapot" in html) == ("Held for you" in html) == (who == "holder")
     # Reads only: a form post is refused and changes nothing.
     assert client.post(url, query).status_code == 405
+
+
+def test_the_item_page_shows_every_bid_on_the_next_view(client, catalogue):
+    """The page's shared markup is kept until the stall changes ({% kept %}); a bid
+    changes no scope, so the auction's figures are each request's own: on the item
+    and in "more from this stall"."""
+    from auctions.models import Auction
+
+    shade, brass = catalogue["shade"], catalogue["brass"]
+    auction = auctioned(shade, start_cents=1200)
+    assert "opening bid" in page(client, reverse("discovery:item", args=[shade.public_id]))
+    assert "to open" in page(client, reverse("discovery:item", args=[brass.public_id]))
+    Auction.objects.filter(pk=auction.pk).update(price_cents=1500, bid_count=1)
+    panel = page(client, reverse("discovery:item", args=[shade.public_id]))
+    assert "$15.00" in panel and "current bid · 1 bid" in panel
+    more = page(client, reverse("discovery:item", args=[brass.public_id]))
+    assert "$15.00 <span" in more.split('id="more-title"')[1] and "1 bid" in more
+
+
+def test_the_item_page_keeps_each_viewers_own_parts(client, catalogue, make_user):
+    teapot = catalogue["teapot"]
+    url = reverse("discovery:item", args=[teapot.public_id])
+    page(client, url)  # a guest's read keeps the shared markup
+    seller = catalogue["lamps"].seller.user
+    client.force_login(seller)
+    assert "Edit this item" in page(client, url)
+    client.force_login(make_user("shopper"))
+    html = page(client, url)
+    assert "Edit this item" not in html and "Report this item" in html

@@ -49,7 +49,7 @@ def test_a_stall_with_nothing_for_sale_shows_no_price(client, make_stall):
 
 
 def test_live_and_in_auction_badges_lead_to_the_seller_and_the_auction(
-    client, make_stall, make_item
+    client, make_stall, make_item, on_commit
 ):
     stall = make_stall("auctioneer", slot=1)
     auction = start_auction(make_item(stall, title="Brass telescope"))
@@ -60,8 +60,21 @@ def test_live_and_in_auction_badges_lead_to_the_seller_and_the_auction(
     assert badge in html
     assert 'aria-label="In auction: Brass telescope, at auctioneer&#x27;s stall"' in html
 
-    auction_cancel(actor=stall.seller.user, auction=auction)
+    # The badges are kept until an auction in the stall starts or stops and commits.
+    on_commit(auction_cancel, actor=stall.seller.user, auction=auction)
     assert "auction-badge" not in client.get(section_url()).content.decode()
+
+
+def test_an_auction_started_after_a_read_shows_on_the_next(
+    client, make_stall, make_item, on_commit
+):
+    stall = make_stall("auctioneer", slot=1)
+    item = make_item(stall, title="Brass telescope")
+    assert "auction-badge" not in client.get(section_url()).content.decode()
+    start_auction(item)  # inside the test's transaction: never committed, nothing dropped
+    assert "auction-badge" not in client.get(section_url()).content.decode()
+    on_commit(start_auction, make_item(stall, title="Sextant"))
+    assert "auction-badge" in client.get(section_url()).content.decode()
 
 
 def test_a_section_of_auctions_costs_no_query_per_card(

@@ -158,10 +158,15 @@
         handleUrl = `${sessionUrl}/${attached.data.id}`;
         mark("attach");
         // The seller publishes under a feed id the grant names: no asking who publishes.
+        // The layer goes with the join: a "configure" now would have Janus ask the seller
+        // for a keyframe this viewer cannot take yet, and the seller's browser ignores
+        // keyframe requests for 300 ms after one (WebRTC's minimum keyframe interval), so
+        // the request Janus makes once this viewer is connected could go unanswered.
+        layer = wantedLayer(video || document.querySelector("[data-show-video]"));
         await send(handleUrl, {
           janus: "message",
           body: { request: "join", ptype: "subscriber", room: grant.room, token: grant.extra.room_token,
-            streams: [{ feed: grant.extra.feed }] },
+            streams: [{ feed: grant.extra.feed, substream: layer }] },
         });
         chooseLayer(); // again once the stylesheet has given the player its size
         window.addEventListener("resize", chooseLayer);

@@ -1,0 +1,135 @@
+"""`{% kept %}`: a fragment of page rendered once and shared by every viewer until
+something it shows changes, with holes (`{% unkept %}`) rendered for each request.
+
+    {% kept "stall-page" for "stall" stall.pk vary stall.name stall.slot %}
+      <h1>{{ stall.name }}</h1>
+      {% unkept %}{% follow_button stall %}{% endunkept %}
+      ...
+    {% endkept %}
+
+Rendering the same markup for every viewer was most of a page's CPU. Django's own
+`{% cache %}` keeps a fragment for a time; this one keeps it until the change that
+makes it stale commits: the fragment goes stale with every scope registered for the
+family's member (`bazaar.cache.register_family_scope`: a stall's items, running
+auctions, rating), and what is read fresh with the page anyway (the stall's own row)
+goes into the key through `vary`. One cache round trip when warm.
+
+What is the viewer's own stays out of the kept markup:
+- an `{% unkept %}` block, a direct child of `{% kept %}` (not inside an `if` or a
+  loop there, which would be decided once for everyone), is rendered for each request
+  in the page's context and put in its place;
+- `{% csrf_token %}` inside the kept markup is this request's token: the fragment is
+  rendered with a mark where the token goes, and the mark is replaced on the way out.
+Marks hold a NUL character, which no text of ours can hold (Django's forms refuse it,
+and the HTML sanitiser replaces it), so a seller cannot forge one.
+"""
+
+import hashlib
+
+from django import template
+from django.template.base import Node, NodeList, TextNode
+
+from bazaar.cache import family_scopes, kept_until_any_changed
+
+register = template.Library()
+
+# A bound for a change made where no service marks its scope (the admin, a shell).
+KEPT_FRAGMENT_SECONDS = 60
+HOLE_MARK = "\x00kept:hole\x00"
+CSRF_MARK = "\x00kept:csrf\x00"
+_RENDERING_KEPT = "_rendering_kept_fragment"
+
+
+class UnkeptNode(Node):
+    child_nodelists = ("nodelist",)
+
+    def __init__(self, nodelist: NodeList):
+        self.nodelist = nodelist
+
+    def render(self, context) -> str:
+        if context.get(_RENDERING_KEPT):
+            return HOLE_MARK
+        return self.nodelist.render(context)
+
+
+class KeptNode(Node):
+    child_nodelists = ("nodelist",)
+
+    def __init__(self, name: str, family: str, member, vary: list, nodelist: NodeList):
+        self.name, self.family, self.member, self.vary = name, family, member, vary
+        self.nodelist = nodelist
+        self.holes = [node for node in nodelist if isinstance(node, UnkeptNode)]
+        if len(nodelist.get_nodes_by_type(UnkeptNode)) != len(self.holes):
+            raise template.TemplateSyntaxError(
+                "{% unkept %} must be directly inside {% kept %}, not in a tag there: "
+                "what decides it would be decided once for every viewer."
+            )
+        # The kept markup is the block's: a deploy that changes the block is a new key.
+        self.fingerprint = _fingerprint(nodelist)
+
+    def render(self, context) -> str:
+        member = self.member.resolve(context)
+        vary = repr([value.resolve(context) for value in self.vary])
+        digest = hashlib.md5(f"{self.fingerprint}|{vary}".encode(), usedforsecurity=False)
+        key = f"fragment:{self.name}:{self.family}:{member}:{digest.hexdigest()}"
+        kept = kept_until_any_changed(
+            scopes=family_scopes(self.family, member),
+            key=key,
+            read=lambda: self._render_kept(context),
+            timeout=KEPT_FRAGMENT_SECONDS,
+        )
+        pieces = kept.split(HOLE_MARK)
+        if len(pieces) != len(self.holes) + 1:  # a foreign entry: render it all here
+            return self.nodelist.render(context)
+        out = [pieces[0]]
+        for hole, piece in zip(self.holes, pieces[1:], strict=True):
+            out += [hole.nodelist.render(context), piece]
+        return "".join(out).replace(CSRF_MARK, str(context.get("csrf_token", "")))
+
+    def _render_kept(self, context) -> str:
+        with context.push({_RENDERING_KEPT: True, "csrf_token": CSRF_MARK}):
+            return self.nodelist.render(context)
+
+
+def _fingerprint(nodelist: NodeList) -> str:
+    """The block's markup and tags, as written: the same in every process."""
+    parts = []
+    for node in nodelist:
+        token = getattr(node, "token", None)
+        parts.append(node.s if isinstance(node, TextNode) else type(node).__name__)
+        parts.append(token.contents if token is not None else "")
+        for attribute in getattr(node, "child_nodelists", ()):
+            child = getattr(node, attribute, None)
+            if child:
+                parts.append(_fingerprint(child))
+    return hashlib.md5("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
+
+
+@register.tag("kept")
+def do_kept(parser, token) -> KeptNode:
+    """`{% kept "name" for "family" member [vary value ...] %}...{% endkept %}`."""
+    bits = token.split_contents()
+    if len(bits) < 5 or bits[2] != "for" or (len(bits) > 5 and bits[5] != "vary"):
+        raise template.TemplateSyntaxError(
+            f'Usage: {{% {bits[0]} "name" for "family" member [vary value ...] %}}'
+        )
+    name, family = (_literal(parser, bit, bits[0]) for bit in (bits[1], bits[3]))
+    member = parser.compile_filter(bits[4])
+    vary = [parser.compile_filter(bit) for bit in bits[6:]]
+    nodelist = parser.parse(("endkept",))
+    parser.delete_first_token()
+    return KeptNode(name, family, member, vary, nodelist)
+
+
+@register.tag("unkept")
+def do_unkept(parser, token) -> UnkeptNode:
+    """`{% unkept %}...{% endunkept %}`: rendered for each request, inside `{% kept %}`."""
+    nodelist = parser.parse(("endunkept",))
+    parser.delete_first_token()
+    return UnkeptNode(nodelist)
+
+
+def _literal(parser, bit: str, tag: str) -> str:
+    if len(bit) < 2 or bit[0] != bit[-1] or bit[0] not in "\"'":
+        raise template.TemplateSyntaxError(f"{tag}: the name and the family are quoted text")
+    return bit[1:-1]

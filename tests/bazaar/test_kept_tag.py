@@ -1,0 +1,82 @@
+"""`{% kept %}`: a fragment rendered once for everyone until a scope of its family
+changes, with `{% unkept %}` holes rendered for each request and each viewer's own
+CSRF token (bazaar.templatetags.kept)."""
+
+import pytest
+from django.template import Context, Engine, TemplateSyntaxError
+
+from bazaar.cache import changed_on_commit, register_family_scope
+
+pytestmark = pytest.mark.django_db
+
+engine = Engine(libraries={"kept": "bazaar.templatetags.kept"})
+
+
+@pytest.fixture(autouse=True)
+def shelf_family():
+    register_family_scope("shelf", lambda member: f"shelf-things:{member}")
+
+
+def render(source: str, **context) -> str:
+    return engine.from_string("{% load kept %}" + source).render(Context(context))
+
+
+KEPT = (
+    '{% kept "shelf" for "shelf" shelf.id vary shelf.name %}'
+    "{{ shelf.name }} holds {{ shelf.things }}"
+    "{% unkept %}, seen by {{ viewer }}{% endunkept %}"
+    "{% endkept %}"
+)
+
+
+def shelf(things: int, name: str = "Lamps") -> dict:
+    return {"id": 1, "name": name, "things": things}
+
+
+def test_the_kept_part_is_rendered_once_and_the_holes_each_time():
+    assert render(KEPT, shelf=shelf(3), viewer="ann") == "Lamps holds 3, seen by ann"
+    assert render(KEPT, shelf=shelf(4), viewer="bob") == "Lamps holds 3, seen by bob"
+
+
+def test_a_change_in_the_family_renders_it_again(on_commit):
+    render(KEPT, shelf=shelf(3), viewer="ann")
+    on_commit(changed_on_commit, "shelf-things:1")
+    assert render(KEPT, shelf=shelf(4), viewer="ann") == "Lamps holds 4, seen by ann"
+
+
+def test_a_change_to_another_member_leaves_it(on_commit):
+    render(KEPT, shelf=shelf(3), viewer="ann")
+    on_commit(changed_on_commit, "shelf-things:2")
+    assert render(KEPT, shelf=shelf(4), viewer="ann") == "Lamps holds 3, seen by ann"
+
+
+def test_what_it_varies_on_is_a_fragment_of_its_own():
+    render(KEPT, shelf=shelf(3), viewer="ann")
+    assert render(KEPT, shelf=shelf(4, "Clocks"), viewer="ann") == "Clocks holds 4, seen by ann"
+
+
+def test_each_viewer_gets_their_own_csrf_token():
+    source = '{% kept "form" for "shelf" 1 %}<form>{% csrf_token %}</form>{% endkept %}'
+    first = render(source, csrf_token="first-token")
+    assert first == (
+        '<form><input type="hidden" name="csrfmiddlewaretoken" value="first-token"></form>'
+    )
+    assert "second-token" in render(source, csrf_token="second-token")
+
+
+def test_a_hole_inside_a_tag_is_refused():
+    with pytest.raises(TemplateSyntaxError, match="directly inside"):
+        render(
+            '{% kept "x" for "shelf" 1 %}'
+            "{% if a %}{% unkept %}b{% endunkept %}{% endif %}"
+            "{% endkept %}"
+        )
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ['{% kept "x" %}', '{% kept x for "shelf" 1 %}', '{% kept "x" for "shelf" 1 by y %}'],
+)
+def test_a_malformed_tag_says_how_it_is_written(tag):
+    with pytest.raises(TemplateSyntaxError):
+        render(tag + "{% endkept %}")

@@ -1,0 +1,78 @@
+"""The stall page's shared markup is rendered once for everyone who sees the same
+({% kept %} in stalls/detail.html): what the stall's row says shows on the next read,
+and what is one viewer's (the seller's tools, their Follow button, a CSRF token that
+works) is never another's."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from stalls.models import Stall
+from stalls.services import stall_update
+from tests.conftest import new_item
+
+pytestmark = pytest.mark.django_db
+
+EDIT_LINK = "Edit in your dashboard"
+
+
+def stall_page(client, stall) -> str:
+    response = client.get(reverse("stalls:detail", args=[stall.public_id]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_sellers_page_and_a_shoppers_are_kept_apart(client, stall):
+    new_item(stall, title="Lamp")
+    as_seller = Client()
+    as_seller.force_login(stall.seller.user)
+    assert EDIT_LINK not in stall_page(client, stall)
+    seller_page = stall_page(as_seller, stall)
+    assert EDIT_LINK in seller_page and "Add to cart" not in seller_page
+    shopper_page = stall_page(client, stall)
+    assert EDIT_LINK not in shopper_page and "Add to cart" in shopper_page
+
+
+def test_each_viewer_has_their_own_follow_button_and_report_links(client, stall, make_user):
+    stall_page(client, stall)  # a guest's read keeps the shared markup
+    shopper = Client()
+    shopper.force_login(make_user("shopper"))
+    html = stall_page(shopper, stall)
+    assert "Report this stall" in html
+    assert "Report this stall" not in stall_page(client, stall)
+
+
+def test_a_renamed_stall_shows_on_the_next_read(client, stall):
+    stall_page(client, stall)
+    stall_update(
+        actor=stall.seller.user,
+        stall=stall,
+        name="Lamps and Clocks",
+        description="Only **clocks** now.",
+        section_x=0,
+        section_y=0,
+        slot=stall.slot,
+    )
+    html = stall_page(client, stall)
+    assert "<h1>Lamps and Clocks</h1>" in html and "<strong>clocks</strong>" in html
+
+
+def test_a_stall_moved_by_a_steward_shows_its_new_place(client, stall):
+    assert "slot 1 of section 0/0" in stall_page(client, stall)
+    Stall.objects.filter(pk=stall.pk).update(slot=4)  # as stalls.moves does
+    assert "slot 5 of section 0/0" in stall_page(client, stall)
+
+
+def test_the_kept_cart_button_posts_with_each_viewers_own_token(stall):
+    lamp = new_item(stall, title="Lamp", inventory=3)
+    for _ in range(2):  # the second viewer reads the markup the first one kept
+        viewer = Client(enforce_csrf_checks=True)
+        html = stall_page(viewer, stall)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+        response = viewer.post(
+            reverse("orders:cart_add"),
+            {"item": lamp.public_id, "quantity": 1, "csrfmiddlewaretoken": token},
+        )
+        assert response.status_code != 403
