@@ -79,7 +79,9 @@ class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketC
     """Everything an auction socket receives comes through its fan-out, so it never
     subscribes a channel of its own: a per-socket SUBSCRIBE, one at a time under the
     pub/sub layer's lock, was half of a watcher's join on uvicorn (docs/decisions.md,
-    issue 22, session crowd2)."""
+    issue 22, session crowd2). The state a join reads is kept by the fan-out for the
+    next joins while no newer one was handed out (`GroupFanout.keep`): its read in a
+    database thread was the largest part of a watcher's join (session joins)."""
 
     async def connect(self):
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
@@ -89,13 +91,14 @@ class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketC
         # Subscribe before reading the state: nothing committed in between is missed
         # (an update older than the welcome is recognised by its lower `version`).
         await self.fanout.join(self)
-        self.auction, state = await _state(public_id)
+        self.auction, state = self.fanout.kept() or await _state(public_id)
         if state is None:
             await self.fanout.leave(self)
             self.fanout = None
             await self._error("unknown_auction", "There is no auction at this address.")
             await self.close(code=CLOSE_UNKNOWN_AUCTION)
             return
+        self.fanout.keep(self, (self.auction, state), state["version"])
         await self._send_json(
             {
                 "type": "welcome",

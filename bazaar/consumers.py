@@ -1,8 +1,7 @@
 """What every consumer of the market shares."""
 
-import asyncio
-import logging
 import uuid
+from contextlib import suppress
 from functools import partial
 
 from channels.auth import AuthMiddleware, get_user
@@ -11,10 +10,9 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
+from django.contrib.auth.models import AnonymousUser
 
 from bazaar.threads import ProcessThreads
-
-log = logging.getLogger(__name__)
 
 # A consumer's database work runs in a pool of threads, its connection back to the
 # pool after each call. Channels' own `database_sync_to_async` runs every socket's
@@ -29,9 +27,14 @@ in_db_pool = partial(database_sync_to_async, thread_sensitive=False, executor=CO
 
 class PooledAuthMiddleware(AuthMiddleware):
     """Channels' AuthMiddleware with the session and user read in the thread pool
-    (`in_db_pool`) rather than in the one database thread."""
+    (`in_db_pool`) rather than in the one database thread. A socket that brought no
+    session cookie is a guest without a trip there: a crowd of watchers is mostly
+    such sockets, and the hop was a tenth of a join's work (session joins)."""
 
     async def resolve_scope(self, scope):
+        if scope["session"].session_key is None:
+            scope["user"]._wrapped = AnonymousUser()
+            return
         scope["user"]._wrapped = await in_db_pool(get_user.func)(scope)
 
 
@@ -63,47 +66,19 @@ class DirectDispatchMixin:
 
 
 class ChannelOnDemandMixin:
-    """A socket that subscribes to the channel layer only when it asks to.
+    """A socket that subscribes to no channel of its own.
 
     Channels gives every consumer its own channel, which the pub/sub layer turns into
-    a Redis SUBSCRIBE when the socket opens and an UNSUBSCRIBE when it closes: with a
-    room's broadcasts coming through the process's fan-out (`bazaar.fanout`), that was
-    most of what a guest's join and departure cost. Here `channel_name` names the
-    socket without subscribing; `own_channel()` subscribes (for what is sent to one
-    user's sockets) and returns the layer's channel, which is dropped when the socket
-    ends.
+    a Redis SUBSCRIBE when the socket opens and an UNSUBSCRIBE when it closes: with
+    what a socket receives coming through the process's fan-outs (`bazaar.fanout`:
+    its room's, its auction's, its user's), that was most of what a join and a
+    departure cost. Here `channel_name` only names the socket.
     """
-
-    layer_channel: str | None = None
 
     async def __call__(self, scope, receive, send):
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.channel_name = f"socket.{uuid.uuid4().hex}"
         self.base_send = send
-        self._own_channel_task: asyncio.Task | None = None
-        try:
+        with suppress(StopConsumer):
             await await_many_dispatch([receive], self.dispatch)
-        except StopConsumer:
-            pass
-        finally:
-            if self._own_channel_task is not None:
-                self._own_channel_task.cancel()  # the layer unsubscribes a cancelled receive
-
-    async def own_channel(self) -> str:
-        if self.layer_channel is None:
-            self.layer_channel = await self.channel_layer.new_channel()
-            self._own_channel_task = asyncio.get_running_loop().create_task(
-                self._receive_own(self.layer_channel)
-            )
-        return self.layer_channel
-
-    async def _receive_own(self, channel: str) -> None:
-        while True:
-            message = await self.channel_layer.receive(channel)
-            try:
-                await self.dispatch(message)
-            except StopConsumer:
-                return
-            except Exception:
-                log.exception("a message to one socket failed")

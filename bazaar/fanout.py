@@ -115,15 +115,34 @@ def _coalesced(messages: list[dict]) -> list[dict]:
     return out
 
 
+# A state kept by a fan-out (`GroupFanout.keep`) is served at most this long, so a
+# change whose announcement was lost (Redis down for a moment) is read afresh soon.
+KEEP_SECONDS = 5.0
+
+
 class GroupFanout:
-    def __init__(self, channel_layer, group: str, seconds_per_socket: float = SECONDS_PER_SOCKET):
+    """`linger`: seconds the subscription outlives its last member, so that a socket
+    joining soon after (a page reloaded, the next stall of the same person) waits on
+    no SUBSCRIBE. The members of a lingering fan-out leave through the object they
+    joined (it may have been replaced in `group_fanout`'s registry meanwhile)."""
+
+    def __init__(
+        self,
+        channel_layer,
+        group: str,
+        seconds_per_socket: float = SECONDS_PER_SOCKET,
+        linger: float = 0.0,
+    ):
         self.channel_layer = channel_layer
         self.group = group
         self.seconds_per_socket = seconds_per_socket
+        self.linger = linger
         self.members: set = set()
         self.channel: str | None = None
         self.tasks: tuple[asyncio.Task, ...] = ()
         self.lock = asyncio.Lock()
+        self.ending: asyncio.Task | None = None  # the lingering subscription's end
+        self.kept_state: tuple | None = None  # (channel, version, until, state)
         self.waiting: list[dict] = []
         self.first_waiting_at = 0.0  # loop time the oldest waiting message came
         self.arrived = asyncio.Event()
@@ -134,6 +153,9 @@ class GroupFanout:
         """Add a consumer; when this returns, the process is subscribed to the group."""
         async with self.lock:
             self.members.add(consumer)
+            if self.ending is not None:
+                self.ending.cancel()
+                self.ending = None
             if self.channel is None:
                 self.channel = await self.channel_layer.new_channel()
                 await self.channel_layer.group_add(self.group, self.channel)
@@ -146,13 +168,57 @@ class GroupFanout:
     async def leave(self, consumer) -> None:
         async with self.lock:
             self.members.discard(consumer)
-            if self.members or self.channel is None:
+            if self.members or self.channel is None or self.ending is not None:
                 return
-            channel, self.channel = self.channel, None
-            for task in self.tasks:
-                task.cancel()
-            self.waiting.clear()
-            await self.channel_layer.group_discard(self.group, channel)
+            if self.linger > 0:
+                self.ending = asyncio.get_running_loop().create_task(self._end_after_linger())
+                return
+            await self._end()
+
+    async def _end_after_linger(self) -> None:
+        """The registry (`group_fanout`) forgets a lingering fan-out once it ends, so one
+        per person who ever joined does not pile up; its members hold it and leave
+        through it, and a join on it after it ended simply subscribes it again."""
+        await asyncio.sleep(self.linger)
+        async with self.lock:  # a join cancels this before it takes the lock
+            self.ending = None
+            await self._end()
+        key = (id(asyncio.get_running_loop()), self.group)
+        if _fanouts.get(key) is self:
+            del _fanouts[key]
+
+    async def _end(self) -> None:
+        channel, self.channel = self.channel, None
+        for task in self.tasks:
+            task.cancel()
+        self.waiting.clear()
+        self.kept_state = None
+        await self.channel_layer.group_discard(self.group, channel)
+
+    def keep(self, member, state, version: int) -> None:
+        """Keep a state of the group that `member` read after joining, for sockets that
+        join later (`kept`). It was read while subscribed, so every change after it
+        reaches the members; it stays current until a newer `latest` is handed out
+        (a socket joining then would have missed it), the subscription ends, or
+        KEEP_SECONDS pass."""
+        if member not in self.members or version < self.latest_given:
+            return
+        if self.kept_state is not None and self.kept_state[1] > version:
+            return
+        until = asyncio.get_running_loop().time() + KEEP_SECONDS
+        self.kept_state = (self.channel, version, until, state)
+
+    def kept(self):
+        """The kept state if still current, else None."""
+        if self.kept_state is None:
+            return None
+        channel, version, until, state = self.kept_state
+        current = (
+            channel == self.channel
+            and version >= self.latest_given
+            and asyncio.get_running_loop().time() < until
+        )
+        return state if current else None
 
     def hand_out_here(self, message: dict) -> None:
         """Deliver `message` to this process's members only, as if it had come on the
@@ -235,6 +301,6 @@ def for_this_loop(registry: dict, group: str, make):
 _fanouts: dict[tuple[int, str], GroupFanout] = {}
 
 
-def group_fanout(channel_layer, group: str) -> GroupFanout:
-    """This process's fan-out for a group."""
-    return for_this_loop(_fanouts, group, lambda: GroupFanout(channel_layer, group))
+def group_fanout(channel_layer, group: str, **options) -> GroupFanout:
+    """This process's fan-out for a group (`options` for GroupFanout, on first use)."""
+    return for_this_loop(_fanouts, group, lambda: GroupFanout(channel_layer, group, **options))

@@ -28,6 +28,10 @@ from .selectors import room_stall, room_stall_kept
 CLOSE_UNKNOWN_STALL = 4404
 CLOSE_BANNED = 4403
 CURSOR_MIN_INTERVAL = 1 / 30
+# A person's group stays subscribed in this process this long after their last
+# socket here closed: the next stall they open, or the page reloaded, joins without
+# waiting on a Redis SUBSCRIBE (Market Day's signed-in joins waited seconds for them).
+USER_GROUP_LINGER = 120.0
 
 
 @in_db_pool
@@ -79,8 +83,11 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         # Subscribe before reading any state: nothing committed in between is missed.
         fanout = group_fanout(self.channel_layer, self.group)
         await fanout.join(self)
-        if user.is_authenticated:
-            await self.channel_layer.group_add(user_group(user.public_id), await self.own_channel())
+        if user.is_authenticated:  # what is sent to this person alone
+            self.user_fanout = group_fanout(
+                self.channel_layer, user_group(user.public_id), linger=USER_GROUP_LINGER
+            )
+            await self.user_fanout.join(self)
         headcount, heartbeat, ttl = room_pulse_here().enter(
             self.group, self.stall, fanout, self.channel_name, self.visitor
         )
@@ -127,9 +134,7 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         cursor_hub(self.channel_layer, self.group).gone(self.cursor_id)
         await group_fanout(self.channel_layer, self.group).leave(self)
         if self.user.is_authenticated:
-            await self.channel_layer.group_discard(
-                user_group(self.user.public_id), self.layer_channel
-            )
+            await self.user_fanout.leave(self)
 
     async def receive(self, text_data=None, bytes_data=None):
         if not self.joined:
@@ -227,8 +232,8 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
     async def _error(self, code: str, message: str, **extra) -> None:
         await self._send_json({"type": "error", "code": code, "message": message, **extra})
 
-    # Broadcasts: to the whole room through the process's fan-out, to one user on the
-    # consumer's own channel
+    # Broadcasts: to the whole room through the process's fan-out of the room, to one
+    # user through the process's fan-out of their group
 
     async def forward_frame(self, event):
         """A frame encoded once for every socket it goes to: document updates, cursor

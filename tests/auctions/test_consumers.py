@@ -200,3 +200,33 @@ async def test_watchers_sockets_subscribe_no_channel_of_their_own(auction, monke
     assert len(opened) <= 1  # the fan-out's, shared by all three
     for socket in sockets:
         await socket.disconnect()
+
+
+async def test_a_join_gets_the_state_kept_by_its_process_until_a_newer_one_went_out(
+    auction, make_bidder, bid, monkeypatch
+):
+    """The first watcher reads the state; the next ones get that state without a query
+    while it is current, and the state after a bid once the bid's update went out."""
+    import auctions.consumers
+
+    reads = []
+    real = auctions.consumers.auction_for_state
+
+    def counted(**kwargs):
+        reads.append(1)
+        return real(**kwargs)
+
+    monkeypatch.setattr(auctions.consumers, "auction_for_state", counted)
+    alice = await sync_to_async(make_bidder)("alice")
+    first, welcome = await watch(auction.public_id)
+    second, kept = await watch(auction.public_id, alice)
+    assert len(reads) == 1 and kept["state"] == welcome["state"]
+    assert kept["you_as"] == pseudonym(auction, alice.pk)
+
+    await sync_to_async(bid)(alice, 1000)
+    update = await first.receive_json_from(timeout=3)
+    third, after = await watch(auction.public_id)
+    assert len(reads) == 2 and after["state"] == update["state"]
+    assert after["state"]["version"] > welcome["state"]["version"]
+    for socket in (first, second, third):
+        await socket.disconnect()

@@ -87,3 +87,36 @@ def test_a_forked_child_gets_threads_of_its_own():
     child.start()
     child.join(WAIT * 2)
     assert child.exitcode == 0 and answers.get() == child.pid
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_without_a_session_cookie_is_a_guest_read_in_no_thread(
+    client, make_user, monkeypatch
+):
+    """A crowd's watchers bring no session: their join makes no trip to the threads.
+    A socket with a session still has its user read there, a signed-in one included."""
+    user = await sync_to_async(make_user)("ana")
+    await sync_to_async(client.force_login)(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    reads, seen = [], []
+    real = channels.auth.get_user.func
+
+    def counted(scope):
+        reads.append(1)
+        return real(scope)
+
+    async def app(scope, receive, send):
+        seen.append(scope["user"].pk)
+        await send({"type": "websocket.accept"})
+
+    monkeypatch.setattr(channels.auth.get_user, "func", counted)
+    stack = CookieMiddleware(SessionMiddleware(PooledAuthMiddleware(app)))
+    guest = WebsocketCommunicator(stack, "/ws/")
+    assert (await guest.connect())[0]
+    assert seen == [None] and reads == []
+
+    for cookie in (session, "no-such-session-key"):
+        headers = [(b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())]
+        assert (await WebsocketCommunicator(stack, "/ws/", headers=headers).connect())[0]
+    assert seen == [None, user.pk, None] and reads == [1, 1]

@@ -8,7 +8,13 @@ from autobahn.exception import Disconnected
 from channels.layers import InMemoryChannelLayer
 from uvicorn.protocols.utils import ClientDisconnected
 
-from bazaar.fanout import LONGEST_WAIT, SOCKETS_PER_TURN, GroupFanout, latest_frame
+from bazaar.fanout import (
+    LONGEST_WAIT,
+    SOCKETS_PER_TURN,
+    GroupFanout,
+    group_fanout,
+    latest_frame,
+)
 
 
 class Member:
@@ -288,3 +294,84 @@ def test_a_long_run_of_states_keeps_only_the_newest_items():
     assert frame["version"] == 99 and frame["items"] == [
         str(n) for n in range(100 - MAX_ITEMS, 100)
     ]
+
+
+@pytest.mark.asyncio
+async def test_a_lingering_subscription_outlives_its_last_member_for_the_next_one():
+    layer = InMemoryChannelLayer()
+    fanout = GroupFanout(layer, "user.ana", linger=0.2)
+    first = Member()
+    await fanout.join(first)
+    await fanout.leave(first)
+    assert len(layer.groups["user.ana"]) == 1  # still subscribed
+
+    channel = fanout.channel
+    again = Member()
+    await fanout.join(again)
+    assert fanout.channel == channel  # joined without subscribing anew
+    await asyncio.sleep(0.3)  # the cancelled end does not come
+    await layer.group_send("user.ana", {"type": "doc.update", "n": 1})
+    await _settle([again], 1)
+    assert again.received == [1] and first.received == []
+
+    await fanout.leave(again)
+    await asyncio.sleep(0.3)
+    assert not layer.groups.get("user.ana") and fanout.channel is None
+
+
+@pytest.mark.asyncio
+async def test_the_registry_forgets_a_lingering_fanout_once_it_ended():
+    layer = InMemoryChannelLayer()
+    fanout = group_fanout(layer, "user.ben", linger=0.05)
+    assert group_fanout(layer, "user.ben") is fanout
+    member = Member()
+    await fanout.join(member)
+    await fanout.leave(member)
+    assert group_fanout(layer, "user.ben") is fanout  # lingering
+    await asyncio.sleep(0.15)
+    assert fanout.channel is None and group_fanout(layer, "user.ben") is not fanout
+
+
+async def _handed_out(socket, count: int) -> None:
+    for _ in range(200):
+        if len(socket.sent) >= count:
+            return
+        await asyncio.sleep(0.005)
+
+
+def _state_message(version: int) -> dict:
+    head = json.dumps({"type": "update", "version": version})[:-1] + ', "bids": '
+    return {
+        "type": "doc.update",
+        "n": version,
+        "frame": latest_frame(head, []),
+        "latest": {"version": version, "head": head, "items": []},
+    }
+
+
+@pytest.mark.asyncio
+async def test_a_kept_state_serves_later_joins_until_a_newer_one_is_handed_out():
+    layer = InMemoryChannelLayer()
+    fanout = GroupFanout(layer, "auction")
+    reader, later = Socket(), Socket()
+    assert fanout.kept() is None
+    fanout.keep(reader, "state 3", 3)
+    assert fanout.kept() is None  # read by no member: nothing says it was subscribed
+    await fanout.join(reader)
+    fanout.keep(reader, "state 3", 3)
+    fanout.keep(reader, "state 2", 2)  # an older read keeps nothing
+    await fanout.join(later)
+    assert fanout.kept() == "state 3"
+
+    await layer.group_send("auction", _state_message(3))  # what the state already has
+    await _handed_out(later, 1)
+    assert fanout.kept() == "state 3"
+    await layer.group_send("auction", _state_message(4))
+    await _handed_out(later, 2)
+    assert fanout.kept() is None  # a join now would have missed version 4
+    fanout.keep(later, "state 4", 4)
+    assert fanout.kept() == "state 4"
+
+    await fanout.leave(reader)
+    await fanout.leave(later)
+    assert fanout.kept() is None  # unsubscribed: changes from now on are not heard

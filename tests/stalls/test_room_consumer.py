@@ -325,3 +325,42 @@ async def test_stock_counts_follow_reservations_taken_released_and_sold(
     sold = await watcher.next("stock")
     assert (sold["available"], sold["on_hold"]) == (1, 0)
     await watcher.leave()
+
+
+async def test_a_persons_sockets_share_one_subscription_that_outlives_them_a_while(
+    stall, make_user, monkeypatch
+):
+    """What is sent to one person reaches each of their sockets through one subscription
+    per process, which stays a while after they leave: their next join subscribes
+    nothing (Market Day's signed-in joins waited seconds on their SUBSCRIBEs)."""
+    from channels.layers import get_channel_layer
+
+    from bazaar.broadcast import user_group
+
+    layer = get_channel_layer()
+    added = []
+    group_add = layer.group_add
+
+    async def counted(group, channel):
+        added.append(group)
+        return await group_add(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", counted)
+    ana = await sync_to_async(make_user)("ana")
+    mine = user_group(ana.public_id)
+    first = await Client(stall.public_id, ana).join()
+    second = await Client(stall.public_id, ana).join()
+    assert added.count(mine) == 1
+
+    frame = json.dumps({"type": "offer", "private": True})
+    await layer.group_send(mine, {"type": "offer.private", "frame": frame})
+    for client in (first, second):
+        assert await client.next("offer") == {"type": "offer", "private": True}
+
+    await first.leave()
+    await second.leave()
+    again = await Client(stall.public_id, ana).join()
+    assert added.count(mine) == 1
+    await layer.group_send(mine, {"type": "offer.private", "frame": frame})
+    assert await again.next("offer") == {"type": "offer", "private": True}
+    await again.leave()
