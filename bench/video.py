@@ -454,12 +454,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--baseline-seconds", type=float, default=4.0)
     parser.add_argument(
-        "--alone", type=int, default=5, help="viewers entering alone, one after another"
+        "--alone", type=int, default=3, help="viewers entering alone, one after another"
     )
     parser.add_argument(
         "--fair-entries",
         type=int,
-        default=10,
+        default=5,
         help="viewers entering one by one while the others watch on their own devices",
     )
     parser.add_argument(

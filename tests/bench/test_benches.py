@@ -70,8 +70,8 @@ DEFAULTS = {
         "seconds": 15.0,
         "baseline_seconds": 4.0,
         "enter_every": 2.0,
-        "alone": 5,
-        "fair_entries": 10,
+        "alone": 3,
+        "fair_entries": 5,
     },
     "page_cost": {
         "postgres": DEFAULT_POSTGRES,
