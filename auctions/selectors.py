@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
-from bazaar.cache import family_scopes, kept_until_any_changed, kept_until_changed
+from bazaar.cache import kept_until_any_changed, kept_until_changed
 from bazaar.errors import NotFound
 from bazaar.idempotency import valid_key
+from stalls.cards import cards_scope
 from stalls.models import Item
 from stalls.selectors import items_with_availability
 
@@ -174,11 +175,13 @@ def auctions_running_by_item(*, item_ids: list[int]) -> dict[int, Auction]:
 def auctions_running_for_stalls(*, stall_ids: list[int]) -> dict[str, Auction]:
     """The soonest-ending running auction of each stall, by the stall's public id: the
     grid's "In auction" badges. Kept until an auction in one of the stalls comes to
-    run or stops, or anything else of theirs changes (`family_scopes`: the badge
-    names the item); one cache read when warm, one query when cold."""
+    run or stops, or one of their items changes (the badge names the item); one cache
+    read when warm, one query when cold."""
     ids = sorted(stall_ids)
     return kept_until_any_changed(
-        scopes=[scope for stall_id in ids for scope in family_scopes("stall", stall_id)],
+        scopes=[
+            scope for stall_id in ids for scope in (running_scope(stall_id), cards_scope(stall_id))
+        ],
         key=f"kept:running-for-stalls:{','.join(map(str, ids))}",
         read=lambda: _auctions_running_for_stalls(ids),
         timeout=RUNNING_KEPT_SECONDS,
