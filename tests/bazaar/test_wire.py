@@ -58,7 +58,7 @@ def _handshake(*, deflate: bool) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-async def _accepted_socket(*, deflate: bool):
+async def _accepted_socket(*, deflate: bool, **config):
     """A uvicorn protocol past the handshake, its transport, and the app's ASGI send and
     scope (through `with_wire`)."""
     seen: dict = {}
@@ -71,9 +71,9 @@ async def _accepted_socket(*, deflate: bool):
         held.set()
         await receive()  # until the socket goes
 
-    config = Config(app=with_wire(app), ws="websockets-sansio", lifespan="off")
-    config.load()
-    protocol = WebSocketsSansIOProtocol(config, ServerState(), app_state={})
+    loaded = Config(app=with_wire(app), ws="websockets-sansio", lifespan="off", **config)
+    loaded.load()
+    protocol = WebSocketsSansIOProtocol(loaded, ServerState(), app_state={})
     transport = Transport()
     protocol.connection_made(transport)
     protocol.data_received(_handshake(deflate=deflate))
@@ -131,3 +131,20 @@ def test_send_shared_falls_back_to_the_asgi_send():
     asyncio.run(send_shared(refusing, SharedFrame(TEXT)))
     assert no_server.sent == refusing.sent == [TEXT]
     assert wire_writer(no_server.send) is None
+
+
+def test_production_workers_turn_down_a_browsers_deflate_offer_so_frames_are_shared():
+    """Browsers offer permessage-deflate on every socket; the production worker's
+    config declines it (as daphne does), so their sockets take the shared bytes."""
+    from bazaar.workers import BazaarUvicornWorker
+
+    deflate = BazaarUvicornWorker.CONFIG_KWARGS["ws_per_message_deflate"]
+
+    async def scenario():
+        protocol, _transport, seen = await _accepted_socket(
+            deflate=True, ws_per_message_deflate=deflate
+        )
+        return protocol.conn.extensions, seen["scope"][SCOPE_KEY](SharedFrame(TEXT))
+
+    extensions, wrote = asyncio.run(scenario())
+    assert extensions == [] and wrote
