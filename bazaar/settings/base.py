@@ -302,7 +302,7 @@ else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "bazaar.static_storage.RememberedURLStaticFilesStorage"},
 }
 UPLOAD_HOLDING_PREFIX = "holding/"
 # Dispute evidence that passed screening: private like the holding prefix (no public

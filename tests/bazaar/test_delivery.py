@@ -66,7 +66,7 @@ def test_collected_static_files_are_served_precompressed_and_hashed(tmp_path):
     """What production serves: WhiteNoise's compressed, hashed copies from collectstatic."""
     storages = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        "staticfiles": {"BACKEND": "bazaar.static_storage.RememberedURLStaticFilesStorage"},
     }
     with override_settings(
         STATIC_ROOT=tmp_path, STORAGES=storages, WHITENOISE_USE_FINDERS=False, DEBUG=False
@@ -82,6 +82,32 @@ def test_collected_static_files_are_served_precompressed_and_hashed(tmp_path):
     assert "immutable" in response["Cache-Control"]
     body = gzip.decompress(b"".join(response.streaming_content))
     assert b"--accent" in body
+
+
+def test_a_static_url_is_looked_up_once_and_follows_debug(tmp_path):
+    """The production storage remembers each name's URL, as the manifest answers it."""
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "bazaar.static_storage.RememberedURLStaticFilesStorage"},
+    }
+    with override_settings(
+        STATIC_ROOT=tmp_path, STORAGES=storages, WHITENOISE_USE_FINDERS=False, DEBUG=False
+    ):
+        call_command("collectstatic", "--noinput", "-v0")
+        from django.contrib.staticfiles.storage import staticfiles_storage
+        from django.templatetags.static import static
+
+        hashed = static("css/bazaar.css")
+        assert hashed.startswith("/static/css/bazaar.") and hashed != "/static/css/bazaar.css"
+        staticfiles_storage.hashed_files.clear()  # the manifest is not asked again
+        assert static("css/bazaar.css") == hashed
+        with override_settings(DEBUG=True):
+            assert static("css/bazaar.css") == "/static/css/bazaar.css"
+        assert static("css/bazaar.css") == hashed
+        with pytest.raises(ValueError):  # a name the manifest lacks is refused each time
+            static("css/missing.css")
+        with pytest.raises(ValueError):
+            static("css/missing.css")
 
 
 @pytest.mark.django_db
