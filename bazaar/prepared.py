@@ -28,6 +28,9 @@ _STRING_STAND_IN = "\x1fprepared-{}\x1f"
 _INTEGER_STAND_IN = 2_000_000_000
 # Each list's stand-ins lie below the single integers', `_LIST_ROOM` apart per value.
 _LIST_ROOM = 10_000_000
+# A list longer than this (a big stall's items) is compiled for its call alone: a
+# length each is a compiled query each, and what is kept must stay bounded.
+LONGEST_LIST_KEPT = 64
 
 
 def _stand_in(index: int, value: Any) -> Any:
@@ -158,8 +161,9 @@ class Prepared:
         if compiled is None:
             stand_ins = [_stand_in(index, value) for index, value in enumerate(values)]
             compiled = _compile(self._build(*shape, *stand_ins), stand_ins)
-            with self._lock:
-                self._compiled.setdefault(key, compiled)
+            if all(kind[1] <= LONGEST_LIST_KEPT for kind in key[1] if isinstance(kind, tuple)):
+                with self._lock:
+                    self._compiled.setdefault(key, compiled)
         connection = connections[compiled.alias]
         params = [
             constant if source is None else _value(values, source, connection)

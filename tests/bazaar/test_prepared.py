@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 from django.db.transaction import TransactionManagementError
 
-from bazaar.prepared import Prepared
+from bazaar.prepared import LONGEST_LIST_KEPT, Prepared
 from stalls.models import Item
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +84,9 @@ def test_a_list_of_ids_is_compiled_once_per_length(stall, make_item):
     assert titles.rows(ids) == [("Thing 0",), ("Thing 1",), ("Thing 2",)]
     assert titles.rows([ids[2]]) == [("Thing 2",)]
     assert len(titles._compiled) == 3  # one per length
+    many = ids + [0] * LONGEST_LIST_KEPT  # too long to keep compiled: right all the same
+    assert titles.rows(many) == [("Thing 0",), ("Thing 1",), ("Thing 2",)]
+    assert len(titles._compiled) == 3
     with pytest.raises(TypeError, match="not empty"):
         titles.rows([])
     with pytest.raises(TypeError, match="whole numbers"):
