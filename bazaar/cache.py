@@ -10,6 +10,7 @@ pool is thread-safe and resets itself in a forked child (Celery's workers).
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -120,6 +121,41 @@ def kept_until_any_changed(
     if None not in versions and keep(value):
         cache.set(key, (versions, value), timeout)
     return value
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One value to read with others in `kept_together`: `kept_until_changed`'s
+    arguments (the value `name` of `scope`)."""
+
+    scope: str
+    name: str
+    read: Callable[[], Any]
+    timeout: int
+
+    @property
+    def key(self) -> str:
+        return f"kept:{self.scope}:{self.name}"
+
+
+def kept_together(*wanted: Kept) -> list:
+    """Several `kept_until_changed` values in one cache round trip when all are warm
+    (a button's count and whether it is the viewer's: two scopes, two entries); any
+    that is not is read as `kept_until_changed` reads it, with its own versions."""
+    scope_keys = [_scope_key(one.scope) for one in wanted]
+    found = cache.get_many([*scope_keys, *(one.key for one in wanted)])
+    values = []
+    for one, scope_key in zip(wanted, scope_keys, strict=True):
+        version, entry = found.get(scope_key), found.get(one.key, _MISSING)
+        if version is not None and entry is not _MISSING and entry[0] == (version,):
+            values.append(entry[1])
+        else:
+            values.append(
+                kept_until_changed(
+                    scope=one.scope, name=one.name, read=one.read, timeout=one.timeout
+                )
+            )
+    return values
 
 
 # A family is what many apps keep values about (a stall, say), each in scopes of its

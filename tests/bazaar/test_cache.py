@@ -98,6 +98,29 @@ def test_a_value_read_while_a_change_commits_is_never_served_after_it(
 
 
 @pytest.mark.django_db
+def test_values_kept_together_are_one_cache_read_and_each_goes_stale_alone(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.core.cache import cache
+
+    from bazaar.cache import Kept, changed_on_commit, kept_together
+
+    count, own = Reads(3), Reads(frozenset({7}))
+    wanted = (Kept("test:count", "n", count, 60), Kept("test:own", "ids", own, 60))
+    assert kept_together(*wanted) == [3, frozenset({7})]
+    reads = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    assert kept_together(*wanted) == [3, frozenset({7})]
+    assert len(reads) == 1 and count.count == own.count == 1  # warm: one round trip
+    with django_capture_on_commit_callbacks(execute=True):
+        changed_on_commit("test:own")
+    own.answer = frozenset()
+    assert kept_together(*wanted) == [3, frozenset()]
+    assert count.count == 1 and own.count == 2
+
+
+@pytest.mark.django_db
 def test_a_value_keep_refuses_is_read_every_time():
     reads = Reads("live")
     for _ in range(3):
