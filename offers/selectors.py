@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from bazaar.cache import kept_until_changed
 from bazaar.errors import NotFound
 from bazaar.money import format_money
 from bazaar.prepared import Prepared
@@ -14,7 +15,7 @@ from stalls.models import Item
 
 from .ladder import offer_entry
 from .models import AutoPrices, Offer
-from .services import AMOUNTS_PER_ITEM
+from .services import AMOUNTS_PER_ITEM, accepted_scope
 
 LADDER_LENGTH = 20
 
@@ -51,6 +52,33 @@ def accepted_offers_for_items(*, buyer, items: Iterable[Item]) -> dict[int, Offe
         offer.item_id: offer
         for offer in _ACCEPTED_OFFERS.rows(buyer.pk, timezone.now())
         if offer.item_id in item_ids
+    }
+
+
+# A bound for a change made where no transition runs (the admin, a shell).
+ACCEPTED_KEPT_SECONDS = 60
+
+
+def accepted_offers_shown(*, buyer, items: Iterable[Item]) -> dict[int, Offer]:
+    """`accepted_offers_for_items` for a page's cart buttons: the buyer's accepted
+    offers kept until one of theirs becomes accepted or stops being (every status
+    change is `services._transition`, which marks `accepted_scope`), expiry checked
+    at each read. What they show is a price to start checkout at; checkout itself
+    reads the rows (`accepted_offers_for_items`)."""
+    item_ids = {item.pk for item in items}
+    if not buyer.is_authenticated or not item_ids:
+        return {}
+    offers = kept_until_changed(
+        scope=accepted_scope(buyer.pk),
+        name="accepted",
+        read=lambda: _ACCEPTED_OFFERS.rows(buyer.pk, timezone.now()),
+        timeout=ACCEPTED_KEPT_SECONDS,
+    )
+    now = timezone.now()
+    return {
+        offer.item_id: offer
+        for offer in offers
+        if offer.item_id in item_ids and offer.expires_at > now
     }
 
 

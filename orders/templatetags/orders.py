@@ -3,7 +3,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
-from offers.selectors import accepted_offers_for_items
+from offers.selectors import accepted_offers_shown
 from orders.checkout.selectors import cart_button_context, cart_count_for_request
 from orders.forms import ShippingCostForm
 from orders.payments.selectors import payout_overview
@@ -16,8 +16,9 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def accepted_offers_for(context, items) -> dict:
     """`{% accepted_offers_for items as accepted %}`: the viewer's accepted offers on a
-    page's items in one query, for each `add_to_cart item available accepted`."""
-    return accepted_offers_for_items(buyer=context["request"].user, items=list(items))
+    page's items in one read (kept until one of theirs changes), for each
+    `add_to_cart item available accepted`."""
+    return accepted_offers_shown(buyer=context["request"].user, items=list(items))
 
 
 @register.inclusion_tag("orders/_add_to_cart.html", takes_context=True)
