@@ -138,14 +138,32 @@ class Kept:
         return f"kept:{self.scope}:{self.name}"
 
 
-def kept_together(*wanted: Kept) -> list:
-    """Several `kept_until_changed` values in one cache round trip when all are warm
-    (a button's count and whether it is the viewer's: two scopes, two entries); any
-    that is not is read as `kept_until_changed` reads it, with its own versions."""
-    scope_keys = [_scope_key(one.scope) for one in wanted]
-    found = cache.get_many([*scope_keys, *(one.key for one in wanted)])
+@dataclass(frozen=True)
+class Cached:
+    """A value kept under `key` for `timeout` seconds (or until its owner deletes the
+    key), `read()` when missing: to read with others in `kept_together`."""
+
+    key: str
+    read: Callable[[], Any]
+    timeout: int
+
+
+def kept_together(*wanted: Kept | Cached) -> list:
+    """Several kept values in one cache round trip when all are warm (a button's count
+    and whether it is the viewer's; the top bar's roles, bell and cart); a `Kept` that
+    is not is read as `kept_until_changed` reads it, with its own versions, a `Cached`
+    that is missing is read and stored."""
+    scope_keys = [_scope_key(one.scope) if isinstance(one, Kept) else None for one in wanted]
+    found = cache.get_many([*filter(None, scope_keys), *(one.key for one in wanted)])
     values = []
     for one, scope_key in zip(wanted, scope_keys, strict=True):
+        if isinstance(one, Cached):
+            value = found.get(one.key)
+            if value is None:
+                value = one.read()
+                cache.set(one.key, value, one.timeout)
+            values.append(value)
+            continue
         version, entry = found.get(scope_key), found.get(one.key, _MISSING)
         if version is not None and entry is not _MISSING and entry[0] == (version,):
             values.append(entry[1])

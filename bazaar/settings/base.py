@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bazaar.context_processors.market",
+                "discovery.context_processors.top_bar",
             ],
             # `{% url %}` remembering its answers (bazaar/templatetags/urls.py).
             "builtins": ["bazaar.templatetags.urls"],

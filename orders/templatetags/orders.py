@@ -50,8 +50,12 @@ def seller_payouts_panel(context) -> dict:
 @register.inclusion_tag("orders/_cart_count.html", takes_context=True)
 def cart_count(context, oob: bool = False) -> dict:
     """The top bar's count of units in the cart; `oob` when an htmx answer that
-    changed the cart brings it along (an out-of-band swap)."""
-    return {"count": cart_count_for_request(context["request"]), "oob": oob}
+    changed the cart brings it along (an out-of-band swap). The count is the page's
+    top bar's (discovery.context_processors) when it has one."""
+    count = context.get("top_bar_cart_units")
+    if count is None:
+        count = cart_count_for_request(context["request"])
+    return {"count": count, "oob": oob}
 
 
 @register.filter
