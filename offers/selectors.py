@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from bazaar.cache import kept_until_changed
+from bazaar.cache import Kept, kept_together
 from bazaar.errors import NotFound
 from bazaar.money import format_money
 from bazaar.prepared import Prepared
@@ -59,27 +59,36 @@ def accepted_offers_for_items(*, buyer, items: Iterable[Item]) -> dict[int, Offe
 ACCEPTED_KEPT_SECONDS = 60
 
 
-def accepted_offers_shown(*, buyer, items: Iterable[Item]) -> dict[int, Offer]:
+def accepted_offers_shown(
+    *, buyer, items: Iterable[Item], kept: list[Offer] | None = None
+) -> dict[int, Offer]:
     """`accepted_offers_for_items` for a page's cart buttons: the buyer's accepted
     offers kept until one of theirs becomes accepted or stops being (every status
     change is `services._transition`, which marks `accepted_scope`), expiry checked
-    at each read. What they show is a price to start checkout at; checkout itself
-    reads the rows (`accepted_offers_for_items`)."""
+    at each read; `kept`, when the page read them already (`accepted_offers_kept`,
+    with the top bar). What they show is a price to start checkout at; checkout
+    itself reads the rows (`accepted_offers_for_items`)."""
     item_ids = {item.pk for item in items}
     if not buyer.is_authenticated or not item_ids:
         return {}
-    offers = kept_until_changed(
-        scope=accepted_scope(buyer.pk),
-        name="accepted",
-        read=lambda: _ACCEPTED_OFFERS.rows(buyer.pk, timezone.now()),
-        timeout=ACCEPTED_KEPT_SECONDS,
-    )
+    offers = kept if kept is not None else kept_together(accepted_offers_kept(buyer=buyer))[0]
     now = timezone.now()
     return {
         offer.item_id: offer
         for offer in offers
         if offer.item_id in item_ids and offer.expires_at > now
     }
+
+
+def accepted_offers_kept(*, buyer) -> Kept:
+    """The buyer's accepted offers as kept (`accepted_offers_shown`), to read with the
+    viewer's other kept values in one round trip (`bazaar.cache.kept_together`)."""
+    return Kept(
+        scope=accepted_scope(buyer.pk),
+        name="accepted",
+        read=lambda: _ACCEPTED_OFFERS.rows(buyer.pk, timezone.now()),
+        timeout=ACCEPTED_KEPT_SECONDS,
+    )
 
 
 def offer_accepted_for_checkout(*, buyer, item: Item) -> Offer | None:

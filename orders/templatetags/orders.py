@@ -17,8 +17,13 @@ register = template.Library()
 def accepted_offers_for(context, items) -> dict:
     """`{% accepted_offers_for items as accepted %}`: the viewer's accepted offers on a
     page's items in one read (kept until one of theirs changes), for each
-    `add_to_cart item available accepted`."""
-    return accepted_offers_shown(buyer=context["request"].user, items=list(items))
+    `add_to_cart item available accepted`; read with the top bar when the page has
+    one (discovery.context_processors)."""
+    return accepted_offers_shown(
+        buyer=context["request"].user,
+        items=list(items),
+        kept=context.get("viewer_accepted_offers"),
+    )
 
 
 @register.inclusion_tag("orders/_add_to_cart.html", takes_context=True)

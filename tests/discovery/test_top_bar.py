@@ -1,5 +1,6 @@
 """The top bar of a signed-in page (discovery.context_processors): the menu's roles,
-the bell's count and the cart's units from one cache round trip, each as it is now."""
+the bell's count and the cart's units (with the viewer's accepted offers, for a page's
+cart buttons) from one cache round trip, each as it is now."""
 
 import pytest
 from django.core.cache import cache
@@ -32,11 +33,11 @@ def test_the_top_bar_is_one_cache_read_and_shows_each_change(
     get_many = cache.get_many
     monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
     bar = top_bar(client.get(page).content.decode())
-    keys = [
-        key for read in reads for key in read if "roles" in key or "unread" in key or "cart" in key
-    ]
+    viewer = ("roles", "unread", "cart", "offers-accepted")
+    keys = [key for read in reads for key in read if any(part in key for part in viewer)]
     together = [read for read in reads if len([key for key in read if key in keys]) == len(keys)]
-    assert len(keys) == 4 and together  # roles, unread, the cart's scope and its units
+    # roles, unread, the cart's scope and units, the accepted offers' scope and entry
+    assert len(keys) == 6 and together
     assert "Sell here" in bar and 'aria-label="Notifications"' in bar
     assert cart_count(bar) == "></span>"
 
@@ -47,3 +48,25 @@ def test_the_top_bar_is_one_cache_read_and_shows_each_change(
     assert "My stall" in bar and "Sell here" not in bar
     assert 'aria-label="Notifications, 1 unread"' in bar
     assert '</span>2<span class="visually-hidden"> items' in cart_count(bar)
+
+
+def test_a_stall_pages_cart_buttons_take_the_accepted_offers_read_with_the_top_bar(
+    client, make_user, stall, make_item, on_commit, monkeypatch
+):
+    from bazaar.ids import new_ulid
+    from offers.services import offer_accept, offer_make
+
+    buyer, lamp = make_user("offerer"), make_item(stall, title="Lamp", price_cents=2500)
+    offer = on_commit(
+        offer_make, buyer=buyer, item=lamp, amount_cents=2000, message="", idempotency_key="k1"
+    )
+    on_commit(offer_accept, actor=stall.seller.user, offer=offer, idempotency_key=new_ulid())
+    client.force_login(buyer)
+    page = reverse("stalls:detail", args=[stall.public_id])
+    client.get(page)  # warm
+    reads = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    html = client.get(page).content.decode()
+    assert len([read for read in reads if any("offers-accepted" in key for key in read)]) == 1
+    assert "$20" in html.split(f'id="item-{lamp.public_id}"')[1].split("</li>")[0]
