@@ -55,11 +55,17 @@ class _SharedClient(RedisCacheClient):
 
 
 class SharedClientRedisCache(RedisCache):
-    """Django's Redis cache with one client per connection pool (`_SharedClient`)."""
+    """Django's Redis cache with one client per connection pool (`_SharedClient`), and
+    no memcached key check: Django looks at every character of every key for what
+    memcached refuses (spaces, control characters, over 250 bytes), which Redis takes
+    as they are; ~2.5 µs a key, and a page reads some thirty."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = _SharedClient
+
+    def validate_key(self, key: str) -> None:
+        return None
 
 
 # Values kept until the change that makes them stale commits.

@@ -42,6 +42,25 @@ def test_every_cache_object_for_one_server_uses_the_same_client():
     )
 
 
+def test_keys_are_not_checked_for_memcached(monkeypatch):
+    """Redis takes any key: no character-by-character memcached check (CacheKeyWarning)."""
+    import warnings
+
+    from django.core.cache.backends import base
+
+    from bazaar.cache import SharedClientRedisCache
+
+    checked = []
+    monkeypatch.setattr(base, "memcache_key_warnings", lambda key: checked.append(key) or [])
+    key = "a key with spaces " * 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        made = SharedClientRedisCache("redis://127.0.0.1:6379/9", SHARED).make_and_validate_key(key)
+    assert made.endswith(key) and checked == []
+    RedisCache("redis://127.0.0.1:6379/9", SHARED).make_and_validate_key("plain")
+    assert checked == [":1:plain"]  # Django's own backend checks
+
+
 # kept_until_changed: a value kept until its scope's change commits.
 
 
