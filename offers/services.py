@@ -31,6 +31,7 @@ from django.utils import timezone
 from analytics.models import Kind
 from analytics.recording import record
 from bazaar import metrics
+from bazaar.cache import changed_on_commit
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import AmountError, format_money, parse_amount
@@ -160,6 +161,12 @@ def _replayed(actor, key: str) -> Offer | None:
 # The one transition function
 
 
+def accepted_scope(buyer_id: int) -> str:
+    """What an offer of the buyer's becoming accepted, or ceasing to be, marks changed
+    (the stall page's cart buttons keep the buyer's accepted offers until then)."""
+    return f"offers-accepted:{buyer_id}"
+
+
 def _transition(
     offer: Offer, to: str, *, actor=None, note: str = "", key: str = "", fields=()
 ) -> OfferEvent:
@@ -179,6 +186,8 @@ def _transition(
     )
     if actor is not None:
         metrics.counted_on_commit(metrics.offer_actions, 1, to=to)
+    if Status.ACCEPTED in (offer.status, to):
+        changed_on_commit(accepted_scope(offer.buyer_id))
     offer.status = to
     offer.updated_at = event.occurred_at
     offer.ladder_pending = True  # see `ladder.publish`, which every transition calls
