@@ -1,10 +1,15 @@
 """Offers over the stall socket: everyone's ladder in the document, private frames to
 the buyer and the seller only."""
 
+import asyncio
+import threading
+
 import pytest
 from asgiref.sync import sync_to_async
 
+from bazaar import broadcast
 from bazaar.ids import new_ulid
+from offers import ladder
 from offers.models import Offer
 from offers.services import offer_accept, offer_counter, offer_make
 from tests.conftest import cyclic_garbage, frames_of
@@ -212,3 +217,36 @@ async def test_a_refused_intent_leaves_no_reference_cycle(stall, make_item, make
         assert (await socket.next("offer_ack"))["code"] == "offer_open"
     assert frames_of(left, "offers/") == []
     await socket.leave()
+
+
+async def test_the_answer_and_the_other_partys_frame_wait_for_no_document_write(
+    stall, make_item, make_user, monkeypatch
+):
+    """In the server the ladder is written by the process's writer thread: the intent's
+    acknowledgement and the seller's private frame go out while the write is held
+    (before, the action's own thread wrote the document first, then sent both)."""
+    # As the ASGI app says which loop serves the process (`serve_broadcasts_from`).
+    monkeypatch.setattr(broadcast, "_server_loop", asyncio.get_running_loop())
+    item = await sync_to_async(make_item)(stall, price_cents=2500)
+    buyer = await sync_to_async(make_user)("hastybuyer")
+    held, release = threading.Event(), threading.Event()
+
+    def held_write(writes):
+        held.set()
+        release.wait(5)
+        ladder.ladder_write(writes)
+
+    monkeypatch.setattr(ladder, "_writer", ladder.LadderWriter(held_write, ladder._writer_threads))
+    buyer_socket = await Client(stall.public_id, buyer).join()
+    seller_socket = await Client(stall.public_id, stall.seller.user).join()
+    await buyer_socket.send(type="offer", action="make", id=item.public_id, amount="20", key=KEY)
+    ack = await buyer_socket.next("offer_ack")
+    told = await seller_socket.next("offer")
+    assert ack["ok"] and told["offer"]["id"] == ack["offer"]["id"]
+    assert held.is_set() and offers(seller_socket) == []
+    release.set()
+    await seller_socket.until(
+        lambda: [e["id"] for e in offers(seller_socket)] == [told["offer"]["id"]]
+    )
+    for client in (buyer_socket, seller_socket):
+        await client.leave()
