@@ -13,6 +13,7 @@ from bazaar.errors import DomainError, Invalid
 from bazaar.fanout import group_fanout
 from bazaar.idempotency import valid_key
 from bazaar.money import AmountError, parse_amount
+from bazaar.wire import SharedFrame, send_shared
 
 from .frames import auction_group, auction_state, bid_entry, pseudonym
 from .selectors import auction_for_state
@@ -140,6 +141,6 @@ class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketC
     # together go as one `batch` frame.
 
     async def auction_update(self, event):
-        await self.send(text_data=event["frame"])
+        await send_shared(self, SharedFrame.of(event))
 
     frames_batch = auction_update

@@ -35,14 +35,17 @@ from bazaar.consumers import PooledAuthMiddleware  # noqa: E402
 from bazaar.metrics import counting_sockets  # noqa: E402
 from bazaar.origins import SameOriginValidator  # noqa: E402
 from bazaar.routing import websocket_urlpatterns  # noqa: E402
+from bazaar.wire import with_wire  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": counting_sockets(
-            SameOriginValidator(
-                CookieMiddleware(
-                    SessionMiddleware(PooledAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            with_wire(
+                SameOriginValidator(
+                    CookieMiddleware(
+                        SessionMiddleware(PooledAuthMiddleware(URLRouter(websocket_urlpatterns)))
+                    )
                 )
             )
         ),

@@ -37,6 +37,7 @@ from channels.consumer import get_handler_name
 from uvicorn.protocols.utils import ClientDisconnected
 
 from bazaar import metrics
+from bazaar.wire import SharedFrame
 
 # What each server raises for a frame sent to a socket the browser has just closed.
 SOCKET_GONE = (Disconnected, ClientDisconnected)
@@ -264,6 +265,8 @@ class GroupFanout:
             # One malformed message must not end the group's deliveries.
             log.exception("a message to %s has no handler", self.group)
             return
+        if isinstance(message.get("frame"), str):
+            message = message | {"shared": SharedFrame(message["frame"])}  # encoded once
         async for member in in_turns(list(self.members)):
             if member not in self.members:
                 continue  # it left while the loop turned

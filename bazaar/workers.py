@@ -22,6 +22,10 @@ class BazaarUvicornWorker(UvicornWorker):
         "ws": "websockets-sansio",
         "lifespan": "off",
         "ws_ping_interval": float(WEBSOCKET_PING_SECONDS),
+        # No permessage-deflate, as daphne: each socket's compressor costs tens of KB
+        # and a zlib pass per frame, and a compressed frame cannot be shared between
+        # sockets (bazaar.wire). Node's `ws` leaves it off by default for the same reasons.
+        "ws_per_message_deflate": False,
         # Our own responses carry their headers (bazaar.headers); no `server` banner.
         "server_header": False,
     }

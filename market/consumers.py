@@ -6,6 +6,7 @@ from django.core.cache import cache
 from bazaar.broadcast import MARKET_GROUP
 from bazaar.consumers import DirectDispatchMixin
 from bazaar.fanout import group_fanout
+from bazaar.wire import SharedFrame, send_shared
 
 # The last heat-map frame sent (market.services.heatmap_publish), for sockets that open.
 HEATMAP_CACHE_KEY = "market:heatmap"
@@ -38,6 +39,6 @@ class MarketConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
 
     async def heat_map(self, event):
         """The heat-map, encoded once for every socket (several as one `batch`)."""
-        await self.send(text_data=event["frame"])
+        await send_shared(self, SharedFrame.of(event))
 
     frames_batch = heat_map

@@ -247,6 +247,9 @@ class _Batch:
     def place(self, request: BidRequest) -> BidOutcome:
         auction = self.auction
         open_for_bids(auction, request.arrived_at)
+        # After the end's check: a bidder pressing on past the close is told it closed.
+        if not _pace.allow(request.bidder.pk, request.arrived_at):
+            raise too_fast()
         resolution = resolve_bid(
             ladder_of(auction),
             bidder=request.bidder.pk,
@@ -322,8 +325,6 @@ def bids_write(auction_id: int, requests) -> list:
             try:
                 if request.bidder.pk in unready:
                     raise unready_refusal(unready[request.bidder.pk])
-                if not _pace.allow(request.bidder.pk, request.arrived_at):
-                    raise too_fast()
                 answers[index] = batch.place(request)
                 decided["accepted"] += 1
             except DomainError as refusal:

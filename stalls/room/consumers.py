@@ -16,6 +16,7 @@ from bazaar.broadcast import user_group
 from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin, in_db_pool
 from bazaar.errors import DomainError
 from bazaar.fanout import group_fanout
+from bazaar.wire import SharedFrame, send_shared
 from governance.selectors import chat_restriction
 
 from ..models import Stall
@@ -240,7 +241,7 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         batches, stock counts and show-tool nudges (room.overlay) to the room, several of
         them as one `batch` frame (bazaar.fanout); an offer's private frame
         (offers.ladder) to its buyer and seller."""
-        await self.send(text_data=event["frame"])
+        await send_shared(self, SharedFrame.of(event))
 
     doc_update = cursor_batch = stock_changed = offer_private = show_frame = forward_frame
     frames_batch = room_presence = forward_frame

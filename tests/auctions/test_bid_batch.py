@@ -241,6 +241,21 @@ def test_a_bidder_past_the_pace_is_told_to_slow_down_and_a_retry_keeps_its_answe
     assert not isinstance(bids_write(auction.pk, [later])[0], DomainError)
 
 
+def test_a_bidder_past_the_pace_after_the_end_is_told_it_ended_not_to_slow_down(
+    auction, make_bidder, settings
+):
+    settings.BID_PACE = (1, 10**7)  # the in-time bid still counts at the late one
+    alice = make_bidder("alice")
+    in_time = request(alice, 1000)
+    late = request(alice, 2000, base=auction.ends_at + timedelta(seconds=1))
+
+    answers = bids_write(auction.pk, [in_time, late])
+
+    assert not isinstance(answers[0], DomainError)
+    assert answers[1].code == "auction_ended"
+    assert "your bid arrived after the end" in answers[1].message
+
+
 def test_a_refused_bid_leaves_no_reference_cycle(auction, make_bidder):
     """A refusal kept its traceback, whose frame held the batch's answers and so the
     refusal: a cycle per refused bid, which the collector's full passes freed in

@@ -74,3 +74,11 @@ def test_a_cancelled_auction_leaves_the_next_page(client, stall, make_auction, o
     assert badge(auction) in stall_page(client, stall)
     on_commit(auction_cancel, actor=stall.seller.user, auction=auction)
     assert "auction-badge" not in stall_page(client, stall)
+
+
+def test_an_item_in_auction_says_where_to_bid(client, stall, make_auction, on_commit):
+    auction = on_commit(make_auction)
+    link = f'<a class="button primary" href="/auctions/{auction.public_id}/">Bid now'
+    assert f'<p class="auction-cta">{link}' in stall_page(client, stall)
+    on_commit(auction_cancel, actor=stall.seller.user, auction=auction)
+    assert "auction-cta" not in stall_page(client, stall)

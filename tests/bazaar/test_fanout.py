@@ -375,3 +375,26 @@ async def test_a_kept_state_serves_later_joins_until_a_newer_one_is_handed_out()
     await fanout.leave(reader)
     await fanout.leave(later)
     assert fanout.kept() is None  # unsubscribed: changes from now on are not heard
+
+
+class SharedSocket:
+    async def doc_update(self, message):
+        self.shared = message["shared"]
+
+
+@pytest.mark.asyncio
+async def test_a_frame_is_encoded_once_for_every_member():
+    """Every member gets the same `SharedFrame` (bazaar.wire): its wire bytes are made
+    once for the group, not once per socket."""
+    layer = InMemoryChannelLayer()
+    fanout = GroupFanout(layer, "room")
+    members = [SharedSocket() for _ in range(3)]
+    for member in members:
+        await fanout.join(member)
+    await layer.group_send("room", doc(1))
+    for _ in range(200):
+        if all(hasattr(member, "shared") for member in members):
+            break
+        await asyncio.sleep(0.005)
+    shared = {id(member.shared) for member in members}
+    assert len(shared) == 1 and members[0].shared.text == doc(1)["frame"]

@@ -53,6 +53,13 @@ class DemoMarketInTheBrowser(BrowserTestCase):
             _images_loaded(page)
             screenshot(page, f"demo-stall-{width}")
 
+            # An item whose unit is in its auction says where to bid, not "Sold out".
+            in_auction = page.locator(".item-card").filter(has=page.locator(".auction-badge"))
+            expect(
+                in_auction.first.get_by_role("link", name=re.compile("^Bid now on "))
+            ).to_be_visible()
+            expect(in_auction.first.get_by_text("Sold out")).to_be_hidden()
+
             page.locator(".item-card .auction-badge").first.click()
             expect(page).to_have_url(re.compile(r"/auctions/[0-9A-Z]{26}/$"))
             expect(page.get_by_text("Ends in")).to_be_visible()
