@@ -20,13 +20,6 @@ def serve_broadcasts_from(loop: asyncio.AbstractEventLoop) -> None:
     _server_loop = loop
 
 
-def serving() -> bool:
-    """Whether this runs in a server process whose event loop is up (not in a test's
-    client, a Celery worker or a command)."""
-    loop = _server_loop
-    return loop is not None and loop.is_running()
-
-
 def broadcast_on_commit(group: str, event: dict) -> None:
     """Send `event` to every socket in `group` once the current transaction commits.
 

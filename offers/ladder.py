@@ -27,15 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from pycrdt import Doc, Map
 
-from bazaar.broadcast import broadcast_now, serving, user_group
+from bazaar.broadcast import broadcast_now, user_group
 from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
-from bazaar.threads import ProcessThreads
 from stalls.room.document import document_change
 
 from .models import Offer
@@ -179,24 +178,18 @@ class LadderWriter:
     is under way waits for it, then goes in one transaction together, whichever their
     stalls (one BEGIN and COMMIT for a burst rather than one per action).
 
-    In a server process the writes run in a thread of the writer's own (`threads`),
-    so no acknowledgement waits for a document: the action's thread hands its write
-    over and answers (at the bench's pace most writes are alone in their batch, and
-    the action's own thread writing cost its answer 5 ms at p50 and 15-20 at p95,
-    session offers5). Elsewhere (a test, a Celery task, a command) the first caller
-    to hand over a write while none is under way does it, and goes on with whatever
-    arrived meanwhile until nothing is left; the others return at once. Nothing is
-    lost if the process dies before the write: the offer rows are committed and
-    marked (`Offer.ladder_pending`), and the sweep writes them.
+    No thread of its own: the first action to hand over a write while none is under
+    way does it, and goes on with whatever arrived meanwhile until nothing is left;
+    the others return at once, and their acknowledgements do not wait for the
+    document. (A thread of the writer's own, so that no acknowledgement waited for a
+    document, cost 0.4-1.2 ms more server CPU per action in the bench and brought the
+    round trip nothing: session offers5.) Nothing is lost if the process dies before
+    the write: the offer rows are committed and marked (`Offer.ladder_pending`), and
+    the sweep writes them.
     """
 
-    def __init__(
-        self,
-        write: Callable[[list[LadderWrite]], None],
-        threads: Callable[[], ProcessThreads | None] = lambda: None,
-    ) -> None:
+    def __init__(self, write: Callable[[list[LadderWrite]], None]) -> None:
         self._write = write
-        self._threads = threads
         self._lock = threading.Lock()
         self._pending: list[LadderWrite] = []
         self._writing = False
@@ -207,29 +200,6 @@ class LadderWriter:
             if self._writing:
                 return
             self._writing = True
-        threads = self._threads()
-        if threads is None:
-            self._drain()
-            return
-        try:
-            threads.submit(self._drain_in_thread)
-        except BaseException:  # no thread to write (the process is ending): the sweep writes it
-            with self._lock:
-                self._writing = False
-            raise
-
-    def _drain_in_thread(self) -> None:
-        """`_drain` with the thread's database connection handled as the consumers'
-        pool handles its own (`database_sync_to_async`); a failure is logged there."""
-        close_old_connections()
-        try:
-            self._drain()
-        except Exception:
-            log.exception("offer ladder writer failed")
-        finally:
-            close_old_connections()
-
-    def _drain(self) -> None:
         try:
             while True:
                 with self._lock:
@@ -244,22 +214,14 @@ class LadderWriter:
             raise
 
 
-# The server's writer thread: one, so a process's writes never wait on each other.
-LADDER_THREADS = ProcessThreads(1, "offer-ladder")
-
-
-def _writer_threads() -> ProcessThreads | None:
-    return LADDER_THREADS if serving() else None
-
-
-_writer = LadderWriter(ladder_write, _writer_threads)
+_writer = LadderWriter(ladder_write)
 
 
 def _fresh_after_fork() -> None:
     """A child forked while its parent was writing would inherit a writer that says a
     write is under way and never ends it: every action would hand over and leave."""
     global _writer
-    _writer = LadderWriter(ladder_write, _writer_threads)
+    _writer = LadderWriter(ladder_write)
 
 
 os.register_at_fork(after_in_child=_fresh_after_fork)

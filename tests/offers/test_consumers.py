@@ -1,13 +1,11 @@
 """Offers over the stall socket: everyone's ladder in the document, private frames to
 the buyer and the seller only."""
 
-import asyncio
 import threading
 
 import pytest
 from asgiref.sync import sync_to_async
 
-from bazaar import broadcast
 from bazaar.ids import new_ulid
 from offers import ladder
 from offers.models import Offer
@@ -219,34 +217,31 @@ async def test_a_refused_intent_leaves_no_reference_cycle(stall, make_item, make
     await socket.leave()
 
 
-async def test_the_answer_and_the_other_partys_frame_wait_for_no_document_write(
+async def test_the_other_partys_frame_waits_for_no_document_write(
     stall, make_item, make_user, monkeypatch
 ):
-    """In the server the ladder is written by the process's writer thread: the intent's
-    acknowledgement and the seller's private frame go out while the write is held
-    (before, the action's own thread wrote the document first, then sent both)."""
-    # As the ASGI app says which loop serves the process (`serve_broadcasts_from`).
-    monkeypatch.setattr(broadcast, "_server_loop", asyncio.get_running_loop())
+    """The private frames go as soon as the action commits: the seller hears of the
+    offer while the ladder's write (by the action's own thread, which answers after
+    it) is still held. Before, the thread wrote the document first, then sent them."""
     item = await sync_to_async(make_item)(stall, price_cents=2500)
     buyer = await sync_to_async(make_user)("hastybuyer")
-    held, release = threading.Event(), threading.Event()
+    release = threading.Event()
 
     def held_write(writes):
-        held.set()
         release.wait(5)
         ladder.ladder_write(writes)
 
-    monkeypatch.setattr(ladder, "_writer", ladder.LadderWriter(held_write, ladder._writer_threads))
+    monkeypatch.setattr(ladder, "_writer", ladder.LadderWriter(held_write))
     buyer_socket = await Client(stall.public_id, buyer).join()
     seller_socket = await Client(stall.public_id, stall.seller.user).join()
     await buyer_socket.send(type="offer", action="make", id=item.public_id, amount="20", key=KEY)
-    ack = await buyer_socket.next("offer_ack")
     told = await seller_socket.next("offer")
-    assert ack["ok"] and told["offer"]["id"] == ack["offer"]["id"]
-    assert held.is_set() and offers(seller_socket) == []
+    assert told["event"] == "new" and offers(seller_socket) == []
     release.set()
+    ack = await buyer_socket.next("offer_ack")
+    assert ack["ok"] and ack["offer"]["id"] == told["offer"]["id"]
     await seller_socket.until(
-        lambda: [e["id"] for e in offers(seller_socket)] == [told["offer"]["id"]]
+        lambda: [e["id"] for e in offers(seller_socket)] == [ack["offer"]["id"]]
     )
     for client in (buyer_socket, seller_socket):
         await client.leave()
