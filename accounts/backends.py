@@ -1,7 +1,13 @@
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
 
+from bazaar.prepared import Prepared
+
 from .models import User
+
+# Every signed-in request reads its user: compiled once (`bazaar.prepared`), as
+# Django's compiler cost more than PostgreSQL's answer (docs/decisions.md, pages5).
+_USER_BY_ID = Prepared(lambda user_id: User._default_manager.filter(pk=user_id))
 
 
 def _account_named(name: str) -> User | None:
@@ -32,3 +38,10 @@ class HandleOrEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        """The session's user, as Django's backend reads it (none if inactive)."""
+        if type(user_id) is not int:
+            return super().get_user(user_id)
+        found = _USER_BY_ID.rows(user_id)
+        return found[0] if found and self.user_can_authenticate(found[0]) else None

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin, in_db_pool
 from bazaar.errors import DomainError, Invalid
-from bazaar.fanout import group_fanout
+from bazaar.fanout import group_fanout, heartbeat_for
 from bazaar.idempotency import valid_key
 from bazaar.money import AmountError, parse_amount
 from bazaar.wire import SharedFrame, send_shared
@@ -20,6 +20,9 @@ from .selectors import auction_for_state
 from .services.bidding import bid_place_async
 
 CLOSE_UNKNOWN_AUCTION = 4404
+# The page's `ping` (its clock's check, and a quiet socket's traffic) in a small
+# auction; a big one's sockets are told a longer beat (`heartbeat_for`).
+HEARTBEAT_SECONDS = 15
 
 
 @in_db_pool
@@ -107,6 +110,9 @@ class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketC
                 "you": user.public_id if user.is_authenticated else None,
                 "you_as": pseudonym(self.auction, user.pk) if user.is_authenticated else None,
                 "server_time": time.time(),
+                "heartbeat_seconds": heartbeat_for(
+                    len(self.fanout.members), least=HEARTBEAT_SECONDS
+                ),
             }
         )
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from bazaar.cache import kept_until_any_changed, kept_until_changed
 from bazaar.errors import NotFound
 from bazaar.idempotency import valid_key
+from bazaar.prepared import Prepared
 from stalls.cards import cards_scope
 from stalls.models import Item
 from stalls.selectors import items_with_availability
@@ -162,12 +163,18 @@ def items_in_auction() -> QuerySet[Auction]:
     return Auction.objects.filter(status__in=RUNNING).values("item_id")
 
 
+# Compiled once per length of the list (`bazaar.prepared`): a page's cards are few.
+_RUNNING_OF_ITEMS = Prepared(
+    lambda item_ids: Auction.objects.filter(item_id__in=item_ids, status__in=RUNNING).order_by(
+        "-starts_at"
+    )
+)
+
+
 def auctions_running_by_item(*, item_ids: list[int]) -> dict[int, Auction]:
     """The running auction of each of these items, in one query (for a page of cards)."""
     found = {}
-    for auction in Auction.objects.filter(item_id__in=item_ids, status__in=RUNNING).order_by(
-        "-starts_at"
-    ):
+    for auction in _RUNNING_OF_ITEMS.rows(list(item_ids)) if item_ids else []:
         found[auction.item_id] = auction  # the earliest-starting one wins
     return found
 

@@ -9,7 +9,6 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
-from channels.utils import await_many_dispatch
 from django.contrib.auth.models import AnonymousUser
 
 from bazaar.threads import ProcessThreads
@@ -73,6 +72,11 @@ class ChannelOnDemandMixin:
     what a socket receives coming through the process's fan-outs (`bazaar.fanout`:
     its room's, its auction's, its user's), that was most of what a join and a
     departure cost. Here `channel_name` only names the socket.
+
+    With the socket its only source, the consumer awaits its frames itself: Channels'
+    `await_many_dispatch` waits on any of several sources, which costs a new task and
+    an `asyncio.wait` for every frame received (an idle crowd's heartbeats) and keeps a
+    task pending for every open socket.
     """
 
     async def __call__(self, scope, receive, send):
@@ -81,4 +85,5 @@ class ChannelOnDemandMixin:
         self.channel_name = f"socket.{uuid.uuid4().hex}"
         self.base_send = send
         with suppress(StopConsumer):
-            await await_many_dispatch([receive], self.dispatch)
+            while True:
+                await self.dispatch(await receive())

@@ -1,16 +1,12 @@
-"""Template context every page needs: the market currency and the user's roles."""
+"""Template context every page needs: the market currency and the site's flags (the
+viewer's top bar: discovery.context_processors)."""
 
 from django.conf import settings
 
-from governance.selectors import user_roles
-
 
 def market(request):
-    roles = user_roles(user=request.user) if request.user.is_authenticated else frozenset()
     return {
         "market_currency": settings.MARKET_CURRENCY,
-        "user_roles": roles,
-        "user_is_seller": "seller" in roles,
         "demo_market": settings.DEMO_MARKET,
         "staging_site": settings.BAZAAR_STAGING,
     }

@@ -48,6 +48,18 @@ SECONDS_PER_SOCKET = 200e-6
 LONGEST_WAIT = 0.1
 SOCKETS_PER_TURN = 50
 
+# A page's heartbeat on a socket (a `ping` frame) is most of what an idle socket costs
+# its server, so a socket joining a big group is told a longer beat: the group's pings
+# in this process stay near `pings_per_second` however many watch. At most
+# HEARTBEAT_MOST: a quiet socket's beat is all its traffic, under the 60 s idle timeout
+# common on load balancers. A longer beat only delays noticing a dead peer.
+HEARTBEAT_MOST = 50
+
+
+def heartbeat_for(sockets: int, *, least: int, pings_per_second: float = 100) -> int:
+    """The heartbeat (seconds) for a socket joining a group of `sockets`."""
+    return int(min(HEARTBEAT_MOST, max(least, sockets // pings_per_second)))
+
 
 def batch_frame(frames: list[str]) -> str:
     """Several JSON frames as one: `{"type": "batch", "frames": [...]}`, in order."""

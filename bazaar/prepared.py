@@ -27,9 +27,16 @@ from django.db.transaction import TransactionManagementError
 # compiles an out-of-range integer lookup to an empty result, not to a parameter.
 _STRING_STAND_IN = "\x1fprepared-{}\x1f"
 _INTEGER_STAND_IN = 2_000_000_000
+# Each list's stand-ins lie below the single integers', `_LIST_ROOM` apart per value.
+_LIST_ROOM = 10_000_000
+# A list longer than this (a big stall's items) is compiled for its call alone: a
+# length each is a compiled query each, and what is kept must stay bounded.
+LONGEST_LIST_KEPT = 64
 
 
 def _stand_in(index: int, value: Any) -> Any:
+    if isinstance(value, list):
+        return [_INTEGER_STAND_IN - _LIST_ROOM * (index + 1) + place for place in range(len(value))]
     if isinstance(value, str):
         return _STRING_STAND_IN.format(index)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -53,8 +60,9 @@ def _as_parameter(value: Any, connection) -> Any:
 class _Compiled:
     alias: str
     sql: str
-    # Each parameter: the index of the caller's value it takes, or None for a constant.
-    sources: tuple[int | None, ...]
+    # Each parameter: the index of the caller's value it takes (with the place in it,
+    # for a list), or None for a constant.
+    sources: tuple[int | tuple[int, int] | None, ...]
     constants: tuple[Any, ...]
     converters: list
     for_update: bool
@@ -70,12 +78,14 @@ class _Compiled:
 def _compile(queryset: QuerySet, stand_ins: list) -> _Compiled:
     compiler = queryset.query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
-    positions = {
-        _as_parameter(stand_in, compiler.connection): index
-        for index, stand_in in enumerate(stand_ins)
-    }
+    positions: dict[Any, int | tuple[int, int]] = {}
+    for index, stand_in in enumerate(stand_ins):
+        if isinstance(stand_in, list):
+            positions.update({one: (index, place) for place, one in enumerate(stand_in)})
+        else:
+            positions[_as_parameter(stand_in, compiler.connection)] = index
     sources = tuple(positions.get(param) for param in params)
-    if set(sources) - {None} != set(range(len(stand_ins))):
+    if set(sources) - {None} != set(positions.values()):
         raise ValueError("every value of a prepared query must reach its SQL unchanged")
     select = compiler.select
     converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
@@ -116,12 +126,30 @@ def _converted(row, converters: list, connection) -> list:
     return row
 
 
+def _kind(value: Any) -> Any:
+    """What of a value decides the SQL: its type, and a list's length."""
+    if not isinstance(value, list):
+        return type(value)
+    if not value or not all(type(one) is int for one in value):
+        raise TypeError("a prepared query's list is of whole numbers, and not empty")
+    return (list, len(value))
+
+
+def _value(values: tuple, source: int | tuple[int, int], connection) -> Any:
+    if isinstance(source, tuple):
+        index, place = source
+        return values[index][place]
+    return _as_parameter(values[source], connection)
+
+
 class Prepared:
     """`build(*shape, *values)` returns a queryset (of models, or `values_list` rows)
-    whose varying values are `values` (str, int, or a date-time compared with a
-    date-time column), each reaching the SQL as a parameter; `shape` (hashable: a
-    field's name, the relations to join) changes the SQL itself. `rows(*values,
-    shape=…)` runs it: compiled at the first call of each shape, then only executed."""
+    whose varying values are `values` (str, int, a date-time compared with a date-time
+    column, or a non-empty list of ints for an `__in` lookup), each reaching the SQL as
+    a parameter; `shape` (hashable: a field's name, the relations to join) changes the
+    SQL itself. `rows(*values, shape=…)` runs it: compiled at the first call of each
+    shape, then only executed. A list's length is part of the SQL (`IN (%s, %s)`), so
+    each length is compiled once: for lists of a bounded length (a page's items)."""
 
     def __init__(self, build: Callable[..., QuerySet]) -> None:
         self._build = build
@@ -129,16 +157,17 @@ class Prepared:
         self._lock = Lock()
 
     def rows(self, *values: Any, shape: tuple = ()) -> list:
-        key = (shape, tuple(type(value) for value in values))
+        key = (shape, tuple(_kind(value) for value in values))
         compiled = self._compiled.get(key)
         if compiled is None:
             stand_ins = [_stand_in(index, value) for index, value in enumerate(values)]
             compiled = _compile(self._build(*shape, *stand_ins), stand_ins)
-            with self._lock:
-                self._compiled.setdefault(key, compiled)
+            if all(kind[1] <= LONGEST_LIST_KEPT for kind in key[1] if isinstance(kind, tuple)):
+                with self._lock:
+                    self._compiled.setdefault(key, compiled)
         connection = connections[compiled.alias]
         params = [
-            _as_parameter(values[source], connection) if source is not None else constant
+            constant if source is None else _value(values, source, connection)
             for source, constant in zip(compiled.sources, compiled.constants, strict=True)
         ]
         if compiled.for_update and connection.get_autocommit():

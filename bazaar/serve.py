@@ -34,6 +34,7 @@ ASGI_APP = "bazaar.asgi:application"
 # pages beat on their own (the stall room every 10-50 s, an auction every 15 s), which
 # keeps a socket live and proves its peer; the server's ping only finds a peer gone
 # silently, and at 20 s it was 500 frames a second each way at 10,000 auction sockets.
+# Both servers ping only a socket silent that long (uvicorn: bazaar.workers).
 WEBSOCKET_PING_SECONDS = 60
 SERVERS = ("daphne", "uvicorn")
 PRODUCTION_SETTINGS = "bazaar.settings.production"

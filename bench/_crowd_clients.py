@@ -5,9 +5,10 @@ A watcher does what an open stall page does and nothing more: it opens the stall
 room's socket, waits for `welcome`, asks for the document (Yjs sync step 1) and waits
 for `synced`, then sends `ping` every `heartbeat_seconds` (from the welcome) at a
 random phase; with a live auction in the stall it also holds the auction's socket, as
-the stall's show panel does. It notes only the arrival time of the first `doc` frame
-(a chat message: nothing else changes the document while the crowd is idle) and of
-the first frame carrying a higher auction `version` (a bid) after each mark.
+the stall's show panel does, and pings there too at the beat that welcome names. It
+notes only the arrival time of the first `doc` frame (a chat message: nothing else
+changes the document while the crowd is idle) and of the first frame carrying a higher
+auction `version` (a bid) after each mark.
 """
 
 import asyncio
@@ -28,6 +29,14 @@ SYNCED = '"type": "synced"'
 DOC = '"type": "doc"'
 HEARTBEAT = re.compile(r'"heartbeat_seconds": (\d+)')
 VERSION = re.compile(r'"version": (\d+)')
+
+
+async def _beat(socket, heartbeat: int) -> None:
+    """A page's `ping` every `heartbeat` seconds, from a random phase."""
+    await asyncio.sleep(random.uniform(0, heartbeat))
+    while True:
+        await socket.send('{"type": "ping"}')
+        await asyncio.sleep(heartbeat)
 
 
 class Crowd:
@@ -107,13 +116,7 @@ class Crowd:
     async def _room(self, socket, heartbeat: int) -> None:
         from websockets.exceptions import ConnectionClosed
 
-        async def beat() -> None:
-            await asyncio.sleep(random.uniform(0, heartbeat))
-            while True:
-                await socket.send('{"type": "ping"}')
-                await asyncio.sleep(heartbeat)
-
-        beating = asyncio.create_task(beat())
+        beating = asyncio.create_task(_beat(socket, heartbeat))
         seen_after = None
         try:
             async for raw in socket:
@@ -136,9 +139,13 @@ class Crowd:
         from websockets.exceptions import ConnectionClosed
 
         highest = 0
+        beating = None
         try:
             async for raw in socket:
                 self.frames += 1
+                if beating is None and raw.startswith(WELCOME):
+                    told = HEARTBEAT.search(raw)  # the page's auction ping, as told
+                    beating = asyncio.create_task(_beat(socket, int(told.group(1))))
                 found = VERSION.findall(raw)
                 if found:
                     version = max(map(int, found))
@@ -148,6 +155,9 @@ class Crowd:
                             self.bid_seen.append(time.time())
         except ConnectionClosed:
             pass
+        finally:
+            if beating is not None:
+                beating.cancel()
 
     def frames_so_far(self) -> dict:
         return {"frames": self.frames, "open": sum(1 for s in self.rooms if s.state.name == "OPEN")}

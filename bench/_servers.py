@@ -284,6 +284,7 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from accounts.seeding import users_create_many
+from accounts.views import AUTH_BACKEND
 prefix, count = sys.argv[1], int(sys.argv[2])
 users = users_create_many(handles=[f"{prefix}{n}" for n in range(count)], password=sys.argv[3])
 store = import_module(settings.SESSION_ENGINE).SessionStore
@@ -292,7 +293,7 @@ for handle in sorted(users, key=lambda h: int(h[len(prefix):])):
     user = users[handle]
     session = store()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[BACKEND_SESSION_KEY] = AUTH_BACKEND  # what the site's log-in stores
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     keys.append(session.session_key)

@@ -127,10 +127,16 @@ class SearchResults:
     filters: SearchFilters
 
 
+# Compiled once per length of the list (`bazaar.prepared`): a page's cards are few.
+_PHOTOS_OF_ITEMS = Prepared(
+    lambda item_ids: Photo.objects.filter(item_id__in=item_ids).order_by("position", "id")
+)
+
+
 def _photos_by_item(item_ids: list[int]) -> dict[int, list[Photo]]:
     """Each item's photos in order (by position), in one query."""
     photos: dict[int, list[Photo]] = {}
-    for photo in Photo.objects.filter(item_id__in=item_ids).order_by("position", "id"):
+    for photo in _PHOTOS_OF_ITEMS.rows(item_ids) if item_ids else []:
         photos.setdefault(photo.item_id, []).append(photo)
     return photos
 

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
+
+from bazaar.cache import Cached, kept_together
 
 from .models import BannedWord, ChatSanction, Report, Role, RoleGrant, SanctionAppeal
 
@@ -26,15 +27,20 @@ def user_roles(*, user) -> frozenset[str]:
     """
     if not user.is_authenticated:
         return frozenset()
-    key = role_cache_key(user.pk)
-    roles = cache.get(key)
-    if roles is None:
+    return kept_together(user_roles_cached(user=user))[0]
+
+
+def user_roles_cached(*, user) -> Cached:
+    """A signed-in user's roles as the cache keeps them, to read with the top bar's
+    other values in one round trip (`bazaar.cache.kept_together`)."""
+
+    def read() -> frozenset[str]:
         roles = {BUYER, *RoleGrant.objects.filter(user=user).values_list("role", flat=True)}
         if _has_seller_profile(user):
             roles.add(SELLER)
-        roles = frozenset(roles)
-        cache.set(key, roles, ROLE_CACHE_SECONDS)
-    return roles
+        return frozenset(roles)
+
+    return Cached(key=role_cache_key(user.pk), read=read, timeout=ROLE_CACHE_SECONDS)
 
 
 def _has_seller_profile(user) -> bool:

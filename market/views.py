@@ -25,6 +25,12 @@ def _coordinates(raw_x: str, raw_y: str) -> tuple[int, int] | None:
         return None
 
 
+def _badge(auction) -> dict | None:
+    """What a card's auction badge shows, as plain values: the grid's kept markup is
+    keyed by what it shows ({% kept %} in market/_section.html)."""
+    return auction and {"public_id": auction.public_id, "title": auction.item.title}
+
+
 def section(request: HttpRequest, x: str, y: str) -> HttpResponse:
     """One section of the grid; HTMX moves get just the section and push its URL."""
     layout = market_layout()
@@ -43,12 +49,13 @@ def section(request: HttpRequest, x: str, y: str) -> HttpResponse:
     context = {
         "x": x,
         "y": y,
+        "section_id": section_id,
         "cards": [
             card
             and {
                 **card,
                 "live": card["public_id"] in live,
-                "auction": auctions.get(card["public_id"]),
+                "auction": _badge(auctions.get(card["public_id"])),
             }
             for card in cards
         ],

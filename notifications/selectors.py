@@ -2,8 +2,9 @@
 
 from collections.abc import Iterable
 
-from django.core.cache import cache
 from django.db.models import QuerySet
+
+from bazaar.cache import Cached, kept_together
 
 from .kinds import EMAILABLE, EMAILED_BY_DEFAULT
 from .models import EmailSettings, Notice
@@ -38,12 +39,17 @@ def unread_count_for_top_bar(*, user) -> int:
     bell's socket sends the true count as it connects."""
     if not user.is_authenticated:
         return 0
-    key = unread_cache_key(user.pk)
-    count = cache.get(key)
-    if count is None:
-        count = unread_count(user=user)
-        cache.set(key, count, UNREAD_CACHE_SECONDS)
-    return count
+    return kept_together(unread_cached(user=user))[0]
+
+
+def unread_cached(*, user) -> Cached:
+    """The bell's count as the cache keeps it, to read with the top bar's other
+    values in one round trip (`bazaar.cache.kept_together`)."""
+    return Cached(
+        key=unread_cache_key(user.pk),
+        read=lambda: unread_count(user=user),
+        timeout=UNREAD_CACHE_SECONDS,
+    )
 
 
 def email_kinds_for(*, user) -> frozenset[str]:

@@ -67,6 +67,10 @@ class Offer(models.Model):
         indexes = [
             models.Index(fields=["item", "status"], name="offer_item_status"),
             models.Index(fields=["buyer", "-created_at"], name="offer_buyer_recent"),
+            # A buyer's accepted offers, for every cart button and the cart at once.
+            models.Index(
+                fields=["buyer"], condition=Q(status="accepted"), name="offer_buyer_accepted"
+            ),
             models.Index(
                 fields=["expires_at"],
                 condition=Q(status__in=["pending", "accepted"]),

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from bazaar.cache import Kept, kept_together
 from bazaar.errors import NotFound
 from bazaar.money import format_money
+from bazaar.prepared import Prepared
 from stalls.models import Item
 
 from .ladder import offer_entry
 from .models import AutoPrices, Offer
 from .services import AMOUNTS_PER_ITEM
+from .transitions import accepted_scope
 
 LADDER_LENGTH = 20
 
@@ -27,21 +30,66 @@ def offer_status(offer: Offer, now=None) -> str:
     return Offer.Status.EXPIRED if offer.is_due(now) else offer.status
 
 
+# A buyer's accepted, unexpired offers, compiled once (`bazaar.prepared`): by buyer
+# alone, not by a page's list of items, since an `IN` list of each length is a query
+# of its own to compile (0.6 ms of a signed-in stall page; docs/decisions.md, pages5).
+# Accepted offers are few a buyer (each runs out within hours) and have an index.
+_ACCEPTED_OFFERS = Prepared(
+    lambda buyer_id, now: Offer.objects.filter(
+        buyer_id=buyer_id, status=Offer.Status.ACCEPTED, expires_at__gt=now
+    ).select_related("reservation")
+)
+
+
 def accepted_offers_for_items(*, buyer, items: Iterable[Item]) -> dict[int, Offer]:
     """The buyer's accepted, unexpired, not yet purchased offers on `items`, by item id,
     in one query however many items a page or a cart holds (a buyer has at most one
     live thread per item). With the reservation (its units are the buyer's) and
     nothing else joined: what the cart button, the cart and checkout read."""
-    item_ids = [item.pk for item in items]
+    item_ids = {item.pk for item in items}
     if not buyer.is_authenticated or not item_ids:
         return {}
-    offers = Offer.objects.filter(
-        buyer=buyer,
-        item_id__in=item_ids,
-        status=Offer.Status.ACCEPTED,
-        expires_at__gt=timezone.now(),
-    ).select_related("reservation")
-    return {offer.item_id: offer for offer in offers}
+    return {
+        offer.item_id: offer
+        for offer in _ACCEPTED_OFFERS.rows(buyer.pk, timezone.now())
+        if offer.item_id in item_ids
+    }
+
+
+# A bound for a change made where no transition runs (the admin, a shell).
+ACCEPTED_KEPT_SECONDS = 60
+
+
+def accepted_offers_shown(
+    *, buyer, items: Iterable[Item], kept: list[Offer] | None = None
+) -> dict[int, Offer]:
+    """`accepted_offers_for_items` for a page's cart buttons: the buyer's accepted
+    offers kept until one of theirs becomes accepted or stops being (every status
+    change is `transitions.transition`, which marks `accepted_scope`), expiry checked
+    at each read; `kept`, when the page read them already (`accepted_offers_kept`,
+    with the top bar). What they show is a price to start checkout at; checkout
+    itself reads the rows (`accepted_offers_for_items`)."""
+    item_ids = {item.pk for item in items}
+    if not buyer.is_authenticated or not item_ids:
+        return {}
+    offers = kept if kept is not None else kept_together(accepted_offers_kept(buyer=buyer))[0]
+    now = timezone.now()
+    return {
+        offer.item_id: offer
+        for offer in offers
+        if offer.item_id in item_ids and offer.expires_at > now
+    }
+
+
+def accepted_offers_kept(*, buyer) -> Kept:
+    """The buyer's accepted offers as kept (`accepted_offers_shown`), to read with the
+    viewer's other kept values in one round trip (`bazaar.cache.kept_together`)."""
+    return Kept(
+        scope=accepted_scope(buyer.pk),
+        name="accepted",
+        read=lambda: _ACCEPTED_OFFERS.rows(buyer.pk, timezone.now()),
+        timeout=ACCEPTED_KEPT_SECONDS,
+    )
 
 
 def offer_accepted_for_checkout(*, buyer, item: Item) -> Offer | None:

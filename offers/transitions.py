@@ -3,6 +3,7 @@ makes them, each written to the audit trail (`OfferEvent`). Split from `services
 whose actions call it."""
 
 from bazaar import metrics
+from bazaar.cache import changed_on_commit
 from bazaar.errors import Conflict
 from bazaar.prepared import PreparedInsert
 
@@ -29,6 +30,12 @@ NEW_OFFER = PreparedInsert(Offer)
 _NEW_EVENT = PreparedInsert(OfferEvent)
 
 
+def accepted_scope(buyer_id: int) -> str:
+    """What an offer of the buyer's becoming accepted, or ceasing to be, marks changed
+    (the stall page's cart buttons keep the buyer's accepted offers until then)."""
+    return f"offers-accepted:{buyer_id}"
+
+
 def transition(
     offer: Offer, to: str, *, actor=None, note: str = "", key: str = "", fields=()
 ) -> OfferEvent:
@@ -48,6 +55,8 @@ def transition(
     )
     if actor is not None:
         metrics.counted_on_commit(metrics.offer_actions, 1, to=to)
+    if Status.ACCEPTED in (offer.status, to):
+        changed_on_commit(accepted_scope(offer.buyer_id))
     offer.status = to
     offer.updated_at = event.occurred_at
     offer.ladder_pending = True  # see `ladder.publish`, which every transition calls

@@ -52,21 +52,27 @@ def stall_item_cards(*, stall: Stall) -> list[Item]:
         read=lambda: _cards_rendered(stall),
         timeout=CARDS_CACHE_SECONDS,
     )
+    return _in_stall(items, stall)
+
+
+def stall_cards_and_gallery(*, stall: Stall, size: int) -> tuple[list[Item], list[Photo]]:
+    """The stall page's cards (as `stall_item_cards`) and its gallery, the stall's own
+    photos first, then its items' (never empty while anything in the stall has a
+    picture), at most `size`: kept together, in one cache round trip, since every
+    photo change drops the cards."""
+    items, gallery = kept_until_changed(
+        scope=cards_scope(stall.pk),
+        name=f"cards-gallery:{size}",
+        read=lambda: (_cards_rendered(stall), _gallery(stall)[:size]),
+        timeout=CARDS_CACHE_SECONDS,
+    )
+    return _in_stall(items, stall), gallery
+
+
+def _in_stall(items: list[Item], stall: Stall) -> list[Item]:
     for item in items:
         item.stall = stall
     return items
-
-
-def stall_gallery(*, stall: Stall, size: int) -> list[Photo]:
-    """The stall page's gallery, the stall's own photos first, then its items' (never
-    empty while anything in the stall has a picture), at most `size`; kept with the
-    cards, which every photo change drops."""
-    return kept_until_changed(
-        scope=cards_scope(stall.pk),
-        name=f"gallery:{size}",
-        read=lambda: _gallery(stall)[:size],
-        timeout=CARDS_CACHE_SECONDS,
-    )
 
 
 def _gallery(stall: Stall) -> list[Photo]:

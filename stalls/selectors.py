@@ -102,14 +102,22 @@ def items_with_availability(*, stall: Stall) -> QuerySet[Item]:
     )
 
 
-def units_reserved(*, item_ids: list[int]) -> dict[int, int]:
-    """Units that active reservations hold, per item (items with none are left out)."""
-    rows = (
-        Reservation.objects.filter(active_reservations(), item_id__in=item_ids)
+# Per item of a page or a cart, compiled once per length of the list (`bazaar.prepared`).
+_UNITS_RESERVED = Prepared(
+    lambda item_ids, now: (
+        Reservation.objects.filter(active_reservations(at=now), item_id__in=item_ids)
         .values("item_id")
         .annotate(units=Sum("quantity"))
+        .values_list("item_id", "units")
     )
-    return {row["item_id"]: row["units"] for row in rows}
+)
+
+
+def units_reserved(*, item_ids: list[int]) -> dict[int, int]:
+    """Units that active reservations hold, per item (items with none are left out)."""
+    if not item_ids:
+        return {}
+    return dict(_UNITS_RESERVED.rows(list(item_ids), timezone.now()))
 
 
 def items_unavailable() -> Q:
@@ -142,18 +150,27 @@ def items_held_for(*, holder) -> Q:
     return Q(pk__in=_offer_holds(holder).values("item_id"))
 
 
+_UNITS_HELD_FOR = Prepared(
+    lambda holder_id, item_ids, now: (
+        Reservation.objects.filter(
+            active_reservations(at=now),
+            holder_id=holder_id,
+            reason=Reservation.Reason.OFFER,
+            item_id__in=item_ids,
+        )
+        .values("item_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("item_id", "units")
+    )
+)
+
+
 def units_held_for(*, holder, item_ids: list[int]) -> dict[int, int]:
     """Units of these items that the holder's accepted offers hold: what they read as
     "Held for you" where everyone else reads "Sold out". Nobody else's holds."""
     if not holder.is_authenticated or not item_ids:
         return {}
-    rows = (
-        _offer_holds(holder)
-        .filter(item_id__in=item_ids)
-        .values("item_id")
-        .annotate(units=Sum("quantity"))
-    )
-    return {row["item_id"]: row["units"] for row in rows}
+    return dict(_UNITS_HELD_FOR.rows(holder.pk, list(item_ids), timezone.now()))
 
 
 # Compiled once (`bazaar.prepared`): an offer's and a reservation's check of stock.

@@ -13,7 +13,7 @@ from analytics.recording import record_visit
 from bazaar.errors import DomainError, NotFound
 
 from . import services
-from .cards import stall_gallery, stall_item_cards
+from .cards import stall_cards_and_gallery
 from .forms import BecomeSellerForm, ItemForm, PhotoForm, StallForm
 from .images import ImageRefused, process_upload, too_big_message
 from .models import Photo
@@ -36,8 +36,7 @@ GALLERY_SIZE = 7
 @require_GET
 def stall_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     stall = stall_get(public_id=public_id)
-    items = stall_item_cards(stall=stall)
-    photos = stall_gallery(stall=stall, size=GALLERY_SIZE)
+    items, photos = stall_cards_and_gallery(stall=stall, size=GALLERY_SIZE)
     share_image = photos[0] if photos else None
     record_visit(request, Kind.STALL_VIEWED, stall=stall)
     return render(

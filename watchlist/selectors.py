@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from bazaar.cache import kept_until_changed
+from bazaar.cache import Kept, kept_together
 from discovery.selectors import ItemCard, StallCard, item_cards, stall_cards, stalls_with_item_count
 from stalls.models import Item, Stall
 
@@ -53,37 +53,33 @@ def own_scope(user_id: int) -> str:
 
 
 def item_watch_state(*, user, item: Item) -> Toggle:
-    return Toggle(
-        on=item.pk in _own_ids(user, Watch.objects.all(), "item_id"),
-        count=_kept_count(Watch.objects.filter(item=item), watches_scope(item.pk)),
-    )
+    return _toggle(user, Watch, "item_id", item.pk, watches_scope(item.pk))
 
 
 def stall_follow_state(*, user, stall: Stall) -> Toggle:
-    return Toggle(
-        on=stall.pk in _own_ids(user, Follow.objects.all(), "stall_id"),
-        count=_kept_count(Follow.objects.filter(stall=stall), follows_scope(stall.pk)),
-    )
+    return _toggle(user, Follow, "stall_id", stall.pk, follows_scope(stall.pk))
 
 
-def _kept_count(rows: QuerySet, scope: str) -> int:
-    """How many hold the button on, kept until someone turns it on or off (`scope`)."""
-    return kept_until_changed(
-        scope=scope, name="total", read=rows.count, timeout=COUNT_KEPT_SECONDS
-    )
-
-
-def _own_ids(user, rows: QuerySet, field: str) -> frozenset[int]:
-    """The ids of what the user saved or follows (`field`), kept until they change
-    one (`own_scope`): no query for a page's buttons. Nothing for a guest."""
-    if not user.is_authenticated:
-        return frozenset()
-    return kept_until_changed(
-        scope=own_scope(user.pk),
-        name=field,
-        read=lambda: frozenset(rows.filter(user=user).values_list(field, flat=True)),
+def _toggle(user, rows: type[Watch | Follow], field: str, pk: int, scope: str) -> Toggle:
+    """How many hold the button on, kept until someone turns it on or off (`scope`),
+    and whether the viewer does: the ids of what they saved or follow (`field`), kept
+    until they change one (`own_scope`). One cache round trip for both; no query."""
+    count = Kept(
+        scope=scope,
+        name="total",
+        read=lambda: rows.objects.filter(**{field: pk}).count(),
         timeout=COUNT_KEPT_SECONDS,
     )
+    if not user.is_authenticated:
+        return Toggle(on=False, count=kept_together(count)[0])
+    own = Kept(
+        scope=own_scope(user.pk),
+        name=field,
+        read=lambda: frozenset(rows.objects.filter(user=user).values_list(field, flat=True)),
+        timeout=COUNT_KEPT_SECONDS,
+    )
+    total, own_ids = kept_together(count, own)
+    return Toggle(on=pk in own_ids, count=total)
 
 
 def saved_items_for(*, user) -> list[ItemCard]:

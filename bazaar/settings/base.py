@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bazaar.context_processors.market",
+                "discovery.context_processors.top_bar",
             ],
             # `{% url %}` remembering its answers (bazaar/templatetags/urls.py).
             "builtins": ["bazaar.templatetags.urls"],
@@ -302,7 +303,7 @@ else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "bazaar.static_storage.RememberedURLStaticFilesStorage"},
 }
 UPLOAD_HOLDING_PREFIX = "holding/"
 # Dispute evidence that passed screening: private like the holding prefix (no public

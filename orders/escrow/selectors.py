@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from bazaar.errors import NotFound
+from bazaar.prepared import Prepared
 from governance.selectors import user_is_steward
 from stalls.evidence import evidence_image
 from stalls.models import Stall
@@ -24,10 +25,18 @@ def stall_shipping_cents(*, stall: Stall) -> int:
     return stalls_shipping_cents(stalls=[stall])[stall.pk]
 
 
+# Compiled once per length of the list (`bazaar.prepared`): a cart's stalls are few.
+_SHIPPING_OF_STALLS = Prepared(
+    lambda stall_ids: StallShipping.objects.filter(stall_id__in=stall_ids).values_list(
+        "stall_id", "cost_cents"
+    )
+)
+
+
 def stalls_shipping_cents(*, stalls: list[Stall]) -> dict[int, int]:
     """Each stall's shipping cost by stall id (0 where none is set), in one query."""
-    rows = StallShipping.objects.filter(stall__in=stalls).values_list("stall_id", "cost_cents")
-    return {stall.pk: 0 for stall in stalls} | dict(rows)
+    costs = {stall.pk: 0 for stall in stalls}
+    return costs | dict(_SHIPPING_OF_STALLS.rows(list(costs))) if costs else {}
 
 
 # Orders

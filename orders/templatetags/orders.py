@@ -3,7 +3,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
-from offers.selectors import accepted_offers_for_items
+from offers.selectors import accepted_offers_shown
 from orders.checkout.selectors import cart_button_context, cart_count_for_request
 from orders.forms import ShippingCostForm
 from orders.payments.selectors import payout_overview
@@ -16,8 +16,14 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def accepted_offers_for(context, items) -> dict:
     """`{% accepted_offers_for items as accepted %}`: the viewer's accepted offers on a
-    page's items in one query, for each `add_to_cart item available accepted`."""
-    return accepted_offers_for_items(buyer=context["request"].user, items=list(items))
+    page's items in one read (kept until one of theirs changes), for each
+    `add_to_cart item available accepted`; read with the top bar when the page has
+    one (discovery.context_processors)."""
+    return accepted_offers_shown(
+        buyer=context["request"].user,
+        items=list(items),
+        kept=context.get("viewer_accepted_offers"),
+    )
 
 
 @register.inclusion_tag("orders/_add_to_cart.html", takes_context=True)
@@ -49,8 +55,12 @@ def seller_payouts_panel(context) -> dict:
 @register.inclusion_tag("orders/_cart_count.html", takes_context=True)
 def cart_count(context, oob: bool = False) -> dict:
     """The top bar's count of units in the cart; `oob` when an htmx answer that
-    changed the cart brings it along (an out-of-band swap)."""
-    return {"count": cart_count_for_request(context["request"]), "oob": oob}
+    changed the cart brings it along (an out-of-band swap). The count is the page's
+    top bar's (discovery.context_processors) when it has one."""
+    count = context.get("top_bar_cart_units")
+    if count is None:
+        count = cart_count_for_request(context["request"])
+    return {"count": count, "oob": oob}
 
 
 @register.filter

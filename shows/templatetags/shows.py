@@ -11,10 +11,19 @@ from shows.services import page_viewer_grant
 register = template.Library()
 
 
+def _show_for_request(request, stall) -> dict | None:
+    """The stall's show as this request first read it: the page's head and its stage
+    ask for it, and read apart they cost two cache round trips and could disagree."""
+    shows = request.__dict__.setdefault("_shows_on_air", {})
+    if stall.public_id not in shows:
+        shows[stall.public_id] = on_air(stall_public_ids=[stall.public_id]).get(stall.public_id)
+    return shows[stall.public_id]
+
+
 def _stage_context(context, stall, *, early: bool = False) -> dict:
     """What the stage shows; `early`, for the page's head, with the viewer's grant."""
     request = context["request"]
-    show = on_air(stall_public_ids=[stall.public_id]).get(stall.public_id)
+    show = _show_for_request(request, stall)
     is_seller = request.user.is_authenticated and stall.seller.user_id == request.user.pk
     grant = None
     if early and show and not is_seller:

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 from bazaar.consumers import in_db_pool
-from bazaar.fanout import SOCKET_GONE, GroupFanout, for_this_loop, in_turns
+from bazaar.fanout import SOCKET_GONE, GroupFanout, for_this_loop, heartbeat_for, in_turns
 
 from ..models import Stall
 from .document import document_position_read, document_positions
@@ -36,17 +36,15 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 ROOM_PINGS_PER_SECOND = 100
-# A ping is all the traffic a quiet big room's socket has: under the 60 s idle timeout
-# common on load balancers, so none closes a watcher's socket.
-HEARTBEAT_MOST = 50
 
 
 def heartbeat_seconds(sockets: int) -> int:
     """The heartbeat told to a socket joining a room of `sockets`: 10 s, and from 1,000
     sockets as long as keeps the room's pings near ROOM_PINGS_PER_SECOND (20 s at
-    2,000), at most HEARTBEAT_MOST. A longer beat only delays two rare things: a
-    crashed process's sockets leaving the count, and a lost frame being noticed."""
-    return min(HEARTBEAT_MOST, max(HEARTBEAT_SECONDS, sockets // ROOM_PINGS_PER_SECOND))
+    2,000), at most 50 s (`bazaar.fanout.heartbeat_for`). A longer beat only delays two
+    rare things: a crashed process's sockets leaving the count, and a lost frame being
+    noticed."""
+    return heartbeat_for(sockets, least=HEARTBEAT_SECONDS, pings_per_second=ROOM_PINGS_PER_SECOND)
 
 
 def count_window(sockets: int) -> float:

@@ -326,6 +326,7 @@ window.BazaarAuction = { mount(root) {
     if (frame.server_time) syncClock(frame.server_time);
     if (frame.type === "welcome") {
       retry = 0;
+      beat(frame.heartbeat_seconds);
       status("live", "Connected");
       apply(frame.state);
       root.dataset.connected = "true";
@@ -365,9 +366,14 @@ window.BazaarAuction = { mount(root) {
     });
   }
 
-  const pinger = setInterval(() => {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
-  }, 15000);
+  // The beat the server asks for in its welcome: longer in a big auction.
+  let pinger = null;
+  function beat(seconds) {
+    clearInterval(pinger);
+    pinger = setInterval(() => {
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
+    }, Math.max(1, Number(seconds) || 15) * 1000);
+  }
   window.addEventListener("pagehide", () => clearInterval(pinger));
 
   render(null);

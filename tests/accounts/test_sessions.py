@@ -103,3 +103,33 @@ def test_a_password_reset_signs_out_every_session_and_tells_the_owner(
     assert not is_signed_in(elsewhere)
     assert [message.to for message in mail.outbox] == [[person.email]]
     assert "password" in mail.outbox[0].subject.lower()
+
+
+LOGIN_BACKEND = "accounts.backends.HandleOrEmailBackend"  # what a log-in stores
+
+
+def test_a_signed_in_request_reads_its_user_by_the_compiled_query(make_user, monkeypatch):
+    from accounts import backends
+
+    user = make_user("reader")
+    client = Client()
+    client.force_login(user, backend=LOGIN_BACKEND)
+    read = []
+    rows = backends._USER_BY_ID.rows
+    monkeypatch.setattr(backends._USER_BY_ID, "rows", lambda *a: read.append(a) or rows(*a))
+    assert is_signed_in(client)
+    assert read == [(user.pk,)]
+
+
+def test_a_deactivated_or_deleted_account_is_signed_out(make_user):
+    user, gone = make_user("sleeper"), make_user("leaver")
+    clients = {}
+    for who in (user, gone):
+        clients[who.handle] = Client()
+        clients[who.handle].force_login(who, backend=LOGIN_BACKEND)
+        assert is_signed_in(clients[who.handle])
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    gone.delete()
+    assert not is_signed_in(clients["sleeper"])
+    assert not is_signed_in(clients["leaver"])

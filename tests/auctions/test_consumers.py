@@ -2,6 +2,7 @@
 
 import json
 import time
+from functools import partial
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -229,4 +230,19 @@ async def test_a_join_gets_the_state_kept_by_its_process_until_a_newer_one_went_
     assert len(reads) == 2 and after["state"] == update["state"]
     assert after["state"]["version"] > welcome["state"]["version"]
     for socket in (first, second, third):
+        await socket.disconnect()
+
+
+async def test_a_big_auctions_sockets_are_told_a_longer_heartbeat(auction, monkeypatch):
+    """A page pings at the beat its welcome names: 15 s, and in a big auction as long
+    as keeps the process's pings near a hundred a second (here one every 8 s for the
+    whole auction, so each socket's beat is the sockets there with it x 8 s)."""
+    from auctions import consumers
+    from bazaar.fanout import heartbeat_for
+
+    every_8_s = partial(heartbeat_for, pings_per_second=0.125)
+    monkeypatch.setattr(consumers, "heartbeat_for", every_8_s)
+    sockets = [await watch(auction.public_id) for _ in range(4)]
+    assert [welcome["heartbeat_seconds"] for _, welcome in sockets] == [15, 16, 24, 32]
+    for socket, _ in sockets:
         await socket.disconnect()

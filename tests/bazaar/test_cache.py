@@ -42,6 +42,25 @@ def test_every_cache_object_for_one_server_uses_the_same_client():
     )
 
 
+def test_keys_are_not_checked_for_memcached(monkeypatch):
+    """Redis takes any key: no character-by-character memcached check (CacheKeyWarning)."""
+    import warnings
+
+    from django.core.cache.backends import base
+
+    from bazaar.cache import SharedClientRedisCache
+
+    checked = []
+    monkeypatch.setattr(base, "memcache_key_warnings", lambda key: checked.append(key) or [])
+    key = "a key with spaces " * 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        made = SharedClientRedisCache("redis://127.0.0.1:6379/9", SHARED).make_and_validate_key(key)
+    assert made.endswith(key) and checked == []
+    RedisCache("redis://127.0.0.1:6379/9", SHARED).make_and_validate_key("plain")
+    assert checked == [":1:plain"]  # Django's own backend checks
+
+
 # kept_until_changed: a value kept until its scope's change commits.
 
 
@@ -95,6 +114,29 @@ def test_a_value_read_while_a_change_commits_is_never_served_after_it(
     assert kept(read_then_the_change_commits) == "stale"  # this request's own answer
     fresh = Reads("fresh")
     assert kept(fresh) == "fresh" and fresh.count == 1
+
+
+@pytest.mark.django_db
+def test_values_kept_together_are_one_cache_read_and_each_goes_stale_alone(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.core.cache import cache
+
+    from bazaar.cache import Kept, changed_on_commit, kept_together
+
+    count, own = Reads(3), Reads(frozenset({7}))
+    wanted = (Kept("test:count", "n", count, 60), Kept("test:own", "ids", own, 60))
+    assert kept_together(*wanted) == [3, frozenset({7})]
+    reads = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    assert kept_together(*wanted) == [3, frozenset({7})]
+    assert len(reads) == 1 and count.count == own.count == 1  # warm: one round trip
+    with django_capture_on_commit_callbacks(execute=True):
+        changed_on_commit("test:own")
+    own.answer = frozenset()
+    assert kept_together(*wanted) == [3, frozenset()]
+    assert count.count == 1 and own.count == 2
 
 
 @pytest.mark.django_db

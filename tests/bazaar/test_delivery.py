@@ -62,26 +62,50 @@ def test_uploaded_photos_are_cached_for_a_year(client, stall):
     assert new_photo(stall).image.name != photo.image.name
 
 
-def test_collected_static_files_are_served_precompressed_and_hashed(tmp_path):
-    """What production serves: WhiteNoise's compressed, hashed copies from collectstatic."""
+@pytest.fixture
+def collected(tmp_path):
+    """The static files collected as production collects and serves them."""
     storages = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        "staticfiles": {"BACKEND": "bazaar.static_storage.RememberedURLStaticFilesStorage"},
     }
     with override_settings(
         STATIC_ROOT=tmp_path, STORAGES=storages, WHITENOISE_USE_FINDERS=False, DEBUG=False
     ):
         call_command("collectstatic", "--noinput", "-v0")
-        from django.templatetags.static import static
+        yield
 
-        url = static("css/bazaar.css")
-        assert url != "/static/css/bazaar.css"  # hashed: cached for ever
-        response = Client().get(url, HTTP_ACCEPT_ENCODING="gzip")
+
+def test_collected_static_files_are_served_precompressed_and_hashed(collected):
+    """What production serves: WhiteNoise's compressed, hashed copies from collectstatic."""
+    from django.templatetags.static import static
+
+    url = static("css/bazaar.css")
+    assert url != "/static/css/bazaar.css"  # hashed: cached for ever
+    response = Client().get(url, HTTP_ACCEPT_ENCODING="gzip")
     assert response.status_code == 200
     assert response["Content-Encoding"] == "gzip"
     assert "immutable" in response["Cache-Control"]
     body = gzip.decompress(b"".join(response.streaming_content))
     assert b"--accent" in body
+
+
+def test_a_static_url_is_looked_up_once_and_follows_debug(collected):
+    """The production storage remembers each name's URL, as the manifest answers it."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.templatetags.static import static
+
+    hashed = static("css/bazaar.css")
+    assert hashed.startswith("/static/css/bazaar.") and hashed != "/static/css/bazaar.css"
+    staticfiles_storage.hashed_files.clear()  # the manifest is not asked again
+    assert static("css/bazaar.css") == hashed
+    with override_settings(DEBUG=True):
+        assert static("css/bazaar.css") == "/static/css/bazaar.css"
+    assert static("css/bazaar.css") == hashed
+    with pytest.raises(ValueError):  # a name the manifest lacks is refused each time
+        static("css/missing.css")
+    with pytest.raises(ValueError):
+        static("css/missing.css")
 
 
 @pytest.mark.django_db

@@ -106,11 +106,11 @@ BUDGETS = {
     # and running auctions, a quiet show stage, no review yet and the Follow count
     # are kept until they change: {% kept %}, stalls.cards, reviews.selectors,
     # stalls.room.overlay, auctions.selectors, watchlist.selectors); signed in also
-    # session, user and, for every cart button together, the buyer's accepted offers
-    # (a buyer's cart count, saves and follows are kept until they change one:
+    # session and user (a buyer's accepted offers for the cart buttons, cart count,
+    # saves and follows are kept until they change one: offers.selectors,
     # orders.checkout.selectors, watchlist.selectors).
     "stall signed out": 1,
-    "stall signed in": 4,
+    "stall signed in": 3,
     # Item (signed in): session, user, the item, the viewer's holds in its stall, the
     # photos of the page's items (the item's gallery among them), accepted offer
     # (the stall's items with their stock, no auction running, the rating and the

@@ -8,7 +8,7 @@ from django.db.models import signals
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from bazaar.prepared import Prepared, PreparedInsert
+from bazaar.prepared import LONGEST_LIST_KEPT, Prepared, PreparedInsert
 from stalls.models import Item, Reservation
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +75,26 @@ def test_date_time_values_compare_as_the_orms_do(items):
     now = timezone.now()
     assert added_since.rows(now - timedelta(hours=1)) == [(item.pk,) for item in items]
     assert added_since.rows(now + timedelta(hours=1)) == []
+
+
+def test_a_list_of_ids_is_compiled_once_per_length(stall, make_item):
+    items = [make_item(stall, title=f"Thing {number}") for number in range(3)]
+    titles = Prepared(
+        lambda ids: Item.objects.filter(pk__in=ids).order_by("pk").values_list("title", flat=True)
+    )
+    ids = [item.pk for item in items]
+    assert titles.rows(ids[:2]) == [("Thing 0",), ("Thing 1",)]
+    assert titles.rows(ids[1:]) == [("Thing 1",), ("Thing 2",)]  # the same SQL, new values
+    assert titles.rows(ids) == [("Thing 0",), ("Thing 1",), ("Thing 2",)]
+    assert titles.rows([ids[2]]) == [("Thing 2",)]
+    assert len(titles._compiled) == 3  # one per length
+    many = ids + [0] * LONGEST_LIST_KEPT  # too long to keep compiled: right all the same
+    assert titles.rows(many) == [("Thing 0",), ("Thing 1",), ("Thing 2",)]
+    assert len(titles._compiled) == 3
+    with pytest.raises(TypeError, match="not empty"):
+        titles.rows([])
+    with pytest.raises(TypeError, match="whole numbers"):
+        titles.rows(["a"])
 
 
 def test_a_prepared_insert_stores_what_create_stores(items, django_assert_num_queries):

@@ -11,6 +11,7 @@ from auctions.services.starting import auction_cancel, auction_start
 from bazaar.ids import new_ulid
 from stalls.models import Item
 from stalls.room.presence import seller_presence_beat
+from stalls.services import item_update
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +76,39 @@ def test_an_auction_started_after_a_read_shows_on_the_next(
     assert "auction-badge" not in client.get(section_url()).content.decode()
     on_commit(start_auction, make_item(stall, title="Sextant"))
     assert "auction-badge" in client.get(section_url()).content.decode()
+
+
+def card_templates(response) -> int:
+    return sum(template.name == "market/_stall_card.html" for template in response.templates)
+
+
+def test_the_grid_is_rendered_once_for_what_it_shows_and_again_when_that_changes(
+    client, make_stall, make_item, on_commit
+):
+    """The grid's markup is kept by everything it shows ({% kept %} varying on it): the
+    same section read again renders no card; a seller stepping in, an auction starting
+    and its item renamed each show on the next read."""
+    stall = make_stall("auctioneer", slot=1)
+    item = make_item(stall, title="Brass telescope")
+    assert card_templates(client.get(section_url())) == 1
+    assert card_templates(client.get(section_url())) == 0
+    seller_presence_beat(stall_public_id=stall.public_id)
+    response = client.get(section_url())
+    assert card_templates(response) == 1 and 'class="live-dot is-live"' in response.content.decode()
+    on_commit(start_auction, item)
+    assert "In auction: Brass telescope" in client.get(section_url()).content.decode()
+    on_commit(
+        item_update,
+        actor=stall.seller.user,
+        item=item,
+        title="Copper telescope",
+        description=item.description,
+        price_cents=item.price_cents,
+        currency=item.currency,
+        inventory=item.inventory,
+    )
+    html = client.get(section_url()).content.decode()
+    assert "In auction: Copper telescope" in html and "Brass" not in html
 
 
 def test_a_section_of_auctions_costs_no_query_per_card(

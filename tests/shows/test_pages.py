@@ -44,6 +44,23 @@ def test_a_viewer_entering_a_live_stall_gets_the_stage(client, media_server, sta
     assert "data-show-panel" not in html
 
 
+def test_a_stall_page_reads_its_show_once(client, media_server, stall, on_commit, monkeypatch):
+    """The head's early grant and the stage show the one show, from one cache read."""
+    from shows.templatetags import shows as show_tags
+
+    show = go_live(stall, on_commit)
+    reads = []
+
+    def counted_on_air(**kwargs):
+        reads.append(kwargs)
+        return on_air(**kwargs)
+
+    monkeypatch.setattr(show_tags, "on_air", counted_on_air)
+    html = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    assert reads == [{"stall_public_ids": [stall.public_id]}]
+    assert 'id="show-grant"' in html and f'data-show="{show.public_id}"' in html
+
+
 def _page_grant(html: str) -> dict | None:
     if 'id="show-grant"' not in html:
         return None

@@ -69,6 +69,16 @@ def test_new_and_removed_items_and_photos_show_on_the_next_read(client, stall, o
     assert f'id="item-{vase.public_id}"' not in stall_page(client, stall)
 
 
+def test_the_gallery_shows_a_new_stall_photo_first_on_the_next_read(client, stall, on_commit):
+    """The gallery is kept with the cards (one read): a photo's commit drops both."""
+    item_photo = on_commit(new_photo, stall, on_commit(new_item, stall, title="Lamp"))
+    gallery = stall_page(client, stall).split('class="gallery"')[1].split("</div>")[0]
+    assert item_photo.image.url in gallery
+    stall_photo = on_commit(new_photo, stall)
+    gallery = stall_page(client, stall).split('class="gallery"')[1].split("</div>")[0]
+    assert gallery.index(stall_photo.image.url) < gallery.index(item_photo.image.url)
+
+
 def test_a_cached_card_is_the_same_html_as_a_fresh_one(client, stall):
     new_photo(stall, new_item(stall, title="Lamp <b>bright</b>", description="Old & fine"))
     fresh = stall_page(client, stall)

@@ -1,5 +1,7 @@
 """Presence: entries expire without heartbeats, so a crashed process leaves no ghosts."""
 
+import time
+
 import pytest
 
 from stalls.room import visitors
@@ -53,6 +55,29 @@ def test_silent_sockets_expire_and_leave_the_list(stall, registry, make_user, mo
     room_beat(stall=stall, conn="a1", visitor=alive_visitor)
     assert handles(stall) == ["alive"]
     assert room_count(stall_public_id=stall.public_id).sockets == 1
+
+
+def test_a_ticks_heartbeats_push_their_entries_on_and_name_the_expired(registry, monkeypatch):
+    stall = "01STALL"
+    registry.add_guests(stall, [f"g{n}" for n in range(200)], ttl=30.0)
+    registry.add_guests(stall, ["gone1", "gone2"], ttl=-1.0)
+    assert registry.expire(stall) != []
+    if isinstance(registry, visitors.RedisRegistry):
+        queued = []
+        pipeline = registry._redis.pipeline
+
+        def counting_pipeline(**kwargs):
+            pipe = pipeline(**kwargs)
+            queued.append(pipe.command_stack)
+            return pipe
+
+        monkeypatch.setattr(registry._redis, "pipeline", counting_pipeline)
+    beating = ["gone1", *(f"g{n}" for n in range(0, 200, 2)), "gone2"]
+    assert registry.touch_many(stall, beating, ttl=0.4) == ["gone1", "gone2"]
+    if isinstance(registry, visitors.RedisRegistry):
+        assert [len(stack) for stack in queued] == [2]  # not one command a heartbeat
+    time.sleep(0.5)  # the entries that beat lived 0.4 s; the others live on
+    assert len(registry.expire(stall)) == 100 and registry.counts(stall)[0] == 100
 
 
 @pytest.mark.django_db

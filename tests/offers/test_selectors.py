@@ -1,0 +1,66 @@
+"""The buyer's accepted offers for a page's items (offers.selectors), read by buyer in
+one compiled query and picked out for the items asked about."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bazaar.ids import new_ulid
+from offers.models import Offer
+from offers.selectors import accepted_offers_for_items
+from offers.services import offer_accept
+from tests.offers.conftest import offered
+
+pytestmark = pytest.mark.django_db
+
+
+def accepted(buyer, item, seller) -> Offer:
+    return offer_accept(actor=seller, offer=offered(buyer, item), idempotency_key=new_ulid())
+
+
+def test_only_the_buyers_live_accepted_offers_on_the_items_asked_about(
+    buyer, seller, stall, make_item, make_user, django_assert_num_queries
+):
+    lamp, vase, clock, rug = (
+        make_item(stall, title=title) for title in ["lamp", "vase", "clock", "rug"]
+    )
+    on_lamp = accepted(buyer, lamp, seller)
+    accepted(buyer, vase, seller)  # not asked about
+    accepted(make_user("other"), clock, seller)  # someone else's
+    offered(buyer, rug)  # not accepted
+    with django_assert_num_queries(1):
+        found = accepted_offers_for_items(buyer=buyer, items=[lamp, clock, rug])
+    assert found == {lamp.pk: on_lamp}
+    assert found[lamp.pk].reservation.quantity == 1  # joined, no query of its own
+    Offer.objects.filter(pk=on_lamp.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert accepted_offers_for_items(buyer=buyer, items=[lamp, vase]).keys() == {vase.pk}
+
+
+def test_a_pages_accepted_offers_are_kept_until_one_of_the_buyers_changes(
+    buyer, seller, stall, make_item, make_user, on_commit, django_assert_num_queries, monkeypatch
+):
+    """The stall page's cart buttons: read once, then from the cache until an offer of
+    the buyer's is accepted or stops being (after its commit), expiry checked each time."""
+    from offers.selectors import accepted_offers_shown
+    from offers.services import offers_expire_due
+
+    lamp, vase, clock = (make_item(stall, title=title) for title in ["lamp", "vase", "clock"])
+    items = [lamp, vase, clock]
+    on_lamp = on_commit(accepted, buyer, lamp, seller)
+    assert accepted_offers_shown(buyer=buyer, items=items) == {lamp.pk: on_lamp}
+    on_commit(accepted, make_user("other"), vase, seller)  # someone else's: nothing dropped
+    with django_assert_num_queries(0):
+        assert accepted_offers_shown(buyer=buyer, items=items) == {lamp.pk: on_lamp}
+    on_clock = accepted(buyer, clock, seller)  # its drop waits for a commit
+    assert accepted_offers_shown(buyer=buyer, items=items).keys() == {lamp.pk}
+    on_commit(accepted, buyer, vase_too := make_item(stall, title="vase too"), seller)
+    shown = accepted_offers_shown(buyer=buyer, items=[*items, vase_too])
+    assert shown.keys() == {lamp.pk, clock.pk, vase_too.pk} and shown[clock.pk] == on_clock
+    past = on_lamp.expires_at + timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: past)
+    with django_assert_num_queries(0):  # run out by the clock: gone before the sweep
+        assert accepted_offers_shown(buyer=buyer, items=[lamp]) == {}
+    monkeypatch.undo()
+    on_commit(offers_expire_due, now=past)  # the sweep's transitions drop the kept offers
+    assert accepted_offers_shown(buyer=buyer, items=items) == {}
