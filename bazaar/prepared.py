@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from threading import Lock
 from typing import Any
 
-from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db import connections, router
+from django.db.models import Model, QuerySet, signals
 from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
 
 # Stand-ins for the values a caller passes, told apart from the query's own constants
@@ -189,3 +190,86 @@ class Prepared:
                 populator.populate(row, obj)
             objects.append(obj)
         return objects
+
+
+def _compares_values(value: Any) -> bool:
+    """False for a driver's wrapper that compares by identity (psycopg's `Binary`)."""
+    return type(value).__eq__ is not object.__eq__
+
+
+@dataclass(frozen=True)
+class _CompiledInsert:
+    sql: str
+    returning: tuple
+    returning_params: tuple
+    converters: list
+
+
+class PreparedInsert:
+    """`model.objects.create(**values)` with its INSERT compiled once per process and
+    database (issue 15, session offers5: `SQLInsertCompiler` and `Model.save` cost an
+    offer action more than PostgreSQL's part of its four to six inserts). The SQL is
+    the one Django compiles for the first row, checked against Django's own
+    parameters for it; the values go through each field's `pre_save` and
+    `get_db_prep_save` as `save` sends them. The model's save signals are honoured:
+    a model someone listens to is saved by `save`.
+    """
+
+    def __init__(self, model: type[Model]) -> None:
+        meta = model._meta
+        if meta.parents or any(field.has_db_default() for field in meta.local_concrete_fields):
+            raise TypeError(f"{model.__name__}: inherited models and db_default are not prepared")
+        self._model = model
+        self._fields = tuple(f for f in meta.local_concrete_fields if f is not meta.auto_field)
+        self._compiled: dict[str, _CompiledInsert] = {}
+        self._lock = Lock()
+
+    def create(self, **values: Any) -> Model:
+        obj = self._model(**values)
+        alias = router.db_for_write(self._model, instance=obj)
+        if signals.pre_save.has_listeners(self._model) or signals.post_save.has_listeners(
+            self._model
+        ):
+            obj.save(force_insert=True, using=alias)
+            return obj
+        connection = connections[alias]
+        params = [
+            field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
+            for field in self._fields
+        ]
+        compiled = self._compiled.get(alias) or self._compile(obj, alias, params)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            row = connection.ops.fetch_returned_insert_columns(cursor, compiled.returning_params)
+        if compiled.converters:
+            row = _converted(row, compiled.converters, connection)
+        for field, value in zip(compiled.returning, row, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.adding = False
+        obj._state.db = alias
+        return obj
+
+    def _compile(self, obj: Model, alias: str, params: list) -> _CompiledInsert:
+        connection = connections[alias]
+        if not connection.features.can_return_columns_from_insert:
+            raise NotImplementedError(f"{connection.vendor} returns no columns from an INSERT")
+        query = InsertQuery(self._model)
+        query.insert_values(self._fields, [obj])
+        compiler = query.get_compiler(using=alias)
+        compiler.returning_fields = returning = self._model._meta.db_returning_fields
+        ((sql, compiled_params),) = compiler.as_sql()
+        if len(compiled_params) != len(params) or any(
+            type(compiled) is not type(mine) or (compiled != mine and _compares_values(mine))
+            for compiled, mine in zip(compiled_params, params, strict=False)
+        ):
+            raise ValueError(f"{self._model.__name__}: the INSERT's parameters are not its fields'")
+        table = self._model._meta.db_table
+        converters = compiler.get_converters([field.get_col(table) for field in returning])
+        compiled = _CompiledInsert(
+            sql=sql,
+            returning=tuple(returning),
+            returning_params=tuple(compiler.returning_params),
+            converters=list(converters.items()),
+        )
+        with self._lock:
+            return self._compiled.setdefault(alias, compiled)

@@ -96,9 +96,11 @@ def postgres_database(url: str, name: str) -> Iterator[str]:
 
 
 def bench_database_name(tag: str = "") -> str:
-    """A database name of this run's own (bazaar_bench_<tag>_<pid>), so that benches run
-    at the same time on one server never meet."""
-    return f"bazaar_bench_{tag}_{os.getpid()}" if tag else f"bazaar_bench_{os.getpid()}"
+    """A database name of this run's own (<prefix>_<tag>_<pid>), so that benches run
+    at the same time on one server never meet. The prefix is $BENCH_DATABASE_PREFIX
+    ("bazaar_bench"): sessions sharing a server keep to the names they were given."""
+    prefix = os.environ.get("BENCH_DATABASE_PREFIX", "bazaar_bench")
+    return f"{prefix}_{tag}_{os.getpid()}" if tag else f"{prefix}_{os.getpid()}"
 
 
 @contextmanager

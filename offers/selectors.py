@@ -15,7 +15,8 @@ from stalls.models import Item
 
 from .ladder import offer_entry
 from .models import AutoPrices, Offer
-from .services import AMOUNTS_PER_ITEM, accepted_scope
+from .services import AMOUNTS_PER_ITEM
+from .transitions import accepted_scope
 
 LADDER_LENGTH = 20
 
@@ -64,7 +65,7 @@ def accepted_offers_shown(
 ) -> dict[int, Offer]:
     """`accepted_offers_for_items` for a page's cart buttons: the buyer's accepted
     offers kept until one of theirs becomes accepted or stops being (every status
-    change is `services._transition`, which marks `accepted_scope`), expiry checked
+    change is `transitions.transition`, which marks `accepted_scope`), expiry checked
     at each read; `kept`, when the page read them already (`accepted_offers_kept`,
     with the top bar). What they show is a price to start checkout at; checkout
     itself reads the rows (`accepted_offers_for_items`)."""

@@ -1,7 +1,7 @@
 """Bargaining: offers, counter-offers, answers, expiry and a seller's auto prices.
 
-Every status change goes through `_transition`, which checks the move against
-TRANSITIONS and writes an `OfferEvent`. Every action locks the item row first
+Every status change goes through `transitions.transition`, which checks the move
+against its table and writes an `OfferEvent`. Every action locks the item row first
 (`stalls.services.item_lock`) and the offer row second (`offers.locks`), the order
 stalls' reservation functions and orders' checkout use, so no two of them can
 deadlock. Expiry is checked whenever an offer is acted on, so a late sweep never lets
@@ -30,8 +30,6 @@ from django.utils import timezone
 
 from analytics.models import Kind
 from analytics.recording import record
-from bazaar import metrics
-from bazaar.cache import changed_on_commit
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import AmountError, format_money, parse_amount
@@ -51,6 +49,7 @@ from .ladder import publish
 from .locks import ITEM_RELATED, offer_for_update, offer_with_item_for_update
 from .models import AutoPrices, Offer, OfferEvent
 from .notices import expiring_dedupe_key, expiring_side, offer_expiring_notify, offer_notify
+from .transitions import NEW_OFFER, record_creation, transition
 
 OFFER_TTL = timedelta(hours=48)
 # The person who must act hears this long before an offer runs out.
@@ -61,20 +60,6 @@ MESSAGE_MAX_LENGTH = 280
 
 Status = Offer.Status
 Side = Offer.Side
-
-# The allowed moves. Everything not listed (countered, declined, expired, withdrawn,
-# purchased) is terminal.
-TRANSITIONS: dict[str, set[str]] = {
-    Status.PENDING: {
-        Status.COUNTERED,
-        Status.ACCEPTED,
-        Status.DECLINED,
-        Status.EXPIRED,
-        Status.WITHDRAWN,
-    },
-    Status.ACCEPTED: {Status.PURCHASED, Status.EXPIRED, Status.WITHDRAWN},
-}
-
 
 # A person's offer actions (a retry of one is still told its first answer: `_act`).
 OFFER_RATE = Rate(30, 60, "30 offer actions a minute")
@@ -158,53 +143,9 @@ def _replayed(actor, key: str) -> Offer | None:
     return Offer.objects.select_related(*Offer.RELATED, "reservation").get(pk=offer_id)
 
 
-# The one transition function
-
-
-def accepted_scope(buyer_id: int) -> str:
-    """What an offer of the buyer's becoming accepted, or ceasing to be, marks changed
-    (the stall page's cart buttons keep the buyer's accepted offers until then)."""
-    return f"offers-accepted:{buyer_id}"
-
-
-def _transition(
-    offer: Offer, to: str, *, actor=None, note: str = "", key: str = "", fields=()
-) -> OfferEvent:
-    """Move `offer` to status `to` if the table allows it, and record who did it;
-    `fields` the caller changed on `offer` are saved in the same update."""
-    if to not in TRANSITIONS.get(offer.status, set()):
-        raise Conflict(
-            f"This offer is {offer.get_status_display().lower()}; it cannot become {to} now."
-        )
-    event = OfferEvent.objects.create(
-        offer=offer,
-        from_status=offer.status,
-        to_status=to,
-        actor=actor,
-        note=note,
-        idempotency_key=key,
-    )
-    if actor is not None:
-        metrics.counted_on_commit(metrics.offer_actions, 1, to=to)
-    if Status.ACCEPTED in (offer.status, to):
-        changed_on_commit(accepted_scope(offer.buyer_id))
-    offer.status = to
-    offer.updated_at = event.occurred_at
-    offer.ladder_pending = True  # see `ladder.publish`, which every transition calls
-    offer.save(update_fields=["status", "updated_at", "ladder_pending", *fields])
-    return event
-
-
-def _record_creation(offer: Offer, *, actor, key: str) -> None:
-    OfferEvent.objects.create(
-        offer=offer, to_status=offer.status, actor=actor, note="made", idempotency_key=key
-    )
-    metrics.counted_on_commit(metrics.offer_actions, 1, to=offer.status)
-
-
 def _expire(offer: Offer) -> None:
     """Time ran out: the thread ends, and an accepted offer's unit goes back on sale."""
-    _transition(offer, Status.EXPIRED, note="expired")
+    transition(offer, Status.EXPIRED, note="expired")
     if offer.reservation_id:
         reservation_release(reservation=offer.reservation, note="offer expired")
     publish(offer, event="expired", by="market")
@@ -294,7 +235,7 @@ def _auto_answer(offer: Offer) -> str | None:
             return None  # no unit left to hold (refused before any write): by hand
         return "accepted"
     if rule.decline_cents is not None and offer.amount_cents < rule.decline_cents:
-        _transition(offer, Status.DECLINED, note="auto-declined")
+        transition(offer, Status.DECLINED, note="auto-declined")
         return "declined"
     return None
 
@@ -313,7 +254,7 @@ def _send(
     buyer's amount meets the seller's auto prices at once; both sides are told."""
     public_id = new_ulid()
     now = timezone.now()
-    offer = Offer.objects.create(
+    offer = NEW_OFFER.create(
         public_id=public_id,
         thread=answers.thread if answers else public_id,
         item=item,
@@ -328,7 +269,7 @@ def _send(
         updated_at=now,
         ladder_pending=True,
     )
-    _record_creation(offer, actor=actor, key=key)
+    record_creation(offer, actor=actor, key=key)
     answer = _auto_answer(offer) if side == Side.BUYER else None
     thread = (answers, offer) if answers else (offer,)
     event = "countered" if answers else "new"
@@ -429,7 +370,7 @@ def offer_counter(
         _check_counter(side=side, offer=offer, amount_cents=amount)
         if side == Side.BUYER:
             _check_buyer_may_send(buyer=actor, item=offer.item, opening=False)
-        _transition(offer, Status.COUNTERED, actor=actor, note="countered")
+        transition(offer, Status.COUNTERED, actor=actor, note="countered")
         return _send(
             item=offer.item,
             answers=offer,
@@ -463,7 +404,7 @@ def _accept(offer: Offer, *, actor, key: str, note: str = "accepted") -> None:
     offer.reservation = reservation
     offer.expires_at = reservation.expires_at
     held = ("reservation", "expires_at")
-    _transition(offer, Status.ACCEPTED, actor=actor, note=note, key=key, fields=held)
+    transition(offer, Status.ACCEPTED, actor=actor, note=note, key=key, fields=held)
     record(Kind.OFFER_ACCEPTED, user=offer.buyer, item=offer.item, amount_cents=offer.amount_cents)
 
 
@@ -488,7 +429,7 @@ def offer_decline(*, actor, offer: Offer | str, idempotency_key: str) -> Offer:
         side = _require_turn(actor, offer)
         if side != Side.SELLER:
             raise Conflict("To say no to the seller's counter, withdraw your offer.")
-        _transition(offer, Status.DECLINED, actor=actor, note="declined", key=idempotency_key)
+        transition(offer, Status.DECLINED, actor=actor, note="declined", key=idempotency_key)
         publish(offer, event="declined", by=side)
         return offer
 
@@ -503,7 +444,7 @@ def offer_withdraw(*, actor, offer: Offer | str, idempotency_key: str) -> Offer:
         if _side_of(actor, offer) != Side.BUYER:
             raise NotAllowed("Only the buyer can withdraw an offer; a seller declines it.")
         reservation = offer.reservation if offer.status == Status.ACCEPTED else None
-        _transition(offer, Status.WITHDRAWN, actor=actor, note="withdrawn", key=idempotency_key)
+        transition(offer, Status.WITHDRAWN, actor=actor, note="withdrawn", key=idempotency_key)
         if reservation is not None:
             reservation_release(reservation=reservation, note="offer withdrawn")
         publish(offer, event="withdrawn", by=Side.BUYER)
@@ -533,7 +474,7 @@ def offer_mark_purchased(*, offer: Offer, reference: str) -> Offer:
             )
         offer.purchase_reference = reference
         offer.save(update_fields=["purchase_reference"])
-        _transition(offer, Status.PURCHASED, note=f"order {reference}"[:200])
+        transition(offer, Status.PURCHASED, note=f"order {reference}"[:200])
         publish(offer, event="purchased", by="buyer")
     return offer
 

@@ -25,7 +25,7 @@ from pycrdt import Array, Doc, Map
 from analytics.shared import redis_or_local
 from bazaar.broadcast import broadcast_on_commit
 from bazaar.jobs import enqueue_on_commit
-from bazaar.prepared import Prepared
+from bazaar.prepared import Prepared, PreparedInsert
 
 from ..models import StallDocument, StallDocumentUpdate
 
@@ -221,6 +221,7 @@ _UPDATES_AFTER = Prepared(
         .values_list("id", "update")
     )
 )
+_NEW_UPDATE = PreparedInsert(StallDocumentUpdate)
 _DOCUMENT_LOCKED = Prepared(
     lambda stall_id: StallDocument.objects.select_for_update().filter(stall_id=stall_id)[:1]
 )
@@ -328,9 +329,7 @@ def document_change(*, stall_id: int, stall_public_id: str, change: Callable[[Do
         with replica.doc.transaction():
             change(replica.doc)
         update = replica.doc.get_update(before)
-        row = StallDocumentUpdate.objects.create(
-            document=document, epoch=document.epoch, update=update
-        )
+        row = _NEW_UPDATE.create(document=document, epoch=document.epoch, update=update)
         replica.seq = row.id
         replica.updates_in_epoch += 1
         needs_compaction = replica.updates_in_epoch >= COMPACT_AFTER

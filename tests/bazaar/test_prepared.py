@@ -1,11 +1,15 @@
 """`bazaar.prepared`: a queryset compiled once gives what the queryset gives."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
+from django.db.models import signals
 from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
-from bazaar.prepared import LONGEST_LIST_KEPT, Prepared
-from stalls.models import Item
+from bazaar.prepared import LONGEST_LIST_KEPT, Prepared, PreparedInsert
+from stalls.models import Item, Reservation
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +95,65 @@ def test_a_list_of_ids_is_compiled_once_per_length(stall, make_item):
         titles.rows([])
     with pytest.raises(TypeError, match="whole numbers"):
         titles.rows(["a"])
+
+
+def test_a_prepared_insert_stores_what_create_stores(items, django_assert_num_queries):
+    """Each row as `objects.create` would store it (defaults, foreign keys, date-times
+    adapted, the returned primary key), with Django's SQL compiled at the first call
+    and one statement each."""
+    item, buyer = items[0], items[0].stall.seller.user
+    new_reservation = PreparedInsert(Reservation)
+    made = []
+    for quantity in (1, 2):
+        with django_assert_num_queries(1) as queries:
+            made.append(
+                new_reservation.create(
+                    item=item,
+                    holder=buyer,
+                    reason=Reservation.Reason.OFFER,
+                    quantity=quantity,
+                    reference=f"ref-{quantity}",
+                    expires_at=timezone.now() + timedelta(hours=1),
+                )
+            )
+        assert queries.captured_queries[0]["sql"].startswith("INSERT INTO")
+    same = Reservation.objects.create(
+        item=item,
+        holder=buyer,
+        reason=Reservation.Reason.OFFER,
+        quantity=3,
+        reference="ref-3",
+        expires_at=made[0].expires_at,
+    )
+    for reservation in made:
+        stored = Reservation.objects.get(pk=reservation.pk)
+        assert not reservation._state.adding and reservation._state.db == "default"
+        assert (stored.item_id, stored.holder_id, stored.reference) == (
+            item.pk,
+            buyer.pk,
+            reservation.reference,
+        )
+        assert stored.expires_at == reservation.expires_at
+        assert stored.created_at == reservation.created_at  # the model's default
+        assert (stored.released_at, stored.consumed_at) == (same.released_at, same.consumed_at)
+    assert made[0].pk < made[1].pk < same.pk
+
+
+def test_a_model_with_save_listeners_is_saved_by_save(items):
+    heard = []
+
+    def listener(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    signals.post_save.connect(listener, sender=Reservation, dispatch_uid="test-prepared")
+    try:
+        reservation = PreparedInsert(Reservation).create(
+            item=items[0],
+            holder=items[0].stall.seller.user,
+            reason=Reservation.Reason.OFFER,
+            quantity=1,
+            expires_at=timezone.now(),
+        )
+    finally:
+        signals.post_save.disconnect(sender=Reservation, dispatch_uid="test-prepared")
+    assert heard == [(reservation.pk, True)]

@@ -1,10 +1,13 @@
 """Offers over the stall socket: everyone's ladder in the document, private frames to
 the buyer and the seller only."""
 
+import threading
+
 import pytest
 from asgiref.sync import sync_to_async
 
 from bazaar.ids import new_ulid
+from offers import ladder
 from offers.models import Offer
 from offers.services import offer_accept, offer_counter, offer_make
 from tests.conftest import cyclic_garbage, frames_of
@@ -212,3 +215,33 @@ async def test_a_refused_intent_leaves_no_reference_cycle(stall, make_item, make
         assert (await socket.next("offer_ack"))["code"] == "offer_open"
     assert frames_of(left, "offers/") == []
     await socket.leave()
+
+
+async def test_the_other_partys_frame_waits_for_no_document_write(
+    stall, make_item, make_user, monkeypatch
+):
+    """The private frames go as soon as the action commits: the seller hears of the
+    offer while the ladder's write (by the action's own thread, which answers after
+    it) is still held. Before, the thread wrote the document first, then sent them."""
+    item = await sync_to_async(make_item)(stall, price_cents=2500)
+    buyer = await sync_to_async(make_user)("hastybuyer")
+    release = threading.Event()
+
+    def held_write(writes):
+        release.wait(5)
+        ladder.ladder_write(writes)
+
+    monkeypatch.setattr(ladder, "_writer", ladder.LadderWriter(held_write))
+    buyer_socket = await Client(stall.public_id, buyer).join()
+    seller_socket = await Client(stall.public_id, stall.seller.user).join()
+    await buyer_socket.send(type="offer", action="make", id=item.public_id, amount="20", key=KEY)
+    told = await seller_socket.next("offer")
+    assert told["event"] == "new" and offers(seller_socket) == []
+    release.set()
+    ack = await buyer_socket.next("offer_ack")
+    assert ack["ok"] and ack["offer"]["id"] == told["offer"]["id"]
+    await seller_socket.until(
+        lambda: [e["id"] for e in offers(seller_socket)] == [ack["offer"]["id"]]
+    )
+    for client in (buyer_socket, seller_socket):
+        await client.leave()

@@ -18,7 +18,6 @@ from bazaar.ids import new_ulid
 from offers.models import Offer, OfferEvent
 from offers.services import (
     AMOUNTS_PER_ITEM,
-    TRANSITIONS,
     auto_prices_set,
     offer_accept,
     offer_counter,
@@ -28,6 +27,7 @@ from offers.services import (
     offer_withdraw,
     offers_expire_due,
 )
+from offers.transitions import TRANSITIONS
 from stalls.models import Reservation
 from stalls.room import document
 from stalls.room.document import document_snapshot

@@ -13,8 +13,6 @@ from offers.ladder import mask_handle
 from offers.models import AutoPrices, Offer, OfferEvent
 from offers.selectors import offer_accepted_for_checkout, offer_status
 from offers.services import (
-    TRANSITIONS,
-    _transition,
     auto_prices_set,
     offer_accept,
     offer_amount_parse,
@@ -26,6 +24,7 @@ from offers.services import (
     offers_expire_due,
 )
 from offers.tasks import expire_offers
+from offers.transitions import TRANSITIONS, transition
 from stalls.models import Reservation
 from stalls.room.document import document_snapshot
 from stalls.selectors import item_available_quantity
@@ -378,7 +377,7 @@ def test_the_transition_table_refuses_moves_out_of_terminal_states(make_offer):
         offer.status = status
         for target in Offer.Status.values:
             with pytest.raises(Conflict, match="cannot become"):
-                _transition(offer, target)
+                transition(offer, target)
 
 
 # Idempotency
