@@ -110,9 +110,7 @@ class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketC
                 "you": user.public_id if user.is_authenticated else None,
                 "you_as": pseudonym(self.auction, user.pk) if user.is_authenticated else None,
                 "server_time": time.time(),
-                "heartbeat_seconds": heartbeat_for(
-                    len(self.fanout.members), least=HEARTBEAT_SECONDS
-                ),
+                "heartbeat_seconds": self._beat(),
             }
         )
 
@@ -128,13 +126,21 @@ class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketC
         except (ValueError, TypeError, AttributeError):
             kind = None
         if kind == "ping":
-            await self._send_json({"type": "pong", "server_time": time.time()})
+            await self._send_json(
+                {"type": "pong", "server_time": time.time(), "heartbeat_seconds": self._beat()}
+            )
         elif kind == "bid" and "bid" in frame:
             await self._send_json(await _bid(self.scope["user"], self.auction, frame, arrived_at))
         elif kind is None:
             await self._error("bad_frame", "Frames are JSON objects with a type or a bid.")
         else:
             await self._error("unknown_type", "This socket takes bids and pings.")
+
+    def _beat(self) -> int:
+        """The page's heartbeat for this auction's size now, told in the welcome and
+        again in each `pong`: a socket that joined a small auction beats less often
+        once it has grown, as the ones joining it then do."""
+        return heartbeat_for(len(self.fanout.members), least=HEARTBEAT_SECONDS)
 
     async def _send_json(self, frame: dict) -> None:
         await self.send(text_data=json.dumps(frame))

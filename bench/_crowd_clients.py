@@ -5,10 +5,10 @@ A watcher does what an open stall page does and nothing more: it opens the stall
 room's socket, waits for `welcome`, asks for the document (Yjs sync step 1) and waits
 for `synced`, then sends `ping` every `heartbeat_seconds` (from the welcome) at a
 random phase; with a live auction in the stall it also holds the auction's socket, as
-the stall's show panel does, and pings there too at the beat that welcome names. It
-notes only the arrival time of the first `doc` frame (a chat message: nothing else
-changes the document while the crowd is idle) and of the first frame carrying a higher
-auction `version` (a bid) after each mark.
+the stall's show panel does, and pings there too at the beat its welcome and pongs
+name. It notes only the arrival time of the first `doc` frame (a chat message: nothing
+else changes the document while the crowd is idle) and of the first frame carrying a
+higher auction `version` (a bid) after each mark.
 """
 
 import asyncio
@@ -25,18 +25,20 @@ from bench._ws import abort, connect
 
 SYNC_STEP1_EMPTY = bytes([0, 0, 1, 0])  # Yjs sync step 1 with an empty state vector
 WELCOME = '{"type": "welcome"'
+PONG = '{"type": "pong"'
 SYNCED = '"type": "synced"'
 DOC = '"type": "doc"'
 HEARTBEAT = re.compile(r'"heartbeat_seconds": (\d+)')
 VERSION = re.compile(r'"version": (\d+)')
 
 
-async def _beat(socket, heartbeat: int) -> None:
-    """A page's `ping` every `heartbeat` seconds, from a random phase."""
-    await asyncio.sleep(random.uniform(0, heartbeat))
+async def _beat(socket, heartbeat: list[int]) -> None:
+    """A page's `ping` every `heartbeat[0]` seconds (the server may change it), from a
+    random phase."""
+    await asyncio.sleep(random.uniform(0, heartbeat[0]))
     while True:
         await socket.send('{"type": "ping"}')
-        await asyncio.sleep(heartbeat)
+        await asyncio.sleep(heartbeat[0])
 
 
 class Crowd:
@@ -116,7 +118,7 @@ class Crowd:
     async def _room(self, socket, heartbeat: int) -> None:
         from websockets.exceptions import ConnectionClosed
 
-        beating = asyncio.create_task(_beat(socket, heartbeat))
+        beating = asyncio.create_task(_beat(socket, [heartbeat]))
         seen_after = None
         try:
             async for raw in socket:
@@ -143,9 +145,12 @@ class Crowd:
         try:
             async for raw in socket:
                 self.frames += 1
-                if beating is None and raw.startswith(WELCOME):
-                    told = HEARTBEAT.search(raw)  # the page's auction ping, as told
-                    beating = asyncio.create_task(_beat(socket, int(told.group(1))))
+                told = HEARTBEAT.search(raw)  # the page's auction ping, as the server asks
+                if told and raw.startswith(WELCOME):
+                    beat = [int(told.group(1))]
+                    beating = asyncio.create_task(_beat(socket, beat))
+                elif told and raw.startswith(PONG):
+                    beat[0] = int(told.group(1))
                 found = VERSION.findall(raw)
                 if found:
                     version = max(map(int, found))

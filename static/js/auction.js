@@ -324,9 +324,9 @@ window.BazaarAuction = { mount(root) {
 
   function onFrame(frame) {
     if (frame.server_time) syncClock(frame.server_time);
+    if (frame.heartbeat_seconds) beat(frame.heartbeat_seconds);
     if (frame.type === "welcome") {
       retry = 0;
-      beat(frame.heartbeat_seconds);
       status("live", "Connected");
       apply(frame.state);
       root.dataset.connected = "true";
@@ -366,9 +366,12 @@ window.BazaarAuction = { mount(root) {
     });
   }
 
-  // The beat the server asks for in its welcome: longer in a big auction.
+  // The beat the server asks for in its welcome and each pong: longer in a big auction.
   let pinger = null;
+  let beatSeconds = 0;
   function beat(seconds) {
+    if (!seconds || seconds === beatSeconds) return;
+    beatSeconds = seconds;
     clearInterval(pinger);
     pinger = setInterval(() => {
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));

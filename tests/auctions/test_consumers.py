@@ -234,9 +234,9 @@ async def test_a_join_gets_the_state_kept_by_its_process_until_a_newer_one_went_
 
 
 async def test_a_big_auctions_sockets_are_told_a_longer_heartbeat(auction, monkeypatch):
-    """A page pings at the beat its welcome names: 15 s, and in a big auction as long
-    as keeps the process's pings near a hundred a second (here one every 8 s for the
-    whole auction, so each socket's beat is the sockets there with it x 8 s)."""
+    """A page pings at the beat its welcome, then each pong, names: 15 s, and in a big
+    auction as long as keeps the process's pings near a hundred a second (here one
+    every 8 s for the whole auction, so a socket's beat is the sockets there x 8 s)."""
     from auctions import consumers
     from bazaar.fanout import heartbeat_for
 
@@ -244,5 +244,9 @@ async def test_a_big_auctions_sockets_are_told_a_longer_heartbeat(auction, monke
     monkeypatch.setattr(consumers, "heartbeat_for", every_8_s)
     sockets = [await watch(auction.public_id) for _ in range(4)]
     assert [welcome["heartbeat_seconds"] for _, welcome in sockets] == [15, 16, 24, 32]
+    first = sockets[0][0]
+    await first.send_json_to({"type": "ping"})
+    pong = await first.receive_json_from(timeout=3)
+    assert pong["type"] == "pong" and pong["heartbeat_seconds"] == 32  # the auction grew
     for socket, _ in sockets:
         await socket.disconnect()
