@@ -3,12 +3,12 @@ driven by the coordinator over stdin (bench/_workers.py).
 
 A watcher does what an open stall page does and nothing more: it opens the stall
 room's socket, waits for `welcome`, asks for the document (Yjs sync step 1) and waits
-for `synced`, then sends `ping` every `heartbeat_seconds` (from the welcome) at a
-random phase; with a live auction in the stall it also holds the auction's socket, as
-the stall's show panel does, and pings there too at the beat its welcome and pongs
-name. It notes only the arrival time of the first `doc` frame (a chat message: nothing
-else changes the document while the crowd is idle) and of the first frame carrying a
-higher auction `version` (a bid) after each mark.
+for `synced`, then sends `ping` every `heartbeat_seconds` (from the welcome, then the
+room's presence frames) at a random phase; with a live auction in the stall it also
+holds the auction's socket, as the stall's show panel does, and pings there too at the
+beat its welcome and pongs name. It notes only the arrival time of the first `doc`
+frame (a chat message: nothing else changes the document while the crowd is idle) and
+of the first frame carrying a higher auction `version` (a bid) after each mark.
 """
 
 import asyncio
@@ -26,6 +26,7 @@ from bench._ws import abort, connect
 SYNC_STEP1_EMPTY = bytes([0, 0, 1, 0])  # Yjs sync step 1 with an empty state vector
 WELCOME = '{"type": "welcome"'
 PONG = '{"type": "pong"'
+PRESENCE = '"type": "presence"'
 SYNCED = '"type": "synced"'
 DOC = '"type": "doc"'
 HEARTBEAT = re.compile(r'"heartbeat_seconds": (\d+)')
@@ -118,11 +119,14 @@ class Crowd:
     async def _room(self, socket, heartbeat: int) -> None:
         from websockets.exceptions import ConnectionClosed
 
-        beating = asyncio.create_task(_beat(socket, [heartbeat]))
+        beat = [heartbeat]
+        beating = asyncio.create_task(_beat(socket, beat))
         seen_after = None
         try:
             async for raw in socket:
                 self.frames += 1
+                if isinstance(raw, str) and PRESENCE in raw:  # the room's beat, as it grows
+                    beat[0] = int(HEARTBEAT.search(raw).group(1))
                 marked = self.doc_after
                 if (
                     marked is not None

@@ -73,6 +73,9 @@ def count_label(count: int) -> str:
 
 
 def presence_frame(count: RoomCount) -> str:
+    """The headcount, and the beat for the room's size now: a socket told a short beat
+    when it joined a small room beats as the ones joining it now do (but the seller's
+    page, whose beat keeps the stall's live dot)."""
     sockets, guests = shown_count(count.sockets), shown_count(count.guests)
     return json.dumps(
         {
@@ -81,6 +84,7 @@ def presence_frame(count: RoomCount) -> str:
             "guests": guests,
             "label": count_label(sockets),
             "guests_label": count_label(guests),
+            "heartbeat_seconds": heartbeat_seconds(count.sockets),
         }
     )
 
@@ -191,6 +195,8 @@ class RoomPulse:
             frame = presence_frame(counts[group])
             if frame != room.frame and now - room.sent_at >= count_window(counts[group].sockets):
                 room.frame, room.sent_at = frame, now
+                # Entries live ENTRY_BEATS of the longest beat told here: this one too.
+                room.heartbeat = max(room.heartbeat, heartbeat_seconds(room.sockets))
                 room.fanout.hand_out_here({"type": "room.presence", "frame": frame})
 
 

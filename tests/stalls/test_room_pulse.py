@@ -236,6 +236,26 @@ async def test_each_joining_socket_is_told_the_beat_its_room_size_calls_for_but_
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
+async def test_the_headcount_tells_every_socket_the_beat_for_the_rooms_size_now(
+    stall, fast_pulse, monkeypatch
+):
+    """A socket told 10 s when it joined a small room beats as the ones joining it now
+    do once the room has grown: the headcount frame names the room's beat, and the
+    room's entries live ENTRY_BEATS of it."""
+    monkeypatch.setattr(pulse, "ROOM_PINGS_PER_SECOND", 0.125)
+    first = await Client(stall.public_id).join()
+    assert first.welcome["heartbeat_seconds"] == 10
+    others = [await Client(stall.public_id).join() for _ in range(3)]
+    frames = await _presence_frames(first, 1.0)
+    assert (frames[-1]["count"], frames[-1]["heartbeat_seconds"]) == (4, 32)
+    room = room_pulse_here().rooms[stall_group(stall.public_id)]
+    assert room.entry_ttl() >= visitors.ENTRY_BEATS * 32
+    for client in [first, *others]:
+        await client.leave()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
 async def test_a_silent_sockets_entry_lives_three_of_its_rooms_beats(
     stall, fast_pulse, monkeypatch
 ):

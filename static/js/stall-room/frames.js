@@ -58,6 +58,8 @@ const handlers = {
     else if (frame.seq > state.lastSeq && !state.syncing) syncSend();
   },
   presence(frame) {
+    // The room's beat for its size now; the seller's page keeps the beat its welcome named.
+    if (!(state.you && state.you.seller)) startHeartbeat(frame.heartbeat_seconds);
     state.count = frame.count;
     state.guests = frame.guests;
     state.label = frame.label;

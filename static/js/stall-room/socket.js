@@ -44,6 +44,7 @@ function onClose(socket, event) {
   state.syncing = false;
   room.dataset.synced = "false";
   clearInterval(state.heartbeat);
+  state.heartbeat = null;
   cursorsClear();
   pendingLost();
   if (window.BazaarOffers) BazaarOffers.socketLost();
@@ -73,7 +74,9 @@ export function setStatus(kind, text) {
 }
 
 export function startHeartbeat(seconds) {
-  clearInterval(state.heartbeat);
   const every = Math.max(1, Number(seconds) || 10) * 1000;
+  if (state.heartbeat && state.heartbeatEvery === every) return; // already beating so
+  clearInterval(state.heartbeat);
+  state.heartbeatEvery = every;
   state.heartbeat = setInterval(() => send({ type: "ping" }), every);
 }

@@ -46,6 +46,7 @@ export const state = {
   lastSeq: 0,
   syncing: false,
   heartbeat: null,
+  heartbeatEvery: 0,
   retries: 0,
   retryTimer: null,
   closeMessage: "",
