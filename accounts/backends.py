@@ -43,5 +43,5 @@ class HandleOrEmailBackend(ModelBackend):
         """The session's user, as Django's backend reads it (none if inactive)."""
         if type(user_id) is not int:
             return super().get_user(user_id)
-        found = _USER_BY_ID.rows(user_id)
-        return found[0] if found and self.user_can_authenticate(found[0]) else None
+        user = _USER_BY_ID.first(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None

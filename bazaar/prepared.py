@@ -191,6 +191,12 @@ class Prepared:
             objects.append(obj)
         return objects
 
+    def first(self, *values: Any, shape: tuple = ()) -> Any:
+        """The first row of `rows`, or None (a queryset's `first()`, for one sliced
+        `[:1]`)."""
+        found = self.rows(*values, shape=shape)
+        return found[0] if found else None
+
 
 def _compares_values(value: Any) -> bool:
     """False for a driver's wrapper that compares by identity (psycopg's `Binary`)."""

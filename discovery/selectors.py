@@ -202,10 +202,9 @@ def item_page_cards(*, public_id: str, viewer) -> tuple[ItemCard, list[ItemCard]
     stock, item and photo change), its running auctions read only while it has any
     (`auctions_running_in_stall`); then the viewer's holds and the photos (the item's
     card carries all of its own, for the gallery), one query each."""
-    found = _LISTED_ITEM.rows(public_id)
-    if not found:
+    item = _LISTED_ITEM.first(public_id)
+    if item is None:
         raise NotFound("No item has that address.")
-    item = found[0]
     stall = item.stall
     stall_items = stall_item_cards(stall=stall)
     reserved = {other.pk: other.reserved for other in stall_items}

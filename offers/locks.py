@@ -51,7 +51,7 @@ def offer_with_item_for_update(*, public_id: str) -> Offer:
     re-read, and none of them changes under these locks. Compiled once
     (`bazaar.prepared`): the compiling cost more than the query.
     """
-    found = _OFFER_WITH_ITEM.rows(public_id)
-    if not found:
+    offer = _OFFER_WITH_ITEM.first(public_id)
+    if offer is None:
         raise NotFound("No offer of yours has that address.")
-    return found[0]
+    return offer

@@ -210,8 +210,7 @@ _BUYERS_OFFERS = Prepared(
 def _check_buyer_may_send(*, buyer, item: Item, opening: bool) -> None:
     """At most five amounts per item, and a new thread only when none is open (one
     query for both)."""
-    counted = _BUYERS_OFFERS.rows(buyer.pk, item.pk)
-    open_threads, sent = counted[0] if counted else (0, 0)
+    open_threads, sent = _BUYERS_OFFERS.first(buyer.pk, item.pk) or (0, 0)
     if opening and open_threads:
         raise _offer_open()
     if sent >= AMOUNTS_PER_ITEM:

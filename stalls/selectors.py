@@ -69,10 +69,10 @@ _STALL_BY_PUBLIC_ID = Prepared(
 
 
 def stall_get(*, public_id: str) -> Stall:
-    found = _STALL_BY_PUBLIC_ID.rows(public_id)
-    if not found:
+    stall = _STALL_BY_PUBLIC_ID.first(public_id)
+    if stall is None:
         raise NotFound("No stall has that address.")
-    return found[0]
+    return stall
 
 
 def active_reservations(*, at=None) -> Q:
@@ -137,9 +137,9 @@ def items_unavailable() -> Q:
     return Q(inventory=0) | Q(pk__in=fully_held)
 
 
-def _offer_holds(holder) -> QuerySet[Reservation]:
+def _offer_holds(holder_id: int, at=None) -> QuerySet[Reservation]:
     return Reservation.objects.filter(
-        active_reservations(), holder=holder, reason=Reservation.Reason.OFFER
+        active_reservations(at=at), holder_id=holder_id, reason=Reservation.Reason.OFFER
     )
 
 
@@ -147,17 +147,13 @@ def items_held_for(*, holder) -> Q:
     """Items that the holder's accepted offers hold a unit of (theirs to buy)."""
     if not holder.is_authenticated:
         return Q(pk__in=[])
-    return Q(pk__in=_offer_holds(holder).values("item_id"))
+    return Q(pk__in=_offer_holds(holder.pk).values("item_id"))
 
 
 _UNITS_HELD_FOR = Prepared(
     lambda holder_id, item_ids, now: (
-        Reservation.objects.filter(
-            active_reservations(at=now),
-            holder_id=holder_id,
-            reason=Reservation.Reason.OFFER,
-            item_id__in=item_ids,
-        )
+        _offer_holds(holder_id, at=now)
+        .filter(item_id__in=item_ids)
         .values("item_id")
         .annotate(units=Sum("quantity"))
         .values_list("item_id", "units")
@@ -173,21 +169,9 @@ def units_held_for(*, holder, item_ids: list[int]) -> dict[int, int]:
     return dict(_UNITS_HELD_FOR.rows(holder.pk, list(item_ids), timezone.now()))
 
 
-# Compiled once (`bazaar.prepared`): an offer's and a reservation's check of stock.
-_UNITS_HELD = Prepared(
-    lambda item_id, now: (
-        Reservation.objects.filter(active_reservations(at=now), item_id=item_id)
-        .values("item_id")
-        .annotate(total=Sum("quantity"))
-        .values_list("total")
-    )
-)
-
-
 def item_stock(*, item: Item) -> tuple[int, int]:
     """(available, on hold): units for sale now, and units held by reservations."""
-    held = _UNITS_HELD.rows(item.pk, timezone.now())
-    reserved = held[0][0] if held else 0
+    reserved = units_reserved(item_ids=[item.pk]).get(item.pk, 0)
     return max(item.inventory - reserved, 0), reserved
 
 

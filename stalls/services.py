@@ -388,9 +388,9 @@ def item_lock(*, item_id: int | None = None, public_id: str = "", related=()) ->
     first read is this one query. By `item_id` or by `public_id` (NotFound then).
     """
     by, value = ("pk", item_id) if item_id is not None else ("public_id", public_id)
-    found = _ITEM_LOCKED.rows(value, shape=(by, tuple(related)))
-    if found:
-        return found[0]
+    item = _ITEM_LOCKED.first(value, shape=(by, tuple(related)))
+    if item is not None:
+        return item
     if item_id is not None:
         raise Item.DoesNotExist(f"No item {item_id}.")
     raise NotFound("No item has that address.")

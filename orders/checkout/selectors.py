@@ -109,10 +109,9 @@ def open_checkout_for(*, buyer) -> tuple[Payment | None, dict[int, int]]:
     and the units it holds per item: until it is paid, released or runs out, those
     units are the buyer's, not sold out. Accepted offers' units are counted with the
     offer. (A new checkout cancels an open one, so there is at most one.)"""
-    found = _OPEN_CHECKOUT.rows(buyer.pk, timezone.now())
-    if not found:
+    payment = _OPEN_CHECKOUT.first(buyer.pk, timezone.now())
+    if payment is None:
         return None, {}
-    payment = found[0]
     held: dict[int, int] = {}
     lines = OrderLine.objects.filter(order__payment=payment, offer_public_id="")
     for item_id, quantity in lines.values_list("item_id", "quantity"):

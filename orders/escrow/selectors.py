@@ -36,7 +36,9 @@ _SHIPPING_OF_STALLS = Prepared(
 def stalls_shipping_cents(*, stalls: list[Stall]) -> dict[int, int]:
     """Each stall's shipping cost by stall id (0 where none is set), in one query."""
     costs = {stall.pk: 0 for stall in stalls}
-    return costs | dict(_SHIPPING_OF_STALLS.rows(list(costs))) if costs else {}
+    if not costs:
+        return {}
+    return costs | dict(_SHIPPING_OF_STALLS.rows(list(costs)))
 
 
 # Orders

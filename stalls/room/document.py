@@ -262,9 +262,9 @@ def document_for_stall(*, stall_id: int) -> StallDocument:
 def _document_locked(*, stall_id: int) -> StallDocument:
     """The document row under its lock: one query once the row exists (every write
     after the stall's first)."""
-    found = _DOCUMENT_LOCKED.rows(stall_id)
-    if found:
-        return found[0]
+    document = _DOCUMENT_LOCKED.first(stall_id)
+    if document is not None:
+        return document
     document_for_stall(stall_id=stall_id)
     return StallDocument.objects.select_for_update().get(stall_id=stall_id)
 

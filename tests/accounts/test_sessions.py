@@ -116,7 +116,9 @@ def test_a_signed_in_request_reads_its_user_by_the_compiled_query(make_user, mon
     client.force_login(user, backend=LOGIN_BACKEND)
     read = []
     rows = backends._USER_BY_ID.rows
-    monkeypatch.setattr(backends._USER_BY_ID, "rows", lambda *a: read.append(a) or rows(*a))
+    monkeypatch.setattr(
+        backends._USER_BY_ID, "rows", lambda *a, **kw: read.append(a) or rows(*a, **kw)
+    )
     assert is_signed_in(client)
     assert read == [(user.pk,)]
 

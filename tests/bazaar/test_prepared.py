@@ -39,6 +39,12 @@ def test_model_rows_are_the_querysets_with_their_joined_rows(items, django_asser
     assert ITEMS.rows("no-such-item", shape=("public_id",)) == []
 
 
+def test_first_is_the_first_row_or_none(items):
+    by_title = Prepared(lambda title: Item.objects.filter(title=title).order_by("pk")[:1])
+    assert by_title.first("Tin cup") == items[1]
+    assert by_title.first("No such thing") is None
+
+
 def test_tuple_rows_and_integer_values(items):
     titles = Prepared(
         lambda first_pk: (
