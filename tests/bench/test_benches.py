@@ -85,7 +85,7 @@ DEFAULTS = {
         "workers": 4,
         "concurrency": 400,
         "settle": 11.0,
-        "idle": 60.0,
+        "idle": 20.0,
         "rounds": 3,
         "grid": 30,
         "no_auction": False,
