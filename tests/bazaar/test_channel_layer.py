@@ -1,6 +1,7 @@
 """bazaar.channel_layer: publishes in order, many a round trip, never behind a subscribe."""
 
 import asyncio
+import uuid
 
 import pytest
 import pytest_asyncio
@@ -13,7 +14,10 @@ pytestmark = [pytest.mark.asyncio]
 
 @pytest_asyncio.fixture
 async def layer(require_redis):
-    layer = OutboxPubSubChannelLayer(hosts=[settings.REDIS_URL], prefix="test-outbox")
+    # Pub/sub channels span every database of a Redis server: a fixed prefix let a test
+    # on another xdist worker publish into this one's "room".
+    prefix = f"test-outbox-{uuid.uuid4().hex}"
+    layer = OutboxPubSubChannelLayer(hosts=[settings.REDIS_URL], prefix=prefix)
     yield layer
     await layer.flush()
 
