@@ -19,7 +19,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import Model, QuerySet, signals
 from django.db.models.query import ModelIterable, get_related_populators
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 # Stand-ins for the values a caller passes, told apart from the query's own constants
@@ -75,18 +75,24 @@ class _Compiled:
     populators: list
 
 
-def _compile(queryset: QuerySet, stand_ins: list) -> _Compiled:
-    compiler = queryset.query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
+def _sources(params, stand_ins: list, connection) -> tuple:
+    """Which of the caller's values each compiled parameter is (None: a constant)."""
     positions: dict[Any, int | tuple[int, int]] = {}
     for index, stand_in in enumerate(stand_ins):
         if isinstance(stand_in, list):
             positions.update({one: (index, place) for place, one in enumerate(stand_in)})
         else:
-            positions[_as_parameter(stand_in, compiler.connection)] = index
+            positions[_as_parameter(stand_in, connection)] = index
     sources = tuple(positions.get(param) for param in params)
     if set(sources) - {None} != set(positions.values()):
         raise ValueError("every value of a prepared query must reach its SQL unchanged")
+    return sources
+
+
+def _compile(queryset: QuerySet, stand_ins: list) -> _Compiled:
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    sources = _sources(params, stand_ins, compiler.connection)
     select = compiler.select
     converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
     model, start, end, init_list, populators = None, 0, 0, [], []
@@ -196,6 +202,65 @@ class Prepared:
         `[:1]`)."""
         found = self.rows(*values, shape=shape)
         return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class _CompiledUpdate:
+    alias: str
+    sql: str
+    sources: tuple[int | tuple[int, int] | None, ...]
+    constants: tuple[Any, ...]
+
+
+class PreparedUpdate:
+    """A queryset's `update(**changes)` compiled once per shape: `build(*shape,
+    *values)` returns the queryset and the changes, either of which may hold the
+    values (as `Prepared` takes them). `run(*values, shape=…)` returns the rows
+    changed. For updates of one table only (Django turns one that joins into a
+    sub-select or a read first), and of rows nobody listens to the saving of (an
+    `update` sends no signals either)."""
+
+    def __init__(self, build: Callable[..., tuple[QuerySet, dict[str, Any]]]) -> None:
+        self._build = build
+        self._compiled: dict[tuple, _CompiledUpdate] = {}
+        self._lock = Lock()
+
+    def run(self, *values: Any, shape: tuple = ()) -> int:
+        key = (shape, tuple(_kind(value) for value in values))
+        compiled = self._compiled.get(key) or self._compile(key, shape, values)
+        connection = connections[compiled.alias]
+        params = [
+            constant if source is None else _value(values, source, connection)
+            for source, constant in zip(compiled.sources, compiled.constants, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            return cursor.rowcount
+
+    def _compile(self, key: tuple, shape: tuple, values: tuple) -> _CompiledUpdate:
+        stand_ins = [_stand_in(index, value) for index, value in enumerate(values)]
+        queryset, changes = self._build(*shape, *stand_ins)
+        if len(queryset.query.alias_map) > 1:
+            raise TypeError("a prepared update changes one table, filtered on it alone")
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(changes)
+        alias = router.db_for_write(queryset.model)
+        compiler = query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        sources = _sources(params, stand_ins, compiler.connection)
+        compiled = _CompiledUpdate(
+            alias=alias,
+            sql=sql,
+            sources=sources,
+            constants=tuple(
+                None if source is not None else param
+                for source, param in zip(sources, params, strict=True)
+            ),
+        )
+        if len(values) > LONGEST_LIST_KEPT:
+            return compiled
+        with self._lock:
+            return self._compiled.setdefault(key, compiled)
 
 
 def _compares_values(value: Any) -> bool:

@@ -30,11 +30,13 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from pycrdt import Doc, Map
 
 from bazaar.broadcast import broadcast_now, user_group
 from bazaar.jobs import enqueue_on_commit
 from bazaar.money import format_money
+from bazaar.prepared import PreparedUpdate
 from stalls.room.document import document_change
 
 from .models import Offer
@@ -164,13 +166,26 @@ def _document_write(writes: list[LadderWrite]) -> None:
     document_change(stall_id=first.stall_id, stall_public_id=first.stall_public_id, change=change)
 
 
+def _written(count: int, *pairs) -> tuple:
+    """The offers still marked in the states given, as (public id, updated at) pairs."""
+    written = Q()
+    for index in range(count):
+        written |= Q(public_id=pairs[2 * index], updated_at=pairs[2 * index + 1])
+    return Offer.objects.filter(written, ladder_pending=True), {"ladder_pending": False}
+
+
+# Compiled once per number of entries (`bazaar.prepared`): building the OR of pairs and
+# compiling it was a third of the ladder's write (issue 15, session offers6).
+_UNMARK = PreparedUpdate(_written)
+
+
 def _unmark(entries: list[dict]) -> None:
     """The offers whose written state is still their newest are no longer pending (a
     later action's state stays marked until its own write)."""
-    written = Q()
+    pairs = []
     for entry in entries:
-        written |= Q(public_id=entry["id"], updated_at=entry["updated_at"])
-    Offer.objects.filter(written, ladder_pending=True).update(ladder_pending=False)
+        pairs += [entry["id"], parse_datetime(entry["updated_at"])]
+    _UNMARK.run(*pairs, shape=(len(entries),))
 
 
 class LadderWriter:

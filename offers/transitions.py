@@ -5,7 +5,7 @@ whose actions call it."""
 from bazaar import metrics
 from bazaar.cache import changed_on_commit
 from bazaar.errors import Conflict
-from bazaar.prepared import PreparedInsert
+from bazaar.prepared import PreparedInsert, PreparedUpdate
 
 from .models import Offer, OfferEvent
 
@@ -25,9 +25,16 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-# An action's inserts, compiled once (`bazaar.prepared`).
+# An action's inserts and its offer's update, compiled once (`bazaar.prepared`; nothing
+# listens to an offer's saving, so an update is what `save(update_fields=…)` did).
 NEW_OFFER = PreparedInsert(Offer)
 _NEW_EVENT = PreparedInsert(OfferEvent)
+_OFFER_SAVE = PreparedUpdate(
+    lambda columns, pk, *values: (
+        Offer.objects.filter(pk=pk),
+        {"ladder_pending": True, **dict(zip(columns, values, strict=True))},
+    )
+)
 
 
 def accepted_scope(buyer_id: int) -> str:
@@ -60,7 +67,8 @@ def transition(
     offer.status = to
     offer.updated_at = event.occurred_at
     offer.ladder_pending = True  # see `ladder.publish`, which every transition calls
-    offer.save(update_fields=["status", "updated_at", "ladder_pending", *fields])
+    columns = ("status", "updated_at", *(Offer._meta.get_field(name).attname for name in fields))
+    _OFFER_SAVE.run(offer.pk, *(getattr(offer, column) for column in columns), shape=(columns,))
     return event
 
 

@@ -8,7 +8,7 @@ from django.db.models import signals
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from bazaar.prepared import LONGEST_LIST_KEPT, Prepared, PreparedInsert
+from bazaar.prepared import LONGEST_LIST_KEPT, Prepared, PreparedInsert, PreparedUpdate
 from stalls.models import Item, Reservation
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +163,31 @@ def test_a_model_with_save_listeners_is_saved_by_save(items):
     finally:
         signals.post_save.disconnect(sender=Reservation, dispatch_uid="test-prepared")
     assert heard == [(reservation.pk, True)]
+
+
+def test_a_prepared_update_changes_what_the_querysets_update_changes(
+    items, django_assert_num_queries
+):
+    """Values in the filter and in the changes, date-times compared as the ORM does,
+    the rows changed counted, one statement each, compiled once per shape."""
+    retitled = PreparedUpdate(
+        lambda count, *values: (
+            Item.objects.filter(pk__in=values[:count], created_at__lte=values[count]),
+            {"title": values[count + 1], "inventory": 7},
+        )
+    )
+    later = timezone.now() + timedelta(hours=1)
+    with django_assert_num_queries(1):
+        assert retitled.run(items[0].pk, later, "Copper lamp", shape=(1,)) == 1
+    assert retitled.run(items[0].pk, items[1].pk, later, "Pewter", shape=(2,)) == 2
+    assert retitled.run(items[0].pk, timezone.now() - timedelta(hours=1), "Gone", shape=(1,)) == 0
+    assert len(retitled._compiled) == 2
+    assert [(i.title, i.inventory) for i in Item.objects.order_by("pk")] == [("Pewter", 7)] * 2
+
+
+def test_a_prepared_update_of_a_joined_filter_is_refused(items):
+    by_seller = PreparedUpdate(
+        lambda handle: (Item.objects.filter(stall__seller__user__handle=handle), {"title": "x"})
+    )
+    with pytest.raises(TypeError, match="one table"):
+        by_seller.run("seller")
