@@ -25,7 +25,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.models import Kind
@@ -37,7 +38,7 @@ from bazaar.prepared import Prepared
 from bazaar.ratelimit import Rate, rate_check
 from notifications.selectors import dedupe_keys_used
 from stalls.models import Item, Reservation
-from stalls.selectors import item_available_quantity
+from stalls.selectors import reserved_units_subquery, units_available
 from stalls.services import (
     item_lock,
     require_stall_editor,
@@ -207,10 +208,37 @@ _BUYERS_OFFERS = Prepared(
 )
 
 
+def _buyers_count(buyer_id: int, live: bool) -> Coalesce:
+    """How many of the buyer's offers on the outer query's item are open (`live`), or
+    are amounts they sent."""
+    offers = Offer.objects.filter(buyer_id=buyer_id, item=OuterRef("pk"))
+    offers = offers.filter(status__in=Offer.LIVE) if live else offers.filter(side=Side.BUYER)
+    counted = offers.order_by().values("item").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+# A new offer's checks after the item's lock, one statement: the units held, the buyer's
+# open threads and amounts sent on the item (issue 15: one round trip where two were).
+_MAKE_CHECKS = Prepared(
+    lambda item_id, buyer_id, now: (
+        Item.objects.filter(pk=item_id)
+        .annotate(
+            reserved=reserved_units_subquery(at=now),
+            open=_buyers_count(buyer_id, live=True),
+            sent=_buyers_count(buyer_id, live=False),
+        )
+        .values_list("reserved", "open", "sent")
+    )
+)
+
+
 def _check_buyer_may_send(*, buyer, item: Item, opening: bool) -> None:
     """At most five amounts per item, and a new thread only when none is open (one
     query for both)."""
-    open_threads, sent = _BUYERS_OFFERS.first(buyer.pk, item.pk) or (0, 0)
+    _check_buyer_counts(*(_BUYERS_OFFERS.first(buyer.pk, item.pk) or (0, 0)), opening=opening)
+
+
+def _check_buyer_counts(open_threads: int, sent: int, *, opening: bool) -> None:
     if opening and open_threads:
         raise _offer_open()
     if sent >= AMOUNTS_PER_ITEM:
@@ -304,9 +332,10 @@ def offer_make(
             raise Invalid(
                 f"Offer at most the price, {_money(item.price_cents, item)}.", code="bad_amount"
             )
-        if item_available_quantity(item=item) < 1:
+        reserved, open_threads, sent = _MAKE_CHECKS.first(item.pk, buyer.pk, timezone.now())
+        if units_available(item=item, reserved=reserved) < 1:
             raise Conflict("This item is out of stock, so it takes no offers.", code="out_of_stock")
-        _check_buyer_may_send(buyer=buyer, item=item, opening=True)
+        _check_buyer_counts(open_threads, sent, opening=True)
         offer = _send(
             item=item,
             answers=None,

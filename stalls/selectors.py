@@ -82,9 +82,11 @@ def active_reservations(*, at=None) -> Q:
     )
 
 
-def _reserved_subquery(now) -> Coalesce:
+def reserved_units_subquery(*, at) -> Coalesce:
+    """Units the active reservations hold of the item of an outer query on Item (0 for
+    none): a caller reads the stock in the same statement as its own checks."""
     reserved = (
-        Reservation.objects.filter(active_reservations(at=now), item=OuterRef("pk"))
+        Reservation.objects.filter(active_reservations(at=at), item=OuterRef("pk"))
         .values("item")
         .annotate(total=Sum("quantity"))
         .values("total")
@@ -96,7 +98,7 @@ def items_with_availability(*, stall: Stall) -> QuerySet[Item]:
     """A stall's live items, each with `reserved` units, in one query plus photos."""
     return (
         stall.items.filter(archived_at__isnull=True)
-        .annotate(reserved=_reserved_subquery(timezone.now()))
+        .annotate(reserved=reserved_units_subquery(at=timezone.now()))
         .prefetch_related("photos")
         .order_by("-created_at", "-id")
     )
@@ -169,10 +171,15 @@ def units_held_for(*, holder, item_ids: list[int]) -> dict[int, int]:
     return dict(_UNITS_HELD_FOR.rows(holder.pk, list(item_ids), timezone.now()))
 
 
+def units_available(*, item: Item, reserved: int) -> int:
+    """Units for sale now, of the `reserved` that reservations hold."""
+    return max(item.inventory - reserved, 0)
+
+
 def item_stock(*, item: Item) -> tuple[int, int]:
     """(available, on hold): units for sale now, and units held by reservations."""
     reserved = units_reserved(item_ids=[item.pk]).get(item.pk, 0)
-    return max(item.inventory - reserved, 0), reserved
+    return units_available(item=item, reserved=reserved), reserved
 
 
 def item_available_quantity(*, item: Item) -> int:
