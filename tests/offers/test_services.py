@@ -122,6 +122,27 @@ def test_an_item_out_of_stock_takes_no_offers(make_offer, item, make_user):
     assert caught.value.code == "out_of_stock"
 
 
+def test_a_new_offers_checks_count_only_live_holds_and_this_buyers_offers(
+    make_offer, item, make_user, key
+):
+    """The stock and the counts are one statement: a lapsed hold and another buyer's
+    open thread and amounts do not count against this buyer."""
+    item.inventory = 2
+    item.save()
+    lapsed = reservation_take(
+        item=item, holder=make_user(), reason=Reservation.Reason.CHECKOUT, ttl=timedelta(hours=1)
+    )
+    Reservation.objects.filter(pk=lapsed.pk).update(expires_at=timezone.now())
+    reservation_take(
+        item=item, holder=make_user(), reason=Reservation.Reason.CHECKOUT, ttl=timedelta(hours=1)
+    )
+    other = make_user("otherbuyer")
+    for amount in range(1000, 1500, 100):
+        offer_withdraw(actor=other, offer=make_offer(amount, who=other), idempotency_key=key())
+    make_offer(2000, who=make_user("thirdbuyer"))
+    assert make_offer(2100).status == "pending"
+
+
 def test_an_archived_item_takes_no_offers(make_offer, item):
     item.archived_at = timezone.now()
     item.save()
