@@ -57,13 +57,17 @@ def _as_parameter(value: Any, connection) -> Any:
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class _Statement:
     alias: str
     sql: str
     # Each parameter: the index of the caller's value it takes (with the place in it,
     # for a list), or None for a constant.
     sources: tuple[int | tuple[int, int] | None, ...]
     constants: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _Compiled(_Statement):
     converters: list
     for_update: bool
     # For model rows: the model, its columns' slice and attribute names, the populators
@@ -75,8 +79,9 @@ class _Compiled:
     populators: list
 
 
-def _sources(params, stand_ins: list, connection) -> tuple:
-    """Which of the caller's values each compiled parameter is (None: a constant)."""
+def _sources(params, stand_ins: list, connection) -> tuple[tuple, tuple]:
+    """Which of the caller's values each compiled parameter is (None: a constant), and
+    the constants (None where a value goes)."""
     positions: dict[Any, int | tuple[int, int]] = {}
     for index, stand_in in enumerate(stand_ins):
         if isinstance(stand_in, list):
@@ -86,13 +91,24 @@ def _sources(params, stand_ins: list, connection) -> tuple:
     sources = tuple(positions.get(param) for param in params)
     if set(sources) - {None} != set(positions.values()):
         raise ValueError("every value of a prepared query must reach its SQL unchanged")
-    return sources
+    constants = tuple(
+        None if source is not None else param for source, param in zip(sources, params, strict=True)
+    )
+    return sources, constants
+
+
+def _parameters(compiled: _Statement, values: tuple, connection) -> list:
+    """A compiled query's parameters for the caller's `values`."""
+    return [
+        constant if source is None else _value(values, source, connection)
+        for source, constant in zip(compiled.sources, compiled.constants, strict=True)
+    ]
 
 
 def _compile(queryset: QuerySet, stand_ins: list) -> _Compiled:
     compiler = queryset.query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
-    sources = _sources(params, stand_ins, compiler.connection)
+    sources, constants = _sources(params, stand_ins, compiler.connection)
     select = compiler.select
     converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
     model, start, end, init_list, populators = None, 0, 0, [], []
@@ -106,10 +122,7 @@ def _compile(queryset: QuerySet, stand_ins: list) -> _Compiled:
         alias=queryset.db,
         sql=sql,
         sources=sources,
-        constants=tuple(
-            None if source is not None else param
-            for source, param in zip(sources, params, strict=True)
-        ),
+        constants=constants,
         converters=list(converters.items()),
         for_update=queryset.query.select_for_update,
         model=model,
@@ -172,10 +185,7 @@ class Prepared:
                 with self._lock:
                     self._compiled.setdefault(key, compiled)
         connection = connections[compiled.alias]
-        params = [
-            constant if source is None else _value(values, source, connection)
-            for source, constant in zip(compiled.sources, compiled.constants, strict=True)
-        ]
+        params = _parameters(compiled, values, connection)
         if compiled.for_update and connection.get_autocommit():
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
@@ -204,14 +214,6 @@ class Prepared:
         return found[0] if found else None
 
 
-@dataclass(frozen=True)
-class _CompiledUpdate:
-    alias: str
-    sql: str
-    sources: tuple[int | tuple[int, int] | None, ...]
-    constants: tuple[Any, ...]
-
-
 class PreparedUpdate:
     """A queryset's `update(**changes)` compiled once per shape: `build(*shape,
     *values)` returns the queryset and the changes, either of which may hold the
@@ -222,22 +224,18 @@ class PreparedUpdate:
 
     def __init__(self, build: Callable[..., tuple[QuerySet, dict[str, Any]]]) -> None:
         self._build = build
-        self._compiled: dict[tuple, _CompiledUpdate] = {}
+        self._compiled: dict[tuple, _Statement] = {}
         self._lock = Lock()
 
     def run(self, *values: Any, shape: tuple = ()) -> int:
         key = (shape, tuple(_kind(value) for value in values))
         compiled = self._compiled.get(key) or self._compile(key, shape, values)
         connection = connections[compiled.alias]
-        params = [
-            constant if source is None else _value(values, source, connection)
-            for source, constant in zip(compiled.sources, compiled.constants, strict=True)
-        ]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            cursor.execute(compiled.sql, _parameters(compiled, values, connection))
             return cursor.rowcount
 
-    def _compile(self, key: tuple, shape: tuple, values: tuple) -> _CompiledUpdate:
+    def _compile(self, key: tuple, shape: tuple, values: tuple) -> _Statement:
         stand_ins = [_stand_in(index, value) for index, value in enumerate(values)]
         queryset, changes = self._build(*shape, *stand_ins)
         if len(queryset.query.alias_map) > 1:
@@ -247,16 +245,8 @@ class PreparedUpdate:
         alias = router.db_for_write(queryset.model)
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        sources = _sources(params, stand_ins, compiler.connection)
-        compiled = _CompiledUpdate(
-            alias=alias,
-            sql=sql,
-            sources=sources,
-            constants=tuple(
-                None if source is not None else param
-                for source, param in zip(sources, params, strict=True)
-            ),
-        )
+        sources, constants = _sources(params, stand_ins, compiler.connection)
+        compiled = _Statement(alias=alias, sql=sql, sources=sources, constants=constants)
         if len(values) > LONGEST_LIST_KEPT:
             return compiled
         with self._lock:
