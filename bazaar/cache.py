@@ -85,6 +85,11 @@ def kept_keys(scope: str, name: str) -> list[str]:
     return [_scope_key(scope), f"kept:{scope}:{name}"]
 
 
+def kept_scope_keys(scopes: list[str]) -> list[str]:
+    """The cache keys of these scopes' versions (`kept_until_any_changed` reads them)."""
+    return [_scope_key(scope) for scope in scopes]
+
+
 # What a page's read ahead found (`read_ahead`), for the reads in its block.
 _read_ahead: ContextVar[dict[str, Any] | None] = ContextVar("bazaar_read_ahead", default=None)
 

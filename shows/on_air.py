@@ -38,6 +38,11 @@ def on_air_keys(stall) -> list[str]:
     return [_key(stall.public_id)]
 
 
+def section_on_air_keys(cards: list) -> list[str]:
+    """What `on_air` reads for a section's cards (the grid reads it ahead)."""
+    return [_key(card["public_id"]) for card in cards if card]
+
+
 def on_air(*, stall_public_ids: list[str]) -> dict[str, dict]:
     """One cache round trip for a whole section: {stall public id: entry}."""
     if not stall_public_ids:

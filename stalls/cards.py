@@ -26,6 +26,8 @@ GALLERY_SIZE = 7
 # The stall page, as the apps whose fragments it shows name their cache reads for it
 # (`bazaar.cache.register_page_reads`), so that the page reads them all at once.
 STALL_PAGE = "stall-page"
+# An item's own page (discovery's), which shows its stall's cards in "More from".
+ITEM_PAGE = "item-page"
 
 
 def cards_scope(stall_id: int) -> str:
@@ -77,6 +79,11 @@ def stall_cards_and_gallery(*, stall: Stall, size: int) -> tuple[list[Item], lis
 def stall_page_cards_keys(stall: Stall) -> list[str]:
     """What the stall page's `stall_cards_and_gallery` reads (to read ahead)."""
     return kept_keys(cards_scope(stall.pk), f"cards-gallery:{GALLERY_SIZE}")
+
+
+def item_page_cards_keys(item: Item) -> list[str]:
+    """What an item page's `stall_item_cards` reads (to read ahead)."""
+    return kept_keys(cards_scope(item.stall_id), "cards")
 
 
 def _in_stall(items: list[Item], stall: Stall) -> list[Item]:

@@ -66,6 +66,11 @@ def stall_follow_count_keys(stall: Stall) -> list[str]:
     return kept_keys(follows_scope(stall.pk), _COUNT)
 
 
+def item_page_count_keys(item: Item) -> list[str]:
+    """What an item page's Save and Follow buttons read for their counts (read ahead)."""
+    return [*kept_keys(watches_scope(item.pk), _COUNT), *stall_follow_count_keys(item.stall)]
+
+
 def _toggle(user, rows: type[Watch | Follow], field: str, pk: int, scope: str) -> Toggle:
     """How many hold the button on, kept until someone turns it on or off (`scope`),
     and whether the viewer does: the ids of what they saved or follow (`field`), kept

@@ -78,9 +78,7 @@ def test_the_kept_cart_button_posts_with_each_viewers_own_token(stall):
         assert response.status_code != 403
 
 
-def test_a_warm_stall_page_reads_its_apps_kept_values_in_one_cache_read(
-    client, stall, monkeypatch
-):
+def test_a_warm_stall_page_reads_its_apps_kept_values_in_one_cache_read(client, stall, monkeypatch):
     """The cards, the show, the stage's flash auction and giveaway, the Follow count and
     the rating: read ahead together (bazaar.cache.read_ahead), one round trip, not six."""
     from django.core.cache import cache
