@@ -68,14 +68,19 @@ class RedisCrowd:
         pipe.execute()
 
     def counts(self) -> dict[int, int]:
-        now = time.time()
-        expired = self._redis.zrangebyscore(self.EXPIRY, "-inf", now)
+        """One round trip while nobody's entry has expired (who has, and every place,
+        asked together); else the expired are dropped and the places asked again."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrangebyscore(self.EXPIRY, "-inf", time.time())
+        pipe.hvals(self.WHERE)
+        expired, places = pipe.execute()
         if expired:
             pipe = self._redis.pipeline()
             pipe.zrem(self.EXPIRY, *expired)
             pipe.hdel(self.WHERE, *expired)
             pipe.execute()
-        return dict(Counter(int(section) for section in self._redis.hvals(self.WHERE)))
+            places = self._redis.hvals(self.WHERE)
+        return dict(Counter(int(section) for section in places))
 
     def clear(self) -> None:
         self._redis.delete(self.EXPIRY, self.WHERE)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from bazaar.errors import Conflict, Invalid, NotAllowed
 from stalls.models import Item, Stall
-from stalls.room.overlay import overlay_announce_on_commit, overlay_shown
+from stalls.room.overlay import overlay_announce_on_commit, overlay_keys, overlay_shown
 
 from .models import Auction
 from .services.starting import auction_start
@@ -90,6 +90,11 @@ def flash_auction_shown(*, stall: Stall, now: datetime | None = None) -> Auction
         topic=OVERLAY_TOPIC,
         read=lambda: _flash_auction_at(stall, timezone.now()),
     )
+
+
+def flash_overlay_keys(stall: Stall) -> list[str]:
+    """What `flash_auction_shown` reads from the cache (the stall page reads it ahead)."""
+    return overlay_keys(stall_public_id=stall.public_id, topic=OVERLAY_TOPIC)
 
 
 def _flash_auction_at(stall: Stall, now: datetime) -> Auction | None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
-from bazaar.cache import kept_until_any_changed, kept_until_changed
+from bazaar.cache import kept_keys, kept_scope_keys, kept_until_any_changed, kept_until_changed
 from bazaar.errors import NotFound
 from bazaar.idempotency import valid_key
 from bazaar.prepared import Prepared
@@ -185,14 +185,27 @@ def auctions_running_for_stalls(*, stall_ids: list[int]) -> dict[str, Auction]:
     run or stops, or one of their items changes (the badge names the item); one cache
     read when warm, one query when cold."""
     ids = sorted(stall_ids)
+    scopes, key = _running_for_stalls_kept(ids)
     return kept_until_any_changed(
-        scopes=[
-            scope for stall_id in ids for scope in (running_scope(stall_id), cards_scope(stall_id))
-        ],
-        key=f"kept:running-for-stalls:{','.join(map(str, ids))}",
+        scopes=scopes,
+        key=key,
         read=lambda: _auctions_running_for_stalls(ids),
         timeout=RUNNING_KEPT_SECONDS,
     )
+
+
+def _running_for_stalls_kept(ids: list[int]) -> tuple[list[str], str]:
+    scopes = [
+        scope for stall_id in ids for scope in (running_scope(stall_id), cards_scope(stall_id))
+    ]
+    return scopes, f"kept:running-for-stalls:{','.join(map(str, ids))}"
+
+
+def section_page_badge_keys(cards: list) -> list[str]:
+    """What the grid's `auctions_running_for_stalls` reads for a section's cards (the
+    grid reads it ahead)."""
+    scopes, key = _running_for_stalls_kept(sorted(card["id"] for card in cards if card))
+    return [*kept_scope_keys(scopes), key]
 
 
 def _auctions_running_for_stalls(stall_ids: list[int]) -> dict[str, Auction]:
@@ -212,6 +225,11 @@ def running_scope(stall_id: int) -> str:
     """What `auctions.services` marks changed when an auction in the stall comes to run
     or stops running."""
     return f"stall-auctions:{stall_id}"
+
+
+def item_page_running_keys(item) -> list[str]:
+    """What an item page's `auctions_running_in_stall` reads (to read ahead)."""
+    return kept_keys(running_scope(item.stall_id), "running")
 
 
 def auctions_running_in_stall(*, stall) -> dict[int, Auction]:

@@ -9,7 +9,9 @@ pool is thread-safe and resets itself in a forked child (Celery's workers).
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -71,10 +73,66 @@ class SharedClientRedisCache(RedisCache):
 # Values kept until the change that makes them stale commits.
 
 _MISSING = object()
+_NOT_AHEAD = object()
 
 
 def _scope_key(scope: str) -> str:
     return f"scope:{scope}"
+
+
+def kept_keys(scope: str, name: str) -> list[str]:
+    """The cache keys `kept_until_changed(scope=scope, name=name)` reads: to read ahead."""
+    return [_scope_key(scope), f"kept:{scope}:{name}"]
+
+
+def kept_scope_keys(scopes: list[str]) -> list[str]:
+    """The cache keys of these scopes' versions (`kept_until_any_changed` reads them)."""
+    return [_scope_key(scope) for scope in scopes]
+
+
+# What a page's read ahead found (`read_ahead`), for the reads in its block.
+_read_ahead: ContextVar[dict[str, Any] | None] = ContextVar("bazaar_read_ahead", default=None)
+
+
+@contextmanager
+def read_ahead(keys: list[str]) -> Iterator[None]:
+    """One cache round trip, now, for `keys`, which the kept reads in the block will ask
+    for (a page's fragments from several apps, one round trip each before): each read
+    takes its keys from here and asks the cache for any others. What is taken was read
+    before the reads that take it, as if they had come a little earlier, so
+    `kept_until_changed`'s guarantee holds (its versions are read before its value);
+    a key the block writes (`_written`) is read from the cache again."""
+    found = cache.get_many(keys)
+    token = _read_ahead.set({key: found.get(key, _MISSING) for key in keys})
+    try:
+        yield
+    finally:
+        _read_ahead.reset(token)
+
+
+def get_many(keys: list[str]) -> dict[str, Any]:
+    """`cache.get_many`, taking first what a `read_ahead` around this read holds."""
+    ahead = _read_ahead.get()
+    if not ahead:
+        return cache.get_many(keys)
+    found, rest = {}, []
+    for key in keys:
+        value = ahead.get(key, _NOT_AHEAD)
+        if value is _NOT_AHEAD:
+            rest.append(key)
+        elif value is not _MISSING:
+            found[key] = value
+    if rest:
+        found.update(cache.get_many(rest))
+    return found
+
+
+def _written(keys: list[str]) -> None:
+    """These keys were just written: a read ahead no longer holds what they hold."""
+    ahead = _read_ahead.get()
+    if ahead:
+        for key in keys:
+            ahead.pop(key, None)
 
 
 def kept_until_changed(
@@ -112,13 +170,14 @@ def kept_until_any_changed(
     `scopes` changes: kept under `key` with every scope's version, one cache round
     trip when warm however many scopes there are."""
     scope_keys = [_scope_key(scope) for scope in scopes]
-    found = cache.get_many([*scope_keys, key])
+    found = get_many([*scope_keys, key])
     versions = tuple(found.get(scope_key) for scope_key in scope_keys)
     entry = found.get(key, _MISSING)
     if None in versions:
         for scope_key, version in zip(scope_keys, versions, strict=True):
             if version is None:
                 cache.add(scope_key, new_ulid(), None)
+        _written(scope_keys)
         found = cache.get_many(scope_keys)
         versions = tuple(found.get(scope_key) for scope_key in scope_keys)
     elif entry is not _MISSING and entry[0] == versions:
@@ -126,6 +185,7 @@ def kept_until_any_changed(
     value = read()
     if None not in versions and keep(value):
         cache.set(key, (versions, value), timeout)
+        _written([key])
     return value
 
 
@@ -160,7 +220,7 @@ def kept_together(*wanted: Kept | Cached) -> list:
     is not is read as `kept_until_changed` reads it, with its own versions, a `Cached`
     that is missing is read and stored."""
     scope_keys = [_scope_key(one.scope) if isinstance(one, Kept) else None for one in wanted]
-    found = cache.get_many([*filter(None, scope_keys), *(one.key for one in wanted)])
+    found = get_many([*filter(None, scope_keys), *(one.key for one in wanted)])
     values = []
     for one, scope_key in zip(wanted, scope_keys, strict=True):
         if isinstance(one, Cached):
@@ -168,6 +228,7 @@ def kept_together(*wanted: Kept | Cached) -> list:
             if value is None:
                 value = one.read()
                 cache.set(one.key, value, one.timeout)
+                _written([one.key])
             values.append(value)
             continue
         version, entry = found.get(scope_key), found.get(one.key, _MISSING)
@@ -200,6 +261,24 @@ def register_family_scope(family: str, scope_of: Callable[[Any], str]) -> None:
 def family_scopes(family: str, member: Any) -> list[str]:
     """Every registered scope of this member of `family`."""
     return [scope_of(member) for scope_of in _family_scopes.get(family, [])]
+
+
+# What a page's fragments from many apps read from the cache, to read ahead in one
+# round trip (`read_ahead`): each app names its own keys, as with a family's scopes.
+_page_reads: dict[str, list[Callable[[Any], list[str]]]] = {}
+
+
+def register_page_reads(page: str, keys_of: Callable[[Any], list[str]]) -> None:
+    """An app's cache keys that `page` reads for its subject (`keys_of(subject)`, e.g.
+    a stall's rating on the stall page), from the app's `ready()`."""
+    readers = _page_reads.setdefault(page, [])
+    if keys_of not in readers:
+        readers.append(keys_of)
+
+
+def page_reads(page: str, subject: Any) -> list[str]:
+    """Every registered key that `page` reads for `subject`."""
+    return [key for keys_of in _page_reads.get(page, []) for key in keys_of(subject)]
 
 
 def changed_on_commit(scope: str) -> None:

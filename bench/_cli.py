@@ -31,10 +31,10 @@ def add_redis(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     parser.add_argument("--redis", default=DEFAULT_REDIS, help=help or f"default {DEFAULT_REDIS}")
 
 
-def add_server(parser: argparse.ArgumentParser) -> None:
+def add_server(parser: argparse.ArgumentParser, default: str = "daphne") -> None:
     """--server: the web server under test (daphne, or gunicorn with uvicorn workers)."""
     parser.add_argument(
-        "--server", choices=SERVERS, default="daphne", help="web server (default daphne)"
+        "--server", choices=SERVERS, default=default, help=f"web server (default {default})"
     )
 
 

@@ -412,6 +412,17 @@ def ws_baseline(*, log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
         stop(process)
 
 
+def serving_pid(pid: int) -> int:
+    """The process that answers requests under the server process `pid`: itself for a
+    lone daphne, the worker for the launcher's one-worker gunicorn (launcher, gunicorn,
+    worker: the only child at each level)."""
+    while children := Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        if len(children) > 1:
+            raise RuntimeError(f"process {pid} has {len(children)} children, not one worker")
+        pid = int(children[0])
+    return pid
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process and its children have used so far (Linux
     /proc; children count while they run, so a launcher's daphne processes do)."""

@@ -4,9 +4,14 @@
     .venv/bin/python bench/page_cost.py --redis ""       # the locmem cache, no Redis
     .venv/bin/python bench/page_cost.py --rounds 10 --requests 40
     .venv/bin/python bench/page_cost.py --redis redis://127.0.0.1:6379/7 --rounds 2   # quick
+    .venv/bin/python bench/page_cost.py --server daphne  # one daphne process
 
-One daphne process serves a freshly seeded market (the bench's own PostgreSQL database,
-dropped at the end). A signed-in buyer has three lines of one stall in the cart, one of
+One server process serves a freshly seeded market (the bench's own PostgreSQL database,
+dropped at the end): by default production's, gunicorn with one uvicorn worker (whose
+CPU is measured: the worker answers every request), or one daphne (`--server daphne`).
+Each server's own path (parsing, the ASGI body, the thread hand-off) is in the trivial
+view's figure and in every page's, so the ratios are only comparable for one server.
+A signed-in buyer has three lines of one stall in the cart, one of
 them at an accepted offer. Each round asks every page `--requests` times in a row on one
 keep-alive connection, in turn with the trivial /healthz/ view: the grid (a section
 page), the stall page signed out and signed in, the item page and the cart. A page's
@@ -27,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._cli import DEFAULT_REDIS, add_postgres_server, add_redis, bench_main  # noqa: E402
+from bench._cli import DEFAULT_REDIS, add_postgres_server, add_redis, add_server, bench_main  # noqa: E402
 from bench._clients import Client  # noqa: E402
 from bench._report import load_average, percentiles_ms, progress, ratio  # noqa: E402
 from bench._servers import (  # noqa: E402
@@ -38,6 +43,7 @@ from bench._servers import (  # noqa: E402
     scratch_dir,
     seed,
     server_env,
+    serving_pid,
     signed_in_sessions,
 )
 
@@ -152,7 +158,8 @@ def figures(samples: dict[str, dict], *, load_before: float) -> dict:
 
 
 def print_table(result: dict, rounds: int, requests: int) -> None:
-    print(f"\n{rounds} rounds x {requests} requests per page, one daphne process")
+    server = "one daphne process" if result["server"] == "daphne" else "one uvicorn worker"
+    print(f"\n{rounds} rounds x {requests} requests per page, {server}")
     print(f"  {'page':<20}{'CPU ms':>9}{'x trivial':>11}{'p50 ms':>9}{'p95 ms':>9}")
     for kind, page in result["pages"].items():
         wall = page["wall_ms"]
@@ -181,19 +188,24 @@ def run(args: argparse.Namespace) -> dict:
         market = django_json(_SETUP_SCRIPT, "pagecost0", str(CART_LINES), env=env)
         with (
             redis_cache_cleared(env),
-            daphne_process(env=env, log_path=workdir / "daphne.log") as (base_url, process),
+            daphne_process(env=env, log_path=workdir / "server.log", server=args.server) as (
+                base_url,
+                process,
+            ),
         ):
             load_before = load_average()
             samples = measure(
                 base_url,
-                process.pid,
+                serving_pid(process.pid),
                 pages(market),
                 (cookie_name, session),
                 args.rounds,
                 args.requests,
             )
     result = figures(samples, load_before=load_before)
-    result.update(rounds=args.rounds, requests=args.requests, redis=bool(args.redis))
+    result.update(
+        server=args.server, rounds=args.rounds, requests=args.requests, redis=bool(args.redis)
+    )
     print_table(result, args.rounds, args.requests)
     return result
 
@@ -202,6 +214,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     add_postgres_server(parser, help="the PostgreSQL server a fresh database is made on")
     add_redis(parser, help=f'cache and sessions (default {DEFAULT_REDIS}; "" for locmem)')
+    add_server(parser, default="uvicorn")
     parser.add_argument("--rounds", type=int, default=4, help="rounds over every page")
     parser.add_argument("--requests", type=int, default=20, help="requests per page a round")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")

@@ -195,16 +195,22 @@ _LISTED_ITEM = Prepared(
 )
 
 
-def item_page_cards(*, public_id: str, viewer) -> tuple[ItemCard, list[ItemCard]]:
+def item_listed(*, public_id: str) -> Item:
+    """The item of an item page, with its stall, section and seller (one compiled
+    query); NotFound unless it is listed."""
+    item = _LISTED_ITEM.first(public_id)
+    if item is None:
+        raise NotFound("No item has that address.")
+    return item
+
+
+def item_page_cards(*, item: Item, viewer) -> tuple[ItemCard, list[ItemCard]]:
     """One item for its own page, with its stall and seller, and the cards of more
     from its stall: those for sale first, then the newest. The stall's items and
     their stock are the stall page's kept cards (`stall_item_cards`, dropped by every
     stock, item and photo change), its running auctions read only while it has any
     (`auctions_running_in_stall`); then the viewer's holds and the photos (the item's
     card carries all of its own, for the gallery), one query each."""
-    item = _LISTED_ITEM.first(public_id)
-    if item is None:
-        raise NotFound("No item has that address.")
     stall = item.stall
     stall_items = stall_item_cards(stall=stall)
     reserved = {other.pk: other.reserved for other in stall_items}

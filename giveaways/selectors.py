@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bazaar.errors import NotFound
 from stalls.models import Stall
-from stalls.room.overlay import overlay_shown
+from stalls.room.overlay import overlay_keys, overlay_shown
 
 from .models import Giveaway, GiveawayEntry
 
@@ -73,6 +73,11 @@ def _nothing_over(stall: Stall) -> bool:
     return (
         overlay_shown(stall_public_id=stall.public_id, topic=OVERLAY_TOPIC, read=any_shown) is None
     )
+
+
+def giveaway_overlay_keys(stall: Stall) -> list[str]:
+    """What the stage's giveaway reads from the cache (the stall page reads it ahead)."""
+    return overlay_keys(stall_public_id=stall.public_id, topic=OVERLAY_TOPIC)
 
 
 def giveaway_open_for_stall(*, stall: Stall) -> Giveaway | None:

@@ -119,6 +119,9 @@ def minimap(*, layout: Layout, x: int, y: int) -> dict:
 
 
 OVERVIEW_SIZE = 12
+# The grid's section page, as the apps whose parts it shows name their cache reads for
+# a section's cards (`bazaar.cache.register_page_reads`), read ahead at once.
+SECTION_PAGE = "section-page"
 
 
 def market_overview(*, layout: Layout) -> dict:

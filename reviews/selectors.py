@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Avg, Count, QuerySet
 
-from bazaar.cache import kept_until_changed
+from bazaar.cache import kept_keys, kept_until_changed
 from bazaar.errors import NotFound
 
 from .models import Review
@@ -32,6 +32,11 @@ def _shown() -> QuerySet[Review]:
 def rating_scope(stall_id: int) -> str:
     """What `reviews.services` marks changed when a stall's rating may have moved."""
     return f"stall-rating:{stall_id}"
+
+
+def stall_rating_keys(stall) -> list[str]:
+    """What `stall_rating` reads from the cache (the stall page reads it ahead)."""
+    return kept_keys(rating_scope(stall.pk), "rating")
 
 
 def stall_rating(*, stall) -> Rating:

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from bazaar.cache import get_many
+
 from .models import Show
 
 
@@ -31,11 +33,21 @@ def on_air_publish(show: Show) -> None:
     transaction.on_commit(lambda: cache.set(key, entry, settings.SHOW_TIMEOUT_SECONDS))
 
 
+def on_air_keys(stall) -> list[str]:
+    """What `on_air` reads for one stall's page (which reads it ahead)."""
+    return [_key(stall.public_id)]
+
+
+def section_on_air_keys(cards: list) -> list[str]:
+    """What `on_air` reads for a section's cards (the grid reads it ahead)."""
+    return [_key(card["public_id"]) for card in cards if card]
+
+
 def on_air(*, stall_public_ids: list[str]) -> dict[str, dict]:
     """One cache round trip for a whole section: {stall public id: entry}."""
     if not stall_public_ids:
         return {}
-    found = cache.get_many([_key(public_id) for public_id in stall_public_ids])
+    found = get_many([_key(public_id) for public_id in stall_public_ids])
     return {
         public_id: found[_key(public_id)]
         for public_id in stall_public_ids

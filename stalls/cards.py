@@ -11,7 +11,7 @@ events that already send the `stock` frame or refresh the section's cards).
 
 from django.template.loader import render_to_string
 
-from bazaar.cache import changed_on_commit, kept_until_changed
+from bazaar.cache import changed_on_commit, kept_keys, kept_until_changed
 
 from .models import Item, Photo, Stall
 from .selectors import items_with_availability
@@ -21,6 +21,13 @@ from .selectors import items_with_availability
 # open page's stock waits for that sweep too. The lifetime is that bound again, for a
 # change made where no service runs (the admin, a shell).
 CARDS_CACHE_SECONDS = 60
+# The stall page's gallery: the first photos of the stall, then of its items.
+GALLERY_SIZE = 7
+# The stall page, as the apps whose fragments it shows name their cache reads for it
+# (`bazaar.cache.register_page_reads`), so that the page reads them all at once.
+STALL_PAGE = "stall-page"
+# An item's own page (discovery's), which shows its stall's cards in "More from".
+ITEM_PAGE = "item-page"
 
 
 def cards_scope(stall_id: int) -> str:
@@ -67,6 +74,16 @@ def stall_cards_and_gallery(*, stall: Stall, size: int) -> tuple[list[Item], lis
         timeout=CARDS_CACHE_SECONDS,
     )
     return _in_stall(items, stall), gallery
+
+
+def stall_page_cards_keys(stall: Stall) -> list[str]:
+    """What the stall page's `stall_cards_and_gallery` reads (to read ahead)."""
+    return kept_keys(cards_scope(stall.pk), f"cards-gallery:{GALLERY_SIZE}")
+
+
+def item_page_cards_keys(item: Item) -> list[str]:
+    """What an item page's `stall_item_cards` reads (to read ahead)."""
+    return kept_keys(cards_scope(item.stall_id), "cards")
 
 
 def _in_stall(items: list[Item], stall: Stall) -> list[Item]:

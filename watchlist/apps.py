@@ -5,9 +5,16 @@ class WatchlistConfig(AppConfig):
     name = "watchlist"
 
     def ready(self):
+        from bazaar.cache import register_page_reads
         from stalls import signals
+        from stalls.cards import ITEM_PAGE, STALL_PAGE
 
         from . import triggers
+        from .selectors import item_page_count_keys, stall_follow_count_keys
+
+        # The Follow and Save counts, read ahead with the pages' other kept values.
+        register_page_reads(STALL_PAGE, stall_follow_count_keys)
+        register_page_reads(ITEM_PAGE, item_page_count_keys)
 
         # stalls sits below the watchlist: it says what happened, the watchlist listens.
         signals.seller_went_live.connect(triggers.seller_went_live, dispatch_uid="watchlist.live")

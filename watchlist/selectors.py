@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from bazaar.cache import Kept, kept_together
+from bazaar.cache import Kept, kept_keys, kept_together
 from discovery.selectors import ItemCard, StallCard, item_cards, stall_cards, stalls_with_item_count
 from stalls.models import Item, Stall
 
@@ -16,6 +16,7 @@ from .models import Follow, Watch
 User = get_user_model()
 # A bound for rows that go without a service (a cascade, the admin).
 COUNT_KEPT_SECONDS = 300
+_COUNT = "total"
 
 
 def watchers_of_item(*, item: Item) -> QuerySet:
@@ -60,13 +61,23 @@ def stall_follow_state(*, user, stall: Stall) -> Toggle:
     return _toggle(user, Follow, "stall_id", stall.pk, follows_scope(stall.pk))
 
 
+def stall_follow_count_keys(stall: Stall) -> list[str]:
+    """What `stall_follow_state` reads for its count (the stall page reads it ahead)."""
+    return kept_keys(follows_scope(stall.pk), _COUNT)
+
+
+def item_page_count_keys(item: Item) -> list[str]:
+    """What an item page's Save and Follow buttons read for their counts (read ahead)."""
+    return [*kept_keys(watches_scope(item.pk), _COUNT), *stall_follow_count_keys(item.stall)]
+
+
 def _toggle(user, rows: type[Watch | Follow], field: str, pk: int, scope: str) -> Toggle:
     """How many hold the button on, kept until someone turns it on or off (`scope`),
     and whether the viewer does: the ids of what they saved or follow (`field`), kept
     until they change one (`own_scope`). One cache round trip for both; no query."""
     count = Kept(
         scope=scope,
-        name="total",
+        name=_COUNT,
         read=lambda: rows.objects.filter(**{field: pk}).count(),
         timeout=COUNT_KEPT_SECONDS,
     )

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from bazaar.broadcast import broadcast_on_commit
-from bazaar.cache import changed_on_commit, kept_until_changed
+from bazaar.cache import changed_on_commit, kept_keys, kept_until_changed
 
 from .document import stall_group
 
@@ -41,6 +41,11 @@ def overlay_shown(*, stall_public_id: str, topic: str, read: Callable[[], T | No
         timeout=QUIET_KEPT_SECONDS,
         keep=lambda shown: shown is None,
     )
+
+
+def overlay_keys(*, stall_public_id: str, topic: str) -> list[str]:
+    """What `overlay_shown` reads from the cache for `topic` (for a page to read ahead)."""
+    return kept_keys(_scope(stall_public_id), topic)
 
 
 def overlay_announce_on_commit(*, stall_public_id: str, topic: str, event: str) -> None:

@@ -7,6 +7,8 @@ cache (Redis across processes), never in the database.
 
 from django.core.cache import cache
 
+from bazaar.cache import get_many
+
 SELLER_PRESENCE_TTL = 30
 
 
@@ -22,9 +24,19 @@ def seller_presence_end(*, stall_public_id: str) -> None:
     cache.delete(_key(stall_public_id))
 
 
+def item_page_presence_keys(item) -> list[str]:
+    """What an item page reads for its seller's dot (to read ahead)."""
+    return [_key(item.stall.public_id)]
+
+
+def section_page_presence_keys(cards: list) -> list[str]:
+    """What the grid's `live_stall_ids` reads for a section's cards (to read ahead)."""
+    return [_key(card["public_id"]) for card in cards if card]
+
+
 def live_stall_ids(*, public_ids: list[str]) -> set[str]:
     """One cache round trip for a whole section's stalls."""
     if not public_ids:
         return set()
-    found = cache.get_many([_key(public_id) for public_id in public_ids])
+    found = get_many([_key(public_id) for public_id in public_ids])
     return {public_id for public_id in public_ids if _key(public_id) in found}

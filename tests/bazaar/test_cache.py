@@ -172,3 +172,63 @@ def test_a_window_counter_counts_on_the_embedded_caches_too(backend, tmp_path, s
     settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
     assert [counted("window:probe", 60) for _ in range(2)] == [1, 2]
     assert cache.get("window:probe") == 2
+
+
+# read_ahead: a page's kept reads from several apps in one cache round trip.
+
+
+@pytest.fixture
+def cache_reads(monkeypatch):
+    """Every get_many sent to the cache, by its keys."""
+    from django.core.cache import cache
+
+    reads = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    return reads
+
+
+@pytest.mark.django_db
+def test_kept_values_read_ahead_are_one_cache_read_for_the_block(cache_reads):
+    from bazaar.cache import kept_keys, kept_until_changed, read_ahead
+
+    first, second = Reads("one"), Reads("two")
+
+    def both():
+        return [
+            kept_until_changed(scope="test:a", name="x", read=first, timeout=60),
+            kept_until_changed(scope="test:b", name="y", read=second, timeout=60),
+        ]
+
+    assert both() == ["one", "two"]  # kept
+    cache_reads.clear()
+    with read_ahead([*kept_keys("test:a", "x"), *kept_keys("test:b", "y")]):
+        assert both() == ["one", "two"] and both() == ["one", "two"]
+    assert len(cache_reads) == 1 and first.count == second.count == 1
+    assert both() == ["one", "two"] and len(cache_reads) == 3  # after the block: the cache
+
+
+@pytest.mark.django_db
+def test_a_value_kept_in_the_block_is_not_read_again_from_what_was_read_ahead(cache_reads):
+    from bazaar.cache import kept_keys, read_ahead
+
+    reads = Reads("cold")
+    with read_ahead(kept_keys("test:1", "value")):
+        assert kept(reads) == kept(reads) == "cold"
+    assert reads.count == 1  # the second read saw the first one's entry, not the miss
+
+
+@pytest.mark.django_db
+def test_a_change_committed_after_the_read_ahead_shows_on_the_next_page(
+    django_capture_on_commit_callbacks,
+):
+    from bazaar.cache import changed_on_commit, kept_keys, read_ahead
+
+    reads = Reads("before")
+    kept(reads)
+    with read_ahead(kept_keys("test:1", "value")):
+        with django_capture_on_commit_callbacks(execute=True):
+            changed_on_commit("test:1")
+        reads.answer = "after"
+        assert kept(reads) == "before"  # as read ahead: this page started before the change
+    assert kept(reads) == "after"

@@ -76,6 +76,7 @@ DEFAULTS = {
     "page_cost": {
         "postgres": DEFAULT_POSTGRES,
         "redis": DEFAULT_REDIS,
+        "server": "uvicorn",
         "rounds": 4,
         "requests": 20,
     },

@@ -260,6 +260,28 @@ def test_the_item_page_shows_the_seller_live_and_tells_a_holder_it_is_theirs(
     assert "Held for you" in html and "Sold out" not in html
 
 
+def test_a_warm_item_page_reads_its_apps_kept_values_in_one_cache_read(
+    client, catalogue, monkeypatch
+):
+    """The stall's cards and running auctions, the seller's dot, the Save and Follow
+    counts: read ahead together (bazaar.cache.read_ahead), one round trip, not five;
+    the seller coming in still shows on the next view."""
+    from django.core.cache import cache
+
+    url = reverse("discovery:item", args=[catalogue["teapot"].public_id])
+    page(client, url)  # warm
+    reads = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    assert "is in the stall now" not in page(client, url)
+    # the read ahead, then the kept markup's own entry (with the scope not read ahead)
+    assert len(reads) == 2
+    wanted = ("stall-items", "stall-auctions", "seller-present", "item-watches", "stall-follows")
+    assert all(any(part in key for key in reads[0]) for part in wanted)
+    seller_presence_beat(stall_public_id=catalogue["lamps"].public_id)
+    assert "is in the stall now" in page(client, url)
+
+
 def own_stock(html: str) -> str:
     return re.search(r"data-item-stock>([^<]+)<", html).group(1)
 

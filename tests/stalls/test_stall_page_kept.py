@@ -76,3 +76,21 @@ def test_the_kept_cart_button_posts_with_each_viewers_own_token(stall):
             {"item": lamp.public_id, "quantity": 1, "csrfmiddlewaretoken": token},
         )
         assert response.status_code != 403
+
+
+def test_a_warm_stall_page_reads_its_apps_kept_values_in_one_cache_read(client, stall, monkeypatch):
+    """The cards, the show, the stage's flash auction and giveaway, the Follow count and
+    the rating: read ahead together (bazaar.cache.read_ahead), one round trip, not six."""
+    from django.core.cache import cache
+
+    new_item(stall, title="Lamp")
+    stall_page(client, stall)  # warm
+    reads = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    page = stall_page(client, stall)
+    assert "Lamp" in page and 'class="item-card"' in page
+    # the read ahead, then the kept markup's own entry (with the scope not read ahead)
+    assert len(reads) == 2
+    wanted = ("stall-items", "stage", "on-air", "stall-follows", "stall-rating")
+    assert all(any(part in key for key in reads[0]) for part in wanted)
