@@ -148,7 +148,21 @@
       if (sessionUrl) send(sessionUrl, { janus: "destroy" }, { keepalive: true }).catch(() => {});
     }
 
-    (async () => {
+    // Subscribed by the server as it rendered the page (shows.media.janus): straight to
+    // the answer. The first frame comes on the 480p layer; the player's own follows it.
+    const ahead = grant.extra && grant.extra.ahead;
+    if (ahead) {
+      sessionUrl = `${grant.url}/${ahead.session}`;
+      handleUrl = `${sessionUrl}/${ahead.handle}`;
+      layer = ahead.substream;
+      mark("session");
+      poll(sessionUrl);
+      handle({ janus: "event", jsep: ahead.jsep, plugindata: { data: { videoroom: "attached" } } });
+      player((found) => found.addEventListener("loadeddata", () => {
+        chooseLayer();
+        window.addEventListener("resize", chooseLayer);
+      }, { once: true }));
+    } else (async () => {
       try {
         const created = await send(grant.url, { janus: "create" });
         sessionUrl = `${grant.url}/${created.data.id}`;
