@@ -62,8 +62,11 @@ WATCH_PEERS = """
 """
 
 
-# What the page posts to Janus, and when (its janus-viewer.js calls the global fetch).
+# What the page posts to Janus, and when (its janus-viewer.js calls the global fetch); a
+# fast network, so that the player's size alone picks the layer (chromium's own estimate
+# of the downlink wanders around the client's 1.5 Mbps threshold).
 WATCH_JANUS_REQUESTS = """
+    Object.defineProperty(navigator, 'connection', { value: { downlink: 10 } });
     window.__janusSent = [];
     const nativeFetch = window.fetch;
     window.fetch = function (url, options) {
