@@ -25,3 +25,28 @@ def redis_configured(app_configs, **kwargs) -> list[Error]:
             id="bazaar.E001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def photos_from_their_own_origin(app_configs, **kwargs) -> list[Error]:
+    """Photos are what strangers upload: from our own origin a crafted file would run
+    with the market's cookies and pages in reach. Without a bucket they would also live
+    on one web process's disk, where the second process and the next deploy cannot see
+    them."""
+    bucket = settings.AWS_STORAGE_BUCKET_NAME
+    domain = settings.AWS_S3_CUSTOM_DOMAIN
+    if not bucket:
+        problem = "photos would be kept on this server's disk and served from the site's origin"
+    elif domain and domain.split(":")[0] in settings.ALLOWED_HOSTS:
+        problem = f"AWS_S3_CUSTOM_DOMAIN={domain!r} is one of the site's own hosts"
+    else:
+        return []
+    return [
+        Error(
+            f"Uploaded photos need an origin of their own: {problem}.",
+            hint="Set AWS_STORAGE_BUCKET_NAME (S3 or any S3-compatible store, with its "
+            "credentials) and, for a CDN in front, AWS_S3_CUSTOM_DOMAIN on a host the "
+            "site does not answer to.",
+            id="bazaar.E002",
+        )
+    ]

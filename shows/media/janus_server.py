@@ -19,7 +19,8 @@ KEEP = {"libjanus_videoroom.so", "libjanus_http.so"}
 
 
 def _disabled(folder: str) -> str:
-    """Every plugin and transport but VideoRoom and HTTP: less to load, less to expose."""
+    """Every plugin, transport and logger but VideoRoom and HTTP: less to load, less to
+    expose, and no error at start for a logger's configuration we have no use for."""
     path = Path(PLUGINS) / folder
     names = sorted(p.name for p in path.glob("libjanus_*.so")) if path.is_dir() else []
     return ",".join(name for name in names if name not in KEEP)
@@ -53,6 +54,7 @@ def config_write(
         f"nat: {{\n\tnice_debug = false\n{nat}}}\n"
         f'plugins: {{\n\tdisable = "{_disabled("plugins")}"\n}}\n'
         f'transports: {{\n\tdisable = "{_disabled("transports")}"\n}}\n'
+        f'loggers: {{\n\tdisable = "{_disabled("loggers")}"\n}}\n'
         "events: {\n\tbroadcast = false\n}\n"
     )
     (folder / "janus.plugin.videoroom.jcfg").write_text(

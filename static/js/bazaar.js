@@ -98,3 +98,72 @@ document.addEventListener("submit", (event) => {
     if (link.pathname === location.pathname) link.setAttribute("aria-current", "page");
   }
 })();
+
+// Password fields: a button beside each shows what was typed (ASVS V2.1.12), and a new
+// password says how it measures up as it is typed (V2.1.8): its length against the
+// 12 characters the server asks for, then how strong. The server still checks the
+// common-password list; this only helps before sending.
+(() => {
+  const MIN_LENGTH = 12;
+
+  function strength(password) {
+    if (password.length < MIN_LENGTH) {
+      return [0, `${password.length} of at least ${MIN_LENGTH} characters`];
+    }
+    if (new Set(password).size < 5) return [1, "Weak: too many repeated characters"];
+    const kinds = [/[a-z]/, /[A-Z]/, /\d/, /[^a-zA-Z\d]/].filter((kind) => kind.test(password));
+    if (password.length >= 16 || kinds.length >= 3) return [3, "Strong"];
+    return [2, "Fair: a longer one, or one mixing letters, digits and symbols, is stronger"];
+  }
+
+  function addMeter(field) {
+    const hint = document.createElement("p");
+    hint.className = "hint password-strength";
+    hint.id = `${field.id}-strength`;
+    hint.setAttribute("aria-live", "polite");
+    const meter = document.createElement("meter");
+    meter.min = 0;
+    meter.max = 3;
+    meter.low = 1.5;
+    meter.high = 2.5;
+    meter.optimum = 3;
+    meter.value = 0;
+    meter.setAttribute("aria-hidden", "true");
+    const words = document.createElement("span");
+    hint.append(meter, words);
+    field.closest(".password-field").after(hint);
+    const described = field.getAttribute("aria-describedby");
+    field.setAttribute("aria-describedby", described ? `${described} ${hint.id}` : hint.id);
+    field.addEventListener("input", () => {
+      const [score, said] = field.value ? strength(field.value) : [0, ""];
+      meter.value = score;
+      if (words.textContent !== said) words.textContent = said;
+    });
+  }
+
+  const metered = new Set();
+  for (const field of document.querySelectorAll('input[type="password"]')) {
+    const wrap = document.createElement("span");
+    wrap.className = "password-field";
+    field.before(wrap);
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "button password-toggle";
+    toggle.textContent = "Show password";
+    toggle.setAttribute("aria-controls", field.id);
+    wrap.append(field, toggle);
+    const show = (shown) => {
+      field.type = shown ? "text" : "password";
+      toggle.textContent = shown ? "Hide password" : "Show password";
+    };
+    toggle.addEventListener("click", () => show(field.type === "password"));
+    // Sent as a password, so the browser offers to save it as one.
+    field.form?.addEventListener("submit", () => show(false));
+    // A form's first new password is the one chosen; the second only repeats it.
+    const form = field.form;
+    if (field.autocomplete === "new-password" && field.id && !metered.has(form)) {
+      metered.add(form);
+      addMeter(field);
+    }
+  }
+})();

@@ -68,3 +68,14 @@ def test_each_command_names_a_module_command_or_app_that_exists():
             assert argv[:3] == ["celery", "-A", "bazaar"], process
             assert argv[3] in {"worker", "beat"}, process
             assert celery_app.main == "bazaar"
+
+
+def test_redis_on_the_compose_network_wants_the_password_every_process_is_given():
+    services = compose_services()
+    redis = services["redis"]
+    assert "--requirepass ${REDIS_PASSWORD}" in redis["command"]
+    assert redis["environment"]["REDISCLI_AUTH"] == "${REDIS_PASSWORD}"
+    for name, service in app_services().items():
+        assert service["environment"]["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD}@"), name
+    example = (ROOT / "deploy" / ".env.example").read_text().splitlines()
+    assert "REDIS_PASSWORD=" in example

@@ -10,11 +10,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 SECRET = "x" * 20 + "-a-long-random-production-secret-" + "y" * 20
-# What a production deployment must set: its secret and hosts, Redis, live Stripe keys.
+# What a production deployment must set: its secret and hosts, Redis, live Stripe keys,
+# a bucket for photos.
 DEPLOYABLE = {
     "DJANGO_SECRET_KEY": SECRET,
     "DJANGO_ALLOWED_HOSTS": "bazaar.example",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "AWS_STORAGE_BUCKET_NAME": "bazaar-photos",
     "STRIPE_SECRET_KEY": "sk_live_not-a-real-key",
     "STRIPE_WEBHOOK_SECRET": "whsec_not-a-real-secret",
 }
@@ -111,6 +113,24 @@ def test_the_deploy_check_refuses_play_money_and_no_redis():
     assert "(bazaar.E001) REDIS_URL is not set" in result.stderr
     # The ordinary check (migrate, shell) still runs: only serving is refused.
     assert manage("check", **env).returncode == 0
+
+
+def test_the_deploy_check_refuses_photos_from_the_sites_own_origin():
+    without_bucket = {
+        key: value for key, value in DEPLOYABLE.items() if key != "AWS_STORAGE_BUCKET_NAME"
+    }
+    result = manage("check", "--deploy", **without_bucket)
+    assert result.returncode != 0
+    assert "(bazaar.E002) Uploaded photos need an origin of their own: photos would be kept" in (
+        result.stderr
+    )
+    assert "HINT: Set AWS_STORAGE_BUCKET_NAME" in result.stderr
+    same_host = {**DEPLOYABLE, "AWS_S3_CUSTOM_DOMAIN": "bazaar.example"}
+    result = manage("check", "--deploy", **same_host)
+    assert "AWS_S3_CUSTOM_DOMAIN='bazaar.example' is one of the site's own hosts" in result.stderr
+    own_cdn = {**DEPLOYABLE, "AWS_S3_CUSTOM_DOMAIN": "photos.bazaar-cdn.example"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **own_cdn)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_asgi_app_refuses_to_load_on_a_deploy_error():
