@@ -59,3 +59,22 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+class SignIn(models.Model):
+    """A session someone signed in to, so they can see where they are signed in and
+    end any of those sessions (the session itself is Django's: this names its key)."""
+
+    public_id = PublicIdField()
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_ins")
+    session_key = models.CharField(max_length=40, unique=True)
+    signed_in_at = models.DateTimeField(default=timezone.now)
+    # "Firefox on Windows": from the User-Agent at sign-in (accounts.devices); no
+    # address is kept.
+    device = models.CharField(max_length=80)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-signed_in_at"], name="sign_in_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.device}"

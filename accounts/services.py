@@ -1,10 +1,14 @@
-"""Writes to accounts: signing up, verifying email, staff access."""
+"""Writes to accounts: signing up, verifying email, staff access, the sessions one is
+signed in to."""
 
 from contextlib import suppress
+from importlib import import_module
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -14,11 +18,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from bazaar.errors import Invalid
+from bazaar.errors import Invalid, NotFound
 from bazaar.jobs import enqueue_on_commit
 
 from . import tokens
-from .models import User
+from .devices import device_described
+from .models import SignIn, User
 
 VERIFICATION_RESEND_SECONDS = 60
 # The notice to an owner whose address someone signed up with: at most one an hour,
@@ -218,3 +223,59 @@ def email_verify(*, token: str) -> tuple[User, bool]:
     user.email_verified_at = timezone.now()
     user.save(update_fields=["email_verified_at"])
     return user, True
+
+
+def _sessions_end(session_keys: list[str]) -> None:
+    """End the sessions themselves (cache and database alike, as the engine keeps them)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    for session_key in session_keys:
+        store.delete(session_key)
+
+
+def sign_in_record(*, user: User, session_key: str, user_agent: str) -> SignIn:
+    """Note the session someone just signed in to; their entries whose sessions have
+    expired since go (so the list stays as long as their devices, not their history)."""
+    SignIn.objects.filter(user=user).exclude(
+        session_key__in=Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    ).delete()
+    sign_in, _ = SignIn.objects.update_or_create(
+        session_key=session_key,
+        defaults={
+            "user": user,
+            "signed_in_at": timezone.now(),
+            "device": device_described(user_agent)[:80],
+        },
+    )
+    return sign_in
+
+
+def sign_in_forget(*, session_key: str | None) -> None:
+    """Signed out: the session ends by itself, its entry goes."""
+    if session_key:
+        SignIn.objects.filter(session_key=session_key).delete()
+
+
+def sign_in_end(*, user: User, public_id: str) -> None:
+    """Sign one of your sessions out, on whatever device holds it."""
+    sign_in = SignIn.objects.filter(user=user, public_id=public_id).first()
+    if sign_in is None:
+        raise NotFound("That session has already ended.", code="sign_in_gone")
+    _sessions_end([sign_in.session_key])
+    sign_in.delete()
+
+
+def sign_ins_end_others(*, user: User, keep_session_key: str | None) -> int:
+    """Sign out every session of `user` but the one kept (None: every one); how many."""
+    others = SignIn.objects.filter(user=user).exclude(session_key=keep_session_key or "")
+    keys = list(others.values_list("session_key", flat=True))
+    _sessions_end(keys)
+    SignIn.objects.filter(session_key__in=keys).delete()
+    return len(keys)
+
+
+def sign_in_after_password_change(*, user: User, old_key: str | None, new_key: str) -> int:
+    """A changed password keeps this session (under its new key) and ends the others
+    now, rather than at their next request; how many ended."""
+    if old_key:
+        SignIn.objects.filter(user=user, session_key=old_key).update(session_key=new_key)
+    return sign_ins_end_others(user=user, keep_session_key=new_key)

@@ -24,7 +24,7 @@ from bazaar.errors import Conflict, Invalid
 from bazaar.jobs import enqueue_on_commit
 
 from .models import User
-from .services import user_identity_conflicts, user_set_staff
+from .services import sign_ins_end_others, user_identity_conflicts, user_set_staff
 
 SALT = "accounts.email-change"
 MAX_AGE = timedelta(days=3)
@@ -159,8 +159,9 @@ def password_changed_notify(*, user: User) -> None:
 
 
 def user_anonymise(*, user: User) -> User:
-    """Close an account: it can no longer log in, and its handle and address become
-    placeholders (others still see `deleted_…` on the orders and reviews it left)."""
+    """Close an account: it can no longer log in, its handle and address become
+    placeholders (others still see `deleted_…` on the orders and reviews it left), and
+    every device it was signed in on is signed out and forgotten."""
     tag = user.public_id[-10:].lower()
     user.handle = f"deleted_{tag}"
     user.email = f"deleted-{tag}@deleted.invalid"
@@ -172,4 +173,5 @@ def user_anonymise(*, user: User) -> User:
     user.set_unusable_password()
     user.save()
     user_set_staff(user=user, is_staff=False)
+    sign_ins_end_others(user=user, keep_session_key=None)
     return user

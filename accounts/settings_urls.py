@@ -3,6 +3,8 @@
 
 from django.urls import path
 
+import bazaar.ids  # noqa: F401  registers the <ulid:…> path converter
+
 from . import settings_views as views
 
 app_name = "account"
@@ -14,4 +16,7 @@ urlpatterns = [
     path("email/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
     path("password/", views.password_change, name="password"),
     path("time-zone/", views.time_zone, name="time_zone"),
+    path("sessions/", views.sign_ins, name="sign_ins"),
+    path("sessions/<ulid:public_id>/end/", views.sign_in_end, name="sign_in_end"),
+    path("sessions/end-others/", views.sign_ins_end_others, name="sign_ins_end_others"),
 ]

@@ -1,5 +1,6 @@
 """The account settings: a hub page and one page per change (email, password, time
-zone). Thin: parse, call a service, render. Closing the account is privacy's page."""
+zone, where you are signed in). Thin: parse, call a service, render. Closing the
+account is privacy's page."""
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -11,6 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from bazaar.errors import DomainError
 
+from . import selectors
+from . import services as account_services
 from . import settings_services as services
 from .settings_forms import EmailChangeForm, TimeZoneForm
 
@@ -76,7 +79,11 @@ def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        old_key = request.session.session_key
         update_session_auth_hash(request, user)
+        account_services.sign_in_after_password_change(
+            user=user, old_key=old_key, new_key=request.session.session_key
+        )
         services.password_changed_notify(user=user)
         messages.success(request, "Your password is changed. Other devices are logged out.")
         return redirect("account:hub")
@@ -93,3 +100,44 @@ def time_zone(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Times are now shown in {request.user.time_zone}.")
         return redirect("account:hub")
     return render(request, "accounts/settings/hub.html", {"time_zone_form": form}, status=400)
+
+
+@login_required
+@require_GET
+def sign_ins(request: HttpRequest) -> HttpResponse:
+    current = request.session.session_key
+    listed = selectors.sign_ins_for(request.user, current_session_key=current)
+    if not any(sign_in.is_current for sign_in in listed):
+        # A session begun before the list was kept joins it, so this device is always here.
+        account_services.sign_in_record(
+            user=request.user,
+            session_key=current,
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        listed = selectors.sign_ins_for(request.user, current_session_key=current)
+    return render(request, "accounts/settings/sign_ins.html", {"sign_ins": listed})
+
+
+@login_required
+@require_POST
+def sign_in_end(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Raises NotFound for a session already ended or not this person's (404, said in
+    place by bazaar.errors)."""
+    account_services.sign_in_end(user=request.user, public_id=public_id)
+    messages.success(request, "That device is signed out.")
+    return redirect("account:sign_ins")
+
+
+@login_required
+@require_POST
+def sign_ins_end_others(request: HttpRequest) -> HttpResponse:
+    ended = account_services.sign_ins_end_others(
+        user=request.user, keep_session_key=request.session.session_key
+    )
+    messages.success(
+        request,
+        f"Signed out of {ended} other session{'s' if ended != 1 else ''}."
+        if ended
+        else "You were signed in nowhere else.",
+    )
+    return redirect("account:sign_ins")

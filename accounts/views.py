@@ -66,10 +66,12 @@ class LogoutView(SafeNextMixin, auth_views.LogoutView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Django's, plus the mail a changed password gets (as from the settings page), so
-    someone who reset another person's password through their mailbox is noticed."""
+    someone who reset another person's password through their mailbox is noticed; every
+    session of the account ends at once."""
 
     def form_valid(self, form):
         response = super().form_valid(form)
+        services.sign_ins_end_others(user=form.user, keep_session_key=None)
         settings_services.password_changed_notify(user=form.user)
         return response
 

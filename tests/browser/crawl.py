@@ -89,6 +89,7 @@ PAGES = [
     Page("account", "/account/", roles=SIGNED_IN),
     Page("change email", "/account/email/", roles=SIGNED_IN),
     Page("change password", "/account/password/", roles=SIGNED_IN),
+    Page("where you're signed in", "/account/sessions/", roles=SIGNED_IN),
     Page("delete account", "/account/delete/", roles=SIGNED_IN),
     Page("notifications", "/notifications/", roles=SIGNED_IN),
     Page("notification settings", "/notifications/settings/", roles=SIGNED_IN),

@@ -219,12 +219,14 @@ def children(pid: int) -> list[int]:
 
 
 @contextmanager
-def web(env: dict[str, str], *, port: int, workers: int, log: Path) -> Iterator[subprocess.Popen]:
-    """`python -m bazaar.serve` (daphne processes on one socket) until the block exits,
-    up once /healthz/ answers on every worker's behalf (any of them may take it)."""
+def web(
+    env: dict[str, str], *, port: int, workers: int, log: Path, server: str = "daphne"
+) -> Iterator[subprocess.Popen]:
+    """`python -m bazaar.serve` (`server`'s processes on one socket) until the block
+    exits, up once /healthz/ answers on every worker's behalf (any of them may take it)."""
     if not port_free(port):
         raise RuntimeError(f"port {port} is taken: another run of tests/faults?")
-    command = [sys.executable, "-m", "bazaar.serve", "--server", "daphne"]
+    command = [sys.executable, "-m", "bazaar.serve", "--server", server]
     command += ["--port", str(port), "--workers", str(workers)]
     with log.open("ab") as out:
         process = subprocess.Popen(

@@ -4,9 +4,10 @@ the account unable to log in, and orders and reviews kept for the other side."""
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import SignIn, User
 from bazaar.errors import Conflict
 from orders.checkout.services import cart_add
 from orders.models import CartLine, Order, SavedCard, ShippingAddress
@@ -33,6 +34,8 @@ def test_a_buyer_with_finished_orders_is_anonymised_and_the_orders_stay(
     review_create(buyer=buyer, order=order, stars=5, text="Lovely", idempotency_key=key())
     cart_add(buyer=buyer, item=make_item(stall, title="Jug"))
     SavedCard.objects.create(buyer=buyer, gateway="test", customer_id="cus_1", last4="4242")
+    elsewhere = Client()
+    elsewhere.force_login(buyer)
     client.force_login(buyer)
     page = client.get(DELETE).content.decode()
     assert "What happens" in page and "Delete my account" in page
@@ -46,6 +49,8 @@ def test_a_buyer_with_finished_orders_is_anonymised_and_the_orders_stay(
     assert not ShippingAddress.objects.filter(buyer=gone).exists()
     assert not SavedCard.objects.filter(buyer=gone).exists()
     assert not CartLine.objects.filter(buyer=gone).exists()
+    assert not SignIn.objects.filter(user=gone).exists()
+    assert not elsewhere.session.exists(elsewhere.session.session_key)
     kept = Order.objects.get(pk=order.pk)
     assert kept.buyer_id == gone.pk and "1 Market Street" in kept.ship_to
     stall_page = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
