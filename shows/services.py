@@ -131,14 +131,17 @@ def page_viewer_grant(
 ) -> Grant | None:
     """A viewer's grant rendered into the stall page of a live show, so the video starts
     connecting as the page runs instead of after one more request (the first frame
-    sooner). From the on-air entry alone: no database, no media server. None when the
-    show's backend is not the one configured; the page then asks the token endpoint."""
+    sooner), with what the media server lets the server do of the subscribing ahead
+    (Janus: all but the page's answer). From the on-air entry: no database. None when
+    the show's backend is not the one configured; the page then asks the token
+    endpoint."""
     backend = media.backend()
     if backend is None or backend.name != on_air_entry["backend"]:
         return None
-    return backend.viewer_grant(
+    grant = backend.viewer_grant(
         room=media.room_name(stall_public_id), identity=_viewer_identity(user, visitor_id)
     )
+    return backend.subscribe_ahead(grant=grant)
 
 
 def show_heartbeat(*, actor, show: Show) -> Show:

@@ -37,6 +37,11 @@ class MediaBackend(Protocol):
 
     def viewer_grant(self, *, room: str, identity: str) -> Grant: ...
 
+    def subscribe_ahead(self, *, grant: Grant) -> Grant:
+        """A viewer's grant for a page, with what the server could do of the page's
+        subscribing while it renders the page."""
+        ...
+
 
 def room_name(stall_public_id: str) -> str:
     """A stall's room, named from its ULID: stable across shows, unique per stall."""

@@ -20,7 +20,9 @@ import hmac
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from dataclasses import replace
 from secrets import token_hex
 
 from django.conf import settings
@@ -35,6 +37,11 @@ SERVER_TTL_SECONDS = 60
 ROOM_EXISTS = 427
 NO_SUCH_ROOM = 426
 HTTP_TIMEOUT = 5.0
+# The most a page's render waits for the viewer's subscription made ahead; past it the
+# page subscribes itself, as it would have.
+AHEAD_SECONDS = 0.5
+# VideoRoom's simulcast substreams: 0 is the 480p layer, 1 the high one.
+LOW_SUBSTREAM = 0
 # The id the seller publishes under (a room has one publisher), so a viewer joins it
 # straight away instead of first asking the room who publishes.
 PUBLISHER_FEED = "seller"
@@ -97,6 +104,53 @@ class JanusBackend:
             },
         )
 
+    def subscribe_ahead(self, *, grant: Grant) -> Grant:
+        """The page's viewer subscribed while the server renders the page: Janus's session,
+        the VideoRoom handle and its offer go in the grant (`extra["ahead"]`), so the
+        page's first step is its answer. Made by the page, those are three requests and a
+        long poll, each answer waiting for the page's busy main thread; here they are a
+        few milliseconds on loopback. It joins on the 480p layer, whose keyframe is the
+        smallest and soonest in; the page moves to the layer its player wants once its
+        first frame shows (the server cannot know the player's size). The page's long
+        poll keeps the session alive (Janus ends an unused one after its
+        session_timeout). The grant as it was when Janus does not answer within
+        AHEAD_SECONDS or nobody publishes yet: the page then subscribes itself."""
+        deadline = time.monotonic() + AHEAD_SECONDS
+        try:
+            created = _post(
+                settings.JANUS_API_URL, {"janus": "create", "token": grant.token}, deadline
+            )
+            base = f"{settings.JANUS_API_URL}/{created['data']['id']}"
+            attached = _post(
+                base, {"janus": "attach", "plugin": PLUGIN, "token": grant.token}, deadline
+            )
+            join = {
+                "request": "join",
+                "ptype": "subscriber",
+                "room": grant.room,
+                "token": grant.extra["room_token"],
+                "streams": [{"feed": grant.extra["feed"], "substream": LOW_SUBSTREAM}],
+            }
+            handle = attached["data"]["id"]
+            _post(
+                f"{base}/{handle}",
+                {"janus": "message", "body": join, "token": grant.token},
+                deadline,
+            )
+            offer = _offer(base, grant.token, deadline)
+        except MediaUnavailable:
+            return grant  # slow or away: a session it made ends by Janus's session_timeout
+        if offer is None:
+            _destroy_quietly(base, grant.token)
+            return grant
+        ahead = {
+            "session": created["data"]["id"],
+            "handle": handle,
+            "jsep": offer,
+            "substream": LOW_SUBSTREAM,
+        }
+        return replace(grant, extra={**grant.extra, "ahead": ahead})
+
     def room_ensure(self, *, room: str) -> None:
         self._request(
             room=room,
@@ -138,16 +192,44 @@ class JanusBackend:
         return data
 
 
-def _post(url: str, message: dict) -> dict:
+def _post(url: str, message: dict, deadline: float | None = None) -> dict:
     payload = json.dumps({**message, "transaction": token_hex(8)}).encode()
     request = urllib.request.Request(  # noqa: S310 - our own configured URL
         url, data=payload, headers={"Content-Type": "application/json"}
     )
+    return _answer(request, deadline)
+
+
+def _answer(request: urllib.request.Request, deadline: float | None) -> dict:
+    """Janus's JSON answer to `request`, by `deadline` (monotonic) or HTTP_TIMEOUT."""
+    timeout = HTTP_TIMEOUT if deadline is None else deadline - time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310
+        if timeout <= 0:
+            raise TimeoutError("out of time")
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             reply = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError) as error:
-        raise MediaUnavailable(f"Janus is unreachable at {url}: {error}") from error
-    if reply.get("janus") == "error":
+        raise MediaUnavailable(f"Janus is unreachable at {request.full_url}: {error}") from error
+    if isinstance(reply, dict) and reply.get("janus") == "error":
         raise MediaUnavailable(f"Janus refused: {reply['error'].get('reason')}")
     return reply
+
+
+def _offer(session_url: str, token: str, deadline: float) -> dict | None:
+    """VideoRoom's offer to a subscriber that just joined, from the session's events
+    (a long poll, as a page makes); None when the join was refused (nobody publishes)."""
+    query = urllib.parse.urlencode({"maxev": 1, "token": token})
+    while True:
+        events = _answer(urllib.request.Request(f"{session_url}?{query}"), deadline)  # noqa: S310
+        for event in events if isinstance(events, list) else [events]:
+            if event.get("plugindata", {}).get("data", {}).get("error_code"):
+                return None
+            if event.get("jsep", {}).get("type") == "offer":
+                return event["jsep"]
+
+
+def _destroy_quietly(session_url: str, token: str) -> None:
+    try:
+        _post(session_url, {"janus": "destroy", "token": token}, time.monotonic() + AHEAD_SECONDS)
+    except MediaUnavailable:
+        return

@@ -64,6 +64,10 @@ class LiveKitBackend:
             role="viewer", room=room, identity=identity, ttl=VIEWER_TTL, grants=grants
         )
 
+    def subscribe_ahead(self, *, grant: Grant) -> Grant:
+        """Nothing to do ahead: livekit-client joins and subscribes over one connection."""
+        return grant
+
     def room_ensure(self, *, room: str) -> None:
         request = api.CreateRoomRequest(name=room, empty_timeout=EMPTY_TIMEOUT_SECONDS)
         self._call(lambda lk: lk.room.create_room(request))

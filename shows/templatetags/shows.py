@@ -3,6 +3,7 @@ lower apps' templates include them without the lower apps importing this one."""
 
 from django import template
 from django.conf import settings
+from django.templatetags.static import static
 
 from shows import media
 from shows.on_air import on_air
@@ -18,6 +19,13 @@ def _show_for_request(request, stall) -> dict | None:
     if stall.public_id not in shows:
         shows[stall.public_id] = on_air(stall_public_ids=[stall.public_id]).get(stall.public_id)
     return shows[stall.public_id]
+
+
+def _janus_viewer(request, stall) -> bool:
+    """Whether this page is a viewer's on the embedded backend (its head script, the
+    viewer's Janus client, then runs the page's connection to a live show)."""
+    is_seller = request.user.is_authenticated and stall.seller.user_id == request.user.pk
+    return not is_seller and getattr(media.backend(), "name", "") == "janus"
 
 
 def _stage_context(context, stall, *, early: bool = False) -> dict:
@@ -39,7 +47,7 @@ def _stage_context(context, stall, *, early: bool = False) -> dict:
         "grant": grant.as_json() if grant else None,
         "is_seller": is_seller,
         "video_enabled": media.backend() is not None,
-        "janus_viewer": not is_seller and getattr(media.backend(), "name", "") == "janus",
+        "janus_viewer": _janus_viewer(request, stall),
         "how_to_enable": media.HOW_TO_ENABLE,
         "heartbeat_seconds": settings.SHOW_HEARTBEAT_SECONDS,
         "request": request,
@@ -58,6 +66,18 @@ def show_early(context, stall):
     """The stall page's head: a viewer's grant and Janus client, so that connecting to a
     live show starts before the stylesheet and the page's scripts arrive."""
     return _stage_context(context, stall, early=True)
+
+
+@register.inclusion_tag("shows/_later_scripts.html", takes_context=True)
+def scripts_after_first_frame(context, stall, *paths: str):
+    """The page's other scripts (static `paths`, run in order). On a live show's page
+    for a viewer on Janus they wait for the video's first frame (the head's client loads
+    them then, or once it cannot come): every step of the connection needs the page's
+    main thread, and their parsing and start-up took it between those steps. Elsewhere
+    they are deferred scripts as usual."""
+    request = context["request"]
+    later = bool(_show_for_request(request, stall)) and _janus_viewer(request, stall)
+    return {"sources": [static(path) for path in paths], "later": later}
 
 
 @register.inclusion_tag("shows/_seller_panel.html", takes_context=True)

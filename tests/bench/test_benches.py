@@ -378,3 +378,17 @@ def test_an_entrant_whose_page_never_answers_counts_without_a_frame():
     assert _video_pages.inbound(page) == {"bytes": 0, "frames": 0, "height": 0}
     with pytest.raises(NoAnswer):
         _video_pages.viewer(Browser(), "http://stall/", _video_pages.DESKTOP, wait=True)
+
+
+def test_an_entrant_read_after_the_deadline_is_still_read():
+    """Entrants are read one after another: one whose turn comes after the wait's end
+    keeps the frame it had instead of counting as one without."""
+    from bench import _video_pages
+
+    class Page:
+        def evaluate(self, expression):
+            return 1234.5 if expression == "window.__firstFrameMs" else None
+
+    past = time.monotonic() - 1
+    assert _video_pages.first_frame(Page(), "__firstFrameMs", deadline=past) == 1234.5
+    assert _video_pages.first_frame(Page(), "__firstFrameAt", deadline=past) is None

@@ -4,7 +4,6 @@ at first), the grid card says LIVE with one watching, a flash auction's panel si
 over the video (desktop and phone), the seller turns the camera off and switches to
 the other camera while the viewer keeps decoding, and End show reaches both."""
 
-import json
 import os
 import shutil
 import subprocess
@@ -59,6 +58,21 @@ WATCH_PEERS = """
             });
         }
         return frames;
+    };
+"""
+
+
+# What the page posts to Janus, and when (its janus-viewer.js calls the global fetch); a
+# fast network, so that the player's size alone picks the layer (chromium's own estimate
+# of the downlink wanders around the client's 1.5 Mbps threshold).
+WATCH_JANUS_REQUESTS = """
+    Object.defineProperty(navigator, 'connection', { value: { downlink: 10 } });
+    window.__janusSent = [];
+    const nativeFetch = window.fetch;
+    window.fetch = function (url, options) {
+        if (String(url).includes('/janus') && options && typeof options.body === 'string')
+            window.__janusSent.push([performance.now(), JSON.parse(options.body)]);
+        return nativeFetch.apply(this, arguments);
     };
 """
 
@@ -276,29 +290,47 @@ class LiveShowTest(BrowserTestCase):
         _keep(viewer, "show-viewer-390")
         assert_accessible(viewer, "stall on a phone with a flash auction over the video")
 
-    def test_a_viewer_joins_with_its_layer_and_changes_none_before_its_first_frame(self):
-        """A "configure" before the viewer is connected has Janus ask the seller for a
-        keyframe nobody can take yet, and the seller's browser then ignores the request
-        made once the viewer is connected for 300 ms: the first frame waits for it."""
+    def test_the_server_subscribes_a_viewer_and_the_page_waits_to_run_the_rest(self):
+        """The stall page comes subscribed (Janus's session, handle and offer made while
+        the server rendered it): the page's first word to Janus is its answer. It joined
+        on the 480p layer and moves to its player's layer only after its first frame (a
+        "configure" before it would have Janus ask the seller for a keyframe nobody can
+        take yet). The page's other scripts run after that frame too."""
         seller = self.go_live()
         seller.get_by_role("button", name="Start show").click()
         seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
-        viewer = self.new_page(self.viewer, viewport=PHONE)
-        messages = []
-
-        def sent(request):
-            if request.method == "POST" and request.url.startswith(JANUS_URL):
-                messages.append(json.loads(request.post_data))
-
-        viewer.on("request", sent)
+        viewer = self.new_page(self.viewer, viewport=DESKTOP)
+        viewer.add_init_script(WATCH_JANUS_REQUESTS)
         viewer.goto(self.stall_url)
         viewer.wait_for_function(
             "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
         )
-        bodies = [m["body"] for m in messages if m["janus"] == "message"]
-        joins = [body for body in bodies if body["request"] == "join"]
-        assert [join["streams"] for join in joins] == [[{"feed": "seller", "substream": 0}]]
-        assert not [body for body in bodies if body["request"] == "configure"], bodies
+        viewer.wait_for_function(
+            "() => window.__janusSent.some(([, m]) => m.body && m.body.request === 'configure')"
+        )
+        frame_at, sent, later = viewer.evaluate(
+            r"""() => [
+                performance.getEntriesByName('show:frame')[0].startTime,
+                window.__janusSent,
+                performance.getEntriesByType('resource')
+                    .filter((r) => /js\/(offers|stall-room|lightbox|auction|show-tools)\./
+                        .test(r.name))
+                    .map((r) => r.startTime),
+            ]"""
+        )
+        assert not [m for _, m in sent if m["janus"] in ("create", "attach")], sent
+        requests = [(at, m["body"]) for at, m in sent if m["janus"] == "message"]
+        assert requests[0][1] == {"request": "start"}, requests
+        assert [m["jsep"]["type"] for _, m in sent if "jsep" in m] == ["answer"]
+        assert not [body for _, body in requests if body["request"] == "join"]
+        configures = [(at, body) for at, body in requests if body["request"] == "configure"]
+        assert [body["substream"] for _, body in configures] == [1]
+        assert configures[0][0] > frame_at
+        assert len(later) == 5 and min(later) > frame_at, (later, frame_at)
+        # The chat runs as ever once they are in.
+        viewer.get_by_role("combobox", name="Message").fill("Hello from the aisle")
+        viewer.get_by_role("combobox", name="Message").press("Enter")
+        viewer.locator("[data-chat-list]").get_by_text("Hello from the aisle").wait_for()
 
     def test_closing_the_sellers_tab_ends_the_show(self):
         seller = self.go_live()

@@ -41,6 +41,10 @@ class RecordingBackend:
         self._call("viewer", room)
         return Grant("janus", "viewer", "http://janus", room, identity, "t", 60)
 
+    def subscribe_ahead(self, *, grant):
+        self._call("ahead", grant.room)
+        return grant
+
 
 @pytest.fixture
 def media_server(monkeypatch, settings):

@@ -81,10 +81,44 @@ def test_a_live_stall_page_brings_the_viewers_grant(
     grant = _page_grant(html)
     assert grant["role"] == "viewer" and grant["identity"] == viewer.public_id
     assert grant["room"] == media.room_name(stall.public_id)
-    assert media_server.calls == [("viewer", grant["room"])]
+    # Signed here, then subscribed ahead where the backend can (no token request).
+    assert media_server.calls == [("viewer", grant["room"]), ("ahead", grant["room"])]
     # Its client comes in the page and starts connecting there, not after a fetch.
     assert "window.BazaarJanusViewer" in html and "data-janus-viewer" in html
     assert '<script src="/static/vendor/janus' not in html  # janus.js is the seller's alone
+
+
+LATER = ["offers", "stall-room.min", "lightbox", "auction", "show-tools"]
+
+
+def _deferred(html: str) -> list[str]:
+    return [name for name in LATER if f'/static/js/{name}.js" defer>' in html]
+
+
+def _after_first_frame(html: str) -> list[str]:
+    if 'id="show-later-scripts"' not in html:
+        return []
+    listed = json.loads(
+        html.split('id="show-later-scripts" type="application/json">')[1].split("</script>")[0]
+    )
+    return [name for name in LATER if f"/static/js/{name}.js" in listed]
+
+
+def test_a_viewers_page_runs_its_other_scripts_after_the_first_frame(
+    client, media_server, stall, make_stall, on_commit
+):
+    """On a live stall the viewer's Janus client (in the head) loads them once the video
+    shows; on an idle stall, and for the seller, they are deferred as ever."""
+    idle_stall = make_stall("idle", slot=1)
+    go_live(stall, on_commit)
+    live = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    assert _after_first_frame(live) == LATER and _deferred(live) == []
+    assert "show-later-scripts" in live.split("data-janus-viewer>")[1]  # the client reads it
+    idle = client.get(reverse("stalls:detail", args=[idle_stall.public_id])).content.decode()
+    assert _deferred(idle) == LATER and _after_first_frame(idle) == []
+    client.force_login(stall.seller.user)
+    own = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    assert _deferred(own) == LATER and _after_first_frame(own) == []
 
 
 def test_a_visitor_gets_a_grant_of_their_own_and_an_idle_stall_none(

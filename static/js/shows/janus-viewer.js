@@ -148,7 +148,21 @@
       if (sessionUrl) send(sessionUrl, { janus: "destroy" }, { keepalive: true }).catch(() => {});
     }
 
-    (async () => {
+    // Subscribed by the server as it rendered the page (shows.media.janus): straight to
+    // the answer. The first frame comes on the 480p layer; the player's own follows it.
+    const ahead = grant.extra && grant.extra.ahead;
+    if (ahead) {
+      sessionUrl = `${grant.url}/${ahead.session}`;
+      handleUrl = `${sessionUrl}/${ahead.handle}`;
+      layer = ahead.substream;
+      mark("session");
+      poll(sessionUrl);
+      handle({ janus: "event", jsep: ahead.jsep, plugindata: { data: { videoroom: "attached" } } });
+      player((found) => found.addEventListener("loadeddata", () => {
+        chooseLayer();
+        window.addEventListener("resize", chooseLayer);
+      }, { once: true }));
+    } else (async () => {
       try {
         const created = await send(grant.url, { janus: "create" });
         sessionUrl = `${grant.url}/${created.data.id}`;
@@ -210,6 +224,36 @@
       return found || watch(grant, video);
     },
   };
+
+  // The page's other scripts (chat, offers, auctions, the lightbox), which the stall page
+  // lists in #show-later-scripts on a live show: every step of the connection above needs
+  // this page's main thread, so they run once the video shows its first frame, once it
+  // cannot (the page's own start failed), or after LATER_AT_MOST_MS whatever happens. In
+  // the listed order, as deferred scripts would be.
+  const LATER_AT_MOST_MS = 3000;
+  let later = false;
+  function runLater() {
+    if (later) return;
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", runLater, { once: true });
+      return;
+    }
+    later = true;
+    const list = document.getElementById("show-later-scripts");
+    if (!list) return;
+    JSON.parse(list.textContent).forEach((src) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.async = false; // in order
+      document.body.appendChild(script);
+    });
+  }
+  document.addEventListener("loadeddata", (event) => {
+    if (event.target.matches && event.target.matches("[data-show-video]")) setTimeout(runLater);
+  }, { capture: true });
+  setTimeout(runLater, LATER_AT_MOST_MS);
+
   const holder = document.getElementById("show-grant");
   if (holder) window.BazaarJanusViewer.start(holder);
+  if (early) early.ready.catch(runLater);
 })();
