@@ -127,21 +127,23 @@ def _viewer_identity(user, visitor_id: str) -> str:
 
 
 def page_viewer_grant(
-    *, stall_public_id: str, on_air_entry: dict, user, visitor_id: str
+    *, stall_public_id: str, on_air_entry: dict, user, visitor_id: str, ahead: bool
 ) -> Grant | None:
     """A viewer's grant rendered into the stall page of a live show, so the video starts
     connecting as the page runs instead of after one more request (the first frame
     sooner), with what the media server lets the server do of the subscribing ahead
     (Janus: all but the page's answer). From the on-air entry: no database. None when
     the show's backend is not the one configured; the page then asks the token
-    endpoint."""
+    endpoint. Subscribed ahead only when `ahead` (a browser's own navigation): a bot,
+    a prefetch or a fragment would hold a subscription nobody answers until Janus's
+    session timeout."""
     backend = media.backend()
     if backend is None or backend.name != on_air_entry["backend"]:
         return None
     grant = backend.viewer_grant(
         room=media.room_name(stall_public_id), identity=_viewer_identity(user, visitor_id)
     )
-    return backend.subscribe_ahead(grant=grant)
+    return backend.subscribe_ahead(grant=grant) if ahead else grant
 
 
 def show_heartbeat(*, actor, show: Show) -> Show:

@@ -40,6 +40,10 @@ def _stage_context(context, stall, *, early: bool = False) -> dict:
             on_air_entry=show,
             user=request.user,
             visitor_id=request.visitor_id,
+            # A browser's top-level navigation says so (Fetch Metadata); crawlers, curl
+            # and htmx's fragments do not, and a prefetch says `Sec-Purpose`.
+            ahead=request.headers.get("Sec-Fetch-Dest") == "document"
+            and "Sec-Purpose" not in request.headers,
         )
     return {
         "stall": stall,

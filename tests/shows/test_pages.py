@@ -77,12 +77,18 @@ def test_a_live_stall_page_brings_the_viewers_grant(
     media_server.calls.clear()
     viewer = make_user()
     client.force_login(viewer)
-    html = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    page = reverse("stalls:detail", args=[stall.public_id])
+    html = client.get(page, headers={"Sec-Fetch-Dest": "document"}).content.decode()
     grant = _page_grant(html)
     assert grant["role"] == "viewer" and grant["identity"] == viewer.public_id
     assert grant["room"] == media.room_name(stall.public_id)
     # Signed here, then subscribed ahead where the backend can (no token request).
     assert media_server.calls == [("viewer", grant["room"]), ("ahead", grant["room"])]
+    # Not for what is not a browser's own navigation: a bot, a prefetch.
+    for headers in ({}, {"Sec-Fetch-Dest": "document", "Sec-Purpose": "prefetch"}):
+        media_server.calls.clear()
+        client.get(page, headers=headers)
+        assert media_server.calls == [("viewer", grant["room"])], headers
     # Its client comes in the page and starts connecting there, not after a fetch.
     assert "window.BazaarJanusViewer" in html and "data-janus-viewer" in html
     assert '<script src="/static/vendor/janus' not in html  # janus.js is the seller's alone
