@@ -80,9 +80,13 @@ def _scope_key(scope: str) -> str:
     return f"scope:{scope}"
 
 
+def _kept_key(scope: str, name: str) -> str:
+    return f"kept:{scope}:{name}"
+
+
 def kept_keys(scope: str, name: str) -> list[str]:
     """The cache keys `kept_until_changed(scope=scope, name=name)` reads: to read ahead."""
-    return [_scope_key(scope), f"kept:{scope}:{name}"]
+    return [_scope_key(scope), _kept_key(scope, name)]
 
 
 def kept_scope_keys(scopes: list[str]) -> list[str]:
@@ -154,7 +158,7 @@ def kept_until_changed(
     round trip when warm.
     """
     return kept_until_any_changed(
-        scopes=[scope], key=f"kept:{scope}:{name}", read=read, timeout=timeout, keep=keep
+        scopes=[scope], key=_kept_key(scope, name), read=read, timeout=timeout, keep=keep
     )
 
 
@@ -169,7 +173,7 @@ def kept_until_any_changed(
     """`kept_until_changed` for a value that goes stale when anything in any of
     `scopes` changes: kept under `key` with every scope's version, one cache round
     trip when warm however many scopes there are."""
-    scope_keys = [_scope_key(scope) for scope in scopes]
+    scope_keys = kept_scope_keys(scopes)
     found = get_many([*scope_keys, key])
     versions = tuple(found.get(scope_key) for scope_key in scope_keys)
     entry = found.get(key, _MISSING)
@@ -201,7 +205,7 @@ class Kept:
 
     @property
     def key(self) -> str:
-        return f"kept:{self.scope}:{self.name}"
+        return _kept_key(self.scope, self.name)
 
 
 @dataclass(frozen=True)

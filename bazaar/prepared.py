@@ -161,7 +161,35 @@ def _value(values: tuple, source: int | tuple[int, int], connection) -> Any:
     return _as_parameter(values[source], connection)
 
 
-class Prepared:
+class _KeptPerShape:
+    """What `build` makes, compiled at the first call of each shape and kept (the
+    statement's shape: `shape`, and each value's kind, a list's length included), but
+    never for a call whose lists or values outnumber LONGEST_LIST_KEPT, so that what is
+    kept stays bounded."""
+
+    def __init__(self, build: Callable[..., Any]) -> None:
+        self._build = build
+        self._compiled: dict[tuple, Any] = {}
+        self._lock = Lock()
+
+    def _compiled_for(
+        self, values: tuple, shape: tuple, compile_: Callable[[Any, list], Any]
+    ) -> Any:
+        kinds = tuple(_kind(value) for value in values)
+        key = (shape, kinds)
+        compiled = self._compiled.get(key)
+        if compiled is not None:
+            return compiled
+        stand_ins = [_stand_in(index, value) for index, value in enumerate(values)]
+        compiled = compile_(self._build(*shape, *stand_ins), stand_ins)
+        longest = max([len(values), *(kind[1] for kind in kinds if isinstance(kind, tuple))])
+        if longest > LONGEST_LIST_KEPT:
+            return compiled
+        with self._lock:
+            return self._compiled.setdefault(key, compiled)
+
+
+class Prepared(_KeptPerShape):
     """`build(*shape, *values)` returns a queryset (of models, or `values_list` rows)
     whose varying values are `values` (str, int, a date-time compared with a date-time
     column, or a non-empty list of ints for an `__in` lookup), each reaching the SQL as
@@ -170,20 +198,8 @@ class Prepared:
     shape, then only executed. A list's length is part of the SQL (`IN (%s, %s)`), so
     each length is compiled once: for lists of a bounded length (a page's items)."""
 
-    def __init__(self, build: Callable[..., QuerySet]) -> None:
-        self._build = build
-        self._compiled: dict[tuple, _Compiled] = {}
-        self._lock = Lock()
-
     def rows(self, *values: Any, shape: tuple = ()) -> list:
-        key = (shape, tuple(_kind(value) for value in values))
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            stand_ins = [_stand_in(index, value) for index, value in enumerate(values)]
-            compiled = _compile(self._build(*shape, *stand_ins), stand_ins)
-            if all(kind[1] <= LONGEST_LIST_KEPT for kind in key[1] if isinstance(kind, tuple)):
-                with self._lock:
-                    self._compiled.setdefault(key, compiled)
+        compiled = self._compiled_for(values, shape, _compile)
         connection = connections[compiled.alias]
         params = _parameters(compiled, values, connection)
         if compiled.for_update and connection.get_autocommit():
@@ -214,7 +230,7 @@ class Prepared:
         return found[0] if found else None
 
 
-class PreparedUpdate:
+class PreparedUpdate(_KeptPerShape):
     """A queryset's `update(**changes)` compiled once per shape: `build(*shape,
     *values)` returns the queryset and the changes, either of which may hold the
     values (as `Prepared` takes them). `run(*values, shape=…)` returns the rows
@@ -222,35 +238,25 @@ class PreparedUpdate:
     sub-select or a read first), and of rows nobody listens to the saving of (an
     `update` sends no signals either)."""
 
-    def __init__(self, build: Callable[..., tuple[QuerySet, dict[str, Any]]]) -> None:
-        self._build = build
-        self._compiled: dict[tuple, _Statement] = {}
-        self._lock = Lock()
-
     def run(self, *values: Any, shape: tuple = ()) -> int:
-        key = (shape, tuple(_kind(value) for value in values))
-        compiled = self._compiled.get(key) or self._compile(key, shape, values)
+        compiled = self._compiled_for(values, shape, _compile_update)
         connection = connections[compiled.alias]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, _parameters(compiled, values, connection))
             return cursor.rowcount
 
-    def _compile(self, key: tuple, shape: tuple, values: tuple) -> _Statement:
-        stand_ins = [_stand_in(index, value) for index, value in enumerate(values)]
-        queryset, changes = self._build(*shape, *stand_ins)
-        if len(queryset.query.alias_map) > 1:
-            raise TypeError("a prepared update changes one table, filtered on it alone")
-        query = queryset.query.chain(UpdateQuery)
-        query.add_update_values(changes)
-        alias = router.db_for_write(queryset.model)
-        compiler = query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
-        sources, constants = _sources(params, stand_ins, compiler.connection)
-        compiled = _Statement(alias=alias, sql=sql, sources=sources, constants=constants)
-        if len(values) > LONGEST_LIST_KEPT:
-            return compiled
-        with self._lock:
-            return self._compiled.setdefault(key, compiled)
+
+def _compile_update(built: tuple[QuerySet, dict[str, Any]], stand_ins: list) -> _Statement:
+    queryset, changes = built
+    if len(queryset.query.alias_map) > 1:
+        raise TypeError("a prepared update changes one table, filtered on it alone")
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(changes)
+    alias = router.db_for_write(queryset.model)
+    compiler = query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
+    sources, constants = _sources(params, stand_ins, compiler.connection)
+    return _Statement(alias=alias, sql=sql, sources=sources, constants=constants)
 
 
 def _compares_values(value: Any) -> bool:

@@ -194,27 +194,26 @@ def _act_on(offer: Offer | str, *, actor, key: str, work: Callable) -> Offer:
 # Making and answering offers
 
 
+# What a buyer's limits on one item count: their open threads, and the amounts they sent.
+_OPEN_THREAD = Q(status__in=Offer.LIVE)
+_AMOUNT_SENT = Q(side=Side.BUYER)
+
 # A buyer's open threads and amounts sent on one item, compiled once (`bazaar.prepared`).
 _BUYERS_OFFERS = Prepared(
     lambda buyer_id, item_id: (
         Offer.objects.filter(buyer_id=buyer_id, item_id=item_id)
         .values("buyer_id")
-        .annotate(
-            open=Count("pk", filter=Q(status__in=Offer.LIVE)),
-            sent=Count("pk", filter=Q(side=Side.BUYER)),
-        )
+        .annotate(open=Count("pk", filter=_OPEN_THREAD), sent=Count("pk", filter=_AMOUNT_SENT))
         .values_list("open", "sent")
     )
 )
 
 
-def _buyers_count(buyer_id: int, live: bool) -> Coalesce:
-    """How many of the buyer's offers on the outer query's item are open (`live`), or
-    are amounts they sent."""
-    offers = Offer.objects.filter(buyer_id=buyer_id, item=OuterRef("pk"))
-    offers = offers.filter(status__in=Offer.LIVE) if live else offers.filter(side=Side.BUYER)
-    counted = offers.order_by().values("item").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+def _buyers_count(buyer_id: int, counted: Q) -> Coalesce:
+    """How many of the buyer's offers on the outer query's item are `counted`."""
+    offers = Offer.objects.filter(counted, buyer_id=buyer_id, item=OuterRef("pk"))
+    numbers = offers.order_by().values("item").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(numbers, output_field=IntegerField()), 0)
 
 
 # A new offer's checks after the item's lock, one statement: the units held, the buyer's
@@ -224,8 +223,8 @@ _MAKE_CHECKS = Prepared(
         Item.objects.filter(pk=item_id)
         .annotate(
             reserved=reserved_units_subquery(at=now),
-            open=_buyers_count(buyer_id, live=True),
-            sent=_buyers_count(buyer_id, live=False),
+            open=_buyers_count(buyer_id, _OPEN_THREAD),
+            sent=_buyers_count(buyer_id, _AMOUNT_SENT),
         )
         .values_list("reserved", "open", "sent")
     )

@@ -21,18 +21,21 @@ def _show_for_request(request, stall) -> dict | None:
     return shows[stall.public_id]
 
 
+def _is_seller(request, stall) -> bool:
+    return request.user.is_authenticated and stall.seller.user_id == request.user.pk
+
+
 def _janus_viewer(request, stall) -> bool:
     """Whether this page is a viewer's on the embedded backend (its head script, the
     viewer's Janus client, then runs the page's connection to a live show)."""
-    is_seller = request.user.is_authenticated and stall.seller.user_id == request.user.pk
-    return not is_seller and getattr(media.backend(), "name", "") == "janus"
+    return not _is_seller(request, stall) and getattr(media.backend(), "name", "") == "janus"
 
 
 def _stage_context(context, stall, *, early: bool = False) -> dict:
     """What the stage shows; `early`, for the page's head, with the viewer's grant."""
     request = context["request"]
     show = _show_for_request(request, stall)
-    is_seller = request.user.is_authenticated and stall.seller.user_id == request.user.pk
+    is_seller = _is_seller(request, stall)
     grant = None
     if early and show and not is_seller:
         grant = page_viewer_grant(
