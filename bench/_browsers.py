@@ -1,10 +1,15 @@
 """Chromium processes a benchmark can find again: launched through Playwright, then
-lowered in CPU priority as a whole (the browser, its zygotes, renderers and utility
-processes), so that pages standing in for other people's devices can run on this
-machine without starving the servers and the page being measured."""
+lowered in CPU priority or confined to a core as a whole (the browser, its zygotes,
+renderers and utility processes), so that pages standing in for other people's devices
+can run on this machine without starving the servers and the page being measured."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+# cgroup v1's cpuset hierarchy (root, or CAP_SYS_ADMIN, to make a group in it).
+CPUSET = Path("/sys/fs/cgroup/cpuset")
 
 
 def _children(pid: int) -> list[int]:
@@ -52,3 +57,70 @@ def renice(root: int, niceness: int) -> int:
         except (ProcessLookupError, PermissionError):
             continue
     return reached
+
+
+def _cpus(listed: str) -> list[int]:
+    """A cpuset list ("0-3,6") as CPU numbers."""
+    cpus: list[int] = []
+    for part in filter(None, listed.strip().split(",")):
+        low, _, high = part.partition("-")
+        cpus.extend(range(int(low), int(high or low) + 1))
+    return cpus
+
+
+def _own_cpuset() -> Path:
+    """The cpuset group this process runs in (a container's, or the root)."""
+    return CPUSET / Path(f"/proc/{os.getpid()}/cpuset").read_text().strip().lstrip("/")
+
+
+@contextmanager
+def confined(root: int, niceness: int, *, cpuset: bool = True) -> Iterator[dict]:
+    """`root`'s whole tree on the last CPU of this process's cpuset, at `niceness`: what
+    other people's devices would be to the servers, the publisher and the page measured
+    (those keep every other CPU to themselves and win the last one when they need it).
+    A cpuset group of its own (cgroup v1), so renderers forked later stay in it; moved
+    back to this process's group and removed at the end. Without the group (not asked
+    for, not root, no cgroup v1 cpuset, a single CPU) only the niceness, and the answer
+    says why."""
+    group = parent = None
+    reason = ""
+    try:
+        if not cpuset:
+            raise OSError("not asked for")
+        parent = _own_cpuset()
+        cpus = _cpus((parent / "cpuset.effective_cpus").read_text())
+        if len(cpus) < 2:
+            raise OSError(f"one CPU only ({cpus})")
+        group = parent / f"bazaar-bench-{os.getpid()}-{root}"
+        group.mkdir()
+        (group / "cpuset.cpus").write_text(str(cpus[-1]))
+        (group / "cpuset.mems").write_text((parent / "cpuset.mems").read_text())
+    except OSError as error:
+        reason = f"no cpuset of their own ({error}): niceness only"
+        if group is not None and group.exists():
+            group.rmdir()
+        group = None
+    moved = 0
+    for pid in ({root} | descendants(root)) if group else set():
+        try:
+            (group / "cgroup.procs").write_text(str(pid))
+            moved += 1
+        except OSError:
+            continue  # gone meanwhile
+    confinement = {
+        "cpus": (group / "cpuset.cpus").read_text().strip() if group else None,
+        "processes_confined": moved,
+        "nice": niceness,
+        "processes_reniced": renice(root, niceness),
+        "fallback": reason or None,
+    }
+    try:
+        yield confinement
+    finally:
+        if group is not None:
+            for pid in (group / "cgroup.procs").read_text().split():
+                try:
+                    (parent / "cgroup.procs").write_text(pid)
+                except OSError:
+                    continue
+            group.rmdir()
