@@ -75,13 +75,15 @@ def _own_cpuset() -> Path:
 
 @contextmanager
 def confined(root: int, niceness: int, *, cpuset: bool = True) -> Iterator[dict]:
-    """`root`'s whole tree on the last CPU of this process's cpuset, at `niceness`: what
-    other people's devices would be to the servers, the publisher and the page measured
-    (those keep every other CPU to themselves and win the last one when they need it).
-    A cpuset group of its own (cgroup v1), so renderers forked later stay in it; moved
-    back to this process's group and removed at the end. Without the group (not asked
-    for, not root, no cgroup v1 cpuset, a single CPU) only the niceness, and the answer
-    says why."""
+    """`root`'s whole tree on the last CPU of this process's cpuset: what other people's
+    devices would be to the servers, the publisher and the page measured, which keep
+    every other CPU to themselves. A cpuset group of its own (cgroup v1), so renderers
+    forked later stay in it; moved back to this process's group and removed at the end.
+    Their priority stays as it was: at nice 19 on that CPU they starved whenever other
+    processes ran there (other sessions' tests, here), and their pages stopped answering
+    the bench at all. Without the group (not asked for, not root, no cgroup v1 cpuset, a
+    single CPU) the tree goes to `niceness` on every CPU instead, and the answer says
+    why."""
     group = parent = None
     reason = ""
     try:
@@ -96,7 +98,7 @@ def confined(root: int, niceness: int, *, cpuset: bool = True) -> Iterator[dict]
         (group / "cpuset.cpus").write_text(str(cpus[-1]))
         (group / "cpuset.mems").write_text((parent / "cpuset.mems").read_text())
     except OSError as error:
-        reason = f"no cpuset of their own ({error}): niceness only"
+        reason = f"no cpuset of their own ({error}): nice {niceness} instead"
         if group is not None and group.exists():
             group.rmdir()
         group = None
@@ -110,8 +112,7 @@ def confined(root: int, niceness: int, *, cpuset: bool = True) -> Iterator[dict]
     confinement = {
         "cpus": (group / "cpuset.cpus").read_text().strip() if group else None,
         "processes_confined": moved,
-        "nice": niceness,
-        "processes_reniced": renice(root, niceness),
+        "processes_reniced": 0 if group else renice(root, niceness),
         "fallback": reason or None,
     }
     try:

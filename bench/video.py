@@ -24,9 +24,9 @@ and as many enter all at once: the worst case, a second figure (nothing hidden).
 third figure beside them: 19 of those stay watching, their browser confined (each
 shopper decodes on a device of their own, not on the servers' CPU: --own-devices core,
 the default, puts their browser's whole tree on one CPU of its own, a cgroup v1 cpuset,
-at nice 19, so the servers, Janus, the publisher and the entrant keep the other CPU and
-win that one when they need it; without root or cgroups it falls back to nice 19 alone
-and says so; --own-devices nice is that alone), and --fair-entries viewers enter one by
+so the servers, Janus, the publisher and the entrant keep the other CPU; without root or
+cgroups it falls back to nice 19 on every CPU and says so; --own-devices nice is that
+fallback, firstframe2's), and --fair-entries viewers enter one by
 one in a browser of normal priority, each leaving once timed; the watchers' decoding
 meanwhile is counted (all of them must decode; their frames a second too). The seller
 publishes from a browser of its own, at normal priority throughout.
@@ -103,7 +103,7 @@ CHROMIUM_ARGS = [
     "--disable-background-timer-throttling",
     "--disable-backgrounding-occluded-windows",
 ]
-# The watchers' browser in the last round: the lowest priority, as if on other machines.
+# The watchers' browser in the last round without a CPU of its own: the lowest priority.
 WATCHERS_NICE = 19
 _SELLER_SCRIPT = """
 import json
@@ -437,9 +437,10 @@ def _print(results: dict) -> None:
     confinement = own["watchers_confined"]
     where = (
         f"on CPU {confinement['cpus']} alone ({confinement['processes_confined']} processes "
-        f"in a cpuset of their own) at nice {confinement['nice']}"
+        f"in a cpuset of their own)"
         if confinement["cpus"] is not None
-        else f"at nice {confinement['nice']} ({confinement['fallback'] or 'as asked'})"
+        else f"at nice {WATCHERS_NICE} on every CPU ({confinement['fallback']}; "
+        f"{confinement['processes_reniced']} processes)"
     )
     print(
         f"enter -> first frame, the others watching on their own devices (load "
@@ -448,9 +449,9 @@ def _print(results: dict) -> None:
         f"watchers decoding meanwhile: {own['watchers_decoding']}, frames/s each "
         f"{own['watchers_frames_per_second']})\n"
         f"  models: each watcher decodes on a device of its own, so its decoding may not "
-        f"take CPU from the servers or the entrant; here their browser runs {where} "
-        f"({confinement['processes_reniced']} processes reniced), the entrant's at 0 on "
-        f"any CPU. The figures above are unchanged: every browser at 0 on every CPU.\n"
+        f"take CPU from the servers or the entrant; here their browser runs {where}, "
+        f"the entrant's at nice 0 on any CPU. The figures above are unchanged: every "
+        f"browser at nice 0 on every CPU.\n"
         f"  {_steps_line(own)}"
     )
     print(f"ratios: {results['ratios']}   load average {results['load_average']}")
@@ -484,8 +485,8 @@ def _parser() -> argparse.ArgumentParser:
         "--own-devices",
         choices=("core", "nice"),
         default="core",
-        help="the watchers' browser in the last round: on a CPU of its own at nice 19 "
-        "(a cpuset; nice alone without root or cgroup v1), or at nice 19 alone",
+        help="the watchers' browser in the last round: on a CPU of its own (a cpuset; "
+        "nice 19 without root or cgroup v1), or at nice 19 on every CPU",
     )
     parser.add_argument(
         "--enter-every",

@@ -384,8 +384,8 @@ def _cpuset_writable() -> bool:
 @pytest.mark.skipif(not _cpuset_writable(), reason="needs root, cgroup v1 cpuset and 2 CPUs")
 def test_the_watchers_browser_is_confined_to_a_cpu_of_its_own():
     """The video bench's watchers on their own devices: the browser's whole tree on the
-    last CPU, and what it starts later too (renderers fork as pages open); given back
-    and the group removed afterwards."""
+    last CPU, and what it starts later too (renderers fork as pages open), at the
+    priority it had; given back and the group removed afterwards."""
     from bench import _browsers
 
     parent = _process_tree("sleep 30 & sleep 0.5; sleep 30 & wait")
@@ -398,12 +398,11 @@ def test_the_watchers_browser_is_confined_to_a_cpu_of_its_own():
             tree = {parent.pid} | _browsers.descendants(parent.pid)
             assert len(tree) == 3
             assert {frozenset(os.sched_getaffinity(pid)) for pid in tree} == {frozenset({last})}
-            assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in tree} == {19}
+            assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in tree} == {0}
         assert confinement == {
             "cpus": str(last),
             "processes_confined": 3,  # sh, the first sleep and the short one
-            "nice": 19,
-            "processes_reniced": 3,
+            "processes_reniced": 0,
             "fallback": None,
         }
         assert not group.exists()
@@ -427,9 +426,9 @@ def test_without_a_cpuset_the_watchers_are_only_reniced_and_the_bench_says_so(
         assert confinement["cpus"] is None
         assert confinement["processes_confined"] == 0
         assert confinement["processes_reniced"] == 2
-        assert "niceness only" in confinement["fallback"]
+        assert "nice 19 instead" in confinement["fallback"]
         with _browsers.confined(parent.pid, 19, cpuset=False) as asked:
-            assert asked["fallback"] == "no cpuset of their own (not asked for): niceness only"
+            assert asked["fallback"] == "no cpuset of their own (not asked for): nice 19 instead"
     finally:
         _end_tree(parent)
 
