@@ -4,6 +4,7 @@ renderers and utility processes), so that pages standing in for other people's d
 can run on this machine without starving the servers and the page being measured."""
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -119,9 +120,21 @@ def confined(root: int, niceness: int, *, cpuset: bool = True) -> Iterator[dict]
         yield confinement
     finally:
         if group is not None:
-            for pid in (group / "cgroup.procs").read_text().split():
-                try:
-                    (parent / "cgroup.procs").write_text(pid)
-                except OSError:
-                    continue
+            _release(group, parent)
+
+
+def _release(group: Path, parent: Path) -> None:
+    """Every process of `group` back in `parent`, then the group removed: a process that
+    forks or exits meanwhile can keep it busy for a moment, so a few tries."""
+    for _ in range(50):
+        for pid in (group / "cgroup.procs").read_text().split():
+            try:
+                (parent / "cgroup.procs").write_text(pid)
+            except OSError:
+                continue  # exited meanwhile
+        try:
             group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
+    group.rmdir()
