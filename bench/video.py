@@ -274,8 +274,10 @@ def _one_by_one(browser, url: str, count: int, every: float, watchers: list) -> 
             timelines.append(timeline(page))
         page.context.close()
     seconds = time.monotonic() - began
+    # A watcher whose count fell reconnected meanwhile (a new peer connection counts
+    # from 0): its frames are the new connection's.
     decoded = [
-        end["frames"] - start["frames"]
+        end["frames"] - start["frames"] if end["frames"] >= start["frames"] else end["frames"]
         for start, end in zip(before, [inbound(page) for page in watchers], strict=True)
     ]
     progress(f"  enter -> first frame: {[round(first * 1000) for first in firsts]}")
