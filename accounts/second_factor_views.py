@@ -96,19 +96,11 @@ def two_step_confirm(request: HttpRequest) -> HttpResponse:
     shown once, on this response only."""
     _for_roles(request)
     form = SecondStepCodeForm(request.POST)
-    if form.is_valid():
-        try:
-            device, codes = services.second_factor_confirm(
-                user=request.user, code=form.cleaned_data["code"]
-            )
-        except DomainError as error:
-            form.add_error("code", error.message)
-            refused = error
-        else:
-            django_otp.login(request, device)
-            return _recovery_codes_page(request, codes, first=True)
-    else:
-        refused = None
+    turned_on, refused = _code_checked(form, services.second_factor_confirm, user=request.user)
+    if turned_on:
+        device, codes = turned_on
+        django_otp.login(request, device)
+        return _recovery_codes_page(request, codes, first=True)
     context = _two_step_context(request, form)
     return _refusal_page(request, "accounts/settings/two_step.html", context, refused)
 
@@ -127,26 +119,30 @@ def two_step_verify(request: HttpRequest) -> HttpResponse:
     template = "accounts/settings/two_step_verify.html"
     if request.method == "GET":
         return render(request, template, context)
-    refused = None
-    if form.is_valid():
-        try:
-            device = services.second_factor_verify(
-                user=request.user, code=form.cleaned_data["code"]
+    device, refused = _code_checked(form, services.second_factor_verify, user=request.user)
+    if device:
+        django_otp.login(request, device)
+        if device.persistent_id.startswith("otp_static"):
+            left = selectors.recovery_codes_left(request.user)
+            messages.warning(
+                request,
+                f"You used a recovery code: {left} left. Make new ones from your "
+                "account's two-step verification page before they run out.",
             )
-        except DomainError as error:
-            form.add_error("code", error.message)
-            refused = error
-        else:
-            django_otp.login(request, device)
-            if device.persistent_id.startswith("otp_static"):
-                left = selectors.recovery_codes_left(request.user)
-                messages.warning(
-                    request,
-                    f"You used a recovery code: {left} left. Make new ones from your "
-                    "account's two-step verification page before they run out.",
-                )
-            return redirect(safe_next(request, "admin:index"))
+        return redirect(safe_next(request, "admin:index"))
     return _refusal_page(request, template, context, refused)
+
+
+def _code_checked(form: SecondStepCodeForm, service, **kwargs) -> tuple:
+    """(the service's answer for the form's code, None), or (None, its refusal) with
+    the refusal's message on the field; (None, None) for a form that did not parse."""
+    if not form.is_valid():
+        return None, None
+    try:
+        return service(code=form.cleaned_data["code"], **kwargs), None
+    except DomainError as error:
+        form.add_error("code", error.message)
+        return None, error
 
 
 def _refusal_page(request, template: str, context: dict, refused: DomainError | None):
