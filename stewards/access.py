@@ -1,5 +1,6 @@
-"""Who reaches the stewards' console pages: stewards and ops; a signed-out visitor is
-sent to the admin's login, anyone else is told no (403) by the service's message."""
+"""Who reaches the stewards' console pages: stewards and ops past the second step; a
+signed-out visitor is sent to the admin's login, a steward not yet past the second step
+to it, anyone else is told no (403) by the service's message."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -7,6 +8,8 @@ from functools import wraps
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 
+from accounts.second_factor_views import redirect_to_second_step
+from accounts.selectors import second_step_passed
 from governance.services import require_steward
 
 
@@ -19,6 +22,8 @@ def steward_page(doing: str) -> Callable:
             if not request.user.is_authenticated:
                 return staff_member_required(view)(request, *args, **kwargs)
             require_steward(request.user, doing)
+            if not second_step_passed(user=request.user, session=request.session):
+                return redirect_to_second_step(request, request.get_full_path())
             return view(request, *args, **kwargs)
 
         return wrapper
