@@ -3,6 +3,8 @@ app, passing the step (the admin and the stewards' console send people here), an
 recovery codes. Thin: parse, call accounts.second_factor_services, render."""
 
 from base64 import b32encode, b64encode
+from collections.abc import Callable
+from functools import wraps
 from io import BytesIO
 from urllib.parse import urlencode
 
@@ -34,6 +36,19 @@ def redirect_to_second_step(request: HttpRequest, back: str) -> HttpResponse:
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+def second_step_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For the pages of role holders, under their own role check: someone signed in
+    with a password alone is sent to the second step, then back."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not selectors.second_step_passed(user=request.user, session=request.session):
+            return redirect_to_second_step(request, request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _for_roles(request: HttpRequest) -> None:

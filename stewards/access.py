@@ -8,8 +8,7 @@ from functools import wraps
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 
-from accounts.second_factor_views import redirect_to_second_step
-from accounts.selectors import second_step_passed
+from accounts.second_factor_views import second_step_required
 from governance.services import require_steward
 
 
@@ -17,14 +16,14 @@ def steward_page(doing: str) -> Callable:
     """Wrap a view for stewards only; `doing` finishes "Only stewards …"."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        checked = second_step_required(view)
+
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not request.user.is_authenticated:
                 return staff_member_required(view)(request, *args, **kwargs)
             require_steward(request.user, doing)
-            if not second_step_passed(user=request.user, session=request.session):
-                return redirect_to_second_step(request, request.get_full_path())
-            return view(request, *args, **kwargs)
+            return checked(request, *args, **kwargs)
 
         return wrapper
 

@@ -253,3 +253,13 @@ def test_the_account_is_told_when_its_second_step_changes(steward, on_commit, ma
         "Two-step verification was reset on your Mesh Bazaar account",
     ]
     assert all(mail.to == [steward.email] for mail in mailoutbox)
+
+
+def test_the_ops_dashboard_asks_for_the_step_too(steward_with_app, make_user):
+    browser = signed_in(steward_with_app)
+    dashboard = reverse("insights:ops")
+    asked = browser.get(dashboard)
+    assert asked.status_code == 302 and asked.url == f"{VERIFY}?next=%2Fops%2Fanalytics%2F"
+    browser.post(VERIFY, {"code": app_code(steward_with_app.app, steps_ahead=1)})
+    assert browser.get(dashboard).status_code == 200
+    assert signed_in(make_user("shopper")).get(dashboard).status_code == 404
