@@ -17,6 +17,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bazaar.errors import Conflict, Invalid, NotAllowed, RateLimited
+from bazaar.metrics import refusals
 
 from .mail import account_mail_on_commit
 from .models import User
@@ -128,6 +129,7 @@ def _accepts(device: Device, code: str) -> bool:
         wait = 1
         if why and "locked_until" in why:
             wait = max(1, math.ceil((why["locked_until"] - timezone.now()).total_seconds()))
+        refusals.labels("two_step").inc()
         raise RateLimited(
             f"Too many wrong codes. Wait {wait} second{'s' if wait != 1 else ''} and try again.",
             retry_after=wait,

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from prometheus_client import REGISTRY
 
 from accounts.second_factor_services import (
     recovery_codes_renew,
@@ -111,8 +112,11 @@ def test_a_wrong_code_is_refused_in_place_and_a_quick_retry_is_told_to_wait(
         assert wrong.status_code == 400
         page = wrong.content.decode()
         assert "That code is not right" in page and 'role="alert"' in page
+        throttled = REGISTRY.get_sample_value("bazaar_refusals_total", {"kind": "two_step"}) or 0
         retry = browser.post(VERIFY, {"code": app_code(steward_with_app.app), "next": "/admin/"})
         assert retry.status_code == 429
+        counted = REGISTRY.get_sample_value("bazaar_refusals_total", {"kind": "two_step"})
+        assert counted == throttled + 1
         assert "Too many wrong codes. Wait 1 second and try again." in retry.content.decode()
         assert retry["Retry-After"] == "1"
         assert browser.get(ADMIN).status_code == 302
