@@ -350,14 +350,15 @@ def test_a_process_tree_is_reniced_whole():
         parent.wait(timeout=5)
 
 
-def _process_tree(script: str):
+def _process_tree(script: str, children: int):
+    """`sh -c script` once it has `children` processes of its own."""
     import subprocess
 
     from bench._browsers import descendants
 
     parent = subprocess.Popen(["sh", "-c", script])
-    deadline = time.monotonic() + 5
-    while not descendants(parent.pid) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 10
+    while len(descendants(parent.pid)) < children and time.monotonic() < deadline:
         time.sleep(0.05)
     return parent
 
@@ -388,20 +389,23 @@ def test_the_watchers_browser_is_confined_to_a_cpu_of_its_own():
     priority it had; given back and the group removed afterwards."""
     from bench import _browsers
 
-    parent = _process_tree("sleep 30 & sleep 0.5; sleep 30 & wait")
+    parent = _process_tree("sleep 30 & sleep 1; sleep 30 & wait", children=2)
     every_cpu = os.sched_getaffinity(parent.pid)
     last = max(every_cpu)
     try:
         with _browsers.confined(parent.pid, 19) as confinement:
             group = next(_browsers._own_cpuset().glob(f"bazaar-bench-*-{parent.pid}"))
-            time.sleep(1)  # the second sleep, forked after the move
+            before = _browsers.descendants(parent.pid)
+            deadline = time.monotonic() + 10
+            while not _browsers.descendants(parent.pid) - before and time.monotonic() < deadline:
+                time.sleep(0.05)  # the second long sleep, forked after the move
             tree = {parent.pid} | _browsers.descendants(parent.pid)
-            assert len(tree) == 3
+            assert len(tree - before) == 2
             assert {frozenset(os.sched_getaffinity(pid)) for pid in tree} == {frozenset({last})}
             assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in tree} == {0}
         assert confinement == {
             "cpus": str(last),
-            "processes_confined": 3,  # sh, the first sleep and the short one
+            "processes_confined": 3,  # sh, the first long sleep and the short one
             "processes_reniced": 0,
             "fallback": None,
         }
@@ -419,7 +423,7 @@ def test_without_a_cpuset_the_watchers_are_only_reniced_and_the_bench_says_so(
     from bench import _browsers
 
     monkeypatch.setattr(_browsers, "CPUSET", tmp_path / "no-cgroups")
-    parent = _process_tree("sleep 30 & wait")
+    parent = _process_tree("sleep 30 & wait", children=1)
     try:
         with _browsers.confined(parent.pid, 19) as confinement:
             assert os.getpriority(os.PRIO_PROCESS, parent.pid) == 19
