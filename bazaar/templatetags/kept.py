@@ -18,6 +18,11 @@ What is the viewer's own stays out of the kept markup:
 - an `{% unkept %}` block, a direct child of `{% kept %}` (not inside an `if` or a
   loop there, which would be decided once for everyone), is rendered for each request
   in the page's context and put in its place;
+- `{% unkept unless condition %}` (an `{% if %}` condition) is such a hole only where
+  the condition is false: where it is true the block looks the same to everyone who
+  sees this kept markup (a stage with nothing on it, a guest's Follow button), so it
+  is rendered once with the rest. Each hole's condition is in the key: the viewers for
+  whom it holds and those for whom it does not each have markup of their own;
 - `{% csrf_token %}` inside the kept markup is this request's token: the fragment is
   rendered with a mark where the token goes, and the mark is replaced on the way out.
 Marks hold a NUL character, which no text of ours can hold (Django's forms refuse it,
@@ -28,6 +33,7 @@ import hashlib
 
 from django import template
 from django.template.base import Node, NodeList, TextNode
+from django.template.defaulttags import TemplateIfParser
 
 from bazaar.cache import family_scopes, kept_until_any_changed
 
@@ -43,11 +49,22 @@ _RENDERING_KEPT = "_rendering_kept_fragment"
 class UnkeptNode(Node):
     child_nodelists = ("nodelist",)
 
-    def __init__(self, nodelist: NodeList):
+    def __init__(self, nodelist: NodeList, kept_when=None):
         self.nodelist = nodelist
+        self.kept_when = kept_when  # `unless`: the condition under which it is kept
+
+    def is_kept(self, context) -> bool:
+        """Whether the block is the same for this viewer as for everyone it is kept for."""
+        if self.kept_when is None:
+            return False
+        try:
+            return bool(self.kept_when.eval(context))
+        except template.VariableDoesNotExist:
+            return False
 
     def render(self, context) -> str:
-        if context.get(_RENDERING_KEPT):
+        kept = context.get(_RENDERING_KEPT)
+        if kept is not None and not kept[self]:
             return HOLE_MARK
         return self.nodelist.render(context)
 
@@ -69,25 +86,28 @@ class KeptNode(Node):
 
     def render(self, context) -> str:
         member = self.member.resolve(context)
+        kept_holes = {hole: hole.is_kept(context) for hole in self.holes}
         vary = repr([value.resolve(context) for value in self.vary])
-        digest = hashlib.md5(f"{self.fingerprint}|{vary}".encode(), usedforsecurity=False)
+        shape = "".join("k" if kept else "h" for kept in kept_holes.values())
+        digest = hashlib.md5(f"{self.fingerprint}|{shape}|{vary}".encode(), usedforsecurity=False)
         key = f"fragment:{self.name}:{self.family}:{member}:{digest.hexdigest()}"
         kept = kept_until_any_changed(
             scopes=family_scopes(self.family, member),
             key=key,
-            read=lambda: self._render_kept(context),
+            read=lambda: self._render_kept(context, kept_holes),
             timeout=KEPT_FRAGMENT_SECONDS,
         )
+        holes = [hole for hole, kept in kept_holes.items() if not kept]
         pieces = kept.split(HOLE_MARK)
-        if len(pieces) != len(self.holes) + 1:  # a foreign entry: render it all here
+        if len(pieces) != len(holes) + 1:  # a foreign entry: render it all here
             return self.nodelist.render(context)
         out = [pieces[0]]
-        for hole, piece in zip(self.holes, pieces[1:], strict=True):
+        for hole, piece in zip(holes, pieces[1:], strict=True):
             out += [hole.nodelist.render(context), piece]
         return "".join(out).replace(CSRF_MARK, str(context.get("csrf_token", "")))
 
-    def _render_kept(self, context) -> str:
-        with context.push({_RENDERING_KEPT: True, "csrf_token": CSRF_MARK}):
+    def _render_kept(self, context, kept_holes: dict[UnkeptNode, bool]) -> str:
+        with context.push({_RENDERING_KEPT: kept_holes, "csrf_token": CSRF_MARK}):
             return self.nodelist.render(context)
 
 
@@ -123,10 +143,19 @@ def do_kept(parser, token) -> KeptNode:
 
 @register.tag("unkept")
 def do_unkept(parser, token) -> UnkeptNode:
-    """`{% unkept %}...{% endunkept %}`: rendered for each request, inside `{% kept %}`."""
+    """`{% unkept [unless condition] %}...{% endunkept %}`: rendered for each request,
+    inside `{% kept %}`; with `unless`, kept with the rest where `condition` holds."""
+    bits = token.split_contents()
+    kept_when = None
+    if len(bits) > 1:
+        if bits[1] != "unless" or len(bits) < 3:
+            raise template.TemplateSyntaxError(
+                f"Usage: {{% {bits[0]} [unless condition] %}}...{{% end{bits[0]} %}}"
+            )
+        kept_when = TemplateIfParser(parser, bits[2:]).parse()
     nodelist = parser.parse(("endunkept",))
     parser.delete_first_token()
-    return UnkeptNode(nodelist)
+    return UnkeptNode(nodelist, kept_when)
 
 
 def _literal(parser, bit: str, tag: str) -> str:
