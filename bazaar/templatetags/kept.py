@@ -30,6 +30,9 @@ and the HTML sanitiser replaces it), so a seller cannot forge one.
 """
 
 import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 
 from django import template
 from django.template.base import Node, NodeList, TextNode
@@ -44,6 +47,10 @@ KEPT_FRAGMENT_SECONDS = 60
 HOLE_MARK = "\x00kept:hole\x00"
 CSRF_MARK = "\x00kept:csrf\x00"
 _RENDERING_KEPT = "_rendering_kept_fragment"
+# `{% remembered %}` markup per process: a top bar is ~2 KB, so at most a few MB.
+REMEMBERED_FRAGMENTS = 2048
+_remembered: OrderedDict[tuple[str, str], str] = OrderedDict()
+_remembered_lock = threading.Lock()
 
 
 class UnkeptNode(Node):
@@ -69,33 +76,30 @@ class UnkeptNode(Node):
         return self.nodelist.render(context)
 
 
-class KeptNode(Node):
+class _FragmentNode(Node):
+    """A block rendered once and shared, with its holes rendered for each request:
+    where the rendered markup is kept is the subclass's (`_markup`)."""
+
     child_nodelists = ("nodelist",)
 
-    def __init__(self, name: str, family: str, member, vary: list, nodelist: NodeList):
-        self.name, self.family, self.member, self.vary = name, family, member, vary
-        self.nodelist = nodelist
+    def __init__(self, tag: str, vary: list, nodelist: NodeList):
+        self.vary, self.nodelist = vary, nodelist
         self.holes = [node for node in nodelist if isinstance(node, UnkeptNode)]
         if len(nodelist.get_nodes_by_type(UnkeptNode)) != len(self.holes):
             raise template.TemplateSyntaxError(
-                "{% unkept %} must be directly inside {% kept %}, not in a tag there: "
+                f"{{% unkept %}} must be directly inside {{% {tag} %}}, not in a tag there: "
                 "what decides it would be decided once for every viewer."
             )
         # The kept markup is the block's: a deploy that changes the block is a new key.
         self.fingerprint = _fingerprint(nodelist)
 
     def render(self, context) -> str:
-        member = self.member.resolve(context)
         kept_holes = {hole: hole.is_kept(context) for hole in self.holes}
         vary = repr([value.resolve(context) for value in self.vary])
         shape = "".join("k" if kept else "h" for kept in kept_holes.values())
         digest = hashlib.md5(f"{self.fingerprint}|{shape}|{vary}".encode(), usedforsecurity=False)
-        key = f"fragment:{self.name}:{self.family}:{member}:{digest.hexdigest()}"
-        kept = kept_until_any_changed(
-            scopes=family_scopes(self.family, member),
-            key=key,
-            read=lambda: self._render_kept(context, kept_holes),
-            timeout=KEPT_FRAGMENT_SECONDS,
+        kept = self._markup(
+            context, digest.hexdigest(), lambda: self._render_kept(context, kept_holes)
         )
         holes = [hole for hole, kept in kept_holes.items() if not kept]
         pieces = kept.split(HOLE_MARK)
@@ -106,9 +110,53 @@ class KeptNode(Node):
             out += [hole.nodelist.render(context), piece]
         return "".join(out).replace(CSRF_MARK, str(context.get("csrf_token", "")))
 
+    def _markup(self, context, digest: str, render: Callable[[], str]) -> str:
+        raise NotImplementedError
+
     def _render_kept(self, context, kept_holes: dict[UnkeptNode, bool]) -> str:
         with context.push({_RENDERING_KEPT: kept_holes, "csrf_token": CSRF_MARK}):
             return self.nodelist.render(context)
+
+
+class KeptNode(_FragmentNode):
+    """Kept in the cache, for every process, until a scope of its family changes."""
+
+    def __init__(self, name: str, family: str, member, vary: list, nodelist: NodeList):
+        super().__init__("kept", vary, nodelist)
+        self.name, self.family, self.member = name, family, member
+
+    def _markup(self, context, digest: str, render: Callable[[], str]) -> str:
+        member = self.member.resolve(context)
+        return kept_until_any_changed(
+            scopes=family_scopes(self.family, member),
+            key=f"fragment:{self.name}:{self.family}:{member}:{digest}",
+            read=render,
+            timeout=KEPT_FRAGMENT_SECONDS,
+        )
+
+
+class RememberedNode(_FragmentNode):
+    """Remembered by this process under what it varies on, which must be everything
+    it shows: nothing can make it stale, so it needs no cache round trip and no
+    scope; the least recently used go first past REMEMBERED_FRAGMENTS."""
+
+    def __init__(self, name: str, vary: list, nodelist: NodeList):
+        super().__init__("remembered", vary, nodelist)
+        self.name = name
+
+    def _markup(self, context, digest: str, render: Callable[[], str]) -> str:
+        key = (self.name, digest)
+        with _remembered_lock:
+            markup = _remembered.get(key)
+            if markup is not None:
+                _remembered.move_to_end(key)
+                return markup
+        markup = render()
+        with _remembered_lock:
+            _remembered[key] = markup
+            while len(_remembered) > REMEMBERED_FRAGMENTS:
+                _remembered.popitem(last=False)
+        return markup
 
 
 def _fingerprint(nodelist: NodeList) -> str:
@@ -139,6 +187,22 @@ def do_kept(parser, token) -> KeptNode:
     nodelist = parser.parse(("endkept",))
     parser.delete_first_token()
     return KeptNode(name, family, member, vary, nodelist)
+
+
+@register.tag("remembered")
+def do_remembered(parser, token) -> RememberedNode:
+    """`{% remembered "name" vary value ... %}...{% endremembered %}`: what it shows
+    must all be in the values it varies on (or in its holes)."""
+    bits = token.split_contents()
+    if len(bits) < 4 or bits[2] != "vary":
+        raise template.TemplateSyntaxError(
+            f'Usage: {{% {bits[0]} "name" vary value [value ...] %}}'
+        )
+    name = _literal(parser, bits[1], bits[0])
+    vary = [parser.compile_filter(bit) for bit in bits[3:]]
+    nodelist = parser.parse(("endremembered",))
+    parser.delete_first_token()
+    return RememberedNode(name, vary, nodelist)
 
 
 @register.tag("unkept")

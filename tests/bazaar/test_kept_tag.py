@@ -17,6 +17,14 @@ def shelf_family():
     register_family_scope("shelf", lambda member: f"shelf-things:{member}")
 
 
+@pytest.fixture(autouse=True)
+def nothing_remembered():
+    """{% remembered %} markup lives as long as the process: each test starts without."""
+    from bazaar.templatetags import kept
+
+    kept._remembered.clear()
+
+
 def render(source: str, **context) -> str:
     return engine.from_string("{% load kept %}" + source).render(Context(context))
 
@@ -134,3 +142,51 @@ def test_a_kept_hole_holds_each_viewers_csrf_token():
 def test_a_malformed_hole_says_how_it_is_written(tag):
     with pytest.raises(TemplateSyntaxError, match="unless condition"):
         render('{% kept "x" for "shelf" 1 %}' + tag + "b{% endunkept %}{% endkept %}")
+
+
+REMEMBERED = (
+    '{% remembered "greeting" vary name %}hello {{ name }}'
+    "{% unkept %}, at {{ hour }}{% endunkept %}{% endremembered %}"
+)
+
+
+def test_remembered_markup_is_rendered_once_per_state_with_its_holes_each_time(monkeypatch):
+    from django.template import base
+
+    rendered = []
+    render_variable = base.VariableNode.render
+    monkeypatch.setattr(
+        base.VariableNode,
+        "render",
+        lambda node, context: (
+            rendered.append(str(node.filter_expression)) or render_variable(node, context)
+        ),
+    )
+    assert render(REMEMBERED, name="ann", hour=9) == "hello ann, at 9"
+    assert render(REMEMBERED, name="ann", hour=10) == "hello ann, at 10"
+    assert rendered.count("name") == 1 and rendered.count("hour") == 2
+    assert render(REMEMBERED, name="bob", hour=10) == "hello bob, at 10"
+
+
+def test_remembered_markup_holds_each_viewers_csrf_token():
+    source = '{% remembered "form" vary 1 %}<form>{% csrf_token %}</form>{% endremembered %}'
+    assert "first-token" in render(source, csrf_token="first-token")
+    second = render(source, csrf_token="second-token")
+    assert "second-token" in second and "first-token" not in second
+
+
+def test_remembered_markup_is_bounded(monkeypatch):
+    from bazaar.templatetags import kept
+
+    monkeypatch.setattr(kept, "REMEMBERED_FRAGMENTS", 2)
+    for name in ("ann", "bob", "cid"):
+        render(REMEMBERED, name=name, hour=9)
+    assert len(kept._remembered) <= 2
+
+
+@pytest.mark.parametrize(
+    "tag", ['{% remembered "x" %}', "{% remembered x vary y %}", '{% remembered "x" by y %}']
+)
+def test_a_malformed_remembered_tag_says_how_it_is_written(tag):
+    with pytest.raises(TemplateSyntaxError):
+        render(tag + "{% endremembered %}")
