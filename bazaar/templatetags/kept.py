@@ -191,13 +191,11 @@ def do_kept(parser, token) -> KeptNode:
 
 @register.tag("remembered")
 def do_remembered(parser, token) -> RememberedNode:
-    """`{% remembered "name" vary value ... %}...{% endremembered %}`: what it shows
+    """`{% remembered "name" [vary value ...] %}...{% endremembered %}`: what it shows
     must all be in the values it varies on (or in its holes)."""
     bits = token.split_contents()
-    if len(bits) < 4 or bits[2] != "vary":
-        raise template.TemplateSyntaxError(
-            f'Usage: {{% {bits[0]} "name" vary value [value ...] %}}'
-        )
+    if len(bits) < 2 or len(bits) == 3 or (len(bits) > 3 and bits[2] != "vary"):
+        raise template.TemplateSyntaxError(f'Usage: {{% {bits[0]} "name" [vary value ...] %}}')
     name = _literal(parser, bits[1], bits[0])
     vary = [parser.compile_filter(bit) for bit in bits[3:]]
     nodelist = parser.parse(("endremembered",))

@@ -185,7 +185,7 @@ def test_remembered_markup_is_bounded(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "tag", ['{% remembered "x" %}', "{% remembered x vary y %}", '{% remembered "x" by y %}']
+    "tag", ['{% remembered "x" vary %}', "{% remembered x vary y %}", '{% remembered "x" by y %}']
 )
 def test_a_malformed_remembered_tag_says_how_it_is_written(tag):
     with pytest.raises(TemplateSyntaxError):

@@ -154,3 +154,21 @@ def test_a_signed_in_viewers_own_values_are_read_ahead_with_the_page(stall, make
     assert 'aria-pressed="false"' in stall_page(viewer, stall)
     assert len(reads) == 2
     assert set(top_bar_keys(shopper)) | set(viewer_own_keys(shopper)) <= set(reads[0])
+
+
+def test_the_heads_text_for_a_shared_link_follows_the_stall_and_the_address(client, stall):
+    path = reverse("stalls:detail", args=[stall.public_id])
+    stall_page(client, stall)  # remembered for this state of the stall
+    stall_update(
+        actor=stall.seller.user,
+        stall=stall,
+        name="Clock Corner",
+        description="Only clocks now.",
+        section_x=0,
+        section_y=0,
+        slot=stall.slot,
+    )
+    html = client.get(path + "?from=share").content.decode()
+    assert '<meta name="description" content="Only clocks now.">' in html
+    assert '<meta property="og:title" content="Clock Corner">' in html
+    assert f'<meta property="og:url" content="http://testserver{path}?from=share">' in html
