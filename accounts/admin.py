@@ -1,8 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .forms import AdminUserAddForm, AdminUserChangeForm
 from .models import User
+
+# Authenticator secrets and recovery codes are nobody's to read or change in the admin:
+# people set up their own at /account/two-step/, ops reset one with `two_step_reset`.
+# django-otp's apps come before this one in INSTALLED_APPS, so theirs are registered.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
 
 
 @admin.register(User)

@@ -2,6 +2,10 @@
 
 from django.contrib.sessions.models import Session
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import SignIn, User
 
@@ -14,3 +18,27 @@ def sign_ins_for(user: User, *, current_session_key: str | None) -> list[SignIn]
     for sign_in in sign_ins:
         sign_in.is_current = sign_in.session_key == current_session_key
     return sorted(sign_ins, key=lambda s: (not s.is_current, -s.signed_in_at.timestamp()))
+
+
+def second_factor_app(user: User) -> TOTPDevice | None:
+    """The authenticator app that two-step verification asks for, once set up."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def second_factor_pending(user: User) -> TOTPDevice | None:
+    """An app being set up: its secret shown, no code from it confirmed yet."""
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+
+
+def recovery_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def second_step_passed(*, user: User, session) -> bool:
+    """Has this session passed two-step verification with one of `user`'s devices
+    still in force? A device removed since (a reset) no longer counts."""
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+    if not persistent_id or not user.is_authenticated:
+        return False
+    device = Device.from_persistent_id(persistent_id)
+    return device is not None and device.user_id == user.pk and device.confirmed

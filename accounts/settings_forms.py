@@ -68,3 +68,27 @@ class TimeZoneForm(forms.Form):
 
 class AccountDeleteForm(CurrentPasswordMixin, forms.Form):
     password = _password_field("Your password, to confirm")
+
+
+class SecondStepCodeForm(forms.Form):
+    """A code from the authenticator app, or a recovery code (the service tells which)."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        help_text="The six digits your authenticator app shows for Mesh Bazaar.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "class": "code-input",
+            }
+        ),
+        error_messages={"required": "Type the code your authenticator app shows."},
+    )
+
+    def __init__(self, *args, autofocus: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if autofocus:
+            self.fields["code"].widget.attrs["autofocus"] = True

@@ -13,17 +13,16 @@ from datetime import timedelta
 
 from django.core import signing
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from bazaar.errors import Conflict, Invalid
-from bazaar.jobs import enqueue_on_commit
 
+from .mail import account_mail_on_commit
 from .models import User
+from .second_factor_services import second_factor_reset
 from .services import sign_ins_end_others, user_identity_conflicts, user_set_staff
 
 SALT = "accounts.email-change"
@@ -42,24 +41,6 @@ def email_change_token_make(*, user: User) -> str:
         "to": _fingerprint(user.email_pending),
     }
     return signing.TimestampSigner(salt=SALT).sign_object(payload)
-
-
-def account_mail_on_commit(*, template: str, to: str, user: User, **context: str) -> None:
-    """Queue an email about the account as a job once the change commits: a slow or
-    absent mail server never delays or fails the change (the job retries)."""
-    enqueue_on_commit(
-        "accounts.tasks.send_account_mail", template=template, to=to, user_id=user.pk, **context
-    )
-
-
-def account_mail_send(*, template: str, to: str, context: dict) -> None:
-    subject = render_to_string(f"accounts/emails/{template}_subject.txt", context)
-    send_mail(
-        subject=" ".join(subject.split()),
-        message=render_to_string(f"accounts/emails/{template}_body.txt", context),
-        from_email=None,
-        recipient_list=[to],
-    )
 
 
 def email_change_request(*, user: User, new_email: str, base_url: str) -> User:
@@ -174,4 +155,5 @@ def user_anonymise(*, user: User) -> User:
     user.save()
     user_set_staff(user=user, is_staff=False)
     sign_ins_end_others(user=user, keep_session_key=None)
+    second_factor_reset(user=user, notify=False)
     return user

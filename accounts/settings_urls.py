@@ -5,6 +5,7 @@ from django.urls import path
 
 import bazaar.ids  # noqa: F401  registers the <ulid:…> path converter
 
+from . import second_factor_views as two_step
 from . import settings_views as views
 
 app_name = "account"
@@ -19,4 +20,9 @@ urlpatterns = [
     path("sessions/", views.sign_ins, name="sign_ins"),
     path("sessions/<ulid:public_id>/end/", views.sign_in_end, name="sign_in_end"),
     path("sessions/end-others/", views.sign_ins_end_others, name="sign_ins_end_others"),
+    path("two-step/", two_step.two_step, name="two_step"),
+    path("two-step/begin/", two_step.two_step_begin, name="two_step_begin"),
+    path("two-step/confirm/", two_step.two_step_confirm, name="two_step_confirm"),
+    path("two-step/verify/", two_step.two_step_verify, name="two_step_verify"),
+    path("two-step/recovery-codes/", two_step.recovery_codes_renew, name="recovery_codes"),
 ]

@@ -5,9 +5,9 @@ from celery import shared_task
 
 from bazaar.jobs import MAIL_RETRY
 
+from .mail import account_mail_send
 from .models import User
 from .services import signup_notice_send, verification_mail_send
-from .settings_services import account_mail_send
 
 
 @shared_task(**MAIL_RETRY)

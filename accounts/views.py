@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bazaar.errors import DomainError
+from bazaar.metrics import refusals
 from bazaar.next_url import local_next, safe_next
 from bazaar.ratelimit import Rate, rate_limited
 
@@ -46,6 +47,7 @@ def login_locked_out(request: HttpRequest, original_response, credentials) -> Ht
     """django-axes's answer once an account has failed too often from one address:
     the log-in page again, saying so in place (429, Retry-After: the cool-off)."""
     cool_off = settings.AXES_COOLOFF_TIME
+    refusals.labels("locked_out").inc()
     form = LoginForm(request, initial={"username": (credentials or {}).get("username", "")})
     context = {
         "form": form,

@@ -10,6 +10,9 @@
   for one person. A response that declared itself `public` keeps its header (uploaded
   photos, the favicon); static files never reach this far as a signed-in request
   (WhiteNoise answers them before sessions are read).
+- `Content-Disposition: attachment` on JSON answers (OWASP ASVS V14.4.2): our pages read
+  them with `fetch`, which ignores it; a browser sent to one as a page saves it rather
+  than rendering it.
 """
 
 from django.conf import settings
@@ -39,6 +42,8 @@ class PrivacyHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if response.get("Content-Type", "").startswith("application/json"):
+            response.headers.setdefault("Content-Disposition", 'attachment; filename="data.json"')
         if _signed_in(request) and not _declared_public(response):
             patch_cache_control(response, private=True, no_store=True)
         return response

@@ -14,7 +14,11 @@ mode), and whichever process answers `/metrics` adds them all up.
 - `bazaar_fanout_delay_seconds`: from a group message reaching a process to the last
   of its sockets having been handed the frame;
 - `bazaar_jobs_queued`: background jobs waiting, read at scrape time from the broker's
-  queue in Redis (or the embedded runner's table).
+  queue in Redis (or the embedded runner's table);
+- `bazaar_refusals_total`: requests refused to protect the market, by kind (a rate
+  limit's kind, `chat`, `two_step` while wrong codes cool, `locked_out` for log-ins
+  django-axes refuses): what `deploy/prometheus/alerts.yml` watches for automated
+  attacks.
 
 `/metrics` answers a request bearing `METRICS_TOKEN` (Authorization: Bearer), or,
 with no token set, a request from the machine itself; anyone else gets a 404.
@@ -48,6 +52,11 @@ open_sockets = Gauge("bazaar_open_sockets", "WebSockets open now.", multiprocess
 bids = Counter("bazaar_bids", "Bids decided (accepted or refused), by outcome.", ["outcome"])
 offer_actions = Counter(
     "bazaar_offer_actions", "People's offer actions committed, by the status they led to.", ["to"]
+)
+refusals = Counter(
+    "bazaar_refusals",
+    "Requests refused to protect the market (limits, lockouts), by kind.",
+    ["kind"],
 )
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 request_seconds = Histogram(

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 
 from bazaar.cache import counted
 from bazaar.errors import RateLimited
+from bazaar.metrics import refusals
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def rate_check(kind: str, who: str, rate: Rate) -> None:
     count = counted(f"ratelimit:{kind}:{who}:{window}", rate.seconds)
     if count > rate.count:
         retry_after = max(1, int((window + 1) * rate.seconds - now))
+        refusals.labels(kind).inc()
         raise RateLimited(
             f"Too many tries: at most {rate.described}. Try again in {_wait(retry_after)}.",
             retry_after=retry_after,

@@ -21,10 +21,14 @@ player asks for the 480p layer), half a desktop one. All watch for --seconds: fr
 decoded by each viewer, the mean received bitrate per viewer by the layer it received,
 the SFU's CPU (% of one core), the publisher's active simulcast layers. Last, they leave
 and as many enter all at once: the worst case, a second figure (nothing hidden). Then a
-third figure beside them: 19 of those stay watching, their browser lowered to nice 19
-(each shopper decodes on a device of their own, not on the servers' CPU), and --fair-
-entries viewers enter one by one in a browser of normal priority, each leaving once
-timed; the watchers' decoding meanwhile is counted (all of them must decode). The seller
+third figure beside them: 19 of those stay watching, their browser confined (each
+shopper decodes on a device of their own, not on the servers' CPU: --own-devices core,
+the default, puts their browser's whole tree on one CPU of its own, a cgroup v1 cpuset,
+so the servers, Janus, the publisher and the entrant keep the other CPU; without root or
+cgroups it falls back to nice 19 on every CPU and says so; --own-devices nice is that
+fallback, firstframe2's), and --fair-entries viewers enter one by
+one in a browser of normal priority, each leaving once timed; the watchers' decoding
+meanwhile is counted (all of them must decode; their frames a second too). The seller
 publishes from a browser of its own, at normal priority throughout.
 
 Each viewer is a browser context of its own (a shopper of its own: cookies, visitor id)
@@ -45,6 +49,7 @@ JANUS_RTP_PORT_RANGE (e.g. 40000-40999) keep a run on ports of its own.
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,7 +59,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._browsers import launch, renice  # noqa: E402
+from bench._browsers import confined, launch  # noqa: E402
 from bench._cli import bench_main, parser_for  # noqa: E402
 from bench._report import load_average, median_p95_ms, progress, ratio  # noqa: E402
 from bench._servers import (  # noqa: E402
@@ -98,7 +103,7 @@ CHROMIUM_ARGS = [
     "--disable-background-timer-throttling",
     "--disable-backgrounding-occluded-windows",
 ]
-# The watchers' browser in the last round: the lowest priority, as if on other machines.
+# The watchers' browser in the last round without a CPU of its own: the lowest priority.
 WATCHERS_NICE = 19
 _SELLER_SCRIPT = """
 import json
@@ -268,18 +273,24 @@ def _one_by_one(browser, url: str, count: int, every: float, watchers: list) -> 
             firsts.append(first / 1000)
             timelines.append(timeline(page))
         page.context.close()
-    decoding = sum(
-        1
+    seconds = time.monotonic() - began
+    # A watcher whose count fell reconnected meanwhile (a new peer connection counts
+    # from 0): its frames are the new connection's.
+    decoded = [
+        end["frames"] - start["frames"] if end["frames"] >= start["frames"] else end["frames"]
         for start, end in zip(before, [inbound(page) for page in watchers], strict=True)
-        if end["frames"] > start["frames"]
-    )
+    ]
     progress(f"  enter -> first frame: {[round(first * 1000) for first in firsts]}")
     return {
         "load_average_before": load,
         "load_average_after": load_average(),
         "enter_to_first_frame_ms": median_p95_ms(firsts),
         "entered_with_a_frame": f"{len(firsts)}/{count}",
-        "watchers_decoding": f"{decoding}/{len(watchers)}",
+        "watchers_decoding": f"{sum(1 for frames in decoded if frames > 0)}/{len(watchers)}",
+        "watchers_frames_per_second": {
+            "median": round(statistics.median(decoded) / seconds, 1),
+            "least": round(min(decoded) / seconds, 1),
+        },
         **step_costs(timelines),
     }
 
@@ -327,22 +338,22 @@ def _run(args, browsers: dict, base_url: str, seed: dict, janus) -> dict:
     at_once = _enter(browser, stall_url, entering, 0.0, already=1)
 
     progress(
-        f"{args.viewers - 1} watching on their own devices (their browser at nice "
-        f"{WATCHERS_NICE}); {args.fair_entries} enter one by one, at normal priority"
+        f"{args.viewers - 1} watching on their own devices (their browser confined: "
+        f"{args.own_devices}); {args.fair_entries} enter one by one, at normal priority"
     )
     # The waiting viewer and all but one of the others watch: with each entrant, as many
     # viewers as in the rounds before.
     *others, spare = at_once.pop("pages")
     spare.context.close()
     watchers = [waiting, *others]
-    reniced = renice(browser_pid, WATCHERS_NICE)
-    time.sleep(2)
-    fair = _one_by_one(
-        browsers["entering"][0], stall_url, args.fair_entries, args.enter_every, watchers
-    )
-    fair["processes_reniced"] = reniced
-    for page in watchers[1:]:
-        page.context.close()
+    with confined(browser_pid, WATCHERS_NICE, cpuset=args.own_devices == "core") as confinement:
+        time.sleep(2)
+        fair = _one_by_one(
+            browsers["entering"][0], stall_url, args.fair_entries, args.enter_every, watchers
+        )
+        for page in watchers[1:]:
+            page.context.close()
+    fair["watchers_confined"] = confinement
 
     decoding = sum(1 for row in watched if row["frames"] > 0)
     layers_watched = by_layer(watched)
@@ -425,15 +436,25 @@ def _print(results: dict) -> None:
                 )
     print(f"  publisher while they walked in: {results['publisher_keyframes_while_walking_in']}")
     own = results["watchers_on_their_own_devices"]
+    confinement = own["watchers_confined"]
+    where = (
+        f"on CPU {confinement['cpus']} alone ({confinement['processes_confined']} processes "
+        f"in a cpuset of their own)"
+        if confinement["cpus"] is not None
+        else f"at nice {WATCHERS_NICE} on every CPU ({confinement['fallback']}; "
+        f"{confinement['processes_reniced']} processes)"
+    )
     print(
         f"enter -> first frame, the others watching on their own devices (load "
         f"{own['load_average_before']} -> {own['load_average_after']}): "
         f"{own['enter_to_first_frame_ms']} ms ({own['entered_with_a_frame']} entrants; "
-        f"watchers decoding meanwhile: {own['watchers_decoding']})\n"
+        f"watchers decoding meanwhile: {own['watchers_decoding']}, frames/s each "
+        f"{own['watchers_frames_per_second']})\n"
         f"  models: each watcher decodes on a device of its own, so its decoding may not "
-        f"take CPU from the servers or the entrant; here their browser runs at nice "
-        f"{WATCHERS_NICE} ({own['processes_reniced']} processes), the entrant's at 0. "
-        f"The figures above are unchanged: every browser at 0.\n  {_steps_line(own)}"
+        f"take CPU from the servers or the entrant; here their browser runs {where}, "
+        f"the entrant's at nice 0 on any CPU. The figures above are unchanged: every "
+        f"browser at nice 0 on every CPU.\n"
+        f"  {_steps_line(own)}"
     )
     print(f"ratios: {results['ratios']}   load average {results['load_average']}")
 
@@ -461,6 +482,13 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=5,
         help="viewers entering one by one while the others watch on their own devices",
+    )
+    parser.add_argument(
+        "--own-devices",
+        choices=("core", "nice"),
+        default="core",
+        help="the watchers' browser in the last round: on a CPU of its own (a cpuset; "
+        "nice 19 without root or cgroup v1), or at nice 19 on every CPU",
     )
     parser.add_argument(
         "--enter-every",

@@ -2,12 +2,15 @@
 (`/dashboard/stall/analytics/`): thin views over analytics' selectors."""
 
 import csv
+from collections.abc import Callable
+from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from accounts.second_factor_views import second_step_required
 from bazaar.errors import NotFound
 from governance.selectors import user_is_steward
 from stalls.selectors import stall_for_user
@@ -16,10 +19,18 @@ from . import pages
 from .selectors import period_from, stall_now
 
 
-def _require_staff(request: HttpRequest) -> None:
-    """Stewards and ops (the market's staff); anyone else finds no page here."""
-    if not user_is_steward(user=request.user):
-        raise NotFound("There is no page here.")
+def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Stewards and ops (the market's staff) past the second step, as for the admin;
+    anyone else finds no page here."""
+    checked = second_step_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not user_is_steward(user=request.user):
+            raise NotFound("There is no page here.")
+        return checked(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _dashboard(request: HttpRequest, template: str, context_for) -> HttpResponse:
@@ -35,15 +46,15 @@ def _dashboard(request: HttpRequest, template: str, context_for) -> HttpResponse
 
 @login_required
 @require_GET
+@staff_page
 def ops_dashboard(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
     return _dashboard(request, "insights/ops.html", pages.ops_context)
 
 
 @login_required
 @require_GET
+@staff_page
 def ops_csv(request: HttpRequest, table: str) -> HttpResponse:
-    _require_staff(request)
     choice = period_from(request.GET)
     rows = pages.ops_table(table, choice.period)
     if rows is None:

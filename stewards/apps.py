@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class StewardsConfig(AppConfig):
@@ -6,9 +7,12 @@ class StewardsConfig(AppConfig):
     queue, reports and elections. A top-level app: it reads every other app."""
 
     name = "stewards"
+    default = True
 
-    def ready(self):
-        from django.contrib import admin
 
-        # The admin's index opens with the queue's counts and the console's pages.
-        admin.site.index_template = "stewards/admin_index.html"
+class StewardsAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, served by the stewards' site (a second step before it); named
+    in INSTALLED_APPS in place of django.contrib.admin."""
+
+    default = False
+    default_site = "stewards.admin_site.StewardsAdminSite"

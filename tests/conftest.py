@@ -23,6 +23,8 @@ from bazaar.ids import new_ulid
 from market.services import sections_ensure
 from stalls.services import item_create, seller_register, stall_create
 
+from .second_step import SignedInClient
+
 REQUIRE_SERVICES = os.environ.get("BAZAAR_REQUIRE_SERVICES") == "1"
 
 # Property-based tests: a capped profile keeps the suite's time predictable; set
@@ -64,6 +66,13 @@ def chromium_path():
     path = os.environ.get("BAZAAR_CHROMIUM", "/usr/bin/chromium")
     need(shutil.which(path) is not None, f"needs Debian's chromium at {path}")
     return path
+
+
+@pytest.fixture
+def client():
+    """pytest-django's client, with a role holder's `force_login` past the second step
+    (tests/second_step.py)."""
+    return SignedInClient()
 
 
 @pytest.fixture(autouse=True)

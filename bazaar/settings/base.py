@@ -32,7 +32,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # Django's admin on stewards' own site: a second step (an authenticator app's code)
+    # before anyone with a role reaches it (stewards.admin_site).
+    "stewards.apps.StewardsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,6 +46,11 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "health_check",
     "axes",
+    # Two-step verification: authenticator-app codes and one-use recovery codes
+    # (accounts.second_factor).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "bazaar",
     "accounts",
     "analytics",
@@ -243,6 +250,11 @@ AUTHENTICATION_BACKENDS = [
 # Log-in lockout: 5 failures for one account from one address lock that pair out for
 # 15 minutes (the page says so); a success clears the count. Stewards see and clear
 # lockouts in the admin ("Access attempts"); ops with `manage.py axes_reset`.
+# The name authenticator apps show beside a steward's codes.
+OTP_TOTP_ISSUER = "Mesh Bazaar"
+# No one reads another person's authenticator secret, in the admin or anywhere.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

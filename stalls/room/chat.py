@@ -17,6 +17,7 @@ from analytics.models import Kind
 from analytics.recording import record
 from bazaar.broadcast import broadcast_on_commit, user_group
 from bazaar.errors import Conflict, Invalid, NotAllowed, RateLimited
+from bazaar.metrics import refusals
 from governance.models import StewardAction
 from governance.moderation import text_flags
 from governance.selectors import chat_restriction, user_is_steward
@@ -66,6 +67,7 @@ def _check_chat_rate(*, user) -> None:
     since = timezone.now() - timedelta(seconds=CHAT_RATE_SECONDS)
     recent = ChatMessage.objects.filter(author=user, created_at__gte=since).count()
     if recent >= CHAT_RATE_MESSAGES:
+        refusals.labels("chat").inc()
         raise RateLimited(
             f"Slow down: at most {CHAT_RATE_MESSAGES} messages every {CHAT_RATE_SECONDS} seconds."
         )

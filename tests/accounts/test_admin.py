@@ -7,6 +7,7 @@ from accounts.services import user_create
 def _admin(client, make_user):
     admin = user_create(handle="root", email="root@example.com", password="x-y-z-123456")
     User.objects.filter(pk=admin.pk).update(is_staff=True, is_superuser=True)
+    admin.refresh_from_db()
     client.force_login(admin)
     return make_user("Marta_K", email="marta@example.com", verified=False)
 

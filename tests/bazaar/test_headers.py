@@ -72,3 +72,13 @@ def test_static_files_get_the_policy_and_their_own_caching(seller_client):
     assert response.status_code == 200
     assert response["Permissions-Policy"] == PERMISSIONS_POLICY
     assert "no-store" not in response.get("Cache-Control", "")
+
+
+def test_json_answers_are_attachments_and_pages_are_not(client, stall):
+    data = client.get(reverse("stalls:chat_history", args=[stall.public_id]))
+    assert data["Content-Type"] == "application/json"
+    assert data["Content-Disposition"] == 'attachment; filename="data.json"'
+    refused = client.get(reverse("stalls:chat_history", args=[stall.public_id]), {"before": "x"})
+    assert refused.status_code == 400 and refused["Content-Disposition"].startswith("attachment")
+    page = client.get(reverse("stalls:detail", args=[stall.public_id]))
+    assert "Content-Disposition" not in page

@@ -350,6 +350,93 @@ def test_a_process_tree_is_reniced_whole():
         parent.wait(timeout=5)
 
 
+def _process_tree(script: str, children: int):
+    """`sh -c script` once it has `children` processes of its own."""
+    import subprocess
+
+    from bench._browsers import descendants
+
+    parent = subprocess.Popen(["sh", "-c", script])
+    deadline = time.monotonic() + 10
+    while len(descendants(parent.pid)) < children and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return parent
+
+
+def _end_tree(parent) -> None:
+    from bench._browsers import descendants
+
+    for pid in descendants(parent.pid):
+        os.kill(pid, signal.SIGTERM)
+    parent.terminate()
+    parent.wait(timeout=5)
+
+
+def _cpuset_writable() -> bool:
+    from bench import _browsers
+
+    try:
+        cpus = _browsers._cpus((_browsers._own_cpuset() / "cpuset.effective_cpus").read_text())
+    except OSError:
+        return False
+    return os.geteuid() == 0 and len(cpus) > 1
+
+
+@pytest.mark.skipif(not _cpuset_writable(), reason="needs root, cgroup v1 cpuset and 2 CPUs")
+def test_the_watchers_browser_is_confined_to_a_cpu_of_its_own():
+    """The video bench's watchers on their own devices: the browser's whole tree on the
+    last CPU, and what it starts later too (renderers fork as pages open), at the
+    priority it had; given back and the group removed afterwards."""
+    from bench import _browsers
+
+    parent = _process_tree("sleep 30 & sleep 1; sleep 30 & wait", children=2)
+    every_cpu = os.sched_getaffinity(parent.pid)
+    last = max(every_cpu)
+    try:
+        with _browsers.confined(parent.pid, 19) as confinement:
+            group = next(_browsers._own_cpuset().glob(f"bazaar-bench-*-{parent.pid}"))
+            before = _browsers.descendants(parent.pid)
+            deadline = time.monotonic() + 10
+            while not _browsers.descendants(parent.pid) - before and time.monotonic() < deadline:
+                time.sleep(0.05)  # the second long sleep, forked after the move
+            tree = {parent.pid} | _browsers.descendants(parent.pid)
+            assert len(tree - before) == 2
+            assert {frozenset(os.sched_getaffinity(pid)) for pid in tree} == {frozenset({last})}
+            assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in tree} == {0}
+        assert confinement == {
+            "cpus": str(last),
+            "processes_confined": 3,  # sh, the first long sleep and the short one
+            "processes_reniced": 0,
+            "fallback": None,
+        }
+        assert not group.exists()
+        assert os.sched_getaffinity(parent.pid) == every_cpu
+    finally:
+        _end_tree(parent)
+
+
+def test_without_a_cpuset_the_watchers_are_only_reniced_and_the_bench_says_so(
+    monkeypatch, tmp_path
+):
+    """No root or no cgroup v1 (here: no cpuset hierarchy where the bench looks): the
+    watchers' browser runs at nice 19 on any CPU, and the confinement says why."""
+    from bench import _browsers
+
+    monkeypatch.setattr(_browsers, "CPUSET", tmp_path / "no-cgroups")
+    parent = _process_tree("sleep 30 & wait", children=1)
+    try:
+        with _browsers.confined(parent.pid, 19) as confinement:
+            assert os.getpriority(os.PRIO_PROCESS, parent.pid) == 19
+        assert confinement["cpus"] is None
+        assert confinement["processes_confined"] == 0
+        assert confinement["processes_reniced"] == 2
+        assert "nice 19 instead" in confinement["fallback"]
+        with _browsers.confined(parent.pid, 19, cpuset=False) as asked:
+            assert asked["fallback"] == "no cpuset of their own (not asked for): nice 19 instead"
+    finally:
+        _end_tree(parent)
+
+
 def test_an_entrant_whose_page_never_answers_counts_without_a_frame():
     """On a machine too busy for a page to commit in 30 s, the video bench records that
     entry (no frame, no steps) instead of ending the run."""

@@ -13,6 +13,8 @@ from daphne.testing import DaphneProcess
 from django.db import OperationalError, connections
 from django.test import override_settings
 
+from tests.second_step import pass_second_step
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -149,6 +151,8 @@ def session_key_for(user) -> str:
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if user.is_staff:
+        pass_second_step(session, user)
     session.save()
     return session.session_key
 

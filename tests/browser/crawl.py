@@ -101,6 +101,8 @@ PAGES = [
     Page("admin: sections map", "/admin/sections/", roles=(STEWARD,)),
     Page("admin: steward queue", "/admin/queue/", roles=(STEWARD,)),
     Page("report a stall", "/report/stall/{stall}/", roles=(BUYER,)),
+    Page("two-step verification", "/account/two-step/", roles=(STEWARD,)),
+    Page("two-step code", "/account/two-step/verify/", roles=(STEWARD,)),
     Page("my reports", "/account/reports/", roles=SIGNED_IN),
     Page("my chat restrictions", "/account/sanctions/", roles=SIGNED_IN),
     Page("steward elections", "/elections/"),

@@ -110,6 +110,26 @@ def test_a_live_stall_page_brings_the_viewers_grant(
     assert '<script src="/static/vendor/janus' not in html  # janus.js is the seller's alone
 
 
+def test_a_viewers_first_paint_waits_for_the_player(
+    client, media_server, stall, make_stall, on_commit
+):
+    """On a live stall the head holds the first paint until the player is parsed (one
+    style and layout of the page, not a near-empty one first while the connection's
+    answer waits for the same thread); not on an idle stall, nor for the seller."""
+    idle_stall = make_stall("idle", slot=1)
+    go_live(stall, on_commit)
+    expect = '<link rel="expect" href="#show-player" blocking="render">'
+    live = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    head = live.split("</head>")[0]
+    assert expect in head.split('<link rel="stylesheet"')[0]
+    assert 'id="show-player"' in live.split("</head>")[1]
+    idle = client.get(reverse("stalls:detail", args=[idle_stall.public_id])).content.decode()
+    assert expect not in idle
+    client.force_login(stall.seller.user)
+    own = client.get(reverse("stalls:detail", args=[stall.public_id])).content.decode()
+    assert expect not in own
+
+
 LATER = ["offers", "stall-room.min", "lightbox", "auction", "show-tools"]
 
 

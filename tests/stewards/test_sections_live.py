@@ -8,12 +8,12 @@ import re
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from bazaar.asgi import application
 from governance.models import Role
 from governance.services import role_grant
 from stalls.moves import Place, stall_move
+from tests.second_step import SignedInClient
 
 
 def _map_socket():
@@ -36,7 +36,7 @@ async def test_another_stewards_move_reaches_an_open_sections_map(make_stall, st
     lamps = await sync_to_async(make_stall)("lamps", x=0, y=0, slot=2, name="Lamps")
     other = await sync_to_async(make_user)("second_steward")
     await sync_to_async(role_grant)(user=other, role=Role.STEWARD)
-    watcher = Client()
+    watcher = SignedInClient()
     await sync_to_async(watcher.force_login)(steward)
     before = (await sync_to_async(watcher.get)("/admin/sections/")).content.decode()
     assert _slot_of(before, lamps.name) == "0,0,2"

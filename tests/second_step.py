@@ -1,0 +1,28 @@
+"""Two-step verification in tests: a person with a role signed in by a test is also
+past the second step, as after typing their app's code. The tests of the step itself
+(tests/accounts/test_second_factor.py) sign in through the pages instead."""
+
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+def second_step_device(user) -> TOTPDevice:
+    """`user`'s authenticator app, set up if it is not yet."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="Test app", confirmed=True)
+
+
+def pass_second_step(session, user) -> None:
+    """Mark a signed-in session (not yet saved, or saved again here) as past the step."""
+    session[DEVICE_ID_SESSION_KEY] = second_step_device(user).persistent_id
+    session.save()
+
+
+class SignedInClient(Client):
+    """Django's test client whose `force_login` passes both steps for a role holder."""
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        if user.is_staff:
+            pass_second_step(self.session, user)
