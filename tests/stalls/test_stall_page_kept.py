@@ -47,17 +47,21 @@ def test_each_viewer_has_their_own_follow_button_and_report_links(client, stall,
     assert "Report this stall" not in stall_page(client, stall)
 
 
-def test_a_renamed_stall_shows_on_the_next_read(client, stall):
-    stall_page(client, stall)
+def rename(stall, name: str, description: str) -> None:
     stall_update(
         actor=stall.seller.user,
         stall=stall,
-        name="Lamps and Clocks",
-        description="Only **clocks** now.",
+        name=name,
+        description=description,
         section_x=0,
         section_y=0,
         slot=stall.slot,
     )
+
+
+def test_a_renamed_stall_shows_on_the_next_read(client, stall):
+    stall_page(client, stall)
+    rename(stall, "Lamps and Clocks", "Only **clocks** now.")
     html = stall_page(client, stall)
     assert "<h1>Lamps and Clocks</h1>" in html and "<strong>clocks</strong>" in html
 
@@ -159,15 +163,7 @@ def test_a_signed_in_viewers_own_values_are_read_ahead_with_the_page(stall, make
 def test_the_heads_text_for_a_shared_link_follows_the_stall_and_the_address(client, stall):
     path = reverse("stalls:detail", args=[stall.public_id])
     stall_page(client, stall)  # remembered for this state of the stall
-    stall_update(
-        actor=stall.seller.user,
-        stall=stall,
-        name="Clock Corner",
-        description="Only clocks now.",
-        section_x=0,
-        section_y=0,
-        slot=stall.slot,
-    )
+    rename(stall, "Clock Corner", "Only clocks now.")
     html = client.get(path + "?from=share").content.decode()
     assert '<meta name="description" content="Only clocks now.">' in html
     assert '<meta property="og:title" content="Clock Corner">' in html
