@@ -218,6 +218,15 @@ class Cached:
     timeout: int
 
 
+def wanted_keys(*wanted: Kept | Cached) -> list[str]:
+    """The cache keys `kept_together(*wanted)` reads: to read ahead."""
+    return [
+        key
+        for one in wanted
+        for key in (kept_keys(one.scope, one.name) if isinstance(one, Kept) else [one.key])
+    ]
+
+
 def kept_together(*wanted: Kept | Cached) -> list:
     """Several kept values in one cache round trip when all are warm (a button's count
     and whether it is the viewer's; the top bar's roles, bell and cart); a `Kept` that
@@ -270,6 +279,9 @@ def family_scopes(family: str, member: Any) -> list[str]:
 # What a page's fragments from many apps read from the cache, to read ahead in one
 # round trip (`read_ahead`): each app names its own keys, as with a family's scopes.
 _page_reads: dict[str, list[Callable[[Any], list[str]]]] = {}
+# What every page reads for its signed-in viewer (the top bar, their own saves and
+# follows): registered as a page's reads are, with the viewer as the subject.
+VIEWER = "viewer"
 
 
 def register_page_reads(page: str, keys_of: Callable[[Any], list[str]]) -> None:
@@ -280,9 +292,13 @@ def register_page_reads(page: str, keys_of: Callable[[Any], list[str]]) -> None:
         readers.append(keys_of)
 
 
-def page_reads(page: str, subject: Any) -> list[str]:
-    """Every registered key that `page` reads for `subject`."""
-    return [key for keys_of in _page_reads.get(page, []) for key in keys_of(subject)]
+def page_reads(page: str, subject: Any, *, viewer: Any = None) -> list[str]:
+    """Every registered key that `page` reads for `subject`, and for a signed-in
+    `viewer` every key registered for the `VIEWER`."""
+    keys = [key for keys_of in _page_reads.get(page, []) for key in keys_of(subject)]
+    if viewer is not None and viewer.is_authenticated:
+        keys += [key for keys_of in _page_reads.get(VIEWER, []) for key in keys_of(viewer)]
+    return keys
 
 
 def changed_on_commit(scope: str) -> None:

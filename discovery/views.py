@@ -201,7 +201,7 @@ def item_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     item = selectors.item_listed(public_id=public_id)
     # The stall's cards and running auctions, the seller's dot, the Save and Follow
     # counts: one cache round trip for what several apps read (bazaar.cache.read_ahead).
-    with read_ahead(page_reads(ITEM_PAGE, item)):
+    with read_ahead(page_reads(ITEM_PAGE, item, viewer=request.user)):
         card, more = selectors.item_page_cards(item=item, viewer=request.user)
         photos = card.photos
         places = exponent(item.currency)

@@ -37,7 +37,7 @@ def giveaway_shown(*, stall: Stall, user, now: datetime | None = None) -> Giveaw
     while, the last draw's result; else, for its winner, their prize until it is
     claimed or runs out. That none shows to anyone now is kept until the stall's next
     announcement (every change of a giveaway's status announces), with no query."""
-    if now is None and _nothing_over(stall):
+    if now is None and not giveaway_over_stall(stall=stall):
         return None
     now = now or timezone.now()
     open_now, result = _open_now(now), _result(now)
@@ -61,8 +61,9 @@ def _result(now: datetime) -> Q:
     return Q(status__in=(Status.DRAWN, Status.CLAIMED), drawn_at__gt=now - RESULT_SHOWN_FOR)
 
 
-def _nothing_over(stall: Stall) -> bool:
-    """Whether no giveaway shows over the stall to anyone, a winner's prize included."""
+def giveaway_over_stall(*, stall: Stall) -> bool:
+    """Whether a giveaway shows over the stall to anyone, a winner's prize included.
+    That none does is kept until the stall's next announcement, with no query."""
 
     def any_shown() -> int | None:
         now = timezone.now()
@@ -71,7 +72,8 @@ def _nothing_over(stall: Stall) -> bool:
         return Giveaway.objects.filter(anyone, stall=stall).values_list("pk", flat=True).first()
 
     return (
-        overlay_shown(stall_public_id=stall.public_id, topic=OVERLAY_TOPIC, read=any_shown) is None
+        overlay_shown(stall_public_id=stall.public_id, topic=OVERLAY_TOPIC, read=any_shown)
+        is not None
     )
 
 

@@ -44,7 +44,7 @@ def section(request: HttpRequest, x: str, y: str) -> HttpResponse:
     section_id = layout.ids[coordinates]
     cards = stall_cards_for_section(section_id=section_id)
     # The live dots, the auction badges and the shows: one cache round trip.
-    with read_ahead(page_reads(SECTION_PAGE, cards)):
+    with read_ahead(page_reads(SECTION_PAGE, cards, viewer=request.user)):
         return _section_page(request, layout, x, y, section_id, cards)
 
 

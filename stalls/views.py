@@ -37,7 +37,7 @@ def stall_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     stall = stall_get(public_id=public_id)
     # The cards, the stage's overlays, the show, the Follow count and the rating: one
     # cache round trip for what several apps' fragments read (bazaar.cache.read_ahead).
-    with read_ahead(page_reads(STALL_PAGE, stall)):
+    with read_ahead(page_reads(STALL_PAGE, stall, viewer=request.user)):
         items, photos = stall_cards_and_gallery(stall=stall, size=GALLERY_SIZE)
         share_image = photos[0] if photos else None
         record_visit(request, Kind.STALL_VIEWED, stall=stall)

@@ -66,6 +66,11 @@ def stall_follow_count_keys(stall: Stall) -> list[str]:
     return kept_keys(follows_scope(stall.pk), _COUNT)
 
 
+def viewer_own_keys(user) -> list[str]:
+    """What the Save and Follow buttons read of a signed-in viewer's own (read ahead)."""
+    return [*kept_keys(own_scope(user.pk), "item_id"), *kept_keys(own_scope(user.pk), "stall_id")]
+
+
 def item_page_count_keys(item: Item) -> list[str]:
     """What an item page's Save and Follow buttons read for their counts (read ahead)."""
     return [*kept_keys(watches_scope(item.pk), _COUNT), *stall_follow_count_keys(item.stall)]

@@ -3,9 +3,16 @@ first response; `auctions.flash_views` renders them again when they change."""
 
 from django import template
 
+from auctions.flash import flash_auction_shown
 from auctions.flash_views import overlay_context, tools_context
 
 register = template.Library()
+
+
+@register.simple_tag
+def flash_auction_over(stall) -> bool:
+    """Whether a flash auction shows over the stall (the same for everyone)."""
+    return flash_auction_shown(stall=stall) is not None
 
 
 @register.inclusion_tag("auctions/_flash_overlay.html", takes_context=True)

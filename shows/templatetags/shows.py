@@ -62,6 +62,12 @@ def _stage_context(context, stall, *, early: bool = False) -> dict:
     }
 
 
+@register.simple_tag(takes_context=True)
+def show_on_air(context, stall) -> dict | None:
+    """The stall's show on air, as this request's stage shows it (None: no show)."""
+    return _show_for_request(context["request"], stall)
+
+
 @register.inclusion_tag("shows/_stage.html", takes_context=True)
 def show_stage(context, stall):
     """The stall page's video: the viewer's stage, or the seller's own panel."""

@@ -17,6 +17,14 @@ def shelf_family():
     register_family_scope("shelf", lambda member: f"shelf-things:{member}")
 
 
+@pytest.fixture(autouse=True)
+def nothing_remembered():
+    """{% remembered %} markup lives as long as the process: each test starts without."""
+    from bazaar.templatetags import kept
+
+    kept._remembered.clear()
+
+
 def render(source: str, **context) -> str:
     return engine.from_string("{% load kept %}" + source).render(Context(context))
 
@@ -80,3 +88,105 @@ def test_a_hole_inside_a_tag_is_refused():
 def test_a_malformed_tag_says_how_it_is_written(tag):
     with pytest.raises(TemplateSyntaxError):
         render(tag + "{% endkept %}")
+
+
+SHARED_WHEN_GUEST = (
+    '{% kept "shelf" for "shelf" shelf.id %}'
+    "{{ shelf.things }} things"
+    "{% unkept unless not viewer %}; {% if viewer %}hello {{ viewer }}{% else %}"
+    "log in, {{ guest_note }}{% endif %}{% endunkept %}"
+    "{% endkept %}"
+)
+
+
+def test_a_hole_whose_condition_holds_is_kept_with_the_rest():
+    assert render(SHARED_WHEN_GUEST, shelf=shelf(3), viewer="", guest_note="first") == (
+        "3 things; log in, first"
+    )
+    # Kept: the guests' markup is rendered once, its hole with it.
+    assert render(SHARED_WHEN_GUEST, shelf=shelf(4), viewer="", guest_note="second") == (
+        "3 things; log in, first"
+    )
+
+
+def test_a_hole_whose_condition_fails_is_each_viewers_own():
+    render(SHARED_WHEN_GUEST, shelf=shelf(3), viewer="", guest_note="first")
+    assert render(SHARED_WHEN_GUEST, shelf=shelf(3), viewer="ann") == "3 things; hello ann"
+    assert render(SHARED_WHEN_GUEST, shelf=shelf(3), viewer="bob") == "3 things; hello bob"
+    # And the guests' markup is theirs alone: nobody's greeting is kept in it.
+    assert render(SHARED_WHEN_GUEST, shelf=shelf(3), viewer="", guest_note="x") == (
+        "3 things; log in, first"
+    )
+
+
+def test_a_kept_hole_goes_stale_with_its_family(on_commit):
+    render(SHARED_WHEN_GUEST, shelf=shelf(3), viewer="", guest_note="first")
+    on_commit(changed_on_commit, "shelf-things:1")
+    assert render(SHARED_WHEN_GUEST, shelf=shelf(4), viewer="", guest_note="second") == (
+        "4 things; log in, second"
+    )
+
+
+def test_a_kept_hole_holds_each_viewers_csrf_token():
+    source = (
+        '{% kept "form" for "shelf" 1 %}'
+        "{% unkept unless True %}<form>{% csrf_token %}</form>{% endunkept %}"
+        "{% endkept %}"
+    )
+    assert "first-token" in render(source, csrf_token="first-token")
+    second = render(source, csrf_token="second-token")
+    assert "second-token" in second and "first-token" not in second
+
+
+@pytest.mark.parametrize("tag", ["{% unkept if a %}", "{% unkept unless %}"])
+def test_a_malformed_hole_says_how_it_is_written(tag):
+    with pytest.raises(TemplateSyntaxError, match="unless condition"):
+        render('{% kept "x" for "shelf" 1 %}' + tag + "b{% endunkept %}{% endkept %}")
+
+
+REMEMBERED = (
+    '{% remembered "greeting" vary name %}hello {{ name }}'
+    "{% unkept %}, at {{ hour }}{% endunkept %}{% endremembered %}"
+)
+
+
+def test_remembered_markup_is_rendered_once_per_state_with_its_holes_each_time(monkeypatch):
+    from django.template import base
+
+    rendered = []
+    render_variable = base.VariableNode.render
+    monkeypatch.setattr(
+        base.VariableNode,
+        "render",
+        lambda node, context: (
+            rendered.append(str(node.filter_expression)) or render_variable(node, context)
+        ),
+    )
+    assert render(REMEMBERED, name="ann", hour=9) == "hello ann, at 9"
+    assert render(REMEMBERED, name="ann", hour=10) == "hello ann, at 10"
+    assert rendered.count("name") == 1 and rendered.count("hour") == 2
+    assert render(REMEMBERED, name="bob", hour=10) == "hello bob, at 10"
+
+
+def test_remembered_markup_holds_each_viewers_csrf_token():
+    source = '{% remembered "form" vary 1 %}<form>{% csrf_token %}</form>{% endremembered %}'
+    assert "first-token" in render(source, csrf_token="first-token")
+    second = render(source, csrf_token="second-token")
+    assert "second-token" in second and "first-token" not in second
+
+
+def test_remembered_markup_is_bounded(monkeypatch):
+    from bazaar.templatetags import kept
+
+    monkeypatch.setattr(kept, "REMEMBERED_FRAGMENTS", 2)
+    for name in ("ann", "bob", "cid"):
+        render(REMEMBERED, name=name, hour=9)
+    assert len(kept._remembered) <= 2
+
+
+@pytest.mark.parametrize(
+    "tag", ['{% remembered "x" vary %}', "{% remembered x vary y %}", '{% remembered "x" by y %}']
+)
+def test_a_malformed_remembered_tag_says_how_it_is_written(tag):
+    with pytest.raises(TemplateSyntaxError):
+        render(tag + "{% endremembered %}")

@@ -70,3 +70,32 @@ def test_a_stall_pages_cart_buttons_take_the_accepted_offers_read_with_the_top_b
     html = client.get(page).content.decode()
     assert len([read for read in reads if any("offers-accepted" in key for key in read)]) == 1
     assert "$20" in html.split(f'id="item-{lamp.public_id}"')[1].split("</li>")[0]
+
+
+def test_each_viewer_sees_their_own_menu_and_logs_out_with_their_own_token(make_user):
+    """The top bar is remembered per process for each viewer's state ({% remembered %}):
+    nothing of one viewer's shows to another, and its CSRF token is each request's."""
+    import re
+
+    from django.test import Client
+
+    page = reverse("market:section", args=[0, 0])
+    for handle in ("firstshopper", "secondshopper"):
+        viewer = Client(enforce_csrf_checks=True)
+        viewer.force_login(make_user(handle))
+        bar = top_bar(viewer.get(page).content.decode())
+        assert f"@{handle}" in bar and "@firstshopper @secondshopper" not in bar
+        other = "secondshopper" if handle == "firstshopper" else "firstshopper"
+        assert f"@{other}" not in bar
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', bar).group(1)
+        response = viewer.post(reverse("accounts:logout"), {"csrfmiddlewaretoken": token})
+        assert response.status_code == 302
+
+
+def test_a_guests_log_in_link_comes_back_to_the_page_they_are_on(client, stall):
+    for page in (
+        reverse("market:section", args=[0, 0]),
+        reverse("stalls:detail", args=[stall.public_id]),
+    ):
+        bar = top_bar(client.get(page).content.decode())
+        assert f'href="/accounts/login/?next={page}"' in bar and "Log out" not in bar

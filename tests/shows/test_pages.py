@@ -44,6 +44,22 @@ def test_a_viewer_entering_a_live_stall_gets_the_stage(client, media_server, sta
     assert "data-show-panel" not in html
 
 
+def test_a_show_going_on_air_and_off_shows_on_the_kept_stall_pages_next_read(
+    client, media_server, stall, on_commit
+):
+    """A quiet stage is kept with the stall page's shared markup ({% kept %}), so the
+    page shows a show that starts, and its end, on the next read."""
+    page = reverse("stalls:detail", args=[stall.public_id])
+    quiet = 'data-live-video aria-labelledby="show-title"'
+    assert quiet in client.get(page).content.decode()
+    show = go_live(stall, on_commit)
+    html = client.get(page).content.decode()
+    assert f'data-show="{show.public_id}"' in html and "Vinyl hour" in html
+    on_commit(services.show_end, show=show, reason=Show.EndReason.ENDED)
+    html = client.get(page).content.decode()
+    assert f'data-show="{show.public_id}"' not in html and quiet in html
+
+
 def test_a_stall_page_reads_its_show_once(client, media_server, stall, on_commit, monkeypatch):
     """The head's early grant and the stage show the one show, from one cache read."""
     from shows.templatetags import shows as show_tags

@@ -1,7 +1,9 @@
 """The stall page's shared markup is rendered once for everyone who sees the same
 ({% kept %} in stalls/detail.html): what the stall's row says shows on the next read,
 and what is one viewer's (the seller's tools, their Follow button, a CSRF token that
-works) is never another's."""
+works) is never another's. The parts that look the same to every shopper while
+nothing happens (a quiet stage, a guest's Follow button, the room) are kept with the
+rest, and show a change on the next read."""
 
 import re
 
@@ -12,6 +14,7 @@ from django.urls import reverse
 from stalls.models import Stall
 from stalls.services import stall_update
 from tests.conftest import new_item
+from watchlist.services import stall_follow_set
 
 pytestmark = pytest.mark.django_db
 
@@ -44,17 +47,21 @@ def test_each_viewer_has_their_own_follow_button_and_report_links(client, stall,
     assert "Report this stall" not in stall_page(client, stall)
 
 
-def test_a_renamed_stall_shows_on_the_next_read(client, stall):
-    stall_page(client, stall)
+def rename(stall, name: str, description: str) -> None:
     stall_update(
         actor=stall.seller.user,
         stall=stall,
-        name="Lamps and Clocks",
-        description="Only **clocks** now.",
+        name=name,
+        description=description,
         section_x=0,
         section_y=0,
         slot=stall.slot,
     )
+
+
+def test_a_renamed_stall_shows_on_the_next_read(client, stall):
+    stall_page(client, stall)
+    rename(stall, "Lamps and Clocks", "Only **clocks** now.")
     html = stall_page(client, stall)
     assert "<h1>Lamps and Clocks</h1>" in html and "<strong>clocks</strong>" in html
 
@@ -94,3 +101,70 @@ def test_a_warm_stall_page_reads_its_apps_kept_values_in_one_cache_read(client, 
     assert len(reads) == 2
     wanted = ("stall-items", "stage", "on-air", "stall-follows", "stall-rating")
     assert all(any(part in key for key in reads[0]) for part in wanted)
+
+
+def test_a_guests_follow_count_shows_a_new_follower_on_the_next_read(
+    client, stall, make_user, on_commit
+):
+    assert "follower" not in stall_page(client, stall)
+    on_commit(stall_follow_set, user=make_user("fan"), stall=stall, following=True)
+    assert "1 follower" in stall_page(client, stall)
+
+
+def test_a_signed_in_viewers_follow_shows_on_their_next_read(stall, make_user, on_commit):
+    fan = make_user("fan")
+    viewer = Client()
+    viewer.force_login(fan)
+    assert 'aria-pressed="false"' in stall_page(viewer, stall)
+    on_commit(stall_follow_set, user=fan, stall=stall, following=True)
+    html = stall_page(viewer, stall)
+    assert 'aria-pressed="true"' in html and "Following" in html
+
+
+def test_guests_and_signed_in_shoppers_each_see_their_own_room(client, stall, make_user):
+    assert "Log in to chat" in stall_page(client, stall)  # the guests' markup, kept
+    shopper = Client()
+    shopper.force_login(make_user("shopper"))
+    html = stall_page(shopper, stall)
+    assert "data-composer" in html and "Log in to chat" not in html
+    guest_again = stall_page(client, stall)
+    assert "Log in to chat" in guest_again and "data-composer" not in guest_again
+    assert "Report this stall" not in guest_again
+
+
+def test_a_page_asked_with_a_query_string_logs_in_back_to_it(client, stall):
+    stall_page(client, stall)  # the guests' markup kept, with its links back
+    path = reverse("stalls:detail", args=[stall.public_id])
+    html = client.get(path + "?from=grid").content.decode()
+    assert "next=" + path + "%3Ffrom%3Dgrid" in html
+    assert "%3Ffrom%3Dgrid" not in stall_page(client, stall)
+
+
+def test_a_signed_in_viewers_own_values_are_read_ahead_with_the_page(stall, make_user, monkeypatch):
+    """The top bar's kept values and the viewer's own follows join the page's read
+    ahead (`bazaar.cache.VIEWER`): the same two reads as a guest's page, not four."""
+    from django.core.cache import cache
+
+    from discovery.context_processors import top_bar_keys
+    from watchlist.selectors import viewer_own_keys
+
+    shopper = make_user("shopper")
+    viewer = Client()
+    viewer.force_login(shopper)
+    stall_page(viewer, stall)  # warm
+    reads = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    assert 'aria-pressed="false"' in stall_page(viewer, stall)
+    assert len(reads) == 2
+    assert set(top_bar_keys(shopper)) | set(viewer_own_keys(shopper)) <= set(reads[0])
+
+
+def test_the_heads_text_for_a_shared_link_follows_the_stall_and_the_address(client, stall):
+    path = reverse("stalls:detail", args=[stall.public_id])
+    stall_page(client, stall)  # remembered for this state of the stall
+    rename(stall, "Clock Corner", "Only clocks now.")
+    html = client.get(path + "?from=share").content.decode()
+    assert '<meta name="description" content="Only clocks now.">' in html
+    assert '<meta property="og:title" content="Clock Corner">' in html
+    assert f'<meta property="og:url" content="http://testserver{path}?from=share">' in html
