@@ -183,7 +183,9 @@ def test_a_set_up_finished_elsewhere_is_refused_with_a_way_on(steward):
         reverse("account:two_step_confirm"), {"code": app_code(device, steps_ahead=1)}
     )
     assert response.status_code == 409
-    assert "That set-up is no longer open" in response.content.decode()
+    page = response.content.decode()
+    assert "That set-up is no longer open" in page
+    assert 'href="#id_code"' not in page and 'name="code"' not in page  # no field to point to
 
 
 def test_people_without_a_role_are_never_asked_and_cannot_set_it_up(make_user):
