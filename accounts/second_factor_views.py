@@ -18,8 +18,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
+from django_otp.plugins.otp_static.models import StaticDevice
 
-from bazaar.errors import DomainError, NotAllowed
+from bazaar.errors import DomainError, NotAllowed, with_retry_after
 from bazaar.next_url import local_next, safe_next
 
 from . import second_factor_services as services
@@ -32,7 +33,7 @@ def redirect_to_second_step(request: HttpRequest, back: str) -> HttpResponse:
     posted before the step goes back to the admin's index instead)."""
     if request.method != "GET":
         back = reverse("admin:index")
-    url = f"{reverse('account:two_step_verify')}?{urlencode({'next': back})}"
+    url = _url_with_next("account:two_step_verify", back)
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(url)
     return redirect(url)
@@ -56,9 +57,13 @@ def _for_roles(request: HttpRequest) -> None:
         raise NotAllowed("Two-step verification is for stewards and ops.")
 
 
-def _with_next(name: str, request: HttpRequest) -> str:
-    back = local_next(request)
+def _url_with_next(name: str, back: str) -> str:
     return f"{reverse(name)}?{urlencode({'next': back})}" if back else reverse(name)
+
+
+def _with_next(name: str, request: HttpRequest) -> str:
+    """The page `name`, passing this request's safe `next` on."""
+    return _url_with_next(name, local_next(request))
 
 
 @login_required
@@ -71,17 +76,13 @@ def two_step(request: HttpRequest) -> HttpResponse:
 def _two_step_context(request: HttpRequest, form: SecondStepCodeForm | None = None) -> dict:
     """Its state (on, with recovery codes left), or the set-up: the app's QR code and
     secret, and the first code to confirm it."""
-    context = {
-        "app": selectors.second_factor_app(request.user),
-        "pending": selectors.second_factor_pending(request.user),
-        "form": form or SecondStepCodeForm(),
-        "next": local_next(request),
-    }
-    if context["app"]:
+    app = selectors.second_factor_app(request.user)
+    context = {"app": app, "form": form or SecondStepCodeForm(), "next": local_next(request)}
+    if app:
         context["codes_left"] = selectors.recovery_codes_left(request.user)
         context["passed"] = selectors.second_step_passed(user=request.user, session=request.session)
-    elif context["pending"]:
-        context.update(_set_up_context(context["pending"]))
+    elif pending := selectors.second_factor_pending(request.user):
+        context.update(pending=pending, **_set_up_context(pending))
     return context
 
 
@@ -137,7 +138,7 @@ def two_step_verify(request: HttpRequest) -> HttpResponse:
     device, refused = _code_checked(form, services.second_factor_verify, user=request.user)
     if device:
         django_otp.login(request, device)
-        if device.persistent_id.startswith("otp_static"):
+        if isinstance(device, StaticDevice):
             left = selectors.recovery_codes_left(request.user)
             messages.warning(
                 request,
@@ -164,9 +165,7 @@ def _refusal_page(request, template: str, context: dict, refused: DomainError | 
     """The form again with its message in place: 400 for a form that did not parse,
     the service's status (and Retry-After while wrong codes cool) otherwise."""
     response = render(request, template, context, status=refused.status if refused else 400)
-    if getattr(refused, "retry_after", None):
-        response["Retry-After"] = str(refused.retry_after)
-    return response
+    return with_retry_after(response, refused)
 
 
 @login_required

@@ -102,6 +102,11 @@ def error_response(request, error: DomainError):
     """The error's message as a page, or as a fragment for htmx to show in place."""
     template = "partials/error.html" if getattr(request, "htmx", False) else "error.html"
     response = render(request, template, {"error": error}, status=error.status)
+    return with_retry_after(response, error)
+
+
+def with_retry_after(response, error: DomainError | None):
+    """`response`, telling when to try again if `error` was a rate limit's."""
     if getattr(error, "retry_after", None):
         response["Retry-After"] = str(error.retry_after)
     return response
