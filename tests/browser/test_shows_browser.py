@@ -328,6 +328,8 @@ class LiveShowTest(BrowserTestCase):
         assert configures[0][0] > frame_at
         assert len(later) == 5 and min(later) > frame_at, (later, frame_at)
         # The chat runs as ever once they are in.
+        # The room's script loads after the first frame: speak once its socket is up.
+        viewer.locator("[data-room-status][data-state=live]").wait_for()
         viewer.get_by_role("combobox", name="Message").fill("Hello from the aisle")
         viewer.get_by_role("combobox", name="Message").press("Enter")
         viewer.locator("[data-chat-list]").get_by_text("Hello from the aisle").wait_for()
