@@ -274,6 +274,38 @@ def daphne_process(
         stop(process)
 
 
+@contextmanager
+def celery_worker(*, env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """A Celery worker as the Procfile runs one (prefork, two children), on the broker in
+    `env`'s REDIS_URL, its queue emptied first: jobs a bench queued with no worker
+    running would otherwise be run now, for databases already dropped. Stopped on exit."""
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    try:
+        queues = list(client.scan_iter(match="celery*", count=1000))
+        if queues:
+            client.delete(*queues)
+    finally:
+        client.close()
+    command = [sys.executable, "-m", "celery", "-A", "bazaar", "worker", "--concurrency", "2"]
+    command += ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while " ready." not in log_path.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"the Celery worker did not start; its log ends:\n{tail}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        stop(process)
+
+
 # Stall-room benchmarks: signed-in visitors, stalls, a baseline server, CPU time.
 
 _SIGN_IN_SCRIPT = """

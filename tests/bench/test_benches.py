@@ -41,11 +41,12 @@ DEFAULTS = {
     },
     "offers": {
         "pairs": 50,
-        "rounds": 3,
+        "rounds": 5,
         "think": 0.0,
         "server_processes": 1,
         "via": ["http", "socket"],
         "baseline_posts": 5,
+        "worker": True,
         "postgres": DEFAULT_POSTGRES,
         "redis": DEFAULT_REDIS,
     },
