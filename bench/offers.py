@@ -112,6 +112,7 @@ print(json.dumps(out))
 
 
 ACK_FRAME = '{"type": "offer_ack"'
+DOC_FRAME = '{"type": "doc"'
 
 
 class Socket:
@@ -123,6 +124,7 @@ class Socket:
         self.waiting: dict[tuple[str, str], asyncio.Future] = {}
         self.early: dict[tuple[str, str], float] = {}
         self.acks: dict[str, asyncio.Future] = {}
+        self.docs: list[float] = []  # when each `doc` frame (the stall's ladder) arrived
         self.task = None
 
     async def open(self, url: str, origin: str, cookie: str) -> None:
@@ -140,6 +142,8 @@ class Socket:
                     if future is not None and not future.done():
                         future.set_result(ack)
                     continue
+                if type(raw) is str and raw.startswith(DOC_FRAME):
+                    self.docs.append(time.perf_counter())
                 if type(raw) is not str or not raw.startswith(OFFER_FRAME):
                     continue
                 now = time.perf_counter()
@@ -171,6 +175,16 @@ class Socket:
         future = asyncio.get_running_loop().create_future()
         self.waiting[key] = future
         return await asyncio.wait_for(future, timeout)
+
+    async def doc_after(self, started: float, timeout: float = 10) -> float | None:
+        """When the first `doc` frame after `started` arrived (None if none in `timeout`)."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            arrived = [at for at in self.docs if at > started]
+            if arrived:
+                return arrived[0]
+            await asyncio.sleep(0.005)
+        return None
 
     async def close(self) -> None:
         if self.socket:
@@ -236,6 +250,10 @@ class Pair:
         accept_answered = time.perf_counter()
         accepted_at = await self.buyer_socket.seen("accepted", counter["id"])
         await self.seller_socket.seen("accepted", counter["id"])
+        # The stall's public ladder: each action's `doc` frame on the buyer's socket (only
+        # this pair acts in its stall; the next action starts a pause later).
+        starts = (started, counter_started, accept_started)
+        ladder = [await self.buyer_socket.doc_after(start) for start in starts]
         legs = {
             "offer": offered_at - started,
             "counter": countered_at - counter_started,
@@ -249,6 +267,7 @@ class Pair:
                 counter_answered - counter_started,
                 accept_answered - accept_started,
             ],
+            "ladder": [at - start for at, start in zip(ladder, starts, strict=True) if at],
         }
 
     async def bare_posts(self, count: int) -> list[float]:
@@ -405,6 +424,8 @@ def phase_figures(
     for leg in LEGS:
         figures[leg] = percentiles_ms([r[leg] for r in results], 2)
     figures["action_answer"] = percentiles_ms([t for r in results for t in r["answered"]], 2)
+    # An action's send to its `doc` frame: how late the stall's public ladder shows it.
+    figures["ladder_frame"] = percentiles_ms([t for r in results for t in r["ladder"]], 2)
     figures["ratio_round_trip_p50"] = ratio(figures["round_trip"]["p50"], bare_q["p50"], 1)
     figures["ratio_round_trip_p95"] = ratio(figures["round_trip"]["p95"], bare_q["p50"], 1)
     # The issue's measure of an action: its server time in bare POSTs (aim: at most 3).
@@ -448,6 +469,7 @@ def print_figures(figures: dict, vias: list[str]) -> None:
         rows = [("round trip (offer→accepted)", "round_trip")]
         rows += [(f"  {leg}: action → socket", leg) for leg in LEGS]
         rows += [("  any action's answer alone", "action_answer")]
+        rows += [("  action → its ladder (doc)", "ladder_frame")]
         for label, key in rows:
             q = phase[key]
             print(f"  {label:28} {q['n']:>5} {q['p50']:>9} {q['p95']:>9} {q['max']:>9}")
