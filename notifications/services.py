@@ -55,17 +55,24 @@ def notice_job(
     }
 
 
-def notify(recipient, kind: str, **fields: str | None) -> None:
+def notify(
+    recipient,
+    kind: str,
+    *,
+    title: str,
+    url: str,
+    body: str = "",
+    dedupe_key: str | None = None,
+) -> None:
     """Tell `recipient` about `kind` once the current transaction commits (at once if
     there is none); a rolled-back action tells nobody.
 
-    `fields` are `notice_job`'s: `title`, `url` (where the notice leads, a path on this
-    site), `body`, and `dedupe_key`, which when given makes a second notice with the
-    same key for the same person a no-op. The job is queued robustly: a broker outage
-    is logged, never raised into the action. Only a kind that does not exist raises
-    (at once, a bug for the caller's tests).
+    `url` is where the notice leads (a path on this site); `dedupe_key`, when given,
+    makes a second notice with the same key for the same person a no-op. The job is
+    queued robustly: a broker outage is logged, never raised into the action. Only
+    a kind that does not exist raises (at once, a bug for the caller's tests).
     """
-    job = notice_job(recipient, kind, **fields)
+    job = notice_job(recipient, kind, title=title, url=url, body=body, dedupe_key=dedupe_key)
 
     # A named function, not a partial: Django logs a robust callback's failure by
     # its __qualname__, which a partial lacks (the log call itself would raise).
