@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from bazaar.errors import DomainError, NotAllowed, with_retry_after
+from bazaar.errors import DomainError, NotAllowed, SecondStepNeeded, with_retry_after
 from bazaar.next_url import local_next, safe_next
 
 from . import second_factor_services as services
@@ -48,6 +48,21 @@ def second_step_required(view: Callable[..., HttpResponse]) -> Callable[..., Htt
         if not selectors.second_step_passed(user=request.user, session=request.session):
             return redirect_to_second_step(request, request.get_full_path())
         return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def second_step_on_demand(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For pages everyone signed in uses, where only a role's extra reach needs the
+    second step: when the rules ask for it (`SecondStepNeeded`), the person is sent
+    to pass it, then back to this page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except SecondStepNeeded:
+            return redirect_to_second_step(request, request.get_full_path())
 
     return wrapper
 
