@@ -27,6 +27,9 @@ VAR_DIR.mkdir(exist_ok=True)
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# `seed_market` makes demo accounts whose password it prints (a steward's among them):
+# production settings turn it off (market.management.commands.seed_market).
+DEMO_DATA_ALLOWED = True
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

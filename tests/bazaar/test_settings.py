@@ -204,3 +204,10 @@ def test_the_session_cookie_in_production_is_secure_httponly_samesite_and_host_o
     assert {"secure", "httponly", "samesite", "path"} <= attributes
     assert "domain" not in attributes
     assert "SameSite=Lax" in cookie and "Path=/;" in cookie
+
+
+def test_production_settings_refuse_the_demo_market():
+    """Before touching the database: a real market never gets the demo accounts."""
+    result = manage("seed_market", "--sections", "1", **DEPLOYABLE)
+    assert result.returncode != 0
+    assert "Refused: these are production settings" in result.stderr
