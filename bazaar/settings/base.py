@@ -159,7 +159,10 @@ else:
     # DATABASE_PREPARE_THRESHOLD=off behind a pooler that cannot keep prepared
     # statements (PgBouncer in transaction mode before 1.21): docs/decisions.md.
     prepare_threshold = env("DATABASE_PREPARE_THRESHOLD", default="2")
+    # The URL's own options come first: `?sslmode=verify-full&sslrootcert=…` is how
+    # deploy/compose.yaml asks for TLS to PostgreSQL (deploy/internal_tls.py).
     DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
         "pool": {
             "min_size": 2,
             "max_size": env.int("DATABASE_POOL_MAX", default=20),
