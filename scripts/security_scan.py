@@ -300,6 +300,7 @@ def production_env(
     env.update(
         DJANGO_SETTINGS_MODULE="bazaar.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        PASSWORD_PEPPERS=f"k1={secrets.token_urlsafe(36)}",
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         BAZAAR_STAGING="1",
         PAYMENT_GATEWAY="test",

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from django.conf import global_settings
 
 from bazaar.database import BoundedConnection
 from bazaar.logs import logging_config, sentry_init
@@ -294,6 +295,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A pepper for password hashes (ASVS V2.4.5, accounts.hashers): "id=key,…"; the first
+# hashes new passwords, the others still verify until their owners next log in.
+# Production must set it (accounts.E001); without it, Django's own hashers as before.
+PASSWORD_PEPPERS = env.dict("PASSWORD_PEPPERS", default={})
+if PASSWORD_PEPPERS:
+    PASSWORD_HASHERS = [
+        "accounts.hashers.PepperedPBKDF2PasswordHasher",
+        *global_settings.PASSWORD_HASHERS,
+    ]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

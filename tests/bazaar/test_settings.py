@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SECRET = "x" * 20 + "-a-long-random-production-secret-" + "y" * 20
 # What a production deployment must set: its secret and hosts, Redis, live Stripe keys,
-# a bucket for photos.
+# a bucket for photos, a pepper for passwords.
 DEPLOYABLE = {
     "DJANGO_SECRET_KEY": SECRET,
     "DJANGO_ALLOWED_HOSTS": "bazaar.example",
@@ -19,6 +19,7 @@ DEPLOYABLE = {
     "AWS_STORAGE_BUCKET_NAME": "bazaar-photos",
     "STRIPE_SECRET_KEY": "sk_live_not-a-real-key",
     "STRIPE_WEBHOOK_SECRET": "whsec_not-a-real-secret",
+    "PASSWORD_PEPPERS": "k1=" + "p" * 48,
 }
 
 
