@@ -4,6 +4,7 @@ before the admin or the stewards' console opens. Everyone here signs in through 
 log-in form, never `force_login` (which passes both steps: tests/second_step.py)."""
 
 import re
+import time
 
 import pytest
 from django.core.management import call_command
@@ -21,6 +22,7 @@ from accounts.second_factor_services import (
     second_factor_confirm,
     second_factor_verify,
 )
+from accounts.selectors import SECOND_STEP_PASSED_AT, SECOND_STEP_USED_AT
 from accounts.settings_services import user_anonymise
 from tests.conftest import race
 
@@ -99,6 +101,37 @@ def test_a_steward_with_an_app_types_its_code_and_goes_where_they_were_going(ste
     )
     assert passed.status_code == 302 and passed.url == "/admin/queue/"
     assert browser.get(reverse("stewards:queue")).status_code == 200
+    assert browser.get(ADMIN).status_code == 200
+
+
+def _step_clock(browser: Client, *, passed_ago: float, used_ago: float) -> None:
+    """Move this session's second step into the past (seconds ago)."""
+    session = browser.session
+    session[SECOND_STEP_PASSED_AT] = time.time() - passed_ago
+    session[SECOND_STEP_USED_AT] = time.time() - used_ago
+    session.save()
+
+
+def test_the_step_lapses_after_30_idle_minutes_or_12_hours_and_use_keeps_it(steward_with_app):
+    """ASVS V3.3.2 for role holders: the password session goes on, the second step is
+    asked again; a role page used within the half hour starts its idle clock again."""
+    browser = signed_in(steward_with_app)
+    browser.post(VERIFY, {"code": app_code(steward_with_app.app, steps_ahead=1)})
+    assert browser.get(ADMIN).status_code == 200
+
+    _step_clock(browser, passed_ago=3600, used_ago=29 * 60)
+    assert browser.get(reverse("stewards:queue")).status_code == 200
+    assert time.time() - browser.session[SECOND_STEP_USED_AT] < 60
+
+    _step_clock(browser, passed_ago=3600, used_ago=31 * 60)
+    idle = browser.get(reverse("stewards:queue"))
+    assert idle.status_code == 302 and idle.url.startswith(VERIFY)
+    assert browser.get(reverse("account:hub")).status_code == 200  # still signed in
+
+    _step_clock(browser, passed_ago=12 * 3600 + 1, used_ago=60)
+    assert browser.get(ADMIN).status_code == 302
+
+    browser.post(VERIFY, {"code": steward_with_app.codes[0]})  # the app's code was used
     assert browser.get(ADMIN).status_code == 200
 
 
