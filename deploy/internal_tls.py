@@ -1,28 +1,39 @@
 """Certificates for TLS between the market's own components (OWASP ASVS V1.9.1).
 
-    python deploy/internal_tls.py                     # deploy/certs/: postgres, redis
+    python deploy/internal_tls.py                     # deploy/certs/: postgres, redis, janus
     python deploy/internal_tls.py --out DIR --name 127.0.0.1
 
 A private certificate authority of the deployment's own, and a certificate it signs
-for each server the web processes, the worker and beat talk to: PostgreSQL
-(`sslmode=verify-full`) and Redis (`rediss://`, `ssl_cert_reqs=required`), as
-deploy/compose.yaml connects to them. Clients trust only this CA (its `ca.pem`), so a
-host on the network that is not one of those servers cannot pose as one, and nothing
-between them reads the traffic. The CA's key stays where this ran, never in a
-container: renewing (runbook, "Rotate secrets") is running this again, which keeps
-the CA and renews the servers' certificates unless --new-ca. Made with the openssl
-command line, which every host and image here has.
+for each server the web processes, the worker, beat and Caddy talk to: PostgreSQL
+(`sslmode=verify-full`), Redis (`rediss://`, `ssl_cert_reqs=required`) and Janus's API
+(`JANUS_API_CA`, Caddy's `tls_trusted_ca_certs`), as deploy/compose.yaml connects to
+them. Clients trust only this CA (its `ca.pem`), so a host on the network that is not
+one of those servers cannot pose as one, and nothing between them reads the traffic.
+The CA's key stays where this ran, never in a container. Run it as root, so that
+Janus's key goes to the image's user. Renewing (runbook, "Rotate secrets") is running
+this again, which keeps the CA and renews the servers' certificates unless --new-ca.
+Made with the openssl command line, which every host and image here has.
 """
 
 import argparse
 import ipaddress
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 DEPLOY = Path(__file__).resolve().parent
-SERVERS = ("postgres", "redis")
+# Each server and the host names its clients dial (verify-full checks them). Janus runs
+# on the host's network: the web processes and Caddy reach it by the host's name.
+SERVERS = {
+    "postgres": ["postgres"],
+    "redis": ["redis"],
+    "janus": ["host.docker.internal"],
+}
+# Janus runs as the image's own user (deploy/Dockerfile: `useradd --uid 10001`), not as
+# root, so its key is made that user's (PostgreSQL and Redis copy theirs at start).
+KEY_OWNERS = {"janus": 10001}
 CA_DAYS = 3650
 SERVER_DAYS = 825
 
@@ -79,16 +90,18 @@ def server_certificate(out: Path, ca: tuple[Path, Path], file_stem: str, names: 
 
 
 def make(out: Path, *, names: list[str] | None = None, new_ca: bool = False) -> dict[str, Path]:
-    """The CA and one certificate per server: by default compose's `postgres` and
-    `redis`; with `names`, one certificate called `server` for those names."""
+    """The CA and one certificate per server: by default compose's (`SERVERS`); with
+    `names`, one certificate called `server` for those names."""
     out.mkdir(parents=True, exist_ok=True)
     ca = authority(out, renew=new_ca)
     made = {"ca": ca[1]}
     if names:
         made["server"] = server_certificate(out, ca, "server", names)
     else:
-        for server in SERVERS:
-            made[server] = server_certificate(out, ca, server, [server])
+        for server, host_names in SERVERS.items():
+            made[server] = server_certificate(out, ca, server, host_names)
+            if server in KEY_OWNERS and os.geteuid() == 0:
+                os.chown(out / f"{server}.key", KEY_OWNERS[server], -1)
     return made
 
 

@@ -498,6 +498,11 @@ JANUS_PUBLIC_URL = env("JANUS_PUBLIC_URL", default=f"http://{_served_host}:{JANU
 JANUS_TOKEN_SECRET = env("JANUS_TOKEN_SECRET", default="")
 JANUS_CONFIG_DIR = env("JANUS_CONFIG_DIR", default=str(VAR_DIR / "janus"))
 JANUS_ICE_ENFORCE_LIST = env("JANUS_ICE_ENFORCE_LIST", default="")
+# TLS on Janus's API (deploy/compose.yaml, deploy/internal_tls.py): its certificate and
+# key, and the CA the web processes verify it against.
+JANUS_TLS_CERT = env("JANUS_TLS_CERT", default="")
+JANUS_TLS_KEY = env("JANUS_TLS_KEY", default="")
+JANUS_API_CA = env("JANUS_API_CA", default="")
 SHOWS_MEDIA = env(
     "SHOWS_MEDIA",
     default="livekit" if LIVEKIT_URL else ("janus" if shutil.which(JANUS_BINARY) else ""),

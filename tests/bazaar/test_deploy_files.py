@@ -9,6 +9,7 @@ import yaml
 from django.core.management import get_commands
 
 from bazaar.celery import app as celery_app
+from deploy.internal_tls import KEY_OWNERS, SERVERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,6 +109,22 @@ def test_processes_reach_postgresql_and_redis_only_over_verified_tls():
             "?ssl_cert_reqs=required&ssl_ca_certs=/certs/ca.pem"
         ), name
         assert "./certs/ca.pem:/certs/ca.pem:ro" in service["volumes"], name
-    for server in ("postgres", "redis"):
+    for server in ("postgres", "redis", "janus"):
         mounted = " ".join(services[server]["volumes"])
         assert f"./certs/{server}.pem" in mounted and f"./certs/{server}.key" in mounted
+    # Janus's API: TLS only, reached by its certificate's host name, through our CA.
+    janus = app_services()["janus"]["environment"]
+    assert janus["JANUS_API_URL"].startswith("https://host.docker.internal:")
+    assert janus["JANUS_API_CA"] == "/certs/ca.pem"
+    assert (janus["JANUS_TLS_CERT"], janus["JANUS_TLS_KEY"]) == (
+        "/certs/janus.pem",
+        "/certs/janus.key",
+    )
+    assert SERVERS["janus"] == ["host.docker.internal"]
+    assert "./certs/ca.pem:/certs/ca.pem:ro" in services["proxy"]["volumes"]
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert "reverse_proxy https://{$JANUS_UPSTREAM" in caddyfile
+    assert "tls_trusted_ca_certs {$INTERNAL_CA:/certs/ca.pem}" in caddyfile
+    # Janus's key belongs to the user the image runs as.
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert f"--uid {KEY_OWNERS['janus']} bazaar" in dockerfile
