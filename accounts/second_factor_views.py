@@ -55,8 +55,9 @@ def second_step_in_force(request: HttpRequest) -> bool:
 def _remember_second_step(request: HttpRequest, device) -> None:
     """This session has passed the step with `device`, now."""
     django_otp.login(request, device)
-    request.session[selectors.SECOND_STEP_PASSED_AT] = time.time()
-    request.session[selectors.SECOND_STEP_USED_AT] = time.time()
+    now = time.time()
+    request.session[selectors.SECOND_STEP_PASSED_AT] = now
+    request.session[selectors.SECOND_STEP_USED_AT] = now
 
 
 def second_step_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

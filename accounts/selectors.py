@@ -46,13 +46,13 @@ SECOND_STEP_PASSED_AT = "second_step_passed_at"
 SECOND_STEP_USED_AT = "second_step_used_at"
 
 
-def second_step_passed(*, user: User, session, now: float | None = None) -> bool:
+def second_step_passed(*, user: User, session) -> bool:
     """Has this session passed two-step verification with one of `user`'s devices
     still in force, recently enough? A device removed since (a reset) no longer counts."""
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)
     if not persistent_id or not user.is_authenticated:
         return False
-    now = time.time() if now is None else now
+    now = time.time()
     passed_at = session.get(SECOND_STEP_PASSED_AT, 0)
     used_at = session.get(SECOND_STEP_USED_AT, 0)
     if now - passed_at >= SECOND_STEP_LASTS_SECONDS or now - used_at >= SECOND_STEP_IDLE_SECONDS:
