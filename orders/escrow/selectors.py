@@ -11,14 +11,16 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from bazaar.errors import NotFound
+from accounts.selectors import second_step_passed
+from bazaar.errors import NotFound, SecondStepNeeded
+from bazaar.exports import rows
 from bazaar.prepared import Prepared
 from governance.selectors import user_is_steward
 from stalls.evidence import evidence_image
 from stalls.models import Stall
 from stalls.selectors import evidence_photos
 
-from ..models import MoneyMove, Order, OrderEvent, StallShipping
+from ..models import MoneyMove, Order, OrderEvent, OrderLine, ShippingAddress, StallShipping
 
 
 def stall_shipping_cents(*, stall: Stall) -> int:
@@ -56,13 +58,18 @@ def order_for_party(*, user, public_id: str) -> Order:
     return order
 
 
-def order_for_viewer(*, user, public_id: str) -> Order:
+def order_for_viewer(*, user, public_id: str, session) -> Order:
     """An order its buyer, its seller or a steward may read (the page and its dispute
-    evidence); anyone else, signed in or not, gets 404."""
+    evidence); anyone else, signed in or not, gets 404. A steward who is neither party
+    reads it only in a session past the second step: the page shows the buyer's address
+    and the dispute's photos, which a stolen password alone must not reach."""
     order = _orders().filter(public_id=public_id).first() if user.is_authenticated else None
-    party = order is not None and user.pk in (order.buyer_id, order.stall.seller.user_id)
-    if order is None or not (party or user_is_steward(user=user)):
+    if order is not None and user.pk in (order.buyer_id, order.stall.seller.user_id):
+        return order
+    if order is None or not user_is_steward(user=user):
         raise NotFound("No order of yours has that address.")
+    if not second_step_passed(user=user, session=session):
+        raise SecondStepNeeded("Stewards pass two-step verification to read others' orders.")
     return order
 
 
@@ -240,11 +247,11 @@ def evidence_for_viewer(*, user, order: Order) -> dict[str, list[EvidencePhoto]]
 
 
 def order_evidence_image(
-    *, user, order_public_id: str, photo_public_id: str, thumbnail: bool
+    *, user, session, order_public_id: str, photo_public_id: str, thumbnail: bool
 ) -> bytes:
     """A screened evidence photo, for the order's buyer, seller and stewards only:
     to anyone else neither the order nor the photo exists."""
-    order = order_for_viewer(user=user, public_id=order_public_id)
+    order = order_for_viewer(user=user, public_id=order_public_id, session=session)
     return evidence_image(
         order_ref=order.public_id, upload_public_id=photo_public_id, thumbnail=thumbnail
     )
@@ -270,3 +277,53 @@ def orders_open_for_user(*, user) -> list[Order]:
         .select_related("stall")
         .order_by("created_at", "id")
     )
+
+
+# A person's data export (privacy.selectors)
+
+
+def orders_export(user) -> dict:
+    """Their saved address, what they bought (with where it went) and what their stall
+    sold (without the buyers' addresses, which are the buyers' data), oldest first."""
+    address = rows(
+        ShippingAddress.objects.filter(buyer=user),
+        name="name",
+        line1="line1",
+        line2="line2",
+        city="city",
+        postal_code="postal_code",
+        country="country",
+    )
+    columns = {
+        "order": "public_id",
+        "stall": "stall__name",
+        "status": "status",
+        "currency": "currency",
+        "subtotal_cents": "subtotal_cents",
+        "shipping_cents": "shipping_cents",
+        "total_cents": "total_cents",
+        "refunded_cents": "refunded_cents",
+        "carrier": "carrier",
+        "tracking_number": "tracking_number",
+        "created_at": "created_at",
+    }
+    bought = Order.objects.filter(buyer=user).order_by("created_at")
+    sold = Order.objects.filter(stall__seller__user=user).order_by("created_at")
+    return {
+        "shipping_address": address[0] if address else None,
+        "bought": _with_lines(rows(bought, **columns, ship_to="ship_to")),
+        "sold": _with_lines(rows(sold, **columns)),
+    }
+
+
+def _with_lines(orders: list[dict]) -> list[dict]:
+    lines: dict[str, list[dict]] = {order["order"]: [] for order in orders}
+    for line in rows(
+        OrderLine.objects.filter(order__public_id__in=lines).order_by("pk"),
+        order="order__public_id",
+        title="title",
+        unit_price_cents="unit_price_cents",
+        quantity="quantity",
+    ):
+        lines[line.pop("order")].append(line)
+    return [{**order, "lines": lines[order["order"]]} for order in orders]
