@@ -4,6 +4,7 @@ the embedded backend (Janus), in Debian's chromium with its fake camera.
     .venv/bin/python bench/video.py                      # 20 viewers (~3 min when quiet)
     .venv/bin/python bench/video.py --seconds 60         # the issue's 60 s run
     .venv/bin/python bench/video.py --viewers 5 --seconds 10
+    .venv/bin/python bench/video.py --rounds browserless   # only the browserless round (~1.5 min)
 
 A fresh SQLite market with one stall, daphne serving it, and Janus configured by the
 project (shows.media.janus_server). The seller's page goes live as a seller would (Go
@@ -28,8 +29,15 @@ so the servers, Janus, the publisher and the entrant keep the other CPU; without
 cgroups it falls back to nice 19 on every CPU and says so; --own-devices nice is that
 fallback, firstframe2's), and --fair-entries viewers enter one by
 one in a browser of normal priority, each leaving once timed; the watchers' decoding
-meanwhile is counted (all of them must decode; their frames a second too). The seller
-publishes from a browser of its own, at normal priority throughout.
+meanwhile is counted (all of them must decode; their frames a second too). Last, a
+fourth figure: the chromium watchers gone, 19 watchers without a browser
+(bench/_rtc_watchers: real WebRTC subscribers on Janus, each decoding the 480p layer
+with libvpx, all in one Python process, placed as --own-devices says) watch while
+--fair-entries viewers enter one by one as in the round before: the entrant's first
+frame with as many decoding subscribers on the SFU, without 19 renderers on this
+machine's CPU; their decoding is counted the same way, with their process's CPU.
+--rounds browserless runs only that round (after go live and the alone baseline). The
+seller publishes from a browser of its own, at normal priority throughout.
 
 Each viewer is a browser context of its own (a shopper of its own: cookies, visitor id)
 in one chromium process (but the third round's entrants); chromium gives each page its

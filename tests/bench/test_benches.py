@@ -72,6 +72,8 @@ DEFAULTS = {
         "enter_every": 2.0,
         "alone": 3,
         "fair_entries": 5,
+        "own_devices": "core",
+        "rounds": "all",
     },
     "page_cost": {
         "postgres": DEFAULT_POSTGRES,
