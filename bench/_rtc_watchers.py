@@ -36,7 +36,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import aiohttp
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 PLUGIN = "janus.plugin.videoroom"
@@ -133,7 +133,9 @@ class Watcher:
             }
             await self._send(handle_url, {"janus": "message", "body": join})
             offer = await self._offer()
-        self.pc = RTCPeerConnection()
+        # Host candidates only, as the page's client: no STUN server (aiortc's default
+        # is a public one, which nothing here may reach or needs).
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.pc.on("track", self._on_track)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())

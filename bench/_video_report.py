@@ -101,6 +101,10 @@ def _browserless(round_: dict, watchers_nice: int) -> None:
         f"chromium page at nice 0 on any CPU.\n"
         f"  {_steps_line(round_)}"
     )
+    print(f"  publisher meanwhile: {round_['publisher_keyframes']}")
+    for number, entry in enumerate(round_["entries"], start=1):
+        steps = " ".join(f"{step} {at:.0f}" for step, at in entry["steps_ms"].items())
+        print(f"    #{number} {entry['first_frame_ms']} ms | {steps}")
     if round_["watchers_errors"]:
         print(f"  watchers' errors: {round_['watchers_errors']}")
 

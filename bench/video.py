@@ -302,6 +302,13 @@ def _one_by_one(browser, url: str, count: int, every: float, frames) -> dict:
             "median": round(statistics.median(decoded) / seconds, 1),
             "least": round(min(decoded) / seconds, 1),
         },
+        "entries": [
+            {
+                "first_frame_ms": round(first * 1000, 1),
+                "steps_ms": {step: round(at, 1) for step, at in ordered(steps)},
+            }
+            for first, steps in zip(firsts, timelines, strict=True)
+        ],
         **step_costs(timelines),
     }
 
@@ -310,7 +317,18 @@ def _page_frames(pages: list):
     return lambda: [inbound(page)["frames"] for page in pages]
 
 
-def _browserless(browser, url: str, count: int, args) -> dict:
+def _keyframes(before: dict, after: dict) -> dict:
+    """Keyframe requests the publisher received and keyframes it sent, by layer."""
+    return {
+        rid: {
+            "plis_received": row["plis"] - before.get(rid, row)["plis"],
+            "keyframes_sent": row["keyframes"] - before.get(rid, row)["keyframes"],
+        }
+        for rid, row in after.items()
+    }
+
+
+def _browserless(browser, url: str, count: int, args, seller) -> dict:
     """`count` watchers without a browser (bench/_rtc_watchers: real subscribers on the
     SFU, each decoding the 480p layer, in one process), placed as --own-devices says (as
     the round before places the watchers' browser), and --fair-entries viewers entering
@@ -322,6 +340,7 @@ def _browserless(browser, url: str, count: int, args) -> dict:
         with _placed(watchers["pid"], args.own_devices) as placement:
             time.sleep(2)
             cpu, began = cpu_seconds(watchers["pid"]), time.monotonic()
+            keyframes_before = outbound(seller)
             fair = _one_by_one(
                 browser,
                 url,
@@ -330,6 +349,7 @@ def _browserless(browser, url: str, count: int, args) -> dict:
                 lambda: [state["frames"] for state in watchers["states"]()],
             )
             cpu = (cpu_seconds(watchers["pid"]) - cpu) / (time.monotonic() - began)
+            publisher_keyframes = _keyframes(keyframes_before, outbound(seller))
         states = watchers["states"]()
     return {
         **fair,
@@ -338,6 +358,7 @@ def _browserless(browser, url: str, count: int, args) -> dict:
         "watchers_heights": sorted({state["height"] for state in states}),
         "watchers_errors": sorted({state["error"] for state in states if state["error"]}),
         "watchers_process_cpu_percent_of_one_core": round(100 * cpu, 1),
+        "publisher_keyframes": publisher_keyframes,
     }
 
 
@@ -380,7 +401,7 @@ def _run(args, browsers: dict, base_url: str, seed: dict, janus) -> dict:
         f"{args.viewers - 1} watching without a browser; "
         f"{args.fair_entries} enter one by one, at normal priority"
     )
-    browserless = _browserless(browsers["entering"][0], stall_url, args.viewers - 1, args)
+    browserless = _browserless(browsers["entering"][0], stall_url, args.viewers - 1, args, seller)
     results["watchers_without_a_browser"] = browserless
     results["ratios"]["without_a_browser_p95_vs_alone_median"] = ratio(
         browserless["enter_to_first_frame_ms"].get("p95_ms"), alone_ms
@@ -398,14 +419,7 @@ def _browser_rounds(args, browsers: dict, stall_url: str, seller, waiting, janus
     progress(f"{entering} viewers walking in, one every {args.enter_every} s")
     keyframes_before = outbound(seller)
     walking = _enter(browser, stall_url, entering, args.enter_every, already=1)
-    keyframes_after = outbound(seller)
-    publisher_keyframes = {
-        rid: {
-            "plis_received": row["plis"] - keyframes_before.get(rid, row)["plis"],
-            "keyframes_sent": row["keyframes"] - keyframes_before.get(rid, row)["keyframes"],
-        }
-        for rid, row in keyframes_after.items()
-    }
+    publisher_keyframes = _keyframes(keyframes_before, outbound(seller))
     viewers = [waiting, *walking.pop("pages")]
     progress(f"watching for {args.seconds} s")
     janus_cpu = cpu_seconds(janus.pid)
