@@ -42,6 +42,8 @@ from aiortc.mediastreams import MediaStreamError
 PLUGIN = "janus.plugin.videoroom"
 LOW_SUBSTREAM = 0  # VideoRoom's simulcast substream 0: the 480p layer
 BEAT_SECONDS = 10.0  # the stage's heartbeat (data-heartbeat-seconds)
+LONG_POLL_SECONDS = 30  # Janus answers a long poll within this, events or not
+SUBSCRIBE_SECONDS = 20.0  # from the page's request to Janus's ack of the answer
 _GRANT = re.compile(r'<script id="show-grant" type="application/json">(.*?)</script>', re.S)
 _CSRF = re.compile(r"hx-headers=\'(\{.*?\})\'")
 _SHOW = re.compile(r'data-live-video[^>]*?data-show="([^"]+)"')
@@ -84,6 +86,7 @@ class Watcher:
         self.height = 0
         self.first_frame_at: float | None = None
         self.error = ""
+        self.step = "not yet"
         self.pc: RTCPeerConnection | None = None
         self.session_url = ""
         self.token = ""
@@ -100,13 +103,19 @@ class Watcher:
         }
 
     async def start(self) -> None:
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        """Subscribed, or an error saying where it stopped: one watcher that never gets
+        an answer must not hold up the others (seen once on a busy machine, not traced)."""
+        self.http = aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            timeout=aiohttp.ClientTimeout(total=LONG_POLL_SECONDS + 10),
+        )
         try:
-            await self._subscribe()
+            await asyncio.wait_for(self._subscribe(), SUBSCRIBE_SECONDS)
         except (TimeoutError, Refused, aiohttp.ClientError, KeyError, ValueError) as error:
-            self.error = f"{type(error).__name__}: {error}"
+            self.error = f"{type(error).__name__} at {self.step}: {error}"
 
     async def _subscribe(self) -> None:
+        self.step = "page"
         async with self.http.get(self.stall_url, headers=self.headers) as response:
             facts = page_facts(await response.text())
         grant = facts["grant"]
@@ -132,16 +141,20 @@ class Watcher:
                 "streams": [stream],
             }
             await self._send(handle_url, {"janus": "message", "body": join})
+            self.step = "offer"
             offer = await self._offer()
         # Host candidates only, as the page's client: no STUN server (aiortc's default
         # is a public one, which nothing here may reach or needs).
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.pc.on("track", self._on_track)
+        self.step = "answer"
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         answer = {"type": "answer", "sdp": self.pc.localDescription.sdp}
         body = {"janus": "message", "body": {"request": "start"}, "jsep": answer}
+        self.step = "start"
         await self._send(handle_url, body)
+        self.step = "started"
         if facts["show"] and facts["watching_url"]:
             path = facts["watching_url"].replace("0" * 26, facts["show"])
             watching = urllib.parse.urljoin(self.stall_url, path)
@@ -165,6 +178,8 @@ class Watcher:
             try:
                 async with self.http.get(self.session_url, params=query) as response:
                     events = json.loads(await response.text())
+            except TimeoutError:
+                continue  # the machine too busy for one answer: ask again, as a page would
             except (aiohttp.ClientError, ValueError) as error:
                 self.error = f"long poll: {error}"
                 return
@@ -202,8 +217,8 @@ class Watcher:
                     await response.read()
                     if response.status != 200:
                         self.error = f"heartbeat: HTTP {response.status}"
-            except aiohttp.ClientError as error:
-                self.error = f"heartbeat: {error}"
+            except (aiohttp.ClientError, TimeoutError) as error:
+                self.error = f"heartbeat: {type(error).__name__} {error}"
             await asyncio.sleep(BEAT_SECONDS)
 
     async def stop(self) -> None:
