@@ -48,18 +48,19 @@ def _cards_rendered(stall: Stall) -> list[Item]:
     return items
 
 
-def stall_item_cards(*, stall: Stall) -> list[Item]:
+def stall_item_cards_and_photos(*, stall: Stall) -> tuple[list[Item], dict[int, list[Photo]]]:
     """The stall's live items, newest first, each with `available`, `reserved` and
-    `card_html` (its card's link); from the cache when warm, two queries when cold.
-    Cards read while a change was committing are never served after it
-    (`kept_until_changed`)."""
-    items = kept_until_changed(
+    `card_html` (its card's link), and each item's photos in order (an item page's
+    gallery and its "More from" row): kept together, since every photo change drops the
+    cards; from the cache when warm, three queries when cold. Cards read while a change
+    was committing are never served after it (`kept_until_changed`)."""
+    items, photos = kept_until_changed(
         scope=cards_scope(stall.pk),
-        name="cards",
-        read=lambda: _cards_rendered(stall),
+        name="cards-photos",
+        read=lambda: (_cards_rendered(stall), _item_photos(stall)),
         timeout=CARDS_CACHE_SECONDS,
     )
-    return _in_stall(items, stall)
+    return _in_stall(items, stall), photos
 
 
 def stall_cards_and_gallery(*, stall: Stall, size: int) -> tuple[list[Item], list[Photo]]:
@@ -82,14 +83,23 @@ def stall_page_cards_keys(stall: Stall) -> list[str]:
 
 
 def item_page_cards_keys(item: Item) -> list[str]:
-    """What an item page's `stall_item_cards` reads (to read ahead)."""
-    return kept_keys(cards_scope(item.stall_id), "cards")
+    """What an item page's `stall_item_cards_and_photos` reads (to read ahead)."""
+    return kept_keys(cards_scope(item.stall_id), "cards-photos")
 
 
 def _in_stall(items: list[Item], stall: Stall) -> list[Item]:
     for item in items:
         item.stall = stall
     return items
+
+
+def _item_photos(stall: Stall) -> dict[int, list[Photo]]:
+    photos: dict[int, list[Photo]] = {}
+    for photo in Photo.objects.filter(
+        stall=stall, item__isnull=False, item__archived_at__isnull=True
+    ).order_by("position", "id"):
+        photos.setdefault(photo.item_id, []).append(photo)
+    return photos
 
 
 def _gallery(stall: Stall) -> list[Photo]:

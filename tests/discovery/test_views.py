@@ -451,3 +451,22 @@ def test_the_item_page_keeps_each_viewers_own_parts(client, catalogue, make_user
     client.force_login(make_user("shopper"))
     html = page(client, url)
     assert "Edit this item" not in html and "Report this item" in html
+
+
+def test_a_photo_added_or_deleted_shows_on_the_item_pages_next_read(client, catalogue, on_commit):
+    """The item page's photos are kept with its stall's cards: a photo's add and delete
+    each show on the next read after they commit, in the item's own gallery and in the
+    "More from" row of another item of the stall."""
+    from stalls.services import photo_delete
+
+    brass, shade, lamps = catalogue["brass"], catalogue["shade"], catalogue["lamps"]
+    own = reverse("discovery:item", args=[brass.public_id])
+    other = reverse("discovery:item", args=[shade.public_id])
+    assert "No photo yet" in page(client, own)
+    page(client, other)  # both kept without the photo
+    photo = on_commit(new_photo, lamps, brass)
+    assert photo.image.url in page(client, own) and "No photo yet" not in page(client, own)
+    assert photo.thumbnail.url in page(client, other).split('id="more-title"')[1]
+    on_commit(photo_delete, actor=lamps.seller.user, photo=photo)
+    assert "No photo yet" in page(client, own)
+    assert photo.thumbnail.url not in page(client, other)

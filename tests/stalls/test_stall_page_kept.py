@@ -168,3 +168,62 @@ def test_the_heads_text_for_a_shared_link_follows_the_stall_and_the_address(clie
     assert '<meta name="description" content="Only clocks now.">' in html
     assert '<meta property="og:title" content="Clock Corner">' in html
     assert f'<meta property="og:url" content="http://testserver{path}?from=share">' in html
+
+
+def test_a_signed_in_viewers_follow_button_and_report_links_are_kept_per_follow_state(
+    stall, make_user, on_commit, monkeypatch
+):
+    """Signed in, the Follow button and the report links are kept with the rest: the
+    viewer's Follow state is in the key, the count's change marks the stall. Each viewer
+    sees their own state and posts with their own token; a follow shows on the next read."""
+    from watchlist.templatetags import watchlist as tags
+
+    follower, other = make_user("follower"), make_user("other")
+    on_commit(stall_follow_set, user=follower, stall=stall, following=True)
+    viewers = {}
+    for user in (follower, other):
+        viewers[user] = Client(enforce_csrf_checks=True)
+        viewers[user].force_login(user)
+        stall_page(viewers[user], stall)  # each state's markup kept
+    buttons = []
+    stall_button = tags.stall_button
+    monkeypatch.setattr(tags, "stall_button", lambda **kw: buttons.append(kw) or stall_button(**kw))
+    following, not_following = (
+        stall_page(viewers[follower], stall),
+        stall_page(viewers[other], stall),
+    )
+    assert buttons == []  # no hole: both read from kept markup
+    assert 'aria-pressed="true"' in following and 'aria-pressed="false"' in not_following
+    assert "1 follower" in following and "1 follower" in not_following
+    assert "Report this stall" in following and "Report this stall" in not_following
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', not_following).group(1)
+    response = viewers[other].post(
+        reverse("watchlist:stall_follow", args=[stall.public_id]),
+        {"on": "1", "next": "/", "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302
+    on_commit(stall_follow_set, user=make_user("third"), stall=stall, following=True)
+    assert "3 followers" in stall_page(viewers[follower], stall)
+    html = stall_page(viewers[other], stall)
+    assert 'aria-pressed="true"' in html and "3 followers" in html
+
+
+def test_a_stall_without_reviews_keeps_its_reviews_section_for_everyone(
+    client, stall, make_user, monkeypatch
+):
+    """No review shown: the section is the same for every viewer, kept with the rest
+    (the first review marks the stall: tests/reviews/test_views.py shows it next read)."""
+    from reviews.templatetags import reviews as tags
+
+    shopper = Client()
+    shopper.force_login(make_user("shopper"))
+    for viewer in (client, shopper):
+        stall_page(viewer, stall)  # warm
+    latest = []
+    reviews_latest = tags.reviews_latest_for_stall
+    monkeypatch.setattr(
+        tags, "reviews_latest_for_stall", lambda **kw: latest.append(kw) or reviews_latest(**kw)
+    )
+    for viewer in (client, shopper):
+        assert "No reviews yet" in stall_page(viewer, stall)
+    assert latest == []
