@@ -11,7 +11,13 @@ events that already send the `stock` frame or refresh the section's cards).
 
 from django.template.loader import render_to_string
 
-from bazaar.cache import changed_on_commit, kept_keys, kept_until_changed
+from bazaar.cache import (
+    changed_on_commit,
+    family_scopes,
+    kept_keys,
+    kept_scope_keys,
+    kept_until_changed,
+)
 
 from .models import Item, Photo, Stall
 from .selectors import items_with_availability
@@ -85,6 +91,18 @@ def stall_page_cards_keys(stall: Stall) -> list[str]:
 def item_page_cards_keys(item: Item) -> list[str]:
     """What an item page's `stall_item_cards_and_photos` reads (to read ahead)."""
     return kept_keys(cards_scope(item.stall_id), "cards-photos")
+
+
+def stall_page_family_keys(stall: Stall) -> list[str]:
+    """The versions of every app's scope of the stall, which the stall page's kept
+    markup goes stale with (`{% kept %}`): read ahead, the markup held by the process
+    is served with no cache read of its own while none of them changed."""
+    return kept_scope_keys(family_scopes("stall", stall.pk))
+
+
+def item_page_family_keys(item: Item) -> list[str]:
+    """`stall_page_family_keys` for an item page, whose kept markup is its stall's."""
+    return kept_scope_keys(family_scopes("stall", item.stall_id))
 
 
 def _in_stall(items: list[Item], stall: Stall) -> list[Item]:
