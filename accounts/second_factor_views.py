@@ -2,6 +2,7 @@
 app, passing the step (the admin and the stewards' console send people here), and new
 recovery codes. Thin: parse, call accounts.second_factor_services, render."""
 
+import time
 from base64 import b32encode, b64encode
 from collections.abc import Callable
 from functools import wraps
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from bazaar.errors import DomainError, NotAllowed, with_retry_after
+from bazaar.errors import DomainError, NotAllowed, SecondStepNeeded, with_retry_after
 from bazaar.next_url import local_next, safe_next
 
 from . import second_factor_services as services
@@ -39,15 +40,54 @@ def redirect_to_second_step(request: HttpRequest, back: str) -> HttpResponse:
     return redirect(url)
 
 
+def second_step_in_force(request: HttpRequest) -> bool:
+    """Is the second step passed and still in force here? Asking from a role's page
+    counts as using it: its idle clock starts again (the session written at most once
+    a minute)."""
+    if not selectors.second_step_passed(user=request.user, session=request.session):
+        return False
+    now = time.time()
+    if now - request.session[selectors.SECOND_STEP_USED_AT] >= 60:
+        request.session[selectors.SECOND_STEP_USED_AT] = now
+    return True
+
+
+def _remember_second_step(request: HttpRequest, device) -> None:
+    """This session has passed the step with `device`, now."""
+    django_otp.login(request, device)
+    now = time.time()
+    request.session[selectors.SECOND_STEP_PASSED_AT] = now
+    request.session[selectors.SECOND_STEP_USED_AT] = now
+
+
 def second_step_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """For the pages of role holders, under their own role check: someone signed in
-    with a password alone is sent to the second step, then back."""
+    with a password alone, or whose step has lapsed, is sent to the second step, then
+    back."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not selectors.second_step_passed(user=request.user, session=request.session):
+        if not second_step_in_force(request):
             return redirect_to_second_step(request, request.get_full_path())
         return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def second_step_on_demand(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For pages everyone signed in uses, where only a role's extra reach needs the
+    second step: when the rules ask for it (`SecondStepNeeded`), the person is sent
+    to pass it, then back to this page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            response = view(request, *args, **kwargs)
+        except SecondStepNeeded:
+            return redirect_to_second_step(request, request.get_full_path())
+        if request.user.is_staff:
+            second_step_in_force(request)
+        return response
 
     return wrapper
 
@@ -80,7 +120,7 @@ def _two_step_context(request: HttpRequest, form: SecondStepCodeForm | None = No
     context = {"app": app, "form": form or SecondStepCodeForm(), "next": local_next(request)}
     if app:
         context["codes_left"] = selectors.recovery_codes_left(request.user)
-        context["passed"] = selectors.second_step_passed(user=request.user, session=request.session)
+        context["passed"] = second_step_in_force(request)
     elif pending := selectors.second_factor_pending(request.user):
         context.update(pending=pending, **_set_up_context(pending))
     return context
@@ -115,7 +155,7 @@ def two_step_confirm(request: HttpRequest) -> HttpResponse:
     turned_on, refused = _code_checked(form, services.second_factor_confirm, user=request.user)
     if turned_on:
         device, codes = turned_on
-        django_otp.login(request, device)
+        _remember_second_step(request, device)
         return _recovery_codes_page(request, codes, first=True)
     context = _two_step_context(request, form)
     return _refusal_page(request, "accounts/settings/two_step.html", context, refused)
@@ -137,7 +177,7 @@ def two_step_verify(request: HttpRequest) -> HttpResponse:
         return render(request, template, context)
     device, refused = _code_checked(form, services.second_factor_verify, user=request.user)
     if device:
-        django_otp.login(request, device)
+        _remember_second_step(request, device)
         if isinstance(device, StaticDevice):
             left = selectors.recovery_codes_left(request.user)
             messages.warning(
@@ -174,7 +214,7 @@ def recovery_codes_renew(request: HttpRequest) -> HttpResponse:
     """New codes need the step passed in this session: a stolen password alone must
     not be able to print them."""
     _for_roles(request)
-    if not selectors.second_step_passed(user=request.user, session=request.session):
+    if not second_step_in_force(request):
         return redirect_to_second_step(request, reverse("account:two_step"))
     codes = services.recovery_codes_renew(user=request.user)
     return _recovery_codes_page(request, codes, first=False)

@@ -1,5 +1,7 @@
 """Reads of accounts scoped to the person asking."""
 
+import time
+
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -34,11 +36,26 @@ def recovery_codes_left(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 
+# A role holder's second step lapses (OWASP ASVS V3.3.2, level 2): 12 hours after it
+# was passed, or after 30 minutes without a page that asked for it. The password
+# session itself lasts as a shopper's does.
+SECOND_STEP_LASTS_SECONDS = 12 * 3600
+SECOND_STEP_IDLE_SECONDS = 30 * 60
+# When the step was passed and last used (Unix time), beside django-otp's device id.
+SECOND_STEP_PASSED_AT = "second_step_passed_at"
+SECOND_STEP_USED_AT = "second_step_used_at"
+
+
 def second_step_passed(*, user: User, session) -> bool:
     """Has this session passed two-step verification with one of `user`'s devices
-    still in force? A device removed since (a reset) no longer counts."""
+    still in force, recently enough? A device removed since (a reset) no longer counts."""
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)
     if not persistent_id or not user.is_authenticated:
+        return False
+    now = time.time()
+    passed_at = session.get(SECOND_STEP_PASSED_AT, 0)
+    used_at = session.get(SECOND_STEP_USED_AT, 0)
+    if now - passed_at >= SECOND_STEP_LASTS_SECONDS or now - used_at >= SECOND_STEP_IDLE_SECONDS:
         return False
     device = Device.from_persistent_id(persistent_id)
     return device is not None and device.user_id == user.pk and device.confirmed

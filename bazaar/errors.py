@@ -50,6 +50,15 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class SecondStepNeeded(DomainError):
+    """A role holder's reach beyond their own things (a steward reading someone else's
+    order) asked of a session past the password alone: 403 where nothing catches it;
+    pages send the person to the second step (`accounts.second_factor_views`)."""
+
+    status = 403
+    code = "second_step"
+
+
 class UnsupportedMediaType(DomainError):
     """A body in a format the endpoint does not read (OWASP ASVS 13.1.5): 415."""
 

@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from accounts.second_factor_views import second_step_on_demand
 from bazaar.errors import DomainError, Invalid
 from bazaar.idempotency import key_from_request
 from stalls.selectors import item_available_quantity, item_get, stall_for_user
@@ -249,20 +250,24 @@ def orders_sold(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@second_step_on_demand
 def order_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    order = escrow_selectors.order_for_viewer(user=request.user, public_id=public_id)
+    order = escrow_selectors.order_for_viewer(
+        user=request.user, public_id=public_id, session=request.session
+    )
     return render(request, "orders/order_detail.html", _order_context(request, order))
 
 
 def _evidence_view(*, thumbnail: bool):
     """A dispute's screened photo, private: served only here (never from the media
-    URL), to the order's buyer, seller and stewards; 404 to anyone else, signed in or
-    not, and for a photo not screened yet."""
+    URL), to the order's buyer, seller and stewards past the second step; 404 to anyone
+    else, signed in or not, and for a photo not screened yet."""
 
     @require_GET
     def view(request: HttpRequest, public_id: str, photo_id: str) -> HttpResponse:
         data = escrow_selectors.order_evidence_image(
             user=request.user,
+            session=request.session,
             order_public_id=public_id,
             photo_public_id=photo_id,
             thumbnail=thumbnail,

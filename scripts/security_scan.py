@@ -11,7 +11,7 @@ with a uvicorn worker through `bazaar.serve`, a Celery worker, and TLS on the we
 process itself with a throwaway self-signed certificate, so that HSTS, the `Secure`
 cookies and Django's HTTPS-only CSRF checks are all in play without a proxy. Play
 money (`BAZAAR_STAGING=1`, the local test gateway). Seeds a small market
-(`seed_market --sections 2 --stalls 2`) and scans it once per role: a visitor, the
+(`seed_market --sections 2 --stalls 2 --throwaway`) and scans it once per role: a visitor, the
 demo buyer and the demo seller (their session cookies are made directly, as a log-in
 would leave them). Pages that would end the session or destroy what the later
 attacks need (log out, delete the account, forget the card, cancel an auction...)
@@ -131,7 +131,7 @@ ROLE_PAGES = {
         "account/",
     ),
 }
-SEED = ("--sections", "2", "--stalls", "2")
+SEED = ("--sections", "2", "--stalls", "2", "--throwaway")
 
 # Two fixes to Debian's wapiti 3.0.4, both made upstream since: it builds its `-x`
 # patterns as "...\Z(?ms)", which Python 3.11 refuses (global flags not at the start);
@@ -300,6 +300,7 @@ def production_env(
     env.update(
         DJANGO_SETTINGS_MODULE="bazaar.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        PASSWORD_PEPPERS=f"k1={secrets.token_urlsafe(36)}",
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         BAZAAR_STAGING="1",
         PAYMENT_GATEWAY="test",

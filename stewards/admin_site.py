@@ -7,7 +7,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from accounts.second_factor_views import redirect_to_second_step
+from accounts.second_factor_views import redirect_to_second_step, second_step_in_force
 from accounts.selectors import second_step_passed
 
 
@@ -16,9 +16,7 @@ class StewardsAdminSite(admin.AdminSite):
     index_template = "stewards/admin_index.html"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return super().has_permission(request) and second_step_passed(
-            user=request.user, session=request.session
-        )
+        return super().has_permission(request) and second_step_in_force(request)
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         """Someone with a role, signed in but not past the second step, is sent to it

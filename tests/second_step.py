@@ -2,9 +2,13 @@
 past the second step, as after typing their app's code. The tests of the step itself
 (tests/accounts/test_second_factor.py) sign in through the pages instead."""
 
+import time
+
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.selectors import SECOND_STEP_PASSED_AT, SECOND_STEP_USED_AT
 
 
 def second_step_device(user) -> TOTPDevice:
@@ -14,8 +18,10 @@ def second_step_device(user) -> TOTPDevice:
 
 
 def pass_second_step(session, user) -> None:
-    """Mark a signed-in session (not yet saved, or saved again here) as past the step."""
+    """Mark a signed-in session (not yet saved, or saved again here) as past the step,
+    just now."""
     session[DEVICE_ID_SESSION_KEY] = second_step_device(user).persistent_id
+    session[SECOND_STEP_PASSED_AT] = session[SECOND_STEP_USED_AT] = time.time()
     session.save()
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from django.conf import global_settings
 
 from bazaar.database import BoundedConnection
 from bazaar.logs import logging_config, sentry_init
@@ -27,6 +28,9 @@ VAR_DIR.mkdir(exist_ok=True)
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# `seed_market` makes demo accounts whose password it prints (a steward's among them):
+# production settings turn it off (market.management.commands.seed_market).
+DEMO_DATA_ALLOWED = True
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -156,7 +160,10 @@ else:
     # DATABASE_PREPARE_THRESHOLD=off behind a pooler that cannot keep prepared
     # statements (PgBouncer in transaction mode before 1.21): docs/decisions.md.
     prepare_threshold = env("DATABASE_PREPARE_THRESHOLD", default="2")
+    # The URL's own options come first: `?sslmode=verify-full&sslrootcert=…` is how
+    # deploy/compose.yaml asks for TLS to PostgreSQL (deploy/internal_tls.py).
     DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
         "pool": {
             "min_size": 2,
             "max_size": env.int("DATABASE_POOL_MAX", default=20),
@@ -288,6 +295,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A pepper for password hashes (ASVS V2.4.5, accounts.hashers): "id=key,…"; the first
+# hashes new passwords, the others still verify until their owners next log in.
+# Production must set it (accounts.E001); without it, Django's own hashers as before.
+PASSWORD_PEPPERS = env.dict("PASSWORD_PEPPERS", default={})
+if PASSWORD_PEPPERS:
+    PASSWORD_HASHERS = [
+        "accounts.hashers.PepperedPBKDF2PasswordHasher",
+        *global_settings.PASSWORD_HASHERS,
+    ]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -482,6 +498,11 @@ JANUS_PUBLIC_URL = env("JANUS_PUBLIC_URL", default=f"http://{_served_host}:{JANU
 JANUS_TOKEN_SECRET = env("JANUS_TOKEN_SECRET", default="")
 JANUS_CONFIG_DIR = env("JANUS_CONFIG_DIR", default=str(VAR_DIR / "janus"))
 JANUS_ICE_ENFORCE_LIST = env("JANUS_ICE_ENFORCE_LIST", default="")
+# TLS on Janus's API (deploy/compose.yaml, deploy/internal_tls.py): its certificate and
+# key, and the CA the web processes verify it against.
+JANUS_TLS_CERT = env("JANUS_TLS_CERT", default="")
+JANUS_TLS_KEY = env("JANUS_TLS_KEY", default="")
+JANUS_API_CA = env("JANUS_API_CA", default="")
 SHOWS_MEDIA = env(
     "SHOWS_MEDIA",
     default="livekit" if LIVEKIT_URL else ("janus" if shutil.which(JANUS_BINARY) else ""),

@@ -16,6 +16,8 @@ if len(SECRET_KEY) < 50:
 # sessions, password-reset links and signed values until they expire.
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 DEBUG = False
+# No demo market, with its printed password and its steward, on a real one.
+DEMO_DATA_ALLOWED = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

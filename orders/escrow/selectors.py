@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from bazaar.errors import NotFound
+from accounts.selectors import second_step_passed
+from bazaar.errors import NotFound, SecondStepNeeded
 from bazaar.prepared import Prepared
 from governance.selectors import user_is_steward
 from stalls.evidence import evidence_image
@@ -56,13 +57,18 @@ def order_for_party(*, user, public_id: str) -> Order:
     return order
 
 
-def order_for_viewer(*, user, public_id: str) -> Order:
+def order_for_viewer(*, user, public_id: str, session) -> Order:
     """An order its buyer, its seller or a steward may read (the page and its dispute
-    evidence); anyone else, signed in or not, gets 404."""
+    evidence); anyone else, signed in or not, gets 404. A steward who is neither party
+    reads it only in a session past the second step: the page shows the buyer's address
+    and the dispute's photos, which a stolen password alone must not reach."""
     order = _orders().filter(public_id=public_id).first() if user.is_authenticated else None
-    party = order is not None and user.pk in (order.buyer_id, order.stall.seller.user_id)
-    if order is None or not (party or user_is_steward(user=user)):
+    if order is not None and user.pk in (order.buyer_id, order.stall.seller.user_id):
+        return order
+    if order is None or not user_is_steward(user=user):
         raise NotFound("No order of yours has that address.")
+    if not second_step_passed(user=user, session=session):
+        raise SecondStepNeeded("Stewards pass two-step verification to read others' orders.")
     return order
 
 
@@ -240,11 +246,11 @@ def evidence_for_viewer(*, user, order: Order) -> dict[str, list[EvidencePhoto]]
 
 
 def order_evidence_image(
-    *, user, order_public_id: str, photo_public_id: str, thumbnail: bool
+    *, user, session, order_public_id: str, photo_public_id: str, thumbnail: bool
 ) -> bytes:
     """A screened evidence photo, for the order's buyer, seller and stewards only:
     to anyone else neither the order nor the photo exists."""
-    order = order_for_viewer(user=user, public_id=order_public_id)
+    order = order_for_viewer(user=user, public_id=order_public_id, session=session)
     return evidence_image(
         order_ref=order.public_id, upload_public_id=photo_public_id, thumbnail=thumbnail
     )

@@ -34,8 +34,13 @@ def config_write(
     http_interface: str = "",
     ice_enforce_list: str = "",
     rtp_port_range: str = "20000-40000",
+    tls_cert: str = "",
+    tls_key: str = "",
 ) -> Path:
-    """Write janus.jcfg and its VideoRoom and HTTP files into `folder`; the main file's path."""
+    """Write janus.jcfg and its VideoRoom and HTTP files into `folder`; the main file's
+    path. With `tls_cert` and `tls_key` the API is served over HTTPS only, on the same
+    port (deploy/compose.yaml: the web processes and Caddy reach it across the host's
+    bridge)."""
     folder.mkdir(parents=True, exist_ok=True)
     nat = f'\tice_enforce_list = "{ice_enforce_list}"\n' if ice_enforce_list else ""
     (folder / "janus.jcfg").write_text(
@@ -60,13 +65,23 @@ def config_write(
     (folder / "janus.plugin.videoroom.jcfg").write_text(
         "general: {\n\tstring_ids = true\n\tlock_rtp_forward = true\n}\n"
     )
-    interface = f'\tip = "{http_interface}"\n' if http_interface else ""
+    if tls_cert:
+        interface = f'\tsecure_ip = "{http_interface}"\n' if http_interface else ""
+        listen = f"\thttp = false\n\thttps = true\n\tsecure_port = {http_port}\n{interface}"
+        certificates = (
+            f'certificates: {{\n\tcert_pem = "{tls_cert}"\n\tcert_key = "{tls_key}"\n}}\n'
+        )
+    else:
+        interface = f'\tip = "{http_interface}"\n' if http_interface else ""
+        listen = f"\thttp = true\n\tport = {http_port}\n{interface}\thttps = false\n"
+        certificates = ""
     (folder / "janus.transport.http.jcfg").write_text(
         "general: {\n"
-        '\tjson = "plain"\n\tbase_path = "/janus"\n\thttp = true\n'
-        f"\tport = {http_port}\n{interface}\thttps = false\n"
+        '\tjson = "plain"\n\tbase_path = "/janus"\n'
+        f"{listen}"
         "}\n"
         "admin: {\n\tadmin_http = false\n}\n"
+        f"{certificates}"
     )
     return folder / "janus.jcfg"
 
@@ -109,6 +124,8 @@ def main() -> int:
         http_port=settings.JANUS_HTTP_PORT,
         http_interface=settings.JANUS_HTTP_INTERFACE,
         ice_enforce_list=settings.JANUS_ICE_ENFORCE_LIST,
+        tls_cert=settings.JANUS_TLS_CERT,
+        tls_key=settings.JANUS_TLS_KEY,
     )
     os.execv(binary, janus_argv(config, binary))  # noqa: S606
 

@@ -9,6 +9,7 @@ import yaml
 from django.core.management import get_commands
 
 from bazaar.celery import app as celery_app
+from deploy.internal_tls import KEY_OWNERS, SERVERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,9 +74,57 @@ def test_each_command_names_a_module_command_or_app_that_exists():
 def test_redis_on_the_compose_network_wants_the_password_every_process_is_given():
     services = compose_services()
     redis = services["redis"]
-    assert "--requirepass ${REDIS_PASSWORD}" in redis["command"]
+    assert '--requirepass "$$REDISCLI_AUTH"' in redis["entrypoint"][-1]
     assert redis["environment"]["REDISCLI_AUTH"] == "${REDIS_PASSWORD}"
     for name, service in app_services().items():
-        assert service["environment"]["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD}@"), name
+        assert service["environment"]["REDIS_URL"].startswith("rediss://:${REDIS_PASSWORD}@"), name
     example = (ROOT / "deploy" / ".env.example").read_text().splitlines()
     assert "REDIS_PASSWORD=" in example
+
+
+def test_processes_reach_postgresql_and_redis_only_over_verified_tls():
+    """The servers listen for TLS alone (PostgreSQL by the repository's pg_hba.conf,
+    Redis with no plain port) with the certificates deploy/internal_tls.py makes, and
+    every process verifies them against its CA (tests/bazaar/test_postgres_tls.py and
+    test_redis_url.py run the same settings against real servers)."""
+    services = compose_services()
+    postgres = services["postgres"]["entrypoint"][-1]
+    assert "-c ssl=on" in postgres
+    assert "-c hba_file=/etc/postgresql/pg_hba.conf" in postgres
+    assert "./pg_hba.conf:/etc/postgresql/pg_hba.conf:ro" in services["postgres"]["volumes"]
+    hba = [
+        line.split()
+        for line in (ROOT / "deploy" / "pg_hba.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert {rule[0] for rule in hba} == {"local", "hostssl"}
+    redis = services["redis"]["entrypoint"][-1]
+    assert "--port 0 --tls-port 6379" in redis
+    for name, service in app_services().items():
+        environment = service["environment"]
+        assert environment["DATABASE_URL"].endswith(
+            "?sslmode=verify-full&sslrootcert=/certs/ca.pem"
+        ), name
+        assert environment["REDIS_URL"].endswith(
+            "?ssl_cert_reqs=required&ssl_ca_certs=/certs/ca.pem"
+        ), name
+        assert "./certs/ca.pem:/certs/ca.pem:ro" in service["volumes"], name
+    for server in ("postgres", "redis", "janus"):
+        mounted = " ".join(services[server]["volumes"])
+        assert f"./certs/{server}.pem" in mounted and f"./certs/{server}.key" in mounted
+    # Janus's API: TLS only, reached by its certificate's host name, through our CA.
+    janus = app_services()["janus"]["environment"]
+    assert janus["JANUS_API_URL"].startswith("https://host.docker.internal:")
+    assert janus["JANUS_API_CA"] == "/certs/ca.pem"
+    assert (janus["JANUS_TLS_CERT"], janus["JANUS_TLS_KEY"]) == (
+        "/certs/janus.pem",
+        "/certs/janus.key",
+    )
+    assert SERVERS["janus"] == ["host.docker.internal"]
+    assert "./certs/ca.pem:/certs/ca.pem:ro" in services["proxy"]["volumes"]
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert "reverse_proxy https://{$JANUS_UPSTREAM" in caddyfile
+    assert "tls_trusted_ca_certs {$INTERNAL_CA:/certs/ca.pem}" in caddyfile
+    # Janus's key belongs to the user the image runs as.
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert f"--uid {KEY_OWNERS['janus']} bazaar" in dockerfile

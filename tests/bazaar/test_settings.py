@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SECRET = "x" * 20 + "-a-long-random-production-secret-" + "y" * 20
 # What a production deployment must set: its secret and hosts, Redis, live Stripe keys,
-# a bucket for photos.
+# a bucket for photos, a pepper for passwords.
 DEPLOYABLE = {
     "DJANGO_SECRET_KEY": SECRET,
     "DJANGO_ALLOWED_HOSTS": "bazaar.example",
@@ -19,6 +19,7 @@ DEPLOYABLE = {
     "AWS_STORAGE_BUCKET_NAME": "bazaar-photos",
     "STRIPE_SECRET_KEY": "sk_live_not-a-real-key",
     "STRIPE_WEBHOOK_SECRET": "whsec_not-a-real-secret",
+    "PASSWORD_PEPPERS": "k1=" + "p" * 48,
 }
 
 
@@ -204,3 +205,10 @@ def test_the_session_cookie_in_production_is_secure_httponly_samesite_and_host_o
     assert {"secure", "httponly", "samesite", "path"} <= attributes
     assert "domain" not in attributes
     assert "SameSite=Lax" in cookie and "Path=/;" in cookie
+
+
+def test_production_settings_refuse_the_demo_market():
+    """Before touching the database: a real market never gets the demo accounts."""
+    result = manage("seed_market", "--sections", "1", **DEPLOYABLE)
+    assert result.returncode != 0
+    assert "Refused: these are production settings" in result.stderr

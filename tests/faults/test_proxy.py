@@ -2,13 +2,9 @@
 (production's uvicorn) and a Celery worker, on this suite's PostgreSQL and Redis. Pages
 and sockets go through it, spread over both processes, each request carries the id
 Caddy gives it, and when one process is killed the other takes every request within
-the health check's interval.
-
-Debian's Caddy is 2.6, which predates `stream_close_delay` (2.7, in compose's
-`caddy:2`): that one line, which matters only at a reload, is left out here."""
+the health check's interval (Caddy as tests/caddy.py runs it)."""
 
 import asyncio
-import json
 import os
 import re
 import shutil
@@ -21,6 +17,8 @@ from email.message import Message
 
 from websockets.asyncio.client import connect
 
+from deploy.internal_tls import make as make_certificates
+from tests.caddy import caddy_config
 from tests.conftest import need
 from tests.faults import stack
 from tests.faults.conftest import dump_logs
@@ -30,34 +28,6 @@ pytestmark = stack.FAULT_TEST
 PROXY_PORT, WEB_PORTS = 8630, (8631, 8632)
 ROOT = stack.ROOT
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def _caddy_config(workdir) -> str:
-    """Our Caddyfile adapted with this test's addresses; no admin endpoint, plain HTTP."""
-    lines = (ROOT / "deploy" / "Caddyfile").read_text().splitlines()
-    caddyfile = workdir / "Caddyfile"
-    caddyfile.write_text("\n".join(line for line in lines if "stream_close_delay" not in line))
-    env = {
-        **os.environ,
-        "HOME": str(workdir),
-        "SITE_ADDRESS": f"localhost:{PROXY_PORT}",
-        "WEB_UPSTREAMS": " ".join(f"127.0.0.1:{port}" for port in WEB_PORTS),
-        "JANUS_UPSTREAM": "127.0.0.1:9",
-    }
-    adapted = subprocess.run(
-        ["caddy", "adapt", "--config", str(caddyfile), "--adapter", "caddyfile"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    config = json.loads(adapted.stdout)
-    config["admin"] = {"disabled": True}
-    for server in config["apps"]["http"]["servers"].values():
-        server["automatic_https"] = {"disable": True}
-    path = workdir / "caddy.json"
-    path.write_text(json.dumps(config))
-    return str(path)
 
 
 def _get(path: str) -> tuple[int, Message]:
@@ -107,7 +77,16 @@ def test_the_caddyfile_spreads_pages_and_sockets_over_two_processes_and_survives
         running.enter_context(stack.celery_worker(env, log=workdir / "worker.log"))
         with (workdir / "caddy.log").open("ab") as log:
             caddy = subprocess.Popen(
-                ["caddy", "run", "--config", _caddy_config(workdir)],
+                [
+                    *("caddy", "run", "--config"),
+                    caddy_config(
+                        workdir,
+                        site=f"localhost:{PROXY_PORT}",
+                        web_upstreams=" ".join(f"127.0.0.1:{port}" for port in WEB_PORTS),
+                        janus_upstream="127.0.0.1:9",
+                        internal_ca=make_certificates(workdir / "certs", names=["127.0.0.1"])["ca"],
+                    ),
+                ],
                 env={**os.environ, "HOME": str(workdir)},
                 stdout=log,
                 stderr=subprocess.STDOUT,

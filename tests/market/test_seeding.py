@@ -91,6 +91,19 @@ def test_seed_market_refuses_an_impossible_number_of_items():
         call_command("seed_market", "--items-per-stall", "0")
 
 
+def test_seed_market_refuses_production_settings_unless_the_copy_is_thrown_away(settings):
+    """Production settings: the demo accounts (a steward's among them) and their printed
+    password never reach a real market by mistake; a scan's throwaway copy says so."""
+    from django.core.management.base import CommandError
+
+    settings.DEMO_DATA_ALLOWED = False
+    with pytest.raises(CommandError, match="Refused: these are production settings"):
+        call_command("seed_market", "--sections", "1", "--stalls", "1")
+    assert not Stall.objects.exists()
+    call_command("seed_market", "--sections", "1", "--stalls", "1", "--throwaway")
+    assert Stall.objects.exists()
+
+
 def test_demo_auctions_start_near_the_origin_with_staggered_flash_ends():
     seed_market(sections=3, stalls=3)
     running = demo_auctions_running()

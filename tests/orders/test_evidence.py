@@ -5,10 +5,12 @@ anyone else, and for a photo not screened yet), with the form's errors in place.
 
 import io
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
@@ -23,6 +25,7 @@ from stalls.uploads import upload_review
 from tests.conftest import jpeg_bytes
 from tests.governance.test_screening import FakeDetector
 from tests.orders.conftest import pay, start_checkout
+from tests.second_step import pass_second_step
 
 pytestmark = pytest.mark.django_db
 
@@ -146,6 +149,43 @@ def test_authorization_matrix_for_evidence_photos(
     # Nor is a photo reachable through another order's address.
     elsewhere = reverse("orders:evidence", args=[new_ulid(), upload.public_id])
     assert client.get(elsewhere).status_code == 404
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_steward_reads_someone_elses_order_only_past_the_second_step(
+    settings, fake, order, buyer, steward, on_commit, debug
+):
+    """The order page holds the buyer's address and the dispute's photos: a steward who
+    is neither party, signed in with the password alone, is sent to the second step and
+    back; the photo itself says why in place. The parties never are."""
+    settings.DEBUG = debug
+    on_commit(
+        order_dispute_open,
+        actor=buyer,
+        order=order,
+        reason="Broken",
+        photos=[process_upload(_photo())],
+    )
+    upload = PhotoUpload.objects.get(evidence_for=order.public_id)
+    page = reverse("orders:detail", args=[order.public_id])
+    photo = reverse("orders:evidence", args=[order.public_id, upload.public_id])
+    password_only = Client()
+    password_only.force_login(steward)
+
+    sent = password_only.get(page)
+    assert sent.status_code == 302
+    assert sent.url == f"{reverse('account:two_step_verify')}?{urlencode({'next': page})}"
+    refused = password_only.get(photo)
+    assert refused.status_code == 403
+    assert "Stewards pass two-step verification" in refused.content.decode()
+
+    pass_second_step(password_only.session, steward)
+    assert password_only.get(page).status_code == 200
+    assert password_only.get(photo).status_code == 200
+    for party in (buyer, order.stall.seller.user):
+        own = Client()
+        own.force_login(party)
+        assert own.get(page).status_code == 200
 
 
 def test_screening_refuses_or_holds_evidence_and_tells_the_uploader(

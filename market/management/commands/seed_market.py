@@ -1,5 +1,6 @@
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from market.seeding import DEMO_LOGINS, DEMO_PASSWORD, demo_auctions_keep, seed_market
@@ -19,8 +20,19 @@ class Command(BaseCommand):
             action="store_true",
             help="if sections exist, only start the demo auctions that are missing",
         )
+        parser.add_argument(
+            "--throwaway",
+            action="store_true",
+            help="seed under production settings: a throwaway copy, such as a security scan's",
+        )
 
-    def handle(self, *args, sections, stalls, items_per_stall, if_empty, **options):
+    def handle(self, *args, sections, stalls, items_per_stall, if_empty, throwaway, **options):
+        if not (settings.DEMO_DATA_ALLOWED or throwaway):
+            raise CommandError(
+                "Refused: these are production settings, and the demo market's accounts "
+                f"(a steward's among them) share the published password {DEMO_PASSWORD!r}. "
+                "Pass --throwaway only for a database that is thrown away after use."
+            )
         if not 1 <= sections <= 200:
             raise CommandError("--sections must be between 1 and 200.")
         if not 0 <= stalls <= 9:

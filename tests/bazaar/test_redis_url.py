@@ -1,14 +1,18 @@
-"""A Redis that wants a password (as deploy/compose.yaml runs it): the cache, the channel
-layer, the readiness check and Celery's broker all take it from REDIS_URL."""
+"""A Redis that wants a password and speaks only TLS (as deploy/compose.yaml runs it):
+the cache, the channel layer, the readiness check and Celery's broker all take both
+from REDIS_URL, and a server whose certificate our CA did not sign is refused."""
 
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from bench._servers import free_port, wait_for_port
+from deploy.internal_tls import make as make_certificates
 from tests.conftest import need
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,24 +47,20 @@ print("ok")
 """
 
 
-@pytest.fixture
-def redis_with_password(tmp_path):
+@contextmanager
+def redis_server(folder: Path, *options: str) -> Iterator[int]:
+    """Debian's redis-server with a password and `options`, on a free port."""
     binary = shutil.which("redis-server")
     need(binary is not None, "needs redis-server (Debian's redis-server)")
     port = free_port()
+    listen = ("--port", str(port)) if "--tls-port" not in options else ("--port", "0")
     process = subprocess.Popen(
         [
             binary,
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--requirepass",
-            PASSWORD,
-            "--dir",
-            str(tmp_path),
+            *listen,
+            *("--save", "", "--appendonly", "no", "--requirepass", PASSWORD),
+            *("--dir", str(folder)),
+            *(option.replace("{port}", str(port)) for option in options),
         ],
         stdout=subprocess.DEVNULL,
     )
@@ -70,6 +70,12 @@ def redis_with_password(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_with_password(tmp_path):
+    with redis_server(tmp_path) as port:
+        yield port
 
 
 def _run(redis_url: str) -> subprocess.CompletedProcess:
@@ -95,3 +101,24 @@ def test_every_redis_client_takes_the_password_from_the_url(redis_with_password)
     without = _run(f"redis://127.0.0.1:{redis_with_password}/0")
     assert without.returncode != 0
     assert "authenticat" in without.stderr.splitlines()[-1].lower()
+
+
+def test_every_redis_client_speaks_tls_to_a_server_our_ca_signed(tmp_path):
+    certificates = make_certificates(tmp_path / "certs", names=["127.0.0.1"])
+    key = certificates["server"].with_suffix(".key")
+    tls = (
+        *("--tls-port", "{port}", "--tls-cert-file", str(certificates["server"])),
+        *("--tls-key-file", str(key), "--tls-ca-cert-file", str(certificates["ca"])),
+        *("--tls-auth-clients", "no"),
+    )
+    with redis_server(tmp_path, *tls) as port:
+        url = f"rediss://:{PASSWORD}@127.0.0.1:{port}/0?ssl_cert_reqs=required&ssl_ca_certs="
+        over_tls = _run(url + str(certificates["ca"]))
+        assert over_tls.stdout.strip() == "ok", over_tls.stderr
+        # Another CA (someone posing as the server) is refused, and so is plain TCP.
+        stranger = make_certificates(tmp_path / "stranger", names=["127.0.0.1"])["ca"]
+        posing = _run(url + str(stranger))
+        assert posing.returncode != 0
+        assert "certificate verify failed" in posing.stderr
+        plain = _run(f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
+        assert plain.returncode != 0
