@@ -7,12 +7,14 @@ Wrong codes slow down: each device waits 1, 2, 4, 8… seconds after successive
 failures (django-otp's throttling), and a code the app showed is good once (its time
 step is remembered)."""
 
+import logging
 import math
 from typing import NoReturn
 
 from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -22,6 +24,8 @@ from bazaar.metrics import refusals
 from .mail import account_mail_on_commit
 from .models import User
 from .selectors import second_factor_app
+
+log = logging.getLogger(__name__)
 
 RECOVERY_CODES = 10
 APP_DEVICE_NAME = "Authenticator app"
@@ -78,6 +82,9 @@ def second_factor_verify(*, user: User, code: str) -> Device:
             )
         accepted = _accepts(device, _digits(code) if is_app_code else code.lower())
     if not accepted:
+        if is_app_code and _used_before(device, _digits(code)):
+            log.warning("a used two-step code was typed again for account %s", user.public_id)
+            account_mail_on_commit(template="two_step_code_reused", to=user.email, user=user)
         _refused()
     return device
 
@@ -135,6 +142,13 @@ def _accepts(device: Device, code: str) -> bool:
             retry_after=wait,
         )
     return device.verify_token(code)
+
+
+def _used_before(device: TOTPDevice, code: str) -> bool:
+    """Was `code` the app's code for now, refused only because it was used already?
+    Someone may have watched it typed (OWASP ASVS V2.8.5): its owner is told."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return code.isdigit() and totp.verify(int(code), device.tolerance)
 
 
 def _refused() -> NoReturn:

@@ -9,6 +9,8 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from bazaar.exports import rows
+
 from .models import SignIn, User
 
 
@@ -59,3 +61,19 @@ def second_step_passed(*, user: User, session) -> bool:
         return False
     device = Device.from_persistent_id(persistent_id)
     return device is not None and device.user_id == user.pk and device.confirmed
+
+
+def account_export(user: User) -> dict:
+    """The account itself and where it is signed in, for its owner's data export."""
+    return {
+        "handle": user.handle,
+        "email": user.email,
+        "email_verified_at": user.email_verified_at,
+        "joined_at": user.date_joined,
+        "time_zone": user.time_zone,
+        "signed_in": rows(
+            SignIn.objects.filter(user=user).order_by("signed_in_at"),
+            device="device",
+            signed_in_at="signed_in_at",
+        ),
+    }

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from bazaar.cache import kept_keys, kept_scope_keys, kept_until_any_changed, kept_until_changed
 from bazaar.errors import NotFound
+from bazaar.exports import rows
 from bazaar.idempotency import valid_key
 from bazaar.prepared import Prepared
 from stalls.cards import cards_scope
@@ -336,3 +337,35 @@ def auctions_binding_bidder(*, user) -> list[Auction]:
         .select_related("item")
         .order_by("ends_at", "id")
     )
+
+
+def bids_export(user) -> dict:
+    """Their bids (with the highest they were willing to go: their own secret) and the
+    bids they retracted, oldest first."""
+    return {
+        "bids": rows(
+            Bid.objects.filter(bidder=user).order_by("received_at", "pk"),
+            bid="public_id",
+            auction="auction__public_id",
+            item="auction__item__title",
+            kind="kind",
+            amount_cents="amount_cents",
+            max_cents="max_cents",
+            currency="auction__currency",
+            received_at="received_at",
+        ),
+        "retractions": rows(
+            BidRetraction.objects.filter(bidder=user).order_by("created_at"),
+            auction="auction__public_id",
+            reason="reason",
+            created_at="created_at",
+        ),
+        "won": rows(
+            Auction.objects.filter(winner=user).order_by("closed_at"),
+            auction="public_id",
+            item="item__title",
+            final_price_cents="final_price_cents",
+            currency="currency",
+            closed_at="closed_at",
+        ),
+    }

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from bazaar.cache import Kept, kept_together
 from bazaar.errors import NotFound
+from bazaar.exports import rows
 from bazaar.money import format_money
 from bazaar.prepared import Prepared
 from stalls.models import Item
@@ -227,3 +228,27 @@ def action_notice(offer: Offer, user) -> str:
     if offer.answers_id:
         return f"Counter of {amount} sent."
     return f"Offer of {amount} sent to the seller."
+
+
+def offers_export(user) -> dict:
+    """Every offer and counter-offer of the haggles they took part in: as the buyer,
+    and on their own stall's items (the buyer there named by nothing but the thread),
+    oldest first."""
+    columns = {
+        "offer": "public_id",
+        "thread": "thread",
+        "item": "item__title",
+        "side": "side",
+        "amount_cents": "amount_cents",
+        "currency": "currency",
+        "message": "message",
+        "status": "status",
+        "created_at": "created_at",
+    }
+    return {
+        "as_buyer": rows(Offer.objects.filter(buyer=user).order_by("created_at"), **columns),
+        "on_my_items": rows(
+            Offer.objects.filter(item__stall__seller__user=user).order_by("created_at"),
+            **columns,
+        ),
+    }

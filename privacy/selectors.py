@@ -1,13 +1,19 @@
-"""What stands in the way of closing an account: promises still running between
-this person and others (open orders, an auction they must pay for, a stall)."""
+"""A person's own data: what stands in the way of closing their account (promises
+still running between them and others: open orders, an auction they must pay for, a
+stall), and everything of theirs the market holds, to take away (the export)."""
 
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils import timezone
 
-from auctions.selectors import auctions_binding_bidder
-from orders.escrow.selectors import orders_open_for_user
-from stalls.selectors import stall_for_user
+from accounts.selectors import account_export
+from auctions.selectors import auctions_binding_bidder, bids_export
+from offers.selectors import offers_export
+from orders.escrow.selectors import orders_export, orders_open_for_user
+from reviews.selectors import reviews_export
+from stalls.selectors import stall_export, stall_for_user
+from watchlist.selectors import watchlist_export
 
 
 @dataclass(frozen=True)
@@ -50,3 +56,19 @@ def deletion_blockers(*, user) -> list[Blocker]:
             )
         )
     return blockers
+
+
+def account_data_export(*, user) -> dict:
+    """Everything the market keeps that is this person's, as its owning apps describe
+    it (GDPR article 20; OWASP ASVS V8.3.2): money in cents, times in UTC. Others'
+    personal data is left out: a seller gets their sales, not their buyers' addresses."""
+    return {
+        "exported_at": timezone.now(),
+        "account": account_export(user),
+        "orders": orders_export(user),
+        "offers": offers_export(user),
+        "auctions": bids_export(user),
+        "selling_and_chat": stall_export(user),
+        "reviews": reviews_export(user),
+        "watchlist": watchlist_export(user),
+    }

@@ -4,4 +4,7 @@ from . import views
 
 app_name = "privacy"
 
-urlpatterns = [path("account/delete/", views.account_delete, name="delete")]
+urlpatterns = [
+    path("account/delete/", views.account_delete, name="delete"),
+    path("account/export/", views.account_export, name="export"),
+]

@@ -1,16 +1,23 @@
-"""The page that closes an account. Thin: parse, call a service, render."""
+"""Closing an account, and taking its data away. Thin: parse, call a service or a
+selector, render."""
 
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.settings_forms import AccountDeleteForm
 from bazaar.errors import DomainError
+from bazaar.ratelimit import Rate, rate_check
 
 from . import selectors, services
+
+# An export reads everything a person has: a few a day are plenty.
+EXPORT_RATE = Rate(5, 3600, "5 downloads an hour")
 
 
 @login_required
@@ -32,3 +39,18 @@ def account_delete(request: HttpRequest) -> HttpResponse:
     return render(
         request, "privacy/delete.html", {"form": form, "blockers": blockers}, status=status
     )
+
+
+@login_required
+@require_GET
+def account_export(request: HttpRequest) -> HttpResponse:
+    """Their data as one JSON file to save."""
+    rate_check("data_export", f"user:{request.user.pk}", EXPORT_RATE)
+    export = selectors.account_data_export(user=request.user)
+    response = JsonResponse(export, encoder=DjangoJSONEncoder, json_dumps_params={"indent": 2})
+    day = timezone.now().date().isoformat()
+    response["Content-Disposition"] = (
+        f'attachment; filename="mesh-bazaar-{request.user.handle}-{day}.json"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -8,6 +8,7 @@ from django.db.models import Avg, Count, QuerySet
 
 from bazaar.cache import kept_keys, kept_until_changed
 from bazaar.errors import NotFound
+from bazaar.exports import rows
 
 from .models import Review
 
@@ -88,3 +89,25 @@ def review_shown_get(*, public_id: str) -> Review:
 
 def reviews_unanswered_count(*, stall) -> int:
     return _shown().filter(stall=stall, replied_at__isnull=True).count()
+
+
+def reviews_export(user) -> dict:
+    """The reviews they wrote (with the seller's reply) and those of their stall (with
+    their own reply), oldest first."""
+    columns = {
+        "review": "public_id",
+        "stall": "stall__name",
+        "order": "order__public_id",
+        "stars": "stars",
+        "text": "text",
+        "reply": "reply",
+        "created_at": "created_at",
+        "replied_at": "replied_at",
+        "hidden_at": "hidden_at",
+    }
+    return {
+        "written": rows(Review.objects.filter(buyer=user).order_by("created_at"), **columns),
+        "of_my_stall": rows(
+            Review.objects.filter(stall__seller__user=user).order_by("created_at"), **columns
+        ),
+    }

@@ -32,10 +32,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bazaar.errors import NotFound
+from bazaar.exports import rows
 from bazaar.prepared import Prepared
 
 from .models import (
     SLOTS_PER_SECTION,
+    ChatMessage,
     Item,
     Photo,
     PhotoUpload,
@@ -387,3 +389,44 @@ def uploads_pending_for(*, stall: Stall) -> list:
 def sellers_with_stall_count() -> int:
     """Active sellers (a stall, an account still open): the electorate for stewards."""
     return Stall.objects.filter(seller__user__is_active=True).count()
+
+
+def stall_export(user) -> dict:
+    """As a seller: their profile, their stall and its items; and every chat message
+    they wrote in any stall, with what stewards decided about it. Oldest first."""
+    profile = rows(
+        SellerProfile.objects.filter(user=user),
+        legal_name="legal_name",
+        country="country",
+        verification="kyc_status",
+        created_at="created_at",
+    )
+    stall = rows(
+        Stall.objects.filter(seller__user=user),
+        stall="public_id",
+        name="name",
+        description="description",
+        created_at="created_at",
+    )
+    return {
+        "seller_profile": profile[0] if profile else None,
+        "stall": stall[0] if stall else None,
+        "items": rows(
+            Item.objects.filter(stall__seller__user=user).order_by("created_at"),
+            item="public_id",
+            title="title",
+            description="description",
+            price_cents="price_cents",
+            currency="currency",
+            inventory="inventory",
+            archived_at="archived_at",
+            created_at="created_at",
+        ),
+        "chat_messages": rows(
+            ChatMessage.objects.filter(author=user).order_by("created_at"),
+            stall="stall__name",
+            text="text",
+            status="status",
+            created_at="created_at",
+        ),
+    }

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from bazaar.cache import Kept, kept_keys, kept_together
+from bazaar.exports import rows
 from discovery.selectors import ItemCard, StallCard, item_cards, stall_cards, stalls_with_item_count
 from stalls.models import Item, Stall
 
@@ -113,3 +114,21 @@ def followed_stalls_for(*, user) -> list[StallCard]:
     """The stalls the user follows, the latest followed first, live ones marked."""
     stalls = stalls_with_item_count(Stall.objects.filter(follows__user=user))
     return stall_cards(list(stalls.order_by("-follows__created_at", "-id")))
+
+
+def watchlist_export(user) -> dict:
+    """What they saved and which stalls they follow, oldest first."""
+    return {
+        "saved_items": rows(
+            Watch.objects.filter(user=user).order_by("created_at"),
+            item="item__public_id",
+            title="item__title",
+            saved_at="created_at",
+        ),
+        "followed_stalls": rows(
+            Follow.objects.filter(user=user).order_by("created_at"),
+            stall="stall__public_id",
+            name="stall__name",
+            followed_at="created_at",
+        ),
+    }

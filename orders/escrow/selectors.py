@@ -13,13 +13,14 @@ from django.utils import timezone
 
 from accounts.selectors import second_step_passed
 from bazaar.errors import NotFound, SecondStepNeeded
+from bazaar.exports import rows
 from bazaar.prepared import Prepared
 from governance.selectors import user_is_steward
 from stalls.evidence import evidence_image
 from stalls.models import Stall
 from stalls.selectors import evidence_photos
 
-from ..models import MoneyMove, Order, OrderEvent, StallShipping
+from ..models import MoneyMove, Order, OrderEvent, OrderLine, ShippingAddress, StallShipping
 
 
 def stall_shipping_cents(*, stall: Stall) -> int:
@@ -276,3 +277,53 @@ def orders_open_for_user(*, user) -> list[Order]:
         .select_related("stall")
         .order_by("created_at", "id")
     )
+
+
+# A person's data export (privacy.selectors)
+
+
+def orders_export(user) -> dict:
+    """Their saved address, what they bought (with where it went) and what their stall
+    sold (without the buyers' addresses, which are the buyers' data), oldest first."""
+    address = rows(
+        ShippingAddress.objects.filter(buyer=user),
+        name="name",
+        line1="line1",
+        line2="line2",
+        city="city",
+        postal_code="postal_code",
+        country="country",
+    )
+    columns = {
+        "order": "public_id",
+        "stall": "stall__name",
+        "status": "status",
+        "currency": "currency",
+        "subtotal_cents": "subtotal_cents",
+        "shipping_cents": "shipping_cents",
+        "total_cents": "total_cents",
+        "refunded_cents": "refunded_cents",
+        "carrier": "carrier",
+        "tracking_number": "tracking_number",
+        "created_at": "created_at",
+    }
+    bought = Order.objects.filter(buyer=user).order_by("created_at")
+    sold = Order.objects.filter(stall__seller__user=user).order_by("created_at")
+    return {
+        "shipping_address": address[0] if address else None,
+        "bought": _with_lines(rows(bought, **columns, ship_to="ship_to")),
+        "sold": _with_lines(rows(sold, **columns)),
+    }
+
+
+def _with_lines(orders: list[dict]) -> list[dict]:
+    lines: dict[str, list[dict]] = {order["order"]: [] for order in orders}
+    for line in rows(
+        OrderLine.objects.filter(order__public_id__in=lines).order_by("pk"),
+        order="order__public_id",
+        title="title",
+        unit_price_cents="unit_price_cents",
+        quantity="quantity",
+    ):
+        lines[line.pop("order")].append(line)
+    return [{**order, "lines": lines[order["order"]]} for order in orders]

@@ -168,6 +168,29 @@ def test_an_app_code_opens_once(steward_with_app):
     assert "each works once" in again.content.decode()
 
 
+def test_a_used_code_typed_again_is_refused_logged_and_told_to_the_owner(
+    steward_with_app, mailoutbox, caplog, django_capture_on_commit_callbacks
+):
+    """ASVS V2.8.5: a code seen over a shoulder is worth nothing once used, and its
+    owner hears that someone with their password tried it."""
+    code = app_code(steward_with_app.app, steps_ahead=1)
+    assert signed_in(steward_with_app).post(VERIFY, {"code": code}).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        again = signed_in(steward_with_app).post(VERIFY, {"code": code})
+    assert again.status_code == 400 and "That code is not right" in again.text
+    assert [mail.subject for mail in mailoutbox] == [
+        "A used two-step code was typed again on your Mesh Bazaar account"
+    ]
+    assert mailoutbox[0].to == [steward_with_app.email]
+    assert f"typed again for account {steward_with_app.public_id}" in caplog.text
+    mailoutbox.clear()
+    steward_with_app.app.refresh_from_db()
+    steward_with_app.app.throttle_reset()  # the refusal's lock, run out
+    with django_capture_on_commit_callbacks(execute=True):
+        wrong = signed_in(steward_with_app).post(VERIFY, {"code": wrong_code(steward_with_app.app)})
+    assert wrong.status_code == 400 and mailoutbox == []  # merely wrong: no mail
+
+
 def test_a_recovery_code_opens_once_and_says_how_many_are_left(steward_with_app):
     code = steward_with_app.codes[0]
     browser = signed_in(steward_with_app)

@@ -8,7 +8,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from bench._servers import free_port, wait_for_port
 from deploy.internal_tls import make as make_certificates
 from tests.conftest import need
+from tests.subprocesses import python_with_local_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "f5e4d3c2b1a0"
@@ -90,20 +90,7 @@ def postgres_over_tls():
 
 
 def _ask(database_url: str) -> subprocess.CompletedProcess:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "bazaar.settings.local",
-        "DATABASE_URL": database_url,
-        "HOME": str(ROOT),
-    }
-    return subprocess.run(
-        [sys.executable, "-c", _ASK],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return python_with_local_settings(_ASK, DATABASE_URL=database_url)
 
 
 def test_django_speaks_tls_to_a_postgresql_our_ca_signed_and_nothing_else(

@@ -4,7 +4,6 @@ from REDIS_URL, and a server whose certificate our CA did not sign is refused.""
 
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from bench._servers import free_port, wait_for_port
 from deploy.internal_tls import make as make_certificates
 from tests.conftest import need
+from tests.subprocesses import python_with_local_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a0b1c2d3e4f5"
@@ -79,20 +79,7 @@ def redis_with_password(tmp_path):
 
 
 def _run(redis_url: str) -> subprocess.CompletedProcess:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "bazaar.settings.local",
-        "REDIS_URL": redis_url,
-        "HOME": str(ROOT),
-    }
-    return subprocess.run(
-        [sys.executable, "-c", _EXERCISE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return python_with_local_settings(_EXERCISE, REDIS_URL=redis_url)
 
 
 def test_every_redis_client_takes_the_password_from_the_url(redis_with_password):

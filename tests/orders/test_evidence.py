@@ -48,6 +48,18 @@ def _photo(name="crack.jpg", colour=(200, 120, 40)):
     return SimpleUploadedFile(name, jpeg_bytes((320, 240), colour), content_type="image/jpeg")
 
 
+def _disputed_with_a_photo(on_commit, order, buyer) -> PhotoUpload:
+    """The buyer opens a dispute with one photo; its upload, screened."""
+    on_commit(
+        order_dispute_open,
+        actor=buyer,
+        order=order,
+        reason="Broken",
+        photos=[process_upload(_photo())],
+    )
+    return PhotoUpload.objects.get(evidence_for=order.public_id)
+
+
 def _dispute(client, order, *photos, reason="The shade is cracked."):
     return client.post(
         reverse("orders:dispute", args=[order.public_id]),
@@ -159,14 +171,7 @@ def test_a_steward_reads_someone_elses_order_only_past_the_second_step(
     is neither party, signed in with the password alone, is sent to the second step and
     back; the photo itself says why in place. The parties never are."""
     settings.DEBUG = debug
-    on_commit(
-        order_dispute_open,
-        actor=buyer,
-        order=order,
-        reason="Broken",
-        photos=[process_upload(_photo())],
-    )
-    upload = PhotoUpload.objects.get(evidence_for=order.public_id)
+    upload = _disputed_with_a_photo(on_commit, order, buyer)
     page = reverse("orders:detail", args=[order.public_id])
     photo = reverse("orders:evidence", args=[order.public_id, upload.public_id])
     password_only = Client()
@@ -182,24 +187,21 @@ def test_a_steward_reads_someone_elses_order_only_past_the_second_step(
     pass_second_step(password_only.session, steward)
     assert password_only.get(page).status_code == 200
     assert password_only.get(photo).status_code == 200
+    # The read is on the stewards' record (ASVS V8.3.5); the parties' own reads are not.
+    read = StewardAction.objects.get(action=StewardAction.Action.ORDER_READ)
+    assert (read.actor, read.target_ref) == (steward, order.public_id)
     for party in (buyer, order.stall.seller.user):
         own = Client()
         own.force_login(party)
         assert own.get(page).status_code == 200
+    assert StewardAction.objects.filter(action=StewardAction.Action.ORDER_READ).count() == 1
 
 
 def test_screening_refuses_or_holds_evidence_and_tells_the_uploader(
     client, fake, order, buyer, steward, on_commit
 ):
     fake.score = 0.95
-    on_commit(
-        order_dispute_open,
-        actor=buyer,
-        order=order,
-        reason="Broken",
-        photos=[process_upload(_photo())],
-    )
-    refused = PhotoUpload.objects.get(evidence_for=order.public_id)
+    refused = _disputed_with_a_photo(on_commit, order, buyer)
     assert refused.status == "refused" and "appears to show nudity" in refused.error
     assert not default_storage.exists(refused.key) and not refused.private_key
     notice = Notice.objects.get(recipient=buyer, kind=Kind.PHOTO_SCREENED)
