@@ -9,6 +9,8 @@ pool is thread-safe and resets itself in a forked child (Celery's workers).
 """
 
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -190,6 +192,51 @@ def kept_until_any_changed(
     if None not in versions and keep(value):
         cache.set(key, (versions, value), timeout)
         _written([key])
+    return value
+
+
+# Kept values also held in this process's memory, with the scopes' versions they are
+# kept under (`kept_and_held_until_any_changed`): a few hundred pages' markup.
+HELD_VALUES = 256
+_held: OrderedDict[str, tuple[tuple, Any, float]] = OrderedDict()
+_held_lock = threading.Lock()
+
+
+def _versions_ahead(scope_keys: list[str]) -> tuple | None:
+    """The scopes' versions as the read ahead around this read found them; None unless
+    it read every one and found each."""
+    if not scope_keys:
+        return ()
+    ahead = _read_ahead.get() or {}
+    versions = tuple(ahead.get(key, _MISSING) for key in scope_keys)
+    return None if _MISSING in versions or None in versions else versions
+
+
+def kept_and_held_until_any_changed(
+    *, scopes: list[str], key: str, read: Callable[[], T], timeout: int
+) -> T:
+    """`kept_until_any_changed`, the value also held by this process with the versions
+    it was kept under: where the page's read ahead holds every scope's version (a round
+    trip it makes anyway), a value held for those same versions is served with no cache
+    read (a stall page's markup is ~50 KB to fetch and unpickle on each view). A change
+    that commits drops a version, so the next read ahead finds another and the held
+    value is not served. Held for half of `timeout`: a change no service marks (the
+    admin, a shell) shows within one and a half timeouts, where a kept value alone
+    shows within one."""
+    versions = _versions_ahead(kept_scope_keys(scopes))
+    if versions is not None:
+        with _held_lock:
+            held = _held.get(key)
+            if held is not None and held[0] == versions and held[2] > time.monotonic():
+                _held.move_to_end(key)
+                return held[1]
+    value = kept_until_any_changed(scopes=scopes, key=key, read=read, timeout=timeout)
+    if versions is not None:
+        with _held_lock:
+            _held[key] = (versions, value, time.monotonic() + timeout / 2)
+            _held.move_to_end(key)
+            while len(_held) > HELD_VALUES:
+                _held.popitem(last=False)
     return value
 
 

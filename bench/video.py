@@ -4,6 +4,7 @@ the embedded backend (Janus), in Debian's chromium with its fake camera.
     .venv/bin/python bench/video.py                      # 20 viewers (~3 min when quiet)
     .venv/bin/python bench/video.py --seconds 60         # the issue's 60 s run
     .venv/bin/python bench/video.py --viewers 5 --seconds 10
+    .venv/bin/python bench/video.py --rounds browserless   # only the browserless round (~1.5 min)
 
 A fresh SQLite market with one stall, daphne serving it, and Janus configured by the
 project (shows.media.janus_server). The seller's page goes live as a seller would (Go
@@ -28,8 +29,15 @@ so the servers, Janus, the publisher and the entrant keep the other CPU; without
 cgroups it falls back to nice 19 on every CPU and says so; --own-devices nice is that
 fallback, firstframe2's), and --fair-entries viewers enter one by
 one in a browser of normal priority, each leaving once timed; the watchers' decoding
-meanwhile is counted (all of them must decode; their frames a second too). The seller
-publishes from a browser of its own, at normal priority throughout.
+meanwhile is counted (all of them must decode; their frames a second too). Last, a
+fourth figure: the chromium watchers gone, 19 watchers without a browser
+(bench/_rtc_watchers: real WebRTC subscribers on Janus, each decoding the 480p layer
+with libvpx, all in one Python process, placed as --own-devices says) watch while
+--fair-entries viewers enter one by one as in the round before: the entrant's first
+frame with as many decoding subscribers on the SFU, without 19 renderers on this
+machine's CPU; their decoding is counted the same way, with their process's CPU.
+--rounds browserless runs only that round (after go live and the alone baseline). The
+seller publishes from a browser of its own, at normal priority throughout.
 
 Each viewer is a browser context of its own (a shopper of its own: cookies, visitor id)
 in one chromium process (but the third round's entrants); chromium gives each page its
@@ -54,6 +62,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +71,7 @@ sys.path.insert(0, str(ROOT))
 from bench._browsers import confined, launch  # noqa: E402
 from bench._cli import bench_main, parser_for  # noqa: E402
 from bench._report import load_average, median_p95_ms, progress, ratio  # noqa: E402
+from bench._rtc_watchers import watching  # noqa: E402
 from bench._servers import (  # noqa: E402
     cpu_seconds,
     daphne_process,
@@ -88,6 +98,7 @@ from bench._video_pages import (  # noqa: E402
     viewer,
     watch,
 )
+from bench._video_report import report  # noqa: E402
 
 CHROMIUM = os.environ.get("BAZAAR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -256,13 +267,14 @@ def _enter(browser, url: str, count: int, every: float, already: int) -> dict:
     }
 
 
-def _one_by_one(browser, url: str, count: int, every: float, watchers: list) -> dict:
+def _one_by_one(browser, url: str, count: int, every: float, frames) -> dict:
     """`count` viewers enter one at a time (the product's page, a desktop window), each
     alone in entering: it is timed to its first frame, then leaves before the next
-    comes in, one every `every` s. Meanwhile `watchers` keep watching: how many of them
-    decoded frames over the whole round is part of the figure."""
+    comes in, one every `every` s. Meanwhile the others keep watching (`frames()`: the
+    frames each has decoded so far): how many of them decoded frames over the whole
+    round is part of the figure."""
     load = load_average()
-    before = [inbound(page) for page in watchers]
+    before = frames()
     firsts, timelines = [], []
     began = time.monotonic()
     for index in range(count):
@@ -277,8 +289,7 @@ def _one_by_one(browser, url: str, count: int, every: float, watchers: list) -> 
     # A watcher whose count fell reconnected meanwhile (a new peer connection counts
     # from 0): its frames are the new connection's.
     decoded = [
-        end["frames"] - start["frames"] if end["frames"] >= start["frames"] else end["frames"]
-        for start, end in zip(before, [inbound(page) for page in watchers], strict=True)
+        end - start if end >= start else end for start, end in zip(before, frames(), strict=True)
     ]
     progress(f"  enter -> first frame: {[round(first * 1000) for first in firsts]}")
     return {
@@ -286,18 +297,81 @@ def _one_by_one(browser, url: str, count: int, every: float, watchers: list) -> 
         "load_average_after": load_average(),
         "enter_to_first_frame_ms": median_p95_ms(firsts),
         "entered_with_a_frame": f"{len(firsts)}/{count}",
-        "watchers_decoding": f"{sum(1 for frames in decoded if frames > 0)}/{len(watchers)}",
+        "watchers_decoding": f"{sum(1 for n in decoded if n > 0)}/{len(decoded)}",
         "watchers_frames_per_second": {
             "median": round(statistics.median(decoded) / seconds, 1),
             "least": round(min(decoded) / seconds, 1),
         },
+        "entries": [
+            {
+                "first_frame_ms": round(first * 1000, 1),
+                "steps_ms": {step: round(at, 1) for step, at in ordered(steps)},
+            }
+            for first, steps in zip(firsts, timelines, strict=True)
+        ],
         **step_costs(timelines),
     }
 
 
+def _page_frames(pages: list):
+    return lambda: [inbound(page)["frames"] for page in pages]
+
+
+def _keyframes(before: dict, after: dict) -> dict:
+    """Keyframe requests the publisher received and keyframes it sent, by layer."""
+    return {
+        rid: {
+            "plis_received": row["plis"] - before.get(rid, row)["plis"],
+            "keyframes_sent": row["keyframes"] - before.get(rid, row)["keyframes"],
+        }
+        for rid, row in after.items()
+    }
+
+
+def _browserless(browser, url: str, count: int, args, seller) -> dict:
+    """`count` watchers without a browser (bench/_rtc_watchers: real subscribers on the
+    SFU, each decoding the 480p layer, in one process), placed as --own-devices says (as
+    the round before places the watchers' browser), and --fair-entries viewers entering
+    one by one: a shopper's first frame with as many decoding subscribers, without as
+    many chromium renderers on this machine's CPU."""
+    with watching(url, count) as watchers:
+        joined = sum(1 for state in watchers["ready"] if state["frames"] > 0)
+        progress(f"  {joined}/{count} watchers without a browser decoding")
+        with _placed(watchers["pid"], args.own_devices) as placement:
+            time.sleep(2)
+            cpu, began = cpu_seconds(watchers["pid"]), time.monotonic()
+            keyframes_before = outbound(seller)
+            fair = _one_by_one(
+                browser,
+                url,
+                args.fair_entries,
+                args.enter_every,
+                lambda: [state["frames"] for state in watchers["states"]()],
+            )
+            cpu = (cpu_seconds(watchers["pid"]) - cpu) / (time.monotonic() - began)
+            publisher_keyframes = _keyframes(keyframes_before, outbound(seller))
+        states = watchers["states"]()
+    return {
+        **fair,
+        "watchers_placed": placement,
+        "watchers_decoding_at_start": f"{joined}/{count}",
+        "watchers_heights": sorted({state["height"] for state in states}),
+        "watchers_errors": sorted({state["error"] for state in states if state["error"]}),
+        "watchers_process_cpu_percent_of_one_core": round(100 * cpu, 1),
+        "publisher_keyframes": publisher_keyframes,
+    }
+
+
+def _placed(pid: int, own_devices: str):
+    """The watchers' process on a CPU of its own (core), at nice 19 (nice), or as it is."""
+    if own_devices == "none":
+        return nullcontext({"cpus": None, "fallback": "not confined: nice 0 on every CPU"})
+    return confined(pid, WATCHERS_NICE, cpuset=own_devices == "core")
+
+
 def _run(args, browsers: dict, base_url: str, seed: dict, janus) -> dict:
     stall_url = f"{base_url}/stalls/{seed['stall']}/"
-    browser, browser_pid = browsers["viewers"]
+    browser = browsers["viewers"][0]
     seller = _go_live(browsers["seller"][0], base_url, seed)
     waiting = viewer(browser, stall_url, DESKTOP)
     progress("going live")
@@ -308,21 +382,44 @@ def _run(args, browsers: dict, base_url: str, seed: dict, janus) -> dict:
     go_live_s = (first_at - started_at) / 1000 if first_at else None
 
     progress(f"baseline: {args.alone} entering alone; one watching for {args.baseline_seconds} s")
-    alone = _one_by_one(browser, stall_url, args.alone, 1.0, [waiting])
+    alone = _one_by_one(browser, stall_url, args.alone, 1.0, _page_frames([waiting]))
     baseline = watch([waiting], args.baseline_seconds)[0]
+    alone_ms = alone["enter_to_first_frame_ms"].get("median_ms")
+    results = {
+        "viewers": args.viewers,
+        "rounds": args.rounds,
+        "go_live_to_first_frame_s": round(go_live_s, 2) if go_live_s else None,
+        "baseline": {"mbps": baseline["mbps"], "height": baseline["height"], "alone": alone},
+        "ratios": {},
+    }
+    if args.rounds == "all":
+        results.update(_browser_rounds(args, browsers, stall_url, seller, waiting, janus))
+        results["ratios"] = _ratios(results, alone_ms)
+    waiting.context.close()
 
+    progress(
+        f"{args.viewers - 1} watching without a browser; "
+        f"{args.fair_entries} enter one by one, at normal priority"
+    )
+    browserless = _browserless(browsers["entering"][0], stall_url, args.viewers - 1, args, seller)
+    results["watchers_without_a_browser"] = browserless
+    results["ratios"]["without_a_browser_p95_vs_alone_median"] = ratio(
+        browserless["enter_to_first_frame_ms"].get("p95_ms"), alone_ms
+    )
+    results["load_average"] = load_average()
+    report(results, WATCHERS_NICE)
+    return results
+
+
+def _browser_rounds(args, browsers: dict, stall_url: str, seller, waiting, janus) -> dict:
+    """The rounds whose watchers are chromium pages: walking in (then everybody watches
+    for --seconds), all at once, and the watchers' browser confined."""
+    browser, browser_pid = browsers["viewers"]
     entering = args.viewers - 1
     progress(f"{entering} viewers walking in, one every {args.enter_every} s")
     keyframes_before = outbound(seller)
     walking = _enter(browser, stall_url, entering, args.enter_every, already=1)
-    keyframes_after = outbound(seller)
-    publisher_keyframes = {
-        rid: {
-            "plis_received": row["plis"] - keyframes_before.get(rid, row)["plis"],
-            "keyframes_sent": row["keyframes"] - keyframes_before.get(rid, row)["keyframes"],
-        }
-        for rid, row in keyframes_after.items()
-    }
+    publisher_keyframes = _keyframes(keyframes_before, outbound(seller))
     viewers = [waiting, *walking.pop("pages")]
     progress(f"watching for {args.seconds} s")
     janus_cpu = cpu_seconds(janus.pid)
@@ -346,125 +443,51 @@ def _run(args, browsers: dict, base_url: str, seed: dict, janus) -> dict:
     *others, spare = at_once.pop("pages")
     spare.context.close()
     watchers = [waiting, *others]
-    with confined(browser_pid, WATCHERS_NICE, cpuset=args.own_devices == "core") as confinement:
+    with _placed(browser_pid, args.own_devices) as confinement:
         time.sleep(2)
         fair = _one_by_one(
-            browsers["entering"][0], stall_url, args.fair_entries, args.enter_every, watchers
+            browsers["entering"][0],
+            stall_url,
+            args.fair_entries,
+            args.enter_every,
+            _page_frames(watchers),
         )
         for page in watchers[1:]:
             page.context.close()
     fair["watchers_confined"] = confinement
-
-    decoding = sum(1 for row in watched if row["frames"] > 0)
-    layers_watched = by_layer(watched)
-    mean_mbps = sum(row["mbps"] for row in watched) / len(watched)
-    alone_ms = alone["enter_to_first_frame_ms"].get("median_ms")
-    results = {
-        "viewers": args.viewers,
+    return {
         "seconds": args.seconds,
-        "decoding": decoding,
+        "decoding": sum(1 for row in watched if row["frames"] > 0),
         "frames_decoded": [row["frames"] for row in watched],
-        "bitrate_by_layer": layers_watched,
-        "mean_mbps_per_viewer": round(mean_mbps, 3),
+        "bitrate_by_layer": by_layer(watched),
+        "mean_mbps_per_viewer": round(sum(row["mbps"] for row in watched) / len(watched), 3),
         "sfu_cpu_percent_of_one_core": round(100 * janus_cpu / args.seconds, 1),
         "publisher_layers": layers,
-        "go_live_to_first_frame_s": round(go_live_s, 2) if go_live_s else None,
         "walking_in": walking,
         "all_at_once": at_once,
         "watchers_on_their_own_devices": fair,
         "publisher_keyframes_while_walking_in": publisher_keyframes,
-        "baseline": {"mbps": baseline["mbps"], "height": baseline["height"], "alone": alone},
-        "ratios": {
-            "mbps_per_viewer_vs_baseline_on_its_layer": ratio(
-                layers_watched.get(f"{baseline['height']}p", {}).get("mean_mbps"),
-                baseline["mbps"],
-            ),
-            "walking_in_p95_vs_alone_median": ratio(
-                walking["enter_to_first_frame_ms"].get("p95_ms"), alone_ms
-            ),
-            "all_at_once_p95_vs_alone_median": ratio(
-                at_once["enter_to_first_frame_ms"].get("p95_ms"), alone_ms
-            ),
-            "own_devices_p95_vs_alone_median": ratio(
-                fair["enter_to_first_frame_ms"].get("p95_ms"), alone_ms
-            ),
-        },
-        "load_average": load_average(),
     }
-    _print(results)
-    return results
 
 
-def _print(results: dict) -> None:
-    print(
-        f"\n{results['decoding']}/{results['viewers']} viewers decoding over {results['seconds']} s"
-    )
-    print(f"frames decoded per viewer: {results['frames_decoded']}")
-    for layer, row in results["bitrate_by_layer"].items():
-        print(f"  {layer:>6}: {row['viewers']:>2} viewers, {row['mean_mbps']} Mbps mean each")
-    print(f"SFU (Janus) CPU: {results['sfu_cpu_percent_of_one_core']} % of one core")
-    for layer in results["publisher_layers"]:
-        print(
-            f"  publisher layer {layer['rid']}: {layer['size']} {layer['mbps']} Mbps "
-            f"{'active' if layer['active'] else 'inactive'}"
-        )
-    print(f"go live -> first frame (a waiting viewer): {results['go_live_to_first_frame_s']} s")
-    alone = results["baseline"]["alone"]
-    print(
-        f"enter -> first frame, one viewer alone ({alone['entered_with_a_frame']}; load "
-        f"{alone['load_average_before']} -> {alone['load_average_after']}): "
-        f"{alone['enter_to_first_frame_ms']} ms; {_steps_line(alone)}"
-    )
-    for title, key in (("walking in", "walking_in"), ("all at once", "all_at_once")):
-        phase = results[key]
-        every = f"one every {phase['every_s']} s" if phase["every_s"] else "together"
-        print(
-            f"enter -> first frame, {title} ({every}; load {phase['load_average_before']}"
-            f" -> {phase['load_average_after']}): {phase['enter_to_first_frame_ms']} ms "
-            f"({phase['entered_with_a_frame']} viewers)"
-        )
-        for design, row in phase["by_design"].items():
-            print(f"  {design}: {row['enter_to_first_frame_ms']} ms; {_steps_line(row)}")
-        print(f"  p95 {DESIGNS[0]} / {DESIGNS[1]}: {phase['design_ratio_p95']}")
-        if key == "walking_in":
-            for entry in phase["entries"]:
-                steps = " ".join(f"{step} {at:.0f}" for step, at in entry["steps_ms"].items())
-                print(
-                    f"    #{entry['entry']:>2} {entry['design']:<12} "
-                    f"({entry['watching_already']:>2} watching): "
-                    f"{entry['first_frame_ms']} ms | {steps}"
-                )
-    print(f"  publisher while they walked in: {results['publisher_keyframes_while_walking_in']}")
-    own = results["watchers_on_their_own_devices"]
-    confinement = own["watchers_confined"]
-    where = (
-        f"on CPU {confinement['cpus']} alone ({confinement['processes_confined']} processes "
-        f"in a cpuset of their own)"
-        if confinement["cpus"] is not None
-        else f"at nice {WATCHERS_NICE} on every CPU ({confinement['fallback']}; "
-        f"{confinement['processes_reniced']} processes)"
-    )
-    print(
-        f"enter -> first frame, the others watching on their own devices (load "
-        f"{own['load_average_before']} -> {own['load_average_after']}): "
-        f"{own['enter_to_first_frame_ms']} ms ({own['entered_with_a_frame']} entrants; "
-        f"watchers decoding meanwhile: {own['watchers_decoding']}, frames/s each "
-        f"{own['watchers_frames_per_second']})\n"
-        f"  models: each watcher decodes on a device of its own, so its decoding may not "
-        f"take CPU from the servers or the entrant; here their browser runs {where}, "
-        f"the entrant's at nice 0 on any CPU. The figures above are unchanged: every "
-        f"browser at nice 0 on every CPU.\n"
-        f"  {_steps_line(own)}"
-    )
-    print(f"ratios: {results['ratios']}   load average {results['load_average']}")
-
-
-def _steps_line(costs: dict) -> str:
-    steps = costs["steps"]
-    line = " ".join(
-        f"{step} {row['median_ms']:.0f}/{row['p95_ms']:.0f}" for step, row in steps.items()
-    )
-    return f"{line}; asked for a keyframe: {costs['viewer_asked_for_keyframe']}"
+def _ratios(results: dict, alone_ms: float | None) -> dict:
+    baseline = results["baseline"]
+    return {
+        "mbps_per_viewer_vs_baseline_on_its_layer": ratio(
+            results["bitrate_by_layer"].get(f"{baseline['height']}p", {}).get("mean_mbps"),
+            baseline["mbps"],
+        ),
+        **{
+            f"{name}_p95_vs_alone_median": ratio(
+                results[key]["enter_to_first_frame_ms"].get("p95_ms"), alone_ms
+            )
+            for name, key in (
+                ("walking_in", "walking_in"),
+                ("all_at_once", "all_at_once"),
+                ("own_devices", "watchers_on_their_own_devices"),
+            )
+        },
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -485,16 +508,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--own-devices",
-        choices=("core", "nice"),
+        choices=("core", "nice", "none"),
         default="core",
-        help="the watchers' browser in the last round: on a CPU of its own (a cpuset; "
-        "nice 19 without root or cgroup v1), or at nice 19 on every CPU",
+        help="the watchers in the last two rounds (their browser, or their process without "
+        "one): on a CPU of their own (a cpuset; nice 19 without root or cgroup v1), at nice "
+        "19 on every CPU, or as they are (nice 0 on every CPU)",
     )
     parser.add_argument(
         "--enter-every",
         type=float,
         default=2.0,
         help="seconds between viewers walking in (the all-at-once round follows anyway)",
+    )
+    parser.add_argument(
+        "--rounds",
+        choices=("all", "browserless"),
+        default="all",
+        help="all: every round; browserless: go live, alone, then only the round whose "
+        "watchers have no browser",
     )
     return parser
 

@@ -34,7 +34,7 @@ from bazaar.errors import NotFound
 from bazaar.prepared import Prepared
 from shows.models import Show
 from shows.selectors import live_now
-from stalls.cards import stall_item_cards
+from stalls.cards import stall_item_cards_and_photos
 from stalls.models import Category, Condition, Item, Photo, Stall
 from stalls.room.presence import live_stall_ids
 from stalls.selectors import (
@@ -152,15 +152,20 @@ def item_cards(items: list[Item], *, viewer) -> list[ItemCard]:
         reserved=units_reserved(item_ids=ids),
         auctions=auctions_running_by_item(item_ids=ids),
         held=units_held_for(holder=viewer, item_ids=ids),
+        photos=_photos_by_item(ids),
     )
 
 
 def _cards(
-    items: list[Item], *, reserved: dict[int, int], auctions: dict, held: dict[int, int]
+    items: list[Item],
+    *,
+    reserved: dict[int, int],
+    auctions: dict,
+    held: dict[int, int],
+    photos: dict[int, list[Photo]],
 ) -> list[ItemCard]:
-    """Cards from the items' stock, auctions and the viewer's holds, read by the
-    caller: the photos one query, "live" one cache read."""
-    photos = _photos_by_item([item.pk for item in items])
+    """Cards from the items' stock, auctions, the viewer's holds and photos, read by
+    the caller; "live" one cache read."""
     live = live_stall_ids(public_ids=list({item.stall.public_id for item in items}))
     return [
         ItemCard(
@@ -206,13 +211,13 @@ def item_listed(*, public_id: str) -> Item:
 
 def item_page_cards(*, item: Item, viewer) -> tuple[ItemCard, list[ItemCard]]:
     """One item for its own page, with its stall and seller, and the cards of more
-    from its stall: those for sale first, then the newest. The stall's items and
-    their stock are the stall page's kept cards (`stall_item_cards`, dropped by every
-    stock, item and photo change), its running auctions read only while it has any
-    (`auctions_running_in_stall`); then the viewer's holds and the photos (the item's
-    card carries all of its own, for the gallery), one query each."""
+    from its stall: those for sale first, then the newest. The stall's items, their
+    stock and photos are kept (`stall_item_cards_and_photos`, dropped by every stock,
+    item and photo change), its running auctions read only while it has any
+    (`auctions_running_in_stall`); the item's card carries all of its own photos, for
+    the gallery; the viewer's holds, one query."""
     stall = item.stall
-    stall_items = stall_item_cards(stall=stall)
+    stall_items, photos = stall_item_cards_and_photos(stall=stall)
     reserved = {other.pk: other.reserved for other in stall_items}
     held = units_held_for(holder=viewer, item_ids=list(reserved))
     in_auction = auctions_running_in_stall(stall=stall)
@@ -221,7 +226,9 @@ def item_page_cards(*, item: Item, viewer) -> tuple[ItemCard, list[ItemCard]]:
     more.sort(key=lambda other: not (other.available or other.pk in in_auction or other.pk in held))
     shown = [item, *more[:ROW_LENGTH]]
     auctions = auctions_running_by_item(item_ids=[one.pk for one in shown]) if in_auction else {}
-    card, *more_cards = _cards(shown, reserved=reserved, auctions=auctions, held=held)
+    card, *more_cards = _cards(
+        shown, reserved=reserved, auctions=auctions, held=held, photos=photos
+    )
     return card, more_cards
 
 

@@ -154,6 +154,7 @@ class StewardAction(models.Model):
         ELECTION_APPROVE = "election_approve", "Approved an election's result"
         STEWARD_REVOKE = "steward_revoke", "Revoked a steward"
         DISPUTE_DECIDE = "dispute_decide", "Decided a dispute"
+        ORDER_READ = "order_read", "Read someone's order"
 
     public_id = PublicIdField()
     actor = models.ForeignKey(

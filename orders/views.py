@@ -255,7 +255,10 @@ def order_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     order = escrow_selectors.order_for_viewer(
         user=request.user, public_id=public_id, session=request.session
     )
-    return render(request, "orders/order_detail.html", _order_context(request, order))
+    context = _order_context(request, order)
+    if context["view"].is_steward:
+        escrow_services.order_read_by_steward(steward=request.user, order=order)
+    return render(request, "orders/order_detail.html", context)
 
 
 def _evidence_view(*, thumbnail: bool):

@@ -12,7 +12,9 @@ class StallsConfig(AppConfig):
             STALL_PAGE,
             cards_scope,
             item_page_cards_keys,
+            item_page_family_keys,
             stall_page_cards_keys,
+            stall_page_family_keys,
         )
         from .room.presence import item_page_presence_keys
 
@@ -22,3 +24,6 @@ class StallsConfig(AppConfig):
         register_page_reads(STALL_PAGE, stall_page_cards_keys)
         register_page_reads(ITEM_PAGE, item_page_cards_keys)
         register_page_reads(ITEM_PAGE, item_page_presence_keys)
+        # Every app's scope of the stall: the pages' kept markup is then held in memory.
+        register_page_reads(STALL_PAGE, stall_page_family_keys)
+        register_page_reads(ITEM_PAGE, item_page_family_keys)

@@ -11,7 +11,13 @@ events that already send the `stock` frame or refresh the section's cards).
 
 from django.template.loader import render_to_string
 
-from bazaar.cache import changed_on_commit, kept_keys, kept_until_changed
+from bazaar.cache import (
+    changed_on_commit,
+    family_scopes,
+    kept_keys,
+    kept_scope_keys,
+    kept_until_changed,
+)
 
 from .models import Item, Photo, Stall
 from .selectors import items_with_availability
@@ -48,18 +54,19 @@ def _cards_rendered(stall: Stall) -> list[Item]:
     return items
 
 
-def stall_item_cards(*, stall: Stall) -> list[Item]:
+def stall_item_cards_and_photos(*, stall: Stall) -> tuple[list[Item], dict[int, list[Photo]]]:
     """The stall's live items, newest first, each with `available`, `reserved` and
-    `card_html` (its card's link); from the cache when warm, two queries when cold.
-    Cards read while a change was committing are never served after it
-    (`kept_until_changed`)."""
-    items = kept_until_changed(
+    `card_html` (its card's link), and each item's photos in order (an item page's
+    gallery and its "More from" row): kept together, since every photo change drops the
+    cards; from the cache when warm, three queries when cold. Cards read while a change
+    was committing are never served after it (`kept_until_changed`)."""
+    items, photos = kept_until_changed(
         scope=cards_scope(stall.pk),
-        name="cards",
-        read=lambda: _cards_rendered(stall),
+        name="cards-photos",
+        read=lambda: (_cards_rendered(stall), _item_photos(stall)),
         timeout=CARDS_CACHE_SECONDS,
     )
-    return _in_stall(items, stall)
+    return _in_stall(items, stall), photos
 
 
 def stall_cards_and_gallery(*, stall: Stall, size: int) -> tuple[list[Item], list[Photo]]:
@@ -82,14 +89,35 @@ def stall_page_cards_keys(stall: Stall) -> list[str]:
 
 
 def item_page_cards_keys(item: Item) -> list[str]:
-    """What an item page's `stall_item_cards` reads (to read ahead)."""
-    return kept_keys(cards_scope(item.stall_id), "cards")
+    """What an item page's `stall_item_cards_and_photos` reads (to read ahead)."""
+    return kept_keys(cards_scope(item.stall_id), "cards-photos")
+
+
+def stall_page_family_keys(stall: Stall) -> list[str]:
+    """The versions of every app's scope of the stall, which the stall page's kept
+    markup goes stale with (`{% kept %}`): read ahead, the markup held by the process
+    is served with no cache read of its own while none of them changed."""
+    return kept_scope_keys(family_scopes("stall", stall.pk))
+
+
+def item_page_family_keys(item: Item) -> list[str]:
+    """`stall_page_family_keys` for an item page, whose kept markup is its stall's."""
+    return kept_scope_keys(family_scopes("stall", item.stall_id))
 
 
 def _in_stall(items: list[Item], stall: Stall) -> list[Item]:
     for item in items:
         item.stall = stall
     return items
+
+
+def _item_photos(stall: Stall) -> dict[int, list[Photo]]:
+    photos: dict[int, list[Photo]] = {}
+    for photo in Photo.objects.filter(
+        stall=stall, item__isnull=False, item__archived_at__isnull=True
+    ).order_by("position", "id"):
+        photos.setdefault(photo.item_id, []).append(photo)
+    return photos
 
 
 def _gallery(stall: Stall) -> list[Photo]:

@@ -12,7 +12,8 @@ Rendering the same markup for every viewer was most of a page's CPU. Django's ow
 makes it stale commits: the fragment goes stale with every scope registered for the
 family's member (`bazaar.cache.register_family_scope`: a stall's items, running
 auctions, rating), and what is read fresh with the page anyway (the stall's own row)
-goes into the key through `vary`. One cache round trip when warm.
+goes into the key through `vary`. One cache round trip when warm; none where the
+page read its family's scopes ahead (`bazaar.cache.kept_and_held_until_any_changed`).
 
 What is the viewer's own stays out of the kept markup:
 - an `{% unkept %}` block, a direct child of `{% kept %}` (not inside an `if` or a
@@ -38,7 +39,7 @@ from django import template
 from django.template.base import Node, NodeList, TextNode
 from django.template.defaulttags import TemplateIfParser
 
-from bazaar.cache import family_scopes, kept_until_any_changed
+from bazaar.cache import family_scopes, kept_and_held_until_any_changed
 
 register = template.Library()
 
@@ -119,7 +120,9 @@ class _FragmentNode(Node):
 
 
 class KeptNode(_FragmentNode):
-    """Kept in the cache, for every process, until a scope of its family changes."""
+    """Kept in the cache, for every process, until a scope of its family changes; also
+    held by the process, so a page that read its family's scopes ahead reads no markup
+    from the cache while none changed."""
 
     def __init__(self, name: str, family: str, member, vary: list, nodelist: NodeList):
         super().__init__("kept", vary, nodelist)
@@ -127,7 +130,7 @@ class KeptNode(_FragmentNode):
 
     def _markup(self, context, digest: str, render: Callable[[], str]) -> str:
         member = self.member.resolve(context)
-        return kept_until_any_changed(
+        return kept_and_held_until_any_changed(
             scopes=family_scopes(self.family, member),
             key=f"fragment:{self.name}:{self.family}:{member}:{digest}",
             read=render,

@@ -288,6 +288,20 @@ def order_cancel(*, actor, order: Order, idempotency_key: str = "") -> Order:
         return order
 
 
+def order_read_by_steward(*, steward, order: Order) -> None:
+    """A steward opened an order they are no party to: its page holds the buyer's
+    address and the dispute's photos, so the read goes on the stewards' record
+    (OWASP ASVS V8.3.5), as their decisions do."""
+    steward_action_record(
+        actor=steward,
+        action=StewardAction.Action.ORDER_READ,
+        target_kind="order",
+        target_ref=order.public_id,
+        target_label=f"Order from {order.stall.name}, {order.get_status_display().lower()}",
+        reason="Read the order's page.",
+    )
+
+
 def order_dispute_settle(*, actor, order: Order, refund_cents: int, reason: str) -> Order:
     """A steward decides a dispute: refund in full or in part (the rest goes to the
     seller, less the fee), or nothing refunded and the order released. The decision

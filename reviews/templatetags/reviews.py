@@ -45,6 +45,13 @@ def stall_rating_line(stall, link: bool = True) -> dict:
     return {"stall": stall, "rating": stall_rating(stall=stall), "link": link}
 
 
+@register.simple_tag
+def stall_reviewed(stall) -> bool:
+    """Whether any review of the stall is shown (its kept rating, read ahead): without
+    one, the stall page's reviews section is the same for every viewer, so it is kept."""
+    return bool(stall_rating(stall=stall).count)
+
+
 @register.inclusion_tag("reviews/_stall_reviews.html", takes_context=True)
 def stall_reviews_latest(context, stall) -> dict:
     """The stall page's reviews section: the rating and the latest few."""

@@ -232,3 +232,73 @@ def test_a_change_committed_after_the_read_ahead_shows_on_the_next_page(
         reads.answer = "after"
         assert kept(reads) == "before"  # as read ahead: this page started before the change
     assert kept(reads) == "after"
+
+
+# kept_and_held_until_any_changed: a kept value also held by the process.
+
+
+def held(reads, scopes=("test:held",)):
+    from bazaar.cache import kept_and_held_until_any_changed
+
+    return kept_and_held_until_any_changed(
+        scopes=list(scopes), key="test:held:value", read=reads, timeout=60
+    )
+
+
+def page_view(reads, scopes=("test:held",)):
+    """A page that reads the scopes' versions ahead, then the held value."""
+    from bazaar.cache import kept_scope_keys, read_ahead
+
+    with read_ahead(kept_scope_keys(list(scopes))):
+        return held(reads, scopes)
+
+
+@pytest.mark.django_db
+def test_a_held_value_is_no_cache_read_while_its_scopes_versions_are_read_ahead(cache_reads):
+    reads = Reads("markup")
+    assert page_view(reads) == page_view(reads) == "markup"  # the first version, then held
+    cache_reads.clear()
+    assert page_view(reads) == "markup" and reads.count == 1
+    assert len(cache_reads) == 1  # the read ahead alone
+    assert held(reads) == "markup" and len(cache_reads) == 2  # no read ahead: the cache
+
+
+@pytest.mark.django_db
+def test_a_change_committed_to_any_scope_shows_on_the_next_page_not_the_held_value(
+    django_capture_on_commit_callbacks,
+):
+    from bazaar.cache import changed_on_commit
+
+    scopes = ("test:held", "test:held:other")
+    reads = Reads("before")
+    page_view(reads, scopes), page_view(reads, scopes)  # held
+    with django_capture_on_commit_callbacks(execute=True):
+        changed_on_commit("test:held:other")
+    reads.answer = "after"
+    assert page_view(reads, scopes) == "after" and reads.count == 2
+    with django_capture_on_commit_callbacks(execute=False):
+        changed_on_commit("test:held")  # rolled back: nothing changes
+    assert page_view(reads, scopes) == "after" and reads.count == 2
+
+
+@pytest.mark.django_db
+def test_a_held_value_lives_half_its_timeout_and_the_process_holds_a_bounded_number(
+    monkeypatch,
+):
+    from bazaar import cache as kept_cache
+
+    now = [1000.0]
+    monkeypatch.setattr(kept_cache.time, "monotonic", lambda: now[0])
+    reads = Reads("markup")
+    page_view(reads), page_view(reads)
+    now[0] += 29
+    assert page_view(reads) == "markup" and reads.count == 1  # held
+    kept_cache.cache.delete("test:held:value")  # gone from the cache: only held now
+    now[0] += 2
+    assert page_view(reads) == "markup" and reads.count == 2  # past 30 s: read again
+    monkeypatch.setattr(kept_cache, "HELD_VALUES", 2)
+    for number in range(3):
+        kept_cache.kept_and_held_until_any_changed(
+            scopes=[], key=f"test:held:{number}", read=lambda: "x", timeout=60
+        )
+    assert len(kept_cache._held) <= 2 and "test:held:0" not in kept_cache._held

@@ -111,12 +111,11 @@ BUDGETS = {
     # orders.checkout.selectors, watchlist.selectors).
     "stall signed out": 1,
     "stall signed in": 3,
-    # Item (signed in): session, user, the item, the viewer's holds in its stall, the
-    # photos of the page's items (the item's gallery among them), accepted offer
-    # (the stall's items with their stock, no auction running, the rating and the
-    # Save and Follow buttons are kept: stalls.cards, auctions.selectors,
-    # reviews.selectors, watchlist.selectors).
-    "item": 6,
+    # Item (signed in): session, user, the item, the viewer's holds in its stall,
+    # accepted offer (the stall's items with their stock and photos, no auction
+    # running, the rating and the Save and Follow buttons are kept: stalls.cards,
+    # auctions.selectors, reviews.selectors, watchlist.selectors).
+    "item": 5,
     # Cart: session, user, the lines, the open checkout, then for all lines at once
     # their accepted offers, stock and shipping (the count is kept); checkout reads
     # the address too.

@@ -73,13 +73,15 @@ DEFAULTS = {
         "enter_every": 2.0,
         "alone": 3,
         "fair_entries": 5,
+        "own_devices": "core",
+        "rounds": "all",
     },
     "page_cost": {
         "postgres": DEFAULT_POSTGRES,
         "redis": DEFAULT_REDIS,
         "server": "uvicorn",
-        "rounds": 4,
-        "requests": 20,
+        "rounds": 60,
+        "requests": 5,
     },
     "crowd": {
         "n": "1000,5000",
@@ -480,3 +482,37 @@ def test_an_entrant_read_after_the_deadline_is_still_read():
     past = time.monotonic() - 1
     assert _video_pages.first_frame(Page(), "__firstFrameMs", deadline=past) == 1234.5
     assert _video_pages.first_frame(Page(), "__firstFrameAt", deadline=past) is None
+
+
+def test_page_cost_ratios_are_per_round_against_the_trivial_view_just_before(capsys):
+    page_cost = importlib.import_module("bench.page_cost")
+    # The trivial view's CPU doubles in the third round; the page's with it, so its
+    # per-round ratio stays 2, where a ratio of the medians would not.
+    trivial = [0.001, 0.001, 0.002, 0.002]
+    samples = {
+        "trivial": {"cpu": trivial, "wall": [0.002] * 4},
+        "grid": {"cpu": [0.002, 0.002, 0.004, 0.004], "wall": [0.004] * 4, "trivial_cpu": trivial},
+        "cart": {"cpu": [0.003, 0.003, 0.008, 0.004], "wall": [0.005] * 4, "trivial_cpu": trivial},
+    }
+
+    figures = page_cost.figures(samples, load_before=1.0)
+
+    assert set(figures) == {
+        "pages",
+        "worst_ratio",
+        "aim_met",
+        "aim_met_q3",
+        "load_before",
+        "load_after",
+    }
+    assert figures["pages"]["trivial"]["cpu_ratio"] == 1.0
+    assert figures["pages"]["grid"]["cpu_ratio"] == 2.0
+    assert figures["pages"]["grid"]["ratio_iqr"] == [2.0, 2.0]
+    assert figures["pages"]["cart"]["cpu_ratio"] == 3.0
+    assert figures["pages"]["cart"]["ratio_iqr"] == [2.75, 3.25]
+    assert figures["pages"]["cart"]["cpu_ms"] == 3.5
+    assert (figures["worst_ratio"], figures["aim_met"], figures["aim_met_q3"]) == (3.0, True, False)
+    json.dumps(figures)
+    page_cost.print_table({**figures, "server": "uvicorn"}, 4, 5)
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["cart", "3.50", "3.00x", "2.75-3.25x", "5.00", "5.00"] in rows

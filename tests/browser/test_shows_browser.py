@@ -345,3 +345,32 @@ class LiveShowTest(BrowserTestCase):
         )
         seller.close(run_before_unload=False)
         viewer.get_by_text("The show has ended").wait_for(timeout=30_000)
+
+    def test_watchers_without_a_browser_decode_the_480p_layer_and_count_as_watching(self):
+        """bench/video.py's cheaper watchers (bench/_rtc_watchers): each enters by the stall
+        page, subscribes on Janus, decodes the seller's 480p layer and beats as the stage
+        does, so the seller sees them watching."""
+        from bench._rtc_watchers import watching
+
+        seller = self.go_live()
+        seller.get_by_role("button", name="Start show").click()
+        seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
+        with watching(self.stall_url, 2, ready_seconds=20) as watchers:
+            ready = watchers["ready"]
+            assert [state["error"] for state in ready] == ["", ""], ready
+            assert all(state["frames"] > 0 for state in ready), ready
+            seller.locator("[data-show-seller-watching]").filter(has_text="2").wait_for(
+                timeout=25_000
+            )
+            later = watchers["states"]()
+        assert all(
+            after["frames"] > before["frames"] for before, after in zip(ready, later, strict=True)
+        ), (ready, later)
+        # Substream 0: the low layer (480 lines, or fewer if the encoder scaled it down).
+        assert all(0 < state["height"] <= 480 for state in later), later
+        assert [state["error"] for state in later] == ["", ""], later
+        # Without the server's subscription ahead (a page whose server was late): the
+        # watcher creates its session, attaches and joins the 480p layer itself.
+        with watching(self.stall_url, 1, ready_seconds=20, ahead=False) as watchers:
+            assert watchers["ready"][0]["frames"] > 0, watchers["ready"]
+            assert 0 < watchers["ready"][0]["height"] <= 480, watchers["ready"]

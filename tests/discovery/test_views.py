@@ -264,18 +264,19 @@ def test_a_warm_item_page_reads_its_apps_kept_values_in_one_cache_read(
     client, catalogue, monkeypatch
 ):
     """The stall's cards and running auctions, the seller's dot, the Save and Follow
-    counts: read ahead together (bazaar.cache.read_ahead), one round trip, not five;
-    the seller coming in still shows on the next view."""
+    counts and the stall's scopes: read ahead together (bazaar.cache.read_ahead), one
+    round trip, not five, and the kept markup held by the process for those scopes'
+    versions; the seller coming in still shows on the next view."""
     from django.core.cache import cache
 
     url = reverse("discovery:item", args=[catalogue["teapot"].public_id])
-    page(client, url)  # warm
+    page(client, url)  # warm: the scopes' first versions
+    page(client, url)  # the markup kept for them, held
     reads = []
     get_many = cache.get_many
     monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
     assert "is in the stall now" not in page(client, url)
-    # the read ahead, then the kept markup's own entry (with the scope not read ahead)
-    assert len(reads) == 2
+    assert len(reads) == 1  # the read ahead; the markup held for the versions it read
     wanted = ("stall-items", "stall-auctions", "seller-present", "item-watches", "stall-follows")
     assert all(any(part in key for key in reads[0]) for part in wanted)
     seller_presence_beat(stall_public_id=catalogue["lamps"].public_id)
@@ -451,3 +452,22 @@ def test_the_item_page_keeps_each_viewers_own_parts(client, catalogue, make_user
     client.force_login(make_user("shopper"))
     html = page(client, url)
     assert "Edit this item" not in html and "Report this item" in html
+
+
+def test_a_photo_added_or_deleted_shows_on_the_item_pages_next_read(client, catalogue, on_commit):
+    """The item page's photos are kept with its stall's cards: a photo's add and delete
+    each show on the next read after they commit, in the item's own gallery and in the
+    "More from" row of another item of the stall."""
+    from stalls.services import photo_delete
+
+    brass, shade, lamps = catalogue["brass"], catalogue["shade"], catalogue["lamps"]
+    own = reverse("discovery:item", args=[brass.public_id])
+    other = reverse("discovery:item", args=[shade.public_id])
+    assert "No photo yet" in page(client, own)
+    page(client, other)  # both kept without the photo
+    photo = on_commit(new_photo, lamps, brass)
+    assert photo.image.url in page(client, own) and "No photo yet" not in page(client, own)
+    assert photo.thumbnail.url in page(client, other).split('id="more-title"')[1]
+    on_commit(photo_delete, actor=lamps.seller.user, photo=photo)
+    assert "No photo yet" in page(client, own)
+    assert photo.thumbnail.url not in page(client, other)

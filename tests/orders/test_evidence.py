@@ -187,10 +187,14 @@ def test_a_steward_reads_someone_elses_order_only_past_the_second_step(
     pass_second_step(password_only.session, steward)
     assert password_only.get(page).status_code == 200
     assert password_only.get(photo).status_code == 200
+    # The read is on the stewards' record (ASVS V8.3.5); the parties' own reads are not.
+    read = StewardAction.objects.get(action=StewardAction.Action.ORDER_READ)
+    assert (read.actor, read.target_ref) == (steward, order.public_id)
     for party in (buyer, order.stall.seller.user):
         own = Client()
         own.force_login(party)
         assert own.get(page).status_code == 200
+    assert StewardAction.objects.filter(action=StewardAction.Action.ORDER_READ).count() == 1
 
 
 def test_screening_refuses_or_holds_evidence_and_tells_the_uploader(
