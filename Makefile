@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install install-dev lint format clean
+.PHONY: run test install install-dev lint format sbom clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The software bill of materials (OWASP ASVS V14.2.5): every pinned package, CycloneDX.
+sbom: install-dev
+	@mkdir -p var
+	$(BIN)/cyclonedx-py requirements requirements.txt --pyproject pyproject.toml \
+		--of JSON --output-reproducible -o var/sbom.cdx.json
 
 clean:
 	rm -rf $(VENV) var
