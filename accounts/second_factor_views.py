@@ -42,14 +42,21 @@ def redirect_to_second_step(request: HttpRequest, back: str) -> HttpResponse:
 
 def second_step_in_force(request: HttpRequest) -> bool:
     """Is the second step passed and still in force here? Asking from a role's page
-    counts as using it: its idle clock starts again (the session written at most once
-    a minute)."""
+    counts as using it (`_second_step_used`)."""
     if not selectors.second_step_passed(user=request.user, session=request.session):
         return False
+    _second_step_used(request)
+    return True
+
+
+def _second_step_used(request: HttpRequest) -> None:
+    """A role's page used while the step is fresh starts its idle clock again (the
+    session written at most once a minute); a lapsed step stays lapsed."""
+    if not selectors.second_step_fresh(request.session):
+        return
     now = time.time()
     if now - request.session[selectors.SECOND_STEP_USED_AT] >= 60:
         request.session[selectors.SECOND_STEP_USED_AT] = now
-    return True
 
 
 def _remember_second_step(request: HttpRequest, device) -> None:
@@ -86,7 +93,8 @@ def second_step_on_demand(view: Callable[..., HttpResponse]) -> Callable[..., Ht
         except SecondStepNeeded:
             return redirect_to_second_step(request, request.get_full_path())
         if request.user.is_staff:
-            second_step_in_force(request)
+            # The rules checked the device where they needed the step: no second query.
+            _second_step_used(request)
         return response
 
     return wrapper

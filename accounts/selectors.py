@@ -48,16 +48,20 @@ SECOND_STEP_PASSED_AT = "second_step_passed_at"
 SECOND_STEP_USED_AT = "second_step_used_at"
 
 
+def second_step_fresh(session) -> bool:
+    """Was the step passed in this session recently enough, and used since within the
+    idle limit? The session alone says; no query."""
+    now = time.time()
+    passed_at = session.get(SECOND_STEP_PASSED_AT, 0)
+    used_at = session.get(SECOND_STEP_USED_AT, 0)
+    return now - passed_at < SECOND_STEP_LASTS_SECONDS and now - used_at < SECOND_STEP_IDLE_SECONDS
+
+
 def second_step_passed(*, user: User, session) -> bool:
     """Has this session passed two-step verification with one of `user`'s devices
     still in force, recently enough? A device removed since (a reset) no longer counts."""
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)
-    if not persistent_id or not user.is_authenticated:
-        return False
-    now = time.time()
-    passed_at = session.get(SECOND_STEP_PASSED_AT, 0)
-    used_at = session.get(SECOND_STEP_USED_AT, 0)
-    if now - passed_at >= SECOND_STEP_LASTS_SECONDS or now - used_at >= SECOND_STEP_IDLE_SECONDS:
+    if not persistent_id or not user.is_authenticated or not second_step_fresh(session):
         return False
     device = Device.from_persistent_id(persistent_id)
     return device is not None and device.user_id == user.pk and device.confirmed

@@ -12,3 +12,9 @@ def rows(queryset: QuerySet, **columns: str) -> list[dict]:
         {name: row[path] for name, path in columns.items()}
         for row in queryset.values(*columns.values())
     ]
+
+
+def row(queryset: QuerySet, **columns: str) -> dict | None:
+    """`rows` for what a person has at most one of (a profile, an address); None."""
+    found = rows(queryset[:1], **columns)
+    return found[0] if found else None

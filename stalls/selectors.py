@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bazaar.errors import NotFound
-from bazaar.exports import rows
+from bazaar.exports import row, rows
 from bazaar.prepared import Prepared
 
 from .models import (
@@ -394,23 +394,21 @@ def sellers_with_stall_count() -> int:
 def stall_export(user) -> dict:
     """As a seller: their profile, their stall and its items; and every chat message
     they wrote in any stall, with what stewards decided about it. Oldest first."""
-    profile = rows(
-        SellerProfile.objects.filter(user=user),
-        legal_name="legal_name",
-        country="country",
-        verification="kyc_status",
-        created_at="created_at",
-    )
-    stall = rows(
-        Stall.objects.filter(seller__user=user),
-        stall="public_id",
-        name="name",
-        description="description",
-        created_at="created_at",
-    )
     return {
-        "seller_profile": profile[0] if profile else None,
-        "stall": stall[0] if stall else None,
+        "seller_profile": row(
+            SellerProfile.objects.filter(user=user),
+            legal_name="legal_name",
+            country="country",
+            verification="kyc_status",
+            created_at="created_at",
+        ),
+        "stall": row(
+            Stall.objects.filter(seller__user=user),
+            stall="public_id",
+            name="name",
+            description="description",
+            created_at="created_at",
+        ),
         "items": rows(
             Item.objects.filter(stall__seller__user=user).order_by("created_at"),
             item="public_id",

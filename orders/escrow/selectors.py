@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.selectors import second_step_passed
 from bazaar.errors import NotFound, SecondStepNeeded
-from bazaar.exports import rows
+from bazaar.exports import row, rows
 from bazaar.prepared import Prepared
 from governance.selectors import user_is_steward
 from stalls.evidence import evidence_image
@@ -285,7 +285,7 @@ def orders_open_for_user(*, user) -> list[Order]:
 def orders_export(user) -> dict:
     """Their saved address, what they bought (with where it went) and what their stall
     sold (without the buyers' addresses, which are the buyers' data), oldest first."""
-    address = rows(
+    address = row(
         ShippingAddress.objects.filter(buyer=user),
         name="name",
         line1="line1",
@@ -310,7 +310,7 @@ def orders_export(user) -> dict:
     bought = Order.objects.filter(buyer=user).order_by("created_at")
     sold = Order.objects.filter(stall__seller__user=user).order_by("created_at")
     return {
-        "shipping_address": address[0] if address else None,
+        "shipping_address": address,
         "bought": _with_lines(rows(bought, **columns, ship_to="ship_to")),
         "sold": _with_lines(rows(sold, **columns)),
     }
