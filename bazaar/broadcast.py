@@ -6,6 +6,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from redis import RedisError
 
 from bazaar import jobs, runner
 
@@ -28,7 +29,8 @@ def broadcast_on_commit(group: str, event: dict) -> None:
     and blocking it on the channel layer cost a third of its time under a stall's
     chat. The change is already committed and in the stall document; a client that
     misses a frame resyncs from there. Elsewhere (Celery, commands, shells) the send
-    completes before returning, except in the embedded market (no Redis), where only
+    completes before returning (one PUBLISH where the layer can make it without an
+    event loop, `group_send_blocking`), except in the embedded market (no Redis), where only
     the web process reaches the open pages: a command's broadcast is handed to it as
     a job (`bazaar.tasks.broadcast_relay`).
     """
@@ -43,10 +45,24 @@ def broadcast_now(group: str, event: dict) -> None:
             relay = {"group": group, "event": event}
             jobs.job_enqueue(task="bazaar.tasks.broadcast_relay", kwargs=relay)
             return
-        async_to_sync(get_channel_layer().group_send)(group, event)
+        _send_blocking(group, event)
         return
     future = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, event), loop)
     future.add_done_callback(_log_failure)
+
+
+def _send_blocking(group: str, event: dict) -> None:
+    """Outside any event loop: the layer's own blocking send where it has one, else
+    (and if that fails) `group_send` on an event loop made for it."""
+    layer = get_channel_layer()
+    blocking = getattr(layer, "group_send_blocking", None)
+    if blocking is not None:
+        try:
+            if blocking(group, event):
+                return
+        except RedisError:
+            log.warning("blocking broadcast failed, sent through an event loop", exc_info=True)
+    async_to_sync(layer.group_send)(group, event)
 
 
 def _log_failure(future) -> None:

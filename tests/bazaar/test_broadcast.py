@@ -5,6 +5,7 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import transaction
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bazaar import broadcast
 from bazaar.consumers import DirectDispatchMixin
@@ -106,3 +107,39 @@ async def test_consumers_dispatch_without_a_database_thread_hop(monkeypatch):
     assert handled == [{"type": "doc.update"}] and hops == []
     with pytest.raises(ValueError, match=r"No handler for message type nothing\.here"):
         await Consumer().dispatch({"type": "nothing.here"})
+
+
+class _BlockingLayer(_SlowLayer):
+    """A layer with a blocking send, which answers as told."""
+
+    def __init__(self, answer):
+        super().__init__()
+        self.gate.set()
+        self.answer = answer
+        self.blocking = []
+
+    def group_send_blocking(self, group, event):
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        self.blocking.append((group, event))
+        return self.answer
+
+
+def test_outside_a_server_the_layer_s_blocking_send_needs_no_event_loop(
+    no_server_loop, monkeypatch
+):
+    layer = _BlockingLayer(True)
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
+    broadcast.broadcast_now("bell", {"type": "notice.frame"})
+    assert layer.blocking == [("bell", {"type": "notice.frame"})] and layer.sent == []
+
+
+@pytest.mark.parametrize("answer", [False, RedisConnectionError("redis went away")])
+def test_a_blocking_send_refused_or_failed_goes_through_an_event_loop(
+    no_server_loop, monkeypatch, answer, caplog
+):
+    layer = _BlockingLayer(answer)
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
+    broadcast.broadcast_now("bell", {"type": "notice.frame"})
+    assert layer.sent == [("bell", {"type": "notice.frame"})]
+    assert ("blocking broadcast failed" in caplog.text) == (answer is not False)

@@ -110,3 +110,24 @@ async def test_changes_to_one_subscription_made_at_once_apply_in_order(layer):
     assert {"c", "d"} <= shard._subscribed_to
     await asyncio.gather(shard.unsubscribe("d"), shard.subscribe("d"), shard.unsubscribe("d"))
     assert "d" not in shard._subscribed_to
+
+
+async def test_a_blocking_group_send_reaches_the_group_as_group_send_would(layer):
+    """A Celery child's broadcast: one PUBLISH from a thread with no event loop, the
+    same message arriving at the group's sockets."""
+    members = [await layer.new_channel() for _ in range(2)]
+    for channel in members:
+        await layer.group_add("room", channel)
+    message = {"type": "notice.frame", "frame": {"unread": 3, "title": "“Brass lamp”"}}
+    assert await asyncio.to_thread(layer.group_send_blocking, "room", message)
+    await layer.group_send("room", {"type": "after"})
+    for channel in members:
+        assert await asyncio.wait_for(layer.receive(channel), 2) == message
+        assert (await asyncio.wait_for(layer.receive(channel), 2))["type"] == "after"
+
+
+async def test_a_sentinel_host_sends_nothing_blocking():
+    layer = OutboxPubSubChannelLayer(
+        hosts=[{"master_name": "bazaar", "sentinels": [("127.0.0.1", 26379)]}]
+    )
+    assert layer.group_send_blocking("room", {"type": "x"}) is False
