@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from threading import Lock
 from typing import Any
 
-from django.db import connections, router
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model, QuerySet, signals
+from django.db.models.constants import OnConflict
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
@@ -280,25 +281,29 @@ class PreparedInsert:
     parameters for it; the values go through each field's `pre_save` and
     `get_db_prep_save` as `save` sends them. The model's save signals are honoured:
     a model someone listens to is saved by `save`.
+
+    With `ignore_conflicts`, the INSERT skips a row any unique constraint already
+    holds (`ON CONFLICT DO NOTHING`), and `create` returns None for it: one statement
+    where a savepoint, the INSERT and the rollback of its IntegrityError were three.
     """
 
-    def __init__(self, model: type[Model]) -> None:
+    def __init__(self, model: type[Model], *, ignore_conflicts: bool = False) -> None:
         meta = model._meta
         if meta.parents or any(field.has_db_default() for field in meta.local_concrete_fields):
             raise TypeError(f"{model.__name__}: inherited models and db_default are not prepared")
         self._model = model
+        self._on_conflict = OnConflict.IGNORE if ignore_conflicts else None
         self._fields = tuple(f for f in meta.local_concrete_fields if f is not meta.auto_field)
         self._compiled: dict[str, _CompiledInsert] = {}
         self._lock = Lock()
 
-    def create(self, **values: Any) -> Model:
+    def create(self, **values: Any) -> Model | None:
         obj = self._model(**values)
         alias = router.db_for_write(self._model, instance=obj)
         if signals.pre_save.has_listeners(self._model) or signals.post_save.has_listeners(
             self._model
         ):
-            obj.save(force_insert=True, using=alias)
-            return obj
+            return self._saved(obj, alias)
         connection = connections[alias]
         params = [
             field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
@@ -308,6 +313,8 @@ class PreparedInsert:
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             row = connection.ops.fetch_returned_insert_columns(cursor, compiled.returning_params)
+        if row is None:  # the conflict ignored: nothing inserted
+            return None
         if compiled.converters:
             row = _converted(row, compiled.converters, connection)
         for field, value in zip(compiled.returning, row, strict=True):
@@ -316,11 +323,23 @@ class PreparedInsert:
         obj._state.db = alias
         return obj
 
+    def _saved(self, obj: Model, alias: str) -> Model | None:
+        """`save` for a model with listeners (conflicts ignored as the INSERT would)."""
+        if self._on_conflict is None:
+            obj.save(force_insert=True, using=alias)
+            return obj
+        try:
+            with transaction.atomic(using=alias):
+                obj.save(force_insert=True, using=alias)
+        except IntegrityError:
+            return None
+        return obj
+
     def _compile(self, obj: Model, alias: str, params: list) -> _CompiledInsert:
         connection = connections[alias]
         if not connection.features.can_return_columns_from_insert:
             raise NotImplementedError(f"{connection.vendor} returns no columns from an INSERT")
-        query = InsertQuery(self._model)
+        query = InsertQuery(self._model, on_conflict=self._on_conflict)
         query.insert_values(self._fields, [obj])
         compiler = query.get_compiler(using=alias)
         compiler.returning_fields = returning = self._model._meta.db_returning_fields

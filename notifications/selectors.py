@@ -2,9 +2,11 @@
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, QuerySet
 
 from bazaar.cache import Cached, kept_together
+from bazaar.prepared import Prepared
 
 from .kinds import EMAILABLE, EMAILED_BY_DEFAULT
 from .models import EmailSettings, Notice
@@ -20,10 +22,22 @@ def notice_for(*, user, public_id: str) -> Notice | None:
     return notices_for(user=user).filter(public_id=public_id).first()
 
 
+# Compiled once (`bazaar.prepared`): every notice delivered counts them again.
+_UNREAD = Prepared(
+    lambda user_id: (
+        Notice.objects.filter(recipient_id=user_id, read_at__isnull=True)
+        .values("recipient_id")
+        .annotate(unread=Count("pk"))
+        .values_list("unread")
+    )
+)
+
+
 def unread_count(*, user) -> int:
     if not user.is_authenticated:
         return 0
-    return Notice.objects.filter(recipient=user, read_at__isnull=True).count()
+    counted = _UNREAD.first(user.pk)
+    return counted[0] if counted else 0
 
 
 UNREAD_CACHE_SECONDS = 60
@@ -54,10 +68,31 @@ def unread_cached(*, user) -> Cached:
 
 def email_kinds_for(*, user) -> frozenset[str]:
     """The kinds the person also gets by email (the defaults until they choose)."""
-    row = EmailSettings.objects.filter(user=user).first()
+    return email_kinds_in(EmailSettings.objects.filter(user=user).first())
+
+
+def email_kinds_in(row: EmailSettings | None) -> frozenset[str]:
+    """The kinds a person's settings row mails (None: no row, the defaults)."""
     if row is None:
         return EMAILED_BY_DEFAULT
     return frozenset(row.email_kinds) & EMAILABLE
+
+
+# A notice's recipient, if still active, with their email settings: one statement,
+# compiled once (`bazaar.prepared`), where the job read the two apart.
+_RECIPIENT = Prepared(
+    lambda user_id: (
+        get_user_model()
+        .objects.filter(pk=user_id, is_active=True)
+        .select_related("notice_email_settings")
+    )
+)
+
+
+def notice_recipient(*, user_id: int):
+    """The active user `user_id` with their email settings read (`email_kinds_in(
+    getattr(user, "notice_email_settings", None))`), or None."""
+    return _RECIPIENT.first(user_id)
 
 
 def dedupe_keys_used(*, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:

@@ -1,5 +1,6 @@
 """`bazaar.prepared`: a queryset compiled once gives what the queryset gives."""
 
+from contextlib import nullcontext
 from datetime import timedelta
 
 import pytest
@@ -163,6 +164,37 @@ def test_a_model_with_save_listeners_is_saved_by_save(items):
     finally:
         signals.post_save.disconnect(sender=Reservation, dispatch_uid="test-prepared")
     assert heard == [(reservation.pk, True)]
+
+
+@pytest.mark.parametrize("listened", [False, True])
+def test_an_insert_ignoring_conflicts_returns_none_for_a_row_already_held(
+    make_user, listened, django_assert_num_queries
+):
+    """`ON CONFLICT DO NOTHING`: the row a unique constraint holds is left as it was,
+    one statement, no error (and the same through `save` for a model listened to)."""
+    from notifications.models import Notice
+
+    owner = make_user("owner")
+    new_notice = PreparedInsert(Notice, ignore_conflicts=True)
+    fields = dict(recipient=owner, kind="outbid", title="first", url="/", dedupe_key="k")
+    if listened:
+        signals.post_save.connect(lambda **kw: None, sender=Notice, dispatch_uid="test-ignore")
+    try:
+        first = new_notice.create(public_id="01PREPAREDIGNORE0000000001", **fields)
+        with nullcontext() if listened else django_assert_num_queries(2):
+            again = new_notice.create(public_id="01PREPAREDIGNORE0000000001", **fields)
+            same_key = new_notice.create(public_id="01PREPAREDIGNORE0000000002", **fields)
+        other = new_notice.create(
+            public_id="01PREPAREDIGNORE0000000003", **{**fields, "dedupe_key": ""}
+        )
+    finally:
+        signals.post_save.disconnect(sender=Notice, dispatch_uid="test-ignore")
+    assert again is None and same_key is None
+    assert first.pk and other.pk and not other._state.adding
+    assert sorted(Notice.objects.values_list("public_id", flat=True)) == [
+        first.public_id,
+        other.public_id,
+    ]
 
 
 def test_a_prepared_update_changes_what_the_querysets_update_changes(

@@ -91,6 +91,35 @@ def test_the_job_run_twice_writes_and_mails_once(alice):
     assert first.pk == second.pk and Notice.objects.count() == 1 and len(mail.outbox) == 1
 
 
+def test_the_job_is_a_statement_or_two_each_compiled_once(
+    alice, make_user, django_assert_num_queries
+):
+    """The recipient with their settings, the INSERT, the bell's count, the email's
+    mark: four statements for a mailed notice, three for one not mailed or a second
+    run, one for a recipient gone (issue 15: the job cost the worker more than the
+    action cost the web process)."""
+    email_kinds_set(user=alice, kinds={Kind.OUTBID})
+    job = dict(recipient_id=alice.pk, title="t", url="/", body="")
+    with django_assert_num_queries(4):
+        mailed = notice_deliver(public_id=new_ulid(), kind=Kind.OUTBID, **job)
+    with django_assert_num_queries(3):
+        notice_deliver(public_id=new_ulid(), kind=Kind.PRICE_DROP, **job)
+    with django_assert_num_queries(3):  # the recipient, the INSERT ignored, the notice read
+        again = notice_deliver(public_id=mailed.public_id, kind=Kind.OUTBID, **job)
+    assert again.pk == mailed.pk and len(mail.outbox) == 1
+    gone = make_user("gone")
+    gone.is_active = False
+    gone.save()
+    with django_assert_num_queries(1):
+        assert (
+            notice_deliver(
+                public_id=new_ulid(), kind=Kind.OUTBID, **{**job, "recipient_id": gone.pk}
+            )
+            is None
+        )
+    assert unread_count(user=alice) == 2 and Notice.objects.count() == 2
+
+
 def test_a_failed_email_is_retried_without_a_second_notice(alice, monkeypatch):
     from smtplib import SMTPException
 
