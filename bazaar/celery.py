@@ -4,7 +4,9 @@ import os
 
 from celery import Celery
 from celery import Task as CeleryTask
+from celery.fixups.django import DjangoFixup, DjangoWorkerFixup
 from celery.signals import task_prerun, worker_init
+from django.db import close_old_connections
 
 from bazaar.logs import bind_task
 
@@ -27,9 +29,32 @@ class Task(CeleryTask):
         return None
 
 
+class PoolKeepingWorkerFixup(DjangoWorkerFixup):
+    """Celery's Django fixup, except around each task: a connection is closed as
+    Django closes one after a request (if unusable, or past CONN_MAX_AGE: a pooled
+    one goes back to the pool), where Celery closed every connection and, in a
+    prefork child, the psycopg pool itself. So each task opened a new pool, its
+    worker threads and two new PostgreSQL connections (a server process each), and
+    lost the statements prepared on them: most of a notice job's CPU (issue 15,
+    session offers9). A child still closes what it inherited from the parent when
+    it starts (`on_worker_process_init`, unchanged)."""
+
+    def on_task_prerun(self, sender, **kwargs) -> None:
+        if not getattr(sender.request, "is_eager", False):
+            close_old_connections()
+
+    def on_task_postrun(self, sender, **kwargs) -> None:
+        if not getattr(sender.request, "is_eager", False):
+            close_old_connections()
+            self.close_cache()
+
+
 app = Celery("bazaar", task_cls=Task)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+for fixup in app._fixups:
+    if isinstance(fixup, DjangoFixup):
+        fixup.worker_fixup = PoolKeepingWorkerFixup(app)
 
 
 @worker_init.connect
