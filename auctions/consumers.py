@@ -13,7 +13,7 @@ from bazaar.errors import DomainError, Invalid
 from bazaar.fanout import group_fanout, heartbeat_for
 from bazaar.idempotency import valid_key
 from bazaar.money import AmountError, parse_amount
-from bazaar.wire import SharedFrame, WireSend, send_shared
+from bazaar.wire import SharedFrame, send_shared
 
 from .frames import auction_group, auction_state, bid_entry, pseudonym
 from .selectors import auction_for_state
@@ -85,7 +85,7 @@ async def _bid(user, auction, frame: dict, arrived_at) -> dict:
     }
 
 
-class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, WireSend, AsyncWebsocketConsumer):
+class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
     """Everything an auction socket receives comes through its fan-out, so it never
     subscribes a channel of its own: a per-socket SUBSCRIBE, one at a time under the
     pub/sub layer's lock, was half of a watcher's join on uvicorn (docs/decisions.md,

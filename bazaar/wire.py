@@ -83,21 +83,6 @@ async def send_shared(consumer, frame: SharedFrame) -> None:
         await consumer.send(text_data=frame.text)
 
 
-class WireSend:
-    """A consumer's own text frames (a welcome, a headcount, `synced`, an answered
-    ping) on the wire as a shared frame's are, where the server allows; otherwise, and
-    for binary frames and closes, through Channels' send. Channels' two send layers
-    and the server's ASGI send around each such frame were about a tenth of a crowd's
-    joins (session crowd3)."""
-
-    async def send(self, text_data=None, bytes_data=None, close=False):
-        if text_data is not None and bytes_data is None and not close:
-            wire = self.scope.get(SCOPE_KEY)
-            if wire is not None and wire(SharedFrame(text_data)):
-                return
-        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
-
-
 def with_wire(app):
     """Wrap the WebSocket app: the scope carries the socket's `wire_writer` (or None)."""
 

@@ -16,7 +16,7 @@ from bazaar.broadcast import user_group
 from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin, in_db_pool
 from bazaar.errors import DomainError
 from bazaar.fanout import group_fanout
-from bazaar.wire import SharedFrame, WireSend, send_shared
+from bazaar.wire import SharedFrame, send_shared
 from governance.selectors import chat_restriction
 
 from ..models import Stall
@@ -52,9 +52,7 @@ def _arrive(stall: Stall, conn: str, visitor: visitors.Visitor, ttl: float):
     return document_state(stall_id=stall.pk)
 
 
-class StallRoomConsumer(
-    ChannelOnDemandMixin, DirectDispatchMixin, WireSend, AsyncWebsocketConsumer
-):
+class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
     # A text frame's `type` -> the method that handles it. Apps above stalls add theirs
     # in a subclass (offers.consumers), routed in bazaar.routing.
     frame_handlers = {"chat": "_chat", "cursor": "_cursor", "ping": "_ping"}

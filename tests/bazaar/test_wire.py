@@ -11,7 +11,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from bazaar.wire import SCOPE_KEY, SharedFrame, WireSend, send_shared, wire_writer, with_wire
+from bazaar.wire import SCOPE_KEY, SharedFrame, send_shared, wire_writer, with_wire
 
 TEXT = '{"type": "state", "price": "€12.00"}'
 
@@ -131,36 +131,6 @@ def test_send_shared_falls_back_to_the_asgi_send():
     asyncio.run(send_shared(refusing, SharedFrame(TEXT)))
     assert no_server.sent == refusing.sent == [TEXT]
     assert wire_writer(no_server.send) is None
-
-
-def test_a_consumers_own_text_frames_take_the_wire_and_the_rest_its_send():
-    """WireSend: a text frame is the bytes the server's send would write, written
-    straight; binary frames, closes and a refusing wire (a full buffer) go through the
-    consumer's own send, in order."""
-
-    class Channels:
-        async def send(self, text_data=None, bytes_data=None, close=False):
-            self.sent.append((text_data, bytes_data, close))
-
-    class Consumer(WireSend, Channels):
-        def __init__(self, scope):
-            self.scope = scope
-            self.sent = []
-
-    async def scenario():
-        protocol, transport, seen = await _accepted_socket(deflate=False)
-        consumer = Consumer(seen["scope"])
-        await consumer.send(text_data=TEXT)
-        wrote = bytes(transport.written)
-        await consumer.send(bytes_data=b"\x00\x01")
-        await consumer.send(close=True)
-        protocol.pause_writing()
-        await consumer.send(text_data="later")
-        return wrote, consumer.sent
-
-    wrote, sent = asyncio.run(scenario())
-    assert wrote == SharedFrame(TEXT).wire
-    assert sent == [(None, b"\x00\x01", False), (None, None, True), ("later", None, False)]
 
 
 def test_production_workers_turn_down_a_browsers_deflate_offer_so_frames_are_shared():
