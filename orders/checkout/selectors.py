@@ -10,7 +10,11 @@ from django.utils import timezone
 from bazaar.cache import Kept, kept_together
 from bazaar.lookups import AnyOf
 from bazaar.prepared import Prepared
-from offers.selectors import accepted_offers_for_items, offer_accepted_for_checkout
+from offers.selectors import (
+    accepted_offers_for_items,
+    accepted_offers_shown,
+    offer_accepted_for_checkout,
+)
 from stalls.models import Item, Stall
 from stalls.selectors import units_reserved
 
@@ -18,6 +22,9 @@ from ..escrow.selectors import stalls_shipping_cents
 from ..models import CartLine, OrderLine, Payment, ShippingAddress
 
 SESSION_CART = "cart"
+# The cart page, for `bazaar.cache.page_reads`: it reads nothing of its own ahead, only
+# what every page reads for its viewer (the top bar).
+CART_PAGE = "cart-page"
 # A bound for a line written without a model signal (an .update(), raw SQL): none do.
 CART_COUNT_KEPT_SECONDS = 600
 
@@ -155,13 +162,21 @@ def _plan_line(
     return line
 
 
-def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
+def cart_plan(*, buyer, entries: list[tuple[Item, int]], shown: bool = False) -> CartPlan:
     """Group cart entries by stall with today's prices, stock, shipping, the buyer's
     accepted offers and their own open checkout (none for a guest: `buyer` is None).
-    The offers, the stock and the shipping of every line are one query each."""
+    The offers, the stock and the shipping of every line are one query each; `shown`
+    (the cart page) takes the offers as kept for the top bar instead, read in its
+    round trip (`accepted_offers_shown`: dropped by every change to one of them,
+    expiry checked now), while checkout reads the rows it charges."""
     open_checkout, held = open_checkout_for(buyer=buyer) if buyer is not None else (None, {})
     items = [item for item, _ in entries]
-    offers = accepted_offers_for_items(buyer=buyer, items=items) if buyer is not None else {}
+    if buyer is None:
+        offers = {}
+    elif shown:
+        offers = accepted_offers_shown(buyer=buyer, items=items)
+    else:
+        offers = accepted_offers_for_items(buyer=buyer, items=items)
     reserved = units_reserved(item_ids=[item.pk for item in items]) if items else {}
     stalls = {item.stall_id: item.stall for item in items}
     shipping = stalls_shipping_cents(stalls=list(stalls.values()))
@@ -217,10 +232,11 @@ def cart_entries_for_session(*, session_cart: dict) -> list[tuple[Item, int]]:
     return [(items[key], quantity) for key, quantity in session_cart.items() if key in items]
 
 
-def cart_for_request(request) -> CartPlan:
+def cart_for_request(request, *, shown: bool = False) -> CartPlan:
+    """The viewer's cart as `cart_plan` reads it (`shown`: for the cart page)."""
     user = request.user
     if user.is_authenticated:
-        return cart_plan(buyer=user, entries=cart_entries_for_buyer(buyer=user))
+        return cart_plan(buyer=user, entries=cart_entries_for_buyer(buyer=user), shown=shown)
     session_cart = request.session.get(SESSION_CART, {})
     return cart_plan(buyer=None, entries=cart_entries_for_session(session_cart=session_cart))
 
