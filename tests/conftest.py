@@ -208,8 +208,8 @@ def on_commit(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def cache_reads(monkeypatch):
-    """`cache_reads()`: from then on, the keys of every cache read, one list a round trip:
+def cache_reads_counted(monkeypatch):
+    """`cache_reads_counted()`: from then on, the keys of every cache read, one list a round trip:
     `cache.get_many`, and a read ahead sent with waiting writes in one pipeline (on
     Redis: `bazaar.cache.writes_with_next_read`)."""
     from django.core.cache import cache

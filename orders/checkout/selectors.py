@@ -16,7 +16,7 @@ from offers.selectors import (
     offer_accepted_for_checkout,
 )
 from stalls.models import Item, Stall
-from stalls.selectors import units_reserved
+from stalls.selectors import reserved_units_subquery
 
 from ..escrow.selectors import stalls_shipping_cents
 from ..models import CartLine, OrderLine, Payment, ShippingAddress
@@ -165,7 +165,8 @@ def _plan_line(
 def cart_plan(*, buyer, entries: list[tuple[Item, int]], shown: bool = False) -> CartPlan:
     """Group cart entries by stall with today's prices, stock, shipping, the buyer's
     accepted offers and their own open checkout (none for a guest: `buyer` is None).
-    The offers, the stock and the shipping of every line are one query each; `shown`
+    Each entry's item carries its `reserved` units (read with the lines); the offers
+    and the shipping of every line are one query each; `shown`
     (the cart page) takes the offers as kept for the top bar instead, read in its
     round trip (`accepted_offers_shown`: dropped by every change to one of them,
     expiry checked now), while checkout reads the rows it charges."""
@@ -177,7 +178,6 @@ def cart_plan(*, buyer, entries: list[tuple[Item, int]], shown: bool = False) ->
         offers = accepted_offers_shown(buyer=buyer, items=items)
     else:
         offers = accepted_offers_for_items(buyer=buyer, items=items)
-    reserved = units_reserved(item_ids=[item.pk for item in items]) if items else {}
     stalls = {item.stall_id: item.stall for item in items}
     shipping = stalls_shipping_cents(stalls=list(stalls.values()))
     groups: dict[int, PlanGroup] = {}
@@ -192,7 +192,7 @@ def cart_plan(*, buyer, entries: list[tuple[Item, int]], shown: bool = False) ->
             item=item,
             quantity=quantity,
             offer=offers.get(item.pk),
-            reserved=reserved.get(item.pk, 0),
+            reserved=item.reserved,
             held=held.get(item.pk, 0),
         )
         group.lines.append(line)
@@ -201,11 +201,13 @@ def cart_plan(*, buyer, entries: list[tuple[Item, int]], shown: bool = False) ->
     )
 
 
-# The cart's two reads of its own, compiled once (`bazaar.prepared`).
+# The cart's two reads of its own, compiled once (`bazaar.prepared`); the lines with
+# each item's units reserved now, the stock read in the same statement.
 _CART_LINES = Prepared(
-    lambda buyer_id: (
+    lambda buyer_id, now: (
         CartLine.objects.filter(buyer_id=buyer_id)
-        .select_related("item__stall__seller", "item__stall__section")
+        .select_related("item__stall__seller")
+        .annotate(reserved=reserved_units_subquery(at=now, item="item_id"))
         .order_by("added_at", "id")
     )
 )
@@ -220,13 +222,21 @@ _OPEN_CHECKOUT = Prepared(
 
 
 def cart_entries_for_buyer(*, buyer) -> list[tuple[Item, int]]:
-    return [(line.item, line.quantity) for line in _CART_LINES.rows(buyer.pk)]
+    """A buyer's cart lines: each item with its `reserved` units now, and the quantity."""
+    entries = []
+    for line in _CART_LINES.rows(buyer.pk, timezone.now()):
+        line.item.reserved = line.reserved
+        entries.append((line.item, line.quantity))
+    return entries
 
 
 def cart_entries_for_session(*, session_cart: dict) -> list[tuple[Item, int]]:
-    """A guest's cart: {item public id: quantity} in the session."""
-    found = Item.objects.select_related("stall__seller", "stall__section").filter(
-        public_id__in=list(session_cart)
+    """A guest's cart: {item public id: quantity} in the session; each item with its
+    `reserved` units now."""
+    found = (
+        Item.objects.select_related("stall__seller")
+        .filter(public_id__in=list(session_cart))
+        .annotate(reserved=reserved_units_subquery(at=timezone.now()))
     )
     items = {item.public_id: item for item in found}
     return [(items[key], quantity) for key, quantity in session_cart.items() if key in items]

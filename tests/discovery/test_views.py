@@ -261,7 +261,7 @@ def test_the_item_page_shows_the_seller_live_and_tells_a_holder_it_is_theirs(
 
 
 def test_a_warm_item_page_reads_its_apps_kept_values_in_one_cache_read(
-    client, catalogue, cache_reads
+    client, catalogue, cache_reads_counted
 ):
     """The stall's cards and running auctions, the seller's dot, the Save and Follow
     counts and the stall's scopes: read ahead together (bazaar.cache.read_ahead), one
@@ -271,7 +271,7 @@ def test_a_warm_item_page_reads_its_apps_kept_values_in_one_cache_read(
     url = reverse("discovery:item", args=[catalogue["teapot"].public_id])
     page(client, url)  # warm: the scopes' first versions
     page(client, url)  # the markup kept for them, held
-    reads = cache_reads()
+    reads = cache_reads_counted()
     assert "is in the stall now" not in page(client, url)
     assert len(reads) == 1  # the read ahead; the markup held for the versions it read
     wanted = ("stall-items", "stall-auctions", "seller-present", "item-watches", "stall-follows")
