@@ -86,22 +86,23 @@
         });
         event.track.addEventListener("ended", () => { if (event.track.kind === "video") report("onGone"); });
       };
-      pc.onicecandidate = (event) => {
-        const candidate = event.candidate
-          ? { candidate: event.candidate.candidate, sdpMid: event.candidate.sdpMid, sdpMLineIndex: event.candidate.sdpMLineIndex }
-          : { completed: true };
-        send(handleUrl, { janus: "trickle", candidate }).catch(() => {});
-      };
       pc.oniceconnectionstatechange = () => {
         const state = pc.iceConnectionState;
         if (state === "connected" || state === "completed") mark("ice");
         if (state === "failed" || state === "disconnected") report("onLost", state);
       };
       await pc.setRemoteDescription(offer);
-      const local = await pc.createAnswer();
-      await pc.setLocalDescription(local);
+      await pc.setLocalDescription(); // the answer, made and set in one step
       mark("answer");
-      await send(handleUrl, { janus: "message", body: { request: "start" }, jsep: { type: local.type, sdp: local.sdp } });
+      const local = pc.localDescription;
+      // No candidates of ours follow, only their end: Janus learns this page's address
+      // from its first connectivity check (a peer-reflexive candidate), as it must for
+      // a browser that names its host candidates by mDNS or sits behind NAT (no STUN
+      // here). Each candidate was a request made on this page's main thread, where its
+      // event waited behind the page's parse and deferred scripts.
+      const started = send(handleUrl, { janus: "message", body: { request: "start" }, jsep: { type: local.type, sdp: local.sdp } });
+      send(handleUrl, { janus: "trickle", candidate: { completed: true } }).catch(() => {});
+      await started;
     }
 
     function handle(event) {
@@ -156,8 +157,10 @@
       handleUrl = `${sessionUrl}/${ahead.handle}`;
       layer = ahead.substream;
       mark("session");
-      poll(sessionUrl);
+      // The answer first: its peer connection and remote description go to WebRTC's own
+      // thread before the long poll's request takes this one.
       handle({ janus: "event", jsep: ahead.jsep, plugindata: { data: { videoroom: "attached" } } });
+      poll(sessionUrl);
       player((found) => found.addEventListener("loadeddata", () => {
         chooseLayer();
         window.addEventListener("resize", chooseLayer);
