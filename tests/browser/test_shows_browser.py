@@ -306,7 +306,8 @@ class LiveShowTest(BrowserTestCase):
         the server rendered it): the page's first word to Janus is its answer. It joined
         on the 480p layer and moves to its player's layer only after its first frame (a
         "configure" before it would have Janus ask the seller for a keyframe nobody can
-        take yet). The page's other scripts run after that frame too."""
+        take yet). The page's other scripts, the show's own among them, run after that
+        frame too."""
         seller = self.go_live()
         seller.get_by_role("button", name="Start show").click()
         seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
@@ -324,7 +325,7 @@ class LiveShowTest(BrowserTestCase):
                 performance.getEntriesByName('show:frame')[0].startTime,
                 window.__janusSent,
                 performance.getEntriesByType('resource')
-                    .filter((r) => /js\/(offers|stall-room|lightbox|auction|show-tools)\./
+                    .filter((r) => /js\/(offers|stall-room|lightbox|auction|show-tools|shows\/\w)/
                         .test(r.name))
                     .map((r) => r.startTime),
             ]"""
@@ -337,7 +338,7 @@ class LiveShowTest(BrowserTestCase):
         configures = [(at, body) for at, body in requests if body["request"] == "configure"]
         assert [body["substream"] for _, body in configures] == [1]
         assert configures[0][0] > frame_at
-        assert len(later) == 5 and min(later) > frame_at, (later, frame_at)
+        assert len(later) == 10 and min(later) > frame_at, (later, frame_at)
         # The chat runs as ever once they are in.
         # The room's script loads after the first frame: speak once its socket is up.
         viewer.locator("[data-room-status][data-state=live]").wait_for()

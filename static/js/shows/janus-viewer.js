@@ -217,7 +217,13 @@
       try { grant = JSON.parse(holder.textContent); } catch (error) { return; }
       if (grant.backend !== "janus") return;
       mark("start");
-      player((video) => video.addEventListener("loadeddata", () => mark("frame"), { once: true }));
+      // The stage's status ("Connecting…") goes with the first frame: stage.js, which
+      // says everything after it, may run only then.
+      player((video) => video.addEventListener("loadeddata", () => {
+        mark("frame");
+        const status = document.querySelector("[data-show-status]");
+        if (status) { status.textContent = ""; status.hidden = true; }
+      }, { once: true }));
       early = watch(grant);
     },
     // The connection the page started for this grant, once; else a new one.
@@ -228,8 +234,8 @@
     },
   };
 
-  // The page's other scripts (chat, offers, auctions, the lightbox), which the stall page
-  // lists in #show-later-scripts on a live show: every step of the connection above needs
+  // The page's other scripts (the show's stage, chat, offers, auctions, the lightbox),
+  // which the stall page lists in #show-later-scripts on a live show: every step of the connection above needs
   // this page's main thread, so they run once the video shows its first frame, once it
   // cannot (the page's own start failed), or after LATER_AT_MOST_MS whatever happens. In
   // the listed order, as deferred scripts would be.
@@ -258,5 +264,7 @@
 
   const holder = document.getElementById("show-grant");
   if (holder) window.BazaarJanusViewer.start(holder);
+  // Without a connection of the page's own (no grant), nothing to wait for.
   if (early) early.ready.catch(runLater);
+  else runLater();
 })();
