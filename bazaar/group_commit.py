@@ -28,14 +28,25 @@ class _Ticket:
 
 
 @dataclass
+class Written:
+    """What `write` may return instead of its results alone: the results, and work that
+    follows the write (its after-commit callbacks) but that nobody waits for. It runs
+    after the results are handed out and the pen passed on."""
+
+    results: Sequence[Any]
+    then: Callable[[], None]
+
+
+@dataclass
 class _Lane:
     queued: list[_Ticket] = field(default_factory=list)
 
 
 class GroupCommit:
     """`write(key, requests)` returns one result per request, in order: a value, or an
-    exception instance meant for that request alone (it is raised to its caller). An
-    exception raised by `write` itself goes to every request of the batch."""
+    exception instance meant for that request alone (it is raised to its caller); or
+    those results as `Written`, with what to do after. An exception raised by `write`
+    itself goes to every request of the batch."""
 
     def __init__(self, write: Callable[[Hashable, Sequence[Any]], Sequence[Any]]):
         self._write = write
@@ -59,8 +70,11 @@ class GroupCommit:
         with self._lock:
             lane = self._lanes[key]
             batch, lane.queued = lane.queued, []
+        then = None
         try:
             results = self._write(key, [ticket.request for ticket in batch])
+            if isinstance(results, Written):
+                results, then = results.results, results.then
         except Exception as error:
             results = [error] * len(batch)
         finally:
@@ -74,6 +88,8 @@ class GroupCommit:
                 ticket.done.set_exception(result)
             else:
                 ticket.done.set_result(result)
+        if then is not None:
+            then()
 
     def run(self, key: Hashable, request):
         """Submit and wait, in a thread that may use the database (a sync view)."""

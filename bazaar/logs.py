@@ -11,6 +11,7 @@ embedded market's: the terminal's familiar line). Errors go to Sentry as well wh
 import re
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 
 import structlog
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -23,8 +24,29 @@ _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 NO_PERSONAL_DATA = {"user_info": False, "http_bodies": [], "stack_frame_variables": False}
 
+# The request being served in this context, for `_who_asked`.
+_serving: ContextVar[HttpRequest | None] = ContextVar("serving", default=None)
+
+
+def _who_asked(logger, method_name: str, event_dict: dict) -> dict:
+    """Name the request a line is about, and its signed-in user (by public id) when
+    the request has loaded one: an investigation asks who was refused. Django's own
+    line about a 4xx or 5xx answer is written after our middleware has returned, so
+    it is read from the request the line carries. A user is never loaded for this."""
+    request = getattr(event_dict.get("_record"), "request", None) or _serving.get()
+    if not isinstance(request, HttpRequest):
+        return event_dict
+    if hasattr(request, "request_id"):
+        event_dict.setdefault("request_id", request.request_id)
+    user = getattr(request, "_cached_user", None) or getattr(request, "_acached_user", None)
+    if user is not None and user.is_authenticated:
+        event_dict.setdefault("user", str(user.public_id))
+    return event_dict
+
+
 _SHARED = [
     structlog.contextvars.merge_contextvars,
+    _who_asked,
     structlog.stdlib.add_logger_name,
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -76,29 +98,35 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest):
         if iscoroutinefunction(self):
             return self._served_async(request)
-        _bind_request_id(request)
+        serving = _bind_request_id(request)
         try:
             response = self.get_response(request)
         finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+            _unbind(serving)
         response[REQUEST_ID_HEADER] = request.request_id
         return response
 
     async def _served_async(self, request: HttpRequest) -> HttpResponse:
-        _bind_request_id(request)
+        serving = _bind_request_id(request)
         try:
             response = await self.get_response(request)
         finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+            _unbind(serving)
         response[REQUEST_ID_HEADER] = request.request_id
         return response
 
 
-def _bind_request_id(request: HttpRequest) -> None:
+def _bind_request_id(request: HttpRequest):
     given = request.headers.get(REQUEST_ID_HEADER, "")
     request.request_id = given if _VALID_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request.request_id)
+    return _serving.set(request)
+
+
+def _unbind(serving) -> None:
+    structlog.contextvars.unbind_contextvars("request_id")
+    _serving.reset(serving)
 
 
 def bind_task(task_id: str, task_name: str) -> None:

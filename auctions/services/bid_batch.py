@@ -20,6 +20,7 @@ from django.utils import timezone
 from analytics.models import Kind
 from analytics.recording import record_many
 from bazaar import metrics
+from bazaar.commit_hooks import HeldHooks
 from bazaar.errors import Conflict, DomainError, NotAllowed, RateLimited
 from bazaar.lookups import AnyOf
 from bazaar.money import format_money
@@ -304,11 +305,12 @@ class _Batch:
             )
 
 
-def bids_write(auction_id: int, requests) -> list:
+def bids_write(auction_id: int, requests, hold: HeldHooks | None = None) -> list:
     """Resolve a batch in arrival order in one transaction; one answer per request, in
     the order given: its BidOutcome, or the DomainError that refused it. A key sent
     twice gets its first answer, from this batch or an earlier one (before asking
-    whether its bidder can still pay and ship)."""
+    whether its bidder can still pay and ship). With `hold`, the transaction's
+    after-commit work is left to it, to run once the answers are out."""
     order = sorted(range(len(requests)), key=lambda index: requests[index].arrived_at)
     answers: list = [None] * len(requests)
     decided = {"accepted": 0, "refused": 0}  # new answers, not replays: /metrics
@@ -351,4 +353,6 @@ def bids_write(auction_id: int, requests) -> list:
         # The answers' states name these people: loaded here, in a database thread,
         # not when a socket's acknowledgement is written in the event loop.
         auction.leader, auction.winner  # noqa: B018
+        if hold is not None:
+            hold.take()
     return answers

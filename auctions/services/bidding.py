@@ -16,8 +16,9 @@ from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bazaar.commit_hooks import HeldHooks
 from bazaar.errors import Conflict, Invalid
-from bazaar.group_commit import GroupCommit
+from bazaar.group_commit import GroupCommit, Written
 from bazaar.threads import ProcessThreads
 
 from ..locks import auction_for_update
@@ -34,7 +35,16 @@ from .bid_batch import (
 from .charging import charge_due, charge_or_refuse
 from .lifecycle import CLOSE_GRACE, ChargeKind, Status, save, transition
 
-_batches = GroupCommit(bids_write)
+
+def _bids_write_answering_first(auction_id: int, requests) -> Written:
+    """A batch's answers before its after-commit work (the watchers' broadcast, the
+    outbid notices' job, analytics, metrics): its bidders wait for the commit, not for
+    the broker and Redis."""
+    held = HeldHooks()
+    return Written(bids_write(auction_id, requests, hold=held), then=held.run)
+
+
+_batches = GroupCommit(_bids_write_answering_first)
 # Socket bids wait without a thread; their checks and the batches they write run here
 # (Channels' own database thread is one per process, shared by every consumer).
 _bid_threads = ProcessThreads(8, "bids")
@@ -45,7 +55,7 @@ def _fresh_after_fork() -> None:
     on the parent's unfinished batches, whose writers did not survive the fork. It
     starts batches of its own (the bid threads do so by themselves)."""
     global _batches
-    _batches = GroupCommit(bids_write)
+    _batches = GroupCommit(_bids_write_answering_first)
 
 
 os.register_at_fork(after_in_child=_fresh_after_fork)

@@ -54,8 +54,10 @@ def test_logging_out_deletes_the_session_on_the_server(client, make_user):
     key = signed_in_key(client)
     assert is_signed_in(client)
 
-    client.post(reverse("accounts:logout"))
+    response = client.post(reverse("accounts:logout"))
 
+    # The browser drops what it cached and stored for the person (ASVS V8.2.3).
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
     assert not session_store()().exists(key)
     replay = Client()
     replay.cookies[settings.SESSION_COOKIE_NAME] = key

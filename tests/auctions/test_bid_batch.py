@@ -287,3 +287,52 @@ def test_a_bid_waiting_for_its_batch_holds_no_pooled_connection(
     bidding.bid_place(bidder=bidder, auction=auction, amount_cents=1000, idempotency_key=key())
     assert holding == [False]
     assert Bid.objects.filter(bidder=bidder).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batchs_after_commit_work_runs_once_its_bidders_have_their_answers(
+    auction, make_bidder, key, monkeypatch
+):
+    """The watchers' frame, the outbid notice's job and analytics follow the commit as
+    before, but the bidders' answers do not wait for them."""
+    alice, bob = make_bidder("alice"), make_bidder("bob")
+    tickets, broadcasts = [], []
+    submit = bidding._batches.submit
+
+    def submitted(auction_id, request):
+        tickets.append(submit(auction_id, request))
+        return tickets[-1]
+
+    monkeypatch.setattr(bidding._batches, "submit", submitted)
+    monkeypatch.setattr(
+        "bazaar.broadcast.broadcast_now",
+        lambda group, event: broadcasts.append(all(t.done.done() for t in tickets)),
+    )
+    for bidder, amount in ((alice, 1000), (bob, 1500)):
+        bidding.bid_place(
+            bidder=bidder, auction=auction, amount_cents=amount, idempotency_key=key()
+        )
+    assert broadcasts and all(broadcasts)  # the bids' frames and the notice's
+    assert Notice.objects.filter(recipient=alice).count() == 1  # outbid, by a job after commit
+    assert not Notice.objects.filter(recipient=bob).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_commit_work_that_fails_leaves_the_bidders_answer_as_committed(
+    auction, make_bidder, key, monkeypatch, caplog
+):
+    """The bid stands once committed: a broadcast that cannot reach the channel layer
+    is logged (watchers resync from the stored state), and the bidder is told the bid
+    was taken, not an error their retry would contradict."""
+    alice = make_bidder("alice")
+
+    def unreachable(group, event):
+        raise ConnectionError("the channel layer is down")
+
+    monkeypatch.setattr("bazaar.broadcast.broadcast_now", unreachable)
+    outcome = bidding.bid_place(
+        bidder=alice, auction=auction, amount_cents=1000, idempotency_key=key()
+    )
+    assert isinstance(outcome, BidOutcome) and outcome.bid.leading
+    assert Bid.objects.filter(bidder=alice, amount_cents=1000).exists()
+    assert "the channel layer is down" in caplog.text

@@ -7,7 +7,7 @@ from concurrent.futures import Future
 import pytest
 from asgiref.sync import sync_to_async
 
-from bazaar.group_commit import GroupCommit
+from bazaar.group_commit import GroupCommit, Written
 from tests.conftest import cyclic_garbage, frames_of
 
 
@@ -76,6 +76,21 @@ def test_a_failed_write_fails_its_batch_only():
     with pytest.raises(RuntimeError):
         group.run("a", 1)
     assert group.run("a", 2) == 2
+
+
+def test_what_follows_a_write_runs_after_its_answers_are_out_and_the_pen_is_passed():
+    """A batch's after-commit work (a broadcast, a job, analytics) is nobody's answer:
+    its bidders and the next batch do not wait for it."""
+    seen = {}
+    group = GroupCommit(lambda key, requests: Written(list(requests), then=after))
+    ticket = group.submit("a", 1)
+
+    def after():
+        seen["answered"] = ticket.done.done() and ticket.done.result() == 1
+        seen["pen down"] = group._lanes == {}
+
+    group.write_batch("a")
+    assert seen == {"answered": True, "pen down": True}
 
 
 @pytest.mark.asyncio

@@ -7,8 +7,9 @@ import logging.config
 
 import pytest
 import sentry_sdk
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseForbidden
 from django.test import RequestFactory
+from django.urls import path
 
 from bazaar.logs import RequestIdMiddleware, bind_task, logging_config, sentry_init
 
@@ -27,6 +28,43 @@ def json_lines():
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     root = logging.getLogger()
     root.handlers[:] = previous
+
+
+def refused(request):
+    """A view that asks who is there and refuses them."""
+    logging.getLogger("bazaar.views").warning(
+        "not yours, %s", getattr(request.user, "handle", "visitor")
+    )
+    return HttpResponseForbidden("no")
+
+
+urlpatterns = [path("refused/", refused)]
+
+
+@pytest.mark.urls("tests.bazaar.test_logs")
+def test_a_refused_request_s_lines_name_the_signed_in_user_who_was_refused(
+    json_lines, client, make_user
+):
+    """ASVS V7.1.3 and V7.2.2: Django's line about the 403 is written after our
+    middleware has returned; it still carries the request's id, and the user."""
+    user = make_user("mallory")
+    client.force_login(user)
+    response = client.get("/refused/")
+    lines = json_lines()
+    ours = next(line for line in lines if line["event"] == "not yours, mallory")
+    django_s = next(line for line in lines if line["logger"] == "django.request")
+    assert response.status_code == 403 and django_s["event"] == "Forbidden: /refused/"
+    for line in (ours, django_s):
+        assert line["user"] == str(user.public_id)
+        assert line["request_id"] == response["X-Request-ID"]
+
+
+@pytest.mark.urls("tests.bazaar.test_logs")
+def test_a_visitor_s_lines_name_no_user(json_lines, client):
+    response = client.get("/refused/")
+    (line,) = [line for line in json_lines() if line["logger"] == "django.request"]
+    assert line["event"] == "Forbidden: /refused/" and "user" not in line
+    assert line["request_id"] == response["X-Request-ID"]
 
 
 def served(view):
