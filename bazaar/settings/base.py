@@ -393,6 +393,9 @@ PHOTO_SIZE = 1200
 PHOTO_THUMB_SIZE = 360
 PHOTOS_PER_ITEM = 6
 PHOTOS_PER_STALL = 6
+# Items on sale in one stall (archived ones aside): with the photos per item, this
+# bounds what one seller stores (docs/security.md, V12.1.3).
+ITEMS_PER_STALL = env.int("ITEMS_PER_STALL", default=500)
 # Photos each side of a dispute may add as evidence.
 DISPUTE_PHOTOS_MAX = 4
 # Steward elections (stewards.elections): how long a seller must have sold to stand.
