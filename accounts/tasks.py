@@ -1,5 +1,6 @@
 """Background work for accounts: the emails, each sent by a job once the change that
-decided it has committed. Each task takes ids and calls one service."""
+decided it has committed, and the daily drop of old sign-in records. Each task takes
+ids and calls one service."""
 
 from celery import shared_task
 
@@ -7,7 +8,7 @@ from bazaar.jobs import MAIL_RETRY
 
 from .mail import account_mail_send
 from .models import User
-from .services import signup_notice_send, verification_mail_send
+from .services import sign_in_records_expire, signup_notice_send, verification_mail_send
 
 
 @shared_task(**MAIL_RETRY)
@@ -26,3 +27,8 @@ def send_signup_notice(user_id: int, base_url: str) -> None:
 def send_account_mail(template: str, to: str, user_id: int, **context) -> None:
     user = User.objects.get(pk=user_id)
     account_mail_send(template=template, to=to, context={"user": user, **context})
+
+
+@shared_task
+def expire_sign_in_records() -> int:
+    return sign_in_records_expire()

@@ -15,6 +15,8 @@ from collections import Counter
 
 from django.conf import settings
 
+from bazaar.cache import write_with_next_read
+
 from .shared import redis_or_local
 
 
@@ -53,13 +55,21 @@ class RedisCrowd:
     def __init__(self, url: str):
         import redis
 
+        self._url = url
         self._redis = redis.Redis.from_url(url)
 
     def seen(self, person: str, section_id: int, seconds: float) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.zadd(self.EXPIRY, {person: time.time() + seconds})
-        pipe.hset(self.WHERE, person, section_id)
-        pipe.execute()
+        """Written now, or with a page's read ahead where the page waits for it
+        (`bazaar.cache.writes_with_next_read`)."""
+
+        def write(pipe) -> None:
+            pipe.zadd(self.EXPIRY, {person: time.time() + seconds})
+            pipe.hset(self.WHERE, person, section_id)
+
+        if not write_with_next_read(write, url=self._url):
+            with self._redis.pipeline(transaction=False) as pipe:
+                write(pipe)
+                pipe.execute()
 
     def gone(self, person: str) -> None:
         pipe = self._redis.pipeline(transaction=False)

@@ -19,6 +19,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from bazaar.cache import write_with_next_read
+
 from .models import Event, Kind
 from .shared import redis_or_local
 
@@ -143,13 +145,17 @@ class RedisBuffer:
     def __init__(self, url: str):
         import redis
 
+        self._url = url
         self._redis = redis.Redis.from_url(url)
 
     def push(self, entry: str) -> None:
-        self._redis.rpush(self.KEY, entry)
+        self.push_many([entry])
 
     def push_many(self, entries: list[str]) -> None:
-        self._redis.rpush(self.KEY, *entries)
+        """Appended now, or with a page's read ahead where the page waits for it
+        (`bazaar.cache.writes_with_next_read`: a visit costs no round trip of its own)."""
+        if not write_with_next_read(lambda pipe: pipe.rpush(self.KEY, *entries), url=self._url):
+            self._redis.rpush(self.KEY, *entries)
 
     def take(self, count: int) -> list[str]:
         return [entry.decode() for entry in self._redis.lpop(self.KEY, count) or []]

@@ -27,11 +27,11 @@ bound_waits(settings.DATABASE_WAIT_SECONDS)
 django_asgi_app = SyncChainASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
+from channels.sessions import CookieMiddleware  # noqa: E402
 
 from bazaar import jobs, runner  # noqa: E402
 from bazaar.broadcast import serve_broadcasts_from  # noqa: E402
-from bazaar.consumers import PooledAuthMiddleware  # noqa: E402
+from bazaar.consumers import PooledAuthMiddleware, SocketSessionMiddleware  # noqa: E402
 from bazaar.metrics import counting_sockets  # noqa: E402
 from bazaar.origins import SameOriginValidator  # noqa: E402
 from bazaar.routing import websocket_urlpatterns  # noqa: E402
@@ -44,7 +44,9 @@ router = ProtocolTypeRouter(
             with_wire(
                 SameOriginValidator(
                     CookieMiddleware(
-                        SessionMiddleware(PooledAuthMiddleware(URLRouter(websocket_urlpatterns)))
+                        SocketSessionMiddleware(
+                            PooledAuthMiddleware(URLRouter(websocket_urlpatterns))
+                        )
                     )
                 )
             )

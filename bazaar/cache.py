@@ -8,6 +8,7 @@ such object the same pool keeps the connections open across requests. redis-py's
 pool is thread-safe and resets itself in a forked child (Celery's workers).
 """
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -25,6 +26,7 @@ from redis import ConnectionPool, Redis
 from bazaar.ids import new_ulid
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class SharedConnectionPool(ConnectionPool):
@@ -98,6 +100,8 @@ def kept_scope_keys(scopes: list[str]) -> list[str]:
 
 # What a page's read ahead found (`read_ahead`), for the reads in its block.
 _read_ahead: ContextVar[dict[str, Any] | None] = ContextVar("bazaar_read_ahead", default=None)
+# Redis writes waiting for the page's read ahead (`writes_with_next_read`).
+_waiting_writes: ContextVar[list | None] = ContextVar("bazaar_waiting_writes", default=None)
 
 
 @contextmanager
@@ -107,13 +111,79 @@ def read_ahead(keys: list[str]) -> Iterator[None]:
     takes its keys from here and asks the cache for any others. What is taken was read
     before the reads that take it, as if they had come a little earlier, so
     `kept_until_changed`'s guarantee holds (its versions are read before its value);
-    a key the block writes (`_written`) is read from the cache again."""
-    found = cache.get_many(keys)
+    a key the block writes (`_written`) is read from the cache again. Writes waiting
+    for it (`writes_with_next_read`) go in the same round trip."""
+    found = _get_many_sending(keys)
     token = _read_ahead.set({key: found.get(key, _MISSING) for key in keys})
     try:
         yield
     finally:
         _read_ahead.reset(token)
+
+
+@contextmanager
+def writes_with_next_read() -> Iterator[None]:
+    """Redis writes made in the block that can wait a moment (`write_with_next_read`:
+    a page's visit pushed to the analytics buffer, a walker's place in the crowd) go in
+    the round trip of the block's read ahead, not one round trip each; any still
+    waiting at the block's end go then. Made before the read ahead, they are in Redis
+    before anything the block reads after it."""
+    waiting: list[Callable[[Any], Any]] = []
+    token = _waiting_writes.set(waiting)
+    try:
+        yield
+    finally:
+        _waiting_writes.reset(token)
+        if waiting:
+            _send(waiting, [])
+
+
+def write_with_next_read(write: Callable[[Any], Any], *, url: str) -> bool:
+    """Queue `write` (commands on a redis-py pipeline) for the next read ahead of a
+    `writes_with_next_read` block, where the cache is the Redis at `url`; False, and
+    nothing queued, elsewhere: the caller writes now."""
+    waiting = _waiting_writes.get()
+    client = getattr(cache, "_cache", None)
+    if waiting is None or not isinstance(client, RedisCacheClient) or url not in client._servers:
+        return False
+    waiting.append(write)
+    return True
+
+
+def _get_many_sending(keys: list[str]) -> dict[str, Any]:
+    """`cache.get_many(keys)` with the waiting writes in its round trip (no round trip
+    for no keys and no writes)."""
+    waiting = _waiting_writes.get()
+    if waiting:
+        writes = list(waiting)
+        waiting.clear()
+        return _send(writes, keys)
+    return cache.get_many(keys) if keys else {}
+
+
+def _send(writes: list[Callable[[Any], Any]], keys: list[str]) -> dict[str, Any]:
+    """One pipeline: `writes`, then an MGET of `keys` as `cache.get_many` reads them. A
+    write that fails is logged, as a push after commit was (`on_commit(robust=True)`);
+    the read's failure is the page's."""
+    client = cache._cache
+    full_keys = [cache.make_and_validate_key(key) for key in keys]
+    with client.get_client(write=True).pipeline(transaction=False) as pipe:
+        for write in writes:
+            write(pipe)
+        if full_keys:
+            pipe.mget(full_keys)
+        results = pipe.execute(raise_on_error=False)
+    values = results.pop() if full_keys else []
+    for result in results:
+        if isinstance(result, Exception):
+            log.error("a write sent with a read failed: %s", result)
+    if isinstance(values, Exception):
+        raise values
+    return {
+        key: client._serializer.loads(value)
+        for key, value in zip(keys, values, strict=True)
+        if value is not None
+    }
 
 
 def get_many(keys: list[str]) -> dict[str, Any]:

@@ -3,13 +3,16 @@
 import uuid
 from contextlib import suppress
 from functools import partial
+from importlib import import_module
 
 from channels.auth import AuthMiddleware, get_user
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.utils.functional import SimpleLazyObject
 
 from bazaar.threads import ProcessThreads
 
@@ -24,6 +27,34 @@ CONSUMER_DB_THREADS = ProcessThreads(8, "consumer-db")
 in_db_pool = partial(database_sync_to_async, thread_sensitive=False, executor=CONSUMER_DB_THREADS)
 
 
+def _session_cookie(scope) -> str | None:
+    return scope["cookies"].get(settings.SESSION_COOKIE_NAME) or None
+
+
+class SocketSessionMiddleware:
+    """Channels' SessionMiddleware (inside its CookieMiddleware) for sockets, without
+    what a socket never uses.
+
+    Channels' wraps `send` to save a changed session on `http.response.start`, which
+    no socket sends, yet every frame a consumer sent went through that wrapper, asking
+    the lazy session whether it was modified and empty (a tenth of the CPU of an idle
+    crowd's pongs, and of a join's frames). It also built a session store for every
+    socket, a guest's too: the cached-db store looks up its cache, which in an event
+    loop makes a cache object per socket (Django's connections are context-local).
+    Here `send` goes through untouched, and a socket without a session cookie has an
+    empty session made only if something reads it.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        key = _session_cookie(scope)
+        session = store(key) if key else SimpleLazyObject(store)
+        return await self.inner({**scope, "session": session}, receive, send)
+
+
 class PooledAuthMiddleware(AuthMiddleware):
     """Channels' AuthMiddleware with the session and user read in the thread pool
     (`in_db_pool`) rather than in the one database thread. A socket that brought no
@@ -31,7 +62,7 @@ class PooledAuthMiddleware(AuthMiddleware):
     such sockets, and the hop was a tenth of a join's work (session joins)."""
 
     async def resolve_scope(self, scope):
-        if scope["session"].session_key is None:
+        if _session_cookie(scope) is None:
             scope["user"]._wrapped = AnonymousUser()
             return
         scope["user"]._wrapped = await in_db_pool(get_user.func)(scope)

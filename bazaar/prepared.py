@@ -72,12 +72,13 @@ class _Compiled(_Statement):
     converters: list
     for_update: bool
     # For model rows: the model, its columns' slice and attribute names, the populators
-    # of its `select_related` rows.
+    # of its `select_related` rows, its annotations' names and columns.
     model: type[Model] | None
     start: int
     end: int
     init_list: list[str]
     populators: list
+    annotations: list[tuple[str, int]]
 
 
 def _sources(params, stand_ins: list, connection) -> tuple[tuple, tuple]:
@@ -112,13 +113,14 @@ def _compile(queryset: QuerySet, stand_ins: list) -> _Compiled:
     sources, constants = _sources(params, stand_ins, compiler.connection)
     select = compiler.select
     converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
-    model, start, end, init_list, populators = None, 0, 0, [], []
+    model, start, end, init_list, populators, annotations = None, 0, 0, [], [], []
     if issubclass(queryset._iterable_class, ModelIterable):
         klass_info = compiler.klass_info
         model = klass_info["model"]
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
         populators = get_related_populators(klass_info, select, queryset.db)
+        annotations = list(compiler.annotation_col_map.items())
     return _Compiled(
         alias=queryset.db,
         sql=sql,
@@ -131,6 +133,7 @@ def _compile(queryset: QuerySet, stand_ins: list) -> _Compiled:
         end=end,
         init_list=init_list,
         populators=populators,
+        annotations=annotations,
     )
 
 
@@ -221,6 +224,8 @@ class Prepared(_KeptPerShape):
             )
             for populator in compiled.populators:
                 populator.populate(row, obj)
+            for name, position in compiled.annotations:
+                setattr(obj, name, row[position])
             objects.append(obj)
         return objects
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from analytics.models import Kind
 from analytics.recording import record_visit
-from bazaar.cache import page_reads, read_ahead
+from bazaar.cache import page_reads, read_ahead, writes_with_next_read
 from bazaar.errors import NotFound
 from bazaar.money import exponent, format_money
 from market.selectors import market_layout, market_overview
@@ -200,32 +200,36 @@ def item_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     """An item's own page: shareable, with everything the stall's drawer offers."""
     item = selectors.item_listed(public_id=public_id)
     # The stall's cards and running auctions, the seller's dot, the Save and Follow
-    # counts: one cache round trip for what several apps read (bazaar.cache.read_ahead).
-    with read_ahead(page_reads(ITEM_PAGE, item, viewer=request.user)):
-        card, more = selectors.item_page_cards(item=item, viewer=request.user)
-        photos = card.photos
-        places = exponent(item.currency)
+    # counts: one cache round trip for what several apps read (bazaar.cache.read_ahead),
+    # with the visit's push.
+    with writes_with_next_read():
         record_visit(request, Kind.ITEM_VIEWED, stall=item.stall, item=item)
-        return render(
-            request,
-            "discovery/item.html",
-            {
-                "item": item,
-                "card": card,
-                "photos": photos,
-                "share_image_url": request.build_absolute_uri(photos[0].image.url)
-                if photos
-                else "",
-                "price_amount": f"{Decimal(item.price_cents).scaleb(-places):.{places}f}",
-                "more": more,
-                # What the page's kept markup varies on ({% kept %} in the template):
-                # the viewer's holds, and what "More from" shows of its auctions (their
-                # figures move with bids, their time left by the minute).
-                "viewer_holds": [one.held_for_you for one in (card, *more)],
-                "more_auctions": _auction_figures([one.auction for one in more if one.auction]),
-                "server_time": time.time(),
-            },
-        )
+        with read_ahead(page_reads(ITEM_PAGE, item, viewer=request.user)):
+            return _item_page(request, item)
+
+
+def _item_page(request: HttpRequest, item) -> HttpResponse:
+    card, more = selectors.item_page_cards(item=item, viewer=request.user)
+    photos = card.photos
+    places = exponent(item.currency)
+    return render(
+        request,
+        "discovery/item.html",
+        {
+            "item": item,
+            "card": card,
+            "photos": photos,
+            "share_image_url": request.build_absolute_uri(photos[0].image.url) if photos else "",
+            "price_amount": f"{Decimal(item.price_cents).scaleb(-places):.{places}f}",
+            "more": more,
+            # What the page's kept markup varies on ({% kept %} in the template):
+            # the viewer's holds, and what "More from" shows of its auctions (their
+            # figures move with bids, their time left by the minute).
+            "viewer_holds": [one.held_for_you for one in (card, *more)],
+            "more_auctions": _auction_figures([one.auction for one in more if one.auction]),
+            "server_time": time.time(),
+        },
+    )
 
 
 def _auction_figures(auctions: list) -> list:

@@ -6,9 +6,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.admin import UserAdmin
 from bazaar.errors import DomainError
 
-from .admin_access import OpsReadOnlyAdmin, StewardReadOnlyAdmin
+from .admin_access import OpsReadOnlyAdmin, ReadsRecorded, StewardReadOnlyAdmin
 from .models import BannedWord, ChatSanction, RoleGrant, StewardAction
 from .selectors import sanction_active_q, user_is_steward
 from .services import (
@@ -254,6 +255,16 @@ class ChatSanctionAdmin(ServiceSavedAdmin, StewardReadOnlyAdmin):
                 lifted += 1
         if lifted:
             self.message_user(request, f"Lifted {lifted} sanction(s).", messages.SUCCESS)
+
+
+# People's accounts: accounts' admin, with looks at emails on the stewards' record.
+# Registered again here because accounts sits below governance and cannot record.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserReadsRecordedAdmin(ReadsRecorded, UserAdmin):
+    pass
 
 
 # The stewards' own record

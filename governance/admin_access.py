@@ -2,8 +2,10 @@
 that call services, so the admin never bypasses a rule."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 
 from .selectors import user_is_ops, user_is_steward
+from .services import personal_data_read_record
 
 
 class StewardReadOnlyAdmin(admin.ModelAdmin):
@@ -28,3 +30,35 @@ class StewardReadOnlyAdmin(admin.ModelAdmin):
 class OpsReadOnlyAdmin(StewardReadOnlyAdmin):
     def has_module_permission(self, request):
         return request.user.is_active and user_is_ops(user=request.user)
+
+
+class ReadsRecorded:
+    """For an admin whose pages show people's data: each look at its list or at one
+    record goes on the stewards' record (ASVS V8.3.5). A search is recorded as one
+    without its words, which may be someone's email. A page refused or redirected
+    records nothing; nor do the page's own form posts, which are actions with their
+    own records."""
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            searched = ", searched" if request.GET.get("q") else ""
+            personal_data_read_record(
+                actor=request.user,
+                target_kind=self.opts.model_name,
+                target_ref="list",
+                target_label=f"The list of {self.opts.verbose_name_plural}{searched}",
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            looked_at = self.get_object(request, unquote(object_id))
+            personal_data_read_record(
+                actor=request.user,
+                target_kind=self.opts.model_name,
+                target_ref=str(getattr(looked_at, "public_id", looked_at.pk)),
+                target_label=str(looked_at),
+            )
+        return response

@@ -155,6 +155,7 @@ class StewardAction(models.Model):
         STEWARD_REVOKE = "steward_revoke", "Revoked a steward"
         DISPUTE_DECIDE = "dispute_decide", "Decided a dispute"
         ORDER_READ = "order_read", "Read someone's order"
+        DATA_READ = "data_read", "Looked at personal data in the admin"
 
     public_id = PublicIdField()
     actor = models.ForeignKey(

@@ -136,6 +136,20 @@ def steward_action_record(
     )
 
 
+def personal_data_read_record(*, actor, target_kind: str, target_ref: str, target_label: str):
+    """A steward or ops looked at people's data in the admin (emails, legal names,
+    addresses): the look goes on the record, naming what was looked at and never the
+    data itself (OWASP ASVS V8.3.5)."""
+    return steward_action_record(
+        actor=actor,
+        action=StewardAction.Action.DATA_READ,
+        target_kind=target_kind,
+        target_ref=target_ref,
+        target_label=target_label,
+        reason="Looked at it in the admin.",
+    )
+
+
 # Banned words
 
 

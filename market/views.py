@@ -5,7 +5,7 @@ from django.utils.cache import patch_vary_headers
 from django_htmx.http import push_url
 
 from auctions.selectors import auctions_running_for_stalls
-from bazaar.cache import page_reads, read_ahead
+from bazaar.cache import page_reads, read_ahead, writes_with_next_read
 from stalls.room.presence import live_stall_ids
 from stalls.selectors import stall_cards_for_section
 
@@ -43,16 +43,18 @@ def section(request: HttpRequest, x: str, y: str) -> HttpResponse:
     x, y = coordinates
     section_id = layout.ids[coordinates]
     cards = stall_cards_for_section(section_id=section_id)
-    # The live dots, the auction badges and the shows: one cache round trip.
-    with read_ahead(page_reads(SECTION_PAGE, cards, viewer=request.user)):
-        return _section_page(request, layout, x, y, section_id, cards)
+    # The live dots, the auction badges and the shows: one cache round trip, with the
+    # walker's place in the crowd and the visit's push (before the minimap counts them).
+    with writes_with_next_read():
+        grid_viewed_record(section_id=section_id, user=request.user, visitor_id=request.visitor_id)
+        with read_ahead(page_reads(SECTION_PAGE, cards, viewer=request.user)):
+            return _section_page(request, layout, x, y, section_id, cards)
 
 
 def _section_page(request, layout, x: int, y: int, section_id: int, cards: list) -> HttpResponse:
     public_ids = [card["public_id"] for card in cards if card]
     live = live_stall_ids(public_ids=public_ids)
     auctions = auctions_running_for_stalls(stall_ids=[card["id"] for card in cards if card])
-    grid_viewed_record(section_id=section_id, user=request.user, visitor_id=request.visitor_id)
     context = {
         "x": x,
         "y": y,

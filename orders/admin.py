@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from bazaar.errors import DomainError
 from bazaar.money import format_money
-from governance.admin_access import OpsReadOnlyAdmin, StewardReadOnlyAdmin
+from governance.admin_access import OpsReadOnlyAdmin, ReadsRecorded, StewardReadOnlyAdmin
 from governance.selectors import user_is_steward
 
 from .escrow.services import order_dispute_settle
@@ -71,7 +71,7 @@ class ChargebackFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(StewardReadOnlyAdmin):
+class OrderAdmin(ReadsRecorded, StewardReadOnlyAdmin):
     list_display = ["public_id", "buyer", "stall", "status", "total", "created_at", "chargeback"]
     list_filter = ["status", ChargebackFilter]
     list_select_related = ["buyer", "stall"]

@@ -12,13 +12,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from accounts.second_factor_views import second_step_on_demand
+from bazaar.cache import page_reads, read_ahead
 from bazaar.errors import DomainError, Invalid
 from bazaar.idempotency import key_from_request
 from stalls.selectors import item_available_quantity, item_get, stall_for_user
 
 from .checkout import selectors as checkout_selectors
 from .checkout import services as checkout_services
-from .checkout.selectors import SESSION_CART, cart_for_request
+from .checkout.selectors import CART_PAGE, SESSION_CART, cart_for_request
 from .escrow import disputes
 from .escrow import selectors as escrow_selectors
 from .escrow import services as escrow_services
@@ -61,9 +62,13 @@ def cart(request: HttpRequest) -> HttpResponse:
 
 
 def _cart_page(request: HttpRequest, *, refusal: dict | None = None, status: int = 200):
-    """The cart; `refusal` (item, message, the quantity typed) shows beside its line."""
-    context = {"plan": cart_for_request(request), "test_mode": _test_mode(), "refusal": refusal}
-    return render(request, "orders/cart.html", context, status=status)
+    """The cart; `refusal` (item, message, the quantity typed) shows beside its line.
+    The top bar's kept values, the buyer's accepted offers among them, are read ahead:
+    the lines show those offers, so the page reads them once."""
+    with read_ahead(page_reads(CART_PAGE, None, viewer=request.user)):
+        plan = cart_for_request(request, shown=True)
+        context = {"plan": plan, "test_mode": _test_mode(), "refusal": refusal}
+        return render(request, "orders/cart.html", context, status=status)
 
 
 def _cart_change(request: HttpRequest, *, item, quantity: int, add: bool) -> None:

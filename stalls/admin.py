@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from bazaar.errors import DomainError
-from governance.admin_access import StewardReadOnlyAdmin
+from governance.admin_access import ReadsRecorded, StewardReadOnlyAdmin
 
 from .models import ChatMessage, Item, Reservation, SellerProfile, Stall, StockEvent
 from .room.chat import chat_message_delete, chat_message_release
@@ -9,7 +9,7 @@ from .services import seller_kyc_decide
 
 
 @admin.register(SellerProfile)
-class SellerProfileAdmin(StewardReadOnlyAdmin):
+class SellerProfileAdmin(ReadsRecorded, StewardReadOnlyAdmin):
     list_display = ["user", "legal_name", "country", "kyc_status", "created_at"]
     list_filter = ["kyc_status", "country"]
     search_fields = ["user__handle", "legal_name"]

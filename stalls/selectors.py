@@ -84,11 +84,12 @@ def active_reservations(*, at=None) -> Q:
     )
 
 
-def reserved_units_subquery(*, at) -> Coalesce:
-    """Units the active reservations hold of the item of an outer query on Item (0 for
-    none): a caller reads the stock in the same statement as its own checks."""
+def reserved_units_subquery(*, at, item: str = "pk") -> Coalesce:
+    """Units the active reservations hold of the item of an outer query (0 for none):
+    on Item, or on a model whose field `item` names it (a cart line's "item_id"); a
+    caller reads the stock in the same statement as its own checks."""
     reserved = (
-        Reservation.objects.filter(active_reservations(at=at), item=OuterRef("pk"))
+        Reservation.objects.filter(active_reservations(at=at), item=OuterRef(item))
         .values("item")
         .annotate(total=Sum("quantity"))
         .values("total")

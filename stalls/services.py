@@ -209,6 +209,20 @@ def _validate_item(
     return cleaned
 
 
+def _room_for_another_item(stall: Stall) -> None:
+    """A stall holds at most ITEMS_PER_STALL items on sale: each may carry photos, so
+    the cap bounds what one seller stores. Counted under the stall's lock, so two
+    items added at once cannot both take the last place."""
+    list(Stall.objects.select_for_update().filter(pk=stall.pk).values_list("pk"))
+    limit = settings.ITEMS_PER_STALL
+    if Item.objects.filter(stall=stall, archived_at__isnull=True).count() >= limit:
+        raise Conflict(
+            f"A stall can have {limit} items on sale at once. "
+            "Delete or sell some before adding another.",
+            code="stall_full",
+        )
+
+
 @transaction.atomic
 def item_create(
     *,
@@ -232,6 +246,7 @@ def item_create(
         inventory=inventory,
         catalog={"category": category, "condition": condition, "brand": brand, "size": size},
     )
+    _room_for_another_item(stall)
     item = Item.objects.create(
         stall=stall,
         title=title.strip(),

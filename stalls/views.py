@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from analytics.models import Kind
 from analytics.recording import record_visit
-from bazaar.cache import page_reads, read_ahead
+from bazaar.cache import page_reads, read_ahead, writes_with_next_read
 from bazaar.errors import DomainError, NotFound
 
 from . import services
@@ -36,24 +36,30 @@ from .uploads import upload_receive
 def stall_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     stall = stall_get(public_id=public_id)
     # The cards, the stage's overlays, the show, the Follow count and the rating: one
-    # cache round trip for what several apps' fragments read (bazaar.cache.read_ahead).
-    with read_ahead(page_reads(STALL_PAGE, stall, viewer=request.user)):
-        items, photos = stall_cards_and_gallery(stall=stall, size=GALLERY_SIZE)
-        share_image = photos[0] if photos else None
+    # cache round trip for what several apps' fragments read (bazaar.cache.read_ahead),
+    # with the visit's push.
+    with writes_with_next_read():
         record_visit(request, Kind.STALL_VIEWED, stall=stall)
-        return render(
-            request,
-            "stalls/detail.html",
-            {
-                "stall": stall,
-                "items": items,
-                "photos": photos,
-                "share_image_url": request.build_absolute_uri(share_image.image.url)
-                if share_image
-                else "",
-                "can_edit": stall.seller.user_id == request.user.pk,
-            },
-        )
+        with read_ahead(page_reads(STALL_PAGE, stall, viewer=request.user)):
+            return _stall_page(request, stall)
+
+
+def _stall_page(request: HttpRequest, stall) -> HttpResponse:
+    items, photos = stall_cards_and_gallery(stall=stall, size=GALLERY_SIZE)
+    share_image = photos[0] if photos else None
+    return render(
+        request,
+        "stalls/detail.html",
+        {
+            "stall": stall,
+            "items": items,
+            "photos": photos,
+            "share_image_url": request.build_absolute_uri(share_image.image.url)
+            if share_image
+            else "",
+            "can_edit": stall.seller.user_id == request.user.pk,
+        },
+    )
 
 
 @login_required

@@ -208,6 +208,27 @@ def on_commit(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def cache_reads_counted(monkeypatch):
+    """`cache_reads_counted()`: from then on, the keys of every cache read, one list a round trip:
+    `cache.get_many`, and a read ahead sent with waiting writes in one pipeline (on
+    Redis: `bazaar.cache.writes_with_next_read`)."""
+    from django.core.cache import cache
+
+    import bazaar.cache as kept
+
+    def start() -> list[list[str]]:
+        reads: list[list[str]] = []
+        get_many, send = cache.get_many, kept._send
+        monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+        monkeypatch.setattr(
+            kept, "_send", lambda writes, keys: (keys and reads.append(keys)) or send(writes, keys)
+        )
+        return reads
+
+    return start
+
+
+@pytest.fixture
 def key():
     """A fresh idempotency key per call, as each rendered form carries."""
     return new_ulid

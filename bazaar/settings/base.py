@@ -274,6 +274,9 @@ AXES_USERNAME_CALLABLE = "accounts.backends.lockout_name"
 # session hashed): stewards read both in the admin. django-axes masks the account and
 # address in its log lines, so these tables are the record (docs/security.md).
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Those records are dropped this long after the attempt (accounts.services.
+# sign_in_records_expire, daily): long enough to look into an account's misuse.
+SIGN_IN_RECORDS_DAYS = env.int("SIGN_IN_RECORDS_DAYS", default=90)
 # No banner at every start (it came before a refusal's reasons); failures and lockouts
 # are still logged.
 AXES_VERBOSE = False
@@ -390,6 +393,9 @@ PHOTO_SIZE = 1200
 PHOTO_THUMB_SIZE = 360
 PHOTOS_PER_ITEM = 6
 PHOTOS_PER_STALL = 6
+# Items on sale in one stall (archived ones aside): with the photos per item, this
+# bounds what one seller stores (docs/security.md, V12.1.3).
+ITEMS_PER_STALL = env.int("ITEMS_PER_STALL", default=500)
 # Photos each side of a dispute may add as evidence.
 DISPUTE_PHOTOS_MAX = 4
 # Steward elections (stewards.elections): how long a seller must have sold to stand.
@@ -482,6 +488,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "analytics-rollup-daily": {"task": "analytics.tasks.rollup_daily", "schedule": 300.0},
     "analytics-prune": {"task": "analytics.tasks.prune_events", "schedule": 3600.0},
+    "accounts-expire-sign-in-records": {
+        "task": "accounts.tasks.expire_sign_in_records",
+        "schedule": 86400.0,
+    },
 }
 
 # Live shows (the shows app): LiveKit when LIVEKIT_URL is set, otherwise Janus when

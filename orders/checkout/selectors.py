@@ -10,14 +10,21 @@ from django.utils import timezone
 from bazaar.cache import Kept, kept_together
 from bazaar.lookups import AnyOf
 from bazaar.prepared import Prepared
-from offers.selectors import accepted_offers_for_items, offer_accepted_for_checkout
+from offers.selectors import (
+    accepted_offers_for_items,
+    accepted_offers_shown,
+    offer_accepted_for_checkout,
+)
 from stalls.models import Item, Stall
-from stalls.selectors import units_reserved
+from stalls.selectors import reserved_units_subquery
 
 from ..escrow.selectors import stalls_shipping_cents
 from ..models import CartLine, OrderLine, Payment, ShippingAddress
 
 SESSION_CART = "cart"
+# The cart page, for `bazaar.cache.page_reads`: it reads nothing of its own ahead, only
+# what every page reads for its viewer (the top bar).
+CART_PAGE = "cart-page"
 # A bound for a line written without a model signal (an .update(), raw SQL): none do.
 CART_COUNT_KEPT_SECONDS = 600
 
@@ -155,14 +162,22 @@ def _plan_line(
     return line
 
 
-def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
+def cart_plan(*, buyer, entries: list[tuple[Item, int]], shown: bool = False) -> CartPlan:
     """Group cart entries by stall with today's prices, stock, shipping, the buyer's
     accepted offers and their own open checkout (none for a guest: `buyer` is None).
-    The offers, the stock and the shipping of every line are one query each."""
+    Each entry's item carries its `reserved` units (read with the lines); the offers
+    and the shipping of every line are one query each; `shown`
+    (the cart page) takes the offers as kept for the top bar instead, read in its
+    round trip (`accepted_offers_shown`: dropped by every change to one of them,
+    expiry checked now), while checkout reads the rows it charges."""
     open_checkout, held = open_checkout_for(buyer=buyer) if buyer is not None else (None, {})
     items = [item for item, _ in entries]
-    offers = accepted_offers_for_items(buyer=buyer, items=items) if buyer is not None else {}
-    reserved = units_reserved(item_ids=[item.pk for item in items]) if items else {}
+    if buyer is None:
+        offers = {}
+    elif shown:
+        offers = accepted_offers_shown(buyer=buyer, items=items)
+    else:
+        offers = accepted_offers_for_items(buyer=buyer, items=items)
     stalls = {item.stall_id: item.stall for item in items}
     shipping = stalls_shipping_cents(stalls=list(stalls.values()))
     groups: dict[int, PlanGroup] = {}
@@ -177,7 +192,7 @@ def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
             item=item,
             quantity=quantity,
             offer=offers.get(item.pk),
-            reserved=reserved.get(item.pk, 0),
+            reserved=item.reserved,
             held=held.get(item.pk, 0),
         )
         group.lines.append(line)
@@ -186,11 +201,13 @@ def cart_plan(*, buyer, entries: list[tuple[Item, int]]) -> CartPlan:
     )
 
 
-# The cart's two reads of its own, compiled once (`bazaar.prepared`).
+# The cart's two reads of its own, compiled once (`bazaar.prepared`); the lines with
+# each item's units reserved now, the stock read in the same statement.
 _CART_LINES = Prepared(
-    lambda buyer_id: (
+    lambda buyer_id, now: (
         CartLine.objects.filter(buyer_id=buyer_id)
-        .select_related("item__stall__seller", "item__stall__section")
+        .select_related("item__stall__seller")
+        .annotate(reserved=reserved_units_subquery(at=now, item="item_id"))
         .order_by("added_at", "id")
     )
 )
@@ -205,22 +222,31 @@ _OPEN_CHECKOUT = Prepared(
 
 
 def cart_entries_for_buyer(*, buyer) -> list[tuple[Item, int]]:
-    return [(line.item, line.quantity) for line in _CART_LINES.rows(buyer.pk)]
+    """A buyer's cart lines: each item with its `reserved` units now, and the quantity."""
+    entries = []
+    for line in _CART_LINES.rows(buyer.pk, timezone.now()):
+        line.item.reserved = line.reserved
+        entries.append((line.item, line.quantity))
+    return entries
 
 
 def cart_entries_for_session(*, session_cart: dict) -> list[tuple[Item, int]]:
-    """A guest's cart: {item public id: quantity} in the session."""
-    found = Item.objects.select_related("stall__seller", "stall__section").filter(
-        public_id__in=list(session_cart)
+    """A guest's cart: {item public id: quantity} in the session; each item with its
+    `reserved` units now."""
+    found = (
+        Item.objects.select_related("stall__seller")
+        .filter(public_id__in=list(session_cart))
+        .annotate(reserved=reserved_units_subquery(at=timezone.now()))
     )
     items = {item.public_id: item for item in found}
     return [(items[key], quantity) for key, quantity in session_cart.items() if key in items]
 
 
-def cart_for_request(request) -> CartPlan:
+def cart_for_request(request, *, shown: bool = False) -> CartPlan:
+    """The viewer's cart as `cart_plan` reads it (`shown`: for the cart page)."""
     user = request.user
     if user.is_authenticated:
-        return cart_plan(buyer=user, entries=cart_entries_for_buyer(buyer=user))
+        return cart_plan(buyer=user, entries=cart_entries_for_buyer(buyer=user), shown=shown)
     session_cart = request.session.get(SESSION_CART, {})
     return cart_plan(buyer=None, entries=cart_entries_for_session(session_cart=session_cart))
 

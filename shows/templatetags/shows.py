@@ -81,16 +81,34 @@ def show_early(context, stall):
     return _stage_context(context, stall, early=True)
 
 
+# The show's own scripts: the viewer's stage and the seller's panel, each media client
+# loading its library only when a grant names it.
+SHOW_SCRIPTS = (
+    "js/shows/common.js",
+    "js/shows/janus-client.js",
+    "js/shows/livekit-client.js",
+    "js/shows/stage.js",
+    "js/shows/seller.js",
+)
+
+
+@register.inclusion_tag("shows/_later_scripts.html")
+def show_scripts():
+    """The show's scripts, deferred (the dashboard's Go live panel)."""
+    return {"sources": [static(path) for path in SHOW_SCRIPTS], "later": False}
+
+
 @register.inclusion_tag("shows/_later_scripts.html", takes_context=True)
 def scripts_after_first_frame(context, stall, *paths: str):
-    """The page's other scripts (static `paths`, run in order). On a live show's page
-    for a viewer on Janus they wait for the video's first frame (the head's client loads
-    them then, or once it cannot come): every step of the connection needs the page's
-    main thread, and their parsing and start-up took it between those steps. Elsewhere
-    they are deferred scripts as usual."""
+    """The show's scripts, then the page's other scripts (static `paths`), run in order.
+    On a live show's page for a viewer on Janus they wait for the video's first frame
+    (the head's client loads them then, or once it cannot come): every step of the
+    connection needs the page's main thread, and their parsing and start-up took it
+    between those steps; the head's client plays the video without them (stage.js
+    adopts its connection when it runs). Elsewhere they are deferred scripts as usual."""
     request = context["request"]
     later = bool(_show_for_request(request, stall)) and _janus_viewer(request, stall)
-    return {"sources": [static(path) for path in paths], "later": later}
+    return {"sources": [static(path) for path in (*SHOW_SCRIPTS, *paths)], "later": later}
 
 
 @register.inclusion_tag("shows/_seller_panel.html", takes_context=True)

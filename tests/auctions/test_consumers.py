@@ -1,5 +1,6 @@
 """`/ws/auctions/<ulid>/`, driven with Channels' WebsocketCommunicator."""
 
+import asyncio
 import json
 import time
 from functools import partial
@@ -84,7 +85,10 @@ async def test_an_unknown_auction_is_refused_with_a_code():
     assert (await socket.receive_output(timeout=3))["code"] == 4404
 
 
-async def test_ping_answers_with_the_server_time_and_bad_frames_are_refused(auction):
+async def test_ping_answers_with_the_server_time_and_bad_frames_are_refused(auction, monkeypatch):
+    from auctions import consumers
+
+    monkeypatch.setattr(consumers, "CLOCK_CHECK_SECONDS", 0.0)  # a clock check is due
     socket, _ = await watch(auction.public_id)
     await socket.send_json_to({"type": "ping"})
     pong = await socket.receive_json_from(timeout=3)
@@ -250,3 +254,24 @@ async def test_a_big_auctions_sockets_are_told_a_longer_heartbeat(auction, monke
     assert pong["type"] == "pong" and pong["heartbeat_seconds"] == 32  # the auction grew
     for socket, _ in sockets:
         await socket.disconnect()
+
+
+async def test_a_ping_is_answered_only_when_a_clock_check_or_the_beat_is_owed(auction, monkeypatch):
+    """The welcome told the clock and the beat: a ping soon after, with the auction the
+    same size, gets no `pong` (an idle crowd's pongs were a third of its server CPU);
+    once the clock check is due, it does, and the next one does not again."""
+    from auctions import consumers
+
+    monkeypatch.setattr(consumers, "CLOCK_CHECK_SECONDS", 1.0)
+    socket, welcome = await watch(auction.public_id)
+    await socket.send_json_to({"type": "ping"})
+    await socket.send_json_to({"type": "chat"})  # answered in order: the error comes first
+    assert (await socket.receive_json_from(timeout=3))["code"] == "unknown_type"
+    await asyncio.sleep(1.1)
+    await socket.send_json_to({"type": "ping"})
+    pong = await socket.receive_json_from(timeout=3)
+    assert pong["type"] == "pong" and abs(pong["server_time"] - time.time()) < 2
+    assert pong["heartbeat_seconds"] == welcome["heartbeat_seconds"]
+    await socket.send_json_to({"type": "ping"})
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()

@@ -1,6 +1,8 @@
 """Django's Redis cache, made once per request under ASGI, shares one pool and one
 client per process; values kept until a change in their scope commits."""
 
+import json
+
 import pytest
 from django.core.cache.backends.redis import RedisCache
 
@@ -302,3 +304,66 @@ def test_a_held_value_lives_half_its_timeout_and_the_process_holds_a_bounded_num
             scopes=[], key=f"test:held:{number}", read=lambda: "x", timeout=60
         )
     assert len(kept_cache._held) <= 2 and "test:held:0" not in kept_cache._held
+
+
+# writes_with_next_read: writes that can wait go in the read ahead's round trip.
+
+
+@pytest.mark.django_db
+def test_a_write_that_can_wait_goes_in_the_read_aheads_round_trip(require_redis, monkeypatch):
+    """Queued in the block, a write goes in one pipeline with the read ahead's read,
+    before it, so it is in Redis for everything after; one the block's reads did not
+    take goes at its end; outside a block, or for another Redis, nothing is queued."""
+    import redis
+    from django.conf import settings
+    from django.core.cache import cache
+    from redis.client import Pipeline
+
+    from bazaar.cache import get_many, read_ahead, write_with_next_read, writes_with_next_read
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete("test:pushed")
+    cache.set("test:key", "value")
+    sent, execute = [], Pipeline.execute
+    monkeypatch.setattr(
+        Pipeline, "execute", lambda pipe, **kw: sent.append(len(pipe)) or execute(pipe, **kw)
+    )
+
+    def push(value: str) -> bool:
+        return write_with_next_read(
+            lambda pipe: pipe.rpush("test:pushed", value), url=settings.REDIS_URL
+        )
+
+    with writes_with_next_read():
+        assert push("a")
+        assert client.lrange("test:pushed", 0, -1) == []  # waiting for the read
+        with read_ahead(["test:key"]):
+            assert client.lrange("test:pushed", 0, -1) == [b"a"]
+            assert get_many(["test:key"]) == {"test:key": "value"}
+    assert sent == [2]  # the push and the read: one round trip
+    with writes_with_next_read():
+        assert push("b")
+    assert client.lrange("test:pushed", 0, -1) == [b"a", b"b"]  # sent at the block's end
+    assert not push("c")  # no block: the caller writes now
+    with writes_with_next_read():
+        assert not write_with_next_read(lambda pipe: None, url="redis://127.0.0.1:6379/15")
+    client.delete("test:pushed")
+
+
+@pytest.mark.django_db
+def test_a_pages_visit_is_in_the_buffer_once_and_the_crowd_counts_the_walker(
+    client, stall, require_redis, django_capture_on_commit_callbacks
+):
+    """The grid's walker is in the crowd before the minimap counts it (written with the
+    read ahead), and each page's visit reaches the analytics buffer once."""
+    from django.urls import reverse
+
+    from analytics.recording import buffer
+
+    buffer().clear()
+    with django_capture_on_commit_callbacks(execute=True):  # the visits wait for commit
+        page = client.get(reverse("market:section", args=[0, 0])).content.decode()
+        client.get(reverse("stalls:detail", args=[stall.public_id]))
+    assert "Section 0/0: 1 person<" in page  # the walker, counted by their own minimap
+    kinds = [json.loads(entry)["kind"] for entry in buffer().take(10)]
+    assert kinds == ["grid_viewed", "stall_viewed"]

@@ -8,17 +8,18 @@ import asyncio
 import multiprocessing
 import os
 import threading
+from importlib import import_module
 
 import channels.auth
 import pytest
 from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
-from channels.sessions import CookieMiddleware, SessionMiddleware
+from channels.sessions import CookieMiddleware
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 import stalls.room.consumers
-from bazaar.consumers import PooledAuthMiddleware
+from bazaar.consumers import PooledAuthMiddleware, SocketSessionMiddleware
 from bazaar.routing import websocket_urlpatterns
 from bazaar.threads import ProcessThreads
 
@@ -71,7 +72,7 @@ async def test_two_sockets_read_their_signed_in_user_at_the_same_time(
         await send({"type": "websocket.accept"})
 
     _meet_in_pairs(monkeypatch, channels.auth.get_user, "func")
-    stack = CookieMiddleware(SessionMiddleware(PooledAuthMiddleware(app)))
+    stack = CookieMiddleware(SocketSessionMiddleware(PooledAuthMiddleware(app)))
     sockets = [WebsocketCommunicator(stack, "/ws/", headers=[(b"cookie", cookie)]) for _ in "ab"]
     await asyncio.gather(*(socket.connect(timeout=WAIT + 2) for socket in sockets))
     assert seen == [user.pk, user.pk]
@@ -111,7 +112,7 @@ async def test_a_socket_without_a_session_cookie_is_a_guest_read_in_no_thread(
         await send({"type": "websocket.accept"})
 
     monkeypatch.setattr(channels.auth.get_user, "func", counted)
-    stack = CookieMiddleware(SessionMiddleware(PooledAuthMiddleware(app)))
+    stack = CookieMiddleware(SocketSessionMiddleware(PooledAuthMiddleware(app)))
     guest = WebsocketCommunicator(stack, "/ws/")
     assert (await guest.connect())[0]
     assert seen == [None] and reads == []
@@ -120,3 +121,44 @@ async def test_a_socket_without_a_session_cookie_is_a_guest_read_in_no_thread(
         headers = [(b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())]
         assert (await WebsocketCommunicator(stack, "/ws/", headers=headers).connect())[0]
     assert seen == [None, user.pk, None] and reads == [1, 1]
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_sockets_frames_go_to_the_servers_send_and_a_guests_session_is_made_if_read(
+    client, make_user, monkeypatch
+):
+    """No wrapper around a socket's `send` (Channels' saved a session only on an HTTP
+    response); a guest's session store is made only when something reads it, a
+    signed-in socket's is its cookie's."""
+    user = await sync_to_async(make_user)("ana")
+    await sync_to_async(client.force_login)(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    made = []
+    engine = import_module(settings.SESSION_ENGINE).SessionStore
+    real_init = engine.__init__
+
+    def counted(store, session_key=None):
+        made.append(session_key)
+        real_init(store, session_key)
+
+    monkeypatch.setattr(engine, "__init__", counted)
+    sends, keys = [], []
+
+    async def app(scope, receive, send):
+        sends.append(send)
+        if scope["user"].is_authenticated:
+            keys.append(scope["session"].session_key)
+        else:
+            keys.append(len(made))  # nothing made yet for a guest
+            keys.append(scope["session"].session_key)  # made now, empty
+        await send({"type": "websocket.accept"})
+
+    stack = CookieMiddleware(SocketSessionMiddleware(PooledAuthMiddleware(app)))
+    guest = WebsocketCommunicator(stack, "/ws/")
+    assert (await guest.connect())[0]
+    assert keys == [0, None] and made == [None]
+    signed_in = WebsocketCommunicator(stack, "/ws/", headers=[(b"cookie", cookie.encode())])
+    assert (await signed_in.connect())[0]
+    assert keys[2] == client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert [send.__self__ for send in sends] == [guest.output_queue, signed_in.output_queue]

@@ -92,3 +92,13 @@ async def test_the_handshake_is_refused_before_the_app_sees_it(origin, accepted)
     connected, _ = await socket.connect()
     assert connected is accepted
     await socket.disconnect()
+
+
+def test_a_host_kept_allowed_is_refused_once_allowed_hosts_drop_it():
+    """What a Host parses to is kept for the next socket, and forgotten when
+    ALLOWED_HOSTS changes."""
+    site = scope("https://bazaar.example", host="bazaar.example", scheme="wss")
+    with override_settings(ALLOWED_HOSTS=["bazaar.example"]):
+        assert origin_allowed(site)
+    with override_settings(ALLOWED_HOSTS=["other.example"]):
+        assert not origin_allowed(site)

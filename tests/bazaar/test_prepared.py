@@ -40,6 +40,20 @@ def test_model_rows_are_the_querysets_with_their_joined_rows(items, django_asser
     assert ITEMS.rows("no-such-item", shape=("public_id",)) == []
 
 
+def test_model_rows_carry_their_annotations(items):
+    """An annotation (here a subquery with a value of the caller's) is set on each row,
+    as the queryset sets it."""
+    from django.db.models import F
+
+    with_stock = Prepared(
+        lambda pk: Item.objects.filter(pk__gte=pk).annotate(left=F("inventory") - 1).order_by("pk")
+    )
+    found = with_stock.rows(items[0].pk)
+    expected = list(Item.objects.filter(pk__gte=items[0].pk).annotate(left=F("inventory") - 1))
+    assert [item.left for item in found] == [item.left for item in expected]
+    assert [item.title for item in found] == ["Brass lamp", "Tin cup"]
+
+
 def test_first_is_the_first_row_or_none(items):
     by_title = Prepared(lambda title: Item.objects.filter(title=title).order_by("pk")[:1])
     assert by_title.first("Tin cup") == items[1]

@@ -77,6 +77,17 @@ WATCH_JANUS_REQUESTS = """
 """
 
 
+# Whether anything on the page loaded, read or set janus.js's global.
+JANUS_UNTOUCHED = """
+    window.__janusTouched = [];
+    Object.defineProperty(window, 'Janus', {
+        configurable: true,
+        get() { window.__janusTouched.push('read'); return undefined; },
+        set() { window.__janusTouched.push('set'); },
+    });
+"""
+
+
 def _global_ipv4() -> bool:
     found = subprocess.run(
         ["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True
@@ -295,7 +306,8 @@ class LiveShowTest(BrowserTestCase):
         the server rendered it): the page's first word to Janus is its answer. It joined
         on the 480p layer and moves to its player's layer only after its first frame (a
         "configure" before it would have Janus ask the seller for a keyframe nobody can
-        take yet). The page's other scripts run after that frame too."""
+        take yet). The page's other scripts, the show's own among them, run after that
+        frame too."""
         seller = self.go_live()
         seller.get_by_role("button", name="Start show").click()
         seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
@@ -313,7 +325,7 @@ class LiveShowTest(BrowserTestCase):
                 performance.getEntriesByName('show:frame')[0].startTime,
                 window.__janusSent,
                 performance.getEntriesByType('resource')
-                    .filter((r) => /js\/(offers|stall-room|lightbox|auction|show-tools)\./
+                    .filter((r) => /js\/(offers|stall-room|lightbox|auction|show-tools|shows\/\w)/
                         .test(r.name))
                     .map((r) => r.startTime),
             ]"""
@@ -326,13 +338,51 @@ class LiveShowTest(BrowserTestCase):
         configures = [(at, body) for at, body in requests if body["request"] == "configure"]
         assert [body["substream"] for _, body in configures] == [1]
         assert configures[0][0] > frame_at
-        assert len(later) == 5 and min(later) > frame_at, (later, frame_at)
+        assert len(later) == 10 and min(later) > frame_at, (later, frame_at)
         # The chat runs as ever once they are in.
         # The room's script loads after the first frame: speak once its socket is up.
         viewer.locator("[data-room-status][data-state=live]").wait_for()
         viewer.get_by_role("combobox", name="Message").fill("Hello from the aisle")
         viewer.get_by_role("combobox", name="Message").press("Enter")
         viewer.locator("[data-chat-list]").get_by_text("Hello from the aisle").wait_for()
+
+    def test_a_subscribed_viewer_decodes_without_janus_js(self):
+        """A page that comes with the server's subscription answers Janus's offer with
+        the head's own client: janus.js is never loaded, read or set on the way to the
+        first frame and after it. The page posts its answer with an end of candidates
+        and no candidate (Janus learns its address from its connectivity checks)."""
+        seller = self.go_live()
+        seller.get_by_role("button", name="Start show").click()
+        seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
+        viewer = self.new_page(self.viewer, viewport=DESKTOP)
+        viewer.add_init_script(JANUS_UNTOUCHED)
+        viewer.add_init_script(WATCH_PEERS)
+        viewer.add_init_script(WATCH_JANUS_REQUESTS)
+        viewer.goto(self.stall_url)
+        viewer.wait_for_function(
+            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
+        )
+        first = _frames(viewer)
+        viewer.wait_for_function(f"async () => await window.__framesDecoded() > {first}")
+        # The deferred scripts (stage.js adopting the connection) and the later ones ran.
+        viewer.wait_for_function("() => performance.getEntriesByName('show:grant').length")
+        touched, janus_js, marks, sent = viewer.evaluate(
+            r"""() => [
+                window.__janusTouched,
+                performance.getEntriesByType('resource').filter((r) => /janus\.js/.test(r.name))
+                    .map((r) => r.name),
+                performance.getEntriesByType('mark').map((m) => m.name),
+                window.__janusSent.map(([, m]) => m),
+            ]"""
+        )
+        assert touched == [] and janus_js == [], (touched, janus_js)
+        # The server's subscription: straight to the answer, no session or attach of its own.
+        assert {"show:session", "show:offer", "show:answer"} <= set(marks), marks
+        assert "show:attach" not in marks and "show:library" not in marks, marks
+        assert not [m for m in sent if m["janus"] in ("create", "attach")], sent
+        trickles = [m["candidate"] for m in sent if m["janus"] == "trickle"]
+        assert trickles == [{"completed": True}], trickles
+        assert _frames(viewer) > first > 0
 
     def test_closing_the_sellers_tab_ends_the_show(self):
         seller = self.go_live()

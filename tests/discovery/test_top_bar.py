@@ -3,7 +3,6 @@ the bell's count and the cart's units (with the viewer's accepted offers, for a 
 cart buttons) from one cache round trip, each as it is now."""
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from notifications.models import Kind
@@ -23,15 +22,13 @@ def cart_count(bar: str) -> str:
 
 
 def test_the_top_bar_is_one_cache_read_and_shows_each_change(
-    client, make_user, stall, make_item, on_commit, monkeypatch
+    client, make_user, stall, make_item, on_commit, cache_reads_counted
 ):
     buyer = make_user("topbuyer")
     client.force_login(buyer)
     page = reverse("market:section", args=[0, 0])
     client.get(page)  # warm
-    reads = []
-    get_many = cache.get_many
-    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    reads = cache_reads_counted()
     bar = top_bar(client.get(page).content.decode())
     viewer = ("roles", "unread", "cart", "offers-accepted")
     keys = [key for read in reads for key in read if any(part in key for part in viewer)]
@@ -51,7 +48,7 @@ def test_the_top_bar_is_one_cache_read_and_shows_each_change(
 
 
 def test_a_stall_pages_cart_buttons_take_the_accepted_offers_read_with_the_top_bar(
-    client, make_user, stall, make_item, on_commit, monkeypatch
+    client, make_user, stall, make_item, on_commit, cache_reads_counted
 ):
     from bazaar.ids import new_ulid
     from offers.services import offer_accept, offer_make
@@ -64,9 +61,7 @@ def test_a_stall_pages_cart_buttons_take_the_accepted_offers_read_with_the_top_b
     client.force_login(buyer)
     page = reverse("stalls:detail", args=[stall.public_id])
     client.get(page)  # warm
-    reads = []
-    get_many = cache.get_many
-    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    reads = cache_reads_counted()
     html = client.get(page).content.decode()
     assert len([read for read in reads if any("offers-accepted" in key for key in read)]) == 1
     assert "$20" in html.split(f'id="item-{lamp.public_id}"')[1].split("</li>")[0]

@@ -261,20 +261,17 @@ def test_the_item_page_shows_the_seller_live_and_tells_a_holder_it_is_theirs(
 
 
 def test_a_warm_item_page_reads_its_apps_kept_values_in_one_cache_read(
-    client, catalogue, monkeypatch
+    client, catalogue, cache_reads_counted
 ):
     """The stall's cards and running auctions, the seller's dot, the Save and Follow
     counts and the stall's scopes: read ahead together (bazaar.cache.read_ahead), one
     round trip, not five, and the kept markup held by the process for those scopes'
     versions; the seller coming in still shows on the next view."""
-    from django.core.cache import cache
 
     url = reverse("discovery:item", args=[catalogue["teapot"].public_id])
     page(client, url)  # warm: the scopes' first versions
     page(client, url)  # the markup kept for them, held
-    reads = []
-    get_many = cache.get_many
-    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    reads = cache_reads_counted()
     assert "is in the stall now" not in page(client, url)
     assert len(reads) == 1  # the read ahead; the markup held for the versions it read
     wanted = ("stall-items", "stall-auctions", "seller-present", "item-watches", "stall-follows")

@@ -89,3 +89,11 @@ def save_address(buyer) -> None:
         postal_code="10013",
         country="US",
     )
+
+
+@pytest.fixture
+def order(buyer, lamp, on_commit):
+    """The buyer's paid order of the lamp."""
+    payment = start_checkout(buyer, lamp)
+    on_commit(pay, payment)
+    return payment.orders.get()

@@ -191,7 +191,10 @@ def test_an_admin_settlement_asks_why_and_refuses_without_a_reason_in_place(
         and 'aria-describedby="id_reason_helptext id_reason_error"' in body
     )
     shipped.refresh_from_db()
-    assert shipped.status == Order.Status.DISPUTED and not StewardAction.objects.exists()
+    assert (
+        shipped.status == Order.Status.DISPUTED
+        and not StewardAction.objects.filter(action="dispute_decide").exists()
+    )
 
     reason = "The tracking shows it was never handed over."
     on_commit(client.post, changelist, {**form, "apply": "1", "reason": reason})

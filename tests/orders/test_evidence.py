@@ -24,7 +24,6 @@ from stalls.models import Photo, PhotoUpload
 from stalls.uploads import upload_review
 from tests.conftest import jpeg_bytes
 from tests.governance.test_screening import FakeDetector
-from tests.orders.conftest import pay, start_checkout
 from tests.second_step import pass_second_step
 
 pytestmark = pytest.mark.django_db
@@ -35,13 +34,6 @@ def fake(settings):
     settings.PHOTO_SCREENING = "tests.governance.test_screening.FakeDetector"
     FakeDetector.score = 0.0
     return FakeDetector
-
-
-@pytest.fixture
-def order(buyer, lamp, on_commit):
-    payment = start_checkout(buyer, lamp)
-    on_commit(pay, payment)
-    return payment.orders.get()
 
 
 def _photo(name="crack.jpg", colour=(200, 120, 40)):

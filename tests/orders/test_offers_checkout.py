@@ -89,3 +89,34 @@ def test_the_drawer_offers_to_buy_at_the_accepted_price(client, buyer, lamp, acc
     assert re.search(r"<form[^>]*data-add-to-cart hidden", client.get(url).content.decode())
     client.force_login(buyer)
     assert "Buy at your offer, $20.00" in client.get(url).content.decode()
+
+
+def test_the_cart_page_shows_each_change_to_the_buyers_offers_on_its_next_read(
+    client, buyer, lamp, stall, key, on_commit
+):
+    """The cart page takes the buyer's accepted offers as kept for the top bar, read in
+    its round trip (no query of its own): an acceptance shows on the next read, and so
+    does the offer running out, as checkout's rows would have it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from orders.checkout.services import cart_add
+
+    on_commit(cart_add, buyer=buyer, item=lamp)
+    client.force_login(buyer)
+    url = reverse("orders:cart")
+    assert "your accepted offer" not in client.get(url).content.decode()  # kept: none
+    offer = on_commit(
+        offer_make, buyer=buyer, item=lamp, amount_cents=2000, message="", idempotency_key=key()
+    )
+    on_commit(offer_accept, actor=stall.seller.user, offer=offer, idempotency_key=key())
+    client.get(url)  # the offers kept again
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    assert "your accepted offer" in page and "$20.00" in page
+    assert not [query for query in queries if "offers_offer" in query["sql"]]
+    # Run out and swept (its expiry by the clock alone: tests/offers/test_selectors.py).
+    on_commit(offers_expire_due, now=offer.expires_at + timedelta(seconds=1))
+    page = client.get(url).content.decode()
+    assert "your accepted offer" not in page and "$25.00" in page

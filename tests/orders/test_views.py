@@ -13,7 +13,7 @@ from offers.services import offer_accept, offer_make
 from orders.escrow.services import order_dispute_open
 from orders.models import MoneyMove, Order, Payment, StallShipping
 from orders.payments.test_gateway import CARD_DECLINED
-from tests.orders.conftest import pay, start_checkout
+from tests.orders.conftest import start_checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -154,13 +154,6 @@ def test_someone_elses_test_checkout_is_not_found(client, buyer, make_user, lamp
     assert client.get(payment.session_url).status_code == 404
     assert client.get("/test-gateway/sessions/cs_test_nothing/").status_code == 404
     assert client.get(f"/payments/{payment.public_id}/").status_code == 404
-
-
-@pytest.fixture
-def order(buyer, lamp, on_commit):
-    payment = start_checkout(buyer, lamp)
-    on_commit(pay, payment)
-    return Order.objects.get()
 
 
 def test_an_order_is_seen_by_its_buyer_and_seller_only(client, order, buyer, make_user):

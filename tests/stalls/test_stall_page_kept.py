@@ -85,18 +85,17 @@ def test_the_kept_cart_button_posts_with_each_viewers_own_token(stall):
         assert response.status_code != 403
 
 
-def test_a_warm_stall_page_reads_its_apps_kept_values_in_one_cache_read(client, stall, monkeypatch):
+def test_a_warm_stall_page_reads_its_apps_kept_values_in_one_cache_read(
+    client, stall, cache_reads_counted
+):
     """The cards, the show, the stage's flash auction and giveaway, the Follow count and
     the rating, the stall's scopes: read ahead together (bazaar.cache.read_ahead), one
     round trip, not six, and the kept markup held by the process for those versions."""
-    from django.core.cache import cache
 
     new_item(stall, title="Lamp")
     stall_page(client, stall)  # warm: the scopes' first versions
     stall_page(client, stall)  # the markup kept for them, held
-    reads = []
-    get_many = cache.get_many
-    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    reads = cache_reads_counted()
     page = stall_page(client, stall)
     assert "Lamp" in page and 'class="item-card"' in page
     assert len(reads) == 1  # the read ahead; the markup held for the versions it read
@@ -141,10 +140,11 @@ def test_a_page_asked_with_a_query_string_logs_in_back_to_it(client, stall):
     assert "%3Ffrom%3Dgrid" not in stall_page(client, stall)
 
 
-def test_a_signed_in_viewers_own_values_are_read_ahead_with_the_page(stall, make_user, monkeypatch):
+def test_a_signed_in_viewers_own_values_are_read_ahead_with_the_page(
+    stall, make_user, cache_reads_counted
+):
     """The top bar's kept values and the viewer's own follows join the page's read
     ahead (`bazaar.cache.VIEWER`): the same one read as a guest's page, not four."""
-    from django.core.cache import cache
 
     from discovery.context_processors import top_bar_keys
     from watchlist.selectors import viewer_own_keys
@@ -154,9 +154,7 @@ def test_a_signed_in_viewers_own_values_are_read_ahead_with_the_page(stall, make
     viewer.force_login(shopper)
     stall_page(viewer, stall)  # warm
     stall_page(viewer, stall)
-    reads = []
-    get_many = cache.get_many
-    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    reads = cache_reads_counted()
     assert 'aria-pressed="false"' in stall_page(viewer, stall)
     assert len(reads) == 1
     assert set(top_bar_keys(shopper)) | set(viewer_own_keys(shopper)) <= set(reads[0])

@@ -1,6 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from governance.models import Role
 from governance.services import role_grant
@@ -103,6 +104,29 @@ def test_seller_adds_edits_and_deletes_an_item(client, stall):
 
     client.post(reverse("stalls:item_delete", args=[item.public_id]))
     assert not Item.objects.filter(pk=item.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_full_stall_refuses_another_item_in_place(client, stall, settings, debug):
+    """ASVS V12.1.3: a seller's items, and so their photos, are bounded. The form keeps
+    what was typed and says why; an archived item frees its place."""
+    settings.DEBUG = debug
+    settings.ITEMS_PER_STALL = 2
+    client.force_login(stall.seller.user)
+    for title in ("Brass lamp", "Tin clock"):
+        client.post(reverse("stalls:item_create"), item_post(title=title))
+    refused = client.post(reverse("stalls:item_create"), item_post(title="Green vase"))
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "A stall can have 2 items on sale at once." in body and 'value="Green vase"' in body
+    assert set(Item.objects.values_list("title", flat=True)) == {"Brass lamp", "Tin clock"}
+    Item.objects.filter(title="Tin clock").update(archived_at=timezone.now())
+    client.post(reverse("stalls:item_create"), item_post(title="Green vase"))
+    assert set(Item.objects.filter(archived_at__isnull=True).values_list("title", flat=True)) == {
+        "Brass lamp",
+        "Green vase",
+    }
 
 
 @pytest.mark.django_db

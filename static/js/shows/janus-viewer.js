@@ -86,22 +86,23 @@
         });
         event.track.addEventListener("ended", () => { if (event.track.kind === "video") report("onGone"); });
       };
-      pc.onicecandidate = (event) => {
-        const candidate = event.candidate
-          ? { candidate: event.candidate.candidate, sdpMid: event.candidate.sdpMid, sdpMLineIndex: event.candidate.sdpMLineIndex }
-          : { completed: true };
-        send(handleUrl, { janus: "trickle", candidate }).catch(() => {});
-      };
       pc.oniceconnectionstatechange = () => {
         const state = pc.iceConnectionState;
         if (state === "connected" || state === "completed") mark("ice");
         if (state === "failed" || state === "disconnected") report("onLost", state);
       };
       await pc.setRemoteDescription(offer);
-      const local = await pc.createAnswer();
-      await pc.setLocalDescription(local);
+      await pc.setLocalDescription(); // the answer, made and set in one step
       mark("answer");
-      await send(handleUrl, { janus: "message", body: { request: "start" }, jsep: { type: local.type, sdp: local.sdp } });
+      const local = pc.localDescription;
+      // No candidates of ours follow, only their end: Janus learns this page's address
+      // from its first connectivity check (a peer-reflexive candidate), as it must for
+      // a browser that names its host candidates by mDNS or sits behind NAT (no STUN
+      // here). Each candidate was a request made on this page's main thread, where its
+      // event waited behind the page's parse and deferred scripts.
+      const started = send(handleUrl, { janus: "message", body: { request: "start" }, jsep: { type: local.type, sdp: local.sdp } });
+      send(handleUrl, { janus: "trickle", candidate: { completed: true } }).catch(() => {});
+      await started;
     }
 
     function handle(event) {
@@ -156,8 +157,10 @@
       handleUrl = `${sessionUrl}/${ahead.handle}`;
       layer = ahead.substream;
       mark("session");
-      poll(sessionUrl);
+      // The answer first: its peer connection and remote description go to WebRTC's own
+      // thread before the long poll's request takes this one.
       handle({ janus: "event", jsep: ahead.jsep, plugindata: { data: { videoroom: "attached" } } });
+      poll(sessionUrl);
       player((found) => found.addEventListener("loadeddata", () => {
         chooseLayer();
         window.addEventListener("resize", chooseLayer);
@@ -214,7 +217,13 @@
       try { grant = JSON.parse(holder.textContent); } catch (error) { return; }
       if (grant.backend !== "janus") return;
       mark("start");
-      player((video) => video.addEventListener("loadeddata", () => mark("frame"), { once: true }));
+      // The stage's status ("Connecting…") goes with the first frame: stage.js, which
+      // says everything after it, may run only then.
+      player((video) => video.addEventListener("loadeddata", () => {
+        mark("frame");
+        const status = document.querySelector("[data-show-status]");
+        if (status) { status.textContent = ""; status.hidden = true; }
+      }, { once: true }));
       early = watch(grant);
     },
     // The connection the page started for this grant, once; else a new one.
@@ -225,8 +234,8 @@
     },
   };
 
-  // The page's other scripts (chat, offers, auctions, the lightbox), which the stall page
-  // lists in #show-later-scripts on a live show: every step of the connection above needs
+  // The page's other scripts (the show's stage, chat, offers, auctions, the lightbox),
+  // which the stall page lists in #show-later-scripts on a live show: every step of the connection above needs
   // this page's main thread, so they run once the video shows its first frame, once it
   // cannot (the page's own start failed), or after LATER_AT_MOST_MS whatever happens. In
   // the listed order, as deferred scripts would be.
@@ -255,5 +264,7 @@
 
   const holder = document.getElementById("show-grant");
   if (holder) window.BazaarJanusViewer.start(holder);
+  // Without a connection of the page's own (no grant), nothing to wait for.
   if (early) early.ready.catch(runLater);
+  else runLater();
 })();
