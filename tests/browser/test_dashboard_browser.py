@@ -10,9 +10,10 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from market.services import sections_ensure
-from stalls.models import Photo
+from stalls.models import Item, Photo
 from stalls.services import item_create
 from tests.browser.conftest import (
+    DESKTOP,
     PHONE,
     BrowserTestCase,
     off_the_event_loop,
@@ -133,3 +134,34 @@ class DashboardInTheBrowser(BrowserTestCase):
         )
         expect(phone.locator("#stall-photos img")).to_have_count(1)
         screenshot(phone, "stall-photos-added-phone")
+
+
+def _seller_with_a_full_stall():
+    """A seller whose stall holds as many items on sale as a stall may."""
+    user, item = _seller_with_item()
+    Item.objects.bulk_create(
+        Item(stall=item.stall, title=f"Spoon {n}", price_cents=300, currency=item.currency)
+        for n in range(settings.ITEMS_PER_STALL - 1)
+    )
+    return user
+
+
+class FullStallInTheBrowser(BrowserTestCase):
+    def test_a_full_stall_says_why_the_item_was_not_added_and_keeps_the_form(self):
+        user = off_the_event_loop(_seller_with_a_full_stall)
+        for viewport, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
+            page = self.new_page(user, viewport=viewport)
+            page.goto(f"{self.live_server_url}/dashboard/stall/")
+            form = page.locator("form[action='/dashboard/stall/items/']")
+            form.get_by_label("Title").fill("Green vase")
+            form.get_by_label("Price").fill("12.50")
+            form.get_by_label("Category").select_option("kitchen")
+            form.get_by_label("Good").check()
+            form.get_by_role("button", name="Add item").click()
+            refusal = page.get_by_text(
+                f"A stall can have {settings.ITEMS_PER_STALL} items on sale at once."
+            )
+            expect(refusal).to_be_visible()
+            expect(page.get_by_label("Title")).to_have_value("Green vase")
+            screenshot(page, f"item-new-stall-full-{name}")
+            page.close()
