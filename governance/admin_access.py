@@ -2,7 +2,6 @@
 that call services, so the admin never bypasses a rule."""
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
 
 from .selectors import user_is_ops, user_is_steward
 from .services import personal_data_read_record
@@ -51,14 +50,13 @@ class ReadsRecorded:
             )
         return response
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            looked_at = self.get_object(request, unquote(object_id))
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """One record's page, with the record the admin already read (no second query)."""
+        if request.method == "GET" and obj is not None:
             personal_data_read_record(
                 actor=request.user,
                 target_kind=self.opts.model_name,
-                target_ref=str(getattr(looked_at, "public_id", looked_at.pk)),
-                target_label=str(looked_at),
+                target_ref=str(getattr(obj, "public_id", obj.pk)),
+                target_label=str(obj),
             )
-        return response
+        return super().render_change_form(request, context, add, change, form_url, obj)
