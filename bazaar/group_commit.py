@@ -2,11 +2,18 @@
 written are written together, as the next batch, by one of the callers.
 
 No thread of its own and no added wait: the first caller for a quiet key writes its
-request at once (a batch of one). Callers that arrive meanwhile queue up; when the
-batch in progress is done, the writer hands the pen to the first of them, who
-writes everything queued so far in one go, and so on. Each caller thus writes at
-most the one batch that holds its own request, and a burst costs one write per
-batch instead of one per request. Order within a batch is the order of `submit`.
+request at once (a batch of one). Callers that arrive meanwhile queue up; the next
+writer is the first of them, who writes everything queued so far in one go, and so
+on. Each caller thus writes at most the one batch that holds its own request, and a
+burst costs one write per batch instead of one per request. Order within a batch is
+the order of `submit`.
+
+A write takes its batch (`take`) only once it holds what serialises the key's writers
+(for bids, the auction's row lock), so a batch holds everything that arrived until
+then. Where that lock really excludes (`overlap`), the next writer starts as soon as
+the previous one has taken its batch and waits at the lock itself: the lock passes
+to it at the previous commit, with no hand-over, thread hop or round trip between.
+Otherwise the pen passes when the previous write is done.
 
 This orders requests within one process. Writers in several processes meet at
 whatever the write itself serialises on (for bids, the auction's row lock).
@@ -40,48 +47,71 @@ class Written:
 @dataclass
 class _Lane:
     queued: list[_Ticket] = field(default_factory=list)
+    waiting: bool = False  # a writer was named and has not taken its batch yet
+    writing: int = 0  # writers that took a batch and are not done with it
 
 
 class GroupCommit:
-    """`write(key, requests)` returns one result per request, in order: a value, or an
-    exception instance meant for that request alone (it is raised to its caller); or
-    those results as `Written`, with what to do after. An exception raised by `write`
-    itself goes to every request of the batch."""
+    """`write(key, take)` calls `take()` for its batch's requests once it holds the
+    key's lock, and returns one result per request, in order: a value, or an exception
+    instance meant for that request alone (it is raised to its caller); or those
+    results as `Written`, with what to do after. An exception raised by `write` itself
+    goes to every request of the batch. `overlap()` says whether the next writer may
+    start while this one writes (true only if `write`'s lock excludes it until then)."""
 
-    def __init__(self, write: Callable[[Hashable, Sequence[Any]], Sequence[Any]]):
+    def __init__(
+        self,
+        write: Callable[[Hashable, Callable[[], Sequence[Any]]], Sequence[Any]],
+        overlap: Callable[[], bool] = lambda: False,
+    ):
         self._write = write
+        self._overlap = overlap
         self._lock = threading.Lock()
         self._lanes: dict[Hashable, _Lane] = {}  # keys with a batch being written
 
     def submit(self, key: Hashable, request) -> _Ticket:
-        """Queue a request; its `lead` is set at once if nobody is writing for `key`."""
+        """Queue a request; its `lead` is set at once if nobody is writing for `key`
+        (or, with `overlap`, if the writer in progress has already taken its batch)."""
         ticket = _Ticket(request)
         with self._lock:
-            lane = self._lanes.get(key)
-            if lane is None:
-                self._lanes[key] = lane = _Lane()
-                ticket.lead.set_result(True)
+            lane = self._lanes.setdefault(key, _Lane())
             lane.queued.append(ticket)
+            if not lane.waiting and (not lane.writing or self._overlap()):
+                lane.waiting = True
+                ticket.lead.set_result(True)
         return ticket
 
     def write_batch(self, key: Hashable) -> None:
-        """Write everything queued for `key` (the caller holds the pen), then hand the
-        pen to the first request queued meanwhile, or put it down."""
+        """Write everything queued for `key` when the write takes it (the caller holds
+        the pen), then name the next writer if nobody is one yet, or put the pen down."""
         with self._lock:
             lane = self._lanes[key]
-            batch, lane.queued = lane.queued, []
+        batch: list[_Ticket] | None = None
+
+        def take() -> list:
+            nonlocal batch
+            with self._lock:
+                batch, lane.queued = lane.queued, []
+                lane.waiting = False
+                lane.writing += 1
+            return [ticket.request for ticket in batch]
+
         then = None
         try:
-            results = self._write(key, [ticket.request for ticket in batch])
+            results = self._write(key, take)
             if isinstance(results, Written):
                 results, then = results.results, results.then
         except Exception as error:
+            if batch is None:
+                take()
             results = [error] * len(batch)
         finally:
             with self._lock:
-                if lane.queued:
+                lane.writing -= 1
+                if lane.queued and not lane.waiting:
+                    lane.waiting = True
                     lane.queued[0].lead.set_result(True)
-                else:
+                elif not (lane.waiting or lane.writing):
                     del self._lanes[key]
         for ticket, result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):

@@ -8,6 +8,7 @@ and one update announces the batch's outcome to every watcher.
 """
 
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -305,17 +306,26 @@ class _Batch:
             )
 
 
-def bids_write(auction_id: int, requests, hold: HeldHooks | None = None) -> list:
+def bids_write(
+    auction_id: int,
+    requests: Sequence[BidRequest] | Callable[[], Sequence[BidRequest]],
+    hold: HeldHooks | None = None,
+) -> list:
     """Resolve a batch in arrival order in one transaction; one answer per request, in
-    the order given: its BidOutcome, or the DomainError that refused it. A key sent
-    twice gets its first answer, from this batch or an earlier one (before asking
-    whether its bidder can still pay and ship). With `hold`, the transaction's
-    after-commit work is left to it, to run once the answers are out."""
-    order = sorted(range(len(requests)), key=lambda index: requests[index].arrived_at)
-    answers: list = [None] * len(requests)
+    the order given: its BidOutcome, or the DomainError that refused it. `requests`
+    may be a call that gathers them, made once the auction is locked (a group
+    commit's `take`): the batch then holds every bid that arrived until the lock was
+    won. A key sent twice gets its first answer, from this batch or an earlier one
+    (before asking whether its bidder can still pay and ship). With `hold`, the
+    transaction's after-commit work is left to it, to run once the answers are out."""
     decided = {"accepted": 0, "refused": 0}  # new answers, not replays: /metrics
     with transaction.atomic():
-        batch = _Batch(auction_for_bids(auction_id), requests)
+        locked = auction_for_bids(auction_id)
+        if callable(requests):
+            requests = requests()
+        order = sorted(range(len(requests)), key=lambda index: requests[index].arrived_at)
+        answers: list = [None] * len(requests)
+        batch = _Batch(locked, requests)
         auction = batch.auction
         status, version = auction.status, auction.version
         earlier, unready = _what_the_batch_knows(auction, requests)

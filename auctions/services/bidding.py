@@ -11,6 +11,7 @@ import asyncio
 import os
 import time
 from datetime import datetime
+from functools import cache
 
 from asgiref.sync import sync_to_async
 from django.db import connection, transaction
@@ -36,15 +37,27 @@ from .charging import charge_due, charge_or_refuse
 from .lifecycle import CLOSE_GRACE, ChargeKind, Status, save, transition
 
 
-def _bids_write_answering_first(auction_id: int, requests) -> Written:
+def _bids_write_answering_first(auction_id: int, take) -> Written:
     """A batch's answers before its after-commit work (the watchers' broadcast, the
     outbid notices' job, analytics, metrics): its bidders wait for the commit, not for
-    the broker and Redis."""
+    the broker and Redis. The batch is taken once the auction is locked."""
     held = HeldHooks()
-    return Written(bids_write(auction_id, requests, hold=held), then=held.run)
+    return Written(bids_write(auction_id, take, hold=held), then=held.run)
 
 
-_batches = GroupCommit(_bids_write_answering_first)
+@cache
+def _row_locks_exclude() -> bool:
+    """The next batch may wait at the auction's row lock while this one writes only
+    where that lock excludes it (PostgreSQL); SQLite has no row locks, so there the
+    next batch starts once this one is done."""
+    return connection.features.has_select_for_update
+
+
+def _bid_batches() -> GroupCommit:
+    return GroupCommit(_bids_write_answering_first, overlap=_row_locks_exclude)
+
+
+_batches = _bid_batches()
 # Socket bids wait without a thread; their checks and the batches they write run here
 # (Channels' own database thread is one per process, shared by every consumer).
 _bid_threads = ProcessThreads(8, "bids")
@@ -55,7 +68,7 @@ def _fresh_after_fork() -> None:
     on the parent's unfinished batches, whose writers did not survive the fork. It
     starts batches of its own (the bid threads do so by themselves)."""
     global _batches
-    _batches = GroupCommit(_bids_write_answering_first)
+    _batches = _bid_batches()
 
 
 os.register_at_fork(after_in_child=_fresh_after_fork)

@@ -147,9 +147,13 @@ def test_bids_racing_in_are_written_in_fewer_batches_than_bids_and_all_answered(
     sizes = []
     write = bidding._batches._write
 
-    def recorded(auction_id, requests):
-        sizes.append(len(requests))
-        return write(auction_id, requests)
+    def recorded(auction_id, take):
+        def taking():
+            requests = take()
+            sizes.append(len(requests))
+            return requests
+
+        return write(auction_id, taking)
 
     monkeypatch.setattr(bidding._batches, "_write", recorded)
     calls = [
