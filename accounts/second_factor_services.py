@@ -15,14 +15,15 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bazaar.errors import Conflict, Invalid, NotAllowed, RateLimited
 from bazaar.metrics import refusals
 
 from .mail import account_mail_on_commit
-from .models import User
+from .models import RecoveryCode, RecoveryCodes, User
+from .recovery_codes import recovery_code_new
 from .selectors import second_factor_app
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def second_factor_verify(*, user: User, code: str) -> Device:
     if not code:
         raise Invalid("Type the code your authenticator app shows, or a recovery code.")
     is_app_code = _digits(code).isdigit()
-    model = TOTPDevice if is_app_code else StaticDevice
+    model = TOTPDevice if is_app_code else RecoveryCodes
     with transaction.atomic():
         device = model.objects.select_for_update().filter(user=user, confirmed=True).first()
         if device is None:
@@ -80,7 +81,7 @@ def second_factor_verify(*, user: User, code: str) -> Device:
                 if is_app_code
                 else "You have no recovery codes left. Use your authenticator app."
             )
-        accepted = _accepts(device, _digits(code) if is_app_code else code.lower())
+        accepted = _accepts(device, _digits(code) if is_app_code else code)
     if not accepted:
         if is_app_code and _used_before(device, _digits(code)):
             log.warning("a used two-step code was typed again for account %s", user.public_id)
@@ -114,12 +115,12 @@ def second_factor_reset(*, user: User, notify: bool = True) -> int:
 def _recovery_codes_issue(user: User) -> list[str]:
     """Replace the person's recovery codes (inside the caller's transaction). The
     device is kept, so a session that passed with a recovery code stays passed."""
-    device, _ = StaticDevice.objects.get_or_create(
+    device, _ = RecoveryCodes.objects.get_or_create(
         user=user, defaults={"name": RECOVERY_DEVICE_NAME, "confirmed": True}
     )
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    device.recovery_codes.all().delete()
+    codes = [recovery_code_new() for _ in range(RECOVERY_CODES)]
+    RecoveryCode.objects.bulk_create(RecoveryCode.kept_for(device, code) for code in codes)
     return codes
 
 

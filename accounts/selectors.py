@@ -6,12 +6,11 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bazaar.exports import rows
 
-from .models import SignIn, User
+from .models import RecoveryCode, SignIn, User
 
 
 def sign_ins_for(user: User, *, current_session_key: str | None) -> list[SignIn]:
@@ -35,7 +34,7 @@ def second_factor_pending(user: User) -> TOTPDevice | None:
 
 
 def recovery_codes_left(user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return RecoveryCode.objects.filter(device__user=user, device__confirmed=True).count()
 
 
 # A role holder's second step lapses (OWASP ASVS V3.3.2, level 2): 12 hours after it
