@@ -6,9 +6,11 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bazaar.ids import PublicIdField
 
+from .authenticator_keys import secret_opened
 from .recovery_codes import recovery_code_digest, recovery_code_salt
 
 HANDLE_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
@@ -83,6 +85,18 @@ class SignIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.device}"
+
+
+class AuthenticatorApp(TOTPDevice):
+    """A person's authenticator app: django-otp's TOTP device (its checks, drift and
+    throttling) whose secret is kept sealed in `key` (accounts.authenticator_keys)."""
+
+    class Meta:
+        proxy = True
+
+    @property
+    def bin_key(self) -> bytes:
+        return secret_opened(self.key, user_id=self.user_id)[0]
 
 
 class RecoveryCodes(StaticDevice):

@@ -6,10 +6,13 @@ log-in form, never `force_login` (which passes both steps: tests/second_step.py)
 import hashlib
 import re
 import time
+from binascii import hexlify
 from importlib import import_module
+from io import StringIO
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, override_settings
@@ -19,7 +22,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from prometheus_client import REGISTRY
 
-from accounts.models import RecoveryCode, RecoveryCodes
+from accounts.authenticator_keys import KeyUnreadable, secret_opened
+from accounts.models import AuthenticatorApp, RecoveryCode, RecoveryCodes
 from accounts.second_factor_services import (
     recovery_codes_renew,
     second_factor_begin,
@@ -48,13 +52,13 @@ def signed_in(user) -> Client:
     return browser
 
 
-def app_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+def app_code(device: AuthenticatorApp, *, steps_ahead: int = 0) -> str:
     """What the person's authenticator app shows now (or `steps_ahead` periods later)."""
     device.refresh_from_db()
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, steps_ahead):06d}"
 
 
-def wrong_code(device: TOTPDevice) -> str:
+def wrong_code(device: AuthenticatorApp) -> str:
     """Six digits the app does not show now, nor one period before or after."""
     shown = {app_code(device, steps_ahead=step) for step in (-1, 0, 1)}
     return next(code for code in ("000000", "111111", "222222", "333333") if code not in shown)
@@ -78,7 +82,7 @@ def test_a_steward_sets_up_an_app_on_their_first_visit_to_the_admin(steward):
 
     started = browser.post(f"{reverse('account:two_step_begin')}?next=/admin/", follow=True)
     page = started.content.decode()
-    device = TOTPDevice.objects.get(user=steward, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=steward, confirmed=False)
     assert 'src="data:image/svg+xml;base64,' in page and 'alt="QR code' in page
     secret = "".join(re.findall(r"<span>([A-Z2-7]{4})</span>", page))
     assert secret and device.config_url.split("secret=")[1].startswith(secret)
@@ -273,7 +277,7 @@ def test_an_htmx_action_of_the_console_before_the_step_sends_the_page_to_it(stew
 def test_a_set_up_finished_elsewhere_is_refused_with_a_way_on(steward):
     browser = signed_in(steward)
     browser.post(reverse("account:two_step_begin"))
-    device = TOTPDevice.objects.get(user=steward)
+    device = AuthenticatorApp.objects.get(user=steward)
     second_factor_confirm(user=steward, code=app_code(device))
     response = browser.post(
         reverse("account:two_step_confirm"), {"code": app_code(device, steps_ahead=1)}
@@ -331,6 +335,48 @@ def test_no_one_reads_authenticator_secrets_in_the_admin(client, make_user):
     assert client.get(ADMIN).status_code == 200
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
     assert client.get("/admin/otp_static/staticdevice/").status_code == 404
+
+
+def test_an_authenticator_secret_is_kept_sealed(steward_with_app, make_user):
+    """A copy of the database cannot make anyone's codes (OWASP ASVS V2.8.2): the row
+    holds the secret sealed under a key from SECRET_KEY, bound to its owner."""
+    stored = TOTPDevice.objects.get(pk=steward_with_app.app.pk).key
+    secret, current = secret_opened(stored, user_id=steward_with_app.pk)
+    assert current and len(secret) == 20
+    assert stored.startswith("v1.") and hexlify(secret).decode() not in stored.lower()
+    with pytest.raises(KeyUnreadable):  # copied onto someone else's row, it does not open
+        secret_opened(stored, user_id=make_user("other").pk)
+    with override_settings(SECRET_KEY="another-key-" * 5), pytest.raises(KeyUnreadable):
+        secret_opened(stored, user_id=steward_with_app.pk)
+
+
+def test_a_rotated_secret_key_keeps_apps_working_and_reseal_moves_them(steward_with_app):
+    """After a SECRET_KEY rotation the old key, kept as a fallback, still opens the
+    secrets; `two_step_keys_reseal` seals them under the new one, so the fallback can go."""
+    app, new = steward_with_app.app, "the-next-secret-key-" * 3
+    secret = app.bin_key
+    with override_settings(SECRET_KEY=new, SECRET_KEY_FALLBACKS=[settings.SECRET_KEY]):
+        # The code of the next period: the set-up used this one's.
+        assert second_factor_verify(user=steward_with_app, code=app_code(app, steps_ahead=1))
+        out = StringIO()
+        call_command("two_step_keys_reseal", stdout=out)
+        assert "1 authenticator secret(s) sealed under the current key." in out.getvalue()
+    with override_settings(SECRET_KEY=new, SECRET_KEY_FALLBACKS=[]):
+        app.refresh_from_db()
+        assert secret_opened(app.key, user_id=steward_with_app.pk) == (secret, True)
+        out = StringIO()
+        call_command("two_step_keys_reseal", stdout=out)
+        assert "0 authenticator secret(s)" in out.getvalue()
+
+
+def test_apps_set_up_before_sealing_keep_working(steward):
+    """The migration seals the secrets that were kept in clear."""
+    migration = import_module("accounts.migrations.0005_authenticator_secrets_sealed")
+    clear = TOTPDevice.objects.create(user=steward, name="Authenticator app", confirmed=True)
+    migration.secrets_sealed(apps, None)
+    app = AuthenticatorApp.objects.get(pk=clear.pk)
+    assert app.key.startswith("v1.") and app.bin_key == clear.bin_key
+    assert second_factor_verify(user=steward, code=app_code(app)) == app
 
 
 @pytest.mark.postgres
