@@ -73,6 +73,10 @@ def account_export(user: User) -> dict:
         "email_verified_at": user.email_verified_at,
         "joined_at": user.date_joined,
         "time_zone": user.time_zone,
+        "privacy_notice_read": {
+            "edition": user.privacy_notice_version,
+            "at": user.privacy_notice_read_at,
+        },
         "signed_in": rows(
             SignIn.objects.filter(user=user).order_by("signed_in_at"),
             device="device",

@@ -134,6 +134,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"],
                 base_url=_site_url(request),
                 next_url=next_url,
+                privacy_notice_version=settings.PRIVACY_NOTICE_VERSION,
             )
         except services.SignupRefused as refused:
             form.add_error(None, refused.errors)

@@ -277,6 +277,8 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Those records are dropped this long after the attempt (accounts.services.
 # sign_in_records_expire, daily): long enough to look into an account's misuse.
 SIGN_IN_RECORDS_DAYS = env.int("SIGN_IN_RECORDS_DAYS", default=90)
+# The privacy notice's edition (/privacy/): sign-up records which one a person read.
+PRIVACY_NOTICE_VERSION = "2026-12-07"
 # No banner at every start (it came before a refusal's reasons); failures and lockouts
 # are still logged.
 AXES_VERBOSE = False
