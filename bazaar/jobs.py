@@ -35,20 +35,13 @@ def embedded() -> bool:
     return settings.JOBS_BACKEND == "embedded"
 
 
-def enqueue_on_commit(task: str, *, robust: bool = False, **kwargs: Any) -> None:
+def enqueue_on_commit(task: str, **kwargs: Any) -> None:
     """Queue `task(**kwargs)` to run once the current transaction commits (at once if
-    there is none). A rolled-back change queues nothing. `robust`: a broker that
-    refuses the message is logged, never raised into the committed change (the
-    embedded runner's job row is written in the transaction, so it cannot fail so)."""
+    there is none). A rolled-back change queues nothing."""
     if embedded():
         job_enqueue(task=task, kwargs=kwargs)
         return
-
-    # A named function: Django logs a robust callback's failure by its __qualname__.
-    def send_task() -> None:
-        task_named(task).apply_async(kwargs=kwargs)
-
-    transaction.on_commit(send_task, robust=robust)
+    transaction.on_commit(lambda: task_named(task).apply_async(kwargs=kwargs))
 
 
 def task_named(name: str):

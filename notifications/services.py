@@ -7,8 +7,6 @@ commits, writes the notice, rings the person's bell on every open page and sends
 email their settings ask for. A failure there never reaches the action.
 """
 
-import logging
-
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
@@ -35,33 +33,6 @@ from .tokens import ALL, unsubscribe_read
 
 DELIVER_TASK = "notifications.tasks.deliver_notice"
 
-log = logging.getLogger(__name__)
-
-
-def notice_job(
-    recipient,
-    kind: str,
-    *,
-    title: str,
-    url: str,
-    body: str = "",
-    dedupe_key: str | None = None,
-) -> dict:
-    """The keyword arguments of `notice_deliver` for a notice to `recipient` (what
-    `notify` queues), for a caller whose own job carries it (`notice_deliver_in_job`).
-    Only a kind that does not exist raises (at once, a bug for the caller's tests)."""
-    if kind not in Kind.values:
-        raise ValueError(f"unknown notice kind {kind!r}")
-    return {
-        "public_id": new_ulid(),
-        "recipient_id": recipient.pk,
-        "kind": Kind(kind).value,
-        "title": title[:200],
-        "url": url[:500],
-        "body": body[:1000],
-        "dedupe_key": (dedupe_key or "")[:120],
-    }
-
 
 def notify(
     recipient,
@@ -80,7 +51,17 @@ def notify(
     queued robustly: a broker outage is logged, never raised into the action. Only
     a kind that does not exist raises (at once, a bug for the caller's tests).
     """
-    job = notice_job(recipient, kind, title=title, url=url, body=body, dedupe_key=dedupe_key)
+    if kind not in Kind.values:
+        raise ValueError(f"unknown notice kind {kind!r}")
+    job = {
+        "public_id": new_ulid(),
+        "recipient_id": recipient.pk,
+        "kind": Kind(kind).value,
+        "title": title[:200],
+        "url": url[:500],
+        "body": body[:1000],
+        "dedupe_key": (dedupe_key or "")[:120],
+    }
 
     # A named function, not a partial: Django logs a robust callback's failure by
     # its __qualname__, which a partial lacks (the log call itself would raise).
@@ -88,17 +69,6 @@ def notify(
         jobs.enqueue_on_commit(DELIVER_TASK, **job)
 
     transaction.on_commit(queue_notice, robust=True)
-
-
-def notice_deliver_in_job(job: dict) -> None:
-    """Deliver a `notice_job` inside another job that carried it (one message for an
-    action's after-commit work). A failure is not the other work's: the notice's own
-    job is queued, with its retries, and finds whatever this run already wrote."""
-    try:
-        notice_deliver(**job)
-    except Exception:
-        log.exception("notice %s not delivered in its carrier job; queued alone", job["public_id"])
-        jobs.enqueue_on_commit(DELIVER_TASK, **job)
 
 
 def notice_deliver(

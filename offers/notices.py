@@ -1,13 +1,12 @@
-"""What offers put in people's notifications (`notifications.services`): the party who
-must answer next hears of it, in the job that writes the change into the stall's ladder
-(`ladder.publish`). The seller reads offers on their dashboard, the buyer on their
-offers page."""
+"""What offers put in people's notifications (`notifications.services.notify`): the
+party who must answer next hears of it, queued with the change itself. The seller
+reads offers on their dashboard, the buyer on their offers page."""
 
 from django.urls import reverse
 
 from bazaar.money import format_money
 from notifications.models import Kind
-from notifications.services import notice_job, notify
+from notifications.services import notify
 
 from .models import Offer
 
@@ -21,11 +20,10 @@ def _place_of(offer: Offer, side: str) -> tuple[object, str]:
     return offer.buyer, reverse("offers:mine")
 
 
-def offer_notice(offer: Offer, *, event: str, by: str) -> dict | None:
-    """After `by` caused `event` on `offer`: the notice job that tells the other party
-    (`notifications.services.notice_job`), or None. Auto prices act for the seller, so
-    the seller hears of what they accepted; an auto-decline, a decline, a withdrawal
-    or a purchase tells nobody (the page shows it)."""
+def offer_notify(offer: Offer, *, event: str, by: str) -> None:
+    """After `by` caused `event` on `offer`: tell the other party. Auto prices act for
+    the seller, so the seller hears of what they accepted; an auto-decline, a
+    decline, a withdrawal or a purchase tells nobody (the page shows it)."""
     amount = format_money(offer.amount_cents, offer.currency)
     title = offer.item.title
     buyer = offer.buyer.handle
@@ -47,9 +45,9 @@ def offer_notice(offer: Offer, *, event: str, by: str) -> dict | None:
         who = "Your auto price accepted" if by == "auto" else f"@{buyer} accepted"
         news = f"{who} {amount} for “{title}”"
     else:
-        return None
+        return
     person, url = _place_of(offer, to)
-    return notice_job(person, kind, title=news, body=offer.message, url=url)
+    notify(person, kind, title=news, body=offer.message, url=url)
 
 
 def expiring_side(offer: Offer) -> str:

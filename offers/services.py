@@ -49,7 +49,7 @@ from stalls.services import (
 from .ladder import publish
 from .locks import ITEM_RELATED, offer_for_update, offer_with_item_for_update
 from .models import AutoPrices, Offer, OfferEvent
-from .notices import expiring_dedupe_key, expiring_side, offer_expiring_notify, offer_notice
+from .notices import expiring_dedupe_key, expiring_side, offer_expiring_notify, offer_notify
 from .transitions import NEW_OFFER, record_creation, transition
 
 OFFER_TTL = timedelta(hours=48)
@@ -299,8 +299,8 @@ def _send(
     answer = _auto_answer(offer) if side == Side.BUYER else None
     thread = (answers, offer) if answers else (offer,)
     event = "countered" if answers else "new"
-    event, by = answer or event, "auto" if answer else side
-    publish(*thread, event=event, by=by, made=True, notice=offer_notice(offer, event=event, by=by))
+    publish(*thread, event=answer or event, by="auto" if answer else side, made=True)
+    offer_notify(offer, event=answer or event, by="auto" if answer else side)
     return offer
 
 
@@ -442,8 +442,8 @@ def offer_accept(*, actor, offer: Offer | str, idempotency_key: str) -> Offer:
     def work(_, offer: Offer) -> Offer:
         side = _require_turn(actor, offer)
         _accept(offer, actor=actor, key=idempotency_key)
-        notice = offer_notice(offer, event="accepted", by=side)
-        publish(offer, event="accepted", by=side, notice=notice)
+        publish(offer, event="accepted", by=side)
+        offer_notify(offer, event="accepted", by=side)
         return offer
 
     return _act_on(offer, actor=actor, key=idempotency_key, work=work)

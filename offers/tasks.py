@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .ladder import ladder_job, ladder_sync, ladder_sync_pending
+from .ladder import ladder_sync, ladder_sync_pending
 from .services import offers_expire_due, offers_warn_expiring
 
 
@@ -18,13 +18,6 @@ def warn_expiring_offers() -> int:
     """Beat, every five minutes: warn whoever must act on an offer running out within
     the hour."""
     return offers_warn_expiring()
-
-
-@shared_task
-def write_ladder(*, write: dict, notice: dict | None = None) -> None:
-    """Queued by an offer's action once it commits: its entries into the stall's
-    document, and the notice its move sends."""
-    ladder_job(write=write, notice=notice)
 
 
 @shared_task

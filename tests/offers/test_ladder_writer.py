@@ -107,8 +107,7 @@ def test_a_write_of_an_older_state_leaves_the_newer_one_marked(
         made = offered(buyer, item)
     with django_capture_on_commit_callbacks():
         offer_accept(actor=seller, offer=made, idempotency_key="accept-key-0123456789")
-    for callback in first:  # the offer's first write lands after its acceptance committed
-        callback()
+    first[0]()  # the offer's first write lands after its acceptance committed
     assert Offer.objects.get(pk=made.pk).ladder_pending
     assert ladder_sync_pending(older_than=timedelta(0)) == 1
     assert written(item.stall_id) == [(made.public_id, "accepted")]
