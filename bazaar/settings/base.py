@@ -387,6 +387,12 @@ HEATMAP_SECONDS = 2.0
 # Raw analytics events are dropped this long after they occurred, once rolled up.
 ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=35)
 VISITOR_COOKIE = "bazaar_visitor"
+# Past this many failed log-ins in an hour, an account takes one try every
+# LOGIN_SLOWED_TRY_SECONDS from browsers it does not know (accounts.login_services),
+# which keeps guesses at the ceiling; browsers it was logged in from carry this cookie.
+LOGIN_ACCOUNT_FAILURES_PER_HOUR = 100
+LOGIN_SLOWED_TRY_SECONDS = 3600 // LOGIN_ACCOUNT_FAILURES_PER_HOUR
+KNOWN_DEVICE_COOKIE = "bazaar_known_device"
 PHOTO_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000
 PHOTO_SIZE = 1200
