@@ -77,6 +77,14 @@ WATCH_JANUS_REQUESTS = """
 """
 
 
+# An answer's lines that its connection is made with (its candidates come after it).
+SAID = ("a=setup:", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:")
+
+
+def _said(sdp: str) -> list[str]:
+    return [line for line in sdp.split("\r\n") if line.startswith(SAID)]
+
+
 # Whether anything on the page loaded, read or set janus.js's global.
 JANUS_UNTOUCHED = """
     window.__janusTouched = [];
@@ -382,6 +390,41 @@ class LiveShowTest(BrowserTestCase):
         assert not [m for m in sent if m["janus"] in ("create", "attach")], sent
         trickles = [m["candidate"] for m in sent if m["janus"] == "trickle"]
         assert trickles == [{"completed": True}], trickles
+        assert _frames(viewer) > first > 0
+
+    def test_a_viewer_tells_janus_its_answer_first_and_is_the_dtls_server(self):
+        """The viewer's answer goes to Janus before the page sets it (Janus has the
+        page's ICE credentials sooner), with the DTLS roles turned: Janus the client,
+        the page the server (the browser as client sent its hello before Janus could
+        take it, and waited for its own retransmission). Frames flow over it."""
+        seller = self.go_live()
+        seller.get_by_role("button", name="Start show").click()
+        seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
+        viewer = self.new_page(self.viewer, viewport=DESKTOP)
+        viewer.add_init_script(WATCH_PEERS)
+        viewer.add_init_script(WATCH_JANUS_REQUESTS)
+        viewer.goto(self.stall_url)
+        viewer.wait_for_function(
+            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
+        )
+        first = _frames(viewer)
+        viewer.wait_for_function(f"async () => await window.__framesDecoded() > {first}")
+        answered_at, sent, local_sdp, roles = viewer.evaluate(
+            """async () => {
+                const pc = window.__pcs[0];
+                const roles = [];
+                (await pc.getStats()).forEach((s) => {
+                    if (s.type === 'transport') roles.push([s.dtlsRole, s.dtlsState]);
+                });
+                return [performance.getEntriesByName('show:answer')[0].startTime,
+                    window.__janusSent, pc.localDescription.sdp, roles];
+            }"""
+        )
+        [(sent_at, answer)] = [(at, m["jsep"]) for at, m in sent if "jsep" in m]
+        assert sent_at < answered_at, (sent_at, answered_at)
+        assert _said(answer["sdp"]) == _said(local_sdp)  # what Janus heard is what was set
+        assert "a=setup:passive" in answer["sdp"] and "a=setup:active" not in answer["sdp"]
+        assert roles == [["server", "connected"]], roles
         assert _frames(viewer) > first > 0
 
     def test_closing_the_sellers_tab_ends_the_show(self):
