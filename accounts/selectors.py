@@ -6,12 +6,10 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bazaar.exports import rows
 
-from .models import SignIn, User
+from .models import AuthenticatorApp, RecoveryCode, SignIn, User
 
 
 def sign_ins_for(user: User, *, current_session_key: str | None) -> list[SignIn]:
@@ -24,18 +22,18 @@ def sign_ins_for(user: User, *, current_session_key: str | None) -> list[SignIn]
     return sorted(sign_ins, key=lambda s: (not s.is_current, -s.signed_in_at.timestamp()))
 
 
-def second_factor_app(user: User) -> TOTPDevice | None:
+def second_factor_app(user: User) -> AuthenticatorApp | None:
     """The authenticator app that two-step verification asks for, once set up."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return AuthenticatorApp.objects.filter(user=user, confirmed=True).first()
 
 
-def second_factor_pending(user: User) -> TOTPDevice | None:
+def second_factor_pending(user: User) -> AuthenticatorApp | None:
     """An app being set up: its secret shown, no code from it confirmed yet."""
-    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return AuthenticatorApp.objects.filter(user=user, confirmed=False).first()
 
 
 def recovery_codes_left(user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return RecoveryCode.objects.filter(device__user=user, device__confirmed=True).count()
 
 
 # A role holder's second step lapses (OWASP ASVS V3.3.2, level 2): 12 hours after it
