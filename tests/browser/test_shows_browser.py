@@ -147,6 +147,15 @@ def _frames(page) -> int:
     return page.evaluate("window.__framesDecoded()")
 
 
+def _wait_for_frames(page, above: int, timeout_s: float = 15.0) -> None:
+    """Until the page has decoded more than `above` frames. Not `wait_for_function`: a
+    predicate returning a promise is truthy at once there, so it never waited."""
+    deadline = time.monotonic() + timeout_s
+    while _frames(page) <= above:
+        assert time.monotonic() < deadline, f"no more than {above} frames decoded"
+        page.wait_for_timeout(100)
+
+
 def _keep(page, name: str) -> None:
     """A screenshot in var/screenshots, copied beside the worktree for the report."""
     path = screenshot(page, name)
@@ -211,6 +220,23 @@ class LiveShowTest(BrowserTestCase):
         )
         seller.get_by_label("Show title").fill("Seventies vinyl, live")
         return seller
+
+    def viewer_decoding(self, *init_scripts):
+        """The seller live, and a viewer on a desktop whose frames rise (its peer
+        connections and its requests to Janus watched): the page and its first count."""
+        seller = self.go_live()
+        seller.get_by_role("button", name="Start show").click()
+        seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
+        viewer = self.new_page(self.viewer, viewport=DESKTOP)
+        for script in (*init_scripts, WATCH_PEERS, WATCH_JANUS_REQUESTS):
+            viewer.add_init_script(script)
+        viewer.goto(self.stall_url)
+        viewer.wait_for_function(
+            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
+        )
+        first = _frames(viewer)
+        _wait_for_frames(viewer, first)
+        return viewer, first
 
     def test_a_viewer_watches_the_sellers_show_until_it_ends(self):
         grid = self.new_page()
@@ -359,19 +385,7 @@ class LiveShowTest(BrowserTestCase):
         the head's own client: janus.js is never loaded, read or set on the way to the
         first frame and after it. The page posts its answer with an end of candidates
         and no candidate (Janus learns its address from its connectivity checks)."""
-        seller = self.go_live()
-        seller.get_by_role("button", name="Start show").click()
-        seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
-        viewer = self.new_page(self.viewer, viewport=DESKTOP)
-        viewer.add_init_script(JANUS_UNTOUCHED)
-        viewer.add_init_script(WATCH_PEERS)
-        viewer.add_init_script(WATCH_JANUS_REQUESTS)
-        viewer.goto(self.stall_url)
-        viewer.wait_for_function(
-            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
-        )
-        first = _frames(viewer)
-        viewer.wait_for_function(f"async () => await window.__framesDecoded() > {first}")
+        viewer, first = self.viewer_decoding(JANUS_UNTOUCHED)
         # The deferred scripts (stage.js adopting the connection) and the later ones ran.
         viewer.wait_for_function("() => performance.getEntriesByName('show:grant').length")
         touched, janus_js, marks, sent = viewer.evaluate(
@@ -393,22 +407,11 @@ class LiveShowTest(BrowserTestCase):
         assert _frames(viewer) > first > 0
 
     def test_a_viewer_tells_janus_its_answer_first_and_is_the_dtls_server(self):
-        """The viewer's answer goes to Janus before the page sets it (Janus has the
-        page's ICE credentials sooner), with the DTLS roles turned: Janus the client,
-        the page the server (the browser as client sent its hello before Janus could
-        take it, and waited for its own retransmission). Frames flow over it."""
-        seller = self.go_live()
-        seller.get_by_role("button", name="Start show").click()
-        seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
-        viewer = self.new_page(self.viewer, viewport=DESKTOP)
-        viewer.add_init_script(WATCH_PEERS)
-        viewer.add_init_script(WATCH_JANUS_REQUESTS)
-        viewer.goto(self.stall_url)
-        viewer.wait_for_function(
-            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
-        )
-        first = _frames(viewer)
-        viewer.wait_for_function(f"async () => await window.__framesDecoded() > {first}")
+        """The viewer's answer goes to Janus as soon as it is made, before the page sets
+        it, with the DTLS roles turned: Janus the client, the page the server (the
+        browser as client sent its hello before Janus could take it, and waited for its
+        own retransmission). Frames flow over it."""
+        viewer, first = self.viewer_decoding()
         answered_at, sent, local_sdp, roles = viewer.evaluate(
             """async () => {
                 const pc = window.__pcs[0];
