@@ -47,6 +47,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_pending = models.EmailField(blank=True)
     # An IANA zone name (zoneinfo); pages show times in it (accounts.middleware).
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Which edition of the privacy notice (/privacy/) the person read at sign-up, and
+    # when; empty for accounts opened before sign-up asked.
+    privacy_notice_version = models.CharField(max_length=16, blank=True)
+    privacy_notice_read_at = models.DateTimeField(null=True, blank=True)
 
     objects = AccountManager()
 
