@@ -13,7 +13,7 @@ from bazaar.errors import DomainError, Invalid
 from bazaar.fanout import group_fanout, heartbeat_for
 from bazaar.idempotency import valid_key
 from bazaar.money import AmountError, parse_amount
-from bazaar.wire import SharedFrame, send_shared, take_heartbeats
+from bazaar.wire import SharedFrame, send_shared
 
 from .frames import auction_group, auction_state, bid_entry, pseudonym
 from .selectors import auction_for_state
@@ -110,7 +110,6 @@ class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketC
             return
         self.fanout.keep(self, (self.auction, state), state["version"])
         self.told_beat, self.clock_told_at = self._beat(), time.monotonic()
-        take_heartbeats(self.scope, self._nothing_owed)
         await self._send_json(
             {
                 "type": "welcome",
@@ -142,23 +141,14 @@ class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketC
         else:
             await self._error("unknown_type", "This socket takes bids and pings.")
 
-    def _nothing_owed(self) -> bool:
-        """Whether a ping needs no answer: the beat for the auction's size is the one
-        the socket was told and its clock was told less than CLOCK_CHECK_SECONDS ago.
-        Where the server allows, a ping is asked this straight from the server's
-        protocol (`bazaar.wire.take_heartbeats`) and goes no further if so."""
-        return (
-            self._beat() == self.told_beat
-            and time.monotonic() - self.clock_told_at < CLOCK_CHECK_SECONDS
-        )
-
     async def _pong(self) -> None:
         """Answer a ping if the socket is owed its beat or a clock check."""
-        if self._nothing_owed():
+        beat, now = self._beat(), time.monotonic()
+        if beat == self.told_beat and now - self.clock_told_at < CLOCK_CHECK_SECONDS:
             return
-        self.told_beat, self.clock_told_at = self._beat(), time.monotonic()
+        self.told_beat, self.clock_told_at = beat, now
         await self._send_json(
-            {"type": "pong", "server_time": time.time(), "heartbeat_seconds": self.told_beat}
+            {"type": "pong", "server_time": time.time(), "heartbeat_seconds": beat}
         )
 
     def _beat(self) -> int:

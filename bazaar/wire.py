@@ -20,7 +20,6 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 SCOPE_KEY = "bazaar.wire"
-HEARTBEAT_KEY = "bazaar.heartbeats"
 
 
 class SharedFrame:
@@ -84,36 +83,10 @@ async def send_shared(consumer, frame: SharedFrame) -> None:
         await consumer.send(text_data=frame.text)
 
 
-def heartbeat_taker(send) -> Callable[[Callable[[], bool]], None] | None:
-    """For the server's own ASGI `send`: a function that hands the socket's heartbeat
-    frames to a callback in the server's protocol (`bazaar.workers.QuietSocketPings`),
-    past ASGI. None when the server cannot (daphne, uvicorn's own protocols, tests'
-    communicators): the heartbeats then come through `receive` as before."""
-    protocol = getattr(send, "__self__", None)
-    if not hasattr(protocol, "take_heartbeat"):
-        return None
-
-    def take(callback: Callable[[], bool]) -> None:
-        protocol.take_heartbeat = callback
-
-    return take
-
-
-def take_heartbeats(scope, callback: Callable[[], bool]) -> None:
-    """From now on the socket's heartbeats (`{"type":"ping"}`) call `callback` (sync,
-    on the event loop, in order after every earlier frame was read) where the server
-    allows; a callback that says False sends that one through `receive` instead."""
-    taker = scope.get(HEARTBEAT_KEY)
-    if taker is not None:
-        taker(callback)
-
-
 def with_wire(app):
-    """Wrap the WebSocket app: the scope carries the socket's `wire_writer` and
-    `heartbeat_taker` (or None)."""
+    """Wrap the WebSocket app: the scope carries the socket's `wire_writer` (or None)."""
 
     async def wired(scope, receive, send):
-        wired_scope = {**scope, SCOPE_KEY: wire_writer(send), HEARTBEAT_KEY: heartbeat_taker(send)}
-        return await app(wired_scope, receive, send)
+        return await app({**scope, SCOPE_KEY: wire_writer(send)}, receive, send)
 
     return wired

@@ -9,16 +9,12 @@ it is installed, else the standard library's.
 """
 
 import logging
-from collections.abc import Callable
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn_worker import UvicornWorker
 
 from bazaar.metrics import process_gone
 from bazaar.serve import WEBSOCKET_PING_SECONDS
-
-# A page's heartbeat as browsers (`JSON.stringify`) and Python's `json.dumps` write it.
-HEARTBEAT_FRAMES = (b'{"type":"ping"}', b'{"type": "ping"}')
 
 
 class QuietSocketPings(WebSocketsSansIOProtocol):
@@ -31,33 +27,10 @@ class QuietSocketPings(WebSocketsSansIOProtocol):
     pinged; a silent one still is, and is closed if it does not answer."""
 
     heard_at = 0.0  # the loop's time when the peer last sent anything
-    # Set by the application (`bazaar.wire.take_heartbeats`): takes the page's heartbeat
-    # frame at once, or says False to have it go through ASGI as any other frame.
-    take_heartbeat: Callable[[], bool] | None = None
 
     def data_received(self, data: bytes) -> None:
         self.heard_at = self.loop.time()
         super().data_received(data)
-
-    def send_receive_event_to_app(self) -> None:
-        """A page's heartbeat (`{"type":"ping"}`, the only frame an idle crowd sends)
-        goes to the application's `take_heartbeat` here, in the protocol's callback,
-        when the application has read every earlier frame: through ASGI each one was
-        a queue entry, the read paused and resumed, the consumer's task woken, Channels'
-        dispatch and a JSON parse, for a note the room's next tick reads."""
-        take = self.take_heartbeat
-        if (
-            take is not None
-            and self.curr_msg_data_type == "text"
-            and len(self.frames) == 1
-            and self.frames[0] in HEARTBEAT_FRAMES
-            and self.queue.empty()
-            and not self.close_sent
-            and take()
-        ):
-            self.frames = []
-            return
-        super().send_receive_event_to_app()
 
     def send_keepalive_ping(self) -> None:
         silent = self.loop.time() - self.heard_at

@@ -16,7 +16,7 @@ from bazaar.broadcast import user_group
 from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin, in_db_pool
 from bazaar.errors import DomainError
 from bazaar.fanout import group_fanout
-from bazaar.wire import SharedFrame, send_shared, take_heartbeats
+from bazaar.wire import SharedFrame, send_shared
 from governance.selectors import chat_restriction
 
 from ..models import Stall
@@ -97,7 +97,6 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         ) or await in_db_pool(_arrive)(self.stall, self.channel_name, self.visitor, ttl)
         self.joined = True
         self.told = (state.epoch, state.seq)  # the document's position as this socket knows it
-        take_heartbeats(self.scope, self._heartbeat)
         await self._send_json(
             {
                 "type": "welcome",
@@ -220,15 +219,9 @@ class StallRoomConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocke
         )
 
     async def _ping(self, frame: dict) -> None:
-        self._heartbeat()
-
-    def _heartbeat(self) -> bool:
         """A heartbeat: noted for the pulse's next tick, which keeps the entry alive and
-        answers with the room's `pong` (no database, no per-ping Redis call). Where the
-        server allows, it is called straight from the server's protocol
-        (`bazaar.wire.take_heartbeats`): an idle crowd's pings are what it costs."""
+        answers with the room's `pong` (no database, no per-ping Redis call)."""
         room_pulse_here().beat(self.group, self, self.channel_name, self.visitor)
-        return True
 
     async def send_frame(self, frame: str) -> None:
         """A frame already encoded (once, for many sockets)."""

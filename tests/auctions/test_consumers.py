@@ -275,29 +275,3 @@ async def test_a_ping_is_answered_only_when_a_clock_check_or_the_beat_is_owed(au
     await socket.send_json_to({"type": "ping"})
     assert await socket.receive_nothing(timeout=0.3)
     await socket.disconnect()
-
-
-async def test_a_heartbeat_taken_in_the_servers_protocol_goes_no_further_unless_owed(
-    auction, monkeypatch
-):
-    """Where the server takes a socket's heartbeats past ASGI (bazaar.wire), the
-    auction's callback takes a ping that needs no answer and hands one owed a pong
-    (the clock check due) back to go through `receive` as before."""
-    from auctions import consumers
-    from bazaar.wire import HEARTBEAT_KEY
-
-    monkeypatch.setattr(consumers, "CLOCK_CHECK_SECONDS", 1.0)
-    taken = []
-    socket = WebsocketCommunicator(application, f"/ws/auctions/{auction.public_id}/")
-    socket.scope["user"] = AnonymousUser()
-    socket.scope[HEARTBEAT_KEY] = taken.append
-    assert (await socket.connect())[0]
-    assert (await socket.receive_json_from(timeout=3))["type"] == "welcome"
-    [nothing_owed] = taken
-    assert nothing_owed() is True
-    await asyncio.sleep(1.1)
-    assert nothing_owed() is False
-    await socket.send_json_to({"type": "ping"})
-    assert (await socket.receive_json_from(timeout=3))["type"] == "pong"
-    assert nothing_owed() is True
-    await socket.disconnect()

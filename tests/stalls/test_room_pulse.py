@@ -13,7 +13,6 @@ from channels.layers import InMemoryChannelLayer
 from django.db import transaction
 
 from bazaar.fanout import GroupFanout
-from bazaar.wire import HEARTBEAT_KEY
 from stalls.room import pulse, visitors
 from stalls.room.document import chat_entry_insert, document_change, stall_group
 from stalls.room.pulse import count_label, room_pulse_here, shown_count
@@ -102,30 +101,6 @@ async def test_a_ping_is_answered_only_when_the_document_moved(stall, make_user,
     assert pong["seq"] > client.welcome["seq"]
     await client.send(type="ping")
     assert await _frames(client, 0.3, "pong") == []
-    await client.leave()
-
-
-@pytest.mark.asyncio
-@pytest.mark.django_db(transaction=True)
-async def test_a_heartbeat_taken_in_the_servers_protocol_counts_as_a_ping(
-    stall, make_user, fast_pulse
-):
-    """Where the server takes a socket's heartbeats past ASGI (bazaar.wire), the room's
-    callback notes the beat as a `ping` frame does: the tick answers it with a pong when
-    the document moved, and keeps the entry alive."""
-    ann = await sync_to_async(make_user)("ann")
-    taken = []
-    client = Client(stall.public_id, ann)
-    client.socket.scope[HEARTBEAT_KEY] = taken.append
-    await client.join()
-    [heartbeat] = taken
-    await client.send(type="chat", text="hello", client_id="c1")
-    await client.next("chat_ack")
-    assert heartbeat() is True
-    pong = await client.next("pong")
-    assert pong["seq"] > client.welcome["seq"]
-    room = room_pulse_here().rooms[stall_group(stall.public_id)]
-    assert heartbeat() is True and len(room.beats) == 1  # noted, no await in between
     await client.leave()
 
 
