@@ -9,6 +9,8 @@ from django.contrib.auth.forms import (
     UsernameField,
 )
 from django.core.validators import RegexValidator
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .models import User
 from .services import user_identity_conflicts
@@ -46,6 +48,19 @@ class SignupForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+
+    privacy_notice = forms.BooleanField(
+        label="I have read the privacy notice",
+        error_messages={"required": "Read the privacy notice, then tick the box to join."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["privacy_notice"].help_text = format_html(
+            '<a href="{}" target="_blank" rel="noopener">The privacy notice</a> (opens in '
+            "a new tab) says what we keep about you, why and for how long.",
+            reverse("privacy:notice"),
+        )
 
     def clean(self):
         cleaned = super().clean()

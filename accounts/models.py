@@ -1,10 +1,17 @@
+import hmac
+
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bazaar.ids import PublicIdField
+
+from .authenticator_keys import secret_opened
+from .recovery_codes import recovery_code_digest, recovery_code_salt
 
 HANDLE_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
 
@@ -40,6 +47,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_pending = models.EmailField(blank=True)
     # An IANA zone name (zoneinfo); pages show times in it (accounts.middleware).
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Which edition of the privacy notice (/privacy/) the person read at sign-up, and
+    # when; empty for accounts opened before sign-up asked.
+    privacy_notice_version = models.CharField(max_length=16, blank=True)
+    privacy_notice_read_at = models.DateTimeField(null=True, blank=True)
 
     objects = AccountManager()
 
@@ -78,3 +89,56 @@ class SignIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.device}"
+
+
+class AuthenticatorApp(TOTPDevice):
+    """A person's authenticator app: django-otp's TOTP device (its checks, drift and
+    throttling) whose secret is kept sealed in `key` (accounts.authenticator_keys)."""
+
+    class Meta:
+        proxy = True
+
+    @property
+    def bin_key(self) -> bytes:
+        return secret_opened(self.key, user_id=self.user_id)[0]
+
+
+class RecoveryCodes(StaticDevice):
+    """The holder of a person's recovery codes: django-otp's static device (its
+    throttling, its place in the session) checking a code against the digests of
+    `RecoveryCode`, not against codes kept in clear."""
+
+    class Meta:
+        proxy = True
+
+    def verify_token(self, token: str) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        match = next((kept for kept in self.recovery_codes.all() if kept.matches(token)), None)
+        if match is None:
+            self.throttle_increment()
+            return False
+        match.delete()
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True
+
+
+class RecoveryCode(models.Model):
+    """One unused recovery code: a salt and the SHA-256 of the salt and the code."""
+
+    device = models.ForeignKey(
+        StaticDevice, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    salt = models.BinaryField()
+    digest = models.BinaryField()
+
+    @classmethod
+    def kept_for(cls, device: StaticDevice, code: str) -> "RecoveryCode":
+        salt = recovery_code_salt()
+        return cls(device=device, salt=salt, digest=recovery_code_digest(code, salt))
+
+    def matches(self, code: str) -> bool:
+        return hmac.compare_digest(bytes(self.digest), recovery_code_digest(code, bytes(self.salt)))

@@ -15,14 +15,16 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bazaar.errors import Conflict, Invalid, NotAllowed, RateLimited
 from bazaar.metrics import refusals
 
+from .authenticator_keys import secret_new, secret_opened, secret_sealed
 from .mail import account_mail_on_commit
-from .models import User
+from .models import AuthenticatorApp, RecoveryCode, RecoveryCodes, User
+from .recovery_codes import recovery_code_new
 from .selectors import second_factor_app
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ APP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
 
 
-def second_factor_begin(*, user: User) -> TOTPDevice:
+def second_factor_begin(*, user: User) -> AuthenticatorApp:
     """A new secret for the person's app, in force only once a code from it is
     confirmed; starting again replaces a set-up left unfinished."""
     if not user.is_staff:
@@ -40,14 +42,21 @@ def second_factor_begin(*, user: User) -> TOTPDevice:
     if second_factor_app(user) is not None:
         raise Conflict("Two-step verification is already on for your account.")
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name=APP_DEVICE_NAME, confirmed=False)
+    return AuthenticatorApp.objects.create(
+        user=user,
+        name=APP_DEVICE_NAME,
+        confirmed=False,
+        key=secret_sealed(secret_new(), user_id=user.pk),
+    )
 
 
-def second_factor_confirm(*, user: User, code: str) -> tuple[TOTPDevice, list[str]]:
+def second_factor_confirm(*, user: User, code: str) -> tuple[AuthenticatorApp, list[str]]:
     """Turn it on with the first code the app shows; returns the device and the
     recovery codes, shown once."""
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        device = (
+            AuthenticatorApp.objects.select_for_update().filter(user=user, confirmed=False).first()
+        )
         if device is None:
             raise Conflict(
                 "That set-up is no longer open: it was finished or started again. "
@@ -71,7 +80,7 @@ def second_factor_verify(*, user: User, code: str) -> Device:
     if not code:
         raise Invalid("Type the code your authenticator app shows, or a recovery code.")
     is_app_code = _digits(code).isdigit()
-    model = TOTPDevice if is_app_code else StaticDevice
+    model = AuthenticatorApp if is_app_code else RecoveryCodes
     with transaction.atomic():
         device = model.objects.select_for_update().filter(user=user, confirmed=True).first()
         if device is None:
@@ -80,7 +89,7 @@ def second_factor_verify(*, user: User, code: str) -> Device:
                 if is_app_code
                 else "You have no recovery codes left. Use your authenticator app."
             )
-        accepted = _accepts(device, _digits(code) if is_app_code else code.lower())
+        accepted = _accepts(device, _digits(code) if is_app_code else code)
     if not accepted:
         if is_app_code and _used_before(device, _digits(code)):
             log.warning("a used two-step code was typed again for account %s", user.public_id)
@@ -111,15 +120,30 @@ def second_factor_reset(*, user: User, notify: bool = True) -> int:
     return removed
 
 
+def authenticator_secrets_reseal() -> int:
+    """Seal every authenticator secret under the current SECRET_KEY, for a rotation:
+    run it before the old key leaves SECRET_KEY_FALLBACKS. Returns how many were
+    sealed anew."""
+    resealed = 0
+    with transaction.atomic():
+        for app in AuthenticatorApp.objects.select_for_update().order_by("pk"):
+            secret, current = secret_opened(app.key, user_id=app.user_id)
+            if not current:
+                app.key = secret_sealed(secret, user_id=app.user_id)
+                app.save(update_fields=["key"])
+                resealed += 1
+    return resealed
+
+
 def _recovery_codes_issue(user: User) -> list[str]:
     """Replace the person's recovery codes (inside the caller's transaction). The
     device is kept, so a session that passed with a recovery code stays passed."""
-    device, _ = StaticDevice.objects.get_or_create(
+    device, _ = RecoveryCodes.objects.get_or_create(
         user=user, defaults={"name": RECOVERY_DEVICE_NAME, "confirmed": True}
     )
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    device.recovery_codes.all().delete()
+    codes = [recovery_code_new() for _ in range(RECOVERY_CODES)]
+    RecoveryCode.objects.bulk_create(RecoveryCode.kept_for(device, code) for code in codes)
     return codes
 
 
@@ -144,7 +168,7 @@ def _accepts(device: Device, code: str) -> bool:
     return device.verify_token(code)
 
 
-def _used_before(device: TOTPDevice, code: str) -> bool:
+def _used_before(device: AuthenticatorApp, code: str) -> bool:
     """Was `code` the app's code for now, refused only because it was used already?
     Someone may have watched it typed (OWASP ASVS V2.8.5): its owner is told."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)

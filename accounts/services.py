@@ -44,9 +44,20 @@ class SignupRefused(Invalid):
 
 
 @transaction.atomic
-def user_create(*, handle: str, email: str, password: str | None, verified: bool = False) -> User:
-    """A new buyer. Passwords are hashed; email is verified separately unless told."""
+def user_create(
+    *,
+    handle: str,
+    email: str,
+    password: str | None,
+    verified: bool = False,
+    privacy_notice_version: str = "",
+) -> User:
+    """A new buyer. Passwords are hashed; email is verified separately unless told. The
+    privacy notice's edition, when given, is the one the person read before joining."""
     user = User(handle=handle, email=User.objects.normalize_email(email))
+    if privacy_notice_version:
+        user.privacy_notice_version = privacy_notice_version
+        user.privacy_notice_read_at = timezone.now()
     if password:
         user.set_password(password)
     else:
@@ -84,7 +95,13 @@ def user_identity_conflicts(
 
 
 def user_signup(
-    *, handle: str, email: str, password: str, base_url: str, next_url: str = ""
+    *,
+    handle: str,
+    email: str,
+    password: str,
+    base_url: str,
+    next_url: str = "",
+    privacy_notice_version: str = "",
 ) -> User | None:
     """Open an unverified account and mail a verification link once it is committed
     (the link signs its holder in and goes on to `next_url`).
@@ -106,7 +123,12 @@ def user_signup(
     if User.objects.filter(email__iexact=email).exists():
         return _signup_with_a_known_email(email=email, password=password, base_url=base_url)
     try:
-        user = user_create(handle=handle, email=email, password=password)
+        user = user_create(
+            handle=handle,
+            email=email,
+            password=password,
+            privacy_notice_version=privacy_notice_version,
+        )
     except (ValidationError, IntegrityError) as error:
         if User.objects.filter(email__iexact=email).exists():  # lost a race for the address
             return _signup_with_a_known_email(email=email, password=password, base_url=base_url)

@@ -9,16 +9,18 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from bazaar.errors import DomainError
+from bazaar.errors import DomainError, RateLimited
 from bazaar.metrics import refusals
 from bazaar.next_url import local_next, safe_next
 from bazaar.ratelimit import Rate, rate_limited
 
-from . import services, settings_services, tokens
+from . import login_services, services, settings_services, tokens
+from .backends import lockout_name
 from .forms import LoginForm, SignupForm
 
 AUTH_BACKEND = "accounts.backends.HandleOrEmailBackend"
@@ -40,7 +42,30 @@ PASSWORD_RESET_RATE = Rate(5, 3600, "5 password resets an hour")
 
 
 class LoginView(SafeNextMixin, auth_views.LoginView):
-    pass
+    """Django's, with the account's own ceiling on failures from browsers it does not
+    know (accounts.login_services) beside django-axes's per-address lockout."""
+
+    def post(self, request, *args, **kwargs):
+        self.account = lockout_name(request, None)
+        self.known_device = login_services.known_device(request, self.account)
+        if not self.known_device:
+            try:
+                login_services.login_try_allowed(self.account)
+            except RateLimited as slowed:
+                return _login_refused(
+                    request, request.POST.get("username", ""), str(slowed), slowed.retry_after
+                )
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if not self.known_device and form.has_error(NON_FIELD_ERRORS, "invalid_login"):
+            login_services.login_failure_record(self.account)
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        login_services.known_device_remember(self.request, response, self.account)
+        return response
 
 
 def login_locked_out(request: HttpRequest, original_response, credentials) -> HttpResponse:
@@ -48,17 +73,21 @@ def login_locked_out(request: HttpRequest, original_response, credentials) -> Ht
     the log-in page again, saying so in place (429, Retry-After: the cool-off)."""
     cool_off = settings.AXES_COOLOFF_TIME
     refusals.labels("locked_out").inc()
-    form = LoginForm(request, initial={"username": (credentials or {}).get("username", "")})
-    context = {
-        "form": form,
-        "locked_out": (
-            "Too many failed log-ins for this account from here. Try again in "
-            f"{int(cool_off.total_seconds() // 60)} minutes, or reset your password."
-        ),
-        "next": local_next(request),
-    }
+    return _login_refused(
+        request,
+        (credentials or {}).get("username", ""),
+        "Too many failed log-ins for this account from here. Try again in "
+        f"{int(cool_off.total_seconds() // 60)} minutes, or reset your password.",
+        int(cool_off.total_seconds()),
+    )
+
+
+def _login_refused(request: HttpRequest, username: str, why: str, retry_after: int) -> HttpResponse:
+    """The log-in page again, the name kept and the reason said in place (429)."""
+    form = LoginForm(request, initial={"username": username})
+    context = {"form": form, "locked_out": why, "next": local_next(request)}
     response = render(request, "accounts/login.html", context, status=429)
-    response["Retry-After"] = str(int(cool_off.total_seconds()))
+    response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -105,6 +134,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"],
                 base_url=_site_url(request),
                 next_url=next_url,
+                privacy_notice_version=settings.PRIVACY_NOTICE_VERSION,
             )
         except services.SignupRefused as refused:
             form.add_error(None, refused.errors)

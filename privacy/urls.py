@@ -5,6 +5,7 @@ from . import views
 app_name = "privacy"
 
 urlpatterns = [
+    path("privacy/", views.notice, name="notice"),
     path("account/delete/", views.account_delete, name="delete"),
     path("account/export/", views.account_export, name="export"),
 ]

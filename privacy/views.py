@@ -1,6 +1,7 @@
 """Closing an account, and taking its data away. Thin: parse, call a service or a
 selector, render."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -18,6 +19,19 @@ from . import selectors, services
 
 # An export reads everything a person has: a few a day are plenty.
 EXPORT_RATE = Rate(5, 3600, "5 downloads an hour")
+
+
+@require_GET
+def notice(request: HttpRequest) -> HttpResponse:
+    """The privacy notice: what the market keeps about people, why, for how long, and
+    what they can do about it; sign-up asks people to read it."""
+    context = {
+        "version": settings.PRIVACY_NOTICE_VERSION,
+        "analytics_days": settings.ANALYTICS_RETENTION_DAYS,
+        "sign_in_records_days": settings.SIGN_IN_RECORDS_DAYS,
+        "session_days": settings.SESSION_COOKIE_AGE // 86400,
+    }
+    return render(request, "privacy/notice.html", context)
 
 
 @login_required

@@ -4,6 +4,7 @@ on the first visit (accounts.second_factor_views)."""
 
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
@@ -19,16 +20,18 @@ class StewardsAdminSite(admin.AdminSite):
         return super().has_permission(request) and second_step_in_force(request)
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
-        """Someone with a role, signed in but not past the second step, is sent to it
-        rather than shown the password form again."""
+        """Someone signed out logs in on the market's own page, with its limits (per
+        address, per account: accounts.login_services), never on a second password
+        form; someone with a role, signed in but not past the second step, is sent to
+        it rather than shown the password form again."""
         user = request.user
+        back = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index", current_app=self.name)
+        if not user.is_authenticated:
+            return redirect_to_login(back)
         if (
             user.is_active
             and user.is_staff
             and not second_step_passed(user=user, session=request.session)
         ):
-            back = request.GET.get(REDIRECT_FIELD_NAME) or reverse(
-                "admin:index", current_app=self.name
-            )
             return redirect_to_second_step(request, back)
         return super().login(request, extra_context)

@@ -6,15 +6,21 @@ import time
 
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.authenticator_keys import secret_new, secret_sealed
+from accounts.models import AuthenticatorApp
 from accounts.selectors import SECOND_STEP_PASSED_AT, SECOND_STEP_USED_AT
 
 
-def second_step_device(user) -> TOTPDevice:
+def second_step_device(user) -> AuthenticatorApp:
     """`user`'s authenticator app, set up if it is not yet."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    return device or TOTPDevice.objects.create(user=user, name="Test app", confirmed=True)
+    device = AuthenticatorApp.objects.filter(user=user, confirmed=True).first()
+    return device or AuthenticatorApp.objects.create(
+        user=user,
+        name="Test app",
+        confirmed=True,
+        key=secret_sealed(secret_new(), user_id=user.pk),
+    )
 
 
 def pass_second_step(session, user) -> None:

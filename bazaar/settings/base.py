@@ -277,6 +277,8 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Those records are dropped this long after the attempt (accounts.services.
 # sign_in_records_expire, daily): long enough to look into an account's misuse.
 SIGN_IN_RECORDS_DAYS = env.int("SIGN_IN_RECORDS_DAYS", default=90)
+# The privacy notice's edition (/privacy/): sign-up records which one a person read.
+PRIVACY_NOTICE_VERSION = "2026-12-07"
 # No banner at every start (it came before a refusal's reasons); failures and lockouts
 # are still logged.
 AXES_VERBOSE = False
@@ -387,6 +389,12 @@ HEATMAP_SECONDS = 2.0
 # Raw analytics events are dropped this long after they occurred, once rolled up.
 ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=35)
 VISITOR_COOKIE = "bazaar_visitor"
+# Past this many failed log-ins in an hour, an account takes one try every
+# LOGIN_SLOWED_TRY_SECONDS from browsers it does not know (accounts.login_services),
+# which keeps guesses at the ceiling; browsers it was logged in from carry this cookie.
+LOGIN_ACCOUNT_FAILURES_PER_HOUR = 100
+LOGIN_SLOWED_TRY_SECONDS = 3600 // LOGIN_ACCOUNT_FAILURES_PER_HOUR
+KNOWN_DEVICE_COOKIE = "bazaar_known_device"
 PHOTO_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000
 PHOTO_SIZE = 1200

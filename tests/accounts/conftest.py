@@ -32,6 +32,7 @@ def signup_data():
         "email": "marta.kowalska.market@example.com",
         "password": STRONG_PASSWORD,
         "password_confirm": STRONG_PASSWORD,
+        "privacy_notice": "on",
     }
 
 

@@ -1,13 +1,17 @@
 """Log-in lockout (django-axes) and rate limits on sign-up, log-in and password reset:
 refused in place, with 429 and Retry-After, and nothing done."""
 
+import time
+
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
+from accounts import login_services
 from accounts.models import User
 from bazaar.errors import RateLimited
 from bazaar.ratelimit import Rate, client_ip, rate_check
@@ -64,6 +68,81 @@ def test_the_lockout_is_per_address_and_a_success_clears_the_count(client, make_
         log_in(client, "ada", "wrong-password")
     assert log_in(client, "ada", PASSWORD).status_code == 429
     assert log_in(client, "ada", PASSWORD, address="203.0.113.50").status_code == 302
+
+
+def fail_from_many_addresses(username: str, failures: int) -> None:
+    """`failures` wrong passwords for one account, four from each address (one under
+    django-axes's per-address lockout), each from a fresh browser."""
+    for number in range(failures):
+        address = f"10.0.{number // 4 // 250}.{number // 4 % 250 + 1}"
+        assert log_in(Client(), username, "wrong-password", address).status_code == 200
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_past_100_failures_an_hour_an_account_takes_one_try_at_a_time(make_user, debug):
+    """ASVS V2.2.1: many addresses together get no more than 100 guesses an hour at one
+    account; past that, browsers it does not know get one try every 36 seconds."""
+    assert settings.LOGIN_ACCOUNT_FAILURES_PER_HOUR == 100
+    assert settings.LOGIN_SLOWED_TRY_SECONDS * 100 <= 3600
+    make_user("ada")
+    fail_from_many_addresses("ada", 100)
+
+    with override_settings(DEBUG=debug):
+        first = log_in(Client(), "ada", "wrong-password", address="192.0.2.1")
+        stranger = Client()
+        refused = log_in(stranger, "ADA@example.com", PASSWORD, address="192.0.2.2")
+
+    assert first.status_code == 200  # the one try of the moment
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 36
+    page = refused.content.decode()
+    assert "This account has had many failed log-ins today, so it takes one try at a time." in page
+    assert 'role="alert"' in page
+    assert SESSION_KEY not in stranger.session
+    # Another account is not slowed by Ada's siege.
+    make_user("bob")
+    assert log_in(Client(), "bob", PASSWORD, address="192.0.2.3").status_code == 302
+
+
+def test_a_browser_that_logged_in_before_walks_past_the_slowdown(make_user):
+    make_user("ada")
+    own = Client()
+    assert log_in(own, "ada", PASSWORD).status_code == 302
+    cookie = own.cookies[settings.KNOWN_DEVICE_COOKIE].value
+    assert "ada" not in cookie.lower() and "account" not in cookie  # opaque
+    assert own.post(reverse("accounts:logout")).status_code == 302  # the cookie stays
+    fail_from_many_addresses("ada", 101)
+
+    assert log_in(own, "ada", "wrong-password").status_code == 200  # not counted either
+    assert log_in(own, "ada", PASSWORD).status_code == 302
+    forged = Client()
+    forged.cookies[settings.KNOWN_DEVICE_COOKIE] = cookie.rsplit(":", 1)[0] + ":forged"
+    log_in(forged, "ada", "wrong-password", address="192.0.2.9")
+    assert log_in(forged, "ada", PASSWORD, address="192.0.2.9").status_code == 429
+
+
+def test_the_slowdown_lifts_as_the_failures_leave_the_last_hour(make_user, monkeypatch):
+    ada = make_user("ada")
+    fail_from_many_addresses("ada", 100)
+    assert log_in(Client(), "ada", "wrong-password", address="192.0.2.1").status_code == 200
+    assert log_in(Client(), "ada", PASSWORD, address="192.0.2.2").status_code == 429
+
+    # Half an hour into the next hour, the sliding hour covers half of the last one's.
+    later = (time.time() // 3600 + 1.5) * 3600
+    monkeypatch.setattr(login_services.time, "time", lambda: later)
+    assert login_services.login_failures_in_the_last_hour(f"account:{ada.pk}") == 50.5
+    assert log_in(Client(), "ada", PASSWORD, address="192.0.2.4").status_code == 302
+
+
+def test_the_admin_has_no_password_form_of_its_own(client, make_user):
+    """One log-in page, one set of limits: the admin's sends people to it."""
+    ops = make_user("ops")
+    ops.is_staff = True
+    ops.save()
+    tried = client.post("/admin/login/?next=/admin/", {"username": "ops", "password": PASSWORD})
+    assert tried.status_code == 302
+    assert tried.url == f"{LOGIN}?next=/admin/"
+    assert SESSION_KEY not in client.session
 
 
 def test_one_address_trying_many_accounts_is_slowed(client, make_user):

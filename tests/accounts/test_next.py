@@ -119,7 +119,7 @@ NASTY = st.sampled_from(
     ]
 )
 VALUES = st.one_of(st.text(max_size=300), NASTY)
-SIGNUP_FIELDS = ("handle", "email", "password", "password_confirm", "next")
+SIGNUP_FIELDS = ("handle", "email", "password", "password_confirm", "privacy_notice", "next")
 
 
 def posted(data: dict) -> dict:

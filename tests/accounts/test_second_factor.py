@@ -3,19 +3,27 @@ with their password, then type a code from an authenticator app (or a recovery c
 before the admin or the stewards' console opens. Everyone here signs in through the
 log-in form, never `force_login` (which passes both steps: tests/second_step.py)."""
 
+import hashlib
 import re
 import time
+from binascii import hexlify
+from importlib import import_module
+from io import StringIO
 
 import pytest
+from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, override_settings
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from prometheus_client import REGISTRY
 
+from accounts.authenticator_keys import KeyUnreadable, secret_opened
+from accounts.models import AuthenticatorApp, RecoveryCode, RecoveryCodes
 from accounts.second_factor_services import (
     recovery_codes_renew,
     second_factor_begin,
@@ -32,6 +40,8 @@ SET_UP = reverse("account:two_step")
 VERIFY = reverse("account:two_step_verify")
 RECOVERY = reverse("account:recovery_codes")
 ADMIN = reverse("admin:index")
+# A recovery code as shown: sixteen base32 characters (80 bits) in groups of four.
+SHOWN_CODE = r"<li><code>([a-z2-7]{4}(?:-[a-z2-7]{4}){3})</code></li>"
 
 
 def signed_in(user) -> Client:
@@ -42,13 +52,13 @@ def signed_in(user) -> Client:
     return browser
 
 
-def app_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+def app_code(device: AuthenticatorApp, *, steps_ahead: int = 0) -> str:
     """What the person's authenticator app shows now (or `steps_ahead` periods later)."""
     device.refresh_from_db()
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, steps_ahead):06d}"
 
 
-def wrong_code(device: TOTPDevice) -> str:
+def wrong_code(device: AuthenticatorApp) -> str:
     """Six digits the app does not show now, nor one period before or after."""
     shown = {app_code(device, steps_ahead=step) for step in (-1, 0, 1)}
     return next(code for code in ("000000", "111111", "222222", "333333") if code not in shown)
@@ -72,7 +82,7 @@ def test_a_steward_sets_up_an_app_on_their_first_visit_to_the_admin(steward):
 
     started = browser.post(f"{reverse('account:two_step_begin')}?next=/admin/", follow=True)
     page = started.content.decode()
-    device = TOTPDevice.objects.get(user=steward, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=steward, confirmed=False)
     assert 'src="data:image/svg+xml;base64,' in page and 'alt="QR code' in page
     secret = "".join(re.findall(r"<span>([A-Z2-7]{4})</span>", page))
     assert secret and device.config_url.split("secret=")[1].startswith(secret)
@@ -82,7 +92,7 @@ def test_a_steward_sets_up_an_app_on_their_first_visit_to_the_admin(steward):
         f"{reverse('account:two_step_confirm')}?next=/admin/", {"code": app_code(device)}
     )
     assert confirmed.status_code == 200
-    codes = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", confirmed.content.decode())
+    codes = re.findall(SHOWN_CODE, confirmed.content.decode())
     assert len(codes) == 10
     assert 'href="/admin/"' in confirmed.content.decode()
     assert browser.get(ADMIN).status_code == 200  # this session has passed
@@ -201,15 +211,45 @@ def test_a_recovery_code_opens_once_and_says_how_many_are_left(steward_with_app)
     assert again.status_code == 400
 
 
+def test_a_recovery_code_is_taken_however_it_is_spaced_or_cased(steward_with_app):
+    code = steward_with_app.codes[0]
+    passed = signed_in(steward_with_app).post(VERIFY, {"code": code.replace("-", " ").upper()})
+    assert passed.status_code == 302 and passed.url == ADMIN
+
+
+def test_recovery_codes_are_kept_only_as_salted_digests(steward_with_app):
+    """A copy of the database lets no one in (OWASP ASVS V2.6.2, V2.6.3): each code is
+    80 random bits, kept as the SHA-256 of a salt of its own and the code."""
+    kept = list(RecoveryCode.objects.filter(device__user=steward_with_app))
+    assert len({bytes(code.salt) for code in kept}) == 10
+    for shown in steward_with_app.codes:
+        typed = shown.replace("-", "")
+        assert len(typed) == 16  # 16 base32 characters: 80 bits
+        digests = {hashlib.sha256(bytes(code.salt) + typed.encode()).digest() for code in kept}
+        assert {bytes(code.digest) for code in kept} & digests
+    assert not StaticToken.objects.exists()  # django-otp's table of codes in clear
+
+
+def test_codes_handed_out_before_digests_still_open_once(steward):
+    """The migration to digests keeps working the codes people already wrote down."""
+    migration = import_module("accounts.migrations.0004_recovery_codes_hashed")
+    device = StaticDevice.objects.create(user=steward, name="Recovery codes", confirmed=True)
+    StaticToken.objects.create(device=device, token="abcdefgh")
+    migration.codes_kept_as_digests(apps, None)
+    assert not StaticToken.objects.exists()
+    assert RecoveryCodes.objects.get(pk=device.pk).verify_token("ABCDEFGH")
+    assert not RecoveryCodes.objects.get(pk=device.pk).verify_token("abcdefgh")
+
+
 def test_new_recovery_codes_need_the_step_and_replace_the_old(steward_with_app):
     browser = signed_in(steward_with_app)
     asked = browser.post(RECOVERY)
     assert asked.status_code == 302 and asked.url.startswith(VERIFY)
-    assert StaticToken.objects.filter(device__user=steward_with_app).count() == 10
+    assert RecoveryCode.objects.filter(device__user=steward_with_app).count() == 10
 
     browser.post(VERIFY, {"code": steward_with_app.codes[0]})
     renewed = browser.post(RECOVERY)
-    new_codes = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", renewed.content.decode())
+    new_codes = re.findall(SHOWN_CODE, renewed.content.decode())
     assert len(new_codes) == 10 and not set(new_codes) & set(steward_with_app.codes)
     assert "Your old codes no longer work." in renewed.content.decode()
     # The session passed with a recovery code still has: the codes' device is kept.
@@ -237,7 +277,7 @@ def test_an_htmx_action_of_the_console_before_the_step_sends_the_page_to_it(stew
 def test_a_set_up_finished_elsewhere_is_refused_with_a_way_on(steward):
     browser = signed_in(steward)
     browser.post(reverse("account:two_step_begin"))
-    device = TOTPDevice.objects.get(user=steward)
+    device = AuthenticatorApp.objects.get(user=steward)
     second_factor_confirm(user=steward, code=app_code(device))
     response = browser.post(
         reverse("account:two_step_confirm"), {"code": app_code(device, steps_ahead=1)}
@@ -274,7 +314,7 @@ def test_ops_reset_a_lost_phone_and_the_next_visit_sets_up_again(steward_with_ap
 
     call_command("two_step_reset", f"@{steward_with_app.handle}")
     assert not TOTPDevice.objects.filter(user=steward_with_app).exists()
-    assert not StaticToken.objects.filter(device__user=steward_with_app).exists()
+    assert not RecoveryCode.objects.filter(device__user=steward_with_app).exists()
     again = browser.get(ADMIN, follow=True)
     assert again.redirect_chain[-1][0] == f"{SET_UP}?next=%2Fadmin%2F"
     with pytest.raises(CommandError, match="No account has the handle @nobody"):
@@ -284,7 +324,7 @@ def test_ops_reset_a_lost_phone_and_the_next_visit_sets_up_again(steward_with_ap
 def test_closing_an_account_removes_its_app_and_codes(steward_with_app):
     user_anonymise(user=steward_with_app)
     assert not TOTPDevice.objects.filter(user=steward_with_app).exists()
-    assert not StaticToken.objects.filter(device__user=steward_with_app).exists()
+    assert not RecoveryCode.objects.filter(device__user=steward_with_app).exists()
 
 
 def test_no_one_reads_authenticator_secrets_in_the_admin(client, make_user):
@@ -295,6 +335,48 @@ def test_no_one_reads_authenticator_secrets_in_the_admin(client, make_user):
     assert client.get(ADMIN).status_code == 200
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
     assert client.get("/admin/otp_static/staticdevice/").status_code == 404
+
+
+def test_an_authenticator_secret_is_kept_sealed(steward_with_app, make_user):
+    """A copy of the database cannot make anyone's codes (OWASP ASVS V2.8.2): the row
+    holds the secret sealed under a key from SECRET_KEY, bound to its owner."""
+    stored = TOTPDevice.objects.get(pk=steward_with_app.app.pk).key
+    secret, current = secret_opened(stored, user_id=steward_with_app.pk)
+    assert current and len(secret) == 20
+    assert stored.startswith("v1.") and hexlify(secret).decode() not in stored.lower()
+    with pytest.raises(KeyUnreadable):  # copied onto someone else's row, it does not open
+        secret_opened(stored, user_id=make_user("other").pk)
+    with override_settings(SECRET_KEY="another-key-" * 5), pytest.raises(KeyUnreadable):
+        secret_opened(stored, user_id=steward_with_app.pk)
+
+
+def test_a_rotated_secret_key_keeps_apps_working_and_reseal_moves_them(steward_with_app):
+    """After a SECRET_KEY rotation the old key, kept as a fallback, still opens the
+    secrets; `two_step_keys_reseal` seals them under the new one, so the fallback can go."""
+    app, new = steward_with_app.app, "the-next-secret-key-" * 3
+    secret = app.bin_key
+    with override_settings(SECRET_KEY=new, SECRET_KEY_FALLBACKS=[settings.SECRET_KEY]):
+        # The code of the next period: the set-up used this one's.
+        assert second_factor_verify(user=steward_with_app, code=app_code(app, steps_ahead=1))
+        out = StringIO()
+        call_command("two_step_keys_reseal", stdout=out)
+        assert "1 authenticator secret(s) sealed under the current key." in out.getvalue()
+    with override_settings(SECRET_KEY=new, SECRET_KEY_FALLBACKS=[]):
+        app.refresh_from_db()
+        assert secret_opened(app.key, user_id=steward_with_app.pk) == (secret, True)
+        out = StringIO()
+        call_command("two_step_keys_reseal", stdout=out)
+        assert "0 authenticator secret(s)" in out.getvalue()
+
+
+def test_apps_set_up_before_sealing_keep_working(steward):
+    """The migration seals the secrets that were kept in clear."""
+    migration = import_module("accounts.migrations.0005_authenticator_secrets_sealed")
+    clear = TOTPDevice.objects.create(user=steward, name="Authenticator app", confirmed=True)
+    migration.secrets_sealed(apps, None)
+    app = AuthenticatorApp.objects.get(pk=clear.pk)
+    assert app.key.startswith("v1.") and app.bin_key == clear.bin_key
+    assert second_factor_verify(user=steward, code=app_code(app)) == app
 
 
 @pytest.mark.postgres

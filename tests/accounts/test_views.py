@@ -3,10 +3,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core import signing
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import User
@@ -58,6 +60,27 @@ def test_signup_creates_the_user_mails_a_verify_link_and_asks_to_check_the_inbox
     assert verify_path(message).startswith("/accounts/verify/")
     page = client.get(SENT).content.decode()
     assert "<h1>Check your inbox</h1>" in page
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_signup_asks_for_the_privacy_notice_to_be_read_first(client, db, signup_data, debug):
+    unticked = {key: value for key, value in signup_data.items() if key != "privacy_notice"}
+    with override_settings(DEBUG=debug):
+        response = client.post(SIGNUP, unticked)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Read the privacy notice, then tick the box to join." in page
+    assert f'href="{reverse("privacy:notice")}"' in page
+    assert 'value="Marta_K"' in page  # what was typed is kept
+    assert not User.objects.exists()
+
+
+def test_signup_records_which_privacy_notice_was_read_and_when(client, db, signup_data):
+    before = timezone.now()
+    client.post(SIGNUP, signup_data)
+    user = User.objects.get(handle="Marta_K")
+    assert user.privacy_notice_version == settings.PRIVACY_NOTICE_VERSION
+    assert before <= user.privacy_notice_read_at <= timezone.now()
 
 
 def test_signup_goes_to_a_safe_next_url_through_the_link(

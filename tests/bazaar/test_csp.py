@@ -72,8 +72,12 @@ def test_without_stripe_forms_go_nowhere_but_here(client):
     assert directives(client.get("/"))["form-action"] == ["'self'"]
 
 
-def test_only_the_admin_may_use_inline_styles(client):
-    admin = directives(client.get("/admin/login/"))
+def test_only_the_admin_may_use_inline_styles(client, make_user):
+    ops = make_user("ops")
+    ops.is_staff = ops.is_superuser = True
+    ops.save()
+    client.force_login(ops)
+    admin = directives(client.get("/admin/"))
 
     assert admin["style-src"] == ["'self'", "'unsafe-inline'"]
     assert "'unsafe-inline'" not in admin["script-src"]

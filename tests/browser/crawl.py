@@ -55,6 +55,7 @@ PAGES = [
     Page("log in", "/accounts/login/", roles=(GUEST,)),
     Page("sign up", "/accounts/signup/", roles=(GUEST,)),
     Page("sign up: check your inbox", "/accounts/signup/sent/", roles=(GUEST,)),
+    Page("privacy notice", "/privacy/"),
     Page("password reset", "/accounts/password-reset/", roles=(GUEST,)),
     Page("password reset sent", "/accounts/password-reset/sent/", roles=(GUEST,)),
     Page("not found", "/stalls/01ARZ3NDEKTSV4RRFFQ69G5FAV/"),

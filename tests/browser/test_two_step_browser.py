@@ -30,9 +30,9 @@ def _new_steward(handle: str):
 
 
 def _app_code(user, *, steps_ahead: int = 0) -> str:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from accounts.models import AuthenticatorApp
 
-    device = TOTPDevice.objects.get(user=user)
+    device = AuthenticatorApp.objects.get(user=user)
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, steps_ahead):06d}"
 
 
