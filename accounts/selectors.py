@@ -55,6 +55,18 @@ def second_step_fresh(session) -> bool:
     return now - passed_at < SECOND_STEP_LASTS_SECONDS and now - used_at < SECOND_STEP_IDLE_SECONDS
 
 
+# Money moved by a steward (a dispute's settlement) asks for the code again when the
+# step was passed more than this long ago, however busy the session has been since
+# (OWASP ASVS V4.3.3, in the manner of GitHub's sudo mode): a stolen session alone
+# moves nothing.
+STEP_UP_SECONDS = 10 * 60
+
+
+def second_step_recent(session) -> bool:
+    """Was the code typed in this session within STEP_UP_SECONDS? The session says."""
+    return time.time() - session.get(SECOND_STEP_PASSED_AT, 0) < STEP_UP_SECONDS
+
+
 def second_step_passed(*, user: User, session) -> bool:
     """Has this session passed two-step verification with one of `user`'s devices
     still in force, recently enough? A device removed since (a reset) no longer counts."""

@@ -1,6 +1,7 @@
 """Forms of the account settings: they parse input; accounts.settings_services holds
 the rules."""
 
+import copy
 import zoneinfo
 from collections import defaultdict
 from functools import cache
@@ -8,6 +9,7 @@ from functools import cache
 from django import forms
 
 from .forms import EMAIL_MAX_LENGTH
+from .selectors import STEP_UP_SECONDS
 
 
 @cache
@@ -92,3 +94,15 @@ class SecondStepCodeForm(forms.Form):
         super().__init__(*args, **kwargs)
         if autofocus:
             self.fields["code"].widget.attrs["autofocus"] = True
+
+
+def step_up_code_field() -> forms.CharField:
+    """The code a settlement asks for when the step was passed too long ago
+    (accounts.second_factor_views.step_up)."""
+    field = copy.deepcopy(SecondStepCodeForm.base_fields["code"])
+    field.label = "Your app's code"
+    field.help_text = (
+        "Money moves only after a fresh code: type the six digits your app shows now "
+        f"(the last was typed over {STEP_UP_SECONDS // 60} minutes ago)."
+    )
+    return field

@@ -8,6 +8,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.second_factor_views import step_up
+from accounts.selectors import second_step_recent
+from accounts.settings_forms import step_up_code_field
 from bazaar.errors import DomainError
 from bazaar.money import format_money
 from governance.admin_access import OpsReadOnlyAdmin, ReadsRecorded, StewardReadOnlyAdmin
@@ -146,7 +149,9 @@ class OrderAdmin(ReadsRecorded, StewardReadOnlyAdmin):
         the action first asks, on a page of its own, and settles once answered."""
         action = request.POST["action"]
         form = form_class(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
+        if not second_step_recent(request.session):
+            form.fields["code"] = step_up_code_field()
+        if form.is_bound and form.is_valid() and self._stepped_up(request, form):
             self._settle(
                 request,
                 queryset,
@@ -164,6 +169,16 @@ class OrderAdmin(ReadsRecorded, StewardReadOnlyAdmin):
         }
         status = 400 if form.is_bound else 200
         return TemplateResponse(request, "admin/orders/settle.html", context, status=status)
+
+    @staticmethod
+    def _stepped_up(request, form) -> bool:
+        """Money moves after a fresh second step; a refused code is said on its field."""
+        try:
+            step_up(request, form.cleaned_data.get("code", ""))
+        except DomainError as refused:
+            form.add_error("code" if "code" in form.fields else None, refused.message)
+            return False
+        return True
 
     @admin.action(description="Settle dispute: refund the buyer in full…", permissions=["settle"])
     def settle_refund_full(self, request, queryset):

@@ -267,6 +267,13 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def moves_money(action_name: str) -> bool:
+    """Does this action settle disputes (refund or release)? It asks for a fresh second
+    step first (accounts.second_factor_views.step_up)."""
+    action = ACTIONS.get(action_name)
+    return action is not None and action.kind == "dispute"
+
+
 @dataclass
 class Outcome:
     done: list[str] = field(default_factory=list)

@@ -8,6 +8,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.second_factor_views import step_up
+from accounts.selectors import STEP_UP_SECONDS, second_step_recent
 from bazaar.errors import DomainError
 from governance.models import Report
 from governance.reports import appeal_create, report_create, sanction_for_user
@@ -15,7 +17,7 @@ from governance.selectors import reports_made_by, sanctions_of
 from stalls.uploads import upload_held_image
 
 from .access import steward_page
-from .queue import ACTIONS, SOURCES, queue_act, queue_entries
+from .queue import ACTIONS, SOURCES, moves_money, queue_act, queue_entries
 from .targets import report_target
 
 # Reporting
@@ -106,6 +108,8 @@ def _queue_page(request: HttpRequest, *, error=None, note: str = "", status: int
         "actions": [(name, action.label) for name, action in ACTIONS.items()],
         "error": error,
         "note": note,
+        "step_up_due": not second_step_recent(request.session),
+        "step_up_minutes": STEP_UP_SECONDS // 60,
     }
     return TemplateResponse(request, "stewards/queue.html", context, status=status)
 
@@ -120,10 +124,13 @@ def queue(request: HttpRequest) -> HttpResponse:
 @steward_page("work the queue")
 def queue_apply(request: HttpRequest) -> HttpResponse:
     note = request.POST.get("note", "")
+    action_name = request.POST.get("action", "")
     try:
+        if moves_money(action_name):
+            step_up(request, request.POST.get("code", ""))
         outcome = queue_act(
             actor=request.user,
-            action_name=request.POST.get("action", ""),
+            action_name=action_name,
             picks=request.POST.getlist("pick"),
             note=note,
         )

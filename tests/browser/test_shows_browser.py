@@ -37,8 +37,11 @@ JANUS_SECRET = "browser-test-janus-secret"
 MEDIA_ARGS = [
     "--allow-loopback-in-peer-connection",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
-    # Two fake cameras (fake_device_0 and _1; one without device-count), to switch.
-    "--use-fake-device-for-media-stream=device-count=2",
+    # Three fake cameras to switch between. Chrome's fake_device_1 is a Y16 depth camera:
+    # it plays in a <video> but WebRTC encodes none of its frames (measured: 0 encoded
+    # where fake_device_0 and the MJPEG fake_device_2 encode 56 in 3 s), so a viewer is
+    # checked after the switch to fake_device_2.
+    "--use-fake-device-for-media-stream=device-count=3",
     "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
 ]
@@ -75,6 +78,14 @@ WATCH_JANUS_REQUESTS = """
         return nativeFetch.apply(this, arguments);
     };
 """
+
+
+# An answer's lines that its connection is made with (its candidates come after it).
+SAID = ("a=setup:", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:")
+
+
+def _said(sdp: str) -> list[str]:
+    return [line for line in sdp.split("\r\n") if line.startswith(SAID)]
 
 
 # Whether anything on the page loaded, read or set janus.js's global.
@@ -137,6 +148,15 @@ def browser(janus):
 
 def _frames(page) -> int:
     return page.evaluate("window.__framesDecoded()")
+
+
+def _wait_for_frames(page, above: int, timeout_s: float = 15.0) -> None:
+    """Until the page has decoded more than `above` frames. Not `wait_for_function`: a
+    predicate returning a promise is truthy at once there, so it never waited."""
+    deadline = time.monotonic() + timeout_s
+    while _frames(page) <= above:
+        assert time.monotonic() < deadline, f"no more than {above} frames decoded"
+        page.wait_for_timeout(100)
 
 
 def _keep(page, name: str) -> None:
@@ -204,6 +224,23 @@ class LiveShowTest(BrowserTestCase):
         seller.get_by_label("Show title").fill("Seventies vinyl, live")
         return seller
 
+    def viewer_decoding(self, *init_scripts):
+        """The seller live, and a viewer on a desktop whose frames rise (its peer
+        connections and its requests to Janus watched): the page and its first count."""
+        seller = self.go_live()
+        seller.get_by_role("button", name="Start show").click()
+        seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
+        viewer = self.new_page(self.viewer, viewport=DESKTOP)
+        for script in (*init_scripts, WATCH_PEERS, WATCH_JANUS_REQUESTS):
+            viewer.add_init_script(script)
+        viewer.goto(self.stall_url)
+        viewer.wait_for_function(
+            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
+        )
+        first = _frames(viewer)
+        _wait_for_frames(viewer, first)
+        return viewer, first
+
     def test_a_viewer_watches_the_sellers_show_until_it_ends(self):
         grid = self.new_page()
         grid.goto(f"{self.live_server_url}/market/0/0/")
@@ -260,7 +297,7 @@ class LiveShowTest(BrowserTestCase):
         _keep(seller, "show-seller-setup-390")
         assert_accessible(seller, "seller's Go live panel on a phone")
         cameras = seller.get_by_label("Camera").locator("option").all_inner_texts()
-        assert cameras == ["fake_device_0", "fake_device_1"], cameras
+        assert cameras == ["fake_device_0", "fake_device_1", "fake_device_2"], cameras
         seller.get_by_role("button", name="Start show").click()
         seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
         viewer = self.new_page(self.viewer, viewport=PHONE)
@@ -281,12 +318,15 @@ class LiveShowTest(BrowserTestCase):
         on_again.click()
         assert seller.evaluate(sent) == [["fake_device_0", True]]
 
-        seller.get_by_role("button", name="Switch camera").click()
+        switch = seller.get_by_role("button", name="Switch camera")
+        switch.click()
         seller.get_by_text("Now on fake_device_1.").wait_for()
         assert seller.evaluate(sent) == [["fake_device_1", True]]
+        switch.click()
+        seller.get_by_text("Now on fake_device_2.").wait_for()
+        assert seller.evaluate(sent) == [["fake_device_2", True]]
         # The same connection carries the other camera: the viewer keeps decoding.
-        before = _frames(viewer)
-        viewer.wait_for_function(f"() => window.__framesDecoded().then((n) => n > {before} + 10)")
+        _wait_for_frames(viewer, _frames(viewer) + 10)
         _keep(seller, "show-seller-live-390")
 
         # On a phone the chat's latest lines and the auction's panel sit over the video.
@@ -351,19 +391,7 @@ class LiveShowTest(BrowserTestCase):
         the head's own client: janus.js is never loaded, read or set on the way to the
         first frame and after it. The page posts its answer with an end of candidates
         and no candidate (Janus learns its address from its connectivity checks)."""
-        seller = self.go_live()
-        seller.get_by_role("button", name="Start show").click()
-        seller.locator("[data-show-live]").wait_for(state="visible", timeout=20_000)
-        viewer = self.new_page(self.viewer, viewport=DESKTOP)
-        viewer.add_init_script(JANUS_UNTOUCHED)
-        viewer.add_init_script(WATCH_PEERS)
-        viewer.add_init_script(WATCH_JANUS_REQUESTS)
-        viewer.goto(self.stall_url)
-        viewer.wait_for_function(
-            "() => document.querySelector('[data-show-video]').videoWidth > 0", timeout=20_000
-        )
-        first = _frames(viewer)
-        viewer.wait_for_function(f"async () => await window.__framesDecoded() > {first}")
+        viewer, first = self.viewer_decoding(JANUS_UNTOUCHED)
         # The deferred scripts (stage.js adopting the connection) and the later ones ran.
         viewer.wait_for_function("() => performance.getEntriesByName('show:grant').length")
         touched, janus_js, marks, sent = viewer.evaluate(
@@ -382,6 +410,30 @@ class LiveShowTest(BrowserTestCase):
         assert not [m for m in sent if m["janus"] in ("create", "attach")], sent
         trickles = [m["candidate"] for m in sent if m["janus"] == "trickle"]
         assert trickles == [{"completed": True}], trickles
+        assert _frames(viewer) > first > 0
+
+    def test_a_viewer_tells_janus_its_answer_first_and_is_the_dtls_server(self):
+        """The viewer's answer goes to Janus as soon as it is made, before the page sets
+        it, with the DTLS roles turned: Janus the client, the page the server (the
+        browser as client sent its hello before Janus could take it, and waited for its
+        own retransmission). Frames flow over it."""
+        viewer, first = self.viewer_decoding()
+        answered_at, sent, local_sdp, roles = viewer.evaluate(
+            """async () => {
+                const pc = window.__pcs[0];
+                const roles = [];
+                (await pc.getStats()).forEach((s) => {
+                    if (s.type === 'transport') roles.push([s.dtlsRole, s.dtlsState]);
+                });
+                return [performance.getEntriesByName('show:answer')[0].startTime,
+                    window.__janusSent, pc.localDescription.sdp, roles];
+            }"""
+        )
+        [(sent_at, answer)] = [(at, m["jsep"]) for at, m in sent if "jsep" in m]
+        assert sent_at < answered_at, (sent_at, answered_at)
+        assert _said(answer["sdp"]) == _said(local_sdp)  # what Janus heard is what was set
+        assert "a=setup:passive" in answer["sdp"] and "a=setup:active" not in answer["sdp"]
+        assert roles == [["server", "connected"]], roles
         assert _frames(viewer) > first > 0
 
     def test_closing_the_sellers_tab_ends_the_show(self):

@@ -3,12 +3,15 @@ steward refunds part through the test gateway; the timeline, the paused countdow
 stewards' record, the queue and the reminders."""
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import totp
 
+from accounts.selectors import SECOND_STEP_PASSED_AT, SECOND_STEP_USED_AT
 from bazaar.errors import Conflict, NotFound
 from governance.models import StewardAction
 from notifications.models import Kind, Notice
@@ -17,6 +20,7 @@ from orders.escrow.services import order_dispute_open, order_ship, orders_releas
 from orders.models import MoneyMove, Order
 from orders.payments.test_gateway import TestGateway
 from tests.orders.conftest import connect_payouts, pay, start_checkout
+from tests.second_step import second_step_device
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +231,71 @@ def test_a_bulk_settlement_needs_its_reason_which_goes_on_the_timeline(
     client.force_login(shipped.stall.seller.user)
     timeline = client.get(reverse("orders:detail", args=[shipped.public_id])).content.decode()
     assert "The steward: The listing said teal; this is teal." in timeline
+
+
+def _code_typed_eleven_minutes_ago(client) -> None:
+    """The steward's session passed the second step 11 minutes ago (and used it since)."""
+    session = client.session
+    session[SECOND_STEP_PASSED_AT] = time.time() - 11 * 60
+    session[SECOND_STEP_USED_AT] = time.time()
+    session.save()
+
+
+def _app_code(user, *, steps_ahead: int = 0) -> str:
+    device = second_step_device(user)
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, steps_ahead):06d}"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_admin_settlement_asks_for_a_fresh_code_when_the_last_is_old(
+    client, shipped, buyer, steward, on_commit, settings, debug
+):
+    """ASVS V4.3.3: money moves after a code typed in the last 10 minutes, whatever the
+    session did since; the field says why, a wrong code moves nothing."""
+    settings.DEBUG = debug
+    on_commit(order_dispute_open, actor=buyer, order=shipped, reason="Never arrived.")
+    client.force_login(steward)
+    _code_typed_eleven_minutes_ago(client)
+    changelist = reverse("admin:orders_order_changelist")
+    form = {"action": "settle_refund_full", "_selected_action": [shipped.pk], "apply": "1"}
+    reason = {"reason": "Never handed over."}
+
+    asked = client.post(changelist, {**form, **reason})
+    assert asked.status_code == 400
+    body = asked.content.decode()
+    assert "Money moves only after a fresh code" in body and 'name="code"' in body
+    wrong = client.post(changelist, {**form, **reason, "code": "000000"})
+    assert "That code is not right." in wrong.content.decode()
+    shipped.refresh_from_db()
+    assert shipped.status == Order.Status.DISPUTED
+
+    second_step_device(steward).throttle_reset()  # a wrong code makes the next wait 1 s
+    on_commit(client.post, changelist, {**form, **reason, "code": _app_code(steward)})
+    shipped.refresh_from_db()
+    assert shipped.status == Order.Status.REFUNDED
+    assert 'name="code"' not in client.post(changelist, form).content.decode()  # fresh now
+
+
+def test_a_bulk_settlement_asks_for_a_fresh_code_and_other_actions_do_not(
+    client, shipped, buyer, steward, on_commit
+):
+    on_commit(order_dispute_open, actor=buyer, order=shipped, reason="Wrong colour.")
+    client.force_login(steward)
+    _code_typed_eleven_minutes_ago(client)
+    queue = client.get(reverse("stewards:queue")).content.decode()
+    assert 'name="code"' in queue and "settling disputes moves money" in queue
+    act = reverse("stewards:queue_act")
+    pick = {"action": "dispute_release", "pick": [f"dispute:{shipped.public_id}"], "note": "Teal."}
+
+    refused = client.post(act, pick)
+    assert refused.status_code == 400
+    assert "Money moves only after a fresh code" in refused.content.decode()
+    shipped.refresh_from_db()
+    assert shipped.status == Order.Status.DISPUTED
+    # Another kind of action is not held up by the old code.
+    other = client.post(act, {"action": "chat_release", "pick": ["chat:nothing"]})
+    assert "fresh code" not in other.content.decode()
+
+    on_commit(client.post, act, {**pick, "code": _app_code(steward)})
+    shipped.refresh_from_db()
+    assert shipped.status == Order.Status.RELEASED

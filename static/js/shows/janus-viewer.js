@@ -23,6 +23,15 @@
     return width <= SMALL_PLAYER_PX ? LOW : HIGH;
   }
 
+  // The answer with the DTLS roles turned: Janus the client (it offers "actpass"), this
+  // page the server. As the client this page sent its hello the moment its own check
+  // succeeded, before Janus's own check of the way back had, and Janus left it
+  // unanswered: the handshake waited for the browser's retransmission (after 50 ms, then
+  // 100, 200...). Janus sends its hello the moment its side of ICE is up.
+  function serverSpeaksFirst(answer) {
+    return { type: answer.type, sdp: answer.sdp.replace(/^a=setup:active\r$/gm, "a=setup:passive\r") };
+  }
+
   // The stage's <video>: at once, or as soon as the page has parsed that far.
   function player(found) {
     const now = document.querySelector("[data-show-video]");
@@ -92,16 +101,18 @@
         if (state === "failed" || state === "disconnected") report("onLost", state);
       };
       await pc.setRemoteDescription(offer);
-      await pc.setLocalDescription(); // the answer, made and set in one step
-      mark("answer");
-      const local = pc.localDescription;
-      // No candidates of ours follow, only their end: Janus learns this page's address
-      // from its first connectivity check (a peer-reflexive candidate), as it must for
-      // a browser that names its host candidates by mDNS or sits behind NAT (no STUN
-      // here). Each candidate was a request made on this page's main thread, where its
-      // event waited behind the page's parse and deferred scripts.
-      const started = send(handleUrl, { janus: "message", body: { request: "start" }, jsep: { type: local.type, sdp: local.sdp } });
+      const local = serverSpeaksFirst(await pc.createAnswer());
+      // The answer goes to Janus as soon as it is made, before this page's main thread
+      // takes another turn to set it (Janus answers no connectivity check before it
+      // has the answer). No candidates of ours follow, only their end: Janus learns
+      // this page's address from its first check (a peer-reflexive candidate), as it
+      // must for a browser that names its host candidates by mDNS or sits behind NAT
+      // (no STUN here). Each candidate was a request made on this page's main thread,
+      // where its event waited behind the page's parse and deferred scripts.
+      const started = send(handleUrl, { janus: "message", body: { request: "start" }, jsep: local });
       send(handleUrl, { janus: "trickle", candidate: { completed: true } }).catch(() => {});
+      await pc.setLocalDescription(local);
+      mark("answer");
       await started;
     }
 
