@@ -55,9 +55,9 @@ def login_try_allowed(account: str) -> None:
     wait = max(1, math.ceil((cache.get(f"login:slowed:{account}") or next_try) - time.time()))
     refusals.labels("login_slowed").inc()
     raise RateLimited(
-        "This account has had many failed log-ins today, so it takes one try at a time. "
-        f"Try again in {wait} second{'s' if wait != 1 else ''}, log in from a device you "
-        "have used before, or reset your password.",
+        "This account has had many failed log-ins in the last hour, so it takes one try "
+        f"at a time. Try again in {wait} second{'s' if wait != 1 else ''}, log in from a "
+        "device you have used before, or reset your password.",
         retry_after=wait,
     )
 

@@ -96,7 +96,7 @@ def test_past_100_failures_an_hour_an_account_takes_one_try_at_a_time(make_user,
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 36
     page = refused.content.decode()
-    assert "This account has had many failed log-ins today, so it takes one try at a time." in page
+    assert "many failed log-ins in the last hour, so it takes one try at a time." in page
     assert 'role="alert"' in page
     assert SESSION_KEY not in stranger.session
     # Another account is not slowed by Ada's siege.
