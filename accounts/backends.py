@@ -21,8 +21,13 @@ def lockout_name(request, credentials: dict | None) -> str:
     typed = ((credentials or {}).get("username") or request.POST.get("username") or "").strip()
     # As long as a name can be (and axes can store), and without what PostgreSQL refuses.
     typed = typed.replace("\x00", "")[: User._meta.get_field("email").max_length]
-    account = _account_named(typed) if typed else None
-    return f"account:{account.pk}" if account else typed.lower()
+    # Asked several times a log-in (the account's slowdown, then axes's checks and
+    # records): the account is looked up once a request.
+    named = request.__dict__.setdefault("_lockout_names", {})
+    if typed not in named:
+        account = _account_named(typed) if typed else None
+        named[typed] = f"account:{account.pk}" if account else typed.lower()
+    return named[typed]
 
 
 class HandleOrEmailBackend(ModelBackend):

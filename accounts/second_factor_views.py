@@ -26,7 +26,7 @@ from bazaar.next_url import local_next, safe_next
 
 from . import second_factor_services as services
 from . import selectors
-from .settings_forms import SecondStepCodeForm
+from .settings_forms import STEP_UP_ASKED, SecondStepCodeForm
 
 
 def redirect_to_second_step(request: HttpRequest, back: str) -> HttpResponse:
@@ -65,9 +65,6 @@ def _remember_second_step(request: HttpRequest, device) -> None:
     now = time.time()
     request.session[selectors.SECOND_STEP_PASSED_AT] = now
     request.session[selectors.SECOND_STEP_USED_AT] = now
-
-
-STEP_UP_ASKED = "Money moves only after a fresh code: type the six digits your app shows now."
 
 
 def step_up(request: HttpRequest, code: str) -> None:

@@ -96,13 +96,15 @@ class SecondStepCodeForm(forms.Form):
             self.fields["code"].widget.attrs["autofocus"] = True
 
 
+STEP_UP_ASKED = "Money moves only after a fresh code: type the six digits your app shows now."
+
+
 def step_up_code_field() -> forms.CharField:
     """The code a settlement asks for when the step was passed too long ago
     (accounts.second_factor_views.step_up)."""
     field = copy.deepcopy(SecondStepCodeForm.base_fields["code"])
     field.label = "Your app's code"
     field.help_text = (
-        "Money moves only after a fresh code: type the six digits your app shows now "
-        f"(the last was typed over {STEP_UP_SECONDS // 60} minutes ago)."
+        f"{STEP_UP_ASKED} The last was typed over {STEP_UP_SECONDS // 60} minutes ago."
     )
     return field

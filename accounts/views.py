@@ -53,7 +53,7 @@ class LoginView(SafeNextMixin, auth_views.LoginView):
                 login_services.login_try_allowed(self.account)
             except RateLimited as slowed:
                 return _login_refused(
-                    request, request.POST.get("username", ""), str(slowed), slowed.retry_after
+                    request, request.POST.get("username", ""), slowed.message, slowed.retry_after
                 )
         return super().post(request, *args, **kwargs)
 

@@ -8,10 +8,13 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import login_services
+from accounts.backends import lockout_name
 from accounts.models import User
 from bazaar.errors import RateLimited
 from bazaar.ratelimit import Rate, client_ip, rate_check
@@ -51,6 +54,15 @@ def test_the_email_or_another_case_is_the_same_account_for_the_count(client, mak
         assert log_in(client, typed, "wrong-password").status_code == 200
 
     assert log_in(client, "aDa", "wrong-password").status_code == 429
+
+
+def test_a_log_in_looks_its_account_up_once(make_user, rf):
+    """The slowdown and django-axes's checks and records all ask whose account it is."""
+    ada = make_user("ada")
+    request = rf.post(LOGIN, {"username": "ADA", "password": "wrong-password"})
+    with CaptureQueriesContext(connection) as queries:
+        names = {lockout_name(request, None), lockout_name(request, {"username": "ADA"})}
+    assert names == {f"account:{ada.pk}"} and len(queries) == 1
 
 
 def test_the_lockout_is_per_address_and_a_success_clears_the_count(client, make_user):
