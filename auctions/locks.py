@@ -2,7 +2,6 @@
 `item_lock`, as its ledger, offers and checkout take it), then the auction. A bid
 locks only the auction: it moves no stock. Never a network call while one is held."""
 
-from bazaar.prepared import Prepared
 from stalls.services import item_lock
 
 from .models import Auction
@@ -18,23 +17,12 @@ def auction_for_update(auction_id: int) -> Auction:
     return Auction.objects.select_for_update().get(pk=auction_id)
 
 
-# Compiled once per process (`bazaar.prepared`): every bid batch takes it.
-_FOR_BIDS = Prepared(
-    lambda auction_id: (
-        Auction.objects.select_for_update(of=("self",)).select_related("item").filter(pk=auction_id)
-    )
-)
-
-
 def auction_for_bids(auction_id: int) -> Auction:
     """`auction_for_update` with its item read in the same round trip (a bid batch
     records each bid against the item): only the auction's row is locked, and the
     item's fields a bid reads (its id and stall) never change.
     """
-    locked = _FOR_BIDS.first(auction_id)
-    if locked is None:
-        raise Auction.DoesNotExist(f"No auction {auction_id}.")
-    return locked
+    return Auction.objects.select_for_update(of=("self",)).select_related("item").get(pk=auction_id)
 
 
 def auction_and_item_for_update(auction_id: int) -> Auction:

@@ -36,10 +36,6 @@ LONGEST_LIST_KEPT = 64
 
 
 def _stand_in(index: int, value: Any) -> Any:
-    if isinstance(value, tuple):  # an array: one stand-in in it, as its length is no matter
-        if isinstance(value[0], str):
-            return (_STRING_STAND_IN.format(index),)
-        return (_INTEGER_STAND_IN - _LIST_ROOM * (index + 1),)
     if isinstance(value, list):
         return [_INTEGER_STAND_IN - _LIST_ROOM * (index + 1) + place for place in range(len(value))]
     if isinstance(value, str):
@@ -94,9 +90,7 @@ def _sources(params, stand_ins: list, connection) -> tuple[tuple, tuple]:
             positions.update({one: (index, place) for place, one in enumerate(stand_in)})
         else:
             positions[_as_parameter(stand_in, connection)] = index
-    sources = tuple(
-        positions.get(tuple(param) if isinstance(param, list) else param) for param in params
-    )
+    sources = tuple(positions.get(param) for param in params)
     if set(sources) - {None} != set(positions.values()):
         raise ValueError("every value of a prepared query must reach its SQL unchanged")
     constants = tuple(
@@ -156,12 +150,7 @@ def _converted(row, converters: list, connection) -> list:
 
 
 def _kind(value: Any) -> Any:
-    """What of a value decides the SQL: its type, a list's length, an array's type."""
-    if isinstance(value, tuple):
-        types = {type(one) for one in value}
-        if len(types) != 1 or types - {int, str}:
-            raise TypeError("a prepared query's array is of whole numbers or of strings, not empty")
-        return (tuple, type(value[0]))
+    """What of a value decides the SQL: its type, and a list's length."""
     if not isinstance(value, list):
         return type(value)
     if not value or not all(type(one) is int for one in value):
@@ -173,15 +162,7 @@ def _value(values: tuple, source: int | tuple[int, int], connection) -> Any:
     if isinstance(source, tuple):
         index, place = source
         return values[index][place]
-    if isinstance(values[source], tuple):
-        return list(values[source])
     return _as_parameter(values[source], connection)
-
-
-def _has_arrays(built: QuerySet | tuple[QuerySet, dict]) -> bool:
-    """Whether the database takes an array as one parameter (`bazaar.lookups.AnyOf`)."""
-    queryset = built[0] if isinstance(built, tuple) else built
-    return connections[queryset.db].vendor == "postgresql"
 
 
 class _KeptPerShape:
@@ -204,15 +185,8 @@ class _KeptPerShape:
         if compiled is not None:
             return compiled
         stand_ins = [_stand_in(index, value) for index, value in enumerate(values)]
-        built = self._build(*shape, *stand_ins)
-        if any(kind[0] is tuple for kind in kinds if isinstance(kind, tuple)) and not _has_arrays(
-            built
-        ):
-            # `AnyOf` spells an array out as `IN` there: compiled for these values alone.
-            return compile_(self._build(*shape, *values), [])
-        compiled = compile_(built, stand_ins)
-        lengths = (kind[1] for kind in kinds if isinstance(kind, tuple) and kind[0] is list)
-        longest = max([len(values), *lengths])
+        compiled = compile_(self._build(*shape, *stand_ins), stand_ins)
+        longest = max([len(values), *(kind[1] for kind in kinds if isinstance(kind, tuple))])
         if longest > LONGEST_LIST_KEPT:
             return compiled
         with self._lock:
@@ -222,14 +196,11 @@ class _KeptPerShape:
 class Prepared(_KeptPerShape):
     """`build(*shape, *values)` returns a queryset (of models, or `values_list` rows)
     whose varying values are `values` (str, int, a date-time compared with a date-time
-    column, a non-empty list of ints for an `__in` lookup, or a non-empty tuple of ints
-    or of strings for an `AnyOf`), each reaching the SQL as a parameter; `shape`
-    (hashable: a field's name, the relations to join) changes the SQL itself.
-    `rows(*values, shape=…)` runs it: compiled at the first call of each shape, then
-    only executed. A list's length is part of the SQL (`IN (%s, %s)`), so each length
-    is compiled once: for lists of a bounded length (a page's items). An array is one
-    parameter on PostgreSQL whatever its length, so compiled once; where `AnyOf`
-    spells it out as `IN`, a call with one is compiled for itself alone."""
+    column, or a non-empty list of ints for an `__in` lookup), each reaching the SQL as
+    a parameter; `shape` (hashable: a field's name, the relations to join) changes the
+    SQL itself. `rows(*values, shape=…)` runs it: compiled at the first call of each
+    shape, then only executed. A list's length is part of the SQL (`IN (%s, %s)`), so
+    each length is compiled once: for lists of a bounded length (a page's items)."""
 
     def rows(self, *values: Any, shape: tuple = ()) -> list:
         compiled = self._compiled_for(values, shape, _compile)

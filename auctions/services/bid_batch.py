@@ -25,7 +25,6 @@ from bazaar.commit_hooks import HeldHooks
 from bazaar.errors import Conflict, DomainError, NotAllowed, RateLimited
 from bazaar.lookups import AnyOf
 from bazaar.money import format_money
-from bazaar.prepared import Prepared
 from orders.checkout.selectors import buyers_with_shipping_address
 from orders.payments.selectors import buyers_with_payment_method
 
@@ -184,10 +183,18 @@ def unready_refusal(code: str) -> Conflict:
 _key_index = ~Q(idempotency_key="")  # the predicate of Bid's partial unique index
 
 
-def _batch_question(user_ids, keys):
-    """Each of these keys of these people answered before (a bid or a refusal), and
-    which of them have a card and an address: rows (person, key, what)."""
-    keyed = Q(AnyOf(F("bidder_id"), user_ids), AnyOf(F("idempotency_key"), keys))
+def _what_the_batch_knows(auction: Auction, requests) -> tuple[dict, dict[int, str]]:
+    """One statement under the lock: the keys of this batch answered by an earlier one
+    (here or in another process, committed before this batch took the lock), with
+    the stored bid or refusal; and who of its bidders cannot pay or ship yet. Asked
+    bid by bid before a bid could queue, the card and address were three queries a
+    bid and half the bid threads' time in a burst's profile; asked apart from the
+    keys, they were two more round trips a batch."""
+    user_ids = {request.bidder.pk for request in requests}
+    keyed = Q(
+        AnyOf(F("bidder_id"), user_ids),
+        AnyOf(F("idempotency_key"), {request.idempotency_key for request in requests}),
+    )
     columns = ("bidder_id", "idempotency_key")
     bids = Bid.objects.filter(_key_index, keyed).values_list(*columns, Value("bid"))
     refusals = BidRefusal.objects.filter(keyed).values_list(*columns, Value("refusal"))
@@ -198,26 +205,9 @@ def _batch_question(user_ids, keys):
             ("address", buyers_with_shipping_address(user_ids=user_ids)),
         )
     ]
-    return bids.union(refusals, *holders, all=True)
-
-
-# Compiled once per process (`bazaar.prepared`): Django compiling the four-part union
-# was half the batch's CPU, 5.9 ms of 12 a batch (docs/decisions.md, session httpbids).
-_BATCH_QUESTION = Prepared(_batch_question)
-
-
-def _what_the_batch_knows(auction: Auction, requests) -> tuple[dict, dict[int, str]]:
-    """One statement under the lock: the keys of this batch answered by an earlier one
-    (here or in another process, committed before this batch took the lock), with
-    the stored bid or refusal; and who of its bidders cannot pay or ship yet. Asked
-    bid by bid before a bid could queue, the card and address were three queries a
-    bid and half the bid threads' time in a burst's profile; asked apart from the
-    keys, they were two more round trips a batch."""
-    user_ids = {request.bidder.pk for request in requests}
-    keys = {request.idempotency_key for request in requests}
     found: dict[tuple[int, str], object] = {}
     ready: dict[str, set[int]] = {"card": set(), "address": set()}
-    for person, key, kind in _BATCH_QUESTION.rows(tuple(sorted(user_ids)), tuple(sorted(keys))):
+    for person, key, kind in bids.union(refusals, *holders, all=True):
         if kind in ready:
             ready[kind].add(person)
         elif kind == "refusal":

@@ -1,6 +1,5 @@
 """Reads for the cart and checkout: a cart re-read against the market as it is now."""
 
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -285,7 +284,7 @@ def shipping_address_for(*, buyer) -> ShippingAddress | None:
     return ShippingAddress.objects.filter(buyer=buyer).first()
 
 
-def buyers_with_shipping_address(*, user_ids: Collection[int]) -> QuerySet:
+def buyers_with_shipping_address(*, user_ids: set[int]) -> QuerySet:
     """Which of these people have an address to ship to, as a query of their
     `buyer_id`s not yet run (auctions join it into a batch's one question)."""
     addresses = ShippingAddress.objects.filter(AnyOf(F("buyer_id"), user_ids))

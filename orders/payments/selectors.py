@@ -1,7 +1,6 @@
 """Reads for payments, payouts, saved cards and the test gateway's pages, scoped to
 who is asking."""
 
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,7 +28,7 @@ def buyer_has_payment_method(*, user) -> bool:
     return SavedCard.objects.filter(buyer=user).exclude(payment_method_id="").exists()
 
 
-def buyers_with_payment_method(*, user_ids: Collection[int]) -> QuerySet:
+def buyers_with_payment_method(*, user_ids: set[int]) -> QuerySet:
     """Which of these people have a saved card to charge without them present, as a
     query of their `buyer_id`s not yet run: auctions ask it for a whole batch of
     bidders, in the same statement as their other questions."""

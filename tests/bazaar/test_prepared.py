@@ -237,33 +237,3 @@ def test_a_prepared_update_of_a_joined_filter_is_refused(items):
     )
     with pytest.raises(TypeError, match="one table"):
         by_seller.run("seller")
-
-
-def test_an_array_is_one_parameter_on_postgresql_compiled_once_whatever_its_length(
-    stall, make_item
-):
-    """A tuple goes to `AnyOf` as one array parameter: on PostgreSQL one compiled query
-    serves every length; where `AnyOf` spells it out as `IN`, each call compiles its
-    own and nothing is kept. Either way the rows are the queryset's."""
-    from django.db import connection
-    from django.db.models import F
-
-    from bazaar.lookups import AnyOf
-
-    items = [make_item(stall, title=f"Thing {number}") for number in range(3)]
-    titled = Prepared(
-        lambda ids, titles: (
-            Item.objects.filter(AnyOf(F("pk"), ids), AnyOf(F("title"), titles))
-            .order_by("pk")
-            .values_list("title", flat=True)
-        )
-    )
-    ids = tuple(item.pk for item in items)
-    assert titled.rows(ids, ("Thing 0", "Thing 2")) == [("Thing 0",), ("Thing 2",)]
-    assert titled.rows(ids[1:], ("Thing 0", "Thing 1", "Thing 2")) == [("Thing 1",), ("Thing 2",)]
-    assert titled.rows((ids[0],), ("Nothing",)) == []
-    assert len(titled._compiled) == (1 if connection.vendor == "postgresql" else 0)
-    with pytest.raises(TypeError, match="not empty"):
-        titled.rows((), ("Thing 0",))
-    with pytest.raises(TypeError, match="whole numbers or of strings"):
-        titled.rows((ids[0], "Thing 0"), ("Thing 0",))
