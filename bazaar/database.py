@@ -14,8 +14,13 @@ Only web processes bound their queries (`bound_waits`, called by `bazaar.asgi`):
 migration or a nightly roll-up may rightly take longer.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from functools import cache
+
 import psycopg
-from psycopg import errors
+from django.db import connections, transaction
+from psycopg import errors, pq
 
 _wait_seconds: float | None = None
 
@@ -27,7 +32,29 @@ def bound_waits(seconds: float | None) -> None:
 
 
 class BoundedConnection(psycopg.Connection):
-    """psycopg's connection, giving up on an answer after the process's bound."""
+    """psycopg's connection, giving up on an answer after the process's bound, and
+    ready for pipeline mode (`statements_pipelined`)."""
+
+    @classmethod
+    def connect(cls, *args, **kwargs):
+        connection = super().connect(*args, **kwargs)
+        connection.cursor_factory = _rowcount_waiting(connection.cursor_factory)
+        return connection
+
+    def _check_intrans_gen(self, attribute: str):
+        """psycopg syncs a pipeline before it lets autocommit change, in case a queued
+        statement opened a transaction. With nothing queued and nothing awaited the
+        status it reads is already true: no sync, which was a round trip at each end of
+        every `transaction.atomic` in a pipeline (Django turns autocommit off and on)."""
+        pipeline = self._pipeline
+        if (
+            pipeline is not None
+            and not pipeline.command_queue
+            and not pipeline.result_queue
+            and self.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        ):
+            return
+        yield from super()._check_intrans_gen(attribute)
 
     def wait(self, gen, interval=0.1, timeout=None):
         bound = timeout if timeout is not None else _wait_seconds
@@ -39,3 +66,47 @@ class BoundedConnection(psycopg.Connection):
             raise psycopg.OperationalError(
                 f"PostgreSQL did not answer within {bound:g} s; the connection was closed"
             ) from None
+
+
+class _RowcountWaits:
+    """A cursor whose `rowcount` waits for its statement's result in pipeline mode,
+    where psycopg leaves it at -1 until the next sync: Django reads it (an UPDATE's
+    count decides whether `save` with `update_fields` did anything), so code run in a
+    pipeline (`statements_pipelined`) is told the truth, at the cost of that sync."""
+
+    @property
+    def rowcount(self) -> int:
+        self._fetch_pipeline()  # psycopg's own wait, a no-op outside a pipeline
+        return self._rowcount
+
+
+@cache
+def _rowcount_waiting(cursor_class: type) -> type:
+    return type(cursor_class.__name__, (_RowcountWaits, cursor_class), {})
+
+
+@contextmanager
+def atomic_pipelined(using: str = "default") -> Iterator[None]:
+    """`transaction.atomic` whose statements are sent without waiting for each other's
+    answers (psycopg's pipeline mode): a statement waits only when its caller reads a
+    result, so the transaction's BEGIN, its writes that need no answer and its COMMIT
+    go in the round trips of the reads around them, and so do the statements of what
+    runs after commit (`on_commit`). PostgreSQL only; elsewhere a plain `atomic`.
+
+    A statement that failed leaves the pipeline refusing every later one until it is
+    synced, so a failure is synced away here before the transaction (or savepoint) is
+    rolled back: its error was already raised where its result was read, or is the one
+    that comes out of the commit."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=using):
+            yield
+        return
+    connection.ensure_connection()
+    with connection.connection.pipeline() as pipeline, transaction.atomic(using=using):
+        try:
+            yield
+        except BaseException:
+            with suppress(psycopg.Error):
+                pipeline.sync()
+            raise
