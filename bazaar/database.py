@@ -76,8 +76,16 @@ class _RowcountWaits:
 
     @property
     def rowcount(self) -> int:
-        self._fetch_pipeline()  # psycopg's own wait, a no-op outside a pipeline
+        if self.connection._pipeline is not None:
+            with _django_connection_of(self.connection).wrap_database_errors:
+                self._fetch_pipeline()  # psycopg's own wait for this cursor's answer
         return self._rowcount
+
+
+def _django_connection_of(raw: psycopg.Connection):
+    """This thread's Django connection over `raw`, whose errors Django's own classes
+    should carry (an IntegrityError met reading a count is caught as Django's)."""
+    return next(c for c in connections.all(initialized_only=True) if c.connection is raw)
 
 
 @cache
@@ -93,19 +101,25 @@ def atomic_pipelined(using: str = "default") -> Iterator[None]:
     go in the round trips of the reads around them, and so do the statements of what
     runs after commit (`on_commit`). PostgreSQL only; elsewhere a plain `atomic`.
 
-    A statement that failed leaves the pipeline refusing every later one until it is
-    synced, so a failure is synced away here before the transaction (or savepoint) is
-    rolled back: its error was already raised where its result was read, or is the one
-    that comes out of the commit."""
+    A statement's error is raised where an answer is next read: a later statement's,
+    the commit's, or (inside an outer transaction) the end of the block's. A failure
+    leaves the pipeline refusing every later statement until it is synced, so it is
+    synced away here before the transaction (or savepoint) is rolled back."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         with transaction.atomic(using=using):
             yield
         return
     connection.ensure_connection()
+    nested = connection.in_atomic_block
     with connection.connection.pipeline() as pipeline, transaction.atomic(using=using):
         try:
             yield
+            if nested:
+                # A savepoint's release is no commit: what is still in the pipeline is
+                # answered here, so an error in it rolls the savepoint back.
+                with connection.wrap_database_errors:
+                    pipeline.sync()
         except BaseException:
             with suppress(psycopg.Error):
                 pipeline.sync()
