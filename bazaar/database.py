@@ -12,10 +12,14 @@ does waiting for a free pooled one (the pool's `timeout`): bazaar/settings/base.
 
 Only web processes bound their queries (`bound_waits`, called by `bazaar.asgi`): a
 migration or a nightly roll-up may rightly take longer.
+
+The same connection class lets a transaction send its statements without waiting for
+each other's answers (`atomic_pipelined`, psycopg's pipeline mode): an offer action's
+round trips to PostgreSQL were most of its wall time (issue 15, session offers11).
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from functools import cache
 
 import psycopg
@@ -33,7 +37,7 @@ def bound_waits(seconds: float | None) -> None:
 
 class BoundedConnection(psycopg.Connection):
     """psycopg's connection, giving up on an answer after the process's bound, and
-    ready for pipeline mode (`statements_pipelined`)."""
+    ready for pipeline mode (`atomic_pipelined`)."""
 
     @classmethod
     def connect(cls, *args, **kwargs):
@@ -72,20 +76,23 @@ class _RowcountWaits:
     """A cursor whose `rowcount` waits for its statement's result in pipeline mode,
     where psycopg leaves it at -1 until the next sync: Django reads it (an UPDATE's
     count decides whether `save` with `update_fields` did anything), so code run in a
-    pipeline (`statements_pipelined`) is told the truth, at the cost of that sync."""
+    pipeline (`atomic_pipelined`) is told the truth, at the cost of that sync."""
 
     @property
     def rowcount(self) -> int:
         if self.connection._pipeline is not None:
-            with _django_connection_of(self.connection).wrap_database_errors:
+            with _errors_as_djangos(self.connection):
                 self._fetch_pipeline()  # psycopg's own wait for this cursor's answer
         return self._rowcount
 
 
-def _django_connection_of(raw: psycopg.Connection):
-    """This thread's Django connection over `raw`, whose errors Django's own classes
-    should carry (an IntegrityError met reading a count is caught as Django's)."""
-    return next(c for c in connections.all(initialized_only=True) if c.connection is raw)
+def _errors_as_djangos(raw: psycopg.Connection):
+    """Django's error classes for what this thread's Django connection over `raw`
+    meets (an IntegrityError met reading a count is caught as Django's)."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is raw:
+            return connection.wrap_database_errors
+    return nullcontext()
 
 
 @cache
@@ -97,9 +104,10 @@ def _rowcount_waiting(cursor_class: type) -> type:
 def atomic_pipelined(using: str = "default") -> Iterator[None]:
     """`transaction.atomic` whose statements are sent without waiting for each other's
     answers (psycopg's pipeline mode): a statement waits only when its caller reads a
-    result, so the transaction's BEGIN, its writes that need no answer and its COMMIT
-    go in the round trips of the reads around them, and so do the statements of what
-    runs after commit (`on_commit`). PostgreSQL only; elsewhere a plain `atomic`.
+    result, so the writes that need no answer and the COMMIT go in the round trip of
+    the next read, or of the COMMIT (psycopg still waits for BEGIN's own answer, to
+    know the transaction began). What runs after commit (`on_commit`: the offer
+    ladder's write) is pipelined too. PostgreSQL only; elsewhere a plain `atomic`.
 
     A statement's error is raised where an answer is next read: a later statement's,
     the commit's, or (inside an outer transaction) the end of the block's. A failure
