@@ -87,7 +87,6 @@
       setTimeout(() => {
         const shown = video || document.querySelector("[data-show-video]");
         if (closed || asks === 0 || (shown && shown.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA)) return;
-        mark("keyframe-again");
         send(handleUrl, { janus: "message", body: { request: "configure", substream: layer } }).catch(() => {});
         askForKeyframe(asks - 1);
       }, KEYFRAME_AGAIN_MS);
