@@ -12,12 +12,6 @@
   const LOW = 0; // substream 0 is the 480p layer, 1 the high one
   const HIGH = 1;
   const SMALL_PLAYER_PX = 640;
-  // The seller's browser ignores a keyframe request within 300 ms of its last keyframe
-  // (WebRTC's minimum keyframe interval), and Janus asks once, when the connection is
-  // up: a viewer connected just after another viewer's keyframe waited for the next
-  // keyframe anyone asked for. It asks again while it has no frame, this often.
-  const KEYFRAME_AGAIN_MS = 250;
-  const KEYFRAME_ASKS = 4;
   const mark = (step) => { try { performance.mark(`show:${step}`); } catch (error) { /* no User Timing */ } };
   const transaction = () => Math.random().toString(36).slice(2);
 
@@ -81,17 +75,6 @@
     const ready = new Promise((resolve, reject) => { settle = { resolve, reject }; });
     ready.catch(() => {});
 
-    // Before its first frame Janus takes a "configure" of the layer as a change of
-    // layer, and asks the seller for a keyframe.
-    function askForKeyframe(asks = KEYFRAME_ASKS) {
-      setTimeout(() => {
-        const shown = video || document.querySelector("[data-show-video]");
-        if (closed || asks === 0 || (shown && shown.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA)) return;
-        send(handleUrl, { janus: "message", body: { request: "configure", substream: layer } }).catch(() => {});
-        askForKeyframe(asks - 1);
-      }, KEYFRAME_AGAIN_MS);
-    }
-
     function chooseLayer() {
       const wanted = wantedLayer(video || document.querySelector("[data-show-video]"));
       if (wanted === layer || !handleUrl) return;
@@ -117,9 +100,6 @@
         if (state === "connected" || state === "completed") mark("ice");
         if (state === "failed" || state === "disconnected") report("onLost", state);
       };
-      pc.addEventListener("connectionstatechange", () => {
-        if (pc.connectionState === "connected") askForKeyframe();
-      });
       await pc.setRemoteDescription(offer);
       const local = serverSpeaksFirst(await pc.createAnswer());
       // The answer goes to Janus as soon as it is made, before this page's main thread
