@@ -69,6 +69,14 @@ def user_create(
     return user
 
 
+def privacy_notice_acknowledge(*, user: User, version: str) -> None:
+    """Record that the person has seen this edition of the privacy notice (a later
+    edition is shown to them again until they say so)."""
+    user.privacy_notice_version = version
+    user.privacy_notice_read_at = timezone.now()
+    user.save(update_fields=["privacy_notice_version", "privacy_notice_read_at"])
+
+
 def user_set_staff(*, user: User, is_staff: bool) -> None:
     """Admin access follows steward and ops roles (governance decides, we store)."""
     if user.is_staff != is_staff:

@@ -3,7 +3,9 @@ still running between them and others: open orders, an auction they must pay for
 stall), and everything of theirs the market holds, to take away (the export)."""
 
 from dataclasses import dataclass
+from datetime import date
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,6 +16,17 @@ from orders.escrow.selectors import orders_export, orders_open_for_user
 from reviews.selectors import reviews_export
 from stalls.selectors import stall_export, stall_for_user
 from watchlist.selectors import watchlist_export
+
+
+def notice_edition() -> date:
+    """The day the privacy notice in force was published (its edition)."""
+    return date.fromisoformat(settings.PRIVACY_NOTICE_VERSION)
+
+
+def notice_due(*, user) -> bool:
+    """Has this signed-in person yet to see the notice in force? Accounts opened before
+    sign-up asked have no edition recorded; everyone is shown a new edition once."""
+    return user.is_authenticated and user.privacy_notice_version != settings.PRIVACY_NOTICE_VERSION
 
 
 @dataclass(frozen=True)

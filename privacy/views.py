@@ -9,10 +9,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.services import privacy_notice_acknowledge
 from accounts.settings_forms import AccountDeleteForm
 from bazaar.errors import DomainError
+from bazaar.next_url import safe_next
 from bazaar.ratelimit import Rate, rate_check
 
 from . import selectors, services
@@ -26,12 +28,22 @@ def notice(request: HttpRequest) -> HttpResponse:
     """The privacy notice: what the market keeps about people, why, for how long, and
     what they can do about it; sign-up asks people to read it."""
     context = {
-        "version": settings.PRIVACY_NOTICE_VERSION,
+        "edition": selectors.notice_edition(),
         "analytics_days": settings.ANALYTICS_RETENTION_DAYS,
         "sign_in_records_days": settings.SIGN_IN_RECORDS_DAYS,
         "session_days": settings.SESSION_COOKIE_AGE // 86400,
     }
     return render(request, "privacy/notice.html", context)
+
+
+@login_required
+@require_POST
+def notice_seen(request: HttpRequest) -> HttpResponse:
+    """The banner's "Got it": this edition is recorded as seen, and the person goes
+    back to the page they were on."""
+    privacy_notice_acknowledge(user=request.user, version=settings.PRIVACY_NOTICE_VERSION)
+    messages.success(request, "Thank you. We have noted that you have seen this edition.")
+    return redirect(safe_next(request, "privacy:notice"))
 
 
 @login_required

@@ -119,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bazaar.context_processors.market",
+                "privacy.context_processors.notice",
                 "discovery.context_processors.top_bar",
             ],
             # `{% url %}` remembering its answers (bazaar/templatetags/urls.py).

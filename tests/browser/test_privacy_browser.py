@@ -5,7 +5,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import PHONE, BrowserTestCase, screenshot
+from tests.browser.conftest import (
+    PHONE,
+    BrowserTestCase,
+    off_the_event_loop,
+    screenshot,
+    verified_user,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -48,3 +54,26 @@ class PrivacyNotice(BrowserTestCase):
             page.get_by_label("Confirm password:").fill("lanterns-and-lamps-7")
             page.get_by_role("button", name="Create account").click()
             expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+
+    def test_a_new_edition_is_shown_once_and_got_it_hides_it(self):
+        from accounts.services import privacy_notice_acknowledge
+
+        ada = off_the_event_loop(verified_user, "ada")
+        off_the_event_loop(privacy_notice_acknowledge, user=ada, version="2026-01-01")
+        for width, viewport in (("1366", WIDE), ("390", PHONE)):
+            if width == "390":
+                off_the_event_loop(privacy_notice_acknowledge, user=ada, version="2026-01-01")
+            page = self.new_page(user=ada, viewport=viewport)
+            page.goto(f"{self.live_server_url}/")
+            banner = page.locator(".notice-due")
+            expect(banner).to_contain_text("We updated our privacy notice on")
+            assert_accessible(page, f"the new edition's banner at {width} px")
+            screenshot(page, f"privacy-new-edition-{width}")
+            got_it = banner.get_by_role("button", name="Got it")
+            got_it.focus()
+            page.keyboard.press("Enter")
+            expect(
+                page.get_by_text("We have noted that you have seen this edition.")
+            ).to_be_visible()
+            expect(page.locator(".notice-due")).to_have_count(0)
+            assert page.url == f"{self.live_server_url}/"

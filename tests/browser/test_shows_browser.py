@@ -319,12 +319,19 @@ class LiveShowTest(BrowserTestCase):
         assert seller.evaluate(sent) == [["fake_device_0", True]]
 
         switch = seller.get_by_role("button", name="Switch camera")
+        no_picture = seller.get_by_role("alert").filter(has_text="Your viewers see no picture")
+        assert not no_picture.is_visible()
         switch.click()
         seller.get_by_text("Now on fake_device_1.").wait_for()
         assert seller.evaluate(sent) == [["fake_device_1", True]]
+        # The depth camera encodes nothing: the seller is told, not left with a frozen show.
+        no_picture.wait_for(timeout=10_000)
+        _keep(seller, "show-seller-no-picture-390")
+        assert_accessible(seller, "seller told their camera sends no picture")
         switch.click()
         seller.get_by_text("Now on fake_device_2.").wait_for()
         assert seller.evaluate(sent) == [["fake_device_2", True]]
+        no_picture.wait_for(state="hidden", timeout=10_000)
         # The same connection carries the other camera: the viewer keeps decoding.
         _wait_for_frames(viewer, _frames(viewer) + 10)
         _keep(seller, "show-seller-live-390")

@@ -15,6 +15,7 @@
   const livePreview = $("show-live-preview");
   const errorBox = $("show-error");
   const liveStatus = $("show-live-status");
+  const noPicture = $("show-no-picture");
   const beatMs = Number(panel.dataset.heartbeatSeconds || 10) * 1000;
 
   let stream = null;
@@ -24,6 +25,8 @@
   let beatTimer = null;
   let clockTimer = null;
   let republishMs = 1000;
+  let pictureTimer = null;
+  let framesEncoded = -1;
 
   const url = (name) => shows.urlFor(panel.dataset[name], showId);
   const fail = (message) => { errorBox.textContent = message; errorBox.hidden = !message; };
@@ -108,6 +111,26 @@
     republishMs = Math.min(republishMs * 2, 10000);
   }
 
+  // A camera whose frames the browser cannot encode (a depth camera, one another app
+  // holds) would give a frozen show and no word to the seller: while connected with
+  // the camera on, the encoder's frame count must rise between two looks.
+  async function checkPicture() {
+    const pc = publisher && publisher.pc();
+    const track = videoTrack();
+    const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === "video");
+    if (!sender || !track || !track.enabled || pc.connectionState !== "connected") {
+      framesEncoded = -1;
+      noPicture.hidden = true;
+      return;
+    }
+    let encoded = 0;
+    (await sender.getStats()).forEach((report) => {
+      if (report.type === "outbound-rtp") encoded += report.framesEncoded || 0;
+    });
+    noPicture.hidden = framesEncoded < 0 || encoded !== framesEncoded;
+    framesEncoded = encoded;
+  }
+
   function showLive(title) {
     setup.hidden = true;
     $("show-idle").hidden = true;
@@ -118,6 +141,7 @@
     clockTimer = setInterval(() => { $("show-elapsed").textContent = shows.elapsed(startedAt); }, 1000);
     $("show-elapsed").textContent = shows.elapsed(startedAt);
     if (!beatTimer) beatTimer = setInterval(beat, beatMs);
+    if (!pictureTimer) pictureTimer = setInterval(() => checkPicture().catch(() => {}), 3000);
   }
 
   async function start(event) {
@@ -155,7 +179,10 @@
   function over(message) {
     clearInterval(beatTimer);
     clearInterval(clockTimer);
+    clearInterval(pictureTimer);
     beatTimer = null;
+    pictureTimer = null;
+    noPicture.hidden = true;
     if (publisher) publisher.stop();
     publisher = null;
     showId = "";
