@@ -10,31 +10,33 @@ from django.utils import timezone
 
 from bazaar.consumers import ChannelOnDemandMixin, DirectDispatchMixin, in_db_pool
 from bazaar.errors import DomainError, Invalid
-from bazaar.fanout import group_fanout, heartbeat_for
+from bazaar.fanout import group_fanout
 from bazaar.idempotency import valid_key
 from bazaar.money import AmountError, parse_amount
-from bazaar.wire import SharedFrame, send_shared
+from bazaar.wire import KEEP_WARM_KEY, SharedFrame, send_shared
 
 from .frames import auction_group, auction_state, bid_entry, pseudonym
 from .selectors import auction_for_state
 from .services.bidding import bid_place_async
 
 CLOSE_UNKNOWN_AUCTION = 4404
-# The page's `ping` (its clock's check, and a quiet socket's traffic) in a small
-# auction; a big one's sockets are told a longer beat (`heartbeat_for`).
-HEARTBEAT_SECONDS = 15
-# A `pong` tells the server's clock and the beat for the auction's size now. A page's
-# clock offset barely moves in minutes and the beat changes only as the auction grows,
-# so a ping is answered only when the beat changed or the clock was last told this
-# long ago: answering every ping was a third of an idle crowd's server CPU (a write
-# per pong, 200 a second at 10,000 watchers; session crowd3).
-CLOCK_CHECK_SECONDS = 300.0
+# The page's `ping`, answered by a `pong` with the server's clock: its clock check,
+# which barely moves in minutes. An auction socket has no presence to keep, and the
+# server keeps its connection's traffic flowing while the page is quiet (the
+# protocol's `keep_warm`), so the page pings only this often, whatever the auction's
+# size: an idle crowd's pings were most of its server CPU (sessions crowd3, crowd4).
+HEARTBEAT_SECONDS = 300
 
 
 @in_db_pool
 def _state(public_id: str):
+    """The auction, its state and the state's JSON (encoded once while the fan-out
+    keeps it, for every welcome it goes into), or Nones."""
     auction = auction_for_state(public_id=public_id)
-    return (auction, auction_state(auction)) if auction else (None, None)
+    if auction is None:
+        return None, None, None
+    state = auction_state(auction)
+    return auction, state, json.dumps(state)
 
 
 def _cents(value, currency: str, field: str) -> int | None:
@@ -101,24 +103,26 @@ class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketC
         # Subscribe before reading the state: nothing committed in between is missed
         # (an update older than the welcome is recognised by its lower `version`).
         await self.fanout.join(self)
-        self.auction, state = self.fanout.kept() or await _state(public_id)
+        self.auction, state, state_json = self.fanout.kept() or await _state(public_id)
         if state is None:
             await self.fanout.leave(self)
             self.fanout = None
             await self._error("unknown_auction", "There is no auction at this address.")
             await self.close(code=CLOSE_UNKNOWN_AUCTION)
             return
-        self.fanout.keep(self, (self.auction, state), state["version"])
-        self.told_beat, self.clock_told_at = self._beat(), time.monotonic()
-        await self._send_json(
-            {
-                "type": "welcome",
-                "state": state,
-                "you": user.public_id if user.is_authenticated else None,
-                "you_as": pseudonym(self.auction, user.pk) if user.is_authenticated else None,
-                "server_time": time.time(),
-                "heartbeat_seconds": self.told_beat,
-            }
+        self.fanout.keep(self, (self.auction, state, state_json), state["version"])
+        keep_warm = self.scope.get(KEEP_WARM_KEY)
+        if keep_warm is not None:
+            keep_warm(HEARTBEAT_SECONDS)
+        signed_in = user.is_authenticated
+        rest = {
+            "you": user.public_id if signed_in else None,
+            "you_as": pseudonym(self.auction, user.pk) if signed_in else None,
+            "server_time": time.time(),
+            "heartbeat_seconds": HEARTBEAT_SECONDS,
+        }
+        await self.send(
+            text_data='{"type": "welcome", "state": ' + state_json + ", " + json.dumps(rest)[1:]
         )
 
     async def disconnect(self, code):
@@ -133,29 +137,15 @@ class AuctionConsumer(ChannelOnDemandMixin, DirectDispatchMixin, AsyncWebsocketC
         except (ValueError, TypeError, AttributeError):
             kind = None
         if kind == "ping":
-            await self._pong()
+            await self._send_json(
+                {"type": "pong", "server_time": time.time(), "heartbeat_seconds": HEARTBEAT_SECONDS}
+            )
         elif kind == "bid" and "bid" in frame:
             await self._send_json(await _bid(self.scope["user"], self.auction, frame, arrived_at))
         elif kind is None:
             await self._error("bad_frame", "Frames are JSON objects with a type or a bid.")
         else:
             await self._error("unknown_type", "This socket takes bids and pings.")
-
-    async def _pong(self) -> None:
-        """Answer a ping if the socket is owed its beat or a clock check."""
-        beat, now = self._beat(), time.monotonic()
-        if beat == self.told_beat and now - self.clock_told_at < CLOCK_CHECK_SECONDS:
-            return
-        self.told_beat, self.clock_told_at = beat, now
-        await self._send_json(
-            {"type": "pong", "server_time": time.time(), "heartbeat_seconds": beat}
-        )
-
-    def _beat(self) -> int:
-        """The page's heartbeat for this auction's size now, told in the welcome and
-        again by a `pong` when it changed: a socket that joined a small auction beats less often
-        once it has grown, as the ones joining it then do."""
-        return heartbeat_for(len(self.fanout.members), least=HEARTBEAT_SECONDS)
 
     async def _send_json(self, frame: dict) -> None:
         await self.send(text_data=json.dumps(frame))

@@ -10,7 +10,8 @@ reuses both. The SQL is the ORM's, so it is the same on PostgreSQL and SQLite, a
 goes through the connection's cursor, so query counting and logging see it.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from threading import Lock
@@ -240,16 +241,26 @@ class PreparedUpdate(_KeptPerShape):
     """A queryset's `update(**changes)` compiled once per shape: `build(*shape,
     *values)` returns the queryset and the changes, either of which may hold the
     values (as `Prepared` takes them). `run(*values, shape=…)` returns the rows
-    changed. For updates of one table only (Django turns one that joins into a
-    sub-select or a read first), and of rows nobody listens to the saving of (an
-    `update` sends no signals either)."""
+    changed; `send` does not read that count, so in a pipeline
+    (`bazaar.database.atomic_pipelined`) it waits for no answer. For updates of one
+    table only (Django turns one that joins into a sub-select or a read first), and of
+    rows nobody listens to the saving of (an `update` sends no signals either)."""
 
     def run(self, *values: Any, shape: tuple = ()) -> int:
+        with self._executed(values, shape) as cursor:
+            return cursor.rowcount
+
+    def send(self, *values: Any, shape: tuple = ()) -> None:
+        with self._executed(values, shape):
+            pass
+
+    @contextmanager
+    def _executed(self, values: tuple, shape: tuple) -> Iterator:
         compiled = self._compiled_for(values, shape, _compile_update)
         connection = connections[compiled.alias]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, _parameters(compiled, values, connection))
-            return cursor.rowcount
+            yield cursor
 
 
 def _compile_update(built: tuple[QuerySet, dict[str, Any]], stand_ins: list) -> _Statement:
@@ -290,14 +301,25 @@ class PreparedInsert:
     With `ignore_conflicts`, the INSERT skips a row any unique constraint already
     holds (`ON CONFLICT DO NOTHING`), and `create` returns None for it: one statement
     where a savepoint, the INSERT and the rollback of its IntegrityError were three.
+
+    With `read_back=False` (an audit row nobody reads back) the INSERT returns no
+    column, and `create` waits for no answer: in a pipeline
+    (`bazaar.database.atomic_pipelined`) it goes in the round trip of the next
+    statement whose answer is read, or of the COMMIT, and an error it meets is raised
+    there. The row comes back without its primary key.
     """
 
-    def __init__(self, model: type[Model], *, ignore_conflicts: bool = False) -> None:
+    def __init__(
+        self, model: type[Model], *, ignore_conflicts: bool = False, read_back: bool = True
+    ) -> None:
         meta = model._meta
         if meta.parents or any(field.has_db_default() for field in meta.local_concrete_fields):
             raise TypeError(f"{model.__name__}: inherited models and db_default are not prepared")
         self._model = model
+        if ignore_conflicts and not read_back:
+            raise TypeError("a conflict ignored is known only from the INSERT's answer")
         self._on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+        self._read_back = read_back
         self._fields = tuple(f for f in meta.local_concrete_fields if f is not meta.auto_field)
         self._compiled: dict[str, _CompiledInsert] = {}
         self._lock = Lock()
@@ -317,6 +339,8 @@ class PreparedInsert:
         compiled = self._compiled.get(alias) or self._compile(obj, alias, params)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
+            if not self._read_back:
+                return self._stored(obj, alias)
             row = connection.ops.fetch_returned_insert_columns(cursor, compiled.returning_params)
         if row is None:  # the conflict ignored: nothing inserted
             return None
@@ -324,6 +348,10 @@ class PreparedInsert:
             row = _converted(row, compiled.converters, connection)
         for field, value in zip(compiled.returning, row, strict=True):
             setattr(obj, field.attname, value)
+        return self._stored(obj, alias)
+
+    @staticmethod
+    def _stored(obj: Model, alias: str) -> Model:
         obj._state.adding = False
         obj._state.db = alias
         return obj
@@ -347,7 +375,8 @@ class PreparedInsert:
         query = InsertQuery(self._model, on_conflict=self._on_conflict)
         query.insert_values(self._fields, [obj])
         compiler = query.get_compiler(using=alias)
-        compiler.returning_fields = returning = self._model._meta.db_returning_fields
+        returning = self._model._meta.db_returning_fields if self._read_back else []
+        compiler.returning_fields = returning or None
         ((sql, compiled_params),) = compiler.as_sql()
         if len(compiled_params) != len(params) or any(
             type(compiled) is not type(mine) or (compiled != mine and _compares_values(mine))

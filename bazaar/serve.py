@@ -31,10 +31,11 @@ from bazaar.supervise import Child, Supervisor, log_to_stderr
 
 ASGI_APP = "bazaar.asgi:application"
 # The server's keepalive ping to a socket (daphne's and uvicorn's default is 20 s). The
-# pages beat on their own (the stall room every 10-50 s, an auction every 15 s), which
-# keeps a socket live and proves its peer; the server's ping only finds a peer gone
-# silently, and at 20 s it was 500 frames a second each way at 10,000 auction sockets.
-# Both servers ping only a socket silent that long (uvicorn: bazaar.workers).
+# pages beat on their own (the stall room every 10-50 s), which keeps a socket live and
+# proves its peer; the server's ping only finds a peer gone silently, and at 20 s it was
+# 500 frames a second each way at 10,000 auction sockets. Both servers ping only a
+# socket silent that long (uvicorn: bazaar.workers, where an auction's socket, whose
+# page writes every 5 minutes, is pinged after that long more and kept warm meanwhile).
 WEBSOCKET_PING_SECONDS = 60
 SERVERS = ("daphne", "uvicorn")
 PRODUCTION_SETTINGS = "bazaar.settings.production"

@@ -20,6 +20,9 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 SCOPE_KEY = "bazaar.wire"
+# The scope's `keep_warm(seconds)` for a socket whose page writes only every `seconds`
+# (the server keeps its connection's traffic meanwhile: bazaar.workers), or None.
+KEEP_WARM_KEY = "bazaar.keep_warm"
 
 
 class SharedFrame:
@@ -84,9 +87,13 @@ async def send_shared(consumer, frame: SharedFrame) -> None:
 
 
 def with_wire(app):
-    """Wrap the WebSocket app: the scope carries the socket's `wire_writer` (or None)."""
+    """Wrap the WebSocket app: the scope carries the socket's `wire_writer` and the
+    server protocol's `keep_warm` (each None where the server has none)."""
 
     async def wired(scope, receive, send):
-        return await app({**scope, SCOPE_KEY: wire_writer(send)}, receive, send)
+        keep_warm = getattr(getattr(send, "__self__", None), "keep_warm", None)
+        return await app(
+            {**scope, SCOPE_KEY: wire_writer(send), KEEP_WARM_KEY: keep_warm}, receive, send
+        )
 
     return wired

@@ -6,9 +6,10 @@ room's socket, waits for `welcome`, asks for the document (Yjs sync step 1) and 
 for `synced`, then sends `ping` every `heartbeat_seconds` (from the welcome, then the
 room's presence frames) at a random phase; with a live auction in the stall it also
 holds the auction's socket, as the stall's show panel does, and pings there too at the
-beat its welcome and pongs name. It notes only the arrival time of the first `doc`
-frame (a chat message: nothing else changes the document while the crowd is idle) and
-of the first frame carrying a higher auction `version` (a bid) after each mark.
+beat its welcome and pongs name (every 5 minutes: the page's clock check). It notes
+only the arrival time of the first `doc` frame (a chat message: nothing else changes
+the document while the crowd is idle) and of the first frame carrying a higher auction
+`version` (a bid) after each mark.
 """
 
 import asyncio

@@ -185,7 +185,7 @@ def _unmark(entries: list[dict]) -> None:
     pairs = []
     for entry in entries:
         pairs += [entry["id"], parse_datetime(entry["updated_at"])]
-    _UNMARK.run(*pairs, shape=(len(entries),))
+    _UNMARK.send(*pairs, shape=(len(entries),))
 
 
 class LadderWriter:

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from analytics.models import Kind
 from analytics.recording import record
+from bazaar.database import atomic_pipelined
 from bazaar.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from bazaar.ids import new_ulid
 from bazaar.money import AmountError, format_money, parse_amount
@@ -161,7 +162,7 @@ def _act(*, actor, key: str, lock: Callable[[], tuple[Item, Offer | None]], work
     """
     try:
         rate_check("offer", f"user:{actor.pk}", OFFER_RATE)
-        with transaction.atomic():
+        with atomic_pipelined():
             item, offer = lock()
             if offer is None or not offer.is_due():
                 return work(item, offer)

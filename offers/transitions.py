@@ -28,7 +28,9 @@ TRANSITIONS: dict[str, set[str]] = {
 # An action's inserts and its offer's update, compiled once (`bazaar.prepared`; nothing
 # listens to an offer's saving, so an update is what `save(update_fields=…)` did).
 NEW_OFFER = PreparedInsert(Offer)
-_NEW_EVENT = PreparedInsert(OfferEvent)
+# The audit row is read back by nobody: its INSERT waits for no answer (in the
+# action's pipeline it goes with the next statement read, or the COMMIT).
+_NEW_EVENT = PreparedInsert(OfferEvent, read_back=False)
 _OFFER_SAVE = PreparedUpdate(
     lambda columns, pk, *values: (
         Offer.objects.filter(pk=pk),
@@ -68,7 +70,7 @@ def transition(
     offer.updated_at = event.occurred_at
     offer.ladder_pending = True  # see `ladder.publish`, which every transition calls
     columns = ("status", "updated_at", *(Offer._meta.get_field(name).attname for name in fields))
-    _OFFER_SAVE.run(offer.pk, *(getattr(offer, column) for column in columns), shape=(columns,))
+    _OFFER_SAVE.send(offer.pk, *(getattr(offer, column) for column in columns), shape=(columns,))
     return event
 
 

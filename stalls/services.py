@@ -437,7 +437,7 @@ def reservation_take(
 # A reservation's two inserts, compiled once (`bazaar.prepared`): an accepted offer's
 # and a checkout's hot path.
 _NEW_RESERVATION = PreparedInsert(Reservation)
-_NEW_STOCK_EVENT = PreparedInsert(StockEvent)
+_NEW_STOCK_EVENT = PreparedInsert(StockEvent, read_back=False)  # nobody reads its id back
 
 
 def _reserve(

@@ -366,7 +366,8 @@ window.BazaarAuction = { mount(root) {
     });
   }
 
-  // The beat the server asks for in its welcome and each pong: longer in a big auction.
+  // The page's ping, at the beat its welcome and each pong name (every 5 minutes): its
+  // clock check. The server keeps a quiet socket's connection warm on its own.
   let pinger = null;
   let beatSeconds = 0;
   function beat(seconds) {
@@ -375,7 +376,7 @@ window.BazaarAuction = { mount(root) {
     clearInterval(pinger);
     pinger = setInterval(() => {
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
-    }, Math.max(1, Number(seconds) || 15) * 1000);
+    }, Math.max(1, Number(seconds) || 300) * 1000);
   }
   window.addEventListener("pagehide", () => clearInterval(pinger));
 

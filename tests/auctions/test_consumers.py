@@ -1,9 +1,7 @@
 """`/ws/auctions/<ulid>/`, driven with Channels' WebsocketCommunicator."""
 
-import asyncio
 import json
 import time
-from functools import partial
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -85,14 +83,13 @@ async def test_an_unknown_auction_is_refused_with_a_code():
     assert (await socket.receive_output(timeout=3))["code"] == 4404
 
 
-async def test_ping_answers_with_the_server_time_and_bad_frames_are_refused(auction, monkeypatch):
-    from auctions import consumers
-
-    monkeypatch.setattr(consumers, "CLOCK_CHECK_SECONDS", 0.0)  # a clock check is due
+async def test_ping_answers_with_the_server_time_and_bad_frames_are_refused(auction):
     socket, _ = await watch(auction.public_id)
-    await socket.send_json_to({"type": "ping"})
-    pong = await socket.receive_json_from(timeout=3)
-    assert pong["type"] == "pong" and abs(pong["server_time"] - time.time()) < 2
+    for _ in range(2):  # every ping: the page sends one only every 5 minutes
+        await socket.send_json_to({"type": "ping"})
+        pong = await socket.receive_json_from(timeout=3)
+        assert pong["type"] == "pong" and abs(pong["server_time"] - time.time()) < 2
+        assert pong["heartbeat_seconds"] == 300
     await socket.send_json_to({"type": "chat", "text": "hi"})
     assert (await socket.receive_json_from(timeout=3))["code"] == "unknown_type"
     await socket.send_to(text_data="not json")
@@ -237,41 +234,22 @@ async def test_a_join_gets_the_state_kept_by_its_process_until_a_newer_one_went_
         await socket.disconnect()
 
 
-async def test_a_big_auctions_sockets_are_told_a_longer_heartbeat(auction, monkeypatch):
-    """A page pings at the beat its welcome, then each pong, names: 15 s, and in a big
-    auction as long as keeps the process's pings near a hundred a second (here one
-    every 8 s for the whole auction, so a socket's beat is the sockets there x 8 s)."""
-    from auctions import consumers
-    from bazaar.fanout import heartbeat_for
+async def test_a_page_pings_every_5_minutes_whatever_the_size_and_the_server_keeps_it_warm(
+    auction,
+):
+    """An auction socket has no presence to keep: its page pings only for its clock
+    check, every 300 s however many watch, and asks the server (where it can: uvicorn,
+    bazaar.workers) to keep the quiet connection warm for that long."""
+    from bazaar.wire import KEEP_WARM_KEY
 
-    every_8_s = partial(heartbeat_for, pings_per_second=0.125)
-    monkeypatch.setattr(consumers, "heartbeat_for", every_8_s)
-    sockets = [await watch(auction.public_id) for _ in range(4)]
-    assert [welcome["heartbeat_seconds"] for _, welcome in sockets] == [15, 16, 24, 32]
-    first = sockets[0][0]
-    await first.send_json_to({"type": "ping"})
-    pong = await first.receive_json_from(timeout=3)
-    assert pong["type"] == "pong" and pong["heartbeat_seconds"] == 32  # the auction grew
+    asked = []
+    sockets = []
+    for _ in range(3):
+        socket = WebsocketCommunicator(application, f"/ws/auctions/{auction.public_id}/")
+        socket.scope |= {"user": AnonymousUser(), KEEP_WARM_KEY: asked.append}
+        assert (await socket.connect())[0]
+        sockets.append((socket, await socket.receive_json_from(timeout=3)))
+    assert [welcome["heartbeat_seconds"] for _, welcome in sockets] == [300, 300, 300]
+    assert asked == [300, 300, 300]
     for socket, _ in sockets:
         await socket.disconnect()
-
-
-async def test_a_ping_is_answered_only_when_a_clock_check_or_the_beat_is_owed(auction, monkeypatch):
-    """The welcome told the clock and the beat: a ping soon after, with the auction the
-    same size, gets no `pong` (an idle crowd's pongs were a third of its server CPU);
-    once the clock check is due, it does, and the next one does not again."""
-    from auctions import consumers
-
-    monkeypatch.setattr(consumers, "CLOCK_CHECK_SECONDS", 1.0)
-    socket, welcome = await watch(auction.public_id)
-    await socket.send_json_to({"type": "ping"})
-    await socket.send_json_to({"type": "chat"})  # answered in order: the error comes first
-    assert (await socket.receive_json_from(timeout=3))["code"] == "unknown_type"
-    await asyncio.sleep(1.1)
-    await socket.send_json_to({"type": "ping"})
-    pong = await socket.receive_json_from(timeout=3)
-    assert pong["type"] == "pong" and abs(pong["server_time"] - time.time()) < 2
-    assert pong["heartbeat_seconds"] == welcome["heartbeat_seconds"]
-    await socket.send_json_to({"type": "ping"})
-    assert await socket.receive_nothing(timeout=0.3)
-    await socket.disconnect()

@@ -211,6 +211,29 @@ def test_an_insert_ignoring_conflicts_returns_none_for_a_row_already_held(
     ]
 
 
+def test_an_insert_not_read_back_stores_the_row_and_asks_nothing_back(
+    items, django_assert_num_queries
+):
+    """`read_back=False`: no `RETURNING` (so in a pipeline nothing waits for it); the
+    row is stored as `create` stores it, and comes back without its primary key."""
+    from stalls.models import StockEvent
+
+    stock_event = PreparedInsert(StockEvent, read_back=False)
+    with django_assert_num_queries(1) as statements:
+        event = stock_event.create(item=items[0], kind=StockEvent.Kind.RELEASED, quantity=2)
+    assert "RETURNING" not in statements.captured_queries[0]["sql"].upper()
+    assert event.pk is None and not event._state.adding
+    stored = StockEvent.objects.get(item=items[0], kind=StockEvent.Kind.RELEASED)
+    assert (stored.quantity, stored.occurred_at) == (2, event.occurred_at)
+
+
+def test_an_insert_ignoring_conflicts_must_read_its_answer():
+    from notifications.models import Notice
+
+    with pytest.raises(TypeError, match="known only from the INSERT's answer"):
+        PreparedInsert(Notice, ignore_conflicts=True, read_back=False)
+
+
 def test_a_prepared_update_changes_what_the_querysets_update_changes(
     items, django_assert_num_queries
 ):
@@ -227,8 +250,11 @@ def test_a_prepared_update_changes_what_the_querysets_update_changes(
         assert retitled.run(items[0].pk, later, "Copper lamp", shape=(1,)) == 1
     assert retitled.run(items[0].pk, items[1].pk, later, "Pewter", shape=(2,)) == 2
     assert retitled.run(items[0].pk, timezone.now() - timedelta(hours=1), "Gone", shape=(1,)) == 0
+    with django_assert_num_queries(1):
+        assert retitled.send(items[1].pk, later, "Brass", shape=(1,)) is None
     assert len(retitled._compiled) == 2
-    assert [(i.title, i.inventory) for i in Item.objects.order_by("pk")] == [("Pewter", 7)] * 2
+    titles = [(i.title, i.inventory) for i in Item.objects.order_by("pk")]
+    assert titles == [("Pewter", 7), ("Brass", 7)]
 
 
 def test_a_prepared_update_of_a_joined_filter_is_refused(items):

@@ -109,11 +109,15 @@
       // must for a browser that names its host candidates by mDNS or sits behind NAT
       // (no STUN here). Each candidate was a request made on this page's main thread,
       // where its event waited behind the page's parse and deferred scripts.
+      // The page sets its answer, which starts its connectivity checks, once Janus has
+      // acknowledged it (Janus takes an answer's credentials before it acknowledges):
+      // a check that arrived sooner went unanswered, and the browser retried it only
+      // 50 ms later.
       const started = send(handleUrl, { janus: "message", body: { request: "start" }, jsep: local });
       send(handleUrl, { janus: "trickle", candidate: { completed: true } }).catch(() => {});
+      await started;
       await pc.setLocalDescription(local);
       mark("answer");
-      await started;
     }
 
     function handle(event) {
