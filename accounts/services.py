@@ -56,8 +56,7 @@ def user_create(
     privacy notice's edition, when given, is the one the person read before joining."""
     user = User(handle=handle, email=User.objects.normalize_email(email))
     if privacy_notice_version:
-        user.privacy_notice_version = privacy_notice_version
-        user.privacy_notice_read_at = timezone.now()
+        _privacy_notice_noted(user, privacy_notice_version)
     if password:
         user.set_password(password)
     else:
@@ -72,9 +71,14 @@ def user_create(
 def privacy_notice_acknowledge(*, user: User, version: str) -> None:
     """Record that the person has seen this edition of the privacy notice (a later
     edition is shown to them again until they say so)."""
+    _privacy_notice_noted(user, version)
+    user.save(update_fields=["privacy_notice_version", "privacy_notice_read_at"])
+
+
+def _privacy_notice_noted(user: User, version: str) -> None:
+    """The edition the person has seen, and when: set on the account, not saved."""
     user.privacy_notice_version = version
     user.privacy_notice_read_at = timezone.now()
-    user.save(update_fields=["privacy_notice_version", "privacy_notice_read_at"])
 
 
 def user_set_staff(*, user: User, is_staff: bool) -> None:
