@@ -2,10 +2,11 @@
 the figures the market runs on, and the read edition in a person's own export."""
 
 import json
+import re
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -105,3 +106,29 @@ def test_got_it_goes_back_only_to_a_page_of_ours_and_needs_a_post_and_an_account
 def test_the_notice_gives_its_edition_as_a_date(client, db, settings):
     settings.PRIVACY_NOTICE_VERSION = "2027-03-01"
     assert "This edition is dated 1 March 2027" in client.get(NOTICE).content.decode()
+
+
+def test_the_banner_kept_by_the_process_has_each_pages_address_and_token(make_user):
+    """Its markup is remembered per edition seen: the Got it form still goes back to
+    the page it is on and carries that request's CSRF token, and each kind of account
+    keeps its own words."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("ada"))  # never read it
+    hub = reverse("account:hub")
+    home_page, hub_page = client.get("/").content.decode(), client.get(hub).content.decode()
+    form = re.compile(
+        rf'<form method="post" action="{SEEN}"><input type="hidden" '
+        r'name="csrfmiddlewaretoken" value="([^"]+)"><input type="hidden" name="next" '
+        r'value="([^"]*)">'
+    )
+    assert form.search(home_page)[2] == "/" and form.search(hub_page)[2] == hub
+    assert "Please take a minute" in home_page and "Please take a minute" in hub_page
+
+    response = client.post(SEEN, {"next": hub, "csrfmiddlewaretoken": form.search(hub_page)[1]})
+
+    assert response.status_code == 302 and response["Location"] == hub
+    bob = make_user("bob")
+    privacy_notice_acknowledge(user=bob, version="2026-01-01")
+    client.force_login(bob)
+    page = client.get("/").content.decode()
+    assert "We updated our privacy notice on" in page and "Please take a minute" not in page
