@@ -12,8 +12,11 @@ CPU is measured: the worker answers every request), or one daphne (`--server dap
 Each server's own path (parsing, the ASGI body, the thread hand-off) is in the trivial
 view's figure and in every page's, so the ratios are only comparable for one server.
 A signed-in buyer has three lines of one stall in the cart, one of
-them at an accepted offer. The pages: the grid (a section page), the stall page signed
-out and signed in, the item page and the cart. A page's CPU is what the server process
+them at an accepted offer, and is a returning shopper: they have seen the privacy
+notice in force. The pages: the grid (a section page), the stall page signed out and
+signed in, the item page and the cart; and the stall page signed in by a second buyer
+with the same cart who has not yet seen the notice (its banner shows until they press
+"Got it"), so that the banner's cost stays in sight. A page's CPU is what the server process
 used while answering it (its CPU-time clock, every thread's, in nanoseconds), over the
 requests; the client runs in this process, so its CPU never counts.
 
@@ -59,46 +62,59 @@ ITEMS_PER_STALL = 8
 CART_LINES = 3
 AIM = 3.0
 
-# A stall of someone else's with enough items: the buyer's cart holds three of them,
-# the first at an accepted offer (its unit held for them, as the issue measured).
+# A stall of someone else's with enough items: each buyer's cart holds three of them,
+# the first at an accepted offer (its unit held for them, as the issue measured). The
+# first buyer has seen the privacy notice in force, as a returning shopper has; the
+# second has not (the banner shows on every page of theirs).
 _SETUP_SCRIPT = """
 import json, sys
 import django
 django.setup()
+from django.conf import settings
 from django.db.models import Count, Q
 from accounts.models import User
+from accounts.services import privacy_notice_acknowledge
 from bazaar.ids import new_ulid
 from offers.services import offer_accept, offer_make
 from orders.checkout.services import cart_add
 from stalls.models import Stall
-buyer = User.objects.get(handle=sys.argv[1])
-lines = int(sys.argv[2])
+returning, new = (User.objects.get(handle=handle) for handle in sys.argv[1:3])
+lines = int(sys.argv[3])
+stock = Q(items__archived_at=None, items__inventory__gte=3)
 stall = (
-    Stall.objects.exclude(seller__user=buyer)
-    .annotate(on_sale=Count("items", filter=Q(items__archived_at=None, items__inventory__gte=2)))
+    Stall.objects.exclude(seller__user__in=[returning, new])
+    .annotate(on_sale=Count("items", filter=stock))
     .filter(on_sale__gte=lines).select_related("section", "seller__user").order_by("id").first()
 )
-items = list(stall.items.filter(archived_at=None, inventory__gte=2).order_by("id")[:lines])
-offer = offer_make(buyer=buyer, item=items[0], amount_cents=max(items[0].price_cents // 2, 1),
-                   message="", idempotency_key=new_ulid())
-offer_accept(actor=stall.seller.user, offer=offer, idempotency_key=new_ulid())
-for item in items:
-    cart_add(buyer=buyer, item=item)
+items = list(stall.items.filter(archived_at=None, inventory__gte=3).order_by("id")[:lines])
+for buyer in (returning, new):
+    offer = offer_make(buyer=buyer, item=items[0], amount_cents=max(items[0].price_cents // 2, 1),
+                       message="", idempotency_key=new_ulid())
+    offer_accept(actor=stall.seller.user, offer=offer, idempotency_key=new_ulid())
+    for item in items:
+        cart_add(buyer=buyer, item=item)
+privacy_notice_acknowledge(user=returning, version=settings.PRIVACY_NOTICE_VERSION)
 print(json.dumps({"stall": stall.public_id, "item": items[1].public_id,
                   "section": [stall.section.x, stall.section.y]}))
 """
 
 
-def pages(market: dict) -> dict[str, tuple[str, bool]]:
-    """Each measured kind: (path, signed in). The trivial view first, the baseline."""
+# Who asks: a guest, the returning buyer, the buyer who has not seen the notice.
+GUEST, RETURNING, NOTICE_DUE = None, 0, 1
+
+
+def pages(market: dict) -> dict[str, tuple[str, int | None]]:
+    """Each measured kind: (path, who asks). The trivial view first, the baseline."""
     x, y = market["section"]
+    stall = f"/stalls/{market['stall']}/"
     return {
-        "trivial": ("/healthz/", False),
-        "grid": (f"/market/{x}/{y}/", False),
-        "stall_signed_out": (f"/stalls/{market['stall']}/", False),
-        "stall_signed_in": (f"/stalls/{market['stall']}/", True),
-        "item": (f"/items/{market['item']}/", False),
-        "cart": ("/cart/", True),
+        "trivial": ("/healthz/", GUEST),
+        "grid": (f"/market/{x}/{y}/", GUEST),
+        "stall_signed_out": (stall, GUEST),
+        "stall_signed_in": (stall, RETURNING),
+        "stall_notice_due": (stall, NOTICE_DUE),
+        "item": (f"/items/{market['item']}/", GUEST),
+        "cart": ("/cart/", RETURNING),
     }
 
 
@@ -114,20 +130,26 @@ def cpu_clock(pid: int) -> int:
 
 
 def measure(
-    base_url: str, pid: int, kinds: dict, cookie: tuple[str, str], rounds: int, requests: int
+    base_url: str,
+    pid: int,
+    kinds: dict,
+    cookies: tuple[str, list[str]],
+    rounds: int,
+    requests: int,
 ) -> dict[str, dict]:
     """Per kind, CPU per request in each round and every request's wall time; per page,
-    also the trivial view's CPU per request in the block just before each of its own."""
+    also the trivial view's CPU per request in the block just before each of its own.
+    `cookies`: the session cookie's name and each buyer's session (RETURNING, NOTICE_DUE)."""
     samples = {kind: {"cpu": [], "wall": [], "trivial_cpu": []} for kind in kinds}
     clock = cpu_clock(pid)
-    clients = {
-        False: Client(base_url),
-        True: Client(base_url, cookies={cookie[0]: cookie[1]}),
-    }
+    name, sessions = cookies
+    clients = {GUEST: Client(base_url)}
+    for buyer, session in enumerate(sessions):
+        clients[buyer] = Client(base_url, cookies={name: session})
 
     def block(kind: str) -> float:
-        path, signed_in = kinds[kind]
-        client = clients[signed_in]
+        path, who = kinds[kind]
+        client = clients[who]
         before = time.clock_gettime_ns(clock)
         for _ in range(requests):
             samples[kind]["wall"].append(client.get(path).seconds)
@@ -135,9 +157,9 @@ def measure(
 
     page_kinds = [kind for kind in kinds if kind != "trivial"]
     try:
-        for path, signed_in in kinds.values():  # warm: caches, templates, prepared plans
+        for path, who in kinds.values():  # warm: caches, templates, prepared plans
             for _ in range(3):
-                clients[signed_in].get(path)
+                clients[who].get(path)
         for number in range(rounds):
             if number % 10 == 0:
                 progress(f"round {number + 1} of {rounds}")
@@ -226,8 +248,8 @@ def run(args: argparse.Namespace) -> dict:
         env["REDIS_URL"] = args.redis
         progress(f"seeding {SECTIONS}x{SECTIONS} sections, {STALLS} stalls")
         seed(env=env, sections=SECTIONS, stalls=STALLS, items_per_stall=ITEMS_PER_STALL)
-        cookie_name, (session,) = signed_in_sessions(env=env, prefix="pagecost", count=1)
-        market = django_json(_SETUP_SCRIPT, "pagecost0", str(CART_LINES), env=env)
+        cookie_name, sessions = signed_in_sessions(env=env, prefix="pagecost", count=2)
+        market = django_json(_SETUP_SCRIPT, "pagecost0", "pagecost1", str(CART_LINES), env=env)
         with (
             redis_cache_cleared(env),
             daphne_process(env=env, log_path=workdir / "server.log", server=args.server) as (
@@ -240,7 +262,7 @@ def run(args: argparse.Namespace) -> dict:
                 base_url,
                 serving_pid(process.pid),
                 pages(market),
-                (cookie_name, session),
+                (cookie_name, sessions),
                 args.rounds,
                 args.requests,
             )

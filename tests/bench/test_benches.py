@@ -517,3 +517,14 @@ def test_page_cost_ratios_are_per_round_against_the_trivial_view_just_before(cap
     page_cost.print_table({**figures, "server": "uvicorn"}, 4, 5)
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert ["cart", "3.50", "3.00x", "2.75-3.25x", "5.00", "5.00"] in rows
+
+
+def test_page_cost_asks_the_stall_page_as_a_returning_buyer_and_as_one_not_yet_shown_the_notice():
+    page_cost = importlib.import_module("bench.page_cost")
+    kinds = page_cost.pages({"section": [1, 2], "stall": "S", "item": "I"})
+
+    assert kinds["stall_signed_in"] == ("/stalls/S/", page_cost.RETURNING)
+    assert kinds["stall_notice_due"] == ("/stalls/S/", page_cost.NOTICE_DUE)
+    assert kinds["cart"] == ("/cart/", page_cost.RETURNING)
+    assert kinds["stall_signed_out"][1] is kinds["item"][1] is page_cost.GUEST
+    assert len({page_cost.GUEST, page_cost.RETURNING, page_cost.NOTICE_DUE}) == 3
