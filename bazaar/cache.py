@@ -310,6 +310,16 @@ def kept_and_held_until_any_changed(
     return value
 
 
+def kept_and_held_until_changed(*, scope: str, name: str, read: Callable[[], T], timeout: int) -> T:
+    """`kept_until_changed`, the value also held by this process
+    (`kept_and_held_until_any_changed`): served with no cache read, and nothing to
+    unpickle, where the page read the scope's version ahead (`kept_scope_keys`). The
+    value is shared by the process's requests: the caller changes none of it."""
+    return kept_and_held_until_any_changed(
+        scopes=[scope], key=_kept_key(scope, name), read=read, timeout=timeout
+    )
+
+
 @dataclass(frozen=True)
 class Kept:
     """One value to read with others in `kept_together`: `kept_until_changed`'s

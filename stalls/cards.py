@@ -9,14 +9,15 @@ drops a stall's cards after commit whenever its stock, items or photos change (t
 events that already send the `stock` frame or refresh the section's cards).
 """
 
+import copy
+
 from django.template.loader import render_to_string
 
 from bazaar.cache import (
     changed_on_commit,
     family_scopes,
-    kept_keys,
+    kept_and_held_until_changed,
     kept_scope_keys,
-    kept_until_changed,
 )
 
 from .models import Item, Photo, Stall
@@ -58,9 +59,10 @@ def stall_item_cards_and_photos(*, stall: Stall) -> tuple[list[Item], dict[int, 
     """The stall's live items, newest first, each with `available`, `reserved` and
     `card_html` (its card's link), and each item's photos in order (an item page's
     gallery and its "More from" row): kept together, since every photo change drops the
-    cards; from the cache when warm, three queries when cold. Cards read while a change
-    was committing are never served after it (`kept_until_changed`)."""
-    items, photos = kept_until_changed(
+    cards; held by the process while the read ahead finds their version unchanged, else
+    from the cache, three queries when cold. Cards read while a change was committing
+    are never served after it (`kept_until_changed`)."""
+    items, photos = kept_and_held_until_changed(
         scope=cards_scope(stall.pk),
         name="cards-photos",
         read=lambda: (_cards_rendered(stall), _item_photos(stall)),
@@ -72,9 +74,9 @@ def stall_item_cards_and_photos(*, stall: Stall) -> tuple[list[Item], dict[int, 
 def stall_cards_and_gallery(*, stall: Stall, size: int) -> tuple[list[Item], list[Photo]]:
     """The stall page's cards (as `stall_item_cards`) and its gallery, the stall's own
     photos first, then its items' (never empty while anything in the stall has a
-    picture), at most `size`: kept together, in one cache round trip, since every
-    photo change drops the cards."""
-    items, gallery = kept_until_changed(
+    picture), at most `size`: kept together, since every photo change drops the cards,
+    and held by the process as `stall_item_cards_and_photos`."""
+    items, gallery = kept_and_held_until_changed(
         scope=cards_scope(stall.pk),
         name=f"cards-gallery:{size}",
         read=lambda: (_cards_rendered(stall), _gallery(stall)[:size]),
@@ -84,13 +86,15 @@ def stall_cards_and_gallery(*, stall: Stall, size: int) -> tuple[list[Item], lis
 
 
 def stall_page_cards_keys(stall: Stall) -> list[str]:
-    """What the stall page's `stall_cards_and_gallery` reads (to read ahead)."""
-    return kept_keys(cards_scope(stall.pk), f"cards-gallery:{GALLERY_SIZE}")
+    """The version the stall page's `stall_cards_and_gallery` is held under (to read
+    ahead): the cards themselves (~12 KB of items to unpickle) are read only when the
+    process holds none for it."""
+    return kept_scope_keys([cards_scope(stall.pk)])
 
 
 def item_page_cards_keys(item: Item) -> list[str]:
-    """What an item page's `stall_item_cards_and_photos` reads (to read ahead)."""
-    return kept_keys(cards_scope(item.stall_id), "cards-photos")
+    """`stall_page_cards_keys` for an item page's `stall_item_cards_and_photos`."""
+    return kept_scope_keys([cards_scope(item.stall_id)])
 
 
 def stall_page_family_keys(stall: Stall) -> list[str]:
@@ -106,9 +110,14 @@ def item_page_family_keys(item: Item) -> list[str]:
 
 
 def _in_stall(items: list[Item], stall: Stall) -> list[Item]:
+    """A copy of each item with the page's stall: the kept items are shared by the
+    process's requests and never changed."""
+    shown = []
     for item in items:
+        item = copy.copy(item)
         item.stall = stall
-    return items
+        shown.append(item)
+    return shown
 
 
 def _item_photos(stall: Stall) -> dict[int, list[Photo]]:

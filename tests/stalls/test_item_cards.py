@@ -9,8 +9,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from bazaar.cache import read_ahead
 from bazaar.ids import new_ulid
 from offers.services import offer_accept, offer_make
+from stalls.cards import GALLERY_SIZE, stall_cards_and_gallery, stall_page_cards_keys
 from stalls.models import Reservation
 from stalls.services import item_delete, reservation_release, reservation_take
 from tests.conftest import new_item, new_photo
@@ -128,3 +130,25 @@ def test_the_cart_button_stays_each_viewers_own(stall, make_user):
     assert "Add to cart" not in pages["seller"]  # nobody buys from their own stall
     tokens = {name: csrf_token(html) for name, html in pages.items() if name != "seller"}
     assert len(set(tokens.values())) == 3
+
+
+def test_the_cards_are_held_by_the_process_and_each_page_gets_copies_of_its_own(
+    client, stall, cache_reads_counted
+):
+    """Once held, a page reads the cards' version ahead and nothing more of them (no
+    ~12 KB to unpickle); the held items are shared, so each page gets copies."""
+    new_item(stall, title="Lamp")
+    stall_page(client, stall), stall_page(client, stall)  # kept, then held
+    reads = cache_reads_counted()
+    assert 'class="item-card"' in stall_page(client, stall)
+    keys = [key for round_trip in reads for key in round_trip]
+    assert f"scope:stall-items:{stall.pk}" in keys
+    assert not [key for key in keys if key.startswith("kept:stall-items:")]
+
+    views = []
+    for _ in range(2):
+        with read_ahead(stall_page_cards_keys(stall)):
+            views.append(stall_cards_and_gallery(stall=stall, size=GALLERY_SIZE)[0])
+    (first,), (second,) = views
+    assert first.pk == second.pk and first is not second
+    assert first.stall is stall and first.card_html == second.card_html
