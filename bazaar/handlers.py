@@ -15,14 +15,45 @@ frames that tell a thousand watchers of each bid went out 1.4-3 s late
 (bench/auction.py). Requests past the limit wait in the event loop for a thread's
 turn, as a threaded WSGI server's would wait for a free thread (the limit and its
 trade-off: REQUEST_THREADS in the settings).
+
+A request whose thread only waits, neither running Python nor holding a connection
+(a bid waiting for its batch: `bazaar.group_commit`), gives its turn back meanwhile
+(`turn_given_back`) and takes one again to finish. Otherwise the bids waiting in a
+batch held most of the turns, and a batch could hold no more bids than the turns
+left while the one before it was written.
 """
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from weakref import WeakKeyDictionary
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+
+# The request's turn, for its thread: the event loop and the semaphore it was taken from.
+_turn: ContextVar[tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None] = ContextVar(
+    "request_turn", default=None
+)
+
+
+@contextmanager
+def turn_given_back() -> Iterator[None]:
+    """In a request's thread: its turn goes to a waiting request while the block runs,
+    and is taken again (waiting for one if need be) before the request goes on. Outside
+    a request of this handler (tests' client, a job), nothing."""
+    turn = _turn.get()
+    if turn is None:
+        yield
+        return
+    loop, turns = turn
+    loop.call_soon_threadsafe(turns.release)
+    try:
+        yield
+    finally:
+        asyncio.run_coroutine_threadsafe(turns.acquire(), loop).result()
 
 
 class SyncChainASGIHandler(ASGIHandler):
@@ -38,5 +69,7 @@ class SyncChainASGIHandler(ASGIHandler):
         loop = asyncio.get_running_loop()
         if loop not in self._turns:
             self._turns[loop] = asyncio.Semaphore(settings.REQUEST_THREADS)
-        async with self._turns[loop]:
+        turns = self._turns[loop]
+        async with turns:
+            _turn.set((loop, turns))
             return await self.threaded_chain(request)
