@@ -179,11 +179,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Requests of one process in their threads at once (bazaar.handlers); the rest wait in
 # the event loop. Fewer threads leave the event loop (the sockets' frames) more of the
-# GIL, more let more bids by POST share a batch: with a hundred bids by POST in flight
-# and a thousand watchers, 12 threads gave the watchers their state at p95 0.5-0.8 s and
-# 0.36 of bare POSTs in bids, 24 threads 1.3 s and 0.50, no limit 2.5 s and 0.58-0.61
-# (docs/decisions.md). Bids hold no connection while they wait; other requests beyond
-# the pool's connections would wait for one in their threads.
+# GIL: with a hundred bids by POST in flight and a thousand watchers, 12 threads gave
+# the watchers their state at p95 0.5-0.8 s, 24 threads 1.3 s, no limit 2.5 s
+# (docs/decisions.md). A bid waiting for its batch gives its turn back, so the limit no
+# longer caps how many bids a batch holds. Bids hold no connection while they wait;
+# other requests beyond the pool's connections would wait for one in their threads.
 REQUEST_THREADS = env.int("REQUEST_THREADS", default=24)
 
 REDIS_URL = env("REDIS_URL", default="")
