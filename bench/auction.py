@@ -36,7 +36,9 @@ reach to the watchers are timed. Figures:
 - bid → answer p50/p95 (frame → `bid_ack`, or POST → response);
 - answer → every watcher has a state at or past the bid's version, p50/p95;
 - over HTTP, processed bids/s against bare signed-in POSTs/s of the trivial /healthz/
-  view on K connections.
+  view on K connections, and the same in server CPU: a bare POST's against a processed
+  bid's (the bids' processes; the rates swing with the share of the machine the
+  server gets, the CPU times much less).
 
 With --socket-servers N the watchers' sockets go to N server processes of their own,
 as a proxy routing `/ws/` to socket processes would send them, and the bids and the
@@ -232,6 +234,7 @@ def figures(clients: dict, seconds: float, wave_every: float = 0) -> dict:
         "sent": len(first),
         "copies": len(answers) - len(first),
         "accepted": len(accepted),
+        "processed": len(decided),
         "span_s": round(span, 1),
         "processed_per_s": round(len(decided) / span, 1) if span else None,
         "accepted_per_s": round(len(accepted) / span, 1) if span else None,
@@ -347,7 +350,11 @@ async def bare_post_baseline(servers: list[str], cookies: list[str], seconds: fl
     elapsed = time.time() - started
     for http in https:
         http.close()
-    return {"connections": len(https), "posts_per_s": round(len(done) / elapsed, 1)}
+    return {
+        "connections": len(https),
+        "posts": len(done),
+        "posts_per_s": round(len(done) / elapsed, 1),
+    }
 
 
 def run_case(case_name: str, seed: dict, servers: dict, database_url: str, args, pids: dict):
@@ -382,11 +389,23 @@ def run_case(case_name: str, seed: dict, servers: dict, database_url: str, args,
     if transport == "http":
         progress(f"K={k}: bare POST baseline, {k} connections")
         cookies = [f"{seed['cookie']}={session}" for session in seed["sessions"][:k]]
+        cpu_before = sum(cpu_seconds(pid) for pid in pids["web"])
         bare = asyncio.run(bare_post_baseline(servers["web"], cookies, args.baseline_seconds))
+        bare_cpu = sum(cpu_seconds(pid) for pid in pids["web"]) - cpu_before
         result["bare_post"] = bare
         result["ratio_processed_to_bare_post"] = ratio(
             result["processed_per_s"], bare["posts_per_s"], 3
         )
+        if pids["web"] and bare["posts"] and result["processed"]:
+            # The same ratio in server CPU: what the machine's other work does to both
+            # rates (the server given less of a core) it does to neither CPU time much.
+            bare["server_cpu_ms"] = round(1000 * bare_cpu / bare["posts"], 2)
+            result["server_cpu_per_processed_ms"] = round(
+                1000 * clients["server_cpu"] / result["processed"], 2
+            )
+            result["cpu_ratio_bare_post_to_processed"] = ratio(
+                bare["server_cpu_ms"], result["server_cpu_per_processed_ms"], 3
+            )
     return result
 
 
@@ -429,6 +448,12 @@ def print_case(result: dict) -> None:
             f"  bare POST /healthz/, signed in: {bare['posts_per_s']}/s on "
             f"{bare['connections']} connections; processed / bare = "
             f"{result['ratio_processed_to_bare_post']}"
+        )
+    if "cpu_ratio_bare_post_to_processed" in result:
+        print(
+            f"  server CPU a bare POST {result['bare_post']['server_cpu_ms']} ms, a processed "
+            f"bid {result['server_cpu_per_processed_ms']} ms; bare ÷ processed = "
+            f"{result['cpu_ratio_bare_post_to_processed']}"
         )
     check = result["history"]
     verdict = "ok" if check["ok"] else f"VIOLATED {check['violations']}"
