@@ -11,7 +11,7 @@ from channels.testing import HttpCommunicator
 
 from bazaar.asgi import application, django_asgi_app
 from bazaar.group_commit import GroupCommit
-from bazaar.handlers import turn_given_back
+from bazaar.handlers import Turns, turn_given_back
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -85,9 +85,14 @@ async def test_a_bid_waiting_for_its_batch_gives_its_turn_to_the_next_request(
     assert batches == [[0], [1, 2]]
 
 
-async def test_a_turn_given_back_is_taken_again_before_the_request_goes_on(monkeypatch, settings):
+async def test_a_turn_given_back_is_taken_again_ahead_of_requests_not_yet_begun(
+    monkeypatch, settings
+):
+    """One turn: `waits` gives it back, `other` takes it, `new` asks for it meanwhile.
+    When `other` is done, `waits` goes on first: a bid named to write its batch must not
+    wait behind every request that came since."""
     settings.REQUEST_THREADS = 1
-    waiting, release = threading.Event(), threading.Event()
+    waiting, other_in, release = threading.Event(), threading.Event(), threading.Event()
     order: list[str] = []
 
     def chain(name):
@@ -97,7 +102,8 @@ async def test_a_turn_given_back_is_taken_again_before_the_request_goes_on(monke
                 assert release.wait(5)
         order.append(f"{name} goes on")
         if name == "other":
-            release.set()
+            other_in.set()
+            assert release.wait(5)
             time.sleep(0.05)  # still holding the one turn
         order.append(f"{name} done")
         return name
@@ -105,8 +111,31 @@ async def test_a_turn_given_back_is_taken_again_before_the_request_goes_on(monke
     monkeypatch.setattr(
         django_asgi_app, "threaded_chain", sync_to_async(chain, thread_sensitive=False)
     )
-    waits = asyncio.ensure_future(django_asgi_app._middleware_chain("waits"))
+    request = django_asgi_app._middleware_chain
+    waits = asyncio.ensure_future(request("waits"))
     assert await asyncio.to_thread(waiting.wait, 5)
-    other = await django_asgi_app._middleware_chain("other")
-    assert (other, await waits) == ("other", "waits")
-    assert order == ["other goes on", "other done", "waits goes on", "waits done"]
+    other = asyncio.ensure_future(request("other"))
+    assert await asyncio.to_thread(other_in.wait, 5)
+    new = asyncio.ensure_future(request("new"))
+    await asyncio.sleep(0.05)  # `new` waits for the turn `other` holds
+    release.set()
+    assert await asyncio.wait_for(asyncio.gather(waits, other, new), 5) == ["waits", "other", "new"]
+    assert order == [
+        "other goes on",
+        "other done",
+        "waits goes on",
+        "waits done",
+        "new goes on",
+        "new done",
+    ]
+
+
+async def test_a_request_cancelled_while_waiting_for_a_turn_takes_none():
+    turns = Turns(1)
+    await turns.take()
+    late = asyncio.ensure_future(turns.take())
+    await asyncio.sleep(0)
+    late.cancel()
+    turns.give()
+    await asyncio.sleep(0)
+    assert turns.free == 1  # the turn was not handed to the cancelled waiter
