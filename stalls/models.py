@@ -305,7 +305,8 @@ class StockEvent(models.Model):
 
 
 class ChatMessage(models.Model):
-    """One accepted chat message. The public id is a ULID: ordering by it is time order."""
+    """One accepted chat message. The public id is a ULID: ordering by it is time order
+    to the millisecond (random within one, bazaar.ids)."""
 
     class Status(models.TextChoices):
         VISIBLE = "visible", "Visible"

@@ -278,8 +278,13 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Those records are dropped this long after the attempt (accounts.services.
 # sign_in_records_expire, daily): long enough to look into an account's misuse.
 SIGN_IN_RECORDS_DAYS = env.int("SIGN_IN_RECORDS_DAYS", default=90)
+# Stall chat is deleted this long after it was written (stalls.room.chat.chat_expire,
+# daily; ASVS V8.3.8): longer than a dispute or a card chargeback takes to be raised,
+# which is what chat is kept to be cited in. A message under an open report, or held
+# and not yet reviewed, waits for the steward.
+CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=365)
 # The privacy notice's edition (/privacy/): sign-up records which one a person read.
-PRIVACY_NOTICE_VERSION = "2026-12-07"
+PRIVACY_NOTICE_VERSION = "2026-12-08"
 # No banner at every start (it came before a refusal's reasons); failures and lockouts
 # are still logged.
 AXES_VERBOSE = False
@@ -501,6 +506,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expire_sign_in_records",
         "schedule": 86400.0,
     },
+    "stalls-expire-chat": {"task": "stalls.tasks.expire_chat", "schedule": 86400.0},
 }
 
 # Live shows (the shows app): LiveKit when LIVEKIT_URL is set, otherwise Janus when
