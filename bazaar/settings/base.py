@@ -14,6 +14,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.conf import global_settings
 
+from bazaar.broker import transport_for
 from bazaar.database import BoundedConnection
 from bazaar.logs import logging_config, sentry_init
 
@@ -369,6 +370,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mesh Bazaar <market@loca
 # itself (`bazaar.runner`), so what they publish reaches the pages it serves.
 JOBS_BACKEND = "celery" if REDIS_URL else "embedded"
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
