@@ -91,9 +91,7 @@
         if (closed || asks === 0 || !receiver) return;
         let packets = 0;
         (await receiver.getStats()).forEach((entry) => { if (entry.type === "inbound-rtp") packets += entry.packetsReceived; });
-        const shown = video || document.querySelector("[data-show-video]");
-        const framed = shown && shown.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA;
-        if (packets > 0 || framed || closed) return; // the stats may lag a frame already shown
+        if (packets > 0 || closed) return;
         mark("keyframe-again");
         send(handleUrl, { janus: "message", body: { request: "configure", substream: layer } }).catch(() => {});
         askForKeyframe(asks - 1);
