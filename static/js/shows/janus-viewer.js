@@ -12,14 +12,6 @@
   const LOW = 0; // substream 0 is the 480p layer, 1 the high one
   const HIGH = 1;
   const SMALL_PLAYER_PX = 640;
-  // Janus asks the seller for a keyframe once, when this viewer's connection is up, and
-  // the seller's browser ignores a request within 300 ms of its last keyframe (WebRTC's
-  // minimum interval): a viewer connected just after another's keyframe waited for the
-  // next one anyone asked for. While no packet of the video has come (Janus relays
-  // nothing to a new subscriber before a keyframe), it asks again this long after the
-  // connection and after each ask, at most this often: never while a keyframe is coming.
-  const KEYFRAME_AGAIN_MS = 300;
-  const KEYFRAME_ASKS = 3;
   const mark = (step) => { try { performance.mark(`show:${step}`); } catch (error) { /* no User Timing */ } };
   const transaction = () => Math.random().toString(36).slice(2);
 
@@ -83,21 +75,6 @@
     const ready = new Promise((resolve, reject) => { settle = { resolve, reject }; });
     ready.catch(() => {});
 
-    // Before its first frame Janus takes a "configure" of the layer as a change of
-    // layer, and asks the seller for a keyframe.
-    function askForKeyframe(asks = KEYFRAME_ASKS) {
-      setTimeout(async () => {
-        const receiver = pc && pc.getReceivers().find((r) => r.track && r.track.kind === "video");
-        if (closed || asks === 0 || !receiver) return;
-        let packets = 0;
-        (await receiver.getStats()).forEach((entry) => { if (entry.type === "inbound-rtp") packets += entry.packetsReceived; });
-        if (packets > 0 || closed) return;
-        mark("keyframe-again");
-        send(handleUrl, { janus: "message", body: { request: "configure", substream: layer } }).catch(() => {});
-        askForKeyframe(asks - 1);
-      }, KEYFRAME_AGAIN_MS);
-    }
-
     function chooseLayer() {
       const wanted = wantedLayer(video || document.querySelector("[data-show-video]"));
       if (wanted === layer || !handleUrl) return;
@@ -123,9 +100,6 @@
         if (state === "connected" || state === "completed") mark("ice");
         if (state === "failed" || state === "disconnected") report("onLost", state);
       };
-      pc.addEventListener("connectionstatechange", () => {
-        if (pc.connectionState === "connected") askForKeyframe();
-      });
       await pc.setRemoteDescription(offer);
       const local = serverSpeaksFirst(await pc.createAnswer());
       // The answer goes to Janus as soon as it is made, before this page's main thread
