@@ -251,7 +251,7 @@ def _writes_from_rows(offers) -> list[LadderWrite]:
         LadderWrite(
             stall_id=stall_id,
             stall_public_id=rows[0].item.stall.public_id,
-            entries=[offer_entry(offer) for offer in sorted(rows, key=lambda o: o.public_id)],
+            entries=[offer_entry(offer) for offer in sorted(rows, key=lambda o: o.pk)],
         )
         for stall_id, rows in by_stall.items()
     ]

@@ -113,7 +113,7 @@ def offer_for_party(*, user, public_id: str) -> Offer:
 def item_ladder(*, item: Item) -> list[dict]:
     """The item's most recent offers as the stall document's entries, newest first,
     with the status as of now: what everyone in the stall sees."""
-    offers = _related(item.offers.order_by("-public_id"))[:LADDER_LENGTH]
+    offers = _related(item.offers.order_by("-id"))[:LADDER_LENGTH]
     return [{**offer_entry(offer), "status": offer_status(offer)} for offer in offers]
 
 
@@ -146,11 +146,11 @@ class Thread:
 def _threads(offers: QuerySet[Offer]) -> list[Thread]:
     """Offers grouped by thread, threads newest first."""
     grouped: dict[str, list[Offer]] = {}
-    for offer in _related(offers.order_by("public_id")):
+    for offer in _related(offers.order_by("id")):
         grouped.setdefault(offer.thread, []).append(offer)
     return sorted(
         (Thread(offers=offers) for offers in grouped.values()),
-        key=lambda thread: thread.latest.public_id,
+        key=lambda thread: thread.latest.pk,
         reverse=True,
     )
 
@@ -167,7 +167,7 @@ class BuyerView:
 def item_offers_for_buyer(*, buyer, item: Item, available: int) -> BuyerView:
     """The buyer's latest thread on the item, and whether they may open a new one."""
     mine = Offer.objects.filter(buyer=buyer, item=item)
-    threads = _threads(mine.filter(thread__in=mine.order_by("-public_id").values("thread")[:1]))
+    threads = _threads(mine.filter(thread__in=mine.order_by("-id").values("thread")[:1]))
     thread = threads[0] if threads else None
     sent = mine.filter(side=Offer.Side.BUYER).count()
     left = max(AMOUNTS_PER_ITEM - sent, 0)
@@ -209,7 +209,7 @@ def seller_offer_items(*, user) -> list[dict]:
 
 def offers_for_buyer(*, user, limit: int = 50) -> list[Thread]:
     """The buyer's threads on every item, newest first ("my offers")."""
-    recent = Offer.objects.filter(buyer=user).order_by("-public_id").values("thread")[: limit * 5]
+    recent = Offer.objects.filter(buyer=user).order_by("-id").values("thread")[: limit * 5]
     return _threads(Offer.objects.filter(buyer=user, thread__in=recent))[:limit]
 
 

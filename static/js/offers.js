@@ -41,30 +41,38 @@
     return entry.status;
   }
 
+  function made(tag, className, text = "") {
+    const element = document.createElement(tag);
+    element.className = className;
+    element.textContent = text;
+    return element;
+  }
+
   function rung(entry) {
     const row = document.createElement("li");
     const status = statusNow(entry);
     row.className = `rung side-${entry.side} status-${status}`;
     row.dataset.offer = entry.id;
-    const who = document.createElement("span");
-    who.className = "rung-who";
     const counter = entry.answers ? "↳ " : "";
-    who.textContent = entry.side === "seller" ? "↳ seller" : `${counter}${entry.buyer}`;
-    const amount = document.createElement("span");
-    amount.className = "rung-amount";
-    amount.textContent = entry.amount;
-    const label = document.createElement("span");
-    label.className = "rung-status";
-    label.textContent = status;
-    row.append(who, " ", amount, " ", label);
+    const who = entry.side === "seller" ? "↳ seller" : `${counter}${entry.buyer}`;
+    row.append(made("span", "rung-who", who), " ", made("span", "rung-amount", entry.amount));
+    row.append(" ", made("span", "rung-status", status));
     return row;
+  }
+
+  /** Newest first by when each offer was made (`at`: UTC to the microsecond; ids are
+   * random within a millisecond, bazaar.ids), an answer above the offer it answers. */
+  function newestFirst(a, b) {
+    if (a.answers === b.id || b.answers === a.id) return a.answers === b.id ? -1 : 1;
+    if (a.at !== b.at) return a.at < b.at ? 1 : -1;
+    return a.id < b.id ? 1 : -1;
   }
 
   function ladderFill(list) {
     if (state.entries === null) return; // not synced yet: the server's rendering stays
     const entries = state.entries
       .filter((entry) => entry.item === list.dataset.offerLadder)
-      .sort((a, b) => (a.id < b.id ? 1 : -1))
+      .sort(newestFirst)
       .slice(0, LADDER_LENGTH);
     if (!entries.length) {
       const none = document.createElement("li");
@@ -90,8 +98,7 @@
         continue;
       }
       if (!badge) {
-        badge = document.createElement("span");
-        badge.className = "offer-badge";
+        badge = made("span", "offer-badge");
         badge.dataset.offerBadge = "";
         (card.querySelector(".body") || card).append(badge);
       }
@@ -182,8 +189,7 @@
   function toastShelf() {
     let shelf = document.querySelector("[data-offer-toasts]");
     if (!shelf) {
-      shelf = document.createElement("div");
-      shelf.className = "offer-toasts";
+      shelf = made("div", "offer-toasts");
       shelf.dataset.offerToasts = "";
       // Each toast is said once as it arrives, not the whole shelf again.
       shelf.setAttribute("role", "log");
@@ -195,21 +201,14 @@
   }
 
   function toast(frame) {
-    const box = document.createElement("div");
-    box.className = `offer-toast event-${frame.event}`;
+    const box = made("div", `offer-toast event-${frame.event}`);
     box.dataset.event = frame.event;
     box.dataset.offer = frame.offer.id;
-    const text = document.createElement("p");
-    text.className = "offer-toast-text";
-    text.textContent = toastText(frame);
-    box.append(text);
+    box.append(made("p", "offer-toast-text", toastText(frame)));
     // The other side's note, with their new amount (never my own words back to me).
     const theirs = frame.offer.side !== frame.role && (frame.event === "new" || frame.event === "countered");
     if (frame.offer.message && theirs) {
-      const note = document.createElement("q");
-      note.className = "offer-message";
-      note.textContent = frame.offer.message;
-      box.append(note);
+      box.append(made("q", "offer-message", frame.offer.message));
     }
     const close = document.createElement("button");
     close.type = "button";
@@ -307,16 +306,14 @@
   /** No item in the drawer: ask which one, above the composer. */
   function chooser(value, anchor) {
     chooserClose();
-    const box = document.createElement("div");
-    box.className = "offer-chooser";
+    const box = made("div", "offer-chooser");
     box.dataset.offerChooser = "";
     box.setAttribute("role", "group");
     const question = document.createElement("p");
     question.textContent = `Offer ${value} on which item?`;
     box.setAttribute("aria-label", question.textContent);
     box.append(question);
-    const list = document.createElement("div");
-    list.className = "offer-chooser-items";
+    const list = made("div", "offer-chooser-items");
     for (const card of document.querySelectorAll(".item-card[id^='item-']")) {
       const title = card.querySelector("strong");
       const button = document.createElement("button");

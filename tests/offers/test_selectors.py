@@ -1,15 +1,25 @@
-"""The buyer's accepted offers for a page's items (offers.selectors), read by buyer in
-one compiled query and picked out for the items asked about."""
+"""offers.selectors: the buyer's accepted offers for a page's items, read by buyer in
+one compiled query and picked out for the items asked about; threads in the order
+their offers were made."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from ulid import ULID
 
+from bazaar import ids
 from bazaar.ids import new_ulid
 from offers.models import Offer
-from offers.selectors import accepted_offers_for_items
-from offers.services import offer_accept
+from offers.selectors import (
+    accepted_offers_for_items,
+    item_ladder,
+    item_live_threads_for_seller,
+    item_offers_for_buyer,
+    offers_for_buyer,
+)
+from offers.services import offer_accept, offer_counter
 from tests.offers.conftest import offered
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +77,23 @@ def test_a_pages_accepted_offers_are_kept_until_one_of_the_buyers_changes(
     swept = max(offer.expires_at for offer in (on_lamp, on_clock, on_vase))
     on_commit(offers_expire_due, now=swept + timedelta(seconds=1))
     assert accepted_offers_shown(buyer=buyer, items=[*items, vase_too]) == {}
+
+
+def test_a_counter_whose_id_sorts_first_is_still_the_threads_latest(
+    buyer, seller, item, monkeypatch
+):
+    """Ids are random within a millisecond (bazaar.ids): a counter made in the same one
+    as the offer it answers may get the smaller id, and is still the latest."""
+    descending = itertools.count(int(ULID()), -1)
+    monkeypatch.setattr(ids._generator, "generate", lambda: ULID.from_int(next(descending)))
+    offer = offered(buyer, item)
+    reply = offer_counter(
+        actor=seller, offer=offer, amount_cents=2400, message="", idempotency_key="counter-1"
+    )
+    assert reply.public_id < offer.public_id
+
+    thread = item_offers_for_buyer(buyer=buyer, item=item, available=1).thread
+    assert (thread.latest, thread.turn) == (reply, Offer.Side.BUYER)
+    assert [entry["id"] for entry in item_ladder(item=item)] == [reply.public_id, offer.public_id]
+    assert offers_for_buyer(user=buyer)[0].latest == reply
+    assert [t.latest for t in item_live_threads_for_seller(item=item)] == [reply]
