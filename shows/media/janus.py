@@ -15,6 +15,7 @@ from settings so nothing about a room needs storing.
 """
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -305,18 +306,18 @@ class _HandlesReady:
 
     def _keep(self) -> None:
         try:
-            while time.monotonic() - self._last_taken < HANDLES_IDLE_SECONDS:
-                self._fill()
-                if not self._wanted.wait(HANDLES_KEEPALIVE_SECONDS):
-                    self._keep_alive()
-                self._wanted.clear()
-        except MediaUnavailable:
-            pass
-        with self._lock:
-            ending, self._keeper = list(self._ready), None
-            self._ready.clear()
-        for session, _handle in ending:
-            _destroy_quietly(f"{self._url}/{session}", _server_token())
+            with contextlib.suppress(MediaUnavailable):  # Janus away: the next take restarts
+                while time.monotonic() - self._last_taken < HANDLES_IDLE_SECONDS:
+                    self._wanted.clear()  # before filling: a take meanwhile fills again
+                    self._fill()
+                    if not self._wanted.wait(HANDLES_KEEPALIVE_SECONDS):
+                        self._keep_alive()
+        finally:
+            with self._lock:
+                ending, self._keeper = list(self._ready), None
+                self._ready.clear()
+            for session, _handle in ending:
+                _destroy_quietly(f"{self._url}/{session}", _server_token())
 
     def _fill(self) -> None:
         while len(self._ready) < HANDLES_READY:
