@@ -14,6 +14,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.conf import global_settings
 
+from bazaar.broker import transport_for
 from bazaar.database import BoundedConnection
 from bazaar.logs import logging_config, sentry_init
 
@@ -278,8 +279,13 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Those records are dropped this long after the attempt (accounts.services.
 # sign_in_records_expire, daily): long enough to look into an account's misuse.
 SIGN_IN_RECORDS_DAYS = env.int("SIGN_IN_RECORDS_DAYS", default=90)
+# Stall chat is deleted this long after it was written (stalls.room.chat.chat_expire,
+# daily; ASVS V8.3.8): longer than a dispute or a card chargeback takes to be raised,
+# which is what chat is kept to be cited in. A message under an open report, or held
+# and not yet reviewed, waits for the steward.
+CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=365)
 # The privacy notice's edition (/privacy/): sign-up records which one a person read.
-PRIVACY_NOTICE_VERSION = "2026-12-07"
+PRIVACY_NOTICE_VERSION = "2026-12-08"
 # No banner at every start (it came before a refusal's reasons); failures and lockouts
 # are still logged.
 AXES_VERBOSE = False
@@ -364,6 +370,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mesh Bazaar <market@loca
 # itself (`bazaar.runner`), so what they publish reaches the pages it serves.
 JOBS_BACKEND = "celery" if REDIS_URL else "embedded"
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -501,6 +508,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expire_sign_in_records",
         "schedule": 86400.0,
     },
+    "stalls-expire-chat": {"task": "stalls.tasks.expire_chat", "schedule": 86400.0},
 }
 
 # Live shows (the shows app): LiveKit when LIVEKIT_URL is set, otherwise Janus when
