@@ -16,17 +16,31 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bazaar.settings.local")
 class Task(CeleryTask):
     """Celery's task, except that without a broker (`JOBS_BACKEND = "embedded"`) a
     `delay()` or `apply_async()` becomes a `bazaar.Job` row instead of a message that
-    nothing would ever read."""
+    nothing would ever read; with one, its arguments are shown by `_shown`."""
 
     def apply_async(self, args=None, kwargs=None, **options):
         from bazaar import jobs
 
         if not jobs.embedded():
+            options.setdefault("argsrepr", _shown(args or ()))
+            options.setdefault("kwargsrepr", _shown(kwargs or {}))
             return super().apply_async(args, kwargs, **options)
         if args:
             raise TypeError(f"{self.name}: embedded jobs take keyword arguments only")
         jobs.job_enqueue(task=self.name, kwargs=kwargs or {}, countdown=options.get("countdown"))
         return None
+
+
+# As long as Celery's own shown arguments (`argsrepr_maxsize`).
+SHOWN_ARGUMENTS_MAX = 1024
+
+
+def _shown(arguments) -> str:
+    """A job's arguments as its message shows them (the worker's log): Python's repr.
+    Celery's `saferepr` walks them item by item, guarding against recursive and
+    endless values that jobs, queued with a row's ids and short texts, never carry;
+    it was a sixth of an offer action's `apply_async` (issue 15, session offers12)."""
+    return repr(arguments)[:SHOWN_ARGUMENTS_MAX]
 
 
 class PoolKeepingWorkerFixup(DjangoWorkerFixup):

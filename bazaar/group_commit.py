@@ -26,6 +26,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from bazaar.handlers import turn_given_back
+
 
 @dataclass
 class _Ticket:
@@ -122,9 +124,12 @@ class GroupCommit:
             then()
 
     def run(self, key: Hashable, request):
-        """Submit and wait, in a thread that may use the database (a sync view)."""
+        """Submit and wait, in a thread that may use the database (a sync view). A
+        request's thread gives its turn back while it waits (`bazaar.handlers`), so
+        the bids of a batch are not capped by the process's request threads."""
         ticket = self.submit(key, request)
-        wait([ticket.done, ticket.lead], return_when=FIRST_COMPLETED)
+        with turn_given_back():
+            wait([ticket.done, ticket.lead], return_when=FIRST_COMPLETED)
         if not ticket.done.done():
             self.write_batch(key)
         try:

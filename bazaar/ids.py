@@ -12,17 +12,29 @@ ULID_PATTERN = "[0-9A-HJKMNP-TV-Z]{26}"
 # order of creation within one (which offer of a thread is the latest) orders by the
 # primary key.
 _generator = ULIDGenerator(policy=PureRandomPolicy())
+# Chat messages keep python-ulid's counting up: a room's conversation is ordered by
+# id everywhere (the document, the client, scrolling back), one process's messages
+# of one millisecond must keep the order they were written in, and a chat id names a
+# message everyone in the room reads (a held one is shown only to its author and
+# stewards, whoever asks for it by id).
+_ordered_generator = ULIDGenerator()
 
 
 def new_ulid() -> str:
     return str(_generator.generate())
 
 
+def new_ordered_ulid() -> str:
+    """A ULID greater than any this process made before in the same millisecond."""
+    return str(_ordered_generator.generate())
+
+
 class PublicIdField(models.CharField):
     """A unique, immutable ULID assigned on creation."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.update(max_length=26, unique=True, editable=False, default=new_ulid)
+        kwargs.setdefault("default", new_ulid)
+        kwargs.update(max_length=26, unique=True, editable=False)
         super().__init__(*args, **kwargs)
 
     def deconstruct(self):

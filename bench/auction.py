@@ -6,6 +6,7 @@ the same run.
     .venv/bin/python bench/auction.py                         # K = 100, W = 1000, socket and HTTP
     .venv/bin/python bench/auction.py --bidders 10,100 --watchers 200 --transports socket
     .venv/bin/python bench/auction.py --servers 2             # spread over 2 server processes
+    .venv/bin/python bench/auction.py --socket-servers 1      # watchers on a process of their own
     .venv/bin/python bench/auction.py --server uvicorn        # gunicorn + uvicorn, as production
 
 It creates a fresh PostgreSQL database (--postgres, dropped at the end), migrates it,
@@ -35,7 +36,14 @@ reach to the watchers are timed. Figures:
 - bid → answer p50/p95 (frame → `bid_ack`, or POST → response);
 - answer → every watcher has a state at or past the bid's version, p50/p95;
 - over HTTP, processed bids/s against bare signed-in POSTs/s of the trivial /healthz/
-  view on K connections.
+  view on K connections, and the same in server CPU: a bare POST's against a processed
+  bid's (the bids' processes; the rates swing with the share of the machine the
+  server gets, the CPU times much less).
+
+With --socket-servers N the watchers' sockets go to N server processes of their own,
+as a proxy routing `/ws/` to socket processes would send them, and the bids and the
+bare POSTs to the --servers processes: both sides of the HTTP ratio are then measured
+on the same processes. Each group's CPU is reported apart.
 
 Then the history check (bench/_history.py): every accepted bid stored as told, the high
 bid only rising, the leader the highest accepted bid, every copy of a key told the same.
@@ -143,7 +151,9 @@ def seen_by_all(version: int, answered: float, watchers: list) -> float | None:
     return latest - answered
 
 
-def run_clients(case: dict, config: dict, seed: dict, k: int, watchers: int, pids) -> dict:
+def run_clients(
+    case: dict, config: dict, seed: dict, k: int, watchers: int, pids, socket_pids
+) -> dict:
     """One burst: K bidders and the watchers in their processes; their reports."""
     context = multiprocessing.get_context("fork")
     watcher_shares = [WATCHERS_PER_PROCESS] * (watchers // WATCHERS_PER_PROCESS)
@@ -160,7 +170,14 @@ def run_clients(case: dict, config: dict, seed: dict, k: int, watchers: int, pid
         )
     ] + [
         context.Process(
-            target=watchers_process, args=(base | {"offset": n + 1}, share, start, end, results)
+            target=watchers_process,
+            args=(
+                base | {"servers": config["watch_servers"], "offset": n + 1},
+                share,
+                start,
+                end,
+                results,
+            ),
         )
         for n, share in enumerate(watcher_shares)
     ]
@@ -169,9 +186,12 @@ def run_clients(case: dict, config: dict, seed: dict, k: int, watchers: int, pid
     try:
         start.wait(timeout=120 + watchers / 20)
         started = time.time()
-        cpu_start = sum(cpu_seconds(pid) for pid in pids)
+        cpu_start = [sum(cpu_seconds(pid) for pid in group) for group in (pids, socket_pids)]
         outputs = [results.get(timeout=config["seconds"] + 120)]  # the bidders report first
-        server_cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_start
+        server_cpu, socket_server_cpu = (
+            sum(cpu_seconds(pid) for pid in group) - before
+            for group, before in zip((pids, socket_pids), cpu_start, strict=True)
+        )
         end.wait(timeout=60)
         outputs += [results.get(timeout=QUIET_LIMIT_SECONDS + 60) for _ in watcher_shares]
     finally:
@@ -181,7 +201,13 @@ def run_clients(case: dict, config: dict, seed: dict, k: int, watchers: int, pid
                 process.kill()
     bidders = next(output for output in outputs if "answers" in output)
     seen = [w for output in outputs for w in output.get("watchers", [])]
-    return {"started": started, "server_cpu": server_cpu, **bidders, "watchers": seen}
+    return {
+        "started": started,
+        "server_cpu": server_cpu,
+        "socket_server_cpu": socket_server_cpu,
+        **bidders,
+        "watchers": seen,
+    }
 
 
 def per_wave_ms(answers: list[dict], started: float, wave_every: float) -> list[dict]:
@@ -208,6 +234,7 @@ def figures(clients: dict, seconds: float, wave_every: float = 0) -> dict:
         "sent": len(first),
         "copies": len(answers) - len(first),
         "accepted": len(accepted),
+        "processed": len(decided),
         "span_s": round(span, 1),
         "processed_per_s": round(len(decided) / span, 1) if span else None,
         "accepted_per_s": round(len(accepted) / span, 1) if span else None,
@@ -223,6 +250,7 @@ def figures(clients: dict, seconds: float, wave_every: float = 0) -> dict:
         "refused": codes,
         "errors": clients["errors"],
         "server_cpu_per_s": round(clients["server_cpu"] / seconds, 2),
+        "socket_server_cpu_per_s": round(clients["socket_server_cpu"] / seconds, 2),
     }
 
 
@@ -322,17 +350,22 @@ async def bare_post_baseline(servers: list[str], cookies: list[str], seconds: fl
     elapsed = time.time() - started
     for http in https:
         http.close()
-    return {"connections": len(https), "posts_per_s": round(len(done) / elapsed, 1)}
+    return {
+        "connections": len(https),
+        "posts": len(done),
+        "posts_per_s": round(len(done) / elapsed, 1),
+    }
 
 
-def run_case(case_name: str, seed: dict, servers: list[str], database_url: str, args, pids):
+def run_case(case_name: str, seed: dict, servers: dict, database_url: str, args, pids: dict):
     k, transport, *waves = case_name.split(":")
     k = int(k)
     pace = f"in waves every {args.wave_every} s" if waves else "back to back"
     case = seed["auctions"][case_name]
     progress(f"K={k} over {transport}, {pace}: {k} bidders and {args.watchers} watchers connecting")
     config = {
-        "servers": servers,
+        "servers": servers["web"],
+        "watch_servers": servers["sockets"] or servers["web"],
         "transport": transport,
         "rate": args.rate,
         "seconds": args.seconds,
@@ -340,7 +373,7 @@ def run_case(case_name: str, seed: dict, servers: list[str], database_url: str, 
         "quiet_limit": QUIET_LIMIT_SECONDS,
         "wave_every": args.wave_every if waves else 0,
     }
-    clients = run_clients(case, config, seed, k, args.watchers, pids)
+    clients = run_clients(case, config, seed, k, args.watchers, pids["web"], pids["sockets"])
     result = {
         "bidders": k,
         "transport": transport,
@@ -356,11 +389,23 @@ def run_case(case_name: str, seed: dict, servers: list[str], database_url: str, 
     if transport == "http":
         progress(f"K={k}: bare POST baseline, {k} connections")
         cookies = [f"{seed['cookie']}={session}" for session in seed["sessions"][:k]]
-        bare = asyncio.run(bare_post_baseline(servers, cookies, args.baseline_seconds))
+        cpu_before = sum(cpu_seconds(pid) for pid in pids["web"])
+        bare = asyncio.run(bare_post_baseline(servers["web"], cookies, args.baseline_seconds))
+        bare_cpu = sum(cpu_seconds(pid) for pid in pids["web"]) - cpu_before
         result["bare_post"] = bare
         result["ratio_processed_to_bare_post"] = ratio(
             result["processed_per_s"], bare["posts_per_s"], 3
         )
+        if pids["web"] and bare["posts"] and result["processed"]:
+            # The same ratio in server CPU: what the machine's other work does to both
+            # rates (the server given less of a core) it does to neither CPU time much.
+            bare["server_cpu_ms"] = round(1000 * bare_cpu / bare["posts"], 2)
+            result["server_cpu_per_processed_ms"] = round(
+                1000 * clients["server_cpu"] / result["processed"], 2
+            )
+            result["cpu_ratio_bare_post_to_processed"] = ratio(
+                bare["server_cpu_ms"], result["server_cpu_per_processed_ms"], 3
+            )
     return result
 
 
@@ -375,6 +420,11 @@ def print_case(result: dict) -> None:
         f"{result['accepted']} accepted; {result['processed_per_s']} processed/s "
         f"({result['accepted_per_s']} accepted/s) over {result['span_s']} s; "
         f"server CPU {result['server_cpu_per_s']} s/s"
+        + (
+            f" (the socket servers' {result['socket_server_cpu_per_s']} s/s more)"
+            if result["socket_server_cpu_per_s"]
+            else ""
+        )
     )
     for label, stats in (
         ("  bid → answer", result["answer_ms"]),
@@ -398,6 +448,12 @@ def print_case(result: dict) -> None:
             f"  bare POST /healthz/, signed in: {bare['posts_per_s']}/s on "
             f"{bare['connections']} connections; processed / bare = "
             f"{result['ratio_processed_to_bare_post']}"
+        )
+    if "cpu_ratio_bare_post_to_processed" in result:
+        print(
+            f"  server CPU a bare POST {result['bare_post']['server_cpu_ms']} ms, a processed "
+            f"bid {result['server_cpu_per_processed_ms']} ms; bare ÷ processed = "
+            f"{result['cpu_ratio_bare_post_to_processed']}"
         )
     check = result["history"]
     verdict = "ok" if check["ok"] else f"VIOLATED {check['violations']}"
@@ -423,6 +479,12 @@ def parse_args(argv):
     parser.add_argument("--watchers", type=int, default=WATCHERS, help="watch-only sockets")
     parser.add_argument("--transports", default=",".join(TRANSPORTS), help="socket,http")
     parser.add_argument("--servers", type=int, default=1, help="server processes (default 1)")
+    parser.add_argument(
+        "--socket-servers",
+        type=int,
+        default=0,
+        help="server processes of the watchers' sockets alone (default 0: they share --servers)",
+    )
     add_server(parser)
     parser.add_argument("--seconds", type=float, default=8.0, help="burst length")
     parser.add_argument("--baseline-seconds", type=float, default=5.0)
@@ -476,7 +538,10 @@ def run(args, cases: list[str]) -> dict:
             if not database_url.startswith("postgres"):
                 sys.exit("--url needs DATABASE_URL: the PostgreSQL database of that server")
             env = server_env(database_url=database_url, media_root=workdir / "media")
-            servers, pids = [args.url.rstrip("/")], []
+            servers, pids = (
+                {"web": [args.url.rstrip("/")], "sockets": []},
+                {"web": [], "sockets": []},
+            )
         else:
             name = bench_database_name("auction")
             database_url = stack.enter_context(postgres_database(args.postgres, name))
@@ -487,18 +552,28 @@ def run(args, cases: list[str]) -> dict:
             env["BID_PACE"] = "off"
             progress("migrating a fresh PostgreSQL database")
             migrate(env)
-            servers, pids = [], []
+            servers, pids = {"web": [], "sockets": []}, {"web": [], "sockets": []}
         progress(f"seeding {bidders} bidders with sessions and saved test cards")
         seed = seed_market(env, bidders, cases, f"bench{os.getpid()}")
-        for number in range(0 if args.url else args.servers):
-            base_url, process = stack.enter_context(
-                daphne_process(
-                    env=env, log_path=workdir / f"server{number}.log", server=args.server
+        counts = (
+            {"web": 0, "sockets": 0}
+            if args.url
+            else {
+                "web": args.servers,
+                "sockets": args.socket_servers,
+            }
+        )
+        for role, count in counts.items():
+            for number in range(count):
+                base_url, process = stack.enter_context(
+                    daphne_process(
+                        env=env, log_path=workdir / f"{role}{number}.log", server=args.server
+                    )
                 )
-            )
-            servers.append(base_url)
-            pids.append(process.pid)
-        results["servers"] = len(servers)
+                servers[role].append(base_url)
+                pids[role].append(process.pid)
+        results["servers"] = len(servers["web"])
+        results["socket_servers"] = len(servers["sockets"])
         results["server"] = args.server
         for case in cases:
             result = run_case(case, seed, servers, database_url, args, pids)

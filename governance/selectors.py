@@ -161,6 +161,14 @@ def chat_restriction(*, user, stall) -> Restriction | None:
 # The stewards' queue
 
 
+def chat_under_open_report():
+    """The public ids of chat messages an open report names (a subquery): the message
+    stays while a steward has yet to look at it."""
+    return Report.objects.filter(
+        status=Report.Status.OPEN, target_kind=Report.TargetKind.CHAT
+    ).values("target_ref")
+
+
 def reports_open(*, limit: int) -> tuple[int, list]:
     """Open reports, oldest first, and how many there are."""
     reports = Report.objects.filter(status=Report.Status.OPEN)

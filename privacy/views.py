@@ -31,6 +31,7 @@ def notice(request: HttpRequest) -> HttpResponse:
         "edition": selectors.notice_edition(),
         "analytics_days": settings.ANALYTICS_RETENTION_DAYS,
         "sign_in_records_days": settings.SIGN_IN_RECORDS_DAYS,
+        "chat_days": settings.CHAT_RETENTION_DAYS,
         "session_days": settings.SESSION_COOKIE_AGE // 86400,
     }
     return render(request, "privacy/notice.html", context)

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from bazaar.ids import PublicIdField
+from bazaar.ids import PublicIdField, new_ordered_ulid
 
 from .search import SearchDocumentField, item_document
 
@@ -305,14 +305,15 @@ class StockEvent(models.Model):
 
 
 class ChatMessage(models.Model):
-    """One accepted chat message. The public id is a ULID: ordering by it is time order."""
+    """One accepted chat message. The public id is a ULID that counts up within a
+    millisecond (bazaar.ids.new_ordered_ulid): ordering by it is the order written."""
 
     class Status(models.TextChoices):
         VISIBLE = "visible", "Visible"
         HELD = "held", "Held for review"
         DELETED = "deleted", "Deleted"
 
-    public_id = PublicIdField()
+    public_id = PublicIdField(default=new_ordered_ulid)
     stall = models.ForeignKey(Stall, on_delete=models.CASCADE, related_name="chat_messages")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_messages"

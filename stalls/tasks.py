@@ -6,6 +6,7 @@ from celery import shared_task
 from bazaar.errors import NotFound
 
 from .models import Stall
+from .room.chat import chat_expire
 from .room.document import document_compact
 from .services import reservations_release_expired
 from .uploads import upload_process
@@ -34,6 +35,12 @@ def photo_upload_process(upload_id: int) -> str | None:
 def release_expired_reservations() -> int:
     """Beat, every minute: write the release of reservations whose time ran out."""
     return reservations_release_expired()
+
+
+@shared_task
+def expire_chat() -> int:
+    """Beat, daily: delete stall chat older than CHAT_RETENTION_DAYS."""
+    return chat_expire()
 
 
 @shared_task

@@ -14,6 +14,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.conf import global_settings
 
+from bazaar.broker import transport_for
 from bazaar.database import BoundedConnection
 from bazaar.logs import logging_config, sentry_init
 
@@ -179,11 +180,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Requests of one process in their threads at once (bazaar.handlers); the rest wait in
 # the event loop. Fewer threads leave the event loop (the sockets' frames) more of the
-# GIL, more let more bids by POST share a batch: with a hundred bids by POST in flight
-# and a thousand watchers, 12 threads gave the watchers their state at p95 0.5-0.8 s and
-# 0.36 of bare POSTs in bids, 24 threads 1.3 s and 0.50, no limit 2.5 s and 0.58-0.61
-# (docs/decisions.md). Bids hold no connection while they wait; other requests beyond
-# the pool's connections would wait for one in their threads.
+# GIL: with a hundred bids by POST in flight and a thousand watchers, 12 threads gave
+# the watchers their state at p95 0.5-0.8 s, 24 threads 1.3 s, no limit 2.5 s
+# (docs/decisions.md). A bid waiting for its batch gives its turn back, so the limit no
+# longer caps how many bids a batch holds. Bids hold no connection while they wait;
+# other requests beyond the pool's connections would wait for one in their threads.
 REQUEST_THREADS = env.int("REQUEST_THREADS", default=24)
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -278,8 +279,13 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Those records are dropped this long after the attempt (accounts.services.
 # sign_in_records_expire, daily): long enough to look into an account's misuse.
 SIGN_IN_RECORDS_DAYS = env.int("SIGN_IN_RECORDS_DAYS", default=90)
+# Stall chat is deleted this long after it was written (stalls.room.chat.chat_expire,
+# daily; ASVS V8.3.8): longer than a dispute or a card chargeback takes to be raised,
+# which is what chat is kept to be cited in. A message under an open report, or held
+# and not yet reviewed, waits for the steward.
+CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=365)
 # The privacy notice's edition (/privacy/): sign-up records which one a person read.
-PRIVACY_NOTICE_VERSION = "2026-12-07"
+PRIVACY_NOTICE_VERSION = "2026-12-08"
 # No banner at every start (it came before a refusal's reasons); failures and lockouts
 # are still logged.
 AXES_VERBOSE = False
@@ -364,6 +370,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mesh Bazaar <market@loca
 # itself (`bazaar.runner`), so what they publish reaches the pages it serves.
 JOBS_BACKEND = "celery" if REDIS_URL else "embedded"
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -501,6 +508,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expire_sign_in_records",
         "schedule": 86400.0,
     },
+    "stalls-expire-chat": {"task": "stalls.tasks.expire_chat", "schedule": 86400.0},
 }
 
 # Live shows (the shows app): LiveKit when LIVEKIT_URL is set, otherwise Janus when

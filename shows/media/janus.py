@@ -15,15 +15,18 @@ from settings so nothing about a room needs storing.
 """
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
 import json
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import deque
 from dataclasses import replace
 from secrets import token_hex
 
@@ -44,6 +47,13 @@ HTTP_TIMEOUT = 5.0
 AHEAD_SECONDS = 0.5
 # VideoRoom's simulcast substreams: 0 is the 480p layer, 1 the high one.
 LOW_SUBSTREAM = 0
+# Sessions with a VideoRoom handle kept ready in each server process, so a viewer's
+# subscription made ahead is the join and its offer (two requests to Janus, not four):
+# at most this many, kept alive this often (Janus ends a session silent for its
+# session_timeout, 60 s), for as long as viewers keep coming.
+HANDLES_READY = 2
+HANDLES_KEEPALIVE_SECONDS = 20.0
+HANDLES_IDLE_SECONDS = 600.0
 # The id the seller publishes under (a room has one publisher), so a viewer joins it
 # straight away instead of first asking the room who publishes.
 PUBLISHER_FEED = "seller"
@@ -81,6 +91,10 @@ def room_secret(room: str) -> str:
 class JanusBackend:
     name = "janus"
 
+    def __init__(self) -> None:
+        self._handles: dict[str, _HandlesReady] = {}
+        self._handles_lock = threading.Lock()
+
     def publisher_grant(self, *, room: str, identity: str, name: str) -> Grant:
         grant = self._grant("publisher", room, identity, SELLER_TTL_SECONDS, name)
         allowed = [grant.extra["room_token"]]
@@ -116,16 +130,16 @@ class JanusBackend:
         first frame shows (the server cannot know the player's size). The page's long
         poll keeps the session alive (Janus ends an unused one after its
         session_timeout). The grant as it was when Janus does not answer within
-        AHEAD_SECONDS or nobody publishes yet: the page then subscribes itself."""
+        AHEAD_SECONDS or nobody publishes yet: the page then subscribes itself. The
+        session and its handle come ready-made when this process holds one
+        (_HandlesReady): the join and its offer are then the only requests, and under
+        load each request waits for a core, Janus's threads as much as ours."""
         deadline = time.monotonic() + AHEAD_SECONDS
         try:
-            created = _post(
-                settings.JANUS_API_URL, {"janus": "create", "token": grant.token}, deadline
+            session, handle = self._handles_ready().take() or _session_with_handle(
+                grant.token, deadline
             )
-            base = f"{settings.JANUS_API_URL}/{created['data']['id']}"
-            attached = _post(
-                base, {"janus": "attach", "plugin": PLUGIN, "token": grant.token}, deadline
-            )
+            base = f"{settings.JANUS_API_URL}/{session}"
             join = {
                 "request": "join",
                 "ptype": "subscriber",
@@ -133,7 +147,6 @@ class JanusBackend:
                 "token": grant.extra["room_token"],
                 "streams": [{"feed": grant.extra["feed"], "substream": LOW_SUBSTREAM}],
             }
-            handle = attached["data"]["id"]
             _post(
                 f"{base}/{handle}",
                 {"janus": "message", "body": join, "token": grant.token},
@@ -146,12 +159,20 @@ class JanusBackend:
             _destroy_quietly(base, grant.token)
             return grant
         ahead = {
-            "session": created["data"]["id"],
+            "session": session,
             "handle": handle,
             "jsep": offer,
             "substream": LOW_SUBSTREAM,
         }
         return replace(grant, extra={**grant.extra, "ahead": ahead})
+
+    def _handles_ready(self) -> "_HandlesReady":
+        """This process's ready handles on the configured Janus (made at the first use)."""
+        url = settings.JANUS_API_URL
+        with self._handles_lock:
+            if url not in self._handles:
+                self._handles[url] = _HandlesReady(url)
+            return self._handles[url]
 
     def room_ensure(self, *, room: str) -> None:
         self._request(
@@ -242,3 +263,80 @@ def _destroy_quietly(session_url: str, token: str) -> None:
         _post(session_url, {"janus": "destroy", "token": token}, time.monotonic() + AHEAD_SECONDS)
     except MediaUnavailable:
         return
+
+
+def _session_with_handle(token: str, deadline: float, url: str | None = None) -> tuple[int, int]:
+    """A new Janus session and a VideoRoom handle in it: (session id, handle id)."""
+    url = url or settings.JANUS_API_URL
+    session = _post(url, {"janus": "create", "token": token}, deadline)["data"]["id"]
+    attached = _post(
+        f"{url}/{session}", {"janus": "attach", "plugin": PLUGIN, "token": token}, deadline
+    )
+    return session, attached["data"]["id"]
+
+
+class _HandlesReady:
+    """Up to HANDLES_READY sessions of Janus at `url`, each with a VideoRoom handle not
+    yet joined to any room (so any stall's viewer can take one), made and kept alive by
+    a thread of their own while viewers keep coming: taking one costs no request. The
+    thread starts at the first take, refills after each, and stops (ending what it
+    holds) after HANDLES_IDLE_SECONDS without a take or when Janus does not answer; the
+    next take starts it again. Janus checks each request's own signed token, not the
+    session's maker's, so the page goes on with its own."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._ready: deque[tuple[int, int]] = deque()
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._keeper: threading.Thread | None = None
+        self._last_taken = 0.0
+
+    def take(self) -> tuple[int, int] | None:
+        with self._lock:
+            taken = self._ready.popleft() if self._ready else None
+            self._last_taken = time.monotonic()
+            if self._keeper is None:
+                self._keeper = threading.Thread(
+                    target=self._keep, daemon=True, name="janus-handles"
+                )
+                self._keeper.start()
+        self._wanted.set()
+        return taken
+
+    def _keep(self) -> None:
+        try:
+            with contextlib.suppress(MediaUnavailable):  # Janus away: the next take restarts
+                while time.monotonic() - self._last_taken < HANDLES_IDLE_SECONDS:
+                    self._wanted.clear()  # before filling: a take meanwhile fills again
+                    self._fill()
+                    if not self._wanted.wait(HANDLES_KEEPALIVE_SECONDS):
+                        self._keep_alive()
+        finally:
+            with self._lock:
+                ending, self._keeper = list(self._ready), None
+                self._ready.clear()
+            for session, _handle in ending:
+                _destroy_quietly(f"{self._url}/{session}", _server_token())
+
+    def _fill(self) -> None:
+        while len(self._ready) < HANDLES_READY:
+            made = _session_with_handle(
+                _server_token(), time.monotonic() + HTTP_TIMEOUT, url=self._url
+            )
+            with self._lock:
+                self._ready.append(made)
+
+    def _keep_alive(self) -> None:
+        """One keepalive to each session held; one Janus has ended is dropped."""
+        for made in list(self._ready):
+            try:
+                _post(f"{self._url}/{made[0]}", {"janus": "keepalive", "token": _server_token()})
+            except MediaUnavailable:
+                with self._lock:
+                    if made in self._ready:
+                        self._ready.remove(made)
+
+
+def _server_token() -> str:
+    return session_token(ttl_seconds=SERVER_TTL_SECONDS)

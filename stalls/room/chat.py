@@ -5,8 +5,9 @@ it has committed. Stewards hold, release and delete messages here too.
 """
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -20,11 +21,17 @@ from bazaar.errors import Conflict, Invalid, NotAllowed, RateLimited
 from bazaar.metrics import refusals
 from governance.models import StewardAction
 from governance.moderation import text_flags
-from governance.selectors import chat_restriction, user_is_steward
+from governance.selectors import chat_restriction, chat_under_open_report, user_is_steward
 from governance.services import steward_action_record
 
 from ..models import ChatMessage, Stall
-from .document import chat_entry_insert, chat_entry_remove, document_change, document_presence
+from .document import (
+    chat_entries_remove,
+    chat_entry_insert,
+    document_change,
+    document_compact,
+    document_presence,
+)
 
 CHAT_MAX_LENGTH = 500
 CHAT_RATE_MESSAGES = 5
@@ -188,10 +195,40 @@ def chat_message_delete(*, message: ChatMessage, actor, reason: str = "") -> Cha
         document_change(
             stall_id=message.stall_id,
             stall_public_id=message.stall.public_id,
-            change=lambda doc: chat_entry_remove(doc, message.public_id),
+            change=lambda doc: chat_entries_remove(doc, {message.public_id}),
         )
     broadcast_on_commit(
         user_group(message.author.public_id),
         {"type": "chat.private", "event": "chat_deleted", "message": chat_entry(message)},
     )
     return message
+
+
+def chat_expire(*, now: datetime | None = None) -> int:
+    """Delete stall chat written more than CHAT_RETENTION_DAYS ago (ASVS V8.3.8), but
+    not a message an open report names or one held and not yet reviewed: those wait
+    for a steward. Returns how many messages went."""
+    before = (now or timezone.now()) - timedelta(days=settings.CHAT_RETENTION_DAYS)
+    due = (
+        ChatMessage.objects.filter(created_at__lt=before)
+        .exclude(status=ChatMessage.Status.HELD)
+        .exclude(public_id__in=chat_under_open_report())
+    )
+    stalls = Stall.objects.filter(pk__in=due.values("stall_id")).only("pk", "public_id")
+    return sum(_chat_expire_in(stall, due.filter(stall=stall)) for stall in stalls)
+
+
+@transaction.atomic
+def _chat_expire_in(stall: Stall, due) -> int:
+    """One stall's expired messages: out of its document, whose log is then compacted
+    (a quiet stall's document may still show them, and its update log holds the text
+    of every message since the last compaction), then out of the table."""
+    gone = set(due.values_list("public_id", flat=True))
+
+    document_change(
+        stall_id=stall.pk,
+        stall_public_id=stall.public_id,
+        change=lambda doc: chat_entries_remove(doc, gone),
+    )
+    document_compact(stall_id=stall.pk, stall_public_id=stall.public_id)
+    return ChatMessage.objects.filter(public_id__in=gone).delete()[0]

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from django.db import connections, transaction
@@ -400,12 +400,11 @@ def chat_entry_insert(doc: Doc, entry: dict) -> None:
         del chat[0 : len(chat) - CHAT_KEEP]
 
 
-def chat_entry_remove(doc: Doc, message_id: str) -> None:
+def chat_entries_remove(doc: Doc, message_ids: Collection[str]) -> None:
     chat = doc["chat"]
     for index in range(len(chat) - 1, -1, -1):
-        if chat[index]["id"] == message_id:
+        if chat[index]["id"] in message_ids:
             del chat[index]
-            return
 
 
 def presence_set(doc: Doc, user_public_id: str, info: dict | None) -> None:

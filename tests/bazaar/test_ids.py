@@ -14,3 +14,9 @@ def test_ids_made_in_one_millisecond_are_not_consecutive(monkeypatch):
     randomness = [int.from_bytes(ulid.bytes[6:]) for ulid in made]
     assert len(set(randomness)) == 50
     assert not any(abs(b - a) < 2**16 for a, b in itertools.pairwise(randomness))
+
+
+def test_chat_ids_made_in_one_millisecond_keep_the_order_they_were_made_in(monkeypatch):
+    monkeypatch.setattr(ids._ordered_generator, "clock", lambda: 1_765_000_000_000)
+    made = [ids.new_ordered_ulid() for _ in range(50)]
+    assert made == sorted(made) and len(set(made)) == 50

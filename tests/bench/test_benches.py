@@ -55,6 +55,7 @@ DEFAULTS = {
         "watchers": 1000,
         "transports": "socket,http",
         "servers": 1,
+        "socket_servers": 0,
         "server": "daphne",
         "seconds": 8.0,
         "baseline_seconds": 5.0,

@@ -15,12 +15,13 @@ from accounts.services import privacy_notice_acknowledge
 NOTICE = reverse("privacy:notice")
 
 
-@override_settings(ANALYTICS_RETENTION_DAYS=21, SIGN_IN_RECORDS_DAYS=60)
+@override_settings(ANALYTICS_RETENTION_DAYS=21, SIGN_IN_RECORDS_DAYS=60, CHAT_RETENTION_DAYS=400)
 def test_the_notice_says_what_is_kept_and_for_how_long(client, db):
     page = client.get(NOTICE).content.decode()
     assert '<h1 id="privacy-title">Privacy: what we keep about you</h1>' in page
     assert "deleted after 60 days" in page  # sign-in records
     assert "deleted after 21 days, once added into daily totals" in page  # analytics
+    assert "deleted 400 days after they were written" in page  # stall chat
     for link in ("privacy:export", "privacy:delete", "account:hub"):
         assert f'href="{reverse(link)}"' in page
 
