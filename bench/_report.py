@@ -44,14 +44,15 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def median_p95_ms(seconds: list[float]) -> dict:
-    """n, median and p95 in milliseconds, the p95 ranked down (bench/checkout.py's figures)."""
+    """n, median and p95 in milliseconds, the p95 by nearest rank (`percentile`): with
+    fewer than 20 values it is the largest. Ranked down, as it was, the p95 of five
+    entrants' first frames was the fourth and left the slowest out."""
     if not seconds:
         return {"n": 0}
-    ordered = sorted(seconds)
     return {
-        "n": len(ordered),
-        "median_ms": ms(statistics.median(ordered), 1),
-        "p95_ms": ms(ordered[max(0, int(len(ordered) * 0.95) - 1)], 1),
+        "n": len(seconds),
+        "median_ms": ms(statistics.median(seconds), 1),
+        "p95_ms": ms(percentile(seconds, 0.95), 1),
     }
 
 

@@ -299,6 +299,8 @@ def test_figures_helpers():
     assert percentile([5, 1, 4, 2, 3], 0.5) == 3
     assert median_p95_ms([]) == {"n": 0}
     assert median_p95_ms([0.001] * 19 + [0.1]) == {"n": 20, "median_ms": 1.0, "p95_ms": 1.0}
+    five = [0.727, 0.492, 1.027, 0.570, 0.735]  # a video round's entrants: the slowest counts
+    assert median_p95_ms(five) == {"n": 5, "median_ms": 727.0, "p95_ms": 1027.0}
     assert ratio(3, 2) == 1.5
     assert ratio(3, 0) is None
     assert ratio(None, 2) is None
