@@ -26,8 +26,8 @@ from governance.services import steward_action_record
 
 from ..models import ChatMessage, Stall
 from .document import (
-    chat_entries_remove,
     chat_entry_insert,
+    chat_entry_remove,
     document_change,
     document_compact,
     document_presence,
@@ -195,7 +195,7 @@ def chat_message_delete(*, message: ChatMessage, actor, reason: str = "") -> Cha
         document_change(
             stall_id=message.stall_id,
             stall_public_id=message.stall.public_id,
-            change=lambda doc: chat_entries_remove(doc, {message.public_id}),
+            change=lambda doc: chat_entry_remove(doc, message.public_id),
         )
     broadcast_on_commit(
         user_group(message.author.public_id),
@@ -220,15 +220,9 @@ def chat_expire(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def _chat_expire_in(stall: Stall, due) -> int:
-    """One stall's expired messages: out of its document, whose log is then compacted
+    """One stall's expired messages: out of its document by compacting it without them
     (a quiet stall's document may still show them, and its update log holds the text
     of every message since the last compaction), then out of the table."""
     gone = set(due.values_list("public_id", flat=True))
-
-    document_change(
-        stall_id=stall.pk,
-        stall_public_id=stall.public_id,
-        change=lambda doc: chat_entries_remove(doc, gone),
-    )
-    document_compact(stall_id=stall.pk, stall_public_id=stall.public_id)
+    document_compact(stall_id=stall.pk, stall_public_id=stall.public_id, dropping_chat=gone)
     return ChatMessage.objects.filter(public_id__in=gone).delete()[0]

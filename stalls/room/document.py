@@ -356,18 +356,22 @@ def document_change(*, stall_id: int, stall_public_id: str, change: Callable[[Do
 
 
 @transaction.atomic
-def document_compact(*, stall_id: int, stall_public_id: str) -> int:
+def document_compact(
+    *, stall_id: int, stall_public_id: str, dropping_chat: Collection[str] = ()
+) -> int:
     """Replace the update log with the current content and start a new epoch.
 
     The new epoch's first update is built in a fresh document, so deleted chat
-    entries and their tombstones are gone. Returns the new epoch.
+    entries and their tombstones are gone, and so are the chat messages
+    `dropping_chat` names (their text leaves the log too). Returns the new epoch.
     """
     document = _document_locked(stall_id=stall_id)
     content = document_snapshot(stall_id=stall_id)
     fresh = new_doc()
     with fresh.transaction():
         for entry in content["chat"]:
-            fresh["chat"].append(Map(entry))
+            if entry["id"] not in dropping_chat:
+                fresh["chat"].append(Map(entry))
         for entry in content["offers"]:
             fresh["offers"].append(Map(entry))
         for key, value in content["presence"].items():
@@ -400,11 +404,12 @@ def chat_entry_insert(doc: Doc, entry: dict) -> None:
         del chat[0 : len(chat) - CHAT_KEEP]
 
 
-def chat_entries_remove(doc: Doc, message_ids: Collection[str]) -> None:
+def chat_entry_remove(doc: Doc, message_id: str) -> None:
     chat = doc["chat"]
     for index in range(len(chat) - 1, -1, -1):
-        if chat[index]["id"] in message_ids:
+        if chat[index]["id"] == message_id:
             del chat[index]
+            return
 
 
 def presence_set(doc: Doc, user_public_id: str, info: dict | None) -> None:

@@ -13,8 +13,8 @@ from governance.services import banned_word_add, role_grant, sanction_impose, sa
 from stalls.models import ChatMessage
 from stalls.room.chat import chat_post
 from stalls.room.document import (
-    chat_entries_remove,
     chat_entry_insert,
+    chat_entry_remove,
     document_compact,
     new_doc,
     presence_set,
@@ -79,7 +79,7 @@ def _pycrdt_updates() -> tuple[list[bytes], dict]:
     change(lambda d: presence_set(d, "U-alice", {"id": "U-alice", "handle": "alice", "x": 1}))
     change(lambda d: chat_entry_insert(d, entry("01A", "alice", "first, by id")))
     change(lambda d: chat_entry_insert(d, entry("01C", "bob", "<b>not bold</b>")))
-    change(lambda d: chat_entries_remove(d, {"01D"}))
+    change(lambda d: chat_entry_remove(d, "01D"))
     change(lambda d: presence_set(d, "U-bob", None))
     change(
         lambda d: presence_set(d, "U-alice", {"id": "U-alice", "handle": "alice", "seller": True})

@@ -8,8 +8,8 @@ from django.db import transaction
 from stalls.models import StallDocumentUpdate
 from stalls.room import document
 from stalls.room.document import (
-    chat_entries_remove,
     chat_entry_insert,
+    chat_entry_remove,
     document_change,
     document_compact,
     document_snapshot,
@@ -114,7 +114,7 @@ def test_a_reconnecting_client_receives_only_what_it_missed(stall):
 def test_compaction_starts_a_new_epoch_with_the_same_content(stall):
     for number in range(4):
         write(stall, lambda doc, n=number: chat_entry_insert(doc, entry(f"01C{n}")))
-    write(stall, lambda doc: chat_entries_remove(doc, {"01C0"}))
+    write(stall, lambda doc: chat_entry_remove(doc, "01C0"))
     before = document_snapshot(stall_id=stall.pk)
     old_epoch = document_state(stall_id=stall.pk).epoch
     new_epoch = document_compact(stall_id=stall.pk, stall_public_id=stall.public_id)
